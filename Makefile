@@ -1,0 +1,53 @@
+# Top-level driver: CMake does the building into $(BUILD).
+#   make          build
+#   make test     install missing Debian packages, build, run every test
+#   make demo     install, build, run the whole product on the sample story
+#   make bench    benchmarks (bench/)
+#   make deps     install missing Debian packages (root) or print the line
+# SANITIZE=1 builds with ASan + UBSan (CI does).
+
+BUILD ?= build
+SANITIZE ?= 0
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+ifeq ($(SANITIZE),1)
+CMAKE_FLAGS += -DMASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+endif
+
+.PHONY: all build configure deps test unit integration demo bench fuzz format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+configure:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: deps build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
+
+integration: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L integration
+
+demo: deps build
+	@scripts/demo.sh $(BUILD)
+
+bench: deps build
+	@scripts/bench.sh $(BUILD)
+
+fuzz:
+	@CC=clang cmake -S . -B build-fuzz -DMASH_FUZZ=ON -DMASH_SANITIZE=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) build-fuzz

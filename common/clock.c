@@ -1,0 +1,40 @@
+#include <time.h>
+
+#include "common/clock.h"
+
+static int64_t
+system_now(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+manual_now(void *ctx)
+{
+	return *(int64_t *)ctx;
+}
+
+const struct mash_clock *
+mash_clock_system(void)
+{
+	static const struct mash_clock sys = {system_now, NULL};
+
+	return &sys;
+}
+
+void
+mash_clock_manual(struct mash_clock *c, int64_t *now_ms)
+{
+	c->now_ms = manual_now;
+	c->ctx = now_ms;
+}
+
+int64_t
+mash_clock_now(const struct mash_clock *c)
+{
+	return c->now_ms(c->ctx);
+}

@@ -1,0 +1,26 @@
+/*
+ * clock.h - injected time. Statutory clocks, checkpoints and retries read
+ * time only through a struct mash_clock so that tests can move time without
+ * sleeping.
+ */
+#ifndef MASH_CLOCK_H
+#define MASH_CLOCK_H
+
+#include <stdint.h>
+
+struct mash_clock {
+	/* Unix time in milliseconds. */
+	int64_t (*now_ms)(void *ctx);
+	void *ctx;
+};
+
+/* The system clock (CLOCK_REALTIME); static storage. */
+const struct mash_clock *mash_clock_system(void);
+
+/* A settable clock for tests: ctx points at an int64_t holding the time. */
+void mash_clock_manual(struct mash_clock *c, int64_t *now_ms);
+
+/* c->now_ms(c->ctx); c must not be NULL. */
+int64_t mash_clock_now(const struct mash_clock *c);
+
+#endif

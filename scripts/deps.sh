@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages the project needs. As root: apt-get them.
+# Otherwise: print the one apt-get line to run, and fail.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config make
+  libpaho-mqtt-dev libprotobuf-c-dev protobuf-c-compiler
+  libssl-dev libsqlite3-dev sqlite3 check
+  libconfig-dev libjansson-dev libcsv-dev
+  mosquitto mosquitto-clients
+  protobuf-compiler python3 python3-protobuf python3-cryptography)
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages; run:" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
