@@ -13,6 +13,7 @@
 
 #include "audit/aud.h"
 #include "audit/merkle.h"
+#include "audit/verify.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
@@ -691,6 +692,369 @@ START_TEST(append_fails_cleanly_when_allocation_fails)
 }
 END_TEST
 
+
+/* ---- verify ------------------------------------------------------- */
+
+static int
+test_open(void *ctx, const unsigned char *env, size_t len,
+	  unsigned char **payload, size_t *plen, char *why, size_t whylen)
+{
+	struct test_signer *ts = ctx;
+	Mash__V1__SignedEnvelope *e;
+	EVP_MD_CTX *md;
+	unsigned char *msg;
+	size_t tl, mlen;
+	int ok;
+
+	*payload = NULL;
+	*plen = 0;
+	e = mash__v1__signed_envelope__unpack(NULL, len, env);
+	if (e == NULL) {
+		snprintf(why, whylen, "not an envelope");
+		return MASH_ERR_DECODE;
+	}
+	tl = strlen(e->payload_type);
+	mlen = 17 + tl + 1 + e->payload.len;
+	msg = malloc(mlen);
+	memcpy(msg, "mash.v1.envelope\n", 17);
+	memcpy(msg + 17, e->payload_type, tl);
+	msg[17 + tl] = '\n';
+	memcpy(msg + 18 + tl, e->payload.data, e->payload.len);
+	md = EVP_MD_CTX_new();
+	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, ts->pkey) == 1 &&
+	     EVP_DigestVerify(md, e->signature.data, e->signature.len, msg,
+			      mlen) == 1;
+	EVP_MD_CTX_free(md);
+	free(msg);
+	if (ok) {
+		*payload = mash_malloc(e->payload.len);
+		memcpy(*payload, e->payload.data, e->payload.len);
+		*plen = e->payload.len;
+	} else {
+		snprintf(why, whylen, "signer mashd key mashd-1");
+	}
+	mash__v1__signed_envelope__free_unpacked(e, NULL);
+	return ok ? MASH_OK : MASH_ERR_BAD_SIGNATURE;
+}
+
+/* 15 records; checkpoints at tree sizes 5 and 11 (records 6 and 12 are
+ * their CHECKPOINT records). */
+static void
+build_log(struct test_signer *ts, struct mash_aud_opener *op)
+{
+	struct mash_aud *aud = open_log();
+	struct mash_aud_signer s;
+	struct mash_aud_record r;
+	unsigned char *env;
+	size_t len;
+	char id[32], cs[32];
+	int i;
+
+	signer_init(ts, &s);
+	op->open = test_open;
+	op->ctx = ts;
+	for (i = 1; i <= 15; i++) {
+		if (i == 6 || i == 12) {
+			ck_assert_int_eq(mash_aud_checkpoint(aud, &s, &env,
+							     &len),
+					 MASH_OK);
+			ck_assert_ptr_nonnull(env);
+			mash_free(env);
+			continue;
+		}
+		snprintf(id, sizeof(id), "event-%d", i);
+		snprintf(cs, sizeof(cs), "case-%d", i % 3);
+		received(&r, id);
+		r.case_id = cs;
+		now_ms += 1000;
+		ck_assert_int_eq(mash_aud_append(aud, &r, NULL), MASH_OK);
+	}
+	mash_aud_free(aud);
+}
+
+static int
+verify_db(const struct mash_aud_opener *op, struct mash_aud_verify_result *res)
+{
+	return mash_aud_verify(db, op, res);
+}
+
+static void
+exec_ok(const char *sql)
+{
+	char *err = NULL;
+
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
+		      "%s: %s", sql, err ? err : "");
+}
+
+START_TEST(verify_passes_an_intact_log_and_checks_each_checkpoint)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+	unsigned char leaves[20][H], want[H];
+
+	build_log(&ts, &op);
+	ck_assert_int_eq(verify_db(&op, &res), MASH_OK);
+	ck_assert_uint_eq(res.records, 15);
+	ck_assert_uint_eq(res.checkpoints, 2);
+	ck_assert_int_eq(res.signatures_checked, 1);
+	ck_assert_uint_eq(res.tree_size, 15);
+	ck_assert_uint_eq(stored_leaves(leaves, 20), 15);
+	mash_merkle_root((const unsigned char(*)[H])leaves, 15, want);
+	ck_assert_mem_eq(res.root, want, H);
+	/* Without an opener, roots are still checked. */
+	ck_assert_int_eq(verify_db(NULL, &res), MASH_OK);
+	ck_assert_int_eq(res.signatures_checked, 0);
+	ck_assert_uint_eq(res.checkpoints, 2);
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_an_altered_record)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("UPDATE audit_log SET record = replace(record, 'event-4',"
+		" 'event-X') WHERE seq = 4");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 4);
+	ck_assert_str_eq(res.why, "seq 4: leaf hash mismatch (record altered)");
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+/* An attacker who also recomputes the leaf hash and the indexed columns
+ * is caught by the signed checkpoint covering the record. */
+START_TEST(verify_catches_altered_record_with_recomputed_hash_by_checkpoint)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+	sqlite3_stmt *st;
+	char *rec = NULL;
+	size_t len;
+	unsigned char leaf[H];
+
+	build_log(&ts, &op);
+	ck_assert_int_eq(mash_aud_record_bytes(db, 8, &rec, &len), MASH_OK);
+	ck_assert_ptr_nonnull(strstr(rec, "\"agency\":\"police\""));
+	memcpy(strstr(rec, "\"agency\":\"police\"") + 10, "health", 6);
+	mash_merkle_leaf_hash(rec, len, leaf);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "UPDATE audit_log SET record = ?1,"
+					    " leaf_hash = ?2, agency = 'health'"
+					    " WHERE seq = 8",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, rec, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, leaf, H, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	mash_free(rec);
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_int_eq(res.bad_checkpoint, 2);
+	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 2 (tree_size 11) "
+					      "does not match"));
+	ck_assert_ptr_nonnull(strstr(res.why, "seq 6..11"));
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_an_altered_index_column)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("UPDATE audit_log SET case_id = 'case-hidden' WHERE seq = 9");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 9);
+	ck_assert_str_eq(res.why,
+			 "seq 9: column case_id differs from the record "
+			 "(altered)");
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_a_deleted_record)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("DELETE FROM audit_log WHERE seq = 4");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 4);
+	ck_assert_ptr_nonnull(strstr(res.why, "seq 4 missing"));
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_records_deleted_from_the_end)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("DELETE FROM audit_log WHERE seq >= 14");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 14);
+	ck_assert_ptr_nonnull(strstr(res.why, "seq 14 missing: the log ends "
+					      "at seq 13"));
+	/* Deleting back past a checkpoint: the checkpoint says so. */
+	exec_ok("DELETE FROM audit_log WHERE seq >= 10");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 10);
+	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 2 covers 11"));
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_a_record_inserted_at_the_end)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("INSERT INTO audit_log SELECT 16, type, time_ms, actor,"
+		" case_id, agency, event_id, recipient,"
+		" replace(record, '\"seq\":15', '\"seq\":16'), leaf_hash"
+		" FROM audit_log WHERE seq = 15");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 16);
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_a_record_inserted_in_the_middle)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	/* Shift 8..15 up by one and insert a copy of 7 at 8, as an attacker
+	 * with the sqlite3 CLI would (leaf hash copied along). */
+	exec_ok("UPDATE audit_log SET seq = -seq WHERE seq >= 8");
+	exec_ok("UPDATE audit_log SET seq = 1 - seq WHERE seq < 0");
+	exec_ok("INSERT INTO audit_log SELECT 8, type, time_ms, actor,"
+		" case_id, agency, event_id, recipient, record, leaf_hash"
+		" FROM audit_log WHERE seq = 7");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 8);
+	ck_assert_str_eq(res.why, "seq 8: extra record: seq 7 and seq 8 both "
+				  "claim seq 7 (a record was inserted there "
+				  "and later ones renumbered)");
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_swapped_records)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("UPDATE audit_log SET seq = -1 WHERE seq = 3");
+	exec_ok("UPDATE audit_log SET seq = 3 WHERE seq = 9");
+	exec_ok("UPDATE audit_log SET seq = 9 WHERE seq = -1");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_uint_eq(res.bad_seq, 3);
+	ck_assert_str_eq(res.why,
+			 "seq 3: out of order: the record carries seq 9 "
+			 "(records reordered, swapped or renumbered)");
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_a_checkpoint_with_a_broken_signature)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	/* Flip the last byte (inside the signature). */
+	exec_ok("UPDATE audit_checkpoints SET envelope = substr(envelope, 1,"
+		" length(envelope) - 1) || x'00' WHERE id = 1");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_int_eq(res.bad_checkpoint, 1);
+	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 1 (tree_size 5): "
+					      "signature does not verify"));
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_names_a_checkpoint_whose_columns_were_changed)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_verify_result res;
+
+	build_log(&ts, &op);
+	exec_ok("UPDATE audit_checkpoints SET root_hash = zeroblob(32)"
+		" WHERE id = 2");
+	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
+	ck_assert_int_eq(res.bad_checkpoint, 2);
+	ck_assert_ptr_nonnull(strstr(res.why, "stored columns differ"));
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
+START_TEST(verify_reports_unreadable_database)
+{
+	struct mash_aud_verify_result res;
+
+	/* No audit tables at all. */
+	ck_assert_int_eq(verify_db(NULL, &res), MASH_ERR_STORE);
+	ck_assert_ptr_nonnull(strstr(res.why, "no audit tables"));
+}
+END_TEST
+
+START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
+{
+	struct test_signer ts;
+	struct mash_aud_opener op;
+	struct mash_aud_checkpoint_info ci;
+	unsigned char(*leaves)[H] = NULL;
+	unsigned char proof[MASH_MERKLE_MAX_DEPTH][H], root[H];
+	char why[128];
+	size_t plen;
+
+	build_log(&ts, &op);
+	ck_assert_int_eq(mash_aud_latest_signed(db, &op, &ci, why,
+						sizeof(why)),
+			 MASH_OK);
+	ck_assert_uint_eq(ci.tree_size, 11);
+	ck_assert_int_eq(mash_aud_leaves(db, ci.tree_size, &leaves), MASH_OK);
+	mash_merkle_root((const unsigned char(*)[H])leaves, 11, root);
+	ck_assert_mem_eq(root, ci.root, H);
+	ck_assert_int_eq(mash_merkle_inclusion_proof(
+				 (const unsigned char(*)[H])leaves, 11, 3,
+				 proof, &plen),
+			 MASH_OK);
+	ck_assert_int_eq(mash_merkle_inclusion_verify(
+				 leaves[3], 3, 11,
+				 (const unsigned char(*)[H])proof, plen,
+				 ci.root),
+			 MASH_OK);
+	mash_free(leaves);
+	ck_assert_int_eq(mash_aud_leaves(db, 16, &leaves), MASH_ERR_NOT_FOUND);
+	ck_assert_ptr_null(leaves);
+	mash_aud_checkpoint_info_clear(&ci);
+	EVP_PKEY_free(ts.pkey);
+}
+END_TEST
+
 static Suite *
 aud_suite(void)
 {
@@ -718,6 +1082,22 @@ aud_suite(void)
 	tcase_add_test(tc, checkpoint_due_after_n_records_or_t_ms);
 	tcase_add_test(tc, failed_signature_stores_no_checkpoint);
 	tcase_add_test(tc, append_fails_cleanly_when_allocation_fails);
+	tcase_add_test(tc,
+		       verify_passes_an_intact_log_and_checks_each_checkpoint);
+	tcase_add_test(tc, verify_names_an_altered_record);
+	tcase_add_test(
+		tc,
+		verify_catches_altered_record_with_recomputed_hash_by_checkpoint);
+	tcase_add_test(tc, verify_names_an_altered_index_column);
+	tcase_add_test(tc, verify_names_a_deleted_record);
+	tcase_add_test(tc, verify_names_records_deleted_from_the_end);
+	tcase_add_test(tc, verify_names_a_record_inserted_at_the_end);
+	tcase_add_test(tc, verify_names_a_record_inserted_in_the_middle);
+	tcase_add_test(tc, verify_names_swapped_records);
+	tcase_add_test(tc, verify_names_a_checkpoint_with_a_broken_signature);
+	tcase_add_test(tc, verify_names_a_checkpoint_whose_columns_were_changed);
+	tcase_add_test(tc, verify_reports_unreadable_database);
+	tcase_add_test(tc, leaves_and_latest_checkpoint_give_a_provable_inclusion);
 	suite_add_tcase(s, tc);
 	return s;
 }
