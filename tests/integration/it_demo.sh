@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Integration test of `make demo` (scripts/demo.sh), run into temp dirs:
+#  1. a full run prints the analyst's picture and the s47 trigger, audit
+#     verify passes, and no process it started is left running;
+#  2. a run that fails half-way (no sample feeds, after mosquitto and mashd
+#     are up) exits non-zero with one "demo: FAILED:" line and leaves no
+#     process running;
+#  3. Ctrl-C (SIGINT to the process group, as a terminal sends it) in the
+#     middle of a run stops everything it started.
+set -u -o pipefail
+
+SRC=${MASH_SOURCE_DIR:?MASH_SOURCE_DIR not set}
+BUILD=${MASH_BUILD_DIR:?MASH_BUILD_DIR not set}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mash-it-demo-XXXXXX")
+FAILS=0
+
+cleanup() {
+	rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "it_demo: FAIL: $*" >&2
+	FAILS=$((FAILS + 1))
+}
+
+show_logs() {
+	local dir=$1
+	echo "--- stdout (tail)" >&2
+	tail -n 80 "$dir.out" >&2 2>/dev/null
+	echo "--- stderr (tail)" >&2
+	tail -n 20 "$dir.err" >&2 2>/dev/null
+	for f in "$dir"/logs/*.log "$dir"/logs/*.err; do
+		[ -s "$f" ] || continue
+		echo "--- $f (tail)" >&2
+		tail -n 15 "$f" >&2
+	done
+}
+
+# Every pid the demo recorded must be gone.
+assert_no_process_left() {
+	local dir=$1 label=$2 pid left=""
+	if [ ! -s "$dir/.pids" ]; then
+		fail "$label: the demo recorded no pids in $dir/.pids"
+		return
+	fi
+	while read -r pid; do
+		[ -n "$pid" ] || continue
+		if kill -0 "$pid" 2>/dev/null; then
+			# A reused pid would not be one of ours: check its command.
+			if grep -qaE 'mosquitto|mashd|mash-agent|mashctl|timeout' \
+				"/proc/$pid/cmdline" 2>/dev/null; then
+				left="$left $pid"
+			fi
+		fi
+	done <"$dir/.pids"
+	[ -z "$left" ] || fail "$label: processes still running:$left"
+	if pgrep -f "$dir/" >/dev/null 2>&1; then
+		fail "$label: a process still names $dir: $(pgrep -af "$dir/")"
+	fi
+}
+
+# ------------------------------------------------------------------ 1
+D1=$TMP/demo
+MASH_DEMO_DIR=$D1 timeout 300 bash "$SRC/scripts/demo.sh" "$BUILD" \
+	>"$D1.out" 2>"$D1.err"
+rc=$?
+if [ $rc -ne 0 ]; then
+	fail "full run: demo exited $rc"
+	show_logs "$D1"
+else
+	out=$(cat "$D1.out")
+	for want in "MASH combined picture" "as analyst.amara, purpose mash-triage" \
+		"Level:      L4" "VCL band:   VERY_HIGH" "Timeline (" \
+		"Open s47 triggers (1)" "s47.accumulation" "strategy discussion due by" \
+		"trigger message(s)" "verifying the audit trail" "demo: OK"; do
+		grep -qF -- "$want" <<<"$out" || fail "full run: output lacks '$want'"
+	done
+	# The story's agencies all appear on the analyst's timeline.
+	for a in police education housing health yot; do
+		grep -qE "^  2026-[0-9]{2}-[0-9]{2}  $a " <<<"$out" ||
+			fail "full run: no $a record on the timeline"
+	done
+	# Files kept for inspection.
+	for f in mash.db mashd.cfg picture.cfg mosquitto.conf trust keys/mashd/k1.key.pem logs/mashd.log; do
+		[ -e "$D1/$f" ] || fail "full run: $D1/$f not kept"
+	done
+	[ "$(grep -c . "$D1.err")" -eq 0 ] ||
+		fail "full run: stderr not empty: $(head -3 "$D1.err")"
+fi
+assert_no_process_left "$D1" "full run"
+
+# A second run into the same directory wipes the first run's files.
+if [ $rc -eq 0 ]; then
+	echo stale >"$D1/stale-file"
+	MASH_DEMO_DIR=$D1 timeout 300 bash "$SRC/scripts/demo.sh" "$BUILD" \
+		>"$D1.out" 2>"$D1.err" || fail "second run: demo exited $?"
+	[ ! -e "$D1/stale-file" ] || fail "second run: previous contents not wiped"
+	assert_no_process_left "$D1" "second run"
+fi
+
+# A directory the demo did not make is never wiped.
+D0=$TMP/precious
+mkdir -p "$D0" && echo keep >"$D0/file"
+MASH_DEMO_DIR=$D0 timeout 60 bash "$SRC/scripts/demo.sh" "$BUILD" \
+	>"$D0.out" 2>"$D0.err"
+[ $? -ne 0 ] || fail "foreign dir: demo did not refuse"
+[ -f "$D0/file" ] || fail "foreign dir: its file was removed"
+grep -q "refusing to wipe" "$D0.err" || fail "foreign dir: no clear refusal"
+
+# ------------------------------------------------------------------ 2
+D2=$TMP/demo-fail
+mkdir -p "$TMP/empty-samples"
+MASH_DEMO_DIR=$D2 MASH_DEMO_SAMPLES=$TMP/empty-samples timeout 120 \
+	bash "$SRC/scripts/demo.sh" "$BUILD" >"$D2.out" 2>"$D2.err"
+rc=$?
+[ $rc -ne 0 ] || fail "failing run: demo exited 0"
+[ "$(grep -c '^demo: FAILED: ' "$D2.err")" -eq 1 ] ||
+	fail "failing run: expected one 'demo: FAILED:' line, got: $(cat "$D2.err")"
+grep -q "feed" "$D2.err" || fail "failing run: the failure line does not name the feed"
+assert_no_process_left "$D2" "failing run"
+
+# ------------------------------------------------------------------ 3
+D3=$TMP/demo-int
+set -m
+MASH_DEMO_DIR=$D3 timeout 300 bash "$SRC/scripts/demo.sh" "$BUILD" \
+	>"$D3.out" 2>"$D3.err" &
+job=$!
+set +m
+# Interrupt once mashd is up (its log exists), at most 60 s from now.
+for _ in $(seq 1 600); do
+	[ -e "$D3/logs/mashd.log" ] && break
+	kill -0 "$job" 2>/dev/null || break
+	sleep 0.1
+done
+sleep 0.5
+kill -INT -- "-$job" 2>/dev/null
+wait "$job"
+rc=$?
+[ $rc -ne 0 ] || fail "interrupted run: demo exited 0"
+assert_no_process_left "$D3" "interrupted run"
+
+if [ $FAILS -ne 0 ]; then
+	echo "it_demo: $FAILS failure(s)" >&2
+	exit 1
+fi
+echo "it_demo: all checks passed"
