@@ -34,19 +34,17 @@
 #define MASHCTL_CMD_PICTURE_H
 
 /* Exit codes of the subcommand. */
-#define MASHCTL_PICTURE_SHOWN 0
-#define MASHCTL_PICTURE_DENIED 1
-#define MASHCTL_PICTURE_USAGE 2
+#define MASHCTL_PICTURE_SHOWN 0  /* MASHCTL_EXIT_OK */
+#define MASHCTL_PICTURE_DENIED 1 /* MASHCTL_EXIT_FAIL */
+#define MASHCTL_PICTURE_USAGE 2  /* MASHCTL_EXIT_USAGE */
 
 /* Longest wait for the answer that --timeout accepts (seconds). */
 #define MASHCTL_PICTURE_MAX_TIMEOUT_S 600
 /* Correlation data bytes sent with each request. */
 #define MASHCTL_PICTURE_CORRELATION_LEN 16u
 
-/*
- * Run `mashctl picture` with argv[0] = "picture". Writes the view to
- * stdout and one line to stderr on any error. Returns the exit code.
- */
-int mashctl_cmd_picture(int argc, char **argv);
+/* The subcommand itself is mashctl_picture() in cli/cmds.h: argv[0] =
+ * "picture"; writes the view to stdout and one line to stderr on any
+ * error; returns the exit code above. */
 
 #endif
