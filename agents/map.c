@@ -518,7 +518,7 @@ map__list(struct map__ctx *m, const char *col, size_t max_items,
 {
 	const struct mash_feed_field *f = given(m, col);
 	char **v = NULL;
-	size_t cnt = 0, i, start, end;
+	size_t cnt = 0, start, end;
 	int rc;
 
 	if (f == NULL)
@@ -697,14 +697,15 @@ map_subject(struct map__ctx *m, const struct map__agency *a,
 		if (rc != MASH_OK)
 			goto out;
 	}
-	/* Identity: a valid NHS number, or full demographics (name and date
-	 * of birth) so that the daemon can link the child without one. */
+	/* Identity: a valid NHS number, or the demographics the daemon links
+	 * on without one (event/evt.c: family name, date of birth,
+	 * postcode). */
 	if (s->nhs_number[0] == '\0' &&
-	    (s->given_name[0] == '\0' || s->family_name[0] == '\0' ||
-	     s->date_of_birth[0] == '\0')) {
+	    (s->family_name[0] == '\0' || s->date_of_birth[0] == '\0' ||
+	     s->postcode[0] == '\0')) {
 		rc = map__fail(m, "nhs_number", MASH_ERR_NO_IDENTITY,
 			       "missing, and no full demographics "
-			       "(given_name, family_name, date_of_birth)");
+			       "(family_name, date_of_birth, postcode)");
 		goto out;
 	}
 	if (a->local_id_col != NULL && given(m, a->local_id_col) != NULL) {

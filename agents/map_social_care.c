@@ -28,7 +28,7 @@ social_care_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	mash__v1__social_care_detail__init(d);
 	ev->social_care = d;
 	ev->detail_case = MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE;
-	rc = map__str(m, "decision", MASH_MAX_TEXT, &d->decision);
+	rc = map__str(m, "decision", MASH_MAX_SHORT, &d->decision);
 	if (rc == MASH_OK)
 		rc = map__str(m, "trigger_id", MASH_MAX_ID, &d->trigger_id);
 	if (rc == MASH_OK)
