@@ -1,0 +1,890 @@
+/*
+ * aud.c - audit records in the daemon's SQLite database, appended to an
+ * RFC 9162 Merkle tree, and signed checkpoints of that tree.
+ *
+ * Tables (created on open, owned by this module):
+ *   audit_log(seq, type, time_ms, actor, case_id, agency, event_id,
+ *             recipient, record, leaf_hash)
+ *     record is the canonical JSON (the Merkle leaf); the other columns are
+ *     copies kept for indexed queries, and verify checks they agree.
+ *   audit_state(id = 1, log_id, version, tree_size, frontier)
+ *     the compact range of the tree (merkle.h), so appends are O(log n).
+ *   audit_checkpoints(id, tree_size, root_hash, timestamp, log_id,
+ *                     envelope)
+ *     every signed AuditCheckpoint with its SignedEnvelope bytes.
+ *
+ * Nothing is cached between calls: each append reads the one-row state,
+ * so a rolled-back caller transaction can never leave the in-memory tree
+ * ahead of the database.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "audit/aud.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "mash/v1/mash.pb-c.h"
+
+#define HLEN MASH_MERKLE_HASH_LEN
+#define DEFAULT_LOG_ID "mash-audit"
+
+static const char *const type_names[] = {
+	[MASH_AUD_EVENT_RECEIVED] = "EVENT_RECEIVED",
+	[MASH_AUD_EVENT_REJECTED] = "EVENT_REJECTED",
+	[MASH_AUD_EVENT_DUPLICATE] = "EVENT_DUPLICATE",
+	[MASH_AUD_DECISION] = "DECISION",
+	[MASH_AUD_DELIVERY] = "DELIVERY",
+	[MASH_AUD_PICTURE_GRANTED] = "PICTURE_GRANTED",
+	[MASH_AUD_PICTURE_DENIED] = "PICTURE_DENIED",
+	[MASH_AUD_BREAK_GLASS] = "BREAK_GLASS",
+	[MASH_AUD_TRIGGER_RAISED] = "TRIGGER_RAISED",
+	[MASH_AUD_TRIGGER_UPDATED] = "TRIGGER_UPDATED",
+	[MASH_AUD_TRIGGER_DELIVERY] = "TRIGGER_DELIVERY",
+	[MASH_AUD_CLOCK_SET] = "CLOCK_SET",
+	[MASH_AUD_ESCALATION] = "ESCALATION",
+	[MASH_AUD_POLICY_LOAD] = "POLICY_LOAD",
+	[MASH_AUD_KEY_CHANGE] = "KEY_CHANGE",
+	[MASH_AUD_PURGE] = "PURGE",
+	[MASH_AUD_CHECKPOINT] = "CHECKPOINT",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS audit_log("
+	" seq INTEGER PRIMARY KEY,"
+	" type TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" case_id TEXT, agency TEXT, event_id TEXT, recipient TEXT,"
+	" record TEXT NOT NULL,"
+	" leaf_hash BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS audit_log_case ON audit_log(case_id);"
+	"CREATE INDEX IF NOT EXISTS audit_log_agency ON audit_log(agency);"
+	"CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
+	"CREATE TABLE IF NOT EXISTS audit_state("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" log_id TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" tree_size INTEGER NOT NULL,"
+	" frontier BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_checkpoints("
+	" id INTEGER PRIMARY KEY,"
+	" tree_size INTEGER NOT NULL,"
+	" root_hash BLOB NOT NULL,"
+	" timestamp INTEGER NOT NULL,"
+	" log_id TEXT NOT NULL,"
+	" envelope BLOB NOT NULL);";
+
+enum stmt_id {
+	ST_STATE_GET,
+	ST_STATE_PUT,
+	ST_LOG_INSERT,
+	ST_SP_BEGIN,
+	ST_SP_RELEASE,
+	ST_SP_ROLLBACK,
+	ST_CP_LAST,
+	ST_CP_INSERT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_STATE_GET] = "SELECT tree_size, frontier FROM audit_state"
+			 " WHERE id = 1",
+	[ST_STATE_PUT] = "UPDATE audit_state SET tree_size = ?1,"
+			 " frontier = ?2 WHERE id = 1",
+	[ST_LOG_INSERT] = "INSERT INTO audit_log(seq, type, time_ms, actor,"
+			  " case_id, agency, event_id, recipient, record,"
+			  " leaf_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[ST_SP_BEGIN] = "SAVEPOINT mash_aud",
+	[ST_SP_RELEASE] = "RELEASE mash_aud",
+	[ST_SP_ROLLBACK] = "ROLLBACK TO mash_aud",
+	[ST_CP_LAST] = "SELECT tree_size, timestamp, envelope FROM"
+		       " audit_checkpoints ORDER BY id DESC LIMIT 1",
+	[ST_CP_INSERT] = "INSERT INTO audit_checkpoints(tree_size, root_hash,"
+			 " timestamp, log_id, envelope)"
+			 " VALUES (?1,?2,?3,?4,?5)",
+};
+
+struct mash_aud {
+	sqlite3 *db;
+	const struct mash_clock *clock;
+	char log_id[MASH_AUD_MAX_ID + 1];
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+const char *
+mash_aud_type_name(enum mash_aud_type type)
+{
+	if ((int)type < MASH_AUD_TYPE_MIN || (int)type > MASH_AUD_TYPE_MAX)
+		return NULL;
+	return type_names[type];
+}
+
+int
+mash_aud_type_parse(const char *name, enum mash_aud_type *out)
+{
+	int t;
+
+	if (name == NULL)
+		return MASH_ERR_BAD_ENUM;
+	for (t = MASH_AUD_TYPE_MIN; t <= MASH_AUD_TYPE_MAX; t++) {
+		if (strcmp(type_names[t], name) == 0) {
+			*out = (enum mash_aud_type)t;
+			return MASH_OK;
+		}
+	}
+	return MASH_ERR_BAD_ENUM;
+}
+
+/*
+ * Mask every run of exactly ten digits (single spaces or hyphens allowed
+ * between digits, "943 476 5919") with '#': a ten-digit number in an audit
+ * record could only be an NHS number that a caller passed by mistake, and
+ * the trail must never hold one. UUIDs and millisecond times never form a
+ * ten-digit run.
+ */
+static void
+mask_nhs_like(char *s)
+{
+	size_t i = 0, j, k, digits;
+
+	while (s[i] != '\0') {
+		if (!isdigit((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		j = i;
+		digits = 0;
+		for (;;) {
+			if (isdigit((unsigned char)s[j])) {
+				digits++;
+				j++;
+			} else if ((s[j] == ' ' || s[j] == '-') &&
+				   isdigit((unsigned char)s[j + 1])) {
+				j++;
+			} else {
+				break;
+			}
+		}
+		if (digits == 10) {
+			for (k = i; k < j; k++)
+				if (isdigit((unsigned char)s[k]))
+					s[k] = '#';
+		}
+		i = j;
+	}
+}
+
+/* A checked, masked JSON string for a record value; NULL on error with
+ * *rc set. */
+static json_t *
+clean_string(const char *s, size_t max, int *rc)
+{
+	json_t *j = NULL;
+	char *copy = NULL;
+
+	*rc = mash_str_check(s, max);
+	if (*rc != MASH_OK)
+		return NULL;
+	copy = mash_strdup(s);
+	if (copy == NULL) {
+		*rc = MASH_ERR_NOMEM;
+		return NULL;
+	}
+	mask_nhs_like(copy);
+	j = json_string(copy);
+	mash_free(copy);
+	if (j == NULL)
+		*rc = MASH_ERR_NOMEM;
+	return j;
+}
+
+static int
+set_string(json_t *obj, const char *key, const char *val, size_t max)
+{
+	json_t *j;
+	int rc;
+
+	if (val == NULL || val[0] == '\0')
+		return MASH_OK;
+	j = clean_string(val, max, &rc);
+	if (j == NULL)
+		return rc;
+	if (json_object_set_new(obj, key, j) != 0)
+		return MASH_ERR_NOMEM;
+	return MASH_OK;
+}
+
+static int
+set_names(json_t *obj, const char *key, const char *const *names, size_t n)
+{
+	json_t *arr = NULL, *j;
+	size_t i;
+	int rc = MASH_ERR_INVAL;
+
+	if (n == 0)
+		return MASH_OK;
+	if (names == NULL || n > MASH_AUD_MAX_FIELDS)
+		goto out;
+	arr = json_array();
+	if (arr == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL || names[i][0] == '\0') {
+			rc = MASH_ERR_INVAL;
+			goto out;
+		}
+		j = clean_string(names[i], MASH_AUD_MAX_ID, &rc);
+		if (j == NULL)
+			goto out;
+		if (json_array_append_new(arr, j) != 0) {
+			rc = MASH_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (json_object_set_new(obj, key, arr) != 0) {
+		arr = NULL;
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	arr = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/* Mask every string inside a parsed "extra" value, in place. Keys are
+ * checked, not masked: a key with a ten-digit run is refused. */
+static int
+clean_extra(json_t *v)
+{
+	const char *key;
+	json_t *child, *j;
+	size_t i;
+	char probe[MASH_AUD_MAX_EXTRA + 1];
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_object_foreach(v, key, child) {
+			if (mash_strlcpy(probe, key, sizeof(probe)) != MASH_OK)
+				return MASH_ERR_FIELD_TOO_LONG;
+			mask_nhs_like(probe);
+			if (strcmp(probe, key) != 0)
+				return MASH_ERR_INVAL;
+			if (json_is_string(child)) {
+				j = clean_string(json_string_value(child),
+						 MASH_AUD_MAX_EXTRA, &rc);
+				if (j == NULL)
+					return rc;
+				if (json_object_set_new(v, key, j) != 0)
+					return MASH_ERR_NOMEM;
+			} else {
+				rc = clean_extra(child);
+				if (rc != MASH_OK)
+					return rc;
+			}
+		}
+		return MASH_OK;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, child) {
+			if (json_is_string(child)) {
+				j = clean_string(json_string_value(child),
+						 MASH_AUD_MAX_EXTRA, &rc);
+				if (j == NULL)
+					return rc;
+				if (json_array_set_new(v, i, j) != 0)
+					return MASH_ERR_NOMEM;
+			} else {
+				rc = clean_extra(child);
+				if (rc != MASH_OK)
+					return rc;
+			}
+		}
+		return MASH_OK;
+	case JSON_REAL:
+		/* Floats have no canonical text form: not in records. */
+		return MASH_ERR_INVAL;
+	default:
+		return MASH_OK;
+	}
+}
+
+int
+mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
+		int64_t time_ms, char **out, size_t *len)
+{
+	json_t *obj = NULL, *extra = NULL;
+	json_error_t jerr;
+	char *text = NULL, *copy = NULL;
+	size_t n;
+	int rc = MASH_ERR_INVAL;
+
+	*out = NULL;
+	*len = 0;
+	if (rec == NULL || mash_aud_type_name(rec->type) == NULL ||
+	    rec->actor == NULL || rec->actor[0] == '\0' || seq == 0 ||
+	    seq > (uint64_t)INT64_MAX || time_ms < 0)
+		goto out;
+	obj = json_object();
+	if (obj == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	if (json_object_set_new(obj, "v", json_integer(MASH_AUD_VERSION)) ||
+	    json_object_set_new(obj, "seq", json_integer((json_int_t)seq)) ||
+	    json_object_set_new(obj, "type",
+				json_string(mash_aud_type_name(rec->type))) ||
+	    json_object_set_new(obj, "time", json_integer(time_ms))) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	rc = set_string(obj, "actor", rec->actor, MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "case_id", rec->case_id, MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "agency", rec->agency, MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "event_id", rec->event_id,
+				MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "recipient", rec->recipient,
+				MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "purpose", rec->purpose, MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "rule_id", rec->rule_id, MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "legal_basis", rec->legal_basis,
+				MASH_AUD_MAX_ID);
+	if (rc == MASH_OK)
+		rc = set_names(obj, "shared", rec->shared, rec->n_shared);
+	if (rc == MASH_OK)
+		rc = set_names(obj, "withheld", rec->withheld,
+			       rec->n_withheld);
+	if (rc == MASH_OK)
+		rc = set_string(obj, "reason", rec->reason,
+				MASH_AUD_MAX_REASON);
+	if (rc != MASH_OK)
+		goto out;
+	if (rec->extra_json != NULL && rec->extra_json[0] != '\0') {
+		rc = MASH_ERR_FIELD_TOO_LONG;
+		n = strlen(rec->extra_json);
+		if (n > MASH_AUD_MAX_EXTRA)
+			goto out;
+		rc = MASH_ERR_INVAL;
+		extra = json_loadb(rec->extra_json, n,
+				   JSON_REJECT_DUPLICATES, &jerr);
+		if (extra == NULL || !json_is_object(extra))
+			goto out;
+		rc = clean_extra(extra);
+		if (rc != MASH_OK)
+			goto out;
+		if (json_object_size(extra) > 0) {
+			if (json_object_set_new(obj, "extra", extra) != 0) {
+				extra = NULL;
+				rc = MASH_ERR_NOMEM;
+				goto out;
+			}
+			extra = NULL; /* transferred */
+		}
+	}
+	rc = MASH_ERR_NOMEM;
+	text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL)
+		goto out;
+	n = strlen(text);
+	rc = MASH_ERR_TOO_BIG;
+	if (n > MASH_AUD_MAX_RECORD)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	copy = mash_strndup(text, n);
+	if (copy == NULL)
+		goto out;
+	*out = copy;
+	copy = NULL; /* transferred */
+	*len = n;
+	rc = MASH_OK;
+out:
+	free(text); /* jansson's allocator */
+	json_decref(extra);
+	json_decref(obj);
+	return rc;
+}
+
+static void
+stmts_free(struct mash_aud *aud)
+{
+	size_t i;
+
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(aud->st[i]);
+		aud->st[i] = NULL;
+	}
+}
+
+void
+mash_aud_free(struct mash_aud *aud)
+{
+	if (aud == NULL)
+		return;
+	stmts_free(aud);
+	mash_free(aud);
+}
+
+/* Run a prepared statement that returns no rows. */
+static int
+step_done(sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return src == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+}
+
+/* Read the state row; the tree is empty if there is none yet. */
+static int
+state_read(struct mash_aud *aud, struct mash_merkle_frontier *f)
+{
+	sqlite3_stmt *st = aud->st[ST_STATE_GET];
+	const void *blob;
+	int src, rc = MASH_ERR_STORE;
+
+	mash_merkle_frontier_init(f);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		blob = sqlite3_column_blob(st, 1);
+		rc = mash_merkle_frontier_decode(
+			blob, (size_t)sqlite3_column_bytes(st, 1), f);
+		if (rc != MASH_OK ||
+		    (uint64_t)sqlite3_column_int64(st, 0) != f->size)
+			rc = MASH_ERR_TAMPERED;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int
+state_write(struct mash_aud *aud, const struct mash_merkle_frontier *f)
+{
+	sqlite3_stmt *st = aud->st[ST_STATE_PUT];
+	unsigned char buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
+	size_t len;
+	int rc;
+
+	rc = mash_merkle_frontier_encode(f, buf, sizeof(buf), &len);
+	if (rc != MASH_OK)
+		return rc;
+	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f->size) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_TRANSIENT) !=
+		    SQLITE_OK) {
+		sqlite3_reset(st);
+		return MASH_ERR_STORE;
+	}
+	return step_done(st);
+}
+
+int
+mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
+	      const char *log_id, struct mash_aud **out)
+{
+	struct mash_aud *aud = NULL;
+	struct mash_merkle_frontier f;
+	unsigned char buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
+	sqlite3_stmt *st = NULL;
+	const unsigned char *txt;
+	char *errmsg = NULL;
+	size_t len, i;
+	int rc = MASH_ERR_INVAL, src;
+
+	*out = NULL;
+	if (db == NULL || clock == NULL)
+		goto out;
+	if (log_id == NULL)
+		log_id = DEFAULT_LOG_ID;
+	rc = mash_str_check(log_id, MASH_AUD_MAX_ID);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	aud = mash_calloc(1, sizeof(*aud));
+	if (aud == NULL)
+		goto out;
+	aud->db = db;
+	aud->clock = clock;
+	rc = MASH_ERR_STORE;
+	if (sqlite3_exec(db, schema_sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+		mash_err("audit: cannot create tables: %s",
+			 errmsg ? errmsg : sqlite3_errmsg(db));
+		goto out;
+	}
+	/* First open of this database: the empty tree under log_id. */
+	mash_merkle_frontier_init(&f);
+	(void)mash_merkle_frontier_encode(&f, buf, sizeof(buf), &len);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR IGNORE INTO audit_state(id, log_id,"
+			       " version, tree_size, frontier)"
+			       " VALUES (1, ?1, ?2, 0, ?3)",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, log_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, MASH_AUD_VERSION) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT log_id FROM audit_state"
+				   " WHERE id = 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW)
+		goto out;
+	txt = sqlite3_column_text(st, 0);
+	if (txt == NULL || mash_strlcpy(aud->log_id, (const char *)txt,
+					sizeof(aud->log_id)) != MASH_OK)
+		goto out;
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &aud->st[i],
+				       NULL) != SQLITE_OK) {
+			mash_err("audit: cannot prepare statement: %s",
+				 sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	rc = state_read(aud, &f);
+	if (rc != MASH_OK) {
+		mash_err("audit: stored tree state is unreadable (%s)",
+			 mash_errname(rc));
+		goto out;
+	}
+	*out = aud;
+	aud = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	sqlite3_free(errmsg);
+	sqlite3_finalize(st);
+	mash_aud_free(aud);
+	return rc;
+}
+
+const char *
+mash_aud_log_id(const struct mash_aud *aud)
+{
+	return aud->log_id;
+}
+
+int
+mash_aud_tree(struct mash_aud *aud, uint64_t *size, unsigned char root[HLEN])
+{
+	struct mash_merkle_frontier f;
+	int rc;
+
+	*size = 0;
+	memset(root, 0, HLEN);
+	rc = state_read(aud, &f);
+	if (rc == MASH_OK)
+		rc = mash_merkle_frontier_root(&f, root);
+	if (rc == MASH_OK)
+		*size = f.size;
+	return rc;
+}
+
+static int
+bind_opt_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+/* The indexed copy of a string field, taken from the encoded record so
+ * that it is masked exactly like the leaf. */
+static const char *
+rec_field(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+int
+mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
+		uint64_t *seq)
+{
+	struct mash_merkle_frontier f;
+	unsigned char leaf[HLEN];
+	sqlite3_stmt *st;
+	json_t *obj = NULL;
+	char *bytes = NULL;
+	size_t len = 0;
+	int64_t now;
+	int rc = MASH_ERR_INVAL, in_sp = 0;
+
+	if (seq != NULL)
+		*seq = 0;
+	if (aud == NULL || rec == NULL)
+		goto out;
+	rc = MASH_ERR_STORE;
+	if (step_done(aud->st[ST_SP_BEGIN]) != MASH_OK)
+		goto out;
+	in_sp = 1;
+	rc = state_read(aud, &f);
+	if (rc != MASH_OK)
+		goto out;
+	now = rec->time_ms != 0 ? rec->time_ms : mash_clock_now(aud->clock);
+	rc = mash_aud_encode(rec, f.size + 1, now, &bytes, &len);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_merkle_leaf_hash(bytes, len, leaf);
+	if (rc == MASH_OK)
+		rc = mash_merkle_frontier_append(&f, leaf);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	obj = json_loadb(bytes, len, 0, NULL);
+	if (obj == NULL)
+		goto out;
+	rc = MASH_ERR_STORE;
+	st = aud->st[ST_LOG_INSERT];
+	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f.size) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, mash_aud_type_name(rec->type), -1,
+			      SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
+	    bind_opt_text(st, 4, rec_field(obj, "actor")) != SQLITE_OK ||
+	    bind_opt_text(st, 5, rec_field(obj, "case_id")) != SQLITE_OK ||
+	    bind_opt_text(st, 6, rec_field(obj, "agency")) != SQLITE_OK ||
+	    bind_opt_text(st, 7, rec_field(obj, "event_id")) != SQLITE_OK ||
+	    bind_opt_text(st, 8, rec_field(obj, "recipient")) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 9, bytes, (int)len, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_blob(st, 10, leaf, HLEN, SQLITE_STATIC) !=
+		    SQLITE_OK) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		goto out;
+	}
+	if (step_done(st) != MASH_OK) {
+		mash_err("audit: insert seq %llu failed: %s",
+			 (unsigned long long)f.size, sqlite3_errmsg(aud->db));
+		goto out;
+	}
+	if (state_write(aud, &f) != MASH_OK)
+		goto out;
+	if (step_done(aud->st[ST_SP_RELEASE]) != MASH_OK)
+		goto out;
+	in_sp = 0;
+	if (seq != NULL)
+		*seq = f.size;
+	rc = MASH_OK;
+out:
+	if (in_sp) {
+		(void)step_done(aud->st[ST_SP_ROLLBACK]);
+		(void)step_done(aud->st[ST_SP_RELEASE]);
+	}
+	json_decref(obj);
+	mash_free(bytes);
+	return rc;
+}
+
+/* The last checkpoint's tree size and time; *found 0 if there is none. */
+static int
+last_checkpoint(struct mash_aud *aud, uint64_t *size, int64_t *ts, int *found)
+{
+	sqlite3_stmt *st = aud->st[ST_CP_LAST];
+	int src, rc = MASH_ERR_STORE;
+
+	*size = 0;
+	*ts = 0;
+	*found = 0;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*size = (uint64_t)sqlite3_column_int64(st, 0);
+		*ts = sqlite3_column_int64(st, 1);
+		*found = 1;
+		rc = MASH_OK;
+	} else if (src == SQLITE_DONE) {
+		rc = MASH_OK;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+mash_aud_checkpoint_due(struct mash_aud *aud,
+			const struct mash_aud_checkpoint_policy *pol)
+{
+	struct mash_merkle_frontier f;
+	uint64_t cp_size, fresh;
+	int64_t cp_ts, now;
+	int found, rc;
+
+	rc = state_read(aud, &f);
+	if (rc != MASH_OK)
+		return rc;
+	rc = last_checkpoint(aud, &cp_size, &cp_ts, &found);
+	if (rc != MASH_OK)
+		return rc;
+	if (!found)
+		return f.size > 0;
+	/* The CHECKPOINT record written right after a checkpoint does not
+	 * by itself call for another one. */
+	fresh = f.size > cp_size + 1 ? f.size - cp_size - 1 : 0;
+	if (fresh == 0)
+		return 0;
+	if (pol->every_records > 0 && fresh >= pol->every_records)
+		return 1;
+	now = mash_clock_now(aud->clock);
+	if (pol->every_ms > 0 && now - cp_ts >= pol->every_ms)
+		return 1;
+	return 0;
+}
+
+int
+mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
+		    unsigned char **env, size_t *len)
+{
+	Mash__V1__AuditCheckpoint cp = MASH__V1__AUDIT_CHECKPOINT__INIT;
+	struct mash_aud_record rec;
+	unsigned char root[HLEN];
+	char root_hex[2 * HLEN + 1], extra[160];
+	unsigned char *payload = NULL, *sealed = NULL, *copy = NULL;
+	size_t payload_len, sealed_len = 0;
+	uint64_t size, cp_size;
+	int64_t now, cp_ts;
+	sqlite3_stmt *st;
+	int rc = MASH_ERR_INVAL, found, in_sp = 0;
+
+	if (env != NULL)
+		*env = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (aud == NULL || signer == NULL || signer->seal == NULL)
+		goto out;
+	rc = mash_aud_tree(aud, &size, root);
+	if (rc != MASH_OK)
+		goto out;
+	rc = last_checkpoint(aud, &cp_size, &cp_ts, &found);
+	if (rc != MASH_OK)
+		goto out;
+	/* Nothing new since the last checkpoint (its own CHECKPOINT record
+	 * aside): the retained checkpoint is still the latest word. */
+	if (size == 0 || (found && size <= cp_size + 1))
+		goto out_ok;
+	now = mash_clock_now(aud->clock);
+	cp.log_id = aud->log_id;
+	cp.tree_size = size;
+	cp.root_hash.data = root;
+	cp.root_hash.len = HLEN;
+	cp.timestamp = now;
+	rc = MASH_ERR_NOMEM;
+	payload_len = mash__v1__audit_checkpoint__get_packed_size(&cp);
+	payload = mash_malloc(payload_len);
+	if (payload == NULL)
+		goto out;
+	if (mash__v1__audit_checkpoint__pack(&cp, payload) != payload_len) {
+		rc = MASH_ERR_INTERNAL;
+		goto out;
+	}
+	rc = signer->seal(signer->ctx, MASH_AUD_CHECKPOINT_TYPE, payload,
+			  payload_len, &sealed, &sealed_len);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_INVAL;
+	if (sealed == NULL || sealed_len == 0 || sealed_len > INT32_MAX)
+		goto out;
+	rc = MASH_ERR_STORE;
+	if (step_done(aud->st[ST_SP_BEGIN]) != MASH_OK)
+		goto out;
+	in_sp = 1;
+	st = aud->st[ST_CP_INSERT];
+	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)size) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, root, HLEN, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, aud->log_id, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_blob(st, 5, sealed, (int)sealed_len, SQLITE_STATIC) !=
+		    SQLITE_OK) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		goto out;
+	}
+	if (step_done(st) != MASH_OK)
+		goto out;
+	mash_hex(root, HLEN, root_hex);
+	rc = mash_snprintf(extra, sizeof(extra),
+			   "{\"tree_size\":%llu,\"root\":\"%s\"}",
+			   (unsigned long long)size, root_hex);
+	if (rc != MASH_OK)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = MASH_AUD_CHECKPOINT;
+	rec.time_ms = now;
+	rec.actor = "mashd";
+	rec.extra_json = extra;
+	rc = mash_aud_append(aud, &rec, NULL);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_STORE;
+	if (step_done(aud->st[ST_SP_RELEASE]) != MASH_OK)
+		goto out;
+	in_sp = 0;
+	if (env != NULL) {
+		rc = MASH_ERR_NOMEM;
+		copy = mash_malloc(sealed_len);
+		if (copy == NULL)
+			goto out;
+		memcpy(copy, sealed, sealed_len);
+		*env = copy;
+		copy = NULL; /* transferred */
+		if (len != NULL)
+			*len = sealed_len;
+	}
+out_ok:
+	rc = MASH_OK;
+out:
+	if (in_sp) {
+		(void)step_done(aud->st[ST_SP_ROLLBACK]);
+		(void)step_done(aud->st[ST_SP_RELEASE]);
+	}
+	mash_free(payload);
+	mash_free(sealed);
+	return rc;
+}
+
+int
+mash_aud_latest_checkpoint(struct mash_aud *aud, unsigned char **env,
+			   size_t *len)
+{
+	sqlite3_stmt *st = aud->st[ST_CP_LAST];
+	const void *blob;
+	unsigned char *copy;
+	int n, src, rc = MASH_ERR_STORE;
+
+	*env = NULL;
+	*len = 0;
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = MASH_ERR_NOT_FOUND;
+	} else if (src == SQLITE_ROW) {
+		blob = sqlite3_column_blob(st, 2);
+		n = sqlite3_column_bytes(st, 2);
+		rc = MASH_ERR_NOMEM;
+		copy = n > 0 ? mash_malloc((size_t)n) : NULL;
+		if (copy != NULL) {
+			memcpy(copy, blob, (size_t)n);
+			*env = copy;
+			*len = (size_t)n;
+			rc = MASH_OK;
+		}
+	}
+	sqlite3_reset(st);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * picture_view.h - how `mashctl picture` shows a child's combined agency
+ * picture: a readable terminal view and a stable JSON document, both pure
+ * functions of a decoded, already verified Mash__V1__Picture.
+ *
+ * Every string in a Picture came from an agency's free text; the terminal
+ * view never writes control characters or terminal escape sequences from it
+ * (they are replaced with '?'), and shows invalid UTF-8 as "[invalid text]".
+ */
+#ifndef MASHCTL_PICTURE_VIEW_H
+#define MASHCTL_PICTURE_VIEW_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "mash/v1/mash.pb-c.h"
+
+/*
+ * Working days from from_ms to to_ms (negative when to_ms is earlier), on
+ * the s47 working-day calendar. Returns MASH_OK and *out, or an error code
+ * (the view then omits the count).
+ */
+typedef int (*mashctl_working_days_fn)(void *ctx, int64_t from_ms,
+				       int64_t to_ms, int64_t *out);
+
+struct mashctl_view_opts {
+	const char *principal;  /* who asked (header only); NULL allowed */
+	const char *purpose;    /* the stated purpose (header only); NULL allowed */
+	int64_t now_ms;         /* "now" for working days remaining */
+	mashctl_working_days_fn working_days; /* NULL: no count shown */
+	void *working_days_ctx;
+};
+
+/* Longest single string the view prints from a Picture; longer text is cut
+ * and marked with "...". */
+#define MASHCTL_VIEW_MAX_TEXT 2048u
+
+/*
+ * Write the terminal view of p to out. p and out must not be NULL; opts may
+ * be NULL (no header details, no working-day counts). A Picture with
+ * denied_reason set prints the refusal and nothing else.
+ * Returns MASH_OK, or MASH_ERR_IO if writing to out failed.
+ */
+int mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
+			   const struct mashctl_view_opts *opts);
+
+/*
+ * The JSON document for p (stable field names, documented in
+ * docs/internals/picture.md). Every key is always present; absent strings
+ * are "", absent lists []. Returns a new reference the caller must
+ * json_decref, or NULL on allocation failure. p must not be NULL; opts may be.
+ */
+json_t *mashctl_picture_to_json(const Mash__V1__Picture *p,
+				const struct mashctl_view_opts *opts);
+
+/* "MISSING_EPISODE" for a Category value; "UNKNOWN" if not in the enum.
+ * Static storage. */
+const char *mashctl_category_name(int category);
+
+/* Text for a threshold level 1..4 ("L4 child protection (s47)"), or
+ * "unknown" for anything else. Static storage. */
+const char *mashctl_level_name(uint32_t level);
+
+#endif

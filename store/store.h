@@ -1,0 +1,433 @@
+/*
+ * store.h - the daemon's durable store: accepted events, cases and case
+ * linkage, possible matches, quarantined (rejected) messages and a small
+ * key/value meta table.
+ *
+ * The embedded back-end is SQLite in WAL mode with synchronous=FULL, so a
+ * mash_store_commit() that returned MASH_OK has reached the disk: the
+ * daemon publishes a Receipt only after it (wire contract, audit.md
+ * "durable before acknowledgement"). The interface names no SQLite type
+ * except mash_store_sqlite(), kept for the two modules that must share
+ * the transaction (see there), so a server database can follow.
+ *
+ * One struct mash_store is one connection, used by one thread (the
+ * daemon's core thread). The ingest path is:
+ *
+ *	mash_store_begin(st);
+ *	mash_store_event_lookup(st, agency, event_id, &rcpt);
+ *		MASH_OK  -> DUPLICATE receipt with rcpt.case_id; rollback
+ *	mash_store_case_link(st, &subject, case_id, &is_new);
+ *	mash_store_event_insert(st, &ev, &seq);
+ *	(audit and s47 append their rows on mash_store_sqlite(st))
+ *	mash_store_event_set_receipt(st, agency, event_id, status, audit_seq);
+ *	mash_store_commit(st);   -> now publish the receipt
+ *
+ * Every function returns MASH_OK or a negative MASH_ERR_* (common/err.h);
+ * SQLite failures are MASH_ERR_STORE (the SQLite message is available from
+ * mash_store_errmsg()). All output parameters are cleared on entry and
+ * left cleared on failure. Strings passed in are NUL-terminated UTF-8.
+ */
+#ifndef MASH_STORE_H
+#define MASH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+
+struct mash_store;
+struct sqlite3;
+
+/* Current schema version (PRAGMA user_version after open). */
+#define MASH_STORE_SCHEMA_VERSION 1
+/* Case ids are "C-" followed by 12 lower-case hex digits. */
+#define MASH_STORE_CASE_ID_LEN 14u
+/* Buffer size for a case id including its NUL. */
+#define MASH_STORE_CASE_ID_SIZE (MASH_STORE_CASE_ID_LEN + 1u)
+/* SQLite busy timeout (ms) before a locked database is an error. */
+#define MASH_STORE_BUSY_TIMEOUT_MS 5000
+/* Quarantined bytes kept per message; larger messages are truncated to
+ * this and flagged. */
+#define MASH_STORE_MAX_QUARANTINE_BYTES MASH_MAX_ENVELOPE
+/* Longest quarantine reason kept (bytes); longer ones are truncated. */
+#define MASH_STORE_MAX_REASON MASH_MAX_SHORT
+/* Longest meta key and value. */
+#define MASH_STORE_MAX_META_KEY 128u
+#define MASH_STORE_MAX_META_VALUE 4096u
+/* At most this many possible-match rows are recorded per new case. */
+#define MASH_STORE_MAX_CANDIDATES 16u
+
+/* Receipt status values stored per event (mirror Mash__V1__Receipt__Status
+ * so the store need not include the protobuf header). */
+#define MASH_STORE_RECEIPT_ACCEPTED 1
+#define MASH_STORE_RECEIPT_DUPLICATE 2
+#define MASH_STORE_RECEIPT_REJECTED 3
+
+/* ------------------------------------------------------------------ */
+/* Open, close, transactions                                           */
+
+/*
+ * Open (creating if needed) the database at path, enable WAL,
+ * synchronous=FULL, foreign keys and the busy timeout, and migrate the
+ * schema to MASH_STORE_SCHEMA_VERSION. On success *out owns a new store
+ * (free with mash_store_close). MASH_ERR_INVAL for a NULL/empty path,
+ * MASH_ERR_NOMEM, MASH_ERR_STORE if SQLite fails or the file has a schema
+ * newer than this build. Case ids come from OpenSSL RAND_bytes and time
+ * from the system clock unless changed with the setters below.
+ */
+int mash_store_open(const char *path, struct mash_store **out);
+
+/* Close the store; an open transaction is rolled back. NULL allowed. */
+void mash_store_close(struct mash_store *st);
+
+/*
+ * Random source for case ids: fn fills buf[0..n) and returns MASH_OK or an
+ * error. NULL fn restores the default. For tests (deterministic ids).
+ */
+typedef int (*mash_store_random_fn)(void *ctx, unsigned char *buf, size_t n);
+void mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
+			   void *ctx);
+
+/* Clock used for cases' and possible matches' created_at. NULL restores
+ * the system clock. The clock must outlive the store. */
+void mash_store_set_clock(struct mash_store *st, const struct mash_clock *c);
+
+/*
+ * BEGIN IMMEDIATE (takes the write lock now, so a later statement cannot
+ * fail with SQLITE_BUSY half-way). MASH_ERR_STATE if a transaction is
+ * already open, MASH_ERR_STORE on failure (e.g. lock timeout).
+ */
+int mash_store_begin(struct mash_store *st);
+
+/*
+ * COMMIT. On MASH_OK everything since begin is on disk (WAL fsynced) and
+ * survives a crash or power loss. On failure the transaction has been
+ * rolled back and nothing since begin is stored. MASH_ERR_STATE if no
+ * transaction is open.
+ */
+int mash_store_commit(struct mash_store *st);
+
+/* ROLLBACK; MASH_OK, MASH_ERR_STATE if no transaction is open. */
+int mash_store_rollback(struct mash_store *st);
+
+/* 1 if a transaction is open, 0 otherwise. */
+int mash_store_in_tx(const struct mash_store *st);
+
+/*
+ * The underlying SQLite connection, ONLY for the audit and s47 modules,
+ * which keep their own tables (prefixed audit_ and s47_) in the same
+ * database so that an event, its audit records and its clock changes
+ * commit in ONE transaction opened with mash_store_begin(). Rules for
+ * users: never BEGIN/COMMIT/ROLLBACK or change PRAGMAs yourself, never
+ * touch the store's tables (events, cases, possible_matches, quarantine,
+ * meta), create your tables with CREATE TABLE IF NOT EXISTS and record
+ * your own schema version in the meta table (key "<module>.schema").
+ * Borrowed: do not close. NULL only for a NULL st.
+ */
+struct sqlite3 *mash_store_sqlite(struct mash_store *st);
+
+/*
+ * Check the database file's structure (PRAGMA quick_check) and foreign
+ * keys (PRAGMA foreign_key_check), for `mashd --check` and after a crash.
+ * MASH_OK, MASH_ERR_STATE inside a transaction, MASH_ERR_STORE if either
+ * finds a problem (logged without stored values).
+ */
+int mash_store_check(struct mash_store *st);
+
+/* The last SQLite error message of this connection (for logs; it names no
+ * stored values). Static or connection-owned storage; never NULL. */
+const char *mash_store_errmsg(struct mash_store *st);
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+
+/* An accepted event to insert. Pointers are borrowed for the call. */
+struct mash_store_event {
+	const char *case_id;    /* from mash_store_case_link */
+	const char *agency;     /* 1..MASH_MAX_AGENCY bytes */
+	const char *event_id;   /* 1..MASH_MAX_ID bytes */
+	int category;           /* Mash__V1__Category value */
+	unsigned severity;      /* 0..4 */
+	int consent;            /* Mash__V1__Consent value */
+	int64_t occurred_at;    /* unix ms */
+	int64_t recorded_at;    /* unix ms */
+	int64_t received_at;    /* unix ms, when the daemon received it */
+	/* The signed envelope exactly as received (<= MASH_MAX_ENVELOPE). */
+	const unsigned char *envelope;
+	size_t envelope_len;
+	/* The AgencyEvent payload bytes exactly as signed (<=
+	 * MASH_MAX_PAYLOAD); consumers re-decode these, never a
+	 * re-serialization. */
+	const unsigned char *payload;
+	size_t payload_len;
+};
+
+/*
+ * Insert an accepted event (receipt status ACCEPTED, no audit_seq yet).
+ * *seq_out (may be NULL) gets the event's store sequence number (> 0).
+ * MASH_ERR_DUPLICATE if (agency, event_id) is already stored (nothing
+ * changes), MASH_ERR_NOT_FOUND if case_id is not a case,
+ * MASH_ERR_INVAL for missing fields or severity > 4, MASH_ERR_FIELD_TOO_LONG
+ * for an over-long agency or event_id, MASH_ERR_TOO_BIG for over-size
+ * bytes, MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mash_store_event_insert(struct mash_store *st,
+			    const struct mash_store_event *ev,
+			    int64_t *seq_out);
+
+/* What the store remembers of an event's receipt. */
+struct mash_store_receipt {
+	int64_t seq;                           /* event sequence number */
+	char case_id[MASH_STORE_CASE_ID_SIZE]; /* the case it was linked to */
+	int status;                            /* MASH_STORE_RECEIPT_* */
+	uint64_t audit_seq;                    /* 0 if not set */
+	int64_t received_at;                   /* first receipt, unix ms */
+};
+
+/*
+ * Look up (agency, event_id): MASH_OK and *out filled if stored (a re-send
+ * is answered DUPLICATE with out->case_id), MASH_ERR_NOT_FOUND if not,
+ * MASH_ERR_INVAL, MASH_ERR_STORE. out is zeroed on entry.
+ */
+int mash_store_event_lookup(struct mash_store *st, const char *agency,
+			    const char *event_id,
+			    struct mash_store_receipt *out);
+
+/* Record the receipt status and audit sequence number of a stored event.
+ * MASH_OK, MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_STORE. */
+int mash_store_event_set_receipt(struct mash_store *st, const char *agency,
+				 const char *event_id, int status,
+				 uint64_t audit_seq);
+
+/* One stored event with its bytes. */
+struct mash_store_event_row {
+	int64_t seq;
+	char case_id[MASH_STORE_CASE_ID_SIZE];
+	char agency[MASH_MAX_AGENCY + 1];
+	char event_id[MASH_MAX_ID + 1];
+	int category;
+	unsigned severity;
+	int consent;
+	int64_t occurred_at;
+	int64_t recorded_at;
+	int64_t received_at;
+	int receipt_status;
+	uint64_t audit_seq;
+	unsigned char *envelope; /* owned by the row */
+	size_t envelope_len;
+	unsigned char *payload;  /* owned by the row */
+	size_t payload_len;
+};
+
+struct mash_store_event_list {
+	struct mash_store_event_row *v;
+	size_t n;
+};
+
+/*
+ * All events of case_id in (occurred_at, seq) order. On MASH_OK *out is a
+ * new list (possibly n == 0) the caller frees with
+ * mash_store_event_list_free. MASH_ERR_INVAL, MASH_ERR_NOMEM,
+ * MASH_ERR_STORE.
+ */
+int mash_store_case_events(struct mash_store *st, const char *case_id,
+			   struct mash_store_event_list **out);
+
+/* Wipe the bytes of every row and free the list. NULL allowed. */
+void mash_store_event_list_free(struct mash_store_event_list *l);
+
+/*
+ * One event by (agency, event_id): MASH_OK and *out a new row (free with
+ * mash_store_event_row_free), MASH_ERR_NOT_FOUND, MASH_ERR_INVAL,
+ * MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mash_store_event_get(struct mash_store *st, const char *agency,
+			 const char *event_id,
+			 struct mash_store_event_row **out);
+
+/* Wipe and free a row returned by mash_store_event_get. NULL allowed. */
+void mash_store_event_row_free(struct mash_store_event_row *r);
+
+/* ------------------------------------------------------------------ */
+/* Cases and linkage                                                   */
+
+/* The child as an event names them. NULL or "" means absent. */
+struct mash_store_subject {
+	const char *nhs_number;    /* 10 digits (spaces ignored), Modulus 11 */
+	const char *given_name;
+	const char *family_name;
+	const char *date_of_birth; /* YYYY-MM-DD */
+	const char *postcode;
+	const char *sex;
+};
+
+/*
+ * Link a subject to a case, creating one if needed. Rules, in order:
+ *  1. a valid NHS number that a case already has: that case;
+ *  2. exact match on normalised family name + date of birth + normalised
+ *     postcode with a case that has no NHS number or the same one: that
+ *     case (which learns the subject's NHS number if it had none);
+ *  3. otherwise a new case. Partial matches with existing cases are
+ *     recorded as possible matches (never merged): same family name and
+ *     DOB but a different postcode ("family-dob"), same DOB and postcode
+ *     but a different family name ("dob-postcode"), full demographic match
+ *     but different NHS numbers ("demographics-nhs-differs").
+ * case_id receives the case's id; *is_new (may be NULL) is 1 if a case was
+ * created. Call inside a transaction so the case commits with its event.
+ * MASH_ERR_BAD_NHS for a present but invalid NHS number,
+ * MASH_ERR_BAD_DATE for a present but malformed date of birth,
+ * MASH_ERR_NO_IDENTITY without a valid NHS number or all of family name,
+ * DOB and postcode, MASH_ERR_FIELD_TOO_LONG / MASH_ERR_BAD_UTF8 for bad
+ * strings (limit MASH_MAX_SHORT), MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mash_store_case_link(struct mash_store *st,
+			 const struct mash_store_subject *s,
+			 char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new);
+
+/* A case and the child's demographics as first seen (fields filled in
+ * later events only where they were unknown). Strings NULL if unknown. */
+struct mash_store_case {
+	char case_id[MASH_STORE_CASE_ID_SIZE];
+	char *nhs_number;
+	char *given_name;
+	char *family_name;
+	char *date_of_birth;
+	char *postcode;
+	char *sex;
+	int64_t created_at;
+};
+
+/* The case case_id: MASH_OK and *out new (free with mash_store_case_free),
+ * MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
+int mash_store_case_get(struct mash_store *st, const char *case_id,
+			struct mash_store_case **out);
+
+/* Wipe the demographics and free. NULL allowed. */
+void mash_store_case_free(struct mash_store_case *c);
+
+/* The case holding NHS number nhs (spaces ignored): MASH_OK and case_id
+ * filled, MASH_ERR_NOT_FOUND, MASH_ERR_BAD_NHS, MASH_ERR_STORE. */
+int mash_store_case_find_nhs(struct mash_store *st, const char *nhs,
+			     char case_id[MASH_STORE_CASE_ID_SIZE]);
+
+struct mash_store_strlist {
+	char **v;
+	size_t n;
+};
+
+/* Free a string list and its strings. NULL allowed. */
+void mash_store_strlist_free(struct mash_store_strlist *l);
+
+/* The distinct agencies with events on case_id, sorted by name. On MASH_OK
+ * *out is new (possibly n == 0). MASH_ERR_INVAL, MASH_ERR_NOMEM,
+ * MASH_ERR_STORE. */
+int mash_store_case_agencies(struct mash_store *st, const char *case_id,
+			     struct mash_store_strlist **out);
+
+/* Possible-match status values. */
+#define MASH_STORE_MATCH_OPEN 0
+#define MASH_STORE_MATCH_CONFIRMED 1
+#define MASH_STORE_MATCH_REJECTED 2
+
+struct mash_store_match {
+	int64_t id;
+	char case_a[MASH_STORE_CASE_ID_SIZE]; /* the existing case */
+	char case_b[MASH_STORE_CASE_ID_SIZE]; /* the case created after it */
+	char reason[32];                      /* e.g. "family-dob" */
+	int status;                           /* MASH_STORE_MATCH_* */
+	int64_t created_at;
+};
+
+struct mash_store_match_list {
+	struct mash_store_match *v;
+	size_t n;
+};
+
+/*
+ * Possible matches involving case_id (as a or b), or all of them if
+ * case_id is NULL, oldest first. On MASH_OK *out is new (free with
+ * mash_store_match_list_free). MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mash_store_possible_matches(struct mash_store *st, const char *case_id,
+				struct mash_store_match_list **out);
+
+void mash_store_match_list_free(struct mash_store_match_list *l);
+
+/* An analyst's decision on possible match id (MASH_STORE_MATCH_CONFIRMED
+ * or _REJECTED). Records the decision only: cases are never merged by the
+ * store. MASH_OK, MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_STORE. */
+int mash_store_possible_match_decide(struct mash_store *st, int64_t id,
+				     int status);
+
+/* ------------------------------------------------------------------ */
+/* Quarantine                                                          */
+
+/* A rejected message. Pointers borrowed for the call. */
+struct mash_store_quarantine {
+	const char *topic;  /* as received; truncated to MASH_MAX_TOPIC */
+	/* The agency the topic names; NULL to derive it from a
+	 * mash/v1/events/{agency} topic ("" if the topic has none). */
+	const char *agency;
+	int64_t received_at;
+	int err;            /* the MASH_ERR_* code; stored with its name */
+	const char *reason; /* human reason; truncated to MASH_STORE_MAX_REASON */
+	const unsigned char *bytes; /* the raw message; NULL only if len 0 */
+	size_t len;
+};
+
+/*
+ * Keep a rejected message. Never refuses a message for its content:
+ * invalid UTF-8 in topic or reason is kept as bytes / replaced, over-long
+ * bytes are truncated to MASH_STORE_MAX_QUARANTINE_BYTES with the
+ * truncated flag and original length recorded. *id_out (may be NULL) gets
+ * the row id. Outside a transaction the row commits (durably) by itself.
+ * MASH_ERR_INVAL (NULL q or st, or bytes NULL with len > 0), MASH_ERR_STORE.
+ */
+int mash_store_quarantine_add(struct mash_store *st,
+			      const struct mash_store_quarantine *q,
+			      int64_t *id_out);
+
+struct mash_store_quarantine_row {
+	int64_t id;
+	char topic[MASH_MAX_TOPIC + 1]; /* invalid UTF-8 bytes as '?' */
+	char agency[MASH_MAX_AGENCY + 1];
+	int64_t received_at;
+	int err;
+	char errname[32];
+	char reason[MASH_STORE_MAX_REASON + 1];
+	unsigned char *bytes; /* owned */
+	size_t len;
+	size_t orig_len;      /* length as received */
+	int truncated;        /* 1 if len < orig_len */
+};
+
+struct mash_store_quarantine_list {
+	struct mash_store_quarantine_row *v;
+	size_t n;
+};
+
+/*
+ * Quarantined messages of agency (NULL: all), ids > after_id, oldest
+ * first, at most limit rows (0: no limit). On MASH_OK *out is new (free
+ * with mash_store_quarantine_list_free). MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mash_store_quarantine_list(struct mash_store *st, const char *agency,
+			       int64_t after_id, size_t limit,
+			       struct mash_store_quarantine_list **out);
+
+void mash_store_quarantine_list_free(struct mash_store_quarantine_list *l);
+
+/* ------------------------------------------------------------------ */
+/* Meta (small key/value settings: log id, module schema versions)     */
+
+/* Set key to value (insert or replace). MASH_ERR_INVAL for NULL/empty key,
+ * MASH_ERR_FIELD_TOO_LONG, MASH_ERR_STORE. */
+int mash_store_meta_set(struct mash_store *st, const char *key,
+			const char *value);
+
+/* *out = a new copy of key's value (caller frees with mash_free), or
+ * MASH_ERR_NOT_FOUND; MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
+int mash_store_meta_get(struct mash_store *st, const char *key, char **out);
+
+#endif
