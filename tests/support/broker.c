@@ -53,7 +53,7 @@ now_ms(void)
 }
 
 char *
-mash_test_tmpdir(const char *tag)
+mash_test_mkdtemp(const char *tag)
 {
 	const char *base = getenv("TMPDIR");
 	char tmpl[512];
@@ -346,7 +346,7 @@ mash_test_broker_start(struct mash_test_broker **out)
 	if (b == NULL)
 		return -1;
 	b->pid = -1;
-	b->dir = mash_test_tmpdir("broker");
+	b->dir = mash_test_mkdtemp("broker");
 	if (b->dir == NULL)
 		goto fail;
 	snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);

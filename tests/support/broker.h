@@ -46,7 +46,7 @@ void mash_test_broker_free(struct mash_test_broker *b);
 /* A new private directory $TMPDIR/mash-<tag>-XXXXXX (mode 0700); caller
  * frees the string and removes the tree with mash_test_rmrf(). NULL on
  * failure. */
-char *mash_test_tmpdir(const char *tag);
+char *mash_test_mkdtemp(const char *tag);
 
 /* Remove path and everything under it (no symlink following). 0 or -1. */
 int mash_test_rmrf(const char *path);
