@@ -243,6 +243,10 @@ sql_fail(struct mash_store *st, int src, const char *what)
 	mash_err("store: %s: %s (%d)", what, sqlite3_errmsg(st->db), src);
 	if ((src & 0xff) == SQLITE_NOMEM)
 		return MASH_ERR_NOMEM;
+	/* another process held the lock for the whole busy timeout: worth
+	 * retrying, unlike a broken database */
+	if ((src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED)
+		return MASH_ERR_TIMEOUT;
 	return MASH_ERR_STORE;
 }
 

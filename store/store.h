@@ -26,7 +26,9 @@
  *
  * Every function returns MASH_OK or a negative MASH_ERR_* (common/err.h);
  * SQLite failures are MASH_ERR_STORE (the SQLite message is available from
- * mash_store_errmsg()). All output parameters are cleared on entry and
+ * mash_store_errmsg()), except MASH_ERR_TIMEOUT when another process held
+ * the database lock for MASH_STORE_BUSY_TIMEOUT_MS (retry later) and
+ * MASH_ERR_NOMEM when SQLite ran out of memory. All output parameters are cleared on entry and
  * left cleared on failure. Strings passed in are NUL-terminated UTF-8.
  */
 #ifndef MASH_STORE_H
@@ -98,7 +100,8 @@ void mash_store_set_clock(struct mash_store *st, const struct mash_clock *c);
 /*
  * BEGIN IMMEDIATE (takes the write lock now, so a later statement cannot
  * fail with SQLITE_BUSY half-way). MASH_ERR_STATE if a transaction is
- * already open, MASH_ERR_STORE on failure (e.g. lock timeout).
+ * already open, MASH_ERR_TIMEOUT if another process kept the lock for the
+ * busy timeout, MASH_ERR_STORE on other failures.
  */
 int mash_store_begin(struct mash_store *st);
 
