@@ -50,7 +50,8 @@
 	XX(STATE, -36, "operation not valid in this state")                   \
 	XX(PARSE, -37, "input does not parse")                                \
 	XX(NO_IDENTITY, -38, "no valid NHS number and no full demographics") \
-	XX(INTERNAL, -39, "internal error")
+	XX(INTERNAL, -39, "internal error")                                   \
+	XX(BAD_ID, -40, "identifier has characters or length outside its allowed set")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),

@@ -1,0 +1,729 @@
+/*
+ * outbox.c - the durable outbox over SQLite. The file is the agent's own
+ * (never the daemon's store): WAL so that readers never block the writer,
+ * synchronous=FULL so that a COMMIT is on disk when sqlite3_step returns
+ * (the "durable before published" invariant rests on this), secure_delete
+ * so that wiped envelopes do not linger in free pages.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "agents/outbox.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+
+struct mash_outbox {
+	sqlite3 *db;
+	struct mash_outbox_cfg cfg;
+	int64_t run_id;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS mash_outbox_meta("
+	" k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO mash_outbox_meta(k, v) VALUES"
+	" ('schema', 1), ('run', 0);"
+	"CREATE TABLE IF NOT EXISTS mash_outbox_events("
+	" agency TEXT NOT NULL,"
+	" event_id TEXT NOT NULL,"
+	" agency_ref TEXT NOT NULL,"
+	" feed_line INTEGER NOT NULL DEFAULT 0,"
+	" envelope BLOB,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_send_ms INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" last_sent_ms INTEGER,"
+	" receipt_ms INTEGER,"
+	" reason TEXT,"
+	" case_id TEXT,"
+	" audit_seq INTEGER,"
+	" run_id INTEGER NOT NULL,"
+	" PRIMARY KEY (agency, event_id));"
+	"CREATE INDEX IF NOT EXISTS mash_outbox_events_due"
+	" ON mash_outbox_events(state, next_send_ms);"
+	"CREATE INDEX IF NOT EXISTS mash_outbox_events_run"
+	" ON mash_outbox_events(run_id);"
+	"CREATE TABLE IF NOT EXISTS mash_outbox_feeds("
+	" feed TEXT PRIMARY KEY,"
+	" offset INTEGER NOT NULL,"
+	" lines INTEGER NOT NULL,"
+	" inode INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL);";
+
+static int64_t
+now_ms(const struct mash_outbox *ob)
+{
+	return mash_clock_now(ob->cfg.clock);
+}
+
+static void
+cfg_fix(struct mash_outbox_cfg *c)
+{
+	if (c->backoff_min_ms <= 0)
+		c->backoff_min_ms = MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS;
+	if (c->backoff_max_ms < c->backoff_min_ms)
+		c->backoff_max_ms = c->backoff_min_ms >
+					    MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS
+				    ? c->backoff_min_ms
+				    : MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS;
+	if (c->clock == NULL)
+		c->clock = mash_clock_system();
+}
+
+int64_t
+mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
+{
+	struct mash_outbox_cfg c = {0, 0, NULL};
+	int64_t d;
+	uint32_t i;
+
+	if (cfg != NULL)
+		c = *cfg;
+	cfg_fix(&c);
+	if (attempts == 0)
+		return 0;
+	d = c.backoff_min_ms;
+	/* Doubling stops at the cap, so d never exceeds max * 2 < INT64_MAX
+	 * for any sane max. */
+	for (i = 1; i < attempts && d < c.backoff_max_ms; i++)
+		d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
+	return d < c.backoff_max_ms ? d : c.backoff_max_ms;
+}
+
+static int
+exec(struct mash_outbox *ob, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(ob->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		mash_err("outbox: %s", msg != NULL ? msg : "sqlite error");
+		sqlite3_free(msg);
+		return MASH_ERR_STORE;
+	}
+	return MASH_OK;
+}
+
+static int
+prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(ob->db, sql, -1, st, NULL) != SQLITE_OK) {
+		mash_err("outbox: prepare: %s", sqlite3_errmsg(ob->db));
+		*st = NULL;
+		return MASH_ERR_STORE;
+	}
+	return MASH_OK;
+}
+
+int
+mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
+		 struct mash_outbox **out)
+{
+	struct mash_outbox *ob = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	ob = mash_calloc(1, sizeof(*ob));
+	if (ob == NULL)
+		goto out;
+	if (cfg != NULL)
+		ob->cfg = *cfg;
+	cfg_fix(&ob->cfg);
+	rc = MASH_ERR_STORE;
+	if (sqlite3_open_v2(path, &ob->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		mash_err("outbox: cannot open %s: %s", path,
+			 ob->db != NULL ? sqlite3_errmsg(ob->db) : "no memory");
+		goto out;
+	}
+	(void)sqlite3_busy_timeout(ob->db, 5000);
+	rc = exec(ob, "PRAGMA journal_mode=WAL;");
+	if (rc == MASH_OK)
+		rc = exec(ob, "PRAGMA synchronous=FULL;");
+	if (rc == MASH_OK)
+		rc = exec(ob, "PRAGMA secure_delete=ON;");
+	if (rc == MASH_OK)
+		rc = exec(ob, schema);
+	if (rc != MASH_OK)
+		goto out;
+	/* Check the WAL really is on: a file system without shared memory
+	 * support silently stays in rollback mode. */
+	rc = prepare(ob, "PRAGMA journal_mode;", &st);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+		mash_err("outbox: %s: WAL journal mode unavailable", path);
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	*out = ob;
+	ob = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(st);
+	mash_outbox_close(ob);
+	return rc;
+}
+
+void
+mash_outbox_close(struct mash_outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	if (ob->db != NULL)
+		sqlite3_close(ob->db);
+	mash_free(ob);
+}
+
+int
+mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (run_id != NULL)
+		*run_id = 0;
+	if (ob == NULL || run_id == NULL)
+		goto out;
+	rc = exec(ob, "BEGIN IMMEDIATE;");
+	if (rc != MASH_OK)
+		goto out;
+	rc = exec(ob, "UPDATE mash_outbox_meta SET v = v + 1 WHERE k = 'run';");
+	if (rc != MASH_OK)
+		goto rollback;
+	rc = prepare(ob, "SELECT v FROM mash_outbox_meta WHERE k = 'run';", &st);
+	if (rc != MASH_OK)
+		goto rollback;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = MASH_ERR_STORE;
+		goto rollback;
+	}
+	ob->run_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET run_id = ?1,"
+		     " next_send_ms = ?2 WHERE state = 0;",
+		     &st);
+	if (rc != MASH_OK)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, ob->run_id);
+	sqlite3_bind_int64(st, 2, now_ms(ob));
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = MASH_ERR_STORE;
+		goto rollback;
+	}
+	rc = exec(ob, "COMMIT;");
+	if (rc != MASH_OK)
+		goto rollback;
+	*run_id = ob->run_id;
+	goto out;
+rollback:
+	(void)exec(ob, "ROLLBACK;");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+feed_save(struct mash_outbox *ob, const char *feed_key,
+	  const struct mash_outbox_feedpos *pos)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = prepare(ob,
+		     "INSERT INTO mash_outbox_feeds(feed, offset, lines, inode,"
+		     " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+		     " ON CONFLICT(feed) DO UPDATE SET offset = ?2, lines = ?3,"
+		     " inode = ?4, updated_ms = ?5;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)pos->offset);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)pos->lines);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)pos->inode);
+	sqlite3_bind_int64(st, 5, now_ms(ob));
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+id_ok(const char *s, size_t max)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= max;
+}
+
+int
+mash_outbox_put(struct mash_outbox *ob, const char *agency,
+		const char *event_id, const char *agency_ref,
+		unsigned long feed_line, const uint8_t *env, size_t len,
+		const char *feed_key, const struct mash_outbox_feedpos *pos)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now;
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL || !id_ok(agency, MASH_MAX_AGENCY) ||
+	    !id_ok(event_id, MASH_MAX_ID) || agency_ref == NULL ||
+	    env == NULL || len == 0 || len > MASH_MAX_ENVELOPE ||
+	    (feed_key == NULL) != (pos == NULL))
+		goto out;
+	now = now_ms(ob);
+	rc = exec(ob, "BEGIN IMMEDIATE;");
+	if (rc != MASH_OK)
+		goto out;
+	rc = prepare(ob,
+		     "INSERT INTO mash_outbox_events(agency, event_id,"
+		     " agency_ref, feed_line, envelope, state, attempts,"
+		     " next_send_ms, created_ms, run_id)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7)"
+		     " ON CONFLICT(agency, event_id) DO UPDATE SET"
+		     " agency_ref = ?3, feed_line = ?4, envelope = ?5,"
+		     " state = 0, attempts = 0, next_send_ms = ?6,"
+		     " last_sent_ms = NULL, receipt_ms = NULL, reason = NULL,"
+		     " case_id = NULL, audit_seq = NULL, run_id = ?7;",
+		     &st);
+	if (rc != MASH_OK)
+		goto rollback;
+	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, agency_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)feed_line);
+	sqlite3_bind_blob(st, 5, env, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, ob->run_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		mash_err("outbox: put %s/%s: %s", agency, event_id,
+			 sqlite3_errmsg(ob->db));
+		rc = MASH_ERR_STORE;
+		goto rollback;
+	}
+	if (feed_key != NULL) {
+		rc = feed_save(ob, feed_key, pos);
+		if (rc != MASH_OK)
+			goto rollback;
+	}
+	/* synchronous=FULL: the WAL is fsync'ed before COMMIT returns. */
+	rc = exec(ob, "COMMIT;");
+	if (rc != MASH_OK)
+		goto rollback;
+	goto out;
+rollback:
+	(void)exec(ob, "ROLLBACK;");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+mash_outbox_items_free(struct mash_outbox_item *items, size_t n)
+{
+	size_t i;
+
+	if (items == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		mash_free_secret(items[i].env, items[i].len);
+	mash_free(items);
+}
+
+int
+mash_outbox_due(struct mash_outbox *ob, size_t max,
+		struct mash_outbox_item **items, size_t *n)
+{
+	struct mash_outbox_item *v = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0;
+	int rc = MASH_ERR_INVAL, step;
+
+	if (items != NULL)
+		*items = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (ob == NULL || items == NULL || n == NULL || max == 0)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	v = mash_calloc(max, sizeof(*v));
+	if (v == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT agency, event_id, envelope, attempts"
+		     " FROM mash_outbox_events WHERE state = 0"
+		     " AND next_send_ms <= ?1"
+		     " ORDER BY next_send_ms, created_ms, rowid LIMIT ?2;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now_ms(ob));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mash_outbox_item *it = &v[cnt];
+		const void *blob = sqlite3_column_blob(st, 2);
+		int blen = sqlite3_column_bytes(st, 2);
+
+		if (blob == NULL || blen <= 0 ||
+		    (size_t)blen > MASH_MAX_ENVELOPE) {
+			rc = MASH_ERR_STORE;
+			goto out;
+		}
+		if (mash_strlcpy(it->agency,
+				 (const char *)sqlite3_column_text(st, 0),
+				 sizeof(it->agency)) != MASH_OK ||
+		    mash_strlcpy(it->event_id,
+				 (const char *)sqlite3_column_text(st, 1),
+				 sizeof(it->event_id)) != MASH_OK) {
+			rc = MASH_ERR_STORE;
+			goto out;
+		}
+		it->env = mash_malloc((size_t)blen);
+		if (it->env == NULL) {
+			rc = MASH_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(it->env, blob, (size_t)blen);
+		it->len = (size_t)blen;
+		it->attempts = (uint32_t)sqlite3_column_int64(st, 3);
+		cnt++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	*items = v;
+	*n = cnt;
+	v = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(st);
+	mash_outbox_items_free(v, cnt);
+	return rc;
+}
+
+int
+mash_outbox_sent(struct mash_outbox *ob, const char *agency,
+		 const char *event_id)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t attempts;
+	enum mash_outbox_state state;
+	int64_t now;
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL || agency == NULL || event_id == NULL)
+		goto out;
+	rc = mash_outbox_state(ob, agency, event_id, &state, &attempts);
+	if (rc != MASH_OK)
+		goto out;
+	if (state != MASH_OUTBOX_PENDING) {
+		rc = MASH_ERR_NOT_FOUND;
+		goto out;
+	}
+	now = now_ms(ob);
+	attempts++;
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET attempts = ?3,"
+		     " last_sent_ms = ?4, next_send_ms = ?5"
+		     " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, attempts);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, now + mash_outbox_backoff(&ob->cfg, attempts));
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_state(struct mash_outbox *ob, const char *agency,
+		  const char *event_id, enum mash_outbox_state *state,
+		  uint32_t *attempts)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL, step;
+
+	if (state != NULL)
+		*state = MASH_OUTBOX_PENDING;
+	if (attempts != NULL)
+		*attempts = 0;
+	if (ob == NULL || agency == NULL || event_id == NULL || state == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT state, attempts FROM mash_outbox_events"
+		     " WHERE agency = ?1 AND event_id = ?2;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = MASH_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	*state = (enum mash_outbox_state)sqlite3_column_int(st, 0);
+	if (attempts != NULL)
+		*attempts = (uint32_t)sqlite3_column_int64(st, 1);
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
+		    const char *event_id, enum mash_outbox_state status,
+		    const char *reason, const char *case_id, uint64_t audit_seq)
+{
+	sqlite3_stmt *st = NULL;
+	enum mash_outbox_state cur;
+	char why[MASH_OUTBOX_MAX_REASON + 1];
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL || agency == NULL || event_id == NULL ||
+	    (status != MASH_OUTBOX_ACCEPTED && status != MASH_OUTBOX_DUPLICATE &&
+	     status != MASH_OUTBOX_REJECTED))
+		goto out;
+	rc = mash_outbox_state(ob, agency, event_id, &cur, NULL);
+	if (rc != MASH_OK)
+		goto out;
+	if (cur != MASH_OUTBOX_PENDING) {
+		rc = MASH_ERR_STATE;
+		goto out;
+	}
+	/* A long reason is cut, never refused: the receipt still settles. */
+	(void)mash_strlcpy(why, reason != NULL ? reason : "", sizeof(why));
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET state = ?3, receipt_ms = ?4,"
+		     " reason = ?5, case_id = ?6, audit_seq = ?7,"
+		     " envelope = CASE WHEN ?3 = 3 THEN envelope ELSE NULL END"
+		     " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)status);
+	sqlite3_bind_int64(st, 4, now_ms(ob));
+	sqlite3_bind_text(st, 5, why, -1, SQLITE_STATIC);
+	if (case_id != NULL && case_id[0] != '\0')
+		sqlite3_bind_text(st, 6, case_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)audit_seq);
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+count_query(struct mash_outbox *ob, const char *sql, int64_t arg, int bind,
+	    size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*n = 0;
+	rc = prepare(ob, sql, &st);
+	if (rc != MASH_OK)
+		goto out;
+	if (bind)
+		sqlite3_bind_int64(st, 1, arg);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	*n = (size_t)sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_pending(struct mash_outbox *ob, size_t *n)
+{
+	if (ob == NULL || n == NULL)
+		return MASH_ERR_INVAL;
+	return count_query(ob,
+			   "SELECT count(*) FROM mash_outbox_events"
+			   " WHERE state = 0;",
+			   0, 0, n);
+}
+
+int
+mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (ms != NULL)
+		*ms = 0;
+	if (ob == NULL || ms == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT min(next_send_ms) FROM mash_outbox_events"
+		     " WHERE state = 0;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		rc = MASH_ERR_NOT_FOUND;
+		goto out;
+	}
+	*ms = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
+		    struct mash_outbox_summary *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL, step;
+
+	if (s != NULL)
+		memset(s, 0, sizeof(*s));
+	if (ob == NULL || s == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT state, count(*), sum(attempts > 0)"
+		     " FROM mash_outbox_events WHERE run_id = ?1"
+		     " GROUP BY state;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t cnt = (size_t)sqlite3_column_int64(st, 1);
+
+		s->total += cnt;
+		s->sent += (size_t)sqlite3_column_int64(st, 2);
+		switch (sqlite3_column_int(st, 0)) {
+		case MASH_OUTBOX_PENDING:
+			s->pending += cnt;
+			break;
+		case MASH_OUTBOX_ACCEPTED:
+			s->accepted += cnt;
+			break;
+		case MASH_OUTBOX_DUPLICATE:
+			s->duplicate += cnt;
+			break;
+		case MASH_OUTBOX_REJECTED:
+			s->rejected += cnt;
+			break;
+		default:
+			break;
+		}
+	}
+	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_rejections(struct mash_outbox *ob, int64_t run_id,
+		       void (*cb)(void *ctx, const char *event_id,
+				  const char *agency_ref,
+				  unsigned long feed_line, const char *reason),
+		       void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL, step;
+
+	if (ob == NULL || cb == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT event_id, agency_ref, feed_line, coalesce(reason, '')"
+		     " FROM mash_outbox_events WHERE run_id = ?1 AND state = 3"
+		     " ORDER BY feed_line, rowid;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		cb(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1),
+		   (unsigned long)sqlite3_column_int64(st, 2),
+		   (const char *)sqlite3_column_text(st, 3));
+	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_feed_get(struct mash_outbox *ob, const char *feed_key,
+		     struct mash_outbox_feedpos *pos)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL, step;
+
+	if (pos != NULL)
+		memset(pos, 0, sizeof(*pos));
+	if (ob == NULL || feed_key == NULL || pos == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "SELECT offset, lines, inode FROM mash_outbox_feeds"
+		     " WHERE feed = ?1;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = MASH_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
+	pos->offset = (uint64_t)sqlite3_column_int64(st, 0);
+	pos->lines = (unsigned long)sqlite3_column_int64(st, 1);
+	pos->inode = (uint64_t)sqlite3_column_int64(st, 2);
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_feed_set(struct mash_outbox *ob, const char *feed_key,
+		     const struct mash_outbox_feedpos *pos)
+{
+	if (ob == NULL || feed_key == NULL || pos == NULL)
+		return MASH_ERR_INVAL;
+	return feed_save(ob, feed_key, pos);
+}

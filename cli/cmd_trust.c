@@ -1,0 +1,151 @@
+/*
+ * cmd_trust.c - mashctl trust add|revoke|list --store DIR
+ *                 [--signer S --key-id K --pub FILE]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cmds.h"
+#include "cli/util.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "crypto/trust.h"
+
+#define G "trust"
+
+static void
+help(FILE *f)
+{
+	fprintf(f,
+		"usage: mashctl trust add    --store DIR --signer S --key-id K "
+		"--pub FILE\n"
+		"       mashctl trust revoke --store DIR --signer S --key-id K\n"
+		"       mashctl trust list   --store DIR\n"
+		"The trust store is a directory: DIR/<signer>/<key_id>.pub.pem "
+		"and, once\nrevoked, DIR/<signer>/<key_id>.revoked. Key ids are "
+		"never reused.\nlist prints one line per key: signer, key id, "
+		"active|revoked, revocation time.\n"
+		"exit: 0 ok, 1 failed (exists, unknown key), 2 bad usage or "
+		"unreadable input\n");
+}
+
+static int
+list(const char *store)
+{
+	struct mash_trust *t = NULL;
+	struct mash_trust_info info;
+	char why[512], when[32];
+	size_t i;
+	int rc;
+
+	rc = mash_trust_load(store, &t, why, sizeof(why));
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s", why[0] ? why : mash_strerror(rc));
+		return MASHCTL_EXIT_USAGE;
+	}
+	for (i = 0; i < mash_trust_count(t); i++) {
+		(void)mash_trust_get(t, i, &info);
+		if (info.revoked) {
+			time_t s = (time_t)(info.revoked_at_ms / 1000);
+			struct tm tm;
+
+			if (gmtime_r(&s, &tm) == NULL ||
+			    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+				     &tm) == 0)
+				when[0] = '\0';
+			printf("%s\t%s\trevoked\t%s\n", info.signer,
+			       info.key_id, when);
+		} else {
+			printf("%s\t%s\tactive\n", info.signer, info.key_id);
+		}
+	}
+	mash_trust_free(t);
+	return MASHCTL_EXIT_OK;
+}
+
+int
+mashctl_trust(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 'd'},
+		{"signer", required_argument, NULL, 's'},
+		{"key-id", required_argument, NULL, 'k'},
+		{"pub", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *verb, *store = NULL, *signer = NULL, *key_id = NULL,
+			  *pub = NULL;
+	char why[512];
+	int c, rc;
+
+	if (argc < 2) {
+		help(stderr);
+		return MASHCTL_EXIT_USAGE;
+	}
+	verb = argv[1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		help(stdout);
+		return MASHCTL_EXIT_OK;
+	}
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "revoke") != 0 &&
+	    strcmp(verb, "list") != 0) {
+		mashctl_die(G, "unknown verb \"%s\" (add, revoke or list)",
+			    verb);
+		return MASHCTL_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			store = optarg;
+			break;
+		case 's':
+			signer = optarg;
+			break;
+		case 'k':
+			key_id = optarg;
+			break;
+		case 'p':
+			pub = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return MASHCTL_EXIT_OK;
+		default:
+			help(stderr);
+			return MASHCTL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || store == NULL) {
+		mashctl_die(G, "%s: --store DIR is required (mashctl trust "
+			    "--help)", verb);
+		return MASHCTL_EXIT_USAGE;
+	}
+	if (strcmp(verb, "list") == 0)
+		return list(store);
+	if (signer == NULL || key_id == NULL ||
+	    (strcmp(verb, "add") == 0) != (pub != NULL)) {
+		mashctl_die(G, "%s: needs --signer and --key-id%s", verb,
+			    strcmp(verb, "add") == 0 ? " and --pub FILE"
+						     : " (and no --pub)");
+		return MASHCTL_EXIT_USAGE;
+	}
+	if (strcmp(verb, "add") == 0)
+		rc = mash_trust_add(store, signer, key_id, pub, why,
+				    sizeof(why));
+	else
+		rc = mash_trust_revoke(store, signer, key_id,
+				       mash_clock_system(), why, sizeof(why));
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s: %s", verb, why[0] ? why : mash_strerror(rc));
+		return mashctl_exit_for(rc);
+	}
+	fprintf(stderr, "mashctl: trust: %s %s/%s in %s\n",
+		strcmp(verb, "add") == 0 ? "added" : "revoked", signer, key_id,
+		store);
+	return MASHCTL_EXIT_OK;
+}

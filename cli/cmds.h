@@ -1,0 +1,37 @@
+/*
+ * cmds.h - mashctl subcommand groups. One function per group, one file per
+ * group (cli/cmd_<group>.c). Each is called with argv[0] = the group name
+ * and the rest of the command line, parses its own options with
+ * getopt_long (optind is reset by the dispatcher), handles --help, and
+ * returns the process exit code (shared/spec/cli.md):
+ *   MASHCTL_EXIT_OK     0  success
+ *   MASHCTL_EXIT_FAIL   1  a check failed (bad signature, failed
+ *                          verification, failed policy test)
+ *   MASHCTL_EXIT_USAGE  2  bad usage or unreadable input
+ * with one line on stderr saying what and where on any non-zero exit.
+ *
+ * To implement policy/audit/picture: delete the function from
+ * cli/cmd_todo.c and write it in cli/cmd_<group>.c (every cli .c file is globbed).
+ */
+#ifndef MASHCTL_CMDS_H
+#define MASHCTL_CMDS_H
+
+#define MASHCTL_EXIT_OK 0
+#define MASHCTL_EXIT_FAIL 1
+#define MASHCTL_EXIT_USAGE 2
+
+/* mashctl keygen --signer S --key-id K --out DIR (cmd_keygen.c) */
+int mashctl_keygen(int argc, char **argv);
+/* mashctl trust add|revoke|list --store DIR ... (cmd_trust.c) */
+int mashctl_trust(int argc, char **argv);
+/* mashctl envelope seal|verify ... (cmd_envelope.c) */
+int mashctl_envelope(int argc, char **argv);
+/* mashctl policy lint|test ... (cmd_policy.c, owner: policy) */
+int mashctl_policy(int argc, char **argv);
+/* mashctl audit verify|query|export|report|prove ... (cmd_audit.c,
+ * owner: audit) */
+int mashctl_audit(int argc, char **argv);
+/* mashctl picture ... (cmd_picture.c, owner: picture) */
+int mashctl_picture(int argc, char **argv);
+
+#endif

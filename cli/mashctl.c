@@ -1,0 +1,68 @@
+/*
+ * mashctl - the operator's command-line tool (shared/spec/cli.md). A
+ * dispatch table of subcommand groups; each group lives in its own file
+ * (cli/cmd_<group>.c) and parses its own options.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+} groups[] = {
+	{"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
+	{"trust", mashctl_trust,
+	 "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},
+	{"envelope", mashctl_envelope,
+	 "envelope seal|verify ... (diagnostics: sign or check one envelope)"},
+	{"policy", mashctl_policy, "policy lint FILE | policy test FILE CASES"},
+	{"audit", mashctl_audit,
+	 "audit verify|query|export|report|prove --db FILE [filters]"},
+	{"picture", mashctl_picture,
+	 "picture --config FILE --as PRINCIPAL (--case ID | --nhs N) "
+	 "--purpose P [--break-glass REASON] [--json]"},
+};
+
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: mashctl COMMAND [OPTIONS]   (mashctl COMMAND --help)\n"
+		   "commands:\n");
+	for (i = 0; i < NGROUPS; i++)
+		fprintf(f, "  mashctl %s\n", groups[i].usage);
+	fprintf(f, "exit: 0 ok, 1 failed check, 2 bad usage or unreadable "
+		   "input\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return MASHCTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return MASHCTL_EXIT_OK;
+	}
+	for (i = 0; i < NGROUPS; i++) {
+		if (strcmp(argv[1], groups[i].name) == 0) {
+			optind = 0; /* GNU: full getopt reset */
+			return groups[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "mashctl: unknown command \"%s\" (try mashctl --help)\n",
+		argv[1]);
+	return MASHCTL_EXIT_USAGE;
+}

@@ -1,0 +1,32 @@
+/*
+ * util.h - small helpers shared by the mashctl subcommands.
+ */
+#ifndef MASHCTL_UTIL_H
+#define MASHCTL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Read the whole regular file at path (at most max bytes) into a malloc'd
+ * buffer with a NUL appended (not counted in *len); caller frees with
+ * mash_free. MASH_OK, MASH_ERR_IO (cannot open/read, not a regular file),
+ * MASH_ERR_TOO_BIG (over max; checked before reading), MASH_ERR_NOMEM.
+ */
+int mashctl_read_file(const char *path, size_t max, uint8_t **buf,
+		      size_t *len);
+
+/* Write buf[0..len) to path, created 0644 (replacing a regular file;
+ * symlinks refused), fsync'd. MASH_OK or MASH_ERR_IO. */
+int mashctl_write_file(const char *path, const uint8_t *buf, size_t len);
+
+/* The exit code for a library error from reading or parsing the user's
+ * input: MASHCTL_EXIT_USAGE for INVAL/IO/NOT_FOUND/PARSE/KEY_FORMAT/
+ * BAD_ID/TOO_BIG/CONFIG, MASHCTL_EXIT_FAIL for everything else. */
+int mashctl_exit_for(int rc);
+
+/* "mashctl: <group>: <message>" on stderr, one line. */
+void mashctl_die(const char *group, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,394 @@
+/* Unit tests for crypto/key: generate, PEM load/save, sign/verify, file
+ * safety (0600, O_EXCL, symlinks, size bound), format rejections. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "crypto/key.h"
+#include "support/crypto_fixture.h"
+
+static char tmp[64];
+
+static void
+setup(void)
+{
+	mash_test_tmpdir(tmp, sizeof(tmp));
+}
+
+static void
+teardown(void)
+{
+	mash_test_rmtree(tmp);
+}
+
+static void
+path_in(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmp, name);
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(generated_key_signs_and_verifies)
+{
+	struct mash_key *k = NULL;
+	uint8_t sig[MASH_KEY_SIG_LEN];
+	const uint8_t msg[] = "hello";
+
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_is_private(k), 1);
+	ck_assert_int_eq(mash_key_sign(k, msg, 5, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, msg, 5, sig, sizeof(sig)), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, msg, 4, sig, sizeof(sig)),
+			 MASH_ERR_BAD_SIGNATURE);
+	sig[10] ^= 1;
+	ck_assert_int_eq(mash_key_verify(k, msg, 5, sig, sizeof(sig)),
+			 MASH_ERR_BAD_SIGNATURE);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(empty_message_signs_and_verifies)
+{
+	struct mash_key *k = NULL;
+	uint8_t sig[MASH_KEY_SIG_LEN];
+
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_sign(k, NULL, 0, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, NULL, 0, sig, sizeof(sig)), MASH_OK);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(verify_rejects_wrong_signature_length)
+{
+	struct mash_key *k = NULL;
+	uint8_t sig[MASH_KEY_SIG_LEN + 1];
+
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_sign(k, (const uint8_t *)"x", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, sig, 63),
+			 MASH_ERR_BAD_SIGNATURE);
+	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, sig, 65),
+			 MASH_ERR_BAD_SIGNATURE);
+	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, NULL, 64),
+			 MASH_ERR_BAD_SIGNATURE);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(private_key_saved_0600_and_loads_back)
+{
+	struct mash_key *k = NULL, *k2 = NULL, *pub = NULL;
+	char priv[128], pubp[128];
+	struct stat st;
+	uint8_t sig[MASH_KEY_SIG_LEN];
+
+	path_in(priv, sizeof(priv), "k.key.pem");
+	path_in(pubp, sizeof(pubp), "k.pub.pem");
+	umask(0); /* even with a permissive umask */
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(k, priv), MASH_OK);
+	ck_assert_int_eq(mash_key_save_public(k, pubp), MASH_OK);
+	ck_assert_int_eq(stat(priv, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(pubp, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);
+	ck_assert_int_eq(mash_key_load_private(priv, &k2), MASH_OK);
+	ck_assert_int_eq(mash_key_load_public(pubp, &pub), MASH_OK);
+	ck_assert_int_eq(mash_key_is_private(pub), 0);
+	ck_assert_int_eq(mash_key_same_public(k, k2), 1);
+	ck_assert_int_eq(mash_key_same_public(k, pub), 1);
+	ck_assert_int_eq(mash_key_sign(k2, (const uint8_t *)"m", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(pub, (const uint8_t *)"m", 1, sig, 64),
+			 MASH_OK);
+	mash_key_free(k);
+	mash_key_free(k2);
+	mash_key_free(pub);
+}
+END_TEST
+
+START_TEST(pem_files_are_pkcs8_and_spki)
+{
+	struct mash_key *k = NULL;
+	char priv[128], pubp[128], buf[512];
+	FILE *f;
+	size_t n;
+
+	path_in(priv, sizeof(priv), "k.key.pem");
+	path_in(pubp, sizeof(pubp), "k.pub.pem");
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(k, priv), MASH_OK);
+	ck_assert_int_eq(mash_key_save_public(k, pubp), MASH_OK);
+	f = fopen(priv, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "-----BEGIN PRIVATE KEY-----"));
+	f = fopen(pubp, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "-----BEGIN PUBLIC KEY-----"));
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(save_refuses_existing_file_and_symlink)
+{
+	struct mash_key *k = NULL;
+	char p[128], target[128], link[128];
+	struct stat st;
+
+	path_in(p, sizeof(p), "exists.pem");
+	path_in(target, sizeof(target), "target");
+	path_in(link, sizeof(link), "link.pem");
+	write_text(p, "old");
+	ck_assert_int_eq(symlink(target, link), 0);
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(k, p), MASH_ERR_EXISTS);
+	ck_assert_int_eq(mash_key_save_private(k, link), MASH_ERR_EXISTS);
+	ck_assert_int_ne(stat(target, &st), 0); /* nothing written through */
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(save_private_of_public_key_is_refused)
+{
+	struct mash_key *k = NULL, *pub = NULL;
+	uint8_t raw[MASH_KEY_PUB_LEN], sig[MASH_KEY_SIG_LEN];
+	char p[128];
+	struct stat st;
+
+	path_in(p, sizeof(p), "x.pem");
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_public_raw(k, raw), MASH_OK);
+	ck_assert_int_eq(mash_key_from_raw_public(raw, &pub), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(pub, p), MASH_ERR_INVAL);
+	ck_assert_int_ne(stat(p, &st), 0);
+	ck_assert_int_eq(mash_key_sign(pub, raw, 1, sig), MASH_ERR_INVAL);
+	mash_key_free(k);
+	mash_key_free(pub);
+}
+END_TEST
+
+START_TEST(raw_public_round_trips)
+{
+	struct mash_key *k = NULL, *pub = NULL;
+	uint8_t raw[MASH_KEY_PUB_LEN], raw2[MASH_KEY_PUB_LEN];
+
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_public_raw(k, raw), MASH_OK);
+	ck_assert_int_eq(mash_key_from_raw_public(raw, &pub), MASH_OK);
+	ck_assert_int_eq(mash_key_public_raw(pub, raw2), MASH_OK);
+	ck_assert_mem_eq(raw, raw2, sizeof(raw));
+	mash_key_free(k);
+	mash_key_free(pub);
+}
+END_TEST
+
+START_TEST(public_pem_parses_back)
+{
+	struct mash_key *k = NULL, *pub = NULL;
+	char *pem = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_public_pem(k, &pem, &n), MASH_OK);
+	ck_assert_uint_eq(strlen(pem), n);
+	ck_assert_int_eq(mash_key_parse_public(pem, n, &pub), MASH_OK);
+	ck_assert_int_eq(mash_key_same_public(k, pub), 1);
+	mash_free(pem);
+	mash_key_free(k);
+	mash_key_free(pub);
+}
+END_TEST
+
+/* A P-256 key pair: valid PEM, wrong algorithm. */
+static const char p256_priv[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgod+vqZpzgfreevZn\n"
+	"jbHzjJ6GtZSUSkqlVDvq4jimItOhRANCAATNvSpJjU1FJyl7LmAZGrfKnaNzcvYI\n"
+	"2+IyGth/tn9RceXddyqv5AX5knlcSGnhoLhdZO6urXHAKnrJuk6IJ8qK\n"
+	"-----END PRIVATE KEY-----\n";
+static const char p256_pub[] =
+	"-----BEGIN PUBLIC KEY-----\n"
+	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEzb0qSY1NRScpey5gGRq3yp2jc3L2\n"
+	"CNviMhrYf7Z/UXHl3Xcqr+QF+ZJ5XEhp4aC4XWTurq1xwCp6ybpOiCfKig==\n"
+	"-----END PUBLIC KEY-----\n";
+
+static const struct {
+	const char *name;
+	const char *text;
+	int priv; /* load as private (1) or public (0) */
+} bad_files[] = {
+	{"empty", "", 1},
+	{"empty-pub", "", 0},
+	{"not-pem", "hello world\n", 1},
+	{"garbled-b64", "-----BEGIN PRIVATE KEY-----\n!!!!\n"
+			"-----END PRIVATE KEY-----\n", 1},
+	{"truncated", "-----BEGIN PRIVATE KEY-----\n"
+		      "MC4CAQAwBQYDK2VwBCIEI\n", 1},
+	{"p256-private", p256_priv, 1},
+	{"p256-public", p256_pub, 0},
+	{"garbled-pub", "-----BEGIN PUBLIC KEY-----\nAAAA\n"
+			"-----END PUBLIC KEY-----\n", 0},
+};
+
+START_TEST(load_rejects_bad_files_as_key_format)
+{
+	struct mash_key *k = (struct mash_key *)1;
+	char p[128];
+
+	path_in(p, sizeof(p), bad_files[_i].name);
+	write_text(p, bad_files[_i].text);
+	if (bad_files[_i].priv)
+		ck_assert_int_eq(mash_key_load_private(p, &k),
+				 MASH_ERR_KEY_FORMAT);
+	else
+		ck_assert_int_eq(mash_key_load_public(p, &k),
+				 MASH_ERR_KEY_FORMAT);
+	ck_assert_ptr_null(k);
+}
+END_TEST
+
+START_TEST(public_loader_refuses_private_file_and_vice_versa)
+{
+	struct mash_key *k = NULL, *x = NULL;
+	char priv[128], pubp[128];
+
+	path_in(priv, sizeof(priv), "k.key.pem");
+	path_in(pubp, sizeof(pubp), "k.pub.pem");
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(k, priv), MASH_OK);
+	ck_assert_int_eq(mash_key_save_public(k, pubp), MASH_OK);
+	ck_assert_int_eq(mash_key_load_public(priv, &x), MASH_ERR_KEY_FORMAT);
+	ck_assert_int_eq(mash_key_load_private(pubp, &x), MASH_ERR_KEY_FORMAT);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(load_missing_file_is_io)
+{
+	struct mash_key *k = NULL;
+	char p[128];
+
+	path_in(p, sizeof(p), "nope.pem");
+	ck_assert_int_eq(mash_key_load_private(p, &k), MASH_ERR_IO);
+	ck_assert_int_eq(mash_key_load_public(tmp, &k), MASH_ERR_IO); /* dir */
+}
+END_TEST
+
+START_TEST(load_bounds_file_size)
+{
+	struct mash_key *k = NULL;
+	char p[128];
+	int fd;
+
+	path_in(p, sizeof(p), "big.pem");
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, MASH_KEY_MAX_FILE + 1), 0);
+	close(fd);
+	ck_assert_int_eq(mash_key_load_private(p, &k), MASH_ERR_TOO_BIG);
+	ck_assert_int_eq(mash_key_load_public(p, &k), MASH_ERR_TOO_BIG);
+}
+END_TEST
+
+START_TEST(load_refuses_symlinked_key)
+{
+	struct mash_key *k = NULL, *x = NULL;
+	char priv[128], link[128];
+
+	path_in(priv, sizeof(priv), "k.key.pem");
+	path_in(link, sizeof(link), "link.pem");
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_private(k, priv), MASH_OK);
+	ck_assert_int_eq(symlink(priv, link), 0);
+	ck_assert_int_eq(mash_key_load_private(link, &x), MASH_ERR_IO);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(different_keys_do_not_cross_verify)
+{
+	struct mash_key *a = NULL, *b = NULL;
+	uint8_t sig[MASH_KEY_SIG_LEN];
+
+	ck_assert_int_eq(mash_key_generate(&a), MASH_OK);
+	ck_assert_int_eq(mash_key_generate(&b), MASH_OK);
+	ck_assert_int_eq(mash_key_same_public(a, b), 0);
+	ck_assert_int_eq(mash_key_sign(a, (const uint8_t *)"m", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(b, (const uint8_t *)"m", 1, sig, 64),
+			 MASH_ERR_BAD_SIGNATURE);
+	mash_key_free(a);
+	mash_key_free(b);
+}
+END_TEST
+
+START_TEST(generate_survives_allocation_failure)
+{
+	struct mash_key *k = NULL;
+	int rc;
+
+	mash_mem_fail_after(0);
+	rc = mash_key_generate(&k);
+	mash_mem_fail_after(-1);
+	ck_assert_int_eq(rc, MASH_ERR_NOMEM);
+	ck_assert_ptr_null(k);
+}
+END_TEST
+
+static Suite *
+key_suite(void)
+{
+	Suite *s = suite_create("key");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, generated_key_signs_and_verifies);
+	tcase_add_test(tc, empty_message_signs_and_verifies);
+	tcase_add_test(tc, verify_rejects_wrong_signature_length);
+	tcase_add_test(tc, private_key_saved_0600_and_loads_back);
+	tcase_add_test(tc, pem_files_are_pkcs8_and_spki);
+	tcase_add_test(tc, save_refuses_existing_file_and_symlink);
+	tcase_add_test(tc, save_private_of_public_key_is_refused);
+	tcase_add_test(tc, raw_public_round_trips);
+	tcase_add_test(tc, public_pem_parses_back);
+	tcase_add_loop_test(tc, load_rejects_bad_files_as_key_format, 0,
+			    sizeof(bad_files) / sizeof(bad_files[0]));
+	tcase_add_test(tc, public_loader_refuses_private_file_and_vice_versa);
+	tcase_add_test(tc, load_missing_file_is_io);
+	tcase_add_test(tc, load_bounds_file_size);
+	tcase_add_test(tc, load_refuses_symlinked_key);
+	tcase_add_test(tc, different_keys_do_not_cross_verify);
+	tcase_add_test(tc, generate_survives_allocation_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(key_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
