@@ -82,7 +82,8 @@ static int
 parse_time(const char *s, int end_of_day, int64_t *out)
 {
 	struct tm tm;
-	const char *end;
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	size_t len = strlen(s);
 	time_t t;
 	int64_t v;
 
@@ -90,20 +91,31 @@ parse_time(const char *s, int end_of_day, int64_t *out)
 		*out = v;
 		return MASH_OK;
 	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end == NULL)
+	if (len == 10) {
+		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
+		    n != 10)
+			return MASH_ERR_PARSE;
+	} else if (len == 20) {
+		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h,
+			   &mi, &sec, &n) != 6 ||
+		    n != 20)
+			return MASH_ERR_PARSE;
+		end_of_day = 0;
+	} else {
 		return MASH_ERR_PARSE;
-	if (*end == '\0') {
-		t = timegm(&tm);
-		*out = (int64_t)t * 1000 + (end_of_day ? DAY_MS : 0);
-		return MASH_OK;
 	}
-	end = strptime(end, "T%H:%M:%S", &tm);
-	if (end == NULL || strcmp(end, "Z") != 0)
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
 		return MASH_ERR_PARSE;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
 	t = timegm(&tm);
-	*out = (int64_t)t * 1000;
+	*out = (int64_t)t * 1000 + (end_of_day ? DAY_MS : 0);
 	return MASH_OK;
 }
 

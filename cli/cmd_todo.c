@@ -22,14 +22,6 @@ mashctl_policy(int argc, char **argv)
 }
 
 int
-mashctl_audit(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return todo("audit");
-}
-
-int
 mashctl_picture(int argc, char **argv)
 {
 	(void)argc;
