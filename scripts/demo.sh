@@ -1,4 +1,309 @@
 #!/usr/bin/env bash
-# make demo: completed by the picture/demo issue.
-echo "demo: not yet wired end to end (see issue 8)" >&2
-exit 0
+# make demo: the whole product on the sample story, in one command.
+#
+#   scripts/demo.sh [BUILD_DIR]        (make demo passes its build dir)
+#
+# Keeps every working file for inspection under $MASH_DEMO_DIR (default
+# BUILD_DIR/demo): configs, keys, trust store, the store and audit trail
+# (mash.db), logs. The previous run's contents are wiped first. Starts a
+# private mosquitto on a free 127.0.0.1 port and mashd, runs the five agency
+# agents over agents/samples/ in the order the story happened, prints the
+# analyst's combined picture and the s47 trigger, verifies the audit trail,
+# and stops every process it started - also on failure or Ctrl-C.
+# Exits non-zero with one line saying which step failed.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+BIN=${MASH_BIN_DIR:-$BUILD/bin}
+DEMO=${MASH_DEMO_DIR:-$BUILD/demo}
+SAMPLES=${MASH_DEMO_SAMPLES:-$ROOT/agents/samples}
+POLICY_DIR=$ROOT/policy
+# Every wait is bounded (seconds).
+STEP_TIMEOUT=${MASH_DEMO_STEP_TIMEOUT:-60}
+NHS=9434765919
+AGENCIES=(police health education yot housing social-care)
+# The people who ask for pictures in the demo.
+REQUESTERS=(analyst.amara housing.officer1 auditor.ada)
+# Inboxes of the strategy-discussion core (s47-triggers.md "Who is told").
+WATCH_INBOXES=(sw.sam swm.taylor police.pp1 health.nurse1 school.dsl1)
+
+PIDS=()        # every process we started, in start order
+PIDS_FILE=""   # the same, on disk, for tests that check nothing is left
+
+say() { printf '%s\n' "$*"; }
+step() { printf '==> %s\n' "$*"; }
+die() {
+	printf 'demo: FAILED: %s\n' "$*" >&2
+	exit 1
+}
+
+# Stop every process we started, newest first: TERM, wait up to 5 s, KILL.
+cleanup() {
+	local rc=$? pid i
+	trap - EXIT INT TERM
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${PIDS[i]}
+		kill -TERM "$pid" 2>/dev/null || continue
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	exit "$rc"
+}
+on_signal() {
+	printf 'demo: interrupted, stopping everything it started\n' >&2
+	exit 130
+}
+trap cleanup EXIT
+trap on_signal INT TERM
+
+record_pid() {
+	PIDS+=("$1")
+	[ -n "$PIDS_FILE" ] && printf '%s\n' "$1" >>"$PIDS_FILE"
+}
+
+# Start "$@" in the background with output to a log; record its pid.
+start_bg() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	record_pid "$!"
+}
+
+# Run "$@" to completion, bounded by STEP_TIMEOUT, as a recorded child that
+# the shell waits for with the wait builtin: a trapped Ctrl-C interrupts
+# wait at once (it would not interrupt a foreground command), and cleanup
+# then stops the child. Returns the command's exit status.
+run() {
+	local p rc
+	timeout "$STEP_TIMEOUT" "$@" &
+	p=$!
+	record_pid "$p"
+	wait "$p"
+	rc=$?
+	# Reaped: forget it so that cleanup never signals a reused pid.
+	unset 'PIDS[-1]'
+	return "$rc"
+}
+
+# Wait up to $2 seconds for 127.0.0.1:$1 to accept connections while pid
+# $3 stays alive. 0 when listening.
+wait_port() {
+	local port=$1 secs=$2 pid=$3 n
+	for ((n = 0; n < secs * 10; n++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+port_in_use() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ---------------------------------------------------------------- checks
+step "checking the build"
+for b in mashd mashctl mash-agent; do
+	[ -x "$BIN/$b" ] || die "binary $BIN/$b missing: run 'make' first"
+done
+for b in mosquitto mosquitto_sub timeout; do
+	command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] ||
+		die "$b not installed: run 'make deps'"
+done
+MOSQUITTO=$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)
+[ -f "$POLICY_DIR/default.cfg" ] || die "policy $POLICY_DIR/default.cfg missing"
+[ -f "$POLICY_DIR/directory.cfg" ] || die "directory $POLICY_DIR/directory.cfg missing"
+[ -d "$SAMPLES" ] || die "sample feeds $SAMPLES missing"
+
+# ---------------------------------------------------------------- demo dir
+# Only a directory this script made (marker file) is ever wiped.
+if [ -e "$DEMO" ]; then
+	if [ ! -f "$DEMO/.mash-demo" ] && [ -n "$(ls -A "$DEMO" 2>/dev/null)" ]; then
+		die "$DEMO exists and was not made by the demo: refusing to wipe it"
+	fi
+	rm -rf -- "${DEMO:?}"/* "${DEMO:?}"/.mash-demo "${DEMO:?}"/.pids ||
+		die "cannot wipe $DEMO"
+fi
+mkdir -p "$DEMO"/{keys,trust,logs,outbox,feeds} || die "cannot create $DEMO"
+: >"$DEMO/.mash-demo"
+PIDS_FILE=$DEMO/.pids
+: >"$PIDS_FILE"
+
+# ---------------------------------------------------------------- keys
+step "generating keys and the trust store in $DEMO"
+for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}"; do
+	run "$BIN/mashctl" keygen --signer "$s" --key-id k1 --out "$DEMO/keys/$s" \
+		>>"$DEMO/logs/setup.log" 2>&1 || die "mashctl keygen --signer $s (see $DEMO/logs/setup.log)"
+	run "$BIN/mashctl" trust add --store "$DEMO/trust" --signer "$s" --key-id k1 \
+		--pub "$DEMO/keys/$s/k1.pub.pem" >>"$DEMO/logs/setup.log" 2>&1 ||
+		die "mashctl trust add --signer $s (see $DEMO/logs/setup.log)"
+done
+
+# ---------------------------------------------------------------- mosquitto
+step "starting a private mosquitto on 127.0.0.1"
+PORT=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	p=$((20000 + RANDOM % 40000))
+	port_in_use "$p" && continue
+	cat >"$DEMO/mosquitto.conf" <<EOF
+# Private broker for the demo: loopback only, no persistence.
+listener $p 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+EOF
+	start_bg "$DEMO/logs/mosquitto.log" "$MOSQUITTO" -c "$DEMO/mosquitto.conf"
+	if wait_port "$p" 5 "${PIDS[-1]}"; then
+		PORT=$p
+		break
+	fi
+done
+[ -n "$PORT" ] || die "mosquitto did not start (see $DEMO/logs/mosquitto.log)"
+URI="tcp://127.0.0.1:$PORT"
+say "    broker $URI"
+
+# ---------------------------------------------------------------- configs
+write_configs() {
+	cat >"$DEMO/mashd.cfg" <<EOF
+# mashd for the demo (written by scripts/demo.sh)
+mqtt = {
+  uri = "$URI";
+  client_id = "mashd-demo";
+};
+signer = "mashd";
+key_id = "k1";
+key_file = "$DEMO/keys/mashd/k1.key.pem";
+trust_store = "$DEMO/trust";
+policy = "$POLICY_DIR/default.cfg";
+directory = "$POLICY_DIR/directory.cfg";
+store = "$DEMO/mash.db";
+EOF
+	for a in "${AGENCIES[@]}"; do
+		cat >"$DEMO/agent-$a.cfg" <<EOF
+# mash-agent for $a (written by scripts/demo.sh)
+mqtt = {
+  uri = "$URI";
+  client_id = "agent-$a";
+};
+agency = "$a";
+key_id = "k1";
+key_file = "$DEMO/keys/$a/k1.key.pem";
+trust_store = "$DEMO/trust";
+outbox = "$DEMO/outbox/$a.db";
+EOF
+	done
+	cat >"$DEMO/picture.cfg" <<EOF
+# mashctl picture for the demo (written by scripts/demo.sh)
+picture = {
+  mqtt_uri = "$URI";
+  key_dir = "$DEMO/keys";
+  key_id = "k1";
+  trust_store = "$DEMO/trust";
+  daemon_signer = "mashd";
+  timeout_ms = 15000;
+};
+EOF
+}
+write_configs
+
+# ---------------------------------------------------------------- mashd
+step "starting mashd (policy/default.cfg, policy/directory.cfg, store $DEMO/mash.db)"
+run "$BIN/mashd" --config "$DEMO/mashd.cfg" --check \
+	>"$DEMO/logs/mashd-check.log" 2>&1 ||
+	die "mashd --check refused the config (see $DEMO/logs/mashd-check.log)"
+start_bg "$DEMO/logs/mashd.log" "$BIN/mashd" --config "$DEMO/mashd.cfg"
+MASHD_PID=${PIDS[-1]}
+sleep 1
+kill -0 "$MASHD_PID" 2>/dev/null || die "mashd exited at start (see $DEMO/logs/mashd.log)"
+
+# Watch the strategy-discussion core's inboxes: one line per message,
+# topic and hex payload (the envelope's payload_type is plain text in it).
+start_bg "$DEMO/logs/inbox.log" mosquitto_sub -h 127.0.0.1 -p "$PORT" -V mqttv5 \
+	-q 1 -F '%t %x' $(for i in "${WATCH_INBOXES[@]}"; do printf -- '-t mash/v1/inbox/%s ' "$i"; done)
+
+# ---------------------------------------------------------------- agents
+# The story in the order it happened (SHARED-DEFS.md): the police feed
+# holds events 1 and 6, so it is replayed one line at a time.
+step "running the agency agents over $SAMPLES"
+feed_for() {
+	local a=$1 f
+	for f in "$SAMPLES/$a.jsonl" "$SAMPLES/$a.csv"; do
+		[ -f "$f" ] && { printf '%s\n' "$f"; return 0; }
+	done
+	return 1
+}
+run_agent() {
+	local a=$1 feed=$2 label=$3
+	run "$BIN/mash-agent" --config "$DEMO/agent-$a.cfg" \
+		--agency "$a" --input "$feed" >>"$DEMO/logs/agent-$a.log" 2>&1 ||
+		die "mash-agent --agency $a over $feed (see $DEMO/logs/agent-$a.log)"
+	say "    $label"
+}
+POLICE_FEED=$(feed_for police) || die "no police feed in $SAMPLES"
+case "$POLICE_FEED" in
+*.jsonl)
+	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n 1p >"$DEMO/feeds/police-1.jsonl"
+	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n '2,$p' >"$DEMO/feeds/police-2.jsonl"
+	run_agent police "$DEMO/feeds/police-1.jsonl" "police      missing episode"
+	;;
+*) run_agent police "$POLICE_FEED" "police      all events" ;;
+esac
+for a in education housing health yot; do
+	f=$(feed_for "$a") || die "no $a feed in $SAMPLES"
+	run_agent "$a" "$f" "$(printf '%-11s %s' "$a" "$(basename "$f")")"
+done
+if [ -s "$DEMO/feeds/police-2.jsonl" ]; then
+	run_agent police "$DEMO/feeds/police-2.jsonl" "police      sexual exploitation"
+fi
+
+# ---------------------------------------------------------------- picture
+picture() {
+	run "$BIN/mashctl" picture --config "$DEMO/picture.cfg" "$@"
+}
+step "the analyst's combined picture"
+say ""
+picture --as analyst.amara --nhs "$NHS" --purpose mash-triage \
+	>"$DEMO/picture-analyst.txt" 2>"$DEMO/logs/picture-analyst.err" ||
+	die "mashctl picture --as analyst.amara (see $DEMO/logs/picture-analyst.err)"
+cat "$DEMO/picture-analyst.txt"
+say ""
+
+step "the s47 trigger in the strategy-discussion core's inboxes"
+TRIGGER_HEX=$(printf 'mash.v1.StrategyDiscussionTrigger' | od -An -tx1 | tr -d ' \n')
+for _ in $(seq 1 50); do
+	grep -q "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null && break
+	sleep 0.1
+done
+n=$(grep -c "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null || true)
+[ "${n:-0}" -gt 0 ] || die "no StrategyDiscussionTrigger reached any of ${WATCH_INBOXES[*]}"
+grep "$TRIGGER_HEX" "$DEMO/logs/inbox.log" | awk '{print $1}' | sort | uniq -c |
+	while read -r count topic; do
+		say "    $topic: $count trigger message(s)"
+	done
+
+# ---------------------------------------------------------------- audit
+step "verifying the audit trail"
+run "$BIN/mashctl" audit verify --db "$DEMO/mash.db" \
+	>"$DEMO/logs/audit-verify.log" 2>&1 ||
+	die "mashctl audit verify --db $DEMO/mash.db (see $DEMO/logs/audit-verify.log)"
+sed 's/^/    /' "$DEMO/logs/audit-verify.log"
+step "audit report"
+run "$BIN/mashctl" audit report --db "$DEMO/mash.db" \
+	>"$DEMO/audit-report.txt" 2>"$DEMO/logs/audit-report.err" ||
+	die "mashctl audit report --db $DEMO/mash.db (see $DEMO/logs/audit-report.err)"
+head -n 25 "$DEMO/audit-report.txt" | sed 's/^/    /'
+
+say ""
+say "demo: OK. Files kept in $DEMO (configs, keys/, trust/, mash.db, logs/)"

@@ -96,6 +96,9 @@ enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_LINK_SAVEPOINT,
+	S_LINK_RELEASE,
+	S_LINK_ROLLBACK_TO,
 	S_EVENT_INSERT,
 	S_EVENT_LOOKUP,
 	S_EVENT_SET_RECEIPT,
@@ -124,6 +127,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_LINK_SAVEPOINT] = "SAVEPOINT mash_link",
+	[S_LINK_RELEASE] = "RELEASE mash_link",
+	[S_LINK_ROLLBACK_TO] = "ROLLBACK TO mash_link",
 	[S_EVENT_INSERT] =
 		"INSERT INTO events (case_id, agency, event_id, category,"
 		" severity, consent, occurred_at, recorded_at, received_at,"
@@ -453,19 +459,59 @@ fail:
 
 /* Create the database file readable by its owner only before SQLite
  * does (SQLite gives the -wal and -shm files the same mode): it holds
- * police intelligence and health records. */
+ * police intelligence and health records. A new file's directory entry is
+ * fsynced so the database itself survives a power cut (SQLite syncs the
+ * directory for its WAL, not for a main file it did not create). */
 static int
 precreate(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char dir[4096];
+	const char *slash;
+	size_t n;
+	int fd, dfd, created = 1;
+	int rc = MASH_ERR_IO;
 
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		created = 0;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		mash_err("store: cannot open database file: %s",
 			 strerror(errno));
 		return MASH_ERR_IO;
 	}
+	if (!created) {
+		rc = MASH_OK;
+		goto out;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		(void)mash_strlcpy(dir, ".", sizeof(dir));
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			goto fail;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		goto fail;
+	if (fsync(dfd) != 0) {
+		(void)close(dfd);
+		goto fail;
+	}
+	(void)close(dfd);
+	rc = MASH_OK;
+	goto out;
+fail:
+	mash_err("store: cannot sync new database file: %s", strerror(errno));
+out:
 	(void)close(fd);
-	return MASH_OK;
+	return rc;
 }
 
 int
@@ -1413,9 +1459,10 @@ out:
 	return rc;
 }
 
-int
-mash_store_case_link(struct mash_store *st, const struct mash_store_subject *s,
-		     char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+/* The linkage rules of mash_store_case_link, without the savepoint. */
+static int
+case_link(struct mash_store *st, const struct mash_store_subject *s,
+	  char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
 {
 	struct norm_subject n;
 	struct candidates cand;
@@ -1483,6 +1530,41 @@ found:
 	(void)mash_strlcpy(case_id, id, MASH_STORE_CASE_ID_SIZE);
 	rc = MASH_OK;
 out:
+	return rc;
+}
+
+/*
+ * Linkage writes up to three kinds of row (a case, its possible matches,
+ * learnt fields); a savepoint makes it all-or-nothing even when the
+ * caller forgot the transaction, and leaves the caller's transaction
+ * usable when linkage fails.
+ */
+int
+mash_store_case_link(struct mash_store *st, const struct mash_store_subject *s,
+		     char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+{
+	int rc;
+
+	if (case_id != NULL)
+		case_id[0] = '\0';
+	if (is_new != NULL)
+		*is_new = 0;
+	if (st == NULL || s == NULL || case_id == NULL)
+		return MASH_ERR_INVAL;
+	rc = step_done(st, S_LINK_SAVEPOINT, "link savepoint");
+	if (rc != MASH_OK)
+		return rc;
+	rc = case_link(st, s, case_id, is_new);
+	if (rc == MASH_OK) {
+		rc = step_done(st, S_LINK_RELEASE, "link release");
+		if (rc == MASH_OK)
+			return MASH_OK;
+	}
+	case_id[0] = '\0';
+	if (is_new != NULL)
+		*is_new = 0;
+	(void)step_done(st, S_LINK_ROLLBACK_TO, "link rollback");
+	(void)step_done(st, S_LINK_RELEASE, "link release");
 	return rc;
 }
 

@@ -1258,6 +1258,126 @@ START_TEST(link_and_insert_do_not_depend_on_our_allocator)
 }
 END_TEST
 
+START_TEST(shared_connection_tables_commit_and_roll_back_with_the_event)
+{
+	sqlite3 *db = mash_store_sqlite(g_st);
+	char c[MASH_STORE_CASE_ID_SIZE];
+
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "CREATE TABLE IF NOT EXISTS audit_x"
+				      " (seq INTEGER PRIMARY KEY, v TEXT)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, c);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO audit_x (v) VALUES"
+					  " ('EVENT_RECEIVED')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
+	ck_assert_int_eq(count_rows("audit_x"), 0);
+	ck_assert_int_eq(count_rows("events"), 0);
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, c);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO audit_x (v) VALUES"
+					  " ('EVENT_RECEIVED')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	reopen();
+	ck_assert_int_eq(count_rows("audit_x"), 1);
+	ck_assert_int_eq(count_rows("events"), 1);
+}
+END_TEST
+
+START_TEST(commit_fails_when_sqlite_already_rolled_back)
+{
+	char c[MASH_STORE_CASE_ID_SIZE];
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, c);
+	/* what SQLite does by itself after IOERR/FULL/NOMEM */
+	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st), "ROLLBACK",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_ERR_STORE);
+	ck_assert_int_eq(mash_store_in_tx(g_st), 0);
+	ck_assert_int_eq(count_rows("events"), 0);
+	/* the store is usable again */
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+}
+END_TEST
+
+START_TEST(failed_link_leaves_callers_transaction_usable)
+{
+	char c[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
+	struct mash_store_subject bad = {.nhs_number = "9434765918"};
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, c);
+	ck_assert_int_eq(mash_store_case_link(g_st, &bad, c2, NULL),
+			 MASH_ERR_BAD_NHS);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(count_rows("events"), 1);
+	ck_assert_int_eq(count_rows("cases"), 1);
+}
+END_TEST
+
+static int
+failing_random(void *ctx, unsigned char *buf, size_t n)
+{
+	(void)ctx;
+	memset(buf, 0, n);
+	return MASH_ERR_CRYPTO;
+}
+
+START_TEST(link_fails_cleanly_when_random_source_fails)
+{
+	struct mash_store_subject a = jordan(), b = jordan_no_nhs();
+	char c[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
+	int is_new = -1;
+
+	link_ok(&a, c, NULL);
+	b.postcode = "NE61 9ZZ"; /* a possible match would be recorded */
+	mash_store_set_random(g_st, failing_random, NULL);
+	ck_assert_int_eq(mash_store_case_link(g_st, &b, c2, &is_new),
+			 MASH_ERR_CRYPTO);
+	ck_assert_str_eq(c2, "");
+	ck_assert_int_eq(is_new, 0);
+	ck_assert_int_eq(count_rows("cases"), 1);
+	ck_assert_int_eq(count_rows("possible_matches"), 0);
+	mash_store_set_random(g_st, NULL, NULL);
+	link_ok(&b, c2, &is_new);
+	ck_assert_int_eq(is_new, 1);
+}
+END_TEST
+
+START_TEST(demo_story_links_all_six_events_to_one_case)
+{
+	/* SHARED-DEFS demo: six agencies' events about Jordan Reed, spelt
+	 * the way each agency's system spells him. */
+	static const struct mash_store_subject subjects[] = {
+		{NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
+		{NULL, "Jordan", "REED", "2011-05-14", "ne61 1aa", NULL},
+		{NULL, "J", "Reed", "2011-05-14", "NE611AA", "M"},
+		{"943 476 5919", "Jordan", "Reed", "2011-05-14", NULL, "M"},
+		{NHS_JORDAN, NULL, NULL, NULL, NULL, NULL},
+		{NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
+	};
+	char first[MASH_STORE_CASE_ID_SIZE], c[MASH_STORE_CASE_ID_SIZE];
+	size_t i;
+
+	link_ok(&subjects[0], first, NULL);
+	for (i = 1; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
+		link_ok(&subjects[i], c, NULL);
+		ck_assert_str_eq(c, first);
+	}
+	ck_assert_int_eq(count_rows("cases"), 1);
+	ck_assert_int_eq(count_rows("possible_matches"), 0);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1325,6 +1445,12 @@ store_suite(void)
 	tcase_add_test(tc, open_fails_cleanly_when_allocation_fails);
 	tcase_add_test(tc, readers_fail_cleanly_at_every_allocation);
 	tcase_add_test(tc, link_and_insert_do_not_depend_on_our_allocator);
+	tcase_add_test(
+		tc, shared_connection_tables_commit_and_roll_back_with_the_event);
+	tcase_add_test(tc, commit_fails_when_sqlite_already_rolled_back);
+	tcase_add_test(tc, failed_link_leaves_callers_transaction_usable);
+	tcase_add_test(tc, link_fails_cleanly_when_random_source_fails);
+	tcase_add_test(tc, demo_story_links_all_six_events_to_one_case);
 	suite_add_tcase(s, tc);
 	return s;
 }

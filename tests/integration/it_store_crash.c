@@ -1,7 +1,8 @@
 /*
  * Crash safety of the store: a child process ingests events the way the
  * daemon does (begin, duplicate lookup, link, insert, a quarantine row and
- * a meta counter in the same transaction, commit) and reports each
+ * a meta counter in the same transaction, commit; alternate children
+ * group-commit up to 8 events per transaction) and reports each
  * committed event id on a pipe *after* mash_store_commit returns, which is
  * when the daemon would publish the receipt. The parent SIGKILLs it at a
  * random instant, reopens the database and checks:
@@ -54,38 +55,27 @@ next_id(struct mash_store *st)
 	return n + 1;
 }
 
-/* One ingest transaction for event id; MASH_OK once committed. */
+/* Ingest event id inside the open transaction (the daemon's sequence). */
 static int
-ingest(struct mash_store *st, int64_t id, int resend)
+ingest_one(struct mash_store *st, int64_t id)
 {
 	unsigned char payload[512];
-	char event_id[32], val[32], case_id[MASH_STORE_CASE_ID_SIZE];
+	char event_id[32], case_id[MASH_STORE_CASE_ID_SIZE];
 	struct mash_store_receipt r;
 	struct mash_store_subject s = {0};
 	struct mash_store_event ev = {0};
 	struct mash_store_quarantine q = {0};
 	int rc;
 
-	rc = mash_store_begin(st);
-	if (rc != MASH_OK)
-		return rc;
-	if (resend && id > 1) {
-		/* a re-sent old event: answered DUPLICATE, nothing written */
-		(void)mash_snprintf(event_id, sizeof(event_id), "ev-%lld",
-				    (long long)(id - 1));
-		rc = mash_store_event_lookup(st, "police", event_id, &r);
-		(void)mash_store_rollback(st);
-		return rc == MASH_OK ? 1 : MASH_ERR_INTERNAL;
-	}
 	(void)mash_snprintf(event_id, sizeof(event_id), "ev-%lld",
 			    (long long)id);
 	rc = mash_store_event_lookup(st, "police", event_id, &r);
 	if (rc != MASH_ERR_NOT_FOUND)
-		goto fail;
+		return rc == MASH_OK ? MASH_ERR_DUPLICATE : rc;
 	s.nhs_number = nhs_pool[id % 4];
 	rc = mash_store_case_link(st, &s, case_id, NULL);
 	if (rc != MASH_OK)
-		goto fail;
+		return rc;
 	memset(payload, (int)(id & 0xff), sizeof(payload));
 	ev.case_id = case_id;
 	ev.agency = "police";
@@ -102,16 +92,45 @@ ingest(struct mash_store *st, int64_t id, int resend)
 	ev.payload_len = sizeof(payload) / 2;
 	rc = mash_store_event_insert(st, &ev, NULL);
 	if (rc != MASH_OK)
-		goto fail;
+		return rc;
 	q.topic = "mash/v1/events/police";
 	q.err = MASH_ERR_DECODE;
 	q.reason = event_id;
 	q.bytes = payload;
 	q.len = 16;
-	rc = mash_store_quarantine_add(st, &q, NULL);
+	return mash_store_quarantine_add(st, &q, NULL);
+}
+
+/*
+ * One transaction: events first..first+k-1 (group commit when k > 1),
+ * or with resend a duplicate lookup of an old event that writes nothing
+ * (returns 1). MASH_OK once committed.
+ */
+static int
+ingest_tx(struct mash_store *st, int64_t first, int k, int resend)
+{
+	struct mash_store_receipt r;
+	char event_id[32], val[32];
+	int64_t id;
+	int rc;
+
+	rc = mash_store_begin(st);
 	if (rc != MASH_OK)
-		goto fail;
-	(void)mash_snprintf(val, sizeof(val), "%lld", (long long)id);
+		return rc;
+	if (resend && first > 1) {
+		(void)mash_snprintf(event_id, sizeof(event_id), "ev-%lld",
+				    (long long)(first - 1));
+		rc = mash_store_event_lookup(st, "police", event_id, &r);
+		(void)mash_store_rollback(st);
+		return rc == MASH_OK ? 1 : MASH_ERR_INTERNAL;
+	}
+	for (id = first; id < first + k; id++) {
+		rc = ingest_one(st, id);
+		if (rc != MASH_OK)
+			goto fail;
+	}
+	(void)mash_snprintf(val, sizeof(val), "%lld",
+			    (long long)(first + k - 1));
 	rc = mash_store_meta_set(st, "crash.last", val);
 	if (rc != MASH_OK)
 		goto fail;
@@ -125,8 +144,8 @@ static void
 child(const char *path, int wfd, unsigned seed)
 {
 	struct mash_store *st = NULL;
-	int64_t id;
-	int rc;
+	int64_t id, j;
+	int rc, k;
 
 	mash_log_set_level(MASH_LOG_ERROR);
 	srand(seed);
@@ -134,15 +153,18 @@ child(const char *path, int wfd, unsigned seed)
 		_exit(3);
 	id = next_id(st);
 	for (;;) {
-		rc = ingest(st, id, rand() % 5 == 0);
+		/* half the rounds group-commit up to 8 events */
+		k = seed % 2 == 0 ? 1 : 1 + rand() % 8;
+		rc = ingest_tx(st, id, k, rand() % 5 == 0);
 		if (rc == 1)
 			continue; /* duplicate answered */
 		if (rc != MASH_OK)
 			_exit(4);
-		/* the "receipt": only after commit returned */
-		if (write(wfd, &id, sizeof(id)) != (ssize_t)sizeof(id))
-			_exit(5);
-		id++;
+		/* the "receipts": only after commit returned */
+		for (j = id; j < id + k; j++)
+			if (write(wfd, &j, sizeof(j)) != (ssize_t)sizeof(j))
+				_exit(5);
+		id += k;
 	}
 }
 
