@@ -314,7 +314,7 @@ START_TEST(altered_checkpoint_is_named)
 {
 	tampered_copy("cp.db", "UPDATE audit_checkpoints SET envelope ="
 			       " substr(envelope, 1, length(envelope) - 1) ||"
-			       " x'00' WHERE id = 1");
+			       " x'ff' WHERE id = 1");
 	expect_verify_fails("cp.db", "checkpoint 1 (tree_size 4): signature "
 				     "does not verify");
 }
