@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "event/evt.h"
 #include "store/store.h"
 
 /* Schema migrations: migrations[i] moves user_version i to i + 1. Append
@@ -604,6 +605,8 @@ void
 mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
 		      void *ctx)
 {
+	if (st == NULL)
+		return;
 	st->rnd = fn != NULL ? fn : default_random;
 	st->rnd_ctx = fn != NULL ? ctx : NULL;
 }
@@ -611,6 +614,8 @@ mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
 void
 mash_store_set_clock(struct mash_store *st, const struct mash_clock *c)
 {
+	if (st == NULL)
+		return;
 	st->clock = c != NULL ? c : mash_clock_system();
 }
 
@@ -691,7 +696,57 @@ mash_store_in_tx(const struct mash_store *st)
 struct sqlite3 *
 mash_store_sqlite(struct mash_store *st)
 {
-	return st->db;
+	return st != NULL ? st->db : NULL;
+}
+
+int
+mash_store_check(struct mash_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *res;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL)
+		goto out;
+	rc = MASH_ERR_STATE;
+	if (st->in_tx)
+		goto out;
+	rc = MASH_ERR_STORE;
+	src = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_fail(st, src, "quick_check");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	res = src == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+	if (res == NULL || strcmp((const char *)res, "ok") != 0) {
+		mash_err("store: quick_check failed: %s",
+			 res != NULL ? (const char *)res : sqlite3_errmsg(st->db));
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	src = sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+				 NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_fail(st, src, "foreign_key_check");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		mash_err("store: foreign key violation in table %s",
+			 (const char *)sqlite3_column_text(s, 0));
+		goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "foreign_key_check");
+		goto out;
+	}
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(s);
+	return rc;
 }
 
 const char *
@@ -1014,109 +1069,29 @@ out:
 /* Cases and linkage                                                   */
 
 /*
- * The NHS number check digit (NHS Data Dictionary, "NHS Number"): weights
- * 10..2 on the first nine digits, 11 - (sum mod 11), 11 becomes 0 and 10
- * is never issued. Spaces are ignored (numbers are printed 3-3-4).
+ * The NHS number, spaces ignored (numbers are printed 3-3-4), checked
+ * with event/'s Modulus 11 rule so that linkage and validation agree.
  * Writes the 10 digits to out[11]; MASH_OK, or MASH_ERR_BAD_NHS.
  */
 static int
 norm_nhs(const char *s, char out[11])
 {
 	size_t n = 0;
-	int sum = 0;
-	int check;
-	int i;
 
 	out[0] = '\0';
 	for (; *s != '\0'; s++) {
 		if (*s == ' ')
 			continue;
-		if (*s < '0' || *s > '9' || n == 10)
+		if (n == 10)
 			return MASH_ERR_BAD_NHS;
 		out[n++] = *s;
 	}
-	if (n != 10)
-		return MASH_ERR_BAD_NHS;
-	out[10] = '\0';
-	for (i = 0; i < 9; i++)
-		sum += (out[i] - '0') * (10 - i);
-	check = 11 - sum % 11;
-	if (check == 11)
-		check = 0;
-	if (check == 10 || check != out[9] - '0') {
+	out[n] = '\0';
+	if (!mash_evt_nhs_valid(out)) {
 		out[0] = '\0';
 		return MASH_ERR_BAD_NHS;
 	}
 	return MASH_OK;
-}
-
-/* A strict YYYY-MM-DD that names a real day. */
-static int
-valid_date(const char *s)
-{
-	static const int mdays[12] = {31, 29, 31, 30, 31, 30,
-				      31, 31, 30, 31, 30, 31};
-	int y = 0, m, d;
-	int i;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++) {
-		if (i == 4 || i == 7)
-			continue;
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	}
-	for (i = 0; i < 4; i++)
-		y = y * 10 + (s[i] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 &&
-	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
-}
-
-/*
- * Family names compare without case, spaces, hyphens, apostrophes or
- * full stops ("O'Neil-Smith" = "oneil smith"). ASCII letters are folded;
- * non-ASCII bytes are kept as they are (no Unicode case folding).
- */
-static void
-norm_family(const char *s, char *out, size_t outsz)
-{
-	size_t n = 0;
-	unsigned char c;
-
-	for (; *s != '\0' && n + 1 < outsz; s++) {
-		c = (unsigned char)*s;
-		if (c >= 'A' && c <= 'Z')
-			out[n++] = (char)(c - 'A' + 'a');
-		else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c >= 0x80)
-			out[n++] = (char)c;
-	}
-	out[n] = '\0';
-}
-
-/* Postcodes compare in upper case without spaces ("ne61 1aa" =
- * "NE611AA"); anything but letters and digits is dropped. */
-static void
-norm_postcode(const char *s, char *out, size_t outsz)
-{
-	size_t n = 0;
-	unsigned char c;
-
-	for (; *s != '\0' && n + 1 < outsz; s++) {
-		c = (unsigned char)*s;
-		if (c >= 'a' && c <= 'z')
-			out[n++] = (char)(c - 'a' + 'A');
-		else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			out[n++] = (char)c;
-	}
-	out[n] = '\0';
 }
 
 /* The subject after checking and normalising. Empty string = absent. */
@@ -1137,6 +1112,7 @@ static int
 normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 {
 	const char *fields[6];
+	struct mash_date dob;
 	size_t i;
 	int rc;
 
@@ -1158,14 +1134,19 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 			return rc;
 	}
 	if (present(s->date_of_birth)) {
-		if (!valid_date(s->date_of_birth))
+		if (mash_evt_date_parse(s->date_of_birth, &dob) != MASH_OK)
 			return MASH_ERR_BAD_DATE;
 		n->dob = s->date_of_birth;
 	}
+	/* event/'s normalisers, the ones validation used to decide the
+	 * subject has full demographics. Inputs are at most MASH_MAX_SHORT
+	 * bytes, so the buffers cannot truncate. */
 	if (present(s->family_name))
-		norm_family(s->family_name, n->family, sizeof(n->family));
+		(void)mash_evt_norm_family(s->family_name, n->family,
+					   sizeof(n->family));
 	if (present(s->postcode))
-		norm_postcode(s->postcode, n->postcode, sizeof(n->postcode));
+		(void)mash_evt_norm_postcode(s->postcode, n->postcode,
+					     sizeof(n->postcode));
 	if (n->nhs[0] == '\0' &&
 	    (n->family[0] == '\0' || n->dob == NULL || n->postcode[0] == '\0'))
 		return MASH_ERR_NO_IDENTITY;
