@@ -45,7 +45,6 @@
 #include "store/store.h"
 
 #define REQUEST_TYPE "mash.v1.PictureRequest"
-#define DEFAULT_PUBLISH_TIMEOUT_MS 5000
 #define WHY_LEN 256u
 
 /* One event of the case, as decided for this requester. */
@@ -556,10 +555,7 @@ send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
 		props.correlation = req->correlation;
 		props.correlation_len = req->correlation_len;
 	}
-	rc = mash_mq_publish(env->mq, topic, buf, len, 0, &props,
-			     env->publish_timeout_ms > 0
-				     ? env->publish_timeout_ms
-				     : DEFAULT_PUBLISH_TIMEOUT_MS);
+	rc = env->publish(env->publish_ctx, topic, buf, len, &props);
 	if (rc != MASH_OK)
 		mash_err("picture: publish to %s failed: %s", topic,
 			 mash_errname(rc));
@@ -777,7 +773,7 @@ handle_granted(const struct mashd_picture_env *env,
 				break;
 		}
 	}
-	now = mash_clock_now(env->clock);
+	now = mash_clock_now(env->clock != NULL ? env->clock : mash_clock_system());
 	if (bg_used) {
 		memset(&ar, 0, sizeof(ar));
 		ar.type = MASH_AUD_BREAK_GLASS;
@@ -938,6 +934,14 @@ fit_envelope(struct req_state *s)
 }
 
 int
+mashd_picture_mq_publish(void *ctx, const char *topic, const uint8_t *buf,
+			 size_t len, const struct mash_mq_props *props)
+{
+	return mash_mq_publish(ctx, topic, buf, len, 0, props,
+			       MASHD_PICTURE_PUBLISH_MS);
+}
+
+int
 mashd_handle_picture(const struct mashd_picture_env *env,
 		     const struct mash_mq_msg *msg,
 		     struct mashd_picture_outcome *outp)
@@ -951,7 +955,9 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
-	if (env == NULL || msg == NULL)
+	if (env == NULL || msg == NULL || env->publish == NULL ||
+	    env->store == NULL || env->aud == NULL || env->key == NULL ||
+	    env->trust == NULL || env->signer == NULL || env->key_id == NULL)
 		return MASH_ERR_INVAL;
 
 	why[0] = '\0';

@@ -192,16 +192,16 @@ store = "$DEMO/mash.db";
 EOF
 	for a in "${AGENCIES[@]}"; do
 		cat >"$DEMO/agent-$a.cfg" <<EOF
-# mash-agent for $a (written by scripts/demo.sh)
-mqtt = {
-  uri = "$URI";
-  client_id = "agent-$a";
+# mash-agent for $a (written by scripts/demo.sh; format: agents/README.md)
+agent = {
+  agency = "$a";
+  mqtt = { uri = "$URI"; client_id = "demo-agent-$a"; };
+  signer = { key_id = "k1"; key_file = "$DEMO/keys/$a/k1.key.pem"; };
+  receipts = { trust_store = "$DEMO/trust"; };
+  outbox = { path = "$DEMO/outbox/$a.db"; };
+  timeouts = { connect_ms = 10000; receipt_wait_ms = 30000; };
+  log_level = "warn";
 };
-agency = "$a";
-key_id = "k1";
-key_file = "$DEMO/keys/$a/k1.key.pem";
-trust_store = "$DEMO/trust";
-outbox = "$DEMO/outbox/$a.db";
 EOF
 	done
 	cat >"$DEMO/picture.cfg" <<EOF
@@ -213,6 +213,7 @@ picture = {
   trust_store = "$DEMO/trust";
   daemon_signer = "mashd";
   timeout_ms = 15000;
+  holidays = "$ROOT/s47/holidays.cfg";
 };
 EOF
 }
