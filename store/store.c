@@ -604,6 +604,8 @@ void
 mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
 		      void *ctx)
 {
+	if (st == NULL)
+		return;
 	st->rnd = fn != NULL ? fn : default_random;
 	st->rnd_ctx = fn != NULL ? ctx : NULL;
 }
@@ -611,6 +613,8 @@ mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
 void
 mash_store_set_clock(struct mash_store *st, const struct mash_clock *c)
 {
+	if (st == NULL)
+		return;
 	st->clock = c != NULL ? c : mash_clock_system();
 }
 
@@ -691,7 +695,57 @@ mash_store_in_tx(const struct mash_store *st)
 struct sqlite3 *
 mash_store_sqlite(struct mash_store *st)
 {
-	return st->db;
+	return st != NULL ? st->db : NULL;
+}
+
+int
+mash_store_check(struct mash_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *res;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL)
+		goto out;
+	rc = MASH_ERR_STATE;
+	if (st->in_tx)
+		goto out;
+	rc = MASH_ERR_STORE;
+	src = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_fail(st, src, "quick_check");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	res = src == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+	if (res == NULL || strcmp((const char *)res, "ok") != 0) {
+		mash_err("store: quick_check failed: %s",
+			 res != NULL ? (const char *)res : sqlite3_errmsg(st->db));
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	src = sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+				 NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_fail(st, src, "foreign_key_check");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		mash_err("store: foreign key violation in table %s",
+			 (const char *)sqlite3_column_text(s, 0));
+		goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "foreign_key_check");
+		goto out;
+	}
+	rc = MASH_OK;
+out:
+	sqlite3_finalize(s);
+	return rc;
 }
 
 const char *

@@ -123,9 +123,17 @@ int mash_store_in_tx(const struct mash_store *st);
  * touch the store's tables (events, cases, possible_matches, quarantine,
  * meta), create your tables with CREATE TABLE IF NOT EXISTS and record
  * your own schema version in the meta table (key "<module>.schema").
- * Borrowed: do not close. Never NULL for an open store.
+ * Borrowed: do not close. NULL only for a NULL st.
  */
 struct sqlite3 *mash_store_sqlite(struct mash_store *st);
+
+/*
+ * Check the database file's structure (PRAGMA quick_check) and foreign
+ * keys (PRAGMA foreign_key_check), for `mashd --check` and after a crash.
+ * MASH_OK, MASH_ERR_STATE inside a transaction, MASH_ERR_STORE if either
+ * finds a problem (logged without stored values).
+ */
+int mash_store_check(struct mash_store *st);
 
 /* The last SQLite error message of this connection (for logs; it names no
  * stored values). Static or connection-owned storage; never NULL. */

@@ -1378,6 +1378,26 @@ START_TEST(demo_story_links_all_six_events_to_one_case)
 }
 END_TEST
 
+START_TEST(check_passes_on_good_file_and_finds_broken_foreign_key)
+{
+	char c[MASH_STORE_CASE_ID_SIZE];
+	sqlite3 *db = mash_store_sqlite(g_st);
+
+	insert_jordan_event("police", "e1", 1000, c);
+	ck_assert_int_eq(mash_store_check(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_check(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
+	/* an orphaned event, written with foreign keys off */
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys=OFF;"
+					  " DELETE FROM cases;"
+					  " PRAGMA foreign_keys=ON;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(mash_store_check(g_st), MASH_ERR_STORE);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1451,6 +1471,8 @@ store_suite(void)
 	tcase_add_test(tc, failed_link_leaves_callers_transaction_usable);
 	tcase_add_test(tc, link_fails_cleanly_when_random_source_fails);
 	tcase_add_test(tc, demo_story_links_all_six_events_to_one_case);
+	tcase_add_test(
+		tc, check_passes_on_good_file_and_finds_broken_foreign_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
