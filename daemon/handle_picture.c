@@ -491,6 +491,29 @@ subject_for(const struct req_state *s, uint64_t shared, Mash__V1__Subject *subj)
 		subj->sex = c->sex;
 }
 
+/*
+ * Whether the requester is shown the open trigger: the people it is
+ * delivered to anyway (its required attendee roles, s47-triggers.md "Who
+ * is told"), the MASH team that triages, and auditors.
+ */
+static int
+trigger_visible(const struct req_state *s)
+{
+	static const char *const always[] = {"mash-analyst", "mash-manager",
+					     MASHD_PICTURE_AUDITOR_ROLE};
+	size_t i;
+
+	if (!s->trig.open)
+		return 0;
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (mash_streq(s->who.role, always[i]))
+			return 1;
+	for (i = 0; i < s->trig.msg.n_required_attendees; i++)
+		if (mash_streq(s->who.role, s->trig.msg.required_attendees[i]))
+			return 1;
+	return 0;
+}
+
 /* Keep only the contributing events whose records the requester sees. */
 static void
 filter_trigger_events(struct req_state *s)
@@ -862,7 +885,7 @@ handle_granted(const struct mashd_picture_env *env,
 	pic.agencies_involved = s->agencies;
 	pic.n_records = s->n_recs;
 	pic.records = s->recp;
-	if (s->trig.open) {
+	if (trigger_visible(s)) {
 		filter_trigger_events(s);
 		trigp[0] = &s->trig.msg;
 		pic.n_open_triggers = 1;
