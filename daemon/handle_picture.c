@@ -74,6 +74,7 @@ struct req_state {
 	struct mashd_picture_triggers trig;
 	char inbox[MASH_MAX_TOPIC + 1];
 	unsigned level;
+	const char *deny_rule;  /* the policy rule behind a denial, or NULL */
 	char denied[WHY_LEN];
 	int deny_err;
 };
@@ -556,6 +557,21 @@ audit_append(const struct mashd_picture_env *env,
 	return rc;
 }
 
+/* Add id to the set ids[0..*n) (at most 16; later ones are dropped). */
+static void
+add_rule(const char *ids[16], size_t *n, const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return;
+	for (i = 0; i < *n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return;
+	if (*n < 16)
+		ids[(*n)++] = id;
+}
+
 /* Seal msg as mashd and publish it on topic with correlation echoed. */
 static int
 send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
@@ -607,6 +623,7 @@ handle_denied(const struct mashd_picture_env *env,
 	ar.recipient = s->opened->signer;
 	ar.case_id = s->kase != NULL ? s->kase->case_id : NULL;
 	ar.purpose = s->req->purpose;
+	ar.rule_id = s->deny_rule;
 	ar.reason = s->denied;
 	(void)mash_snprintf(extra, sizeof(extra),
 			    "{\"error\":\"%s\",\"break_glass\":%s}",
@@ -787,14 +804,7 @@ handle_granted(const struct mashd_picture_env *env,
 		if (rc != MASH_OK)
 			goto fail;
 		k++;
-		for (size_t r = 0; r < n_rules + 1 && n_rules < 16; r++) {
-			if (r == n_rules) {
-				rule_ids[n_rules++] = it->d.rule_id;
-				break;
-			}
-			if (mash_streq(rule_ids[r], it->d.rule_id))
-				break;
-		}
+		add_rule(rule_ids, &n_rules, it->d.rule_id);
 	}
 	now = mash_clock_now(env->clock != NULL ? env->clock : mash_clock_system());
 	if (bg_used) {
@@ -1022,6 +1032,7 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 
 		for (i = 0; i < s.n_items && r == NULL; i++)
 			r = s.items[i].d.rule_id;
+		s.deny_rule = r;
 		deny(&s, MASH_ERR_DENIED,
 		     "no rule grants role %s purpose %s any record of this "
 		     "case%s (%s)", s.who.role, s.req->purpose,
