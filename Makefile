@@ -44,7 +44,7 @@ bench: deps build
 
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DMASH_FUZZ=ON -DMASH_SANITIZE=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -576,6 +576,38 @@ mash_outbox_pending(struct mash_outbox *ob, size_t *n)
 }
 
 int
+mash_outbox_inflight(struct mash_outbox *ob, size_t *n)
+{
+	if (ob == NULL || n == NULL)
+		return MASH_ERR_INVAL;
+	return count_query(ob,
+			   "SELECT count(*) FROM mash_outbox_events"
+			   " WHERE state = 0 AND attempts > 0;",
+			   0, 0, n);
+}
+
+int
+mash_outbox_resend_now(struct mash_outbox *ob)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET next_send_ms = ?1"
+		     " WHERE state = 0 AND attempts > 0 AND next_send_ms > ?1;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now_ms(ob));
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms)
 {
 	sqlite3_stmt *st = NULL;

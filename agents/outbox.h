@@ -149,6 +149,17 @@ int mash_outbox_state(struct mash_outbox *ob, const char *agency,
 		      const char *event_id, enum mash_outbox_state *state,
 		      uint32_t *attempts);
 
+/* Number of pending events that were published at least once and have no
+ * receipt yet (the in-flight window). */
+int mash_outbox_inflight(struct mash_outbox *ob, size_t *n);
+
+/*
+ * Make every pending event that was already published due now: called
+ * after the MQTT connection came back, since receipts sent while it was
+ * down may be lost. MASH_OK or MASH_ERR_STORE.
+ */
+int mash_outbox_resend_now(struct mash_outbox *ob);
+
 /* Number of pending events (all runs). */
 int mash_outbox_pending(struct mash_outbox *ob, size_t *n);
 

@@ -113,6 +113,13 @@ verify(const struct args *a)
 	/* Read one byte more than the maximum so that the envelope check,
 	 * not the file reader, reports an oversized envelope. */
 	rc = mashctl_read_file(a->file, MASH_ENV_MAX + 1, &buf, &len);
+	if (rc == MASH_ERR_TOO_BIG) {
+		/* Readable, and fails the envelope's size check. */
+		ex = MASHCTL_EXIT_FAIL;
+		mashctl_die(G, "verify: %s: TOO_BIG: envelope exceeds the "
+			    "maximum %u bytes", a->file, MASH_ENV_MAX);
+		goto out;
+	}
 	if (rc != MASH_OK) {
 		mashctl_die(G, "verify: %s: %s", a->file, mash_strerror(rc));
 		goto out;

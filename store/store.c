@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "event/evt.h"
 #include "store/store.h"
 
 /* Schema migrations: migrations[i] moves user_version i to i + 1. Append
@@ -80,6 +81,12 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL);",
+	/* 1 -> 2: messages to publish after commit */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  topic TEXT NOT NULL,"
+	"  bytes BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -120,6 +127,9 @@ enum stmt_id {
 	S_QUARANTINE_LIST,
 	S_META_SET,
 	S_META_GET,
+	S_OUTBOX_ADD,
+	S_OUTBOX_PENDING,
+	S_OUTBOX_DONE,
 	S__COUNT
 };
 
@@ -197,6 +207,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?)"
 		       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?",
+	[S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
+			 " VALUES (?,?,?)",
+	[S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at FROM outbox"
+			     " WHERE id > ? ORDER BY id LIMIT ?",
+	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
 };
 
 struct mash_store {
@@ -1068,109 +1083,29 @@ out:
 /* Cases and linkage                                                   */
 
 /*
- * The NHS number check digit (NHS Data Dictionary, "NHS Number"): weights
- * 10..2 on the first nine digits, 11 - (sum mod 11), 11 becomes 0 and 10
- * is never issued. Spaces are ignored (numbers are printed 3-3-4).
+ * The NHS number, spaces ignored (numbers are printed 3-3-4), checked
+ * with event/'s Modulus 11 rule so that linkage and validation agree.
  * Writes the 10 digits to out[11]; MASH_OK, or MASH_ERR_BAD_NHS.
  */
 static int
 norm_nhs(const char *s, char out[11])
 {
 	size_t n = 0;
-	int sum = 0;
-	int check;
-	int i;
 
 	out[0] = '\0';
 	for (; *s != '\0'; s++) {
 		if (*s == ' ')
 			continue;
-		if (*s < '0' || *s > '9' || n == 10)
+		if (n == 10)
 			return MASH_ERR_BAD_NHS;
 		out[n++] = *s;
 	}
-	if (n != 10)
-		return MASH_ERR_BAD_NHS;
-	out[10] = '\0';
-	for (i = 0; i < 9; i++)
-		sum += (out[i] - '0') * (10 - i);
-	check = 11 - sum % 11;
-	if (check == 11)
-		check = 0;
-	if (check == 10 || check != out[9] - '0') {
+	out[n] = '\0';
+	if (!mash_evt_nhs_valid(out)) {
 		out[0] = '\0';
 		return MASH_ERR_BAD_NHS;
 	}
 	return MASH_OK;
-}
-
-/* A strict YYYY-MM-DD that names a real day. */
-static int
-valid_date(const char *s)
-{
-	static const int mdays[12] = {31, 29, 31, 30, 31, 30,
-				      31, 31, 30, 31, 30, 31};
-	int y = 0, m, d;
-	int i;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++) {
-		if (i == 4 || i == 7)
-			continue;
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	}
-	for (i = 0; i < 4; i++)
-		y = y * 10 + (s[i] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 &&
-	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
-}
-
-/*
- * Family names compare without case, spaces, hyphens, apostrophes or
- * full stops ("O'Neil-Smith" = "oneil smith"). ASCII letters are folded;
- * non-ASCII bytes are kept as they are (no Unicode case folding).
- */
-static void
-norm_family(const char *s, char *out, size_t outsz)
-{
-	size_t n = 0;
-	unsigned char c;
-
-	for (; *s != '\0' && n + 1 < outsz; s++) {
-		c = (unsigned char)*s;
-		if (c >= 'A' && c <= 'Z')
-			out[n++] = (char)(c - 'A' + 'a');
-		else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c >= 0x80)
-			out[n++] = (char)c;
-	}
-	out[n] = '\0';
-}
-
-/* Postcodes compare in upper case without spaces ("ne61 1aa" =
- * "NE611AA"); anything but letters and digits is dropped. */
-static void
-norm_postcode(const char *s, char *out, size_t outsz)
-{
-	size_t n = 0;
-	unsigned char c;
-
-	for (; *s != '\0' && n + 1 < outsz; s++) {
-		c = (unsigned char)*s;
-		if (c >= 'a' && c <= 'z')
-			out[n++] = (char)(c - 'a' + 'A');
-		else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			out[n++] = (char)c;
-	}
-	out[n] = '\0';
 }
 
 /* The subject after checking and normalising. Empty string = absent. */
@@ -1191,6 +1126,7 @@ static int
 normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 {
 	const char *fields[6];
+	struct mash_date dob;
 	size_t i;
 	int rc;
 
@@ -1212,14 +1148,19 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 			return rc;
 	}
 	if (present(s->date_of_birth)) {
-		if (!valid_date(s->date_of_birth))
+		if (mash_evt_date_parse(s->date_of_birth, &dob) != MASH_OK)
 			return MASH_ERR_BAD_DATE;
 		n->dob = s->date_of_birth;
 	}
+	/* event/'s normalisers, the ones validation used to decide the
+	 * subject has full demographics. Inputs are at most MASH_MAX_SHORT
+	 * bytes, so the buffers cannot truncate. */
 	if (present(s->family_name))
-		norm_family(s->family_name, n->family, sizeof(n->family));
+		(void)mash_evt_norm_family(s->family_name, n->family,
+					   sizeof(n->family));
 	if (present(s->postcode))
-		norm_postcode(s->postcode, n->postcode, sizeof(n->postcode));
+		(void)mash_evt_norm_postcode(s->postcode, n->postcode,
+					     sizeof(n->postcode));
 	if (n->nhs[0] == '\0' &&
 	    (n->family[0] == '\0' || n->dob == NULL || n->postcode[0] == '\0'))
 		return MASH_ERR_NO_IDENTITY;
@@ -2098,6 +2039,148 @@ mash_store_quarantine_list(struct mash_store *st, const char *agency,
 out:
 	stmt_done(s);
 	mash_store_quarantine_list_free(l);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outbox                                                              */
+
+int
+mash_store_outbox_add(struct mash_store *st, const char *topic,
+		      const unsigned char *bytes, size_t len, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (id_out != NULL)
+		*id_out = 0;
+	if (st == NULL || (bytes == NULL && len > 0))
+		goto out;
+	rc = check_id(topic, MASH_MAX_TOPIC);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_TOO_BIG;
+	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_ADD, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_text(s, 1, topic, -1, SQLITE_STATIC) ||
+	    bind_blob(s, 2, bytes, len) ||
+	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock))) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox add");
+		goto out;
+	}
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	rc = MASH_OK;
+out:
+	stmt_done(s);
+	return rc;
+}
+
+void
+mash_store_outbox_list_free(struct mash_store_outbox_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		mash_free_secret(l->v[i].bytes, l->v[i].len);
+	mash_free(l->v);
+	mash_free(l);
+}
+
+int
+mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
+			  size_t limit, struct mash_store_outbox_list **out)
+{
+	struct mash_store_outbox_list *l = NULL;
+	struct mash_store_outbox_row *nv, *r;
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (out != NULL)
+		*out = NULL;
+	if (st == NULL || out == NULL || limit > INT64_MAX)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	l = mash_calloc(1, sizeof(*l));
+	if (l == NULL)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_PENDING, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, after_id) ||
+	    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit)) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			rc = MASH_ERR_NOMEM;
+			cap = cap == 0 ? 8 : cap * 2;
+			nv = mash_realloc(l->v, cap * sizeof(*nv));
+			if (nv == NULL)
+				goto out;
+			l->v = nv;
+		}
+		r = &l->v[l->n];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, r->topic, sizeof(r->topic));
+		r->created_at = sqlite3_column_int64(s, 3);
+		rc = col_blob_dup(s, 2, &r->bytes, &r->len);
+		if (rc != MASH_OK)
+			goto out;
+		l->n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox pending");
+		goto out;
+	}
+	*out = l;
+	l = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	stmt_done(s);
+	mash_store_outbox_list_free(l);
+	return rc;
+}
+
+int
+mash_store_outbox_done(struct mash_store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_DONE, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id)) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox done");
+		goto out;
+	}
+	rc = sqlite3_changes(st->db) == 1 ? MASH_OK : MASH_ERR_NOT_FOUND;
+out:
+	stmt_done(s);
 	return rc;
 }
 

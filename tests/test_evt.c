@@ -564,6 +564,39 @@ START_TEST(wire_strings_checked_in_map_entries)
 }
 END_TEST
 
+/* The fuzzer's seed corpus (fuzz/make_corpus.py, written by Python's
+ * protobuf) holds one valid event per agency: all must validate. */
+static const char *const seed_agencies[] = {
+	"police", "health", "education", "yot", "housing", "social-care",
+};
+
+START_TEST(python_built_seed_events_validate)
+{
+	const char *src = getenv("MASH_SOURCE_DIR");
+	Mash__V1__AgencyEvent *ev = NULL;
+	char path[1024], why[MASH_EVT_WHY_LEN];
+	uint8_t buf[4096];
+	size_t n;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(src);
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/evt_validate/%s", src,
+		 seed_agencies[_i]);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	ck_assert_uint_gt(n, 1);
+	ck_assert_int_eq(buf[0], _i);
+	ck_assert_int_eq(mash_evt_decode(buf + 1, n - 1, &ev, why, sizeof(why)),
+			 MASH_OK);
+	ck_assert_msg(mash_evt_validate(ev, seed_agencies[_i], NOW_MS, why,
+					sizeof(why)) == MASH_OK,
+		      "%s: %s", seed_agencies[_i], why);
+	mash_evt_free(ev);
+}
+END_TEST
+
 static Suite *
 evt_suite(void)
 {
@@ -589,6 +622,8 @@ evt_suite(void)
 	tcase_add_test(tc, decode_rejects_nul_inside_a_nested_string);
 	tcase_add_test(tc, decode_rejects_garbage_and_oversize);
 	tcase_add_test(tc, wire_strings_checked_in_map_entries);
+	tcase_add_loop_test(tc, python_built_seed_events_validate, 0,
+			    sizeof(seed_agencies) / sizeof(seed_agencies[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

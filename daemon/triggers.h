@@ -1,0 +1,130 @@
+/*
+ * triggers.h - the daemon's section 47 path: after each stored event,
+ * evaluate the case's history (s47/s47.h), persist the trigger and the
+ * statutory clocks (s47/s47_store.h) and audit them inside the event's
+ * transaction; after the commit, deliver a signed StrategyDiscussionTrigger
+ * to every required attendee's inbox (mash/v1/inbox/{principal}), each
+ * delivery audited; on every tick, escalate clocks that passed with no
+ * closing event from social care to the MASH manager role, exactly once.
+ *
+ * The daemon's own structures stay out of this interface: it hands in its
+ * store, audit log, clock, s47 policy, calendar, and two callbacks (who
+ * holds a role; seal and publish a payload).
+ *
+ * Single-threaded: the daemon's core thread only.
+ */
+#ifndef MASHD_TRIGGERS_H
+#define MASHD_TRIGGERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+
+struct mash_store;
+struct mash_aud;
+struct mash_s47_policy;
+struct mash_cal;
+struct mash_dir;
+struct mashd_triggers;
+
+/* Payload type of the messages this module delivers. */
+#define MASHD_TRIGGER_PAYLOAD_TYPE "mash.v1.StrategyDiscussionTrigger"
+/* Principals one role may map to (more are not told; logged). */
+#define MASHD_TRIGGERS_MAX_PRINCIPALS 64u
+/* Deliveries queued between an event and the commit. */
+#define MASHD_TRIGGERS_MAX_PENDING 64u
+
+/*
+ * principals: the principals holding role, into names[0..*n) (at most max;
+ * strings borrowed until the next call). Return MASH_OK (possibly *n = 0).
+ * publish: seal payload (payload_type) as the daemon (signer "mashd") and
+ * publish it at QoS 1 to topic; MASH_OK once the broker has it.
+ */
+struct mashd_triggers_cfg {
+	struct mash_store *store;              /* borrowed */
+	struct mash_aud *aud;                  /* borrowed */
+	const struct mash_clock *clock;        /* borrowed */
+	const struct mash_s47_policy *policy;  /* borrowed */
+	const struct mash_cal *cal;            /* borrowed; NULL: computed only */
+	int (*principals)(void *ctx, const char *role, const char **names,
+	    size_t max, size_t *n);
+	int (*publish)(void *ctx, const char *topic, const char *payload_type,
+	    const unsigned char *payload, size_t len);
+	void *ctx;
+};
+
+/*
+ * A new trigger engine. Creates the s47 tables if missing (call outside a
+ * transaction, before the first event) and records "s47.schema" in the
+ * store's meta table. MASH_OK and *out, or MASH_ERR_INVAL (missing store,
+ * aud, clock, policy or callback), MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
+    struct mashd_triggers **out);
+
+/* Free; pending deliveries are dropped. NULL allowed. */
+void mashd_triggers_free(struct mashd_triggers *t);
+
+/* Swap the policy and calendar after a reload (both borrowed). */
+void mashd_triggers_set_policy(struct mashd_triggers *t,
+    const struct mash_s47_policy *policy, const struct mash_cal *cal);
+
+/*
+ * The post-store hook. Call INSIDE the store transaction that stored
+ * (agency, event_id) on case_id: loads the case history, evaluates,
+ * writes the trigger and clocks, appends TRIGGER_RAISED / TRIGGER_UPDATED
+ * and CLOCK_SET audit records, and queues the deliveries for
+ * mashd_triggers_deliver(). *trigger_seq (may be NULL) gets the audit seq
+ * of the trigger record, 0 if none. MASH_OK, or an error after which the
+ * caller rolls back and calls mashd_triggers_discard().
+ */
+int mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
+    const char *agency, const char *event_id, uint64_t *trigger_seq);
+
+/* Drop queued deliveries (after a rollback). */
+void mashd_triggers_discard(struct mashd_triggers *t);
+
+/*
+ * After the commit: publish each queued trigger to every principal of
+ * every required role and audit each delivery (TRIGGER_DELIVERY) in its
+ * own transaction. A failed publish is logged and audited with reason
+ * "publish-failed"; the rest continue. Returns MASH_OK or the first error.
+ */
+int mashd_triggers_deliver(struct mashd_triggers *t);
+
+/*
+ * The tick: escalate every clock due before now (each exactly once: marked
+ * and audited as ESCALATION in one transaction), then deliver a
+ * StrategyDiscussionTrigger with kind "escalated" to every principal of the
+ * escalation role (clocks.escalate_to_role), each delivery audited. Must be
+ * called outside a transaction. *n_escalated (may be NULL) gets how many
+ * clocks escalated. MASH_OK or an error.
+ */
+int mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated);
+
+/*
+ * Milliseconds until the next clock is due (>= 0), or -1 if no clock is
+ * open: for the daemon's poll timeout. Never fails (errors give 1000).
+ */
+int64_t mashd_triggers_next_due_in(struct mashd_triggers *t);
+
+/*
+ * TEST ONLY: a clock for the daemon binary that tests can move without
+ * sleeping. If the environment has MASHD_TEST_CLOCK_FILE (a file holding
+ * the current unix time in ms, re-read at every call, so a test moves time
+ * by rewriting it) or MASHD_TEST_CLOCK_OFFSET_MS (added to the system
+ * clock), *out is set to that clock (ctx points into *storage, which must
+ * outlive it) and 1 is returned; otherwise *out is the system clock and 0
+ * is returned. Production deployments must not set either variable; the
+ * daemon logs a warning when one is in effect.
+ */
+struct mashd_test_clock {
+	char path[1024];
+	int64_t offset_ms;
+	int64_t last_ms;
+};
+int mashd_test_clock_from_env(struct mashd_test_clock *storage,
+    struct mash_clock *out);
+
+#endif
