@@ -20,11 +20,3 @@ mashctl_audit(int argc, char **argv)
 	(void)argv;
 	return todo("audit");
 }
-
-int
-mashctl_picture(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return todo("picture");
-}
