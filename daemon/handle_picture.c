@@ -36,6 +36,7 @@
 #include "common/str.h"
 #include "crypto/env.h"
 #include "daemon/handle_picture.h"
+#include "daemon/mashd.h"
 #include "daemon/picture_triggers.h"
 #include "event/evt.h"
 #include "mash/v1/mash.pb-c.h"
@@ -1054,5 +1055,45 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 	rc = handle_granted(env, msg, &s, out);
 out:
 	req_state_clear(&s);
+	return rc;
+}
+
+/* Publish through the daemon's adapter with its configured timeout. */
+static int
+mashd_picture_publish(void *ctx, const char *topic, const uint8_t *buf,
+		      size_t len, const struct mash_mq_props *props)
+{
+	struct mashd *d = ctx;
+
+	return mash_mq_publish(d->mq, topic, buf, len, 0, props,
+			       (int)d->cfg.mqtt_publish_timeout_ms);
+}
+
+int
+mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg)
+{
+	struct mashd_picture_env env;
+	struct mashd_picture_outcome out;
+	int rc;
+
+	memset(&env, 0, sizeof(env));
+	env.store = d->store;
+	env.aud = d->aud;
+	env.pol = d->policy;
+	env.dir = d->directory;
+	env.trust = d->trust;
+	env.key = d->key;
+	env.signer = d->signer;
+	env.key_id = d->key_id;
+	env.clock = &d->clock;
+	env.publish = mashd_picture_publish;
+	env.publish_ctx = d;
+	rc = mashd_handle_picture(&env, msg, &out);
+	if (rc != MASH_OK) {
+		d->stats.internal_errors++;
+		mash_err("picture: request from %s not completed: %s",
+			 out.principal[0] ? out.principal : "(unverified)",
+			 mash_errname(rc));
+	}
 	return rc;
 }

@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 
+struct mashd;
 struct mash_aud;
 struct mash_dir;
 struct mash_key;
@@ -109,5 +110,14 @@ struct mashd_picture_outcome {
 int mashd_handle_picture(const struct mashd_picture_env *env,
 			 const struct mash_mq_msg *msg,
 			 struct mashd_picture_outcome *out);
+
+/*
+ * mashd's dispatch entry for MASHD_PICTURE_TOPIC: fills a
+ * mashd_picture_env from the daemon's state (store, audit log, policy and
+ * directory in force, trust store, key, clock; publishing through d->mq
+ * with cfg.mqtt_publish_timeout_ms) and calls mashd_handle_picture. Errors
+ * are logged and counted in d->stats.internal_errors. Returns its rc.
+ */
+int mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg);
 
 #endif

@@ -144,10 +144,13 @@ write_configs(struct mash_picture_stack *s)
 		"trust_store = \"%s\";\n"
 		"policy = \"%s\";\n"
 		"directory = \"%s\";\n"
-		"store = \"%s\";\n",
+		"store = \"%s\";\n"
+		"calendar = \"%s/s47/holidays.cfg\";\n"
+		"log_level = \"info\";\n",
 		mash_test_broker_uri(s->broker), (int)getpid(), PS_KEY_ID,
 		s->keys, PS_KEY_ID, s->trust, s->policy, s->directory,
-		s->db) != MASH_OK || write_text(s->cfg, buf) != 0)
+		s->db, getenv("MASH_SOURCE_DIR")) != MASH_OK ||
+	    write_text(s->cfg, buf) != 0)
 		return -1;
 	if (mash_snprintf(buf, sizeof(buf),
 		"picture = {\n"
