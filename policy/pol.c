@@ -829,7 +829,7 @@ parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
 			continue;
 		} else if (strcmp(k, "legal_basis") == 0) {
 			r->legal_basis = get_str(p, e, r->id, k,
-						 MASH_POL_MAX_TEXT);
+						 MASH_POL_MAX_LEGAL_BASIS);
 			if (r->legal_basis == NULL)
 				rc = MASH_ERR_POLICY;
 		} else if (strcmp(k, "reason") == 0) {
@@ -1206,6 +1206,30 @@ mash_pol_load(const char *path, struct mash_policy **out, char *errbuf,
 	p.errbuf = errbuf;
 	p.errlen = errlen;
 	return policy_parse(&p, out);
+}
+
+int
+mash_pol_file_sha256(const char *path, unsigned char out[32])
+{
+	struct pctx p;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(out, 0, 32);
+	if (path == NULL)
+		return MASH_ERR_INVAL;
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	rc = policy__read_file(path, MASH_MAX_CONFIG_FILE, &text, &len, NULL,
+			       0);
+	if (rc == MASH_OK)
+		rc = hash_policy(&p, text, len, out);
+	if (rc != MASH_OK)
+		memset(out, 0, 32);
+	if (text != NULL)
+		mash_free_secret(text, len);
+	return rc;
 }
 
 /* 1 if rule a matches every input rule b matches (a's conditions are a

@@ -28,7 +28,10 @@
 #define MASH_POL_MAX_RULES 256u       /* rules in one file */
 #define MASH_POL_MAX_LIST 64u         /* entries in any list of a rule */
 #define MASH_POL_MAX_ID 64u           /* rule id length */
-#define MASH_POL_MAX_TEXT 512u        /* legal_basis / reason length */
+#define MASH_POL_MAX_LEGAL_BASIS 128u /* legal_basis length (fits an
+					 audit record's string field) */
+#define MASH_POL_MAX_TEXT 256u        /* reason length (fits an audit
+					 record's reason) */
 #define MASH_POL_MAX_INCLUDES 8u      /* @include lines hashed with the file */
 #define MASH_POL_ERRLEN 512u          /* a good size for errbuf */
 
@@ -233,6 +236,12 @@ int mash_pol_lint(const char *path,
  * as read at load time (for the POLICY_LOAD audit record). 32 bytes, valid
  * while pol lives. pol must not be NULL. */
 const unsigned char *mash_pol_sha256(const struct mash_policy *pol);
+/* SHA-256 of the policy file at path the same way (file bytes, then each
+ * @include'd file's), for auditing a load that was refused. MASH_OK, or
+ * MASH_ERR_IO / MASH_ERR_TOO_BIG / MASH_ERR_POLICY (bad @include) with out
+ * zeroed. */
+int mash_pol_file_sha256(const char *path, unsigned char out[32]);
+
 /* The path it was loaded from; valid while pol lives. */
 const char *mash_pol_path(const struct mash_policy *pol);
 /* Number of rules; 0 for NULL. */

@@ -81,6 +81,12 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL);",
+	/* 1 -> 2: messages to publish after commit */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  topic TEXT NOT NULL,"
+	"  bytes BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -121,6 +127,9 @@ enum stmt_id {
 	S_QUARANTINE_LIST,
 	S_META_SET,
 	S_META_GET,
+	S_OUTBOX_ADD,
+	S_OUTBOX_PENDING,
+	S_OUTBOX_DONE,
 	S__COUNT
 };
 
@@ -198,6 +207,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?)"
 		       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?",
+	[S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
+			 " VALUES (?,?,?)",
+	[S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at FROM outbox"
+			     " WHERE id > ? ORDER BY id LIMIT ?",
+	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
 };
 
 struct mash_store {
@@ -2025,6 +2039,148 @@ mash_store_quarantine_list(struct mash_store *st, const char *agency,
 out:
 	stmt_done(s);
 	mash_store_quarantine_list_free(l);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outbox                                                              */
+
+int
+mash_store_outbox_add(struct mash_store *st, const char *topic,
+		      const unsigned char *bytes, size_t len, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (id_out != NULL)
+		*id_out = 0;
+	if (st == NULL || (bytes == NULL && len > 0))
+		goto out;
+	rc = check_id(topic, MASH_MAX_TOPIC);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_TOO_BIG;
+	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_ADD, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_text(s, 1, topic, -1, SQLITE_STATIC) ||
+	    bind_blob(s, 2, bytes, len) ||
+	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock))) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox add");
+		goto out;
+	}
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	rc = MASH_OK;
+out:
+	stmt_done(s);
+	return rc;
+}
+
+void
+mash_store_outbox_list_free(struct mash_store_outbox_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		mash_free_secret(l->v[i].bytes, l->v[i].len);
+	mash_free(l->v);
+	mash_free(l);
+}
+
+int
+mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
+			  size_t limit, struct mash_store_outbox_list **out)
+{
+	struct mash_store_outbox_list *l = NULL;
+	struct mash_store_outbox_row *nv, *r;
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (out != NULL)
+		*out = NULL;
+	if (st == NULL || out == NULL || limit > INT64_MAX)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	l = mash_calloc(1, sizeof(*l));
+	if (l == NULL)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_PENDING, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, after_id) ||
+	    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit)) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			rc = MASH_ERR_NOMEM;
+			cap = cap == 0 ? 8 : cap * 2;
+			nv = mash_realloc(l->v, cap * sizeof(*nv));
+			if (nv == NULL)
+				goto out;
+			l->v = nv;
+		}
+		r = &l->v[l->n];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, r->topic, sizeof(r->topic));
+		r->created_at = sqlite3_column_int64(s, 3);
+		rc = col_blob_dup(s, 2, &r->bytes, &r->len);
+		if (rc != MASH_OK)
+			goto out;
+		l->n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox pending");
+		goto out;
+	}
+	*out = l;
+	l = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	stmt_done(s);
+	mash_store_outbox_list_free(l);
+	return rc;
+}
+
+int
+mash_store_outbox_done(struct mash_store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_DONE, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id)) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox done");
+		goto out;
+	}
+	rc = sqlite3_changes(st->db) == 1 ? MASH_OK : MASH_ERR_NOT_FOUND;
+out:
+	stmt_done(s);
 	return rc;
 }
 

@@ -20,7 +20,9 @@
  *	mash_store_event_insert(st, &ev, &seq);
  *	(audit and s47 append their rows on mash_store_sqlite(st))
  *	mash_store_event_set_receipt(st, agency, event_id, status, audit_seq);
- *	mash_store_commit(st);   -> now publish the receipt
+ *	mash_store_outbox_add(st, topic, bytes, len, &id);  (deliveries)
+ *	mash_store_commit(st);   -> now publish the receipt and the outbox,
+ *	                            mash_store_outbox_done(st, id) on PUBACK
  *
  * Every function returns MASH_OK or a negative MASH_ERR_* (common/err.h);
  * SQLite failures are MASH_ERR_STORE (the SQLite message is available from
@@ -40,7 +42,7 @@ struct mash_store;
 struct sqlite3;
 
 /* Current schema version (PRAGMA user_version after open). */
-#define MASH_STORE_SCHEMA_VERSION 1
+#define MASH_STORE_SCHEMA_VERSION 2
 /* Case ids are "C-" followed by 12 lower-case hex digits. */
 #define MASH_STORE_CASE_ID_LEN 14u
 /* Buffer size for a case id including its NUL. */
@@ -417,6 +419,59 @@ int mash_store_quarantine_list(struct mash_store *st, const char *agency,
 			       struct mash_store_quarantine_list **out);
 
 void mash_store_quarantine_list_free(struct mash_store_quarantine_list *l);
+
+/* ------------------------------------------------------------------ */
+/* Outbox: messages to publish after commit                            */
+
+/*
+ * The daemon publishes deliveries (SharedRecord, trigger, receipt
+ * envelopes) only after the transaction that decided them commits. A crash
+ * between the commit and the publish would lose them, so the daemon adds
+ * each message to the outbox inside that same transaction, publishes after
+ * commit, and calls mash_store_outbox_done() once the broker acknowledged
+ * it; at start-up it republishes whatever is still pending (receivers
+ * de-duplicate by audit_seq / event_id: delivery is at-least-once).
+ */
+
+/* Largest outbox message (bytes). */
+#define MASH_STORE_MAX_OUTBOX_BYTES MASH_MAX_ENVELOPE
+
+/*
+ * Queue bytes for topic. *id_out (may be NULL) gets its id (ids increase).
+ * MASH_ERR_INVAL (NULL/empty topic, bytes NULL with len > 0),
+ * MASH_ERR_FIELD_TOO_LONG (topic > MASH_MAX_TOPIC), MASH_ERR_BAD_UTF8,
+ * MASH_ERR_TOO_BIG (len > MASH_STORE_MAX_OUTBOX_BYTES), MASH_ERR_STORE.
+ */
+int mash_store_outbox_add(struct mash_store *st, const char *topic,
+			  const unsigned char *bytes, size_t len,
+			  int64_t *id_out);
+
+struct mash_store_outbox_row {
+	int64_t id;
+	char topic[MASH_MAX_TOPIC + 1];
+	unsigned char *bytes; /* owned */
+	size_t len;
+	int64_t created_at;   /* store clock, unix ms */
+};
+
+struct mash_store_outbox_list {
+	struct mash_store_outbox_row *v;
+	size_t n;
+};
+
+/* Pending messages with id > after_id, oldest first, at most limit (0: no
+ * limit). On MASH_OK *out is new (free with mash_store_outbox_list_free).
+ * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
+int mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
+			      size_t limit,
+			      struct mash_store_outbox_list **out);
+
+/* Wipe the bytes and free. NULL allowed. */
+void mash_store_outbox_list_free(struct mash_store_outbox_list *l);
+
+/* Remove message id once published: MASH_OK, MASH_ERR_NOT_FOUND (already
+ * done), MASH_ERR_STORE. */
+int mash_store_outbox_done(struct mash_store *st, int64_t id);
 
 /* ------------------------------------------------------------------ */
 /* Meta (small key/value settings: log id, module schema versions)     */

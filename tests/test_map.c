@@ -559,6 +559,89 @@ START_TEST(allocation_failures_are_clean)
 }
 END_TEST
 
+
+/* Map a whole sample feed; the trace lists "line:field" for every record
+ * the agent refuses (reader or mapping), and *ok counts good records. */
+static void
+map_file(const char *agency, const char *rel, char *trace, size_t tracesz,
+	 int *ok)
+{
+	const char *src = getenv("MASH_SOURCE_DIR");
+	char path[1024];
+	enum mash_feed_format fmt;
+	struct mash_feed *f = NULL;
+	const struct mash_feed_rec *rec;
+	struct mash_feed_err err;
+	Mash__V1__AgencyEvent *ev;
+	size_t n = 0;
+	int rc;
+
+	*ok = 0;
+	trace[0] = '\0';
+	(void)snprintf(path, sizeof(path), "%s/agents/samples/%s",
+		       src != NULL ? src : ".", rel);
+	ck_assert_int_eq(mash_feed_format_from_name(path, &fmt), MASH_OK);
+	ck_assert_msg(mash_feed_open(path, fmt, NULL, &f) == MASH_OK,
+		      "cannot open %s", path);
+	for (;;) {
+		rc = mash_feed_next(f, 0, &rec, &err);
+		if (rc == MASH_FEED_EOF)
+			break;
+		if (rc == MASH_OK) {
+			rc = mash_agent_map(agency, rec, NOW_MS, &ev, &err);
+			if (rc == MASH_OK) {
+				(*ok)++;
+				mash_agent_event_free(ev);
+				continue;
+			}
+		}
+		ck_assert_int_eq(err.fatal, 0);
+		n += (size_t)snprintf(trace + n, tracesz - n, "%lu:%s ",
+				      err.line, err.field);
+	}
+	mash_feed_free(f);
+}
+
+static const struct {
+	const char *agency;
+	const char *file;
+	int good;
+	const char *bad;
+} samples[] = {
+	{"police", "police.csv", 2, ""},
+	{"education", "education.csv", 1, ""},
+	{"housing", "housing.csv", 1, ""},
+	{"health", "health.csv", 1, ""},
+	{"yot", "yot.csv", 1, ""},
+	{"social-care", "social-care.jsonl", 1, ""},
+	{"police", "bad/police-bad.csv", 2,
+	 "3:nhs_number 4:occurred_at 5:category 6:summary 7:nhs_number 9: "},
+	{"health", "bad/health-bad.csv", 1,
+	 "3:occurred_at 4:setting 5:severity 6:nhs_number "},
+	{"education", "bad/education-bad.csv", 1,
+	 "3:attendance_pct 4:category 5:nhs_number 6:school_urn "},
+	{"yot", "bad/yot-bad.csv", 1,
+	 "3:next_court_date 4:asset_score 5:consent 6:occurred_at "},
+	{"housing", "bad/housing-bad.csv", 1,
+	 "3:homelessness_duty 4:overcrowded 5:housing_case_ref "
+	 "6:landlord_concern "},
+	{"social-care", "bad/social-care-bad.jsonl", 1,
+	 "2:severity 3: 4:category 5:occurred_at 6:summary 7: "},
+};
+
+START_TEST(sample_feeds_map_as_documented)
+{
+	char trace[1024];
+	int ok;
+
+	map_file(samples[_i].agency, samples[_i].file, trace, sizeof(trace),
+		 &ok);
+	ck_assert_msg(strcmp(trace, samples[_i].bad) == 0, "%s: bad lines '%s'",
+		      samples[_i].file, trace);
+	ck_assert_int_eq(ok, samples[_i].good);
+}
+END_TEST
+
 static Suite *
 map_suite(void)
 {
@@ -580,6 +663,8 @@ map_suite(void)
 	tcase_add_test(tc, demographics_without_nhs_number_are_enough);
 	tcase_add_test(tc, detail_of_each_agency_stays_with_that_agency);
 	tcase_add_test(tc, allocation_failures_are_clean);
+	tcase_add_loop_test(tc, sample_feeds_map_as_documented, 0,
+			    sizeof(samples) / sizeof(samples[0]));
 	tcase_add_loop_test(tb, bad_record_is_rejected_with_line_column_and_reason,
 			    0, sizeof(bad_rows) / sizeof(bad_rows[0]));
 	tcase_add_test(tb, over_long_field_is_rejected);

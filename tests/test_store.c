@@ -1178,6 +1178,7 @@ START_TEST(readers_fail_cleanly_at_every_allocation)
 	struct mash_store_strlist *sl;
 	struct mash_store_match_list *ml;
 	struct mash_store_quarantine_list *ql;
+	struct mash_store_outbox_list *ol;
 	struct mash_store_quarantine q = {.topic = "mash/v1/events/police",
 					  .bytes = (const unsigned char *)"ab",
 					  .len = 2};
@@ -1193,6 +1194,10 @@ START_TEST(readers_fail_cleanly_at_every_allocation)
 	link_ok(&b, c, NULL);
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL), MASH_OK);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "k", "v"), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "t", q.bytes, 2, NULL),
+			 MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "u", q.bytes, 1, NULL),
+			 MASH_OK);
 	insert_jordan_event("police", "e1x", 1000, c);
 	for (n = 0; n < 64; n++) {
 		all_ok = 1;
@@ -1229,6 +1234,12 @@ START_TEST(readers_fail_cleanly_at_every_allocation)
 		ck_assert(rc == MASH_OK || rc == MASH_ERR_NOMEM);
 		all_ok &= rc == MASH_OK;
 		mash_store_quarantine_list_free(ql);
+		mash_mem_fail_after(n);
+		rc = mash_store_outbox_pending(g_st, 0, 0, &ol);
+		ck_assert(rc == MASH_OK || rc == MASH_ERR_NOMEM);
+		ck_assert((rc == MASH_OK) == (ol != NULL));
+		all_ok &= rc == MASH_OK;
+		mash_store_outbox_list_free(ol);
 		mash_mem_fail_after(n);
 		rc = mash_store_meta_get(g_st, "k", &mv);
 		ck_assert(rc == MASH_OK || rc == MASH_ERR_NOMEM);
@@ -1398,6 +1409,113 @@ START_TEST(check_passes_on_good_file_and_finds_broken_foreign_key)
 }
 END_TEST
 
+START_TEST(outbox_keeps_messages_until_done_in_order)
+{
+	static const unsigned char m1[] = {0x0a, 0x00, 0x01};
+	static const unsigned char m2[] = {0x00};
+	struct mash_store_outbox_list *l = NULL;
+	int64_t id1 = 0, id2 = 0;
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "mash/v1/inbox/sw.sam",
+					       m1, sizeof(m1), &id1),
+			 MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "mash/v1/receipts/police",
+					       m2, sizeof(m2), &id2),
+			 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_gt(id2, id1);
+	reopen(); /* as after a crash between commit and publish */
+	ck_assert_int_eq(mash_store_outbox_pending(g_st, 0, 0, &l), MASH_OK);
+	ck_assert_uint_eq(l->n, 2);
+	ck_assert_int_eq(l->v[0].id, id1);
+	ck_assert_str_eq(l->v[0].topic, "mash/v1/inbox/sw.sam");
+	ck_assert_uint_eq(l->v[0].len, sizeof(m1));
+	ck_assert_mem_eq(l->v[0].bytes, m1, sizeof(m1));
+	ck_assert_int_eq(l->v[0].created_at, g_now);
+	ck_assert_str_eq(l->v[1].topic, "mash/v1/receipts/police");
+	mash_store_outbox_list_free(l);
+	ck_assert_int_eq(mash_store_outbox_pending(g_st, id1, 1, &l), MASH_OK);
+	ck_assert_uint_eq(l->n, 1);
+	ck_assert_int_eq(l->v[0].id, id2);
+	mash_store_outbox_list_free(l);
+	ck_assert_int_eq(mash_store_outbox_done(g_st, id1), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_done(g_st, id1), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_store_outbox_pending(g_st, 0, 0, &l), MASH_OK);
+	ck_assert_uint_eq(l->n, 1);
+	ck_assert_int_eq(l->v[0].id, id2);
+	mash_store_outbox_list_free(l);
+}
+END_TEST
+
+START_TEST(outbox_rolls_back_with_the_transaction)
+{
+	int64_t id = 0;
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "t",
+					       (const unsigned char *)"x", 1,
+					       &id),
+			 MASH_OK);
+	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
+	ck_assert_int_eq(count_rows("outbox"), 0);
+}
+END_TEST
+
+static const struct {
+	size_t topic_len;
+	size_t len;
+	int rc;
+} outbox_bounds[] = {
+	{MASH_MAX_TOPIC, 1, MASH_OK},
+	{MASH_MAX_TOPIC + 1, 1, MASH_ERR_FIELD_TOO_LONG},
+	{0, 1, MASH_ERR_INVAL},
+	{5, 0, MASH_OK},
+	{5, MASH_STORE_MAX_OUTBOX_BYTES, MASH_OK},
+	{5, MASH_STORE_MAX_OUTBOX_BYTES + 1, MASH_ERR_TOO_BIG},
+};
+
+START_TEST(outbox_enforces_limits_exactly)
+{
+	size_t tl = outbox_bounds[_i].topic_len, n = outbox_bounds[_i].len;
+	char *topic = malloc(tl + 1);
+	unsigned char *b = calloc(1, n + 1);
+
+	ck_assert_ptr_nonnull(topic);
+	ck_assert_ptr_nonnull(b);
+	memset(topic, 't', tl);
+	topic[tl] = '\0';
+	ck_assert_int_eq(mash_store_outbox_add(g_st, topic, b, n, NULL),
+			 outbox_bounds[_i].rc);
+	ck_assert_int_eq(count_rows("outbox"),
+			 outbox_bounds[_i].rc == MASH_OK ? 1 : 0);
+	free(topic);
+	free(b);
+}
+END_TEST
+
+START_TEST(open_migrates_version_1_file_and_keeps_data)
+{
+	char c[MASH_STORE_CASE_ID_SIZE];
+	struct mash_store_receipt r;
+
+	insert_jordan_event("police", "e1", 1000, c);
+	/* make it look like a file written by schema version 1 */
+	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
+				      "DROP TABLE outbox;"
+				      " PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	reopen();
+	ck_assert_int_eq(pragma("PRAGMA user_version"),
+			 MASH_STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(count_rows("outbox"), 0);
+	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
+			 MASH_OK);
+	ck_assert_str_eq(r.case_id, c);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1473,6 +1591,12 @@ store_suite(void)
 	tcase_add_test(tc, demo_story_links_all_six_events_to_one_case);
 	tcase_add_test(
 		tc, check_passes_on_good_file_and_finds_broken_foreign_key);
+	tcase_add_test(tc, outbox_keeps_messages_until_done_in_order);
+	tcase_add_test(tc, outbox_rolls_back_with_the_transaction);
+	tcase_add_loop_test(tc, outbox_enforces_limits_exactly, 0,
+			    (int)(sizeof(outbox_bounds) /
+				  sizeof(outbox_bounds[0])));
+	tcase_add_test(tc, open_migrates_version_1_file_and_keeps_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

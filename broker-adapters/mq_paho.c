@@ -1,0 +1,990 @@
+/*
+ * mq_paho.c - struct mash_mq over the Eclipse Paho MQTT C asynchronous API
+ * (libpaho-mqtt3as), MQTT v5.
+ *
+ * Paho calls us on its own threads: on_message() copies each message into
+ * a bounded queue (count and bytes) guarded by mq->lock; the application
+ * thread takes them with mash_mq_next(). When the queue is full we return
+ * 0 from the callback, which tells Paho to keep the message and offer it
+ * again later: nothing is dropped silently. Note that Paho has already sent
+ * the QoS 1 PUBACK at that point (it acknowledges on arrival), so the
+ * broker's view of delivery proves nothing; MASH's signed Receipt is the
+ * end-to-end acknowledgement (shared/spec/audit.md).
+ *
+ * Reconnect: Paho's automaticReconnect with a doubling interval between
+ * reconnect_min_s and reconnect_max_s. on_connected() runs after every
+ * successful connect and re-subscribes every remembered filter, because a
+ * broker that lost its persistence would otherwise leave us connected but
+ * deaf.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+
+#include "broker-adapters/mq.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/mem.h"
+
+/*
+ * Application threads waiting for a PUBACK, in ANY client of this process.
+ * Process-wide on purpose: Paho runs one receive thread for all clients of
+ * a process, so a callback holding it back (see on_message) would also
+ * hold back another client's PUBACK.
+ */
+static _Atomic int publishing_any;
+
+struct mq_node {
+	struct mq_node *next;
+	struct mash_mq_msg *msg;
+	size_t bytes;
+};
+
+struct mash_mq {
+	MQTTAsync client;
+	int have_client;
+
+	/* Copies of the options (strings owned here). */
+	char *uri, *client_id, *username, *password;
+	char *ca_file, *cert_file, *key_file;
+	int tls, verify_peer, clean_start, keepalive_s;
+	uint32_t session_expiry_s;
+	int reconnect_min_s, reconnect_max_s;
+	size_t queue_max_msgs, queue_max_bytes, max_payload;
+
+	/* Everything below is shared with Paho's threads: under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *subs[MASH_MQ_MAX_SUBS];
+	size_t nsubs;
+	int connected;      /* CONNACK seen, not lost since */
+	int ready;          /* connected and every filter subscribed */
+	int connect_failed; /* last connect attempt failed */
+	int connect_fatal;  /* ... with a refusal that retrying won't fix */
+	int sub_failed;     /* last subscribe was refused */
+	int disconnected;   /* disconnect completed */
+	int closing;        /* mash_mq_disconnect called */
+	uint64_t connect_count;
+	uint64_t refused;
+	uint64_t waited;    /* times on_message waited for room */
+	/* Recently completed publishes, by token (ring). Tokens, not
+	 * pointers, so a caller that timed out leaves nothing dangling. */
+	struct {
+		int token;
+		int ok;
+	} done[64];
+	unsigned done_next;
+	struct mq_node *head, *tail;
+	size_t qcount, qbytes;
+	int efd;
+};
+
+void
+mash_mq_opts_init(struct mash_mq_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->verify_peer = 1;
+	o->clean_start = 0;
+	o->session_expiry_s = 86400;
+	o->keepalive_s = 30;
+	o->reconnect_min_s = 1;
+	o->reconnect_max_s = 30;
+	o->queue_max_msgs = MASH_MQ_DEFAULT_QUEUE_MSGS;
+	o->queue_max_bytes = MASH_MQ_DEFAULT_QUEUE_BYTES;
+	o->max_payload = MASH_MQ_DEFAULT_MAX_PAYLOAD;
+}
+
+/* Absolute CLOCK_MONOTONIC deadline timeout_ms from now. */
+static struct timespec
+deadline_after(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static int64_t
+ms_left(const struct timespec *dl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(dl->tv_sec - now.tv_sec) * 1000 +
+	       (dl->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+/* Wait on mq->cond until the deadline; caller holds mq->lock. Returns 0,
+ * or ETIMEDOUT. */
+static int
+cond_wait_until(struct mash_mq *mq, const struct timespec *dl)
+{
+	return pthread_cond_timedwait(&mq->cond, &mq->lock, dl);
+}
+
+/* --- Paho callbacks (Paho's threads) --------------------------------- */
+
+static void on_subscribe_ok(void *ctx, MQTTAsync_successData5 *r);
+static void on_subscribe_fail(void *ctx, MQTTAsync_failureData5 *r);
+
+static void
+on_connected(void *ctx, char *cause)
+{
+	struct mash_mq *mq = ctx;
+	char *filters[MASH_MQ_MAX_SUBS];
+	int qos[MASH_MQ_MAX_SUBS];
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	size_t i, n;
+	int rc;
+
+	pthread_mutex_lock(&mq->lock);
+	mq->connected = 1;
+	mq->connect_failed = 0;
+	mq->connect_count++;
+	n = mq->nsubs;
+	for (i = 0; i < n; i++) {
+		filters[i] = mq->subs[i];
+		qos[i] = 1;
+	}
+	mq->ready = (n == 0);
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	mash_info("mq: connected to %s (connection %llu)", mq->uri,
+		  (unsigned long long)mash_mq_connect_count(mq));
+	if (n == 0)
+		return;
+	/* Subscribe again on every connect: the broker may have lost our
+	 * session (restart without persistence, expiry). */
+	ro.onSuccess5 = on_subscribe_ok;
+	ro.onFailure5 = on_subscribe_fail;
+	ro.context = mq;
+	rc = MQTTAsync_subscribeMany(mq->client, (int)n, filters, qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		mash_err("mq: re-subscribe failed to start: %s",
+			 MQTTAsync_strerror(rc));
+	(void)cause;
+}
+
+static void
+on_subscribe_ok(void *ctx, MQTTAsync_successData5 *r)
+{
+	struct mash_mq *mq = ctx;
+	int i, bad = 0;
+
+	/* v5 SUBACK carries one reason code per filter; >= 0x80 is a
+	 * refusal (e.g. not authorised by the broker's ACL). */
+	if (r != NULL) {
+		/* Paho fills alt.sub only for more than one filter. */
+		if (r->alt.sub.reasonCodeCount > 1 &&
+		    r->alt.sub.reasonCodes != NULL) {
+			for (i = 0; i < r->alt.sub.reasonCodeCount; i++)
+				if (r->alt.sub.reasonCodes[i] >= 0x80)
+					bad = 1;
+		} else if (r->reasonCode >= 0x80) {
+			bad = 1;
+		}
+	}
+	pthread_mutex_lock(&mq->lock);
+	if (bad) {
+		mq->sub_failed = 1;
+	} else {
+		mq->sub_failed = 0;
+		if (mq->connected)
+			mq->ready = 1;
+	}
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	if (bad)
+		mash_err("mq: broker refused a subscription (reason %d, count %d)",
+			 r != NULL ? (int)r->reasonCode : -1,
+			 r != NULL ? r->alt.sub.reasonCodeCount : -1);
+}
+
+static void
+on_subscribe_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+	struct mash_mq *mq = ctx;
+
+	pthread_mutex_lock(&mq->lock);
+	mq->sub_failed = 1;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	mash_err("mq: subscribe failed (code %d)", r != NULL ? r->code : 0);
+}
+
+static void
+on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+	struct mash_mq *mq = ctx;
+	int fatal = 0;
+
+	/* A CONNACK refusal (bad credentials, not authorised, banned) will
+	 * not go away by retrying; a refused TCP connection might. */
+	if (r != NULL && r->reasonCode >= 0x80 &&
+	    r->reasonCode != MQTTREASONCODE_SERVER_UNAVAILABLE &&
+	    r->reasonCode != MQTTREASONCODE_SERVER_BUSY)
+		fatal = 1;
+	pthread_mutex_lock(&mq->lock);
+	mq->connect_failed = 1;
+	mq->connect_fatal = fatal;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	mash_info("mq: connect to %s failed (code %d reason %d)", mq->uri,
+		   r != NULL ? r->code : 0, r != NULL ? (int)r->reasonCode : 0);
+}
+
+static void
+publish_done(struct mash_mq *mq, int token, int ok)
+{
+	pthread_mutex_lock(&mq->lock);
+	mq->done[mq->done_next % 64].token = token;
+	mq->done[mq->done_next % 64].ok = ok;
+	mq->done_next++;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+}
+
+static void
+on_publish_ok(void *ctx, MQTTAsync_successData5 *r)
+{
+	/* A v5 PUBACK with a reason code >= 0x80 (e.g. not authorised) is
+	 * a refusal, not a delivery. */
+	publish_done(ctx, r->token, r->reasonCode < 0x80);
+}
+
+static void
+on_publish_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+	publish_done(ctx, r->token, 0);
+}
+
+/* 1 done ok, 0 done failed, -1 not done; caller holds mq->lock. */
+static int
+publish_state(struct mash_mq *mq, int token)
+{
+	unsigned i;
+
+	for (i = 0; i < 64; i++)
+		if (mq->done_next > i &&
+		    mq->done[(mq->done_next - 1 - i) % 64].token == token)
+			return mq->done[(mq->done_next - 1 - i) % 64].ok;
+	return -1;
+}
+
+static void
+on_connection_lost(void *ctx, char *cause)
+{
+	struct mash_mq *mq = ctx;
+
+	pthread_mutex_lock(&mq->lock);
+	mq->connected = 0;
+	mq->ready = 0;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	/* Paho's cause text is about the socket, never message content. */
+	mash_warn("mq: connection to %s lost (%s); reconnecting", mq->uri,
+		  cause != NULL ? cause : "no cause given");
+}
+
+static void
+on_disconnect_done(void *ctx, MQTTAsync_successData5 *r)
+{
+	struct mash_mq *mq = ctx;
+
+	(void)r;
+	pthread_mutex_lock(&mq->lock);
+	mq->disconnected = 1;
+	mq->connected = 0;
+	mq->ready = 0;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+}
+
+static void
+on_disconnect_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+	on_disconnect_done(ctx, NULL);
+	(void)r;
+}
+
+/* Copy a string/binary property value; NULL if absent. */
+static int
+copy_prop(MQTTProperties *props, enum MQTTPropertyCodes id, size_t max,
+	  unsigned char **out, size_t *outlen)
+{
+	MQTTProperty *p;
+	unsigned char *b;
+
+	*out = NULL;
+	*outlen = 0;
+	p = MQTTProperties_getProperty(props, id);
+	if (p == NULL || p->value.data.len <= 0)
+		return MASH_OK;
+	if ((size_t)p->value.data.len > max)
+		return MASH_ERR_TOO_BIG;
+	b = mash_malloc((size_t)p->value.data.len + 1);
+	if (b == NULL)
+		return MASH_ERR_NOMEM;
+	memcpy(b, p->value.data.data, (size_t)p->value.data.len);
+	b[p->value.data.len] = '\0';
+	*out = b;
+	*outlen = (size_t)p->value.data.len;
+	return MASH_OK;
+}
+
+static int
+copy_message(struct mash_mq *mq, const char *topic, size_t topiclen,
+	     MQTTAsync_message *m, struct mash_mq_msg **out, size_t *bytes)
+{
+	struct mash_mq_msg *msg = NULL;
+	unsigned char *rt = NULL;
+	size_t rtlen = 0, n;
+	int rc = MASH_ERR_NOMEM;
+
+	*out = NULL;
+	*bytes = 0;
+	msg = mash_calloc(1, sizeof(*msg));
+	if (msg == NULL)
+		goto out;
+	msg->topic = mash_strndup(topic, topiclen);
+	if (msg->topic == NULL)
+		goto out;
+	msg->orig_len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	n = msg->orig_len;
+	if (n > mq->max_payload) {
+		n = mq->max_payload;
+		msg->oversized = 1;
+	}
+	if (n > 0) {
+		msg->payload = mash_malloc(n);
+		if (msg->payload == NULL)
+			goto out;
+		memcpy(msg->payload, m->payload, n);
+	}
+	msg->len = n;
+	msg->retained = m->retained;
+	msg->dup = m->dup;
+	/* An over-long response topic or correlation is dropped, not the
+	 * message: the payload is what the application must see. */
+	rc = copy_prop(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC,
+		       MASH_MAX_TOPIC, &rt, &rtlen);
+	if (rc == MASH_ERR_NOMEM)
+		goto out;
+	msg->response_topic = (char *)rt;
+	rt = NULL;
+	rc = copy_prop(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA,
+		       MASH_MQ_MAX_CORRELATION, &msg->correlation,
+		       &msg->correlation_len);
+	if (rc == MASH_ERR_NOMEM)
+		goto out;
+	*bytes = sizeof(*msg) + topiclen + n + rtlen + msg->correlation_len;
+	*out = msg;
+	msg = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	mash_mq_msg_free(msg);
+	return rc;
+}
+
+static int
+on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
+{
+	struct mash_mq *mq = ctx;
+	struct mash_mq_msg *msg = NULL;
+	struct mq_node *node = NULL;
+	struct timespec dl;
+	size_t tl, plen, bytes = 0;
+	uint64_t refused = 0;
+	int full, rc, waited = 0;
+
+	tl = topiclen > 0 ? (size_t)topiclen : strlen(topic);
+	plen = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	if (plen > mq->max_payload)
+		plen = mq->max_payload;
+	/*
+	 * Back-pressure: while the queue is full, hold Paho's receive thread
+	 * here. The socket is then not read, TCP's window closes and the
+	 * broker keeps the rest in our session. Paho's own alternative
+	 * (return 0) re-offers the message only on later socket activity,
+	 * which can be never. Two exceptions: an application thread waiting
+	 * for a PUBACK needs this thread to read it, so the message is
+	 * handed back to Paho instead (its next packet re-offers it); and
+	 * shutdown does the same.
+	 */
+	pthread_mutex_lock(&mq->lock);
+	for (;;) {
+		full = mq->qcount > 0 &&
+		       (mq->qcount >= mq->queue_max_msgs ||
+			mq->qbytes + plen > mq->queue_max_bytes);
+		if (!full || atomic_load(&publishing_any) > 0 || mq->closing)
+			break;
+		if (!waited) {
+			mq->waited++;
+			waited = 1;
+		}
+		dl = deadline_after(100);
+		(void)cond_wait_until(mq, &dl);
+	}
+	if (full)
+		refused = ++mq->refused;
+	pthread_mutex_unlock(&mq->lock);
+	if (full) {
+		if (refused == 1 || refused % 1000 == 0)
+			mash_warn("mq: receive queue full, message handed back "
+				  "to Paho for redelivery (%llu times so far)",
+				  (unsigned long long)refused);
+		return 0;
+	}
+	rc = copy_message(mq, topic, tl, m, &msg, &bytes);
+	if (rc == MASH_OK)
+		node = mash_calloc(1, sizeof(*node));
+	if (node == NULL) {
+		mash_mq_msg_free(msg);
+		mash_err("mq: out of memory copying a message; handed back");
+		return 0;
+	}
+	node->msg = msg;
+	node->bytes = bytes;
+	pthread_mutex_lock(&mq->lock);
+	if (mq->tail != NULL)
+		mq->tail->next = node;
+	else
+		mq->head = node;
+	mq->tail = node;
+	if (mq->qcount++ == 0) {
+		uint64_t one = 1;
+		ssize_t w = write(mq->efd, &one, sizeof(one));
+		(void)w; /* eventfd write cannot fail below 2^64-1 */
+	}
+	mq->qbytes += bytes;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	MQTTAsync_freeMessage(&m);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+/* --- public API ------------------------------------------------------- */
+
+static int
+dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (s == NULL || *s == '\0')
+		return MASH_OK;
+	*out = mash_strdup(s);
+	return *out != NULL ? MASH_OK : MASH_ERR_NOMEM;
+}
+
+int
+mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+	struct mash_mq *mq = NULL;
+	int rc = MASH_ERR_INVAL, prc;
+	pthread_condattr_t ca;
+
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (o == NULL || o->uri == NULL || o->client_id == NULL ||
+	    o->client_id[0] == '\0')
+		goto out;
+	if (strncmp(o->uri, "tcp://", 6) != 0 &&
+	    strncmp(o->uri, "ssl://", 6) != 0)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	mq = mash_calloc(1, sizeof(*mq));
+	if (mq == NULL)
+		goto out;
+	mq->efd = -1;
+	pthread_mutex_init(&mq->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&mq->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (dup_opt(o->uri, &mq->uri) != MASH_OK ||
+	    dup_opt(o->client_id, &mq->client_id) != MASH_OK ||
+	    dup_opt(o->username, &mq->username) != MASH_OK ||
+	    dup_opt(o->password, &mq->password) != MASH_OK ||
+	    dup_opt(o->ca_file, &mq->ca_file) != MASH_OK ||
+	    dup_opt(o->cert_file, &mq->cert_file) != MASH_OK ||
+	    dup_opt(o->key_file, &mq->key_file) != MASH_OK)
+		goto out;
+	mq->tls = strncmp(o->uri, "ssl://", 6) == 0;
+	mq->verify_peer = o->verify_peer;
+	mq->clean_start = o->clean_start;
+	mq->session_expiry_s = o->session_expiry_s;
+	mq->keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : 30;
+	mq->reconnect_min_s = o->reconnect_min_s > 0 ? o->reconnect_min_s : 1;
+	mq->reconnect_max_s = o->reconnect_max_s >= mq->reconnect_min_s
+				      ? o->reconnect_max_s
+				      : mq->reconnect_min_s;
+	mq->queue_max_msgs =
+		o->queue_max_msgs ? o->queue_max_msgs : MASH_MQ_DEFAULT_QUEUE_MSGS;
+	mq->queue_max_bytes = o->queue_max_bytes ? o->queue_max_bytes
+						 : MASH_MQ_DEFAULT_QUEUE_BYTES;
+	mq->max_payload =
+		o->max_payload ? o->max_payload : MASH_MQ_DEFAULT_MAX_PAYLOAD;
+	mq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (mq->efd < 0) {
+		rc = MASH_ERR_IO;
+		goto out;
+	}
+	/* No client-side persistence: QoS 1 state lives in memory and in
+	 * the broker's persistent session; the daemon's durability is the
+	 * store, the agents' is their outbox. */
+	co.sendWhileDisconnected = 0;
+	rc = MASH_ERR_MQTT;
+	prc = MQTTAsync_createWithOptions(&mq->client, mq->uri, mq->client_id,
+					  MQTTCLIENT_PERSISTENCE_NONE, NULL,
+					  &co);
+	if (prc != MQTTASYNC_SUCCESS) {
+		mash_err("mq: cannot create client for %s: %s", mq->uri,
+			 MQTTAsync_strerror(prc));
+		goto out;
+	}
+	mq->have_client = 1;
+	if (MQTTAsync_setCallbacks(mq->client, mq, on_connection_lost,
+				   on_message, NULL) != MQTTASYNC_SUCCESS ||
+	    MQTTAsync_setConnected(mq->client, mq, on_connected) !=
+		    MQTTASYNC_SUCCESS)
+		goto out;
+	*out = mq;
+	mq = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	mash_mq_free(mq);
+	return rc;
+}
+
+int
+mash_mq_subscribe(struct mash_mq *mq, const char *filter, int timeout_ms)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	struct timespec dl;
+	char *copy = NULL;
+	int rc = MASH_ERR_INVAL, connected, prc;
+	size_t fl;
+
+	if (mq == NULL || filter == NULL)
+		goto out;
+	fl = strlen(filter);
+	if (fl == 0 || fl > MASH_MAX_TOPIC)
+		goto out;
+	copy = mash_strdup(filter);
+	if (copy == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&mq->lock);
+	if (mq->nsubs >= MASH_MQ_MAX_SUBS) {
+		pthread_mutex_unlock(&mq->lock);
+		goto out;
+	}
+	mq->subs[mq->nsubs++] = copy;
+	copy = NULL; /* transferred */
+	connected = mq->connected;
+	mq->ready = 0;
+	mq->sub_failed = 0;
+	pthread_mutex_unlock(&mq->lock);
+	rc = MASH_OK;
+	if (!connected)
+		goto out; /* on_connected() will subscribe */
+	ro.onSuccess5 = on_subscribe_ok;
+	ro.onFailure5 = on_subscribe_fail;
+	ro.context = mq;
+	prc = MQTTAsync_subscribe(mq->client, filter, 1, &ro);
+	if (prc != MQTTASYNC_SUCCESS) {
+		mash_err("mq: subscribe failed to start: %s",
+			 MQTTAsync_strerror(prc));
+		rc = MASH_ERR_MQTT;
+		goto out;
+	}
+	dl = deadline_after(timeout_ms);
+	pthread_mutex_lock(&mq->lock);
+	while (!mq->ready && !mq->sub_failed) {
+		if (cond_wait_until(mq, &dl) == ETIMEDOUT)
+			break;
+	}
+	rc = mq->ready ? MASH_OK
+		       : (mq->sub_failed ? MASH_ERR_MQTT : MASH_ERR_TIMEOUT);
+	pthread_mutex_unlock(&mq->lock);
+out:
+	mash_free(copy);
+	return rc;
+}
+
+int
+mash_mq_connect(struct mash_mq *mq, int timeout_ms)
+{
+	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	MQTTProperty p;
+	struct timespec dl;
+	int rc = MASH_ERR_INVAL, prc, backoff_ms;
+	int64_t left;
+
+	if (mq == NULL)
+		goto out;
+	p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+	p.value.integer4 = mq->session_expiry_s;
+	if (MQTTProperties_add(&props, &p) != 0) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	co.keepAliveInterval = mq->keepalive_s;
+	co.cleanstart = mq->clean_start;
+	co.username = mq->username;
+	co.password = mq->password;
+	co.connectTimeout = 10;
+	co.automaticReconnect = 1;
+	co.minRetryInterval = mq->reconnect_min_s;
+	co.maxRetryInterval = mq->reconnect_max_s;
+	co.connectProperties = &props;
+	co.onFailure5 = on_connect_fail;
+	co.context = mq;
+	if (mq->tls) {
+		ssl.trustStore = mq->ca_file;
+		ssl.keyStore = mq->cert_file;
+		ssl.privateKey = mq->key_file;
+		ssl.enableServerCertAuth = mq->verify_peer;
+		ssl.verify = mq->verify_peer;
+		ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+		co.ssl = &ssl;
+	}
+	dl = deadline_after(timeout_ms);
+	backoff_ms = mq->reconnect_min_s * 1000;
+	/* Paho's automaticReconnect only covers a connection that was up
+	 * once; the first connection is retried here, with backoff, until
+	 * the deadline. */
+	for (;;) {
+		pthread_mutex_lock(&mq->lock);
+		mq->connect_failed = 0;
+		mq->connect_fatal = 0;
+		mq->closing = 0;
+		mq->disconnected = 0;
+		pthread_mutex_unlock(&mq->lock);
+		prc = MQTTAsync_connect(mq->client, &co);
+		if (prc != MQTTASYNC_SUCCESS) {
+			mash_err("mq: connect to %s failed to start: %s",
+				 mq->uri, MQTTAsync_strerror(prc));
+			rc = MASH_ERR_MQTT;
+			goto out;
+		}
+		pthread_mutex_lock(&mq->lock);
+		while (!mq->ready && !mq->connect_failed && !mq->sub_failed) {
+			if (cond_wait_until(mq, &dl) == ETIMEDOUT)
+				break;
+		}
+		if (mq->ready) {
+			rc = MASH_OK;
+		} else if (mq->connect_fatal || mq->sub_failed) {
+			rc = MASH_ERR_MQTT;
+		} else {
+			rc = MASH_ERR_TIMEOUT;
+		}
+		prc = mq->connect_failed;
+		pthread_mutex_unlock(&mq->lock);
+		if (rc != MASH_ERR_TIMEOUT || !prc)
+			break;
+		left = ms_left(&dl);
+		if (left <= 0)
+			break;
+		usleep((useconds_t)(left < backoff_ms ? left : backoff_ms) *
+		       1000u);
+		if (ms_left(&dl) <= 0)
+			break;
+		if (backoff_ms < mq->reconnect_max_s * 1000)
+			backoff_ms *= 2;
+	}
+	if (rc == MASH_ERR_MQTT)
+		mash_err("mq: %s refused the connection or subscription",
+			 mq->uri);
+out:
+	MQTTProperties_free(&props);
+	return rc;
+}
+
+int
+mash_mq_is_connected(struct mash_mq *mq)
+{
+	int r;
+
+	pthread_mutex_lock(&mq->lock);
+	r = mq->ready;
+	pthread_mutex_unlock(&mq->lock);
+	return r;
+}
+
+uint64_t
+mash_mq_connect_count(struct mash_mq *mq)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&mq->lock);
+	n = mq->connect_count;
+	pthread_mutex_unlock(&mq->lock);
+	return n;
+}
+
+uint64_t
+mash_mq_waited_count(struct mash_mq *mq)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&mq->lock);
+	n = mq->waited;
+	pthread_mutex_unlock(&mq->lock);
+	return n;
+}
+
+uint64_t
+mash_mq_refused_count(struct mash_mq *mq)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&mq->lock);
+	n = mq->refused;
+	pthread_mutex_unlock(&mq->lock);
+	return n;
+}
+
+size_t
+mash_mq_queued(struct mash_mq *mq)
+{
+	size_t n;
+
+	pthread_mutex_lock(&mq->lock);
+	n = mq->qcount;
+	pthread_mutex_unlock(&mq->lock);
+	return n;
+}
+
+int
+mash_mq_fd(struct mash_mq *mq)
+{
+	return mq->efd;
+}
+
+int
+mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
+		size_t len, int retained, const struct mash_mq_props *props,
+		int timeout_ms)
+{
+	MQTTAsync_message m = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTProperty p;
+	struct timespec dl;
+	int rc = MASH_ERR_INVAL, prc, state;
+
+	if (mq == NULL || topic == NULL || topic[0] == '\0' ||
+	    strlen(topic) > MASH_MAX_TOPIC || (buf == NULL && len > 0) ||
+	    len > (size_t)INT32_MAX)
+		goto out;
+	if (props != NULL && props->correlation_len > MASH_MQ_MAX_CORRELATION)
+		goto out;
+	if (props != NULL && props->response_topic != NULL &&
+	    strlen(props->response_topic) > MASH_MAX_TOPIC)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	if (props != NULL && props->response_topic != NULL &&
+	    props->response_topic[0] != '\0') {
+		p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
+		p.value.data.data = (char *)props->response_topic;
+		p.value.data.len = (int)strlen(props->response_topic);
+		if (MQTTProperties_add(&m.properties, &p) != 0)
+			goto out;
+	}
+	if (props != NULL && props->correlation != NULL &&
+	    props->correlation_len > 0) {
+		p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+		p.value.data.data = (char *)props->correlation;
+		p.value.data.len = (int)props->correlation_len;
+		if (MQTTProperties_add(&m.properties, &p) != 0)
+			goto out;
+	}
+	m.payload = (void *)buf;
+	m.payloadlen = (int)len;
+	m.qos = 1;
+	m.retained = retained ? 1 : 0;
+	rc = MASH_ERR_MQTT;
+	if (!mash_mq_is_connected(mq))
+		goto out;
+	ro.onSuccess5 = on_publish_ok;
+	ro.onFailure5 = on_publish_fail;
+	ro.context = mq;
+	/* Paho's receive thread must be free to read the PUBACK (see
+	 * on_message). Raised before sending so no window is missed. */
+	atomic_fetch_add(&publishing_any, 1);
+	prc = MQTTAsync_sendMessage(mq->client, topic, &m, &ro);
+	if (prc != MQTTASYNC_SUCCESS) {
+		atomic_fetch_sub(&publishing_any, 1);
+		mash_warn("mq: publish refused by client: %s",
+			  MQTTAsync_strerror(prc));
+		goto out;
+	}
+	/* Wait for the PUBACK: a caller publishing a receipt needs to know
+	 * the broker has it. (MQTTAsync_waitForCompletion polls every
+	 * 100 ms; the callbacks answer at once.) */
+	dl = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+	pthread_mutex_lock(&mq->lock);
+	for (;;) {
+		state = publish_state(mq, ro.token);
+		if (state >= 0)
+			break;
+		if (cond_wait_until(mq, &dl) == ETIMEDOUT) {
+			state = publish_state(mq, ro.token);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mq->lock);
+	atomic_fetch_sub(&publishing_any, 1);
+	if (state == 1) {
+		rc = MASH_OK;
+	} else if (state == 0) {
+		rc = MASH_ERR_MQTT;
+	} else {
+		rc = MASH_ERR_TIMEOUT;
+	}
+out:
+	MQTTProperties_free(&m.properties);
+	return rc;
+}
+
+int
+mash_mq_next(struct mash_mq *mq, int timeout_ms, struct mash_mq_msg **out)
+{
+	struct mq_node *node = NULL;
+	struct timespec dl;
+	int rc = MASH_ERR_TIMEOUT;
+
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (mq == NULL)
+		return MASH_ERR_INVAL;
+	if (timeout_ms > 0)
+		dl = deadline_after(timeout_ms);
+	pthread_mutex_lock(&mq->lock);
+	while (mq->head == NULL && timeout_ms != 0) {
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&mq->cond, &mq->lock);
+		} else if (cond_wait_until(mq, &dl) == ETIMEDOUT) {
+			break;
+		}
+	}
+	if (mq->head != NULL) {
+		node = mq->head;
+		mq->head = node->next;
+		if (mq->head == NULL)
+			mq->tail = NULL;
+		mq->qbytes -= node->bytes;
+		if (--mq->qcount == 0) {
+			uint64_t v;
+			ssize_t r = read(mq->efd, &v, sizeof(v));
+			(void)r; /* EAGAIN is fine: nothing to reset */
+		}
+		*out = node->msg;
+		rc = MASH_OK;
+		pthread_cond_broadcast(&mq->cond); /* room for on_message */
+	}
+	pthread_mutex_unlock(&mq->lock);
+	mash_free(node);
+	return rc;
+}
+
+void
+mash_mq_msg_free(struct mash_mq_msg *m)
+{
+	if (m == NULL)
+		return;
+	mash_free(m->topic);
+	/* Payloads carry safeguarding data: wipe before freeing. */
+	mash_free_secret(m->payload, m->len);
+	mash_free(m->response_topic);
+	mash_free(m->correlation);
+	mash_free(m);
+}
+
+int
+mash_mq_disconnect(struct mash_mq *mq, int timeout_ms)
+{
+	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+	struct timespec dl;
+	int rc = MASH_ERR_MQTT, prc;
+
+	if (mq == NULL || !mq->have_client)
+		return MASH_ERR_INVAL;
+	pthread_mutex_lock(&mq->lock);
+	mq->closing = 1;
+	mq->disconnected = 0;
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+	d.timeout = timeout_ms;
+	d.onSuccess5 = on_disconnect_done;
+	d.onFailure5 = on_disconnect_fail;
+	d.context = mq;
+	prc = MQTTAsync_disconnect(mq->client, &d);
+	if (prc != MQTTASYNC_SUCCESS)
+		goto out;
+	dl = deadline_after(timeout_ms + 1000);
+	pthread_mutex_lock(&mq->lock);
+	while (!mq->disconnected) {
+		if (cond_wait_until(mq, &dl) == ETIMEDOUT)
+			break;
+	}
+	rc = mq->disconnected ? MASH_OK : MASH_ERR_TIMEOUT;
+	pthread_mutex_unlock(&mq->lock);
+out:
+	return rc;
+}
+
+void
+mash_mq_free(struct mash_mq *mq)
+{
+	struct mq_node *n, *next;
+	size_t i;
+
+	if (mq == NULL)
+		return;
+	if (mq->have_client) {
+		if (MQTTAsync_isConnected(mq->client))
+			(void)mash_mq_disconnect(mq, 1000);
+		MQTTAsync_destroy(&mq->client);
+	}
+	for (n = mq->head; n != NULL; n = next) {
+		next = n->next;
+		mash_mq_msg_free(n->msg);
+		mash_free(n);
+	}
+	for (i = 0; i < mq->nsubs; i++)
+		mash_free(mq->subs[i]);
+	if (mq->efd >= 0)
+		close(mq->efd);
+	pthread_cond_destroy(&mq->cond);
+	pthread_mutex_destroy(&mq->lock);
+	mash_free(mq->uri);
+	mash_free(mq->client_id);
+	mash_free(mq->username);
+	mash_free_str(mq->password);
+	mash_free(mq->ca_file);
+	mash_free(mq->cert_file);
+	mash_free(mq->key_file);
+	mash_free(mq);
+}

@@ -1,0 +1,424 @@
+/*
+ * deliver.c - decide, audit, then deliver. See deliver.h.
+ *
+ * Ordering (audit.md "durable before acknowledgement"): every DECISION
+ * and DELIVERY record commits in the event's transaction, BEFORE anything
+ * leaves the hub: the trail may record a delivery the broker then failed
+ * to take (logged and counted), never a disclosure it does not record.
+ *
+ * Working Together 2013 ch.1 para 24: "no professional should assume that
+ * someone else will pass on information which they think may be critical
+ * to keeping a child safe" - so every principal is considered for every
+ * event, and the policy (not the daemon) says who hears what.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/aud.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "daemon/deliver.h"
+#include "policy/dir.h"
+#include "policy/pol.h"
+#include "s47/s47_store.h"
+#include "store/store.h"
+
+struct pending {
+	char topic[MASH_MAX_TOPIC];
+	char principal[MASH_DIR_MAX_NAME + 1];
+	char event_id[MASH_MAX_ID + 1];
+	unsigned char *payload;        /* serialized SharedRecord */
+	size_t len;
+};
+
+struct mashd_deliver {
+	struct mashd_deliver_cfg cfg;
+	struct pending *pending;       /* grows up to MAX_PENDING */
+	size_t n_pending;
+	size_t cap_pending;
+	struct mashd_deliver_stats stats;
+};
+
+int
+mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
+    struct mashd_deliver **out)
+{
+	struct mashd_deliver *d;
+
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (cfg == NULL || cfg->store == NULL || cfg->aud == NULL ||
+	    cfg->publish == NULL)
+		return MASH_ERR_INVAL;
+	d = mash_calloc(1, sizeof(*d));
+	if (d == NULL)
+		return MASH_ERR_NOMEM;
+	d->cfg = *cfg;
+	*out = d;
+	return MASH_OK;
+}
+
+void
+mashd_deliver_discard(struct mashd_deliver *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n_pending; i++)
+		mash_free_secret(d->pending[i].payload, d->pending[i].len);
+	d->n_pending = 0;
+}
+
+void
+mashd_deliver_free(struct mashd_deliver *d)
+{
+	if (d == NULL)
+		return;
+	mashd_deliver_discard(d);
+	mash_free(d->pending);
+	mash_free(d);
+}
+
+size_t
+mashd_deliver_pending(const struct mashd_deliver *d)
+{
+	return d != NULL ? d->n_pending : 0;
+}
+
+void
+mashd_deliver_stats(const struct mashd_deliver *d,
+    struct mashd_deliver_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (d != NULL)
+		*out = d->stats;
+}
+
+int
+mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
+    const char *case_id, struct mash_pol_case *out)
+{
+	struct mash_store_event_list *evs = NULL;
+	struct mash_store_strlist *ags = NULL;
+	struct mash_s47_open *open = NULL;
+	struct mash_pol_case_facts f;
+	int rc = MASH_ERR_INVAL;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (st == NULL || case_id == NULL || out == NULL)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	rc = mash_store_case_events(st, case_id, &evs);
+	if (rc != MASH_OK)
+		goto out;
+	for (size_t i = 0; i < evs->n; i++)
+		if (evs->v[i].severity > f.max_severity)
+			f.max_severity = evs->v[i].severity;
+	rc = mash_store_case_agencies(st, case_id, &ags);
+	if (rc != MASH_OK)
+		goto out;
+	f.n_agencies = (unsigned)ags->n;
+	/* The open trigger (s47 tables may not exist in tools without the
+	 * s47 engine: treat "cannot read" as an error, not as "none"). */
+	open = mash_calloc(1, sizeof(*open));
+	if (open == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	rc = mash_s47_store_load_open(mash_store_sqlite(st), case_id, open);
+	if (rc != MASH_OK)
+		goto out;
+	f.trigger_open = open->open;
+	out->level = mash_pol_case_level(pol, &f);
+	out->n_agencies = f.n_agencies;
+	out->known_to_multiple = f.n_agencies >= 2;
+	rc = MASH_OK;
+out:
+	mash_free(open);
+	mash_store_strlist_free(ags);
+	mash_store_event_list_free(evs);
+	return rc;
+}
+
+/* Names of the fields in set, pointing at the catalogue (static). */
+static size_t
+names_of(uint64_t set, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned f = 0; f < MASH_POL_F_COUNT && n < max; f++)
+		if (set & ((uint64_t)1 << f))
+			names[n++] = mash_pol_field_name(f);
+	return n;
+}
+
+/* {"flags":[...],"level":N} for the DECISION record. */
+static void
+decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
+{
+	size_t pos;
+	int first = 1;
+
+	(void)mash_snprintf(buf, len, "{\"flags\":[");
+	pos = strlen(buf);
+	for (unsigned b = 0; b < MASH_POL_FLAG_COUNT_; b++) {
+		if ((dec->flags & (1u << b)) == 0)
+			continue;
+		if (mash_snprintf(buf + pos, len - pos, "%s\"%s\"",
+			first ? "" : ",", mash_pol_flag_name(1u << b)) !=
+		    MASH_OK)
+			break;
+		pos += strlen(buf + pos);
+		first = 0;
+	}
+	(void)mash_snprintf(buf + pos, len - pos, "],\"level\":%u}",
+	    dec->level);
+}
+
+static int
+queue(struct mashd_deliver *d, const char *principal, const char *event_id,
+    unsigned char *payload, size_t len)
+{
+	struct pending *p;
+
+	if (d->n_pending >= MASHD_DELIVER_MAX_PENDING)
+		return MASH_ERR_TOO_BIG;
+	if (d->n_pending == d->cap_pending) {
+		size_t cap = d->cap_pending == 0 ? 16 : d->cap_pending * 2;
+		struct pending *np;
+
+		if (cap > MASHD_DELIVER_MAX_PENDING)
+			cap = MASHD_DELIVER_MAX_PENDING;
+		np = mash_realloc(d->pending, cap * sizeof(*np));
+		if (np == NULL)
+			return MASH_ERR_NOMEM;
+		d->pending = np;
+		d->cap_pending = cap;
+	}
+	p = &d->pending[d->n_pending];
+	memset(p, 0, sizeof(*p));
+	if (mash_snprintf(p->topic, sizeof(p->topic), "%s%s",
+		MASHD_DELIVER_INBOX_PREFIX, principal) != MASH_OK ||
+	    mash_strlcpy(p->principal, principal, sizeof(p->principal)) !=
+		MASH_OK ||
+	    mash_strlcpy(p->event_id, event_id, sizeof(p->event_id)) != MASH_OK)
+		return MASH_ERR_FIELD_TOO_LONG;
+	p->payload = payload;
+	p->len = len;
+	d->n_pending++;
+	return MASH_OK;
+}
+
+/* Decide, audit and queue for one recipient. */
+static int
+deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
+    const struct mash_dir *dir, const Mash__V1__AgencyEvent *ev,
+    const struct mash_pol_event *view, const char *case_id,
+    const struct mash_pol_case *c, const struct mash_dir_entry *e)
+{
+	struct mash_pol_recipient r = {e->principal, e->role, e->agency};
+	struct mash_pol_decision dec;
+	struct mash_aud_record ar;
+	const char *shared[MASH_POL_F_COUNT], *withheld[MASH_POL_F_COUNT];
+	char extra[256];
+	Mash__V1__SharedRecord rec;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	uint64_t dseq = 0, lseq = 0;
+	int rc;
+
+	mash__v1__shared_record__init(&rec);
+	rc = mash_pol_decide(pol, view, c, &r,
+	    mash_pol_delivery_purpose(pol, c->level), 0, &dec);
+	if (rc != MASH_OK && rc != MASH_ERR_INVAL)
+		goto out;
+	/* An invalid input (e.g. a role the policy does not know) is a
+	 * denial like any other: audited, nothing sent. */
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DECISION;
+	ar.actor = "mashd";
+	ar.case_id = case_id;
+	ar.agency = ev->agency;
+	ar.event_id = ev->event_id;
+	ar.recipient = e->principal;
+	ar.purpose = dec.purpose;
+	ar.rule_id = dec.rule_id;
+	ar.legal_basis = dec.legal_basis;
+	ar.shared = shared;
+	ar.n_shared = names_of(dec.shared, shared, MASH_POL_F_COUNT);
+	ar.withheld = withheld;
+	ar.n_withheld = names_of(dec.withheld, withheld, MASH_POL_F_COUNT);
+	ar.reason = dec.reason;
+	decision_extra(&dec, extra, sizeof(extra));
+	ar.extra_json = extra;
+	rc = mash_aud_append(d->cfg.aud, &ar, &dseq);
+	if (rc != MASH_OK)
+		goto out;
+	d->stats.decisions++;
+	if (!dec.receives) {
+		d->stats.denied++;
+		rc = MASH_OK;
+		goto out;
+	}
+	rc = mash_pol_record_build(ev, &dec, case_id,
+	    mash_dir_agency_contact(dir, ev->agency), &rec);
+	if (rc != MASH_OK)
+		goto out;
+	rec.audit_seq = dseq;
+	len = mash__v1__shared_record__get_packed_size(&rec);
+	if (len > MASH_MAX_PAYLOAD) {
+		rc = MASH_ERR_TOO_BIG;
+		goto out;
+	}
+	buf = mash_malloc(len);
+	if (buf == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	(void)mash__v1__shared_record__pack(&rec, buf);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY;
+	ar.actor = "mashd";
+	ar.case_id = case_id;
+	ar.agency = ev->agency;
+	ar.event_id = ev->event_id;
+	ar.recipient = e->principal;
+	ar.purpose = dec.purpose;
+	ar.rule_id = dec.rule_id;
+	ar.extra_json = "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE "\"}";
+	rc = mash_aud_append(d->cfg.aud, &ar, &lseq);
+	if (rc != MASH_OK)
+		goto out;
+	rc = queue(d, e->principal, ev->event_id, buf, len);
+	if (rc != MASH_OK)
+		goto out;
+	buf = NULL; /* transferred */
+out:
+	if (buf != NULL)
+		mash_free_secret(buf, len);
+	mash_pol_record_clear(&rec);
+	return rc;
+}
+
+int
+mashd_deliver_on_event(struct mashd_deliver *d,
+    const struct mash_policy *pol, const struct mash_dir *dir,
+    const Mash__V1__AgencyEvent *ev, const char *case_id, unsigned *level)
+{
+	struct mash_pol_event view;
+	struct mash_pol_case c;
+	struct mash_dir_entry e;
+	int rc = MASH_ERR_INVAL;
+
+	if (level != NULL)
+		*level = 0;
+	if (d == NULL || ev == NULL || case_id == NULL || ev->agency == NULL ||
+	    ev->event_id == NULL)
+		goto out;
+	rc = mashd_deliver_case(d->cfg.store, pol, case_id, &c);
+	if (rc != MASH_OK)
+		goto out;
+	if (level != NULL)
+		*level = c.level;
+	mash_pol_event_view(ev, &view);
+	d->stats.events++;
+	for (size_t i = 0; i < mash_dir_count(dir); i++) {
+		if (mash_dir_get(dir, i, &e) != MASH_OK)
+			continue;
+		rc = deliver_one(d, pol, dir, ev, &view, case_id, &c, &e);
+		if (rc != MASH_OK) {
+			mash_err("deliver: event %s/%s to %s: %s", ev->agency,
+			    ev->event_id, e.principal, mash_errname(rc));
+			goto out;
+		}
+	}
+	rc = MASH_OK;
+out:
+	return rc;
+}
+
+int
+mashd_deliver_flush(struct mashd_deliver *d)
+{
+	int rc = MASH_OK;
+
+	if (d == NULL)
+		return MASH_ERR_INVAL;
+	for (size_t i = 0; i < d->n_pending; i++) {
+		struct pending *p = &d->pending[i];
+		int r = d->cfg.publish(d->cfg.ctx, p->topic,
+		    MASHD_DELIVER_PAYLOAD_TYPE, p->payload, p->len);
+
+		if (r == MASH_OK) {
+			d->stats.published++;
+		} else {
+			d->stats.publish_failed++;
+			mash_err("deliver: event %s to %s: publish failed: %s",
+			    p->event_id, p->principal, mash_errname(r));
+			rc = MASH_ERR_MQTT;
+		}
+	}
+	mashd_deliver_discard(d);
+	return rc;
+}
+
+int
+mashd_policy_load(const char *path, struct mash_policy **cur,
+    struct mash_aud *aud, char *errbuf, size_t errlen)
+{
+	struct mash_policy *fresh = NULL;
+	struct mash_aud_record ar;
+	unsigned char sha[32];
+	char hex[65];
+	char extra[192];
+	int rc, arc;
+
+	if (path == NULL || cur == NULL)
+		return MASH_ERR_INVAL;
+	rc = mash_pol_load(path, &fresh, errbuf, errlen);
+	if (rc == MASH_OK)
+		memcpy(sha, mash_pol_sha256(fresh), sizeof(sha));
+	else
+		(void)mash_pol_file_sha256(path, sha);
+	mash_hex(sha, sizeof(sha), hex);
+	(void)mash_snprintf(extra, sizeof(extra),
+	    "{\"result\":\"%s\",\"rules\":%zu,\"sha256\":\"%s\"}",
+	    rc == MASH_OK ? "loaded" : "refused",
+	    mash_pol_rule_count(fresh), hex);
+	if (aud != NULL) {
+		memset(&ar, 0, sizeof(ar));
+		ar.type = MASH_AUD_POLICY_LOAD;
+		ar.actor = "mashd";
+		ar.reason = rc == MASH_OK ? NULL : mash_errname(rc);
+		ar.extra_json = extra;
+		arc = mash_aud_append(aud, &ar, NULL);
+		if (arc != MASH_OK) {
+			/* A policy whose load cannot be audited is not put in
+			 * force: the old one stays. */
+			mash_err("policy: cannot audit the load of %s: %s", path,
+			    mash_errname(arc));
+			if (rc == MASH_OK) {
+				rc = arc;
+				if (errbuf != NULL)
+					(void)mash_snprintf(errbuf, errlen,
+					    "%s: load not audited: %s", path,
+					    mash_strerror(arc));
+			}
+		}
+	}
+	if (rc != MASH_OK) {
+		mash_warn("policy: %s refused (%s); the policy in force stays",
+		    path, mash_errname(rc));
+		mash_pol_free(fresh);
+		return rc;
+	}
+	mash_info("policy: loaded %s (%zu rules, sha256 %s)", path,
+	    mash_pol_rule_count(fresh), hex);
+	mash_pol_free(*cur);
+	*cur = fresh;
+	return MASH_OK;
+}

@@ -1,0 +1,138 @@
+/*
+ * deliver.h - the daemon's sharing path: after each stored event, decide
+ * for EVERY principal of the directory what they may see (policy/pol.h),
+ * audit each decision (DECISION: shared and withheld field names, rule,
+ * legal basis, purpose) and each delivery (DELIVERY) inside the event's
+ * transaction, and after the commit publish a signed SharedRecord to
+ * mash/v1/inbox/{principal} for each recipient who receives anything.
+ *
+ * Decisions that deny a recipient everything are audited too (DECISION
+ * with no shared fields, rule "default-deny" or the denying rule): the
+ * spec asks for "every decision for every recipient" (audit.md), and an
+ * auditor must be able to show that housing was NOT told. They are also
+ * counted (mashd_deliver_stats).
+ *
+ * The purpose of automatic delivery comes from the policy's `delivery`
+ * group by the case's level (default L1-L2 mash-triage, L3 s17-assessment,
+ * L4 strategy-discussion); the level from the policy's `levels` group over
+ * the case's history (max severity, distinct agencies, an open s47
+ * trigger). Automatic delivery never breaks glass.
+ *
+ * The daemon's own structures stay out of this interface (as in
+ * triggers.h): it hands in its store, audit log and a publish callback,
+ * and the policy and directory in force at each call (they may be swapped
+ * on SIGHUP between events, never during one).
+ *
+ * Single-threaded: the daemon's core thread only.
+ */
+#ifndef MASHD_DELIVER_H
+#define MASHD_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mash/v1/mash.pb-c.h"
+#include "policy/pol.h"
+
+struct mash_store;
+struct mash_aud;
+struct mash_dir;
+struct mashd_deliver;
+
+/* Payload type of what this module delivers. */
+#define MASHD_DELIVER_PAYLOAD_TYPE "mash.v1.SharedRecord"
+/* Inbox topic prefix (wire-contract.md). */
+#define MASHD_DELIVER_INBOX_PREFIX "mash/v1/inbox/"
+/* Deliveries queued between events and the commit, at most. */
+#define MASHD_DELIVER_MAX_PENDING 4096u
+
+/*
+ * publish: seal payload (payload_type) as the daemon (signer "mashd") and
+ * publish it at QoS 1 to topic; MASH_OK once handed to the broker. The same
+ * callback shape as triggers.h, so the daemon can pass one function.
+ */
+struct mashd_deliver_cfg {
+	struct mash_store *store;              /* borrowed */
+	struct mash_aud *aud;                  /* borrowed */
+	int (*publish)(void *ctx, const char *topic, const char *payload_type,
+	    const unsigned char *payload, size_t len);
+	void *ctx;
+};
+
+/* Counters since mashd_deliver_new. */
+struct mashd_deliver_stats {
+	uint64_t events;          /* events decided */
+	uint64_t decisions;       /* decisions made and audited */
+	uint64_t denied;          /* of which the recipient received nothing */
+	uint64_t published;       /* SharedRecords handed to the broker */
+	uint64_t publish_failed;  /* publish callback errors */
+};
+
+/* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or publish),
+ * MASH_ERR_NOMEM. */
+int mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
+    struct mashd_deliver **out);
+
+/* Free; pending deliveries are dropped (wiped). NULL allowed. */
+void mashd_deliver_free(struct mashd_deliver *d);
+
+/*
+ * The post-store hook. Call INSIDE the store transaction that stored ev on
+ * case_id, after the s47 hook (so a trigger raised by this very event makes
+ * the case L4 for its delivery). For each principal of dir (file order):
+ * decide, append DECISION; if the recipient receives anything, build the
+ * SharedRecord (only granted fields, names of withheld ones, rule_id,
+ * legal_basis, purpose, reason, flags, audit_seq = the DECISION's seq),
+ * append DELIVERY and queue it. pol NULL denies everyone (and is audited
+ * so). *level (may be NULL) gets the level decided at. MASH_OK, or an
+ * error after which the caller rolls back and calls mashd_deliver_discard:
+ * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE (store or audit),
+ * MASH_ERR_TOO_BIG (more than MASHD_DELIVER_MAX_PENDING queued).
+ */
+int mashd_deliver_on_event(struct mashd_deliver *d,
+    const struct mash_policy *pol, const struct mash_dir *dir,
+    const Mash__V1__AgencyEvent *ev, const char *case_id, unsigned *level);
+
+/* Drop queued deliveries (after a rollback). */
+void mashd_deliver_discard(struct mashd_deliver *d);
+
+/*
+ * After the commit: publish every queued SharedRecord (in queue order)
+ * and empty the queue. A failed publish is logged (event id, principal)
+ * and counted; the rest continue (the DECISION and DELIVERY records
+ * already prove what was meant to be sent). Returns MASH_OK or
+ * MASH_ERR_MQTT if any publish failed.
+ */
+int mashd_deliver_flush(struct mashd_deliver *d);
+
+/* Number of queued deliveries. */
+size_t mashd_deliver_pending(const struct mashd_deliver *d);
+
+/* The counters. */
+void mashd_deliver_stats(const struct mashd_deliver *d,
+    struct mashd_deliver_stats *out);
+
+/*
+ * The case as the policy sees it: level from the policy's thresholds over
+ * the case's stored events (max severity, distinct agencies) and whether
+ * an s47 trigger is open; n_agencies. Reads inside the caller's
+ * transaction. MASH_OK, MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
+int mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
+    const char *case_id, struct mash_pol_case *out);
+
+/*
+ * (Re)load the policy at path atomically, for start-up and SIGHUP: load
+ * into a NEW object; append a POLICY_LOAD audit record either way
+ * (extra {"sha256": hex of the file (+ includes), "result": "loaded" |
+ * "refused", "rules": N}; reason = the error token when refused); only if
+ * both the load and its audit record succeed is *cur swapped (the old
+ * policy freed). A refused file leaves *cur untouched. errbuf gets the
+ * located error. MASH_OK, or the load's error (MASH_ERR_IO, TOO_BIG,
+ * PARSE, POLICY) or the audit's (MASH_ERR_STORE...). aud may be NULL only
+ * in tools that do not audit (then nothing is recorded).
+ */
+int mashd_policy_load(const char *path, struct mash_policy **cur,
+    struct mash_aud *aud, char *errbuf, size_t errlen);
+
+#endif

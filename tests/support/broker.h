@@ -1,0 +1,88 @@
+/*
+ * broker.h - integration-test harness: a real mosquitto on a free loopback
+ * port, temp directories, and child processes with bounded waits.
+ *
+ * Every function here is for tests only (prefix mash_test_). Functions
+ * that start something have a matching stop/free; tests must call them on
+ * every path so that no process outlives the test.
+ */
+#ifndef MASH_TEST_BROKER_H
+#define MASH_TEST_BROKER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mash_test_broker;
+
+/* Path of the broker binary; $MASH_MOSQUITTO overrides. */
+#define MASH_TEST_MOSQUITTO "/usr/sbin/mosquitto"
+
+/*
+ * Start mosquitto on 127.0.0.1 and a free port, with anonymous access and
+ * persistence in a private temp dir (so a restart keeps sessions and
+ * queued QoS 1 messages). Waits up to 10 s until it accepts connections.
+ * 0 and *out set; -1 on failure (reason printed to stderr), *out NULL.
+ * Free with mash_test_broker_free().
+ */
+int mash_test_broker_start(struct mash_test_broker **out);
+
+/* The broker's port and "tcp://127.0.0.1:PORT" (owned by b). */
+int mash_test_broker_port(const struct mash_test_broker *b);
+const char *mash_test_broker_uri(const struct mash_test_broker *b);
+/* The broker's private directory (config, persistence, log). */
+const char *mash_test_broker_dir(const struct mash_test_broker *b);
+
+/* Stop it (SIGTERM, wait up to 10 s, then SIGKILL). Persistence is
+ * written on SIGTERM. 0, or -1 if it had to be killed. Idempotent. */
+int mash_test_broker_stop(struct mash_test_broker *b);
+
+/* Start it again on the same port with the same persistence; waits until
+ * it accepts connections. 0 or -1. */
+int mash_test_broker_restart(struct mash_test_broker *b);
+
+/* Stop, remove its directory, free. NULL allowed. */
+void mash_test_broker_free(struct mash_test_broker *b);
+
+/* A new private directory $TMPDIR/mash-<tag>-XXXXXX (mode 0700); caller
+ * frees the string and removes the tree with mash_test_rmrf(). NULL on
+ * failure. */
+char *mash_test_mkdtemp(const char *tag);
+
+/* Remove path and everything under it (no symlink following). 0 or -1. */
+int mash_test_rmrf(const char *path);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bind port 0). -1 on
+ * failure. */
+int mash_test_free_port(void);
+
+/* Wait until 127.0.0.1:port accepts a TCP connection. 0 or -1 (timeout). */
+int mash_test_wait_port(int port, int timeout_ms);
+
+/*
+ * Start argv[0] (a path) with argv, the current environment plus
+ * env_extra ("K=V" strings, NULL-terminated; NULL allowed), stdout and
+ * stderr appended to out_path / err_path (NULL: /dev/null), stdin from
+ * /dev/null. Returns the pid, or -1.
+ */
+pid_t mash_test_spawn(const char *const argv[], const char *const env_extra[],
+		      const char *out_path, const char *err_path);
+
+/* Wait for pid up to timeout_ms. 0 and *status (waitpid status) when it
+ * exited; -1 on timeout (still running) or error. status may be NULL. */
+int mash_test_wait(pid_t pid, int timeout_ms, int *status);
+
+/* Send sig, wait up to timeout_ms, then SIGKILL and reap. 0 and *status
+ * if it exited after sig; -1 if it had to be killed. status may be NULL. */
+int mash_test_kill(pid_t pid, int sig, int timeout_ms, int *status);
+
+/* Sleep ms milliseconds. */
+void mash_test_sleep_ms(int ms);
+
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer;
+ * caller frees. NULL on failure. *len may be NULL. */
+char *mash_test_read_file(const char *path, size_t max, size_t *len);
+
+/* Write len bytes to path (created 0600, truncated). 0 or -1. */
+int mash_test_write_file(const char *path, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * test_deliver.c - the daemon's sharing path (daemon/deliver.c) over a
+ * real SQLite store and audit log with the default policy and directory:
+ * every principal is decided and audited, only recipients who receive
+ * something get a SharedRecord (granted fields only), nothing is published
+ * before the commit, a rollback publishes nothing, policy reloads are
+ * atomic and audited with the file's SHA-256.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/aud.h"
+#include "audit/verify.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "daemon/deliver.h"
+#include "mash/v1/mash.pb-c.h"
+#include "policy/dir.h"
+#include "policy/pol.h"
+#include "s47/s47_store.h"
+#include "store/store.h"
+
+#define MAX_SENT 64
+
+struct sent {
+	char topic[128];
+	Mash__V1__SharedRecord *rec;
+};
+
+static struct {
+	char dir[64];
+	char db[128];
+	int64_t now;
+	struct mash_clock clock;
+	struct mash_store *st;
+	struct mash_aud *aud;
+	struct mash_policy *pol;
+	struct mash_dir *directory;
+	struct mashd_deliver *d;
+	size_t n_sent;
+	struct sent sent[MAX_SENT];
+	int fail_publish;
+} fx;
+
+static const char *
+src(const char *rel)
+{
+	static char p[4][1024];
+	static int i;
+	const char *s = getenv("MASH_SOURCE_DIR");
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", s != NULL ? s : ".", rel);
+	return p[i];
+}
+
+static int
+publish(void *ctx, const char *topic, const char *type,
+    const unsigned char *payload, size_t len)
+{
+	struct sent *s;
+
+	(void)ctx;
+	ck_assert_str_eq(type, MASHD_DELIVER_PAYLOAD_TYPE);
+	/* Nothing leaves the hub inside the event's transaction. */
+	ck_assert_int_eq(mash_store_in_tx(fx.st), 0);
+	if (fx.fail_publish)
+		return MASH_ERR_MQTT;
+	ck_assert_uint_lt(fx.n_sent, MAX_SENT);
+	s = &fx.sent[fx.n_sent++];
+	snprintf(s->topic, sizeof(s->topic), "%s", topic);
+	s->rec = mash__v1__shared_record__unpack(NULL, len, payload);
+	ck_assert_ptr_nonnull(s->rec);
+	return MASH_OK;
+}
+
+static void
+setup(void)
+{
+	struct mashd_deliver_cfg cfg;
+	char eb[MASH_POL_ERRLEN];
+
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_deliver_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	snprintf(fx.db, sizeof(fx.db), "%s/mash.db", fx.dir);
+	fx.now = 1793000000000LL;
+	mash_clock_manual(&fx.clock, &fx.now);
+	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
+	mash_store_set_clock(fx.st, &fx.clock);
+	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
+	    NULL, &fx.aud), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
+	    MASH_OK);
+	ck_assert_msg(mashd_policy_load(src("policy/default.cfg"), &fx.pol,
+	    fx.aud, eb, sizeof(eb)) == MASH_OK, "%s", eb);
+	ck_assert_msg(mash_dir_load(src("policy/directory.cfg"),
+	    &fx.directory, eb, sizeof(eb)) == MASH_OK, "%s", eb);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.store = fx.st;
+	cfg.aud = fx.aud;
+	cfg.publish = publish;
+	ck_assert_int_eq(mashd_deliver_new(&cfg, &fx.d), MASH_OK);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	mashd_deliver_free(fx.d);
+	mash_dir_free(fx.directory);
+	mash_pol_free(fx.pol);
+	mash_aud_free(fx.aud);
+	mash_store_close(fx.st);
+	for (size_t i = 0; i < fx.n_sent; i++)
+		mash__v1__shared_record__free_unpacked(fx.sent[i].rec, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
+}
+
+static size_t
+audit_count(const char *needle1, const char *needle2)
+{
+	uint64_t size = 0;
+	unsigned char root[MASH_MERKLE_HASH_LEN];
+	size_t n = 0;
+
+	ck_assert_int_eq(mash_aud_tree(fx.aud, &size, root), MASH_OK);
+	for (uint64_t s = 1; s <= size; s++) {
+		char *rec = NULL;
+		size_t len = 0;
+
+		ck_assert_int_eq(mash_aud_record_bytes(mash_store_sqlite(fx.st),
+		    s, &rec, &len), MASH_OK);
+		if (strstr(rec, needle1) != NULL &&
+		    (needle2 == NULL || strstr(rec, needle2) != NULL))
+			n++;
+		mash_free(rec);
+	}
+	return n;
+}
+
+struct police_ev {
+	Mash__V1__AgencyEvent ev;
+	Mash__V1__Subject subj;
+	Mash__V1__Handling h;
+	Mash__V1__PoliceDetail pd;
+	Mash__V1__RelatedPerson rp, *rps[1];
+};
+
+static void
+make_police(struct police_ev *p, const char *id, int consent, unsigned sev)
+{
+	mash__v1__agency_event__init(&p->ev);
+	mash__v1__subject__init(&p->subj);
+	mash__v1__handling__init(&p->h);
+	mash__v1__police_detail__init(&p->pd);
+	mash__v1__related_person__init(&p->rp);
+	p->subj.nhs_number = "9434765919";
+	p->subj.given_name = "Jordan";
+	p->subj.family_name = "Reed";
+	p->subj.date_of_birth = "2011-05-14";
+	p->subj.postcode = "NE61 1AA";
+	p->ev.subject = &p->subj;
+	p->ev.event_id = (char *)id;
+	p->ev.agency = "police";
+	p->ev.occurred_at = 1790899200000LL;
+	p->ev.recorded_at = 1790899200000LL;
+	p->ev.category = MASH__V1__CATEGORY__MISSING_EPISODE;
+	p->ev.severity = sev;
+	p->ev.consent = consent;
+	p->ev.summary = "Missing overnight; found at an address of concern.";
+	p->h.classification = "OFFICIAL";
+	p->ev.handling = &p->h;
+	p->rp.role = "mother";
+	p->rp.given_name = "Alex";
+	p->rp.family_name = "Reed";
+	p->rps[0] = &p->rp;
+	p->ev.n_related = 1;
+	p->ev.related = p->rps;
+	p->pd.incident_type = "missing-person";
+	p->pd.intelligence = "Linked to a known network.";
+	p->ev.detail_case = MASH__V1__AGENCY_EVENT__DETAIL_POLICE;
+	p->ev.police = &p->pd;
+}
+
+/* Store ev and run the hook as mashd does; commit (or roll back), then
+ * flush. Returns the hook's rc. */
+static int
+ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
+{
+	struct mash_store_subject ss;
+	struct mash_store_event se;
+	char case_id[MASH_STORE_CASE_ID_SIZE];
+	unsigned char buf[4096];
+	size_t len;
+	int rc;
+
+	len = mash__v1__agency_event__get_packed_size(ev);
+	ck_assert_uint_lt(len, sizeof(buf));
+	mash__v1__agency_event__pack(ev, buf);
+	memset(&ss, 0, sizeof(ss));
+	ss.nhs_number = ev->subject->nhs_number;
+	ss.family_name = ev->subject->family_name;
+	ss.date_of_birth = ev->subject->date_of_birth;
+	ss.postcode = ev->subject->postcode;
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_store_case_link(fx.st, &ss, case_id, NULL),
+	    MASH_OK);
+	memset(&se, 0, sizeof(se));
+	se.case_id = case_id;
+	se.agency = ev->agency;
+	se.event_id = ev->event_id;
+	se.category = ev->category;
+	se.severity = ev->severity;
+	se.consent = ev->consent;
+	se.occurred_at = ev->occurred_at;
+	se.recorded_at = ev->recorded_at;
+	se.received_at = fx.now;
+	se.envelope = buf;
+	se.envelope_len = len;
+	se.payload = buf;
+	se.payload_len = len;
+	ck_assert_int_eq(mash_store_event_insert(fx.st, &se, NULL), MASH_OK);
+	rc = mashd_deliver_on_event(fx.d, fx.pol, fx.directory, ev, case_id,
+	    level);
+	if (rc != MASH_OK || rollback) {
+		ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
+		mashd_deliver_discard(fx.d);
+		return rc;
+	}
+	/* Queued, not yet published. */
+	ck_assert_uint_eq(fx.n_sent, 0);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	(void)mashd_deliver_flush(fx.d);
+	return rc;
+}
+
+static const Mash__V1__SharedRecord *
+inbox(const char *principal)
+{
+	char topic[128];
+
+	snprintf(topic, sizeof(topic), "mash/v1/inbox/%s", principal);
+	for (size_t i = 0; i < fx.n_sent; i++)
+		if (strcmp(fx.sent[i].topic, topic) == 0)
+			return fx.sent[i].rec;
+	return NULL;
+}
+
+static const char *
+field(const Mash__V1__SharedRecord *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (strcmp(r->fields[i]->key, name) == 0)
+			return r->fields[i]->value;
+	return NULL;
+}
+
+static int
+withheld(const Mash__V1__SharedRecord *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_withheld; i++)
+		if (strcmp(r->withheld[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+START_TEST(police_event_reaches_each_role_with_its_own_fields)
+{
+	struct police_ev p;
+	const Mash__V1__SharedRecord *a, *s, *n, *pp;
+	unsigned level = 0;
+
+	make_police(&p, "ev-1", MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM,
+	    2);
+	ck_assert_int_eq(ingest(&p.ev, 0, &level), MASH_OK);
+	ck_assert_uint_eq(level, 1);
+	a = inbox("analyst.amara");
+	s = inbox("sw.sam");
+	n = inbox("health.nurse1");
+	pp = inbox("police.pp1");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_ptr_nonnull(pp);
+	ck_assert_ptr_null(inbox("housing.officer1"));
+	ck_assert_ptr_null(inbox("school.dsl1"));
+	ck_assert_ptr_null(inbox("yot.worker1"));
+	ck_assert_ptr_null(inbox("auditor.ada"));
+	/* analyst: narrative without intelligence, household */
+	ck_assert_str_eq(field(a, "subject.given_name"), "Jordan");
+	ck_assert_ptr_nonnull(field(a, "summary"));
+	ck_assert_ptr_nonnull(field(a, "related"));
+	ck_assert_ptr_null(field(a, "detail.police.intelligence"));
+	ck_assert(withheld(a, "detail.police.intelligence"));
+	ck_assert_str_eq(a->rule_id, "mash-triage");
+	ck_assert_str_eq(a->purpose, "mash-triage");
+	ck_assert_uint_gt(a->audit_seq, 0);
+	/* social worker: summary, no household */
+	ck_assert_ptr_nonnull(field(s, "summary"));
+	ck_assert_ptr_null(field(s, "related"));
+	ck_assert(withheld(s, "related"));
+	/* health: identity and concern */
+	ck_assert_ptr_nonnull(field(n, "subject.nhs_number"));
+	ck_assert_ptr_nonnull(field(n, "category"));
+	ck_assert_ptr_null(field(n, "summary"));
+	ck_assert_str_eq(n->rule_id, "partner-triage");
+	ck_assert_uint_eq(n->severity, 2);
+	/* police: their own record in full */
+	ck_assert_str_eq(field(pp, "detail.police.intelligence"),
+	    "Linked to a known network.");
+	ck_assert_uint_eq(fx.n_sent, 6); /* analyst, manager, sw, swm, pp, nurse */
+}
+END_TEST
+
+START_TEST(every_decision_is_audited_denials_included)
+{
+	struct police_ev p;
+	struct mashd_deliver_stats st;
+
+	make_police(&p, "ev-2", MASH__V1__CONSENT__NOT_SOUGHT, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 10);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"", NULL),
+	    fx.n_sent);
+	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"",
+	    "\"recipient\":\"housing.officer1\""), 1);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"",
+	    "\"recipient\":\"housing.officer1\""), 0);
+	ck_assert_uint_eq(audit_count("\"rule_id\":\"default-deny\"",
+	    "\"recipient\":\"housing.officer1\""), 1);
+	mashd_deliver_stats(fx.d, &st);
+	ck_assert_uint_eq(st.decisions, 10);
+	ck_assert_uint_eq(st.denied, 10 - fx.n_sent);
+	ck_assert_uint_eq(st.published, fx.n_sent);
+	/* No personal data in the trail. */
+	ck_assert_uint_eq(audit_count("Jordan", NULL), 0);
+	ck_assert_uint_eq(audit_count("9434765919", NULL), 0);
+}
+END_TEST
+
+START_TEST(rollback_publishes_nothing)
+{
+	struct police_ev p;
+
+	make_police(&p, "ev-3", MASH__V1__CONSENT__GIVEN, 2);
+	ck_assert_int_eq(ingest(&p.ev, 1, NULL), MASH_OK);
+	ck_assert_uint_eq(mashd_deliver_pending(fx.d), 0);
+	ck_assert_int_eq(mashd_deliver_flush(fx.d), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 0);
+	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 0);
+}
+END_TEST
+
+START_TEST(severity_three_makes_l3_with_s17_purpose)
+{
+	struct police_ev p;
+	const Mash__V1__SharedRecord *school;
+	unsigned level = 0;
+
+	make_police(&p, "ev-4", MASH__V1__CONSENT__GIVEN, 3);
+	ck_assert_int_eq(ingest(&p.ev, 0, &level), MASH_OK);
+	ck_assert_uint_eq(level, 3);
+	school = inbox("school.dsl1");
+	ck_assert_ptr_nonnull(school);
+	ck_assert_str_eq(school->purpose, "s17-assessment");
+	ck_assert_str_eq(field(school, "lead"), "social-care");
+	ck_assert_ptr_null(field(school, "summary"));
+	ck_assert_ptr_nonnull(strstr(field(school, "signpost"), "police"));
+}
+END_TEST
+
+START_TEST(no_policy_denies_everyone_and_audits_it)
+{
+	struct police_ev p;
+
+	mash_pol_free(fx.pol);
+	fx.pol = NULL;
+	make_police(&p, "ev-5", MASH__V1__CONSENT__GIVEN, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 0);
+	ck_assert_uint_eq(audit_count("\"rule_id\":\"no-policy\"", NULL), 10);
+}
+END_TEST
+
+START_TEST(failed_publish_is_counted_not_fatal)
+{
+	struct police_ev p;
+	struct mashd_deliver_stats st;
+
+	fx.fail_publish = 1;
+	make_police(&p, "ev-6", MASH__V1__CONSENT__GIVEN, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	mashd_deliver_stats(fx.d, &st);
+	ck_assert_uint_gt(st.publish_failed, 0);
+	ck_assert_uint_eq(st.published, 0);
+	ck_assert_uint_eq(mashd_deliver_pending(fx.d), 0);
+}
+END_TEST
+
+START_TEST(reload_refuses_bad_file_keeps_old_and_audits_both)
+{
+	char bad[256];
+	struct mash_policy *before = fx.pol;
+	char eb[MASH_POL_ERRLEN];
+	FILE *f;
+
+	snprintf(bad, sizeof(bad), "%s/bad.cfg", fx.dir);
+	f = fopen(bad, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("levels = { };\nrules = ( { id = \"x\"; effect = \"share\"; "
+	      "fields = [\"@all\"]; reason = \"r\"; } );\n", f);
+	fclose(f);
+	ck_assert_int_eq(mashd_policy_load(bad, &fx.pol, fx.aud, eb,
+	    sizeof(eb)), MASH_ERR_POLICY);
+	ck_assert_ptr_eq(fx.pol, before);
+	ck_assert_ptr_nonnull(strstr(eb, "rule without legal basis"));
+	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
+	    "\"result\":\"refused\""), 1);
+	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
+	    "\"result\":\"loaded\""), 1);
+	/* A good reload swaps and is audited with the same hash as the file. */
+	ck_assert_int_eq(mashd_policy_load(src("policy/default.cfg"), &fx.pol,
+	    fx.aud, eb, sizeof(eb)), MASH_OK);
+	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
+	    "\"result\":\"loaded\""), 2);
+	{
+		unsigned char sha[32];
+		char hex[65], needle[100];
+
+		ck_assert_int_eq(mash_pol_file_sha256(src("policy/default.cfg"),
+		    sha), MASH_OK);
+		mash_hex(sha, 32, hex);
+		snprintf(needle, sizeof(needle), "\"sha256\":\"%s\"", hex);
+		ck_assert_uint_eq(audit_count(needle, NULL), 2);
+	}
+}
+END_TEST
+
+START_TEST(deliver_rejects_missing_arguments)
+{
+	struct mashd_deliver *d = (struct mashd_deliver *)1;
+	struct mashd_deliver_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	ck_assert_int_eq(mashd_deliver_new(&cfg, &d), MASH_ERR_INVAL);
+	ck_assert_ptr_null(d);
+	ck_assert_int_eq(mashd_deliver_on_event(fx.d, fx.pol, fx.directory,
+	    NULL, "c", NULL), MASH_ERR_INVAL);
+}
+END_TEST
+
+static Suite *
+deliver_suite(void)
+{
+	Suite *s = suite_create("deliver");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, police_event_reaches_each_role_with_its_own_fields);
+	tcase_add_test(tc, every_decision_is_audited_denials_included);
+	tcase_add_test(tc, rollback_publishes_nothing);
+	tcase_add_test(tc, severity_three_makes_l3_with_s17_purpose);
+	tcase_add_test(tc, no_policy_denies_everyone_and_audits_it);
+	tcase_add_test(tc, failed_publish_is_counted_not_fatal);
+	tcase_add_test(tc, reload_refuses_bad_file_keeps_old_and_audits_both);
+	tcase_add_test(tc, deliver_rejects_missing_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(deliver_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
