@@ -21,6 +21,7 @@
 #include "common/str.h"
 #include "daemon/triggers.h"
 #include "mash/v1/mash.pb-c.h"
+#include "policy/dir.h"
 #include "s47/cal.h"
 #include "s47/s47.h"
 #include "s47/s47_store.h"
@@ -642,6 +643,27 @@ mashd_triggers_next_due_in(struct mashd_triggers *t)
 	now = mash_clock_now(t->cfg.clock);
 	/* Escalation happens once due_at < now. */
 	return due + 1 > now ? due + 1 - now : 0;
+}
+
+int
+mashd_triggers_principals_from_dir(const struct mash_dir *dir,
+    const char *role, const char **names, size_t max, size_t *n)
+{
+	struct mash_dir_entry e;
+	size_t i, count;
+
+	if (n != NULL)
+		*n = 0;
+	if (dir == NULL || role == NULL || names == NULL || n == NULL)
+		return MASH_ERR_INVAL;
+	count = mash_dir_count(dir);
+	for (i = 0; i < count && *n < max; i++) {
+		if (mash_dir_get(dir, i, &e) != MASH_OK)
+			break;
+		if (e.role != NULL && strcmp(e.role, role) == 0)
+			names[(*n)++] = e.principal;
+	}
+	return MASH_OK;
 }
 
 /* ---- the test clock ----------------------------------------------------- */

@@ -110,6 +110,15 @@ int mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated);
 int64_t mashd_triggers_next_due_in(struct mashd_triggers *t);
 
 /*
+ * The principals callback over a directory (policy/dir.h): every principal
+ * whose role is role, in file order, into names[0..*n) (at most max; the
+ * strings are borrowed from dir). The daemon calls it from its principals
+ * callback with the directory in force. MASH_OK or MASH_ERR_INVAL.
+ */
+int mashd_triggers_principals_from_dir(const struct mash_dir *dir,
+    const char *role, const char **names, size_t max, size_t *n);
+
+/*
  * TEST ONLY: a clock for the daemon binary that tests can move without
  * sleeping. If the environment has MASHD_TEST_CLOCK_FILE (a file holding
  * the current unix time in ms, re-read at every call, so a test moves time

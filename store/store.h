@@ -276,7 +276,9 @@ struct mash_store_subject {
  *     but a different family name ("dob-postcode"), full demographic match
  *     but different NHS numbers ("demographics-nhs-differs").
  * case_id receives the case's id; *is_new (may be NULL) is 1 if a case was
- * created. Call inside a transaction so the case commits with its event.
+ * created. All-or-nothing (a savepoint): on failure nothing was written
+ * and the caller's transaction is still usable. Call it inside the ingest
+ * transaction so the case commits with its event.
  * MASH_ERR_BAD_NHS for a present but invalid NHS number,
  * MASH_ERR_BAD_DATE for a present but malformed date of birth,
  * MASH_ERR_NO_IDENTITY without a valid NHS number or all of family name,

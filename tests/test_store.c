@@ -1516,6 +1516,49 @@ START_TEST(open_migrates_version_1_file_and_keeps_data)
 }
 END_TEST
 
+static int
+count_statements(void)
+{
+	sqlite3 *db = mash_store_sqlite(g_st);
+	sqlite3_stmt *p = NULL;
+	int n = 0;
+
+	while ((p = sqlite3_next_stmt(db, p)) != NULL)
+		n++;
+	return n;
+}
+
+START_TEST(hot_path_reuses_prepared_statements)
+{
+	char c[MASH_STORE_CASE_ID_SIZE], id[32];
+	struct mash_store_event ev;
+	struct mash_store_receipt r;
+	int before = 0, i;
+
+	for (i = -2; i < 50; i++) {
+		if (i == 0) /* warmed up: every statement used once */
+			before = count_statements();
+		(void)snprintf(id, sizeof(id), "e%d", i);
+		ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+		ck_assert_int_eq(mash_store_event_lookup(g_st, "police", id,
+							 &r),
+				 MASH_ERR_NOT_FOUND);
+		insert_jordan_event("police", id, 1000 + i, c);
+		ck_assert_int_eq(mash_store_event_set_receipt(
+					 g_st, "police", id,
+					 MASH_STORE_RECEIPT_ACCEPTED, 1),
+				 MASH_OK);
+		ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	}
+	ck_assert_int_gt(before, 0);
+	ck_assert_int_eq(count_statements(), before);
+	fill_event(&ev, c, "police", "e0", 1);
+	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, NULL),
+			 MASH_ERR_DUPLICATE);
+	ck_assert_int_eq(count_statements(), before);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1597,6 +1640,7 @@ store_suite(void)
 			    (int)(sizeof(outbox_bounds) /
 				  sizeof(outbox_bounds[0])));
 	tcase_add_test(tc, open_migrates_version_1_file_and_keeps_data);
+	tcase_add_test(tc, hot_path_reuses_prepared_statements);
 	suite_add_tcase(s, tc);
 	return s;
 }

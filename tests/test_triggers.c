@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "daemon/triggers.h"
+#include "policy/dir.h"
 #include "mash/v1/mash.pb-c.h"
 #include "s47/cal.h"
 #include "s47/s47.h"
@@ -418,6 +419,32 @@ START_TEST(test_test_clock_reads_file_and_offset)
 }
 END_TEST
 
+START_TEST(test_principals_from_shipped_directory)
+{
+	char path[4096], err[256];
+	const char *names[8];
+	struct mash_dir *dir = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/policy/directory.cfg",
+	    getenv("MASH_SOURCE_DIR"));
+	ck_assert_msg(mash_dir_load(path, &dir, err, sizeof(err)) == MASH_OK,
+	    "%s", err);
+	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir,
+	    "la-social-worker", names, 8, &n), MASH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "sw.sam");
+	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir,
+	    "mash-manager", names, 8, &n), MASH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "manager.morgan");
+	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir, "nobody",
+	    names, 8, &n), MASH_OK);
+	ck_assert_uint_eq(n, 0);
+	mash_dir_free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -434,6 +461,7 @@ main(void)
 	tcase_add_test(tc, test_failed_publish_is_audited_not_lost_silently);
 	tcase_add_test(tc, test_infant_injury_triggers_with_dob_from_payload);
 	tcase_add_test(tc, test_test_clock_reads_file_and_offset);
+	tcase_add_test(tc, test_principals_from_shipped_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
