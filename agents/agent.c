@@ -583,6 +583,8 @@ setup(struct agent *a)
 	mo.key_file = c->key_file;
 	mo.verify_peer = c->verify_peer;
 	mo.keepalive_s = c->keepalive_s;
+	mo.reconnect_min_s = c->reconnect_min_s;
+	mo.reconnect_max_s = c->reconnect_max_s;
 	mo.clean_start = 0; /* receipts wait for us in the session */
 	rc = mash_mq_new(&mo, &a->mq);
 	if (rc != MASH_OK) {

@@ -200,6 +200,19 @@ load(struct loader *l, const config_t *cf, const char *agency,
 	if (rc != MASH_OK)
 		goto out;
 	c->keepalive_s = (int)v;
+	rc = get_int(l, cf, "agent.mqtt.reconnect_min_s", 1, 3600, 1, &v);
+	if (rc != MASH_OK)
+		goto out;
+	c->reconnect_min_s = (int)v;
+	rc = get_int(l, cf, "agent.mqtt.reconnect_max_s", 1, 3600, 30, &v);
+	if (rc != MASH_OK)
+		goto out;
+	c->reconnect_max_s = (int)v;
+	if (c->reconnect_max_s < c->reconnect_min_s) {
+		rc = fail(l, config_lookup(cf, "agent.mqtt.reconnect_max_s"),
+			  "agent.mqtt.reconnect_max_s is below reconnect_min_s");
+		goto out;
+	}
 	if ((rc = get_str(l, cf, "agent.signer.id", 0, MASH_MAX_ID,
 			  &c->signer)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.signer.key_id", 1, MASH_MAX_ID,

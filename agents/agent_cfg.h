@@ -27,6 +27,8 @@ struct mash_agent_cfg {
 	char *key_file;  /* NULL: none (TLS client key, not the signing key) */
 	int verify_peer;
 	int keepalive_s;
+	int reconnect_min_s;
+	int reconnect_max_s;
 	/* signing */
 	char *signer;   /* = agency */
 	char *key_id;
