@@ -37,8 +37,17 @@ struct pending {
 	int64_t raised_at;
 };
 
+/* A delivery the broker did not take, tried again at every tick. */
+struct retry {
+	struct pending p;
+	char principal[MASH_MAX_ID];
+	unsigned attempts;
+};
+
 struct mashd_triggers {
 	struct mashd_triggers_cfg cfg;
+	size_t n_retry;
+	struct retry *retry;           /* MASHD_TRIGGERS_MAX_RETRY, lazily */
 	size_t n_pending;
 	struct pending *pending;       /* MASHD_TRIGGERS_MAX_PENDING */
 	struct mash_s47_fact *facts;   /* MASH_S47_MAX_HISTORY */
@@ -87,6 +96,7 @@ mashd_triggers_free(struct mashd_triggers *t)
 		return;
 	mash_free(t->pending);
 	mash_free(t->facts);
+	mash_free(t->retry);
 	mash_free(t);
 }
 
@@ -432,6 +442,89 @@ pack_trigger(const struct pending *p, unsigned char **buf, size_t *len)
 	return MASH_OK;
 }
 
+static void
+enqueue_retry(struct mashd_triggers *t, const struct pending *p,
+    const char *principal)
+{
+	struct retry *r;
+
+	if (t->retry == NULL) {
+		t->retry = mash_calloc(MASHD_TRIGGERS_MAX_RETRY,
+		    sizeof(*t->retry));
+		if (t->retry == NULL)
+			return;
+	}
+	if (t->n_retry >= MASHD_TRIGGERS_MAX_RETRY) {
+		mash_err("s47: retry queue full: trigger %s to %s dropped",
+		    p->trig.trigger_id, principal);
+		return;
+	}
+	r = &t->retry[t->n_retry++];
+	r->p = *p;
+	(void)mash_strlcpy(r->principal, principal, sizeof(r->principal));
+	r->attempts = 1;
+}
+
+/*
+ * Try the failed deliveries again (outside a transaction): each one the
+ * broker takes is audited as delivered; one that still fails stays
+ * queued, and is dropped (logged) after MASHD_TRIGGERS_MAX_ATTEMPTS.
+ */
+static int
+retry_failed(struct mashd_triggers *t)
+{
+	char topic[MASH_MAX_TOPIC], extra[MASH_AUD_MAX_EXTRA];
+	size_t i, keep = 0;
+	int rc;
+
+	if (t->n_retry == 0)
+		return MASH_OK;
+	rc = mash_store_begin(t->cfg.store);
+	if (rc != MASH_OK)
+		return rc;
+	for (i = 0; i < t->n_retry; i++) {
+		struct retry *r = &t->retry[i];
+		unsigned char *buf = NULL;
+		size_t len = 0;
+		int prc;
+
+		prc = pack_trigger(&r->p, &buf, &len);
+		if (prc == MASH_OK && mash_snprintf(topic, sizeof(topic),
+		    "mash/v1/inbox/%s", r->principal) == MASH_OK)
+			prc = t->cfg.publish(t->cfg.ctx, topic,
+			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len);
+		mash_free(buf);
+		if (prc == MASH_OK) {
+			extra[0] = '{';
+			extra[1] = '\0';
+			(void)json_kv(extra, sizeof(extra), "trigger_id",
+			    r->p.trig.trigger_id, 1);
+			(void)json_kv(extra, sizeof(extra), "kind", r->p.kind, 0);
+			(void)mash_snprintf(extra + strlen(extra),
+			    sizeof(extra) - strlen(extra), ",\"attempts\":%u}",
+			    r->attempts + 1);
+			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, r->p.case_id,
+			    r->p.trig.rule_id, r->principal, r->p.kind, extra,
+			    NULL);
+			if (rc != MASH_OK) {
+				(void)mash_store_rollback(t->cfg.store);
+				return rc;
+			}
+			continue;
+		}
+		if (++r->attempts >= MASHD_TRIGGERS_MAX_ATTEMPTS) {
+			mash_err("s47: trigger %s to %s dropped after %u attempts",
+			    r->p.trig.trigger_id, r->principal, r->attempts);
+			continue;
+		}
+		if (keep != i)
+			t->retry[keep] = *r;
+		keep++;
+	}
+	t->n_retry = keep;
+	return mash_store_commit(t->cfg.store);
+}
+
 /* Deliver one pending message to every principal of its roles; audit
  * each delivery (the caller holds the transaction). */
 static int
@@ -481,11 +574,12 @@ deliver_one(struct mashd_triggers *t, const struct pending *p)
 			prc = t->cfg.publish(t->cfg.ctx, topic,
 			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len);
 			if (prc != MASH_OK) {
-				mash_err("s47: trigger %s to %s: %s",
+				mash_err("s47: trigger %s to %s: %s (will retry)",
 				    p->trig.trigger_id, names[i],
 				    mash_errname(prc));
 				if (first_err == MASH_OK)
 					first_err = prc;
+				enqueue_retry(t, p, names[i]);
 			}
 			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, p->case_id,
 			    p->trig.rule_id, names[i], prc == MASH_OK ?
@@ -550,6 +644,9 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 		*n_escalated = 0;
 	if (t == NULL)
 		return MASH_ERR_INVAL;
+	rc = retry_failed(t);
+	if (rc != MASH_OK)
+		mash_err("s47: delivery retry: %s", mash_errname(rc));
 	role = mash_s47_policy_escalation_role(t->cfg.policy);
 	p = mash_calloc(ESCALATE_BATCH, sizeof(*p));
 	if (p == NULL)

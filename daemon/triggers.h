@@ -34,6 +34,10 @@ struct mashd_triggers;
 #define MASHD_TRIGGERS_MAX_PRINCIPALS 64u
 /* Deliveries queued between an event and the commit. */
 #define MASHD_TRIGGERS_MAX_PENDING 64u
+/* Deliveries the broker did not take, kept (in memory) for retry at each
+ * tick, and how many attempts each gets. */
+#define MASHD_TRIGGERS_MAX_RETRY 64u
+#define MASHD_TRIGGERS_MAX_ATTEMPTS 100u
 
 /*
  * principals: the principals holding role, into names[0..*n) (at most max;
@@ -88,13 +92,14 @@ void mashd_triggers_discard(struct mashd_triggers *t);
 /*
  * After the commit: publish each queued trigger to every principal of
  * every required role and audit each delivery (TRIGGER_DELIVERY) in its
- * own transaction. A failed publish is logged and audited with reason
- * "publish-failed"; the rest continue. Returns MASH_OK or the first error.
+ * own transaction. A failed publish is logged, audited with reason
+ * "publish-failed" and queued for retry at each tick (in memory: lost on
+ * restart); the rest continue. Returns MASH_OK or the first error.
  */
 int mashd_triggers_deliver(struct mashd_triggers *t);
 
 /*
- * The tick: escalate every clock due before now (each exactly once: marked
+ * The tick: retry failed deliveries, then escalate every clock due before now (each exactly once: marked
  * and audited as ESCALATION in one transaction), then deliver a
  * StrategyDiscussionTrigger with kind "escalated" to every principal of the
  * escalation role (clocks.escalate_to_role), each delivery audited. Must be

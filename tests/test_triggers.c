@@ -369,12 +369,26 @@ START_TEST(test_strategy_discussion_held_stops_escalation)
 }
 END_TEST
 
-START_TEST(test_failed_publish_is_audited_not_lost_silently)
+START_TEST(test_failed_publish_is_audited_and_retried_at_tick)
 {
+	size_t n = 9, c;
+
 	fx.fail_publish = 1;
 	ingest("police", "da-1", CAT(SEXUAL_ABUSE), 3, fx.now, TEEN_DOB);
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 4);
+	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 0);
+	fx.fail_publish = 0;
+	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(fx.n_sent, 4);
+	ck_assert_ptr_nonnull(sent_to("sw.sam", "raised", &c));
+	ck_assert_uint_eq(c, 1);
+	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 8);
+	/* Delivered once: nothing more at the next tick. */
+	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 4);
 }
 END_TEST
 
@@ -458,7 +472,7 @@ main(void)
 	tcase_add_test(tc, test_update_goes_to_new_attendees_too);
 	tcase_add_test(tc, test_escalation_to_manager_exactly_once_across_reopen);
 	tcase_add_test(tc, test_strategy_discussion_held_stops_escalation);
-	tcase_add_test(tc, test_failed_publish_is_audited_not_lost_silently);
+	tcase_add_test(tc, test_failed_publish_is_audited_and_retried_at_tick);
 	tcase_add_test(tc, test_infant_injury_triggers_with_dob_from_payload);
 	tcase_add_test(tc, test_test_clock_reads_file_and_offset);
 	tcase_add_test(tc, test_principals_from_shipped_directory);
