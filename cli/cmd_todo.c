@@ -14,14 +14,6 @@ todo(const char *group)
 }
 
 int
-mashctl_audit(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return todo("audit");
-}
-
-int
 mashctl_picture(int argc, char **argv)
 {
 	(void)argc;

@@ -983,9 +983,10 @@ START_TEST(verify_names_a_checkpoint_with_a_broken_signature)
 	struct mash_aud_verify_result res;
 
 	build_log(&ts, &op);
-	/* Flip the last byte (inside the signature). */
+	/* Set the last byte of the signature (the top of S, always < 0x20)
+	 * to 0xff: S >= L never verifies. */
 	exec_ok("UPDATE audit_checkpoints SET envelope = substr(envelope, 1,"
-		" length(envelope) - 1) || x'00' WHERE id = 1");
+		" length(envelope) - 1) || x'ff' WHERE id = 1");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_int_eq(res.bad_checkpoint, 1);
 	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 1 (tree_size 5): "
