@@ -1,0 +1,376 @@
+/*
+ * handle_event.c - mash/v1/events/{agency}: one agency event, end to end.
+ *
+ *   size bound -> topic -> envelope (signature, key, signer = topic agency)
+ *   -> decode -> validate -> ONE transaction { dedupe on (agency,
+ *   event_id), link to a case, insert, audit, post-store hooks } -> COMMIT
+ *   -> signed Receipt on mash/v1/receipts/{agency}, waiting for PUBACK.
+ *
+ * Why the receipt comes last: Paho acknowledges the MQTT PUBLISH as soon
+ * as it arrives, so the broker's view proves nothing; the signed Receipt,
+ * published only after COMMIT, is what an agency may rely on
+ * (shared/spec/audit.md, "durable before acknowledgement"). A receipt
+ * that cannot be published is not retried here: the agent keeps the event
+ * until a receipt arrives and re-sends it, and the re-send is answered
+ * DUPLICATE with the original case id.
+ *
+ * Rejected messages are quarantined with their raw bytes and an
+ * EVENT_REJECTED audit record in one transaction, then answered REJECTED
+ * with a reason naming the rule and field. A receipt needs an agency, so
+ * a message on a topic that names no known agency is quarantined only.
+ * The event_id is echoed in a rejection only when it came from a verified
+ * envelope: an unverified payload could otherwise make us tell an agent
+ * that its genuine event was rejected.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/aud.h"
+#include "broker-adapters/mq.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/env.h"
+#include "daemon/mashd.h"
+#include "event/evt.h"
+#include "store/store.h"
+
+#define EVENTS_PREFIX "mash/v1/events/"
+#define RECEIPTS_PREFIX "mash/v1/receipts/"
+#define EVENT_TYPE "mash.v1.AgencyEvent"
+
+/* What one message came to, for the receipt. */
+struct outcome {
+	int status; /* MASH__V1__RECEIPT__STATUS__* */
+	int err;
+	char reason[MASH_MAX_SHORT];
+	char event_id[MASH_MAX_ID + 1];
+	char case_id[MASH_STORE_CASE_ID_SIZE];
+	uint64_t audit_seq;
+};
+
+/* The agency a topic names: MASH_OK and agency filled; BAD_TOPIC if the
+ * topic is not mash/v1/events/X with one segment X; UNKNOWN_AGENCY if X
+ * is not an agency. */
+static int
+topic_agency(const char *topic, char agency[MASH_MAX_AGENCY + 1])
+{
+	const char *a;
+
+	agency[0] = '\0';
+	if (strncmp(topic, EVENTS_PREFIX, strlen(EVENTS_PREFIX)) != 0)
+		return MASH_ERR_BAD_TOPIC;
+	a = topic + strlen(EVENTS_PREFIX);
+	if (a[0] == '\0' || strchr(a, '/') != NULL ||
+	    strlen(a) > MASH_MAX_AGENCY)
+		return MASH_ERR_BAD_TOPIC;
+	if (!mash_evt_agency_valid(a))
+		return MASH_ERR_UNKNOWN_AGENCY;
+	mash_strlcpy(agency, a, MASH_MAX_AGENCY + 1);
+	return MASH_OK;
+}
+
+/* Publish the signed Receipt for out to mash/v1/receipts/{agency},
+ * echoing the publisher's MQTT v5 correlation data. */
+static void
+send_receipt(struct mashd *d, const char *agency,
+	     const struct mash_mq_msg *msg, const struct outcome *out)
+{
+	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
+	struct mash_mq_props props;
+	char topic[MASH_MAX_TOPIC + 1];
+	int rc;
+
+	r.event_id = (char *)out->event_id;
+	r.agency = (char *)agency;
+	r.status = (Mash__V1__Receipt__Status)out->status;
+	r.reason = (char *)out->reason;
+	r.case_id = (char *)out->case_id;
+	r.audit_seq = out->audit_seq;
+	memset(&props, 0, sizeof(props));
+	props.correlation = msg->correlation;
+	props.correlation_len = msg->correlation_len;
+	if (mash_snprintf(topic, sizeof(topic), "%s%s", RECEIPTS_PREFIX,
+			  agency) != MASH_OK)
+		return;
+	rc = mashd_publish_signed(d, topic, &r.base, 0, &props);
+	if (rc == MASH_OK) {
+		d->stats.receipts++;
+	} else {
+		d->stats.receipt_failed++;
+		mash_warn("event %s/%s: receipt not published (%s); the agent "
+			  "will re-send",
+			  agency, out->event_id[0] ? out->event_id : "-",
+			  mash_errname(rc));
+	}
+}
+
+/*
+ * Quarantine msg with an EVENT_REJECTED audit record in one transaction;
+ * fills out (status REJECTED, audit_seq). MASH_OK, or the store/audit
+ * error (then nothing is kept and no receipt may be sent).
+ */
+static int
+quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
+	   struct outcome *out)
+{
+	struct mash_store_quarantine q;
+	struct mash_aud_record ar;
+	int64_t qid = 0;
+	int rc;
+
+	out->status = MASH__V1__RECEIPT__STATUS__REJECTED;
+	memset(&q, 0, sizeof(q));
+	q.topic = msg->topic;
+	q.agency = agency != NULL ? agency : "";
+	q.received_at = mashd_now(d);
+	q.err = out->err;
+	q.reason = out->reason;
+	q.bytes = msg->payload;
+	q.len = msg->len;
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_EVENT_REJECTED;
+	ar.actor = d->signer;
+	ar.agency = agency != NULL && agency[0] ? agency : NULL;
+	ar.event_id = out->event_id[0] ? out->event_id : NULL;
+	ar.reason = mash_errname(out->err);
+	rc = mash_store_begin(d->store);
+	if (rc != MASH_OK)
+		goto fail;
+	rc = mash_store_quarantine_add(d->store, &q, &qid);
+	if (rc != MASH_OK)
+		goto fail;
+	rc = mash_aud_append(d->aud, &ar, &out->audit_seq);
+	if (rc != MASH_OK)
+		goto fail;
+	rc = mash_store_commit(d->store);
+	if (rc != MASH_OK)
+		goto fail;
+	d->stats.rejected++;
+	mash_info("event %s/%s: REJECTED %s (quarantine %lld, audit %llu)",
+		  agency != NULL && agency[0] ? agency : "?",
+		  out->event_id[0] ? out->event_id : "-",
+		  mash_errname(out->err), (long long)qid,
+		  (unsigned long long)out->audit_seq);
+	return MASH_OK;
+fail:
+	if (mash_store_in_tx(d->store))
+		(void)mash_store_rollback(d->store);
+	mash_err("quarantine failed (%s: %s); message not kept",
+		 mash_errname(rc), mash_store_errmsg(d->store));
+	out->audit_seq = 0;
+	return rc;
+}
+
+/* Fill out's reason as "TOKEN: detail". */
+static void
+set_reason(struct outcome *out, int err, const char *why)
+{
+	out->err = err;
+	if (why != NULL && why[0] != '\0')
+		mash_snprintf(out->reason, sizeof(out->reason), "%s: %s",
+			      mash_errname(err), why);
+	else
+		mash_snprintf(out->reason, sizeof(out->reason), "%s: %s",
+			      mash_errname(err), mash_strerror(err));
+}
+
+/*
+ * The store transaction for a valid event. MASH_OK with out filled
+ * (ACCEPTED or DUPLICATE); a linkage rejection (BAD_NHS, NO_IDENTITY...)
+ * returns that code with out->reason set and nothing committed; any other
+ * error is internal (nothing committed).
+ */
+static int
+store_event(struct mashd *d, const struct mash_mq_msg *msg,
+	    const struct mash_env_opened *env, const Mash__V1__AgencyEvent *ev,
+	    struct outcome *out)
+{
+	struct mash_store_receipt prior;
+	struct mash_store_subject subj;
+	struct mash_store_event se;
+	struct mash_aud_record ar;
+	int rc, is_new = 0, hooked = 0;
+
+	rc = mash_store_begin(d->store);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_store_event_lookup(d->store, ev->agency, ev->event_id,
+				     &prior);
+	if (rc == MASH_OK) {
+		/* A re-send: answered again with the original case and the
+		 * audit record that proved the first receipt; stored once. */
+		memset(&ar, 0, sizeof(ar));
+		ar.type = MASH_AUD_EVENT_DUPLICATE;
+		ar.actor = ev->agency;
+		ar.case_id = prior.case_id;
+		ar.agency = ev->agency;
+		ar.event_id = ev->event_id;
+		rc = mash_aud_append(d->aud, &ar, NULL);
+		if (rc != MASH_OK)
+			goto out;
+		rc = mash_store_commit(d->store);
+		if (rc != MASH_OK)
+			goto out;
+		out->status = MASH__V1__RECEIPT__STATUS__DUPLICATE;
+		mash_strlcpy(out->case_id, prior.case_id, sizeof(out->case_id));
+		out->audit_seq = prior.audit_seq;
+		goto out;
+	}
+	if (rc != MASH_ERR_NOT_FOUND)
+		goto out;
+	if (ev->subject == NULL) { /* validation requires it; be sure */
+		rc = MASH_ERR_MISSING_FIELD;
+		set_reason(out, rc, "subject: missing");
+		goto out;
+	}
+	memset(&subj, 0, sizeof(subj));
+	subj.nhs_number = ev->subject->nhs_number;
+	subj.given_name = ev->subject->given_name;
+	subj.family_name = ev->subject->family_name;
+	subj.date_of_birth = ev->subject->date_of_birth;
+	subj.postcode = ev->subject->postcode;
+	subj.sex = ev->subject->sex;
+	rc = mash_store_case_link(d->store, &subj, out->case_id, &is_new);
+	if (rc != MASH_OK) {
+		if (rc != MASH_ERR_STORE && rc != MASH_ERR_NOMEM)
+			set_reason(out, rc, "subject: cannot be linked to a case");
+		goto out;
+	}
+	memset(&se, 0, sizeof(se));
+	se.case_id = out->case_id;
+	se.agency = ev->agency;
+	se.event_id = ev->event_id;
+	se.category = (int)ev->category;
+	se.severity = ev->severity;
+	se.consent = (int)ev->consent;
+	se.occurred_at = ev->occurred_at;
+	se.recorded_at = ev->recorded_at;
+	se.received_at = mashd_now(d);
+	se.envelope = msg->payload;
+	se.envelope_len = msg->len;
+	se.payload = env->payload;
+	se.payload_len = env->payload_len;
+	rc = mash_store_event_insert(d->store, &se, NULL);
+	if (rc != MASH_OK)
+		goto out;
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_EVENT_RECEIVED;
+	ar.actor = ev->agency;
+	ar.case_id = out->case_id;
+	ar.agency = ev->agency;
+	ar.event_id = ev->event_id;
+	rc = mash_aud_append(d->aud, &ar, &out->audit_seq);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_store_event_set_receipt(d->store, ev->agency, ev->event_id,
+					  MASH_STORE_RECEIPT_ACCEPTED,
+					  out->audit_seq);
+	if (rc != MASH_OK)
+		goto out;
+	hooked = 1;
+	rc = mashd_after_store(d, ev, out->case_id, out->audit_seq);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_store_commit(d->store);
+	if (rc != MASH_OK)
+		goto out;
+	hooked = 0;
+	out->status = MASH__V1__RECEIPT__STATUS__ACCEPTED;
+	mashd_after_commit(d);
+out:
+	if (rc != MASH_OK) {
+		if (mash_store_in_tx(d->store))
+			(void)mash_store_rollback(d->store);
+		if (hooked)
+			mashd_after_rollback(d);
+	}
+	return rc;
+}
+
+int
+mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
+{
+	struct mash_env_opened *env = NULL;
+	Mash__V1__AgencyEvent *ev = NULL;
+	struct outcome out;
+	char agency[MASH_MAX_AGENCY + 1];
+	char why[MASH_ENV_WHY_LEN];
+	int rc, trc;
+
+	memset(&out, 0, sizeof(out));
+	why[0] = '\0';
+	trc = topic_agency(msg->topic, agency);
+	if (trc != MASH_OK) {
+		/* No agency, no receipt topic: quarantine only. */
+		set_reason(&out, trc, "topic is not mash/v1/events/{agency}");
+		rc = quarantine(d, msg, NULL, &out);
+		goto out;
+	}
+	if (msg->oversized || msg->len > (size_t)d->cfg.max_message) {
+		mash_snprintf(why, sizeof(why),
+			      "message of %zu bytes exceeds the %lld-byte limit",
+			      msg->orig_len, (long long)d->cfg.max_message);
+		set_reason(&out, MASH_ERR_TOO_BIG, why);
+		goto reject;
+	}
+	rc = mash_env_open(d->trust, msg->payload, msg->len, EVENT_TYPE,
+			   agency, &env, why, sizeof(why));
+	if (rc != MASH_OK) {
+		set_reason(&out, rc, why);
+		goto reject;
+	}
+	rc = mash_evt_decode(env->payload, env->payload_len, &ev, why,
+			     sizeof(why));
+	if (rc != MASH_OK) {
+		set_reason(&out, rc, why);
+		goto reject;
+	}
+	/* From here the payload is authentic: its event_id may be echoed
+	 * (if it is a well-formed id; validation says so otherwise). */
+	if (ev->event_id != NULL && mash_str_check(ev->event_id, MASH_EVT_ID_MAX) ==
+					    MASH_OK)
+		mash_strlcpy(out.event_id, ev->event_id, sizeof(out.event_id));
+	rc = mash_evt_validate(ev, agency, mashd_now(d), why, sizeof(why));
+	if (rc != MASH_OK) {
+		set_reason(&out, rc, why);
+		goto reject;
+	}
+	rc = store_event(d, msg, env, ev, &out);
+	if (rc == MASH_OK) {
+		if (out.status == MASH__V1__RECEIPT__STATUS__DUPLICATE) {
+			d->stats.duplicates++;
+			mash_info("event %s/%s: DUPLICATE of case %s", agency,
+				  out.event_id, out.case_id);
+		} else {
+			d->stats.accepted++;
+			mash_info("event %s/%s: ACCEPTED case %s audit %llu",
+				  agency, out.event_id, out.case_id,
+				  (unsigned long long)out.audit_seq);
+		}
+		send_receipt(d, agency, msg, &out);
+		goto out;
+	}
+	if (out.reason[0] != '\0') {
+		out.case_id[0] = '\0';
+		goto reject; /* linkage refused the subject */
+	}
+	d->stats.internal_errors++;
+	mash_err("event %s/%s: not stored (%s: %s); no receipt, the agent "
+		 "will re-send",
+		 agency, out.event_id[0] ? out.event_id : "-", mash_errname(rc),
+		 mash_store_errmsg(d->store));
+	goto out;
+reject:
+	rc = quarantine(d, msg, agency, &out);
+	if (rc == MASH_OK)
+		send_receipt(d, agency, msg, &out);
+	else
+		d->stats.internal_errors++;
+out:
+	mash_evt_free(ev);
+	mash_env_opened_free(env);
+	return rc;
+}

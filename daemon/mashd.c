@@ -1,0 +1,661 @@
+/*
+ * mashd.c - the broker daemon: start-up, the main loop, signals, reload
+ * and drain (main() and the command line are in main.c). See docs/internals/daemon.md.
+ *
+ * Threads: Paho runs its own; everything here runs on the main (core)
+ * thread. Signals are blocked before Paho starts (so its threads inherit
+ * the mask) and read from a signalfd in the main loop: no work happens in
+ * a signal handler.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/aud.h"
+#include "broker-adapters/mq.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/env.h"
+#include "crypto/key.h"
+#include "crypto/trust.h"
+#include "daemon/config.h"
+#include "daemon/deliver.h"
+#include "daemon/mashd.h"
+#include "daemon/triggers.h"
+#include "policy/dir.h"
+#include "policy/pol.h"
+#include "s47/cal.h"
+#include "s47/s47.h"
+#include "store/store.h"
+
+/* Messages handled per wake-up before signals and ticks get a look. */
+#define BATCH 64
+
+int64_t
+mashd_now(const struct mashd *d)
+{
+	return mash_clock_now(&d->clock);
+}
+
+int
+mashd_tick_add(struct mashd *d, const char *name, mashd_tick_fn fn, void *arg)
+{
+	if (d == NULL || fn == NULL)
+		return MASH_ERR_INVAL;
+	if (d->nticks >= MASHD_MAX_TICKS)
+		return MASH_ERR_TOO_BIG;
+	d->ticks[d->nticks].fn = fn;
+	d->ticks[d->nticks].arg = arg;
+	d->ticks[d->nticks].name = name != NULL ? name : "tick";
+	d->nticks++;
+	return MASH_OK;
+}
+
+int
+mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
+	   size_t len, unsigned char **env, size_t *env_len)
+{
+	struct mashd *d = ctx;
+
+	return mash_env_seal(d->key, d->signer, d->key_id, payload_type,
+			     payload, len, env, env_len);
+}
+
+int
+mashd_publish_payload(void *ctx, const char *topic, const char *payload_type,
+		      const unsigned char *payload, size_t len)
+{
+	struct mashd *d = ctx;
+	unsigned char *env = NULL;
+	size_t envlen = 0;
+	int rc;
+
+	rc = mashd_seal(d, payload_type, payload, len, &env, &envlen);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_mq_publish(d->mq, topic, env, envlen, 0, NULL,
+			     (int)d->cfg.mqtt_publish_timeout_ms);
+out:
+	mash_free(env);
+	return rc;
+}
+
+int
+mashd_publish_signed(struct mashd *d, const char *topic,
+		     const ProtobufCMessage *msg, int retained,
+		     const struct mash_mq_props *props)
+{
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	int rc;
+
+	rc = mash_env_seal_msg(d->key, d->signer, d->key_id, msg, &env,
+			       &envlen);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_mq_publish(d->mq, topic, env, envlen, retained, props,
+			     (int)d->cfg.mqtt_publish_timeout_ms);
+out:
+	mash_free(env);
+	return rc;
+}
+
+/* ---- post-store hooks ------------------------------------------------ */
+
+int
+mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
+		  const char *case_id, uint64_t audit_seq)
+{
+	int rc = MASH_OK;
+
+	(void)audit_seq;
+	/* s47 first, so a trigger raised by this very event makes the case
+	 * L4 for its sharing decisions (daemon/deliver.h). */
+	if (d->triggers != NULL) {
+		rc = mashd_triggers_on_event(d->triggers, case_id, ev->agency,
+					     ev->event_id, NULL);
+		if (rc != MASH_OK)
+			return rc;
+	}
+	if (d->deliver != NULL)
+		rc = mashd_deliver_on_event(d->deliver, d->policy, d->directory,
+					    ev, case_id, NULL);
+	return rc;
+}
+
+void
+mashd_after_rollback(struct mashd *d)
+{
+	if (d->triggers != NULL)
+		mashd_triggers_discard(d->triggers);
+	if (d->deliver != NULL)
+		mashd_deliver_discard(d->deliver);
+}
+
+void
+mashd_after_commit(struct mashd *d)
+{
+	int rc;
+
+	if (d->triggers != NULL) {
+		rc = mashd_triggers_deliver(d->triggers);
+		if (rc != MASH_OK)
+			mash_warn("trigger delivery: %s", mash_errname(rc));
+	}
+	if (d->deliver != NULL) {
+		rc = mashd_deliver_flush(d->deliver);
+		if (rc != MASH_OK)
+			mash_warn("record delivery: %s", mash_errname(rc));
+	}
+}
+
+/* ---- ticks ----------------------------------------------------------- */
+
+/* Sign and publish an audit checkpoint when one is due (audit.md: at
+ * least every N records or T seconds), retained for late subscribers. */
+static int
+tick_checkpoint(struct mashd *d, void *arg)
+{
+	struct mash_aud_checkpoint_policy pol;
+	struct mash_aud_signer signer;
+	unsigned char *env = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)arg;
+	pol.every_records = (uint64_t)d->cfg.audit_checkpoint_every_records;
+	pol.every_ms = d->cfg.audit_checkpoint_every_ms;
+	if (pol.every_records == 0 && pol.every_ms == 0)
+		return MASH_OK;
+	rc = mash_aud_checkpoint_due(d->aud, &pol);
+	if (rc <= 0)
+		return rc;
+	signer.seal = mashd_seal;
+	signer.ctx = d;
+	rc = mash_aud_checkpoint(d->aud, &signer, &env, &len);
+	if (rc != MASH_OK || env == NULL)
+		goto out;
+	rc = mash_mq_publish(d->mq, MASH_AUD_CHECKPOINT_TOPIC, env, len, 1,
+			     NULL, (int)d->cfg.mqtt_publish_timeout_ms);
+	if (rc != MASH_OK)
+		mash_warn("checkpoint stored but not published (%s); the "
+			  "next one will be",
+			  mash_errname(rc));
+	rc = MASH_OK;
+out:
+	mash_free(env);
+	return rc;
+}
+
+static int
+tick_triggers(struct mashd *d, void *arg)
+{
+	size_t n = 0;
+	int rc;
+
+	(void)arg;
+	if (d->triggers == NULL)
+		return MASH_OK;
+	rc = mashd_triggers_tick(d->triggers, &n);
+	if (n > 0)
+		mash_info("s47: %zu clock(s) escalated", n);
+	return rc;
+}
+
+static void
+run_ticks(struct mashd *d)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nticks; i++) {
+		rc = d->ticks[i].fn(d, d->ticks[i].arg);
+		if (rc != MASH_OK)
+			mash_warn("tick %s: %s", d->ticks[i].name,
+				  mash_errname(rc));
+	}
+}
+
+/* ---- loading --------------------------------------------------------- */
+
+static int
+principals_cb(void *ctx, const char *role, const char **names, size_t max,
+	      size_t *n)
+{
+	struct mashd *d = ctx;
+	struct mash_dir_entry e;
+	size_t i, count;
+
+	*n = 0;
+	if (d->directory == NULL)
+		return MASH_OK;
+	count = mash_dir_count(d->directory);
+	for (i = 0; i < count && *n < max; i++) {
+		if (mash_dir_get(d->directory, i, &e) == MASH_OK &&
+		    strcmp(e.role, role) == 0)
+			names[(*n)++] = e.principal;
+	}
+	return MASH_OK;
+}
+
+static int
+load_key(struct mashd *d)
+{
+	int rc;
+
+	if (!mash_trust_id_valid(d->cfg.signer) ||
+	    !mash_trust_id_valid(d->cfg.key_id)) {
+		mash_err("signer/key_id: must be [a-z0-9._-]{1,64}");
+		return MASH_ERR_CONFIG;
+	}
+	mash_strlcpy(d->signer, d->cfg.signer, sizeof(d->signer));
+	mash_strlcpy(d->key_id, d->cfg.key_id, sizeof(d->key_id));
+	rc = mash_key_load_private(d->cfg.key_file, &d->key);
+	if (rc != MASH_OK)
+		mash_err("key_file %s: %s", d->cfg.key_file, mash_strerror(rc));
+	return rc;
+}
+
+static int
+load_trust(const char *dir, struct mash_trust **out)
+{
+	char why[256];
+	int rc;
+
+	why[0] = '\0';
+	rc = mash_trust_load(dir, out, why, sizeof(why));
+	if (rc != MASH_OK)
+		mash_err("trust_store %s: %s (%s)", dir, mash_strerror(rc), why);
+	return rc;
+}
+
+/* The s47 policy, calendar and directory (not the sharing policy, which
+ * mashd_policy_load audits). Fills the out pointers; NULL when the file
+ * is not configured. */
+static int
+load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
+		struct mash_cal **cal, struct mash_dir **dir)
+{
+	char err[512];
+	int rc = MASH_OK;
+
+	*s47 = NULL;
+	*cal = NULL;
+	*dir = NULL;
+	err[0] = '\0';
+	if (c->policy[0] != '\0') {
+		rc = mash_s47_policy_load(c->policy, s47, err, sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("policy %s (s47): %s", c->policy, err);
+			goto out;
+		}
+	}
+	*cal = mash_cal_new();
+	if (*cal == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
+	if (c->calendar[0] != '\0') {
+		rc = mash_cal_load(*cal, c->calendar, err, sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("calendar %s: %s", c->calendar, err);
+			goto out;
+		}
+	}
+	if (c->directory[0] != '\0') {
+		rc = mash_dir_load(c->directory, dir, err, sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("directory %s: %s", c->directory, err);
+			goto out;
+		}
+	}
+out:
+	if (rc != MASH_OK) {
+		mash_s47_policy_free(*s47);
+		mash_cal_free(*cal);
+		mash_dir_free(*dir);
+		*s47 = NULL;
+		*cal = NULL;
+		*dir = NULL;
+	}
+	return rc;
+}
+
+/* SIGHUP: load everything new first; swap only what loaded. A bad file
+ * is refused and the old one stays in force. */
+static void
+reload(struct mashd *d)
+{
+	struct mashd_config c;
+	struct mash_trust *t = NULL;
+	struct mash_s47_policy *s47 = NULL;
+	struct mash_cal *cal = NULL;
+	struct mash_dir *dir = NULL;
+	char err[512];
+	int rc;
+
+	mash_info("SIGHUP: reloading trust store, policy and directory");
+	c = d->cfg;
+	if (load_trust(c.trust_store, &t) == MASH_OK) {
+		mash_trust_free(d->trust);
+		d->trust = t;
+		mash_info("trust store reloaded (%zu keys)", mash_trust_count(t));
+	} else {
+		mash_err("trust store reload refused; the previous one stays");
+	}
+	if (c.policy[0] != '\0') {
+		err[0] = '\0';
+		rc = mashd_policy_load(c.policy, &d->policy, d->aud, err,
+				       sizeof(err));
+		if (rc != MASH_OK)
+			mash_err("policy reload refused (%s); the previous one "
+				 "stays",
+				 err);
+	}
+	if (load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
+		mash_err("s47 policy / calendar / directory reload refused; "
+			 "the previous ones stay");
+		return;
+	}
+	if (d->triggers != NULL && s47 != NULL)
+		mashd_triggers_set_policy(d->triggers, s47, cal);
+	if (s47 != NULL || d->triggers == NULL) {
+		mash_s47_policy_free(d->s47);
+		d->s47 = s47;
+		mash_cal_free(d->cal);
+		d->cal = cal;
+	} else {
+		mash_cal_free(cal);
+	}
+	mash_dir_free(d->directory);
+	d->directory = dir;
+}
+
+/* --check: load everything, touch nothing. */
+int
+mashd_check(struct mashd *d)
+{
+	struct mash_policy *pol = NULL;
+	struct mash_s47_policy *s47 = NULL;
+	struct mash_cal *cal = NULL;
+	struct mash_dir *dir = NULL;
+	struct mash_store *st = NULL;
+	struct stat sb;
+	char err[512];
+	int rc, failed = 0;
+
+	if (load_key(d) != MASH_OK)
+		failed = 1;
+	if (load_trust(d->cfg.trust_store, &d->trust) != MASH_OK)
+		failed = 1;
+	else if (mash_trust_lookup(d->trust, d->signer, d->key_id, NULL) !=
+		 MASH_OK)
+		mash_warn("trust_store has no valid key %s/%s: receivers will "
+			  "not verify the daemon's messages",
+			  d->signer, d->key_id);
+	if (d->cfg.policy[0] != '\0') {
+		err[0] = '\0';
+		rc = mash_pol_load(d->cfg.policy, &pol, err, sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("policy %s: %s", d->cfg.policy, err);
+			failed = 1;
+		}
+	}
+	if (load_side_files(&d->cfg, &s47, &cal, &dir) != MASH_OK)
+		failed = 1;
+	/* The store is checked if it exists; --check never creates it. */
+	if (stat(d->cfg.store, &sb) == 0) {
+		rc = mash_store_open(d->cfg.store, &st);
+		if (rc == MASH_OK)
+			rc = mash_store_check(st);
+		if (rc != MASH_OK) {
+			mash_err("store %s: %s", d->cfg.store, mash_strerror(rc));
+			failed = 1;
+		}
+	}
+	mash_store_close(st);
+	mash_pol_free(pol);
+	mash_s47_policy_free(s47);
+	mash_cal_free(cal);
+	mash_dir_free(dir);
+	if (!failed)
+		fprintf(stderr, "mashd: %s: configuration OK\n", d->config_path);
+	return failed ? MASHD_EXIT_CHECK : MASHD_EXIT_OK;
+}
+
+int
+mashd_start(struct mashd *d)
+{
+	struct mashd_triggers_cfg tc;
+	struct mashd_deliver_cfg dc;
+	char err[512];
+	int rc;
+
+	rc = load_key(d);
+	if (rc != MASH_OK)
+		return rc;
+	rc = load_trust(d->cfg.trust_store, &d->trust);
+	if (rc != MASH_OK)
+		return rc;
+	rc = mash_store_open(d->cfg.store, &d->store);
+	if (rc != MASH_OK) {
+		mash_err("store %s: %s", d->cfg.store, mash_strerror(rc));
+		return rc;
+	}
+	mash_store_set_clock(d->store, &d->clock);
+	rc = mash_aud_open(mash_store_sqlite(d->store), &d->clock,
+			   d->cfg.audit_log_id, &d->aud);
+	if (rc != MASH_OK) {
+		mash_err("audit log in %s: %s", d->cfg.store, mash_strerror(rc));
+		return rc;
+	}
+	if (d->cfg.policy[0] != '\0') {
+		err[0] = '\0';
+		rc = mashd_policy_load(d->cfg.policy, &d->policy, d->aud, err,
+				       sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("policy %s: %s", d->cfg.policy, err);
+			return rc;
+		}
+	}
+	rc = load_side_files(&d->cfg, &d->s47, &d->cal, &d->directory);
+	if (rc != MASH_OK)
+		return rc;
+	if (d->s47 != NULL) {
+		memset(&tc, 0, sizeof(tc));
+		tc.store = d->store;
+		tc.aud = d->aud;
+		tc.clock = &d->clock;
+		tc.policy = d->s47;
+		tc.cal = d->cal;
+		tc.principals = principals_cb;
+		tc.publish = mashd_publish_payload;
+		tc.ctx = d;
+		rc = mashd_triggers_new(&tc, &d->triggers);
+		if (rc != MASH_OK) {
+			mash_err("s47 triggers: %s", mash_strerror(rc));
+			return rc;
+		}
+	}
+	if (d->policy != NULL) {
+		memset(&dc, 0, sizeof(dc));
+		dc.store = d->store;
+		dc.aud = d->aud;
+		dc.publish = mashd_publish_payload;
+		dc.ctx = d;
+		rc = mashd_deliver_new(&dc, &d->deliver);
+		if (rc != MASH_OK) {
+			mash_err("delivery: %s", mash_strerror(rc));
+			return rc;
+		}
+	}
+	(void)mashd_tick_add(d, "audit-checkpoint", tick_checkpoint, NULL);
+	(void)mashd_tick_add(d, "s47-escalation", tick_triggers, NULL);
+	return MASH_OK;
+}
+
+int
+mashd_start_mq(struct mashd *d)
+{
+	struct mash_mq_opts o;
+	int rc;
+
+	mash_mq_opts_init(&o);
+	o.uri = d->cfg.mqtt_uri;
+	o.client_id = d->cfg.mqtt_client_id;
+	o.username = d->cfg.mqtt_username;
+	o.password = d->cfg.mqtt_password;
+	o.ca_file = d->cfg.mqtt_ca_file;
+	o.cert_file = d->cfg.mqtt_cert_file;
+	o.key_file = d->cfg.mqtt_key_file;
+	o.verify_peer = d->cfg.mqtt_verify_peer;
+	o.clean_start = d->cfg.mqtt_clean_start;
+	o.session_expiry_s = (uint32_t)d->cfg.mqtt_session_expiry;
+	o.keepalive_s = (int)d->cfg.mqtt_keepalive;
+	o.reconnect_min_s = (int)d->cfg.mqtt_reconnect_min;
+	o.reconnect_max_s = (int)d->cfg.mqtt_reconnect_max;
+	o.queue_max_msgs = (size_t)d->cfg.mqtt_queue_max_messages;
+	o.queue_max_bytes = (size_t)d->cfg.mqtt_queue_max_bytes;
+	/* Copy a little more than the limit so an oversized message is
+	 * recognised (and quarantined, truncated) rather than taken whole. */
+	o.max_payload = (size_t)d->cfg.max_message + 1;
+	rc = mash_mq_new(&o, &d->mq);
+	if (rc != MASH_OK)
+		return rc;
+	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
+	return rc;
+}
+
+/* Handle pending signals; returns 1 if the daemon should stop. */
+static int
+read_signals(struct mashd *d, int sfd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	for (;;) {
+		n = read(sfd, &si, sizeof(si));
+		if (n != (ssize_t)sizeof(si))
+			break;
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			mash_info("signal %u: draining and stopping",
+				  si.ssi_signo);
+			d->stopping = 1;
+		}
+	}
+	return d->stopping;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Handle every message queued now (up to limit; 0: no limit). */
+static size_t
+drain(struct mashd *d, size_t limit)
+{
+	struct mash_mq_msg *m = NULL;
+	size_t n = 0;
+
+	while ((limit == 0 || n < limit) &&
+	       mash_mq_next(d->mq, 0, &m) == MASH_OK) {
+		mashd_dispatch(d, m);
+		mash_mq_msg_free(m);
+		m = NULL;
+		n++;
+	}
+	return n;
+}
+
+int
+mashd_run(struct mashd *d, int sfd)
+{
+	struct pollfd pfd[2];
+	int64_t next_tick, now, end;
+	int rc, timeout;
+
+	/* Connect, retrying until the broker answers or we are told to
+	 * stop (the broker may start after us). */
+	for (;;) {
+		rc = mash_mq_connect(d->mq, 2000);
+		if (rc == MASH_OK)
+			break;
+		if (rc != MASH_ERR_TIMEOUT) {
+			mash_err("mqtt %s: %s", d->cfg.mqtt_uri, mash_strerror(rc));
+			return MASHD_EXIT_CHECK;
+		}
+		if (read_signals(d, sfd))
+			return MASHD_EXIT_OK;
+		mash_warn("mqtt %s: not reachable yet; retrying", d->cfg.mqtt_uri);
+	}
+	mash_info("mashd ready: subscribed to %s as %s", d->cfg.mqtt_subscribe,
+		  d->cfg.mqtt_client_id);
+	next_tick = mono_ms();
+	while (!d->stopping) {
+		now = mono_ms();
+		if (now >= next_tick) {
+			run_ticks(d);
+			next_tick = now + d->cfg.tick_ms;
+		}
+		timeout = (int)(next_tick - mono_ms());
+		if (timeout < 0)
+			timeout = 0;
+		pfd[0].fd = mash_mq_fd(d->mq);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sfd;
+		pfd[1].events = POLLIN;
+		rc = poll(pfd, 2, timeout);
+		if (rc < 0 && errno != EINTR) {
+			mash_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			(void)read_signals(d, sfd);
+		if (pfd[0].revents & POLLIN)
+			(void)drain(d, BATCH);
+	}
+	/* Drain: everything already taken from the broker is handled, with
+	 * receipts, while still connected; bounded by drain_timeout_ms. */
+	end = mono_ms() + d->cfg.drain_timeout_ms;
+	while (mash_mq_queued(d->mq) > 0 && mono_ms() < end)
+		(void)drain(d, BATCH);
+	(void)mash_mq_disconnect(d->mq, 2000);
+	/* Anything that arrived while disconnecting is stored too (its
+	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */
+	(void)drain(d, 0);
+	return MASHD_EXIT_OK;
+}
+
+void
+mashd_teardown(struct mashd *d)
+{
+	mash_mq_free(d->mq);
+	mashd_deliver_free(d->deliver);
+	mashd_triggers_free(d->triggers);
+	mash_aud_free(d->aud);
+	mash_store_close(d->store);
+	mash_trust_free(d->trust);
+	mash_key_free(d->key);
+	mash_pol_free(d->policy);
+	mash_s47_policy_free(d->s47);
+	mash_cal_free(d->cal);
+	mash_dir_free(d->directory);
+}
+

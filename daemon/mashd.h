@@ -1,0 +1,205 @@
+/*
+ * mashd.h - the daemon's context and the places other modules hook in.
+ *
+ * One struct mashd per process, owned by main (daemon/mashd.c) and used
+ * only on the core thread (Paho's threads never see it: they only fill the
+ * adapter's queue). The main loop polls the MQTT queue, the signal fd and
+ * the tick timer; each message goes through mashd_dispatch() (dispatch.c)
+ * to one handler per message type (handle_event.c, handle_picture.c).
+ *
+ * Hook points for other modules (keep additions to one line each):
+ *   - mashd_after_store(): inside the event's transaction, after it is
+ *     stored and audited (s47 triggers, sharing decisions).
+ *   - mashd_after_commit(): after that transaction committed (publish
+ *     what the hooks queued).
+ *   - mashd_tick_add(): a function run every cfg.tick_ms on the core
+ *     thread, outside any transaction (clock escalation, checkpoints).
+ *   - mashd_dispatch(): one line per topic family.
+ */
+#ifndef MASHD_H
+#define MASHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/clock.h"
+#include "daemon/config.h"
+#include "daemon/triggers.h"
+#include "mash/v1/mash.pb-c.h"
+
+struct mash_mq;
+struct mash_mq_msg;
+struct mash_mq_props;
+struct mash_store;
+struct mash_trust;
+struct mash_key;
+struct mash_aud;
+struct mash_policy;
+struct mash_dir;
+struct mash_s47_policy;
+struct mash_cal;
+struct mashd_deliver;
+struct mashd_triggers;
+
+/* Most tick functions. */
+#define MASHD_MAX_TICKS 16u
+/* Signer / key id buffers (ids are [a-z0-9._-]{1,64}). */
+#define MASHD_ID_SIZE 65u
+
+struct mashd;
+
+/* A periodic function: runs on the core thread, outside a transaction.
+ * A non-OK return is logged; it does not stop the daemon. */
+typedef int (*mashd_tick_fn)(struct mashd *d, void *arg);
+
+/* Counters (logged at exit, read by tests through the log). */
+struct mashd_stats {
+	uint64_t received;      /* messages taken from the queue */
+	uint64_t accepted;
+	uint64_t duplicates;
+	uint64_t rejected;      /* quarantined */
+	uint64_t receipts;      /* receipts the broker acknowledged */
+	uint64_t receipt_failed; /* receipts not sent (agent re-sends) */
+	uint64_t internal_errors; /* store/audit failures: no receipt */
+};
+
+struct mashd {
+	struct mashd_config cfg;        /* after file + command line */
+	const char *config_path;        /* borrowed from argv */
+
+	/* Time: the system clock, or a test clock (daemon/triggers.h). */
+	struct mash_clock clock;
+	struct mashd_test_clock test_clock;
+
+	struct mash_mq *mq;             /* the MQTT adapter */
+	struct mash_store *store;       /* SQLite store (one connection) */
+	struct mash_aud *aud;           /* audit log on mash_store_sqlite() */
+	struct mash_trust *trust;       /* swapped on SIGHUP */
+	struct mash_key *key;           /* mashd's private signing key */
+	char signer[MASHD_ID_SIZE];     /* "mashd" (cfg.signer) */
+	char key_id[MASHD_ID_SIZE];     /* cfg.key_id */
+
+	/* Filled when the files are configured; NULL otherwise. Swapped
+	 * on SIGHUP between messages, never during one. */
+	struct mash_policy *policy;     /* sharing policy (cfg.policy) */
+	struct mash_dir *directory;     /* principals (cfg.directory) */
+	struct mash_s47_policy *s47;    /* s47 triggers (cfg.policy) */
+	struct mash_cal *cal;           /* working-day calendar */
+
+	/* Post-store engines (NULL when their inputs are missing). */
+	struct mashd_deliver *deliver;  /* SharedRecords (policy owner) */
+	struct mashd_triggers *triggers; /* s47 triggers (s47 owner) */
+
+	struct {
+		mashd_tick_fn fn;
+		void *arg;
+		const char *name;
+	} ticks[MASHD_MAX_TICKS];
+	size_t nticks;
+
+	struct mashd_stats stats;
+	int stopping;                   /* SIGTERM seen: draining */
+};
+
+/*
+ * Seal msg (payload_type = its descriptor's full name) as the daemon
+ * (signer, key id) and publish it at QoS 1 to topic, waiting for the
+ * broker's PUBACK (cfg.mqtt_publish_timeout_ms). props may be NULL.
+ * MASH_OK once the broker has it; MASH_ERR_MQTT / MASH_ERR_TIMEOUT
+ * (not connected, refused, no PUBACK); sealing errors (MASH_ERR_TOO_BIG,
+ * MASH_ERR_NOMEM, ...).
+ */
+int mashd_publish_signed(struct mashd *d, const char *topic,
+			 const ProtobufCMessage *msg, int retained,
+			 const struct mash_mq_props *props);
+
+/*
+ * The callback shape of daemon/deliver.h and daemon/triggers.h: seal
+ * payload[0..len) of payload_type as the daemon and publish it (QoS 1,
+ * not retained) to topic. ctx is the struct mashd. Same returns as
+ * mashd_publish_signed.
+ */
+int mashd_publish_payload(void *ctx, const char *topic,
+			  const char *payload_type,
+			  const unsigned char *payload, size_t len);
+
+/*
+ * Seal payload[0..len) of payload_type as the daemon: *env (mash_malloc'd,
+ * caller frees with mash_free) and *env_len. The shape of struct
+ * mash_aud_signer's seal (ctx is the struct mashd).
+ */
+int mashd_seal(void *ctx, const char *payload_type,
+	       const unsigned char *payload, size_t len, unsigned char **env,
+	       size_t *env_len);
+
+/*
+ * Register a tick function (name for logs, static storage). MASH_OK or
+ * MASH_ERR_TOO_BIG (more than MASHD_MAX_TICKS).
+ */
+int mashd_tick_add(struct mashd *d, const char *name, mashd_tick_fn fn,
+		   void *arg);
+
+/*
+ * Route one received message to its handler by topic. Never fails: a
+ * handler's error is logged and counted. Defined in dispatch.c.
+ */
+void mashd_dispatch(struct mashd *d, const struct mash_mq_msg *msg);
+
+/*
+ * Handle one message on mash/v1/events/{agency} (handle_event.c):
+ * verify, validate, store, audit, receipt. Returns MASH_OK when the
+ * message was answered (accepted, duplicate or rejected and quarantined),
+ * or an internal error (store/audit failure: nothing committed, no
+ * receipt; the agent re-sends).
+ */
+int mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg);
+
+/*
+ * The post-store hook: called by handle_event INSIDE the transaction that
+ * stored ev on case_id, after its EVENT_RECEIVED audit record (audit_seq).
+ * Modules add their work here (s47 triggers, sharing decisions). MASH_OK,
+ * or an error after which the caller rolls back (and calls
+ * mashd_after_rollback) and sends no receipt.
+ */
+int mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
+		      const char *case_id, uint64_t audit_seq);
+
+/* After a rollback of an event transaction: drop what the hooks queued. */
+void mashd_after_rollback(struct mashd *d);
+
+/* After the event's transaction committed: publish what the hooks
+ * queued. Failures are logged; the commit stands. */
+void mashd_after_commit(struct mashd *d);
+
+/* The current time (d->clock). */
+int64_t mashd_now(const struct mashd *d);
+
+/* Exit codes (shared/spec/cli.md). */
+#define MASHD_EXIT_OK 0
+#define MASHD_EXIT_CHECK 1
+#define MASHD_EXIT_USAGE 2
+
+/* --check with d->cfg set: load key, trust store, policy, s47 policy,
+ * calendar, directory, check an existing store; create nothing.
+ * MASHD_EXIT_OK or MASHD_EXIT_CHECK (reasons logged). */
+int mashd_check(struct mashd *d);
+
+/* Start-up with d->cfg and d->clock set: key, trust store, store, audit
+ * log, policy, directory, s47 engine, delivery engine, ticks. MASH_OK or
+ * the first error (logged). */
+int mashd_start(struct mashd *d);
+
+/* Create the MQTT client and subscribe (not yet connected). */
+int mashd_start_mq(struct mashd *d);
+
+/* The main loop: connect (retrying), then handle messages, signals
+ * (read from sfd, a signalfd for SIGTERM/SIGINT/SIGHUP) and ticks until
+ * SIGTERM; drain and disconnect. Returns the exit code. */
+int mashd_run(struct mashd *d, int sfd);
+
+/* Free everything mashd_start / mashd_start_mq made. */
+void mashd_teardown(struct mashd *d);
+
+#endif
