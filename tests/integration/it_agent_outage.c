@@ -120,8 +120,11 @@ START_TEST(agent_killed_half_way_resends_from_its_outbox)
 
 	code = mash_test_agents_run(env, "police", feed, 300000, &out, &err, &s);
 	ck_assert_msg(code == 0, "exit %d\n%s\n%s", code, out, err);
+	/* Events stored before the kill come back DUPLICATE, or ACCEPTED when
+	 * the receipt of the first send was waiting in the agent's MQTT
+	 * session: either way each is settled once and stored once. */
+	ck_assert_int_eq(s.records, 300);
 	ck_assert_int_eq(s.accepted + s.duplicate, 300);
-	ck_assert_int_ge(s.duplicate, before);
 	ck_assert_int_eq(s.pending, 0);
 	ck_assert_int_eq(mash_test_agents_count(env, "police", &distinct), 300);
 	ck_assert_int_eq(distinct, 300);
