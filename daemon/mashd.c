@@ -538,6 +538,8 @@ mashd_start_mq(struct mashd *d)
 	if (rc != MASH_OK)
 		return rc;
 	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
+	if (rc == MASH_OK && d->cfg.mqtt_picture_subscribe[0] != '\0')
+		rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_picture_subscribe, 5000);
 	return rc;
 }
 

@@ -192,16 +192,16 @@ store = "$DEMO/mash.db";
 EOF
 	for a in "${AGENCIES[@]}"; do
 		cat >"$DEMO/agent-$a.cfg" <<EOF
-# mash-agent for $a (written by scripts/demo.sh)
-mqtt = {
-  uri = "$URI";
-  client_id = "agent-$a";
+# mash-agent for $a (written by scripts/demo.sh; format: agents/README.md)
+agent = {
+  agency = "$a";
+  mqtt = { uri = "$URI"; client_id = "demo-agent-$a"; };
+  signer = { key_id = "k1"; key_file = "$DEMO/keys/$a/k1.key.pem"; };
+  receipts = { trust_store = "$DEMO/trust"; };
+  outbox = { path = "$DEMO/outbox/$a.db"; };
+  timeouts = { connect_ms = 10000; receipt_wait_ms = 30000; };
+  log_level = "warn";
 };
-agency = "$a";
-key_id = "k1";
-key_file = "$DEMO/keys/$a/k1.key.pem";
-trust_store = "$DEMO/trust";
-outbox = "$DEMO/outbox/$a.db";
 EOF
 	done
 	cat >"$DEMO/picture.cfg" <<EOF
@@ -213,6 +213,7 @@ picture = {
   trust_store = "$DEMO/trust";
   daemon_signer = "mashd";
   timeout_ms = 15000;
+  holidays = "$ROOT/s47/holidays.cfg";
 };
 EOF
 }
@@ -244,28 +245,63 @@ feed_for() {
 	done
 	return 1
 }
+# Records in a feed: CSV lines after the header, or non-blank JSON lines.
+records_in() {
+	case "$1" in
+	*.csv) echo $(($(grep -c . "$1") - 1)) ;;
+	*) grep -c . "$1" ;;
+	esac
+}
+# Run one agent over one feed and check its summary line
+# ("summary: agency=A records=N sent=N accepted=N duplicate=N
+# rejected_by_agent=N rejected_by_daemon=N pending=N"): every record must
+# be receipted by mashd.
 run_agent() {
-	local a=$1 feed=$2 label=$3
+	local a=$1 feed=$2 line acc dup rej pend rec
+	: >"$DEMO/logs/agent-$a.last"
 	run "$BIN/mash-agent" --config "$DEMO/agent-$a.cfg" \
-		--agency "$a" --input "$feed" >>"$DEMO/logs/agent-$a.log" 2>&1 ||
-		die "mash-agent --agency $a over $feed (see $DEMO/logs/agent-$a.log)"
-	say "    $label"
+		--agency "$a" --input "$feed" >"$DEMO/logs/agent-$a.last" 2>&1
+	local rc=$?
+	cat "$DEMO/logs/agent-$a.last" >>"$DEMO/logs/agent-$a.log"
+	[ $rc -eq 0 ] ||
+		die "mash-agent --agency $a over $feed exited $rc (see $DEMO/logs/agent-$a.log)"
+	line=$(grep '^summary: ' "$DEMO/logs/agent-$a.last" | tail -n 1)
+	if [ -z "$line" ]; then
+		printf '    %-11s %s records from %s\n' "$a" "$(records_in "$feed")" "${feed#"$ROOT"/}"
+		return 0
+	fi
+	rec=$(sed -n 's/.* records=\([0-9]*\).*/\1/p' <<<"$line")
+	acc=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$line")
+	dup=$(sed -n 's/.* duplicate=\([0-9]*\).*/\1/p' <<<"$line")
+	rej=$(sed -n 's/.* rejected_by_daemon=\([0-9]*\).*/\1/p' <<<"$line")
+	pend=$(sed -n 's/.* pending=\([0-9]*\).*/\1/p' <<<"$line")
+	[ "${rej:-0}" -eq 0 ] && [ "${pend:-1}" -eq 0 ] ||
+		die "mash-agent --agency $a: $line (see $DEMO/logs/agent-$a.log)"
+	printf '    %-11s %s record(s) from %s: accepted %s, duplicate %s\n' \
+		"$a" "$rec" "${feed#"$ROOT"/}" "$acc" "$dup"
 }
 POLICE_FEED=$(feed_for police) || die "no police feed in $SAMPLES"
+# Split the police feed into its first record and the rest (a CSV keeps
+# its header line in both parts; the sample has one record per line).
 case "$POLICE_FEED" in
-*.jsonl)
+*.csv)
+	{ sed -n 1p "$POLICE_FEED"; sed -n 2p "$POLICE_FEED"; } >"$DEMO/feeds/police-1.csv"
+	{ sed -n 1p "$POLICE_FEED"; sed -n '3,$p' "$POLICE_FEED"; } >"$DEMO/feeds/police-2.csv"
+	P1=$DEMO/feeds/police-1.csv P2=$DEMO/feeds/police-2.csv
+	;;
+*)
 	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n 1p >"$DEMO/feeds/police-1.jsonl"
 	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n '2,$p' >"$DEMO/feeds/police-2.jsonl"
-	run_agent police "$DEMO/feeds/police-1.jsonl" "police      missing episode"
+	P1=$DEMO/feeds/police-1.jsonl P2=$DEMO/feeds/police-2.jsonl
 	;;
-*) run_agent police "$POLICE_FEED" "police      all events" ;;
 esac
+run_agent police "$P1"
 for a in education housing health yot; do
 	f=$(feed_for "$a") || die "no $a feed in $SAMPLES"
-	run_agent "$a" "$f" "$(printf '%-11s %s' "$a" "$(basename "$f")")"
+	run_agent "$a" "$f"
 done
-if [ -s "$DEMO/feeds/police-2.jsonl" ]; then
-	run_agent police "$DEMO/feeds/police-2.jsonl" "police      sexual exploitation"
+if [ "$(grep -c . "$P2")" -gt 1 ] || { [ "${P2%.jsonl}" != "$P2" ] && [ -s "$P2" ]; }; then
+	run_agent police "$P2"
 fi
 
 # ---------------------------------------------------------------- picture
