@@ -267,6 +267,32 @@ redundant(const Mash__V1__SharedRecord__FieldsEntry *e,
 	return 0;
 }
 
+/*
+ * Fields shown on one line per group: the length of key's group prefix
+ * ("detail.police" of "detail.police.dash_risk", "handling" of
+ * "handling.classification"), or 0 if key is shown on a line of its own.
+ * Only names made of printable ASCII are grouped (they are printed raw).
+ */
+static size_t
+group_prefix(const char *key)
+{
+	const char *dot, *p;
+
+	if (key == NULL)
+		return 0;
+	for (p = key; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return 0;
+	if (strncmp(key, "handling.", 9) == 0)
+		return 8;
+	if (strncmp(key, "detail.", 7) != 0)
+		return 0;
+	dot = strchr(key + 7, '.');
+	if (dot == NULL || dot[1] == '\0')
+		return 0;
+	return (size_t)(dot - key);
+}
+
 static void
 render_field(FILE *out, const Mash__V1__SharedRecord__FieldsEntry *e)
 {
@@ -285,7 +311,7 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 {
 	const Mash__V1__SharedRecord__FieldsEntry **f = NULL;
 	char date[11];
-	size_t nf = 0, i, alen;
+	size_t nf = 0, i, j, alen;
 
 	fmt_date(r->occurred_at, date);
 	fprintf(out, "  %s  ", date);
@@ -305,9 +331,31 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 	for (i = 0; i < nf; i++)
 		if (mash_streq(f[i]->key, "summary"))
 			render_field(out, f[i]);
-	for (i = 0; i < nf; i++)
-		if (!mash_streq(f[i]->key, "summary") && !redundant(f[i], subj))
+	for (i = 0; i < nf; i = j) {
+		size_t plen = group_prefix(f[i]->key);
+
+		j = i + 1;
+		if (mash_streq(f[i]->key, "summary") || redundant(f[i], subj))
+			continue;
+		if (plen == 0) {
 			render_field(out, f[i]);
+			continue;
+		}
+		/* "detail.police: dash_risk=standard; incident_ref=..." */
+		fputs("      ", out);
+		fwrite(f[i]->key, 1, plen, out);
+		fputs(": ", out);
+		for (j = i; j < nf && group_prefix(f[j]->key) == plen &&
+			    strncmp(f[j]->key, f[i]->key, plen) == 0;
+		     j++) {
+			if (j > i)
+				fputs("; ", out);
+			put_safe(out, f[j]->key + plen + 1);
+			fputc('=', out);
+			put_safe(out, f[j]->value);
+		}
+		fputc('\n', out);
+	}
 	if (r->n_fields > 0 && f == NULL)
 		fputs("      [fields not shown: out of memory]\n", out);
 	if (r->n_withheld > 0) {

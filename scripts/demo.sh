@@ -39,21 +39,32 @@ die() {
 	exit 1
 }
 
-# Stop every process we started, newest first: TERM, wait up to 5 s, KILL.
+# Stop one recorded process: TERM, wait up to 5 s, then KILL; reap it.
+# A pid started through run() leads its own process group (timeout(1)
+# makes one), so the whole group is signalled: the command under timeout
+# must not outlive it.
+stop_pid() {
+	local pid=$1 target=$1
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+		target=-$pid
+	fi
+	kill -TERM -- "$target" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 -- "$target" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 -- "$target" 2>/dev/null && kill -KILL -- "$target" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# Stop every process we started, newest first.
 cleanup() {
-	local rc=$? pid i
+	local rc=$? i
 	trap - EXIT INT TERM
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${PIDS[i]}
-		kill -TERM "$pid" 2>/dev/null || continue
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null
-		fi
-		wait "$pid" 2>/dev/null
+		stop_pid "${PIDS[i]}"
 	done
 	exit "$rc"
 }
@@ -188,7 +199,9 @@ key_file = "$DEMO/keys/mashd/k1.key.pem";
 trust_store = "$DEMO/trust";
 policy = "$POLICY_DIR/default.cfg";
 directory = "$POLICY_DIR/directory.cfg";
+calendar = "$ROOT/s47/holidays.cfg";
 store = "$DEMO/mash.db";
+log_level = "info";
 EOF
 	for a in "${AGENCIES[@]}"; do
 		cat >"$DEMO/agent-$a.cfg" <<EOF
@@ -226,8 +239,15 @@ run "$BIN/mashd" --config "$DEMO/mashd.cfg" --check \
 	die "mashd --check refused the config (see $DEMO/logs/mashd-check.log)"
 start_bg "$DEMO/logs/mashd.log" "$BIN/mashd" --config "$DEMO/mashd.cfg"
 MASHD_PID=${PIDS[-1]}
-sleep 1
+# Ready when it has connected and subscribed (bounded: 30 s).
+for _ in $(seq 1 300); do
+	grep -q "mashd ready" "$DEMO/logs/mashd.log" 2>/dev/null && break
+	kill -0 "$MASHD_PID" 2>/dev/null || break
+	sleep 0.1
+done
 kill -0 "$MASHD_PID" 2>/dev/null || die "mashd exited at start (see $DEMO/logs/mashd.log)"
+grep -q "mashd ready" "$DEMO/logs/mashd.log" ||
+	die "mashd not ready after 30 s (see $DEMO/logs/mashd.log)"
 
 # Watch the strategy-discussion core's inboxes: one line per message,
 # topic and hex payload (the envelope's payload_type is plain text in it).
@@ -329,17 +349,31 @@ grep "$TRIGGER_HEX" "$DEMO/logs/inbox.log" | awk '{print $1}' | sort | uniq -c |
 		say "    $topic: $count trigger message(s)"
 	done
 
+step "the same child seen by other roles (redacted by policy)"
+for who in "housing.officer1 early-help" "auditor.ada audit"; do
+	set -- $who
+	picture --as "$1" --nhs "$NHS" --purpose "$2" \
+		>"$DEMO/picture-$1.txt" 2>"$DEMO/logs/picture-$1.err"
+	rc=$?
+	[ $rc -le 1 ] || die "mashctl picture --as $1 exited $rc (see $DEMO/logs/picture-$1.err)"
+	say "    $1 ($2):"
+	grep -E '^(Child|Agencies|Timeline|DENIED)' "$DEMO/picture-$1.txt" | sed 's/^/      /'
+done
+
 # ---------------------------------------------------------------- audit
-step "verifying the audit trail"
-run "$BIN/mashctl" audit verify --db "$DEMO/mash.db" \
+step "verifying the audit trail (hashes, tree, signed checkpoints)"
+run "$BIN/mashctl" audit verify --db "$DEMO/mash.db" --trust "$DEMO/trust" \
 	>"$DEMO/logs/audit-verify.log" 2>&1 ||
 	die "mashctl audit verify --db $DEMO/mash.db (see $DEMO/logs/audit-verify.log)"
 sed 's/^/    /' "$DEMO/logs/audit-verify.log"
-step "audit report"
+step "audit report for police records (full report: $DEMO/audit-report.txt)"
 run "$BIN/mashctl" audit report --db "$DEMO/mash.db" \
 	>"$DEMO/audit-report.txt" 2>"$DEMO/logs/audit-report.err" ||
 	die "mashctl audit report --db $DEMO/mash.db (see $DEMO/logs/audit-report.err)"
-head -n 25 "$DEMO/audit-report.txt" | sed 's/^/    /'
+run "$BIN/mashctl" audit report --db "$DEMO/mash.db" --agency police \
+	>"$DEMO/audit-report-police.txt" 2>>"$DEMO/logs/audit-report.err" ||
+	die "mashctl audit report --agency police (see $DEMO/logs/audit-report.err)"
+head -n 15 "$DEMO/audit-report-police.txt" | cut -c1-160 | sed 's/^/    /'
 
 say ""
 say "demo: OK. Files kept in $DEMO (configs, keys/, trust/, mash.db, logs/)"

@@ -242,6 +242,42 @@ START_TEST(render_omits_fields_the_row_and_header_already_show)
 }
 END_TEST
 
+START_TEST(render_groups_agency_detail_and_handling_on_one_line)
+{
+	struct fixture f;
+	Mash__V1__SharedRecord__FieldsEntry extra[4];
+	Mash__V1__SharedRecord__FieldsEntry *ep[6];
+	char *s;
+
+	fixture_init(&f);
+	mash__v1__shared_record__fields_entry__init(&extra[0]);
+	extra[0].key = "detail.police.incident_ref";
+	extra[0].value = "NB-1";
+	mash__v1__shared_record__fields_entry__init(&extra[1]);
+	extra[1].key = "detail.police.dash_risk";
+	extra[1].value = "standard";
+	mash__v1__shared_record__fields_entry__init(&extra[2]);
+	extra[2].key = "handling.classification";
+	extra[2].value = "OFFICIAL";
+	mash__v1__shared_record__fields_entry__init(&extra[3]);
+	extra[3].key = "detail.police.";  /* no field name: its own line */
+	extra[3].value = "odd";
+	ep[0] = &f.fe[0];
+	ep[1] = &f.fe[1];
+	ep[2] = &extra[0];
+	ep[3] = &extra[1];
+	ep[4] = &extra[2];
+	ep[5] = &extra[3];
+	f.rec[0].fields = ep;
+	f.rec[0].n_fields = 6;
+	s = render(&f.p, &opts);
+	ck_assert_ptr_nonnull(strstr(s, "      detail.police: dash_risk=standard; incident_ref=NB-1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "      handling: classification=OFFICIAL\n"));
+	ck_assert_ptr_nonnull(strstr(s, "      detail.police.: odd\n"));
+	free(s);
+}
+END_TEST
+
 START_TEST(render_redacted_subject_names_withheld_identity)
 {
 	struct fixture f;
@@ -500,6 +536,7 @@ suite(void)
 	tcase_add_test(tc, render_timeline_rows_have_date_agency_category_severity);
 	tcase_add_test(tc, render_sorts_granted_fields_and_marks_withheld);
 	tcase_add_test(tc, render_omits_fields_the_row_and_header_already_show);
+	tcase_add_test(tc, render_groups_agency_detail_and_handling_on_one_line);
 	tcase_add_test(tc, render_redacted_subject_names_withheld_identity);
 	tcase_add_loop_test(tc, render_trigger_shows_due_date_and_working_days,
 			    0, (int)(sizeof(due_cases) / sizeof(due_cases[0])));

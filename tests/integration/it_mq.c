@@ -407,6 +407,94 @@ START_TEST(connect_to_closed_port_times_out)
 }
 END_TEST
 
+/* ---- TLS (ssl://): CA, client certificate, peer verification -------- */
+
+static char *pki;
+
+static void
+tls_setup(void)
+{
+	char ca[600], crt[600], key[600];
+
+	pki = mash_test_mkdtemp("pki");
+	ck_assert_ptr_nonnull(pki);
+	ck_assert_int_eq(mash_test_make_pki(pki), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+	snprintf(crt, sizeof(crt), "%s/server.pem", pki);
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	ck_assert_int_eq(mash_test_broker_start_tls(ca, crt, key, 1, &broker),
+			 0);
+}
+
+static void
+tls_teardown(void)
+{
+	mash_test_broker_free(broker);
+	broker = NULL;
+	mash_test_rmrf(pki);
+	free(pki);
+}
+
+/* A TLS client; ca: "ca" or "other-ca"; with_cert: present client.pem. */
+static int
+tls_connect(const char *ca, int with_cert, struct mash_mq **out)
+{
+	struct mash_mq_opts o;
+	char caf[600], crt[600], key[600];
+	int rc;
+
+	snprintf(caf, sizeof(caf), "%s/%s.pem", pki, ca);
+	snprintf(crt, sizeof(crt), "%s/client.pem", pki);
+	snprintf(key, sizeof(key), "%s/client.key", pki);
+	mash_mq_opts_init(&o);
+	o.uri = mash_test_broker_uri(broker);
+	o.client_id = "it-tls";
+	o.clean_start = 1;
+	o.ca_file = caf;
+	if (with_cert) {
+		o.cert_file = crt;
+		o.key_file = key;
+	}
+	ck_assert_int_eq(mash_mq_new(&o, out), MASH_OK);
+	ck_assert_int_eq(mash_mq_subscribe(*out, "tls/t", 5000), MASH_OK);
+	rc = mash_mq_connect(*out, 4000);
+	return rc;
+}
+
+START_TEST(tls_with_ca_and_client_certificate_connects_and_verifies_peer)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert(strncmp(mash_test_broker_uri(broker), "ssl://", 6) == 0);
+	ck_assert_int_eq(tls_connect("ca", 1, &mq), MASH_OK);
+	ck_assert_int_eq(mash_mq_publish(mq, "tls/t", "secret", 6, 0, NULL,
+					 5000),
+			 MASH_OK);
+	expect_msg(mq, "tls/t", "secret");
+	mash_mq_free(mq);
+}
+END_TEST
+
+START_TEST(tls_refuses_a_broker_signed_by_another_ca)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert_int_ne(tls_connect("other-ca", 1, &mq), MASH_OK);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+}
+END_TEST
+
+START_TEST(tls_without_client_certificate_is_refused_by_the_broker)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert_int_ne(tls_connect("ca", 0, &mq), MASH_OK);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -430,6 +518,13 @@ main(void)
 	tcase_add_test(tc, reconnects_and_resubscribes_after_broker_restart_without_state);
 	tcase_add_test(tc, shared_subscription_splits_messages_between_members);
 	tcase_add_test(tc, connect_to_closed_port_times_out);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tls");
+	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, tls_with_ca_and_client_certificate_connects_and_verifies_peer);
+	tcase_add_test(tc, tls_refuses_a_broker_signed_by_another_ca);
+	tcase_add_test(tc, tls_without_client_certificate_is_refused_by_the_broker);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
