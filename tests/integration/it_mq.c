@@ -4,11 +4,14 @@
  * data, retained messages, the bounded receive queue, persistent sessions
  * and reconnect + re-subscribe after the broker restarts.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -390,6 +393,40 @@ START_TEST(shared_subscription_splits_messages_between_members)
 }
 END_TEST
 
+START_TEST(silent_server_times_out_and_a_retry_waits_for_the_same_attempt)
+{
+	struct mash_mq_opts o;
+	struct mash_mq *mq = NULL;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	char uri[64];
+	int fd;
+
+	/* A server that completes TCP (kernel backlog) but never answers
+	 * the MQTT CONNECT, like a host behind a dead proxy. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+	mash_mq_opts_init(&o);
+	o.uri = uri;
+	o.client_id = "it-silent";
+	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);
+	ck_assert_int_eq(mash_mq_connect(mq, 1000), MASH_ERR_TIMEOUT);
+	/* The first attempt is still in progress: waiting again is a
+	 * timeout, never a transport error. */
+	ck_assert_int_eq(mash_mq_connect(mq, 1000), MASH_ERR_TIMEOUT);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+	close(fd);
+}
+END_TEST
+
 START_TEST(connect_to_closed_port_times_out)
 {
 	struct mash_mq_opts o;
@@ -518,6 +555,7 @@ main(void)
 	tcase_add_test(tc, reconnects_and_resubscribes_after_broker_restart_without_state);
 	tcase_add_test(tc, shared_subscription_splits_messages_between_members);
 	tcase_add_test(tc, connect_to_closed_port_times_out);
+	tcase_add_test(tc, silent_server_times_out_and_a_retry_waits_for_the_same_attempt);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
 	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
