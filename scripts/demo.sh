@@ -39,7 +39,7 @@ die() {
 	exit 1
 }
 
-# Stop one recorded process: TERM, wait up to 5 s, then KILL; reap it.
+# Stop one recorded process: TERM, wait up to 10 s, then KILL; reap it.
 # A pid started through run() leads its own process group (timeout(1)
 # makes one), so the whole group is signalled: the command under timeout
 # must not outlive it.
@@ -50,7 +50,7 @@ stop_pid() {
 		target=-$pid
 	fi
 	kill -TERM -- "$target" 2>/dev/null
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 100); do
 		kill -0 -- "$target" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -69,6 +69,7 @@ if [ $rc -ne 0 ]; then
 	fail "full run: demo exited $rc"
 	show_logs "$D1"
 else
+	grep -q "demo: OK" "$D1.out" || show_logs "$D1"
 	out=$(cat "$D1.out")
 	for want in "MASH combined picture" "as analyst.amara, purpose mash-triage" \
 		"Level:      L4" "VCL band:   VERY_HIGH" "Timeline (" \
@@ -86,7 +87,7 @@ else
 		[ -e "$D1/$f" ] || fail "full run: $D1/$f not kept"
 	done
 	[ "$(grep -c . "$D1.err")" -eq 0 ] ||
-		fail "full run: stderr not empty: $(head -3 "$D1.err")"
+		{ fail "full run: stderr not empty:"; head -20 "$D1.err" >&2; }
 fi
 assert_no_process_left "$D1" "full run"
 
