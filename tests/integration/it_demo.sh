@@ -50,14 +50,19 @@ assert_no_process_left() {
 			# A reused pid would not be one of ours: check its command.
 			if grep -qaE 'mosquitto|mashd|mash-agent|mashctl|timeout' \
 				"/proc/$pid/cmdline" 2>/dev/null; then
-				left="$left $pid"
+				left="$left $pid($(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120); state $(cut -d' ' -f3 2>/dev/null </proc/$pid/stat))"
 			fi
 		fi
 	done <"$dir/.pids"
 	[ -z "$left" ] || fail "$label: processes still running:$left"
-	if pgrep -f "$dir/" >/dev/null 2>&1; then
-		fail "$label: a process still names $dir: $(pgrep -af "$dir/")"
-	fi
+	# Any process whose command line names the demo dir (no procps
+	# needed: /proc directly; this shell's own pid excluded).
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = "$$" ] && continue
+		if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$dir/"; then
+			fail "$label: process ${p#/proc/} still names $dir: $(tr '\0' ' ' <"$p/cmdline")"
+		fi
+	done
 }
 
 # ------------------------------------------------------------------ 1
