@@ -28,6 +28,7 @@
 #include "crypto/env.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
+#include "daemon/audit_tick.h"
 #include "daemon/config.h"
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
@@ -643,6 +644,7 @@ mashd_run(struct mashd *d, int sfd)
 	end = mono_ms() + d->cfg.drain_timeout_ms;
 	while (mash_mq_queued(d->mq) > 0 && mono_ms() < end)
 		(void)drain(d, BATCH);
+	(void)mashd_audit_checkpoint_now(d); /* every record under a checkpoint */
 	(void)mash_mq_disconnect(d->mq, 2000);
 	/* Anything that arrived while disconnecting is stored too (its
 	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */
