@@ -59,6 +59,7 @@ struct agent {
 	int feed_done;
 	int64_t feed_done_ms;
 	uint64_t connects_seen;
+	int64_t last_receipt_ms; /* last verified receipt for this agency */
 };
 
 static int64_t
@@ -361,6 +362,7 @@ handle_receipt(struct agent *a, const struct mash_mq_msg *m)
 			  r->reason[0] ? ": " : "", r->reason);
 		goto out;
 	}
+	a->last_receipt_ms = now(a);
 	rc = mash_outbox_receipt(a->ob, a->cfg->agency, r->event_id, st,
 				 r->reason, r->case_id, r->audit_seq);
 	if (rc == MASH_OK) {
@@ -441,6 +443,17 @@ publish_due(struct agent *a)
 				return rc;
 		}
 		a->connects_seen = cc;
+	}
+	/* While receipts keep arriving the daemon is working through a
+	 * backlog that already holds our unreceipted events: re-sending them
+	 * now would only lengthen it. Re-sends resume once receipts have
+	 * stopped for backoff_min_ms. */
+	if (a->last_receipt_ms > 0 &&
+	    now(a) - a->last_receipt_ms < a->cfg->backoff_min_ms) {
+		rc = mash_outbox_defer_resends(a->ob, a->last_receipt_ms +
+							      a->cfg->backoff_min_ms);
+		if (rc != MASH_OK)
+			return rc;
 	}
 	rc = mash_outbox_inflight(a->ob, &inflight);
 	if (rc != MASH_OK)

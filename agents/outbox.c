@@ -608,6 +608,27 @@ out:
 }
 
 int
+mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET next_send_ms = ?1"
+		     " WHERE state = 0 AND attempts > 0 AND next_send_ms < ?1;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, until_ms);
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms)
 {
 	sqlite3_stmt *st = NULL;

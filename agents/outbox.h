@@ -160,6 +160,15 @@ int mash_outbox_inflight(struct mash_outbox *ob, size_t *n);
  */
 int mash_outbox_resend_now(struct mash_outbox *ob);
 
+/*
+ * Push the next send of every published, unreceipted event that is due
+ * before until_ms to until_ms, without counting an attempt: the agent
+ * calls it while receipts are still arriving (the daemon is working
+ * through a backlog that already holds these events), so that re-sends
+ * do not add duplicates to that backlog. MASH_OK or MASH_ERR_STORE.
+ */
+int mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms);
+
 /* Number of pending events (all runs). */
 int mash_outbox_pending(struct mash_outbox *ob, size_t *n);
 
