@@ -68,6 +68,7 @@ struct mash_mq {
 	int connected;      /* CONNACK seen, not lost since */
 	int ready;          /* connected and every filter subscribed */
 	int connect_failed; /* last connect attempt failed */
+	int connect_pending; /* an attempt of ours is still in progress */
 	int connect_fatal;  /* ... with a refusal that retrying won't fix */
 	int sub_failed;     /* last subscribe was refused */
 	int disconnected;   /* disconnect completed */
@@ -154,6 +155,7 @@ on_connected(void *ctx, char *cause)
 	pthread_mutex_lock(&mq->lock);
 	mq->connected = 1;
 	mq->connect_failed = 0;
+	mq->connect_pending = 0;
 	mq->connect_count++;
 	n = mq->nsubs;
 	for (i = 0; i < n; i++) {
@@ -240,6 +242,7 @@ on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
 		fatal = 1;
 	pthread_mutex_lock(&mq->lock);
 	mq->connect_failed = 1;
+	mq->connect_pending = 0;
 	mq->connect_fatal = fatal;
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
@@ -637,7 +640,7 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 	MQTTProperties props = MQTTProperties_initializer;
 	MQTTProperty p;
 	struct timespec dl;
-	int rc = MASH_ERR_INVAL, prc, backoff_ms;
+	int rc = MASH_ERR_INVAL, prc, backoff_ms, pending;
 	int64_t left;
 
 	if (mq == NULL)
@@ -674,14 +677,30 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 	 * once; the first connection is retried here, with backoff, until
 	 * the deadline. */
 	for (;;) {
+		/* An attempt from an earlier call that timed out may still be
+		 * in progress (an unreachable host takes connectTimeout):
+		 * wait for it rather than start a second one. */
 		pthread_mutex_lock(&mq->lock);
-		mq->connect_failed = 0;
-		mq->connect_fatal = 0;
-		mq->closing = 0;
-		mq->disconnected = 0;
+		if (mq->ready) { /* connected by an earlier call */
+			pthread_mutex_unlock(&mq->lock);
+			rc = MASH_OK;
+			break;
+		}
+		pending = mq->connect_pending;
+		if (!pending) {
+			mq->connect_failed = 0;
+			mq->connect_fatal = 0;
+			mq->closing = 0;
+			mq->disconnected = 0;
+			mq->connect_pending = 1;
+		}
 		pthread_mutex_unlock(&mq->lock);
-		prc = MQTTAsync_connect(mq->client, &co);
+		prc = pending ? MQTTASYNC_SUCCESS
+			      : MQTTAsync_connect(mq->client, &co);
 		if (prc != MQTTASYNC_SUCCESS) {
+			pthread_mutex_lock(&mq->lock);
+			mq->connect_pending = 0;
+			pthread_mutex_unlock(&mq->lock);
 			mash_err("mq: connect to %s failed to start: %s",
 				 mq->uri, MQTTAsync_strerror(prc));
 			rc = MASH_ERR_MQTT;

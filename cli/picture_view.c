@@ -8,6 +8,7 @@
  * dropped, so that nobody mistakes "withheld" for "not known".
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -225,13 +226,92 @@ render_subject(FILE *out, const Mash__V1__Subject *s)
 	fputc('\n', out);
 }
 
-/* One timeline row, then its granted fields, withheld names and flags. */
+/*
+ * 1 if field e need not be printed under its timeline row: the row already
+ * shows category, severity and date, and the header shows the child's
+ * identity (printed again only where a record says something different).
+ */
+static int
+redundant(const Mash__V1__SharedRecord__FieldsEntry *e,
+	  const Mash__V1__Subject *subj)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} ids[] = {
+		{"subject.nhs_number", offsetof(Mash__V1__Subject, nhs_number)},
+		{"subject.given_name", offsetof(Mash__V1__Subject, given_name)},
+		{"subject.family_name", offsetof(Mash__V1__Subject, family_name)},
+		{"subject.date_of_birth",
+		 offsetof(Mash__V1__Subject, date_of_birth)},
+		{"subject.postcode", offsetof(Mash__V1__Subject, postcode)},
+		{"subject.sex", offsetof(Mash__V1__Subject, sex)},
+	};
+	const char *v;
+	size_t i;
+
+	if (e->key == NULL)
+		return 1;
+	if (strcmp(e->key, "category") == 0 ||
+	    strcmp(e->key, "severity") == 0 ||
+	    strcmp(e->key, "occurred_at") == 0)
+		return 1;
+	if (subj == NULL)
+		return 0;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (strcmp(e->key, ids[i].key) != 0)
+			continue;
+		v = *(char *const *)((const char *)subj + ids[i].off);
+		return v != NULL && e->value != NULL && strcmp(v, e->value) == 0;
+	}
+	return 0;
+}
+
+/*
+ * Fields shown on one line per group: the length of key's group prefix
+ * ("detail.police" of "detail.police.dash_risk", "handling" of
+ * "handling.classification"), or 0 if key is shown on a line of its own.
+ * Only names made of printable ASCII are grouped (they are printed raw).
+ */
+static size_t
+group_prefix(const char *key)
+{
+	const char *dot, *p;
+
+	if (key == NULL)
+		return 0;
+	for (p = key; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return 0;
+	if (strncmp(key, "handling.", 9) == 0)
+		return 8;
+	if (strncmp(key, "detail.", 7) != 0)
+		return 0;
+	dot = strchr(key + 7, '.');
+	if (dot == NULL || dot[1] == '\0')
+		return 0;
+	return (size_t)(dot - key);
+}
+
 static void
-render_record(FILE *out, const Mash__V1__SharedRecord *r)
+render_field(FILE *out, const Mash__V1__SharedRecord__FieldsEntry *e)
+{
+	fputs("      ", out);
+	put_safe(out, e->key);
+	fputs(": ", out);
+	put_safe(out, e->value);
+	fputc('\n', out);
+}
+
+/* One timeline row, then its granted fields (the summary first),
+ * withheld names and flags. */
+static void
+render_record(FILE *out, const Mash__V1__SharedRecord *r,
+	      const Mash__V1__Subject *subj)
 {
 	const Mash__V1__SharedRecord__FieldsEntry **f = NULL;
 	char date[11];
-	size_t nf = 0, i, alen;
+	size_t nf = 0, i, j, alen;
 
 	fmt_date(r->occurred_at, date);
 	fprintf(out, "  %s  ", date);
@@ -248,11 +328,32 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r)
 	fputc('\n', out);
 
 	f = sorted_fields(r, &nf);
-	for (i = 0; i < nf; i++) {
+	for (i = 0; i < nf; i++)
+		if (mash_streq(f[i]->key, "summary"))
+			render_field(out, f[i]);
+	for (i = 0; i < nf; i = j) {
+		size_t plen = group_prefix(f[i]->key);
+
+		j = i + 1;
+		if (mash_streq(f[i]->key, "summary") || redundant(f[i], subj))
+			continue;
+		if (plen == 0) {
+			render_field(out, f[i]);
+			continue;
+		}
+		/* "detail.police: dash_risk=standard; incident_ref=..." */
 		fputs("      ", out);
-		put_safe(out, f[i]->key);
+		fwrite(f[i]->key, 1, plen, out);
 		fputs(": ", out);
-		put_safe(out, f[i]->value);
+		for (j = i; j < nf && group_prefix(f[j]->key) == plen &&
+			    strncmp(f[j]->key, f[i]->key, plen) == 0;
+		     j++) {
+			if (j > i)
+				fputs("; ", out);
+			put_safe(out, f[j]->key + plen + 1);
+			fputc('=', out);
+			put_safe(out, f[j]->value);
+		}
 		fputc('\n', out);
 	}
 	if (r->n_fields > 0 && f == NULL)
@@ -267,12 +368,38 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r)
 		put_list(out, r->flags, r->n_flags);
 		fputc('\n', out);
 	}
-	if (nonempty(r->legal_basis)) {
-		fputs("      legal basis: ", out);
-		put_safe(out, r->legal_basis);
+	mash_free(f);
+}
+
+/* The rules the records were shared under, each with its legal basis,
+ * once (in order of first use). */
+static void
+render_rules(FILE *out, const Mash__V1__Picture *p)
+{
+	size_t i, j;
+	int seen, any = 0;
+
+	for (i = 0; i < p->n_records; i++) {
+		const Mash__V1__SharedRecord *r = p->records[i];
+
+		if (r == NULL || !nonempty(r->rule_id))
+			continue;
+		seen = 0;
+		for (j = 0; j < i && !seen; j++)
+			seen = p->records[j] != NULL &&
+			       mash_streq(p->records[j]->rule_id, r->rule_id);
+		if (seen)
+			continue;
+		if (!any)
+			fputs("\nRules applied\n", out);
+		any = 1;
+		fputs("  ", out);
+		put_safe(out, r->rule_id);
+		fputs(": ", out);
+		put_safe(out, nonempty(r->legal_basis) ? r->legal_basis
+						       : "(no legal basis given)");
 		fputc('\n', out);
 	}
-	mash_free(f);
 }
 
 static void
@@ -369,7 +496,7 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 	if (nonempty(p->vcl_band))
 		put_safe(out, p->vcl_band);
 	else
-		fputs("not assessed", out);
+		fputs("not shown (no VCL score shared for this purpose)", out);
 	if (p->rmg_register)
 		fputs(" (on the Risk Management Group register)", out);
 	fputc('\n', out);
@@ -386,8 +513,10 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 		fputs("  (no records shared for this purpose)\n", out);
 	for (i = 0; i < p->n_records; i++) {
 		if (p->records[i] != NULL)
-			render_record(out, p->records[i]);
+			render_record(out, p->records[i], p->subject);
 	}
+
+	render_rules(out, p);
 
 	fprintf(out, "\nOpen s47 triggers (%zu)\n", p->n_open_triggers);
 	if (p->n_open_triggers == 0)

@@ -8,6 +8,7 @@
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
 
 void
@@ -18,8 +19,10 @@ mashd_dispatch(struct mashd *d, const struct mash_mq_msg *msg)
 		(void)mashd_handle_event(d, msg);
 		return;
 	}
-	/* mash/v1/requests/picture: the picture owner adds its handler
-	 * here (daemon/handle_picture.c). Until then it is logged. */
+	if (strcmp(msg->topic, MASHD_PICTURE_TOPIC) == 0) {
+		(void)mashd_handle_picture_msg(d, msg);
+		return;
+	}
 	/* Anything else (a topic the broker's ACL should not have let us
 	 * see): everything on an events topic is quarantined by
 	 * handle_event; other topics carry no agency data we asked for, so

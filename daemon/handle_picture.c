@@ -36,6 +36,7 @@
 #include "common/str.h"
 #include "crypto/env.h"
 #include "daemon/handle_picture.h"
+#include "daemon/mashd.h"
 #include "daemon/picture_triggers.h"
 #include "event/evt.h"
 #include "mash/v1/mash.pb-c.h"
@@ -45,7 +46,6 @@
 #include "store/store.h"
 
 #define REQUEST_TYPE "mash.v1.PictureRequest"
-#define DEFAULT_PUBLISH_TIMEOUT_MS 5000
 #define WHY_LEN 256u
 
 /* One event of the case, as decided for this requester. */
@@ -75,6 +75,7 @@ struct req_state {
 	struct mashd_picture_triggers trig;
 	char inbox[MASH_MAX_TOPIC + 1];
 	unsigned level;
+	const char *deny_rule;  /* the policy rule behind a denial, or NULL */
 	char denied[WHY_LEN];
 	int deny_err;
 };
@@ -492,6 +493,29 @@ subject_for(const struct req_state *s, uint64_t shared, Mash__V1__Subject *subj)
 		subj->sex = c->sex;
 }
 
+/*
+ * Whether the requester is shown the open trigger: the people it is
+ * delivered to anyway (its required attendee roles, s47-triggers.md "Who
+ * is told"), the MASH team that triages, and auditors.
+ */
+static int
+trigger_visible(const struct req_state *s)
+{
+	static const char *const always[] = {"mash-analyst", "mash-manager",
+					     MASHD_PICTURE_AUDITOR_ROLE};
+	size_t i;
+
+	if (!s->trig.open)
+		return 0;
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (mash_streq(s->who.role, always[i]))
+			return 1;
+	for (i = 0; i < s->trig.msg.n_required_attendees; i++)
+		if (mash_streq(s->who.role, s->trig.msg.required_attendees[i]))
+			return 1;
+	return 0;
+}
+
 /* Keep only the contributing events whose records the requester sees. */
 static void
 filter_trigger_events(struct req_state *s)
@@ -534,6 +558,21 @@ audit_append(const struct mashd_picture_env *env,
 	return rc;
 }
 
+/* Add id to the set ids[0..*n) (at most 16; later ones are dropped). */
+static void
+add_rule(const char *ids[16], size_t *n, const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return;
+	for (i = 0; i < *n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return;
+	if (*n < 16)
+		ids[(*n)++] = id;
+}
+
 /* Seal msg as mashd and publish it on topic with correlation echoed. */
 static int
 send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
@@ -556,10 +595,7 @@ send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
 		props.correlation = req->correlation;
 		props.correlation_len = req->correlation_len;
 	}
-	rc = mash_mq_publish(env->mq, topic, buf, len, 0, &props,
-			     env->publish_timeout_ms > 0
-				     ? env->publish_timeout_ms
-				     : DEFAULT_PUBLISH_TIMEOUT_MS);
+	rc = env->publish(env->publish_ctx, topic, buf, len, &props);
 	if (rc != MASH_OK)
 		mash_err("picture: publish to %s failed: %s", topic,
 			 mash_errname(rc));
@@ -588,6 +624,7 @@ handle_denied(const struct mashd_picture_env *env,
 	ar.recipient = s->opened->signer;
 	ar.case_id = s->kase != NULL ? s->kase->case_id : NULL;
 	ar.purpose = s->req->purpose;
+	ar.rule_id = s->deny_rule;
 	ar.reason = s->denied;
 	(void)mash_snprintf(extra, sizeof(extra),
 			    "{\"error\":\"%s\",\"break_glass\":%s}",
@@ -768,16 +805,9 @@ handle_granted(const struct mashd_picture_env *env,
 		if (rc != MASH_OK)
 			goto fail;
 		k++;
-		for (size_t r = 0; r < n_rules + 1 && n_rules < 16; r++) {
-			if (r == n_rules) {
-				rule_ids[n_rules++] = it->d.rule_id;
-				break;
-			}
-			if (mash_streq(rule_ids[r], it->d.rule_id))
-				break;
-		}
+		add_rule(rule_ids, &n_rules, it->d.rule_id);
 	}
-	now = mash_clock_now(env->clock);
+	now = mash_clock_now(env->clock != NULL ? env->clock : mash_clock_system());
 	if (bg_used) {
 		memset(&ar, 0, sizeof(ar));
 		ar.type = MASH_AUD_BREAK_GLASS;
@@ -866,7 +896,7 @@ handle_granted(const struct mashd_picture_env *env,
 	pic.agencies_involved = s->agencies;
 	pic.n_records = s->n_recs;
 	pic.records = s->recp;
-	if (s->trig.open) {
+	if (trigger_visible(s)) {
 		filter_trigger_events(s);
 		trigp[0] = &s->trig.msg;
 		pic.n_open_triggers = 1;
@@ -938,6 +968,14 @@ fit_envelope(struct req_state *s)
 }
 
 int
+mashd_picture_mq_publish(void *ctx, const char *topic, const uint8_t *buf,
+			 size_t len, const struct mash_mq_props *props)
+{
+	return mash_mq_publish(ctx, topic, buf, len, 0, props,
+			       MASHD_PICTURE_PUBLISH_MS);
+}
+
+int
 mashd_handle_picture(const struct mashd_picture_env *env,
 		     const struct mash_mq_msg *msg,
 		     struct mashd_picture_outcome *outp)
@@ -951,7 +989,9 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
-	if (env == NULL || msg == NULL)
+	if (env == NULL || msg == NULL || env->publish == NULL ||
+	    env->store == NULL || env->aud == NULL || env->key == NULL ||
+	    env->trust == NULL || env->signer == NULL || env->key_id == NULL)
 		return MASH_ERR_INVAL;
 
 	why[0] = '\0';
@@ -993,6 +1033,7 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 
 		for (i = 0; i < s.n_items && r == NULL; i++)
 			r = s.items[i].d.rule_id;
+		s.deny_rule = r;
 		deny(&s, MASH_ERR_DENIED,
 		     "no rule grants role %s purpose %s any record of this "
 		     "case%s (%s)", s.who.role, s.req->purpose,
@@ -1014,5 +1055,45 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 	rc = handle_granted(env, msg, &s, out);
 out:
 	req_state_clear(&s);
+	return rc;
+}
+
+/* Publish through the daemon's adapter with its configured timeout. */
+static int
+mashd_picture_publish(void *ctx, const char *topic, const uint8_t *buf,
+		      size_t len, const struct mash_mq_props *props)
+{
+	struct mashd *d = ctx;
+
+	return mash_mq_publish(d->mq, topic, buf, len, 0, props,
+			       (int)d->cfg.mqtt_publish_timeout_ms);
+}
+
+int
+mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg)
+{
+	struct mashd_picture_env env;
+	struct mashd_picture_outcome out;
+	int rc;
+
+	memset(&env, 0, sizeof(env));
+	env.store = d->store;
+	env.aud = d->aud;
+	env.pol = d->policy;
+	env.dir = d->directory;
+	env.trust = d->trust;
+	env.key = d->key;
+	env.signer = d->signer;
+	env.key_id = d->key_id;
+	env.clock = &d->clock;
+	env.publish = mashd_picture_publish;
+	env.publish_ctx = d;
+	rc = mashd_handle_picture(&env, msg, &out);
+	if (rc != MASH_OK) {
+		d->stats.internal_errors++;
+		mash_err("picture: request from %s not completed: %s",
+			 out.principal[0] ? out.principal : "(unverified)",
+			 mash_errname(rc));
+	}
 	return rc;
 }

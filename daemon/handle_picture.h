@@ -33,11 +33,13 @@
 
 #include "common/clock.h"
 
+struct mashd;
 struct mash_aud;
 struct mash_dir;
 struct mash_key;
 struct mash_mq;
 struct mash_mq_msg;
+struct mash_mq_props;
 struct mash_policy;
 struct mash_store;
 struct mash_trust;
@@ -67,9 +69,22 @@ struct mashd_picture_env {
 	const char *signer;             /* "mashd" */
 	const char *key_id;             /* mashd's key id */
 	const struct mash_clock *clock;
-	struct mash_mq *mq;             /* where answers go */
-	int publish_timeout_ms;         /* per publish; <= 0: 5000 */
+	/*
+	 * Publish buf[0..len) on topic at QoS 1 with props (may be NULL) and
+	 * wait for the broker: MASH_OK or an error. The daemon passes
+	 * mashd_picture_mq_publish with ctx = its struct mash_mq; tests may
+	 * capture instead.
+	 */
+	int (*publish)(void *ctx, const char *topic, const uint8_t *buf,
+		       size_t len, const struct mash_mq_props *props);
+	void *publish_ctx;
 };
+
+/* Publish with mash_mq_publish(ctx, ..., MASHD_PICTURE_PUBLISH_MS):
+ * ctx is a connected struct mash_mq. */
+#define MASHD_PICTURE_PUBLISH_MS 5000
+int mashd_picture_mq_publish(void *ctx, const char *topic, const uint8_t *buf,
+			     size_t len, const struct mash_mq_props *props);
 
 /* What one request came to (for the daemon's log and for tests). */
 struct mashd_picture_outcome {
@@ -95,5 +110,14 @@ struct mashd_picture_outcome {
 int mashd_handle_picture(const struct mashd_picture_env *env,
 			 const struct mash_mq_msg *msg,
 			 struct mashd_picture_outcome *out);
+
+/*
+ * mashd's dispatch entry for MASHD_PICTURE_TOPIC: fills a
+ * mashd_picture_env from the daemon's state (store, audit log, policy and
+ * directory in force, trust store, key, clock; publishing through d->mq
+ * with cfg.mqtt_publish_timeout_ms) and calls mashd_handle_picture. Errors
+ * are logged and counted in d->stats.internal_errors. Returns its rc.
+ */
+int mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg);
 
 #endif

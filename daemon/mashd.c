@@ -286,6 +286,7 @@ static int
 load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
 		struct mash_cal **cal, struct mash_dir **dir)
 {
+	const char *hol;
 	char err[512];
 	int rc = MASH_OK;
 
@@ -305,10 +306,14 @@ load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	if (c->calendar[0] != '\0') {
-		rc = mash_cal_load(*cal, c->calendar, err, sizeof(err));
+	/* The calendar key wins; otherwise the s47 policy's
+	 * clocks.holidays_file (resolved against the policy's directory). */
+	hol = c->calendar[0] != '\0' ? c->calendar
+				      : mash_s47_policy_holidays_file(*s47);
+	if (hol != NULL && hol[0] != '\0') {
+		rc = mash_cal_load(*cal, hol, err, sizeof(err));
 		if (rc != MASH_OK) {
-			mash_err("calendar %s: %s", c->calendar, err);
+			mash_err("calendar %s: %s", hol, err);
 			goto out;
 		}
 	}
@@ -533,6 +538,8 @@ mashd_start_mq(struct mashd *d)
 	if (rc != MASH_OK)
 		return rc;
 	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
+	if (rc == MASH_OK && d->cfg.mqtt_picture_subscribe[0] != '\0')
+		rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_picture_subscribe, 5000);
 	return rc;
 }
 

@@ -72,6 +72,37 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Append s (a plain string: most values) without printf. */
+static void
+sb_puts(struct sbuf *b, const char *s)
+{
+	size_t n;
+
+	if (b->err != MASH_OK)
+		return;
+	n = strlen(s);
+	if (b->len + n + 1 > MAX_VALUE) {
+		b->err = MASH_ERR_FIELD_TOO_LONG;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 128 : b->cap;
+		char *np;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = mash_realloc(b->p, cap);
+		if (np == NULL) {
+			b->err = MASH_ERR_NOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
+}
+
 static const char *
 nz(const char *s)
 {
@@ -98,7 +129,7 @@ render_time(struct sbuf *b, int64_t ms)
 		sb_printf(b, "%" PRId64, ms);
 		return;
 	}
-	sb_printf(b, "%s", buf);
+	sb_puts(b, buf);
 }
 
 static void
@@ -141,28 +172,28 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 				  nz(ev->agency));
 		break;
 	case MASH_POL_F_LEAD:
-		sb_printf(b, "social-care");
+		sb_puts(b, "social-care");
 		break;
 	case MASH_POL_F_GIVEN_NAME:
-		sb_printf(b, "%s", s ? nz(s->given_name) : "");
+		sb_puts(b, s ? nz(s->given_name) : "");
 		break;
 	case MASH_POL_F_FAMILY_NAME:
-		sb_printf(b, "%s", s ? nz(s->family_name) : "");
+		sb_puts(b, s ? nz(s->family_name) : "");
 		break;
 	case MASH_POL_F_DATE_OF_BIRTH:
-		sb_printf(b, "%s", s ? nz(s->date_of_birth) : "");
+		sb_puts(b, s ? nz(s->date_of_birth) : "");
 		break;
 	case MASH_POL_F_NHS_NUMBER:
-		sb_printf(b, "%s", s ? nz(s->nhs_number) : "");
+		sb_puts(b, s ? nz(s->nhs_number) : "");
 		break;
 	case MASH_POL_F_POSTCODE:
-		sb_printf(b, "%s", s ? nz(s->postcode) : "");
+		sb_puts(b, s ? nz(s->postcode) : "");
 		break;
 	case MASH_POL_F_SEX:
-		sb_printf(b, "%s", s ? nz(s->sex) : "");
+		sb_puts(b, s ? nz(s->sex) : "");
 		break;
 	case MASH_POL_F_CATEGORY:
-		sb_printf(b, "%s", enum_name(&mash__v1__category__descriptor,
+		sb_puts(b, enum_name(&mash__v1__category__descriptor,
 					     (int)ev->category));
 		break;
 	case MASH_POL_F_SEVERITY:
@@ -172,11 +203,11 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		render_time(b, ev->occurred_at);
 		break;
 	case MASH_POL_F_CONSENT:
-		sb_printf(b, "%s", enum_name(&mash__v1__consent__descriptor,
+		sb_puts(b, enum_name(&mash__v1__consent__descriptor,
 					     (int)ev->consent));
 		break;
 	case MASH_POL_F_CLASSIFICATION:
-		sb_printf(b, "%s", h ? nz(h->classification) : "");
+		sb_puts(b, h ? nz(h->classification) : "");
 		break;
 	case MASH_POL_F_DO_NOT_DISCLOSE:
 		sb_printf(b, "%s",
@@ -188,47 +219,47 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 				       h->n_restrict_to_agencies);
 		break;
 	case MASH_POL_F_SUMMARY:
-		sb_printf(b, "%s", nz(ev->summary));
+		sb_puts(b, nz(ev->summary));
 		break;
 	case MASH_POL_F_REPORTER:
-		sb_printf(b, "%s", nz(ev->reporter));
+		sb_puts(b, nz(ev->reporter));
 		break;
 	case MASH_POL_F_AGENCY_REF:
-		sb_printf(b, "%s", nz(ev->agency_ref));
+		sb_puts(b, nz(ev->agency_ref));
 		break;
 	case MASH_POL_F_POLICE_INCIDENT_REF:
-		sb_printf(b, "%s", pd ? nz(po->incident_ref) : "");
+		sb_puts(b, pd ? nz(po->incident_ref) : "");
 		break;
 	case MASH_POL_F_POLICE_INCIDENT_TYPE:
-		sb_printf(b, "%s", pd ? nz(po->incident_type) : "");
+		sb_puts(b, pd ? nz(po->incident_type) : "");
 		break;
 	case MASH_POL_F_POLICE_DASH_RISK:
-		sb_printf(b, "%s", pd ? nz(po->dash_risk) : "");
+		sb_puts(b, pd ? nz(po->dash_risk) : "");
 		break;
 	case MASH_POL_F_POLICE_CHILDREN_PRESENT:
-		sb_printf(b, "%s", pd && po->children_present ? "true" : "false");
+		sb_puts(b, pd && po->children_present ? "true" : "false");
 		break;
 	case MASH_POL_F_POLICE_OFFENCES:
 		if (pd)
 			render_strings(b, po->offences, po->n_offences);
 		break;
 	case MASH_POL_F_POLICE_INTELLIGENCE:
-		sb_printf(b, "%s", pd ? nz(po->intelligence) : "");
+		sb_puts(b, pd ? nz(po->intelligence) : "");
 		break;
 	case MASH_POL_F_POLICE_OFFICER:
-		sb_printf(b, "%s", pd ? nz(po->officer_in_case) : "");
+		sb_puts(b, pd ? nz(po->officer_in_case) : "");
 		break;
 	case MASH_POL_F_HEALTH_SETTING:
-		sb_printf(b, "%s", hd ? nz(he->setting) : "");
+		sb_puts(b, hd ? nz(he->setting) : "");
 		break;
 	case MASH_POL_F_HEALTH_COMPLAINT:
-		sb_printf(b, "%s", hd ? nz(he->presenting_complaint) : "");
+		sb_puts(b, hd ? nz(he->presenting_complaint) : "");
 		break;
 	case MASH_POL_F_HEALTH_DIAGNOSIS:
-		sb_printf(b, "%s", hd ? nz(he->diagnosis) : "");
+		sb_puts(b, hd ? nz(he->diagnosis) : "");
 		break;
 	case MASH_POL_F_HEALTH_CLINICAL_NOTES:
-		sb_printf(b, "%s", hd ? nz(he->clinical_notes) : "");
+		sb_puts(b, hd ? nz(he->clinical_notes) : "");
 		break;
 	case MASH_POL_F_HEALTH_EXPLANATION:
 		sb_printf(b, "%s",
@@ -238,74 +269,74 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		sb_printf(b, "%u", hd ? he->attendances_12m : 0u);
 		break;
 	case MASH_POL_F_HEALTH_NAMED_PRO:
-		sb_printf(b, "%s", hd ? nz(he->named_professional) : "");
+		sb_puts(b, hd ? nz(he->named_professional) : "");
 		break;
 	case MASH_POL_F_EDU_URN:
-		sb_printf(b, "%s", edd ? nz(ed->school_urn) : "");
+		sb_puts(b, edd ? nz(ed->school_urn) : "");
 		break;
 	case MASH_POL_F_EDU_SCHOOL:
-		sb_printf(b, "%s", edd ? nz(ed->school_name) : "");
+		sb_puts(b, edd ? nz(ed->school_name) : "");
 		break;
 	case MASH_POL_F_EDU_ATTENDANCE:
 		sb_printf(b, "%u", edd ? ed->attendance_pct : 0u);
 		break;
 	case MASH_POL_F_EDU_EXCLUSION_TYPE:
-		sb_printf(b, "%s", edd ? nz(ed->exclusion_type) : "");
+		sb_puts(b, edd ? nz(ed->exclusion_type) : "");
 		break;
 	case MASH_POL_F_EDU_EXCLUSION_DAYS:
 		sb_printf(b, "%u", edd ? ed->exclusion_days : 0u);
 		break;
 	case MASH_POL_F_EDU_YEAR_GROUP:
-		sb_printf(b, "%s", edd ? nz(ed->year_group) : "");
+		sb_puts(b, edd ? nz(ed->year_group) : "");
 		break;
 	case MASH_POL_F_EDU_DSL:
-		sb_printf(b, "%s", edd ? nz(ed->dsl_name) : "");
+		sb_puts(b, edd ? nz(ed->dsl_name) : "");
 		break;
 	case MASH_POL_F_YOT_ORDER:
-		sb_printf(b, "%s", yd ? nz(yo->order_type) : "");
+		sb_puts(b, yd ? nz(yo->order_type) : "");
 		break;
 	case MASH_POL_F_YOT_OFFENCE:
-		sb_printf(b, "%s", yd ? nz(yo->offence) : "");
+		sb_puts(b, yd ? nz(yo->offence) : "");
 		break;
 	case MASH_POL_F_YOT_ASSET:
 		sb_printf(b, "%u", yd ? yo->asset_score : 0u);
 		break;
 	case MASH_POL_F_YOT_WORKER:
-		sb_printf(b, "%s", yd ? nz(yo->yot_worker) : "");
+		sb_puts(b, yd ? nz(yo->yot_worker) : "");
 		break;
 	case MASH_POL_F_YOT_COURT_DATE:
-		sb_printf(b, "%s", yd ? nz(yo->next_court_date) : "");
+		sb_puts(b, yd ? nz(yo->next_court_date) : "");
 		break;
 	case MASH_POL_F_HOUSING_TENANCY:
-		sb_printf(b, "%s", hod ? nz(ho->tenancy_status) : "");
+		sb_puts(b, hod ? nz(ho->tenancy_status) : "");
 		break;
 	case MASH_POL_F_HOUSING_DUTY:
-		sb_printf(b, "%s", hod ? nz(ho->homelessness_duty) : "");
+		sb_puts(b, hod ? nz(ho->homelessness_duty) : "");
 		break;
 	case MASH_POL_F_HOUSING_ACCOMMODATION:
-		sb_printf(b, "%s", hod ? nz(ho->accommodation_type) : "");
+		sb_puts(b, hod ? nz(ho->accommodation_type) : "");
 		break;
 	case MASH_POL_F_HOUSING_OVERCROWDED:
-		sb_printf(b, "%s", hod && ho->overcrowded ? "true" : "false");
+		sb_puts(b, hod && ho->overcrowded ? "true" : "false");
 		break;
 	case MASH_POL_F_HOUSING_LANDLORD:
-		sb_printf(b, "%s", hod ? nz(ho->landlord_concern) : "");
+		sb_puts(b, hod ? nz(ho->landlord_concern) : "");
 		break;
 	case MASH_POL_F_SC_DECISION:
-		sb_printf(b, "%s", sd ? nz(sc->decision) : "");
+		sb_puts(b, sd ? nz(sc->decision) : "");
 		break;
 	case MASH_POL_F_SC_TRIGGER:
-		sb_printf(b, "%s", sd ? nz(sc->trigger_id) : "");
+		sb_puts(b, sd ? nz(sc->trigger_id) : "");
 		break;
 	case MASH_POL_F_SC_HELD_AT:
 		if (sd)
 			render_time(b, sc->held_at);
 		break;
 	case MASH_POL_F_SC_SOCIAL_WORKER:
-		sb_printf(b, "%s", sd ? nz(sc->social_worker) : "");
+		sb_puts(b, sd ? nz(sc->social_worker) : "");
 		break;
 	case MASH_POL_F_SC_OUTCOME:
-		sb_printf(b, "%s", sd ? nz(sc->outcome) : "");
+		sb_puts(b, sd ? nz(sc->outcome) : "");
 		break;
 	case MASH_POL_F_RELATED:
 		for (size_t i = 0; i < ev->n_related; i++) {
@@ -456,7 +487,7 @@ mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
 			goto out;
 		b.len = 0;
 		b.err = MASH_OK;
-		sb_printf(&b, "%s", "");
+		sb_puts(&b, "");
 		render(&b, ev, f, signpost_contact);
 		if (b.err != MASH_OK) {
 			rc = b.err;

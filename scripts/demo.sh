@@ -39,21 +39,32 @@ die() {
 	exit 1
 }
 
-# Stop every process we started, newest first: TERM, wait up to 5 s, KILL.
+# Stop one recorded process: TERM, wait up to 5 s, then KILL; reap it.
+# A pid started through run() leads its own process group (timeout(1)
+# makes one), so the whole group is signalled: the command under timeout
+# must not outlive it.
+stop_pid() {
+	local pid=$1 target=$1
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+		target=-$pid
+	fi
+	kill -TERM -- "$target" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 -- "$target" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 -- "$target" 2>/dev/null && kill -KILL -- "$target" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# Stop every process we started, newest first.
 cleanup() {
-	local rc=$? pid i
+	local rc=$? i
 	trap - EXIT INT TERM
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${PIDS[i]}
-		kill -TERM "$pid" 2>/dev/null || continue
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null
-		fi
-		wait "$pid" 2>/dev/null
+		stop_pid "${PIDS[i]}"
 	done
 	exit "$rc"
 }
@@ -188,20 +199,22 @@ key_file = "$DEMO/keys/mashd/k1.key.pem";
 trust_store = "$DEMO/trust";
 policy = "$POLICY_DIR/default.cfg";
 directory = "$POLICY_DIR/directory.cfg";
+calendar = "$ROOT/s47/holidays.cfg";
 store = "$DEMO/mash.db";
+log_level = "info";
 EOF
 	for a in "${AGENCIES[@]}"; do
 		cat >"$DEMO/agent-$a.cfg" <<EOF
-# mash-agent for $a (written by scripts/demo.sh)
-mqtt = {
-  uri = "$URI";
-  client_id = "agent-$a";
+# mash-agent for $a (written by scripts/demo.sh; format: agents/README.md)
+agent = {
+  agency = "$a";
+  mqtt = { uri = "$URI"; client_id = "demo-agent-$a"; };
+  signer = { key_id = "k1"; key_file = "$DEMO/keys/$a/k1.key.pem"; };
+  receipts = { trust_store = "$DEMO/trust"; };
+  outbox = { path = "$DEMO/outbox/$a.db"; };
+  timeouts = { connect_ms = 10000; receipt_wait_ms = 30000; };
+  log_level = "warn";
 };
-agency = "$a";
-key_id = "k1";
-key_file = "$DEMO/keys/$a/k1.key.pem";
-trust_store = "$DEMO/trust";
-outbox = "$DEMO/outbox/$a.db";
 EOF
 	done
 	cat >"$DEMO/picture.cfg" <<EOF
@@ -213,6 +226,7 @@ picture = {
   trust_store = "$DEMO/trust";
   daemon_signer = "mashd";
   timeout_ms = 15000;
+  holidays = "$ROOT/s47/holidays.cfg";
 };
 EOF
 }
@@ -225,8 +239,15 @@ run "$BIN/mashd" --config "$DEMO/mashd.cfg" --check \
 	die "mashd --check refused the config (see $DEMO/logs/mashd-check.log)"
 start_bg "$DEMO/logs/mashd.log" "$BIN/mashd" --config "$DEMO/mashd.cfg"
 MASHD_PID=${PIDS[-1]}
-sleep 1
+# Ready when it has connected and subscribed (bounded: 30 s).
+for _ in $(seq 1 300); do
+	grep -q "mashd ready" "$DEMO/logs/mashd.log" 2>/dev/null && break
+	kill -0 "$MASHD_PID" 2>/dev/null || break
+	sleep 0.1
+done
 kill -0 "$MASHD_PID" 2>/dev/null || die "mashd exited at start (see $DEMO/logs/mashd.log)"
+grep -q "mashd ready" "$DEMO/logs/mashd.log" ||
+	die "mashd not ready after 30 s (see $DEMO/logs/mashd.log)"
 
 # Watch the strategy-discussion core's inboxes: one line per message,
 # topic and hex payload (the envelope's payload_type is plain text in it).
@@ -244,28 +265,63 @@ feed_for() {
 	done
 	return 1
 }
+# Records in a feed: CSV lines after the header, or non-blank JSON lines.
+records_in() {
+	case "$1" in
+	*.csv) echo $(($(grep -c . "$1") - 1)) ;;
+	*) grep -c . "$1" ;;
+	esac
+}
+# Run one agent over one feed and check its summary line
+# ("summary: agency=A records=N sent=N accepted=N duplicate=N
+# rejected_by_agent=N rejected_by_daemon=N pending=N"): every record must
+# be receipted by mashd.
 run_agent() {
-	local a=$1 feed=$2 label=$3
+	local a=$1 feed=$2 line acc dup rej pend rec
+	: >"$DEMO/logs/agent-$a.last"
 	run "$BIN/mash-agent" --config "$DEMO/agent-$a.cfg" \
-		--agency "$a" --input "$feed" >>"$DEMO/logs/agent-$a.log" 2>&1 ||
-		die "mash-agent --agency $a over $feed (see $DEMO/logs/agent-$a.log)"
-	say "    $label"
+		--agency "$a" --input "$feed" >"$DEMO/logs/agent-$a.last" 2>&1
+	local rc=$?
+	cat "$DEMO/logs/agent-$a.last" >>"$DEMO/logs/agent-$a.log"
+	[ $rc -eq 0 ] ||
+		die "mash-agent --agency $a over $feed exited $rc (see $DEMO/logs/agent-$a.log)"
+	line=$(grep '^summary: ' "$DEMO/logs/agent-$a.last" | tail -n 1)
+	if [ -z "$line" ]; then
+		printf '    %-11s %s records from %s\n' "$a" "$(records_in "$feed")" "${feed#"$ROOT"/}"
+		return 0
+	fi
+	rec=$(sed -n 's/.* records=\([0-9]*\).*/\1/p' <<<"$line")
+	acc=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$line")
+	dup=$(sed -n 's/.* duplicate=\([0-9]*\).*/\1/p' <<<"$line")
+	rej=$(sed -n 's/.* rejected_by_daemon=\([0-9]*\).*/\1/p' <<<"$line")
+	pend=$(sed -n 's/.* pending=\([0-9]*\).*/\1/p' <<<"$line")
+	[ "${rej:-0}" -eq 0 ] && [ "${pend:-1}" -eq 0 ] ||
+		die "mash-agent --agency $a: $line (see $DEMO/logs/agent-$a.log)"
+	printf '    %-11s %s record(s) from %s: accepted %s, duplicate %s\n' \
+		"$a" "$rec" "${feed#"$ROOT"/}" "$acc" "$dup"
 }
 POLICE_FEED=$(feed_for police) || die "no police feed in $SAMPLES"
+# Split the police feed into its first record and the rest (a CSV keeps
+# its header line in both parts; the sample has one record per line).
 case "$POLICE_FEED" in
-*.jsonl)
+*.csv)
+	{ sed -n 1p "$POLICE_FEED"; sed -n 2p "$POLICE_FEED"; } >"$DEMO/feeds/police-1.csv"
+	{ sed -n 1p "$POLICE_FEED"; sed -n '3,$p' "$POLICE_FEED"; } >"$DEMO/feeds/police-2.csv"
+	P1=$DEMO/feeds/police-1.csv P2=$DEMO/feeds/police-2.csv
+	;;
+*)
 	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n 1p >"$DEMO/feeds/police-1.jsonl"
 	grep -v '^[[:space:]]*$' "$POLICE_FEED" | sed -n '2,$p' >"$DEMO/feeds/police-2.jsonl"
-	run_agent police "$DEMO/feeds/police-1.jsonl" "police      missing episode"
+	P1=$DEMO/feeds/police-1.jsonl P2=$DEMO/feeds/police-2.jsonl
 	;;
-*) run_agent police "$POLICE_FEED" "police      all events" ;;
 esac
+run_agent police "$P1"
 for a in education housing health yot; do
 	f=$(feed_for "$a") || die "no $a feed in $SAMPLES"
-	run_agent "$a" "$f" "$(printf '%-11s %s' "$a" "$(basename "$f")")"
+	run_agent "$a" "$f"
 done
-if [ -s "$DEMO/feeds/police-2.jsonl" ]; then
-	run_agent police "$DEMO/feeds/police-2.jsonl" "police      sexual exploitation"
+if [ "$(grep -c . "$P2")" -gt 1 ] || { [ "${P2%.jsonl}" != "$P2" ] && [ -s "$P2" ]; }; then
+	run_agent police "$P2"
 fi
 
 # ---------------------------------------------------------------- picture
@@ -293,17 +349,31 @@ grep "$TRIGGER_HEX" "$DEMO/logs/inbox.log" | awk '{print $1}' | sort | uniq -c |
 		say "    $topic: $count trigger message(s)"
 	done
 
+step "the same child seen by other roles (redacted by policy)"
+for who in "housing.officer1 early-help" "auditor.ada audit"; do
+	set -- $who
+	picture --as "$1" --nhs "$NHS" --purpose "$2" \
+		>"$DEMO/picture-$1.txt" 2>"$DEMO/logs/picture-$1.err"
+	rc=$?
+	[ $rc -le 1 ] || die "mashctl picture --as $1 exited $rc (see $DEMO/logs/picture-$1.err)"
+	say "    $1 ($2):"
+	grep -E '^(Child|Agencies|Timeline|DENIED)' "$DEMO/picture-$1.txt" | sed 's/^/      /'
+done
+
 # ---------------------------------------------------------------- audit
-step "verifying the audit trail"
-run "$BIN/mashctl" audit verify --db "$DEMO/mash.db" \
+step "verifying the audit trail (hashes, tree, signed checkpoints)"
+run "$BIN/mashctl" audit verify --db "$DEMO/mash.db" --trust "$DEMO/trust" \
 	>"$DEMO/logs/audit-verify.log" 2>&1 ||
 	die "mashctl audit verify --db $DEMO/mash.db (see $DEMO/logs/audit-verify.log)"
 sed 's/^/    /' "$DEMO/logs/audit-verify.log"
-step "audit report"
+step "audit report for police records (full report: $DEMO/audit-report.txt)"
 run "$BIN/mashctl" audit report --db "$DEMO/mash.db" \
 	>"$DEMO/audit-report.txt" 2>"$DEMO/logs/audit-report.err" ||
 	die "mashctl audit report --db $DEMO/mash.db (see $DEMO/logs/audit-report.err)"
-head -n 25 "$DEMO/audit-report.txt" | sed 's/^/    /'
+run "$BIN/mashctl" audit report --db "$DEMO/mash.db" --agency police \
+	>"$DEMO/audit-report-police.txt" 2>>"$DEMO/logs/audit-report.err" ||
+	die "mashctl audit report --agency police (see $DEMO/logs/audit-report.err)"
+head -n 15 "$DEMO/audit-report-police.txt" | cut -c1-160 | sed 's/^/    /'
 
 say ""
 say "demo: OK. Files kept in $DEMO (configs, keys/, trust/, mash.db, logs/)"

@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config make
   libssl-dev libsqlite3-dev sqlite3 check
   libconfig-dev libjansson-dev libcsv-dev
   mosquitto mosquitto-clients
-  protobuf-compiler python3 python3-protobuf python3-cryptography)
+  protobuf-compiler python3 python3-protobuf python3-cryptography
+  openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

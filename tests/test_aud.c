@@ -47,7 +47,8 @@ teardown(void)
 	sqlite3_close(db);
 	db = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "teardown: could not remove %s\n", tmpdir);
 }
 
 static struct mash_aud *

@@ -192,10 +192,88 @@ START_TEST(render_sorts_granted_fields_and_marks_withheld)
 	m = strstr(s, "      summary: Reported missing overnight");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(m);
-	ck_assert(c < m);
+	ck_assert(m < c); /* the summary first, then the rest by name */
 	ck_assert_ptr_nonnull(strstr(s, "      [withheld: summary, health.diagnosis]\n"));
 	ck_assert_ptr_nonnull(strstr(s, "      flags: consent-refused\n"));
-	ck_assert_ptr_nonnull(strstr(s, "      legal basis: CA 2004 s11\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Rules applied\n  share.analyst.triage: CA 2004 s11\n"));
+	free(s);
+}
+END_TEST
+
+START_TEST(render_omits_fields_the_row_and_header_already_show)
+{
+	struct fixture f;
+	Mash__V1__SharedRecord__FieldsEntry extra[4];
+	Mash__V1__SharedRecord__FieldsEntry *ep[6];
+	char *s;
+
+	fixture_init(&f);
+	mash__v1__shared_record__fields_entry__init(&extra[0]);
+	extra[0].key = "subject.given_name";
+	extra[0].value = "Jordan";          /* as in the header: omitted */
+	mash__v1__shared_record__fields_entry__init(&extra[1]);
+	extra[1].key = "subject.postcode";
+	extra[1].value = "NE61 9ZZ";        /* different: shown */
+	mash__v1__shared_record__fields_entry__init(&extra[2]);
+	extra[2].key = "category";
+	extra[2].value = "MISSING_EPISODE"; /* in the row: omitted */
+	mash__v1__shared_record__fields_entry__init(&extra[3]);
+	extra[3].key = "occurred_at";
+	extra[3].value = "2026-10-02T00:00:00Z";
+	ep[0] = &f.fe[0];
+	ep[1] = &f.fe[1];
+	ep[2] = &extra[0];
+	ep[3] = &extra[1];
+	ep[4] = &extra[2];
+	ep[5] = &extra[3];
+	f.rec[0].fields = ep;
+	f.rec[0].n_fields = 6;
+	f.rec[1].rule_id = "share.analyst.triage";
+	s = render(&f.p, &opts);
+	ck_assert_ptr_null(strstr(s, "subject.given_name: Jordan"));
+	ck_assert_ptr_nonnull(strstr(s, "      subject.postcode: NE61 9ZZ\n"));
+	ck_assert_ptr_null(strstr(s, "category: MISSING_EPISODE"));
+	ck_assert_ptr_null(strstr(s, "occurred_at:"));
+	/* One line per rule, however many records used it. */
+	ck_assert_ptr_nonnull(strstr(s, "  share.analyst.triage: CA 2004 s11\n"));
+	ck_assert_ptr_null(strstr(strstr(s, "share.analyst.triage: ") + 1,
+				  "share.analyst.triage: "));
+	free(s);
+}
+END_TEST
+
+START_TEST(render_groups_agency_detail_and_handling_on_one_line)
+{
+	struct fixture f;
+	Mash__V1__SharedRecord__FieldsEntry extra[4];
+	Mash__V1__SharedRecord__FieldsEntry *ep[6];
+	char *s;
+
+	fixture_init(&f);
+	mash__v1__shared_record__fields_entry__init(&extra[0]);
+	extra[0].key = "detail.police.incident_ref";
+	extra[0].value = "NB-1";
+	mash__v1__shared_record__fields_entry__init(&extra[1]);
+	extra[1].key = "detail.police.dash_risk";
+	extra[1].value = "standard";
+	mash__v1__shared_record__fields_entry__init(&extra[2]);
+	extra[2].key = "handling.classification";
+	extra[2].value = "OFFICIAL";
+	mash__v1__shared_record__fields_entry__init(&extra[3]);
+	extra[3].key = "detail.police.";  /* no field name: its own line */
+	extra[3].value = "odd";
+	ep[0] = &f.fe[0];
+	ep[1] = &f.fe[1];
+	ep[2] = &extra[0];
+	ep[3] = &extra[1];
+	ep[4] = &extra[2];
+	ep[5] = &extra[3];
+	f.rec[0].fields = ep;
+	f.rec[0].n_fields = 6;
+	s = render(&f.p, &opts);
+	ck_assert_ptr_nonnull(strstr(s, "      detail.police: dash_risk=standard; incident_ref=NB-1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "      handling: classification=OFFICIAL\n"));
+	ck_assert_ptr_nonnull(strstr(s, "      detail.police.: odd\n"));
 	free(s);
 }
 END_TEST
@@ -352,7 +430,7 @@ START_TEST(render_empty_picture_says_nothing_shared)
 	ck_assert_ptr_nonnull(strstr(s, "Timeline (0 records)\n  (no records shared for this purpose)"));
 	ck_assert_ptr_nonnull(strstr(s, "Open s47 triggers (0)\n  none"));
 	ck_assert_ptr_nonnull(strstr(s, "Level:      unknown"));
-	ck_assert_ptr_nonnull(strstr(s, "VCL band:   not assessed"));
+	ck_assert_ptr_nonnull(strstr(s, "VCL band:   not shown"));
 	free(s);
 }
 END_TEST
@@ -457,6 +535,8 @@ suite(void)
 	tcase_add_test(tc, render_shows_child_level_band_and_agencies);
 	tcase_add_test(tc, render_timeline_rows_have_date_agency_category_severity);
 	tcase_add_test(tc, render_sorts_granted_fields_and_marks_withheld);
+	tcase_add_test(tc, render_omits_fields_the_row_and_header_already_show);
+	tcase_add_test(tc, render_groups_agency_detail_and_handling_on_one_line);
 	tcase_add_test(tc, render_redacted_subject_names_withheld_identity);
 	tcase_add_loop_test(tc, render_trigger_shows_due_date_and_working_days,
 			    0, (int)(sizeof(due_cases) / sizeof(due_cases[0])));

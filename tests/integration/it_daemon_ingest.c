@@ -472,23 +472,23 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	uint8_t *env;
 	size_t len;
 
-	/* education is not trusted yet: rejected. */
+	/* yot is not trusted yet: rejected. */
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
-	ev = mash_mashd_fx_event("education", "88888888-8888-4888-8888-888888888888");
-	env = mash_mashd_fx_seal(k, "education", "k1", &ev->base, &len);
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/education",
+	ev = mash_mashd_fx_event("yot", "88888888-8888-4888-8888-888888888888");
+	env = mash_mashd_fx_seal(k, "yot", "k1", &ev->base, &len);
+	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
 					       env, len),
 			 0);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__REJECTED);
 	mash_mashd_fx_receipt_free(r);
 	/* Trust it and reload: accepted. */
-	ck_assert_int_eq(mash_trust_add_key(fx->trust, "education", "k1", k,
+	ck_assert_int_eq(mash_trust_add_key(fx->trust, "yot", "k1", k,
 					    NULL, 0),
 			 MASH_OK);
 	kill(fx->mashd, SIGHUP);
 	mash_test_sleep_ms(500);
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/education",
+	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
 					       env, len),
 			 0);
 	r = receipt();
@@ -500,7 +500,7 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	kill(fx->mashd, SIGHUP);
 	mash_test_sleep_ms(500);
 	ck_assert(mash_mashd_fx_alive(fx));
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/education",
+	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
 					       env, len),
 			 0);
 	r = receipt();

@@ -4,11 +4,14 @@
  * data, retained messages, the bounded receive queue, persistent sessions
  * and reconnect + re-subscribe after the broker restarts.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -390,6 +393,40 @@ START_TEST(shared_subscription_splits_messages_between_members)
 }
 END_TEST
 
+START_TEST(silent_server_times_out_and_a_retry_waits_for_the_same_attempt)
+{
+	struct mash_mq_opts o;
+	struct mash_mq *mq = NULL;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	char uri[64];
+	int fd;
+
+	/* A server that completes TCP (kernel backlog) but never answers
+	 * the MQTT CONNECT, like a host behind a dead proxy. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+	mash_mq_opts_init(&o);
+	o.uri = uri;
+	o.client_id = "it-silent";
+	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);
+	ck_assert_int_eq(mash_mq_connect(mq, 1000), MASH_ERR_TIMEOUT);
+	/* The first attempt is still in progress: waiting again is a
+	 * timeout, never a transport error. */
+	ck_assert_int_eq(mash_mq_connect(mq, 1000), MASH_ERR_TIMEOUT);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+	close(fd);
+}
+END_TEST
+
 START_TEST(connect_to_closed_port_times_out)
 {
 	struct mash_mq_opts o;
@@ -402,6 +439,94 @@ START_TEST(connect_to_closed_port_times_out)
 	o.client_id = "it-closed";
 	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);
 	ck_assert_int_eq(mash_mq_connect(mq, 1500), MASH_ERR_TIMEOUT);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+}
+END_TEST
+
+/* ---- TLS (ssl://): CA, client certificate, peer verification -------- */
+
+static char *pki;
+
+static void
+tls_setup(void)
+{
+	char ca[600], crt[600], key[600];
+
+	pki = mash_test_mkdtemp("pki");
+	ck_assert_ptr_nonnull(pki);
+	ck_assert_int_eq(mash_test_make_pki(pki), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+	snprintf(crt, sizeof(crt), "%s/server.pem", pki);
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	ck_assert_int_eq(mash_test_broker_start_tls(ca, crt, key, 1, &broker),
+			 0);
+}
+
+static void
+tls_teardown(void)
+{
+	mash_test_broker_free(broker);
+	broker = NULL;
+	mash_test_rmrf(pki);
+	free(pki);
+}
+
+/* A TLS client; ca: "ca" or "other-ca"; with_cert: present client.pem. */
+static int
+tls_connect(const char *ca, int with_cert, struct mash_mq **out)
+{
+	struct mash_mq_opts o;
+	char caf[600], crt[600], key[600];
+	int rc;
+
+	snprintf(caf, sizeof(caf), "%s/%s.pem", pki, ca);
+	snprintf(crt, sizeof(crt), "%s/client.pem", pki);
+	snprintf(key, sizeof(key), "%s/client.key", pki);
+	mash_mq_opts_init(&o);
+	o.uri = mash_test_broker_uri(broker);
+	o.client_id = "it-tls";
+	o.clean_start = 1;
+	o.ca_file = caf;
+	if (with_cert) {
+		o.cert_file = crt;
+		o.key_file = key;
+	}
+	ck_assert_int_eq(mash_mq_new(&o, out), MASH_OK);
+	ck_assert_int_eq(mash_mq_subscribe(*out, "tls/t", 5000), MASH_OK);
+	rc = mash_mq_connect(*out, 4000);
+	return rc;
+}
+
+START_TEST(tls_with_ca_and_client_certificate_connects_and_verifies_peer)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert(strncmp(mash_test_broker_uri(broker), "ssl://", 6) == 0);
+	ck_assert_int_eq(tls_connect("ca", 1, &mq), MASH_OK);
+	ck_assert_int_eq(mash_mq_publish(mq, "tls/t", "secret", 6, 0, NULL,
+					 5000),
+			 MASH_OK);
+	expect_msg(mq, "tls/t", "secret");
+	mash_mq_free(mq);
+}
+END_TEST
+
+START_TEST(tls_refuses_a_broker_signed_by_another_ca)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert_int_ne(tls_connect("other-ca", 1, &mq), MASH_OK);
+	ck_assert(!mash_mq_is_connected(mq));
+	mash_mq_free(mq);
+}
+END_TEST
+
+START_TEST(tls_without_client_certificate_is_refused_by_the_broker)
+{
+	struct mash_mq *mq = NULL;
+
+	ck_assert_int_ne(tls_connect("ca", 0, &mq), MASH_OK);
 	ck_assert(!mash_mq_is_connected(mq));
 	mash_mq_free(mq);
 }
@@ -430,6 +555,14 @@ main(void)
 	tcase_add_test(tc, reconnects_and_resubscribes_after_broker_restart_without_state);
 	tcase_add_test(tc, shared_subscription_splits_messages_between_members);
 	tcase_add_test(tc, connect_to_closed_port_times_out);
+	tcase_add_test(tc, silent_server_times_out_and_a_retry_waits_for_the_same_attempt);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tls");
+	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, tls_with_ca_and_client_certificate_connects_and_verifies_peer);
+	tcase_add_test(tc, tls_refuses_a_broker_signed_by_another_ca);
+	tcase_add_test(tc, tls_without_client_certificate_is_refused_by_the_broker);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

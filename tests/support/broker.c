@@ -24,6 +24,7 @@
 extern char **environ;
 
 struct mash_test_broker {
+	char tls[1600]; /* TLS listener lines, or "" */
 	char *dir;
 	char conf[512];
 	char log[512];
@@ -300,8 +301,9 @@ write_conf(struct mash_test_broker *b)
 		     "max_queued_messages 100000\n"
 		     "log_dest stderr\n"
 		     "log_type error\nlog_type warning\nlog_type notice\n"
-		     "%s",
-		     b->port, b->dir, geteuid() == 0 ? "user root\n" : "");
+		     "%s%s",
+		     b->port, b->dir, geteuid() == 0 ? "user root\n" : "",
+		     b->tls);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(b->conf, text, (size_t)n);
@@ -335,8 +337,96 @@ launch(struct mash_test_broker *b)
 	return 0;
 }
 
+static int broker_start(const char *tls, struct mash_test_broker **out);
+
 int
 mash_test_broker_start(struct mash_test_broker **out)
+{
+	return broker_start(NULL, out);
+}
+
+int
+mash_test_broker_start_tls(const char *cafile, const char *certfile,
+			   const char *keyfile, int require_client_cert,
+			   struct mash_test_broker **out)
+{
+	char tls[1600];
+	int n;
+
+	n = snprintf(tls, sizeof(tls),
+		     "cafile %s\ncertfile %s\nkeyfile %s\n"
+		     "require_certificate %s\n",
+		     cafile, certfile, keyfile,
+		     require_client_cert ? "true" : "false");
+	if (n < 0 || (size_t)n >= sizeof(tls))
+		return -1;
+	return broker_start(tls, out);
+}
+
+static int
+run_cmd(const char *const argv[])
+{
+	int st = 0;
+	pid_t pid = mash_test_spawn(argv, NULL, NULL, NULL);
+
+	if (pid < 0 || mash_test_wait(pid, 30000, &st) != 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+int
+mash_test_make_pki(const char *dir)
+{
+	char ca[600], cak[600], ocak[600], oca[600], srv[600], srvk[600];
+	char srvcsr[600], cli[600], clik[600], clicsr[600], ext[600];
+	const char *ssl = "/usr/bin/openssl";
+	static const char extt[] =
+		"subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost\n";
+
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	snprintf(cak, sizeof(cak), "%s/ca.key", dir);
+	snprintf(oca, sizeof(oca), "%s/other-ca.pem", dir);
+	snprintf(ocak, sizeof(ocak), "%s/other-ca.key", dir);
+	snprintf(srv, sizeof(srv), "%s/server.pem", dir);
+	snprintf(srvk, sizeof(srvk), "%s/server.key", dir);
+	snprintf(srvcsr, sizeof(srvcsr), "%s/server.csr", dir);
+	snprintf(cli, sizeof(cli), "%s/client.pem", dir);
+	snprintf(clik, sizeof(clik), "%s/client.key", dir);
+	snprintf(clicsr, sizeof(clicsr), "%s/client.csr", dir);
+	snprintf(ext, sizeof(ext), "%s/san.ext", dir);
+	if (mash_test_write_file(ext, extt, sizeof(extt) - 1) != 0)
+		return -1;
+	{
+		const char *a1[] = {ssl, "req", "-x509", "-newkey", "rsa:2048",
+				    "-nodes", "-keyout", cak, "-out", ca,
+				    "-days", "2", "-subj", "/CN=mash-test-ca",
+				    NULL};
+		const char *a2[] = {ssl, "req", "-x509", "-newkey", "rsa:2048",
+				    "-nodes", "-keyout", ocak, "-out", oca,
+				    "-days", "2", "-subj", "/CN=other-ca", NULL};
+		const char *a3[] = {ssl, "req", "-newkey", "rsa:2048", "-nodes",
+				    "-keyout", srvk, "-out", srvcsr, "-subj",
+				    "/CN=127.0.0.1", NULL};
+		const char *a4[] = {ssl, "x509", "-req", "-in", srvcsr, "-CA",
+				    ca, "-CAkey", cak, "-CAcreateserial",
+				    "-out", srv, "-days", "2", "-extfile", ext,
+				    NULL};
+		const char *a5[] = {ssl, "req", "-newkey", "rsa:2048", "-nodes",
+				    "-keyout", clik, "-out", clicsr, "-subj",
+				    "/CN=mashd", NULL};
+		const char *a6[] = {ssl, "x509", "-req", "-in", clicsr, "-CA",
+				    ca, "-CAkey", cak, "-CAcreateserial",
+				    "-out", cli, "-days", "2", NULL};
+
+		if (run_cmd(a1) || run_cmd(a2) || run_cmd(a3) || run_cmd(a4) ||
+		    run_cmd(a5) || run_cmd(a6))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+broker_start(const char *tls, struct mash_test_broker **out)
 {
 	struct mash_test_broker *b;
 	int tries;
@@ -345,6 +435,8 @@ mash_test_broker_start(struct mash_test_broker **out)
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return -1;
+	if (tls != NULL)
+		snprintf(b->tls, sizeof(b->tls), "%s", tls);
 	b->pid = -1;
 	b->dir = mash_test_mkdtemp("broker");
 	if (b->dir == NULL)
@@ -356,7 +448,8 @@ mash_test_broker_start(struct mash_test_broker **out)
 		b->port = mash_test_free_port();
 		if (b->port <= 0)
 			continue;
-		snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
+		snprintf(b->uri, sizeof(b->uri), "%s://127.0.0.1:%d",
+			 b->tls[0] ? "ssl" : "tcp", b->port);
 		if (write_conf(b) == 0 && launch(b) == 0) {
 			*out = b;
 			return 0;

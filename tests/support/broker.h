@@ -26,6 +26,24 @@ struct mash_test_broker;
  */
 int mash_test_broker_start(struct mash_test_broker **out);
 
+/*
+ * As mash_test_broker_start, with a TLS listener instead: cafile, certfile
+ * and keyfile (PEM paths) for the broker; require_client_cert 1 makes it
+ * demand a client certificate signed by cafile. The URI is then
+ * "ssl://127.0.0.1:PORT". 0 or -1.
+ */
+int mash_test_broker_start_tls(const char *cafile, const char *certfile,
+			       const char *keyfile, int require_client_cert,
+			       struct mash_test_broker **out);
+
+/*
+ * Make a test PKI in dir with the openssl command: ca.pem/ca.key (a CA),
+ * server.pem/server.key (for 127.0.0.1, signed by the CA), client.pem/
+ * client.key (CN "mashd", signed by the CA), and other-ca.pem (an
+ * unrelated CA). 0 or -1.
+ */
+int mash_test_make_pki(const char *dir);
+
 /* The broker's port and "tcp://127.0.0.1:PORT" (owned by b). */
 int mash_test_broker_port(const struct mash_test_broker *b);
 const char *mash_test_broker_uri(const struct mash_test_broker *b);

@@ -69,6 +69,8 @@ mash_mashd_fx_new(const char *extra_cfg)
 		    MASH_OK ||
 	    add_key(f->trust, "police", "k1", &f->police) != 0 ||
 	    add_key(f->trust, "health", "k1", &f->health) != 0 ||
+	    add_key(f->trust, "education", "k1", &f->education) != 0 ||
+	    add_key(f->trust, "housing", "k1", &f->housing) != 0 ||
 	    add_key(f->trust, "police", "k2", &f->police_revoked) != 0 ||
 	    mash_trust_revoke(f->trust, "police", "k2", mash_clock_system(),
 			      NULL, 0) != MASH_OK ||
@@ -212,6 +214,8 @@ mash_mashd_fx_free(struct mash_mashd_fx *f)
 	mash_key_free(f->health);
 	mash_key_free(f->police_revoked);
 	mash_key_free(f->rogue);
+	mash_key_free(f->education);
+	mash_key_free(f->housing);
 	if (f->dir[0] != '\0' && getenv("MASH_KEEP_TMP") == NULL)
 		(void)mash_test_rmrf(f->dir);
 	free(f);
@@ -293,6 +297,34 @@ mash_mashd_fx_publish(struct mash_mashd_fx *f, const char *topic,
 			       MASH_OK
 		       ? 0
 		       : -1;
+}
+
+int
+mash_mashd_fx_send(struct mash_mashd_fx *f, const Mash__V1__AgencyEvent *ev)
+{
+	const struct mash_key *k = NULL;
+	char topic[128];
+	uint8_t *env;
+	size_t len;
+	int rc;
+
+	if (strcmp(ev->agency, "police") == 0)
+		k = f->police;
+	else if (strcmp(ev->agency, "health") == 0)
+		k = f->health;
+	else if (strcmp(ev->agency, "education") == 0)
+		k = f->education;
+	else if (strcmp(ev->agency, "housing") == 0)
+		k = f->housing;
+	if (k == NULL)
+		return -1;
+	env = mash_mashd_fx_seal(k, ev->agency, "k1", &ev->base, &len);
+	if (env == NULL)
+		return -1;
+	snprintf(topic, sizeof(topic), "mash/v1/events/%s", ev->agency);
+	rc = mash_mashd_fx_publish(f, topic, env, len);
+	free(env);
+	return rc;
 }
 
 int

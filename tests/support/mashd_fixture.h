@@ -34,6 +34,7 @@ struct mash_mashd_fx {
 	/* police/k1, health/k1 in the trust store; police/k2 revoked;
 	 * rogue: a police key NOT in the trust store. */
 	struct mash_key *police, *health, *police_revoked, *rogue;
+	struct mash_key *education, *housing; /* education/k1, housing/k1 */
 };
 
 /* Temp dir, broker, keys, trust store, config; mashd NOT started.
@@ -67,6 +68,11 @@ void mash_mashd_fx_event_free(Mash__V1__AgencyEvent *ev);
 uint8_t *mash_mashd_fx_seal(const struct mash_key *key, const char *signer,
 			    const char *key_id, const ProtobufCMessage *msg,
 			    size_t *len);
+
+/* Seal ev with the fixture's k1 key of ev->agency and publish it on
+ * mash/v1/events/{agency}. 0 or -1. */
+int mash_mashd_fx_send(struct mash_mashd_fx *f,
+		       const Mash__V1__AgencyEvent *ev);
 
 /* Publish bytes on topic from the agent client (QoS 1, PUBACK awaited).
  * 0 or -1. */

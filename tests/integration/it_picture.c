@@ -220,11 +220,12 @@ START_TEST(housing_officer_early_help_sees_only_the_housing_record)
 	ck_assert_ptr_nonnull(field(r, "summary"));
 	ck_assert_uint_eq(p->n_agencies_involved, 1);
 	ck_assert_str_eq(p->agencies_involved[0], "housing");
-	/* No police, health or YOT record; no s47 trigger (housing is not
-	 * told for early help); no VCL band (no VCL score shared). */
+	/* No police, health or YOT record; the trigger (housing referred,
+	 * so it is told) lists only the housing event; no VCL band. */
 	ck_assert_ptr_null(record_of(p, "police", MASH__V1__CATEGORY__SEXUAL_EXPLOITATION));
 	ck_assert_ptr_null(record_of(p, "health", MASH__V1__CATEGORY__SELF_HARM));
-	ck_assert_uint_eq(p->n_open_triggers, 0);
+	ck_assert_uint_eq(p->n_open_triggers, 1);
+	ck_assert_uint_eq(p->open_triggers[0]->n_contributing_events, 1);
 	ck_assert_str_eq(p->vcl_band, "");
 	picture_free(p);
 }

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/env.h"
@@ -576,6 +577,8 @@ mashctl_picture(int argc, char **argv)
 	int rc, ret = MASHCTL_PICTURE_USAGE;
 
 	memset(&c, 0, sizeof(c));
+	/* The view is the output; the adapter's connection chatter is not. */
+	mash_log_set_level(MASH_LOG_WARN);
 	rc = parse_args(argc, argv, &a);
 	if (rc == 1) {
 		ret = MASHCTL_PICTURE_SHOWN;
