@@ -27,6 +27,9 @@ struct loader {
 	size_t whylen;
 };
 
+static int fail(struct loader *l, const config_setting_t *s, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
 static int
 fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
 {

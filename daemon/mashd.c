@@ -316,6 +316,15 @@ load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
 			mash_err("calendar %s: %s", hol, err);
 			goto out;
 		}
+	} else if (mash_s47_policy_holidays_file(*s47) != NULL) {
+		/* No calendar key: the s47 policy's clocks.holidays_file. */
+		rc = mash_cal_load(*cal, mash_s47_policy_holidays_file(*s47),
+		    err, sizeof(err));
+		if (rc != MASH_OK) {
+			mash_err("calendar %s: %s",
+			    mash_s47_policy_holidays_file(*s47), err);
+			goto out;
+		}
 	}
 	if (c->directory[0] != '\0') {
 		rc = mash_dir_load(c->directory, dir, err, sizeof(err));

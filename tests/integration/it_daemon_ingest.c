@@ -463,6 +463,62 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 }
 END_TEST
 
+/* Two daemons share the load through a shared subscription
+ * ($share/mashd/...) and one store: every event receipted once, stored
+ * once, and both daemons did some of the work. */
+START_TEST(two_daemons_split_a_shared_subscription_without_duplicates)
+{
+	/* A new client id: the old session's plain subscription would
+	 * otherwise stay in the broker and deliver everything twice. */
+	static const char *const share[] = {
+		"--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+",
+		"--set", "mqtt.client_id=mashd-it-1", NULL};
+	static const char *const second[] = {
+		"--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+",
+		"--set", "mqtt.client_id=mashd-it-2", NULL};
+	Mash__V1__AgencyEvent *ev;
+	Mash__V1__Receipt *r = NULL;
+	char id[64], log2[700], *l1, *l2;
+	int i, got = 0, st = 0;
+	pid_t other;
+
+	/* Restart the fixture's daemon on the shared filter, add a second. */
+	ck_assert_int_eq(mash_mashd_fx_stop(fx, &st), 0);
+	fx->mashd = mash_mashd_fx_spawn(fx, share, fx->log);
+	ck_assert_int_gt(fx->mashd, 0);
+	snprintf(log2, sizeof(log2), "%s/mashd-2.log", fx->dir);
+	other = mash_mashd_fx_spawn(fx, second, log2);
+	ck_assert_int_gt(other, 0);
+	for (i = 0; i < STREAM; i++) {
+		snprintf(id, sizeof(id), "f0000000-0000-4000-8000-%012d", i);
+		ev = mash_mashd_fx_event("police", id);
+		ck_assert_int_eq(mash_mashd_fx_send(fx, ev), 0);
+		mash_mashd_fx_event_free(ev);
+	}
+	while (got < STREAM && mash_mashd_fx_receipt(fx, 15000, &r, NULL) == 0) {
+		ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
+		got++;
+		mash_mashd_fx_receipt_free(r);
+		r = NULL;
+	}
+	ck_assert_int_eq(got, STREAM);
+	ck_assert_int_eq(count("SELECT count(DISTINCT event_id) FROM events"),
+			 STREAM);
+	ck_assert_int_eq(count("SELECT count(*) FROM events"), STREAM);
+	ck_assert_int_eq(mash_test_kill(other, SIGTERM, 30000, &st), 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	l1 = mash_test_read_file(fx->log, 4u << 20, NULL);
+	l2 = mash_test_read_file(log2, 4u << 20, NULL);
+	ck_assert_ptr_nonnull(l1);
+	ck_assert_ptr_nonnull(l2);
+	ck_assert_msg(strstr(l1, ": ACCEPTED") != NULL &&
+			      strstr(l2, ": ACCEPTED") != NULL,
+		      "one daemon did all the work");
+	free(l1);
+	free(l2);
+}
+END_TEST
+
 START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 {
 	Mash__V1__AgencyEvent *ev;
@@ -575,6 +631,7 @@ main(void)
 	tcase_add_test(tc, daemon_survives_broker_restart_and_resubscribes);
 	tcase_add_test(tc, sigterm_mid_stream_loses_nothing_receipted);
 	tcase_add_test(tc, sighup_reloads_trust_store_and_refuses_a_bad_one);
+	tcase_add_test(tc, two_daemons_split_a_shared_subscription_without_duplicates);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tcc, 120);
 	tcase_add_test(tcc, check_exits_0_ok_1_failed_check_2_bad_usage);

@@ -132,45 +132,69 @@ agent_connect(struct mash_mashd_fx *f)
 	return 0;
 }
 
-int
-mash_mashd_fx_start(struct mash_mashd_fx *f)
+/* Spawn mashd --config cfg EXTRA... logging to log and wait for "mashd
+ * ready" in the part of log written after the spawn. */
+static pid_t
+spawn_ready(struct mash_mashd_fx *f, const char *const extra[],
+	    const char *logpath)
 {
 	const char *bindir = getenv("MASH_BIN_DIR");
 	char bin[600], *log;
-	const char *argv[4];
-	size_t before = 0;
-	int i;
+	const char *argv[16];
+	size_t before = 0, n = 0;
+	pid_t pid;
+	int i, st;
 
 	if (bindir == NULL)
 		bindir = "build/bin";
 	snprintf(bin, sizeof(bin), "%s/mashd", bindir);
-	log = mash_test_read_file(f->log, 4u << 20, &before);
+	log = mash_test_read_file(logpath, 4u << 20, &before);
 	free(log);
-	argv[0] = bin;
-	argv[1] = "--config";
-	argv[2] = f->cfg;
-	argv[3] = NULL;
-	f->mashd = mash_test_spawn(argv, NULL, f->log, f->log);
-	if (f->mashd < 0)
+	argv[n++] = bin;
+	argv[n++] = "--config";
+	argv[n++] = f->cfg;
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	pid = mash_test_spawn(argv, NULL, logpath, logpath);
+	if (pid < 0)
 		return -1;
 	for (i = 0; i < 400; i++) {
 		size_t len = 0;
 
-		log = mash_test_read_file(f->log, 4u << 20, &len);
+		log = mash_test_read_file(logpath, 4u << 20, &len);
 		if (log != NULL && len > before &&
 		    strstr(log + before, "mashd ready") != NULL) {
 			free(log);
-			return agent_connect(f);
+			return pid;
 		}
 		free(log);
-		if (!mash_mashd_fx_alive(f)) {
-			fprintf(stderr, "fixture: mashd exited; log %s\n", f->log);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			fprintf(stderr, "fixture: mashd exited; log %s\n",
+				logpath);
 			return -1;
 		}
 		mash_test_sleep_ms(50);
 	}
-	fprintf(stderr, "fixture: mashd not ready in 20 s; log %s\n", f->log);
+	fprintf(stderr, "fixture: mashd not ready in 20 s; log %s\n", logpath);
+	(void)mash_test_kill(pid, SIGKILL, 2000, NULL);
 	return -1;
+}
+
+int
+mash_mashd_fx_start(struct mash_mashd_fx *f)
+{
+	f->mashd = spawn_ready(f, NULL, f->log);
+	if (f->mashd < 0)
+		return -1;
+	return agent_connect(f);
+}
+
+pid_t
+mash_mashd_fx_spawn(struct mash_mashd_fx *f, const char *const extra[],
+		    const char *log)
+{
+	return spawn_ready(f, extra, log);
 }
 
 int

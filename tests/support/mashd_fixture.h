@@ -47,6 +47,12 @@ struct mash_mashd_fx *mash_mashd_fx_new(const char *extra_cfg);
  * 0 or -1. */
 int mash_mashd_fx_start(struct mash_mashd_fx *f);
 
+/* Start ANOTHER mashd on the same config with extra arguments (e.g.
+ * "--set", "mqtt.client_id=mashd-2"), logging to log; wait until ready.
+ * The pid, or -1. The caller stops it (mash_test_kill). */
+pid_t mash_mashd_fx_spawn(struct mash_mashd_fx *f, const char *const extra[],
+			  const char *log);
+
 /* SIGTERM mashd and wait (<= 30 s); 0 and *status, -1 if it had to be
  * killed. status may be NULL. */
 int mash_mashd_fx_stop(struct mash_mashd_fx *f, int *status);
