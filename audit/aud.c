@@ -317,9 +317,12 @@ clean_extra(json_t *v)
 	}
 }
 
-int
-mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
-		int64_t time_ms, char **out, size_t *len)
+/* The canonical record as a JSON object (*obj, caller decrefs) and its
+ * bytes (*out, mash_malloc'd); the object lets append take the indexed
+ * columns without parsing the bytes again. */
+static int
+encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
+	   json_t **objp, char **out, size_t *len)
 {
 	json_t *obj = NULL, *extra = NULL;
 	json_error_t jerr;
@@ -327,6 +330,7 @@ mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
 	size_t n;
 	int rc = MASH_ERR_INVAL;
 
+	*objp = NULL;
 	*out = NULL;
 	*len = 0;
 	if (rec == NULL || mash_aud_type_name(rec->type) == NULL ||
@@ -411,10 +415,24 @@ mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
 	*out = copy;
 	copy = NULL; /* transferred */
 	*len = n;
+	*objp = obj;
+	obj = NULL; /* transferred */
 	rc = MASH_OK;
 out:
 	free(text); /* jansson's allocator */
 	json_decref(extra);
+	json_decref(obj);
+	return rc;
+}
+
+int
+mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
+		int64_t time_ms, char **out, size_t *len)
+{
+	json_t *obj = NULL;
+	int rc;
+
+	rc = encode_obj(rec, seq, time_ms, &obj, out, len);
 	json_decref(obj);
 	return rc;
 }
@@ -640,17 +658,13 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	if (rc != MASH_OK)
 		goto out;
 	now = rec->time_ms != 0 ? rec->time_ms : mash_clock_now(aud->clock);
-	rc = mash_aud_encode(rec, f.size + 1, now, &bytes, &len);
+	rc = encode_obj(rec, f.size + 1, now, &obj, &bytes, &len);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_merkle_leaf_hash(bytes, len, leaf);
 	if (rc == MASH_OK)
 		rc = mash_merkle_frontier_append(&f, leaf);
 	if (rc != MASH_OK)
-		goto out;
-	rc = MASH_ERR_NOMEM;
-	obj = json_loadb(bytes, len, 0, NULL);
-	if (obj == NULL)
 		goto out;
 	rc = MASH_ERR_STORE;
 	st = aud->st[ST_LOG_INSERT];
