@@ -316,13 +316,14 @@ run_case(struct runner *r, const config_setting_t *c)
 				  "case '%s': needs event, recipient, purpose "
 				  "and expect",
 				  name);
-	if ((ex = only_keys(r, ev_g, "event", event_keys)) != MASHCTL_EXIT_OK ||
-	    (ex = only_keys(r, rec_g, "recipient", rec_keys)) !=
-		    MASHCTL_EXIT_OK ||
-	    (ex = only_keys(r, exp_g, "expect", exp_keys)) != MASHCTL_EXIT_OK)
-		return ex;
-	if (case_g != NULL &&
-	    (ex = only_keys(r, case_g, "case", cs_keys)) != MASHCTL_EXIT_OK)
+	ex = only_keys(r, ev_g, "event", event_keys);
+	if (ex == MASHCTL_EXIT_OK)
+		ex = only_keys(r, rec_g, "recipient", rec_keys);
+	if (ex == MASHCTL_EXIT_OK)
+		ex = only_keys(r, exp_g, "expect", exp_keys);
+	if (ex == MASHCTL_EXIT_OK && case_g != NULL)
+		ex = only_keys(r, case_g, "case", cs_keys);
+	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 
 	/* The event. */
@@ -378,8 +379,8 @@ run_case(struct runner *r, const config_setting_t *c)
 		}
 		ev.restrict_to = restrict_to;
 	}
-	if ((ex = get_fieldset(r, ev_g, "fields", &pat, &exact, &given)) !=
-	    MASHCTL_EXIT_OK)
+	ex = get_fieldset(r, ev_g, "fields", &pat, &exact, &given);
+	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	ev.present = given ? (pat | exact | FB(MASH_POL_F_SIGNPOST))
 			   : default_present(agency, &ev);
@@ -427,7 +428,8 @@ run_case(struct runner *r, const config_setting_t *c)
 	} while (0)
 
 	/* The expectations. */
-	if ((s = config_setting_get_member(exp_g, "receives")) != NULL) {
+	s = config_setting_get_member(exp_g, "receives");
+	if (s != NULL) {
 		int want_r = 0;
 
 		if (get_bool_opt(exp_g, "receives", &want_r) != MASH_OK)
@@ -445,8 +447,8 @@ run_case(struct runner *r, const config_setting_t *c)
 				  name);
 	if (rule != NULL && strcmp(rule, d.rule_id) != 0)
 		WHY("    rule: expected '%s', got '%s'\n", rule, d.rule_id);
-	if ((ex = get_fieldset(r, exp_g, "shared", &pat, &exact, &given)) !=
-	    MASHCTL_EXIT_OK)
+	ex = get_fieldset(r, exp_g, "shared", &pat, &exact, &given);
+	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
 	if ((want & ~d.shared) != 0) {
@@ -454,8 +456,8 @@ run_case(struct runner *r, const config_setting_t *c)
 					   sizeof(list));
 		WHY("    expected shared, but withheld: %s\n", list);
 	}
-	if ((ex = get_fieldset(r, exp_g, "withheld", &pat, &exact, &given)) !=
-	    MASHCTL_EXIT_OK)
+	ex = get_fieldset(r, exp_g, "withheld", &pat, &exact, &given);
+	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
 	if ((want & ~d.withheld) != 0) {
@@ -463,8 +465,8 @@ run_case(struct runner *r, const config_setting_t *c)
 					   sizeof(list));
 		WHY("    expected withheld, but shared: %s\n", list);
 	}
-	if ((ex = get_fieldset(r, exp_g, "only_shared", &pat, &exact,
-			       &given)) != MASHCTL_EXIT_OK)
+	ex = get_fieldset(r, exp_g, "only_shared", &pat, &exact, &given);
+	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
 	if (given && want != d.shared) {
