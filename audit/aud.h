@@ -36,11 +36,11 @@ struct mash_aud;
 /* Largest reason text: bytes. Far below a summary on purpose. */
 #define MASH_AUD_MAX_REASON 256u
 /* Largest number of shared or withheld field names in one record. */
-#define MASH_AUD_MAX_FIELDS 64u
+#define MASH_AUD_MAX_FIELDS 128u
 /* Largest "extra" JSON object text: bytes. */
 #define MASH_AUD_MAX_EXTRA 1024u
 /* Largest encoded record: bytes. */
-#define MASH_AUD_MAX_RECORD 16384u
+#define MASH_AUD_MAX_RECORD 32768u
 /* Payload type of a checkpoint envelope (wire-contract.md). */
 #define MASH_AUD_CHECKPOINT_TYPE "mash.v1.AuditCheckpoint"
 /* Retained topic of checkpoints (wire-contract.md). */

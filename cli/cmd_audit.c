@@ -540,6 +540,17 @@ group_cmp(const void *a, const void *b)
 	return c;
 }
 
+/* max(w, strlen(s)) capped at 100 columns. */
+static int
+maxw(int w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 100)
+		n = 100;
+	return (int)n > w ? (int)n : w;
+}
+
 /* One CSV cell (RFC 4180 quoting when needed). */
 static void
 csv_cell(const char *s, int last)
@@ -586,7 +597,7 @@ do_report(const struct opts *o, sqlite3 *db)
 	char buf[8][24];
 	json_t *r = NULL;
 	size_t i, ns, nw;
-	int src, ex = MASHCTL_EXIT_USAGE;
+	int src, ex = MASHCTL_EXIT_USAGE, wa = 6, wr = 7, wb = 11;
 
 	f.case_id = f.principal = f.type = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
@@ -633,13 +644,21 @@ do_report(const struct opts *o, sqlite3 *db)
 	}
 	if (gs.n > 1)
 		qsort(gs.v, gs.n, sizeof(*gs.v), group_cmp);
+	/* Column widths from the content (legal bases are long) so the
+	 * counts stay aligned. */
+	for (i = 0; i < gs.n; i++) {
+		wa = maxw(wa, gs.v[i].agency);
+		wr = maxw(wr, gs.v[i].rule);
+		wb = maxw(wb, gs.v[i].basis);
+	}
 	if (o->csv)
 		printf("agency,legal_basis,rule_id,decisions,shared,withheld,"
 		       "denied,break_glass,fields_shared,fields_withheld\n");
 	else
-		printf("%-12s %-28s %-30s %9s %7s %8s %7s %11s\n", "agency",
-		       "legal_basis", "rule_id", "decisions", "shared",
-		       "withheld", "denied", "break_glass");
+		printf("%-*s  %-*s  %-*s  %9s %7s %8s %7s %11s\n", wa,
+		       "agency", wb, "legal_basis", wr, "rule_id",
+		       "decisions", "shared", "withheld", "denied",
+		       "break_glass");
 	for (i = 0; i < gs.n; i++) {
 		g = &gs.v[i];
 		if (o->csv) {
@@ -670,9 +689,9 @@ do_report(const struct opts *o, sqlite3 *db)
 			csv_cell(buf[5], 0);
 			csv_cell(buf[6], 1);
 		} else {
-			printf("%-12s %-28s %-30s %9llu %7llu %8llu %7llu "
+			printf("%-*s  %-*s  %-*s  %9llu %7llu %8llu %7llu "
 			       "%11llu\n",
-			       g->agency, g->basis, g->rule,
+			       wa, g->agency, wb, g->basis, wr, g->rule,
 			       (unsigned long long)g->decisions,
 			       (unsigned long long)g->shared,
 			       (unsigned long long)g->withheld,

@@ -131,6 +131,38 @@ out:
 	return rc;
 }
 
+/*
+ * An Ed25519 SubjectPublicKeyInfo is always these 12 DER bytes followed by
+ * the 32-byte key (RFC 8410 section 4: no algorithm parameters, and DER
+ * has one encoding). Matching it directly is strict and ~100x faster than
+ * OpenSSL 3's generic decoder (~1 ms per key), which keeps a trust store
+ * reload cheap.
+ */
+static const uint8_t spki_prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
+					0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+
+static int
+parse_public_pem(BIO *bio, struct mash_key **out)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long n = 0;
+	int rc = MASH_ERR_KEY_FORMAT;
+
+	if (PEM_read_bio(bio, &name, &header, &der, &n) != 1)
+		goto out;
+	if (strcmp(name, "PUBLIC KEY") != 0 || header[0] != '\0' ||
+	    n != (long)(sizeof(spki_prefix) + MASH_KEY_PUB_LEN) ||
+	    memcmp(der, spki_prefix, sizeof(spki_prefix)) != 0)
+		goto out;
+	rc = mash_key_from_raw_public(der + sizeof(spki_prefix), out);
+out:
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	return rc;
+}
+
 static int
 parse_pem(const char *pem, size_t len, int want_private, struct mash_key **out)
 {
@@ -147,10 +179,11 @@ parse_pem(const char *pem, size_t len, int want_private, struct mash_key **out)
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	if (want_private)
-		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	else
-		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	if (!want_private) {
+		rc = parse_public_pem(bio, out);
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (pkey == NULL || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
 		goto out;
 	rc = wrap(pkey, want_private, out);

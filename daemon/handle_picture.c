@@ -639,8 +639,10 @@ handle_denied(const struct mashd_picture_env *env,
 		rc = mash_store_commit(env->store);
 	else if (mash_store_in_tx(env->store))
 		(void)mash_store_rollback(env->store);
-	if (rc != MASH_OK)
-		return MASH_ERR_STORE;
+	if (rc != MASH_OK) {
+		rc = MASH_ERR_STORE; /* no answer without its audit record */
+		goto out;
+	}
 	out->audit_seq = seq;
 	out->err = s->deny_err;
 	mash_info("picture: denied %s (%s) seq %" PRIu64, s->opened->signer,
@@ -657,6 +659,7 @@ handle_denied(const struct mashd_picture_env *env,
 	rc = send_signed(env, &pic.base, s->inbox, msg);
 	if (rc == MASH_OK)
 		out->answered = 1;
+out:
 	return rc;
 }
 
@@ -771,8 +774,10 @@ handle_granted(const struct mashd_picture_env *env,
 	vcl_summary(s, &band, &rmg);
 
 	rc = mash_store_begin(env->store);
-	if (rc != MASH_OK)
-		return MASH_ERR_STORE;
+	if (rc != MASH_OK) {
+		rc = MASH_ERR_STORE;
+		goto out;
+	}
 	/* One DECISION record per record shown: who saw which fields of
 	 * which event, under which rule and legal basis. */
 	k = 0;
@@ -803,7 +808,7 @@ handle_granted(const struct mashd_picture_env *env,
 		ar.reason = reason;
 		rc = audit_append(env, &ar, &s->recs[k].audit_seq);
 		if (rc != MASH_OK)
-			goto fail;
+			goto out;
 		k++;
 		add_rule(rule_ids, &n_rules, it->d.rule_id);
 	}
@@ -819,7 +824,7 @@ handle_granted(const struct mashd_picture_env *env,
 		ar.reason = reason;
 		rc = audit_append(env, &ar, &bg_seq);
 		if (rc != MASH_OK)
-			goto fail;
+			goto out;
 	}
 	/* The access itself, with the rule ids in force. */
 	pos = 0;
@@ -854,7 +859,7 @@ handle_granted(const struct mashd_picture_env *env,
 	ar.extra_json = extra;
 	rc = audit_append(env, &ar, &seq);
 	if (rc != MASH_OK)
-		goto fail;
+		goto out;
 	/* Each notification to an auditor is a delivery, audited. */
 	if (bg_used) {
 		for (i = 0; i < mash_dir_count(env->dir); i++) {
@@ -871,12 +876,14 @@ handle_granted(const struct mashd_picture_env *env,
 			ar.reason = "break-glass notification";
 			rc = audit_append(env, &ar, NULL);
 			if (rc != MASH_OK)
-				goto fail;
+				goto out;
 		}
 	}
 	rc = mash_store_commit(env->store);
-	if (rc != MASH_OK)
-		return MASH_ERR_STORE;
+	if (rc != MASH_OK) {
+		rc = MASH_ERR_STORE; /* rolled back by the store */
+		goto out;
+	}
 	out->audit_seq = seq;
 	out->granted = 1;
 	out->break_glass = bg_used;
@@ -925,10 +932,14 @@ handle_granted(const struct mashd_picture_env *env,
 				out->n_notified++;
 		}
 	}
+out:
+	/* A failure inside the transaction: nothing of it is kept, nothing
+	 * was published. */
+	if (mash_store_in_tx(env->store)) {
+		(void)mash_store_rollback(env->store);
+		rc = MASH_ERR_STORE;
+	}
 	return rc;
-fail:
-	(void)mash_store_rollback(env->store);
-	return MASH_ERR_STORE;
 }
 
 /* Drop the oldest records until the Picture fits in one envelope. */

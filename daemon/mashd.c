@@ -28,6 +28,7 @@
 #include "crypto/env.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
+#include "daemon/audit_tick.h"
 #include "daemon/config.h"
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
@@ -314,15 +315,6 @@ load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
 		rc = mash_cal_load(*cal, hol, err, sizeof(err));
 		if (rc != MASH_OK) {
 			mash_err("calendar %s: %s", hol, err);
-			goto out;
-		}
-	} else if (mash_s47_policy_holidays_file(*s47) != NULL) {
-		/* No calendar key: the s47 policy's clocks.holidays_file. */
-		rc = mash_cal_load(*cal, mash_s47_policy_holidays_file(*s47),
-		    err, sizeof(err));
-		if (rc != MASH_OK) {
-			mash_err("calendar %s: %s",
-			    mash_s47_policy_holidays_file(*s47), err);
 			goto out;
 		}
 	}
@@ -652,6 +644,7 @@ mashd_run(struct mashd *d, int sfd)
 	end = mono_ms() + d->cfg.drain_timeout_ms;
 	while (mash_mq_queued(d->mq) > 0 && mono_ms() < end)
 		(void)drain(d, BATCH);
+	(void)mashd_audit_checkpoint_now(d); /* every record under a checkpoint */
 	(void)mash_mq_disconnect(d->mq, 2000);
 	/* Anything that arrived while disconnecting is stored too (its
 	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "crypto/env.h"
@@ -28,7 +29,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		"-----BEGIN PUBLIC KEY-----\n"
 		"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
 		"-----END PUBLIC KEY-----\n";
-	char dir[] = "/tmp/mash-fuzz-XXXXXX";
+	char dir[] = "/tmp/mash-fuzz-XXXXXX", path[64];
 	struct mash_key *k = NULL;
 
 	(void)argc;
@@ -41,6 +42,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	mash_key_free(k);
+	/* The snapshot is in memory: leave nothing behind in /tmp. */
+	snprintf(path, sizeof(path), "%s/police/p1.pub.pem", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/police", dir);
+	(void)rmdir(path);
+	(void)rmdir(dir);
 	return 0;
 }
 

@@ -763,21 +763,23 @@ under_months(int32_t dob, int64_t at, int months)
 	return mash_cal_local_day(at) >= dob && mash_cal_local_day(at) < limit;
 }
 
+/* Distinct agencies among the selected events: a linear pass against the
+ * (few) agencies seen so far, so a window costs O(n), not O(n^2). */
+#define MAX_DISTINCT 32u
 static size_t
 count_agencies(const struct eval *ev, const unsigned char *sel)
 {
+	const char *seen[MAX_DISTINCT];
 	size_t i, j, n = 0;
 
 	for (i = 0; i < ev->n; i++) {
-		int seen = 0;
-
 		if (!sel[i])
 			continue;
-		for (j = 0; j < i && !seen; j++)
-			if (sel[j] && strcmp(ev->h[j].agency, ev->h[i].agency) == 0)
-				seen = 1;
-		if (!seen)
-			n++;
+		for (j = 0; j < n; j++)
+			if (strcmp(seen[j], ev->h[i].agency) == 0)
+				break;
+		if (j == n && n < MAX_DISTINCT)
+			seen[n++] = ev->h[i].agency;
 	}
 	return n;
 }

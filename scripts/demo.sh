@@ -39,18 +39,27 @@ die() {
 	exit 1
 }
 
-# Stop one recorded process: TERM, wait up to 5 s, then KILL; reap it.
+# The process group of pid, from /proc (no procps needed); "" if gone.
+pgrp_of() {
+	local stat rest
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	rest=${stat##*) }
+	set -- $rest
+	printf '%s\n' "${3:-}"
+}
+
+# Stop one recorded process: TERM, wait up to 10 s, then KILL; reap it.
 # A pid started through run() leads its own process group (timeout(1)
 # makes one), so the whole group is signalled: the command under timeout
 # must not outlive it.
 stop_pid() {
 	local pid=$1 target=$1
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+	if [ "$(pgrp_of "$pid")" = "$pid" ]; then
 		target=-$pid
 	fi
 	kill -TERM -- "$target" 2>/dev/null
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 100); do
 		kill -0 -- "$target" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -62,7 +71,10 @@ stop_pid() {
 # Stop every process we started, newest first.
 cleanup() {
 	local rc=$? i
-	trap - EXIT INT TERM
+	# A second Ctrl-C (or the TERM that timeout(1) and make send after
+	# the first) must not cut the cleanup short: ignore them from here.
+	trap '' INT TERM
+	trap - EXIT
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${PIDS[i]}"
 	done

@@ -17,14 +17,36 @@ write_dir(const char *text)
 	static char path[512];
 	FILE *f;
 
-	(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_dir.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	if (tmpdir[0] == '\0') {
+		(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_dir.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	}
 	(void)snprintf(path, sizeof(path), "%s/directory.cfg", tmpdir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
 	return path;
+}
+
+static void
+setup(void)
+{
+	tmpdir[0] = '\0';
+}
+
+/* Remove the test's temp dir (fork mode: runs in the test's child). */
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	if (tmpdir[0] == '\0')
+		return;
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+	tmpdir[0] = '\0';
 }
 
 static const char *
@@ -243,6 +265,7 @@ dir_suite(void)
 	Suite *s = suite_create("dir");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, default_directory_has_the_ten_shared_principals);
 	tcase_add_test(tc, lookup_finds_principal_and_refuses_unknown);
 	tcase_add_loop_test(tc, principal_names_are_topic_safe, 0,

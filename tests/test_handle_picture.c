@@ -811,6 +811,29 @@ START_TEST(publish_failure_is_reported_after_the_audit_committed)
 }
 END_TEST
 
+START_TEST(audit_failure_publishes_nothing)
+{
+	struct req r = {"analyst.amara", NULL, "mash-triage",
+			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
+	struct req d = {"analyst.amara", NULL, "gossip", MASH_TEST_NHS_JORDAN,
+			NULL, NULL, NULL};
+	struct mashd_picture_outcome o;
+	unsigned char corr[8];
+
+	/* Without its audit table the trail cannot record the access: the
+	 * picture (and a denial) must not leave. */
+	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(fx.st),
+				      "DROP TABLE audit_log", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(handle(&r, &o, corr), MASH_ERR_STORE);
+	ck_assert(!o.answered);
+	ck_assert_int_eq(handle(&d, &o, corr), MASH_ERR_STORE);
+	ck_assert(!o.answered);
+	ck_assert_uint_eq(fx.npubs, 0);
+	ck_assert(!mash_store_in_tx(fx.st));
+}
+END_TEST
+
 START_TEST(no_policy_denies_everything)
 {
 	struct req r = {"analyst.amara", NULL, "mash-triage",
@@ -867,6 +890,7 @@ suite(void)
 	tcase_add_test(tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
 	tcase_add_test(tc, break_glass_that_adds_nothing_is_not_used);
 	tcase_add_test(tc, publish_failure_is_reported_after_the_audit_committed);
+	tcase_add_test(tc, audit_failure_publishes_nothing);
 	tcase_add_test(tc, no_policy_denies_everything);
 	tcase_add_test(tc, null_arguments_are_invalid);
 	suite_add_tcase(s, tc);

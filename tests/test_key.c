@@ -247,7 +247,37 @@ static const struct {
 	{"p256-public", p256_pub, 0},
 	{"garbled-pub", "-----BEGIN PUBLIC KEY-----\nAAAA\n"
 			"-----END PUBLIC KEY-----\n", 0},
+	/* Same length as Ed25519, different OID: the prefix check matters. */
+	{"x25519-public", "-----BEGIN PUBLIC KEY-----\n"
+			  "MCowBQYDK2VuAyEAIz8Ow48iT3hZohgngT7i4RcFl85VVgDJwcJJtQZlFQU=\n"
+			  "-----END PUBLIC KEY-----\n", 0},
+	{"ed448-public", "-----BEGIN PUBLIC KEY-----\n"
+			 "MEMwBQYDK2VxAzoA+eJqJ2GJdqYlddPpOSGeaPbh0R2gIPwWIiciIbHV3R8ERfSq\n"
+			 "7DNPwRzC1cQWqPHVgFdcah2IJjUA\n"
+			 "-----END PUBLIC KEY-----\n", 0},
+	{"pem-headers", "-----BEGIN PUBLIC KEY-----\n"
+			"Proc-Type: 4,ENCRYPTED\n\n"
+			"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+			"-----END PUBLIC KEY-----\n", 0},
+	{"wrong-label", "-----BEGIN RSA PUBLIC KEY-----\n"
+			"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+			"-----END RSA PUBLIC KEY-----\n", 0},
 };
+
+START_TEST(public_key_with_leading_text_still_loads)
+{
+	struct mash_key *k = NULL;
+	char p[128];
+
+	path_in(p, sizeof(p), "commented.pub.pem");
+	write_text(p, "police signing key, rotated 2026\n"
+		      "-----BEGIN PUBLIC KEY-----\n"
+		      "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+		      "-----END PUBLIC KEY-----\n");
+	ck_assert_int_eq(mash_key_load_public(p, &k), MASH_OK);
+	mash_key_free(k);
+}
+END_TEST
 
 START_TEST(load_rejects_bad_files_as_key_format)
 {
@@ -372,6 +402,7 @@ key_suite(void)
 	tcase_add_loop_test(tc, load_rejects_bad_files_as_key_format, 0,
 			    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(tc, public_loader_refuses_private_file_and_vice_versa);
+	tcase_add_test(tc, public_key_with_leading_text_still_loads);
 	tcase_add_test(tc, load_missing_file_is_io);
 	tcase_add_test(tc, load_bounds_file_size);
 	tcase_add_test(tc, load_refuses_symlinked_key);

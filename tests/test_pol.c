@@ -16,11 +16,33 @@
 
 static char tmpdir[256];
 
+/* One temp dir per test (fork mode: per child), removed by teardown. */
 static void
 make_tmpdir(void)
 {
+	if (tmpdir[0] != '\0')
+		return;
 	(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_pol.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+setup(void)
+{
+	tmpdir[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	if (tmpdir[0] == '\0')
+		return;
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+	tmpdir[0] = '\0';
 }
 
 static void
@@ -1146,8 +1168,10 @@ pol_suite(void)
 	tcase_add_test(tc, field_patterns_resolve);
 	tcase_add_test(tc, record_has_only_granted_fields_and_withheld_names);
 	tcase_add_test(tc, record_build_survives_allocation_failures);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	suite_add_tcase(s, tc);
 
+	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_loop_test(tl, malformed_policy_rejected_with_line_and_rule, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tl, too_many_rules_rejected);

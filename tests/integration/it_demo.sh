@@ -50,14 +50,19 @@ assert_no_process_left() {
 			# A reused pid would not be one of ours: check its command.
 			if grep -qaE 'mosquitto|mashd|mash-agent|mashctl|timeout' \
 				"/proc/$pid/cmdline" 2>/dev/null; then
-				left="$left $pid"
+				left="$left $pid($(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120); state $(cut -d' ' -f3 2>/dev/null </proc/$pid/stat))"
 			fi
 		fi
 	done <"$dir/.pids"
 	[ -z "$left" ] || fail "$label: processes still running:$left"
-	if pgrep -f "$dir/" >/dev/null 2>&1; then
-		fail "$label: a process still names $dir: $(pgrep -af "$dir/")"
-	fi
+	# Any process whose command line names the demo dir (no procps
+	# needed: /proc directly; this shell's own pid excluded).
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = "$$" ] && continue
+		if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$dir/"; then
+			fail "$label: process ${p#/proc/} still names $dir: $(tr '\0' ' ' <"$p/cmdline")"
+		fi
+	done
 }
 
 # ------------------------------------------------------------------ 1
@@ -69,6 +74,7 @@ if [ $rc -ne 0 ]; then
 	fail "full run: demo exited $rc"
 	show_logs "$D1"
 else
+	grep -q "demo: OK" "$D1.out" || show_logs "$D1"
 	out=$(cat "$D1.out")
 	for want in "MASH combined picture" "as analyst.amara, purpose mash-triage" \
 		"Level:      L4" "VCL band:   VERY_HIGH" "Timeline (" \
@@ -86,7 +92,7 @@ else
 		[ -e "$D1/$f" ] || fail "full run: $D1/$f not kept"
 	done
 	[ "$(grep -c . "$D1.err")" -eq 0 ] ||
-		fail "full run: stderr not empty: $(head -3 "$D1.err")"
+		{ fail "full run: stderr not empty:"; head -20 "$D1.err" >&2; }
 fi
 assert_no_process_left "$D1" "full run"
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,18 +176,24 @@ pid_t
 mash_test_spawn(const char *const argv[], const char *const env_extra[],
 		const char *out_path, const char *err_path)
 {
-	pid_t pid;
+	pid_t pid, parent;
 	size_t i;
 
 	if (argv == NULL || argv[0] == NULL)
 		return -1;
 	fflush(stdout);
 	fflush(stderr);
+	parent = getpid();
 	pid = fork();
 	if (pid != 0)
 		return pid; /* parent, or -1 */
 	/* Child: its own process group so a kill reaches its children. */
 	setpgid(0, 0);
+	/* A test that dies (failed assertion in a Check fork, timeout) must
+	 * not leave a broker or daemon behind: the child is sent SIGTERM
+	 * when the test process goes away, even before it could clean up. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(127);
 	if (redirect(0, "/dev/null", O_RDONLY) != 0 ||
 	    redirect(1, out_path, O_WRONLY | O_CREAT | O_APPEND) != 0 ||
 	    redirect(2, err_path, O_WRONLY | O_CREAT | O_APPEND) != 0)

@@ -1,0 +1,217 @@
+/*
+ * bench_env: the per-message crypto and validation cost, alone (no MQTT,
+ * no SQLite): envelope seals/s and opens/s (trust lookup + Ed25519 verify
+ * + copies) for a 1 KiB payload, event decode+validate/s for a realistic
+ * police event, and the time to (re)load a trust store of 6 x 50 keys
+ * (what SIGHUP costs). Each figure is the median of RUNS runs.
+ *
+ * usage: bench_env [N] [RUNS]   (N messages per run, default 20000)
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "crypto/env.h"
+#include "crypto/key.h"
+#include "crypto/trust.h"
+#include "event/evt.h"
+
+#define MAX_RUNS 15
+#define NOW_MS 1795435200000LL
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		(void)rmdir(path);
+	else
+		(void)unlink(path);
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static uint8_t *
+packed_event(size_t *n)
+{
+	Mash__V1__AgencyEvent ev = MASH__V1__AGENCY_EVENT__INIT;
+	Mash__V1__Subject s = MASH__V1__SUBJECT__INIT;
+	Mash__V1__Handling h = MASH__V1__HANDLING__INIT;
+	Mash__V1__PoliceDetail pd = MASH__V1__POLICE_DETAIL__INIT;
+	Mash__V1__VclScore v = MASH__V1__VCL_SCORE__INIT, *vp[1] = {&v};
+	Mash__V1__RelatedPerson r = MASH__V1__RELATED_PERSON__INIT,
+				*rp[1] = {&r};
+	uint8_t *buf;
+
+	ev.event_id = "6f1c2a7e-0000-4000-8000-000000000006";
+	ev.agency = "police";
+	ev.occurred_at = NOW_MS - 20LL * 86400000;
+	ev.recorded_at = NOW_MS - 20LL * 86400000 + 3600000;
+	s.nhs_number = "9434765919";
+	s.given_name = "Jordan";
+	s.family_name = "Reed";
+	s.date_of_birth = "2011-05-14";
+	s.postcode = "NE61 1AA";
+	s.sex = "M";
+	ev.subject = &s;
+	ev.category = MASH__V1__CATEGORY__SEXUAL_EXPLOITATION;
+	ev.severity = 3;
+	ev.summary = "Found in a car with two adult males known for CSE "
+		     "concerns; returned home by officers at 02:10. Child "
+		     "declined to say where they had been.";
+	ev.consent = MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM;
+	h.classification = "OFFICIAL-SENSITIVE";
+	h.do_not_disclose_to_family = 1;
+	ev.handling = &h;
+	ev.reporter = "DC 4411";
+	ev.agency_ref = "NP-2026-118822";
+	v.factor = "risk_of_sexual_exploitation";
+	v.score = 4;
+	v.evidence = "older males, car, late night";
+	ev.n_vcl = 1;
+	ev.vcl = vp;
+	r.role = "mother";
+	r.given_name = "Ann";
+	r.family_name = "Reed";
+	r.date_of_birth = "1985-03-02";
+	ev.n_related = 1;
+	ev.related = rp;
+	pd.incident_ref = "INC-6";
+	pd.dash_risk = "high";
+	pd.intelligence = "vehicle linked to two other missing episodes";
+	ev.detail_case = MASH__V1__AGENCY_EVENT__DETAIL_POLICE;
+	ev.police = &pd;
+	*n = mash__v1__agency_event__get_packed_size(&ev);
+	buf = malloc(*n);
+	mash__v1__agency_event__pack(&ev, buf);
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const signers[] = {"police", "health", "education",
+					      "yot", "housing", "social-care"};
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
+	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5, r, s, k;
+	double seal[MAX_RUNS], open[MAX_RUNS], val[MAX_RUNS], load[MAX_RUNS];
+	char dir[] = "/tmp/mash-bench-env-XXXXXX", id[32];
+	struct mash_key *key = NULL, *tmp;
+	struct mash_trust *trust = NULL;
+	uint8_t payload[1024], *env = NULL, *evbuf;
+	size_t envlen = 0, evlen = 0;
+	long i;
+
+	if (n < 1 || runs < 1 || runs > MAX_RUNS) {
+		fprintf(stderr, "usage: bench_env [N>0] [RUNS 1..%d]\n",
+			MAX_RUNS);
+		return 2;
+	}
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	for (s = 0; s < 6; s++) {
+		for (k = 0; k < 50; k++) {
+			snprintf(id, sizeof(id), "%s-%d", signers[s], k);
+			if (mash_key_generate(&tmp) != MASH_OK ||
+			    mash_trust_add_key(dir, signers[s], id, tmp, NULL,
+					       0) != MASH_OK)
+				return 1;
+			if (s == 0 && k == 0)
+				key = tmp;
+			else
+				mash_key_free(tmp);
+		}
+	}
+	memset(payload, 0x5a, sizeof(payload));
+	evbuf = packed_event(&evlen);
+	for (r = 0; r < runs; r++) {
+		double t0 = now_s();
+		struct mash_trust *t = NULL;
+
+		if (mash_trust_load(dir, &t, NULL, 0) != MASH_OK)
+			return 1;
+		load[r] = (now_s() - t0) * 1e3;
+		mash_trust_free(trust);
+		trust = t;
+
+		t0 = now_s();
+		for (i = 0; i < n; i++) {
+			mash_free(env);
+			if (mash_env_seal(key, "police", "police-0",
+					  "mash.v1.AgencyEvent", payload,
+					  sizeof(payload), &env,
+					  &envlen) != MASH_OK)
+				return 1;
+		}
+		seal[r] = (double)n / (now_s() - t0);
+
+		t0 = now_s();
+		for (i = 0; i < n; i++) {
+			struct mash_env_opened *o = NULL;
+
+			if (mash_env_open(trust, env, envlen,
+					  "mash.v1.AgencyEvent", "police", &o,
+					  NULL, 0) != MASH_OK)
+				return 1;
+			mash_env_opened_free(o);
+		}
+		open[r] = (double)n / (now_s() - t0);
+
+		t0 = now_s();
+		for (i = 0; i < n; i++) {
+			Mash__V1__AgencyEvent *ev = NULL;
+
+			if (mash_evt_decode(evbuf, evlen, &ev, NULL, 0) !=
+				    MASH_OK ||
+			    mash_evt_validate(ev, "police", NOW_MS, NULL, 0) !=
+				    MASH_OK)
+				return 1;
+			mash_evt_free(ev);
+		}
+		val[r] = (double)n / (now_s() - t0);
+	}
+	printf("envelope seal (1 KiB payload):   %10.0f /s\n",
+	       median(seal, runs));
+	printf("envelope open (1 KiB payload):   %10.0f /s\n",
+	       median(open, runs));
+	printf("event decode+validate (%zu B):  %10.0f /s\n", evlen,
+	       median(val, runs));
+	printf("trust store load (300 keys):     %10.2f ms\n",
+	       median(load, runs));
+	mash_free(env);
+	free(evbuf);
+	mash_key_free(key);
+	mash_trust_free(trust);
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
