@@ -356,10 +356,25 @@ for _ in $(seq 1 50); do
 done
 n=$(grep -c "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null || true)
 [ "${n:-0}" -gt 0 ] || die "no StrategyDiscussionTrigger reached any of ${WATCH_INBOXES[*]}"
-grep "$TRIGGER_HEX" "$DEMO/logs/inbox.log" | awk '{print $1}' | sort | uniq -c |
-	while read -r count topic; do
-		say "    $topic: $count trigger message(s)"
-	done
+# The kind of each trigger message: field 11 of StrategyDiscussionTrigger
+# (tag 0x5a), "raised" / "updated" / "escalated", as it is on the wire.
+trigger_kind() {
+	case "$1" in
+	*5a06726169736564*) echo raised ;;
+	*5a0775706461746564*) echo updated ;;
+	*5a09657363616c61746564*) echo escalated ;;
+	*) echo trigger ;;
+	esac
+}
+for inbox in "${WATCH_INBOXES[@]}"; do
+	kinds=""
+	while read -r topic hex; do
+		[ "$topic" = "mash/v1/inbox/$inbox" ] || continue
+		case "$hex" in *"$TRIGGER_HEX"*) ;; *) continue ;; esac
+		kinds="${kinds:+$kinds, }$(trigger_kind "$hex")"
+	done <"$DEMO/logs/inbox.log"
+	[ -n "$kinds" ] && printf '    %-32s %s\n' "mash/v1/inbox/$inbox:" "$kinds"
+done
 
 step "the same child seen by other roles (redacted by policy)"
 for who in "housing.officer1 early-help" "auditor.ada audit"; do

@@ -79,7 +79,7 @@ else
 	for want in "MASH combined picture" "as analyst.amara, purpose mash-triage" \
 		"Level:      L4" "VCL band:   VERY_HIGH" "Timeline (" \
 		"Open s47 triggers (1)" "s47.accumulation" "strategy discussion due by" \
-		"trigger message(s)" "verifying the audit trail" "demo: OK"; do
+		"mash/v1/inbox/sw.sam:            raised" "verifying the audit trail" "demo: OK"; do
 		grep -qF -- "$want" <<<"$out" || fail "full run: output lacks '$want'"
 	done
 	# The story's agencies all appear on the analyst's timeline.
