@@ -504,7 +504,7 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 	uint64_t expect = 1, seq, claim = 0, prev_good = 0;
 	size_t next_cp = 0;
 	const void *rec;
-	int rc = MASH_ERR_STORE, src;
+	int rc = MASH_ERR_STORE, src, in_tx = 0;
 	sqlite3_int64 raw;
 
 	memset(res, 0, sizeof(*res));
@@ -513,6 +513,15 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 	if (db == NULL) {
 		rc = MASH_ERR_INVAL;
 		goto out;
+	}
+	/* One read transaction: a snapshot (WAL), so a daemon appending
+	 * meanwhile cannot make the state row look ahead of the log. */
+	if (sqlite3_get_autocommit(db)) {
+		if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+			set_why(res, "cannot read: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		in_tx = 1;
 	}
 	if (state_log_id(db, log_id, sizeof(log_id)) != MASH_OK) {
 		set_why(res, "no audit tables: %s", sqlite3_errmsg(db));
@@ -616,6 +625,8 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 	rc = MASH_OK;
 out:
 	sqlite3_finalize(st);
+	if (in_tx)
+		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	mash_free(cps.v);
 	return rc;
 }

@@ -1027,8 +1027,13 @@ mashctl_audit(int argc, char **argv)
 		ex = do_query(&o, db, 1);
 	else if (strcmp(o.verb, "report") == 0)
 		ex = do_report(&o, db);
-	else
+	else {
+		/* The checkpoint, the leaves and the record from one snapshot,
+		 * even while mashd appends. */
+		(void)sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 		ex = do_prove(&o, db);
+		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
 	sqlite3_close(db);
 	return ex;
 }
