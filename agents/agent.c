@@ -59,6 +59,7 @@ struct agent {
 	int feed_done;
 	int64_t feed_done_ms;
 	uint64_t connects_seen;
+	int64_t last_receipt_ms; /* last verified receipt for this agency */
 };
 
 static int64_t
@@ -244,7 +245,9 @@ check_rotation(struct agent *a)
 	return open_feed_at(a, 0);
 }
 
-/* Read up to a batch of records. Fatal errors only are returned. */
+/* Read up to a batch of records, stored in one outbox transaction (one
+ * fsync) that commits before anything of it is published. Fatal errors
+ * only are returned. */
 static int
 read_feed(struct agent *a)
 {
@@ -252,39 +255,50 @@ read_feed(struct agent *a)
 	struct mash_feed_err err;
 	struct mash_outbox_feedpos pos;
 	unsigned i;
-	int rc = MASH_OK;
+	int rc;
 
+	if (a->feed_done || stopping(a))
+		return MASH_OK;
+	rc = mash_outbox_batch_begin(a->ob);
+	if (rc != MASH_OK)
+		return rc;
 	for (i = 0; i < AGENT_READ_BATCH && !a->feed_done && !stopping(a); i++) {
 		rc = mash_feed_next(a->feed, a->o->follow, &rec, &err);
 		if (rc == MASH_OK) {
 			rc = take_record(a, rec);
 			if (rc != MASH_OK)
-				return rc;
+				goto out;
 			continue;
 		}
 		if (rc == MASH_FEED_EOF || rc == MASH_FEED_AGAIN) {
+			rc = MASH_OK;
 			if (!a->o->follow) {
 				a->feed_done = 1;
 				a->feed_done_ms = now(a);
 			} else {
 				rc = check_rotation(a);
-				if (rc != MASH_OK)
-					return rc;
 			}
-			return MASH_OK;
+			goto out;
 		}
 		report_bad(a, &err);
 		if (err.fatal)
-			return rc;
+			goto out;
 		a->res->rejected_by_agent++;
+		rc = MASH_OK;
 		if (a->o->follow) {
 			feed_pos(a, &pos);
 			rc = mash_outbox_feed_set(a->ob, a->feed_key, &pos);
 			if (rc != MASH_OK)
-				return rc;
+				goto out;
 		}
 	}
-	return MASH_OK;
+	rc = MASH_OK;
+out:
+	if (rc == MASH_OK)
+		rc = mash_outbox_batch_commit(a->ob);
+	else
+		mash_outbox_batch_rollback(a->ob);
+	return rc;
 }
 
 static enum mash_outbox_state
@@ -361,6 +375,7 @@ handle_receipt(struct agent *a, const struct mash_mq_msg *m)
 			  r->reason[0] ? ": " : "", r->reason);
 		goto out;
 	}
+	a->last_receipt_ms = now(a);
 	rc = mash_outbox_receipt(a->ob, a->cfg->agency, r->event_id, st,
 				 r->reason, r->case_id, r->audit_seq);
 	if (rc == MASH_OK) {
@@ -425,7 +440,7 @@ publish_due(struct agent *a)
 	struct mash_outbox_item *it = NULL;
 	size_t n = 0, inflight = 0, i;
 	uint64_t cc;
-	int rc;
+	int rc, batch = 0;
 
 	if (!mash_mq_is_connected(a->mq))
 		return MASH_OK;
@@ -442,12 +457,31 @@ publish_due(struct agent *a)
 		}
 		a->connects_seen = cc;
 	}
+	/* While receipts keep arriving the daemon is working through a
+	 * backlog that already holds our unreceipted events: re-sending them
+	 * now would only lengthen it. Re-sends resume once receipts have
+	 * stopped for backoff_min_ms. */
+	if (a->last_receipt_ms > 0 &&
+	    now(a) - a->last_receipt_ms < a->cfg->backoff_min_ms) {
+		rc = mash_outbox_defer_resends(a->ob, a->last_receipt_ms +
+							      a->cfg->backoff_min_ms);
+		if (rc != MASH_OK)
+			return rc;
+	}
 	rc = mash_outbox_inflight(a->ob, &inflight);
 	if (rc != MASH_OK)
 		return rc;
 	rc = mash_outbox_due(a->ob, AGENT_SEND_BATCH, &it, &n);
 	if (rc != MASH_OK)
 		return rc;
+	if (n == 0)
+		goto out;
+	/* Attempts and receipts of this turn in one transaction: losing it in
+	 * a crash only means a re-send, answered DUPLICATE. */
+	rc = mash_outbox_batch_begin(a->ob);
+	if (rc != MASH_OK)
+		goto out;
+	batch = 1;
 	for (i = 0; i < n && !stopping(a); i++) {
 		int prc;
 
@@ -480,6 +514,10 @@ publish_due(struct agent *a)
 	}
 	rc = MASH_OK;
 out:
+	if (batch && rc == MASH_OK)
+		rc = mash_outbox_batch_commit(a->ob);
+	else if (batch)
+		mash_outbox_batch_rollback(a->ob);
 	mash_outbox_items_free(it, n);
 	return rc;
 }

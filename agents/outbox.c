@@ -20,6 +20,7 @@ struct mash_outbox {
 	sqlite3 *db;
 	struct mash_outbox_cfg cfg;
 	int64_t run_id;
+	int in_batch; /* inside mash_outbox_batch_begin .. commit */
 };
 
 static const char schema[] =
@@ -117,6 +118,62 @@ prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st)
 		return MASH_ERR_STORE;
 	}
 	return MASH_OK;
+}
+
+/* A write transaction of its own, unless the caller holds a batch. */
+static int
+tx_begin(struct mash_outbox *ob)
+{
+	return ob->in_batch ? MASH_OK : exec(ob, "BEGIN IMMEDIATE;");
+}
+
+static int
+tx_commit(struct mash_outbox *ob)
+{
+	return ob->in_batch ? MASH_OK : exec(ob, "COMMIT;");
+}
+
+static void
+tx_rollback(struct mash_outbox *ob)
+{
+	if (!ob->in_batch)
+		(void)exec(ob, "ROLLBACK;");
+}
+
+int
+mash_outbox_batch_begin(struct mash_outbox *ob)
+{
+	int rc;
+
+	if (ob == NULL || ob->in_batch)
+		return MASH_ERR_STATE;
+	rc = exec(ob, "BEGIN IMMEDIATE;");
+	if (rc == MASH_OK)
+		ob->in_batch = 1;
+	return rc;
+}
+
+int
+mash_outbox_batch_commit(struct mash_outbox *ob)
+{
+	int rc;
+
+	if (ob == NULL || !ob->in_batch)
+		return MASH_ERR_STATE;
+	ob->in_batch = 0;
+	rc = exec(ob, "COMMIT;");
+	if (rc != MASH_OK)
+		(void)exec(ob, "ROLLBACK;");
+	return rc;
+}
+
+void
+mash_outbox_batch_rollback(struct mash_outbox *ob)
+{
+	if (ob == NULL || !ob->in_batch)
+		return;
+	ob->in_batch = 0;
+	(void)exec(ob, "ROLLBACK;");
 }
 
 int
@@ -285,7 +342,7 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	    (feed_key == NULL) != (pos == NULL))
 		goto out;
 	now = now_ms(ob);
-	rc = exec(ob, "BEGIN IMMEDIATE;");
+	rc = tx_begin(ob);
 	if (rc != MASH_OK)
 		goto out;
 	rc = prepare(ob,
@@ -319,13 +376,14 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 		if (rc != MASH_OK)
 			goto rollback;
 	}
-	/* synchronous=FULL: the WAL is fsync'ed before COMMIT returns. */
-	rc = exec(ob, "COMMIT;");
+	/* synchronous=FULL: the WAL is fsync'ed before COMMIT returns (in
+	 * a batch: before mash_outbox_batch_commit returns). */
+	rc = tx_commit(ob);
 	if (rc != MASH_OK)
 		goto rollback;
 	goto out;
 rollback:
-	(void)exec(ob, "ROLLBACK;");
+	tx_rollback(ob);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -601,6 +659,27 @@ mash_outbox_resend_now(struct mash_outbox *ob)
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms(ob));
+	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (ob == NULL)
+		goto out;
+	rc = prepare(ob,
+		     "UPDATE mash_outbox_events SET next_send_ms = ?1"
+		     " WHERE state = 0 AND attempts > 0 AND next_send_ms < ?1;",
+		     &st);
+	if (rc != MASH_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, until_ms);
 	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:
 	sqlite3_finalize(st);

@@ -98,13 +98,28 @@ int64_t mash_outbox_backoff(const struct mash_outbox_cfg *cfg,
 int mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id);
 
 /*
+ * Group the writes that follow (put, sent, receipt, feed_set, ...) in one
+ * transaction, so that one fsync covers a batch of records. Inside a
+ * batch nothing is durable until mash_outbox_batch_commit returns MASH_OK;
+ * the agent therefore publishes only events committed by an earlier
+ * batch. MASH_OK, MASH_ERR_STATE (already in a batch), MASH_ERR_STORE.
+ */
+int mash_outbox_batch_begin(struct mash_outbox *ob);
+/* Commit the batch (on disk when it returns): MASH_OK, MASH_ERR_STATE (no
+ * batch), MASH_ERR_STORE (the batch is rolled back). */
+int mash_outbox_batch_commit(struct mash_outbox *ob);
+/* Abandon the batch; nothing of it is kept. No-op outside a batch. */
+void mash_outbox_batch_rollback(struct mash_outbox *ob);
+
+/*
  * Make the sealed event env[0..len) durable as pending and due now, in the
  * current run. An event already present (same agency and event_id) is
  * replaced and pending again, even if it had a receipt: a re-run sends it
  * again and the daemon answers DUPLICATE. If feed_key is not NULL, the
  * feed position pos is saved in the same transaction. Returns after the
  * COMMIT is on disk: MASH_OK, MASH_ERR_INVAL (NULL, empty, or len >
- * MASH_MAX_ENVELOPE), MASH_ERR_STORE.
+ * MASH_MAX_ENVELOPE), MASH_ERR_STORE. Inside a batch: durable when the
+ * batch commits.
  */
 int mash_outbox_put(struct mash_outbox *ob, const char *agency,
 		    const char *event_id, const char *agency_ref,
@@ -159,6 +174,15 @@ int mash_outbox_inflight(struct mash_outbox *ob, size_t *n);
  * down may be lost. MASH_OK or MASH_ERR_STORE.
  */
 int mash_outbox_resend_now(struct mash_outbox *ob);
+
+/*
+ * Push the next send of every published, unreceipted event that is due
+ * before until_ms to until_ms, without counting an attempt: the agent
+ * calls it while receipts are still arriving (the daemon is working
+ * through a backlog that already holds these events), so that re-sends
+ * do not add duplicates to that backlog. MASH_OK or MASH_ERR_STORE.
+ */
+int mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms);
 
 /* Number of pending events (all runs). */
 int mash_outbox_pending(struct mash_outbox *ob, size_t *n);

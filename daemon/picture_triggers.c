@@ -15,7 +15,7 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 			    struct mashd_picture_triggers *t)
 {
 	Mash__V1__StrategyDiscussionTrigger *m;
-	size_t i;
+	size_t i, n;
 	int rc;
 
 	if (t == NULL)
@@ -47,6 +47,24 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 	m->discussion_due_by = t->raw.due_by;
 	m->level = t->raw.level;
 	m->kind = "open";
+	/* The strategy-discussion clock is the authority on the due time
+	 * (a same-day rule may have brought it forward) and on whether it
+	 * has passed and been escalated to the MASH manager. */
+	n = 0;
+	rc = mash_s47_store_list_clocks(mash_store_sqlite(st), case_id, 1,
+					t->clocks, MASHD_PICTURE_MAX_CLOCKS, &n);
+	if (rc != MASH_OK) {
+		memset(t, 0, sizeof(*t));
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if (t->clocks[i].kind != MASH_S47_CLOCK_STRATEGY ||
+		    strcmp(t->clocks[i].trigger_id, t->raw.trigger_id) != 0)
+			continue;
+		m->discussion_due_by = t->clocks[i].due_at;
+		if (t->clocks[i].escalated_at != 0)
+			m->kind = "escalated";
+	}
 	t->open = 1;
 	return MASH_OK;
 }

@@ -811,6 +811,32 @@ START_TEST(publish_failure_is_reported_after_the_audit_committed)
 }
 END_TEST
 
+START_TEST(trigger_shows_open_then_escalated_clock)
+{
+	Mash__V1__Picture *p = ask_ok("analyst.amara", "mash-triage", NULL);
+	struct mash_s47_clock c[8];
+	size_t n = 0;
+	int64_t due;
+
+	ck_assert_uint_eq(p->n_open_triggers, 1);
+	ck_assert_str_eq(p->open_triggers[0]->kind, "open");
+	due = p->open_triggers[0]->discussion_due_by;
+	ck_assert_int_gt(due, NOW_MS);
+	mash__v1__picture__free_unpacked(p, NULL);
+	/* A week later nobody has held the discussion: escalated. */
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_escalate_due(mash_store_sqlite(fx.st),
+						     due + 7 * 86400000LL, c, 8,
+						     &n), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	ck_assert_uint_gt(n, 0);
+	p = ask_ok("analyst.amara", "mash-triage", NULL);
+	ck_assert_str_eq(p->open_triggers[0]->kind, "escalated");
+	ck_assert_int_eq(p->open_triggers[0]->discussion_due_by, due);
+	mash__v1__picture__free_unpacked(p, NULL);
+}
+END_TEST
+
 START_TEST(audit_failure_publishes_nothing)
 {
 	struct req r = {"analyst.amara", NULL, "mash-triage",
@@ -890,6 +916,7 @@ suite(void)
 	tcase_add_test(tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
 	tcase_add_test(tc, break_glass_that_adds_nothing_is_not_used);
 	tcase_add_test(tc, publish_failure_is_reported_after_the_audit_committed);
+	tcase_add_test(tc, trigger_shows_open_then_escalated_clock);
 	tcase_add_test(tc, audit_failure_publishes_nothing);
 	tcase_add_test(tc, no_policy_denies_everything);
 	tcase_add_test(tc, null_arguments_are_invalid);

@@ -372,6 +372,79 @@ START_TEST(put_refuses_empty_or_oversized_envelopes)
 }
 END_TEST
 
+START_TEST(deferred_resends_wait_without_counting_an_attempt)
+{
+	int64_t run, t0 = now, next;
+	struct mash_outbox *ob = open_ob(&run);
+	uint32_t attempts;
+	enum mash_outbox_state st;
+
+	put(ob, "sent", "x");
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "sent"), MASH_OK);
+	now = t0 + 1000; /* its resend is due now */
+	put(ob, "new", "y");
+	ck_assert_int_eq(mash_outbox_defer_resends(ob, t0 + 5000), MASH_OK);
+	/* Only the never-sent event is due; the resend waits. */
+	{
+		struct mash_outbox_item *it = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(mash_outbox_due(ob, 10, &it, &n), MASH_OK);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_str_eq(it[0].event_id, "new");
+		mash_outbox_items_free(it, n);
+	}
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "new"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_OK);
+	ck_assert_int_eq(next, t0 + 2000); /* "new": 1000 + backoff 1000 */
+	now = t0 + 5000;
+	ck_assert_uint_eq(due_count(ob), 2);
+	ck_assert_int_eq(mash_outbox_state(ob, "police", "sent", &st, &attempts),
+			 MASH_OK);
+	ck_assert_uint_eq(attempts, 1);
+	/* Deferring never brings a later send forward. */
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "sent"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_defer_resends(ob, t0 + 5001), MASH_OK);
+	ck_assert_int_eq(mash_outbox_state(ob, "police", "sent", &st, &attempts),
+			 MASH_OK);
+	ck_assert_uint_eq(attempts, 2);
+	mash_outbox_close(ob);
+}
+END_TEST
+
+START_TEST(batch_is_all_or_nothing)
+{
+	int64_t run;
+	struct mash_outbox *ob = open_ob(&run);
+	struct mash_outbox_feedpos pos = {10, 2, 7}, got;
+	size_t n;
+
+	ck_assert_int_eq(mash_outbox_batch_begin(ob), MASH_OK);
+	ck_assert_int_eq(mash_outbox_batch_begin(ob), MASH_ERR_STATE);
+	put(ob, "a", "1");
+	ck_assert_int_eq(mash_outbox_put(ob, "police", "b", "r", 3,
+					 (const uint8_t *)"2", 1, "police:/f",
+					 &pos),
+			 MASH_OK);
+	mash_outbox_batch_rollback(ob);
+	ck_assert_int_eq(mash_outbox_pending(ob, &n), MASH_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(mash_outbox_feed_get(ob, "police:/f", &got),
+			 MASH_ERR_NOT_FOUND);
+
+	ck_assert_int_eq(mash_outbox_batch_begin(ob), MASH_OK);
+	put(ob, "a", "1");
+	put(ob, "b", "2");
+	ck_assert_int_eq(mash_outbox_batch_commit(ob), MASH_OK);
+	ck_assert_int_eq(mash_outbox_batch_commit(ob), MASH_ERR_STATE);
+	mash_outbox_close(ob);
+	ob = open_ob(&run);
+	ck_assert_int_eq(mash_outbox_pending(ob, &n), MASH_OK);
+	ck_assert_uint_eq(n, 2);
+	mash_outbox_close(ob);
+}
+END_TEST
+
 START_TEST(due_is_ordered_and_bounded)
 {
 	int64_t run;
@@ -423,6 +496,8 @@ outbox_suite(void)
 	tcase_add_test(tc, feed_position_is_saved_with_the_event);
 	tcase_add_test(tc, put_refuses_empty_or_oversized_envelopes);
 	tcase_add_test(tc, due_is_ordered_and_bounded);
+	tcase_add_test(tc, batch_is_all_or_nothing);
+	tcase_add_test(tc, deferred_resends_wait_without_counting_an_attempt);
 	tcase_add_test(tc, open_fails_cleanly_on_an_unwritable_path);
 	suite_add_tcase(s, tc);
 	return s;

@@ -53,6 +53,39 @@ write_feed(const char *path, int n)
 	fclose(f);
 }
 
+/* On a failed wait, show what the agent and the daemon were doing. */
+static void
+dump(const char *tag)
+{
+	char p[600], *text;
+	size_t i, len;
+
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			(void)snprintf(p, sizeof(p), "%s/%s.err",
+				       mash_test_agents_dir(env), tag);
+		else
+			(void)snprintf(p, sizeof(p), "%s/mashd.log",
+				       mash_test_agents_dir(env));
+		text = mash_test_read_file(p, 8u << 20, &len);
+		if (text == NULL)
+			continue;
+		fprintf(stderr, "--- %s (last 3000 bytes)\n%s\n", p,
+			len > 3000 ? text + len - 3000 : text);
+		free(text);
+	}
+}
+
+static void
+wait_stored(const char *tag, long n)
+{
+	if (mash_test_agents_wait_count(env, "police", n, 120000) != 0) {
+		dump(tag);
+		ck_abort_msg("fewer than %ld events stored after 120 s (%ld)", n,
+			     mash_test_agents_count(env, "police", NULL));
+	}
+}
+
 static void
 read_summary(const char *tag, struct mash_test_summary *s, char **out)
 {
@@ -78,15 +111,19 @@ START_TEST(broker_outage_loses_nothing_and_stores_nothing_twice)
 	pid = mash_test_agents_spawn(env, "police", feed, 0, "outage");
 	ck_assert_int_gt(pid, 0);
 	/* Mid-stream: some events stored, most still to come. */
-	ck_assert_int_eq(mash_test_agents_wait_count(env, "police", 100, 120000),
-			 0);
+	wait_stored("outage", 100);
 	ck_assert_int_lt(mash_test_agents_count(env, "police", NULL), 1000);
 	ck_assert_int_eq(mash_test_broker_stop(mash_test_agents_broker(env)), 0);
 	mash_test_sleep_ms(4000);
 	ck_assert_int_eq(mash_test_broker_restart(mash_test_agents_broker(env)),
 			 0);
-	ck_assert_int_eq(mash_test_wait(pid, 300000, &status), 0);
+	if (mash_test_wait(pid, 300000, &status) != 0) {
+		dump("outage");
+		ck_abort_msg("agent still running after 300 s");
+	}
 	read_summary("outage", &s, &out);
+	if (s.pending != 0 || s.accepted + s.duplicate != 1000)
+		dump("outage");
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "agent status %d\n%s", status, out);
 	ck_assert_int_eq(s.records, 1000);
@@ -112,8 +149,7 @@ START_TEST(agent_killed_half_way_resends_from_its_outbox)
 	write_feed(feed, 300);
 	pid = mash_test_agents_spawn(env, "police", feed, 0, "killed");
 	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(mash_test_agents_wait_count(env, "police", 30, 120000),
-			 0);
+	wait_stored("killed", 30);
 	(void)mash_test_kill(pid, SIGKILL, 1000, NULL);
 	before = mash_test_agents_count(env, "police", NULL);
 	ck_assert_int_lt(before, 300);

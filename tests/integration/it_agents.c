@@ -12,6 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "broker-adapters/mq.h"
+#include "common/err.h"
+#include "crypto/env.h"
+#include "crypto/key.h"
+#include "mash/v1/mash.pb-c.h"
 #include "support/agent_env.h"
 #include "support/broker.h"
 
@@ -299,6 +306,150 @@ START_TEST(follow_tails_a_growing_feed_and_resumes_after_restart)
 }
 END_TEST
 
+
+static long
+outbox_int(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long v = -1;
+
+	if (sqlite3_open_v2(mash_test_agents_outbox(env, "police"), &db,
+			    SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Publish an ACCEPTED receipt for event_id signed by key as (signer,
+ * key_id) on police's receipts topic. */
+static void
+forge(struct mash_mq *mq, const struct mash_key *key, const char *signer,
+      const char *key_id, const char *event_id)
+{
+	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	r.event_id = (char *)event_id;
+	r.agency = (char *)"police";
+	r.status = MASH__V1__RECEIPT__STATUS__ACCEPTED;
+	ck_assert_int_eq(mash_env_seal_msg(key, signer, key_id,
+					   (const ProtobufCMessage *)&r, &buf,
+					   &len),
+			 MASH_OK);
+	ck_assert_int_eq(mash_mq_publish(mq, "mash/v1/receipts/police", buf,
+					 len, 0, NULL, 5000),
+			 MASH_OK);
+	free(buf);
+}
+
+START_TEST(forged_receipts_settle_nothing)
+{
+	static const char *const ids[] = {"18cad656-2dd0-5c02-8756-ee8c41f6de13",
+					  "0c728316-d13f-5b23-85f0-316b55f0a880"};
+	struct mash_mq_opts o;
+	struct mash_mq *mq = NULL;
+	struct mash_key *rogue = NULL;
+	struct mash_test_summary s;
+	char feed[1024], p[600], *out, *err;
+	pid_t pid;
+	int i, status = 0;
+
+	sample("police.csv", feed, sizeof(feed));
+	mash_test_agents_pause(env, 1);
+	pid = mash_test_agents_spawn(env, "police", feed, 0, "forged");
+	ck_assert_int_gt(pid, 0);
+	for (i = 0; i < 600 && outbox_int("SELECT count(*) FROM "
+					  "mash_outbox_events WHERE attempts > 0")
+				       < 2;
+	     i++)
+		mash_test_sleep_ms(50);
+	ck_assert_int_lt(i, 600);
+
+	ck_assert_int_eq(mash_key_generate(&rogue), MASH_OK);
+	mash_mq_opts_init(&o);
+	o.uri = mash_test_broker_uri(mash_test_agents_broker(env));
+	o.client_id = "it-forger";
+	o.clean_start = 1;
+	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);
+	ck_assert_int_eq(mash_mq_connect(mq, 10000), MASH_OK);
+	for (i = 0; i < 2; i++) {
+		/* Right names, wrong key; and a key id nobody trusts. */
+		forge(mq, rogue, "mashd", "mashd-1", ids[i]);
+		forge(mq, rogue, "mashd", "mashd-9", ids[i]);
+		forge(mq, rogue, "police", "police-1", ids[i]);
+	}
+	mash_test_sleep_ms(1500);
+	ck_assert_int_eq(outbox_int("SELECT count(*) FROM mash_outbox_events"
+				    " WHERE state = 0"),
+			 2);
+	(void)mash_mq_disconnect(mq, 1000);
+	mash_mq_free(mq);
+	mash_key_free(rogue);
+
+	/* The real receipts settle them. */
+	mash_test_agents_pause(env, 0);
+	ck_assert_int_eq(mash_test_wait(pid, 120000, &status), 0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	(void)snprintf(p, sizeof(p), "%s/forged.out", mash_test_agents_dir(env));
+	out = mash_test_read_file(p, 1 << 20, NULL);
+	mash_test_agents_parse_summary(out, &s);
+	ck_assert_int_eq(s.accepted, 2);
+	ck_assert_int_eq(s.pending, 0);
+	(void)snprintf(p, sizeof(p), "%s/forged.err", mash_test_agents_dir(env));
+	err = mash_test_read_file(p, 1 << 20, NULL);
+	ck_assert_ptr_nonnull(strstr(err, "refused a receipt: BAD_SIGNATURE"));
+	ck_assert_ptr_nonnull(strstr(err, "refused a receipt: UNKNOWN_KEY"));
+	ck_assert_ptr_nonnull(strstr(err, "refused a receipt: SIGNER_MISMATCH"));
+	free(out);
+	free(err);
+}
+END_TEST
+
+
+START_TEST(receipts_verify_with_the_daemon_public_key_alone)
+{
+	const char *cfg = mash_test_agents_config(env, "police");
+	struct mash_test_summary s;
+	char feed[1024], *text, *at, *out = NULL, *err = NULL, *neu;
+	const char *old = "receipts = { trust_store = \"trust-agents\"; };";
+	const char *rep = "receipts = { daemon_public_key = "
+			  "\"keys/mashd/mashd-1.pub.pem\"; daemon_key_id = "
+			  "\"mashd-1\"; };";
+	size_t len, nlen;
+	int code;
+
+	text = mash_test_read_file(cfg, 1 << 16, &len);
+	ck_assert_ptr_nonnull(text);
+	at = strstr(text, old);
+	ck_assert_ptr_nonnull(at);
+	nlen = len - strlen(old) + strlen(rep);
+	neu = malloc(nlen + 1);
+	ck_assert_ptr_nonnull(neu);
+	memcpy(neu, text, (size_t)(at - text));
+	memcpy(neu + (at - text), rep, strlen(rep));
+	memcpy(neu + (at - text) + strlen(rep), at + strlen(old),
+	       len - (size_t)(at - text) - strlen(old));
+	ck_assert_int_eq(mash_test_write_file(cfg, neu, nlen), 0);
+	free(text);
+	free(neu);
+
+	sample("police.csv", feed, sizeof(feed));
+	code = mash_test_agents_run(env, "police", feed, 120000, &out, &err, &s);
+	ck_assert_msg(code == 0, "exit %d\n%s\n%s", code, out, err);
+	ck_assert_int_eq(s.accepted, 2);
+	ck_assert_int_eq(s.pending, 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
 static Suite *
 agents_suite(void)
 {
@@ -313,6 +464,8 @@ agents_suite(void)
 			    sizeof(bad_feeds) / sizeof(bad_feeds[0]));
 	tcase_add_test(tc, bad_usage_or_unreadable_input_exits_2);
 	tcase_add_test(tc, follow_tails_a_growing_feed_and_resumes_after_restart);
+	tcase_add_test(tc, forged_receipts_settle_nothing);
+	tcase_add_test(tc, receipts_verify_with_the_daemon_public_key_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -48,6 +48,7 @@ struct mash_test_agents {
 	pthread_t thread;
 	int thread_live;
 	atomic_int stop;
+	atomic_int paused;
 	struct mash_key *mashd_key;
 	struct mash_trust *trust;
 	sqlite3 *db;
@@ -250,6 +251,10 @@ responder(void *arg)
 	}
 	while (!atomic_load(&e->stop)) {
 		m = NULL;
+		if (atomic_load(&e->paused)) {
+			mash_test_sleep_ms(20);
+			continue;
+		}
 		if (mash_mq_next(mq, 100, &m) != MASH_OK)
 			continue;
 		respond(e, mq, m);
@@ -288,6 +293,59 @@ start_responder(struct mash_test_agents *e)
 	return 0;
 }
 
+/* The real daemon: mashd --config DIR/mashd.cfg, its store at e->store,
+ * the agencies' keys in DIR/trust-daemon. Ready when its log says so. */
+static int
+start_mashd(struct mash_test_agents *e, const char *bin)
+{
+	char cfg[600], logp[600], text[4096];
+	const char *argv[4];
+	int n, i;
+
+	(void)snprintf(cfg, sizeof(cfg), "%s/mashd.cfg", e->dir);
+	(void)snprintf(logp, sizeof(logp), "%s/mashd.log", e->dir);
+	n = snprintf(text, sizeof(text),
+		     "mqtt = {\n"
+		     "  uri = \"%s\";\n"
+		     "  client_id = \"mashd-it-agents\";\n"
+		     "  reconnect_min = 1;\n"
+		     "  reconnect_max = 2;\n"
+		     "};\n"
+		     "signer = \"mashd\";\n"
+		     "key_id = \"mashd-1\";\n"
+		     "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
+		     "trust_store = \"%s/trust-daemon\";\n"
+		     "store = \"%s\";\n"
+		     "log_level = \"info\";\n",
+		     mash_test_broker_uri(e->broker), e->dir, e->dir, e->store);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    mash_test_write_file(cfg, text, (size_t)n) != 0)
+		return -1;
+	argv[0] = bin;
+	argv[1] = "--config";
+	argv[2] = cfg;
+	argv[3] = NULL;
+	e->mashd = mash_test_spawn(argv, NULL, logp, logp);
+	if (e->mashd < 0)
+		return -1;
+	for (i = 0; i < 400; i++) {
+		char *log = mash_test_read_file(logp, 4u << 20, NULL);
+		int ready = log != NULL && strstr(log, "mashd ready") != NULL;
+
+		free(log);
+		if (ready)
+			return 0;
+		if (mash_test_wait(e->mashd, 0, NULL) == 0) {
+			e->mashd = -1;
+			fprintf(stderr, "agent_env: mashd exited; log %s\n", logp);
+			return -1;
+		}
+		mash_test_sleep_ms(50);
+	}
+	fprintf(stderr, "agent_env: mashd not ready in 20 s; log %s\n", logp);
+	return -1;
+}
+
 int
 mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 {
@@ -315,8 +373,20 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 	}
 	if (make_key(e, "mashd", "trust-agents", &e->mashd_key) != 0)
 		goto fail;
-	if (start_responder(e) != 0)
-		goto fail;
+	{
+		char mashd_bin[600];
+
+		(void)snprintf(mashd_bin, sizeof(mashd_bin), "%s/mashd",
+			       bindir != NULL ? bindir : "build/bin");
+		e->real = access(mashd_bin, X_OK) == 0 &&
+			  getenv("MASH_TEST_AGENTS_STANDIN") == NULL;
+		if (e->real && start_mashd(e, mashd_bin) != 0)
+			goto fail;
+		if (!e->real && start_responder(e) != 0)
+			goto fail;
+		fprintf(stderr, "agent_env: receiving side: %s\n",
+			e->real ? "mashd" : "receipt responder (no mashd)");
+	}
 	*out = e;
 	return 0;
 fail:
@@ -334,8 +404,10 @@ mash_test_agents_free(struct mash_test_agents *e)
 		atomic_store(&e->stop, 1);
 		pthread_join(e->thread, NULL);
 	}
-	if (e->mashd > 0)
+	if (e->mashd > 0) {
+		(void)kill(e->mashd, SIGCONT);
 		(void)mash_test_kill(e->mashd, SIGTERM, 10000, NULL);
+	}
 	if (e->db != NULL)
 		sqlite3_close(e->db);
 	mash_trust_free(e->trust);
@@ -344,6 +416,15 @@ mash_test_agents_free(struct mash_test_agents *e)
 	if (e->dir[0] != '\0' && getenv("MASH_TEST_KEEP") == NULL)
 		mash_test_rmtree(e->dir);
 	free(e);
+}
+
+void
+mash_test_agents_pause(struct mash_test_agents *e, int paused)
+{
+	if (e->real && e->mashd > 0)
+		(void)kill(e->mashd, paused ? SIGSTOP : SIGCONT);
+	else
+		atomic_store(&e->paused, paused);
 }
 
 int

@@ -37,6 +37,10 @@ int mash_test_agents_start(int backoff_min_ms, int backoff_max_ms,
 /* Stop everything it started, remove the temp dir; NULL allowed. */
 void mash_test_agents_free(struct mash_test_agents *e);
 
+/* Pause (1) or resume (0) the receiving side: events wait in the broker
+ * and are answered on resume (mashd: SIGSTOP / SIGCONT). */
+void mash_test_agents_pause(struct mash_test_agents *e, int paused);
+
 /* 1 if the real mashd receives, 0 if the responder thread does. */
 int mash_test_agents_real_daemon(const struct mash_test_agents *e);
 
