@@ -597,7 +597,7 @@ do_report(const struct opts *o, sqlite3 *db)
 	char buf[8][24];
 	json_t *r = NULL;
 	size_t i, ns, nw;
-	int src, ex = MASHCTL_EXIT_USAGE, wa = 6, wr = 7, wb = 11;
+	int src, ex = MASHCTL_EXIT_USAGE, wa = 6, wr = 7;
 
 	f.case_id = f.principal = f.type = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
@@ -649,16 +649,16 @@ do_report(const struct opts *o, sqlite3 *db)
 	for (i = 0; i < gs.n; i++) {
 		wa = maxw(wa, gs.v[i].agency);
 		wr = maxw(wr, gs.v[i].rule);
-		wb = maxw(wb, gs.v[i].basis);
 	}
 	if (o->csv)
 		printf("agency,legal_basis,rule_id,decisions,shared,withheld,"
 		       "denied,break_glass,fields_shared,fields_withheld\n");
 	else
-		printf("%-*s  %-*s  %-*s  %9s %7s %8s %7s %11s\n", wa,
-		       "agency", wb, "legal_basis", wr, "rule_id",
-		       "decisions", "shared", "withheld", "denied",
-		       "break_glass");
+		/* Legal bases are long sentences: last, so a narrow
+		 * terminal only trims them, never the counts. */
+		printf("%-*s  %-*s  %9s %7s %8s %7s %11s  %s\n", wa,
+		       "agency", wr, "rule_id", "decisions", "shared",
+		       "withheld", "denied", "break_glass", "legal_basis");
 	for (i = 0; i < gs.n; i++) {
 		g = &gs.v[i];
 		if (o->csv) {
@@ -689,14 +689,14 @@ do_report(const struct opts *o, sqlite3 *db)
 			csv_cell(buf[5], 0);
 			csv_cell(buf[6], 1);
 		} else {
-			printf("%-*s  %-*s  %-*s  %9llu %7llu %8llu %7llu "
-			       "%11llu\n",
-			       wa, g->agency, wb, g->basis, wr, g->rule,
+			printf("%-*s  %-*s  %9llu %7llu %8llu %7llu "
+			       "%11llu  %s\n",
+			       wa, g->agency, wr, g->rule,
 			       (unsigned long long)g->decisions,
 			       (unsigned long long)g->shared,
 			       (unsigned long long)g->withheld,
 			       (unsigned long long)g->denied,
-			       (unsigned long long)g->break_glass);
+			       (unsigned long long)g->break_glass, g->basis);
 		}
 	}
 	ex = MASHCTL_EXIT_OK;
