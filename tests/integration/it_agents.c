@@ -412,6 +412,44 @@ START_TEST(forged_receipts_settle_nothing)
 }
 END_TEST
 
+
+START_TEST(receipts_verify_with_the_daemon_public_key_alone)
+{
+	const char *cfg = mash_test_agents_config(env, "police");
+	struct mash_test_summary s;
+	char feed[1024], *text, *at, *out = NULL, *err = NULL, *neu;
+	const char *old = "receipts = { trust_store = \"trust-agents\"; };";
+	const char *rep = "receipts = { daemon_public_key = "
+			  "\"keys/mashd/mashd-1.pub.pem\"; daemon_key_id = "
+			  "\"mashd-1\"; };";
+	size_t len, nlen;
+	int code;
+
+	text = mash_test_read_file(cfg, 1 << 16, &len);
+	ck_assert_ptr_nonnull(text);
+	at = strstr(text, old);
+	ck_assert_ptr_nonnull(at);
+	nlen = len - strlen(old) + strlen(rep);
+	neu = malloc(nlen + 1);
+	ck_assert_ptr_nonnull(neu);
+	memcpy(neu, text, (size_t)(at - text));
+	memcpy(neu + (at - text), rep, strlen(rep));
+	memcpy(neu + (at - text) + strlen(rep), at + strlen(old),
+	       len - (size_t)(at - text) - strlen(old));
+	ck_assert_int_eq(mash_test_write_file(cfg, neu, nlen), 0);
+	free(text);
+	free(neu);
+
+	sample("police.csv", feed, sizeof(feed));
+	code = mash_test_agents_run(env, "police", feed, 120000, &out, &err, &s);
+	ck_assert_msg(code == 0, "exit %d\n%s\n%s", code, out, err);
+	ck_assert_int_eq(s.accepted, 2);
+	ck_assert_int_eq(s.pending, 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
 static Suite *
 agents_suite(void)
 {
@@ -427,6 +465,7 @@ agents_suite(void)
 	tcase_add_test(tc, bad_usage_or_unreadable_input_exits_2);
 	tcase_add_test(tc, follow_tails_a_growing_feed_and_resumes_after_restart);
 	tcase_add_test(tc, forged_receipts_settle_nothing);
+	tcase_add_test(tc, receipts_verify_with_the_daemon_public_key_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
