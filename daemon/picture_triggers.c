@@ -46,7 +46,9 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 	m->raised_at = t->raw.raised_at;
 	m->discussion_due_by = t->raw.due_by;
 	m->level = t->raw.level;
-	m->kind = "open";
+	/* The trigger's latest state in the contract's words: raised,
+	 * updated by later events, or escalated once its clock passed. */
+	m->kind = t->raw.updates > 0 ? "updated" : "raised";
 	/* The strategy-discussion clock is the authority on the due time
 	 * (a same-day rule may have brought it forward) and on whether it
 	 * has passed and been escalated to the MASH manager. */

@@ -74,6 +74,7 @@ struct mash_s47_open {
 	uint32_t level;
 	int64_t raised_at;
 	int64_t due_by;
+	uint32_t updates;        /* times updated since raised */
 	size_t n_events;
 	char events[MASH_S47_MAX_CONTRIB][MASH_S47_MAX_REF];
 	size_t n_roles;

@@ -30,7 +30,8 @@ static const char schema[] =
     " roles TEXT NOT NULL,"
     " status TEXT NOT NULL CHECK (status IN ('open','closed')),"
     " closed_at INTEGER,"
-    " closed_by TEXT);"
+    " closed_by TEXT,"
+    " updates INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS s47_trigger_one_open"
     " ON s47_trigger(case_id) WHERE status = 'open';"
     "CREATE TABLE IF NOT EXISTS s47_trigger_event("
@@ -55,21 +56,57 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS s47_clock_case"
     " ON s47_clock(case_id, kind, status);";
 
+/* 1 if s47_trigger has the column, 0 if not, -1 on error. */
+static int
+has_column(sqlite3 *db, const char *column)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *name;
+	int s, found = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA table_info(s47_trigger)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		name = sqlite3_column_text(st, 1);
+		if (name != NULL && strcmp((const char *)name, column) == 0)
+			found = 1;
+	}
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? found : -1;
+}
+
 int
 mash_s47_store_init(sqlite3 *db)
 {
 	char *msg = NULL;
-	int rc;
+	int rc, have;
 
 	if (db == NULL)
 		return MASH_ERR_INVAL;
 	rc = sqlite3_exec(db, schema, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		mash_err("s47: schema: %s", msg != NULL ? msg : "?");
-		sqlite3_free(msg);
-		return MASH_ERR_STORE;
+	if (rc != SQLITE_OK)
+		goto fail;
+	/* Databases made before the update counter existed gain it; the
+	 * counter tells a picture whether a trigger was "updated" since it
+	 * was "raised" (wire contract, StrategyDiscussionTrigger.kind). */
+	have = has_column(db, "updates");
+	if (have < 0) {
+		rc = SQLITE_ERROR;
+		goto fail;
+	}
+	if (have == 0) {
+		rc = sqlite3_exec(db, "ALTER TABLE s47_trigger ADD COLUMN"
+				      " updates INTEGER NOT NULL DEFAULT 0",
+				  NULL, NULL, &msg);
+		if (rc != SQLITE_OK)
+			goto fail;
 	}
 	return MASH_OK;
+fail:
+	mash_err("s47: schema: %s", msg != NULL ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return MASH_ERR_STORE;
 }
 
 static int
@@ -141,7 +178,7 @@ mash_s47_store_load_open(sqlite3 *db, const char *case_id,
 	if (db == NULL || case_id == NULL || out == NULL)
 		return MASH_ERR_INVAL;
 	if (prep(db, "SELECT trigger_id, rule_id, reason, level, raised_at,"
-	    " due_by, roles FROM s47_trigger WHERE case_id = ?1 AND"
+	    " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 AND"
 	    " status = 'open'", &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
@@ -161,6 +198,7 @@ mash_s47_store_load_open(sqlite3 *db, const char *case_id,
 	out->due_by = sqlite3_column_int64(st, 5);
 	col_text(st, 6, roles, sizeof(roles));
 	parse_roles(roles, out);
+	out->updates = (uint32_t)sqlite3_column_int(st, 7);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (prep(db, "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
@@ -458,11 +496,12 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	t->n_events = res->n_events;
 	memcpy(t->roles, res->roles, sizeof(t->roles));
 	t->n_roles = res->n_roles;
+	t->updates++;
 	rc = join_roles(t->roles, t->n_roles, roles, sizeof(roles));
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (prep(db, "UPDATE s47_trigger SET reason = ?2, updated_at = ?3,"
+	if (prep(db, "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates = updates + 1,"
 	    " due_by = ?4, roles = ?5 WHERE trigger_id = ?1 AND status = 'open'",
 	    &st) != MASH_OK)
 		goto out;

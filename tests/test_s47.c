@@ -1109,6 +1109,60 @@ START_TEST(test_store_clocks_and_trigger_survive_reopen)
 }
 END_TEST
 
+START_TEST(test_store_counts_updates_for_the_trigger_kind)
+{
+	struct mash_s47_open o;
+
+	/* Raised: no update yet, so a picture says kind "raised". */
+	ck_assert_int_eq(fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()),
+	    t0()), MASH_OK);
+	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
+	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
+	    "C-1", &o), MASH_OK);
+	ck_assert_uint_eq(o.updates, 0);
+	/* Two later contributing events at the same instant: counted even
+	 * though the clock did not move. */
+	ck_assert_int_eq(fx_event(F("health", "b", CAT(NEGLECT), 4, t0()),
+	    t0()), MASH_OK);
+	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
+	ck_assert_int_eq(fx_event(F("education", "c", CAT(NEGLECT), 3, t0()),
+	    t0()), MASH_OK);
+	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
+	mash_store_close(fx.st);
+	fx.st = NULL;
+	fx_open();
+	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
+	    "C-1", &o), MASH_OK);
+	ck_assert_uint_eq(o.updates, 2);
+}
+END_TEST
+
+START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
+{
+	sqlite3 *db = mash_store_sqlite(fx.st);
+	struct mash_s47_open o;
+
+	/* A database from before the counter: the old table shape. */
+	ck_assert_int_eq(sqlite3_exec(db,
+	    "DROP TABLE s47_trigger_event; DROP TABLE s47_trigger;"
+	    "CREATE TABLE s47_trigger(trigger_id TEXT PRIMARY KEY,"
+	    " case_id TEXT NOT NULL, rule_id TEXT NOT NULL,"
+	    " reason TEXT NOT NULL, level INTEGER NOT NULL,"
+	    " raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	    " due_by INTEGER NOT NULL, roles TEXT NOT NULL,"
+	    " status TEXT NOT NULL, closed_at INTEGER, closed_by TEXT);"
+	    "INSERT INTO s47_trigger VALUES('C-1-s47-1','C-1','s47.imminent',"
+	    " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
+	/* Idempotent: a second start does not try to add it again. */
+	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(db, "C-1", &o), MASH_OK);
+	ck_assert_int_eq(o.open, 1);
+	ck_assert_uint_eq(o.updates, 0);
+}
+END_TEST
+
 START_TEST(test_store_rolled_back_apply_leaves_nothing)
 {
 	struct mash_s47_open o;
@@ -1192,6 +1246,8 @@ s47_suite(void)
 	tcase_add_test(ts, test_store_escalation_exactly_once);
 	tcase_add_test(ts, test_store_escalation_batches_respect_max);
 	tcase_add_test(ts, test_store_clocks_and_trigger_survive_reopen);
+	tcase_add_test(ts, test_store_counts_updates_for_the_trigger_kind);
+	tcase_add_test(ts, test_store_init_migrates_a_trigger_table_without_update_counter);
 	tcase_add_test(ts, test_store_rolled_back_apply_leaves_nothing);
 	tcase_add_test(ts, test_store_apply_rejects_bad_arguments);
 	suite_add_tcase(s, ts);
