@@ -2,9 +2,11 @@
  * deliver.c - decide, audit, then deliver. See deliver.h.
  *
  * Ordering (audit.md "durable before acknowledgement"): every DECISION
- * and DELIVERY record commits in the event's transaction, BEFORE anything
- * leaves the hub: the trail may record a delivery the broker then failed
- * to take (logged and counted), never a disclosure it does not record.
+ * and DELIVERY record commits in the event's transaction together with
+ * the sealed SharedRecord in the store's outbox, BEFORE anything leaves
+ * the hub: the trail never records a disclosure that is not durably on
+ * its way (daemon/outbox.h publishes it, at least once), and never misses
+ * one that was made.
  *
  * Working Together 2013 ch.1 para 24: "no professional should assume that
  * someone else will pass on information which they think may be critical
@@ -26,19 +28,8 @@
 #include "s47/s47_store.h"
 #include "store/store.h"
 
-struct pending {
-	char topic[MASH_MAX_TOPIC];
-	char principal[MASH_DIR_MAX_NAME + 1];
-	char event_id[MASH_MAX_ID + 1];
-	unsigned char *payload;        /* serialized SharedRecord */
-	size_t len;
-};
-
 struct mashd_deliver {
 	struct mashd_deliver_cfg cfg;
-	struct pending *pending;       /* grows up to MAX_PENDING */
-	size_t n_pending;
-	size_t cap_pending;
 	struct mashd_deliver_stats stats;
 };
 
@@ -52,7 +43,7 @@ mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
 		return MASH_ERR_INVAL;
 	*out = NULL;
 	if (cfg == NULL || cfg->store == NULL || cfg->aud == NULL ||
-	    cfg->publish == NULL)
+	    cfg->seal == NULL)
 		return MASH_ERR_INVAL;
 	d = mash_calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -63,29 +54,9 @@ mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
 }
 
 void
-mashd_deliver_discard(struct mashd_deliver *d)
-{
-	if (d == NULL)
-		return;
-	for (size_t i = 0; i < d->n_pending; i++)
-		mash_free_secret(d->pending[i].payload, d->pending[i].len);
-	d->n_pending = 0;
-}
-
-void
 mashd_deliver_free(struct mashd_deliver *d)
 {
-	if (d == NULL)
-		return;
-	mashd_deliver_discard(d);
-	mash_free(d->pending);
 	mash_free(d);
-}
-
-size_t
-mashd_deliver_pending(const struct mashd_deliver *d)
-{
-	return d != NULL ? d->n_pending : 0;
 }
 
 void
@@ -179,38 +150,35 @@ decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
 	    dec->level);
 }
 
+/* Seal the packed SharedRecord for principal and add it to the outbox
+ * (inside the caller's transaction). */
 static int
-queue(struct mashd_deliver *d, const char *principal, const char *event_id,
-    unsigned char *payload, size_t len)
+queue(struct mashd_deliver *d, const char *principal,
+    const unsigned char *payload, size_t len)
 {
-	struct pending *p;
+	char topic[MASH_MAX_TOPIC + 1];
+	unsigned char *env = NULL;
+	size_t envlen = 0;
+	int rc;
 
-	if (d->n_pending >= MASHD_DELIVER_MAX_PENDING)
-		return MASH_ERR_TOO_BIG;
-	if (d->n_pending == d->cap_pending) {
-		size_t cap = d->cap_pending == 0 ? 16 : d->cap_pending * 2;
-		struct pending *np;
-
-		if (cap > MASHD_DELIVER_MAX_PENDING)
-			cap = MASHD_DELIVER_MAX_PENDING;
-		np = mash_realloc(d->pending, cap * sizeof(*np));
-		if (np == NULL)
-			return MASH_ERR_NOMEM;
-		d->pending = np;
-		d->cap_pending = cap;
+	rc = mash_snprintf(topic, sizeof(topic), "%s%s",
+	    MASHD_DELIVER_INBOX_PREFIX, principal);
+	if (rc != MASH_OK) {
+		rc = MASH_ERR_FIELD_TOO_LONG;
+		goto out;
 	}
-	p = &d->pending[d->n_pending];
-	memset(p, 0, sizeof(*p));
-	if (mash_snprintf(p->topic, sizeof(p->topic), "%s%s",
-		MASHD_DELIVER_INBOX_PREFIX, principal) != MASH_OK ||
-	    mash_strlcpy(p->principal, principal, sizeof(p->principal)) !=
-		MASH_OK ||
-	    mash_strlcpy(p->event_id, event_id, sizeof(p->event_id)) != MASH_OK)
-		return MASH_ERR_FIELD_TOO_LONG;
-	p->payload = payload;
-	p->len = len;
-	d->n_pending++;
-	return MASH_OK;
+	rc = d->cfg.seal(d->cfg.ctx, MASHD_DELIVER_PAYLOAD_TYPE, payload, len,
+	    &env, &envlen);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_store_outbox_add(d->cfg.store, topic, env, envlen, NULL);
+	if (rc != MASH_OK)
+		goto out;
+	d->stats.queued++;
+out:
+	if (env != NULL)
+		mash_free_secret(env, envlen);
+	return rc;
 }
 
 /* Decide, audit and queue for one recipient. */
@@ -293,10 +261,7 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	rc = mash_aud_append(d->cfg.aud, &ar, &lseq);
 	if (rc != MASH_OK)
 		goto out;
-	rc = queue(d, e->principal, ev->event_id, buf, len);
-	if (rc != MASH_OK)
-		goto out;
-	buf = NULL; /* transferred */
+	rc = queue(d, e->principal, buf, len);
 out:
 	if (buf != NULL)
 		mash_free_secret(buf, len);
@@ -338,31 +303,6 @@ mashd_deliver_on_event(struct mashd_deliver *d,
 	}
 	rc = MASH_OK;
 out:
-	return rc;
-}
-
-int
-mashd_deliver_flush(struct mashd_deliver *d)
-{
-	int rc = MASH_OK;
-
-	if (d == NULL)
-		return MASH_ERR_INVAL;
-	for (size_t i = 0; i < d->n_pending; i++) {
-		struct pending *p = &d->pending[i];
-		int r = d->cfg.publish(d->cfg.ctx, p->topic,
-		    MASHD_DELIVER_PAYLOAD_TYPE, p->payload, p->len);
-
-		if (r == MASH_OK) {
-			d->stats.published++;
-		} else {
-			d->stats.publish_failed++;
-			mash_err("deliver: event %s to %s: publish failed: %s",
-			    p->event_id, p->principal, mash_errname(r));
-			rc = MASH_ERR_MQTT;
-		}
-	}
-	mashd_deliver_discard(d);
 	return rc;
 }
 

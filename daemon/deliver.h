@@ -3,8 +3,11 @@
  * for EVERY principal of the directory what they may see (policy/pol.h),
  * audit each decision (DECISION: shared and withheld field names, rule,
  * legal basis, purpose) and each delivery (DELIVERY) inside the event's
- * transaction, and after the commit publish a signed SharedRecord to
- * mash/v1/inbox/{principal} for each recipient who receives anything.
+ * transaction, and seal a SharedRecord for each recipient who receives
+ * anything into the store's outbox (to mash/v1/inbox/{principal}) in that
+ * same transaction: the daemon publishes it after the commit
+ * (daemon/outbox.h), so "audited as delivered" and "will be delivered"
+ * commit together and survive a crash.
  *
  * Decisions that deny a recipient everything are audited too (DECISION
  * with no shared fields, rule "default-deny" or the denying rule): the
@@ -19,7 +22,7 @@
  * trigger). Automatic delivery never breaks glass.
  *
  * The daemon's own structures stay out of this interface (as in
- * triggers.h): it hands in its store, audit log and a publish callback,
+ * triggers.h): it hands in its store, audit log and a seal callback,
  * and the policy and directory in force at each call (they may be swapped
  * on SIGHUP between events, never during one).
  *
@@ -43,19 +46,18 @@ struct mashd_deliver;
 #define MASHD_DELIVER_PAYLOAD_TYPE "mash.v1.SharedRecord"
 /* Inbox topic prefix (wire-contract.md). */
 #define MASHD_DELIVER_INBOX_PREFIX "mash/v1/inbox/"
-/* Deliveries queued between events and the commit, at most. */
-#define MASHD_DELIVER_MAX_PENDING 4096u
-
 /*
- * publish: seal payload (payload_type) as the daemon (signer "mashd") and
- * publish it at QoS 1 to topic; MASH_OK once handed to the broker. The same
- * callback shape as triggers.h, so the daemon can pass one function.
+ * seal: seal payload (payload_type) as the daemon (signer "mashd") into
+ * *env (mash_malloc'd, the caller frees) and *env_len; MASH_OK or an
+ * error. The same callback shape as triggers.h, so the daemon can pass
+ * one function (mashd_seal).
  */
 struct mashd_deliver_cfg {
 	struct mash_store *store;              /* borrowed */
 	struct mash_aud *aud;                  /* borrowed */
-	int (*publish)(void *ctx, const char *topic, const char *payload_type,
-	    const unsigned char *payload, size_t len);
+	int (*seal)(void *ctx, const char *payload_type,
+	    const unsigned char *payload, size_t len, unsigned char **env,
+	    size_t *env_len);
 	void *ctx;
 };
 
@@ -64,16 +66,15 @@ struct mashd_deliver_stats {
 	uint64_t events;          /* events decided */
 	uint64_t decisions;       /* decisions made and audited */
 	uint64_t denied;          /* of which the recipient received nothing */
-	uint64_t published;       /* SharedRecords handed to the broker */
-	uint64_t publish_failed;  /* publish callback errors */
+	uint64_t queued;          /* SharedRecords added to the outbox */
 };
 
-/* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or publish),
+/* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or seal),
  * MASH_ERR_NOMEM. */
 int mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
     struct mashd_deliver **out);
 
-/* Free; pending deliveries are dropped (wiped). NULL allowed. */
+/* Free. NULL allowed. */
 void mashd_deliver_free(struct mashd_deliver *d);
 
 /*
@@ -83,30 +84,16 @@ void mashd_deliver_free(struct mashd_deliver *d);
  * decide, append DECISION; if the recipient receives anything, build the
  * SharedRecord (only granted fields, names of withheld ones, rule_id,
  * legal_basis, purpose, reason, flags, audit_seq = the DECISION's seq),
- * append DELIVERY and queue it. pol NULL denies everyone (and is audited
- * so). *level (may be NULL) gets the level decided at. MASH_OK, or an
- * error after which the caller rolls back and calls mashd_deliver_discard:
- * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE (store or audit),
- * MASH_ERR_TOO_BIG (more than MASHD_DELIVER_MAX_PENDING queued).
+ * append DELIVERY, seal it and add it to the outbox. pol NULL denies
+ * everyone (and is audited so). *level (may be NULL) gets the level
+ * decided at. MASH_OK, or an error after which the caller rolls back (the
+ * audit records and outbox rows go with it): MASH_ERR_INVAL,
+ * MASH_ERR_NOMEM, MASH_ERR_STORE (store or audit), MASH_ERR_TOO_BIG, the
+ * seal callback's error.
  */
 int mashd_deliver_on_event(struct mashd_deliver *d,
     const struct mash_policy *pol, const struct mash_dir *dir,
     const Mash__V1__AgencyEvent *ev, const char *case_id, unsigned *level);
-
-/* Drop queued deliveries (after a rollback). */
-void mashd_deliver_discard(struct mashd_deliver *d);
-
-/*
- * After the commit: publish every queued SharedRecord (in queue order)
- * and empty the queue. A failed publish is logged (event id, principal)
- * and counted; the rest continue (the DECISION and DELIVERY records
- * already prove what was meant to be sent). Returns MASH_OK or
- * MASH_ERR_MQTT if any publish failed.
- */
-int mashd_deliver_flush(struct mashd_deliver *d);
-
-/* Number of queued deliveries. */
-size_t mashd_deliver_pending(const struct mashd_deliver *d);
 
 /* The counters. */
 void mashd_deliver_stats(const struct mashd_deliver *d,

@@ -24,6 +24,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/aud.h"
 #include "broker-adapters/mq.h"
@@ -192,7 +193,7 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	struct mash_store_subject subj;
 	struct mash_store_event se;
 	struct mash_aud_record ar;
-	int rc, is_new = 0, hooked = 0;
+	int rc, is_new = 0;
 
 	rc = mash_store_begin(d->store);
 	if (rc != MASH_OK)
@@ -270,23 +271,19 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 					  out->audit_seq);
 	if (rc != MASH_OK)
 		goto out;
-	hooked = 1;
 	rc = mashd_after_store(d, ev, out->case_id, out->audit_seq);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_store_commit(d->store);
 	if (rc != MASH_OK)
 		goto out;
-	hooked = 0;
+	if (d->test_exit_after_commit)
+		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash here */
 	out->status = MASH__V1__RECEIPT__STATUS__ACCEPTED;
 	mashd_after_commit(d);
 out:
-	if (rc != MASH_OK) {
-		if (mash_store_in_tx(d->store))
-			(void)mash_store_rollback(d->store);
-		if (hooked)
-			mashd_after_rollback(d);
-	}
+	if (rc != MASH_OK && mash_store_in_tx(d->store))
+		(void)mash_store_rollback(d->store);
 	return rc;
 }
 

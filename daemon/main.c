@@ -158,6 +158,11 @@ main(int argc, char **argv)
 	if (mashd_test_clock_from_env(&d->test_clock, &d->clock) == 1)
 		mash_warn("TEST CLOCK in effect (MASHD_TEST_CLOCK_*): never "
 			  "in production");
+	d->test_exit_after_commit = mashd_test_exit_from_env();
+	if (d->test_exit_after_commit)
+		mash_warn("TEST CRASH in effect (MASHD_TEST_EXIT_AFTER_COMMIT): "
+			  "mashd exits after its first event commit; never in "
+			  "production");
 	if (do_check) {
 		rc = mashd_check(d);
 		goto out;

@@ -32,6 +32,7 @@
 #include "daemon/config.h"
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
+#include "daemon/outbox.h"
 #include "daemon/triggers.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
@@ -72,23 +73,38 @@ mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
 			     payload, len, env, env_len);
 }
 
-int
-mashd_publish_payload(void *ctx, const char *topic, const char *payload_type,
-		      const unsigned char *payload, size_t len)
+/* mashd_outbox_send_fn over the MQTT adapter: QoS 1, not retained. */
+static int
+outbox_send(void *ctx, const char *topic, const unsigned char *bytes,
+	    size_t len)
 {
 	struct mashd *d = ctx;
-	unsigned char *env = NULL;
-	size_t envlen = 0;
+
+	return mash_mq_publish(d->mq, topic, bytes, len, 0, NULL,
+			       (int)d->cfg.mqtt_publish_timeout_ms);
+}
+
+int
+mashd_outbox_flush_now(struct mashd *d)
+{
+	size_t n = 0;
 	int rc;
 
-	rc = mashd_seal(d, payload_type, payload, len, &env, &envlen);
+	rc = mashd_outbox_flush(d->store, outbox_send, d, &n);
+	if (n > 0)
+		mash_debug("outbox: %zu message(s) published", n);
 	if (rc != MASH_OK)
-		goto out;
-	rc = mash_mq_publish(d->mq, topic, env, envlen, 0, NULL,
-			     (int)d->cfg.mqtt_publish_timeout_ms);
-out:
-	mash_free(env);
+		mash_warn("outbox: flush stopped (%s); the rest stay pending",
+			  mash_errname(rc));
 	return rc;
+}
+
+int
+mashd_test_exit_from_env(void)
+{
+	const char *v = getenv("MASHD_TEST_EXIT_AFTER_COMMIT");
+
+	return v != NULL && strcmp(v, "1") == 0;
 }
 
 int
@@ -135,29 +151,9 @@ mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
 }
 
 void
-mashd_after_rollback(struct mashd *d)
-{
-	if (d->triggers != NULL)
-		mashd_triggers_discard(d->triggers);
-	if (d->deliver != NULL)
-		mashd_deliver_discard(d->deliver);
-}
-
-void
 mashd_after_commit(struct mashd *d)
 {
-	int rc;
-
-	if (d->triggers != NULL) {
-		rc = mashd_triggers_deliver(d->triggers);
-		if (rc != MASH_OK)
-			mash_warn("trigger delivery: %s", mash_errname(rc));
-	}
-	if (d->deliver != NULL) {
-		rc = mashd_deliver_flush(d->deliver);
-		if (rc != MASH_OK)
-			mash_warn("record delivery: %s", mash_errname(rc));
-	}
+	(void)mashd_outbox_flush_now(d);
 }
 
 /* ---- ticks ----------------------------------------------------------- */
@@ -211,6 +207,14 @@ tick_triggers(struct mashd *d, void *arg)
 	if (n > 0)
 		mash_info("s47: %zu clock(s) escalated", n);
 	return rc;
+}
+
+/* Publish what is still pending (a broker outage, a failed publish). */
+static int
+tick_outbox(struct mashd *d, void *arg)
+{
+	(void)arg;
+	return mashd_outbox_flush_now(d);
 }
 
 static void
@@ -485,7 +489,7 @@ mashd_start(struct mashd *d)
 		tc.policy = d->s47;
 		tc.cal = d->cal;
 		tc.principals = principals_cb;
-		tc.publish = mashd_publish_payload;
+		tc.seal = mashd_seal;
 		tc.ctx = d;
 		rc = mashd_triggers_new(&tc, &d->triggers);
 		if (rc != MASH_OK) {
@@ -497,7 +501,7 @@ mashd_start(struct mashd *d)
 		memset(&dc, 0, sizeof(dc));
 		dc.store = d->store;
 		dc.aud = d->aud;
-		dc.publish = mashd_publish_payload;
+		dc.seal = mashd_seal;
 		dc.ctx = d;
 		rc = mashd_deliver_new(&dc, &d->deliver);
 		if (rc != MASH_OK) {
@@ -507,6 +511,8 @@ mashd_start(struct mashd *d)
 	}
 	(void)mashd_tick_add(d, "audit-checkpoint", tick_checkpoint, NULL);
 	(void)mashd_tick_add(d, "s47-escalation", tick_triggers, NULL);
+	/* After escalation, so its deliveries go out in the same tick. */
+	(void)mashd_tick_add(d, "outbox", tick_outbox, NULL);
 	return MASH_OK;
 }
 
@@ -615,6 +621,8 @@ mashd_run(struct mashd *d, int sfd)
 	}
 	mash_info("mashd ready: subscribed to %s as %s", d->cfg.mqtt_subscribe,
 		  d->cfg.mqtt_client_id);
+	/* Deliveries committed before a crash or a stop go out first. */
+	(void)mashd_outbox_flush_now(d);
 	next_tick = mono_ms();
 	while (!d->stopping) {
 		now = mono_ms();

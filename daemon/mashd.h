@@ -11,7 +11,7 @@
  *   - mashd_after_store(): inside the event's transaction, after it is
  *     stored and audited (s47 triggers, sharing decisions).
  *   - mashd_after_commit(): after that transaction committed (publish
- *     what the hooks queued).
+ *     the store's outbox, where the hooks added their deliveries).
  *   - mashd_tick_add(): a function run every cfg.tick_ms on the core
  *     thread, outside any transaction (clock escalation, checkpoints).
  *   - mashd_dispatch(): one line per topic family.
@@ -101,6 +101,7 @@ struct mashd {
 
 	struct mashd_stats stats;
 	int stopping;                   /* SIGTERM seen: draining */
+	int test_exit_after_commit;     /* TEST ONLY (mashd_test_exit_from_env) */
 };
 
 /*
@@ -116,19 +117,10 @@ int mashd_publish_signed(struct mashd *d, const char *topic,
 			 const struct mash_mq_props *props);
 
 /*
- * The callback shape of daemon/deliver.h and daemon/triggers.h: seal
- * payload[0..len) of payload_type as the daemon and publish it (QoS 1,
- * not retained) to topic. ctx is the struct mashd. Same returns as
- * mashd_publish_signed.
- */
-int mashd_publish_payload(void *ctx, const char *topic,
-			  const char *payload_type,
-			  const unsigned char *payload, size_t len);
-
-/*
  * Seal payload[0..len) of payload_type as the daemon: *env (mash_malloc'd,
  * caller frees with mash_free) and *env_len. The shape of struct
- * mash_aud_signer's seal (ctx is the struct mashd).
+ * mash_aud_signer's seal and of the seal callbacks of daemon/deliver.h and
+ * daemon/triggers.h (ctx is the struct mashd).
  */
 int mashd_seal(void *ctx, const char *payload_type,
 	       const unsigned char *payload, size_t len, unsigned char **env,
@@ -159,19 +151,34 @@ int mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg);
 /*
  * The post-store hook: called by handle_event INSIDE the transaction that
  * stored ev on case_id, after its EVENT_RECEIVED audit record (audit_seq).
- * Modules add their work here (s47 triggers, sharing decisions). MASH_OK,
- * or an error after which the caller rolls back (and calls
- * mashd_after_rollback) and sends no receipt.
+ * Modules add their work here (s47 triggers, sharing decisions); what
+ * they deliver goes into the store's outbox in this transaction. MASH_OK,
+ * or an error after which the caller rolls back (outbox rows included)
+ * and sends no receipt.
  */
 int mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
 		      const char *case_id, uint64_t audit_seq);
 
-/* After a rollback of an event transaction: drop what the hooks queued. */
-void mashd_after_rollback(struct mashd *d);
-
-/* After the event's transaction committed: publish what the hooks
- * queued. Failures are logged; the commit stands. */
+/* After the event's transaction committed: mashd_outbox_flush_now. */
 void mashd_after_commit(struct mashd *d);
+
+/*
+ * Publish the store's pending outbox (daemon/outbox.h) through the MQTT
+ * adapter (QoS 1, PUBACK awaited), oldest first, stopping at the first
+ * failure (kept for the next flush). Call outside a transaction. MASH_OK
+ * when the outbox is empty, or the error (logged).
+ */
+int mashd_outbox_flush_now(struct mashd *d);
+
+/*
+ * TEST ONLY: 1 if the environment has MASHD_TEST_EXIT_AFTER_COMMIT=1,
+ * else 0. Then mashd _exit()s (status MASHD_TEST_EXIT_STATUS) right after
+ * the first event transaction that stored an event commits, before
+ * publishing anything, to simulate a crash between COMMIT and publish.
+ * The daemon logs a warning; production deployments must not set it.
+ */
+int mashd_test_exit_from_env(void);
+#define MASHD_TEST_EXIT_STATUS 86
 
 /* The current time (d->clock). */
 int64_t mashd_now(const struct mashd *d);

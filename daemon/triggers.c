@@ -2,10 +2,11 @@
  * triggers.c - section 47 triggers in the daemon. See triggers.h.
  *
  * Ordering (audit.md "durable before acknowledgement"): the trigger, its
- * clocks and their audit records commit in the event's transaction;
- * deliveries go out only after that commit, and each delivery is audited
- * once the broker has it, so the trail never claims a delivery that did
- * not happen.
+ * clocks, their audit records, each delivery's TRIGGER_DELIVERY record
+ * and the sealed message in the store's outbox commit in ONE transaction
+ * (the event's, or the escalation's); the daemon publishes the outbox
+ * after the commit (daemon/outbox.h), at least once, so the trail never
+ * claims a delivery that a crash or a broker outage could lose.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,22 +38,15 @@ struct pending {
 	int64_t raised_at;
 };
 
-/* A delivery the broker did not take, tried again at every tick. */
-struct retry {
-	struct pending p;
-	char principal[MASH_MAX_ID];
-	unsigned attempts;
-};
-
 struct mashd_triggers {
 	struct mashd_triggers_cfg cfg;
-	size_t n_retry;
-	struct retry *retry;           /* MASHD_TRIGGERS_MAX_RETRY, lazily */
-	size_t n_pending;
-	struct pending *pending;       /* MASHD_TRIGGERS_MAX_PENDING */
+	struct pending *scratch;       /* one message being queued */
 	struct mash_s47_fact *facts;   /* MASH_S47_MAX_HISTORY */
 	struct mash_s47_outcome out;
 };
+
+static int queue_deliveries(struct mashd_triggers *t,
+    const struct pending *p);
 
 int
 mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
@@ -64,17 +58,16 @@ mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
 	*out = NULL;
 	if (cfg == NULL || cfg->store == NULL || cfg->aud == NULL ||
 	    cfg->clock == NULL || cfg->policy == NULL ||
-	    cfg->principals == NULL || cfg->publish == NULL)
+	    cfg->principals == NULL || cfg->seal == NULL)
 		goto out;
 	rc = MASH_ERR_NOMEM;
 	t = mash_calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto out;
 	t->cfg = *cfg;
-	t->pending = mash_calloc(MASHD_TRIGGERS_MAX_PENDING,
-	    sizeof(*t->pending));
+	t->scratch = mash_calloc(1, sizeof(*t->scratch));
 	t->facts = mash_calloc(MASH_S47_MAX_HISTORY, sizeof(*t->facts));
-	if (t->pending == NULL || t->facts == NULL)
+	if (t->scratch == NULL || t->facts == NULL)
 		goto out;
 	rc = mash_s47_store_init(mash_store_sqlite(cfg->store));
 	if (rc != MASH_OK)
@@ -94,9 +87,8 @@ mashd_triggers_free(struct mashd_triggers *t)
 {
 	if (t == NULL)
 		return;
-	mash_free(t->pending);
+	mash_free(t->scratch);
 	mash_free(t->facts);
-	mash_free(t->retry);
 	mash_free(t);
 }
 
@@ -106,13 +98,6 @@ mashd_triggers_set_policy(struct mashd_triggers *t,
 {
 	t->cfg.policy = policy;
 	t->cfg.cal = cal;
-}
-
-void
-mashd_triggers_discard(struct mashd_triggers *t)
-{
-	if (t != NULL)
-		t->n_pending = 0;
 }
 
 /* ---- audit helpers ------------------------------------------------------ */
@@ -381,19 +366,17 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 			goto out;
 	}
 	if (o->action == MASH_S47_RAISE || o->action == MASH_S47_UPDATE) {
-		struct pending *p;
+		struct pending *p = t->scratch;
 
-		if (t->n_pending >= MASHD_TRIGGERS_MAX_PENDING) {
-			rc = MASH_ERR_STATE; /* deliver() was not called */
-			goto out;
-		}
-		p = &t->pending[t->n_pending++];
 		memset(p, 0, sizeof(*p));
 		(void)mash_strlcpy(p->kind, kind, sizeof(p->kind));
 		(void)mash_strlcpy(p->case_id, case_id, sizeof(p->case_id));
 		p->trig = o->trigger;
 		p->audit_seq = seq;
 		p->raised_at = o->trigger.raised_at;
+		rc = queue_deliveries(t, p);
+		if (rc != MASH_OK)
+			goto out;
 	}
 	if (trigger_seq != NULL)
 		*trigger_seq = seq;
@@ -442,104 +425,28 @@ pack_trigger(const struct pending *p, unsigned char **buf, size_t *len)
 	return MASH_OK;
 }
 
-static void
-enqueue_retry(struct mashd_triggers *t, const struct pending *p,
-    const char *principal)
-{
-	struct retry *r;
-
-	if (t->retry == NULL) {
-		t->retry = mash_calloc(MASHD_TRIGGERS_MAX_RETRY,
-		    sizeof(*t->retry));
-		if (t->retry == NULL)
-			return;
-	}
-	if (t->n_retry >= MASHD_TRIGGERS_MAX_RETRY) {
-		mash_err("s47: retry queue full: trigger %s to %s dropped",
-		    p->trig.trigger_id, principal);
-		return;
-	}
-	r = &t->retry[t->n_retry++];
-	r->p = *p;
-	(void)mash_strlcpy(r->principal, principal, sizeof(r->principal));
-	r->attempts = 1;
-}
-
 /*
- * Try the failed deliveries again (outside a transaction): each one the
- * broker takes is audited as delivered; one that still fails stays
- * queued, and is dropped (logged) after MASHD_TRIGGERS_MAX_ATTEMPTS.
+ * Seal p for every principal of its roles, add each to the outbox and
+ * audit each delivery (TRIGGER_DELIVERY, reason = the kind), all inside
+ * the caller's transaction: a rollback takes them all back.
  */
 static int
-retry_failed(struct mashd_triggers *t)
-{
-	char topic[MASH_MAX_TOPIC], extra[MASH_AUD_MAX_EXTRA];
-	size_t i, keep = 0;
-	int rc;
-
-	if (t->n_retry == 0)
-		return MASH_OK;
-	rc = mash_store_begin(t->cfg.store);
-	if (rc != MASH_OK)
-		return rc;
-	for (i = 0; i < t->n_retry; i++) {
-		struct retry *r = &t->retry[i];
-		unsigned char *buf = NULL;
-		size_t len = 0;
-		int prc;
-
-		prc = pack_trigger(&r->p, &buf, &len);
-		if (prc == MASH_OK && mash_snprintf(topic, sizeof(topic),
-		    "mash/v1/inbox/%s", r->principal) == MASH_OK)
-			prc = t->cfg.publish(t->cfg.ctx, topic,
-			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len);
-		mash_free(buf);
-		if (prc == MASH_OK) {
-			extra[0] = '{';
-			extra[1] = '\0';
-			(void)json_kv(extra, sizeof(extra), "trigger_id",
-			    r->p.trig.trigger_id, 1);
-			(void)json_kv(extra, sizeof(extra), "kind", r->p.kind, 0);
-			(void)mash_snprintf(extra + strlen(extra),
-			    sizeof(extra) - strlen(extra), ",\"attempts\":%u}",
-			    r->attempts + 1);
-			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, r->p.case_id,
-			    r->p.trig.rule_id, r->principal, r->p.kind, extra,
-			    NULL);
-			if (rc != MASH_OK) {
-				(void)mash_store_rollback(t->cfg.store);
-				return rc;
-			}
-			continue;
-		}
-		if (++r->attempts >= MASHD_TRIGGERS_MAX_ATTEMPTS) {
-			mash_err("s47: trigger %s to %s dropped after %u attempts",
-			    r->p.trig.trigger_id, r->principal, r->attempts);
-			continue;
-		}
-		if (keep != i)
-			t->retry[keep] = *r;
-		keep++;
-	}
-	t->n_retry = keep;
-	return mash_store_commit(t->cfg.store);
-}
-
-/* Deliver one pending message to every principal of its roles; audit
- * each delivery (the caller holds the transaction). */
-static int
-deliver_one(struct mashd_triggers *t, const struct pending *p)
+queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 {
 	const char *names[MASHD_TRIGGERS_MAX_PRINCIPALS];
 	char sent[MASHD_TRIGGERS_MAX_PRINCIPALS * 2][MASH_MAX_ID];
-	char topic[MASH_MAX_TOPIC], extra[MASH_AUD_MAX_EXTRA];
-	unsigned char *buf = NULL;
-	size_t len = 0, n_sent = 0, r, i, k, n;
-	int rc, first_err = MASH_OK;
+	char topic[MASH_MAX_TOPIC + 1], extra[MASH_AUD_MAX_EXTRA];
+	unsigned char *buf = NULL, *env = NULL;
+	size_t len = 0, envlen = 0, n_sent = 0, r, i, k, n;
+	int rc;
 
 	rc = pack_trigger(p, &buf, &len);
 	if (rc != MASH_OK)
-		return rc;
+		goto out;
+	rc = t->cfg.seal(t->cfg.ctx, MASHD_TRIGGER_PAYLOAD_TYPE, buf, len,
+	    &env, &envlen);
+	if (rc != MASH_OK)
+		goto out;
 	extra[0] = '{';
 	extra[1] = '\0';
 	(void)json_kv(extra, sizeof(extra), "trigger_id", p->trig.trigger_id, 1);
@@ -550,16 +457,13 @@ deliver_one(struct mashd_triggers *t, const struct pending *p)
 		n = 0;
 		rc = t->cfg.principals(t->cfg.ctx, p->trig.roles[r], names,
 		    MASHD_TRIGGERS_MAX_PRINCIPALS, &n);
-		if (rc != MASH_OK) {
-			if (first_err == MASH_OK)
-				first_err = rc;
-			continue;
-		}
+		if (rc != MASH_OK)
+			goto out;
 		if (n == 0)
 			mash_warn("s47: no principal holds role %s (trigger %s)",
 			    p->trig.roles[r], p->trig.trigger_id);
 		for (i = 0; i < n; i++) {
-			int dup = 0, prc;
+			int dup = 0;
 
 			/* One person holding two required roles gets it once. */
 			for (k = 0; k < n_sent; k++)
@@ -568,63 +472,27 @@ deliver_one(struct mashd_triggers *t, const struct pending *p)
 			if (dup || n_sent >= sizeof(sent) / sizeof(sent[0]))
 				continue;
 			(void)mash_strlcpy(sent[n_sent++], names[i], MASH_MAX_ID);
-			if (mash_snprintf(topic, sizeof(topic),
-			    "mash/v1/inbox/%s", names[i]) != MASH_OK)
-				continue;
-			prc = t->cfg.publish(t->cfg.ctx, topic,
-			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len);
-			if (prc != MASH_OK) {
-				mash_err("s47: trigger %s to %s: %s (will retry)",
-				    p->trig.trigger_id, names[i],
-				    mash_errname(prc));
-				if (first_err == MASH_OK)
-					first_err = prc;
-				enqueue_retry(t, p, names[i]);
-			}
-			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, p->case_id,
-			    p->trig.rule_id, names[i], prc == MASH_OK ?
-			    p->kind : "publish-failed", extra, NULL);
+			rc = mash_snprintf(topic, sizeof(topic),
+			    "mash/v1/inbox/%s", names[i]);
 			if (rc != MASH_OK) {
-				mash_free(buf);
-				return rc;
+				rc = MASH_ERR_FIELD_TOO_LONG;
+				goto out;
 			}
+			rc = mash_store_outbox_add(t->cfg.store, topic, env,
+			    envlen, NULL);
+			if (rc != MASH_OK)
+				goto out;
+			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, p->case_id,
+			    p->trig.rule_id, names[i], p->kind, extra, NULL);
+			if (rc != MASH_OK)
+				goto out;
 		}
 	}
+	rc = MASH_OK;
+out:
+	mash_free(env);
 	mash_free(buf);
-	return first_err;
-}
-
-/* Run deliver_one over pending[0..n) in one audit transaction. */
-static int
-deliver_all(struct mashd_triggers *t, const struct pending *p, size_t n)
-{
-	size_t i;
-	int rc, first_err = MASH_OK;
-
-	if (n == 0)
-		return MASH_OK;
-	rc = mash_store_begin(t->cfg.store);
-	if (rc != MASH_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		rc = deliver_one(t, &p[i]);
-		if (rc != MASH_OK && first_err == MASH_OK)
-			first_err = rc;
-	}
-	rc = mash_store_commit(t->cfg.store);
-	return rc != MASH_OK ? rc : first_err;
-}
-
-int
-mashd_triggers_deliver(struct mashd_triggers *t)
-{
-	size_t n;
-
-	if (t == NULL)
-		return MASH_ERR_INVAL;
-	n = t->n_pending;
-	t->n_pending = 0;
-	return deliver_all(t, t->pending, n);
+	return rc;
 }
 
 /* ---- escalation --------------------------------------------------------- */
@@ -644,9 +512,6 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 		*n_escalated = 0;
 	if (t == NULL)
 		return MASH_ERR_INVAL;
-	rc = retry_failed(t);
-	if (rc != MASH_OK)
-		mash_err("s47: delivery retry: %s", mash_errname(rc));
 	role = mash_s47_policy_escalation_role(t->cfg.policy);
 	p = mash_calloc(ESCALATE_BATCH, sizeof(*p));
 	if (p == NULL)
@@ -699,6 +564,8 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 			    e->trig.rule_id, role, reason, extra,
 			    &e->audit_seq);
 			if (rc == MASH_OK)
+				rc = queue_deliveries(t, e);
+			if (rc == MASH_OK)
 				mash_warn("s47: case %s %s clock %lld overdue: "
 				    "escalated to %s", due[i].case_id,
 				    mash_s47_clock_name(due[i].kind),
@@ -712,9 +579,6 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 		if (rc != MASH_OK)
 			goto out;
 		total += n;
-		rc = deliver_all(t, p, n);
-		if (rc != MASH_OK)
-			mash_err("s47: escalation delivery: %s", mash_errname(rc));
 	} while (n == ESCALATE_BATCH);
 	rc = MASH_OK;
 out:

@@ -2,14 +2,16 @@
  * triggers.h - the daemon's section 47 path: after each stored event,
  * evaluate the case's history (s47/s47.h), persist the trigger and the
  * statutory clocks (s47/s47_store.h) and audit them inside the event's
- * transaction; after the commit, deliver a signed StrategyDiscussionTrigger
- * to every required attendee's inbox (mash/v1/inbox/{principal}), each
- * delivery audited; on every tick, escalate clocks that passed with no
- * closing event from social care to the MASH manager role, exactly once.
+ * transaction, together with a signed StrategyDiscussionTrigger for every
+ * required attendee's inbox (mash/v1/inbox/{principal}) added to the
+ * store's outbox and each delivery audited (the daemon publishes the
+ * outbox after the commit: daemon/outbox.h); on every tick, escalate
+ * clocks that passed with no closing event from social care to the MASH
+ * manager role, exactly once, the same way.
  *
  * The daemon's own structures stay out of this interface: it hands in its
  * store, audit log, clock, s47 policy, calendar, and two callbacks (who
- * holds a role; seal and publish a payload).
+ * holds a role; seal a payload).
  *
  * Single-threaded: the daemon's core thread only.
  */
@@ -32,18 +34,13 @@ struct mashd_triggers;
 #define MASHD_TRIGGER_PAYLOAD_TYPE "mash.v1.StrategyDiscussionTrigger"
 /* Principals one role may map to (more are not told; logged). */
 #define MASHD_TRIGGERS_MAX_PRINCIPALS 64u
-/* Deliveries queued between an event and the commit. */
-#define MASHD_TRIGGERS_MAX_PENDING 64u
-/* Deliveries the broker did not take, kept (in memory) for retry at each
- * tick, and how many attempts each gets. */
-#define MASHD_TRIGGERS_MAX_RETRY 64u
-#define MASHD_TRIGGERS_MAX_ATTEMPTS 100u
 
 /*
  * principals: the principals holding role, into names[0..*n) (at most max;
  * strings borrowed until the next call). Return MASH_OK (possibly *n = 0).
- * publish: seal payload (payload_type) as the daemon (signer "mashd") and
- * publish it at QoS 1 to topic; MASH_OK once the broker has it.
+ * seal: seal payload (payload_type) as the daemon (signer "mashd") into
+ * *env (mash_malloc'd, the caller frees) and *env_len; MASH_OK or an
+ * error (the shape of mashd_seal).
  */
 struct mashd_triggers_cfg {
 	struct mash_store *store;              /* borrowed */
@@ -53,8 +50,9 @@ struct mashd_triggers_cfg {
 	const struct mash_cal *cal;            /* borrowed; NULL: computed only */
 	int (*principals)(void *ctx, const char *role, const char **names,
 	    size_t max, size_t *n);
-	int (*publish)(void *ctx, const char *topic, const char *payload_type,
-	    const unsigned char *payload, size_t len);
+	int (*seal)(void *ctx, const char *payload_type,
+	    const unsigned char *payload, size_t len, unsigned char **env,
+	    size_t *env_len);
 	void *ctx;
 };
 
@@ -67,7 +65,7 @@ struct mashd_triggers_cfg {
 int mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
     struct mashd_triggers **out);
 
-/* Free; pending deliveries are dropped. NULL allowed. */
+/* Free. NULL allowed. */
 void mashd_triggers_free(struct mashd_triggers *t);
 
 /* Swap the policy and calendar after a reload (both borrowed). */
@@ -78,32 +76,22 @@ void mashd_triggers_set_policy(struct mashd_triggers *t,
  * The post-store hook. Call INSIDE the store transaction that stored
  * (agency, event_id) on case_id: loads the case history, evaluates,
  * writes the trigger and clocks, appends TRIGGER_RAISED / TRIGGER_UPDATED
- * and CLOCK_SET audit records, and queues the deliveries for
- * mashd_triggers_deliver(). *trigger_seq (may be NULL) gets the audit seq
- * of the trigger record, 0 if none. MASH_OK, or an error after which the
- * caller rolls back and calls mashd_triggers_discard().
+ * and CLOCK_SET audit records, and for a raised or updated trigger adds
+ * one sealed message per attendee to the outbox with its TRIGGER_DELIVERY
+ * record (reason = the kind). *trigger_seq (may be NULL) gets the audit
+ * seq of the trigger record, 0 if none. MASH_OK, or an error after which
+ * the caller rolls back (taking all of it back).
  */
 int mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
     const char *agency, const char *event_id, uint64_t *trigger_seq);
 
-/* Drop queued deliveries (after a rollback). */
-void mashd_triggers_discard(struct mashd_triggers *t);
-
 /*
- * After the commit: publish each queued trigger to every principal of
- * every required role and audit each delivery (TRIGGER_DELIVERY) in its
- * own transaction. A failed publish is logged, audited with reason
- * "publish-failed" and queued for retry at each tick (in memory: lost on
- * restart); the rest continue. Returns MASH_OK or the first error.
- */
-int mashd_triggers_deliver(struct mashd_triggers *t);
-
-/*
- * The tick: retry failed deliveries, then escalate every clock due before now (each exactly once: marked
- * and audited as ESCALATION in one transaction), then deliver a
- * StrategyDiscussionTrigger with kind "escalated" to every principal of the
- * escalation role (clocks.escalate_to_role), each delivery audited. Must be
- * called outside a transaction. *n_escalated (may be NULL) gets how many
+ * The tick: escalate every clock due before now, each exactly once: marked,
+ * audited as ESCALATION, and a StrategyDiscussionTrigger with kind
+ * "escalated" added to the outbox for every principal of the escalation
+ * role (clocks.escalate_to_role), each delivery audited, all in one
+ * transaction (the daemon's outbox flush publishes them). Must be called
+ * outside a transaction. *n_escalated (may be NULL) gets how many
  * clocks escalated. MASH_OK or an error.
  */
 int mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated);

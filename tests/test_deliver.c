@@ -2,8 +2,10 @@
  * test_deliver.c - the daemon's sharing path (daemon/deliver.c) over a
  * real SQLite store and audit log with the default policy and directory:
  * every principal is decided and audited, only recipients who receive
- * something get a SharedRecord (granted fields only), nothing is published
- * before the commit, a rollback publishes nothing, policy reloads are
+ * something get a SharedRecord (granted fields only), sealed into the
+ * store's outbox inside the event's transaction (a rollback leaves none),
+ * published only by the outbox flush after the commit, kept while the
+ * broker refuses them and across a reopen of the store; policy reloads are
  * atomic and audited with the file's SHA-256.
  */
 #include <check.h>
@@ -18,6 +20,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "daemon/deliver.h"
+#include "daemon/outbox.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
@@ -43,7 +46,10 @@ static struct {
 	struct mashd_deliver *d;
 	size_t n_sent;
 	struct sent sent[MAX_SENT];
-	int fail_publish;
+	int fail_publish;      /* every send fails */
+	size_t fail_at;        /* the send number fail_at (1-based) fails */
+	size_t n_send_calls;
+	int no_flush;          /* ingest commits but does not flush */
 } fx;
 
 static const char *
@@ -58,17 +64,35 @@ src(const char *rel)
 	return p[i];
 }
 
+/* The seal callback: the envelope is the payload itself here (sealing is
+ * crypto's and the integration tests' business); the type is checked. */
 static int
-publish(void *ctx, const char *topic, const char *type,
-    const unsigned char *payload, size_t len)
+seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
+    unsigned char **env, size_t *env_len)
+{
+	(void)ctx;
+	ck_assert_str_eq(type, MASHD_DELIVER_PAYLOAD_TYPE);
+	/* Sealed inside the event's transaction, with its audit records. */
+	ck_assert_int_eq(mash_store_in_tx(fx.st), 1);
+	*env = mash_malloc(len);
+	ck_assert_ptr_nonnull(*env);
+	memcpy(*env, payload, len);
+	*env_len = len;
+	return MASH_OK;
+}
+
+/* The outbox flush's publisher (the broker, as far as this test goes). */
+static int
+publish(void *ctx, const char *topic, const unsigned char *payload,
+    size_t len)
 {
 	struct sent *s;
 
 	(void)ctx;
-	ck_assert_str_eq(type, MASHD_DELIVER_PAYLOAD_TYPE);
 	/* Nothing leaves the hub inside the event's transaction. */
 	ck_assert_int_eq(mash_store_in_tx(fx.st), 0);
-	if (fx.fail_publish)
+	fx.n_send_calls++;
+	if (fx.fail_publish || fx.n_send_calls == fx.fail_at)
 		return MASH_ERR_MQTT;
 	ck_assert_uint_lt(fx.n_sent, MAX_SENT);
 	s = &fx.sent[fx.n_sent++];
@@ -103,7 +127,7 @@ setup(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.store = fx.st;
 	cfg.aud = fx.aud;
-	cfg.publish = publish;
+	cfg.seal = seal;
 	ck_assert_int_eq(mashd_deliver_new(&cfg, &fx.d), MASH_OK);
 }
 
@@ -122,6 +146,18 @@ teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");
+}
+
+static size_t
+outbox_count(void)
+{
+	struct mash_store_outbox_list *l = NULL;
+	size_t n;
+
+	ck_assert_int_eq(mash_store_outbox_pending(fx.st, 0, 0, &l), MASH_OK);
+	n = l->n;
+	mash_store_outbox_list_free(l);
+	return n;
 }
 
 static size_t
@@ -232,13 +268,15 @@ ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
 	    level);
 	if (rc != MASH_OK || rollback) {
 		ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
-		mashd_deliver_discard(fx.d);
 		return rc;
 	}
-	/* Queued, not yet published. */
+	/* Queued in the outbox, not yet published. */
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
-	(void)mashd_deliver_flush(fx.d);
+	ck_assert_uint_eq(outbox_count(),
+	    audit_count("\"type\":\"DELIVERY\"", NULL));
+	if (!fx.no_flush)
+		(void)mashd_outbox_flush(fx.st, publish, NULL, NULL);
 	return rc;
 }
 
@@ -339,21 +377,23 @@ START_TEST(every_decision_is_audited_denials_included)
 	mashd_deliver_stats(fx.d, &st);
 	ck_assert_uint_eq(st.decisions, 10);
 	ck_assert_uint_eq(st.denied, 10 - fx.n_sent);
-	ck_assert_uint_eq(st.published, fx.n_sent);
+	ck_assert_uint_eq(st.queued, fx.n_sent);
+	ck_assert_uint_eq(outbox_count(), 0);
 	/* No personal data in the trail. */
 	ck_assert_uint_eq(audit_count("Jordan", NULL), 0);
 	ck_assert_uint_eq(audit_count("9434765919", NULL), 0);
 }
 END_TEST
 
-START_TEST(rollback_publishes_nothing)
+START_TEST(rollback_leaves_nothing_in_the_outbox)
 {
 	struct police_ev p;
 
 	make_police(&p, "ev-3", MASH__V1__CONSENT__GIVEN, 2);
 	ck_assert_int_eq(ingest(&p.ev, 1, NULL), MASH_OK);
-	ck_assert_uint_eq(mashd_deliver_pending(fx.d), 0);
-	ck_assert_int_eq(mashd_deliver_flush(fx.d), MASH_OK);
+	ck_assert_uint_eq(outbox_count(), 0);
+	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, NULL),
+	    MASH_OK);
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 0);
 }
@@ -390,18 +430,63 @@ START_TEST(no_policy_denies_everyone_and_audits_it)
 }
 END_TEST
 
-START_TEST(failed_publish_is_counted_not_fatal)
+START_TEST(failed_publish_keeps_the_rest_pending_in_order)
 {
 	struct police_ev p;
-	struct mashd_deliver_stats st;
+	size_t total, n = 0;
 
-	fx.fail_publish = 1;
+	fx.fail_at = 3;
 	make_police(&p, "ev-6", MASH__V1__CONSENT__GIVEN, 2);
 	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
-	mashd_deliver_stats(fx.d, &st);
-	ck_assert_uint_gt(st.publish_failed, 0);
-	ck_assert_uint_eq(st.published, 0);
-	ck_assert_uint_eq(mashd_deliver_pending(fx.d), 0);
+	total = audit_count("\"type\":\"DELIVERY\"", NULL);
+	ck_assert_uint_eq(total, 6);
+	/* The third send failed: two out, the flush stopped, four kept. */
+	ck_assert_uint_eq(fx.n_sent, 2);
+	ck_assert_uint_eq(outbox_count(), total - 2);
+	fx.fail_publish = 1;
+	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, &n),
+	    MASH_ERR_MQTT);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(outbox_count(), total - 2);
+	/* The broker is back: the rest go out, in the audited order. */
+	fx.fail_publish = 0;
+	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, &n),
+	    MASH_OK);
+	ck_assert_uint_eq(n, total - 2);
+	ck_assert_uint_eq(fx.n_sent, total);
+	ck_assert_uint_eq(outbox_count(), 0);
+	for (size_t i = 1; i < fx.n_sent; i++)
+		ck_assert_uint_lt(fx.sent[i - 1].rec->audit_seq,
+		    fx.sent[i].rec->audit_seq);
+}
+END_TEST
+
+START_TEST(outbox_survives_reopening_the_store)
+{
+	struct police_ev p;
+	size_t total;
+
+	fx.no_flush = 1;
+	make_police(&p, "ev-7", MASH__V1__CONSENT__GIVEN, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	total = outbox_count();
+	ck_assert_uint_eq(total, 6);
+	/* A crash after the commit: everything in memory is gone. */
+	mashd_deliver_free(fx.d);
+	fx.d = NULL;
+	mash_aud_free(fx.aud);
+	fx.aud = NULL;
+	mash_store_close(fx.st);
+	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
+	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
+	    NULL, &fx.aud), MASH_OK);
+	ck_assert_uint_eq(outbox_count(), total);
+	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, NULL),
+	    MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, total);
+	ck_assert_uint_eq(outbox_count(), 0);
+	ck_assert_ptr_nonnull(inbox("analyst.amara"));
+	ck_assert_ptr_nonnull(inbox("sw.sam"));
 }
 END_TEST
 
@@ -466,10 +551,11 @@ deliver_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, police_event_reaches_each_role_with_its_own_fields);
 	tcase_add_test(tc, every_decision_is_audited_denials_included);
-	tcase_add_test(tc, rollback_publishes_nothing);
+	tcase_add_test(tc, rollback_leaves_nothing_in_the_outbox);
 	tcase_add_test(tc, severity_three_makes_l3_with_s17_purpose);
 	tcase_add_test(tc, no_policy_denies_everyone_and_audits_it);
-	tcase_add_test(tc, failed_publish_is_counted_not_fatal);
+	tcase_add_test(tc, failed_publish_keeps_the_rest_pending_in_order);
+	tcase_add_test(tc, outbox_survives_reopening_the_store);
 	tcase_add_test(tc, reload_refuses_bad_file_keeps_old_and_audits_both);
 	tcase_add_test(tc, deliver_rejects_missing_arguments);
 	suite_add_tcase(s, tc);

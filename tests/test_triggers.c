@@ -1,7 +1,9 @@
 /*
  * test_triggers.c - the daemon's s47 path (daemon/triggers.c) over a real
  * SQLite store and audit log: a trigger reaches every required attendee's
- * inbox once, each delivery and clock is audited, an overdue clock is
+ * inbox once through the store's outbox (added in the event's transaction,
+ * gone with a rollback, kept while the broker refuses it and across a
+ * reopen), each delivery and clock is audited, an overdue clock is
  * escalated to the MASH manager exactly once, also after a reopen, and the
  * test clock reads its file.
  */
@@ -15,6 +17,7 @@
 #include "audit/verify.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "daemon/outbox.h"
 #include "daemon/triggers.h"
 #include "policy/dir.h"
 #include "mash/v1/mash.pb-c.h"
@@ -44,6 +47,8 @@ static struct {
 	size_t n_sent;
 	struct sent sent[MAX_SENT];
 	int fail_publish;
+	int no_flush;          /* ingest commits but does not flush */
+	int rollback;          /* ingest rolls back instead of committing */
 } fx;
 
 /* The default directory of SHARED-DEFS.md. */
@@ -68,14 +73,32 @@ principals(void *ctx, const char *role, const char **names, size_t max,
 	return MASH_OK;
 }
 
+/* The seal callback: the envelope is the payload itself here (sealing is
+ * crypto's and the integration tests' business); the type is checked. */
 static int
-publish(void *ctx, const char *topic, const char *type,
-    const unsigned char *payload, size_t len)
+seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
+    unsigned char **env, size_t *env_len)
+{
+	(void)ctx;
+	ck_assert_str_eq(type, MASHD_TRIGGER_PAYLOAD_TYPE);
+	/* Sealed inside the transaction that audits the delivery. */
+	ck_assert_int_eq(mash_store_in_tx(fx.st), 1);
+	*env = mash_malloc(len);
+	ck_assert_ptr_nonnull(*env);
+	memcpy(*env, payload, len);
+	*env_len = len;
+	return MASH_OK;
+}
+
+/* The outbox flush's publisher (the broker, as far as this test goes). */
+static int
+publish(void *ctx, const char *topic, const unsigned char *payload,
+    size_t len)
 {
 	struct sent *s;
 
 	(void)ctx;
-	ck_assert_str_eq(type, MASHD_TRIGGER_PAYLOAD_TYPE);
+	ck_assert_int_eq(mash_store_in_tx(fx.st), 0);
 	if (fx.fail_publish)
 		return MASH_ERR_MQTT;
 	ck_assert_uint_lt(fx.n_sent, MAX_SENT);
@@ -85,6 +108,33 @@ publish(void *ctx, const char *topic, const char *type,
 	    payload);
 	ck_assert_ptr_nonnull(s->msg);
 	return MASH_OK;
+}
+
+/* The daemon's outbox flush (after each commit and on every tick). */
+static int
+flush(void)
+{
+	return mashd_outbox_flush(fx.st, publish, NULL, NULL);
+}
+
+static size_t
+outbox_count(void)
+{
+	struct mash_store_outbox_list *l = NULL;
+	size_t n;
+
+	ck_assert_int_eq(mash_store_outbox_pending(fx.st, 0, 0, &l), MASH_OK);
+	n = l->n;
+	mash_store_outbox_list_free(l);
+	return n;
+}
+
+/* The tick as mashd runs it: escalation, then the outbox flush. */
+static void
+tick(size_t *n)
+{
+	ck_assert_int_eq(mashd_triggers_tick(fx.t, n), MASH_OK);
+	(void)flush();
 }
 
 static int32_t
@@ -112,7 +162,7 @@ open_all(void)
 	cfg.policy = fx.pol;
 	cfg.cal = fx.cal;
 	cfg.principals = principals;
-	cfg.publish = publish;
+	cfg.seal = seal;
 	ck_assert_int_eq(mashd_triggers_new(&cfg, &fx.t), MASH_OK);
 }
 
@@ -211,9 +261,14 @@ ingest(const char *agency, const char *id, int category, uint32_t sev,
 	ck_assert_int_eq(mash_store_event_insert(fx.st, &se, NULL), MASH_OK);
 	ck_assert_int_eq(mashd_triggers_on_event(fx.t, case_id, agency, id,
 	    &seq), MASH_OK);
+	if (fx.rollback) {
+		ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
+		return seq;
+	}
+	/* Queued in the outbox by the commit, not yet published. */
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
-	ck_assert_int_eq(mashd_triggers_deliver(fx.t),
-	    fx.fail_publish ? MASH_ERR_MQTT : MASH_OK);
+	if (!fx.no_flush)
+		(void)flush();
 	return seq;
 }
 
@@ -325,14 +380,14 @@ START_TEST(test_escalation_to_manager_exactly_once_across_reopen)
 	    TEEN_DOB);
 	ingest("health", "inj-1", CAT(INJURY), 3, fx.now, TEEN_DOB);
 	fx.now = due;
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	tick(&n);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(mashd_triggers_next_due_in(fx.t), 1);
 	/* Restart between trigger and due time. */
 	close_all();
 	open_all();
 	fx.now = due + 1;
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	tick(&n);
 	ck_assert_uint_eq(n, 2); /* referral decision and strategy */
 	s = sent_to("manager.morgan", "escalated", &c);
 	ck_assert_uint_eq(c, 2);
@@ -343,7 +398,7 @@ START_TEST(test_escalation_to_manager_exactly_once_across_reopen)
 	close_all();
 	open_all();
 	fx.now = due + 5 * DAY;
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	tick(&n);
 	ck_assert_uint_eq(n, 0);
 	sent_to("manager.morgan", "escalated", &c);
 	ck_assert_uint_eq(c, 2);
@@ -369,7 +424,7 @@ START_TEST(test_strategy_discussion_held_stops_escalation)
 }
 END_TEST
 
-START_TEST(test_failed_publish_is_audited_and_retried_at_tick)
+START_TEST(test_failed_publish_keeps_trigger_in_outbox_until_taken)
 {
 	size_t n = 9, c;
 
@@ -377,18 +432,54 @@ START_TEST(test_failed_publish_is_audited_and_retried_at_tick)
 	ingest("police", "da-1", CAT(SEXUAL_ABUSE), 3, fx.now, TEEN_DOB);
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 4);
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	ck_assert_uint_eq(outbox_count(), 4);
+	tick(&n);
 	ck_assert_uint_eq(fx.n_sent, 0);
+	ck_assert_uint_eq(outbox_count(), 4);
+	ck_assert_int_eq(flush(), MASH_ERR_MQTT);
 	fx.fail_publish = 0;
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	tick(&n);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(fx.n_sent, 4);
+	ck_assert_uint_eq(outbox_count(), 0);
 	ck_assert_ptr_nonnull(sent_to("sw.sam", "raised", &c));
 	ck_assert_uint_eq(c, 1);
-	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 8);
+	/* Audited once, when it was committed to the outbox. */
+	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 4);
 	/* Delivered once: nothing more at the next tick. */
-	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
+	tick(&n);
 	ck_assert_uint_eq(fx.n_sent, 4);
+}
+END_TEST
+
+START_TEST(test_rollback_leaves_no_trigger_delivery)
+{
+	fx.rollback = 1;
+	ingest("police", "da-1", CAT(SEXUAL_ABUSE), 3, fx.now, TEEN_DOB);
+	ck_assert_uint_eq(outbox_count(), 0);
+	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 0);
+	ck_assert_uint_eq(audit_count("TRIGGER_RAISED"), 0);
+	ck_assert_int_eq(flush(), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 0);
+}
+END_TEST
+
+START_TEST(test_outbox_trigger_survives_reopen)
+{
+	size_t c;
+
+	fx.no_flush = 1;
+	ingest("police", "da-1", CAT(SEXUAL_ABUSE), 3, fx.now, TEEN_DOB);
+	ck_assert_uint_eq(outbox_count(), 4);
+	/* A crash after the commit: nothing in memory survives. */
+	close_all();
+	open_all();
+	ck_assert_uint_eq(outbox_count(), 4);
+	ck_assert_int_eq(flush(), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 4);
+	ck_assert_uint_eq(outbox_count(), 0);
+	ck_assert_ptr_nonnull(sent_to("sw.sam", "raised", &c));
+	ck_assert_uint_eq(c, 1);
 }
 END_TEST
 
@@ -472,7 +563,9 @@ main(void)
 	tcase_add_test(tc, test_update_goes_to_new_attendees_too);
 	tcase_add_test(tc, test_escalation_to_manager_exactly_once_across_reopen);
 	tcase_add_test(tc, test_strategy_discussion_held_stops_escalation);
-	tcase_add_test(tc, test_failed_publish_is_audited_and_retried_at_tick);
+	tcase_add_test(tc, test_failed_publish_keeps_trigger_in_outbox_until_taken);
+	tcase_add_test(tc, test_rollback_leaves_no_trigger_delivery);
+	tcase_add_test(tc, test_outbox_trigger_survives_reopen);
 	tcase_add_test(tc, test_infant_injury_triggers_with_dob_from_payload);
 	tcase_add_test(tc, test_test_clock_reads_file_and_offset);
 	tcase_add_test(tc, test_principals_from_shipped_directory);

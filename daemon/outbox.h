@@ -1,0 +1,45 @@
+/*
+ * outbox.h - the daemon's durable delivery: publish what the store's
+ * outbox holds (store/store.h "Outbox"), in id order, and remove each
+ * message once the broker acknowledged it.
+ *
+ * Deliveries (SharedRecords, StrategyDiscussionTriggers) are sealed and
+ * added to the outbox INSIDE the transaction that audits them, so the
+ * DELIVERY records and the message commit (or roll back) together. The
+ * daemon flushes after every commit, at start-up and on every tick, so a
+ * crash or a broker outage delays a delivery but never loses it. Delivery
+ * is at-least-once: a crash between the PUBACK and mash_store_outbox_done
+ * sends the message again; receivers de-duplicate by audit_seq.
+ *
+ * Single-threaded: the daemon's core thread only.
+ */
+#ifndef MASHD_OUTBOX_H
+#define MASHD_OUTBOX_H
+
+#include <stddef.h>
+
+struct mash_store;
+
+/* Outbox rows read per query while flushing. */
+#define MASHD_OUTBOX_FLUSH_BATCH 64u
+
+/*
+ * Publish bytes[0..len) (an already sealed envelope) to topic at QoS 1;
+ * MASH_OK once the broker acknowledged it, an error otherwise.
+ */
+typedef int (*mashd_outbox_send_fn)(void *ctx, const char *topic,
+    const unsigned char *bytes, size_t len);
+
+/*
+ * Publish every pending outbox message of st, oldest first, through send
+ * (ctx passed through), removing each one the broker took. The first
+ * failed send stops the flush (the message and those after it stay
+ * pending, so order is kept) and its error is returned. Call outside a
+ * transaction. *n_sent (may be NULL) gets how many were published.
+ * MASH_OK when the outbox is empty; MASH_ERR_INVAL (NULL st or send),
+ * the send's error, MASH_ERR_STORE / MASH_ERR_NOMEM.
+ */
+int mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
+    void *ctx, size_t *n_sent);
+
+#endif
