@@ -14,6 +14,8 @@ ifeq ($(SANITIZE),1)
 CMAKE_FLAGS += -DMASH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 endif
 
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all build configure deps test unit integration demo bench fuzz format clean
 
 all: build
