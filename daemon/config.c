@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	I("max_message", max_message, 1024, MASH_MAX_ENVELOPE),
 	I("tick_ms", tick_ms, 50, 60000),
 	I("drain_timeout_ms", drain_timeout_ms, 0, 600000),
+	I("ingest.batch_max", ingest_batch_max, 1, MASHD_BATCH_MAX),
 	S("audit.log_id", audit_log_id),
 	I("audit.checkpoint_every_records", audit_checkpoint_every_records, 0,
 	  1000000000),
@@ -94,6 +95,7 @@ mashd_config_defaults(struct mashd_config *c)
 	c->max_message = MASH_MAX_ENVELOPE;
 	c->tick_ms = 1000;
 	c->drain_timeout_ms = 10000;
+	c->ingest_batch_max = 32;
 	mash_strlcpy(c->audit_log_id, "mash-audit", sizeof(c->audit_log_id));
 	c->audit_checkpoint_every_records = 1000;
 	c->audit_checkpoint_every_ms = 60000;

@@ -19,6 +19,9 @@
 /* A good size for an error buffer ("file:line: reason"). */
 #define MASHD_CFG_ERR_LEN 512u
 
+/* Largest ingest.batch_max (messages held until one group COMMIT). */
+#define MASHD_BATCH_MAX 1024
+
 struct mashd_config {
 	/* mqtt group */
 	char mqtt_uri[MASHD_CFG_MAX_STR];
@@ -54,6 +57,8 @@ struct mashd_config {
 	int64_t max_message;
 	int64_t tick_ms;
 	int64_t drain_timeout_ms;
+	/* ingest group: events per group commit (1: one COMMIT each) */
+	int64_t ingest_batch_max;
 	/* audit group */
 	char audit_log_id[MASHD_CFG_MAX_STR];
 	int64_t audit_checkpoint_every_records;

@@ -21,6 +21,13 @@
  * The event_id is echoed in a rejection only when it came from a verified
  * envelope: an unverified payload could otherwise make us tell an agent
  * that its genuine event was rejected.
+ *
+ * Group commit (mashd_batch_*): the main loop may handle several queued
+ * events in ONE transaction, each in its own savepoint, so one fsync
+ * covers them all. The rule does not change: a receipt is published only
+ * after the COMMIT that contains its event (or quarantine row) and audit
+ * records; a message whose work fails is rolled back to its savepoint
+ * alone.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +58,41 @@ struct outcome {
 	char case_id[MASH_STORE_CASE_ID_SIZE];
 	uint64_t audit_seq;
 };
+
+/* A receipt waiting for its batch's COMMIT (mashd.h). */
+struct mashd_deferred {
+	const struct mash_mq_msg *msg; /* borrowed until mashd_batch_end */
+	char agency[MASH_MAX_AGENCY + 1];
+	struct outcome out;
+};
+
+/* The message's unit of work: a transaction, or a savepoint of the open
+ * batch. */
+static int
+tx_begin(struct mashd *d)
+{
+	return d->batch_open ? mash_store_savepoint(d->store)
+			     : mash_store_begin(d->store);
+}
+
+static int
+tx_commit(struct mashd *d)
+{
+	return d->batch_open ? mash_store_release(d->store)
+			     : mash_store_commit(d->store);
+}
+
+/* Undo the message's unit of work, if one is open. */
+static void
+tx_abort(struct mashd *d)
+{
+	if (d->batch_open) {
+		if (mash_store_in_savepoint(d->store))
+			(void)mash_store_rollback_to(d->store);
+	} else if (mash_store_in_tx(d->store)) {
+		(void)mash_store_rollback(d->store);
+	}
+}
 
 /* The agency a topic names: MASH_OK and agency filled; BAD_TOPIC if the
  * topic is not mash/v1/events/X with one segment X; UNKNOWN_AGENCY if X
@@ -108,6 +150,31 @@ send_receipt(struct mashd *d, const char *agency,
 	}
 }
 
+/* The receipt for out: now, or after the batch's COMMIT. */
+static void
+reply(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
+      const struct outcome *out)
+{
+	struct mashd_deferred *r;
+
+	if (!d->batch_open) {
+		send_receipt(d, agency, msg, out);
+		return;
+	}
+	if (d->n_deferred >= (size_t)d->cfg.ingest_batch_max) {
+		/* The loop never lets this happen; if it did, the receipt
+		 * is dropped (never sent early): the agent re-sends. */
+		mash_err("event %s/%s: batch full; receipt dropped", agency,
+			 out->event_id[0] ? out->event_id : "-");
+		d->stats.receipt_failed++;
+		return;
+	}
+	r = &d->deferred[d->n_deferred++];
+	r->msg = msg;
+	mash_strlcpy(r->agency, agency, sizeof(r->agency));
+	r->out = *out;
+}
+
 /*
  * Quarantine msg with an EVENT_REJECTED audit record in one transaction;
  * fills out (status REJECTED, audit_seq). MASH_OK, or the store/audit
@@ -137,7 +204,7 @@ quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
 	ar.agency = agency != NULL && agency[0] ? agency : NULL;
 	ar.event_id = out->event_id[0] ? out->event_id : NULL;
 	ar.reason = mash_errname(out->err);
-	rc = mash_store_begin(d->store);
+	rc = tx_begin(d);
 	if (rc != MASH_OK)
 		goto fail;
 	rc = mash_store_quarantine_add(d->store, &q, &qid);
@@ -146,7 +213,7 @@ quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
 	rc = mash_aud_append(d->aud, &ar, &out->audit_seq);
 	if (rc != MASH_OK)
 		goto fail;
-	rc = mash_store_commit(d->store);
+	rc = tx_commit(d);
 	if (rc != MASH_OK)
 		goto fail;
 	d->stats.rejected++;
@@ -157,8 +224,7 @@ quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
 		  (unsigned long long)out->audit_seq);
 	return MASH_OK;
 fail:
-	if (mash_store_in_tx(d->store))
-		(void)mash_store_rollback(d->store);
+	tx_abort(d);
 	mash_err("quarantine failed (%s: %s); message not kept",
 		 mash_errname(rc), mash_store_errmsg(d->store));
 	out->audit_seq = 0;
@@ -195,7 +261,7 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	struct mash_aud_record ar;
 	int rc, is_new = 0;
 
-	rc = mash_store_begin(d->store);
+	rc = tx_begin(d);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_store_event_lookup(d->store, ev->agency, ev->event_id,
@@ -212,7 +278,7 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 		rc = mash_aud_append(d->aud, &ar, NULL);
 		if (rc != MASH_OK)
 			goto out;
-		rc = mash_store_commit(d->store);
+		rc = tx_commit(d);
 		if (rc != MASH_OK)
 			goto out;
 		out->status = MASH__V1__RECEIPT__STATUS__DUPLICATE;
@@ -274,16 +340,18 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	rc = mashd_after_store(d, ev, out->case_id, out->audit_seq);
 	if (rc != MASH_OK)
 		goto out;
-	rc = mash_store_commit(d->store);
+	rc = tx_commit(d);
 	if (rc != MASH_OK)
 		goto out;
-	if (d->test_exit_after_commit)
-		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash here */
 	out->status = MASH__V1__RECEIPT__STATUS__ACCEPTED;
-	mashd_after_commit(d);
+	if (!d->batch_open) { /* in a batch: after its COMMIT */
+		if (d->test_exit_after_commit)
+			_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
+		mashd_after_commit(d);
+	}
 out:
-	if (rc != MASH_OK && mash_store_in_tx(d->store))
-		(void)mash_store_rollback(d->store);
+	if (rc != MASH_OK)
+		tx_abort(d);
 	return rc;
 }
 
@@ -347,7 +415,7 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 				  agency, out.event_id, out.case_id,
 				  (unsigned long long)out.audit_seq);
 		}
-		send_receipt(d, agency, msg, &out);
+		reply(d, agency, msg, &out);
 		goto out;
 	}
 	if (out.reason[0] != '\0') {
@@ -363,11 +431,95 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 reject:
 	rc = quarantine(d, msg, agency, &out);
 	if (rc == MASH_OK)
-		send_receipt(d, agency, msg, &out);
+		reply(d, agency, msg, &out);
 	else
 		d->stats.internal_errors++;
 out:
 	mash_evt_free(ev);
 	mash_env_opened_free(env);
 	return rc;
+}
+
+int
+mashd_batch_init(struct mashd *d)
+{
+	d->n_deferred = 0;
+	d->batch_open = 0;
+	d->deferred = mash_calloc((size_t)d->cfg.ingest_batch_max,
+				  sizeof(*d->deferred));
+	return d->deferred != NULL ? MASH_OK : MASH_ERR_NOMEM;
+}
+
+void
+mashd_batch_free(struct mashd *d)
+{
+	if (d->deferred != NULL)
+		mash_free_secret(d->deferred, (size_t)d->cfg.ingest_batch_max *
+						  sizeof(*d->deferred));
+	d->deferred = NULL;
+	d->n_deferred = 0;
+}
+
+int
+mashd_batch_begin(struct mashd *d)
+{
+	int rc;
+
+	if (d->batch_open || d->deferred == NULL)
+		return MASH_ERR_STATE;
+	rc = mash_store_begin(d->store);
+	if (rc != MASH_OK)
+		return rc;
+	d->batch_open = 1;
+	d->n_deferred = 0;
+	return MASH_OK;
+}
+
+/* Undo the counters of receipts that will not be sent. */
+static void
+uncount(struct mashd *d, const struct outcome *out)
+{
+	if (out->status == MASH__V1__RECEIPT__STATUS__ACCEPTED)
+		d->stats.accepted--;
+	else if (out->status == MASH__V1__RECEIPT__STATUS__DUPLICATE)
+		d->stats.duplicates--;
+	else
+		d->stats.rejected--;
+	d->stats.internal_errors++;
+}
+
+int
+mashd_batch_end(struct mashd *d)
+{
+	size_t i, n = d->n_deferred;
+	int rc, stored = 0;
+
+	if (!d->batch_open)
+		return MASH_OK;
+	d->batch_open = 0;
+	d->n_deferred = 0;
+	rc = mash_store_commit(d->store);
+	if (rc != MASH_OK) {
+		/* Nothing of the batch is stored: no receipt may go out. */
+		mash_err("batch of %zu message(s) not committed (%s: %s); no "
+			 "receipts, the agents will re-send",
+			 n, mash_errname(rc), mash_store_errmsg(d->store));
+		for (i = 0; i < n; i++)
+			uncount(d, &d->deferred[i].out);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		if (d->deferred[i].out.status ==
+		    MASH__V1__RECEIPT__STATUS__ACCEPTED)
+			stored = 1;
+	if (n > 1)
+		mash_info("batch: %zu messages in one commit", n);
+	if (stored && d->test_exit_after_commit)
+		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
+	for (i = 0; i < n; i++)
+		send_receipt(d, d->deferred[i].agency, d->deferred[i].msg,
+			     &d->deferred[i].out);
+	if (stored)
+		mashd_after_commit(d);
+	return MASH_OK;
 }

@@ -510,6 +510,9 @@ mashd_start(struct mashd *d)
 		}
 	}
 	(void)mashd_tick_add(d, "audit-checkpoint", tick_checkpoint, NULL);
+	rc = mashd_batch_init(d);
+	if (rc != MASH_OK)
+		return rc;
 	(void)mashd_tick_add(d, "s47-escalation", tick_triggers, NULL);
 	/* After escalation, so its deliveries go out in the same tick. */
 	(void)mashd_tick_add(d, "outbox", tick_outbox, NULL);
@@ -581,20 +584,61 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Handle every message queued now (up to limit; 0: no limit). */
+/* 1 if msg may join a group commit (events only: picture requests run
+ * their own transactions). */
+static int
+batchable(const struct mash_mq_msg *msg)
+{
+	return strncmp(msg->topic, "mash/v1/events/", 15) == 0;
+}
+
+/* End the open batch (COMMIT, then its receipts and the outbox) and free
+ * the messages it held. */
+static void
+batch_close(struct mashd *d, struct mash_mq_msg **held, size_t *nheld)
+{
+	size_t i;
+
+	(void)mashd_batch_end(d);
+	for (i = 0; i < *nheld; i++)
+		mash_mq_msg_free(held[i]);
+	*nheld = 0;
+}
+
+/*
+ * Handle every message queued now (up to limit; 0: no limit). Events
+ * already queued are grouped, up to cfg.ingest_batch_max, into one
+ * transaction (mashd_batch_*): never waiting for more to arrive, so a
+ * lone event is committed and answered at once.
+ */
 static size_t
 drain(struct mashd *d, size_t limit)
 {
+	struct mash_mq_msg *held[MASHD_BATCH_MAX];
 	struct mash_mq_msg *m = NULL;
-	size_t n = 0;
+	size_t n = 0, nheld = 0, max = (size_t)d->cfg.ingest_batch_max;
 
+	if (limit != 0 && limit < max)
+		limit = max; /* a wake-up takes at least one full batch */
 	while ((limit == 0 || n < limit) &&
 	       mash_mq_next(d->mq, 0, &m) == MASH_OK) {
-		mashd_dispatch(d, m);
-		mash_mq_msg_free(m);
-		m = NULL;
 		n++;
+		if (max > 1 && batchable(m) && !d->batch_open)
+			(void)mashd_batch_begin(d); /* else: one by one */
+		if (d->batch_open && !batchable(m))
+			batch_close(d, held, &nheld);
+		mashd_dispatch(d, m);
+		if (!d->batch_open) {
+			mash_mq_msg_free(m);
+			m = NULL;
+			continue;
+		}
+		held[nheld++] = m;
+		m = NULL;
+		if (nheld >= max)
+			batch_close(d, held, &nheld);
 	}
+	batch_close(d, held, &nheld);
 	return n;
 }
 
@@ -666,6 +710,7 @@ mashd_teardown(struct mashd *d)
 	mash_mq_free(d->mq);
 	mashd_deliver_free(d->deliver);
 	mashd_triggers_free(d->triggers);
+	mashd_batch_free(d);
 	mash_aud_free(d->aud);
 	mash_store_close(d->store);
 	mash_trust_free(d->trust);

@@ -42,6 +42,7 @@ struct mash_s47_policy;
 struct mash_cal;
 struct mashd_deliver;
 struct mashd_triggers;
+struct mashd_deferred;
 
 /* Most tick functions. */
 #define MASHD_MAX_TICKS 16u
@@ -102,6 +103,13 @@ struct mashd {
 	struct mashd_stats stats;
 	int stopping;                   /* SIGTERM seen: draining */
 	int test_exit_after_commit;     /* TEST ONLY (mashd_test_exit_from_env) */
+
+	/* Group commit (mashd_batch_*): while batch_open, each event is a
+	 * savepoint of one transaction and its receipt waits in deferred
+	 * (cfg.ingest_batch_max entries) for the COMMIT. */
+	int batch_open;
+	struct mashd_deferred *deferred;
+	size_t n_deferred;
 };
 
 /*
@@ -179,6 +187,24 @@ int mashd_outbox_flush_now(struct mashd *d);
  */
 int mashd_test_exit_from_env(void);
 #define MASHD_TEST_EXIT_STATUS 86
+
+/*
+ * Group commit (handle_event.c). mashd_batch_init allocates room for
+ * cfg.ingest_batch_max deferred receipts (MASH_OK, MASH_ERR_NOMEM);
+ * mashd_batch_free releases it. mashd_batch_begin opens ONE store
+ * transaction: until mashd_batch_end, every event message handled runs in
+ * its own savepoint (a failure rolls back that message only) and its
+ * receipt (ACCEPTED, DUPLICATE or REJECTED) is deferred; the caller must
+ * keep each message alive until mashd_batch_end and handle at most
+ * cfg.ingest_batch_max of them, events only. mashd_batch_end COMMITs;
+ * then, and only then, publishes the deferred receipts in order and
+ * flushes the outbox. If the COMMIT fails no receipt is sent (the agents
+ * re-send) and the error is returned. MASH_OK when no batch is open.
+ */
+int mashd_batch_init(struct mashd *d);
+void mashd_batch_free(struct mashd *d);
+int mashd_batch_begin(struct mashd *d);
+int mashd_batch_end(struct mashd *d);
 
 /* The current time (d->clock). */
 int64_t mashd_now(const struct mashd *d);

@@ -103,6 +103,9 @@ enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_LINK_SAVEPOINT,
 	S_LINK_RELEASE,
 	S_LINK_ROLLBACK_TO,
@@ -137,6 +140,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT mash_msg",
+	[S_RELEASE] = "RELEASE mash_msg",
+	[S_ROLLBACK_TO] = "ROLLBACK TO mash_msg",
 	[S_LINK_SAVEPOINT] = "SAVEPOINT mash_link",
 	[S_LINK_RELEASE] = "RELEASE mash_link",
 	[S_LINK_ROLLBACK_TO] = "ROLLBACK TO mash_link",
@@ -218,6 +224,7 @@ struct mash_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_tx;
+	int in_sp;     /* a savepoint is open (inside in_tx) */
 	mash_store_random_fn rnd;
 	void *rnd_ctx;
 	const struct mash_clock *clock;
@@ -679,6 +686,7 @@ mash_store_commit(struct mash_store *st)
 	if (!st->in_tx)
 		return MASH_ERR_STATE;
 	st->in_tx = 0;
+	st->in_sp = 0;
 	/* SQLite rolls a transaction back by itself after some errors
 	 * (SQLITE_FULL, IOERR, NOMEM): then there is nothing to commit
 	 * and the caller must not send a receipt. */
@@ -700,9 +708,66 @@ mash_store_rollback(struct mash_store *st)
 	if (!st->in_tx)
 		return MASH_ERR_STATE;
 	st->in_tx = 0;
+	st->in_sp = 0;
 	if (sqlite3_get_autocommit(st->db))
 		return MASH_OK; /* already rolled back by SQLite */
 	return step_done(st, S_ROLLBACK, "rollback");
+}
+
+int
+mash_store_savepoint(struct mash_store *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return MASH_ERR_INVAL;
+	if (!st->in_tx || st->in_sp)
+		return MASH_ERR_STATE;
+	/* Outside a transaction SAVEPOINT would begin one (and RELEASE
+	 * commit it): if SQLite rolled ours back, refuse instead. */
+	if (sqlite3_get_autocommit(st->db))
+		return MASH_ERR_STORE;
+	rc = step_done(st, S_SAVEPOINT, "savepoint");
+	if (rc == MASH_OK)
+		st->in_sp = 1;
+	return rc;
+}
+
+int
+mash_store_release(struct mash_store *st)
+{
+	if (st == NULL)
+		return MASH_ERR_INVAL;
+	if (!st->in_sp)
+		return MASH_ERR_STATE;
+	st->in_sp = 0;
+	return step_done(st, S_RELEASE, "release");
+}
+
+int
+mash_store_rollback_to(struct mash_store *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return MASH_ERR_INVAL;
+	if (!st->in_sp)
+		return MASH_ERR_STATE;
+	st->in_sp = 0;
+	/* SQLite may have rolled the whole transaction back by itself
+	 * (SQLITE_FULL, IOERR): nothing left to undo; commit reports it. */
+	if (sqlite3_get_autocommit(st->db))
+		return MASH_ERR_STORE;
+	rc = step_done(st, S_ROLLBACK_TO, "rollback to savepoint");
+	if (rc == MASH_OK)
+		rc = step_done(st, S_RELEASE, "release after rollback");
+	return rc;
+}
+
+int
+mash_store_in_savepoint(const struct mash_store *st)
+{
+	return st != NULL && st->in_sp;
 }
 
 int

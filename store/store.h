@@ -120,6 +120,25 @@ int mash_store_rollback(struct mash_store *st);
 int mash_store_in_tx(const struct mash_store *st);
 
 /*
+ * Savepoints: one level inside a transaction, so a group of messages can
+ * share one COMMIT (group commit) while each message's work is undone
+ * alone. mash_store_savepoint marks the current state (SAVEPOINT);
+ * mash_store_release keeps what was done since (RELEASE: it commits with
+ * the enclosing transaction); mash_store_rollback_to undoes it and ends
+ * the savepoint (ROLLBACK TO + RELEASE), the transaction stays open.
+ * MASH_OK; MASH_ERR_STATE (no transaction, a savepoint already open for
+ * savepoint, none open for release / rollback_to); MASH_ERR_STORE (SQLite
+ * error: after one the transaction may be lost, and the final commit
+ * says so).
+ */
+int mash_store_savepoint(struct mash_store *st);
+int mash_store_release(struct mash_store *st);
+int mash_store_rollback_to(struct mash_store *st);
+
+/* 1 if a savepoint is open, 0 otherwise. */
+int mash_store_in_savepoint(const struct mash_store *st);
+
+/*
  * The underlying SQLite connection, ONLY for the audit and s47 modules,
  * which keep their own tables (prefixed audit_ and s47_) in the same
  * database so that an event, its audit records and its clock changes

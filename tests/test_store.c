@@ -1462,6 +1462,77 @@ START_TEST(outbox_rolls_back_with_the_transaction)
 }
 END_TEST
 
+static void
+sp_add(const char *topic)
+{
+	ck_assert_int_eq(mash_store_outbox_add(g_st, topic,
+					       (const unsigned char *)"x", 1,
+					       NULL),
+			 MASH_OK);
+}
+
+/* Group commit: one message's failure (rolled back to its savepoint)
+ * does not lose its neighbours in the same transaction. */
+START_TEST(savepoint_rollback_keeps_the_neighbours)
+{
+	struct mash_store_outbox_list *l = NULL;
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_in_savepoint(g_st), 1);
+	sp_add("a");
+	ck_assert_int_eq(mash_store_release(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_in_savepoint(g_st), 0);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	sp_add("b");
+	ck_assert_int_eq(mash_store_rollback_to(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_in_tx(g_st), 1);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	sp_add("c");
+	ck_assert_int_eq(mash_store_release(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_pending(g_st, 0, 0, &l), MASH_OK);
+	ck_assert_uint_eq(l->n, 2);
+	ck_assert_str_eq(l->v[0].topic, "a");
+	ck_assert_str_eq(l->v[1].topic, "c");
+	mash_store_outbox_list_free(l);
+}
+END_TEST
+
+START_TEST(savepoint_work_is_lost_with_the_transaction)
+{
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	sp_add("a");
+	ck_assert_int_eq(mash_store_release(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
+	ck_assert_int_eq(count_rows("outbox"), 0);
+	/* A savepoint left open is closed by the commit with its work. */
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	sp_add("b");
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_in_savepoint(g_st), 0);
+	ck_assert_int_eq(count_rows("outbox"), 1);
+}
+END_TEST
+
+START_TEST(savepoint_misuse_is_a_state_error)
+{
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_release(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_rollback_to(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_release(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_rollback_to(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_savepoint(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_rollback_to(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_savepoint(NULL), MASH_ERR_INVAL);
+}
+END_TEST
+
 static const struct {
 	size_t topic_len;
 	size_t len;
@@ -1636,6 +1707,9 @@ store_suite(void)
 		tc, check_passes_on_good_file_and_finds_broken_foreign_key);
 	tcase_add_test(tc, outbox_keeps_messages_until_done_in_order);
 	tcase_add_test(tc, outbox_rolls_back_with_the_transaction);
+	tcase_add_test(tc, savepoint_rollback_keeps_the_neighbours);
+	tcase_add_test(tc, savepoint_work_is_lost_with_the_transaction);
+	tcase_add_test(tc, savepoint_misuse_is_a_state_error);
 	tcase_add_loop_test(tc, outbox_enforces_limits_exactly, 0,
 			    (int)(sizeof(outbox_bounds) /
 				  sizeof(outbox_bounds[0])));
