@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "support/broker.h"
 #include "support/mashd_fixture.h"
 
 #define MAX_RUNS 9
@@ -77,6 +78,17 @@ run(int batch_max, int n)
 	}
 	rate = (double)n / (now_s() - t0);
 out:
+	if (rate < 0) {
+		/* Keep the daemon's log for inspection. */
+		char *log = mash_test_read_file(fx->log, 64u << 20, NULL);
+
+		fprintf(stderr, "bench_ingest: run failed; mashd log in "
+				"/tmp/bench_ingest_failed.log\n");
+		if (log != NULL)
+			(void)mash_test_write_file("/tmp/bench_ingest_failed.log",
+						   log, strlen(log));
+		free(log);
+	}
 	mash_mashd_fx_free(fx);
 	return rate;
 }
@@ -84,7 +96,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	static const int sizes[] = {1, 32};
+	static const int sizes[] = {32};
 	double r[MAX_RUNS];
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
 	int runs = argc > 2 ? atoi(argv[2]) : 3;

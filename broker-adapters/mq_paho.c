@@ -423,17 +423,22 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	 * here. The socket is then not read, TCP's window closes and the
 	 * broker keeps the rest in our session. Paho's own alternative
 	 * (return 0) re-offers the message only on later socket activity,
-	 * which can be never. Two exceptions: an application thread waiting
+	 * which can be never. Three exceptions: an application thread waiting
 	 * for a PUBACK needs this thread to read it, so the message is
-	 * handed back to Paho instead (its next packet re-offers it); and
-	 * shutdown does the same.
+	 * handed back to Paho instead (its next packet re-offers it);
+	 * shutdown does the same; and so does a connection that is not ready
+	 * yet: a broker delivers the session's queued messages right after
+	 * CONNACK, BEFORE the SUBACK of our re-subscribe, and mash_mq_connect
+	 * waits for that SUBACK on the very thread that would drain the queue
+	 * (a backlog larger than the queue would otherwise deadlock start-up).
 	 */
 	pthread_mutex_lock(&mq->lock);
 	for (;;) {
 		full = mq->qcount > 0 &&
 		       (mq->qcount >= mq->queue_max_msgs ||
 			mq->qbytes + plen > mq->queue_max_bytes);
-		if (!full || atomic_load(&publishing_any) > 0 || mq->closing)
+		if (!full || atomic_load(&publishing_any) > 0 || mq->closing ||
+		    !mq->ready)
 			break;
 		if (!waited) {
 			mq->waited++;
