@@ -96,7 +96,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	static const int sizes[] = {32};
+	static const int sizes[] = {1, 32};
 	double r[MAX_RUNS];
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
 	int runs = argc > 2 ? atoi(argv[2]) : 3;
