@@ -81,10 +81,10 @@ report_bad(const struct agent *a, const struct mash_feed_err *err)
 {
 	if (err->field[0] != '\0')
 		fprintf(stderr, "%s:%lu: %s: %s\n", mash_feed_name(a->feed),
-			err->line, err->field, err->msg);
+		        err->line, err->field, err->msg);
 	else
 		fprintf(stderr, "%s:%lu: %s\n", mash_feed_name(a->feed),
-			err->line, err->msg);
+		        err->line, err->msg);
 }
 
 /* Load the receipts' trust: the configured store, or a store of one key
@@ -97,29 +97,32 @@ load_trust(struct agent *a)
 	int rc;
 
 	if (c->trust_store != NULL) {
-		rc = mash_trust_load(c->trust_store, &a->trust, why, sizeof(why));
+		rc = mash_trust_load(c->trust_store, &a->trust, why,
+		                     sizeof(why));
 		if (rc != MASH_OK)
 			fprintf(stderr, "mash-agent: trust store %s: %s\n",
-				c->trust_store, why[0] ? why : mash_strerror(rc));
+			        c->trust_store,
+			        why[0] ? why : mash_strerror(rc));
 		return rc;
 	}
 	(void)snprintf(tmp, sizeof(tmp), "/tmp/mash-agent-trust-XXXXXX");
 	if (mkdtemp(tmp) == NULL) {
-		fprintf(stderr, "mash-agent: cannot create a temporary "
-				"directory: %s\n",
-			strerror(errno));
+		fprintf(stderr,
+		        "mash-agent: cannot create a temporary "
+		        "directory: %s\n",
+		        strerror(errno));
 		return MASH_ERR_IO;
 	}
 	rc = mash_trust_add(tmp, c->daemon_signer, c->daemon_key_id,
-			    c->daemon_pub, why, sizeof(why));
+	                    c->daemon_pub, why, sizeof(why));
 	if (rc == MASH_OK)
 		rc = mash_trust_load(tmp, &a->trust, why, sizeof(why));
 	if (rc != MASH_OK)
 		fprintf(stderr, "mash-agent: daemon public key %s: %s\n",
-			c->daemon_pub, why[0] ? why : mash_strerror(rc));
+		        c->daemon_pub, why[0] ? why : mash_strerror(rc));
 	(void)snprintf(sub, sizeof(sub), "%s/%s", tmp, c->daemon_signer);
 	(void)snprintf(file, sizeof(file), "%s/%s.pub.pem", sub,
-		       c->daemon_key_id);
+	               c->daemon_key_id);
 	(void)unlink(file);
 	(void)rmdir(sub);
 	(void)rmdir(tmp);
@@ -138,7 +141,7 @@ open_feed_at(struct agent *a, int resume)
 	rc = mash_feed_open(a->o->input, a->fmt, NULL, &a->feed);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: %s: cannot open: %s\n",
-			a->o->input, strerror(errno));
+		        a->o->input, strerror(errno));
 		return rc;
 	}
 	if (stat(a->o->input, &st) != 0) {
@@ -159,7 +162,7 @@ open_feed_at(struct agent *a, int resume)
 	if (mash_feed_seek(a->feed, pos.offset, pos.lines) != MASH_OK)
 		return MASH_OK;
 	mash_info("%s: resuming after line %lu", mash_feed_name(a->feed),
-		  pos.lines);
+	          pos.lines);
 	return MASH_OK;
 }
 
@@ -195,12 +198,12 @@ take_record(struct agent *a, const struct mash_feed_rec *rec)
 		goto out;
 	}
 	rc = mash_env_seal_msg(a->key, a->cfg->signer, a->cfg->key_id,
-			       (const ProtobufCMessage *)ev, &env, &envlen);
+	                       (const ProtobufCMessage *)ev, &env, &envlen);
 	if (rc != MASH_OK) {
 		memset(&err, 0, sizeof(err));
 		err.line = rec->line;
 		(void)snprintf(err.msg, sizeof(err.msg), "cannot seal: %s",
-			       mash_strerror(rc));
+		               mash_strerror(rc));
 		report_bad(a, &err);
 		a->res->rejected_by_agent++;
 		rc = rc == MASH_ERR_TOO_BIG ? MASH_OK : rc;
@@ -209,17 +212,18 @@ take_record(struct agent *a, const struct mash_feed_rec *rec)
 	feed_pos(a, &pos);
 	/* Durable before published: put returns after the COMMIT. */
 	rc = mash_outbox_put(a->ob, a->cfg->agency, ev->event_id,
-			     ev->agency_ref, rec->line, env, envlen,
-			     a->o->follow ? a->feed_key : NULL,
-			     a->o->follow ? &pos : NULL);
+	                     ev->agency_ref, rec->line, env, envlen,
+	                     a->o->follow ? a->feed_key : NULL,
+	                     a->o->follow ? &pos : NULL);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mash-agent: outbox %s: cannot store event %s: "
-				"%s\n",
-			a->cfg->outbox, ev->event_id, mash_strerror(rc));
+		fprintf(stderr,
+		        "mash-agent: outbox %s: cannot store event %s: "
+		        "%s\n",
+		        a->cfg->outbox, ev->event_id, mash_strerror(rc));
 		goto out;
 	}
 	mash_debug("%s:%lu: event %s stored", mash_feed_name(a->feed),
-		   rec->line, ev->event_id);
+	           rec->line, ev->event_id);
 out:
 	if (env != NULL)
 		mash_free_secret(env, envlen);
@@ -241,7 +245,7 @@ check_rotation(struct agent *a)
 	if ((uint64_t)st.st_ino == a->inode && (uint64_t)st.st_size >= off)
 		return MASH_OK;
 	mash_info("%s: replaced or truncated, reading it from the start",
-		  mash_feed_name(a->feed));
+	          mash_feed_name(a->feed));
 	return open_feed_at(a, 0);
 }
 
@@ -262,7 +266,8 @@ read_feed(struct agent *a)
 	rc = mash_outbox_batch_begin(a->ob);
 	if (rc != MASH_OK)
 		return rc;
-	for (i = 0; i < AGENT_READ_BATCH && !a->feed_done && !stopping(a); i++) {
+	for (i = 0; i < AGENT_READ_BATCH && !a->feed_done && !stopping(a);
+	     i++) {
 		rc = mash_feed_next(a->feed, a->o->follow, &rec, &err);
 		if (rc == MASH_OK) {
 			rc = take_record(a, rec);
@@ -345,55 +350,58 @@ handle_receipt(struct agent *a, const struct mash_mq_msg *m)
 	if (strcmp(m->topic, a->topic_receipts) != 0 || m->oversized ||
 	    m->len == 0) {
 		mash_warn("receipts: ignored a message on %s (%zu bytes)",
-			  m->topic, m->orig_len);
+		          m->topic, m->orig_len);
 		return MASH_OK;
 	}
 	rc = mash_env_open(a->trust, m->payload, m->len, "mash.v1.Receipt",
-			   a->cfg->daemon_signer, &env, why, sizeof(why));
+	                   a->cfg->daemon_signer, &env, why, sizeof(why));
 	if (rc != MASH_OK) {
 		mash_warn("receipts: refused a receipt: %s: %s",
-			  mash_errname(rc), why);
+		          mash_errname(rc), why);
 		return MASH_OK;
 	}
 	if (!mash_evt_wire_strings_valid(&mash__v1__receipt__descriptor,
-					 env->payload, env->payload_len)) {
+	                                 env->payload, env->payload_len)) {
 		mash_warn("receipts: refused a receipt: bad strings");
 		goto out;
 	}
-	r = mash__v1__receipt__unpack(mash_env_pb_allocator(),
-				      env->payload_len, env->payload);
+	r = mash__v1__receipt__unpack(mash_env_pb_allocator(), env->payload_len,
+	                              env->payload);
 	if (r == NULL) {
-		mash_warn("receipts: refused a receipt: payload does not decode");
+		mash_warn(
+		    "receipts: refused a receipt: payload does not decode");
 		goto out;
 	}
 	st = receipt_state(r->status);
-	if (st == MASH_OUTBOX_PENDING || strcmp(r->agency, a->cfg->agency) != 0 ||
-	    r->event_id[0] == '\0') {
-		mash_warn("receipts: receipt for agency '%s' event '%s' status %d "
-			  "ignored%s%s",
-			  r->agency, r->event_id, (int)r->status,
-			  r->reason[0] ? ": " : "", r->reason);
+	if (st == MASH_OUTBOX_PENDING ||
+	    strcmp(r->agency, a->cfg->agency) != 0 || r->event_id[0] == '\0') {
+		mash_warn(
+		    "receipts: receipt for agency '%s' event '%s' status %d "
+		    "ignored%s%s",
+		    r->agency, r->event_id, (int)r->status,
+		    r->reason[0] ? ": " : "", r->reason);
 		goto out;
 	}
 	a->last_receipt_ms = now(a);
 	rc = mash_outbox_receipt(a->ob, a->cfg->agency, r->event_id, st,
-				 r->reason, r->case_id, r->audit_seq);
+	                         r->reason, r->case_id, r->audit_seq);
 	if (rc == MASH_OK) {
 		if (st == MASH_OUTBOX_REJECTED)
 			mash_warn("event %s REJECTED by the daemon: %s",
-				  r->event_id, r->reason);
+			          r->event_id, r->reason);
 		else
 			mash_info("event %s %s (case %s, audit %llu)",
-				  r->event_id, state_name(st), r->case_id,
-				  (unsigned long long)r->audit_seq);
+			          r->event_id, state_name(st), r->case_id,
+			          (unsigned long long)r->audit_seq);
 	} else if (rc == MASH_ERR_NOT_FOUND || rc == MASH_ERR_STATE) {
 		mash_debug("receipt for event %s: %s (ignored)", r->event_id,
-			   mash_errname(rc));
+		           mash_errname(rc));
 		rc = MASH_OK;
 	} else {
-		fprintf(stderr, "mash-agent: outbox %s: cannot record a receipt: "
-				"%s\n",
-			a->cfg->outbox, mash_strerror(rc));
+		fprintf(stderr,
+		        "mash-agent: outbox %s: cannot record a receipt: "
+		        "%s\n",
+		        a->cfg->outbox, mash_strerror(rc));
 		goto out;
 	}
 	rc = MASH_OK;
@@ -449,8 +457,8 @@ publish_due(struct agent *a)
 		/* Receipts may have been lost while we were away. */
 		if (a->connects_seen != 0) {
 			mash_info("reconnected (%llu): re-sending unreceipted "
-				  "events",
-				  (unsigned long long)cc);
+			          "events",
+			          (unsigned long long)cc);
 			rc = mash_outbox_resend_now(a->ob);
 			if (rc != MASH_OK)
 				return rc;
@@ -463,8 +471,8 @@ publish_due(struct agent *a)
 	 * stopped for backoff_min_ms. */
 	if (a->last_receipt_ms > 0 &&
 	    now(a) - a->last_receipt_ms < a->cfg->backoff_min_ms) {
-		rc = mash_outbox_defer_resends(a->ob, a->last_receipt_ms +
-							      a->cfg->backoff_min_ms);
+		rc = mash_outbox_defer_resends(
+		    a->ob, a->last_receipt_ms + a->cfg->backoff_min_ms);
 		if (rc != MASH_OK)
 			return rc;
 	}
@@ -490,11 +498,11 @@ publish_due(struct agent *a)
 		if (it[i].attempts == 0 && inflight >= a->cfg->max_inflight)
 			continue;
 		prc = mash_mq_publish(a->mq, a->topic_events, it[i].env,
-				      it[i].len, 0, NULL,
-				      a->cfg->publish_timeout_ms);
+		                      it[i].len, 0, NULL,
+		                      a->cfg->publish_timeout_ms);
 		if (prc != MASH_OK && prc != MASH_ERR_TIMEOUT) {
 			mash_debug("publish %s: %s (broker down?)",
-				   it[i].event_id, mash_errname(prc));
+			           it[i].event_id, mash_errname(prc));
 			break;
 		}
 		/* A timed-out publish may still have reached the broker: it
@@ -506,7 +514,7 @@ publish_due(struct agent *a)
 			inflight++;
 		if (it[i].attempts > 0)
 			mash_info("event %s re-sent (attempt %u)",
-				  it[i].event_id, it[i].attempts + 1);
+			          it[i].event_id, it[i].attempts + 1);
 		/* Settle receipts as they come, between publishes. */
 		rc = drain_receipts(a);
 		if (rc != MASH_OK)
@@ -524,13 +532,13 @@ out:
 
 static void
 print_rejection(void *ctx, const char *event_id, const char *agency_ref,
-		unsigned long feed_line, const char *reason)
+                unsigned long feed_line, const char *reason)
 {
 	struct agent *a = ctx;
 
 	(void)agency_ref;
 	fprintf(a->out, "  rejected by daemon: %s:%lu: event %s: %s\n",
-		mash_feed_name(a->feed), feed_line, event_id, reason);
+	        mash_feed_name(a->feed), feed_line, event_id, reason);
 }
 
 static int
@@ -543,19 +551,20 @@ summary(struct agent *a)
 	if (rc != MASH_OK)
 		return rc;
 	fprintf(a->out,
-		"mash-agent %s: %s: %zu records; sent %zu, receipted %zu "
-		"(accepted %zu, duplicate %zu), rejected by agent %zu, "
-		"rejected by daemon %zu, still pending %zu\n",
-		a->cfg->agency, mash_feed_name(a->feed), a->res->records,
-		s->sent, s->accepted + s->duplicate, s->accepted, s->duplicate,
-		a->res->rejected_by_agent, s->rejected, s->pending);
+	        "mash-agent %s: %s: %zu records; sent %zu, receipted %zu "
+	        "(accepted %zu, duplicate %zu), rejected by agent %zu, "
+	        "rejected by daemon %zu, still pending %zu\n",
+	        a->cfg->agency, mash_feed_name(a->feed), a->res->records,
+	        s->sent, s->accepted + s->duplicate, s->accepted, s->duplicate,
+	        a->res->rejected_by_agent, s->rejected, s->pending);
 	(void)mash_outbox_rejections(a->ob, a->run_id, print_rejection, a);
 	fprintf(a->out,
-		"summary: agency=%s records=%zu sent=%zu accepted=%zu "
-		"duplicate=%zu rejected_by_agent=%zu rejected_by_daemon=%zu "
-		"pending=%zu\n",
-		a->cfg->agency, a->res->records, s->sent, s->accepted,
-		s->duplicate, a->res->rejected_by_agent, s->rejected, s->pending);
+	        "summary: agency=%s records=%zu sent=%zu accepted=%zu "
+	        "duplicate=%zu rejected_by_agent=%zu rejected_by_daemon=%zu "
+	        "pending=%zu\n",
+	        a->cfg->agency, a->res->records, s->sent, s->accepted,
+	        s->duplicate, a->res->rejected_by_agent, s->rejected,
+	        s->pending);
 	fflush(a->out);
 	return MASH_OK;
 }
@@ -570,27 +579,28 @@ setup(struct agent *a)
 	int rc;
 
 	if (mash_feed_format_from_name(a->o->input, &a->fmt) != MASH_OK) {
-		fprintf(stderr, "mash-agent: %s: unknown feed format (use .csv "
-				"or .jsonl)\n",
-			a->o->input);
+		fprintf(stderr,
+		        "mash-agent: %s: unknown feed format (use .csv "
+		        "or .jsonl)\n",
+		        a->o->input);
 		return MASH_ERR_INVAL;
 	}
 	if (realpath(a->o->input, real) == NULL) {
 		fprintf(stderr, "mash-agent: %s: %s\n", a->o->input,
-			strerror(errno));
+		        strerror(errno));
 		return MASH_ERR_IO;
 	}
 	if (mash_snprintf(a->feed_key, sizeof(a->feed_key), "%s:%s", c->agency,
-			  real) != MASH_OK ||
+	                  real) != MASH_OK ||
 	    mash_snprintf(a->topic_events, sizeof(a->topic_events),
-			  "mash/v1/events/%s", c->agency) != MASH_OK ||
+	                  "mash/v1/events/%s", c->agency) != MASH_OK ||
 	    mash_snprintf(a->topic_receipts, sizeof(a->topic_receipts),
-			  "mash/v1/receipts/%s", c->agency) != MASH_OK)
+	                  "mash/v1/receipts/%s", c->agency) != MASH_OK)
 		return MASH_ERR_INVAL;
 	rc = mash_key_load_private(c->sign_key, &a->key);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: signing key %s: %s\n", c->sign_key,
-			mash_strerror(rc));
+		        mash_strerror(rc));
 		return rc;
 	}
 	rc = load_trust(a);
@@ -602,7 +612,8 @@ setup(struct agent *a)
 	ocfg.clock = a->clock;
 	rc = mash_outbox_open(c->outbox, &ocfg, &a->ob);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mash-agent: outbox %s: cannot open\n", c->outbox);
+		fprintf(stderr, "mash-agent: outbox %s: cannot open\n",
+		        c->outbox);
 		return rc;
 	}
 	rc = mash_outbox_begin_run(a->ob, &a->run_id);
@@ -627,13 +638,14 @@ setup(struct agent *a)
 	rc = mash_mq_new(&mo, &a->mq);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: mqtt %s: %s\n", c->uri,
-			mash_strerror(rc));
+		        mash_strerror(rc));
 		return rc;
 	}
 	rc = mash_mq_subscribe(a->mq, a->topic_receipts, c->connect_timeout_ms);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mash-agent: mqtt: cannot subscribe to %s: %s\n",
-			a->topic_receipts, mash_strerror(rc));
+		fprintf(stderr,
+		        "mash-agent: mqtt: cannot subscribe to %s: %s\n",
+		        a->topic_receipts, mash_strerror(rc));
 		return rc;
 	}
 	return MASH_OK;
@@ -652,13 +664,13 @@ ensure_connected(struct agent *a, int first)
 	if (rc == MASH_ERR_TIMEOUT) {
 		if (first)
 			mash_warn("broker %s not reachable yet; events wait in "
-				  "the outbox",
-				  a->cfg->uri);
+			          "the outbox",
+			          a->cfg->uri);
 		return MASH_OK;
 	}
 	if (rc != MASH_OK)
 		fprintf(stderr, "mash-agent: mqtt %s: connection refused: %s\n",
-			a->cfg->uri, mash_strerror(rc));
+		        a->cfg->uri, mash_strerror(rc));
 	return rc;
 }
 
@@ -692,10 +704,11 @@ loop(struct agent *a)
 			if (pending == 0)
 				return MASH_OK;
 			if (t - a->feed_done_ms >= a->cfg->receipt_wait_ms) {
-				mash_warn("%zu events still without a receipt "
-					  "after %d ms; they stay in the outbox "
-					  "and are re-sent on the next run",
-					  pending, a->cfg->receipt_wait_ms);
+				mash_warn(
+				    "%zu events still without a receipt "
+				    "after %d ms; they stay in the outbox "
+				    "and are re-sent on the next run",
+				    pending, a->cfg->receipt_wait_ms);
 				return MASH_OK;
 			}
 		}

@@ -27,8 +27,8 @@ struct mash_agent_opts {
 };
 
 struct mash_agent_result {
-	size_t records;           /* records read from the feed */
-	size_t rejected_by_agent; /* bad records reported and skipped */
+	size_t records;               /* records read from the feed */
+	size_t rejected_by_agent;     /* bad records reported and skipped */
 	struct mash_outbox_summary s; /* the run's events by state */
 };
 
@@ -45,6 +45,6 @@ struct mash_agent_result {
  * the connection), MASH_ERR_NOMEM, MASH_ERR_INVAL.
  */
 int mash_agent_run(const struct mash_agent_opts *o,
-		   struct mash_agent_result *res);
+                   struct mash_agent_result *res);
 
 #endif

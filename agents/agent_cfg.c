@@ -28,7 +28,7 @@ struct loader {
 };
 
 static int fail(struct loader *l, const config_setting_t *s, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
+                ...) __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
@@ -42,9 +42,10 @@ fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
 	if (l->why != NULL) {
 		if (s != NULL && config_setting_source_line(s) > 0)
 			(void)snprintf(l->why, l->whylen, "%s:%u: %s", l->path,
-				       config_setting_source_line(s), msg);
+			               config_setting_source_line(s), msg);
 		else
-			(void)snprintf(l->why, l->whylen, "%s: %s", l->path, msg);
+			(void)snprintf(l->why, l->whylen, "%s: %s", l->path,
+			               msg);
 	}
 	return MASH_ERR_CONFIG;
 }
@@ -53,7 +54,7 @@ fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
  * NULL when absent and not required. */
 static int
 get_str(struct loader *l, const config_t *cf, const char *name, int required,
-	size_t max, char **dst)
+        size_t max, char **dst)
 {
 	const config_setting_t *s = config_lookup(cf, name);
 	const char *v;
@@ -73,8 +74,8 @@ get_str(struct loader *l, const config_t *cf, const char *name, int required,
 		return MASH_OK;
 	}
 	if (mash_str_check(v, max) != MASH_OK)
-		return fail(l, s, "%s: longer than %zu bytes or not UTF-8", name,
-			    max);
+		return fail(l, s, "%s: longer than %zu bytes or not UTF-8",
+		            name, max);
 	*dst = mash_strdup(v);
 	return *dst != NULL ? MASH_OK : MASH_ERR_NOMEM;
 }
@@ -83,7 +84,7 @@ get_str(struct loader *l, const config_t *cf, const char *name, int required,
  * file's directory. */
 static int
 get_path(struct loader *l, const config_t *cf, const char *name, int required,
-	 char **dst)
+         char **dst)
 {
 	char *v = NULL, buf[PATH_MAX_CFG];
 	int rc;
@@ -97,7 +98,7 @@ get_path(struct loader *l, const config_t *cf, const char *name, int required,
 		mash_free(v);
 		*dst = NULL;
 		return fail(l, config_lookup(cf, name), "%s: path too long",
-			    name);
+		            name);
 	}
 	mash_free(v);
 	*dst = mash_strdup(buf);
@@ -106,7 +107,7 @@ get_path(struct loader *l, const config_t *cf, const char *name, int required,
 
 static int
 get_int(struct loader *l, const config_t *cf, const char *name, long long min,
-	long long max, long long def, long long *dst)
+        long long max, long long def, long long *dst)
 {
 	const config_setting_t *s = config_lookup(cf, name);
 	long long v;
@@ -128,7 +129,7 @@ get_int(struct loader *l, const config_t *cf, const char *name, long long min,
 
 static int
 get_bool(struct loader *l, const config_t *cf, const char *name, int def,
-	 int *dst)
+         int *dst)
 {
 	const config_setting_t *s = config_lookup(cf, name);
 
@@ -178,26 +179,27 @@ load(struct loader *l, const config_t *cf, const char *agency,
 		goto out;
 	if (cfg_agency != NULL && strcmp(cfg_agency, agency) != 0) {
 		rc = fail(l, config_lookup(cf, "agent.agency"),
-			  "agent.agency is '%s' but --agency is '%s'",
-			  cfg_agency, agency);
+		          "agent.agency is '%s' but --agency is '%s'",
+		          cfg_agency, agency);
 		goto out;
 	}
 	(void)mash_strlcpy(c->agency, agency, sizeof(c->agency));
-	if ((rc = get_str(l, cf, "agent.mqtt.uri", 1, 512, &c->uri)) != MASH_OK ||
+	if ((rc = get_str(l, cf, "agent.mqtt.uri", 1, 512, &c->uri)) !=
+	        MASH_OK ||
 	    (rc = get_str(l, cf, "agent.mqtt.client_id", 1, MASH_MAX_ID,
-			  &c->client_id)) != MASH_OK ||
+	                  &c->client_id)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.mqtt.username", 0, MASH_MAX_SHORT,
-			  &c->username)) != MASH_OK ||
+	                  &c->username)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.mqtt.password", 0, MASH_MAX_SHORT,
-			  &c->password)) != MASH_OK ||
+	                  &c->password)) != MASH_OK ||
 	    (rc = get_path(l, cf, "agent.mqtt.ca_file", 0, &c->ca_file)) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_path(l, cf, "agent.mqtt.cert_file", 0, &c->cert_file)) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_path(l, cf, "agent.mqtt.key_file", 0, &c->key_file)) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_bool(l, cf, "agent.mqtt.verify_peer", 1,
-			   &c->verify_peer)) != MASH_OK)
+	                   &c->verify_peer)) != MASH_OK)
 		goto out;
 	rc = get_int(l, cf, "agent.mqtt.keepalive_s", 5, 3600, 30, &v);
 	if (rc != MASH_OK)
@@ -212,16 +214,17 @@ load(struct loader *l, const config_t *cf, const char *agency,
 		goto out;
 	c->reconnect_max_s = (int)v;
 	if (c->reconnect_max_s < c->reconnect_min_s) {
-		rc = fail(l, config_lookup(cf, "agent.mqtt.reconnect_max_s"),
-			  "agent.mqtt.reconnect_max_s is below reconnect_min_s");
+		rc =
+		    fail(l, config_lookup(cf, "agent.mqtt.reconnect_max_s"),
+		         "agent.mqtt.reconnect_max_s is below reconnect_min_s");
 		goto out;
 	}
 	if ((rc = get_str(l, cf, "agent.signer.id", 0, MASH_MAX_ID,
-			  &c->signer)) != MASH_OK ||
+	                  &c->signer)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.signer.key_id", 1, MASH_MAX_ID,
-			  &c->key_id)) != MASH_OK ||
+	                  &c->key_id)) != MASH_OK ||
 	    (rc = get_path(l, cf, "agent.signer.key_file", 1, &c->sign_key)) !=
-		    MASH_OK)
+	        MASH_OK)
 		goto out;
 	if (c->signer == NULL) {
 		c->signer = mash_strdup(agency);
@@ -234,28 +237,28 @@ load(struct loader *l, const config_t *cf, const char *agency,
 	 * agency (wire-contract.md, SignedEnvelope): say so now. */
 	if (strcmp(c->signer, agency) != 0) {
 		rc = fail(l, config_lookup(cf, "agent.signer.id"),
-			  "agent.signer.id must be the agency '%s'", agency);
+		          "agent.signer.id must be the agency '%s'", agency);
 		goto out;
 	}
 	if ((rc = get_path(l, cf, "agent.receipts.trust_store", 0,
-			   &c->trust_store)) != MASH_OK ||
+	                   &c->trust_store)) != MASH_OK ||
 	    (rc = get_path(l, cf, "agent.receipts.daemon_public_key", 0,
-			   &c->daemon_pub)) != MASH_OK ||
+	                   &c->daemon_pub)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.receipts.daemon_key_id", 0, MASH_MAX_ID,
-			  &c->daemon_key_id)) != MASH_OK ||
+	                  &c->daemon_key_id)) != MASH_OK ||
 	    (rc = get_str(l, cf, "agent.receipts.signer", 0, MASH_MAX_ID,
-			  &c->daemon_signer)) != MASH_OK)
+	                  &c->daemon_signer)) != MASH_OK)
 		goto out;
 	if ((c->trust_store == NULL) == (c->daemon_pub == NULL)) {
 		rc = fail(l, config_lookup(cf, "agent.receipts"),
-			  "agent.receipts: set exactly one of trust_store and "
-			  "daemon_public_key");
+		          "agent.receipts: set exactly one of trust_store and "
+		          "daemon_public_key");
 		goto out;
 	}
 	if (c->daemon_pub != NULL && c->daemon_key_id == NULL) {
 		rc = fail(l, config_lookup(cf, "agent.receipts"),
-			  "agent.receipts.daemon_key_id: required with "
-			  "daemon_public_key");
+		          "agent.receipts.daemon_key_id: required with "
+		          "daemon_public_key");
 		goto out;
 	}
 	if (c->daemon_signer == NULL) {
@@ -269,25 +272,27 @@ load(struct loader *l, const config_t *cf, const char *agency,
 	if (rc != MASH_OK)
 		goto out;
 	rc = get_int(l, cf, "agent.outbox.backoff_min_ms", 10, 3600000,
-		     MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS, &v);
+	             MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->backoff_min_ms = v;
 	rc = get_int(l, cf, "agent.outbox.backoff_max_ms", 10, 86400000,
-		     MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS, &v);
+	             MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->backoff_max_ms = v;
 	if (c->backoff_max_ms < c->backoff_min_ms) {
-		rc = fail(l, config_lookup(cf, "agent.outbox.backoff_max_ms"),
-			  "agent.outbox.backoff_max_ms is below backoff_min_ms");
+		rc =
+		    fail(l, config_lookup(cf, "agent.outbox.backoff_max_ms"),
+		         "agent.outbox.backoff_max_ms is below backoff_min_ms");
 		goto out;
 	}
 	rc = get_int(l, cf, "agent.outbox.max_inflight", 1, 100000, 256, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->max_inflight = (uint32_t)v;
-	rc = get_int(l, cf, "agent.timeouts.connect_ms", 100, 600000, 10000, &v);
+	rc =
+	    get_int(l, cf, "agent.timeouts.connect_ms", 100, 600000, 10000, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->connect_timeout_ms = (int)v;
@@ -296,11 +301,12 @@ load(struct loader *l, const config_t *cf, const char *agency,
 		goto out;
 	c->publish_timeout_ms = (int)v;
 	rc = get_int(l, cf, "agent.timeouts.receipt_wait_ms", 0, 86400000,
-		     60000, &v);
+	             60000, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->receipt_wait_ms = (int)v;
-	rc = get_int(l, cf, "agent.timeouts.follow_poll_ms", 10, 600000, 500, &v);
+	rc = get_int(l, cf, "agent.timeouts.follow_poll_ms", 10, 600000, 500,
+	             &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->follow_poll_ms = (int)v;
@@ -312,7 +318,7 @@ out:
 
 int
 mash_agent_cfg_load(const char *path, const char *agency,
-		    struct mash_agent_cfg **out, char *why, size_t whylen)
+                    struct mash_agent_cfg **out, char *why, size_t whylen)
 {
 	struct mash_agent_cfg *c = NULL;
 	struct loader l;
@@ -337,8 +343,8 @@ mash_agent_cfg_load(const char *path, const char *agency,
 	else if (slash == path)
 		(void)mash_strlcpy(l.dir, "/", sizeof(l.dir));
 	else if ((size_t)(slash - path) < sizeof(l.dir))
-		(void)snprintf(l.dir, sizeof(l.dir), "%.*s", (int)(slash - path),
-			       path);
+		(void)snprintf(l.dir, sizeof(l.dir), "%.*s",
+		               (int)(slash - path), path);
 	else {
 		rc = fail(&l, NULL, "path too long");
 		goto out;
@@ -356,7 +362,7 @@ mash_agent_cfg_load(const char *path, const char *agency,
 	if ((uint64_t)st.st_size > MASH_MAX_CONFIG_FILE) {
 		if (why != NULL)
 			(void)snprintf(why, whylen, "%s: larger than %u bytes",
-				       path, MASH_MAX_CONFIG_FILE);
+			               path, MASH_MAX_CONFIG_FILE);
 		rc = MASH_ERR_TOO_BIG;
 		goto out;
 	}
@@ -365,14 +371,14 @@ mash_agent_cfg_load(const char *path, const char *agency,
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		if (why != NULL)
 			(void)snprintf(why, whylen, "%s:%d: %s",
-				       config_error_file(&cf) != NULL
-					       ? config_error_file(&cf)
-					       : path,
-				       config_error_line(&cf),
-				       config_error_text(&cf));
+			               config_error_file(&cf) != NULL
+			                   ? config_error_file(&cf)
+			                   : path,
+			               config_error_line(&cf),
+			               config_error_text(&cf));
 		rc = config_error_type(&cf) == CONFIG_ERR_FILE_IO
-			     ? MASH_ERR_IO
-			     : MASH_ERR_CONFIG;
+		         ? MASH_ERR_IO
+		         : MASH_ERR_CONFIG;
 		goto out;
 	}
 	c = mash_calloc(1, sizeof(*c));

@@ -30,14 +30,14 @@ struct mash_agent_cfg {
 	int reconnect_min_s;
 	int reconnect_max_s;
 	/* signing */
-	char *signer;   /* = agency */
+	char *signer; /* = agency */
 	char *key_id;
 	char *sign_key; /* PKCS#8 PEM private key path */
 	/* receipts: a trust store directory, or the daemon's public key */
-	char *trust_store;     /* NULL if daemon_pub is used */
-	char *daemon_pub;      /* NULL if trust_store is used */
-	char *daemon_key_id;   /* key id of daemon_pub */
-	char *daemon_signer;   /* "mashd" */
+	char *trust_store;   /* NULL if daemon_pub is used */
+	char *daemon_pub;    /* NULL if trust_store is used */
+	char *daemon_key_id; /* key id of daemon_pub */
+	char *daemon_signer; /* "mashd" */
 	/* outbox */
 	char *outbox;
 	int64_t backoff_min_ms;
@@ -61,7 +61,7 @@ struct mash_agent_cfg {
  * MASH_ERR_INVAL. *out NULL on failure.
  */
 int mash_agent_cfg_load(const char *path, const char *agency,
-			struct mash_agent_cfg **out, char *why, size_t whylen);
+                        struct mash_agent_cfg **out, char *why, size_t whylen);
 
 /* Free a configuration (the password is wiped); NULL allowed. */
 void mash_agent_cfg_free(struct mash_agent_cfg *c);

@@ -45,7 +45,7 @@ base_name(const char *path)
 
 static int
 feed_new(FILE *fp, enum mash_feed_format fmt, const char *name,
-	 struct mash_feed **out)
+         struct mash_feed **out)
 {
 	struct mash_feed *f = NULL;
 	int rc = MASH_ERR_NOMEM;
@@ -75,7 +75,7 @@ out:
 
 int
 mash_feed_open(const char *path, enum mash_feed_format fmt, const char *name,
-	       struct mash_feed **out)
+               struct mash_feed **out)
 {
 	FILE *fp = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -101,7 +101,7 @@ out:
 
 int
 mash_feed_open_mem(const void *buf, size_t len, enum mash_feed_format fmt,
-		   const char *name, struct mash_feed **out)
+                   const char *name, struct mash_feed **out)
 {
 	FILE *fp = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -179,7 +179,7 @@ mash_feed_format_from_name(const char *path, enum mash_feed_format *out)
 
 enum feed__line_st
 feed__read_line(struct mash_feed *f, const char **buf, size_t *len,
-		int *toolong)
+                int *toolong)
 {
 	size_t n = 0;
 	uint64_t consumed = 0;
@@ -265,7 +265,7 @@ arena_copy(struct mash_feed *f, const char *s, size_t n)
 
 int
 feed__rec_add(struct mash_feed *f, const char *name, const char *val,
-	      size_t len, enum mash_feed_type type)
+              size_t len, enum mash_feed_type type)
 {
 	struct mash_feed_field *fld;
 	const char *n, *v;
@@ -298,7 +298,7 @@ feed__rec(const struct mash_feed *f)
 
 void
 feed__err(struct mash_feed_err *err, unsigned long line, const char *field,
-	  int fatal, const char *fmt, ...)
+          int fatal, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -315,7 +315,7 @@ feed__err(struct mash_feed_err *err, unsigned long line, const char *field,
 
 int
 mash_feed_next(struct mash_feed *f, int follow,
-	       const struct mash_feed_rec **rec, struct mash_feed_err *err)
+               const struct mash_feed_rec **rec, struct mash_feed_err *err)
 {
 	int rc = MASH_ERR_INVAL;
 
@@ -340,8 +340,9 @@ mash_feed_next(struct mash_feed *f, int follow,
 		if (f->seek_pos > pos) {
 			rc = feed__rewind(f, f->seek_pos, f->seek_lines);
 			if (rc != MASH_OK) {
-				feed__err(err, 0, NULL, 1, "cannot seek to %llu",
-					  (unsigned long long)f->seek_pos);
+				feed__err(err, 0, NULL, 1,
+				          "cannot seek to %llu",
+				          (unsigned long long)f->seek_pos);
 				goto out;
 			}
 		}
@@ -358,7 +359,7 @@ out:
 
 void
 mash_feed_tell(const struct mash_feed *f, uint64_t *offset,
-	       unsigned long *lines)
+               unsigned long *lines)
 {
 	*offset = f->pos;
 	*lines = f->lines;

@@ -32,7 +32,7 @@
 #define MASH_FEED_MAX_MSG 256u
 
 /* Non-error results of mash_feed_next (errors are negative, common/err.h). */
-#define MASH_FEED_EOF 1   /* clean end of input */
+#define MASH_FEED_EOF   1 /* clean end of input */
 #define MASH_FEED_AGAIN 2 /* follow mode: record incomplete at end of file */
 
 enum mash_feed_format {
@@ -70,9 +70,9 @@ struct mash_feed_rec {
 
 /* Why a record (or the whole feed) was rejected. */
 struct mash_feed_err {
-	unsigned long line;                /* 1-based; 0 if not line-bound */
+	unsigned long line;                 /* 1-based; 0 if not line-bound */
 	char field[MASH_FEED_MAX_NAME + 1]; /* column, or "" for the record */
-	char msg[MASH_FEED_MAX_MSG];       /* reason, never sensitive values */
+	char msg[MASH_FEED_MAX_MSG];        /* reason, never sensitive values */
 	int fatal; /* 1: the feed cannot be read further (bad header, I/O) */
 };
 
@@ -85,14 +85,14 @@ struct mash_feed;
  * MASH_ERR_INVAL on bad arguments, MASH_ERR_NOMEM.
  */
 int mash_feed_open(const char *path, enum mash_feed_format fmt,
-		   const char *name, struct mash_feed **out);
+                   const char *name, struct mash_feed **out);
 
 /*
  * A reader over a copy of buf[0..len) (tests, fuzzing). Same results as
  * mash_feed_open; the caller keeps buf.
  */
 int mash_feed_open_mem(const void *buf, size_t len, enum mash_feed_format fmt,
-		       const char *name, struct mash_feed **out);
+                       const char *name, struct mash_feed **out);
 
 /* Free a reader; NULL allowed. Record memory is wiped. */
 void mash_feed_free(struct mash_feed *f);
@@ -121,7 +121,7 @@ int mash_feed_format_from_name(const char *path, enum mash_feed_format *out);
  * *rec is NULL and err cleared on entry.
  */
 int mash_feed_next(struct mash_feed *f, int follow,
-		   const struct mash_feed_rec **rec, struct mash_feed_err *err);
+                   const struct mash_feed_rec **rec, struct mash_feed_err *err);
 
 /*
  * The position after the last record returned or skipped: byte offset and
@@ -130,7 +130,7 @@ int mash_feed_next(struct mash_feed *f, int follow,
  * stopped.
  */
 void mash_feed_tell(const struct mash_feed *f, uint64_t *offset,
-		    unsigned long *lines);
+                    unsigned long *lines);
 
 /*
  * Continue from a position returned by mash_feed_tell (CSV: the header is
@@ -142,7 +142,7 @@ int mash_feed_seek(struct mash_feed *f, uint64_t offset, unsigned long lines);
 
 /* The field called name in rec, or NULL if absent. */
 const struct mash_feed_field *mash_feed_get(const struct mash_feed_rec *rec,
-					    const char *name);
+                                            const char *name);
 
 /* Human name of a type ("string", "integer", ...); static storage. */
 const char *mash_feed_type_name(enum mash_feed_type t);

@@ -30,7 +30,7 @@ struct feed_csv {
 	int row_done;
 	size_t nfields;
 	int too_many;
-	int bad_utf8;        /* index + 1 of the first bad cell, 0 if none */
+	int bad_utf8; /* index + 1 of the first bad cell, 0 if none */
 	int header_bad;
 	char header_msg[MASH_FEED_MAX_MSG];
 };
@@ -127,15 +127,15 @@ header_cell(struct feed_csv *c, const char *s, size_t len)
 	if (c->nfields >= MASH_FEED_MAX_FIELDS) {
 		c->header_bad = 1;
 		(void)snprintf(c->header_msg, sizeof(c->header_msg),
-			       "header has more than %u columns",
-			       MASH_FEED_MAX_FIELDS);
+		               "header has more than %u columns",
+		               MASH_FEED_MAX_FIELDS);
 		return;
 	}
 	if (len == 0 || len > MASH_FEED_MAX_NAME) {
 		c->header_bad = 1;
 		(void)snprintf(c->header_msg, sizeof(c->header_msg),
-			       "header column %zu: name empty or over %u bytes",
-			       c->nfields + 1, MASH_FEED_MAX_NAME);
+		               "header column %zu: name empty or over %u bytes",
+		               c->nfields + 1, MASH_FEED_MAX_NAME);
 		return;
 	}
 	for (i = 0; i < len; i++) {
@@ -147,10 +147,11 @@ header_cell(struct feed_csv *c, const char *s, size_t len)
 			ch = (unsigned char)tolower(ch);
 		else if (!(isdigit(ch) && ch < 0x80) && ch != '_') {
 			c->header_bad = 1;
-			(void)snprintf(c->header_msg, sizeof(c->header_msg),
-				       "header column %zu: name has a character "
-				       "other than letters, digits, '_', '-', ' '",
-				       c->nfields + 1);
+			(void)snprintf(
+			    c->header_msg, sizeof(c->header_msg),
+			    "header column %zu: name has a character "
+			    "other than letters, digits, '_', '-', ' '",
+			    c->nfields + 1);
 			return;
 		}
 		name[i] = (char)ch;
@@ -160,7 +161,8 @@ header_cell(struct feed_csv *c, const char *s, size_t len)
 		if (strcmp(c->cols[i], name) == 0) {
 			c->header_bad = 1;
 			(void)snprintf(c->header_msg, sizeof(c->header_msg),
-				       "header column '%s' appears twice", name);
+			               "header column '%s' appears twice",
+			               name);
 			return;
 		}
 	}
@@ -190,7 +192,7 @@ cb_field(void *s, size_t len, void *data)
 	if (!mash_utf8_valid(str, len) && c->bad_utf8 == 0)
 		c->bad_utf8 = (int)c->nfields + 1;
 	if (feed__rec_add(c->f, c->cols[c->nfields], str, len,
-			  MASH_FEED_T_TEXT) != MASH_OK)
+	                  MASH_FEED_T_TEXT) != MASH_OK)
 		c->too_many = 1;
 	c->nfields++;
 }
@@ -211,7 +213,7 @@ cb_row(int term, void *data)
  */
 static int
 read_record(struct mash_feed *f, struct feed_csv *c, int follow,
-	    struct mash_feed_err *err)
+            struct mash_feed_err *err)
 {
 	const char *buf;
 	size_t len, total = 0;
@@ -246,14 +248,15 @@ read_record(struct mash_feed *f, struct feed_csv *c, int follow,
 		}
 		if (toolong) {
 			feed__err(err, line, NULL, 0, "line exceeds %u bytes",
-				  MASH_MAX_FEED_LINE);
+			          MASH_MAX_FEED_LINE);
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
 		if (!started) {
 			size_t i;
 
-			for (i = 0; i < len && csv_is_space((unsigned char)buf[i]);
+			for (i = 0;
+			     i < len && csv_is_space((unsigned char)buf[i]);
 			     i++)
 				;
 			if (i == len && st == FEED__LINE_OK) {
@@ -272,24 +275,25 @@ read_record(struct mash_feed *f, struct feed_csv *c, int follow,
 		total += len + 1;
 		if (total > MASH_MAX_FEED_LINE) {
 			feed__err(err, line, NULL, 0,
-				  "record exceeds %u bytes (unterminated "
-				  "quoted field?)",
-				  MASH_MAX_FEED_LINE);
+			          "record exceeds %u bytes (unterminated "
+			          "quoted field?)",
+			          MASH_MAX_FEED_LINE);
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
 		if (csv_parse(&c->p, buf, len, cb_field, cb_row, c) != len) {
 			feed__err(err, line, NULL, 0,
-				  "malformed CSV quoting (%s)",
-				  csv_strerror(csv_error(&c->p)));
+			          "malformed CSV quoting (%s)",
+			          csv_strerror(csv_error(&c->p)));
 			rc = MASH_ERR_PARSE;
 			goto out;
 		}
 		if (st == FEED__LINE_OK) {
-			if (csv_parse(&c->p, "\n", 1, cb_field, cb_row, c) != 1) {
+			if (csv_parse(&c->p, "\n", 1, cb_field, cb_row, c) !=
+			    1) {
 				feed__err(err, line, NULL, 0,
-					  "malformed CSV quoting (%s)",
-					  csv_strerror(csv_error(&c->p)));
+				          "malformed CSV quoting (%s)",
+				          csv_strerror(csv_error(&c->p)));
 				rc = MASH_ERR_PARSE;
 				goto out;
 			}
@@ -300,7 +304,7 @@ read_record(struct mash_feed *f, struct feed_csv *c, int follow,
 		/* End of file without a final newline (not follow mode). */
 		if (csv_fini(&c->p, cb_field, cb_row, c) != 0) {
 			feed__err(err, line, NULL, 0,
-				  "unterminated quoted field at end of file");
+			          "unterminated quoted field at end of file");
 			rc = MASH_ERR_PARSE;
 			goto out;
 		}
@@ -317,7 +321,7 @@ out:
 
 int
 feed__csv_header(struct mash_feed *f, struct feed_csv *c, int follow,
-		 struct mash_feed_err *err)
+                 struct mash_feed_err *err)
 {
 	int rc;
 
@@ -337,7 +341,7 @@ feed__csv_header(struct mash_feed *f, struct feed_csv *c, int follow,
 	}
 	if (c->header_bad) {
 		feed__err(err, feed__rec(f)->line, NULL, 1, "%s",
-			  c->header_msg);
+		          c->header_msg);
 		rc = MASH_ERR_PARSE;
 		goto out;
 	}
@@ -350,7 +354,7 @@ out:
 
 int
 feed__csv_next(struct mash_feed *f, struct feed_csv *c, int follow,
-	       struct mash_feed_err *err)
+               struct mash_feed_err *err)
 {
 	int rc;
 
@@ -359,14 +363,14 @@ feed__csv_next(struct mash_feed *f, struct feed_csv *c, int follow,
 		goto out;
 	if (c->too_many || c->nfields != c->ncols) {
 		feed__err(err, feed__rec(f)->line, NULL, 0,
-			  "record has %zu fields, header has %zu", c->nfields,
-			  c->ncols);
+		          "record has %zu fields, header has %zu", c->nfields,
+		          c->ncols);
 		rc = MASH_ERR_PARSE;
 		goto out;
 	}
 	if (c->bad_utf8 != 0) {
 		feed__err(err, feed__rec(f)->line, c->cols[c->bad_utf8 - 1], 0,
-			  "not valid UTF-8 or contains NUL");
+		          "not valid UTF-8 or contains NUL");
 		rc = MASH_ERR_BAD_UTF8;
 		goto out;
 	}

@@ -30,7 +30,7 @@ is_blank(const char *s, size_t n)
 
 static int
 add_member(struct mash_feed *f, const char *key, json_t *v,
-	   struct mash_feed_err *err, unsigned long line)
+           struct mash_feed_err *err, unsigned long line)
 {
 	char num[64];
 	const char *val = "";
@@ -47,7 +47,7 @@ add_member(struct mash_feed *f, const char *key, json_t *v,
 	case JSON_INTEGER:
 		type = MASH_FEED_T_INTEGER;
 		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-			       json_integer_value(v));
+		               json_integer_value(v));
 		val = num;
 		len = strlen(num);
 		break;
@@ -114,8 +114,8 @@ feed__json_next(struct mash_feed *f, int follow, struct mash_feed_err *err)
 			goto out;
 		}
 		if (toolong) {
-			feed__err(err, line, NULL, 0,
-				  "line exceeds %u bytes", MASH_MAX_FEED_LINE);
+			feed__err(err, line, NULL, 0, "line exceeds %u bytes",
+			          MASH_MAX_FEED_LINE);
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
@@ -126,10 +126,10 @@ feed__json_next(struct mash_feed *f, int follow, struct mash_feed_err *err)
 	/* JSON_REJECT_DUPLICATES: a member given twice is ambiguous. NULs
 	 * (\u0000) are refused because JSON_ALLOW_NUL is not set. */
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-			  &jerr);
+	                  &jerr);
 	if (root == NULL) {
 		feed__err(err, line, NULL, 0, "not valid JSON at column %d: %s",
-			  jerr.column, jerr.text);
+		          jerr.column, jerr.text);
 		rc = MASH_ERR_PARSE;
 		goto out;
 	}
@@ -140,15 +140,16 @@ feed__json_next(struct mash_feed *f, int follow, struct mash_feed_err *err)
 	}
 	if (json_object_size(root) > MASH_FEED_MAX_FIELDS) {
 		feed__err(err, line, NULL, 0, "more than %u members",
-			  MASH_FEED_MAX_FIELDS);
+		          MASH_FEED_MAX_FIELDS);
 		rc = MASH_ERR_TOO_BIG;
 		goto out;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (key[0] == '\0' || strlen(key) > MASH_FEED_MAX_NAME) {
 			feed__err(err, line, NULL, 0,
-				  "member name empty or over %u bytes",
-				  MASH_FEED_MAX_NAME);
+			          "member name empty or over %u bytes",
+			          MASH_FEED_MAX_NAME);
 			rc = MASH_ERR_FIELD_TOO_LONG;
 			goto out;
 		}

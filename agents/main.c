@@ -30,26 +30,26 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mash-agent --config FILE --agency AGENCY --input FEED "
-		"[--follow]\n"
-		"  --config FILE    agent configuration (libconfig; see "
-		"agents/README.md)\n"
-		"  --agency AGENCY  police | health | education | yot | housing "
-		"| social-care\n"
-		"  --input FEED     the agency's feed: *.csv (header row) or "
-		"*.jsonl (JSON lines)\n"
-		"  --follow         keep reading the feed as it grows, until "
-		"SIGINT/SIGTERM\n"
-		"  --log-level L    error | warn | info | debug (default: "
-		"config, else warn)\n"
-		"Reads the feed, signs and publishes each record to "
-		"mash/v1/events/AGENCY,\n"
-		"keeps it in a durable outbox until its signed receipt arrives, "
-		"and reports\n"
-		"rejected lines (file:line: field: reason) on stderr.\n"
-		"Exit: 0 ok, 1 some line rejected by the agent, 2 bad usage or "
-		"unreadable input.\n");
+	fprintf(
+	    f, "usage: mash-agent --config FILE --agency AGENCY --input FEED "
+	       "[--follow]\n"
+	       "  --config FILE    agent configuration (libconfig; see "
+	       "agents/README.md)\n"
+	       "  --agency AGENCY  police | health | education | yot | housing "
+	       "| social-care\n"
+	       "  --input FEED     the agency's feed: *.csv (header row) or "
+	       "*.jsonl (JSON lines)\n"
+	       "  --follow         keep reading the feed as it grows, until "
+	       "SIGINT/SIGTERM\n"
+	       "  --log-level L    error | warn | info | debug (default: "
+	       "config, else warn)\n"
+	       "Reads the feed, signs and publishes each record to "
+	       "mash/v1/events/AGENCY,\n"
+	       "keeps it in a durable outbox until its signed receipt arrives, "
+	       "and reports\n"
+	       "rejected lines (file:line: field: reason) on stderr.\n"
+	       "Exit: 0 ok, 1 some line rejected by the agent, 2 bad usage or "
+	       "unreadable input.\n");
 }
 
 /* Codes that mean: the input (config, key, trust, feed) is unusable. */
@@ -66,13 +66,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"agency", required_argument, NULL, 'a'},
-		{"input", required_argument, NULL, 'i'},
-		{"follow", no_argument, NULL, 'f'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"agency", required_argument, NULL, 'a'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *agency = NULL, *input = NULL, *level = NULL;
 	struct mash_agent_cfg *cfg = NULL;
@@ -83,7 +83,8 @@ main(int argc, char **argv)
 	char why[512];
 	int follow = 0, c, rc, code = 2;
 
-	while ((c = getopt_long(argc, argv, "c:a:i:fl:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:a:i:fl:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -110,27 +111,29 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || config == NULL || agency == NULL ||
 	    input == NULL) {
-		fprintf(stderr, "mash-agent: --config, --agency and --input are "
-				"required (see --help)\n");
+		fprintf(stderr,
+		        "mash-agent: --config, --agency and --input are "
+		        "required (see --help)\n");
 		return 2;
 	}
 	if (!mash_agent_agency_known(agency)) {
 		fprintf(stderr, "mash-agent: --agency: unknown agency '%s'\n",
-			agency);
+		        agency);
 		return 2;
 	}
 	rc = mash_agent_cfg_load(config, agency, &cfg, why, sizeof(why));
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: %s\n",
-			why[0] ? why : mash_strerror(rc));
+		        why[0] ? why : mash_strerror(rc));
 		goto out;
 	}
 	if (level == NULL)
 		level = cfg->log_level;
 	if (level != NULL && mash_log_parse_level(level, &lvl) != MASH_OK) {
-		fprintf(stderr, "mash-agent: log level '%s' is not "
-				"error|warn|info|debug\n",
-			level);
+		fprintf(stderr,
+		        "mash-agent: log level '%s' is not "
+		        "error|warn|info|debug\n",
+		        level);
 		goto out;
 	}
 	mash_log_set_level(lvl);

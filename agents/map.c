@@ -24,12 +24,12 @@
 /* Longest value quoted back in a reason. */
 #define ECHO_MAX 40
 /* Longest list column item kinds. */
-#define MAP_MAX_FACTOR 64u
+#define MAP_MAX_FACTOR   64u
 #define MAP_MAX_POSTCODE 16u
 
 static const struct map__agency *const agencies[] = {
-	&map__police,  &map__health,  &map__education,
-	&map__yot,     &map__housing, &map__social_care,
+    &map__police, &map__health,  &map__education,
+    &map__yot,    &map__housing, &map__social_care,
 };
 
 static const struct map__agency *
@@ -62,13 +62,13 @@ mash_agent_ref_column(const char *agency)
 
 /* The MASH agent namespace for name-based event ids (RFC 4122 s4.3). */
 static const unsigned char uuid_ns[16] = {
-	0x6b, 0x1e, 0x3c, 0x52, 0x9a, 0x47, 0x4d, 0x0e,
-	0x8f, 0x21, 0x5c, 0x7a, 0x30, 0xd4, 0x96, 0xe1,
+    0x6b, 0x1e, 0x3c, 0x52, 0x9a, 0x47, 0x4d, 0x0e,
+    0x8f, 0x21, 0x5c, 0x7a, 0x30, 0xd4, 0x96, 0xe1,
 };
 
 int
 mash_agent_event_id(const char *agency, const char *ref,
-		    char out[MASH_AGENT_UUID_LEN])
+                    char out[MASH_AGENT_UUID_LEN])
 {
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -94,7 +94,7 @@ mash_agent_event_id(const char *agency, const char *ref,
 	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	mash_hex(md, 16, hex);
 	(void)snprintf(out, MASH_AGENT_UUID_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s",
-		       hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	               hex, hex + 8, hex + 12, hex + 16, hex + 20);
 	rc = MASH_OK;
 out:
 	EVP_MD_CTX_free(ctx);
@@ -132,13 +132,13 @@ given(struct map__ctx *m, const char *col)
 
 static int
 want_text(struct map__ctx *m, const struct mash_feed_field *f,
-	  const char *expected)
+          const char *expected)
 {
 	if (f->type == MASH_FEED_T_TEXT || f->type == MASH_FEED_T_STRING)
 		return MASH_OK;
 	return map__fail(m, f->name, MASH_ERR_INVAL,
-			 "wrong type (%s), expected %s",
-			 mash_feed_type_name(f->type), expected);
+	                 "wrong type (%s), expected %s",
+	                 mash_feed_type_name(f->type), expected);
 }
 
 static int
@@ -150,10 +150,10 @@ check_text(struct map__ctx *m, const struct mash_feed_field *f, size_t max)
 		return rc;
 	if (f->len > max)
 		return map__fail(m, f->name, MASH_ERR_FIELD_TOO_LONG,
-				 "longer than %zu bytes (%zu)", max, f->len);
+		                 "longer than %zu bytes (%zu)", max, f->len);
 	if (!mash_utf8_valid(f->value, f->len))
 		return map__fail(m, f->name, MASH_ERR_BAD_UTF8,
-				 "not valid UTF-8 or contains NUL");
+		                 "not valid UTF-8 or contains NUL");
 	return MASH_OK;
 }
 
@@ -166,7 +166,7 @@ str_free(char *s)
 
 static int
 set_str(struct map__ctx *m, const char *col, const char *v, size_t n,
-	char **dst)
+        char **dst)
 {
 	char *s = mash_strndup(v, n);
 
@@ -217,7 +217,7 @@ echo(const struct mash_feed_field *f, char *buf, size_t bufsz)
 
 int
 map__uint(struct map__ctx *m, const char *col, uint32_t min, uint32_t max,
-	  uint32_t *dst, int *present)
+          uint32_t *dst, int *present)
 {
 	const struct mash_feed_field *f = given(m, col);
 	char eb[ECHO_MAX + 1];
@@ -230,16 +230,16 @@ map__uint(struct map__ctx *m, const char *col, uint32_t min, uint32_t max,
 		return MASH_OK;
 	if (f->type != MASH_FEED_T_TEXT && f->type != MASH_FEED_T_INTEGER)
 		return map__fail(m, col, MASH_ERR_INVAL,
-				 "wrong type (%s), expected an integer",
-				 mash_feed_type_name(f->type));
+		                 "wrong type (%s), expected an integer",
+		                 mash_feed_type_name(f->type));
 	rc = mash_parse_i64(f->value, min, max, &v);
 	if (rc != MASH_OK)
 		return map__fail(m, col,
-				 strcmp(col, "severity") == 0
-					 ? MASH_ERR_BAD_SEVERITY
-					 : MASH_ERR_INVAL,
-				 "not a whole number %u-%u '%s'", min, max,
-				 echo(f, eb, sizeof(eb)));
+		                 strcmp(col, "severity") == 0
+		                     ? MASH_ERR_BAD_SEVERITY
+		                     : MASH_ERR_INVAL,
+		                 "not a whole number %u-%u '%s'", min, max,
+		                 echo(f, eb, sizeof(eb)));
 	*dst = (uint32_t)v;
 	if (present != NULL)
 		*present = 1;
@@ -280,8 +280,8 @@ map__bool(struct map__ctx *m, const char *col, protobuf_c_boolean *dst)
 		return MASH_OK;
 	if (f->type != MASH_FEED_T_TEXT && f->type != MASH_FEED_T_BOOL)
 		return map__fail(m, col, MASH_ERR_INVAL,
-				 "wrong type (%s), expected a boolean",
-				 mash_feed_type_name(f->type));
+		                 "wrong type (%s), expected a boolean",
+		                 mash_feed_type_name(f->type));
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (ci_word_eq(f->value, f->len, yes[i])) {
 			*dst = 1;
@@ -293,7 +293,7 @@ map__bool(struct map__ctx *m, const char *col, protobuf_c_boolean *dst)
 		}
 	}
 	return map__fail(m, col, MASH_ERR_INVAL, "not true/false '%s'",
-			 echo(f, eb, sizeof(eb)));
+	                 echo(f, eb, sizeof(eb)));
 }
 
 /* Exactly n ASCII digits at s into *out. */
@@ -315,7 +315,8 @@ digits(const char *s, size_t n, int *out)
 static int
 days_in_month(int y, int mo)
 {
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int dm[] = {31, 28, 31, 30, 31, 30,
+	                         31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return mo == 2 && leap ? 29 : dm[mo - 1];
@@ -405,7 +406,7 @@ parse_time(const char *s, size_t n, int64_t *out)
 			    digits(s + i + 4, 2, &zm))
 				i += 6;
 			else if (n - i >= 5 && digits(s + i + 1, 2, &zh) &&
-				 digits(s + i + 3, 2, &zm))
+			         digits(s + i + 3, 2, &zm))
 				i += 5;
 			else
 				return MASH_ERR_BAD_DATE;
@@ -414,9 +415,9 @@ parse_time(const char *s, size_t n, int64_t *out)
 		    zm > 59)
 			return MASH_ERR_BAD_DATE;
 	}
-	*out = ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 +
-		 ss - sign * (zh * 3600 + zm * 60)) *
-		1000) +
+	*out = ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss -
+	         sign * (zh * 3600 + zm * 60)) *
+	        1000) +
 	       ms;
 	return MASH_OK;
 }
@@ -436,10 +437,10 @@ map__date(struct map__ctx *m, const char *col, int echo_value, char **dst)
 	if (f->len != 10 || parse_date(f->value, f->len, &y, &mo, &d) != 10) {
 		if (echo_value)
 			return map__fail(m, col, MASH_ERR_BAD_DATE,
-					 "not a date '%s'",
-					 echo(f, eb, sizeof(eb)));
+			                 "not a date '%s'",
+			                 echo(f, eb, sizeof(eb)));
 		return map__fail(m, col, MASH_ERR_BAD_DATE,
-				 "not a date (YYYY-MM-DD)");
+		                 "not a date (YYYY-MM-DD)");
 	}
 	(void)snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, mo, d);
 	return set_str(m, col, buf, 10, dst);
@@ -447,7 +448,7 @@ map__date(struct map__ctx *m, const char *col, int echo_value, char **dst)
 
 int
 map__time(struct map__ctx *m, const char *col, int required, int64_t *dst,
-	  int *present)
+          int *present)
 {
 	const struct mash_feed_field *f = given(m, col);
 	char eb[ECHO_MAX + 1];
@@ -458,7 +459,7 @@ map__time(struct map__ctx *m, const char *col, int required, int64_t *dst,
 	if (f == NULL) {
 		if (required)
 			return map__fail(m, col, MASH_ERR_MISSING_FIELD,
-					 "missing");
+			                 "missing");
 		return MASH_OK;
 	}
 	rc = want_text(m, f, "a date-time string");
@@ -466,7 +467,7 @@ map__time(struct map__ctx *m, const char *col, int required, int64_t *dst,
 		return rc;
 	if (f->len > 64 || parse_time(f->value, f->len, dst) != MASH_OK)
 		return map__fail(m, col, MASH_ERR_BAD_DATE, "not a date '%s'",
-				 echo(f, eb, sizeof(eb)));
+		                 echo(f, eb, sizeof(eb)));
 	if (present != NULL)
 		*present = 1;
 	return MASH_OK;
@@ -474,7 +475,7 @@ map__time(struct map__ctx *m, const char *col, int required, int64_t *dst,
 
 int
 map__word(struct map__ctx *m, const char *col, const char *const *vocab,
-	  char **dst)
+          char **dst)
 {
 	const struct mash_feed_field *f = given(m, col);
 	char eb[ECHO_MAX + 1];
@@ -491,7 +492,7 @@ map__word(struct map__ctx *m, const char *col, const char *const *vocab,
 			return set_str(m, col, vocab[i], strlen(vocab[i]), dst);
 	}
 	return map__fail(m, col, MASH_ERR_BAD_ENUM, "unknown value '%s'",
-			 echo(f, eb, sizeof(eb)));
+	                 echo(f, eb, sizeof(eb)));
 }
 
 static void
@@ -513,8 +514,8 @@ is_trim(char c)
 }
 
 int
-map__list(struct map__ctx *m, const char *col, size_t max_items,
-	  size_t max_len, char ***items, size_t *n)
+map__list(struct map__ctx *m, const char *col, size_t max_items, size_t max_len,
+          char ***items, size_t *n)
 {
 	const struct mash_feed_field *f = given(m, col);
 	char **v = NULL;
@@ -533,7 +534,8 @@ map__list(struct map__ctx *m, const char *col, size_t max_items,
 	for (start = 0; start <= f->len; start = end + 1) {
 		size_t a, b;
 
-		for (end = start; end < f->len && f->value[end] != MASH_AGENT_LIST_SEP;
+		for (end = start;
+		     end < f->len && f->value[end] != MASH_AGENT_LIST_SEP;
 		     end++)
 			;
 		for (a = start; a < end && is_trim(f->value[a]); a++)
@@ -544,13 +546,13 @@ map__list(struct map__ctx *m, const char *col, size_t max_items,
 			continue;
 		if (cnt == max_items) {
 			rc = map__fail(m, col, MASH_ERR_FIELD_TOO_LONG,
-				       "more than %zu items", max_items);
+			               "more than %zu items", max_items);
 			goto out;
 		}
 		if (b - a > max_len) {
 			rc = map__fail(m, col, MASH_ERR_FIELD_TOO_LONG,
-				       "item %zu longer than %zu bytes",
-				       cnt + 1, max_len);
+			               "item %zu longer than %zu bytes",
+			               cnt + 1, max_len);
 			goto out;
 		}
 		v[cnt] = mash_strndup(f->value + a, b - a);
@@ -590,7 +592,7 @@ enum_name(const struct mash_feed_field *f, char *buf, size_t bufsz)
 
 static int
 map_enum(struct map__ctx *m, const char *col,
-	 const ProtobufCEnumDescriptor *desc, const char *what, int *out)
+         const ProtobufCEnumDescriptor *desc, const char *what, int *out)
 {
 	const struct mash_feed_field *f = given(m, col);
 	const ProtobufCEnumValue *ev = NULL;
@@ -606,7 +608,7 @@ map_enum(struct map__ctx *m, const char *col,
 		ev = protobuf_c_enum_descriptor_get_value_by_name(desc, name);
 	if (ev == NULL || ev->value == 0)
 		return map__fail(m, col, MASH_ERR_BAD_ENUM, "unknown %s '%s'",
-				 what, echo(f, eb, sizeof(eb)));
+		                 what, echo(f, eb, sizeof(eb)));
 	*out = ev->value;
 	return MASH_OK;
 }
@@ -625,8 +627,8 @@ map_nhs(struct map__ctx *m, const char *col, char **dst)
 		return MASH_OK;
 	if (f->type == MASH_FEED_T_INTEGER)
 		return map__fail(m, col, MASH_ERR_INVAL,
-				 "wrong type (integer), expected a string "
-				 "(leading zeros matter)");
+		                 "wrong type (integer), expected a string "
+		                 "(leading zeros matter)");
 	rc = check_text(m, f, 32);
 	if (rc != MASH_OK)
 		return rc;
@@ -637,7 +639,7 @@ map_nhs(struct map__ctx *m, const char *col, char **dst)
 			continue;
 		if (c < '0' || c > '9' || n == 10)
 			return map__fail(m, col, MASH_ERR_BAD_NHS,
-					 "not 10 digits");
+			                 "not 10 digits");
 		buf[n++] = c;
 	}
 	buf[n] = '\0';
@@ -645,20 +647,21 @@ map_nhs(struct map__ctx *m, const char *col, char **dst)
 		return map__fail(m, col, MASH_ERR_BAD_NHS, "not 10 digits");
 	if (!mash_evt_nhs_valid(buf))
 		return map__fail(m, col, MASH_ERR_BAD_NHS,
-				 "Modulus 11 check digit does not match");
+		                 "Modulus 11 check digit does not match");
 	return set_str(m, col, buf, 10, dst);
 }
 
 static int
 map_subject(struct map__ctx *m, const struct map__agency *a,
-	    Mash__V1__Subject *s)
+            Mash__V1__Subject *s)
 {
 	static const char *const sexes[] = {"M", "F", "X", "U", NULL};
 	static const struct {
 		const char *word;
 		const char *code;
-	} sex_words[] = {{"male", "M"},   {"female", "F"},  {"other", "X"},
-			 {"unknown", "U"}, {"not-known", "U"}, {"indeterminate", "X"}};
+	} sex_words[] = {{"male", "M"},      {"female", "F"},
+	                 {"other", "X"},     {"unknown", "U"},
+	                 {"not-known", "U"}, {"indeterminate", "X"}};
 	const struct mash_feed_field *f;
 	Mash__V1__Subject__LocalIdsEntry *e = NULL;
 	int rc;
@@ -684,7 +687,8 @@ map_subject(struct map__ctx *m, const struct map__agency *a,
 	f = given(m, "sex");
 	for (i = 0; f != NULL && i < sizeof(sex_words) / sizeof(sex_words[0]);
 	     i++) {
-		if ((f->type == MASH_FEED_T_TEXT || f->type == MASH_FEED_T_STRING) &&
+		if ((f->type == MASH_FEED_T_TEXT ||
+		     f->type == MASH_FEED_T_STRING) &&
 		    ci_word_eq(f->value, f->len, sex_words[i].word)) {
 			rc = set_str(m, "sex", sex_words[i].code, 1, &s->sex);
 			if (rc != MASH_OK)
@@ -704,13 +708,13 @@ map_subject(struct map__ctx *m, const struct map__agency *a,
 	    (s->family_name[0] == '\0' || s->date_of_birth[0] == '\0' ||
 	     s->postcode[0] == '\0')) {
 		rc = map__fail(m, "nhs_number", MASH_ERR_NO_IDENTITY,
-			       "missing, and no full demographics "
-			       "(family_name, date_of_birth, postcode)");
+		               "missing, and no full demographics "
+		               "(family_name, date_of_birth, postcode)");
 		goto out;
 	}
 	if (a->local_id_col != NULL && given(m, a->local_id_col) != NULL) {
 		rc = map__fail(m, a->local_id_col, MASH_ERR_NOMEM,
-			       "out of memory");
+		               "out of memory");
 		e = mash_malloc(sizeof(*e));
 		s->local_ids = mash_calloc(1, sizeof(*s->local_ids));
 		if (e == NULL || s->local_ids == NULL)
@@ -720,11 +724,11 @@ map_subject(struct map__ctx *m, const struct map__agency *a,
 		s->n_local_ids = 1;
 		e = NULL; /* transferred */
 		rc = set_str(m, a->local_id_col, a->agency, strlen(a->agency),
-			     &s->local_ids[0]->key);
+		             &s->local_ids[0]->key);
 		if (rc != MASH_OK)
 			goto out;
 		rc = map__str(m, a->local_id_col, MASH_MAX_ID,
-			      &s->local_ids[0]->value);
+		              &s->local_ids[0]->value);
 		if (rc != MASH_OK)
 			goto out;
 	}
@@ -779,12 +783,12 @@ map_vcl(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 			goto out;
 		mash__v1__vcl_score__init(v);
 		ev->vcl[ev->n_vcl++] = v;
-		if (eq == NULL || !factor_valid(items[i], (size_t)(eq - items[i]))) {
-			rc = map__fail(m, "vcl",
-				       MASH_ERR_INVAL,
-				       "item %zu is not factor=score "
-				       "(factor [a-z0-9_], at most %u bytes)",
-				       i + 1, MAP_MAX_FACTOR);
+		if (eq == NULL ||
+		    !factor_valid(items[i], (size_t)(eq - items[i]))) {
+			rc = map__fail(m, "vcl", MASH_ERR_INVAL,
+			               "item %zu is not factor=score "
+			               "(factor [a-z0-9_], at most %u bytes)",
+			               i + 1, MAP_MAX_FACTOR);
 			goto out;
 		}
 		colon = strchr(eq + 1, MASH_AGENT_PART_SEP);
@@ -792,15 +796,15 @@ map_vcl(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 			*colon = '\0';
 		if (mash_parse_i64(eq + 1, 0, 4, &score) != MASH_OK) {
 			rc = map__fail(m, "vcl", MASH_ERR_BAD_SEVERITY,
-				       "item %zu: score is not 0-4", i + 1);
+			               "item %zu: score is not 0-4", i + 1);
 			goto out;
 		}
 		v->score = (uint32_t)score;
 		rc = set_str(m, "vcl", items[i], (size_t)(eq - items[i]),
-			     &v->factor);
+		             &v->factor);
 		if (rc == MASH_OK && colon != NULL)
 			rc = set_str(m, "vcl", colon + 1, strlen(colon + 1),
-				     &v->evidence);
+			             &v->evidence);
 		if (rc != MASH_OK)
 			goto out;
 	}
@@ -819,7 +823,7 @@ map_related(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	int rc;
 
 	rc = map__list(m, "related", MASH_MAX_REPEATED, MASH_MAX_TEXT, &items,
-		       &n);
+	               &n);
 	if (rc != MASH_OK || n == 0)
 		goto out;
 	rc = map__fail(m, "related", MASH_ERR_NOMEM, "out of memory");
@@ -855,22 +859,22 @@ map_related(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 			}
 		}
 		if (k < 3 || k > 4 || part[0][0] == '\0') {
-			rc = map__fail(m, "related", MASH_ERR_INVAL,
-				       "item %zu is not role:given:family[:dob]",
-				       i + 1);
+			rc = map__fail(
+			    m, "related", MASH_ERR_INVAL,
+			    "item %zu is not role:given:family[:dob]", i + 1);
 			goto out;
 		}
 		for (j = 0; j < k; j++) {
 			if (strlen(part[j]) > MASH_MAX_SHORT) {
 				rc = map__fail(m, "related",
-					       MASH_ERR_FIELD_TOO_LONG,
-					       "item %zu: part %zu longer than "
-					       "%u bytes",
-					       i + 1, j + 1, MASH_MAX_SHORT);
+				               MASH_ERR_FIELD_TOO_LONG,
+				               "item %zu: part %zu longer than "
+				               "%u bytes",
+				               i + 1, j + 1, MASH_MAX_SHORT);
 				goto out;
 			}
 			rc = set_str(m, "related", part[j], strlen(part[j]),
-				     dst[j]);
+			             dst[j]);
 			if (rc != MASH_OK)
 				goto out;
 		}
@@ -880,9 +884,9 @@ map_related(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 			if (strlen(part[3]) != 10 ||
 			    parse_date(part[3], 10, &y, &mo, &d) != 10) {
 				rc = map__fail(m, "related", MASH_ERR_BAD_DATE,
-					       "item %zu: date of birth is not "
-					       "a date (YYYY-MM-DD)",
-					       i + 1);
+				               "item %zu: date of birth is not "
+				               "a date (YYYY-MM-DD)",
+				               i + 1);
 				goto out;
 			}
 		}
@@ -897,7 +901,7 @@ static int
 map_handling(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 {
 	static const char *const classes[] = {"OFFICIAL", "OFFICIAL-SENSITIVE",
-					      NULL};
+	                                      NULL};
 	Mash__V1__Handling *h;
 	size_t i;
 	int rc;
@@ -914,26 +918,26 @@ map_handling(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	if (rc != MASH_OK)
 		return rc;
 	rc = map__bool(m, "do_not_disclose_to_family",
-		       &h->do_not_disclose_to_family);
+	               &h->do_not_disclose_to_family);
 	if (rc != MASH_OK)
 		return rc;
 	rc = map__list(m, "restrict_to_agencies", MASH_MAX_REPEATED,
-		       MASH_MAX_AGENCY, &h->restrict_to_agencies,
-		       &h->n_restrict_to_agencies);
+	               MASH_MAX_AGENCY, &h->restrict_to_agencies,
+	               &h->n_restrict_to_agencies);
 	if (rc != MASH_OK)
 		return rc;
 	for (i = 0; i < h->n_restrict_to_agencies; i++) {
 		if (!mash_agent_agency_known(h->restrict_to_agencies[i]))
 			return map__fail(m, "restrict_to_agencies",
-					 MASH_ERR_UNKNOWN_AGENCY,
-					 "item %zu is not an agency", i + 1);
+			                 MASH_ERR_UNKNOWN_AGENCY,
+			                 "item %zu is not an agency", i + 1);
 	}
 	return MASH_OK;
 }
 
 static int
 map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
-	   Mash__V1__AgencyEvent *ev)
+           Mash__V1__AgencyEvent *ev)
 {
 	const struct mash_feed_field *f;
 	char id[MASH_AGENT_UUID_LEN];
@@ -956,16 +960,18 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 		for (i = 0; i < f->len; i++) {
 			char c = f->value[i];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '-'))
 				return map__fail(m, "event_id", MASH_ERR_INVAL,
-						 "not [A-Za-z0-9-] (a UUID)");
+				                 "not [A-Za-z0-9-] (a UUID)");
 		}
 		rc = set_str(m, "event_id", f->value, f->len, &ev->event_id);
 	} else {
-		if (mash_agent_event_id(a->agency, ev->agency_ref, id) != MASH_OK)
+		if (mash_agent_event_id(a->agency, ev->agency_ref, id) !=
+		    MASH_OK)
 			return map__fail(m, a->ref_col, MASH_ERR_CRYPTO,
-					 "cannot derive the event id");
+			                 "cannot derive the event id");
 		rc = set_str(m, "event_id", id, strlen(id), &ev->event_id);
 	}
 	if (rc != MASH_OK)
@@ -975,7 +981,7 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 		return rc;
 	if (ev->occurred_at > now_ms + MASH_EVT_MAX_FUTURE_MS)
 		return map__fail(m, "occurred_at", MASH_ERR_BAD_TIME,
-				 "in the future");
+		                 "in the future");
 	/* Without a recorded_at column the occurrence time stands in, so the
 	 * same line always maps to the same event. */
 	ev->recorded_at = ev->occurred_at;
@@ -984,7 +990,7 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 		return rc;
 	if (present && ev->recorded_at > now_ms + MASH_EVT_MAX_FUTURE_MS)
 		return map__fail(m, "recorded_at", MASH_ERR_BAD_TIME,
-				 "in the future");
+		                 "in the future");
 	ev->subject = mash_malloc(sizeof(*ev->subject));
 	if (ev->subject == NULL)
 		return map__fail(m, NULL, MASH_ERR_NOMEM, "out of memory");
@@ -993,7 +999,7 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 	if (rc != MASH_OK)
 		return rc;
 	rc = map_enum(m, "category", &mash__v1__category__descriptor,
-		      "category", &v);
+	              "category", &v);
 	if (rc != MASH_OK)
 		return rc;
 	ev->category = (Mash__V1__Category)v;
@@ -1003,11 +1009,11 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 	    v <= MASH__V1__CATEGORY__REFERRAL_DECISION &&
 	    strcmp(a->agency, "social-care") != 0)
 		return map__fail(m, "category", MASH_ERR_AGENCY_MISMATCH,
-				 "%s is published by social-care only",
-				 mash_evt_category_name(v));
+		                 "%s is published by social-care only",
+		                 mash_evt_category_name(v));
 	if (given(m, "severity") == NULL)
 		return map__fail(m, "severity", MASH_ERR_MISSING_FIELD,
-				 "missing");
+		                 "missing");
 	rc = map__uint(m, "severity", 0, 4, &sev, NULL);
 	if (rc != MASH_OK)
 		return rc;
@@ -1016,7 +1022,7 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 	if (rc != MASH_OK)
 		return rc;
 	rc = map_enum(m, "consent", &mash__v1__consent__descriptor, "consent",
-		      &v);
+	              &v);
 	if (rc != MASH_OK)
 		return rc;
 	ev->consent = (Mash__V1__Consent)v;
@@ -1034,8 +1040,8 @@ map_common(struct map__ctx *m, const struct map__agency *a, int64_t now_ms,
 
 int
 mash_agent_map(const char *agency, const struct mash_feed_rec *rec,
-	       int64_t now_ms, Mash__V1__AgencyEvent **out,
-	       struct mash_feed_err *err)
+               int64_t now_ms, Mash__V1__AgencyEvent **out,
+               struct mash_feed_err *err)
 {
 	const struct map__agency *a = agency_find(agency);
 	Mash__V1__AgencyEvent *ev = NULL;
@@ -1054,7 +1060,7 @@ mash_agent_map(const char *agency, const struct mash_feed_rec *rec,
 	m.agency = agency;
 	if (a == NULL) {
 		rc = map__fail(&m, NULL, MASH_ERR_UNKNOWN_AGENCY,
-			       "unknown agency");
+		               "unknown agency");
 		goto out;
 	}
 	ev = mash_malloc(sizeof(*ev));
@@ -1075,7 +1081,8 @@ mash_agent_map(const char *agency, const struct mash_feed_rec *rec,
 	if (rc != MASH_OK) {
 		const char *colon = strstr(why, ": ");
 
-		if (colon != NULL && (size_t)(colon - why) < sizeof(err->field)) {
+		if (colon != NULL &&
+		    (size_t)(colon - why) < sizeof(err->field)) {
 			char field[MASH_FEED_MAX_NAME + 1];
 
 			memcpy(field, why, (size_t)(colon - why));
@@ -1111,7 +1118,8 @@ msg_free(ProtobufCMessage *msg)
 		char *base = (char *)msg + fd->offset;
 
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(size_t *)((char *)msg + fd->quantifier_offset);
+			size_t n =
+			    *(size_t *)((char *)msg + fd->quantifier_offset);
 			void **arr = *(void ***)base;
 			size_t j;
 
@@ -1129,7 +1137,8 @@ msg_free(ProtobufCMessage *msg)
 			continue;
 		}
 		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(uint32_t *)((char *)msg + fd->quantifier_offset) != fd->id)
+		    *(uint32_t *)((char *)msg + fd->quantifier_offset) !=
+		        fd->id)
 			continue;
 		if (fd->type == PROTOBUF_C_TYPE_STRING) {
 			char *s = *(char **)base;

@@ -42,7 +42,7 @@ const char *mash_agent_ref_column(const char *agency);
  * MASH_ERR_INVAL (NULL or empty argument), MASH_ERR_CRYPTO.
  */
 int mash_agent_event_id(const char *agency, const char *ref,
-			char out[MASH_AGENT_UUID_LEN]);
+                        char out[MASH_AGENT_UUID_LEN]);
 
 /*
  * Map rec (a record of agency's feed) into a new event in *out (caller
@@ -57,8 +57,8 @@ int mash_agent_event_id(const char *agency, const char *ref,
  * UNKNOWN_AGENCY, NOMEM. *out is NULL on failure.
  */
 int mash_agent_map(const char *agency, const struct mash_feed_rec *rec,
-		   int64_t now_ms, Mash__V1__AgencyEvent **out,
-		   struct mash_feed_err *err);
+                   int64_t now_ms, Mash__V1__AgencyEvent **out,
+                   struct mash_feed_err *err);
 
 /* Wipe every string of ev and free it; NULL allowed. Only for events from
  * mash_agent_map. */

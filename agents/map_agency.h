@@ -41,7 +41,7 @@ extern const struct map__agency map__social_care;
 
 /* Record a rejection of column col (NULL: the record) and return code. */
 int map__fail(struct map__ctx *m, const char *col, int code, const char *fmt,
-	      ...) __attribute__((format(printf, 4, 5)));
+              ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Column readers. Absent, empty and JSON null all mean "not given": the
@@ -56,7 +56,7 @@ int map__str(struct map__ctx *m, const char *col, size_t max, char **dst);
 int map__req_str(struct map__ctx *m, const char *col, size_t max, char **dst);
 /* A whole number in [min,max] (CSV text or JSON integer). */
 int map__uint(struct map__ctx *m, const char *col, uint32_t min, uint32_t max,
-	      uint32_t *dst, int *present);
+              uint32_t *dst, int *present);
 /* A boolean: JSON true/false, or text true/false/yes/no/y/n/1/0. */
 int map__bool(struct map__ctx *m, const char *col, protobuf_c_boolean *dst);
 /* A calendar date (YYYY-MM-DD or DD/MM/YYYY) stored as YYYY-MM-DD.
@@ -64,16 +64,16 @@ int map__bool(struct map__ctx *m, const char *col, protobuf_c_boolean *dst);
 int map__date(struct map__ctx *m, const char *col, int echo, char **dst);
 /* A date or date-time (see agents/README.md) as unix ms; required: absent
  * is MASH_ERR_MISSING_FIELD. */
-int map__time(struct map__ctx *m, const char *col, int required,
-	      int64_t *dst, int *present);
+int map__time(struct map__ctx *m, const char *col, int required, int64_t *dst,
+              int *present);
 /* One word of vocab (NULL-terminated), case-insensitive, '_' and '-'
  * equal; *dst gets the vocabulary's spelling. */
 int map__word(struct map__ctx *m, const char *col, const char *const *vocab,
-	      char **dst);
+              char **dst);
 /* A ';'-separated list of at most max_items items of at most max_len
  * bytes each (items trimmed, empty items dropped): *items (array of
  * mash_strdup'd strings) and *n, replacing nothing (both must be empty). */
 int map__list(struct map__ctx *m, const char *col, size_t max_items,
-	      size_t max_len, char ***items, size_t *n);
+              size_t max_len, char ***items, size_t *n);
 
 #endif

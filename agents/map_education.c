@@ -14,8 +14,7 @@
 #include "common/limits.h"
 #include "common/mem.h"
 
-static const char *const exclusion_types[] = {"fixed-term", "permanent",
-					      NULL};
+static const char *const exclusion_types[] = {"fixed-term", "permanent", NULL};
 
 static int
 education_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
@@ -41,17 +40,17 @@ education_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	}
 	if (n != 0 && (n != 6 || i != n))
 		return map__fail(m, "school_urn", MASH_ERR_INVAL,
-				 "not a six-digit URN");
+		                 "not a six-digit URN");
 	rc = map__str(m, "school_name", MASH_MAX_SHORT, &d->school_name);
 	if (rc == MASH_OK)
 		rc = map__uint(m, "attendance_pct", 0, 100, &d->attendance_pct,
-			       NULL);
+		               NULL);
 	if (rc == MASH_OK)
 		rc = map__word(m, "exclusion_type", exclusion_types,
-			       &d->exclusion_type);
+		               &d->exclusion_type);
 	if (rc == MASH_OK)
 		rc = map__uint(m, "exclusion_days", 0, 366, &d->exclusion_days,
-			       NULL);
+		               NULL);
 	if (rc == MASH_OK)
 		rc = map__str(m, "year_group", 32, &d->year_group);
 	if (rc == MASH_OK)
@@ -60,8 +59,8 @@ education_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 }
 
 const struct map__agency map__education = {
-	.agency = "education",
-	.ref_col = "record_ref",
-	.local_id_col = "upn",
-	.detail = education_detail,
+    .agency = "education",
+    .ref_col = "record_ref",
+    .local_id_col = "upn",
+    .detail = education_detail,
 };

@@ -12,8 +12,16 @@
 #include "common/mem.h"
 
 static const char *const settings[] = {
-	"ED", "GP", "health-visiting", "CAMHS", "midwifery", "school-nursing",
-	"paediatrics", "sexual-health", "substance-misuse", NULL,
+    "ED",
+    "GP",
+    "health-visiting",
+    "CAMHS",
+    "midwifery",
+    "school-nursing",
+    "paediatrics",
+    "sexual-health",
+    "substance-misuse",
+    NULL,
 };
 
 static int
@@ -31,27 +39,27 @@ health_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	rc = map__word(m, "setting", settings, &d->setting);
 	if (rc == MASH_OK)
 		rc = map__str(m, "presenting_complaint", MASH_MAX_TEXT,
-			      &d->presenting_complaint);
+		              &d->presenting_complaint);
 	if (rc == MASH_OK)
 		rc = map__str(m, "diagnosis", MASH_MAX_TEXT, &d->diagnosis);
 	if (rc == MASH_OK)
 		rc = map__str(m, "clinical_notes", MASH_MAX_TEXT,
-			      &d->clinical_notes);
+		              &d->clinical_notes);
 	if (rc == MASH_OK)
 		rc = map__bool(m, "explanation_consistent",
-			       &d->explanation_consistent);
+		               &d->explanation_consistent);
 	if (rc == MASH_OK)
 		rc = map__uint(m, "attendances_12m", 0, 1000,
-			       &d->attendances_12m, NULL);
+		               &d->attendances_12m, NULL);
 	if (rc == MASH_OK)
 		rc = map__str(m, "named_professional", MASH_MAX_SHORT,
-			      &d->named_professional);
+		              &d->named_professional);
 	return rc;
 }
 
 const struct map__agency map__health = {
-	.agency = "health",
-	.ref_col = "attendance_ref",
-	.local_id_col = "hospital_number",
-	.detail = health_detail,
+    .agency = "health",
+    .ref_col = "attendance_ref",
+    .local_id_col = "hospital_number",
+    .detail = health_detail,
 };

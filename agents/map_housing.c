@@ -12,7 +12,7 @@
 #include "common/mem.h"
 
 static const char *const duties[] = {"prevention", "relief", "main", "none",
-				     NULL};
+                                     NULL};
 
 static int
 housing_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
@@ -29,21 +29,21 @@ housing_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	rc = map__str(m, "tenancy_status", MASH_MAX_SHORT, &d->tenancy_status);
 	if (rc == MASH_OK)
 		rc = map__word(m, "homelessness_duty", duties,
-			       &d->homelessness_duty);
+		               &d->homelessness_duty);
 	if (rc == MASH_OK)
 		rc = map__str(m, "accommodation_type", MASH_MAX_SHORT,
-			      &d->accommodation_type);
+		              &d->accommodation_type);
 	if (rc == MASH_OK)
 		rc = map__bool(m, "overcrowded", &d->overcrowded);
 	if (rc == MASH_OK)
 		rc = map__str(m, "landlord_concern", MASH_MAX_TEXT,
-			      &d->landlord_concern);
+		              &d->landlord_concern);
 	return rc;
 }
 
 const struct map__agency map__housing = {
-	.agency = "housing",
-	.ref_col = "housing_case_ref",
-	.local_id_col = "applicant_ref",
-	.detail = housing_detail,
+    .agency = "housing",
+    .ref_col = "housing_case_ref",
+    .local_id_col = "applicant_ref",
+    .detail = housing_detail,
 };

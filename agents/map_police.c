@@ -13,9 +13,15 @@
 #include "common/mem.h"
 
 static const char *const incident_types[] = {
-	"domestic-abuse-notification", "missing-person-report",
-	"missing-person-return", "child-concern-notification",
-	"cse-concern", "arrest", "intelligence-report", "other", NULL,
+    "domestic-abuse-notification",
+    "missing-person-report",
+    "missing-person-return",
+    "child-concern-notification",
+    "cse-concern",
+    "arrest",
+    "intelligence-report",
+    "other",
+    NULL,
 };
 
 /* DASH risk identification checklist outcome (proto PoliceDetail). */
@@ -36,26 +42,26 @@ police_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 	rc = map__str(m, "occurrence_ref", MASH_MAX_ID, &d->incident_ref);
 	if (rc == MASH_OK)
 		rc = map__word(m, "notification_type", incident_types,
-			       &d->incident_type);
+		               &d->incident_type);
 	if (rc == MASH_OK)
 		rc = map__word(m, "dash_risk", dash_levels, &d->dash_risk);
 	if (rc == MASH_OK)
 		rc = map__bool(m, "children_present", &d->children_present);
 	if (rc == MASH_OK)
-		rc = map__list(m, "offences", MASH_MAX_REPEATED,
-			       MASH_MAX_SHORT, &d->offences, &d->n_offences);
+		rc = map__list(m, "offences", MASH_MAX_REPEATED, MASH_MAX_SHORT,
+		               &d->offences, &d->n_offences);
 	if (rc == MASH_OK)
 		rc = map__str(m, "intelligence", MASH_MAX_TEXT,
-			      &d->intelligence);
+		              &d->intelligence);
 	if (rc == MASH_OK)
 		rc = map__str(m, "officer_in_case", MASH_MAX_SHORT,
-			      &d->officer_in_case);
+		              &d->officer_in_case);
 	return rc;
 }
 
 const struct map__agency map__police = {
-	.agency = "police",
-	.ref_col = "occurrence_ref",
-	.local_id_col = "person_urn",
-	.detail = police_detail,
+    .agency = "police",
+    .ref_col = "occurrence_ref",
+    .local_id_col = "person_urn",
+    .detail = police_detail,
 };

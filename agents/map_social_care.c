@@ -12,8 +12,15 @@
 #include "common/mem.h"
 
 static const char *const outcomes[] = {
-	"s47-enquiry", "s17", "nfa", "icpc", "early-help",
-	"strategy-discussion", "single-agency", "police-investigation", NULL,
+    "s47-enquiry",
+    "s17",
+    "nfa",
+    "icpc",
+    "early-help",
+    "strategy-discussion",
+    "single-agency",
+    "police-investigation",
+    NULL,
 };
 
 static int
@@ -47,8 +54,8 @@ social_care_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 }
 
 const struct map__agency map__social_care = {
-	.agency = "social-care",
-	.ref_col = "record_ref",
-	.local_id_col = "person_id",
-	.detail = social_care_detail,
+    .agency = "social-care",
+    .ref_col = "record_ref",
+    .local_id_col = "person_id",
+    .detail = social_care_detail,
 };

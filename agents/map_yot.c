@@ -12,9 +12,15 @@
 #include "common/mem.h"
 
 static const char *const order_types[] = {
-	"community-resolution", "youth-caution", "youth-conditional-caution",
-	"referral-order", "youth-rehabilitation-order",
-	"detention-and-training-order", "bail-supervision", "none", NULL,
+    "community-resolution",
+    "youth-caution",
+    "youth-conditional-caution",
+    "referral-order",
+    "youth-rehabilitation-order",
+    "detention-and-training-order",
+    "bail-supervision",
+    "none",
+    NULL,
 };
 
 static int
@@ -42,8 +48,8 @@ yot_detail(struct map__ctx *m, Mash__V1__AgencyEvent *ev)
 }
 
 const struct map__agency map__yot = {
-	.agency = "yot",
-	.ref_col = "yot_case_ref",
-	.local_id_col = "yot_person_id",
-	.detail = yot_detail,
+    .agency = "yot",
+    .ref_col = "yot_case_ref",
+    .local_id_col = "yot_person_id",
+    .detail = yot_detail,
 };

@@ -24,37 +24,37 @@ struct mash_outbox {
 };
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS mash_outbox_meta("
-	" k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"INSERT OR IGNORE INTO mash_outbox_meta(k, v) VALUES"
-	" ('schema', 1), ('run', 0);"
-	"CREATE TABLE IF NOT EXISTS mash_outbox_events("
-	" agency TEXT NOT NULL,"
-	" event_id TEXT NOT NULL,"
-	" agency_ref TEXT NOT NULL,"
-	" feed_line INTEGER NOT NULL DEFAULT 0,"
-	" envelope BLOB,"
-	" state INTEGER NOT NULL DEFAULT 0,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_send_ms INTEGER NOT NULL,"
-	" created_ms INTEGER NOT NULL,"
-	" last_sent_ms INTEGER,"
-	" receipt_ms INTEGER,"
-	" reason TEXT,"
-	" case_id TEXT,"
-	" audit_seq INTEGER,"
-	" run_id INTEGER NOT NULL,"
-	" PRIMARY KEY (agency, event_id));"
-	"CREATE INDEX IF NOT EXISTS mash_outbox_events_due"
-	" ON mash_outbox_events(state, next_send_ms);"
-	"CREATE INDEX IF NOT EXISTS mash_outbox_events_run"
-	" ON mash_outbox_events(run_id);"
-	"CREATE TABLE IF NOT EXISTS mash_outbox_feeds("
-	" feed TEXT PRIMARY KEY,"
-	" offset INTEGER NOT NULL,"
-	" lines INTEGER NOT NULL,"
-	" inode INTEGER NOT NULL,"
-	" updated_ms INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS mash_outbox_meta("
+    " k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO mash_outbox_meta(k, v) VALUES"
+    " ('schema', 1), ('run', 0);"
+    "CREATE TABLE IF NOT EXISTS mash_outbox_events("
+    " agency TEXT NOT NULL,"
+    " event_id TEXT NOT NULL,"
+    " agency_ref TEXT NOT NULL,"
+    " feed_line INTEGER NOT NULL DEFAULT 0,"
+    " envelope BLOB,"
+    " state INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_send_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " last_sent_ms INTEGER,"
+    " receipt_ms INTEGER,"
+    " reason TEXT,"
+    " case_id TEXT,"
+    " audit_seq INTEGER,"
+    " run_id INTEGER NOT NULL,"
+    " PRIMARY KEY (agency, event_id));"
+    "CREATE INDEX IF NOT EXISTS mash_outbox_events_due"
+    " ON mash_outbox_events(state, next_send_ms);"
+    "CREATE INDEX IF NOT EXISTS mash_outbox_events_run"
+    " ON mash_outbox_events(run_id);"
+    "CREATE TABLE IF NOT EXISTS mash_outbox_feeds("
+    " feed TEXT PRIMARY KEY,"
+    " offset INTEGER NOT NULL,"
+    " lines INTEGER NOT NULL,"
+    " inode INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL);";
 
 static int64_t
 now_ms(const struct mash_outbox *ob)
@@ -68,10 +68,10 @@ cfg_fix(struct mash_outbox_cfg *c)
 	if (c->backoff_min_ms <= 0)
 		c->backoff_min_ms = MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS;
 	if (c->backoff_max_ms < c->backoff_min_ms)
-		c->backoff_max_ms = c->backoff_min_ms >
-					    MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS
-				    ? c->backoff_min_ms
-				    : MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS;
+		c->backoff_max_ms =
+		    c->backoff_min_ms > MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS
+		        ? c->backoff_min_ms
+		        : MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS;
 	if (c->clock == NULL)
 		c->clock = mash_clock_system();
 }
@@ -178,7 +178,7 @@ mash_outbox_batch_rollback(struct mash_outbox *ob)
 
 int
 mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
-		 struct mash_outbox **out)
+                 struct mash_outbox **out)
 {
 	struct mash_outbox *ob = NULL;
 	sqlite3_stmt *st = NULL;
@@ -197,11 +197,11 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 	cfg_fix(&ob->cfg);
 	rc = MASH_ERR_STORE;
 	if (sqlite3_open_v2(path, &ob->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		mash_err("outbox: cannot open %s: %s", path,
-			 ob->db != NULL ? sqlite3_errmsg(ob->db) : "no memory");
+		         ob->db != NULL ? sqlite3_errmsg(ob->db) : "no memory");
 		goto out;
 	}
 	(void)sqlite3_busy_timeout(ob->db, 5000);
@@ -260,7 +260,8 @@ mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id)
 	rc = exec(ob, "UPDATE mash_outbox_meta SET v = v + 1 WHERE k = 'run';");
 	if (rc != MASH_OK)
 		goto rollback;
-	rc = prepare(ob, "SELECT v FROM mash_outbox_meta WHERE k = 'run';", &st);
+	rc =
+	    prepare(ob, "SELECT v FROM mash_outbox_meta WHERE k = 'run';", &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -271,9 +272,9 @@ mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id)
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = prepare(ob,
-		     "UPDATE mash_outbox_events SET run_id = ?1,"
-		     " next_send_ms = ?2 WHERE state = 0;",
-		     &st);
+	             "UPDATE mash_outbox_events SET run_id = ?1,"
+	             " next_send_ms = ?2 WHERE state = 0;",
+	             &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	sqlite3_bind_int64(st, 1, ob->run_id);
@@ -296,17 +297,17 @@ out:
 
 static int
 feed_save(struct mash_outbox *ob, const char *feed_key,
-	  const struct mash_outbox_feedpos *pos)
+          const struct mash_outbox_feedpos *pos)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	rc = prepare(ob,
-		     "INSERT INTO mash_outbox_feeds(feed, offset, lines, inode,"
-		     " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
-		     " ON CONFLICT(feed) DO UPDATE SET offset = ?2, lines = ?3,"
-		     " inode = ?4, updated_ms = ?5;",
-		     &st);
+	             "INSERT INTO mash_outbox_feeds(feed, offset, lines, inode,"
+	             " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+	             " ON CONFLICT(feed) DO UPDATE SET offset = ?2, lines = ?3,"
+	             " inode = ?4, updated_ms = ?5;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
@@ -328,9 +329,9 @@ id_ok(const char *s, size_t max)
 
 int
 mash_outbox_put(struct mash_outbox *ob, const char *agency,
-		const char *event_id, const char *agency_ref,
-		unsigned long feed_line, const uint8_t *env, size_t len,
-		const char *feed_key, const struct mash_outbox_feedpos *pos)
+                const char *event_id, const char *agency_ref,
+                unsigned long feed_line, const uint8_t *env, size_t len,
+                const char *feed_key, const struct mash_outbox_feedpos *pos)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t now;
@@ -346,16 +347,16 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	if (rc != MASH_OK)
 		goto out;
 	rc = prepare(ob,
-		     "INSERT INTO mash_outbox_events(agency, event_id,"
-		     " agency_ref, feed_line, envelope, state, attempts,"
-		     " next_send_ms, created_ms, run_id)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7)"
-		     " ON CONFLICT(agency, event_id) DO UPDATE SET"
-		     " agency_ref = ?3, feed_line = ?4, envelope = ?5,"
-		     " state = 0, attempts = 0, next_send_ms = ?6,"
-		     " last_sent_ms = NULL, receipt_ms = NULL, reason = NULL,"
-		     " case_id = NULL, audit_seq = NULL, run_id = ?7;",
-		     &st);
+	             "INSERT INTO mash_outbox_events(agency, event_id,"
+	             " agency_ref, feed_line, envelope, state, attempts,"
+	             " next_send_ms, created_ms, run_id)"
+	             " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7)"
+	             " ON CONFLICT(agency, event_id) DO UPDATE SET"
+	             " agency_ref = ?3, feed_line = ?4, envelope = ?5,"
+	             " state = 0, attempts = 0, next_send_ms = ?6,"
+	             " last_sent_ms = NULL, receipt_ms = NULL, reason = NULL,"
+	             " case_id = NULL, audit_seq = NULL, run_id = ?7;",
+	             &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -367,7 +368,7 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	sqlite3_bind_int64(st, 7, ob->run_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		mash_err("outbox: put %s/%s: %s", agency, event_id,
-			 sqlite3_errmsg(ob->db));
+		         sqlite3_errmsg(ob->db));
 		rc = MASH_ERR_STORE;
 		goto rollback;
 	}
@@ -403,7 +404,7 @@ mash_outbox_items_free(struct mash_outbox_item *items, size_t n)
 
 int
 mash_outbox_due(struct mash_outbox *ob, size_t max,
-		struct mash_outbox_item **items, size_t *n)
+                struct mash_outbox_item **items, size_t *n)
 {
 	struct mash_outbox_item *v = NULL;
 	sqlite3_stmt *st = NULL;
@@ -421,11 +422,11 @@ mash_outbox_due(struct mash_outbox *ob, size_t max,
 	if (v == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "SELECT agency, event_id, envelope, attempts"
-		     " FROM mash_outbox_events WHERE state = 0"
-		     " AND next_send_ms <= ?1"
-		     " ORDER BY next_send_ms, created_ms, rowid LIMIT ?2;",
-		     &st);
+	             "SELECT agency, event_id, envelope, attempts"
+	             " FROM mash_outbox_events WHERE state = 0"
+	             " AND next_send_ms <= ?1"
+	             " ORDER BY next_send_ms, created_ms, rowid LIMIT ?2;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms(ob));
@@ -441,11 +442,11 @@ mash_outbox_due(struct mash_outbox *ob, size_t max,
 			goto out;
 		}
 		if (mash_strlcpy(it->agency,
-				 (const char *)sqlite3_column_text(st, 0),
-				 sizeof(it->agency)) != MASH_OK ||
+		                 (const char *)sqlite3_column_text(st, 0),
+		                 sizeof(it->agency)) != MASH_OK ||
 		    mash_strlcpy(it->event_id,
-				 (const char *)sqlite3_column_text(st, 1),
-				 sizeof(it->event_id)) != MASH_OK) {
+		                 (const char *)sqlite3_column_text(st, 1),
+		                 sizeof(it->event_id)) != MASH_OK) {
 			rc = MASH_ERR_STORE;
 			goto out;
 		}
@@ -475,7 +476,7 @@ out:
 
 int
 mash_outbox_sent(struct mash_outbox *ob, const char *agency,
-		 const char *event_id)
+                 const char *event_id)
 {
 	sqlite3_stmt *st = NULL;
 	uint32_t attempts;
@@ -495,17 +496,18 @@ mash_outbox_sent(struct mash_outbox *ob, const char *agency,
 	now = now_ms(ob);
 	attempts++;
 	rc = prepare(ob,
-		     "UPDATE mash_outbox_events SET attempts = ?3,"
-		     " last_sent_ms = ?4, next_send_ms = ?5"
-		     " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
-		     &st);
+	             "UPDATE mash_outbox_events SET attempts = ?3,"
+	             " last_sent_ms = ?4, next_send_ms = ?5"
+	             " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, attempts);
 	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now + mash_outbox_backoff(&ob->cfg, attempts));
+	sqlite3_bind_int64(st, 5,
+	                   now + mash_outbox_backoff(&ob->cfg, attempts));
 	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:
 	sqlite3_finalize(st);
@@ -514,8 +516,8 @@ out:
 
 int
 mash_outbox_state(struct mash_outbox *ob, const char *agency,
-		  const char *event_id, enum mash_outbox_state *state,
-		  uint32_t *attempts)
+                  const char *event_id, enum mash_outbox_state *state,
+                  uint32_t *attempts)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_INVAL, step;
@@ -527,9 +529,9 @@ mash_outbox_state(struct mash_outbox *ob, const char *agency,
 	if (ob == NULL || agency == NULL || event_id == NULL || state == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "SELECT state, attempts FROM mash_outbox_events"
-		     " WHERE agency = ?1 AND event_id = ?2;",
-		     &st);
+	             "SELECT state, attempts FROM mash_outbox_events"
+	             " WHERE agency = ?1 AND event_id = ?2;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -554,8 +556,8 @@ out:
 
 int
 mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
-		    const char *event_id, enum mash_outbox_state status,
-		    const char *reason, const char *case_id, uint64_t audit_seq)
+                    const char *event_id, enum mash_outbox_state status,
+                    const char *reason, const char *case_id, uint64_t audit_seq)
 {
 	sqlite3_stmt *st = NULL;
 	enum mash_outbox_state cur;
@@ -563,8 +565,8 @@ mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
 	int rc = MASH_ERR_INVAL;
 
 	if (ob == NULL || agency == NULL || event_id == NULL ||
-	    (status != MASH_OUTBOX_ACCEPTED && status != MASH_OUTBOX_DUPLICATE &&
-	     status != MASH_OUTBOX_REJECTED))
+	    (status != MASH_OUTBOX_ACCEPTED &&
+	     status != MASH_OUTBOX_DUPLICATE && status != MASH_OUTBOX_REJECTED))
 		goto out;
 	rc = mash_outbox_state(ob, agency, event_id, &cur, NULL);
 	if (rc != MASH_OK)
@@ -575,12 +577,13 @@ mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
 	}
 	/* A long reason is cut, never refused: the receipt still settles. */
 	(void)mash_strlcpy(why, reason != NULL ? reason : "", sizeof(why));
-	rc = prepare(ob,
-		     "UPDATE mash_outbox_events SET state = ?3, receipt_ms = ?4,"
-		     " reason = ?5, case_id = ?6, audit_seq = ?7,"
-		     " envelope = CASE WHEN ?3 = 3 THEN envelope ELSE NULL END"
-		     " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
-		     &st);
+	rc =
+	    prepare(ob,
+	            "UPDATE mash_outbox_events SET state = ?3, receipt_ms = ?4,"
+	            " reason = ?5, case_id = ?6, audit_seq = ?7,"
+	            " envelope = CASE WHEN ?3 = 3 THEN envelope ELSE NULL END"
+	            " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+	            &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -601,7 +604,7 @@ out:
 
 static int
 count_query(struct mash_outbox *ob, const char *sql, int64_t arg, int bind,
-	    size_t *n)
+            size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -628,9 +631,9 @@ mash_outbox_pending(struct mash_outbox *ob, size_t *n)
 	if (ob == NULL || n == NULL)
 		return MASH_ERR_INVAL;
 	return count_query(ob,
-			   "SELECT count(*) FROM mash_outbox_events"
-			   " WHERE state = 0;",
-			   0, 0, n);
+	                   "SELECT count(*) FROM mash_outbox_events"
+	                   " WHERE state = 0;",
+	                   0, 0, n);
 }
 
 int
@@ -639,9 +642,9 @@ mash_outbox_inflight(struct mash_outbox *ob, size_t *n)
 	if (ob == NULL || n == NULL)
 		return MASH_ERR_INVAL;
 	return count_query(ob,
-			   "SELECT count(*) FROM mash_outbox_events"
-			   " WHERE state = 0 AND attempts > 0;",
-			   0, 0, n);
+	                   "SELECT count(*) FROM mash_outbox_events"
+	                   " WHERE state = 0 AND attempts > 0;",
+	                   0, 0, n);
 }
 
 int
@@ -653,9 +656,9 @@ mash_outbox_resend_now(struct mash_outbox *ob)
 	if (ob == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "UPDATE mash_outbox_events SET next_send_ms = ?1"
-		     " WHERE state = 0 AND attempts > 0 AND next_send_ms > ?1;",
-		     &st);
+	             "UPDATE mash_outbox_events SET next_send_ms = ?1"
+	             " WHERE state = 0 AND attempts > 0 AND next_send_ms > ?1;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms(ob));
@@ -674,9 +677,9 @@ mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms)
 	if (ob == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "UPDATE mash_outbox_events SET next_send_ms = ?1"
-		     " WHERE state = 0 AND attempts > 0 AND next_send_ms < ?1;",
-		     &st);
+	             "UPDATE mash_outbox_events SET next_send_ms = ?1"
+	             " WHERE state = 0 AND attempts > 0 AND next_send_ms < ?1;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, until_ms);
@@ -697,9 +700,9 @@ mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms)
 	if (ob == NULL || ms == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "SELECT min(next_send_ms) FROM mash_outbox_events"
-		     " WHERE state = 0;",
-		     &st);
+	             "SELECT min(next_send_ms) FROM mash_outbox_events"
+	             " WHERE state = 0;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -718,7 +721,7 @@ out:
 
 int
 mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
-		    struct mash_outbox_summary *s)
+                    struct mash_outbox_summary *s)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_INVAL, step;
@@ -728,10 +731,10 @@ mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
 	if (ob == NULL || s == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "SELECT state, count(*), sum(attempts > 0)"
-		     " FROM mash_outbox_events WHERE run_id = ?1"
-		     " GROUP BY state;",
-		     &st);
+	             "SELECT state, count(*), sum(attempts > 0)"
+	             " FROM mash_outbox_events WHERE run_id = ?1"
+	             " GROUP BY state;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -765,21 +768,22 @@ out:
 
 int
 mash_outbox_rejections(struct mash_outbox *ob, int64_t run_id,
-		       void (*cb)(void *ctx, const char *event_id,
-				  const char *agency_ref,
-				  unsigned long feed_line, const char *reason),
-		       void *ctx)
+                       void (*cb)(void *ctx, const char *event_id,
+                                  const char *agency_ref,
+                                  unsigned long feed_line, const char *reason),
+                       void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_INVAL, step;
 
 	if (ob == NULL || cb == NULL)
 		goto out;
-	rc = prepare(ob,
-		     "SELECT event_id, agency_ref, feed_line, coalesce(reason, '')"
-		     " FROM mash_outbox_events WHERE run_id = ?1 AND state = 3"
-		     " ORDER BY feed_line, rowid;",
-		     &st);
+	rc = prepare(
+	    ob,
+	    "SELECT event_id, agency_ref, feed_line, coalesce(reason, '')"
+	    " FROM mash_outbox_events WHERE run_id = ?1 AND state = 3"
+	    " ORDER BY feed_line, rowid;",
+	    &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -796,7 +800,7 @@ out:
 
 int
 mash_outbox_feed_get(struct mash_outbox *ob, const char *feed_key,
-		     struct mash_outbox_feedpos *pos)
+                     struct mash_outbox_feedpos *pos)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_INVAL, step;
@@ -806,9 +810,9 @@ mash_outbox_feed_get(struct mash_outbox *ob, const char *feed_key,
 	if (ob == NULL || feed_key == NULL || pos == NULL)
 		goto out;
 	rc = prepare(ob,
-		     "SELECT offset, lines, inode FROM mash_outbox_feeds"
-		     " WHERE feed = ?1;",
-		     &st);
+	             "SELECT offset, lines, inode FROM mash_outbox_feeds"
+	             " WHERE feed = ?1;",
+	             &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
@@ -832,7 +836,7 @@ out:
 
 int
 mash_outbox_feed_set(struct mash_outbox *ob, const char *feed_key,
-		     const struct mash_outbox_feedpos *pos)
+                     const struct mash_outbox_feedpos *pos)
 {
 	if (ob == NULL || feed_key == NULL || pos == NULL)
 		return MASH_ERR_INVAL;

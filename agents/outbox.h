@@ -38,8 +38,8 @@ enum mash_outbox_state {
 };
 
 struct mash_outbox_cfg {
-	int64_t backoff_min_ms; /* first resend delay; <= 0: default */
-	int64_t backoff_max_ms; /* cap; < min: default */
+	int64_t backoff_min_ms;         /* first resend delay; <= 0: default */
+	int64_t backoff_max_ms;         /* cap; < min: default */
 	const struct mash_clock *clock; /* NULL: system clock */
 };
 
@@ -61,12 +61,12 @@ struct mash_outbox_feedpos {
 
 /* Counts for the events of one run (mash_outbox_begin_run). */
 struct mash_outbox_summary {
-	size_t total;     /* events of the run */
-	size_t sent;      /* published at least once */
+	size_t total; /* events of the run */
+	size_t sent;  /* published at least once */
 	size_t accepted;
 	size_t duplicate;
-	size_t rejected;  /* rejected by the daemon */
-	size_t pending;   /* no receipt yet */
+	size_t rejected; /* rejected by the daemon */
+	size_t pending;  /* no receipt yet */
 };
 
 struct mash_outbox;
@@ -77,7 +77,7 @@ struct mash_outbox;
  * MASH_ERR_STORE if SQLite cannot open or set up the file; MASH_ERR_NOMEM.
  */
 int mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
-		     struct mash_outbox **out);
+                     struct mash_outbox **out);
 
 /* Close; NULL allowed. */
 void mash_outbox_close(struct mash_outbox *ob);
@@ -88,7 +88,7 @@ void mash_outbox_close(struct mash_outbox *ob);
  * values (defaults when cfg is NULL or values invalid). Never overflows.
  */
 int64_t mash_outbox_backoff(const struct mash_outbox_cfg *cfg,
-			    uint32_t attempts);
+                            uint32_t attempts);
 
 /*
  * Start a run: a new run id in *run_id; every event still pending from
@@ -122,9 +122,10 @@ void mash_outbox_batch_rollback(struct mash_outbox *ob);
  * batch commits.
  */
 int mash_outbox_put(struct mash_outbox *ob, const char *agency,
-		    const char *event_id, const char *agency_ref,
-		    unsigned long feed_line, const uint8_t *env, size_t len,
-		    const char *feed_key, const struct mash_outbox_feedpos *pos);
+                    const char *event_id, const char *agency_ref,
+                    unsigned long feed_line, const uint8_t *env, size_t len,
+                    const char *feed_key,
+                    const struct mash_outbox_feedpos *pos);
 
 /*
  * Up to max pending events that are due now (next send time <= the
@@ -132,7 +133,7 @@ int mash_outbox_put(struct mash_outbox *ob, const char *agency,
  * mash_outbox_items_free). *n may be 0. MASH_OK or MASH_ERR_STORE.
  */
 int mash_outbox_due(struct mash_outbox *ob, size_t max,
-		    struct mash_outbox_item **items, size_t *n);
+                    struct mash_outbox_item **items, size_t *n);
 
 /* Free items from mash_outbox_due (envelopes wiped); NULL allowed. */
 void mash_outbox_items_free(struct mash_outbox_item *items, size_t n);
@@ -143,7 +144,7 @@ void mash_outbox_items_free(struct mash_outbox_item *items, size_t n);
  * (not pending), MASH_ERR_STORE.
  */
 int mash_outbox_sent(struct mash_outbox *ob, const char *agency,
-		     const char *event_id);
+                     const char *event_id);
 
 /*
  * Settle a pending event with a VERIFIED receipt: status is
@@ -155,14 +156,14 @@ int mash_outbox_sent(struct mash_outbox *ob, const char *agency,
  * second receipt for a resend, ignored); MASH_ERR_INVAL; MASH_ERR_STORE.
  */
 int mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
-			const char *event_id, enum mash_outbox_state status,
-			const char *reason, const char *case_id,
-			uint64_t audit_seq);
+                        const char *event_id, enum mash_outbox_state status,
+                        const char *reason, const char *case_id,
+                        uint64_t audit_seq);
 
 /* State of one event into *state: MASH_OK or MASH_ERR_NOT_FOUND. */
 int mash_outbox_state(struct mash_outbox *ob, const char *agency,
-		      const char *event_id, enum mash_outbox_state *state,
-		      uint32_t *attempts);
+                      const char *event_id, enum mash_outbox_state *state,
+                      uint32_t *attempts);
 
 /* Number of pending events that were published at least once and have no
  * receipt yet (the in-flight window). */
@@ -193,24 +194,24 @@ int mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms);
 
 /* Counts for run_id into *s. */
 int mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
-			struct mash_outbox_summary *s);
+                        struct mash_outbox_summary *s);
 
 /* Call cb for every event of run_id the daemon rejected (its event id,
  * agency reference, feed line and reason). */
 int mash_outbox_rejections(struct mash_outbox *ob, int64_t run_id,
-			   void (*cb)(void *ctx, const char *event_id,
-				      const char *agency_ref,
-				      unsigned long feed_line,
-				      const char *reason),
-			   void *ctx);
+                           void (*cb)(void *ctx, const char *event_id,
+                                      const char *agency_ref,
+                                      unsigned long feed_line,
+                                      const char *reason),
+                           void *ctx);
 
 /* The saved position of feed_key: MASH_OK, MASH_ERR_NOT_FOUND (never
  * saved: start at 0), MASH_ERR_STORE. */
 int mash_outbox_feed_get(struct mash_outbox *ob, const char *feed_key,
-			 struct mash_outbox_feedpos *pos);
+                         struct mash_outbox_feedpos *pos);
 
 /* Save the position of feed_key durably (after a skipped bad line). */
 int mash_outbox_feed_set(struct mash_outbox *ob, const char *feed_key,
-			 const struct mash_outbox_feedpos *pos);
+                         const struct mash_outbox_feedpos *pos);
 
 #endif

@@ -30,54 +30,54 @@
 #include "common/str.h"
 #include "mash/v1/mash.pb-c.h"
 
-#define HLEN MASH_MERKLE_HASH_LEN
+#define HLEN           MASH_MERKLE_HASH_LEN
 #define DEFAULT_LOG_ID "mash-audit"
 
 static const char *const type_names[] = {
-	[MASH_AUD_EVENT_RECEIVED] = "EVENT_RECEIVED",
-	[MASH_AUD_EVENT_REJECTED] = "EVENT_REJECTED",
-	[MASH_AUD_EVENT_DUPLICATE] = "EVENT_DUPLICATE",
-	[MASH_AUD_DECISION] = "DECISION",
-	[MASH_AUD_DELIVERY] = "DELIVERY",
-	[MASH_AUD_PICTURE_GRANTED] = "PICTURE_GRANTED",
-	[MASH_AUD_PICTURE_DENIED] = "PICTURE_DENIED",
-	[MASH_AUD_BREAK_GLASS] = "BREAK_GLASS",
-	[MASH_AUD_TRIGGER_RAISED] = "TRIGGER_RAISED",
-	[MASH_AUD_TRIGGER_UPDATED] = "TRIGGER_UPDATED",
-	[MASH_AUD_TRIGGER_DELIVERY] = "TRIGGER_DELIVERY",
-	[MASH_AUD_CLOCK_SET] = "CLOCK_SET",
-	[MASH_AUD_ESCALATION] = "ESCALATION",
-	[MASH_AUD_POLICY_LOAD] = "POLICY_LOAD",
-	[MASH_AUD_KEY_CHANGE] = "KEY_CHANGE",
-	[MASH_AUD_PURGE] = "PURGE",
-	[MASH_AUD_CHECKPOINT] = "CHECKPOINT",
+    [MASH_AUD_EVENT_RECEIVED] = "EVENT_RECEIVED",
+    [MASH_AUD_EVENT_REJECTED] = "EVENT_REJECTED",
+    [MASH_AUD_EVENT_DUPLICATE] = "EVENT_DUPLICATE",
+    [MASH_AUD_DECISION] = "DECISION",
+    [MASH_AUD_DELIVERY] = "DELIVERY",
+    [MASH_AUD_PICTURE_GRANTED] = "PICTURE_GRANTED",
+    [MASH_AUD_PICTURE_DENIED] = "PICTURE_DENIED",
+    [MASH_AUD_BREAK_GLASS] = "BREAK_GLASS",
+    [MASH_AUD_TRIGGER_RAISED] = "TRIGGER_RAISED",
+    [MASH_AUD_TRIGGER_UPDATED] = "TRIGGER_UPDATED",
+    [MASH_AUD_TRIGGER_DELIVERY] = "TRIGGER_DELIVERY",
+    [MASH_AUD_CLOCK_SET] = "CLOCK_SET",
+    [MASH_AUD_ESCALATION] = "ESCALATION",
+    [MASH_AUD_POLICY_LOAD] = "POLICY_LOAD",
+    [MASH_AUD_KEY_CHANGE] = "KEY_CHANGE",
+    [MASH_AUD_PURGE] = "PURGE",
+    [MASH_AUD_CHECKPOINT] = "CHECKPOINT",
 };
 
 static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS audit_log("
-	" seq INTEGER PRIMARY KEY,"
-	" type TEXT NOT NULL,"
-	" time_ms INTEGER NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" case_id TEXT, agency TEXT, event_id TEXT, recipient TEXT,"
-	" record TEXT NOT NULL,"
-	" leaf_hash BLOB NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS audit_log_case ON audit_log(case_id);"
-	"CREATE INDEX IF NOT EXISTS audit_log_agency ON audit_log(agency);"
-	"CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
-	"CREATE TABLE IF NOT EXISTS audit_state("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" log_id TEXT NOT NULL,"
-	" version INTEGER NOT NULL,"
-	" tree_size INTEGER NOT NULL,"
-	" frontier BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS audit_checkpoints("
-	" id INTEGER PRIMARY KEY,"
-	" tree_size INTEGER NOT NULL,"
-	" root_hash BLOB NOT NULL,"
-	" timestamp INTEGER NOT NULL,"
-	" log_id TEXT NOT NULL,"
-	" envelope BLOB NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS audit_log("
+    " seq INTEGER PRIMARY KEY,"
+    " type TEXT NOT NULL,"
+    " time_ms INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " case_id TEXT, agency TEXT, event_id TEXT, recipient TEXT,"
+    " record TEXT NOT NULL,"
+    " leaf_hash BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_log_case ON audit_log(case_id);"
+    "CREATE INDEX IF NOT EXISTS audit_log_agency ON audit_log(agency);"
+    "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
+    "CREATE TABLE IF NOT EXISTS audit_state("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " log_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " tree_size INTEGER NOT NULL,"
+    " frontier BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints("
+    " id INTEGER PRIMARY KEY,"
+    " tree_size INTEGER NOT NULL,"
+    " root_hash BLOB NOT NULL,"
+    " timestamp INTEGER NOT NULL,"
+    " log_id TEXT NOT NULL,"
+    " envelope BLOB NOT NULL);";
 
 enum stmt_id {
 	ST_STATE_GET,
@@ -92,21 +92,21 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_STATE_GET] = "SELECT tree_size, frontier FROM audit_state"
-			 " WHERE id = 1",
-	[ST_STATE_PUT] = "UPDATE audit_state SET tree_size = ?1,"
-			 " frontier = ?2 WHERE id = 1",
-	[ST_LOG_INSERT] = "INSERT INTO audit_log(seq, type, time_ms, actor,"
-			  " case_id, agency, event_id, recipient, record,"
-			  " leaf_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-	[ST_SP_BEGIN] = "SAVEPOINT mash_aud",
-	[ST_SP_RELEASE] = "RELEASE mash_aud",
-	[ST_SP_ROLLBACK] = "ROLLBACK TO mash_aud",
-	[ST_CP_LAST] = "SELECT tree_size, timestamp, envelope FROM"
-		       " audit_checkpoints ORDER BY id DESC LIMIT 1",
-	[ST_CP_INSERT] = "INSERT INTO audit_checkpoints(tree_size, root_hash,"
-			 " timestamp, log_id, envelope)"
-			 " VALUES (?1,?2,?3,?4,?5)",
+    [ST_STATE_GET] = "SELECT tree_size, frontier FROM audit_state"
+                     " WHERE id = 1",
+    [ST_STATE_PUT] = "UPDATE audit_state SET tree_size = ?1,"
+                     " frontier = ?2 WHERE id = 1",
+    [ST_LOG_INSERT] = "INSERT INTO audit_log(seq, type, time_ms, actor,"
+                      " case_id, agency, event_id, recipient, record,"
+                      " leaf_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_SP_BEGIN] = "SAVEPOINT mash_aud",
+    [ST_SP_RELEASE] = "RELEASE mash_aud",
+    [ST_SP_ROLLBACK] = "ROLLBACK TO mash_aud",
+    [ST_CP_LAST] = "SELECT tree_size, timestamp, envelope FROM"
+                   " audit_checkpoints ORDER BY id DESC LIMIT 1",
+    [ST_CP_INSERT] = "INSERT INTO audit_checkpoints(tree_size, root_hash,"
+                     " timestamp, log_id, envelope)"
+                     " VALUES (?1,?2,?3,?4,?5)",
 };
 
 struct mash_aud {
@@ -164,7 +164,7 @@ mask_nhs_like(char *s)
 				digits++;
 				j++;
 			} else if ((s[j] == ' ' || s[j] == '-') &&
-				   isdigit((unsigned char)s[j + 1])) {
+			           isdigit((unsigned char)s[j + 1])) {
 				j++;
 			} else {
 				break;
@@ -273,7 +273,8 @@ clean_extra(json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		json_object_foreach(v, key, child) {
+		json_object_foreach(v, key, child)
+		{
 			if (mash_strlcpy(probe, key, sizeof(probe)) != MASH_OK)
 				return MASH_ERR_FIELD_TOO_LONG;
 			mask_nhs_like(probe);
@@ -281,7 +282,7 @@ clean_extra(json_t *v)
 				return MASH_ERR_INVAL;
 			if (json_is_string(child)) {
 				j = clean_string(json_string_value(child),
-						 MASH_AUD_MAX_EXTRA, &rc);
+				                 MASH_AUD_MAX_EXTRA, &rc);
 				if (j == NULL)
 					return rc;
 				if (json_object_set_new(v, key, j) != 0)
@@ -294,10 +295,11 @@ clean_extra(json_t *v)
 		}
 		return MASH_OK;
 	case JSON_ARRAY:
-		json_array_foreach(v, i, child) {
+		json_array_foreach(v, i, child)
+		{
 			if (json_is_string(child)) {
 				j = clean_string(json_string_value(child),
-						 MASH_AUD_MAX_EXTRA, &rc);
+				                 MASH_AUD_MAX_EXTRA, &rc);
 				if (j == NULL)
 					return rc;
 				if (json_array_set_new(v, i, j) != 0)
@@ -322,7 +324,7 @@ clean_extra(json_t *v)
  * columns without parsing the bytes again. */
 static int
 encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
-	   json_t **objp, char **out, size_t *len)
+           json_t **objp, char **out, size_t *len)
 {
 	json_t *obj = NULL, *extra = NULL;
 	json_error_t jerr;
@@ -345,7 +347,7 @@ encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
 	if (json_object_set_new(obj, "v", json_integer(MASH_AUD_VERSION)) ||
 	    json_object_set_new(obj, "seq", json_integer((json_int_t)seq)) ||
 	    json_object_set_new(obj, "type",
-				json_string(mash_aud_type_name(rec->type))) ||
+	                        json_string(mash_aud_type_name(rec->type))) ||
 	    json_object_set_new(obj, "time", json_integer(time_ms))) {
 		rc = MASH_ERR_NOMEM;
 		goto out;
@@ -356,26 +358,25 @@ encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
 	if (rc == MASH_OK)
 		rc = set_string(obj, "agency", rec->agency, MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
-		rc = set_string(obj, "event_id", rec->event_id,
-				MASH_AUD_MAX_ID);
+		rc =
+		    set_string(obj, "event_id", rec->event_id, MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
 		rc = set_string(obj, "recipient", rec->recipient,
-				MASH_AUD_MAX_ID);
+		                MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
 		rc = set_string(obj, "purpose", rec->purpose, MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
 		rc = set_string(obj, "rule_id", rec->rule_id, MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
 		rc = set_string(obj, "legal_basis", rec->legal_basis,
-				MASH_AUD_MAX_ID);
+		                MASH_AUD_MAX_ID);
 	if (rc == MASH_OK)
 		rc = set_names(obj, "shared", rec->shared, rec->n_shared);
 	if (rc == MASH_OK)
-		rc = set_names(obj, "withheld", rec->withheld,
-			       rec->n_withheld);
+		rc = set_names(obj, "withheld", rec->withheld, rec->n_withheld);
 	if (rc == MASH_OK)
-		rc = set_string(obj, "reason", rec->reason,
-				MASH_AUD_MAX_REASON);
+		rc =
+		    set_string(obj, "reason", rec->reason, MASH_AUD_MAX_REASON);
 	if (rc != MASH_OK)
 		goto out;
 	if (rec->extra_json != NULL && rec->extra_json[0] != '\0') {
@@ -384,8 +385,8 @@ encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
 		if (n > MASH_AUD_MAX_EXTRA)
 			goto out;
 		rc = MASH_ERR_INVAL;
-		extra = json_loadb(rec->extra_json, n,
-				   JSON_REJECT_DUPLICATES, &jerr);
+		extra = json_loadb(rec->extra_json, n, JSON_REJECT_DUPLICATES,
+		                   &jerr);
 		if (extra == NULL || !json_is_object(extra))
 			goto out;
 		rc = clean_extra(extra);
@@ -427,7 +428,7 @@ out:
 
 int
 mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
-		int64_t time_ms, char **out, size_t *len)
+                int64_t time_ms, char **out, size_t *len)
 {
 	json_t *obj = NULL;
 	int rc;
@@ -481,7 +482,7 @@ state_read(struct mash_aud *aud, struct mash_merkle_frontier *f)
 	if (src == SQLITE_ROW) {
 		blob = sqlite3_column_blob(st, 1);
 		rc = mash_merkle_frontier_decode(
-			blob, (size_t)sqlite3_column_bytes(st, 1), f);
+		    blob, (size_t)sqlite3_column_bytes(st, 1), f);
 		if (rc != MASH_OK ||
 		    (uint64_t)sqlite3_column_int64(st, 0) != f->size)
 			rc = MASH_ERR_TAMPERED;
@@ -503,7 +504,7 @@ state_write(struct mash_aud *aud, const struct mash_merkle_frontier *f)
 		return rc;
 	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f->size) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_TRANSIENT) !=
-		    SQLITE_OK) {
+	        SQLITE_OK) {
 		sqlite3_reset(st);
 		return MASH_ERR_STORE;
 	}
@@ -512,7 +513,7 @@ state_write(struct mash_aud *aud, const struct mash_merkle_frontier *f)
 
 int
 mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
-	      const char *log_id, struct mash_aud **out)
+              const char *log_id, struct mash_aud **out)
 {
 	struct mash_aud *aud = NULL;
 	struct mash_merkle_frontier f;
@@ -540,49 +541,50 @@ mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
 	rc = MASH_ERR_STORE;
 	if (sqlite3_exec(db, schema_sql, NULL, NULL, &errmsg) != SQLITE_OK) {
 		mash_err("audit: cannot create tables: %s",
-			 errmsg ? errmsg : sqlite3_errmsg(db));
+		         errmsg ? errmsg : sqlite3_errmsg(db));
 		goto out;
 	}
 	/* First open of this database: the empty tree under log_id. */
 	mash_merkle_frontier_init(&f);
 	(void)mash_merkle_frontier_encode(&f, buf, sizeof(buf), &len);
 	if (sqlite3_prepare_v2(db,
-			       "INSERT OR IGNORE INTO audit_state(id, log_id,"
-			       " version, tree_size, frontier)"
-			       " VALUES (1, ?1, ?2, 0, ?3)",
-			       -1, &st, NULL) != SQLITE_OK ||
+	                       "INSERT OR IGNORE INTO audit_state(id, log_id,"
+	                       " version, tree_size, frontier)"
+	                       " VALUES (1, ?1, ?2, 0, ?3)",
+	                       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, log_id, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, MASH_AUD_VERSION) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC) !=
-		    SQLITE_OK ||
+	        SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT log_id FROM audit_state"
-				   " WHERE id = 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT log_id FROM audit_state"
+	                       " WHERE id = 1",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	src = sqlite3_step(st);
 	if (src != SQLITE_ROW)
 		goto out;
 	txt = sqlite3_column_text(st, 0);
 	if (txt == NULL || mash_strlcpy(aud->log_id, (const char *)txt,
-					sizeof(aud->log_id)) != MASH_OK)
+	                                sizeof(aud->log_id)) != MASH_OK)
 		goto out;
 	for (i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &aud->st[i],
-				       NULL) != SQLITE_OK) {
+		                       SQLITE_PREPARE_PERSISTENT, &aud->st[i],
+		                       NULL) != SQLITE_OK) {
 			mash_err("audit: cannot prepare statement: %s",
-				 sqlite3_errmsg(db));
+			         sqlite3_errmsg(db));
 			goto out;
 		}
 	}
 	rc = state_read(aud, &f);
 	if (rc != MASH_OK) {
 		mash_err("audit: stored tree state is unreadable (%s)",
-			 mash_errname(rc));
+		         mash_errname(rc));
 		goto out;
 	}
 	*out = aud;
@@ -635,7 +637,7 @@ rec_field(json_t *obj, const char *key)
 
 int
 mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
-		uint64_t *seq)
+                uint64_t *seq)
 {
 	struct mash_merkle_frontier f;
 	unsigned char leaf[HLEN];
@@ -670,7 +672,7 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	st = aud->st[ST_LOG_INSERT];
 	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f.size) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, mash_aud_type_name(rec->type), -1,
-			      SQLITE_STATIC) != SQLITE_OK ||
+	                      SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
 	    bind_opt_text(st, 4, rec_field(obj, "actor")) != SQLITE_OK ||
 	    bind_opt_text(st, 5, rec_field(obj, "case_id")) != SQLITE_OK ||
@@ -678,16 +680,15 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	    bind_opt_text(st, 7, rec_field(obj, "event_id")) != SQLITE_OK ||
 	    bind_opt_text(st, 8, rec_field(obj, "recipient")) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 9, bytes, (int)len, SQLITE_STATIC) !=
-		    SQLITE_OK ||
-	    sqlite3_bind_blob(st, 10, leaf, HLEN, SQLITE_STATIC) !=
-		    SQLITE_OK) {
+	        SQLITE_OK ||
+	    sqlite3_bind_blob(st, 10, leaf, HLEN, SQLITE_STATIC) != SQLITE_OK) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		goto out;
 	}
 	if (step_done(st) != MASH_OK) {
 		mash_err("audit: insert seq %llu failed: %s",
-			 (unsigned long long)f.size, sqlite3_errmsg(aud->db));
+		         (unsigned long long)f.size, sqlite3_errmsg(aud->db));
 		goto out;
 	}
 	if (state_write(aud, &f) != MASH_OK)
@@ -733,7 +734,7 @@ last_checkpoint(struct mash_aud *aud, uint64_t *size, int64_t *ts, int *found)
 
 int
 mash_aud_checkpoint_due(struct mash_aud *aud,
-			const struct mash_aud_checkpoint_policy *pol)
+                        const struct mash_aud_checkpoint_policy *pol)
 {
 	struct mash_merkle_frontier f;
 	uint64_t cp_size, fresh;
@@ -763,7 +764,7 @@ mash_aud_checkpoint_due(struct mash_aud *aud,
 
 int
 mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
-		    unsigned char **env, size_t *len)
+                    unsigned char **env, size_t *len)
 {
 	Mash__V1__AuditCheckpoint cp = MASH__V1__AUDIT_CHECKPOINT__INIT;
 	struct mash_aud_record rec;
@@ -808,7 +809,7 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 		goto out;
 	}
 	rc = signer->seal(signer->ctx, MASH_AUD_CHECKPOINT_TYPE, payload,
-			  payload_len, &sealed, &sealed_len);
+	                  payload_len, &sealed, &sealed_len);
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_INVAL;
@@ -823,9 +824,9 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 	    sqlite3_bind_blob(st, 2, root, HLEN, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 4, aud->log_id, -1, SQLITE_STATIC) !=
-		    SQLITE_OK ||
+	        SQLITE_OK ||
 	    sqlite3_bind_blob(st, 5, sealed, (int)sealed_len, SQLITE_STATIC) !=
-		    SQLITE_OK) {
+	        SQLITE_OK) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		goto out;
@@ -834,8 +835,8 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 		goto out;
 	mash_hex(root, HLEN, root_hex);
 	rc = mash_snprintf(extra, sizeof(extra),
-			   "{\"tree_size\":%llu,\"root\":\"%s\"}",
-			   (unsigned long long)size, root_hex);
+	                   "{\"tree_size\":%llu,\"root\":\"%s\"}",
+	                   (unsigned long long)size, root_hex);
 	if (rc != MASH_OK)
 		goto out;
 	memset(&rec, 0, sizeof(rec));
@@ -875,7 +876,7 @@ out:
 
 int
 mash_aud_latest_checkpoint(struct mash_aud *aud, unsigned char **env,
-			   size_t *len)
+                           size_t *len)
 {
 	sqlite3_stmt *st = aud->st[ST_CP_LAST];
 	const void *blob;

@@ -49,23 +49,23 @@ struct mash_aud;
 /* Record types; the numbers are stable (stored), the names are the
  * "type" value of the encoding. Append, never renumber. */
 enum mash_aud_type {
-	MASH_AUD_EVENT_RECEIVED = 1,  /* an agency event accepted and stored */
-	MASH_AUD_EVENT_REJECTED = 2,  /* rejected: reason = error token */
-	MASH_AUD_EVENT_DUPLICATE = 3, /* re-sent event acknowledged again */
-	MASH_AUD_DECISION = 4,        /* sharing decision for one recipient */
-	MASH_AUD_DELIVERY = 5,        /* a message published to an inbox */
-	MASH_AUD_PICTURE_GRANTED = 6, /* picture request granted */
-	MASH_AUD_PICTURE_DENIED = 7,  /* picture request denied */
-	MASH_AUD_BREAK_GLASS = 8,     /* an override used (reason = why) */
-	MASH_AUD_TRIGGER_RAISED = 9,  /* s47 trigger raised */
+	MASH_AUD_EVENT_RECEIVED = 1,   /* an agency event accepted and stored */
+	MASH_AUD_EVENT_REJECTED = 2,   /* rejected: reason = error token */
+	MASH_AUD_EVENT_DUPLICATE = 3,  /* re-sent event acknowledged again */
+	MASH_AUD_DECISION = 4,         /* sharing decision for one recipient */
+	MASH_AUD_DELIVERY = 5,         /* a message published to an inbox */
+	MASH_AUD_PICTURE_GRANTED = 6,  /* picture request granted */
+	MASH_AUD_PICTURE_DENIED = 7,   /* picture request denied */
+	MASH_AUD_BREAK_GLASS = 8,      /* an override used (reason = why) */
+	MASH_AUD_TRIGGER_RAISED = 9,   /* s47 trigger raised */
 	MASH_AUD_TRIGGER_UPDATED = 10, /* s47 trigger updated */
 	MASH_AUD_TRIGGER_DELIVERY = 11, /* a trigger sent to an attendee */
-	MASH_AUD_CLOCK_SET = 12,      /* a statutory clock set or changed */
-	MASH_AUD_ESCALATION = 13,     /* a clock overdue, escalated */
-	MASH_AUD_POLICY_LOAD = 14,    /* policy loaded (extra: sha256) */
-	MASH_AUD_KEY_CHANGE = 15,     /* trust store key added/revoked */
-	MASH_AUD_PURGE = 16,          /* data purged (retention) */
-	MASH_AUD_CHECKPOINT = 17,     /* a checkpoint was signed */
+	MASH_AUD_CLOCK_SET = 12,        /* a statutory clock set or changed */
+	MASH_AUD_ESCALATION = 13,       /* a clock overdue, escalated */
+	MASH_AUD_POLICY_LOAD = 14,      /* policy loaded (extra: sha256) */
+	MASH_AUD_KEY_CHANGE = 15,       /* trust store key added/revoked */
+	MASH_AUD_PURGE = 16,            /* data purged (retention) */
+	MASH_AUD_CHECKPOINT = 17,       /* a checkpoint was signed */
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
 #define MASH_AUD_TYPE_MAX MASH_AUD_CHECKPOINT
@@ -77,12 +77,12 @@ enum mash_aud_type {
  */
 struct mash_aud_record {
 	enum mash_aud_type type;
-	int64_t time_ms;           /* 0: the audit log's clock is read */
-	const char *actor;         /* who acted */
+	int64_t time_ms;   /* 0: the audit log's clock is read */
+	const char *actor; /* who acted */
 	const char *case_id;
-	const char *agency;        /* the agency the record is about */
+	const char *agency; /* the agency the record is about */
 	const char *event_id;
-	const char *recipient;     /* principal who received / requested */
+	const char *recipient; /* principal who received / requested */
 	const char *purpose;
 	const char *rule_id;
 	const char *legal_basis;
@@ -90,8 +90,8 @@ struct mash_aud_record {
 	size_t n_shared;
 	const char *const *withheld; /* names of fields withheld */
 	size_t n_withheld;
-	const char *reason;        /* error token, break-glass reason, ... */
-	const char *extra_json;    /* a small JSON object, e.g. {"sha256":..} */
+	const char *reason;     /* error token, break-glass reason, ... */
+	const char *extra_json; /* a small JSON object, e.g. {"sha256":..} */
 };
 
 /* "EVENT_RECEIVED" etc.; NULL for a value not in the enum. Static. */
@@ -109,7 +109,7 @@ int mash_aud_type_parse(const char *name, enum mash_aud_type *out);
  * MASH_ERR_TAMPERED (stored tree state does not decode), MASH_ERR_NOMEM.
  */
 int mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
-		  const char *log_id, struct mash_aud **out);
+                  const char *log_id, struct mash_aud **out);
 
 /* Free the handle (not the connection). NULL allowed. */
 void mash_aud_free(struct mash_aud *aud);
@@ -126,7 +126,7 @@ void mash_aud_free(struct mash_aud *aud);
  * MASH_ERR_BAD_UTF8, MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
-		    uint64_t *seq);
+                    uint64_t *seq);
 
 /*
  * The canonical encoding of rec with the given seq (no database): what
@@ -134,12 +134,12 @@ int mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
  * frees with mash_free) and *len, or NULL/0 on error. Errors as append.
  */
 int mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
-		    int64_t time_ms, char **out, size_t *len);
+                    int64_t time_ms, char **out, size_t *len);
 
 /* The committed (as seen by this connection) tree: *size and root.
  * MASH_OK or MASH_ERR_STORE. */
 int mash_aud_tree(struct mash_aud *aud, uint64_t *size,
-		  unsigned char root[MASH_MERKLE_HASH_LEN]);
+                  unsigned char root[MASH_MERKLE_HASH_LEN]);
 
 /* The log id (static for the handle's lifetime). */
 const char *mash_aud_log_id(const struct mash_aud *aud);
@@ -152,8 +152,8 @@ const char *mash_aud_log_id(const struct mash_aud *aud);
  */
 struct mash_aud_signer {
 	int (*seal)(void *ctx, const char *payload_type,
-		    const unsigned char *payload, size_t payload_len,
-		    unsigned char **env, size_t *env_len);
+	            const unsigned char *payload, size_t payload_len,
+	            unsigned char **env, size_t *env_len);
 	void *ctx;
 };
 
@@ -172,7 +172,7 @@ struct mash_aud_checkpoint_policy {
  * not, negative error (MASH_ERR_STORE).
  */
 int mash_aud_checkpoint_due(struct mash_aud *aud,
-			    const struct mash_aud_checkpoint_policy *pol);
+                            const struct mash_aud_checkpoint_policy *pol);
 
 /*
  * Sign a checkpoint of the current tree and store it (in its own
@@ -186,12 +186,12 @@ int mash_aud_checkpoint_due(struct mash_aud *aud,
  * MASH_ERR_NOMEM.
  */
 int mash_aud_checkpoint(struct mash_aud *aud,
-			const struct mash_aud_signer *signer,
-			unsigned char **env, size_t *len);
+                        const struct mash_aud_signer *signer,
+                        unsigned char **env, size_t *len);
 
 /* The latest stored checkpoint envelope (to re-publish at start-up):
  * *env (caller frees with mash_free) / *len, or MASH_ERR_NOT_FOUND. */
 int mash_aud_latest_checkpoint(struct mash_aud *aud, unsigned char **env,
-			       size_t *len);
+                               size_t *len);
 
 #endif

@@ -49,7 +49,7 @@ out:
 
 int
 mash_merkle_node_hash(const unsigned char left[HLEN],
-		      const unsigned char right[HLEN], unsigned char out[HLEN])
+                      const unsigned char right[HLEN], unsigned char out[HLEN])
 {
 	unsigned char buf[1 + 2 * HLEN];
 
@@ -70,7 +70,7 @@ mash_merkle_frontier_init(struct mash_merkle_frontier *f)
 
 int
 mash_merkle_frontier_append(struct mash_merkle_frontier *f,
-			    const unsigned char leaf[HLEN])
+                            const unsigned char leaf[HLEN])
 {
 	hash_t h;
 	uint64_t s;
@@ -100,7 +100,7 @@ mash_merkle_frontier_append(struct mash_merkle_frontier *f,
 
 int
 mash_merkle_frontier_root(const struct mash_merkle_frontier *f,
-			  unsigned char out[HLEN])
+                          unsigned char out[HLEN])
 {
 	hash_t r;
 	unsigned i;
@@ -109,8 +109,8 @@ mash_merkle_frontier_root(const struct mash_merkle_frontier *f,
 	memset(out, 0, HLEN);
 	if (f->n == 0)
 		return SHA256((const unsigned char *)"", 0, out) == NULL
-			       ? MASH_ERR_CRYPTO
-			       : MASH_OK;
+		           ? MASH_ERR_CRYPTO
+		           : MASH_OK;
 	/* The RFC's split at the largest power of two is exactly the binary
 	 * decomposition of size, so fold the subtree roots right to left. */
 	memcpy(r, f->hash[f->n - 1], HLEN);
@@ -135,7 +135,7 @@ popcount64(uint64_t v)
 
 int
 mash_merkle_frontier_encode(const struct mash_merkle_frontier *f,
-			    unsigned char *buf, size_t bufsz, size_t *len)
+                            unsigned char *buf, size_t bufsz, size_t *len)
 {
 	size_t need;
 	unsigned i;
@@ -153,7 +153,7 @@ mash_merkle_frontier_encode(const struct mash_merkle_frontier *f,
 
 int
 mash_merkle_frontier_decode(const unsigned char *buf, size_t len,
-			    struct mash_merkle_frontier *f)
+                            struct mash_merkle_frontier *f)
 {
 	uint64_t size = 0;
 	unsigned i, n;
@@ -191,7 +191,7 @@ subtree_root(const hash_t *leaves, uint64_t n, unsigned char out[HLEN])
 
 int
 mash_merkle_root(const unsigned char (*leaves)[HLEN], uint64_t n,
-		 unsigned char out[HLEN])
+                 unsigned char out[HLEN])
 {
 	memset(out, 0, HLEN);
 	if (leaves == NULL && n > 0)
@@ -238,8 +238,8 @@ path(const hash_t *d, uint64_t n, uint64_t m, hash_t *proof, size_t *len)
 
 int
 mash_merkle_inclusion_proof(const unsigned char (*leaves)[HLEN], uint64_t n,
-			    uint64_t index, unsigned char (*proof)[HLEN],
-			    size_t *proof_len)
+                            uint64_t index, unsigned char (*proof)[HLEN],
+                            size_t *proof_len)
 {
 	size_t len = 0;
 	int rc;
@@ -255,9 +255,9 @@ mash_merkle_inclusion_proof(const unsigned char (*leaves)[HLEN], uint64_t n,
 
 int
 mash_merkle_inclusion_verify(const unsigned char leaf[HLEN], uint64_t index,
-			     uint64_t tree_size,
-			     const unsigned char (*proof)[HLEN],
-			     size_t proof_len, const unsigned char root[HLEN])
+                             uint64_t tree_size,
+                             const unsigned char (*proof)[HLEN],
+                             size_t proof_len, const unsigned char root[HLEN])
 {
 	uint64_t fn, sn;
 	hash_t r;
@@ -299,7 +299,7 @@ mash_merkle_inclusion_verify(const unsigned char leaf[HLEN], uint64_t index,
 /* RFC 9162 2.1.4.1 SUBPROOF(m, D[n], b); appends to proof[*len]. */
 static int
 subproof(const hash_t *d, uint64_t n, uint64_t m, int b, hash_t *proof,
-	 size_t *len)
+         size_t *len)
 {
 	uint64_t k;
 	int rc;
@@ -334,9 +334,9 @@ subproof(const hash_t *d, uint64_t n, uint64_t m, int b, hash_t *proof,
 }
 
 int
-mash_merkle_consistency_proof(const unsigned char (*leaves)[HLEN],
-			      uint64_t n, uint64_t m,
-			      unsigned char (*proof)[HLEN], size_t *proof_len)
+mash_merkle_consistency_proof(const unsigned char (*leaves)[HLEN], uint64_t n,
+                              uint64_t m, unsigned char (*proof)[HLEN],
+                              size_t *proof_len)
 {
 	size_t len = 0;
 	int rc;
@@ -352,10 +352,10 @@ mash_merkle_consistency_proof(const unsigned char (*leaves)[HLEN],
 
 int
 mash_merkle_consistency_verify(uint64_t first, uint64_t second,
-			       const unsigned char first_root[HLEN],
-			       const unsigned char second_root[HLEN],
-			       const unsigned char (*proof)[HLEN],
-			       size_t proof_len)
+                               const unsigned char first_root[HLEN],
+                               const unsigned char second_root[HLEN],
+                               const unsigned char (*proof)[HLEN],
+                               size_t proof_len)
 {
 	const unsigned char *c;
 	uint64_t fn, sn;
@@ -363,8 +363,7 @@ mash_merkle_consistency_verify(uint64_t first, uint64_t second,
 	size_t i, start;
 	int rc;
 
-	if (first == 0 || first > second ||
-	    proof_len > MASH_MERKLE_MAX_DEPTH ||
+	if (first == 0 || first > second || proof_len > MASH_MERKLE_MAX_DEPTH ||
 	    (proof == NULL && proof_len > 0))
 		return MASH_ERR_INVAL;
 	if (first == second) {

@@ -29,31 +29,31 @@
  * proof: trees hold at most 2^63 leaves. */
 #define MASH_MERKLE_MAX_DEPTH 64u
 /* Largest frontier serialisation: 8-byte size + one hash per set bit. */
-#define MASH_MERKLE_FRONTIER_MAX_BYTES \
+#define MASH_MERKLE_FRONTIER_MAX_BYTES                                         \
 	(8u + MASH_MERKLE_MAX_DEPTH * MASH_MERKLE_HASH_LEN)
 
 struct mash_merkle_frontier {
-	uint64_t size;  /* number of leaves appended */
-	unsigned n;     /* number of stored subtree roots == popcount(size) */
+	uint64_t size; /* number of leaves appended */
+	unsigned n;    /* number of stored subtree roots == popcount(size) */
 	unsigned char hash[MASH_MERKLE_MAX_DEPTH][MASH_MERKLE_HASH_LEN];
 };
 
 /* out = SHA-256(0x00 || data[0..n)). data may be NULL only when n == 0.
  * MASH_OK or MASH_ERR_CRYPTO (out zeroed). */
 int mash_merkle_leaf_hash(const void *data, size_t n,
-			  unsigned char out[MASH_MERKLE_HASH_LEN]);
+                          unsigned char out[MASH_MERKLE_HASH_LEN]);
 
 /* out = SHA-256(0x01 || left || right); out may alias left or right.
  * MASH_OK or MASH_ERR_CRYPTO. */
 int mash_merkle_node_hash(const unsigned char left[MASH_MERKLE_HASH_LEN],
-			  const unsigned char right[MASH_MERKLE_HASH_LEN],
-			  unsigned char out[MASH_MERKLE_HASH_LEN]);
+                          const unsigned char right[MASH_MERKLE_HASH_LEN],
+                          unsigned char out[MASH_MERKLE_HASH_LEN]);
 
 /* MTH over n leaf hashes (RFC 9162 2.1.1), n == 0 gives SHA-256("").
  * leaves may be NULL only when n == 0. O(n) hashes, O(log n) memory.
  * MASH_OK, MASH_ERR_INVAL or MASH_ERR_CRYPTO (out zeroed on error). */
 int mash_merkle_root(const unsigned char (*leaves)[MASH_MERKLE_HASH_LEN],
-		     uint64_t n, unsigned char out[MASH_MERKLE_HASH_LEN]);
+                     uint64_t n, unsigned char out[MASH_MERKLE_HASH_LEN]);
 
 /* An empty frontier (size 0). f must not be NULL. */
 void mash_merkle_frontier_init(struct mash_merkle_frontier *f);
@@ -61,23 +61,23 @@ void mash_merkle_frontier_init(struct mash_merkle_frontier *f);
 /* Append one leaf hash: O(log n). MASH_OK, MASH_ERR_INVAL (full tree or
  * NULL) or MASH_ERR_CRYPTO (f unchanged on error). */
 int mash_merkle_frontier_append(struct mash_merkle_frontier *f,
-				const unsigned char leaf[MASH_MERKLE_HASH_LEN]);
+                                const unsigned char leaf[MASH_MERKLE_HASH_LEN]);
 
 /* The root of the f->size leaves appended so far (SHA-256("") for none).
  * MASH_OK or MASH_ERR_CRYPTO. */
 int mash_merkle_frontier_root(const struct mash_merkle_frontier *f,
-			      unsigned char out[MASH_MERKLE_HASH_LEN]);
+                              unsigned char out[MASH_MERKLE_HASH_LEN]);
 
 /* Serialise f into buf[bufsz]: 8-byte big-endian size, then popcount(size)
  * hashes. *len receives the byte count (0 on error). MASH_OK or
  * MASH_ERR_INVAL (buffer too small). */
 int mash_merkle_frontier_encode(const struct mash_merkle_frontier *f,
-				unsigned char *buf, size_t bufsz, size_t *len);
+                                unsigned char *buf, size_t bufsz, size_t *len);
 
 /* Parse an encoding made by mash_merkle_frontier_encode(); the length must
  * match the size exactly. MASH_OK or MASH_ERR_DECODE (f cleared). */
 int mash_merkle_frontier_decode(const unsigned char *buf, size_t len,
-				struct mash_merkle_frontier *f);
+                                struct mash_merkle_frontier *f);
 
 /*
  * Inclusion proof PATH(index, D[n]) (RFC 9162 2.1.3.1) from the n leaf
@@ -85,10 +85,11 @@ int mash_merkle_frontier_decode(const unsigned char *buf, size_t len,
  * the count (0 on error). MASH_OK, MASH_ERR_INVAL (index >= n) or
  * MASH_ERR_CRYPTO. O(n) hashes.
  */
-int mash_merkle_inclusion_proof(
-	const unsigned char (*leaves)[MASH_MERKLE_HASH_LEN], uint64_t n,
-	uint64_t index, unsigned char (*proof)[MASH_MERKLE_HASH_LEN],
-	size_t *proof_len);
+int
+mash_merkle_inclusion_proof(const unsigned char (*leaves)[MASH_MERKLE_HASH_LEN],
+                            uint64_t n, uint64_t index,
+                            unsigned char (*proof)[MASH_MERKLE_HASH_LEN],
+                            size_t *proof_len);
 
 /*
  * Verify an inclusion proof (RFC 9162 2.1.3.2): leaf hash `leaf` is at
@@ -97,9 +98,9 @@ int mash_merkle_inclusion_proof(
  * MASH_ERR_INVAL for impossible arguments (index >= tree_size, too long).
  */
 int mash_merkle_inclusion_verify(
-	const unsigned char leaf[MASH_MERKLE_HASH_LEN], uint64_t index,
-	uint64_t tree_size, const unsigned char (*proof)[MASH_MERKLE_HASH_LEN],
-	size_t proof_len, const unsigned char root[MASH_MERKLE_HASH_LEN]);
+    const unsigned char leaf[MASH_MERKLE_HASH_LEN], uint64_t index,
+    uint64_t tree_size, const unsigned char (*proof)[MASH_MERKLE_HASH_LEN],
+    size_t proof_len, const unsigned char root[MASH_MERKLE_HASH_LEN]);
 
 /*
  * Consistency proof PROOF(m, D[n]) (RFC 9162 2.1.4.1) that the tree of the
@@ -108,9 +109,8 @@ int mash_merkle_inclusion_verify(
  * MASH_OK, MASH_ERR_INVAL or MASH_ERR_CRYPTO.
  */
 int mash_merkle_consistency_proof(
-	const unsigned char (*leaves)[MASH_MERKLE_HASH_LEN], uint64_t n,
-	uint64_t m, unsigned char (*proof)[MASH_MERKLE_HASH_LEN],
-	size_t *proof_len);
+    const unsigned char (*leaves)[MASH_MERKLE_HASH_LEN], uint64_t n, uint64_t m,
+    unsigned char (*proof)[MASH_MERKLE_HASH_LEN], size_t *proof_len);
 
 /*
  * Verify a consistency proof (RFC 9162 2.1.4.2) between the tree of size
@@ -120,9 +120,9 @@ int mash_merkle_consistency_proof(
  * (first == 0, first > second).
  */
 int mash_merkle_consistency_verify(
-	uint64_t first, uint64_t second,
-	const unsigned char first_root[MASH_MERKLE_HASH_LEN],
-	const unsigned char second_root[MASH_MERKLE_HASH_LEN],
-	const unsigned char (*proof)[MASH_MERKLE_HASH_LEN], size_t proof_len);
+    uint64_t first, uint64_t second,
+    const unsigned char first_root[MASH_MERKLE_HASH_LEN],
+    const unsigned char second_root[MASH_MERKLE_HASH_LEN],
+    const unsigned char (*proof)[MASH_MERKLE_HASH_LEN], size_t proof_len);
 
 #endif

@@ -34,9 +34,9 @@
 
 struct cp {
 	int64_t id;
-	uint64_t pos;   /* the tree size where it is checked */
+	uint64_t pos; /* the tree size where it is checked */
 	unsigned char root[HLEN];
-	int bad;        /* 1: it failed on its own; why says how */
+	int bad; /* 1: it failed on its own; why says how */
 	char why[MASH_AUD_WHY_LEN];
 };
 
@@ -45,9 +45,8 @@ struct cplist {
 	size_t n, cap;
 };
 
-static void
-set_why(struct mash_aud_verify_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void set_why(struct mash_aud_verify_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 set_why(struct mash_aud_verify_result *res, const char *fmt, ...)
@@ -63,7 +62,7 @@ set_why(struct mash_aud_verify_result *res, const char *fmt, ...)
  * payload as is (no signature check). */
 static int
 open_unsigned(const unsigned char *env, size_t len, unsigned char **payload,
-	      size_t *plen, char *why, size_t whylen)
+              size_t *plen, char *why, size_t whylen)
 {
 	Mash__V1__SignedEnvelope *e = NULL;
 	unsigned char *copy = NULL;
@@ -78,15 +77,15 @@ open_unsigned(const unsigned char *env, size_t len, unsigned char **payload,
 	e = mash__v1__signed_envelope__unpack(NULL, len, env);
 	if (e == NULL) {
 		(void)mash_snprintf(why, whylen,
-				    "envelope is not a SignedEnvelope");
+		                    "envelope is not a SignedEnvelope");
 		goto out;
 	}
 	if (e->payload_type == NULL ||
 	    strcmp(e->payload_type, MASH_AUD_CHECKPOINT_TYPE) != 0) {
 		rc = MASH_ERR_PAYLOAD_TYPE;
 		(void)mash_snprintf(why, whylen,
-				    "envelope payload_type is not %s",
-				    MASH_AUD_CHECKPOINT_TYPE);
+		                    "envelope payload_type is not %s",
+		                    MASH_AUD_CHECKPOINT_TYPE);
 		goto out;
 	}
 	rc = MASH_ERR_NOMEM;
@@ -110,8 +109,8 @@ out:
  * payload). */
 static int
 open_checkpoint(const struct mash_aud_opener *op, const unsigned char *env,
-		size_t len, struct mash_aud_checkpoint_info *ci, char *why,
-		size_t whylen)
+                size_t len, struct mash_aud_checkpoint_info *ci, char *why,
+                size_t whylen)
 {
 	Mash__V1__AuditCheckpoint *cp = NULL;
 	unsigned char *payload = NULL;
@@ -128,15 +127,15 @@ open_checkpoint(const struct mash_aud_opener *op, const unsigned char *env,
 	cp = mash__v1__audit_checkpoint__unpack(NULL, plen, payload);
 	if (cp == NULL) {
 		(void)mash_snprintf(why, whylen,
-				    "payload is not an AuditCheckpoint");
+		                    "payload is not an AuditCheckpoint");
 		goto out;
 	}
 	if (cp->root_hash.len != HLEN || cp->log_id == NULL ||
 	    mash_strlcpy(ci->log_id, cp->log_id, sizeof(ci->log_id)) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    cp->tree_size == 0 || cp->tree_size > (uint64_t)INT64_MAX) {
 		(void)mash_snprintf(why, whylen,
-				    "AuditCheckpoint fields out of range");
+		                    "AuditCheckpoint fields out of range");
 		goto out;
 	}
 	ci->tree_size = cp->tree_size;
@@ -169,9 +168,10 @@ state_log_id(sqlite3 *db, char *out, size_t outsz)
 	int rc = MASH_ERR_STORE, src;
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT log_id FROM audit_state"
-				   " WHERE id = 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT log_id FROM audit_state"
+	                       " WHERE id = 1",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
@@ -191,8 +191,8 @@ out:
  * the signed payload, log id); sorted by the tree size they cover. */
 static int
 load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
-		 const char *log_id, struct cplist *l,
-		 struct mash_aud_verify_result *res)
+                 const char *log_id, struct cplist *l,
+                 struct mash_aud_verify_result *res)
 {
 	struct mash_aud_checkpoint_info ci;
 	sqlite3_stmt *st = NULL;
@@ -204,12 +204,12 @@ load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
 	int64_t col_size;
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT id, tree_size, root_hash, timestamp,"
-			       " log_id, envelope FROM audit_checkpoints"
-			       " ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
+	                       "SELECT id, tree_size, root_hash, timestamp,"
+	                       " log_id, envelope FROM audit_checkpoints"
+	                       " ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		set_why(res, "cannot read audit_checkpoints: %s",
-			sqlite3_errmsg(db));
+		        sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -217,12 +217,12 @@ load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
 			rc = MASH_ERR_TOO_BIG;
 			if (l->cap >= MAX_CHECKPOINTS) {
 				set_why(res, "more than %u checkpoints",
-					MAX_CHECKPOINTS);
+				        MAX_CHECKPOINTS);
 				goto out;
 			}
 			rc = MASH_ERR_NOMEM;
 			nv = mash_realloc(l->v, (l->cap ? 2 * l->cap : 16) *
-							sizeof(*nv));
+			                            sizeof(*nv));
 			if (nv == NULL)
 				goto out;
 			l->v = nv;
@@ -237,19 +237,19 @@ load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
 		env = sqlite3_column_blob(st, 5);
 		why[0] = '\0';
 		orc = open_checkpoint(op, env,
-				      (size_t)sqlite3_column_bytes(st, 5), &ci,
-				      why, sizeof(why));
+		                      (size_t)sqlite3_column_bytes(st, 5), &ci,
+		                      why, sizeof(why));
 		if (orc != MASH_OK) {
 			c->bad = 1;
 			(void)mash_snprintf(c->why, sizeof(c->why),
-					    "checkpoint %lld (tree_size %lld): "
-					    "%s: %s",
-					    (long long)c->id,
-					    (long long)col_size,
-					    orc == MASH_ERR_BAD_SIGNATURE
-						    ? "signature does not verify"
-						    : "envelope does not open",
-					    why[0] ? why : mash_strerror(orc));
+			                    "checkpoint %lld (tree_size %lld): "
+			                    "%s: %s",
+			                    (long long)c->id,
+			                    (long long)col_size,
+			                    orc == MASH_ERR_BAD_SIGNATURE
+			                        ? "signature does not verify"
+			                        : "envelope does not open",
+			                    why[0] ? why : mash_strerror(orc));
 			continue;
 		}
 		c->pos = ci.tree_size;
@@ -263,23 +263,23 @@ load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
 		    strcmp((const char *)col_log, ci.log_id) != 0) {
 			c->bad = 1;
 			(void)mash_snprintf(c->why, sizeof(c->why),
-					    "checkpoint %lld (tree_size %llu): "
-					    "stored columns differ from the "
-					    "signed checkpoint (altered)",
-					    (long long)c->id, U(ci.tree_size));
+			                    "checkpoint %lld (tree_size %llu): "
+			                    "stored columns differ from the "
+			                    "signed checkpoint (altered)",
+			                    (long long)c->id, U(ci.tree_size));
 		} else if (strcmp(ci.log_id, log_id) != 0) {
 			c->bad = 1;
 			(void)mash_snprintf(c->why, sizeof(c->why),
-					    "checkpoint %lld (tree_size %llu): "
-					    "signed for log \"%s\", this log is"
-					    " \"%s\"",
-					    (long long)c->id, U(ci.tree_size),
-					    ci.log_id, log_id);
+			                    "checkpoint %lld (tree_size %llu): "
+			                    "signed for log \"%s\", this log is"
+			                    " \"%s\"",
+			                    (long long)c->id, U(ci.tree_size),
+			                    ci.log_id, log_id);
 		}
 	}
 	if (src != SQLITE_DONE) {
 		set_why(res, "cannot read audit_checkpoints: %s",
-			sqlite3_errmsg(db));
+		        sqlite3_errmsg(db));
 		rc = MASH_ERR_STORE;
 		goto out;
 	}
@@ -291,14 +291,14 @@ out:
 	return rc;
 }
 
-static const char *const col_names[] = {"type", NULL, "actor", "case_id",
-					"agency", "event_id", "recipient"};
+static const char *const col_names[] = {
+    "type", NULL, "actor", "case_id", "agency", "event_id", "recipient"};
 
 /* Check one record's bytes, version, own seq and indexed columns.
  * prev_claim is the seq the previous row claimed. */
 static int
 check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
-	     uint64_t *claim, struct mash_aud_verify_result *res)
+             uint64_t *claim, struct mash_aud_verify_result *res)
 {
 	const char *bytes = (const char *)sqlite3_column_blob(st, 8);
 	size_t len = (size_t)sqlite3_column_bytes(st, 8);
@@ -310,48 +310,50 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 	int rc = MASH_ERR_TAMPERED, i;
 
 	*claim = 0;
-	obj = json_loadb(bytes ? bytes : "", len, JSON_REJECT_DUPLICATES,
-			 NULL);
+	obj = json_loadb(bytes ? bytes : "", len, JSON_REJECT_DUPLICATES, NULL);
 	if (obj == NULL || !json_is_object(obj)) {
 		set_why(res, "seq %llu: record is not a JSON object (altered)",
-			U(seq));
+		        U(seq));
 		goto out;
 	}
 	canon = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 	if (canon == NULL || strlen(canon) != len ||
 	    memcmp(canon, bytes, len) != 0) {
-		set_why(res, "seq %llu: record is not in canonical form "
-			     "(altered)",
-			U(seq));
+		set_why(res,
+		        "seq %llu: record is not in canonical form "
+		        "(altered)",
+		        U(seq));
 		goto out;
 	}
 	jv = json_object_get(obj, "v");
-	if (!json_is_integer(jv) || json_integer_value(jv) != MASH_AUD_VERSION) {
+	if (!json_is_integer(jv) ||
+	    json_integer_value(jv) != MASH_AUD_VERSION) {
 		set_why(res, "seq %llu: unsupported record version (altered)",
-			U(seq));
+		        U(seq));
 		goto out;
 	}
 	jseq = json_object_get(obj, "seq");
 	m = json_is_integer(jseq) ? json_integer_value(jseq) : 0;
 	if (m <= 0) {
 		set_why(res, "seq %llu: record has no valid seq (altered)",
-			U(seq));
+		        U(seq));
 		goto out;
 	}
 	*claim = (uint64_t)m;
 	if ((uint64_t)m != seq) {
 		if ((uint64_t)m == prev_claim)
 			set_why(res,
-				"seq %llu: extra record: seq %llu and seq %llu "
-				"both claim seq %llu (a record was inserted "
-				"there and later ones renumbered)",
-				U(seq), U(seq - 1), U(seq), U(m));
+			        "seq %llu: extra record: seq %llu and seq %llu "
+			        "both claim seq %llu (a record was inserted "
+			        "there and later ones renumbered)",
+			        U(seq), U(seq - 1), U(seq), U(m));
 		else
-			set_why(res,
-				"seq %llu: out of order: the record carries seq "
-				"%llu (records reordered, swapped or "
-				"renumbered)",
-				U(seq), U(m));
+			set_why(
+			    res,
+			    "seq %llu: out of order: the record carries seq "
+			    "%llu (records reordered, swapped or "
+			    "renumbered)",
+			    U(seq), U(m));
 		res->bad_seq = seq;
 		goto out_set;
 	}
@@ -362,11 +364,11 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 			jv = json_object_get(obj, "time");
 			if (!json_is_integer(jv) ||
 			    json_integer_value(jv) !=
-				    sqlite3_column_int64(st, 2)) {
+			        sqlite3_column_int64(st, 2)) {
 				set_why(res,
-					"seq %llu: column time_ms differs from "
-					"the record (altered)",
-					U(seq));
+				        "seq %llu: column time_ms differs from "
+				        "the record (altered)",
+				        U(seq));
 				goto out;
 			}
 			continue;
@@ -377,9 +379,9 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 		      (col != NULL && val != NULL &&
 		       strcmp((const char *)col, val) == 0))) {
 			set_why(res,
-				"seq %llu: column %s differs from the record "
-				"(altered)",
-				U(seq), col_names[i]);
+			        "seq %llu: column %s differs from the record "
+			        "(altered)",
+			        U(seq), col_names[i]);
 			goto out;
 		}
 	}
@@ -398,8 +400,8 @@ out_ok:
 /* Check every checkpoint placed at tree size `at` against root. */
 static int
 check_checkpoints_at(struct cplist *l, size_t *next, uint64_t at,
-		     uint64_t prev_good, const unsigned char root[HLEN],
-		     struct mash_aud_verify_result *res)
+                     uint64_t prev_good, const unsigned char root[HLEN],
+                     struct mash_aud_verify_result *res)
 {
 	struct cp *c;
 
@@ -412,19 +414,20 @@ check_checkpoints_at(struct cplist *l, size_t *next, uint64_t at,
 		}
 		if (c->pos < at) {
 			/* Only a tree_size 0 can sort before the stream. */
-			set_why(res, "checkpoint %lld: tree_size %llu is "
-				     "impossible",
-				(long long)c->id, U(c->pos));
+			set_why(res,
+			        "checkpoint %lld: tree_size %llu is "
+			        "impossible",
+			        (long long)c->id, U(c->pos));
 			res->bad_checkpoint = c->id;
 			return MASH_ERR_TAMPERED;
 		}
 		if (CRYPTO_memcmp(c->root, root, HLEN) != 0) {
 			set_why(res,
-				"checkpoint %lld (tree_size %llu) does not "
-				"match the recomputed root: a record in seq "
-				"%llu..%llu was altered, deleted or inserted",
-				(long long)c->id, U(c->pos), U(prev_good + 1),
-				U(c->pos));
+			        "checkpoint %lld (tree_size %llu) does not "
+			        "match the recomputed root: a record in seq "
+			        "%llu..%llu was altered, deleted or inserted",
+			        (long long)c->id, U(c->pos), U(prev_good + 1),
+			        U(c->pos));
 			res->bad_checkpoint = c->id;
 			return MASH_ERR_TAMPERED;
 		}
@@ -437,16 +440,17 @@ check_checkpoints_at(struct cplist *l, size_t *next, uint64_t at,
 /* Compare the stored tree state with what the records give. */
 static int
 check_state(sqlite3 *db, const struct mash_merkle_frontier *f,
-	    struct mash_aud_verify_result *res)
+            struct mash_aud_verify_result *res)
 {
 	struct mash_merkle_frontier s;
 	unsigned char a[HLEN], b[HLEN];
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, src;
 
-	if (sqlite3_prepare_v2(db, "SELECT tree_size, frontier FROM"
-				   " audit_state WHERE id = 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT tree_size, frontier FROM"
+	                       " audit_state WHERE id = 1",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		set_why(res, "cannot read audit_state: %s", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -457,25 +461,25 @@ check_state(sqlite3 *db, const struct mash_merkle_frontier *f,
 		goto out;
 	}
 	if (mash_merkle_frontier_decode(sqlite3_column_blob(st, 1),
-					(size_t)sqlite3_column_bytes(st, 1),
-					&s) != MASH_OK ||
+	                                (size_t)sqlite3_column_bytes(st, 1),
+	                                &s) != MASH_OK ||
 	    (uint64_t)sqlite3_column_int64(st, 0) != s.size) {
 		set_why(res, "audit_state does not decode (altered)");
 		goto out;
 	}
 	if (s.size > f->size) {
 		set_why(res,
-			"seq %llu missing: the log ends at seq %llu but the "
-			"tree state holds %llu records (deleted from the end)",
-			U(f->size + 1), U(f->size), U(s.size));
+		        "seq %llu missing: the log ends at seq %llu but the "
+		        "tree state holds %llu records (deleted from the end)",
+		        U(f->size + 1), U(f->size), U(s.size));
 		res->bad_seq = f->size + 1;
 		goto out;
 	}
 	if (s.size < f->size) {
 		set_why(res,
-			"extra record at seq %llu: beyond the %llu records of "
-			"the tree state (inserted)",
-			U(s.size + 1), U(s.size));
+		        "extra record at seq %llu: beyond the %llu records of "
+		        "the tree state (inserted)",
+		        U(s.size + 1), U(s.size));
 		res->bad_seq = s.size + 1;
 		goto out;
 	}
@@ -483,7 +487,7 @@ check_state(sqlite3 *db, const struct mash_merkle_frontier *f,
 	    mash_merkle_frontier_root(f, b) != MASH_OK ||
 	    CRYPTO_memcmp(a, b, HLEN) != 0) {
 		set_why(res, "tree state root differs from the root of the "
-			     "records (state or records altered)");
+		             "records (state or records altered)");
 		goto out;
 	}
 	rc = MASH_OK;
@@ -494,7 +498,7 @@ out:
 
 int
 mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
-		struct mash_aud_verify_result *res)
+                struct mash_aud_verify_result *res)
 {
 	struct mash_merkle_frontier f;
 	struct cplist cps = {NULL, 0, 0};
@@ -532,10 +536,10 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 		goto out;
 	rc = MASH_ERR_STORE;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT seq, type, time_ms, actor, case_id,"
-			       " agency, event_id, recipient, record,"
-			       " leaf_hash FROM audit_log ORDER BY seq",
-			       -1, &st, NULL) != SQLITE_OK) {
+	                       "SELECT seq, type, time_ms, actor, case_id,"
+	                       " agency, event_id, recipient, record,"
+	                       " leaf_hash FROM audit_log ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		set_why(res, "cannot read audit_log: %s", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -546,28 +550,29 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 		if (seq != expect) {
 			if (seq > expect)
 				set_why(res,
-					"seq %llu missing: the log jumps from "
-					"seq %llu to seq %llu (record deleted)",
-					U(expect), U(expect - 1), U(seq));
+				        "seq %llu missing: the log jumps from "
+				        "seq %llu to seq %llu (record deleted)",
+				        U(expect), U(expect - 1), U(seq));
 			else
-				set_why(res, "seq %lld: invalid seq (record "
-					     "inserted)",
-					(long long)raw);
+				set_why(res,
+				        "seq %lld: invalid seq (record "
+				        "inserted)",
+				        (long long)raw);
 			res->bad_seq = seq > expect ? expect : seq;
 			goto out;
 		}
 		rec = sqlite3_column_blob(st, 8);
 		if (mash_merkle_leaf_hash(rec,
-					  (size_t)sqlite3_column_bytes(st, 8),
-					  leaf) != MASH_OK) {
+		                          (size_t)sqlite3_column_bytes(st, 8),
+		                          leaf) != MASH_OK) {
 			rc = MASH_ERR_CRYPTO;
 			goto out;
 		}
 		if (sqlite3_column_bytes(st, 9) != (int)HLEN ||
 		    memcmp(sqlite3_column_blob(st, 9), leaf, HLEN) != 0) {
 			set_why(res,
-				"seq %llu: leaf hash mismatch (record altered)",
-				U(seq));
+			        "seq %llu: leaf hash mismatch (record altered)",
+			        U(seq));
 			res->bad_seq = seq;
 			goto out;
 		}
@@ -584,7 +589,7 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 			goto out;
 		}
 		rc = check_checkpoints_at(&cps, &next_cp, seq, prev_good, root,
-					  res);
+		                          res);
 		if (rc != MASH_OK)
 			goto out;
 		if (next_cp > 0 && cps.v[next_cp - 1].pos == seq)
@@ -602,13 +607,14 @@ mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
 		if (cps.v[next_cp].bad) {
 			set_why(res, "%s", cps.v[next_cp].why);
 		} else {
-			set_why(res,
-				"seq %llu missing: the log ends at seq %llu but "
-				"checkpoint %lld covers %llu records (deleted "
-				"from the end)",
-				U(f.size + 1), U(f.size),
-				(long long)cps.v[next_cp].id,
-				U(cps.v[next_cp].pos));
+			set_why(
+			    res,
+			    "seq %llu missing: the log ends at seq %llu but "
+			    "checkpoint %lld covers %llu records (deleted "
+			    "from the end)",
+			    U(f.size + 1), U(f.size),
+			    (long long)cps.v[next_cp].id,
+			    U(cps.v[next_cp].pos));
 			res->bad_seq = f.size + 1;
 		}
 		res->bad_checkpoint = cps.v[next_cp].id;
@@ -632,8 +638,7 @@ out:
 }
 
 int
-mash_aud_leaves(struct sqlite3 *db, uint64_t n,
-		unsigned char (**leaves)[HLEN])
+mash_aud_leaves(struct sqlite3 *db, uint64_t n, unsigned char (**leaves)[HLEN])
 {
 	unsigned char(*v)[HLEN] = NULL;
 	sqlite3_stmt *st = NULL;
@@ -650,9 +655,9 @@ mash_aud_leaves(struct sqlite3 *db, uint64_t n,
 		goto out;
 	rc = MASH_ERR_STORE;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT seq, record, leaf_hash FROM audit_log"
-			       " WHERE seq <= ?1 ORDER BY seq",
-			       -1, &st, NULL) != SQLITE_OK ||
+	                       "SELECT seq, record, leaf_hash FROM audit_log"
+	                       " WHERE seq <= ?1 ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 1, (sqlite3_int64)n) != SQLITE_OK)
 		goto out;
 	while (i < n && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -660,8 +665,8 @@ mash_aud_leaves(struct sqlite3 *db, uint64_t n,
 		if (sqlite3_column_int64(st, 0) != (sqlite3_int64)(i + 1))
 			goto out;
 		if (mash_merkle_leaf_hash(sqlite3_column_blob(st, 1),
-					  (size_t)sqlite3_column_bytes(st, 1),
-					  v[i]) != MASH_OK) {
+		                          (size_t)sqlite3_column_bytes(st, 1),
+		                          v[i]) != MASH_OK) {
 			rc = MASH_ERR_CRYPTO;
 			goto out;
 		}
@@ -692,10 +697,9 @@ mash_aud_checkpoint_info_clear(struct mash_aud_checkpoint_info *ci)
 }
 
 int
-mash_aud_latest_signed(struct sqlite3 *db,
-		       const struct mash_aud_opener *opener,
-		       struct mash_aud_checkpoint_info *out, char *why,
-		       size_t whylen)
+mash_aud_latest_signed(struct sqlite3 *db, const struct mash_aud_opener *opener,
+                       struct mash_aud_checkpoint_info *out, char *why,
+                       size_t whylen)
 {
 	struct mash_aud_checkpoint_info ci;
 	sqlite3_stmt *st = NULL;
@@ -706,11 +710,11 @@ mash_aud_latest_signed(struct sqlite3 *db,
 	memset(out, 0, sizeof(*out));
 	memset(&ci, 0, sizeof(ci));
 	if (sqlite3_prepare_v2(db,
-			       "SELECT id, envelope FROM audit_checkpoints"
-			       " ORDER BY tree_size DESC, id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	                       "SELECT id, envelope FROM audit_checkpoints"
+	                       " ORDER BY tree_size DESC, id DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		(void)mash_snprintf(why, whylen, "cannot read checkpoints: %s",
-				    sqlite3_errmsg(db));
+		                    sqlite3_errmsg(db));
 		goto out;
 	}
 	src = sqlite3_step(st);
@@ -746,15 +750,16 @@ out:
 
 int
 mash_aud_record_bytes(struct sqlite3 *db, uint64_t seq, char **record,
-		      size_t *len)
+                      size_t *len)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, src, n;
 
 	*record = NULL;
 	*len = 0;
-	if (sqlite3_prepare_v2(db, "SELECT record FROM audit_log WHERE seq = ?1",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT record FROM audit_log WHERE seq = ?1",
+	                       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq) != SQLITE_OK)
 		goto out;
 	src = sqlite3_step(st);
@@ -766,8 +771,8 @@ mash_aud_record_bytes(struct sqlite3 *db, uint64_t seq, char **record,
 		goto out;
 	n = sqlite3_column_bytes(st, 0);
 	rc = MASH_ERR_NOMEM;
-	*record = mash_strndup((const char *)sqlite3_column_blob(st, 0),
-			       (size_t)n);
+	*record =
+	    mash_strndup((const char *)sqlite3_column_blob(st, 0), (size_t)n);
 	if (*record == NULL)
 		goto out;
 	*len = (size_t)n;

@@ -36,18 +36,18 @@ struct sqlite3;
  */
 struct mash_aud_opener {
 	int (*open)(void *ctx, const unsigned char *env, size_t len,
-		    unsigned char **payload, size_t *payload_len, char *why,
-		    size_t whylen);
+	            unsigned char **payload, size_t *payload_len, char *why,
+	            size_t whylen);
 	void *ctx;
 };
 
 struct mash_aud_verify_result {
-	uint64_t records;      /* records checked (up to the first problem) */
-	size_t checkpoints;    /* checkpoints checked */
+	uint64_t records;       /* records checked (up to the first problem) */
+	size_t checkpoints;     /* checkpoints checked */
 	int signatures_checked; /* 1 if an opener checked signatures */
-	uint64_t tree_size;    /* recomputed tree, when intact */
+	uint64_t tree_size;     /* recomputed tree, when intact */
 	unsigned char root[MASH_MERKLE_HASH_LEN];
-	uint64_t bad_seq;      /* first bad record, 0 if none / not a record */
+	uint64_t bad_seq;       /* first bad record, 0 if none / not a record */
 	int64_t bad_checkpoint; /* id of the bad checkpoint, 0 if none */
 	char why[MASH_AUD_WHY_LEN]; /* one line: what is wrong and where */
 };
@@ -61,7 +61,7 @@ struct mash_aud_verify_result {
  * MASH_ERR_NOMEM when the database cannot be read (res->why says why).
  */
 int mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
-		    struct mash_aud_verify_result *res);
+                    struct mash_aud_verify_result *res);
 
 /*
  * The leaf hashes of records 1..n recomputed from the stored bytes, in
@@ -71,7 +71,7 @@ int mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
  * n records, MASH_ERR_STORE, MASH_ERR_NOMEM.
  */
 int mash_aud_leaves(struct sqlite3 *db, uint64_t n,
-		    unsigned char (**leaves)[MASH_MERKLE_HASH_LEN]);
+                    unsigned char (**leaves)[MASH_MERKLE_HASH_LEN]);
 
 /* A checkpoint as stored and as signed. */
 struct mash_aud_checkpoint_info {
@@ -92,9 +92,9 @@ struct mash_aud_checkpoint_info {
  * out->envelope must be freed on MASH_OK.
  */
 int mash_aud_latest_signed(struct sqlite3 *db,
-			   const struct mash_aud_opener *opener,
-			   struct mash_aud_checkpoint_info *out, char *why,
-			   size_t whylen);
+                           const struct mash_aud_opener *opener,
+                           struct mash_aud_checkpoint_info *out, char *why,
+                           size_t whylen);
 
 /* Free what a checkpoint info holds (not the struct). NULL allowed. */
 void mash_aud_checkpoint_info_clear(struct mash_aud_checkpoint_info *ci);
@@ -105,6 +105,6 @@ void mash_aud_checkpoint_info_clear(struct mash_aud_checkpoint_info *ci);
  * MASH_ERR_NOMEM.
  */
 int mash_aud_record_bytes(struct sqlite3 *db, uint64_t seq, char **record,
-			  size_t *len);
+                          size_t *len);
 
 #endif

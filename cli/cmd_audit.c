@@ -28,8 +28,8 @@
 #include "crypto/trust.h"
 #include "mash/v1/mash.pb-c.h"
 
-#define G "audit"
-#define HLEN MASH_MERKLE_HASH_LEN
+#define G      "audit"
+#define HLEN   MASH_MERKLE_HASH_LEN
 #define DAY_MS INT64_C(86400000)
 
 struct opts {
@@ -50,30 +50,31 @@ struct opts {
 static void
 help(FILE *f)
 {
-	fprintf(f,
-		"usage: mashctl audit verify --db FILE [--trust DIR | --pub FILE] "
-		"[--json]\n"
-		"       mashctl audit query  --db FILE [filters] [--json]\n"
-		"       mashctl audit export --db FILE [filters]\n"
-		"       mashctl audit report --db FILE [--since T] [--until T] "
-		"[--agency A] [--csv]\n"
-		"       mashctl audit prove  --db FILE --seq N [--trust DIR | "
-		"--pub FILE]\n"
-		"       mashctl audit prove  --db FILE --consistency --from M "
-		"[--to N]\n"
-		"filters: --case ID --agency A --principal P (actor or "
-		"recipient)\n"
-		"         --type TYPE (EVENT_RECEIVED, DECISION, ...) --since T "
-		"--until T\n"
-		"T is unix milliseconds, YYYY-MM-DD (UTC; --until includes that "
-		"day) or\nYYYY-MM-DDTHH:MM:SSZ. verify recomputes every leaf hash "
-		"and the tree and\nchecks every checkpoint (signatures with "
-		"--trust DIR or the daemon's\n--pub FILE); it names the first bad "
-		"record or checkpoint. prove prints an\ninclusion proof against "
-		"the latest checkpoint as JSON; check it with\n"
-		"tools/verify-proof.py (Python hashlib only).\n"
-		"exit: 0 ok/intact, 1 failed check (tampered, no proof), 2 bad "
-		"usage or\nunreadable database\n");
+	fprintf(
+	    f,
+	    "usage: mashctl audit verify --db FILE [--trust DIR | --pub FILE] "
+	    "[--json]\n"
+	    "       mashctl audit query  --db FILE [filters] [--json]\n"
+	    "       mashctl audit export --db FILE [filters]\n"
+	    "       mashctl audit report --db FILE [--since T] [--until T] "
+	    "[--agency A] [--csv]\n"
+	    "       mashctl audit prove  --db FILE --seq N [--trust DIR | "
+	    "--pub FILE]\n"
+	    "       mashctl audit prove  --db FILE --consistency --from M "
+	    "[--to N]\n"
+	    "filters: --case ID --agency A --principal P (actor or "
+	    "recipient)\n"
+	    "         --type TYPE (EVENT_RECEIVED, DECISION, ...) --since T "
+	    "--until T\n"
+	    "T is unix milliseconds, YYYY-MM-DD (UTC; --until includes that "
+	    "day) or\nYYYY-MM-DDTHH:MM:SSZ. verify recomputes every leaf hash "
+	    "and the tree and\nchecks every checkpoint (signatures with "
+	    "--trust DIR or the daemon's\n--pub FILE); it names the first bad "
+	    "record or checkpoint. prove prints an\ninclusion proof against "
+	    "the latest checkpoint as JSON; check it with\n"
+	    "tools/verify-proof.py (Python hashlib only).\n"
+	    "exit: 0 ok/intact, 1 failed check (tampered, no proof), 2 bad "
+	    "usage or\nunreadable database\n");
 }
 
 /* Unix ms, a date (UTC) or an ISO date-time; end_of_day makes a bare
@@ -92,12 +93,11 @@ parse_time(const char *s, int end_of_day, int64_t *out)
 		return MASH_OK;
 	}
 	if (len == 10) {
-		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
-		    n != 10)
+		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
 			return MASH_ERR_PARSE;
 	} else if (len == 20) {
 		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h,
-			   &mi, &sec, &n) != 6 ||
+		           &mi, &sec, &n) != 6 ||
 		    n != 20)
 			return MASH_ERR_PARSE;
 		end_of_day = 0;
@@ -137,7 +137,7 @@ open_db(const char *path, sqlite3 **db)
 	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
 		mashctl_die(G, "%s: cannot open database: %s", path,
-			    *db ? sqlite3_errmsg(*db) : "out of memory");
+		            *db ? sqlite3_errmsg(*db) : "out of memory");
 		sqlite3_close(*db);
 		*db = NULL;
 		return MASHCTL_EXIT_USAGE;
@@ -171,7 +171,7 @@ copy_out(const uint8_t *p, size_t n, unsigned char **payload, size_t *plen)
  * with the daemon's public key alone. */
 static int
 open_signed(void *vctx, const unsigned char *env, size_t len,
-	    unsigned char **payload, size_t *plen, char *why, size_t whylen)
+            unsigned char **payload, size_t *plen, char *why, size_t whylen)
 {
 	struct opener_ctx *ctx = vctx;
 	struct mash_env_opened *o = NULL;
@@ -184,18 +184,18 @@ open_signed(void *vctx, const unsigned char *env, size_t len,
 	*plen = 0;
 	if (ctx->trust != NULL) {
 		rc = mash_env_open(ctx->trust, env, len,
-				   MASH_AUD_CHECKPOINT_TYPE, "mashd", &o, why,
-				   whylen);
+		                   MASH_AUD_CHECKPOINT_TYPE, "mashd", &o, why,
+		                   whylen);
 		if (rc == MASH_OK)
-			rc = copy_out(o->payload, o->payload_len, payload,
-				      plen);
+			rc =
+			    copy_out(o->payload, o->payload_len, payload, plen);
 		goto out;
 	}
 	rc = MASH_ERR_DECODE;
 	if (len > MASH_ENV_MAX)
 		goto out;
 	e = mash__v1__signed_envelope__unpack(mash_env_pb_allocator(), len,
-					      env);
+	                                      env);
 	if (e == NULL || e->payload_type == NULL || e->signer == NULL) {
 		(void)mash_snprintf(why, whylen, "not a SignedEnvelope");
 		goto out;
@@ -203,7 +203,7 @@ open_signed(void *vctx, const unsigned char *env, size_t len,
 	rc = MASH_ERR_PAYLOAD_TYPE;
 	if (strcmp(e->payload_type, MASH_AUD_CHECKPOINT_TYPE) != 0) {
 		(void)mash_snprintf(why, whylen, "payload_type is not %s",
-				    MASH_AUD_CHECKPOINT_TYPE);
+		                    MASH_AUD_CHECKPOINT_TYPE);
 		goto out;
 	}
 	rc = MASH_ERR_SIGNER_MISMATCH;
@@ -221,15 +221,15 @@ open_signed(void *vctx, const unsigned char *env, size_t len,
 	memcpy(msg + strlen(MASH_ENV_CONTEXT), e->payload_type, tl);
 	msg[strlen(MASH_ENV_CONTEXT) + tl] = '\n';
 	if (e->payload.len > 0)
-		memcpy(msg + strlen(MASH_ENV_CONTEXT) + tl + 1,
-		       e->payload.data, e->payload.len);
+		memcpy(msg + strlen(MASH_ENV_CONTEXT) + tl + 1, e->payload.data,
+		       e->payload.len);
 	rc = mash_key_verify(ctx->pub, msg, mlen, e->signature.data,
-			     e->signature.len);
+	                     e->signature.len);
 	if (rc != MASH_OK) {
 		(void)mash_snprintf(why, whylen,
-				    "signature by mashd key %s does not "
-				    "verify with the given public key",
-				    e->key_id ? e->key_id : "?");
+		                    "signature by mashd key %s does not "
+		                    "verify with the given public key",
+		                    e->key_id ? e->key_id : "?");
 		goto out;
 	}
 	rc = copy_out(e->payload.data, e->payload.len, payload, plen);
@@ -237,7 +237,7 @@ out:
 	mash_free(msg);
 	if (e != NULL)
 		mash__v1__signed_envelope__free_unpacked(
-			e, mash_env_pb_allocator());
+		    e, mash_env_pb_allocator());
 	mash_env_opened_free(o);
 	return rc;
 }
@@ -245,7 +245,7 @@ out:
 /* Load --trust/--pub into ctx and op; *use is 0 when neither is given. */
 static int
 load_opener(const struct opts *o, struct opener_ctx *ctx,
-	    struct mash_aud_opener *op, int *use)
+            struct mash_aud_opener *op, int *use)
 {
 	char why[512];
 	int rc;
@@ -258,7 +258,7 @@ load_opener(const struct opts *o, struct opener_ctx *ctx,
 		rc = mash_trust_load(o->trust, &ctx->trust, why, sizeof(why));
 		if (rc != MASH_OK) {
 			mashctl_die(G, "--trust %s: %s", o->trust,
-				    why[0] ? why : mash_strerror(rc));
+			            why[0] ? why : mash_strerror(rc));
 			return MASHCTL_EXIT_USAGE;
 		}
 		*use = 1;
@@ -266,7 +266,7 @@ load_opener(const struct opts *o, struct opener_ctx *ctx,
 		rc = mash_key_load_public(o->pub, &ctx->pub);
 		if (rc != MASH_OK) {
 			mashctl_die(G, "--pub %s: %s", o->pub,
-				    mash_strerror(rc));
+			            mash_strerror(rc));
 			return MASHCTL_EXIT_USAGE;
 		}
 		*use = 1;
@@ -303,7 +303,7 @@ do_verify(const struct opts *o, sqlite3 *db)
 		ex = MASHCTL_EXIT_FAIL;
 	} else if (rc != MASH_OK) {
 		mashctl_die(G, "verify %s: unreadable: %s", o->db,
-			    res.why[0] ? res.why : mash_strerror(rc));
+		            res.why[0] ? res.why : mash_strerror(rc));
 		return MASHCTL_EXIT_USAGE;
 	} else {
 		ex = MASHCTL_EXIT_OK;
@@ -311,13 +311,13 @@ do_verify(const struct opts *o, sqlite3 *db)
 	mash_hex(res.root, HLEN, root);
 	if (o->json) {
 		j = json_pack("{s:b, s:I, s:I, s:b, s:s?, s:I, s:I, s:s}",
-			      "intact", rc == MASH_OK, "records",
-			      (json_int_t)res.records, "checkpoints",
-			      (json_int_t)res.checkpoints, "signatures_checked",
-			      res.signatures_checked, "root_hash",
-			      rc == MASH_OK ? root : NULL, "bad_seq",
-			      (json_int_t)res.bad_seq, "bad_checkpoint",
-			      (json_int_t)res.bad_checkpoint, "why", res.why);
+		              "intact", rc == MASH_OK, "records",
+		              (json_int_t)res.records, "checkpoints",
+		              (json_int_t)res.checkpoints, "signatures_checked",
+		              res.signatures_checked, "root_hash",
+		              rc == MASH_OK ? root : NULL, "bad_seq",
+		              (json_int_t)res.bad_seq, "bad_checkpoint",
+		              (json_int_t)res.bad_checkpoint, "why", res.why);
 		if (j != NULL) {
 			json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 			putchar('\n');
@@ -326,12 +326,11 @@ do_verify(const struct opts *o, sqlite3 *db)
 	} else if (rc == MASH_OK) {
 		printf("audit trail intact: %llu records, root %s, %zu "
 		       "checkpoints verified (%s)\n",
-		       (unsigned long long)res.tree_size, root,
-		       res.checkpoints,
+		       (unsigned long long)res.tree_size, root, res.checkpoints,
 		       res.signatures_checked
-			       ? "signatures checked"
-			       : "signatures NOT checked: give --trust DIR or "
-				 "--pub FILE");
+		           ? "signatures checked"
+		           : "signatures NOT checked: give --trust DIR or "
+		             "--pub FILE");
 	}
 	return ex;
 }
@@ -348,8 +347,7 @@ bind_filters(sqlite3_stmt *st, const struct opts *o)
 	if (o->agency)
 		r |= sqlite3_bind_text(st, 2, o->agency, -1, SQLITE_STATIC);
 	if (o->principal)
-		r |= sqlite3_bind_text(st, 3, o->principal, -1,
-				       SQLITE_STATIC);
+		r |= sqlite3_bind_text(st, 3, o->principal, -1, SQLITE_STATIC);
 	if (o->type)
 		r |= sqlite3_bind_text(st, 4, o->type, -1, SQLITE_STATIC);
 	if (o->since >= 0)
@@ -360,11 +358,11 @@ bind_filters(sqlite3_stmt *st, const struct opts *o)
 }
 
 static const char filter_sql[] =
-	"SELECT seq, record FROM audit_log WHERE"
-	" (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
-	" (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
-	" (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
-	" (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
+    "SELECT seq, record FROM audit_log WHERE"
+    " (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
+    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
+    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
+    " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
 
 static const char *
 jstr(json_t *o, const char *k)
@@ -381,7 +379,7 @@ print_names(json_t *arr)
 	json_t *v;
 
 	json_array_foreach(arr, i, v)
-		printf("%s%s", i ? "," : "", json_string_value(v));
+	    printf("%s%s", i ? "," : "", json_string_value(v));
 }
 
 /* One readable line per record: the fixed columns, then what applies. */
@@ -392,7 +390,7 @@ print_row(json_t *r)
 	json_t *a;
 
 	iso_time(json_integer_value(json_object_get(r, "time")), when,
-		 sizeof(when));
+	         sizeof(when));
 	printf("%-6lld %-20s %-17s %-16s %-11s %-14s %-38s %-16s",
 	       (long long)json_integer_value(json_object_get(r, "seq")), when,
 	       jstr(r, "type"), jstr(r, "actor"), jstr(r, "agency"),
@@ -435,7 +433,7 @@ do_query(const struct opts *o, sqlite3 *db, int raw)
 	if (sqlite3_prepare_v2(db, filter_sql, -1, &st, NULL) != SQLITE_OK ||
 	    bind_filters(st, o) != MASH_OK) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-			    sqlite3_errmsg(db));
+		            sqlite3_errmsg(db));
 		goto out;
 	}
 	if (!raw)
@@ -452,8 +450,8 @@ do_query(const struct opts *o, sqlite3 *db, int raw)
 			putchar('\n');
 		} else {
 			r = json_loadb(bytes ? bytes : "",
-				       (size_t)sqlite3_column_bytes(st, 1), 0,
-				       NULL);
+			               (size_t)sqlite3_column_bytes(st, 1), 0,
+			               NULL);
 			if (r == NULL) {
 				printf("%-6lld (record does not parse: run "
 				       "mashctl audit verify)\n",
@@ -467,7 +465,7 @@ do_query(const struct opts *o, sqlite3 *db, int raw)
 	}
 	if (src != SQLITE_DONE) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-			    sqlite3_errmsg(db));
+		            sqlite3_errmsg(db));
 		goto out;
 	}
 	if (!raw)
@@ -493,7 +491,7 @@ struct groups {
 
 static struct group *
 group_get(struct groups *gs, const char *agency, const char *basis,
-	  const char *rule)
+          const char *rule)
 {
 	struct group *g, *nv;
 	size_t i;
@@ -505,8 +503,8 @@ group_get(struct groups *gs, const char *agency, const char *basis,
 			return g;
 	}
 	if (gs->n == gs->cap) {
-		nv = mash_realloc(gs->v, (gs->cap ? gs->cap * 2 : 16) *
-						 sizeof(*nv));
+		nv = mash_realloc(gs->v,
+		                  (gs->cap ? gs->cap * 2 : 16) * sizeof(*nv));
 		if (nv == NULL)
 			return NULL;
 		gs->v = nv;
@@ -584,11 +582,11 @@ static int
 do_report(const struct opts *o, sqlite3 *db)
 {
 	static const char sql[] =
-		"SELECT record FROM audit_log WHERE type IN ('DECISION',"
-		" 'PICTURE_DENIED', 'BREAK_GLASS') AND"
-		" (?2 IS NULL OR agency = ?2) AND"
-		" (?5 IS NULL OR time_ms >= ?5) AND"
-		" (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
+	    "SELECT record FROM audit_log WHERE type IN ('DECISION',"
+	    " 'PICTURE_DENIED', 'BREAK_GLASS') AND"
+	    " (?2 IS NULL OR agency = ?2) AND"
+	    " (?5 IS NULL OR time_ms >= ?5) AND"
+	    " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
 	struct groups gs = {NULL, 0, 0};
 	struct opts f = *o;
 	struct group *g;
@@ -603,17 +601,17 @@ do_report(const struct opts *o, sqlite3 *db)
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    bind_filters(st, &f) != MASH_OK) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-			    sqlite3_errmsg(db));
+		            sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		bytes = (const char *)sqlite3_column_blob(st, 0);
 		r = json_loadb(bytes ? bytes : "",
-			       (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
+		               (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
 		if (r == NULL)
 			continue;
 		g = group_get(&gs, jstr(r, "agency"), jstr(r, "legal_basis"),
-			      jstr(r, "rule_id"));
+		              jstr(r, "rule_id"));
 		if (g == NULL) {
 			mashctl_die(G, "out of memory");
 			ex = MASHCTL_EXIT_FAIL;
@@ -639,7 +637,7 @@ do_report(const struct opts *o, sqlite3 *db)
 	}
 	if (src != SQLITE_DONE) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-			    sqlite3_errmsg(db));
+		            sqlite3_errmsg(db));
 		goto out;
 	}
 	if (gs.n > 1)
@@ -656,28 +654,28 @@ do_report(const struct opts *o, sqlite3 *db)
 	else
 		/* Legal bases are long sentences: last, so a narrow
 		 * terminal only trims them, never the counts. */
-		printf("%-*s  %-*s  %9s %7s %8s %7s %11s  %s\n", wa,
-		       "agency", wr, "rule_id", "decisions", "shared",
-		       "withheld", "denied", "break_glass", "legal_basis");
+		printf("%-*s  %-*s  %9s %7s %8s %7s %11s  %s\n", wa, "agency",
+		       wr, "rule_id", "decisions", "shared", "withheld",
+		       "denied", "break_glass", "legal_basis");
 	for (i = 0; i < gs.n; i++) {
 		g = &gs.v[i];
 		if (o->csv) {
 			(void)mash_snprintf(buf[0], 24, "%llu",
-					    (unsigned long long)g->decisions);
+			                    (unsigned long long)g->decisions);
 			(void)mash_snprintf(buf[1], 24, "%llu",
-					    (unsigned long long)g->shared);
+			                    (unsigned long long)g->shared);
 			(void)mash_snprintf(buf[2], 24, "%llu",
-					    (unsigned long long)g->withheld);
+			                    (unsigned long long)g->withheld);
 			(void)mash_snprintf(buf[3], 24, "%llu",
-					    (unsigned long long)g->denied);
+			                    (unsigned long long)g->denied);
 			(void)mash_snprintf(buf[4], 24, "%llu",
-					    (unsigned long long)g->break_glass);
+			                    (unsigned long long)g->break_glass);
 			(void)mash_snprintf(
-				buf[5], 24, "%llu",
-				(unsigned long long)g->fields_shared);
+			    buf[5], 24, "%llu",
+			    (unsigned long long)g->fields_shared);
 			(void)mash_snprintf(
-				buf[6], 24, "%llu",
-				(unsigned long long)g->fields_withheld);
+			    buf[6], 24, "%llu",
+			    (unsigned long long)g->fields_withheld);
 			csv_cell(g->agency, 0);
 			csv_cell(g->basis, 0);
 			csv_cell(g->rule, 0);
@@ -751,14 +749,14 @@ checkpoint_json(const struct mash_aud_checkpoint_info *ci)
 	json_t *j;
 
 	e = mash__v1__signed_envelope__unpack(NULL, ci->envelope_len,
-					      ci->envelope);
+	                                      ci->envelope);
 	j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o, s:s?, s:s?}", "id",
-		      (json_int_t)ci->id, "log_id", ci->log_id, "tree_size",
-		      (json_int_t)ci->tree_size, "root_hash",
-		      hex_json(ci->root, HLEN), "timestamp",
-		      (json_int_t)ci->timestamp, "envelope",
-		      hex_json(ci->envelope, ci->envelope_len), "signer",
-		      e ? e->signer : NULL, "key_id", e ? e->key_id : NULL);
+	              (json_int_t)ci->id, "log_id", ci->log_id, "tree_size",
+	              (json_int_t)ci->tree_size, "root_hash",
+	              hex_json(ci->root, HLEN), "timestamp",
+	              (json_int_t)ci->timestamp, "envelope",
+	              hex_json(ci->envelope, ci->envelope_len), "signer",
+	              e ? e->signer : NULL, "key_id", e ? e->key_id : NULL);
 	if (e != NULL)
 		mash__v1__signed_envelope__free_unpacked(e, NULL);
 	return j;
@@ -798,83 +796,84 @@ do_prove(const struct opts *o, sqlite3 *db)
 		return ex;
 	ex = MASHCTL_EXIT_FAIL;
 	why[0] = '\0';
-	rc = mash_aud_latest_signed(db, use ? &op : NULL, &ci, why,
-				    sizeof(why));
+	rc =
+	    mash_aud_latest_signed(db, use ? &op : NULL, &ci, why, sizeof(why));
 	if (o->consistency && rc == MASH_ERR_NOT_FOUND && o->to > 0)
 		rc = MASH_OK; /* sizes given: no checkpoint needed */
 	if (rc != MASH_OK) {
 		mashctl_die(G, "prove %s: latest checkpoint: %s", o->db,
-			    why[0] ? why : mash_strerror(rc));
+		            why[0] ? why : mash_strerror(rc));
 		ex = rc == MASH_ERR_STORE ? MASHCTL_EXIT_USAGE
-					  : MASHCTL_EXIT_FAIL;
+		                          : MASHCTL_EXIT_FAIL;
 		goto out;
 	}
 	to = o->consistency && o->to > 0 ? o->to : ci.tree_size;
 	if (!o->consistency && (o->seq == 0 || o->seq > to)) {
-		mashctl_die(G,
-			    "prove %s: seq %llu is not covered by the latest "
-			    "checkpoint (tree_size %llu); wait for the next one",
-			    o->db, (unsigned long long)o->seq,
-			    (unsigned long long)to);
+		mashctl_die(
+		    G,
+		    "prove %s: seq %llu is not covered by the latest "
+		    "checkpoint (tree_size %llu); wait for the next one",
+		    o->db, (unsigned long long)o->seq, (unsigned long long)to);
 		goto out;
 	}
 	if (o->consistency && (o->from == 0 || o->from > to)) {
-		mashctl_die(G, "prove %s: need 0 < --from (%llu) <= --to "
-			       "(%llu)",
-			    o->db, (unsigned long long)o->from,
-			    (unsigned long long)to);
+		mashctl_die(G,
+		            "prove %s: need 0 < --from (%llu) <= --to "
+		            "(%llu)",
+		            o->db, (unsigned long long)o->from,
+		            (unsigned long long)to);
 		ex = MASHCTL_EXIT_USAGE;
 		goto out;
 	}
 	rc = mash_aud_leaves(db, to, &leaves);
 	if (rc != MASH_OK) {
-		mashctl_die(G, "prove %s: records 1..%llu: %s (run mashctl "
-			       "audit verify)",
-			    o->db, (unsigned long long)to, mash_strerror(rc));
+		mashctl_die(G,
+		            "prove %s: records 1..%llu: %s (run mashctl "
+		            "audit verify)",
+		            o->db, (unsigned long long)to, mash_strerror(rc));
 		goto out;
 	}
 	if (mash_merkle_root((const unsigned char(*)[HLEN])leaves, to, r2) !=
 	    MASH_OK)
 		goto out;
 	if (ci.tree_size == to && memcmp(r2, ci.root, HLEN) != 0) {
-		mashctl_die(G, "prove %s: the records do not match checkpoint "
-			       "%lld (run mashctl audit verify)",
-			    o->db, (long long)ci.id);
+		mashctl_die(G,
+		            "prove %s: the records do not match checkpoint "
+		            "%lld (run mashctl audit verify)",
+		            o->db, (long long)ci.id);
 		goto out;
 	}
 	if (o->consistency) {
 		if (mash_merkle_root((const unsigned char(*)[HLEN])leaves,
-				     o->from, r1) != MASH_OK ||
+		                     o->from, r1) != MASH_OK ||
 		    mash_merkle_consistency_proof(
-			    (const unsigned char(*)[HLEN])leaves, to, o->from,
-			    proof, &plen) != MASH_OK)
+		        (const unsigned char(*)[HLEN])leaves, to, o->from,
+		        proof, &plen) != MASH_OK)
 			goto out;
-		j = json_pack("{s:I, s:I, s:o, s:o, s:o}", "first",
-			      (json_int_t)o->from, "second", (json_int_t)to,
-			      "first_root", hex_json(r1, HLEN), "second_root",
-			      hex_json(r2, HLEN), "consistency_path",
-			      path_json((const unsigned char(*)[HLEN])proof,
-					plen));
+		j = json_pack(
+		    "{s:I, s:I, s:o, s:o, s:o}", "first", (json_int_t)o->from,
+		    "second", (json_int_t)to, "first_root", hex_json(r1, HLEN),
+		    "second_root", hex_json(r2, HLEN), "consistency_path",
+		    path_json((const unsigned char(*)[HLEN])proof, plen));
 		if (j != NULL && ci.tree_size == to)
 			json_object_set_new(j, "checkpoint",
-					    checkpoint_json(&ci));
+			                    checkpoint_json(&ci));
 		ex = print_json(j);
 		goto out;
 	}
 	if (mash_merkle_inclusion_proof((const unsigned char(*)[HLEN])leaves,
-					to, o->seq - 1, proof,
-					&plen) != MASH_OK ||
+	                                to, o->seq - 1, proof,
+	                                &plen) != MASH_OK ||
 	    mash_aud_record_bytes(db, o->seq, &rec, &rlen) != MASH_OK)
 		goto out;
-	j = json_pack("{s:s, s:I, s:I, s:I, s:s%, s:o, s:o, s:o, s:o, s:o}",
-		      "log_id", ci.log_id, "seq", (json_int_t)o->seq,
-		      "leaf_index", (json_int_t)(o->seq - 1), "tree_size",
-		      (json_int_t)to, "record", rec, rlen, "record_hex",
-		      hex_json((const unsigned char *)rec, rlen), "leaf_hash",
-		      hex_json(leaves[o->seq - 1], HLEN), "inclusion_path",
-		      path_json((const unsigned char(*)[HLEN])proof, plen),
-		      "root_hash", hex_json(r2, HLEN), "checkpoint",
-		      checkpoint_json(&ci));
+	j = json_pack(
+	    "{s:s, s:I, s:I, s:I, s:s%, s:o, s:o, s:o, s:o, s:o}", "log_id",
+	    ci.log_id, "seq", (json_int_t)o->seq, "leaf_index",
+	    (json_int_t)(o->seq - 1), "tree_size", (json_int_t)to, "record",
+	    rec, rlen, "record_hex", hex_json((const unsigned char *)rec, rlen),
+	    "leaf_hash", hex_json(leaves[o->seq - 1], HLEN), "inclusion_path",
+	    path_json((const unsigned char(*)[HLEN])proof, plen), "root_hash",
+	    hex_json(r2, HLEN), "checkpoint", checkpoint_json(&ci));
 	ex = print_json(j);
 out:
 	mash_free(rec);
@@ -903,23 +902,23 @@ int
 mashctl_audit(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"trust", required_argument, NULL, 't'},
-		{"pub", required_argument, NULL, 'p'},
-		{"case", required_argument, NULL, 'c'},
-		{"agency", required_argument, NULL, 'a'},
-		{"principal", required_argument, NULL, 'P'},
-		{"type", required_argument, NULL, 'T'},
-		{"since", required_argument, NULL, 's'},
-		{"until", required_argument, NULL, 'u'},
-		{"seq", required_argument, NULL, 'n'},
-		{"consistency", no_argument, NULL, 'C'},
-		{"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"csv", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"trust", required_argument, NULL, 't'},
+	    {"pub", required_argument, NULL, 'p'},
+	    {"case", required_argument, NULL, 'c'},
+	    {"agency", required_argument, NULL, 'a'},
+	    {"principal", required_argument, NULL, 'P'},
+	    {"type", required_argument, NULL, 'T'},
+	    {"since", required_argument, NULL, 's'},
+	    {"until", required_argument, NULL, 'u'},
+	    {"seq", required_argument, NULL, 'n'},
+	    {"consistency", no_argument, NULL, 'C'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"csv", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct opts o;
 	enum mash_aud_type t;
@@ -935,17 +934,30 @@ mashctl_audit(int argc, char **argv)
 	}
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.db = optarg; break;
-		case 't': o.trust = optarg; break;
-		case 'p': o.pub = optarg; break;
-		case 'c': o.case_id = optarg; break;
-		case 'a': o.agency = optarg; break;
-		case 'P': o.principal = optarg; break;
+		case 'd':
+			o.db = optarg;
+			break;
+		case 't':
+			o.trust = optarg;
+			break;
+		case 'p':
+			o.pub = optarg;
+			break;
+		case 'c':
+			o.case_id = optarg;
+			break;
+		case 'a':
+			o.agency = optarg;
+			break;
+		case 'P':
+			o.principal = optarg;
+			break;
 		case 'T':
 			if (mash_aud_type_parse(optarg, &t) != MASH_OK) {
-				mashctl_die(G, "--type: unknown record type "
-					       "\"%s\"",
-					    optarg);
+				mashctl_die(G,
+				            "--type: unknown record type "
+				            "\"%s\"",
+				            optarg);
 				return MASHCTL_EXIT_USAGE;
 			}
 			o.type = optarg;
@@ -953,13 +965,14 @@ mashctl_audit(int argc, char **argv)
 		case 's':
 		case 'u':
 			if (parse_time(optarg, c == 'u',
-				       c == 's' ? &o.since : &o.until) !=
+			               c == 's' ? &o.since : &o.until) !=
 			    MASH_OK) {
-				mashctl_die(G, "--%s: \"%s\" is not unix ms, "
-					       "YYYY-MM-DD or "
-					       "YYYY-MM-DDTHH:MM:SSZ",
-					    c == 's' ? "since" : "until",
-					    optarg);
+				mashctl_die(G,
+				            "--%s: \"%s\" is not unix ms, "
+				            "YYYY-MM-DD or "
+				            "YYYY-MM-DDTHH:MM:SSZ",
+				            c == 's' ? "since" : "until",
+				            optarg);
 				return MASHCTL_EXIT_USAGE;
 			}
 			break;
@@ -967,7 +980,9 @@ mashctl_audit(int argc, char **argv)
 			if (parse_u64("--seq", optarg, &o.seq) != MASH_OK)
 				return MASHCTL_EXIT_USAGE;
 			break;
-		case 'C': o.consistency = 1; break;
+		case 'C':
+			o.consistency = 1;
+			break;
 		case 'f':
 			if (parse_u64("--from", optarg, &o.from) != MASH_OK)
 				return MASHCTL_EXIT_USAGE;
@@ -976,8 +991,12 @@ mashctl_audit(int argc, char **argv)
 			if (parse_u64("--to", optarg, &o.to) != MASH_OK)
 				return MASHCTL_EXIT_USAGE;
 			break;
-		case 'j': o.json = 1; break;
-		case 'v': o.csv = 1; break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'v':
+			o.csv = 1;
+			break;
 		case 'h':
 			help(stdout);
 			return MASHCTL_EXIT_OK;
@@ -992,7 +1011,7 @@ mashctl_audit(int argc, char **argv)
 	}
 	if (o.verb == NULL) {
 		mashctl_die(G, "missing verb: verify, query, export, report or "
-			       "prove (mashctl audit --help)");
+		               "prove (mashctl audit --help)");
 		return MASHCTL_EXIT_USAGE;
 	}
 	if (o.db == NULL) {
@@ -1005,15 +1024,16 @@ mashctl_audit(int argc, char **argv)
 	}
 	if (strcmp(o.verb, "prove") == 0 && !o.consistency && o.seq == 0) {
 		mashctl_die(G, "prove: --seq N (or --consistency --from M) is "
-			       "required");
+		               "required");
 		return MASHCTL_EXIT_USAGE;
 	}
 	if (strcmp(o.verb, "verify") != 0 && strcmp(o.verb, "query") != 0 &&
 	    strcmp(o.verb, "export") != 0 && strcmp(o.verb, "report") != 0 &&
 	    strcmp(o.verb, "prove") != 0) {
-		mashctl_die(G, "unknown verb \"%s\" (verify, query, export, "
-			       "report, prove)",
-			    o.verb);
+		mashctl_die(G,
+		            "unknown verb \"%s\" (verify, query, export, "
+		            "report, prove)",
+		            o.verb);
 		return MASHCTL_EXIT_USAGE;
 	}
 	ex = open_db(o.db, &db);

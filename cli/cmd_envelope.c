@@ -24,25 +24,26 @@
 static void
 help(FILE *f)
 {
-	fprintf(f,
-		"usage: mashctl envelope seal --key FILE --signer S --key-id K "
-		"--type T\n"
-		"                             --in PAYLOAD --out F\n"
-		"       mashctl envelope verify --trust DIR --file F [--signer S] "
-		"[--type T]\n"
-		"                             [--payload-out FILE]\n"
-		"seal signs the payload bytes of PAYLOAD (a serialized message "
-		"of type T,\ne.g. mash.v1.AgencyEvent) into a SignedEnvelope in "
-		"F. verify opens F\nagainst the trust store DIR and prints "
-		"\"ok signer=.. key_id=.. type=..\n"
-		"payload_bytes=..\"; --signer/--type are required to match.\n"
-		"exit: 0 ok, 1 envelope rejected (reason on stderr), 2 bad usage "
-		"or unreadable input\n");
+	fprintf(
+	    f,
+	    "usage: mashctl envelope seal --key FILE --signer S --key-id K "
+	    "--type T\n"
+	    "                             --in PAYLOAD --out F\n"
+	    "       mashctl envelope verify --trust DIR --file F [--signer S] "
+	    "[--type T]\n"
+	    "                             [--payload-out FILE]\n"
+	    "seal signs the payload bytes of PAYLOAD (a serialized message "
+	    "of type T,\ne.g. mash.v1.AgencyEvent) into a SignedEnvelope in "
+	    "F. verify opens F\nagainst the trust store DIR and prints "
+	    "\"ok signer=.. key_id=.. type=..\n"
+	    "payload_bytes=..\"; --signer/--type are required to match.\n"
+	    "exit: 0 ok, 1 envelope rejected (reason on stderr), 2 bad usage "
+	    "or unreadable input\n");
 }
 
 struct args {
 	const char *key, *signer, *key_id, *type, *in, *out, *trust, *file,
-		*payload_out;
+	    *payload_out;
 };
 
 static int
@@ -56,7 +57,7 @@ seal(const struct args *a)
 	if (a->key == NULL || a->signer == NULL || a->key_id == NULL ||
 	    a->type == NULL || a->in == NULL || a->out == NULL) {
 		mashctl_die(G, "seal: --key, --signer, --key-id, --type, --in "
-			    "and --out are required");
+		               "and --out are required");
 		goto out;
 	}
 	rc = mash_key_load_private(a->key, &k);
@@ -70,10 +71,10 @@ seal(const struct args *a)
 		goto out;
 	}
 	rc = mash_env_seal(k, a->signer, a->key_id, a->type, payload, plen,
-			   &env, &elen);
+	                   &env, &elen);
 	if (rc != MASH_OK) {
 		mashctl_die(G, "seal: %s (signer, key id or type malformed?)",
-			    mash_strerror(rc));
+		            mash_strerror(rc));
 		ex = mashctl_exit_for(rc);
 		goto out;
 	}
@@ -116,8 +117,10 @@ verify(const struct args *a)
 	if (rc == MASH_ERR_TOO_BIG) {
 		/* Readable, and fails the envelope's size check. */
 		ex = MASHCTL_EXIT_FAIL;
-		mashctl_die(G, "verify: %s: TOO_BIG: envelope exceeds the "
-			    "maximum %u bytes", a->file, MASH_ENV_MAX);
+		mashctl_die(G,
+		            "verify: %s: TOO_BIG: envelope exceeds the "
+		            "maximum %u bytes",
+		            a->file, MASH_ENV_MAX);
 		goto out;
 	}
 	if (rc != MASH_OK) {
@@ -126,15 +129,15 @@ verify(const struct args *a)
 	}
 	ex = MASHCTL_EXIT_FAIL;
 	rc = mash_env_open(t, buf, len, a->type, a->signer, &o, why,
-			   sizeof(why));
+	                   sizeof(why));
 	if (rc != MASH_OK) {
 		mashctl_die(G, "verify: %s: %s: %s", a->file, mash_errname(rc),
-			    why);
+		            why);
 		goto out;
 	}
 	if (a->payload_out != NULL &&
 	    mashctl_write_file(a->payload_out, o->payload, o->payload_len) !=
-		    MASH_OK) {
+	        MASH_OK) {
 		mashctl_die(G, "verify: cannot write %s", a->payload_out);
 		goto out;
 	}
@@ -152,17 +155,17 @@ int
 mashctl_envelope(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'K'},
-		{"signer", required_argument, NULL, 's'},
-		{"key-id", required_argument, NULL, 'k'},
-		{"type", required_argument, NULL, 't'},
-		{"in", required_argument, NULL, 'i'},
-		{"out", required_argument, NULL, 'o'},
-		{"trust", required_argument, NULL, 'T'},
-		{"file", required_argument, NULL, 'f'},
-		{"payload-out", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"key", required_argument, NULL, 'K'},
+	    {"signer", required_argument, NULL, 's'},
+	    {"key-id", required_argument, NULL, 'k'},
+	    {"type", required_argument, NULL, 't'},
+	    {"in", required_argument, NULL, 'i'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"trust", required_argument, NULL, 'T'},
+	    {"file", required_argument, NULL, 'f'},
+	    {"payload-out", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct args a;
 	const char *verb;
@@ -186,15 +189,33 @@ mashctl_envelope(int argc, char **argv)
 	argv++;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'K': a.key = optarg; break;
-		case 's': a.signer = optarg; break;
-		case 'k': a.key_id = optarg; break;
-		case 't': a.type = optarg; break;
-		case 'i': a.in = optarg; break;
-		case 'o': a.out = optarg; break;
-		case 'T': a.trust = optarg; break;
-		case 'f': a.file = optarg; break;
-		case 'p': a.payload_out = optarg; break;
+		case 'K':
+			a.key = optarg;
+			break;
+		case 's':
+			a.signer = optarg;
+			break;
+		case 'k':
+			a.key_id = optarg;
+			break;
+		case 't':
+			a.type = optarg;
+			break;
+		case 'i':
+			a.in = optarg;
+			break;
+		case 'o':
+			a.out = optarg;
+			break;
+		case 'T':
+			a.trust = optarg;
+			break;
+		case 'f':
+			a.file = optarg;
+			break;
+		case 'p':
+			a.payload_out = optarg;
+			break;
 		case 'h':
 			help(stdout);
 			return MASHCTL_EXIT_OK;

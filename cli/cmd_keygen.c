@@ -21,24 +21,25 @@
 static void
 help(FILE *f)
 {
-	fprintf(f,
-		"usage: mashctl keygen --signer S --key-id K --out DIR\n"
-		"Generate an Ed25519 key pair: DIR/K.key.pem (PKCS#8 PEM, mode "
-		"0600)\nand DIR/K.pub.pem (SubjectPublicKeyInfo PEM). DIR is "
-		"created (0700) if\nmissing; existing files are never "
-		"overwritten. S and K are [a-z0-9._-]{1,64}.\n"
-		"exit: 0 ok, 1 failed (file exists, write error), 2 bad usage\n");
+	fprintf(
+	    f,
+	    "usage: mashctl keygen --signer S --key-id K --out DIR\n"
+	    "Generate an Ed25519 key pair: DIR/K.key.pem (PKCS#8 PEM, mode "
+	    "0600)\nand DIR/K.pub.pem (SubjectPublicKeyInfo PEM). DIR is "
+	    "created (0700) if\nmissing; existing files are never "
+	    "overwritten. S and K are [a-z0-9._-]{1,64}.\n"
+	    "exit: 0 ok, 1 failed (file exists, write error), 2 bad usage\n");
 }
 
 int
 mashctl_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"signer", required_argument, NULL, 's'},
-		{"key-id", required_argument, NULL, 'k'},
-		{"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"signer", required_argument, NULL, 's'},
+	    {"key-id", required_argument, NULL, 'k'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *signer = NULL, *key_id = NULL, *dir = NULL;
 	char priv[4096], pub[4096];
@@ -66,19 +67,19 @@ mashctl_keygen(int argc, char **argv)
 	}
 	if (optind != argc || signer == NULL || key_id == NULL || dir == NULL) {
 		mashctl_die(G, "--signer, --key-id and --out are required "
-			    "(mashctl keygen --help)");
+		               "(mashctl keygen --help)");
 		goto out;
 	}
 	if (!mash_trust_id_valid(signer) || !mash_trust_id_valid(key_id)) {
 		mashctl_die(G, "--%s \"%s\" is not [a-z0-9._-]{1,64}",
-			    mash_trust_id_valid(signer) ? "key-id" : "signer",
-			    mash_trust_id_valid(signer) ? key_id : signer);
+		            mash_trust_id_valid(signer) ? "key-id" : "signer",
+		            mash_trust_id_valid(signer) ? key_id : signer);
 		goto out;
 	}
 	if (mash_snprintf(priv, sizeof(priv), "%s/%s.key.pem", dir, key_id) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    mash_snprintf(pub, sizeof(pub), "%s/%s.pub.pem", dir, key_id) !=
-		    MASH_OK) {
+	        MASH_OK) {
 		mashctl_die(G, "--out path too long");
 		goto out;
 	}
@@ -104,9 +105,11 @@ mashctl_keygen(int argc, char **argv)
 		goto out;
 	}
 	printf("%s\n%s\n", priv, pub);
-	fprintf(stderr, "mashctl: keygen: key %s/%s written; trust it with: "
-		"mashctl trust add --store STORE --signer %s --key-id %s "
-		"--pub %s\n", signer, key_id, signer, key_id, pub);
+	fprintf(stderr,
+	        "mashctl: keygen: key %s/%s written; trust it with: "
+	        "mashctl trust add --store STORE --signer %s --key-id %s "
+	        "--pub %s\n",
+	        signer, key_id, signer, key_id, pub);
 	ex = MASHCTL_EXIT_OK;
 out:
 	if (ex != MASHCTL_EXIT_OK && wrote_priv)

@@ -37,13 +37,13 @@
 #include "policy/pol.h"
 #include "s47/cal.h"
 
-#define PICTURE_TOPIC "mash/v1/requests/picture"
-#define INBOX_PREFIX "mash/v1/inbox/"
-#define PICTURE_TYPE "mash.v1.Picture"
+#define PICTURE_TOPIC      "mash/v1/requests/picture"
+#define INBOX_PREFIX       "mash/v1/inbox/"
+#define PICTURE_TYPE       "mash.v1.Picture"
 #define DEFAULT_TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 5000
 #define PUBLISH_TIMEOUT_MS 5000
-#define PATH_MAX_LEN 4096u
+#define PATH_MAX_LEN       4096u
 
 struct picture_args {
 	const char *config;
@@ -58,11 +58,11 @@ struct picture_args {
 
 struct picture_cfg {
 	char *mqtt_uri;
-	char *key_file;   /* resolved */
+	char *key_file; /* resolved */
 	char *key_id;
 	char *trust_store;
 	char *daemon_signer;
-	char *holidays;   /* NULL: computed bank holidays only */
+	char *holidays; /* NULL: computed bank holidays only */
 	char *username;
 	char *password;
 	char *ca_file;
@@ -74,25 +74,27 @@ struct picture_cfg {
 static void
 usage(FILE *out)
 {
-	fputs("usage: mashctl picture --config FILE --as PRINCIPAL "
-	      "(--case ID | --nhs N) --purpose P\n"
-	      "                       [--break-glass REASON] [--json] "
-	      "[--timeout SECONDS]\n"
-	      "Ask mashd for a child's combined agency picture, redacted to "
-	      "what PRINCIPAL's\nrole and purpose P justify, and show it.\n"
-	      "  --config FILE        client config (see docs/internals/"
-	      "picture.md)\n"
-	      "  --as PRINCIPAL       who asks; signs with PRINCIPAL's key\n"
-	      "  --case ID            the case id, or\n"
-	      "  --nhs N              the child's NHS number (10 digits)\n"
-	      "  --purpose P          mash-triage, early-help, s17-assessment,\n"
-	      "                       strategy-discussion, s47-enquiry, audit\n"
-	      "  --break-glass REASON override a denial (analysts only; "
-	      "audited, auditors told)\n"
-	      "  --json               one JSON document instead of the view\n"
-	      "  --timeout SECONDS    wait at most this long for the answer\n"
-	      "exit: 0 shown, 1 denied or answer failed verification, "
-	      "2 bad usage/unreadable/timeout\n", out);
+	fputs(
+	    "usage: mashctl picture --config FILE --as PRINCIPAL "
+	    "(--case ID | --nhs N) --purpose P\n"
+	    "                       [--break-glass REASON] [--json] "
+	    "[--timeout SECONDS]\n"
+	    "Ask mashd for a child's combined agency picture, redacted to "
+	    "what PRINCIPAL's\nrole and purpose P justify, and show it.\n"
+	    "  --config FILE        client config (see docs/internals/"
+	    "picture.md)\n"
+	    "  --as PRINCIPAL       who asks; signs with PRINCIPAL's key\n"
+	    "  --case ID            the case id, or\n"
+	    "  --nhs N              the child's NHS number (10 digits)\n"
+	    "  --purpose P          mash-triage, early-help, s17-assessment,\n"
+	    "                       strategy-discussion, s47-enquiry, audit\n"
+	    "  --break-glass REASON override a denial (analysts only; "
+	    "audited, auditors told)\n"
+	    "  --json               one JSON document instead of the view\n"
+	    "  --timeout SECONDS    wait at most this long for the answer\n"
+	    "exit: 0 shown, 1 denied or answer failed verification, "
+	    "2 bad usage/unreadable/timeout\n",
+	    out);
 }
 
 static void
@@ -127,8 +129,8 @@ resolve_path(const char *cfgpath, const char *path)
 	if (slash == NULL)
 		return mash_strdup(path);
 	dirlen = (int)(slash - cfgpath);
-	if (mash_snprintf(buf, sizeof(buf), "%.*s/%s", dirlen, cfgpath,
-			  path) != MASH_OK)
+	if (mash_snprintf(buf, sizeof(buf), "%.*s/%s", dirlen, cfgpath, path) !=
+	    MASH_OK)
 		return NULL;
 	return mash_strdup(buf);
 }
@@ -138,7 +140,7 @@ resolve_path(const char *cfgpath, const char *path)
  * MASH_ERR_NOMEM. If is_path, resolve it against the config's directory. */
 static int
 cfg_string(const config_setting_t *g, const char *cfgpath, const char *name,
-	   int is_path, char **out)
+           int is_path, char **out)
 {
 	config_setting_t *s;
 	const char *v;
@@ -150,9 +152,10 @@ cfg_string(const config_setting_t *g, const char *cfgpath, const char *name,
 	v = config_setting_get_string(s);
 	if (v == NULL || v[0] == '\0' ||
 	    mash_str_check(v, PATH_MAX_LEN - 1) != MASH_OK) {
-		fprintf(stderr, "mashctl picture: %s:%d: picture.%s must be a "
-			"non-empty string\n", cfgpath,
-			config_setting_source_line(s), name);
+		fprintf(stderr,
+		        "mashctl picture: %s:%d: picture.%s must be a "
+		        "non-empty string\n",
+		        cfgpath, config_setting_source_line(s), name);
 		return MASH_ERR_CONFIG;
 	}
 	*out = is_path ? resolve_path(cfgpath, v) : mash_strdup(v);
@@ -174,27 +177,29 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	config_init(&lc);
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "mashctl picture: %s: cannot read config: %s\n",
-			path, errno ? strerror(errno) : "not a regular file");
+		        path, errno ? strerror(errno) : "not a regular file");
 		rc = MASH_ERR_IO;
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > MASH_MAX_CONFIG_FILE) {
-		fprintf(stderr, "mashctl picture: %s: config larger than %u "
-			"bytes\n", path, MASH_MAX_CONFIG_FILE);
+		fprintf(stderr,
+		        "mashctl picture: %s: config larger than %u "
+		        "bytes\n",
+		        path, MASH_MAX_CONFIG_FILE);
 		rc = MASH_ERR_TOO_BIG;
 		goto out;
 	}
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		fprintf(stderr, "mashctl picture: %s:%d: %s\n",
-			config_error_file(&lc) ? config_error_file(&lc) : path,
-			config_error_line(&lc), config_error_text(&lc));
+		        config_error_file(&lc) ? config_error_file(&lc) : path,
+		        config_error_line(&lc), config_error_text(&lc));
 		rc = MASH_ERR_PARSE;
 		goto out;
 	}
 	g = config_lookup(&lc, "picture");
 	if (g == NULL || !config_setting_is_group(g)) {
 		fprintf(stderr, "mashctl picture: %s: no 'picture' group\n",
-			path);
+		        path);
 		goto out;
 	}
 	if ((rc = cfg_string(g, path, "mqtt_uri", 0, &c->mqtt_uri)) ||
@@ -211,27 +216,35 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	    (rc = cfg_string(g, path, "mqtt_key_file", 1, &c->mqtt_key_file)))
 		goto out;
 	rc = MASH_ERR_CONFIG;
-	if (c->mqtt_uri == NULL || c->key_id == NULL || c->trust_store == NULL) {
-		fprintf(stderr, "mashctl picture: %s: picture.mqtt_uri, "
-			"picture.key_id and picture.trust_store are required\n",
-			path);
+	if (c->mqtt_uri == NULL || c->key_id == NULL ||
+	    c->trust_store == NULL) {
+		fprintf(stderr,
+		        "mashctl picture: %s: picture.mqtt_uri, "
+		        "picture.key_id and picture.trust_store are required\n",
+		        path);
 		goto out;
 	}
 	if (!mash_trust_id_valid(c->key_id)) {
-		fprintf(stderr, "mashctl picture: %s: picture.key_id is not "
-			"[a-z0-9._-]{1,64}\n", path);
+		fprintf(stderr,
+		        "mashctl picture: %s: picture.key_id is not "
+		        "[a-z0-9._-]{1,64}\n",
+		        path);
 		goto out;
 	}
 	if (c->key_file == NULL) {
 		if (key_dir == NULL) {
-			fprintf(stderr, "mashctl picture: %s: picture.key_dir "
-				"or picture.key_file is required\n", path);
+			fprintf(stderr,
+			        "mashctl picture: %s: picture.key_dir "
+			        "or picture.key_file is required\n",
+			        path);
 			goto out;
 		}
 		if (mash_snprintf(buf, sizeof(buf), "%s/%s/%s.key.pem", key_dir,
-				  principal, c->key_id) != MASH_OK) {
-			fprintf(stderr, "mashctl picture: %s: key path too "
-				"long\n", path);
+		                  principal, c->key_id) != MASH_OK) {
+			fprintf(stderr,
+			        "mashctl picture: %s: key path too "
+			        "long\n",
+			        path);
 			goto out;
 		}
 		c->key_file = mash_strdup(buf);
@@ -253,10 +266,11 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 		v = config_setting_get_int(s);
 		if (config_setting_type(s) != CONFIG_TYPE_INT || v <= 0 ||
 		    v > MASHCTL_PICTURE_MAX_TIMEOUT_S * 1000) {
-			fprintf(stderr, "mashctl picture: %s:%d: "
-				"picture.timeout_ms must be 1..%d\n", path,
-				config_setting_source_line(s),
-				MASHCTL_PICTURE_MAX_TIMEOUT_S * 1000);
+			fprintf(stderr,
+			        "mashctl picture: %s:%d: "
+			        "picture.timeout_ms must be 1..%d\n",
+			        path, config_setting_source_line(s),
+			        MASHCTL_PICTURE_MAX_TIMEOUT_S * 1000);
 			goto out;
 		}
 		c->timeout_ms = v;
@@ -274,16 +288,16 @@ static int
 parse_args(int argc, char **argv, struct picture_args *a)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"as", required_argument, NULL, 'a'},
-		{"case", required_argument, NULL, 'k'},
-		{"nhs", required_argument, NULL, 'n'},
-		{"purpose", required_argument, NULL, 'p'},
-		{"break-glass", required_argument, NULL, 'b'},
-		{"json", no_argument, NULL, 'j'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"as", required_argument, NULL, 'a'},
+	    {"case", required_argument, NULL, 'k'},
+	    {"nhs", required_argument, NULL, 'n'},
+	    {"purpose", required_argument, NULL, 'p'},
+	    {"break-glass", required_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int64_t secs;
 	int ch;
@@ -316,11 +330,12 @@ parse_args(int argc, char **argv, struct picture_args *a)
 			break;
 		case 't':
 			if (mash_parse_i64(optarg, 1,
-					   MASHCTL_PICTURE_MAX_TIMEOUT_S,
-					   &secs) != MASH_OK) {
-				fprintf(stderr, "mashctl picture: --timeout "
-					"must be 1..%d seconds\n",
-					MASHCTL_PICTURE_MAX_TIMEOUT_S);
+			                   MASHCTL_PICTURE_MAX_TIMEOUT_S,
+			                   &secs) != MASH_OK) {
+				fprintf(stderr,
+				        "mashctl picture: --timeout "
+				        "must be 1..%d seconds\n",
+				        MASHCTL_PICTURE_MAX_TIMEOUT_S);
 				return MASH_ERR_INVAL;
 			}
 			a->timeout_ms = (int)secs * 1000;
@@ -329,35 +344,38 @@ parse_args(int argc, char **argv, struct picture_args *a)
 			usage(stdout);
 			return 1;
 		default:
-			fprintf(stderr, "mashctl picture: unknown option or "
-				"missing argument: %s (see --help)\n",
-				argv[optind - 1]);
+			fprintf(stderr,
+			        "mashctl picture: unknown option or "
+			        "missing argument: %s (see --help)\n",
+			        argv[optind - 1]);
 			return MASH_ERR_INVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mashctl picture: unexpected argument '%s'\n",
-			argv[optind]);
+		        argv[optind]);
 		return MASH_ERR_INVAL;
 	}
 	if (a->config == NULL || a->principal == NULL || a->purpose == NULL) {
 		fprintf(stderr, "mashctl picture: --config, --as and --purpose "
-			"are required (see --help)\n");
+		                "are required (see --help)\n");
 		return MASH_ERR_INVAL;
 	}
 	if ((a->case_id == NULL) == (a->nhs == NULL)) {
 		fprintf(stderr, "mashctl picture: give exactly one of --case "
-			"and --nhs\n");
+		                "and --nhs\n");
 		return MASH_ERR_INVAL;
 	}
 	if (!mash_trust_id_valid(a->principal)) {
 		fprintf(stderr, "mashctl picture: --as: principal must be "
-			"[a-z0-9._-]{1,64}\n");
+		                "[a-z0-9._-]{1,64}\n");
 		return MASH_ERR_INVAL;
 	}
 	if (!mash_pol_purpose_valid(a->purpose)) {
-		fprintf(stderr, "mashctl picture: --purpose: unknown purpose "
-			"'%s'\n", a->purpose);
+		fprintf(stderr,
+		        "mashctl picture: --purpose: unknown purpose "
+		        "'%s'\n",
+		        a->purpose);
 		return MASH_ERR_INVAL;
 	}
 	if (a->case_id != NULL &&
@@ -369,14 +387,16 @@ parse_args(int argc, char **argv, struct picture_args *a)
 	/* Never echo an NHS number back: it is identifying. */
 	if (a->nhs != NULL && !mash_evt_nhs_valid(a->nhs)) {
 		fprintf(stderr, "mashctl picture: --nhs: not 10 digits with a "
-			"valid Modulus 11 check digit\n");
+		                "valid Modulus 11 check digit\n");
 		return MASH_ERR_INVAL;
 	}
 	if (a->break_glass != NULL &&
 	    (a->break_glass[0] == '\0' ||
 	     mash_str_check(a->break_glass, MASH_MAX_SHORT) != MASH_OK)) {
-		fprintf(stderr, "mashctl picture: --break-glass: reason must be "
-			"1..%u bytes of UTF-8\n", MASH_MAX_SHORT);
+		fprintf(stderr,
+		        "mashctl picture: --break-glass: reason must be "
+		        "1..%u bytes of UTF-8\n",
+		        MASH_MAX_SHORT);
 		return MASH_ERR_INVAL;
 	}
 	return MASH_OK;
@@ -418,7 +438,7 @@ working_days(void *ctx, int64_t from_ms, int64_t to_ms, int64_t *out)
 /* Build and seal the request: *env / *envlen (caller frees *env). */
 static int
 seal_request(const struct picture_args *a, const struct picture_cfg *c,
-	     const struct mash_key *key, uint8_t **env, size_t *envlen)
+             const struct mash_key *key, uint8_t **env, size_t *envlen)
 {
 	Mash__V1__PictureRequest req;
 	Mash__V1__Subject subj;
@@ -436,7 +456,7 @@ seal_request(const struct picture_args *a, const struct picture_cfg *c,
 	if (a->break_glass != NULL)
 		req.break_glass_reason = (char *)a->break_glass;
 	return mash_env_seal_msg(key, a->principal, c->key_id, &req.base, env,
-				 envlen);
+	                         envlen);
 }
 
 static int64_t
@@ -458,9 +478,9 @@ mono_ms(void)
  */
 static int
 await_picture(struct mash_mq *mq, const struct mash_trust *trust,
-	      const char *daemon_signer, const char *inbox,
-	      const unsigned char *corr, size_t corrlen, int64_t deadline,
-	      Mash__V1__Picture **out, char *why, size_t whylen)
+              const char *daemon_signer, const char *inbox,
+              const unsigned char *corr, size_t corrlen, int64_t deadline,
+              Mash__V1__Picture **out, char *why, size_t whylen)
 {
 	struct mash_mq_msg *m = NULL;
 	struct mash_env_opened *o = NULL;
@@ -484,27 +504,31 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 		    memcmp(m->correlation, corr, corrlen) != 0)
 			continue; /* a delivery or someone else's answer */
 		if (m->oversized) {
-			(void)mash_snprintf(why, whylen, "answer larger than "
-					    "%zu bytes", m->len);
+			(void)mash_snprintf(why, whylen,
+			                    "answer larger than "
+			                    "%zu bytes",
+			                    m->len);
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
 		rc = mash_env_open(trust, m->payload, m->len, PICTURE_TYPE,
-				   daemon_signer, &o, why, whylen);
+		                   daemon_signer, &o, why, whylen);
 		if (rc != MASH_OK)
 			goto out;
 		if (!mash_evt_wire_strings_valid(&mash__v1__picture__descriptor,
-						 o->payload, o->payload_len)) {
-			(void)mash_snprintf(why, whylen, "Picture has a string "
-					    "that is not UTF-8");
+		                                 o->payload, o->payload_len)) {
+			(void)mash_snprintf(why, whylen,
+			                    "Picture has a string "
+			                    "that is not UTF-8");
 			rc = MASH_ERR_BAD_UTF8;
 			goto out;
 		}
 		p = mash__v1__picture__unpack(mash_env_pb_allocator(),
-					      o->payload_len, o->payload);
+		                              o->payload_len, o->payload);
 		if (p == NULL) {
-			(void)mash_snprintf(why, whylen, "Picture does not "
-					    "decode");
+			(void)mash_snprintf(why, whylen,
+			                    "Picture does not "
+			                    "decode");
 			rc = MASH_ERR_DECODE;
 			goto out;
 		}
@@ -592,16 +616,18 @@ mashctl_picture(int argc, char **argv)
 
 	rc = mash_key_load_private(c.key_file, &key);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: %s: cannot load %s's private "
-			"key: %s\n", c.key_file, a.principal,
-			mash_strerror(rc));
+		fprintf(stderr,
+		        "mashctl picture: %s: cannot load %s's private "
+		        "key: %s\n",
+		        c.key_file, a.principal, mash_strerror(rc));
 		goto out;
 	}
 	rc = mash_trust_load(c.trust_store, &trust, why, sizeof(why));
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: %s: cannot load the trust "
-			"store: %s\n", c.trust_store,
-			why[0] ? why : mash_strerror(rc));
+		fprintf(stderr,
+		        "mashctl picture: %s: cannot load the trust "
+		        "store: %s\n",
+		        c.trust_store, why[0] ? why : mash_strerror(rc));
 		goto out;
 	}
 	cal = mash_cal_new();
@@ -613,20 +639,23 @@ mashctl_picture(int argc, char **argv)
 		rc = mash_cal_load(cal, c.holidays, why, sizeof(why));
 		if (rc != MASH_OK) {
 			fprintf(stderr, "mashctl picture: %s\n",
-				why[0] ? why : c.holidays);
+			        why[0] ? why : c.holidays);
 			goto out;
 		}
 	}
 	rc = seal_request(&a, &c, key, &env, &envlen);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: cannot sign the request: "
-			"%s\n", mash_strerror(rc));
+		fprintf(stderr,
+		        "mashctl picture: cannot sign the request: "
+		        "%s\n",
+		        mash_strerror(rc));
 		goto out;
 	}
 	if (mash_snprintf(inbox, sizeof(inbox), "%s%s", INBOX_PREFIX,
-			  a.principal) != MASH_OK ||
+	                  a.principal) != MASH_OK ||
 	    RAND_bytes(corr, (int)sizeof(corr)) != 1) {
-		fprintf(stderr, "mashctl picture: cannot prepare the request\n");
+		fprintf(stderr,
+		        "mashctl picture: cannot prepare the request\n");
 		goto out;
 	}
 	/* A fresh, random client id and a clean session: an interrupted
@@ -651,8 +680,10 @@ mashctl_picture(int argc, char **argv)
 	if (rc == MASH_OK)
 		rc = mash_mq_connect(mq, CONNECT_TIMEOUT_MS);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: %s: cannot connect to the "
-			"broker: %s\n", c.mqtt_uri, mash_strerror(rc));
+		fprintf(stderr,
+		        "mashctl picture: %s: cannot connect to the "
+		        "broker: %s\n",
+		        c.mqtt_uri, mash_strerror(rc));
 		goto out;
 	}
 	memset(&props, 0, sizeof(props));
@@ -661,35 +692,40 @@ mashctl_picture(int argc, char **argv)
 	props.correlation_len = sizeof(corr);
 	deadline = mono_ms() + timeout_ms;
 	rc = mash_mq_publish(mq, PICTURE_TOPIC, env, envlen, 0, &props,
-			     PUBLISH_TIMEOUT_MS);
+	                     PUBLISH_TIMEOUT_MS);
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: %s: cannot publish the "
-			"request on %s: %s\n", c.mqtt_uri, PICTURE_TOPIC,
-			mash_strerror(rc));
+		fprintf(stderr,
+		        "mashctl picture: %s: cannot publish the "
+		        "request on %s: %s\n",
+		        c.mqtt_uri, PICTURE_TOPIC, mash_strerror(rc));
 		goto out;
 	}
 	rc = await_picture(mq, trust, c.daemon_signer, inbox, corr,
-			   sizeof(corr), deadline, &p, why, sizeof(why));
+	                   sizeof(corr), deadline, &p, why, sizeof(why));
 	if (rc == MASH_ERR_TIMEOUT) {
-		fprintf(stderr, "mashctl picture: no answer from %s on %s "
-			"within %d ms\n", c.daemon_signer, inbox, timeout_ms);
+		fprintf(stderr,
+		        "mashctl picture: no answer from %s on %s "
+		        "within %d ms\n",
+		        c.daemon_signer, inbox, timeout_ms);
 		goto out;
 	}
 	if (rc != MASH_OK) {
-		fprintf(stderr, "mashctl picture: answer on %s rejected: %s "
-			"(%s)\n", inbox, why[0] ? why : mash_strerror(rc),
-			mash_errname(rc));
+		fprintf(stderr,
+		        "mashctl picture: answer on %s rejected: %s "
+		        "(%s)\n",
+		        inbox, why[0] ? why : mash_strerror(rc),
+		        mash_errname(rc));
 		ret = MASHCTL_PICTURE_DENIED;
 		goto out;
 	}
 	if (show(p, &a, cal) != MASH_OK) {
 		fprintf(stderr, "mashctl picture: cannot write the picture to "
-			"stdout\n");
+		                "stdout\n");
 		goto out;
 	}
 	if (p->denied_reason != NULL && p->denied_reason[0] != '\0') {
 		fprintf(stderr, "mashctl picture: denied: %s\n",
-			p->denied_reason);
+		        p->denied_reason);
 		ret = MASHCTL_PICTURE_DENIED;
 		goto out;
 	}

@@ -34,9 +34,9 @@
 #define MASHCTL_CMD_PICTURE_H
 
 /* Exit codes of the subcommand. */
-#define MASHCTL_PICTURE_SHOWN 0  /* MASHCTL_EXIT_OK */
+#define MASHCTL_PICTURE_SHOWN  0 /* MASHCTL_EXIT_OK */
 #define MASHCTL_PICTURE_DENIED 1 /* MASHCTL_EXIT_FAIL */
-#define MASHCTL_PICTURE_USAGE 2  /* MASHCTL_EXIT_USAGE */
+#define MASHCTL_PICTURE_USAGE  2 /* MASHCTL_EXIT_USAGE */
 
 /* Longest wait for the answer that --timeout accepts (seconds). */
 #define MASHCTL_PICTURE_MAX_TIMEOUT_S 600

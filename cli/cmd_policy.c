@@ -30,24 +30,25 @@
 #define G "policy"
 /* Bounds on test input: files in a CASES directory, cases per file. */
 #define MAX_CASE_FILES 256u
-#define MAX_CASES 4096u
+#define MAX_CASES      4096u
 
 #define FB(f) ((uint64_t)1 << (f))
 
 static void
 help(FILE *f)
 {
-	fprintf(f,
-		"usage: mashctl policy lint FILE\n"
-		"       mashctl policy test FILE CASES\n"
-		"lint: check a sharing-policy file (libconfig): unknown role,\n"
-		"  unknown field, rule without legal basis or reason, unreachable\n"
-		"  rule; one 'file:line: rule 'id': message' line per problem.\n"
-		"test: run table-driven cases (CASES: a .cfg file, or a directory\n"
-		"  whose *.cfg files are read in name order) against FILE; prints\n"
-		"  each failure and 'N passed, N failed' last.\n"
-		"exit: 0 ok, 1 problems / failed cases, 2 bad usage or unreadable "
-		"input\n");
+	fprintf(
+	    f,
+	    "usage: mashctl policy lint FILE\n"
+	    "       mashctl policy test FILE CASES\n"
+	    "lint: check a sharing-policy file (libconfig): unknown role,\n"
+	    "  unknown field, rule without legal basis or reason, unreachable\n"
+	    "  rule; one 'file:line: rule 'id': message' line per problem.\n"
+	    "test: run table-driven cases (CASES: a .cfg file, or a directory\n"
+	    "  whose *.cfg files are read in name order) against FILE; prints\n"
+	    "  each failure and 'N passed, N failed' last.\n"
+	    "exit: 0 ok, 1 problems / failed cases, 2 bad usage or unreadable "
+	    "input\n");
 }
 
 static void
@@ -85,7 +86,8 @@ struct runner {
 
 /* A problem in a case file (bad input: exit 2). */
 static int case_error(struct runner *r, const config_setting_t *s,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 case_error(struct runner *r, const config_setting_t *s, const char *fmt, ...)
@@ -97,7 +99,7 @@ case_error(struct runner *r, const config_setting_t *s, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s:%u: %s\n", r->file,
-		s != NULL ? config_setting_source_line(s) : 0u, msg);
+	        s != NULL ? config_setting_source_line(s) : 0u, msg);
 	return MASHCTL_EXIT_USAGE;
 }
 
@@ -127,7 +129,7 @@ get_bool_opt(const config_setting_t *g, const char *key, int *out)
 
 static int
 get_uint_opt(const config_setting_t *g, const char *key, unsigned min,
-	     unsigned max, unsigned *out)
+             unsigned max, unsigned *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 	int v;
@@ -145,10 +147,11 @@ get_uint_opt(const config_setting_t *g, const char *key, unsigned min,
 
 static int
 only_keys(struct runner *r, const config_setting_t *g, const char *where,
-	  const char *const *keys)
+          const char *const *keys)
 {
 	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(g, (unsigned)i);
 		const char *k = config_setting_name(s);
 		size_t j;
 
@@ -157,7 +160,7 @@ only_keys(struct runner *r, const config_setting_t *g, const char *where,
 				break;
 		if (keys[j] == NULL)
 			return case_error(r, s, "unknown key '%.64s' in %s",
-					  k != NULL ? k : "", where);
+			                  k != NULL ? k : "", where);
 	}
 	return MASHCTL_EXIT_OK;
 }
@@ -167,7 +170,7 @@ only_keys(struct runner *r, const config_setting_t *g, const char *where,
  * down to the fields the event carries. */
 static int
 get_fieldset(struct runner *r, const config_setting_t *g, const char *key,
-	     uint64_t *patterns, uint64_t *exact, int *given)
+             uint64_t *patterns, uint64_t *exact, int *given)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 
@@ -178,7 +181,7 @@ get_fieldset(struct runner *r, const config_setting_t *g, const char *key,
 		return MASHCTL_EXIT_OK;
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
 		return case_error(r, s, "'%s' must be a list of field names",
-				  key);
+		                  key);
 	if ((unsigned)config_setting_length(s) > MASH_POL_F_COUNT * 2)
 		return case_error(r, s, "'%s' is too long", key);
 	for (int i = 0; i < config_setting_length(s); i++) {
@@ -187,7 +190,7 @@ get_fieldset(struct runner *r, const config_setting_t *g, const char *key,
 
 		if (v == NULL || mash_pol_fields_resolve(v, &set) != MASH_OK)
 			return case_error(r, s, "unknown field '%.64s'",
-					  v != NULL ? v : "");
+			                  v != NULL ? v : "");
 		if (mash_pol_field_index(v) >= 0)
 			*exact |= set;
 		else
@@ -250,8 +253,8 @@ flags_str(unsigned flags, char *buf, size_t len)
 		if ((flags & (1u << b)) == 0)
 			continue;
 		if (mash_snprintf(buf + pos, len - pos, "%s%s",
-				  pos > 0 ? " " : "",
-				  mash_pol_flag_name(1u << b)) != MASH_OK)
+		                  pos > 0 ? " " : "",
+		                  mash_pol_flag_name(1u << b)) != MASH_OK)
 			return;
 		pos += strlen(buf + pos);
 	}
@@ -263,19 +266,24 @@ static int
 run_case(struct runner *r, const config_setting_t *c)
 {
 	static const char *const case_keys[] = {
-		"name", "event", "case", "recipient", "purpose", "break_glass",
-		"expect", NULL};
-	static const char *const event_keys[] = {
-		"agency", "category", "severity", "consent", "classification",
-		"do_not_disclose_to_family", "restrict_to_agencies", "fields",
-		NULL};
+	    "name",    "event",       "case",   "recipient",
+	    "purpose", "break_glass", "expect", NULL};
+	static const char *const event_keys[] = {"agency",
+	                                         "category",
+	                                         "severity",
+	                                         "consent",
+	                                         "classification",
+	                                         "do_not_disclose_to_family",
+	                                         "restrict_to_agencies",
+	                                         "fields",
+	                                         NULL};
 	static const char *const cs_keys[] = {"level", "agencies",
-					      "known_to_multiple", NULL};
+	                                      "known_to_multiple", NULL};
 	static const char *const rec_keys[] = {"principal", "role", "agency",
-					       NULL};
-	static const char *const exp_keys[] = {"receives", "rule", "shared",
-					       "withheld", "only_shared",
-					       "flags", NULL};
+	                                       NULL};
+	static const char *const exp_keys[] = {
+	    "receives",    "rule",  "shared", "withheld",
+	    "only_shared", "flags", NULL};
 	const config_setting_t *ev_g, *case_g, *rec_g, *exp_g, *s;
 	const char *name, *agency, *purpose, *cls, *rule;
 	struct mash_pol_event ev;
@@ -313,9 +321,9 @@ run_case(struct runner *r, const config_setting_t *c)
 	    !config_setting_is_group(rec_g) || exp_g == NULL ||
 	    !config_setting_is_group(exp_g) || purpose == NULL)
 		return case_error(r, c,
-				  "case '%s': needs event, recipient, purpose "
-				  "and expect",
-				  name);
+		                  "case '%s': needs event, recipient, purpose "
+		                  "and expect",
+		                  name);
 	ex = only_keys(r, ev_g, "event", event_keys);
 	if (ex == MASHCTL_EXIT_OK)
 		ex = only_keys(r, rec_g, "recipient", rec_keys);
@@ -329,52 +337,59 @@ run_case(struct runner *r, const config_setting_t *c)
 	/* The event. */
 	agency = get_string(ev_g, "agency");
 	if (agency == NULL || !mash_pol_agency_valid(agency))
-		return case_error(r, ev_g, "case '%s': event needs a known "
-					   "'agency'",
-				  name);
+		return case_error(r, ev_g,
+		                  "case '%s': event needs a known "
+		                  "'agency'",
+		                  name);
 	ev.agency = agency;
 	if (enum_value(&mash__v1__category__descriptor,
-		       get_string(ev_g, "category"), &ev.category) != MASH_OK)
-		return case_error(r, ev_g, "case '%s': unknown or missing "
-					   "event 'category'",
-				  name);
+	               get_string(ev_g, "category"), &ev.category) != MASH_OK)
+		return case_error(r, ev_g,
+		                  "case '%s': unknown or missing "
+		                  "event 'category'",
+		                  name);
 	if (enum_value(&mash__v1__consent__descriptor,
-		       get_string(ev_g, "consent"), &ev.consent) != MASH_OK)
-		return case_error(r, ev_g, "case '%s': unknown or missing "
-					   "event 'consent'",
-				  name);
+	               get_string(ev_g, "consent"), &ev.consent) != MASH_OK)
+		return case_error(r, ev_g,
+		                  "case '%s': unknown or missing "
+		                  "event 'consent'",
+		                  name);
 	if (get_uint_opt(ev_g, "severity", 0, 4, &sev) != MASH_OK)
 		return case_error(r, ev_g, "case '%s': severity must be 0-4",
-				  name);
+		                  name);
 	ev.severity = sev;
 	cls = get_string(ev_g, "classification");
 	if (cls != NULL && strcmp(cls, "OFFICIAL") != 0 &&
 	    strcmp(cls, "OFFICIAL-SENSITIVE") != 0)
-		return case_error(r, ev_g, "case '%s': classification must be "
-					   "OFFICIAL or OFFICIAL-SENSITIVE",
-				  name);
-	ev.official_sensitive = cls != NULL &&
-				strcmp(cls, "OFFICIAL-SENSITIVE") == 0;
+		return case_error(r, ev_g,
+		                  "case '%s': classification must be "
+		                  "OFFICIAL or OFFICIAL-SENSITIVE",
+		                  name);
+	ev.official_sensitive =
+	    cls != NULL && strcmp(cls, "OFFICIAL-SENSITIVE") == 0;
 	if (get_bool_opt(ev_g, "do_not_disclose_to_family", &dndf) != MASH_OK)
-		return case_error(r, ev_g, "case '%s': do_not_disclose_to_family "
-					   "must be true or false",
-				  name);
+		return case_error(r, ev_g,
+		                  "case '%s': do_not_disclose_to_family "
+		                  "must be true or false",
+		                  name);
 	ev.do_not_disclose_to_family = dndf;
 	s = config_setting_get_member(ev_g, "restrict_to_agencies");
 	if (s != NULL) {
 		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			return case_error(r, s, "case '%s': restrict_to_agencies "
-						"must be a list",
-					  name);
+			return case_error(r, s,
+			                  "case '%s': restrict_to_agencies "
+			                  "must be a list",
+			                  name);
 		if ((unsigned)config_setting_length(s) > MASH_MAX_REPEATED)
 			return case_error(r, s, "case '%s': too many agencies",
-					  name);
+			                  name);
 		for (int i = 0; i < config_setting_length(s); i++) {
-			const char *a = config_setting_get_string_elem(s, (unsigned)i);
+			const char *a =
+			    config_setting_get_string_elem(s, (unsigned)i);
 
 			if (a == NULL)
 				return case_error(r, s, "case '%s': bad agency",
-						  name);
+				                  name);
 			restrict_to[ev.n_restrict_to++] = (char *)a;
 		}
 		ev.restrict_to = restrict_to;
@@ -383,7 +398,7 @@ run_case(struct runner *r, const config_setting_t *c)
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	ev.present = given ? (pat | exact | FB(MASH_POL_F_SIGNPOST))
-			   : default_present(agency, &ev);
+	                   : default_present(agency, &ev);
 
 	/* The case and the recipient. */
 	if (case_g != NULL) {
@@ -391,12 +406,12 @@ run_case(struct runner *r, const config_setting_t *c)
 
 		if (get_uint_opt(case_g, "level", 1, 4, &cs.level) != MASH_OK ||
 		    get_uint_opt(case_g, "agencies", 0, 64, &cs.n_agencies) !=
-			    MASH_OK ||
+		        MASH_OK ||
 		    get_bool_opt(case_g, "known_to_multiple", &km) != MASH_OK)
 			return case_error(r, case_g,
-					  "case '%s': level 1-4, agencies "
-					  "0-64, known_to_multiple bool",
-					  name);
+			                  "case '%s': level 1-4, agencies "
+			                  "0-64, known_to_multiple bool",
+			                  name);
 		cs.known_to_multiple = km;
 	}
 	rec.principal = get_string(rec_g, "principal");
@@ -404,27 +419,28 @@ run_case(struct runner *r, const config_setting_t *c)
 	rec.agency = get_string(rec_g, "agency");
 	if (rec.role == NULL || !mash_pol_role_valid(rec.role) ||
 	    rec.agency == NULL || !mash_pol_agency_valid(rec.agency))
-		return case_error(r, rec_g, "case '%s': recipient needs a known "
-					    "'role' and 'agency'",
-				  name);
+		return case_error(r, rec_g,
+		                  "case '%s': recipient needs a known "
+		                  "'role' and 'agency'",
+		                  name);
 	if (!mash_pol_purpose_valid(purpose))
 		return case_error(r, c, "case '%s': unknown purpose '%.64s'",
-				  name, purpose);
+		                  name, purpose);
 	if (get_bool_opt(c, "break_glass", &bg) != MASH_OK)
-		return case_error(r, c, "case '%s': break_glass must be true "
-					"or false",
-				  name);
+		return case_error(r, c,
+		                  "case '%s': break_glass must be true "
+		                  "or false",
+		                  name);
 
 	(void)mash_pol_decide(r->pol, &ev, &cs, &rec, purpose, bg, &d);
 	have = ev.present | (cs.level >= 3 ? FB(MASH_POL_F_LEAD) : 0);
 
-#define WHY(...)                                                              \
-	do {                                                                  \
-		if (wlen < sizeof(why))                                       \
-			wlen += (size_t)snprintf(why + wlen,                  \
-						 sizeof(why) - wlen,          \
-						 __VA_ARGS__);                \
-		ok = 0;                                                       \
+#define WHY(...)                                                               \
+	do {                                                                   \
+		if (wlen < sizeof(why))                                        \
+			wlen += (size_t)snprintf(                              \
+			    why + wlen, sizeof(why) - wlen, __VA_ARGS__);      \
+		ok = 0;                                                        \
 	} while (0)
 
 	/* The expectations. */
@@ -433,9 +449,10 @@ run_case(struct runner *r, const config_setting_t *c)
 		int want_r = 0;
 
 		if (get_bool_opt(exp_g, "receives", &want_r) != MASH_OK)
-			return case_error(r, s, "case '%s': receives must be "
-						"true or false",
-					  name);
+			return case_error(r, s,
+			                  "case '%s': receives must be "
+			                  "true or false",
+			                  name);
 		if (want_r != d.receives)
 			WHY("    receives: expected %s, got %s\n",
 			    want_r ? "true" : "false",
@@ -444,7 +461,7 @@ run_case(struct runner *r, const config_setting_t *c)
 	rule = get_string(exp_g, "rule");
 	if (config_setting_get_member(exp_g, "rule") != NULL && rule == NULL)
 		return case_error(r, exp_g, "case '%s': rule must be a string",
-				  name);
+		                  name);
 	if (rule != NULL && strcmp(rule, d.rule_id) != 0)
 		WHY("    rule: expected '%s', got '%s'\n", rule, d.rule_id);
 	ex = get_fieldset(r, exp_g, "shared", &pat, &exact, &given);
@@ -453,7 +470,7 @@ run_case(struct runner *r, const config_setting_t *c)
 	want = (pat & have) | exact;
 	if ((want & ~d.shared) != 0) {
 		(void)mash_pol_fields_join(want & ~d.shared, list,
-					   sizeof(list));
+		                           sizeof(list));
 		WHY("    expected shared, but withheld: %s\n", list);
 	}
 	ex = get_fieldset(r, exp_g, "withheld", &pat, &exact, &given);
@@ -462,7 +479,7 @@ run_case(struct runner *r, const config_setting_t *c)
 	want = (pat & have) | exact;
 	if ((want & ~d.withheld) != 0) {
 		(void)mash_pol_fields_join(want & ~d.withheld, list,
-					   sizeof(list));
+		                           sizeof(list));
 		WHY("    expected withheld, but shared: %s\n", list);
 	}
 	ex = get_fieldset(r, exp_g, "only_shared", &pat, &exact, &given);
@@ -471,10 +488,10 @@ run_case(struct runner *r, const config_setting_t *c)
 	want = (pat & have) | exact;
 	if (given && want != d.shared) {
 		(void)mash_pol_fields_join(d.shared & ~want, list,
-					   sizeof(list));
+		                           sizeof(list));
 		WHY("    only_shared: also shared: %s\n", list);
 		(void)mash_pol_fields_join(want & ~d.shared, list,
-					   sizeof(list));
+		                           sizeof(list));
 		WHY("    only_shared: not shared: %s\n", list);
 	}
 	s = config_setting_get_member(exp_g, "flags");
@@ -482,10 +499,11 @@ run_case(struct runner *r, const config_setting_t *c)
 		unsigned want_f = 0;
 
 		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			return case_error(r, s, "case '%s': flags must be a list",
-					  name);
+			return case_error(
+			    r, s, "case '%s': flags must be a list", name);
 		for (int i = 0; i < config_setting_length(s); i++) {
-			const char *f = config_setting_get_string_elem(s, (unsigned)i);
+			const char *f =
+			    config_setting_get_string_elem(s, (unsigned)i);
 			unsigned bit = 0;
 
 			for (unsigned b = 0; b < MASH_POL_FLAG_COUNT_; b++)
@@ -494,9 +512,9 @@ run_case(struct runner *r, const config_setting_t *c)
 					bit = 1u << b;
 			if (bit == 0)
 				return case_error(r, s,
-						  "case '%s': unknown flag "
-						  "'%.64s'",
-						  name, f != NULL ? f : "");
+				                  "case '%s': unknown flag "
+				                  "'%.64s'",
+				                  name, f != NULL ? f : "");
 			want_f |= bit;
 		}
 		if (want_f != d.flags) {
@@ -535,7 +553,7 @@ run_file(struct runner *r, const char *path)
 	rc = mashctl_read_file(path, MASH_MAX_CONFIG_FILE, &buf, &len);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "%s: cannot read: %s\n", path,
-			mash_strerror(rc));
+		        mash_strerror(rc));
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
@@ -544,19 +562,19 @@ run_file(struct runner *r, const char *path)
 	}
 	if (config_read_string(&cfg, (const char *)buf) != CONFIG_TRUE) {
 		fprintf(stderr, "%s:%d: syntax error: %s\n", path,
-			config_error_line(&cfg), config_error_text(&cfg));
+		        config_error_line(&cfg), config_error_text(&cfg));
 		goto out;
 	}
 	cases = config_lookup(&cfg, "cases");
 	if (cases == NULL || !config_setting_is_list(cases)) {
 		fprintf(stderr, "%s: needs a list 'cases = ( {...}, ... );'\n",
-			path);
+		        path);
 		goto out;
 	}
 	for (int i = 0; i < config_setting_length(cases); i++) {
 		if (++r->total > MAX_CASES) {
 			fprintf(stderr, "%s: more than %u cases\n", path,
-				MAX_CASES);
+			        MAX_CASES);
 			goto out;
 		}
 		ex = run_case(r, config_setting_get_elem(cases, (unsigned)i));
@@ -595,12 +613,13 @@ cmd_test(const char *policy_path, const char *cases_path)
 		/* A policy with semantic errors failed a check; one that
 		 * cannot be read or parsed is bad input. */
 		ex = rc == MASH_ERR_POLICY ? MASHCTL_EXIT_FAIL
-					   : MASHCTL_EXIT_USAGE;
+		                           : MASHCTL_EXIT_USAGE;
 		goto out;
 	}
 	r.pol = pol;
 	if (stat(cases_path, &st) != 0) {
-		fprintf(stderr, "mashctl: policy: %s: cannot read\n", cases_path);
+		fprintf(stderr, "mashctl: policy: %s: cannot read\n",
+		        cases_path);
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -609,7 +628,7 @@ cmd_test(const char *policy_path, const char *cases_path)
 		d = opendir(cases_path);
 		if (d == NULL) {
 			fprintf(stderr, "mashctl: policy: %s: cannot open\n",
-				cases_path);
+			        cases_path);
 			goto out;
 		}
 		while ((de = readdir(d)) != NULL) {
@@ -621,13 +640,13 @@ cmd_test(const char *policy_path, const char *cases_path)
 				continue;
 			if (nfiles == MAX_CASE_FILES) {
 				fprintf(stderr,
-					"mashctl: policy: %s: more than %u "
-					"case files\n",
-					cases_path, MAX_CASE_FILES);
+				        "mashctl: policy: %s: more than %u "
+				        "case files\n",
+				        cases_path, MAX_CASE_FILES);
 				goto out;
 			}
 			if (mash_snprintf(p, sizeof(p), "%s/%s", cases_path,
-					  de->d_name) != MASH_OK)
+			                  de->d_name) != MASH_OK)
 				continue;
 			files[nfiles] = mash_strdup(p);
 			if (files[nfiles] == NULL)
@@ -648,7 +667,7 @@ cmd_test(const char *policy_path, const char *cases_path)
 	}
 	if (r.passed + r.failed == 0) {
 		fprintf(stderr, "mashctl: policy: %s: no test cases\n",
-			cases_path);
+		        cases_path);
 		ex = MASHCTL_EXIT_USAGE;
 		goto out;
 	}
@@ -667,8 +686,8 @@ int
 mashctl_policy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -688,10 +707,10 @@ mashctl_policy(int argc, char **argv)
 		return cmd_lint(argv[1]);
 	if (argc == 3 && strcmp(argv[0], "test") == 0)
 		return cmd_test(argv[1], argv[2]);
-	if (argc >= 1 && (strcmp(argv[0], "lint") == 0 ||
-			  strcmp(argv[0], "test") == 0))
+	if (argc >= 1 &&
+	    (strcmp(argv[0], "lint") == 0 || strcmp(argv[0], "test") == 0))
 		mashctl_die(G, "usage: mashctl policy lint FILE | policy test "
-			       "FILE CASES");
+		               "FILE CASES");
 	else
 		mashctl_die(G, "unknown subcommand (lint, test; try --help)");
 	return MASHCTL_EXIT_USAGE;

@@ -18,17 +18,17 @@
 static void
 help(FILE *f)
 {
-	fprintf(f,
-		"usage: mashctl trust add    --store DIR --signer S --key-id K "
-		"--pub FILE\n"
-		"       mashctl trust revoke --store DIR --signer S --key-id K\n"
-		"       mashctl trust list   --store DIR\n"
-		"The trust store is a directory: DIR/<signer>/<key_id>.pub.pem "
-		"and, once\nrevoked, DIR/<signer>/<key_id>.revoked. Key ids are "
-		"never reused.\nlist prints one line per key: signer, key id, "
-		"active|revoked, revocation time.\n"
-		"exit: 0 ok, 1 failed (exists, unknown key), 2 bad usage or "
-		"unreadable input\n");
+	fprintf(
+	    f, "usage: mashctl trust add    --store DIR --signer S --key-id K "
+	       "--pub FILE\n"
+	       "       mashctl trust revoke --store DIR --signer S --key-id K\n"
+	       "       mashctl trust list   --store DIR\n"
+	       "The trust store is a directory: DIR/<signer>/<key_id>.pub.pem "
+	       "and, once\nrevoked, DIR/<signer>/<key_id>.revoked. Key ids are "
+	       "never reused.\nlist prints one line per key: signer, key id, "
+	       "active|revoked, revocation time.\n"
+	       "exit: 0 ok, 1 failed (exists, unknown key), 2 bad usage or "
+	       "unreadable input\n");
 }
 
 static int
@@ -53,7 +53,7 @@ list(const char *store)
 
 			if (gmtime_r(&s, &tm) == NULL ||
 			    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-				     &tm) == 0)
+			             &tm) == 0)
 				when[0] = '\0';
 			printf("%s\t%s\trevoked\t%s\n", info.signer,
 			       info.key_id, when);
@@ -69,15 +69,15 @@ int
 mashctl_trust(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 'd'},
-		{"signer", required_argument, NULL, 's'},
-		{"key-id", required_argument, NULL, 'k'},
-		{"pub", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, 'd'},
+	    {"signer", required_argument, NULL, 's'},
+	    {"key-id", required_argument, NULL, 'k'},
+	    {"pub", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *verb, *store = NULL, *signer = NULL, *key_id = NULL,
-			  *pub = NULL;
+	                  *pub = NULL;
 	char why[512];
 	int c, rc;
 
@@ -93,7 +93,7 @@ mashctl_trust(int argc, char **argv)
 	if (strcmp(verb, "add") != 0 && strcmp(verb, "revoke") != 0 &&
 	    strcmp(verb, "list") != 0) {
 		mashctl_die(G, "unknown verb \"%s\" (add, revoke or list)",
-			    verb);
+		            verb);
 		return MASHCTL_EXIT_USAGE;
 	}
 	argc--;
@@ -121,8 +121,10 @@ mashctl_trust(int argc, char **argv)
 		}
 	}
 	if (optind != argc || store == NULL) {
-		mashctl_die(G, "%s: --store DIR is required (mashctl trust "
-			    "--help)", verb);
+		mashctl_die(G,
+		            "%s: --store DIR is required (mashctl trust "
+		            "--help)",
+		            verb);
 		return MASHCTL_EXIT_USAGE;
 	}
 	if (strcmp(verb, "list") == 0)
@@ -130,22 +132,23 @@ mashctl_trust(int argc, char **argv)
 	if (signer == NULL || key_id == NULL ||
 	    (strcmp(verb, "add") == 0) != (pub != NULL)) {
 		mashctl_die(G, "%s: needs --signer and --key-id%s", verb,
-			    strcmp(verb, "add") == 0 ? " and --pub FILE"
-						     : " (and no --pub)");
+		            strcmp(verb, "add") == 0 ? " and --pub FILE"
+		                                     : " (and no --pub)");
 		return MASHCTL_EXIT_USAGE;
 	}
 	if (strcmp(verb, "add") == 0)
 		rc = mash_trust_add(store, signer, key_id, pub, why,
-				    sizeof(why));
+		                    sizeof(why));
 	else
 		rc = mash_trust_revoke(store, signer, key_id,
-				       mash_clock_system(), why, sizeof(why));
+		                       mash_clock_system(), why, sizeof(why));
 	if (rc != MASH_OK) {
-		mashctl_die(G, "%s: %s", verb, why[0] ? why : mash_strerror(rc));
+		mashctl_die(G, "%s: %s", verb,
+		            why[0] ? why : mash_strerror(rc));
 		return mashctl_exit_for(rc);
 	}
 	fprintf(stderr, "mashctl: trust: %s %s/%s in %s\n",
-		strcmp(verb, "add") == 0 ? "added" : "revoked", signer, key_id,
-		store);
+	        strcmp(verb, "add") == 0 ? "added" : "revoked", signer, key_id,
+	        store);
 	return MASHCTL_EXIT_OK;
 }

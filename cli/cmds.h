@@ -11,13 +11,14 @@
  * with one line on stderr saying what and where on any non-zero exit.
  *
  * To implement policy/audit/picture: delete the function from
- * cli/cmd_todo.c and write it in cli/cmd_<group>.c (every cli .c file is globbed).
+ * cli/cmd_todo.c and write it in cli/cmd_<group>.c (every cli .c file is
+ * globbed).
  */
 #ifndef MASHCTL_CMDS_H
 #define MASHCTL_CMDS_H
 
-#define MASHCTL_EXIT_OK 0
-#define MASHCTL_EXIT_FAIL 1
+#define MASHCTL_EXIT_OK    0
+#define MASHCTL_EXIT_FAIL  1
 #define MASHCTL_EXIT_USAGE 2
 
 /* mashctl keygen --signer S --key-id K --out DIR (cmd_keygen.c) */

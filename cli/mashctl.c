@@ -14,17 +14,17 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 } groups[] = {
-	{"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
-	{"trust", mashctl_trust,
-	 "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},
-	{"envelope", mashctl_envelope,
-	 "envelope seal|verify ... (diagnostics: sign or check one envelope)"},
-	{"policy", mashctl_policy, "policy lint FILE | policy test FILE CASES"},
-	{"audit", mashctl_audit,
-	 "audit verify|query|export|report|prove --db FILE [filters]"},
-	{"picture", mashctl_picture,
-	 "picture --config FILE --as PRINCIPAL (--case ID | --nhs N) "
-	 "--purpose P [--break-glass REASON] [--json]"},
+    {"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
+    {"trust", mashctl_trust,
+     "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},
+    {"envelope", mashctl_envelope,
+     "envelope seal|verify ... (diagnostics: sign or check one envelope)"},
+    {"policy", mashctl_policy, "policy lint FILE | policy test FILE CASES"},
+    {"audit", mashctl_audit,
+     "audit verify|query|export|report|prove --db FILE [filters]"},
+    {"picture", mashctl_picture,
+     "picture --config FILE --as PRINCIPAL (--case ID | --nhs N) "
+     "--purpose P [--break-glass REASON] [--json]"},
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -34,12 +34,13 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: mashctl COMMAND [OPTIONS]   (mashctl COMMAND --help)\n"
-		   "commands:\n");
+	fprintf(f,
+	        "usage: mashctl COMMAND [OPTIONS]   (mashctl COMMAND --help)\n"
+	        "commands:\n");
 	for (i = 0; i < NGROUPS; i++)
 		fprintf(f, "  mashctl %s\n", groups[i].usage);
 	fprintf(f, "exit: 0 ok, 1 failed check, 2 bad usage or unreadable "
-		   "input\n");
+	           "input\n");
 }
 
 int
@@ -62,7 +63,8 @@ main(int argc, char **argv)
 			return groups[i].fn(argc - 1, argv + 1);
 		}
 	}
-	fprintf(stderr, "mashctl: unknown command \"%s\" (try mashctl --help)\n",
-		argv[1]);
+	fprintf(stderr,
+	        "mashctl: unknown command \"%s\" (try mashctl --help)\n",
+	        argv[1]);
 	return MASHCTL_EXIT_USAGE;
 }

@@ -23,8 +23,8 @@ mashctl_category_name(int category)
 {
 	const ProtobufCEnumValue *v;
 
-	v = protobuf_c_enum_descriptor_get_value(&mash__v1__category__descriptor,
-						 category);
+	v = protobuf_c_enum_descriptor_get_value(
+	    &mash__v1__category__descriptor, category);
 	if (v == NULL || v->name == NULL)
 		return "UNKNOWN";
 	return v->name;
@@ -85,7 +85,7 @@ put_safe(FILE *out, const char *s)
 		} else if (c < 0x20 || c == 0x7f) {
 			fputc('?', out);
 		} else if (c == 0xc2 && i + 1 < lim && p[i + 1] >= 0x80 &&
-			   p[i + 1] <= 0x9f) {
+		           p[i + 1] <= 0x9f) {
 			/* U+0080..U+009F: C1 controls, e.g. CSI. */
 			fputc('?', out);
 			i++;
@@ -174,13 +174,14 @@ static void
 render_subject(FILE *out, const Mash__V1__Subject *s)
 {
 	static const char *const names[] = {"name", "date_of_birth",
-					     "nhs_number", "postcode", "sex"};
+	                                    "nhs_number", "postcode", "sex"};
 	const char *withheld[5];
 	size_t nw = 0, i;
 	int shown = 0;
 
 	fputs("Child:      ", out);
-	if (s != NULL && (nonempty(s->given_name) || nonempty(s->family_name))) {
+	if (s != NULL &&
+	    (nonempty(s->given_name) || nonempty(s->family_name))) {
 		put_safe(out, s->given_name);
 		if (nonempty(s->given_name) && nonempty(s->family_name))
 			fputc(' ', out);
@@ -233,19 +234,19 @@ render_subject(FILE *out, const Mash__V1__Subject *s)
  */
 static int
 redundant(const Mash__V1__SharedRecord__FieldsEntry *e,
-	  const Mash__V1__Subject *subj)
+          const Mash__V1__Subject *subj)
 {
 	static const struct {
 		const char *key;
 		size_t off;
 	} ids[] = {
-		{"subject.nhs_number", offsetof(Mash__V1__Subject, nhs_number)},
-		{"subject.given_name", offsetof(Mash__V1__Subject, given_name)},
-		{"subject.family_name", offsetof(Mash__V1__Subject, family_name)},
-		{"subject.date_of_birth",
-		 offsetof(Mash__V1__Subject, date_of_birth)},
-		{"subject.postcode", offsetof(Mash__V1__Subject, postcode)},
-		{"subject.sex", offsetof(Mash__V1__Subject, sex)},
+	    {"subject.nhs_number", offsetof(Mash__V1__Subject, nhs_number)},
+	    {"subject.given_name", offsetof(Mash__V1__Subject, given_name)},
+	    {"subject.family_name", offsetof(Mash__V1__Subject, family_name)},
+	    {"subject.date_of_birth",
+	     offsetof(Mash__V1__Subject, date_of_birth)},
+	    {"subject.postcode", offsetof(Mash__V1__Subject, postcode)},
+	    {"subject.sex", offsetof(Mash__V1__Subject, sex)},
 	};
 	const char *v;
 	size_t i;
@@ -262,7 +263,8 @@ redundant(const Mash__V1__SharedRecord__FieldsEntry *e,
 		if (strcmp(e->key, ids[i].key) != 0)
 			continue;
 		v = *(char *const *)((const char *)subj + ids[i].off);
-		return v != NULL && e->value != NULL && strcmp(v, e->value) == 0;
+		return v != NULL && e->value != NULL &&
+		       strcmp(v, e->value) == 0;
 	}
 	return 0;
 }
@@ -307,7 +309,7 @@ render_field(FILE *out, const Mash__V1__SharedRecord__FieldsEntry *e)
  * withheld names and flags. */
 static void
 render_record(FILE *out, const Mash__V1__SharedRecord *r,
-	      const Mash__V1__Subject *subj)
+              const Mash__V1__Subject *subj)
 {
 	const Mash__V1__SharedRecord__FieldsEntry **f = NULL;
 	char date[11];
@@ -320,7 +322,7 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 	for (i = alen; i < 12; i++)
 		fputc(' ', out);
 	fprintf(out, "%-20s sev %" PRIu32, mashctl_category_name(r->category),
-		r->severity);
+	        r->severity);
 	if (nonempty(r->rule_id)) {
 		fputs("   rule ", out);
 		put_safe(out, r->rule_id);
@@ -346,7 +348,7 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 		fwrite(f[i]->key, 1, plen, out);
 		fputs(": ", out);
 		for (j = i; j < nf && group_prefix(f[j]->key) == plen &&
-			    strncmp(f[j]->key, f[i]->key, plen) == 0;
+		            strncmp(f[j]->key, f[i]->key, plen) == 0;
 		     j++) {
 			if (j > i)
 				fputs("; ", out);
@@ -396,15 +398,16 @@ render_rules(FILE *out, const Mash__V1__Picture *p)
 		fputs("  ", out);
 		put_safe(out, r->rule_id);
 		fputs(": ", out);
-		put_safe(out, nonempty(r->legal_basis) ? r->legal_basis
-						       : "(no legal basis given)");
+		put_safe(out, nonempty(r->legal_basis)
+		                  ? r->legal_basis
+		                  : "(no legal basis given)");
 		fputc('\n', out);
 	}
 }
 
 static void
 render_trigger(FILE *out, const Mash__V1__StrategyDiscussionTrigger *t,
-	       const struct mashctl_view_opts *o)
+               const struct mashctl_view_opts *o)
 {
 	char raised[21], due[21];
 	int64_t wd = 0;
@@ -422,18 +425,18 @@ render_trigger(FILE *out, const Mash__V1__StrategyDiscussionTrigger *t,
 	put_safe(out, t->trigger_id);
 	fputc('\n', out);
 	fprintf(out, "      raised %s, strategy discussion due by %s", raised,
-		due);
+	        due);
 	if (o != NULL && o->working_days != NULL && t->discussion_due_by > 0 &&
 	    o->working_days(o->working_days_ctx, o->now_ms,
-			    t->discussion_due_by, &wd) == MASH_OK) {
+	                    t->discussion_due_by, &wd) == MASH_OK) {
 		if (wd > 0)
 			fprintf(out, " (%" PRId64 " working day%s left)", wd,
-				wd == 1 ? "" : "s");
+			        wd == 1 ? "" : "s");
 		else if (wd == 0)
 			fputs(" (due today)", out);
 		else
 			fprintf(out, " (OVERDUE by %" PRId64 " working day%s)",
-				-wd, wd == -1 ? "" : "s");
+			        -wd, wd == -1 ? "" : "s");
 	}
 	fputc('\n', out);
 	if (nonempty(t->reason)) {
@@ -455,7 +458,7 @@ render_trigger(FILE *out, const Mash__V1__StrategyDiscussionTrigger *t,
 
 int
 mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
-		       const struct mashctl_view_opts *o)
+                       const struct mashctl_view_opts *o)
 {
 	size_t i;
 
@@ -472,7 +475,8 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 			put_safe(out, o->principal);
 		}
 		if (nonempty(o->purpose)) {
-			fputs(nonempty(o->principal) ? ", purpose " : "purpose ",
+			fputs(nonempty(o->principal) ? ", purpose "
+			                             : "purpose ",
 			      out);
 			put_safe(out, o->purpose);
 		}
@@ -484,12 +488,13 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 		fputc('\n', out);
 		if (p->audit_seq > 0)
 			fprintf(out, "Audit:      record %" PRIu64 "\n",
-				p->audit_seq);
+			        p->audit_seq);
 		goto out;
 	}
 	if (p->break_glass)
 		fputs("BREAK-GLASS: access by override; audited and reported "
-		      "to the auditors\n", out);
+		      "to the auditors\n",
+		      out);
 	render_subject(out, p->subject);
 	fprintf(out, "Level:      %s\n", mashctl_level_name(p->level));
 	fputs("VCL band:   ", out);
@@ -508,7 +513,7 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 	fputc('\n', out);
 
 	fprintf(out, "\nTimeline (%zu record%s)\n", p->n_records,
-		p->n_records == 1 ? "" : "s");
+	        p->n_records == 1 ? "" : "s");
 	if (p->n_records == 0)
 		fputs("  (no records shared for this purpose)\n", out);
 	for (i = 0; i < p->n_records; i++) {
@@ -526,8 +531,9 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 			render_trigger(out, p->open_triggers[i], o);
 	}
 	if (p->audit_seq > 0)
-		fprintf(out, "\nAudit:      this access is record %" PRIu64 "\n",
-			p->audit_seq);
+		fprintf(out,
+		        "\nAudit:      this access is record %" PRIu64 "\n",
+		        p->audit_seq);
 out:
 	if (ferror(out))
 		return MASH_ERR_IO;
@@ -572,15 +578,14 @@ subject_json(const Mash__V1__Subject *s)
 {
 	if (s == NULL)
 		return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "nhs_number", "",
-				 "given_name", "", "family_name", "",
-				 "date_of_birth", "", "postcode", "", "sex", "");
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}",
-			 "nhs_number", jstr(s->nhs_number),
-			 "given_name", jstr(s->given_name),
-			 "family_name", jstr(s->family_name),
-			 "date_of_birth", jstr(s->date_of_birth),
-			 "postcode", jstr(s->postcode),
-			 "sex", jstr(s->sex));
+		                 "given_name", "", "family_name", "",
+		                 "date_of_birth", "", "postcode", "", "sex",
+		                 "");
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "nhs_number",
+	                 jstr(s->nhs_number), "given_name", jstr(s->given_name),
+	                 "family_name", jstr(s->family_name), "date_of_birth",
+	                 jstr(s->date_of_birth), "postcode", jstr(s->postcode),
+	                 "sex", jstr(s->sex));
 }
 
 static json_t *
@@ -602,23 +607,18 @@ record_json(const Mash__V1__SharedRecord *r)
 			goto out;
 	}
 	fmt_date(r->occurred_at, date);
-	j = json_pack("{s:o,s:o,s:o,s:s,s:i,s:I,s:s,s:O,s:o,s:o,s:o,s:o,s:o,"
-		      "s:o,s:I}",
-		      "case_id", jstr(r->case_id),
-		      "event_id", jstr(r->event_id),
-		      "agency", jstr(r->agency),
-		      "category", mashctl_category_name(r->category),
-		      "severity", (int)r->severity,
-		      "occurred_at", (json_int_t)r->occurred_at,
-		      "occurred_date", date,
-		      "fields", fields,
-		      "withheld", jstrlist(r->withheld, r->n_withheld),
-		      "flags", jstrlist(r->flags, r->n_flags),
-		      "rule_id", jstr(r->rule_id),
-		      "legal_basis", jstr(r->legal_basis),
-		      "purpose", jstr(r->purpose),
-		      "reason", jstr(r->reason),
-		      "audit_seq", (json_int_t)r->audit_seq);
+	j = json_pack(
+	    "{s:o,s:o,s:o,s:s,s:i,s:I,s:s,s:O,s:o,s:o,s:o,s:o,s:o,"
+	    "s:o,s:I}",
+	    "case_id", jstr(r->case_id), "event_id", jstr(r->event_id),
+	    "agency", jstr(r->agency), "category",
+	    mashctl_category_name(r->category), "severity", (int)r->severity,
+	    "occurred_at", (json_int_t)r->occurred_at, "occurred_date", date,
+	    "fields", fields, "withheld", jstrlist(r->withheld, r->n_withheld),
+	    "flags", jstrlist(r->flags, r->n_flags), "rule_id",
+	    jstr(r->rule_id), "legal_basis", jstr(r->legal_basis), "purpose",
+	    jstr(r->purpose), "reason", jstr(r->reason), "audit_seq",
+	    (json_int_t)r->audit_seq);
 out:
 	json_decref(fields);
 	return j;
@@ -626,38 +626,35 @@ out:
 
 static json_t *
 trigger_json(const Mash__V1__StrategyDiscussionTrigger *t,
-	     const struct mashctl_view_opts *o)
+             const struct mashctl_view_opts *o)
 {
 	json_t *j, *wdj;
 	int64_t wd = 0;
 
 	if (o != NULL && o->working_days != NULL && t->discussion_due_by > 0 &&
 	    o->working_days(o->working_days_ctx, o->now_ms,
-			    t->discussion_due_by, &wd) == MASH_OK)
+	                    t->discussion_due_by, &wd) == MASH_OK)
 		wdj = json_integer((json_int_t)wd);
 	else
 		wdj = json_null();
-	j = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:i,s:I,s:o}",
-		      "case_id", jstr(t->case_id),
-		      "trigger_id", jstr(t->trigger_id),
-		      "rule_id", jstr(t->rule_id),
-		      "kind", jstr(t->kind),
-		      "reason", jstr(t->reason),
-		      "contributing_events",
-		      jstrlist(t->contributing_events, t->n_contributing_events),
-		      "required_attendees",
-		      jstrlist(t->required_attendees, t->n_required_attendees),
-		      "raised_at", (json_int_t)t->raised_at,
-		      "discussion_due_by", (json_int_t)t->discussion_due_by,
-		      "level", (int)t->level,
-		      "audit_seq", (json_int_t)t->audit_seq,
-		      "working_days_remaining", wdj);
+	j = json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:i,s:I,s:o}", "case_id",
+	    jstr(t->case_id), "trigger_id", jstr(t->trigger_id), "rule_id",
+	    jstr(t->rule_id), "kind", jstr(t->kind), "reason", jstr(t->reason),
+	    "contributing_events",
+	    jstrlist(t->contributing_events, t->n_contributing_events),
+	    "required_attendees",
+	    jstrlist(t->required_attendees, t->n_required_attendees),
+	    "raised_at", (json_int_t)t->raised_at, "discussion_due_by",
+	    (json_int_t)t->discussion_due_by, "level", (int)t->level,
+	    "audit_seq", (json_int_t)t->audit_seq, "working_days_remaining",
+	    wdj);
 	return j;
 }
 
 json_t *
 mashctl_picture_to_json(const Mash__V1__Picture *p,
-			const struct mashctl_view_opts *o)
+                        const struct mashctl_view_opts *o)
 {
 	json_t *records = NULL, *triggers = NULL, *doc = NULL, *res = NULL;
 	size_t i;
@@ -676,26 +673,22 @@ mashctl_picture_to_json(const Mash__V1__Picture *p,
 		if (p->open_triggers[i] == NULL)
 			continue;
 		if (json_array_append_new(triggers,
-					  trigger_json(p->open_triggers[i], o)))
+		                          trigger_json(p->open_triggers[i], o)))
 			goto out;
 	}
-	doc = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:i,s:o,s:b,s:o,s:O,s:O,"
-			"s:b,s:I}",
-			"status", nonempty(p->denied_reason) ? "denied" : "granted",
-			"denied_reason", jstr(p->denied_reason),
-			"principal", jstr(o ? o->principal : NULL),
-			"purpose", jstr(o ? o->purpose : NULL),
-			"case_id", jstr(p->case_id),
-			"subject", subject_json(p->subject),
-			"level", (int)p->level,
-			"vcl_band", jstr(p->vcl_band),
-			"rmg_register", p->rmg_register ? 1 : 0,
-			"agencies_involved",
-			jstrlist(p->agencies_involved, p->n_agencies_involved),
-			"records", records,
-			"open_triggers", triggers,
-			"break_glass", p->break_glass ? 1 : 0,
-			"audit_seq", (json_int_t)p->audit_seq);
+	doc = json_pack(
+	    "{s:s,s:o,s:o,s:o,s:o,s:o,s:i,s:o,s:b,s:o,s:O,s:O,"
+	    "s:b,s:I}",
+	    "status", nonempty(p->denied_reason) ? "denied" : "granted",
+	    "denied_reason", jstr(p->denied_reason), "principal",
+	    jstr(o ? o->principal : NULL), "purpose",
+	    jstr(o ? o->purpose : NULL), "case_id", jstr(p->case_id), "subject",
+	    subject_json(p->subject), "level", (int)p->level, "vcl_band",
+	    jstr(p->vcl_band), "rmg_register", p->rmg_register ? 1 : 0,
+	    "agencies_involved",
+	    jstrlist(p->agencies_involved, p->n_agencies_involved), "records",
+	    records, "open_triggers", triggers, "break_glass",
+	    p->break_glass ? 1 : 0, "audit_seq", (json_int_t)p->audit_seq);
 	if (doc == NULL)
 		goto out;
 	res = doc;

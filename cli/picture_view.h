@@ -23,12 +23,13 @@
  * (the view then omits the count).
  */
 typedef int (*mashctl_working_days_fn)(void *ctx, int64_t from_ms,
-				       int64_t to_ms, int64_t *out);
+                                       int64_t to_ms, int64_t *out);
 
 struct mashctl_view_opts {
-	const char *principal;  /* who asked (header only); NULL allowed */
-	const char *purpose;    /* the stated purpose (header only); NULL allowed */
-	int64_t now_ms;         /* "now" for working days remaining */
+	const char *principal; /* who asked (header only); NULL allowed */
+	const char
+	    *purpose;   /* the stated purpose (header only); NULL allowed */
+	int64_t now_ms; /* "now" for working days remaining */
 	mashctl_working_days_fn working_days; /* NULL: no count shown */
 	void *working_days_ctx;
 };
@@ -44,7 +45,7 @@ struct mashctl_view_opts {
  * Returns MASH_OK, or MASH_ERR_IO if writing to out failed.
  */
 int mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
-			   const struct mashctl_view_opts *opts);
+                           const struct mashctl_view_opts *opts);
 
 /*
  * The JSON document for p (stable field names, documented in
@@ -53,7 +54,7 @@ int mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
  * json_decref, or NULL on allocation failure. p must not be NULL; opts may be.
  */
 json_t *mashctl_picture_to_json(const Mash__V1__Picture *p,
-				const struct mashctl_view_opts *opts);
+                                const struct mashctl_view_opts *opts);
 
 /* "MISSING_EPISODE" for a Category value; "UNKNOWN" if not in the enum.
  * Static storage. */

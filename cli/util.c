@@ -70,7 +70,7 @@ mashctl_write_file(const char *path, const uint8_t *buf, size_t len)
 	int fd, rc = MASH_ERR_IO;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
+	          0644);
 	if (fd < 0)
 		return MASH_ERR_IO;
 	while (off < len) {

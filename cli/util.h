@@ -13,8 +13,7 @@
  * mash_free. MASH_OK, MASH_ERR_IO (cannot open/read, not a regular file),
  * MASH_ERR_TOO_BIG (over max; checked before reading), MASH_ERR_NOMEM.
  */
-int mashctl_read_file(const char *path, size_t max, uint8_t **buf,
-		      size_t *len);
+int mashctl_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
 /* Write buf[0..len) to path, created 0644 (replacing a regular file;
  * symlinks refused), fsync'd. MASH_OK or MASH_ERR_IO. */
@@ -27,6 +26,6 @@ int mashctl_exit_for(int rc);
 
 /* "mashctl: <group>: <message>" on stderr, one line. */
 void mashctl_die(const char *group, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -4,8 +4,8 @@ const char *
 mash_strerror(int rc)
 {
 	switch (rc) {
-#define MASH_ERR_MSG(name, val, msg)                                          \
-	case (val):                                                           \
+#define MASH_ERR_MSG(name, val, msg)                                           \
+	case (val):                                                            \
 		return (msg);
 		MASH_ERR_MAP(MASH_ERR_MSG)
 #undef MASH_ERR_MSG
@@ -17,8 +17,8 @@ const char *
 mash_errname(int rc)
 {
 	switch (rc) {
-#define MASH_ERR_NAME(name, val, msg)                                         \
-	case (val):                                                           \
+#define MASH_ERR_NAME(name, val, msg)                                          \
+	case (val):                                                            \
 		return #name;
 		MASH_ERR_MAP(MASH_ERR_NAME)
 #undef MASH_ERR_NAME

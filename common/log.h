@@ -19,11 +19,11 @@ void mash_log_set_level(enum mash_log_level level);
 int mash_log_parse_level(const char *s, enum mash_log_level *out);
 /* printf-style line to stderr with an ISO timestamp and level. */
 void mash_log(enum mash_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-#define mash_err(...) mash_log(MASH_LOG_ERROR, __VA_ARGS__)
-#define mash_warn(...) mash_log(MASH_LOG_WARN, __VA_ARGS__)
-#define mash_info(...) mash_log(MASH_LOG_INFO, __VA_ARGS__)
+#define mash_err(...)   mash_log(MASH_LOG_ERROR, __VA_ARGS__)
+#define mash_warn(...)  mash_log(MASH_LOG_WARN, __VA_ARGS__)
+#define mash_info(...)  mash_log(MASH_LOG_INFO, __VA_ARGS__)
 #define mash_debug(...) mash_log(MASH_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -25,7 +25,7 @@ int mash_strlcpy(char *dst, const char *src, size_t dstsz);
 /* snprintf that returns MASH_OK, or MASH_ERR_FIELD_TOO_LONG on truncation
  * or MASH_ERR_INVAL on an encoding error. */
 int mash_snprintf(char *dst, size_t dstsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Parse a whole decimal string into [min,max]: MASH_OK, MASH_ERR_PARSE on
  * junk or empty, MASH_ERR_INVAL if out of range. *out untouched on error. */

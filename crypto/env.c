@@ -18,7 +18,7 @@
 #include "mash/v1/mash.pb-c.h"
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *why, size_t whylen, const char *fmt, ...)
@@ -78,7 +78,7 @@ type_valid(const char *t)
 /* The signed bytes: context + type + "\n" + payload, malloc'd. */
 static int
 signed_bytes(const char *type, const uint8_t *payload, size_t len,
-	     uint8_t **out, size_t *outlen)
+             uint8_t **out, size_t *outlen)
 {
 	size_t cl = sizeof(MASH_ENV_CONTEXT) - 1, tl = strlen(type), n;
 	uint8_t *b;
@@ -103,9 +103,8 @@ signed_bytes(const char *type, const uint8_t *payload, size_t len,
 
 int
 mash_env_seal(const struct mash_key *key, const char *signer,
-	      const char *key_id, const char *payload_type,
-	      const uint8_t *payload, size_t len, uint8_t **out,
-	      size_t *outlen)
+              const char *key_id, const char *payload_type,
+              const uint8_t *payload, size_t len, uint8_t **out, size_t *outlen)
 {
 	Mash__V1__SignedEnvelope env = MASH__V1__SIGNED_ENVELOPE__INIT;
 	uint8_t sig[MASH_KEY_SIG_LEN], *tbs = NULL, *buf = NULL;
@@ -164,8 +163,8 @@ out:
 
 int
 mash_env_seal_msg(const struct mash_key *key, const char *signer,
-		  const char *key_id, const ProtobufCMessage *msg,
-		  uint8_t **out, size_t *outlen)
+                  const char *key_id, const ProtobufCMessage *msg,
+                  uint8_t **out, size_t *outlen)
 {
 	uint8_t *payload = NULL;
 	size_t n = 0;
@@ -189,16 +188,16 @@ mash_env_seal_msg(const struct mash_key *key, const char *signer,
 	if (protobuf_c_message_pack(msg, payload) != n)
 		goto out;
 	rc = mash_env_seal(key, signer, key_id, msg->descriptor->name, payload,
-			   n, out, outlen);
+	                   n, out, outlen);
 out:
 	mash_free_secret(payload, n);
 	return rc;
 }
 
 int
-mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
-	      size_t len, const char *expect_type, const char *expect_signer,
-	      struct mash_env_opened **out, char *why, size_t whylen)
+mash_env_open(const struct mash_trust *trust, const uint8_t *buf, size_t len,
+              const char *expect_type, const char *expect_signer,
+              struct mash_env_opened **out, char *why, size_t whylen)
 {
 	Mash__V1__SignedEnvelope *env = NULL;
 	struct mash_env_opened *o = NULL;
@@ -223,11 +222,13 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 		goto out;
 	}
 	env = mash__v1__signed_envelope__unpack(mash_env_pb_allocator(), len,
-						buf);
+	                                        buf);
 	if (env == NULL) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen, "envelope: %zu bytes do not decode as "
-		    "mash.v1.SignedEnvelope (or out of memory)", len);
+		say(why, whylen,
+		    "envelope: %zu bytes do not decode as "
+		    "mash.v1.SignedEnvelope (or out of memory)",
+		    len);
 		goto out;
 	}
 	if (env->version != MASH_ENV_VERSION) {
@@ -238,8 +239,10 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 	}
 	if (!type_valid(env->payload_type)) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen, "envelope.payload_type: empty, longer than "
-		    "%u or not [A-Za-z0-9._]", MASH_ENV_MAX_TYPE);
+		say(why, whylen,
+		    "envelope.payload_type: empty, longer than "
+		    "%u or not [A-Za-z0-9._]",
+		    MASH_ENV_MAX_TYPE);
 		goto out;
 	}
 	if (!mash_trust_id_valid(env->signer)) {
@@ -249,8 +252,10 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 	}
 	if (!mash_trust_id_valid(env->key_id)) {
 		rc = MASH_ERR_BAD_ID;
-		say(why, whylen, "envelope.key_id: not [a-z0-9._-]{1,64} "
-		    "(signer %s)", env->signer);
+		say(why, whylen,
+		    "envelope.key_id: not [a-z0-9._-]{1,64} "
+		    "(signer %s)",
+		    env->signer);
 		goto out;
 	}
 	if (env->payload.len == 0) {
@@ -261,15 +266,20 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 	}
 	if (env->signature.len != MASH_KEY_SIG_LEN) {
 		rc = MASH_ERR_BAD_SIGNATURE;
-		say(why, whylen, "envelope.signature: %zu bytes, expected %u "
-		    "(signer %s, key %s)", env->signature.len,
-		    MASH_KEY_SIG_LEN, env->signer, env->key_id);
+		say(why, whylen,
+		    "envelope.signature: %zu bytes, expected %u "
+		    "(signer %s, key %s)",
+		    env->signature.len, MASH_KEY_SIG_LEN, env->signer,
+		    env->key_id);
 		goto out;
 	}
-	if (expect_type != NULL && strcmp(env->payload_type, expect_type) != 0) {
+	if (expect_type != NULL &&
+	    strcmp(env->payload_type, expect_type) != 0) {
 		rc = MASH_ERR_PAYLOAD_TYPE;
-		say(why, whylen, "envelope.payload_type: %s, expected %s "
-		    "(signer %s)", env->payload_type, expect_type, env->signer);
+		say(why, whylen,
+		    "envelope.payload_type: %s, expected %s "
+		    "(signer %s)",
+		    env->payload_type, expect_type, env->signer);
 		goto out;
 	}
 	if (expect_signer != NULL && strcmp(env->signer, expect_signer) != 0) {
@@ -286,17 +296,18 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 		goto out;
 	}
 	rc = signed_bytes(env->payload_type, env->payload.data,
-			  env->payload.len, &tbs, &tbslen);
+	                  env->payload.len, &tbs, &tbslen);
 	if (rc != MASH_OK) {
 		say(why, whylen, "envelope: %s", mash_strerror(rc));
 		goto out;
 	}
 	rc = mash_key_verify(key, tbs, tbslen, env->signature.data,
-			     env->signature.len);
+	                     env->signature.len);
 	if (rc != MASH_OK) {
-		say(why, whylen, "envelope: signature does not verify "
-		    "(signer %s, key %s, type %s)", env->signer, env->key_id,
-		    env->payload_type);
+		say(why, whylen,
+		    "envelope: signature does not verify "
+		    "(signer %s, key %s, type %s)",
+		    env->signer, env->key_id, env->payload_type);
 		goto out;
 	}
 	rc = MASH_ERR_NOMEM;
@@ -311,7 +322,7 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
 	(void)mash_strlcpy(o->signer, env->signer, sizeof(o->signer));
 	(void)mash_strlcpy(o->key_id, env->key_id, sizeof(o->key_id));
 	(void)mash_strlcpy(o->payload_type, env->payload_type,
-			   sizeof(o->payload_type));
+	                   sizeof(o->payload_type));
 	*out = o;
 	o = NULL; /* transferred */
 	rc = MASH_OK;
@@ -323,7 +334,7 @@ out:
 	if (env != NULL) {
 		OPENSSL_cleanse(env->payload.data, env->payload.len);
 		mash__v1__signed_envelope__free_unpacked(
-			env, mash_env_pb_allocator());
+		    env, mash_env_pb_allocator());
 	}
 	return rc;
 }

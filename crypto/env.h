@@ -61,15 +61,15 @@ struct mash_env_opened {
  * we seal, we would open). *out NULL / *outlen 0 on failure.
  */
 int mash_env_seal(const struct mash_key *key, const char *signer,
-		  const char *key_id, const char *payload_type,
-		  const uint8_t *payload, size_t len, uint8_t **out,
-		  size_t *outlen);
+                  const char *key_id, const char *payload_type,
+                  const uint8_t *payload, size_t len, uint8_t **out,
+                  size_t *outlen);
 
 /* Pack msg and seal it with payload_type = its descriptor's full name
  * (e.g. "mash.v1.AgencyEvent"). Same contract as mash_env_seal. */
 int mash_env_seal_msg(const struct mash_key *key, const char *signer,
-		      const char *key_id, const ProtobufCMessage *msg,
-		      uint8_t **out, size_t *outlen);
+                      const char *key_id, const ProtobufCMessage *msg,
+                      uint8_t **out, size_t *outlen);
 
 /*
  * Open and verify buf[0..len) against trust. expect_type and
@@ -78,9 +78,9 @@ int mash_env_seal_msg(const struct mash_key *key, const char *signer,
  * *out NULL and the reason in why[0..whylen) (why may be NULL).
  */
 int mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
-		  size_t len, const char *expect_type,
-		  const char *expect_signer, struct mash_env_opened **out,
-		  char *why, size_t whylen);
+                  size_t len, const char *expect_type,
+                  const char *expect_signer, struct mash_env_opened **out,
+                  char *why, size_t whylen);
 
 /* Wipe and free an opened envelope. NULL allowed. */
 void mash_env_opened_free(struct mash_env_opened *o);

@@ -139,7 +139,7 @@ out:
  * reload cheap.
  */
 static const uint8_t spki_prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
-					0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+                                        0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
 static int
 parse_public_pem(BIO *bio, struct mash_key **out)
@@ -242,7 +242,7 @@ mash_key_parse_public(const char *pem, size_t len, struct mash_key **out)
 
 int
 mash_key_from_raw_public(const uint8_t raw[MASH_KEY_PUB_LEN],
-			 struct mash_key **out)
+                         struct mash_key **out)
 {
 	EVP_PKEY *pkey = NULL;
 	int rc = MASH_ERR_KEY_FORMAT;
@@ -253,7 +253,7 @@ mash_key_from_raw_public(const uint8_t raw[MASH_KEY_PUB_LEN],
 	if (raw == NULL)
 		return MASH_ERR_INVAL;
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
-					   MASH_KEY_PUB_LEN);
+	                                   MASH_KEY_PUB_LEN);
 	if (pkey == NULL)
 		goto out;
 	rc = wrap(pkey, 0, out);
@@ -281,7 +281,7 @@ encode(const struct mash_key *k, int private_part, BIO **out)
 	}
 	if (private_part)
 		ok = PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, NULL, NULL, 0,
-						   NULL, NULL);
+		                                   NULL, NULL);
 	else
 		ok = PEM_write_bio_PUBKEY(bio, k->pkey);
 	if (ok != 1)
@@ -312,8 +312,7 @@ write_all(int fd, const char *p, size_t n)
 }
 
 static int
-save(const struct mash_key *k, const char *path, int private_part,
-     mode_t mode)
+save(const struct mash_key *k, const char *path, int private_part, mode_t mode)
 {
 	BIO *bio = NULL;
 	char *data = NULL;
@@ -334,7 +333,7 @@ save(const struct mash_key *k, const char *path, int private_part,
 	 * existing key; the mode applies from creation (umask can only
 	 * narrow it), and fchmod pins it against a permissive umask. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  mode);
+	          mode);
 	if (fd < 0) {
 		rc = errno == EEXIST ? MASH_ERR_EXISTS : MASH_ERR_IO;
 		goto out;
@@ -419,7 +418,7 @@ mash_key_is_private(const struct mash_key *k)
 
 int
 mash_key_sign(const struct mash_key *k, const uint8_t *msg, size_t len,
-	      uint8_t sig[MASH_KEY_SIG_LEN])
+              uint8_t sig[MASH_KEY_SIG_LEN])
 {
 	EVP_MD_CTX *ctx = NULL;
 	size_t siglen = MASH_KEY_SIG_LEN;
@@ -453,7 +452,7 @@ out:
 
 int
 mash_key_verify(const struct mash_key *k, const uint8_t *msg, size_t len,
-		const uint8_t *sig, size_t siglen)
+                const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *ctx = NULL;
 	static const uint8_t empty[1];

@@ -45,7 +45,7 @@ int mash_key_parse_public(const char *pem, size_t len, struct mash_key **out);
 
 /* A public-only key from 32 raw bytes (RFC 8032 encoding). */
 int mash_key_from_raw_public(const uint8_t raw[MASH_KEY_PUB_LEN],
-			     struct mash_key **out);
+                             struct mash_key **out);
 
 /* Write k's private key as PKCS#8 PEM to path, created with O_EXCL |
  * O_NOFOLLOW and mode 0600 from the first byte (never world-readable);
@@ -68,16 +68,17 @@ int mash_key_is_private(const struct mash_key *k);
 /* Ed25519-sign msg[0..len) with k (private): 64 bytes into sig.
  * INVAL if k is public-only. msg may be NULL when len is 0. */
 int mash_key_sign(const struct mash_key *k, const uint8_t *msg, size_t len,
-		  uint8_t sig[MASH_KEY_SIG_LEN]);
+                  uint8_t sig[MASH_KEY_SIG_LEN]);
 
 /* Verify sig[0..siglen) over msg[0..len) with k (public or private):
  * MASH_OK if it verifies, MASH_ERR_BAD_SIGNATURE if not (including a
  * siglen other than 64), MASH_ERR_CRYPTO on a library failure. */
 int mash_key_verify(const struct mash_key *k, const uint8_t *msg, size_t len,
-		    const uint8_t *sig, size_t siglen);
+                    const uint8_t *sig, size_t siglen);
 
 /* The 32 raw public key bytes of k into out. */
-int mash_key_public_raw(const struct mash_key *k, uint8_t out[MASH_KEY_PUB_LEN]);
+int mash_key_public_raw(const struct mash_key *k,
+                        uint8_t out[MASH_KEY_PUB_LEN]);
 
 /* 1 if a and b have the same public key, else 0. */
 int mash_key_same_public(const struct mash_key *a, const struct mash_key *b);

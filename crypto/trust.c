@@ -22,8 +22,8 @@
 
 #define PUB_SUFFIX ".pub.pem"
 #define REV_SUFFIX ".revoked"
-#define REV_MAX 128u
-#define PATH_BUF 4096u
+#define REV_MAX    128u
+#define PATH_BUF   4096u
 
 struct entry {
 	char signer[MASH_TRUST_ID_MAX + 1];
@@ -39,7 +39,7 @@ struct mash_trust {
 };
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *why, size_t whylen, const char *fmt, ...)
@@ -167,7 +167,7 @@ struct revocation {
 /* Read one signer directory: keys into t, revocations into *revs. */
 static int
 load_signer(struct mash_trust *t, const char *dir, const char *signer,
-	    struct revocation **revs, size_t *nrev, char *why, size_t whylen)
+            struct revocation **revs, size_t *nrev, char *why, size_t whylen)
 {
 	char sdir[PATH_BUF], path[PATH_BUF], stem[MASH_TRUST_ID_MAX + 1];
 	DIR *d = NULL;
@@ -175,7 +175,8 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 	struct stat st;
 	int rc = MASH_ERR_IO;
 
-	if (mash_snprintf(sdir, sizeof(sdir), "%s/%s", dir, signer) != MASH_OK) {
+	if (mash_snprintf(sdir, sizeof(sdir), "%s/%s", dir, signer) !=
+	    MASH_OK) {
 		rc = MASH_ERR_INVAL;
 		say(why, whylen, "trust store: path too long: %s", dir);
 		goto out;
@@ -194,7 +195,7 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 		if (de->d_name[0] == '.')
 			continue;
 		if (mash_snprintf(path, sizeof(path), "%s/%s", sdir,
-				  de->d_name) != MASH_OK) {
+		                  de->d_name) != MASH_OK) {
 			rc = MASH_ERR_INVAL;
 			say(why, whylen, "trust store: path too long in %s",
 			    sdir);
@@ -213,15 +214,16 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 				rc = MASH_ERR_BAD_ID;
 				say(why, whylen,
 				    "trust store: %s: key id is not "
-				    "[a-z0-9._-]{1,64}", path);
+				    "[a-z0-9._-]{1,64}",
+				    path);
 				goto out;
 			}
 			rc = grow(t);
 			if (rc != MASH_OK) {
 				say(why, whylen, "trust store: %s: %s", path,
 				    rc == MASH_ERR_TOO_BIG
-					? "more keys than MASH_TRUST_MAX_KEYS"
-					: mash_strerror(rc));
+				        ? "more keys than MASH_TRUST_MAX_KEYS"
+				        : mash_strerror(rc));
 				goto out;
 			}
 			e = &t->e[t->n];
@@ -233,17 +235,19 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 				goto out;
 			}
 			(void)mash_strlcpy(e->signer, signer,
-					   sizeof(e->signer));
+			                   sizeof(e->signer));
 			(void)mash_strlcpy(e->key_id, stem, sizeof(e->key_id));
 			t->n++;
 		} else if (stem_of(de->d_name, REV_SUFFIX, stem) &&
-			   mash_trust_id_valid(stem)) {
+		           mash_trust_id_valid(stem)) {
 			struct revocation *nr;
 
 			if (*nrev >= MASH_TRUST_MAX_KEYS) {
 				rc = MASH_ERR_TOO_BIG;
-				say(why, whylen, "trust store: %s: too many "
-				    "revocation records", sdir);
+				say(why, whylen,
+				    "trust store: %s: too many "
+				    "revocation records",
+				    sdir);
 				goto out;
 			}
 			nr = mash_realloc(*revs, (*nrev + 1) * sizeof(**revs));
@@ -254,9 +258,9 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 			*revs = nr;
 			memset(&nr[*nrev], 0, sizeof(nr[*nrev]));
 			(void)mash_strlcpy(nr[*nrev].signer, signer,
-					   sizeof(nr[*nrev].signer));
+			                   sizeof(nr[*nrev].signer));
 			(void)mash_strlcpy(nr[*nrev].key_id, stem,
-					   sizeof(nr[*nrev].key_id));
+			                   sizeof(nr[*nrev].key_id));
 			nr[*nrev].at = read_revocation_time(path);
 			(*nrev)++;
 		} else {
@@ -282,7 +286,7 @@ out:
 
 int
 mash_trust_load(const char *dir, struct mash_trust **out, char *why,
-		size_t whylen)
+                size_t whylen)
 {
 	struct mash_trust *t = NULL;
 	struct revocation *revs = NULL;
@@ -320,7 +324,7 @@ mash_trust_load(const char *dir, struct mash_trust **out, char *why,
 		if (de->d_name[0] == '.')
 			continue;
 		if (mash_snprintf(path, sizeof(path), "%s/%s", dir,
-				  de->d_name) != MASH_OK) {
+		                  de->d_name) != MASH_OK) {
 			rc = MASH_ERR_INVAL;
 			say(why, whylen, "trust store: path too long: %s", dir);
 			goto out;
@@ -335,14 +339,18 @@ mash_trust_load(const char *dir, struct mash_trust **out, char *why,
 			continue; /* README and the like */
 		if (!S_ISDIR(st.st_mode)) {
 			rc = MASH_ERR_CONFIG;
-			say(why, whylen, "trust store: %s is not a directory "
-			    "(symlinks are refused)", path);
+			say(why, whylen,
+			    "trust store: %s is not a directory "
+			    "(symlinks are refused)",
+			    path);
 			goto out;
 		}
 		if (!mash_trust_id_valid(de->d_name)) {
 			rc = MASH_ERR_BAD_ID;
-			say(why, whylen, "trust store: %s: signer is not "
-			    "[a-z0-9._-]{1,64}", path);
+			say(why, whylen,
+			    "trust store: %s: signer is not "
+			    "[a-z0-9._-]{1,64}",
+			    path);
 			goto out;
 		}
 		rc = load_signer(t, dir, de->d_name, &revs, &nrev, why, whylen);
@@ -379,7 +387,7 @@ out:
 
 int
 mash_trust_lookup(const struct mash_trust *t, const char *signer,
-		  const char *key_id, const struct mash_key **key)
+                  const char *key_id, const struct mash_key **key)
 {
 	const struct entry *e;
 
@@ -405,7 +413,7 @@ mash_trust_count(const struct mash_trust *t)
 
 int
 mash_trust_get(const struct mash_trust *t, size_t i,
-	       struct mash_trust_info *out)
+               struct mash_trust_info *out)
 {
 	if (out == NULL)
 		return MASH_ERR_INVAL;
@@ -437,8 +445,8 @@ ensure_dir(const char *path, char *why, size_t whylen)
 }
 
 static int
-key_paths(const char *dir, const char *signer, const char *key_id,
-	  char *sdir, char *pub, char *rev, char *why, size_t whylen)
+key_paths(const char *dir, const char *signer, const char *key_id, char *sdir,
+          char *pub, char *rev, char *why, size_t whylen)
 {
 	if (dir == NULL || signer == NULL || key_id == NULL)
 		return MASH_ERR_INVAL;
@@ -454,9 +462,9 @@ key_paths(const char *dir, const char *signer, const char *key_id,
 	}
 	if (mash_snprintf(sdir, PATH_BUF, "%s/%s", dir, signer) != MASH_OK ||
 	    mash_snprintf(pub, PATH_BUF, "%s/%s" PUB_SUFFIX, sdir, key_id) !=
-		MASH_OK ||
+	        MASH_OK ||
 	    mash_snprintf(rev, PATH_BUF, "%s/%s" REV_SUFFIX, sdir, key_id) !=
-		MASH_OK) {
+	        MASH_OK) {
 		say(why, whylen, "trust store: path too long: %s", dir);
 		return MASH_ERR_INVAL;
 	}
@@ -465,7 +473,7 @@ key_paths(const char *dir, const char *signer, const char *key_id,
 
 int
 mash_trust_add_key(const char *dir, const char *signer, const char *key_id,
-		   const struct mash_key *key, char *why, size_t whylen)
+                   const struct mash_key *key, char *why, size_t whylen)
 {
 	char sdir[PATH_BUF], pub[PATH_BUF], rev[PATH_BUF];
 	struct stat st;
@@ -486,8 +494,10 @@ mash_trust_add_key(const char *dir, const char *signer, const char *key_id,
 		goto out;
 	if (lstat(rev, &st) == 0) {
 		rc = MASH_ERR_EXISTS;
-		say(why, whylen, "key %s/%s was revoked; key ids are never "
-		    "reused", signer, key_id);
+		say(why, whylen,
+		    "key %s/%s was revoked; key ids are never "
+		    "reused",
+		    signer, key_id);
 		goto out;
 	}
 	rc = mash_key_save_public(key, pub);
@@ -502,7 +512,7 @@ out:
 
 int
 mash_trust_add(const char *dir, const char *signer, const char *key_id,
-	       const char *pubfile, char *why, size_t whylen)
+               const char *pubfile, char *why, size_t whylen)
 {
 	struct mash_key *k = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -524,7 +534,7 @@ out:
 
 int
 mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
-		  const struct mash_clock *clock, char *why, size_t whylen)
+                  const struct mash_clock *clock, char *why, size_t whylen)
 {
 	char sdir[PATH_BUF], pub[PATH_BUF], rev[PATH_BUF], line[64];
 	struct stat st;
@@ -545,9 +555,9 @@ mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
 		goto out;
 	}
 	(void)mash_snprintf(line, sizeof(line), "revoked_at_ms=%lld\n",
-			    (long long)mash_clock_now(clock));
+	                    (long long)mash_clock_now(clock));
 	fd = open(rev, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
+	          0644);
 	if (fd < 0 && errno == EEXIST) {
 		rc = MASH_OK; /* already revoked: keep the first time */
 		goto out;
@@ -570,8 +580,10 @@ mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
 	/* A short write still revokes (the record's existence does). */
 	rc = off == n && fsync(fd) == 0 ? MASH_OK : MASH_ERR_IO;
 	if (rc != MASH_OK)
-		say(why, whylen, "writing %s: %s (the key is revoked, the "
-		    "record's time may be missing)", rev, strerror(errno));
+		say(why, whylen,
+		    "writing %s: %s (the key is revoked, the "
+		    "record's time may be missing)",
+		    rev, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);

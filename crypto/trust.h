@@ -39,7 +39,7 @@ struct mash_trust;
 struct mash_trust_info {
 	const char *signer;
 	const char *key_id;
-	int revoked;	      /* 1 if revoked */
+	int revoked;           /* 1 if revoked */
 	int64_t revoked_at_ms; /* unix ms of the revocation, 0 if not revoked */
 };
 
@@ -58,7 +58,7 @@ int mash_trust_id_valid(const char *s);
  * are ignored. *out NULL on failure.
  */
 int mash_trust_load(const char *dir, struct mash_trust **out, char *why,
-		    size_t whylen);
+                    size_t whylen);
 
 /*
  * Find the key of (signer, key_id): MASH_OK with *key borrowed from the
@@ -68,7 +68,7 @@ int mash_trust_load(const char *dir, struct mash_trust **out, char *why,
  * only.
  */
 int mash_trust_lookup(const struct mash_trust *t, const char *signer,
-		      const char *key_id, const struct mash_key **key);
+                      const char *key_id, const struct mash_key **key);
 
 /* Number of keys (revoked included) in the snapshot. */
 size_t mash_trust_count(const struct mash_trust *t);
@@ -76,7 +76,7 @@ size_t mash_trust_count(const struct mash_trust *t);
 /* Entry i (0 <= i < count; sorted by signer, then key id) into *out:
  * MASH_OK or MASH_ERR_INVAL if out of range. */
 int mash_trust_get(const struct mash_trust *t, size_t i,
-		   struct mash_trust_info *out);
+                   struct mash_trust_info *out);
 
 /*
  * Add the public key in pubfile as (signer, key_id) to the store at dir,
@@ -86,12 +86,11 @@ int mash_trust_get(const struct mash_trust *t, size_t i,
  * never reused). Reason in why (may be NULL).
  */
 int mash_trust_add(const char *dir, const char *signer, const char *key_id,
-		   const char *pubfile, char *why, size_t whylen);
+                   const char *pubfile, char *why, size_t whylen);
 
 /* As mash_trust_add, from a key object (its public half is stored). */
-int mash_trust_add_key(const char *dir, const char *signer,
-		       const char *key_id, const struct mash_key *key,
-		       char *why, size_t whylen);
+int mash_trust_add_key(const char *dir, const char *signer, const char *key_id,
+                       const struct mash_key *key, char *why, size_t whylen);
 
 /*
  * Revoke (signer, key_id) in the store at dir, recording the clock's time.
@@ -99,8 +98,7 @@ int mash_trust_add_key(const char *dir, const char *signer,
  * key succeeds and keeps the first revocation time.
  */
 int mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
-		      const struct mash_clock *clock, char *why,
-		      size_t whylen);
+                      const struct mash_clock *clock, char *why, size_t whylen);
 
 /* Free a snapshot and its keys. NULL allowed. */
 void mash_trust_free(struct mash_trust *t);

@@ -18,7 +18,7 @@
 #define WIRE_MAX_DEPTH 16
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *why, size_t whylen, const char *fmt, ...)
@@ -33,7 +33,7 @@ say(char *why, size_t whylen, const char *fmt, ...)
 }
 
 static const char *const agencies[] = {
-	"police", "health", "education", "yot", "housing", "social-care",
+    "police", "health", "education", "yot", "housing", "social-care",
 };
 
 int
@@ -84,7 +84,7 @@ static int
 days_in_month(int y, int m)
 {
 	static const int d[12] = {31, 28, 31, 30, 31, 30,
-				  31, 31, 30, 31, 30, 31};
+	                          31, 31, 30, 31, 30, 31};
 
 	return m == 2 && is_leap(y) ? 29 : d[m - 1];
 }
@@ -112,8 +112,7 @@ mash_evt_date_parse(const char *s, struct mash_date *out)
 		return MASH_ERR_INVAL;
 	memset(out, 0, sizeof(*out));
 	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    !digits(s, 4, &y) || !digits(s + 5, 2, &m) ||
-	    !digits(s + 8, 2, &d))
+	    !digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
 		return MASH_ERR_BAD_DATE;
 	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
 	    d > days_in_month(y, m))
@@ -182,8 +181,8 @@ mash_evt_category_name(int category)
 {
 	const ProtobufCEnumValue *v;
 
-	v = protobuf_c_enum_descriptor_get_value(&mash__v1__category__descriptor,
-						 category);
+	v = protobuf_c_enum_descriptor_get_value(
+	    &mash__v1__category__descriptor, category);
 	return v == NULL ? NULL : v->name;
 }
 
@@ -210,7 +209,7 @@ read_varint(const uint8_t *b, size_t n, size_t *pos, uint64_t *v)
 
 static int
 wire_ok(const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n,
-	int depth)
+        int depth)
 {
 	size_t pos = 0;
 
@@ -245,9 +244,9 @@ wire_ok(const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n,
 		if (!read_varint(b, n, &pos, &len) || len > n - pos)
 			return 0;
 		f = key >> 3 <= UINT32_MAX
-			? protobuf_c_message_descriptor_get_field(
-				  d, (unsigned)(key >> 3))
-			: NULL;
+		        ? protobuf_c_message_descriptor_get_field(
+		              d, (unsigned)(key >> 3))
+		        : NULL;
 		if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
 		    !mash_utf8_valid((const char *)b + pos, (size_t)len))
 			return 0;
@@ -261,7 +260,7 @@ wire_ok(const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n,
 
 int
 mash_evt_wire_strings_valid(const ProtobufCMessageDescriptor *desc,
-			    const uint8_t *buf, size_t len)
+                            const uint8_t *buf, size_t len)
 {
 	if (desc == NULL || (buf == NULL && len != 0))
 		return 0;
@@ -270,7 +269,7 @@ mash_evt_wire_strings_valid(const ProtobufCMessageDescriptor *desc,
 
 int
 mash_evt_decode(const uint8_t *buf, size_t len, Mash__V1__AgencyEvent **out,
-		char *why, size_t whylen)
+                char *why, size_t whylen)
 {
 	Mash__V1__AgencyEvent *ev = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -291,13 +290,15 @@ mash_evt_decode(const uint8_t *buf, size_t len, Mash__V1__AgencyEvent **out,
 	ev = mash__v1__agency_event__unpack(mash_env_pb_allocator(), len, buf);
 	if (ev == NULL) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen, "event: payload does not decode as "
+		say(why, whylen,
+		    "event: payload does not decode as "
 		    "mash.v1.AgencyEvent (or out of memory)");
 		goto out;
 	}
 	if (!wire_ok(&mash__v1__agency_event__descriptor, buf, len, 0)) {
 		rc = MASH_ERR_BAD_UTF8;
-		say(why, whylen, "event: a string field is not valid UTF-8 "
+		say(why, whylen,
+		    "event: a string field is not valid UTF-8 "
 		    "or contains NUL");
 		goto out;
 	}
@@ -314,15 +315,14 @@ mash_evt_free(Mash__V1__AgencyEvent *ev)
 {
 	if (ev != NULL)
 		mash__v1__agency_event__free_unpacked(ev,
-						      mash_env_pb_allocator());
+		                                      mash_env_pb_allocator());
 }
 
 /* --- validation ---------------------------------------------------------- */
 
 /* A bounded UTF-8 string field; name is the field path for the reason. */
 static int
-str_field(const char *s, size_t max, const char *name, char *why,
-	  size_t whylen)
+str_field(const char *s, size_t max, const char *name, char *why, size_t whylen)
 {
 	int rc = mash_str_check(s, max);
 
@@ -341,7 +341,7 @@ empty(const char *s)
 
 static int
 date_field(const char *s, const char *name, int64_t today, int past_only,
-	   char *why, size_t whylen)
+           char *why, size_t whylen)
 {
 	struct mash_date d;
 
@@ -370,24 +370,23 @@ count_field(size_t n, const char *name, char *why, size_t whylen)
 
 static int
 check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
-	      size_t whylen)
+              size_t whylen)
 {
 	static const struct {
 		size_t off, max;
 		const char *name;
 	} strs[] = {
-		{offsetof(Mash__V1__Subject, nhs_number), MASH_MAX_SHORT,
-		 "subject.nhs_number"},
-		{offsetof(Mash__V1__Subject, given_name), MASH_MAX_SHORT,
-		 "subject.given_name"},
-		{offsetof(Mash__V1__Subject, family_name), MASH_MAX_SHORT,
-		 "subject.family_name"},
-		{offsetof(Mash__V1__Subject, date_of_birth), MASH_MAX_SHORT,
-		 "subject.date_of_birth"},
-		{offsetof(Mash__V1__Subject, postcode), MASH_MAX_SHORT,
-		 "subject.postcode"},
-		{offsetof(Mash__V1__Subject, sex), MASH_MAX_SHORT,
-		 "subject.sex"},
+	    {offsetof(Mash__V1__Subject, nhs_number), MASH_MAX_SHORT,
+	     "subject.nhs_number"},
+	    {offsetof(Mash__V1__Subject, given_name), MASH_MAX_SHORT,
+	     "subject.given_name"},
+	    {offsetof(Mash__V1__Subject, family_name), MASH_MAX_SHORT,
+	     "subject.family_name"},
+	    {offsetof(Mash__V1__Subject, date_of_birth), MASH_MAX_SHORT,
+	     "subject.date_of_birth"},
+	    {offsetof(Mash__V1__Subject, postcode), MASH_MAX_SHORT,
+	     "subject.postcode"},
+	    {offsetof(Mash__V1__Subject, sex), MASH_MAX_SHORT, "subject.sex"},
 	};
 	char pc[MASH_EVT_NORM_MAX], fam[MASH_EVT_NORM_MAX];
 	size_t i;
@@ -409,10 +408,10 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 		return rc;
 	for (i = 0; i < s->n_local_ids; i++) {
 		rc = str_field(s->local_ids[i]->key, MASH_MAX_AGENCY,
-			       "subject.local_ids key", why, whylen);
+		               "subject.local_ids key", why, whylen);
 		if (rc == MASH_OK)
 			rc = str_field(s->local_ids[i]->value, MASH_MAX_ID,
-				       "subject.local_ids value", why, whylen);
+			               "subject.local_ids value", why, whylen);
 		if (rc != MASH_OK)
 			return rc;
 	}
@@ -434,7 +433,7 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 	}
 	if (!empty(s->date_of_birth)) {
 		rc = date_field(s->date_of_birth, "subject.date_of_birth",
-				today, 1, why, whylen);
+		                today, 1, why, whylen);
 		if (rc != MASH_OK)
 			return rc;
 	}
@@ -444,7 +443,8 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 	(void)mash_evt_norm_family(s->family_name, fam, sizeof(fam));
 	(void)mash_evt_norm_postcode(s->postcode, pc, sizeof(pc));
 	if (fam[0] == '\0' || empty(s->date_of_birth) || pc[0] == '\0') {
-		say(why, whylen, "subject: no NHS number and not all of "
+		say(why, whylen,
+		    "subject: no NHS number and not all of "
 		    "family_name, date_of_birth, postcode");
 		return MASH_ERR_NO_IDENTITY;
 	}
@@ -462,18 +462,21 @@ check_handling(const Mash__V1__Handling *h, char *why, size_t whylen)
 	if (!empty(h->classification) &&
 	    strcmp(h->classification, "OFFICIAL") != 0 &&
 	    strcmp(h->classification, "OFFICIAL-SENSITIVE") != 0) {
-		say(why, whylen, "handling.classification: not OFFICIAL or "
+		say(why, whylen,
+		    "handling.classification: not OFFICIAL or "
 		    "OFFICIAL-SENSITIVE");
 		return MASH_ERR_BAD_ENUM;
 	}
 	rc = count_field(h->n_restrict_to_agencies,
-			 "handling.restrict_to_agencies", why, whylen);
+	                 "handling.restrict_to_agencies", why, whylen);
 	if (rc != MASH_OK)
 		return rc;
 	for (i = 0; i < h->n_restrict_to_agencies; i++) {
 		if (!mash_evt_agency_valid(h->restrict_to_agencies[i])) {
-			say(why, whylen, "handling.restrict_to_agencies[%zu]: "
-			    "unknown agency", i);
+			say(why, whylen,
+			    "handling.restrict_to_agencies[%zu]: "
+			    "unknown agency",
+			    i);
 			return MASH_ERR_UNKNOWN_AGENCY;
 		}
 	}
@@ -515,7 +518,7 @@ check_vcl(const Mash__V1__AgencyEvent *ev, char *why, size_t whylen)
 
 static int
 check_related(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
-	      size_t whylen)
+              size_t whylen)
 {
 	char name[64];
 	size_t i;
@@ -530,22 +533,22 @@ check_related(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 		if (rc != MASH_OK)
 			break;
 		(void)mash_snprintf(name, sizeof(name),
-				    "related[%zu].given_name", i);
-		rc = str_field(p->given_name, MASH_MAX_SHORT, name, why,
-			       whylen);
+		                    "related[%zu].given_name", i);
+		rc =
+		    str_field(p->given_name, MASH_MAX_SHORT, name, why, whylen);
 		if (rc != MASH_OK)
 			break;
 		(void)mash_snprintf(name, sizeof(name),
-				    "related[%zu].family_name", i);
+		                    "related[%zu].family_name", i);
 		rc = str_field(p->family_name, MASH_MAX_SHORT, name, why,
-			       whylen);
+		               whylen);
 		if (rc != MASH_OK)
 			break;
 		if (!empty(p->date_of_birth)) {
 			(void)mash_snprintf(name, sizeof(name),
-					    "related[%zu].date_of_birth", i);
+			                    "related[%zu].date_of_birth", i);
 			rc = date_field(p->date_of_birth, name, today, 1, why,
-					whylen);
+			                whylen);
 		}
 	}
 	return rc;
@@ -585,7 +588,7 @@ str_fields(const struct sfield *f, size_t n, char *why, size_t whylen)
 
 static int
 check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
-	     size_t whylen)
+             size_t whylen)
 {
 	static const char *const dash[] = {"standard", "medium", "high"};
 	static const char *const excl[] = {"fixed-term", "permanent"};
@@ -599,41 +602,40 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 	case MASH__V1__AGENCY_EVENT__DETAIL_POLICE: {
 		const Mash__V1__PoliceDetail *d = ev->police;
 		const struct sfield f[] = {
-			{d->incident_ref, MASH_MAX_ID, "police.incident_ref"},
-			{d->incident_type, MASH_MAX_SHORT,
-			 "police.incident_type"},
-			{d->dash_risk, MASH_MAX_SHORT, "police.dash_risk"},
-			{d->intelligence, MASH_MAX_TEXT, "police.intelligence"},
-			{d->officer_in_case, MASH_MAX_SHORT,
-			 "police.officer_in_case"},
+		    {d->incident_ref, MASH_MAX_ID, "police.incident_ref"},
+		    {d->incident_type, MASH_MAX_SHORT, "police.incident_type"},
+		    {d->dash_risk, MASH_MAX_SHORT, "police.dash_risk"},
+		    {d->intelligence, MASH_MAX_TEXT, "police.intelligence"},
+		    {d->officer_in_case, MASH_MAX_SHORT,
+		     "police.officer_in_case"},
 		};
 
 		owner = "police";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && !one_of(d->dash_risk, dash, 3)) {
-			say(why, whylen, "police.dash_risk: not standard, "
+			say(why, whylen,
+			    "police.dash_risk: not standard, "
 			    "medium or high");
 			rc = MASH_ERR_BAD_ENUM;
 		}
 		if (rc == MASH_OK)
 			rc = count_field(d->n_offences, "police.offences", why,
-					 whylen);
+			                 whylen);
 		for (i = 0; rc == MASH_OK && i < d->n_offences; i++)
 			rc = str_field(d->offences[i], MASH_MAX_SHORT,
-				       "police.offences[]", why, whylen);
+			               "police.offences[]", why, whylen);
 		break;
 	}
 	case MASH__V1__AGENCY_EVENT__DETAIL_HEALTH: {
 		const Mash__V1__HealthDetail *d = ev->health;
 		const struct sfield f[] = {
-			{d->setting, MASH_MAX_SHORT, "health.setting"},
-			{d->presenting_complaint, MASH_MAX_TEXT,
-			 "health.presenting_complaint"},
-			{d->diagnosis, MASH_MAX_TEXT, "health.diagnosis"},
-			{d->clinical_notes, MASH_MAX_TEXT,
-			 "health.clinical_notes"},
-			{d->named_professional, MASH_MAX_SHORT,
-			 "health.named_professional"},
+		    {d->setting, MASH_MAX_SHORT, "health.setting"},
+		    {d->presenting_complaint, MASH_MAX_TEXT,
+		     "health.presenting_complaint"},
+		    {d->diagnosis, MASH_MAX_TEXT, "health.diagnosis"},
+		    {d->clinical_notes, MASH_MAX_TEXT, "health.clinical_notes"},
+		    {d->named_professional, MASH_MAX_SHORT,
+		     "health.named_professional"},
 		};
 
 		owner = "health";
@@ -643,24 +645,26 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 	case MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION: {
 		const Mash__V1__EducationDetail *d = ev->education;
 		const struct sfield f[] = {
-			{d->school_urn, MASH_MAX_ID, "education.school_urn"},
-			{d->school_name, MASH_MAX_SHORT,
-			 "education.school_name"},
-			{d->exclusion_type, MASH_MAX_SHORT,
-			 "education.exclusion_type"},
-			{d->year_group, MASH_MAX_SHORT, "education.year_group"},
-			{d->dsl_name, MASH_MAX_SHORT, "education.dsl_name"},
+		    {d->school_urn, MASH_MAX_ID, "education.school_urn"},
+		    {d->school_name, MASH_MAX_SHORT, "education.school_name"},
+		    {d->exclusion_type, MASH_MAX_SHORT,
+		     "education.exclusion_type"},
+		    {d->year_group, MASH_MAX_SHORT, "education.year_group"},
+		    {d->dsl_name, MASH_MAX_SHORT, "education.dsl_name"},
 		};
 
 		owner = "education";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && d->attendance_pct > 100) {
-			say(why, whylen, "education.attendance_pct: %u is not "
-			    "0-100", d->attendance_pct);
+			say(why, whylen,
+			    "education.attendance_pct: %u is not "
+			    "0-100",
+			    d->attendance_pct);
 			rc = MASH_ERR_INVAL;
 		}
 		if (rc == MASH_OK && !one_of(d->exclusion_type, excl, 2)) {
-			say(why, whylen, "education.exclusion_type: not "
+			say(why, whylen,
+			    "education.exclusion_type: not "
 			    "fixed-term or permanent");
 			rc = MASH_ERR_BAD_ENUM;
 		}
@@ -669,32 +673,31 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 	case MASH__V1__AGENCY_EVENT__DETAIL_YOT: {
 		const Mash__V1__YotDetail *d = ev->yot;
 		const struct sfield f[] = {
-			{d->order_type, MASH_MAX_SHORT, "yot.order_type"},
-			{d->offence, MASH_MAX_SHORT, "yot.offence"},
-			{d->yot_worker, MASH_MAX_SHORT, "yot.yot_worker"},
-			{d->next_court_date, MASH_MAX_SHORT,
-			 "yot.next_court_date"},
+		    {d->order_type, MASH_MAX_SHORT, "yot.order_type"},
+		    {d->offence, MASH_MAX_SHORT, "yot.offence"},
+		    {d->yot_worker, MASH_MAX_SHORT, "yot.yot_worker"},
+		    {d->next_court_date, MASH_MAX_SHORT, "yot.next_court_date"},
 		};
 
 		owner = "yot";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && !empty(d->next_court_date))
 			rc = date_field(d->next_court_date,
-					"yot.next_court_date", today, 0, why,
-					whylen);
+			                "yot.next_court_date", today, 0, why,
+			                whylen);
 		break;
 	}
 	case MASH__V1__AGENCY_EVENT__DETAIL_HOUSING: {
 		const Mash__V1__HousingDetail *d = ev->housing;
 		const struct sfield f[] = {
-			{d->tenancy_status, MASH_MAX_SHORT,
-			 "housing.tenancy_status"},
-			{d->homelessness_duty, MASH_MAX_SHORT,
-			 "housing.homelessness_duty"},
-			{d->accommodation_type, MASH_MAX_SHORT,
-			 "housing.accommodation_type"},
-			{d->landlord_concern, MASH_MAX_TEXT,
-			 "housing.landlord_concern"},
+		    {d->tenancy_status, MASH_MAX_SHORT,
+		     "housing.tenancy_status"},
+		    {d->homelessness_duty, MASH_MAX_SHORT,
+		     "housing.homelessness_duty"},
+		    {d->accommodation_type, MASH_MAX_SHORT,
+		     "housing.accommodation_type"},
+		    {d->landlord_concern, MASH_MAX_TEXT,
+		     "housing.landlord_concern"},
 		};
 
 		owner = "housing";
@@ -704,11 +707,11 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 	case MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE: {
 		const Mash__V1__SocialCareDetail *d = ev->social_care;
 		const struct sfield f[] = {
-			{d->decision, MASH_MAX_SHORT, "social_care.decision"},
-			{d->trigger_id, MASH_MAX_ID, "social_care.trigger_id"},
-			{d->social_worker, MASH_MAX_SHORT,
-			 "social_care.social_worker"},
-			{d->outcome, MASH_MAX_SHORT, "social_care.outcome"},
+		    {d->decision, MASH_MAX_SHORT, "social_care.decision"},
+		    {d->trigger_id, MASH_MAX_ID, "social_care.trigger_id"},
+		    {d->social_worker, MASH_MAX_SHORT,
+		     "social_care.social_worker"},
+		    {d->outcome, MASH_MAX_SHORT, "social_care.outcome"},
 		};
 
 		owner = "social-care";
@@ -725,8 +728,8 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 		return MASH_ERR_BAD_ENUM;
 	}
 	if (rc == MASH_OK && strcmp(owner, ev->agency) != 0) {
-		say(why, whylen, "detail: %s detail in an event from %s",
-		    owner, ev->agency);
+		say(why, whylen, "detail: %s detail in an event from %s", owner,
+		    ev->agency);
 		rc = MASH_ERR_AGENCY_MISMATCH;
 	}
 	return rc;
@@ -734,7 +737,7 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 
 static int
 check_time(int64_t t, const char *name, int64_t now_ms, char *why,
-	   size_t whylen)
+           size_t whylen)
 {
 	if (t <= 0) {
 		say(why, whylen, "%s: missing or not after 1970", name);
@@ -749,7 +752,7 @@ check_time(int64_t t, const char *name, int64_t now_ms, char *why,
 
 int
 mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
-		  int64_t now_ms, char *why, size_t whylen)
+                  int64_t now_ms, char *why, size_t whylen)
 {
 	int64_t today;
 	size_t i;
@@ -764,7 +767,8 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 	today = now_ms >= 0 ? now_ms / 86400000 : -1 - (-now_ms - 1) / 86400000;
 	if (!mash_evt_agency_valid(ev->agency)) {
 		rc = MASH_ERR_UNKNOWN_AGENCY;
-		say(why, whylen, "agency: not one of police, health, "
+		say(why, whylen,
+		    "agency: not one of police, health, "
 		    "education, yot, housing, social-care");
 		goto out;
 	}
@@ -811,8 +815,10 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 	     ev->category == MASH__V1__CATEGORY__REFERRAL_DECISION) &&
 	    strcmp(ev->agency, "social-care") != 0) {
 		rc = MASH_ERR_AGENCY_MISMATCH;
-		say(why, whylen, "category: %s is published only by "
-		    "social-care", mash_evt_category_name((int)ev->category));
+		say(why, whylen,
+		    "category: %s is published only by "
+		    "social-care",
+		    mash_evt_category_name((int)ev->category));
 		goto out;
 	}
 	/* Northumberland risk matrix (seed 003): 0 no apparent risk .. 4
@@ -823,7 +829,7 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 		goto out;
 	}
 	if (protobuf_c_enum_descriptor_get_value(&mash__v1__consent__descriptor,
-						 (int)ev->consent) == NULL) {
+	                                         (int)ev->consent) == NULL) {
 		rc = MASH_ERR_BAD_ENUM;
 		say(why, whylen, "consent: %d is not a known value",
 		    (int)ev->consent);

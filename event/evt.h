@@ -47,7 +47,7 @@ struct mash_date {
  * INVAL (out-of-range numbers such as attendance_pct).
  */
 int mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
-		      int64_t now_ms, char *why, size_t whylen);
+                      int64_t now_ms, char *why, size_t whylen);
 
 /*
  * Decode an AgencyEvent payload (as returned by mash_env_open) into *out
@@ -56,8 +56,8 @@ int mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
  * truncate at a NUL). TOO_BIG over MASH_MAX_PAYLOAD, DECODE, BAD_UTF8;
  * reason in why. Does NOT call mash_evt_validate.
  */
-int mash_evt_decode(const uint8_t *buf, size_t len,
-		    Mash__V1__AgencyEvent **out, char *why, size_t whylen);
+int mash_evt_decode(const uint8_t *buf, size_t len, Mash__V1__AgencyEvent **out,
+                    char *why, size_t whylen);
 
 /* Free an event from mash_evt_decode. NULL allowed. */
 void mash_evt_free(Mash__V1__AgencyEvent *ev);
@@ -68,7 +68,7 @@ void mash_evt_free(Mash__V1__AgencyEvent *ev);
  * or if the bytes are malformed. Usable for any contract message.
  */
 int mash_evt_wire_strings_valid(const ProtobufCMessageDescriptor *desc,
-				const uint8_t *buf, size_t len);
+                                const uint8_t *buf, size_t len);
 
 /* 1 if s is exactly 10 ASCII digits with a valid Modulus 11 check digit
  * (NHS Data Dictionary), else 0. NULL is invalid. */

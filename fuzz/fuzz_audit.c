@@ -49,13 +49,11 @@ fuzz_merkle(const uint8_t *data, size_t size)
 	if (n > MASH_MERKLE_MAX_DEPTH)
 		n = MASH_MERKLE_MAX_DEPTH;
 	(void)mash_merkle_inclusion_verify(
-		data + 16, rd64(data), rd64(data + 8),
-		(const unsigned char(*)[H])(data + 16 + 2 * H), n,
-		data + 16 + H);
+	    data + 16, rd64(data), rd64(data + 8),
+	    (const unsigned char(*)[H])(data + 16 + 2 * H), n, data + 16 + H);
 	(void)mash_merkle_consistency_verify(
-		rd64(data) % 4096, rd64(data + 8) % 8192, data + 16,
-		data + 16 + H, (const unsigned char(*)[H])(data + 16 + 2 * H),
-		n);
+	    rd64(data) % 4096, rd64(data + 8) % 8192, data + 16, data + 16 + H,
+	    (const unsigned char(*)[H])(data + 16 + 2 * H), n);
 }
 
 static void
@@ -73,11 +71,12 @@ fuzz_verify(const uint8_t *data, size_t size)
 		goto out;
 	if (mash_merkle_leaf_hash(data, size, leaf) != MASH_OK)
 		goto out;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO audit_log(seq, type, time_ms, actor,"
-			       " record, leaf_hash) VALUES (1, 'DECISION', 0,"
-			       " 'mashd', ?1, ?2)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "INSERT INTO audit_log(seq, type, time_ms, actor,"
+	        " record, leaf_hash) VALUES (1, 'DECISION', 0,"
+	        " 'mashd', ?1, ?2)",
+	        -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_blob(st, 1, data, (int)size, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, leaf, H, SQLITE_STATIC);

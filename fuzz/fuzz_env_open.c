@@ -26,9 +26,9 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char pub[] =
-		"-----BEGIN PUBLIC KEY-----\n"
-		"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
-		"-----END PUBLIC KEY-----\n";
+	    "-----BEGIN PUBLIC KEY-----\n"
+	    "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+	    "-----END PUBLIC KEY-----\n";
 	char dir[] = "/tmp/mash-fuzz-XXXXXX", path[64];
 	struct mash_key *k = NULL;
 
@@ -65,7 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size & 2)
 		signer = "police";
 	rc = mash_env_open(trust, data, size, type, signer, &o, why,
-			   sizeof(why));
+	                   sizeof(why));
 	if (rc == MASH_OK && (o == NULL || o->payload_len == 0))
 		abort();
 	if (rc != MASH_OK && (o != NULL || why[0] == '\0'))

@@ -16,8 +16,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const topics[] = {
-		"police", "health", "education", "yot", "housing",
-		"social-care", NULL, "mi5",
+	    "police",  "health",      "education", "yot",
+	    "housing", "social-care", NULL,        "mi5",
 	};
 	Mash__V1__AgencyEvent *ev = NULL;
 	char why[MASH_EVT_WHY_LEN];

@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const agencies[] = {"police", "health", "education",
-					       "yot", "housing", "social-care"};
+	static const char *const agencies[] = {
+	    "police", "health", "education", "yot", "housing", "social-care"};
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *rec;
 	struct mash_feed_err err;
@@ -33,8 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		for (i = 0; i < sizeof(agencies) / sizeof(agencies[0]); i++) {
 			ev = NULL;
-			if (mash_agent_map(agencies[i], rec, 1798761600000LL, &ev,
-					   &err) == MASH_OK)
+			if (mash_agent_map(agencies[i], rec, 1798761600000LL,
+			                   &ev, &err) == MASH_OK)
 				mash_agent_event_free(ev);
 		}
 	}

@@ -32,7 +32,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mashctl_view_opts o = {"analyst.amara", "mash-triage",
-				      1795435200000LL, days, NULL};
+	                              1795435200000LL, days, NULL};
 	Mash__V1__Picture *p;
 	json_t *j;
 	FILE *out;
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > MASH_ENV_MAX)
 		return 0;
 	if (!mash_evt_wire_strings_valid(&mash__v1__picture__descriptor, data,
-					 size))
+	                                 size))
 		return 0;
 	p = mash__v1__picture__unpack(mash_env_pb_allocator(), size, data);
 	if (p == NULL)

@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (path[0] == '\0')
 		(void)snprintf(path, sizeof(path), "/tmp/fuzz_policy.%ld.cfg",
-			       (long)getpid());
+		               (long)getpid());
 	f = fopen(path, "wb");
 	if (f == NULL)
 		return 0;
@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* every refusal is explained */
 	} else {
 		static const struct mash_pol_recipient r = {
-			"analyst.amara", "mash-analyst", "social-care"};
+		    "analyst.amara", "mash-analyst", "social-care"};
 		struct mash_pol_event ev;
 		struct mash_pol_case c = {4, 3, 1};
 		struct mash_pol_decision d;
@@ -58,11 +58,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.severity = 3;
 		ev.present = ~(uint64_t)0 >> (64 - MASH_POL_F_COUNT);
 		if (mash_pol_decide(pol, &ev, &c, &r, "strategy-discussion", 1,
-				    &d) != MASH_OK ||
+		                    &d) != MASH_OK ||
 		    (d.shared & d.withheld) != 0)
 			abort();
-		(void)mash_pol_case_level(pol, &(struct mash_pol_case_facts){
-			4, 2, 0});
+		(void)mash_pol_case_level(
+		    pol, &(struct mash_pol_case_facts){4, 2, 0});
 		mash_pol_free(pol);
 	}
 	(void)mash_pol_lint(path, NULL, NULL, NULL);

@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (path[0] == '\0')
 		(void)snprintf(path, sizeof(path), "/tmp/fuzz_s47.%ld.cfg",
-		    (long)getpid());
+		               (long)getpid());
 	f = fopen(path, "wb");
 	if (f == NULL)
 		return 0;
@@ -87,7 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = mash_cal_load(cal, path, err, sizeof(err));
 		if (rc != MASH_OK && err[0] == '\0')
 			abort();
-		if (mash_cal_add_working_days(cal, 20000, 45, &day) != MASH_OK ||
+		if (mash_cal_add_working_days(cal, 20000, 45, &day) !=
+		        MASH_OK ||
 		    day <= 20000)
 			abort();
 		mash_cal_free(cal);

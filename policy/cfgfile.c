@@ -17,7 +17,7 @@
 
 int
 policy__read_file(const char *path, size_t max, char **out, size_t *len,
-		  char *errbuf, size_t errlen)
+                  char *errbuf, size_t errlen)
 {
 	int rc = MASH_ERR_IO;
 	int fd = -1;
@@ -38,22 +38,23 @@ policy__read_file(const char *path, size_t max, char **out, size_t *len,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errbuf != NULL)
-			(void)mash_snprintf(errbuf, errlen, "%s: cannot open: %s",
-					    path, strerror(errno));
+			(void)mash_snprintf(errbuf, errlen,
+			                    "%s: cannot open: %s", path,
+			                    strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (errbuf != NULL)
 			(void)mash_snprintf(errbuf, errlen,
-					    "%s: not a regular file", path);
+			                    "%s: not a regular file", path);
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > max) {
 		rc = MASH_ERR_TOO_BIG;
 		if (errbuf != NULL)
 			(void)mash_snprintf(errbuf, errlen,
-					    "%s: file is larger than %zu bytes",
-					    path, max);
+			                    "%s: file is larger than %zu bytes",
+			                    path, max);
 		goto out;
 	}
 	buf = mash_malloc(max + 1);
@@ -71,8 +72,8 @@ policy__read_file(const char *path, size_t max, char **out, size_t *len,
 				continue;
 			if (errbuf != NULL)
 				(void)mash_snprintf(errbuf, errlen,
-						    "%s: read error: %s", path,
-						    strerror(errno));
+				                    "%s: read error: %s", path,
+				                    strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -82,9 +83,9 @@ policy__read_file(const char *path, size_t max, char **out, size_t *len,
 			rc = MASH_ERR_TOO_BIG;
 			if (errbuf != NULL)
 				(void)mash_snprintf(
-					errbuf, errlen,
-					"%s: file is larger than %zu bytes",
-					path, max);
+				    errbuf, errlen,
+				    "%s: file is larger than %zu bytes", path,
+				    max);
 			goto out;
 		}
 	}
@@ -92,7 +93,8 @@ policy__read_file(const char *path, size_t max, char **out, size_t *len,
 		rc = MASH_ERR_PARSE;
 		if (errbuf != NULL)
 			(void)mash_snprintf(errbuf, errlen,
-					    "%s: file contains a NUL byte", path);
+			                    "%s: file contains a NUL byte",
+			                    path);
 		goto out;
 	}
 	buf[n] = '\0';
@@ -126,16 +128,16 @@ policy__dirname(const char *path, char *buf, size_t len)
 }
 
 int
-policy__parse(config_t *cfg, const char *path, const char *text,
-	      char *errbuf, size_t errlen)
+policy__parse(config_t *cfg, const char *path, const char *text, char *errbuf,
+              size_t errlen)
 {
 	char dir[4096];
 	const char *efile;
 
 	if (policy__dirname(path, dir, sizeof(dir)) != MASH_OK) {
 		if (errbuf != NULL)
-			(void)mash_snprintf(errbuf, errlen,
-					    "%s: path too long", path);
+			(void)mash_snprintf(errbuf, errlen, "%s: path too long",
+			                    path);
 		return MASH_ERR_PARSE;
 	}
 	config_set_include_dir(cfg, dir);
@@ -145,11 +147,10 @@ policy__parse(config_t *cfg, const char *path, const char *text,
 	 * the text itself has no file name (it was read from memory). */
 	efile = config_error_file(cfg);
 	if (errbuf != NULL)
-		(void)mash_snprintf(errbuf, errlen, "%s:%d: syntax error: %s",
-				    efile != NULL ? efile : path,
-				    config_error_line(cfg),
-				    config_error_text(cfg) != NULL
-					    ? config_error_text(cfg)
-					    : "unreadable");
+		(void)mash_snprintf(
+		    errbuf, errlen, "%s:%d: syntax error: %s",
+		    efile != NULL ? efile : path, config_error_line(cfg),
+		    config_error_text(cfg) != NULL ? config_error_text(cfg)
+		                                   : "unreadable");
 	return MASH_ERR_PARSE;
 }

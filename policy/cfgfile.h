@@ -17,7 +17,7 @@
  * on failure errbuf holds "path: message".
  */
 int policy__read_file(const char *path, size_t max, char **out, size_t *len,
-		      char *errbuf, size_t errlen);
+                      char *errbuf, size_t errlen);
 
 /*
  * Parse text (read from path) into cfg (config_init'ed by the caller),
@@ -25,7 +25,7 @@ int policy__read_file(const char *path, size_t max, char **out, size_t *len,
  * MASH_ERR_PARSE with errbuf "file:line: syntax error: text".
  */
 int policy__parse(config_t *cfg, const char *path, const char *text,
-		  char *errbuf, size_t errlen);
+                  char *errbuf, size_t errlen);
 
 /* The directory part of path into buf ("." if none). MASH_OK or
  * MASH_ERR_FIELD_TOO_LONG. */

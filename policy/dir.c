@@ -85,14 +85,14 @@ struct dctx {
 	int failed;
 };
 
-static void dproblem(struct dctx *d, const config_setting_t *s,
-		     const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void dproblem(struct dctx *d, const config_setting_t *s, const char *who,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Keep the first problem, located "file:line: principal 'x': message". */
 static void
 dproblem(struct dctx *d, const config_setting_t *s, const char *who,
-	 const char *fmt, ...)
+         const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -104,19 +104,19 @@ dproblem(struct dctx *d, const config_setting_t *s, const char *who,
 	va_end(ap);
 	if (who != NULL)
 		(void)snprintf(d->errbuf, d->errlen, "%s:%u: %s: %s", d->path,
-			       s != NULL ? config_setting_source_line(s) : 0u,
-			       who, msg);
+		               s != NULL ? config_setting_source_line(s) : 0u,
+		               who, msg);
 	else
 		(void)snprintf(d->errbuf, d->errlen, "%s:%u: %s", d->path,
-			       s != NULL ? config_setting_source_line(s) : 0u,
-			       msg);
+		               s != NULL ? config_setting_source_line(s) : 0u,
+		               msg);
 }
 
 /* A string member of group g: MASH_OK with a copy in *out (""), or a
  * reported problem. */
 static int
 member_str(struct dctx *d, const config_setting_t *g, const char *key,
-	   int required, size_t max, const char *who, char **out)
+           int required, size_t max, const char *who, char **out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 	const char *v;
@@ -137,8 +137,8 @@ member_str(struct dctx *d, const config_setting_t *g, const char *key,
 	v = config_setting_get_string(s);
 	if (v == NULL || mash_str_check(v, max) != MASH_OK) {
 		dproblem(d, s, who,
-			 "'%s' is not valid UTF-8 or longer than %zu bytes", key,
-			 max);
+		         "'%s' is not valid UTF-8 or longer than %zu bytes",
+		         key, max);
 		return MASH_ERR_CONFIG;
 	}
 	*out = mash_strdup(v);
@@ -147,10 +147,11 @@ member_str(struct dctx *d, const config_setting_t *g, const char *key,
 
 static int
 only_keys(struct dctx *d, const config_setting_t *g, const char *who,
-	  const char *const *keys, size_t nk)
+          const char *const *keys, size_t nk)
 {
 	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(g, (unsigned)i);
 		const char *k = config_setting_name(s);
 		size_t j;
 
@@ -159,7 +160,7 @@ only_keys(struct dctx *d, const config_setting_t *g, const char *who,
 				break;
 		if (j == nk) {
 			dproblem(d, s, who, "unknown key '%.64s'",
-				 k != NULL ? k : "");
+			         k != NULL ? k : "");
 			return MASH_ERR_CONFIG;
 		}
 	}
@@ -168,11 +169,11 @@ only_keys(struct dctx *d, const config_setting_t *g, const char *who,
 
 static int
 parse_principal(struct dctx *d, const config_setting_t *g,
-		struct dir_principal *out, const struct dir_principal *prev,
-		size_t n_prev)
+                struct dir_principal *out, const struct dir_principal *prev,
+                size_t n_prev)
 {
 	static const char *const keys[] = {"name", "role", "agency", "team",
-					   "contact"};
+	                                   "contact"};
 	char who[MASH_DIR_MAX_NAME + 32];
 	int rc;
 
@@ -182,13 +183,13 @@ parse_principal(struct dctx *d, const config_setting_t *g,
 		return MASH_ERR_CONFIG;
 	}
 	rc = member_str(d, g, "name", 1, MASH_DIR_MAX_NAME + 1, NULL,
-			&out->name);
+	                &out->name);
 	if (rc != MASH_OK)
 		return rc;
 	if (!mash_dir_name_valid(out->name)) {
 		dproblem(d, config_setting_get_member(g, "name"), NULL,
-			 "principal '%.64s': name must be [a-z0-9._-]{1,64}",
-			 out->name);
+		         "principal '%.64s': name must be [a-z0-9._-]{1,64}",
+		         out->name);
 		return MASH_ERR_CONFIG;
 	}
 	(void)snprintf(who, sizeof(who), "principal '%s'", out->name);
@@ -200,32 +201,32 @@ parse_principal(struct dctx *d, const config_setting_t *g,
 	rc = only_keys(d, g, who, keys, sizeof(keys) / sizeof(keys[0]));
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "role", 1, MASH_MAX_SHORT, who,
-				&out->role);
+		                &out->role);
 	if (rc == MASH_OK && !mash_pol_role_valid(out->role)) {
 		dproblem(d, config_setting_get_member(g, "role"), who,
-			 "unknown role '%.64s'", out->role);
+		         "unknown role '%.64s'", out->role);
 		rc = MASH_ERR_CONFIG;
 	}
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "agency", 1, MASH_MAX_AGENCY, who,
-				&out->agency);
+		                &out->agency);
 	if (rc == MASH_OK && !mash_pol_agency_valid(out->agency)) {
 		dproblem(d, config_setting_get_member(g, "agency"), who,
-			 "unknown agency '%.64s'", out->agency);
+		         "unknown agency '%.64s'", out->agency);
 		rc = MASH_ERR_CONFIG;
 	}
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "team", 0, MASH_DIR_MAX_TEXT, who,
-				&out->team);
+		                &out->team);
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "contact", 0, MASH_DIR_MAX_TEXT, who,
-				&out->contact);
+		                &out->contact);
 	return rc;
 }
 
 static int
 parse_agency(struct dctx *d, const config_setting_t *g, struct dir_agency *out,
-	     const struct dir_agency *prev, size_t n_prev)
+             const struct dir_agency *prev, size_t n_prev)
 {
 	static const char *const keys[] = {"agency", "contact"};
 	int rc;
@@ -238,27 +239,27 @@ parse_agency(struct dctx *d, const config_setting_t *g, struct dir_agency *out,
 	rc = only_keys(d, g, "agencies", keys, 2);
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "agency", 1, MASH_MAX_AGENCY, "agencies",
-				&out->agency);
+		                &out->agency);
 	if (rc == MASH_OK && !mash_pol_agency_valid(out->agency)) {
 		dproblem(d, g, "agencies", "unknown agency '%.64s'",
-			 out->agency);
+		         out->agency);
 		rc = MASH_ERR_CONFIG;
 	}
 	for (size_t i = 0; rc == MASH_OK && i < n_prev; i++)
 		if (strcmp(prev[i].agency, out->agency) == 0) {
 			dproblem(d, g, "agencies", "duplicate agency '%s'",
-				 out->agency);
+			         out->agency);
 			rc = MASH_ERR_CONFIG;
 		}
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "contact", 1, MASH_DIR_MAX_TEXT,
-				"agencies", &out->contact);
+		                "agencies", &out->contact);
 	return rc;
 }
 
 int
 mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
-	      size_t errlen)
+              size_t errlen)
 {
 	struct dctx d = {path, errbuf, errlen, 0};
 	struct mash_dir *dir = NULL;
@@ -276,7 +277,7 @@ mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
 		return MASH_ERR_INVAL;
 	config_init(&cfg);
 	rc = policy__read_file(path, MASH_MAX_CONFIG_FILE, &text, &len, errbuf,
-			       errlen);
+	                       errlen);
 	if (rc != MASH_OK)
 		goto out;
 	rc = policy__parse(&cfg, path, text, errbuf, errlen);
@@ -289,10 +290,12 @@ mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
 	rc = MASH_ERR_CONFIG;
 	root = config_root_setting(&cfg);
 	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+		const config_setting_t *e =
+		    config_setting_get_elem(root, (unsigned)i);
 		const char *k = config_setting_name(e);
 
-		if (strcmp(k, "principals") != 0 && strcmp(k, "agencies") != 0) {
+		if (strcmp(k, "principals") != 0 &&
+		    strcmp(k, "agencies") != 0) {
 			dproblem(&d, e, NULL, "unknown key '%.64s'", k);
 			goto out;
 		}
@@ -300,23 +303,24 @@ mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
 	s = config_setting_get_member(root, "principals");
 	if (s == NULL || !config_setting_is_list(s)) {
 		dproblem(&d, s != NULL ? s : root, NULL,
-			 "'principals' must be a list ( {...}, ... )");
+		         "'principals' must be a list ( {...}, ... )");
 		goto out;
 	}
 	if ((unsigned)config_setting_length(s) > MASH_DIR_MAX_PRINCIPALS) {
 		dproblem(&d, s, NULL, "more than %u principals",
-			 MASH_DIR_MAX_PRINCIPALS);
+		         MASH_DIR_MAX_PRINCIPALS);
 		goto out;
 	}
-	dir->p = mash_calloc((size_t)config_setting_length(s) + 1,
-			     sizeof(*dir->p));
+	dir->p =
+	    mash_calloc((size_t)config_setting_length(s) + 1, sizeof(*dir->p));
 	if (dir->p == NULL) {
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
 	for (int i = 0; i < config_setting_length(s); i++) {
-		int r = parse_principal(&d, config_setting_get_elem(s, (unsigned)i),
-					&dir->p[dir->n], dir->p, dir->n);
+		int r =
+		    parse_principal(&d, config_setting_get_elem(s, (unsigned)i),
+		                    &dir->p[dir->n], dir->p, dir->n);
 
 		dir->n++; /* so that free sees what was allocated */
 		if (r != MASH_OK) {
@@ -329,20 +333,20 @@ mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
 		if (!config_setting_is_list(s) ||
 		    (unsigned)config_setting_length(s) > 16) {
 			dproblem(&d, s, NULL,
-				 "'agencies' must be a list of at most 16 "
-				 "groups");
+			         "'agencies' must be a list of at most 16 "
+			         "groups");
 			goto out;
 		}
 		dir->a = mash_calloc((size_t)config_setting_length(s) + 1,
-				     sizeof(*dir->a));
+		                     sizeof(*dir->a));
 		if (dir->a == NULL) {
 			rc = MASH_ERR_NOMEM;
 			goto out;
 		}
 		for (int i = 0; i < config_setting_length(s); i++) {
-			int r = parse_agency(&d,
-					     config_setting_get_elem(s, (unsigned)i),
-					     &dir->a[dir->n_a], dir->a, dir->n_a);
+			int r = parse_agency(
+			    &d, config_setting_get_elem(s, (unsigned)i),
+			    &dir->a[dir->n_a], dir->a, dir->n_a);
 
 			dir->n_a++;
 			if (r != MASH_OK) {
@@ -394,7 +398,7 @@ mash_dir_get(const struct mash_dir *dir, size_t i, struct mash_dir_entry *out)
 
 int
 mash_dir_lookup(const struct mash_dir *dir, const char *principal,
-		struct mash_dir_entry *out)
+                struct mash_dir_entry *out)
 {
 	if (out == NULL)
 		return MASH_ERR_INVAL;

@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 #define MASH_DIR_MAX_PRINCIPALS 1024u
-#define MASH_DIR_MAX_NAME 64u          /* principal name length */
-#define MASH_DIR_MAX_TEXT 256u         /* team / contact length */
+#define MASH_DIR_MAX_NAME       64u  /* principal name length */
+#define MASH_DIR_MAX_TEXT       256u /* team / contact length */
 
 struct mash_dir;
 
@@ -35,15 +35,15 @@ struct mash_dir_entry {
 /*
  * Load the directory at path. File format:
  *   principals = ( { name = "sw.sam"; role = "la-social-worker";
- *                    agency = "social-care"; team = "..."; contact = "..."; }, ... );
- *   agencies = ( { agency = "police"; contact = "..."; }, ... );   (optional)
- * Returns MASH_OK and *out (free with mash_dir_free), or MASH_ERR_IO,
- * MASH_ERR_TOO_BIG, MASH_ERR_PARSE, MASH_ERR_CONFIG (bad name, unknown
- * role or agency, duplicate, unknown key, too many, over-long); then *out
- * is NULL and errbuf holds "file:line: principal 'x': message".
+ *                    agency = "social-care"; team = "..."; contact = "..."; },
+ * ... ); agencies = ( { agency = "police"; contact = "..."; }, ... );
+ * (optional) Returns MASH_OK and *out (free with mash_dir_free), or
+ * MASH_ERR_IO, MASH_ERR_TOO_BIG, MASH_ERR_PARSE, MASH_ERR_CONFIG (bad name,
+ * unknown role or agency, duplicate, unknown key, too many, over-long); then
+ * *out is NULL and errbuf holds "file:line: principal 'x': message".
  */
 int mash_dir_load(const char *path, struct mash_dir **out, char *errbuf,
-		  size_t errlen);
+                  size_t errlen);
 
 /* Free; NULL allowed. */
 void mash_dir_free(struct mash_dir *dir);
@@ -54,16 +54,16 @@ size_t mash_dir_count(const struct mash_dir *dir);
 /* Entry i in file order: MASH_OK, or MASH_ERR_NOT_FOUND if i is out of
  * range (*out cleared). */
 int mash_dir_get(const struct mash_dir *dir, size_t i,
-		 struct mash_dir_entry *out);
+                 struct mash_dir_entry *out);
 
 /* Look a principal up: MASH_OK, or MASH_ERR_UNKNOWN_PRINCIPAL (*out
  * cleared). */
 int mash_dir_lookup(const struct mash_dir *dir, const char *principal,
-		    struct mash_dir_entry *out);
+                    struct mash_dir_entry *out);
 
 /* Contact line of an agency for signposting, or NULL if none is given. */
 const char *mash_dir_agency_contact(const struct mash_dir *dir,
-				    const char *agency);
+                                    const char *agency);
 
 /* 1 if name is a valid principal name ([a-z0-9._-]{1,64}), else 0. */
 int mash_dir_name_valid(const char *name);

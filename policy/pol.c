@@ -35,144 +35,147 @@ _Static_assert(MASH_POL_F_COUNT <= 64, "field set must fit in 64 bits");
 /* ------------------------------------------------------------------ */
 /* Catalogue                                                            */
 
-enum fclass { C_SIGNPOST, C_IDENTITY, C_CONCERN, C_NARRATIVE, C_RELATED,
-	      C_VCL, C_COUNT };
+enum fclass {
+	C_SIGNPOST,
+	C_IDENTITY,
+	C_CONCERN,
+	C_NARRATIVE,
+	C_RELATED,
+	C_VCL,
+	C_COUNT
+};
 
 static const char *const class_names[C_COUNT] = {
-	"signpost", "identity", "concern", "narrative", "related", "vcl",
+    "signpost", "identity", "concern", "narrative", "related", "vcl",
 };
 
 static const struct {
 	const char *name;
 	enum fclass cls;
 } fields[MASH_POL_F_COUNT] = {
-	[MASH_POL_F_SIGNPOST] = {"signpost", C_SIGNPOST},
-	[MASH_POL_F_LEAD] = {"lead", C_SIGNPOST},
-	[MASH_POL_F_GIVEN_NAME] = {"subject.given_name", C_IDENTITY},
-	[MASH_POL_F_FAMILY_NAME] = {"subject.family_name", C_IDENTITY},
-	[MASH_POL_F_DATE_OF_BIRTH] = {"subject.date_of_birth", C_IDENTITY},
-	[MASH_POL_F_NHS_NUMBER] = {"subject.nhs_number", C_IDENTITY},
-	[MASH_POL_F_POSTCODE] = {"subject.postcode", C_IDENTITY},
-	[MASH_POL_F_SEX] = {"subject.sex", C_IDENTITY},
-	[MASH_POL_F_CATEGORY] = {"category", C_CONCERN},
-	[MASH_POL_F_SEVERITY] = {"severity", C_CONCERN},
-	[MASH_POL_F_OCCURRED_AT] = {"occurred_at", C_CONCERN},
-	[MASH_POL_F_CONSENT] = {"consent", C_CONCERN},
-	[MASH_POL_F_CLASSIFICATION] = {"handling.classification", C_CONCERN},
-	[MASH_POL_F_DO_NOT_DISCLOSE] = {"handling.do_not_disclose_to_family",
-					C_CONCERN},
-	[MASH_POL_F_RESTRICT_TO] = {"handling.restrict_to_agencies",
-				    C_CONCERN},
-	[MASH_POL_F_SUMMARY] = {"summary", C_NARRATIVE},
-	[MASH_POL_F_REPORTER] = {"reporter", C_NARRATIVE},
-	[MASH_POL_F_AGENCY_REF] = {"agency_ref", C_NARRATIVE},
-	[MASH_POL_F_POLICE_INCIDENT_REF] = {"detail.police.incident_ref",
-					    C_NARRATIVE},
-	[MASH_POL_F_POLICE_INCIDENT_TYPE] = {"detail.police.incident_type",
-					     C_NARRATIVE},
-	[MASH_POL_F_POLICE_DASH_RISK] = {"detail.police.dash_risk",
-					 C_NARRATIVE},
-	[MASH_POL_F_POLICE_CHILDREN_PRESENT] = {
-		"detail.police.children_present", C_NARRATIVE},
-	[MASH_POL_F_POLICE_OFFENCES] = {"detail.police.offences",
-					C_NARRATIVE},
-	[MASH_POL_F_POLICE_INTELLIGENCE] = {"detail.police.intelligence",
-					    C_NARRATIVE},
-	[MASH_POL_F_POLICE_OFFICER] = {"detail.police.officer_in_case",
-				       C_NARRATIVE},
-	[MASH_POL_F_HEALTH_SETTING] = {"detail.health.setting", C_NARRATIVE},
-	[MASH_POL_F_HEALTH_COMPLAINT] = {"detail.health.presenting_complaint",
-					 C_NARRATIVE},
-	[MASH_POL_F_HEALTH_DIAGNOSIS] = {"detail.health.diagnosis",
-					 C_NARRATIVE},
-	[MASH_POL_F_HEALTH_CLINICAL_NOTES] = {"detail.health.clinical_notes",
-					      C_NARRATIVE},
-	[MASH_POL_F_HEALTH_EXPLANATION] = {
-		"detail.health.explanation_consistent", C_NARRATIVE},
-	[MASH_POL_F_HEALTH_ATTENDANCES] = {"detail.health.attendances_12m",
-					   C_NARRATIVE},
-	[MASH_POL_F_HEALTH_NAMED_PRO] = {"detail.health.named_professional",
-					 C_NARRATIVE},
-	[MASH_POL_F_EDU_URN] = {"detail.education.school_urn", C_NARRATIVE},
-	[MASH_POL_F_EDU_SCHOOL] = {"detail.education.school_name",
-				   C_NARRATIVE},
-	[MASH_POL_F_EDU_ATTENDANCE] = {"detail.education.attendance_pct",
-				       C_NARRATIVE},
-	[MASH_POL_F_EDU_EXCLUSION_TYPE] = {"detail.education.exclusion_type",
-					   C_NARRATIVE},
-	[MASH_POL_F_EDU_EXCLUSION_DAYS] = {"detail.education.exclusion_days",
-					   C_NARRATIVE},
-	[MASH_POL_F_EDU_YEAR_GROUP] = {"detail.education.year_group",
-				       C_NARRATIVE},
-	[MASH_POL_F_EDU_DSL] = {"detail.education.dsl_name", C_NARRATIVE},
-	[MASH_POL_F_YOT_ORDER] = {"detail.yot.order_type", C_NARRATIVE},
-	[MASH_POL_F_YOT_OFFENCE] = {"detail.yot.offence", C_NARRATIVE},
-	[MASH_POL_F_YOT_ASSET] = {"detail.yot.asset_score", C_NARRATIVE},
-	[MASH_POL_F_YOT_WORKER] = {"detail.yot.yot_worker", C_NARRATIVE},
-	[MASH_POL_F_YOT_COURT_DATE] = {"detail.yot.next_court_date",
-				       C_NARRATIVE},
-	[MASH_POL_F_HOUSING_TENANCY] = {"detail.housing.tenancy_status",
-					C_NARRATIVE},
-	[MASH_POL_F_HOUSING_DUTY] = {"detail.housing.homelessness_duty",
-				     C_NARRATIVE},
-	[MASH_POL_F_HOUSING_ACCOMMODATION] = {
-		"detail.housing.accommodation_type", C_NARRATIVE},
-	[MASH_POL_F_HOUSING_OVERCROWDED] = {"detail.housing.overcrowded",
-					    C_NARRATIVE},
-	[MASH_POL_F_HOUSING_LANDLORD] = {"detail.housing.landlord_concern",
-					 C_NARRATIVE},
-	[MASH_POL_F_SC_DECISION] = {"detail.social_care.decision",
-				    C_NARRATIVE},
-	[MASH_POL_F_SC_TRIGGER] = {"detail.social_care.trigger_id",
-				   C_NARRATIVE},
-	[MASH_POL_F_SC_HELD_AT] = {"detail.social_care.held_at", C_NARRATIVE},
-	[MASH_POL_F_SC_SOCIAL_WORKER] = {"detail.social_care.social_worker",
-					 C_NARRATIVE},
-	[MASH_POL_F_SC_OUTCOME] = {"detail.social_care.outcome", C_NARRATIVE},
-	[MASH_POL_F_RELATED] = {"related", C_RELATED},
-	[MASH_POL_F_VCL] = {"vcl", C_VCL},
-	[MASH_POL_F_VCL_EVIDENCE] = {"vcl.evidence", C_VCL},
+    [MASH_POL_F_SIGNPOST] = {"signpost", C_SIGNPOST},
+    [MASH_POL_F_LEAD] = {"lead", C_SIGNPOST},
+    [MASH_POL_F_GIVEN_NAME] = {"subject.given_name", C_IDENTITY},
+    [MASH_POL_F_FAMILY_NAME] = {"subject.family_name", C_IDENTITY},
+    [MASH_POL_F_DATE_OF_BIRTH] = {"subject.date_of_birth", C_IDENTITY},
+    [MASH_POL_F_NHS_NUMBER] = {"subject.nhs_number", C_IDENTITY},
+    [MASH_POL_F_POSTCODE] = {"subject.postcode", C_IDENTITY},
+    [MASH_POL_F_SEX] = {"subject.sex", C_IDENTITY},
+    [MASH_POL_F_CATEGORY] = {"category", C_CONCERN},
+    [MASH_POL_F_SEVERITY] = {"severity", C_CONCERN},
+    [MASH_POL_F_OCCURRED_AT] = {"occurred_at", C_CONCERN},
+    [MASH_POL_F_CONSENT] = {"consent", C_CONCERN},
+    [MASH_POL_F_CLASSIFICATION] = {"handling.classification", C_CONCERN},
+    [MASH_POL_F_DO_NOT_DISCLOSE] = {"handling.do_not_disclose_to_family",
+                                    C_CONCERN},
+    [MASH_POL_F_RESTRICT_TO] = {"handling.restrict_to_agencies", C_CONCERN},
+    [MASH_POL_F_SUMMARY] = {"summary", C_NARRATIVE},
+    [MASH_POL_F_REPORTER] = {"reporter", C_NARRATIVE},
+    [MASH_POL_F_AGENCY_REF] = {"agency_ref", C_NARRATIVE},
+    [MASH_POL_F_POLICE_INCIDENT_REF] = {"detail.police.incident_ref",
+                                        C_NARRATIVE},
+    [MASH_POL_F_POLICE_INCIDENT_TYPE] = {"detail.police.incident_type",
+                                         C_NARRATIVE},
+    [MASH_POL_F_POLICE_DASH_RISK] = {"detail.police.dash_risk", C_NARRATIVE},
+    [MASH_POL_F_POLICE_CHILDREN_PRESENT] = {"detail.police.children_present",
+                                            C_NARRATIVE},
+    [MASH_POL_F_POLICE_OFFENCES] = {"detail.police.offences", C_NARRATIVE},
+    [MASH_POL_F_POLICE_INTELLIGENCE] = {"detail.police.intelligence",
+                                        C_NARRATIVE},
+    [MASH_POL_F_POLICE_OFFICER] = {"detail.police.officer_in_case",
+                                   C_NARRATIVE},
+    [MASH_POL_F_HEALTH_SETTING] = {"detail.health.setting", C_NARRATIVE},
+    [MASH_POL_F_HEALTH_COMPLAINT] = {"detail.health.presenting_complaint",
+                                     C_NARRATIVE},
+    [MASH_POL_F_HEALTH_DIAGNOSIS] = {"detail.health.diagnosis", C_NARRATIVE},
+    [MASH_POL_F_HEALTH_CLINICAL_NOTES] = {"detail.health.clinical_notes",
+                                          C_NARRATIVE},
+    [MASH_POL_F_HEALTH_EXPLANATION] = {"detail.health.explanation_consistent",
+                                       C_NARRATIVE},
+    [MASH_POL_F_HEALTH_ATTENDANCES] = {"detail.health.attendances_12m",
+                                       C_NARRATIVE},
+    [MASH_POL_F_HEALTH_NAMED_PRO] = {"detail.health.named_professional",
+                                     C_NARRATIVE},
+    [MASH_POL_F_EDU_URN] = {"detail.education.school_urn", C_NARRATIVE},
+    [MASH_POL_F_EDU_SCHOOL] = {"detail.education.school_name", C_NARRATIVE},
+    [MASH_POL_F_EDU_ATTENDANCE] = {"detail.education.attendance_pct",
+                                   C_NARRATIVE},
+    [MASH_POL_F_EDU_EXCLUSION_TYPE] = {"detail.education.exclusion_type",
+                                       C_NARRATIVE},
+    [MASH_POL_F_EDU_EXCLUSION_DAYS] = {"detail.education.exclusion_days",
+                                       C_NARRATIVE},
+    [MASH_POL_F_EDU_YEAR_GROUP] = {"detail.education.year_group", C_NARRATIVE},
+    [MASH_POL_F_EDU_DSL] = {"detail.education.dsl_name", C_NARRATIVE},
+    [MASH_POL_F_YOT_ORDER] = {"detail.yot.order_type", C_NARRATIVE},
+    [MASH_POL_F_YOT_OFFENCE] = {"detail.yot.offence", C_NARRATIVE},
+    [MASH_POL_F_YOT_ASSET] = {"detail.yot.asset_score", C_NARRATIVE},
+    [MASH_POL_F_YOT_WORKER] = {"detail.yot.yot_worker", C_NARRATIVE},
+    [MASH_POL_F_YOT_COURT_DATE] = {"detail.yot.next_court_date", C_NARRATIVE},
+    [MASH_POL_F_HOUSING_TENANCY] = {"detail.housing.tenancy_status",
+                                    C_NARRATIVE},
+    [MASH_POL_F_HOUSING_DUTY] = {"detail.housing.homelessness_duty",
+                                 C_NARRATIVE},
+    [MASH_POL_F_HOUSING_ACCOMMODATION] = {"detail.housing.accommodation_type",
+                                          C_NARRATIVE},
+    [MASH_POL_F_HOUSING_OVERCROWDED] = {"detail.housing.overcrowded",
+                                        C_NARRATIVE},
+    [MASH_POL_F_HOUSING_LANDLORD] = {"detail.housing.landlord_concern",
+                                     C_NARRATIVE},
+    [MASH_POL_F_SC_DECISION] = {"detail.social_care.decision", C_NARRATIVE},
+    [MASH_POL_F_SC_TRIGGER] = {"detail.social_care.trigger_id", C_NARRATIVE},
+    [MASH_POL_F_SC_HELD_AT] = {"detail.social_care.held_at", C_NARRATIVE},
+    [MASH_POL_F_SC_SOCIAL_WORKER] = {"detail.social_care.social_worker",
+                                     C_NARRATIVE},
+    [MASH_POL_F_SC_OUTCOME] = {"detail.social_care.outcome", C_NARRATIVE},
+    [MASH_POL_F_RELATED] = {"related", C_RELATED},
+    [MASH_POL_F_VCL] = {"vcl", C_VCL},
+    [MASH_POL_F_VCL_EVIDENCE] = {"vcl.evidence", C_VCL},
 };
 
-#define FBIT(f) ((uint64_t)1 << (f))
+#define FBIT(f)    ((uint64_t)1 << (f))
 #define ALL_FIELDS ((((uint64_t)1) << MASH_POL_F_COUNT) - 1)
 
 /* SHARED-DEFS.md: roles, purposes, agencies. */
 static const char *const roles[] = {
-	"mash-analyst", "mash-manager", "la-social-worker",
-	"social-work-manager", "police-public-protection",
-	"health-safeguarding", "school-dsl", "yot-worker", "housing-officer",
-	"auditor",
+    "mash-analyst",
+    "mash-manager",
+    "la-social-worker",
+    "social-work-manager",
+    "police-public-protection",
+    "health-safeguarding",
+    "school-dsl",
+    "yot-worker",
+    "housing-officer",
+    "auditor",
 };
 #define N_ROLES (sizeof(roles) / sizeof(roles[0]))
 
 static const char *const purposes[] = {
-	"mash-triage", "early-help", "s17-assessment", "strategy-discussion",
-	"s47-enquiry", "audit",
+    "mash-triage",         "early-help",  "s17-assessment",
+    "strategy-discussion", "s47-enquiry", "audit",
 };
 #define N_PURPOSES (sizeof(purposes) / sizeof(purposes[0]))
 
 /* The six agencies of the wire contract, and "mash" for hub staff who
  * belong to no agency (the auditor). */
 static const char *const agencies[] = {
-	"police", "health", "education", "yot", "housing", "social-care",
-	"mash",
+    "police", "health", "education", "yot", "housing", "social-care", "mash",
 };
 #define N_AGENCIES (sizeof(agencies) / sizeof(agencies[0]))
 
-static const char *const classifications[] = {"OFFICIAL",
-					      "OFFICIAL-SENSITIVE"};
+static const char *const classifications[] = {"OFFICIAL", "OFFICIAL-SENSITIVE"};
 
 static const char *const flag_names[MASH_POL_FLAG_COUNT_] = {
-	"consent-refused", "do-not-disclose-to-family", "official-sensitive",
-	"restricted-to-agencies", "break-glass",
+    "consent-refused",    "do-not-disclose-to-family",
+    "official-sensitive", "restricted-to-agencies",
+    "break-glass",
 };
 
 /* The bit every "any" mask has set and every unknown value maps to, so
  * that a rule with no condition on a dimension matches unknown values too
  * and a rule with a list never does. */
 #define UNKNOWN_BIT ((uint32_t)1 << 31)
-#define ANY ((uint32_t)0xffffffffu)
+#define ANY         ((uint32_t)0xffffffffu)
 
 static int
 table_index(const char *const *t, size_t n, const char *s)
@@ -223,7 +226,7 @@ mash_pol_fields_resolve(const char *pattern, uint64_t *out)
 		} else {
 			for (unsigned i = 0; i < MASH_POL_F_COUNT; i++)
 				if (strcmp(class_names[fields[i].cls],
-					   pattern + 1) == 0)
+				           pattern + 1) == 0)
 					set |= FBIT(i);
 		}
 	} else {
@@ -309,7 +312,7 @@ static uint32_t
 enum_bit(const ProtobufCEnumDescriptor *d, int value)
 {
 	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(d, value);
+	    protobuf_c_enum_descriptor_get_value(d, value);
 	size_t idx;
 
 	if (v == NULL)
@@ -322,10 +325,10 @@ enum_bit(const ProtobufCEnumDescriptor *d, int value)
 
 static int
 enum_bit_by_name(const ProtobufCEnumDescriptor *d, const char *name,
-		 uint32_t *bit)
+                 uint32_t *bit)
 {
 	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value_by_name(d, name);
+	    protobuf_c_enum_descriptor_get_value_by_name(d, name);
 
 	*bit = 0;
 	if (v == NULL)
@@ -353,7 +356,7 @@ struct rule {
 	char *legal_basis;
 	char *reason;
 	unsigned line;
-	int share;              /* 1 share, 0 withhold */
+	int share; /* 1 share, 0 withhold */
 	uint64_t fields;
 	uint32_t roles;
 	uint32_t rec_agencies;
@@ -369,10 +372,10 @@ struct rule {
 };
 
 struct level_rule {
-	int set;                /* the lN group exists */
-	unsigned min_severity;  /* 0 = not a criterion */
-	unsigned min_agencies;  /* 0 = not a criterion */
-	int trigger_open;       /* 1 = an open trigger meets it */
+	int set;               /* the lN group exists */
+	unsigned min_severity; /* 0 = not a criterion */
+	unsigned min_agencies; /* 0 = not a criterion */
+	int trigger_open;      /* 1 = an open trigger meets it */
 };
 
 struct mash_policy {
@@ -380,8 +383,8 @@ struct mash_policy {
 	unsigned char sha256[32];
 	struct rule *rules;
 	size_t n_rules;
-	struct level_rule levels[5];   /* index 2..4 used */
-	const char *delivery[5];       /* index 1..4: static purpose names */
+	struct level_rule levels[5]; /* index 2..4 used */
+	const char *delivery[5];     /* index 1..4: static purpose names */
 };
 
 static void
@@ -446,12 +449,12 @@ struct pctx {
 };
 
 static void problem(struct pctx *p, const config_setting_t *s,
-		    const char *rule_id, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+                    const char *rule_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 problem(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	const char *fmt, ...)
+        const char *fmt, ...)
 {
 	char msg[MASH_POL_ERRLEN];
 	char line[MASH_POL_ERRLEN + 128];
@@ -470,7 +473,7 @@ problem(struct pctx *p, const config_setting_t *s, const char *rule_id,
 		file = p->path;
 	if (rule_id != NULL)
 		(void)snprintf(line, sizeof(line), "%s:%u: rule '%s': %s", file,
-			       ln, rule_id, msg);
+		               ln, rule_id, msg);
 	else
 		(void)snprintf(line, sizeof(line), "%s:%u: %s", file, ln, msg);
 	if (p->n_problems == 0 && p->errbuf != NULL)
@@ -484,7 +487,7 @@ problem(struct pctx *p, const config_setting_t *s, const char *rule_id,
  * (reported). */
 static char *
 get_str(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	const char *what, size_t max)
+        const char *what, size_t max)
 {
 	const char *v;
 	char *copy;
@@ -496,8 +499,8 @@ get_str(struct pctx *p, const config_setting_t *s, const char *rule_id,
 	v = config_setting_get_string(s);
 	if (v == NULL || mash_str_check(v, max) != MASH_OK) {
 		problem(p, s, rule_id,
-			"'%s' is not valid UTF-8 or longer than %zu bytes",
-			what, max);
+		        "'%s' is not valid UTF-8 or longer than %zu bytes",
+		        what, max);
 		return NULL;
 	}
 	copy = mash_strdup(v);
@@ -508,7 +511,7 @@ get_str(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 static int
 get_bool(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	 const char *what, int *out)
+         const char *what, int *out)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
 		problem(p, s, rule_id, "'%s' must be true or false", what);
@@ -520,7 +523,7 @@ get_bool(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 static int
 get_uint(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	 const char *what, unsigned min, unsigned max, unsigned *out)
+         const char *what, unsigned min, unsigned max, unsigned *out)
 {
 	int v;
 
@@ -531,7 +534,7 @@ get_uint(struct pctx *p, const config_setting_t *s, const char *rule_id,
 	v = config_setting_get_int(s);
 	if (v < (int)min || v > (int)max) {
 		problem(p, s, rule_id, "'%s' must be %u-%u, not %d", what, min,
-			max, v);
+		        max, v);
 		return MASH_ERR_POLICY;
 	}
 	*out = (unsigned)v;
@@ -542,7 +545,7 @@ get_uint(struct pctx *p, const config_setting_t *s, const char *rule_id,
  * elements of the given type. */
 static int
 check_list(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	   const char *what, int elem_type)
+           const char *what, int elem_type)
 {
 	int n;
 
@@ -557,15 +560,17 @@ check_list(struct pctx *p, const config_setting_t *s, const char *rule_id,
 	}
 	if ((unsigned)n > MASH_POL_MAX_LIST) {
 		problem(p, s, rule_id, "'%s' has more than %u entries", what,
-			MASH_POL_MAX_LIST);
+		        MASH_POL_MAX_LIST);
 		return MASH_ERR_POLICY;
 	}
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e =
+		    config_setting_get_elem(s, (unsigned)i);
 
 		if (e == NULL || config_setting_type(e) != elem_type) {
-			problem(p, s, rule_id, "'%s' entry %d has the wrong type",
-				what, i + 1);
+			problem(p, s, rule_id,
+			        "'%s' entry %d has the wrong type", what,
+			        i + 1);
 			return MASH_ERR_POLICY;
 		}
 	}
@@ -575,8 +580,8 @@ check_list(struct pctx *p, const config_setting_t *s, const char *rule_id,
 /* A list of names from a table into a mask. */
 static int
 get_name_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	      const char *what, const char *kind, const char *const *table,
-	      size_t n, uint32_t *out)
+              const char *what, const char *kind, const char *const *table,
+              size_t n, uint32_t *out)
 {
 	uint32_t mask = 0;
 	int rc = MASH_OK;
@@ -590,7 +595,7 @@ get_name_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 		if (idx < 0) {
 			problem(p, s, rule_id, "unknown %s '%.64s'", kind,
-				v != NULL ? v : "");
+			        v != NULL ? v : "");
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -602,8 +607,8 @@ get_name_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 static int
 get_enum_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	      const char *what, const char *kind,
-	      const ProtobufCEnumDescriptor *d, uint32_t *out)
+              const char *what, const char *kind,
+              const ProtobufCEnumDescriptor *d, uint32_t *out)
 {
 	uint32_t mask = 0;
 	int rc = MASH_OK;
@@ -617,7 +622,7 @@ get_enum_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 		if (v == NULL || enum_bit_by_name(d, v, &bit) != MASH_OK) {
 			problem(p, s, rule_id, "unknown %s '%.64s'", kind,
-				v != NULL ? v : "");
+			        v != NULL ? v : "");
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -629,7 +634,7 @@ get_enum_mask(struct pctx *p, const config_setting_t *s, const char *rule_id,
 
 static int
 get_fields(struct pctx *p, const config_setting_t *s, const char *rule_id,
-	   uint64_t *out)
+           uint64_t *out)
 {
 	uint64_t add = 0, sub = 0;
 	int rc = MASH_OK;
@@ -645,7 +650,7 @@ get_fields(struct pctx *p, const config_setting_t *s, const char *rule_id,
 		if (v == NULL ||
 		    mash_pol_fields_resolve(v + neg, &set) != MASH_OK) {
 			problem(p, s, rule_id, "unknown field '%.64s'",
-				v != NULL ? v : "");
+			        v != NULL ? v : "");
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -689,7 +694,8 @@ parse_when(struct pctx *p, const config_setting_t *w, struct rule *r)
 		return MASH_ERR_POLICY;
 	}
 	for (int i = 0; i < config_setting_length(w); i++) {
-		const config_setting_t *s = config_setting_get_elem(w, (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(w, (unsigned)i);
 		const char *k = config_setting_name(s);
 		int b = 0;
 		uint32_t tri = 0;
@@ -697,46 +703,48 @@ parse_when(struct pctx *p, const config_setting_t *w, struct rule *r)
 
 		if (strcmp(k, "roles") == 0 || strcmp(k, "not_roles") == 0) {
 			bad = get_name_mask(p, s, r->id, k, "role", roles,
-					    N_ROLES, &m);
+			                    N_ROLES, &m);
 			r->roles &= k[0] == 'n' ? ~m : m;
 		} else if (strcmp(k, "recipient_agencies") == 0 ||
-			   strcmp(k, "not_recipient_agencies") == 0) {
+		           strcmp(k, "not_recipient_agencies") == 0) {
 			bad = get_name_mask(p, s, r->id, k, "agency", agencies,
-					    N_AGENCIES, &m);
+			                    N_AGENCIES, &m);
 			r->rec_agencies &= k[0] == 'n' ? ~m : m;
 		} else if (strcmp(k, "event_agencies") == 0 ||
-			   strcmp(k, "not_event_agencies") == 0) {
+		           strcmp(k, "not_event_agencies") == 0) {
 			bad = get_name_mask(p, s, r->id, k, "agency", agencies,
-					    N_AGENCIES, &m);
+			                    N_AGENCIES, &m);
 			r->ev_agencies &= k[0] == 'n' ? ~m : m;
 		} else if (strcmp(k, "categories") == 0 ||
-			   strcmp(k, "not_categories") == 0) {
-			bad = get_enum_mask(p, s, r->id, k, "category",
-					    &mash__v1__category__descriptor, &m);
+		           strcmp(k, "not_categories") == 0) {
+			bad =
+			    get_enum_mask(p, s, r->id, k, "category",
+			                  &mash__v1__category__descriptor, &m);
 			r->categories &= k[0] == 'n' ? ~m : m;
 		} else if (strcmp(k, "consent") == 0) {
 			bad = get_enum_mask(p, s, r->id, k, "consent state",
-					    &mash__v1__consent__descriptor, &m);
+			                    &mash__v1__consent__descriptor, &m);
 			r->consent &= m;
 		} else if (strcmp(k, "purposes") == 0) {
 			bad = get_name_mask(p, s, r->id, k, "purpose", purposes,
-					    N_PURPOSES, &m);
+			                    N_PURPOSES, &m);
 			r->purposes &= m;
 		} else if (strcmp(k, "classification") == 0) {
 			bad = get_name_mask(p, s, r->id, k, "classification",
-					    classifications, 2, &m);
+			                    classifications, 2, &m);
 			r->classes &= m;
 		} else if (strcmp(k, "levels") == 0) {
 			bad = check_list(p, s, r->id, k, CONFIG_TYPE_INT);
 			m = 0;
-			for (int j = 0; bad == MASH_OK &&
-					j < config_setting_length(s);
+			for (int j = 0;
+			     bad == MASH_OK && j < config_setting_length(s);
 			     j++) {
-				int v = config_setting_get_int_elem(s, (unsigned)j);
+				int v =
+				    config_setting_get_int_elem(s, (unsigned)j);
 
 				if (v < 1 || v > 4) {
 					problem(p, s, r->id,
-						"level %d is not 1-4", v);
+					        "level %d is not 1-4", v);
 					bad = MASH_ERR_POLICY;
 				} else {
 					m |= (uint32_t)1 << v;
@@ -760,7 +768,7 @@ parse_when(struct pctx *p, const config_setting_t *w, struct rule *r)
 				tri = T_BREAK_GLASS;
 			if (tri == 0) {
 				problem(p, s, r->id,
-					"unknown key '%.64s' in 'when'", k);
+				        "unknown key '%.64s' in 'when'", k);
 				bad = MASH_ERR_POLICY;
 			} else {
 				bad = get_bool(p, s, r->id, k, &b);
@@ -777,7 +785,7 @@ parse_when(struct pctx *p, const config_setting_t *w, struct rule *r)
 
 static int
 parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
-	   const struct rule *prev, size_t n_prev)
+           const struct rule *prev, size_t n_prev)
 {
 	const config_setting_t *s;
 	int rc = MASH_OK;
@@ -803,23 +811,24 @@ parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
 			rc = MASH_ERR_POLICY;
 		} else if (!id_valid(r->id)) {
 			problem(p, s, NULL,
-				"rule id '%.64s' must be [a-z0-9._-]{1,64}",
-				r->id);
+			        "rule id '%.64s' must be [a-z0-9._-]{1,64}",
+			        r->id);
 			rc = MASH_ERR_POLICY;
 		} else {
 			for (size_t i = 0; i < n_prev; i++)
 				if (prev[i].id != NULL &&
 				    strcmp(prev[i].id, r->id) == 0) {
 					problem(p, s, r->id,
-						"duplicate rule id (first at "
-						"line %u)",
-						prev[i].line);
+					        "duplicate rule id (first at "
+					        "line %u)",
+					        prev[i].line);
 					rc = MASH_ERR_POLICY;
 				}
 		}
 	}
 	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *e =
+		    config_setting_get_elem(g, (unsigned)i);
 		const char *k = config_setting_name(e);
 
 		if (k == NULL) {
@@ -828,8 +837,8 @@ parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
 		} else if (strcmp(k, "id") == 0) {
 			continue;
 		} else if (strcmp(k, "legal_basis") == 0) {
-			r->legal_basis = get_str(p, e, r->id, k,
-						 MASH_POL_MAX_LEGAL_BASIS);
+			r->legal_basis =
+			    get_str(p, e, r->id, k, MASH_POL_MAX_LEGAL_BASIS);
 			if (r->legal_basis == NULL)
 				rc = MASH_ERR_POLICY;
 		} else if (strcmp(k, "reason") == 0) {
@@ -846,8 +855,8 @@ parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
 				r->share = 0;
 			} else {
 				problem(p, e, r->id,
-					"'effect' must be \"share\" or "
-					"\"withhold\"");
+				        "'effect' must be \"share\" or "
+				        "\"withhold\"");
 				rc = MASH_ERR_POLICY;
 			}
 		} else if (strcmp(k, "fields") == 0) {
@@ -888,13 +897,11 @@ parse_rule(struct pctx *p, const config_setting_t *g, struct rule *r,
 }
 
 static const char *const default_delivery[5] = {
-	NULL, "mash-triage", "mash-triage", "s17-assessment",
-	"strategy-discussion",
+    NULL, "mash-triage", "mash-triage", "s17-assessment", "strategy-discussion",
 };
 
 static int
-parse_levels(struct pctx *p, const config_setting_t *g,
-	     struct mash_policy *pol)
+parse_levels(struct pctx *p, const config_setting_t *g, struct mash_policy *pol)
 {
 	int rc = MASH_OK;
 
@@ -903,7 +910,8 @@ parse_levels(struct pctx *p, const config_setting_t *g,
 		return MASH_ERR_POLICY;
 	}
 	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *lg = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *lg =
+		    config_setting_get_elem(g, (unsigned)i);
 		const char *k = config_setting_name(lg);
 		struct level_rule *lr;
 		unsigned lv;
@@ -916,8 +924,8 @@ parse_levels(struct pctx *p, const config_setting_t *g,
 			lv = 4;
 		} else {
 			problem(p, lg, NULL,
-				"unknown key '%.64s' in 'levels' (l2, l3, l4)",
-				k);
+			        "unknown key '%.64s' in 'levels' (l2, l3, l4)",
+			        k);
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -930,23 +938,23 @@ parse_levels(struct pctx *p, const config_setting_t *g,
 		lr->set = 1;
 		for (int j = 0; j < config_setting_length(lg); j++) {
 			const config_setting_t *s =
-				config_setting_get_elem(lg, (unsigned)j);
+			    config_setting_get_elem(lg, (unsigned)j);
 			const char *kk = config_setting_name(s);
 			int bad;
 
 			if (strcmp(kk, "min_severity") == 0) {
 				bad = get_uint(p, s, NULL, kk, 1, 4,
-					       &lr->min_severity);
+				               &lr->min_severity);
 			} else if (strcmp(kk, "min_agencies") == 0) {
 				bad = get_uint(p, s, NULL, kk, 1, 64,
-					       &lr->min_agencies);
+				               &lr->min_agencies);
 			} else if (strcmp(kk, "trigger_open") == 0) {
-				bad = get_bool(p, s, NULL, kk,
-					       &lr->trigger_open);
+				bad =
+				    get_bool(p, s, NULL, kk, &lr->trigger_open);
 			} else {
 				problem(p, s, NULL,
-					"unknown key '%.64s' in 'levels.%s'",
-					kk, k);
+				        "unknown key '%.64s' in 'levels.%s'",
+				        kk, k);
 				bad = MASH_ERR_POLICY;
 			}
 			if (bad != MASH_OK)
@@ -958,7 +966,7 @@ parse_levels(struct pctx *p, const config_setting_t *g,
 
 static int
 parse_delivery(struct pctx *p, const config_setting_t *g,
-	       struct mash_policy *pol)
+               struct mash_policy *pol)
 {
 	int rc = MASH_OK;
 
@@ -967,12 +975,13 @@ parse_delivery(struct pctx *p, const config_setting_t *g,
 		return MASH_ERR_POLICY;
 	}
 	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(g, (unsigned)i);
 		const char *k = config_setting_name(s);
 
 		if (strcmp(k, "purposes") != 0) {
-			problem(p, s, NULL,
-				"unknown key '%.64s' in 'delivery'", k);
+			problem(p, s, NULL, "unknown key '%.64s' in 'delivery'",
+			        k);
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -982,7 +991,7 @@ parse_delivery(struct pctx *p, const config_setting_t *g,
 		}
 		if (config_setting_length(s) != 4) {
 			problem(p, s, NULL,
-				"'delivery.purposes' needs 4 entries (L1-L4)");
+			        "'delivery.purposes' needs 4 entries (L1-L4)");
 			rc = MASH_ERR_POLICY;
 			continue;
 		}
@@ -992,7 +1001,7 @@ parse_delivery(struct pctx *p, const config_setting_t *g,
 
 			if (idx < 0) {
 				problem(p, s, NULL, "unknown purpose '%.64s'",
-					v != NULL ? v : "");
+				        v != NULL ? v : "");
 				rc = MASH_ERR_POLICY;
 				continue;
 			}
@@ -1005,8 +1014,7 @@ parse_delivery(struct pctx *p, const config_setting_t *g,
 /* SHA-256 over the file bytes and then each @include'd file's bytes, in
  * order, so that the POLICY_LOAD audit record changes when s47.cfg does. */
 static int
-hash_policy(struct pctx *p, const char *text, size_t len,
-	    unsigned char out[32])
+hash_policy(struct pctx *p, const char *text, size_t len, unsigned char out[32])
 {
 	EVP_MD_CTX *md = NULL;
 	char dir[4096];
@@ -1044,31 +1052,29 @@ hash_policy(struct pctx *p, const char *text, size_t len,
 
 				if (++n_inc > MASH_POL_MAX_INCLUDES) {
 					problem(p, NULL, NULL,
-						"more than %u @include lines",
-						MASH_POL_MAX_INCLUDES);
+					        "more than %u @include lines",
+					        MASH_POL_MAX_INCLUDES);
 					rc = MASH_ERR_POLICY;
 					goto out;
 				}
 				if (q[1] == '/')
-					r = mash_snprintf(inc, sizeof(inc),
-							  "%.*s",
-							  (int)(end - q - 1),
-							  q + 1);
+					r = mash_snprintf(
+					    inc, sizeof(inc), "%.*s",
+					    (int)(end - q - 1), q + 1);
 				else
-					r = mash_snprintf(inc, sizeof(inc),
-							  "%s/%.*s", dir,
-							  (int)(end - q - 1),
-							  q + 1);
+					r = mash_snprintf(
+					    inc, sizeof(inc), "%s/%.*s", dir,
+					    (int)(end - q - 1), q + 1);
 				if (r != MASH_OK) {
 					rc = MASH_ERR_IO;
 					goto out;
 				}
 				r = policy__read_file(inc, MASH_MAX_CONFIG_FILE,
-						      &ibuf, &ilen, eb,
-						      sizeof(eb));
+				                      &ibuf, &ilen, eb,
+				                      sizeof(eb));
 				if (r != MASH_OK) {
-					problem(p, NULL, NULL,
-						"@include: %s", eb);
+					problem(p, NULL, NULL, "@include: %s",
+					        eb);
 					rc = r;
 					goto out;
 				}
@@ -1107,7 +1113,7 @@ policy_parse(struct pctx *p, struct mash_policy **out)
 	*out = NULL;
 	config_init(&cfg);
 	rc = policy__read_file(p->path, MASH_MAX_CONFIG_FILE, &text, &len, eb,
-			       sizeof(eb));
+	                       sizeof(eb));
 	if (rc != MASH_OK)
 		goto fail_msg;
 	rc = policy__parse(&cfg, p->path, text, eb, sizeof(eb));
@@ -1139,7 +1145,7 @@ policy_parse(struct pctx *p, struct mash_policy **out)
 	s = config_setting_get_member(root, "levels");
 	if (s == NULL)
 		problem(p, root, NULL,
-			"missing 'levels' group (threshold levels L2-L4)");
+		        "missing 'levels' group (threshold levels L2-L4)");
 	else
 		(void)parse_levels(p, s, pol);
 	s = config_setting_get_member(root, "delivery");
@@ -1161,8 +1167,9 @@ policy_parse(struct pctx *p, struct mash_policy **out)
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			(void)parse_rule(p, config_setting_get_elem(s, (unsigned)i),
-					 &pol->rules[i], pol->rules, i);
+			(void)parse_rule(
+			    p, config_setting_get_elem(s, (unsigned)i),
+			    &pol->rules[i], pol->rules, i);
 			pol->n_rules = i + 1;
 		}
 	}
@@ -1191,7 +1198,7 @@ out:
 
 int
 mash_pol_load(const char *path, struct mash_policy **out, char *errbuf,
-	      size_t errlen)
+              size_t errlen)
 {
 	struct pctx p;
 
@@ -1221,8 +1228,8 @@ mash_pol_file_sha256(const char *path, unsigned char out[32])
 		return MASH_ERR_INVAL;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
-	rc = policy__read_file(path, MASH_MAX_CONFIG_FILE, &text, &len, NULL,
-			       0);
+	rc =
+	    policy__read_file(path, MASH_MAX_CONFIG_FILE, &text, &len, NULL, 0);
 	if (rc == MASH_OK)
 		rc = hash_policy(&p, text, len, out);
 	if (rc != MASH_OK)
@@ -1258,7 +1265,7 @@ covers(const struct rule *a, const struct rule *b)
 
 int
 mash_pol_lint(const char *path, void (*report)(void *ctx, const char *msg),
-	      void *ctx, unsigned *n_problems)
+              void *ctx, unsigned *n_problems)
 {
 	struct pctx p;
 	struct mash_policy *pol = NULL;
@@ -1280,7 +1287,7 @@ mash_pol_lint(const char *path, void (*report)(void *ctx, const char *msg),
 	 * with problems (exit 2 vs 1): find out first. */
 	config_init(&cfg);
 	rc = policy__read_file(path, MASH_MAX_CONFIG_FILE, &text, &len, eb,
-			       sizeof(eb));
+	                       sizeof(eb));
 	if (rc == MASH_OK)
 		rc = policy__parse(&cfg, path, text, eb, sizeof(eb));
 	config_destroy(&cfg);
@@ -1301,9 +1308,9 @@ mash_pol_lint(const char *path, void (*report)(void *ctx, const char *msg),
 
 		if (pol->n_rules == 0) {
 			(void)snprintf(msg, sizeof(msg),
-				       "%s:1: policy has no rules: every "
-				       "recipient would be denied everything",
-				       path);
+			               "%s:1: policy has no rules: every "
+			               "recipient would be denied everything",
+			               path);
 			p.n_problems++;
 			if (report != NULL)
 				report(ctx, msg);
@@ -1323,13 +1330,13 @@ mash_pol_lint(const char *path, void (*report)(void *ctx, const char *msg),
 			if ((b->fields & ~decided) != 0)
 				continue;
 			(void)snprintf(msg, sizeof(msg),
-				       "%s:%u: rule '%s': unreachable rule: "
-				       "shadowed by rule '%s' (line %u), which "
-				       "matches a superset and decides every "
-				       "field it names",
-				       path, b->line, b->id,
-				       pol->rules[first].id,
-				       pol->rules[first].line);
+			               "%s:%u: rule '%s': unreachable rule: "
+			               "shadowed by rule '%s' (line %u), which "
+			               "matches a superset and decides every "
+			               "field it names",
+			               path, b->line, b->id,
+			               pol->rules[first].id,
+			               pol->rules[first].line);
 			p.n_problems++;
 			if (report != NULL)
 				report(ctx, msg);
@@ -1348,7 +1355,7 @@ out:
 
 unsigned
 mash_pol_case_level(const struct mash_policy *pol,
-		    const struct mash_pol_case_facts *f)
+                    const struct mash_pol_case_facts *f)
 {
 	if (pol == NULL || f == NULL)
 		return 1;
@@ -1383,11 +1390,10 @@ mash_pol_delivery_purpose(const struct mash_policy *pol, unsigned level)
 /* Deciding                                                             */
 
 void
-mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
-		    struct mash_pol_event *out)
+mash_pol_event_view(const Mash__V1__AgencyEvent *ev, struct mash_pol_event *out)
 {
 	uint64_t p = FBIT(MASH_POL_F_SIGNPOST) | FBIT(MASH_POL_F_SEVERITY) |
-		     FBIT(MASH_POL_F_CONSENT);
+	             FBIT(MASH_POL_F_CONSENT);
 	const Mash__V1__Subject *s;
 	const Mash__V1__Handling *h;
 
@@ -1398,10 +1404,10 @@ mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 	out->category = (int)ev->category;
 	out->severity = ev->severity;
 	out->consent = (int)ev->consent;
-#define STR_PRESENT(v, f)                                                     \
-	do {                                                                  \
-		if ((v) != NULL && (v)[0] != '\0')                            \
-			p |= FBIT(f);                                         \
+#define STR_PRESENT(v, f)                                                      \
+	do {                                                                   \
+		if ((v) != NULL && (v)[0] != '\0')                             \
+			p |= FBIT(f);                                          \
 	} while (0)
 	s = ev->subject;
 	if (s != NULL) {
@@ -1442,7 +1448,7 @@ mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 		for (size_t i = 0; i < ev->n_vcl; i++)
 			if (ev->vcl[i] != NULL)
 				STR_PRESENT(ev->vcl[i]->evidence,
-					    MASH_POL_F_VCL_EVIDENCE);
+				            MASH_POL_F_VCL_EVIDENCE);
 	}
 	/* Typed detail: strings when non-empty; numbers and booleans
 	 * whenever the detail is there (false and 0 are information). */
@@ -1465,14 +1471,13 @@ mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 
 		STR_PRESENT(d->setting, MASH_POL_F_HEALTH_SETTING);
 		STR_PRESENT(d->presenting_complaint,
-			    MASH_POL_F_HEALTH_COMPLAINT);
+		            MASH_POL_F_HEALTH_COMPLAINT);
 		STR_PRESENT(d->diagnosis, MASH_POL_F_HEALTH_DIAGNOSIS);
 		STR_PRESENT(d->clinical_notes,
-			    MASH_POL_F_HEALTH_CLINICAL_NOTES);
+		            MASH_POL_F_HEALTH_CLINICAL_NOTES);
 		p |= FBIT(MASH_POL_F_HEALTH_EXPLANATION) |
 		     FBIT(MASH_POL_F_HEALTH_ATTENDANCES);
-		STR_PRESENT(d->named_professional,
-			    MASH_POL_F_HEALTH_NAMED_PRO);
+		STR_PRESENT(d->named_professional, MASH_POL_F_HEALTH_NAMED_PRO);
 		break;
 	}
 	case MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION: {
@@ -1504,7 +1509,7 @@ mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 		STR_PRESENT(d->tenancy_status, MASH_POL_F_HOUSING_TENANCY);
 		STR_PRESENT(d->homelessness_duty, MASH_POL_F_HOUSING_DUTY);
 		STR_PRESENT(d->accommodation_type,
-			    MASH_POL_F_HOUSING_ACCOMMODATION);
+		            MASH_POL_F_HOUSING_ACCOMMODATION);
 		p |= FBIT(MASH_POL_F_HOUSING_OVERCROWDED);
 		STR_PRESENT(d->landlord_concern, MASH_POL_F_HOUSING_LANDLORD);
 		break;
@@ -1529,7 +1534,7 @@ mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 
 static void
 deny_all(struct mash_pol_decision *out, const struct mash_pol_event *ev,
-	 const char *rule_id, const char *reason)
+         const char *rule_id, const char *reason)
 {
 	memset(out, 0, sizeof(*out));
 	out->rule_id = rule_id;
@@ -1548,10 +1553,10 @@ name_bit(const char *const *t, size_t n, const char *s)
 }
 
 int
-mash_pol_decide(const struct mash_policy *pol,
-		const struct mash_pol_event *ev, const struct mash_pol_case *c,
-		const struct mash_pol_recipient *r, const char *purpose,
-		int break_glass, struct mash_pol_decision *out)
+mash_pol_decide(const struct mash_policy *pol, const struct mash_pol_event *ev,
+                const struct mash_pol_case *c,
+                const struct mash_pol_recipient *r, const char *purpose,
+                int break_glass, struct mash_pol_decision *out)
 {
 	uint32_t role_bit, rec_bit, ev_bit, cat_bit, lvl_bit, con_bit;
 	uint32_t pur_bit, cls_bit, tri = 0;
@@ -1563,7 +1568,7 @@ mash_pol_decide(const struct mash_policy *pol,
 	if (out == NULL)
 		return MASH_ERR_INVAL;
 	deny_all(out, ev, "invalid-input",
-		 "The request was incomplete or invalid: nothing is shared.");
+	         "The request was incomplete or invalid: nothing is shared.");
 	if (ev == NULL || c == NULL || r == NULL || purpose == NULL)
 		return MASH_ERR_INVAL;
 	role_i = table_index(roles, N_ROLES, r->role);
@@ -1602,8 +1607,8 @@ mash_pol_decide(const struct mash_policy *pol,
 		tri |= T_RESTRICTED;
 		for (size_t i = 0; i < ev->n_restrict_to && !listed; i++)
 			listed = ev->restrict_to[i] != NULL &&
-				 r->agency != NULL &&
-				 strcmp(ev->restrict_to[i], r->agency) == 0;
+			         r->agency != NULL &&
+			         strcmp(ev->restrict_to[i], r->agency) == 0;
 		if (!listed)
 			tri |= T_OUTSIDE_RESTRICT;
 	}
@@ -1637,8 +1642,8 @@ mash_pol_decide(const struct mash_policy *pol,
 			out->rules[out->n_rules] = (uint16_t)i;
 		out->n_rules++;
 		if (ru->share) {
-			unsigned n = (unsigned)__builtin_popcountll(fresh &
-								    present);
+			unsigned n =
+			    (unsigned)__builtin_popcountll(fresh & present);
 
 			shared |= fresh;
 			/* The rule in force is the one under which most of
@@ -1652,7 +1657,7 @@ mash_pol_decide(const struct mash_policy *pol,
 			    (fresh & present) != 0)
 				out->flags |= MASH_POL_FLAG_BREAK_GLASS;
 		} else if (first_withhold == NULL &&
-			   (ru->fields & present) == present) {
+		           (ru->fields & present) == present) {
 			first_withhold = ru;
 		}
 	}
@@ -1671,8 +1676,9 @@ mash_pol_decide(const struct mash_policy *pol,
 		out->reason = primary->reason;
 	} else {
 		out->rule_id = "default-deny";
-		out->reason = "No rule shares any field of this event with this "
-			      "recipient: denied by default.";
+		out->reason =
+		    "No rule shares any field of this event with this "
+		    "recipient: denied by default.";
 	}
 	if (ev->consent == MASH__V1__CONSENT__REFUSED)
 		out->flags |= MASH_POL_FLAG_CONSENT_REFUSED;

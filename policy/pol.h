@@ -25,15 +25,17 @@
 #include "mash/v1/mash.pb-c.h"
 
 /* Hard limits on a policy file (style rule 10). */
-#define MASH_POL_MAX_RULES 256u       /* rules in one file */
-#define MASH_POL_MAX_LIST 64u         /* entries in any list of a rule */
-#define MASH_POL_MAX_ID 64u           /* rule id length */
-#define MASH_POL_MAX_LEGAL_BASIS 128u /* legal_basis length (fits an
-					 audit record's string field) */
-#define MASH_POL_MAX_TEXT 256u        /* reason length (fits an audit
-					 record's reason) */
-#define MASH_POL_MAX_INCLUDES 8u      /* @include lines hashed with the file */
-#define MASH_POL_ERRLEN 512u          /* a good size for errbuf */
+#define MASH_POL_MAX_RULES 256u /* rules in one file */
+#define MASH_POL_MAX_LIST  64u  /* entries in any list of a rule */
+#define MASH_POL_MAX_ID    64u  /* rule id length */
+#define MASH_POL_MAX_LEGAL_BASIS                                               \
+	128u /* legal_basis length (fits an                                    \
+	        audit record's string field) */
+#define MASH_POL_MAX_TEXT                                                      \
+	256u                       /* reason length (fits an audit             \
+	                              record's reason) */
+#define MASH_POL_MAX_INCLUDES 8u   /* @include lines hashed with the file */
+#define MASH_POL_ERRLEN       512u /* a good size for errbuf */
 
 /*
  * The field catalogue: every field of an AgencyEvent a recipient can be
@@ -43,7 +45,7 @@
 enum mash_pol_field {
 	/* signpost class: that an agency is involved, and how to reach it */
 	MASH_POL_F_SIGNPOST = 0,
-	MASH_POL_F_LEAD,              /* "social-care" leads at L3+ */
+	MASH_POL_F_LEAD, /* "social-care" leads at L3+ */
 	/* identity class */
 	MASH_POL_F_GIVEN_NAME,
 	MASH_POL_F_FAMILY_NAME,
@@ -109,11 +111,12 @@ enum mash_pol_field {
 
 /* Flags shown to a recipient with a decision (SharedRecord.flags). */
 enum mash_pol_flag {
-	MASH_POL_FLAG_CONSENT_REFUSED = 1u << 0,    /* "consent-refused" */
-	MASH_POL_FLAG_DO_NOT_DISCLOSE = 1u << 1,    /* "do-not-disclose-to-family" */
+	MASH_POL_FLAG_CONSENT_REFUSED = 1u << 0, /* "consent-refused" */
+	MASH_POL_FLAG_DO_NOT_DISCLOSE = 1u
+	                                << 1, /* "do-not-disclose-to-family" */
 	MASH_POL_FLAG_OFFICIAL_SENSITIVE = 1u << 2, /* "official-sensitive" */
-	MASH_POL_FLAG_RESTRICTED = 1u << 3,         /* "restricted-to-agencies" */
-	MASH_POL_FLAG_BREAK_GLASS = 1u << 4,        /* "break-glass" */
+	MASH_POL_FLAG_RESTRICTED = 1u << 3,  /* "restricted-to-agencies" */
+	MASH_POL_FLAG_BREAK_GLASS = 1u << 4, /* "break-glass" */
 	MASH_POL_FLAG_COUNT_ = 5
 };
 
@@ -125,22 +128,22 @@ struct mash_policy;
  * from that event and must outlive the view.
  */
 struct mash_pol_event {
-	const char *agency;            /* police, health, ... */
-	int category;                  /* Mash__V1__Category value */
-	unsigned severity;             /* 0-4 */
-	int consent;                   /* Mash__V1__Consent value */
-	int official_sensitive;        /* classification OFFICIAL-SENSITIVE */
+	const char *agency;     /* police, health, ... */
+	int category;           /* Mash__V1__Category value */
+	unsigned severity;      /* 0-4 */
+	int consent;            /* Mash__V1__Consent value */
+	int official_sensitive; /* classification OFFICIAL-SENSITIVE */
 	int do_not_disclose_to_family;
-	char *const *restrict_to;      /* handling.restrict_to_agencies */
+	char *const *restrict_to; /* handling.restrict_to_agencies */
 	size_t n_restrict_to;
-	uint64_t present;              /* field set: fields the event carries */
+	uint64_t present; /* field set: fields the event carries */
 };
 
 /* The child's case as the decision sees it. */
 struct mash_pol_case {
-	unsigned level;                /* threshold level 1-4 */
-	unsigned n_agencies;           /* distinct agencies that reported */
-	int known_to_multiple;         /* known to 2+ agencies by other means */
+	unsigned level;        /* threshold level 1-4 */
+	unsigned n_agencies;   /* distinct agencies that reported */
+	int known_to_multiple; /* known to 2+ agencies by other means */
 };
 
 /* The recipient, from the directory. */
@@ -152,9 +155,9 @@ struct mash_pol_recipient {
 
 /* Facts for mash_pol_case_level(). */
 struct mash_pol_case_facts {
-	unsigned max_severity;         /* highest severity of the case's events */
-	unsigned n_agencies;           /* distinct agencies that reported */
-	int trigger_open;              /* a strategy discussion was triggered */
+	unsigned max_severity; /* highest severity of the case's events */
+	unsigned n_agencies;   /* distinct agencies that reported */
+	int trigger_open;      /* a strategy discussion was triggered */
 };
 
 /*
@@ -162,17 +165,17 @@ struct mash_pol_case_facts {
  * storage) and stay valid until that policy is freed.
  */
 struct mash_pol_decision {
-	int receives;                  /* 1 if at least one field is shared */
-	uint64_t shared;               /* present fields shared */
-	uint64_t withheld;             /* present fields withheld */
-	const char *rule_id;           /* the rule in force ("default-deny") */
-	const char *legal_basis;       /* its legal basis ("" when denied) */
-	const char *reason;            /* its reason sentence */
-	const char *purpose;           /* the purpose decided for */
-	unsigned flags;                /* MASH_POL_FLAG_* */
-	unsigned level;                /* the case level decided at */
-	unsigned n_rules;              /* rules that decided a field */
-	uint16_t rules[16];            /* their indices (first 16), file order */
+	int receives;            /* 1 if at least one field is shared */
+	uint64_t shared;         /* present fields shared */
+	uint64_t withheld;       /* present fields withheld */
+	const char *rule_id;     /* the rule in force ("default-deny") */
+	const char *legal_basis; /* its legal basis ("" when denied) */
+	const char *reason;      /* its reason sentence */
+	const char *purpose;     /* the purpose decided for */
+	unsigned flags;          /* MASH_POL_FLAG_* */
+	unsigned level;          /* the case level decided at */
+	unsigned n_rules;        /* rules that decided a field */
+	uint16_t rules[16];      /* their indices (first 16), file order */
 };
 
 /* ---- catalogue ---------------------------------------------------- */
@@ -214,7 +217,7 @@ int mash_pol_agency_valid(const char *agency);
  * (if not NULL) holds one line "file:line: rule 'id': message".
  */
 int mash_pol_load(const char *path, struct mash_policy **out, char *errbuf,
-		  size_t errlen);
+                  size_t errlen);
 
 /* Free a policy; NULL allowed. */
 void mash_pol_free(struct mash_policy *pol);
@@ -228,9 +231,8 @@ void mash_pol_free(struct mash_policy *pol);
  * Returns MASH_OK if the file was read and parsed (problems or not), or
  * MASH_ERR_IO / MASH_ERR_TOO_BIG / MASH_ERR_PARSE (one report made).
  */
-int mash_pol_lint(const char *path,
-		  void (*report)(void *ctx, const char *msg), void *ctx,
-		  unsigned *n_problems);
+int mash_pol_lint(const char *path, void (*report)(void *ctx, const char *msg),
+                  void *ctx, unsigned *n_problems);
 
 /* SHA-256 of the policy file bytes followed by each @include'd file's bytes,
  * as read at load time (for the POLICY_LOAD audit record). 32 bytes, valid
@@ -256,7 +258,7 @@ const char *mash_pol_rule_id(const struct mash_policy *pol, size_t i);
  * Borrowed strings: the view is valid while ev is.
  */
 void mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
-			 struct mash_pol_event *out);
+                         struct mash_pol_event *out);
 
 /*
  * Decide what recipient r may see of event ev in case c for purpose
@@ -267,10 +269,10 @@ void mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
  * purpose, or a level outside 1-4 (deny, rule_id "invalid-input").
  */
 int mash_pol_decide(const struct mash_policy *pol,
-		    const struct mash_pol_event *ev,
-		    const struct mash_pol_case *c,
-		    const struct mash_pol_recipient *r, const char *purpose,
-		    int break_glass, struct mash_pol_decision *out);
+                    const struct mash_pol_event *ev,
+                    const struct mash_pol_case *c,
+                    const struct mash_pol_recipient *r, const char *purpose,
+                    int break_glass, struct mash_pol_decision *out);
 
 /*
  * The case threshold level (1-4) from the `levels` group of the policy:
@@ -278,7 +280,7 @@ int mash_pol_decide(const struct mash_policy *pol,
  * trigger_open) the facts meet; 1 otherwise, and 1 when pol or f is NULL.
  */
 unsigned mash_pol_case_level(const struct mash_policy *pol,
-			     const struct mash_pol_case_facts *f);
+                             const struct mash_pol_case_facts *f);
 
 /*
  * The purpose automatic delivery decides for at a level (the `delivery`
@@ -286,7 +288,7 @@ unsigned mash_pol_case_level(const struct mash_policy *pol,
  * strategy-discussion). Static or policy storage; never NULL.
  */
 const char *mash_pol_delivery_purpose(const struct mash_policy *pol,
-				      unsigned level);
+                                      unsigned level);
 
 /* ---- building what a recipient receives ---------------------------- */
 
@@ -303,9 +305,9 @@ const char *mash_pol_delivery_purpose(const struct mash_policy *pol,
  * cleared (no allocation left). Free with mash_pol_record_clear().
  */
 int mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
-			  const struct mash_pol_decision *d,
-			  const char *case_id, const char *signpost_contact,
-			  Mash__V1__SharedRecord *rec);
+                          const struct mash_pol_decision *d,
+                          const char *case_id, const char *signpost_contact,
+                          Mash__V1__SharedRecord *rec);
 
 /* Wipe and free everything mash_pol_record_build() allocated in rec and
  * re-initialise it. NULL allowed. */

@@ -31,7 +31,7 @@ struct sbuf {
 };
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void
 sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -112,7 +112,8 @@ nz(const char *s)
 static const char *
 enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
-	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	const ProtobufCEnumValue *ev =
+	    protobuf_c_enum_descriptor_get_value(d, v);
 
 	return ev != NULL ? ev->name : "UNKNOWN";
 }
@@ -165,11 +166,12 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		 * agency works with the child and how to reach it, not what
 		 * it knows. */
 		if (signpost_contact != NULL && signpost_contact[0] != '\0')
-			sb_printf(b, "%s is involved with this child; contact: %s",
-				  nz(ev->agency), signpost_contact);
+			sb_printf(b,
+			          "%s is involved with this child; contact: %s",
+			          nz(ev->agency), signpost_contact);
 		else
 			sb_printf(b, "%s is involved with this child",
-				  nz(ev->agency));
+			          nz(ev->agency));
 		break;
 	case MASH_POL_F_LEAD:
 		sb_puts(b, "social-care");
@@ -194,7 +196,7 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		break;
 	case MASH_POL_F_CATEGORY:
 		sb_puts(b, enum_name(&mash__v1__category__descriptor,
-					     (int)ev->category));
+		                     (int)ev->category));
 		break;
 	case MASH_POL_F_SEVERITY:
 		sb_printf(b, "%u", ev->severity);
@@ -204,19 +206,19 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		break;
 	case MASH_POL_F_CONSENT:
 		sb_puts(b, enum_name(&mash__v1__consent__descriptor,
-					     (int)ev->consent));
+		                     (int)ev->consent));
 		break;
 	case MASH_POL_F_CLASSIFICATION:
 		sb_puts(b, h ? nz(h->classification) : "");
 		break;
 	case MASH_POL_F_DO_NOT_DISCLOSE:
 		sb_printf(b, "%s",
-			  h && h->do_not_disclose_to_family ? "true" : "false");
+		          h && h->do_not_disclose_to_family ? "true" : "false");
 		break;
 	case MASH_POL_F_RESTRICT_TO:
 		if (h != NULL)
 			render_strings(b, h->restrict_to_agencies,
-				       h->n_restrict_to_agencies);
+			               h->n_restrict_to_agencies);
 		break;
 	case MASH_POL_F_SUMMARY:
 		sb_puts(b, nz(ev->summary));
@@ -263,7 +265,7 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		break;
 	case MASH_POL_F_HEALTH_EXPLANATION:
 		sb_printf(b, "%s",
-			  hd && he->explanation_consistent ? "true" : "false");
+		          hd && he->explanation_consistent ? "true" : "false");
 		break;
 	case MASH_POL_F_HEALTH_ATTENDANCES:
 		sb_printf(b, "%u", hd ? he->attendances_12m : 0u);
@@ -345,8 +347,8 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 			if (rp == NULL)
 				continue;
 			sb_printf(b, "%s%s: %s %s", i > 0 ? "; " : "",
-				  nz(rp->role), nz(rp->given_name),
-				  nz(rp->family_name));
+			          nz(rp->role), nz(rp->given_name),
+			          nz(rp->family_name));
 			if (rp->date_of_birth != NULL &&
 			    rp->date_of_birth[0] != '\0')
 				sb_printf(b, " (%s)", rp->date_of_birth);
@@ -356,18 +358,19 @@ render(struct sbuf *b, const Mash__V1__AgencyEvent *ev, unsigned f,
 		for (size_t i = 0; i < ev->n_vcl; i++)
 			if (ev->vcl[i] != NULL)
 				sb_printf(b, "%s%s=%u", i > 0 ? "; " : "",
-					  nz(ev->vcl[i]->factor),
-					  ev->vcl[i]->score);
+				          nz(ev->vcl[i]->factor),
+				          ev->vcl[i]->score);
 		break;
 	case MASH_POL_F_VCL_EVIDENCE: {
 		int first = 1;
 
 		for (size_t i = 0; i < ev->n_vcl; i++) {
-			if (ev->vcl[i] == NULL || ev->vcl[i]->evidence == NULL ||
+			if (ev->vcl[i] == NULL ||
+			    ev->vcl[i]->evidence == NULL ||
 			    ev->vcl[i]->evidence[0] == '\0')
 				continue;
 			sb_printf(b, "%s%s: %s", first ? "" : "; ",
-				  nz(ev->vcl[i]->factor), ev->vcl[i]->evidence);
+			          nz(ev->vcl[i]->factor), ev->vcl[i]->evidence);
 			first = 0;
 		}
 		break;
@@ -422,8 +425,8 @@ mash_pol_record_clear(Mash__V1__SharedRecord *rec)
 
 int
 mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
-		      const struct mash_pol_decision *d, const char *case_id,
-		      const char *signpost_contact, Mash__V1__SharedRecord *rec)
+                      const struct mash_pol_decision *d, const char *case_id,
+                      const char *signpost_contact, Mash__V1__SharedRecord *rec)
 {
 	int rc = MASH_ERR_INVAL;
 	struct sbuf b = {0};
@@ -472,7 +475,7 @@ mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
 
 		if (d->withheld & FBIT(f)) {
 			if (dup_into(&rec->withheld[rec->n_withheld],
-				     mash_pol_field_name(f)) != MASH_OK)
+			             mash_pol_field_name(f)) != MASH_OK)
 				goto out;
 			rec->n_withheld++;
 		}
@@ -500,7 +503,7 @@ mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
 		if ((d->flags & (1u << i)) == 0)
 			continue;
 		if (dup_into(&rec->flags[rec->n_flags],
-			     mash_pol_flag_name(1u << i)) != MASH_OK)
+		             mash_pol_flag_name(1u << i)) != MASH_OK)
 			goto out;
 		rec->n_flags++;
 	}

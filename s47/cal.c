@@ -12,7 +12,7 @@
 #include "common/str.h"
 #include "s47/cal.h"
 
-#define NO_DAY INT32_MIN
+#define NO_DAY  INT32_MIN
 #define HOUR_MS 3600000LL
 /* At most 8 computed bank holidays a year. */
 #define MAX_COMPUTED 8
@@ -66,8 +66,8 @@ mash_cal_ymd_from_day(int32_t day, int *y, int *m, int *d)
 static int
 days_in_month(int y, int m)
 {
-	static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
+	static const int dim[12] = {31, 28, 31, 30, 31, 30,
+	                            31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 ? 28 + leap : dim[m - 1];
@@ -76,8 +76,8 @@ days_in_month(int y, int m)
 int
 mash_cal_day_from_ymd(int y, int m, int d, int32_t *out)
 {
-	if (y < MASH_CAL_MIN_YEAR || y > MASH_CAL_MAX_YEAR || m < 1 ||
-	    m > 12 || d < 1 || d > days_in_month(y, m))
+	if (y < MASH_CAL_MIN_YEAR || y > MASH_CAL_MAX_YEAR || m < 1 || m > 12 ||
+	    d < 1 || d > days_in_month(y, m))
 		return MASH_ERR_BAD_DATE;
 	*out = days_from_civil(y, m, d);
 	return MASH_OK;
@@ -195,8 +195,8 @@ in_computed(const struct computed *c, size_t n, int32_t day)
 static size_t
 computed_holidays(int y, struct computed *out)
 {
-	static const char *const fixed_name[3] = {"New Year's Day",
-	    "Christmas Day", "Boxing Day"};
+	static const char *const fixed_name[3] = {
+	    "New Year's Day", "Christmas Day", "Boxing Day"};
 	int32_t fixed[3];
 	int32_t easter = 0;
 	size_t n = 0;
@@ -230,7 +230,7 @@ computed_holidays(int y, struct computed *out)
 				if (!is_weekend(day))
 					continue;
 				while (is_weekend(day) ||
-				    in_computed(out, n, day))
+				       in_computed(out, n, day))
 					day++;
 			}
 			out[n].day = day;
@@ -268,7 +268,7 @@ set_err(char *err, size_t errsz, const char *file, int line, const char *msg)
 
 static int
 load_entry(config_setting_t *s, const char *path, struct cal_extra *e,
-    char *err, size_t errsz)
+           char *err, size_t errsz)
 {
 	int line = (int)config_setting_source_line(s);
 	const char *date = NULL, *name = NULL, *repl = NULL;
@@ -276,7 +276,7 @@ load_entry(config_setting_t *s, const char *path, struct cal_extra *e,
 
 	if (!config_setting_is_group(s)) {
 		set_err(err, errsz, path, line,
-		    "holiday entry must be a group { date = ...; }");
+		        "holiday entry must be a group { date = ...; }");
 		return MASH_ERR_CONFIG;
 	}
 	n = config_setting_length(s);
@@ -285,10 +285,12 @@ load_entry(config_setting_t *s, const char *path, struct cal_extra *e,
 		const char *key = config_setting_name(m);
 		int ml = (int)config_setting_source_line(m);
 
-		if (key == NULL || (strcmp(key, "date") != 0 &&
-		    strcmp(key, "name") != 0 && strcmp(key, "replaces") != 0)) {
+		if (key == NULL ||
+		    (strcmp(key, "date") != 0 && strcmp(key, "name") != 0 &&
+		     strcmp(key, "replaces") != 0)) {
 			set_err(err, errsz, path, ml,
-			    "unknown key in holiday entry (date, name, replaces)");
+			        "unknown key in holiday entry (date, name, "
+			        "replaces)");
 			return MASH_ERR_CONFIG;
 		}
 		if (config_setting_type(m) != CONFIG_TYPE_STRING) {
@@ -305,20 +307,21 @@ load_entry(config_setting_t *s, const char *path, struct cal_extra *e,
 	}
 	if (mash_cal_parse_date(date, &e->day) != MASH_OK) {
 		set_err(err, errsz, path, line,
-		    "date is not a valid YYYY-MM-DD in 1978..2199");
+		        "date is not a valid YYYY-MM-DD in 1978..2199");
 		return MASH_ERR_CONFIG;
 	}
 	e->replaces = NO_DAY;
-	if (repl != NULL && mash_cal_parse_date(repl, &e->replaces) != MASH_OK) {
+	if (repl != NULL &&
+	    mash_cal_parse_date(repl, &e->replaces) != MASH_OK) {
 		set_err(err, errsz, path, line,
-		    "replaces is not a valid YYYY-MM-DD in 1978..2199");
+		        "replaces is not a valid YYYY-MM-DD in 1978..2199");
 		return MASH_ERR_CONFIG;
 	}
 	if (name == NULL)
 		name = "Bank holiday";
 	if (mash_str_check(name, MASH_CAL_MAX_NAME - 1) != MASH_OK) {
 		set_err(err, errsz, path, line,
-		    "name is not UTF-8 or longer than 95 bytes");
+		        "name is not UTF-8 or longer than 95 bytes");
 		return MASH_ERR_CONFIG;
 	}
 	(void)mash_strlcpy(e->name, name, sizeof(e->name));
@@ -347,9 +350,12 @@ mash_cal_load(struct mash_cal *cal, const char *path, char *err, size_t errsz)
 			set_err(err, errsz, path, 0, "cannot read file");
 			rc = MASH_ERR_IO;
 		} else {
-			set_err(err, errsz, config_error_file(&cfg) != NULL ?
-			    config_error_file(&cfg) : path,
-			    config_error_line(&cfg), config_error_text(&cfg));
+			set_err(err, errsz,
+			        config_error_file(&cfg) != NULL
+			            ? config_error_file(&cfg)
+			            : path,
+			        config_error_line(&cfg),
+			        config_error_text(&cfg));
 		}
 		goto out;
 	}
@@ -361,12 +367,13 @@ mash_cal_load(struct mash_cal *cal, const char *path, char *err, size_t errsz)
 	root = config_root_setting(&cfg);
 	n = config_setting_length(root);
 	for (i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		config_setting_t *s =
+		    config_setting_get_elem(root, (unsigned)i);
 
 		if (strcmp(config_setting_name(s), "holidays") != 0) {
 			set_err(err, errsz, path,
-			    (int)config_setting_source_line(s),
-			    "unknown top-level key (expected holidays)");
+			        (int)config_setting_source_line(s),
+			        "unknown top-level key (expected holidays)");
 			goto out;
 		}
 	}
@@ -377,17 +384,18 @@ mash_cal_load(struct mash_cal *cal, const char *path, char *err, size_t errsz)
 	}
 	if (!config_setting_is_list(list)) {
 		set_err(err, errsz, path, (int)config_setting_source_line(list),
-		    "holidays must be a list ( {...}, ... )");
+		        "holidays must be a list ( {...}, ... )");
 		goto out;
 	}
 	n = config_setting_length(list);
 	if (n < 0 || (size_t)n > MASH_CAL_MAX_EXTRA) {
 		set_err(err, errsz, path, (int)config_setting_source_line(list),
-		    "too many holiday entries (max 256)");
+		        "too many holiday entries (max 256)");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		config_setting_t *s =
+		    config_setting_get_elem(list, (unsigned)i);
 		struct cal_extra *e = &tmp->e[tmp->n];
 
 		rc = load_entry(s, path, e, err, errsz);
@@ -397,8 +405,8 @@ mash_cal_load(struct mash_cal *cal, const char *path, char *err, size_t errsz)
 		for (j = 0; j < tmp->n; j++) {
 			if (tmp->e[j].day == e->day) {
 				set_err(err, errsz, path,
-				    (int)config_setting_source_line(s),
-				    "duplicate holiday date");
+				        (int)config_setting_source_line(s),
+				        "duplicate holiday date");
 				goto out;
 			}
 		}
@@ -423,8 +431,7 @@ day_in_range(int32_t day)
 }
 
 int
-mash_cal_is_holiday(const struct mash_cal *cal, int32_t day,
-    const char **name)
+mash_cal_is_holiday(const struct mash_cal *cal, int32_t day, const char **name)
 {
 	struct computed c[MAX_COMPUTED];
 	size_t n, i;
@@ -463,12 +470,12 @@ int
 mash_cal_is_working_day(const struct mash_cal *cal, int32_t day)
 {
 	return day_in_range(day) && !is_weekend(day) &&
-	    !mash_cal_is_holiday(cal, day, NULL);
+	       !mash_cal_is_holiday(cal, day, NULL);
 }
 
 int
 mash_cal_add_working_days(const struct mash_cal *cal, int32_t start, int n,
-    int32_t *out)
+                          int32_t *out)
 {
 	int32_t day = start;
 	int counted = 0;
@@ -513,8 +520,8 @@ mash_cal_london_offset_ms(int64_t unix_ms)
 	int y, m, d;
 	int64_t start, end;
 
-	mash_cal_ymd_from_day((int32_t)floor_div(unix_ms, MASH_CAL_DAY_MS),
-	    &y, &m, &d);
+	mash_cal_ymd_from_day((int32_t)floor_div(unix_ms, MASH_CAL_DAY_MS), &y,
+	                      &m, &d);
 	/* BST: 01:00 UTC last Sunday of March to 01:00 UTC last Sunday of
 	 * October (Summer Time Order 2002, the EU rule since 1996). */
 	start = (int64_t)last_weekday_of(y, 3, 7) * MASH_CAL_DAY_MS + HOUR_MS;
@@ -526,7 +533,7 @@ int32_t
 mash_cal_local_day(int64_t unix_ms)
 {
 	return (int32_t)floor_div(unix_ms + mash_cal_london_offset_ms(unix_ms),
-	    MASH_CAL_DAY_MS);
+	                          MASH_CAL_DAY_MS);
 }
 
 int64_t
@@ -537,18 +544,18 @@ mash_cal_end_of_day_ms(int32_t day)
 	int64_t noon = (int64_t)day * MASH_CAL_DAY_MS + 12 * HOUR_MS;
 
 	return (int64_t)day * MASH_CAL_DAY_MS + MASH_CAL_DAY_MS - 1 -
-	    mash_cal_london_offset_ms(noon);
+	       mash_cal_london_offset_ms(noon);
 }
 
 int
 mash_cal_due_by_ms(const struct mash_cal *cal, int64_t from_ms, int n,
-    int64_t *out)
+                   int64_t *out)
 {
 	int32_t due;
 	int rc;
 
 	rc = mash_cal_add_working_days(cal, mash_cal_local_day(from_ms), n,
-	    &due);
+	                               &due);
 	if (rc != MASH_OK)
 		return rc;
 	*out = mash_cal_end_of_day_ms(due);

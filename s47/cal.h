@@ -18,8 +18,9 @@
  * the 2020 VE-day move) come from a libconfig data file (s47/holidays.cfg):
  *
  *   holidays = (
- *     { date = "2020-05-08"; name = "Early May (VE Day)"; replaces = "2020-05-04"; },
- *     { date = "2022-09-19"; name = "State funeral of Queen Elizabeth II"; }
+ *     { date = "2020-05-08"; name = "Early May (VE Day)"; replaces =
+ * "2020-05-04"; }, { date = "2022-09-19"; name = "State funeral of Queen
+ * Elizabeth II"; }
  *   );
  *
  * Local time is Europe/London, computed without the C library's time zone
@@ -44,7 +45,7 @@
 #define MASH_CAL_MAX_NAME 96u
 /* Longest clock the calendar will count (working days). */
 #define MASH_CAL_MAX_WORKING_DAYS 1000
-#define MASH_CAL_DAY_MS 86400000LL
+#define MASH_CAL_DAY_MS           86400000LL
 
 struct mash_cal;
 
@@ -60,7 +61,7 @@ struct mash_cal *mash_cal_new(void);
  * NULL). On failure cal keeps its previous entries.
  */
 int mash_cal_load(struct mash_cal *cal, const char *path, char *err,
-    size_t errsz);
+                  size_t errsz);
 
 /* Free cal; NULL allowed. */
 void mash_cal_free(struct mash_cal *cal);
@@ -95,7 +96,7 @@ int mash_cal_easter(int y, int32_t *out);
  * (NULL when not a holiday); valid until cal is freed or reloaded.
  */
 int mash_cal_is_holiday(const struct mash_cal *cal, int32_t day,
-    const char **name);
+                        const char **name);
 
 /* 1 if day is a Monday-Friday that is not a bank holiday, else 0. */
 int mash_cal_is_working_day(const struct mash_cal *cal, int32_t day);
@@ -107,8 +108,8 @@ int mash_cal_is_working_day(const struct mash_cal *cal, int32_t day);
  * MASH_OK; MASH_ERR_INVAL if n < 0 or n > MASH_CAL_MAX_WORKING_DAYS;
  * MASH_ERR_BAD_DATE if the result would leave the supported years.
  */
-int mash_cal_add_working_days(const struct mash_cal *cal, int32_t start,
-    int n, int32_t *out);
+int mash_cal_add_working_days(const struct mash_cal *cal, int32_t start, int n,
+                              int32_t *out);
 
 /* Offset of Europe/London from UTC at instant unix_ms, in ms (0 or 3600000). */
 int64_t mash_cal_london_offset_ms(int64_t unix_ms);
@@ -126,6 +127,6 @@ int64_t mash_cal_end_of_day_ms(int32_t day);
  * holiday). MASH_OK, or an error from mash_cal_add_working_days.
  */
 int mash_cal_due_by_ms(const struct mash_cal *cal, int64_t from_ms, int n,
-    int64_t *out);
+                       int64_t *out);
 
 #endif

@@ -11,9 +11,9 @@
 #include "s47/cal.h"
 #include "s47/s47.h"
 
-#define DAY_MS 86400000LL
+#define DAY_MS           86400000LL
 #define MAX_AGENCY_ROLES 16u
-#define MAX_PATH 4096u
+#define MAX_PATH         4096u
 
 enum rule_kind {
 	RK_IMMINENT = 0,
@@ -24,7 +24,7 @@ enum rule_kind {
 };
 
 static const char *const kind_names[] = {"imminent", "serious-category",
-    "multi-agency", "accumulation", "vcl"};
+                                         "multi-agency", "accumulation", "vcl"};
 
 struct rule {
 	char id[MASH_S47_MAX_RULE_ID];
@@ -73,13 +73,15 @@ struct mash_s47_policy {
 static void
 set_defaults(struct mash_s47_policy *p)
 {
-	static const char *const req[] = {"la-social-worker",
-	    "social-work-manager", "police-public-protection",
-	    "health-safeguarding"};
+	static const char *const req[] = {
+	    "la-social-worker", "social-work-manager",
+	    "police-public-protection", "health-safeguarding"};
 	static const struct agency_role ar[] = {
 	    {"police", "police-public-protection"},
-	    {"health", "health-safeguarding"}, {"education", "school-dsl"},
-	    {"yot", "yot-worker"}, {"housing", "housing-officer"},
+	    {"health", "health-safeguarding"},
+	    {"education", "school-dsl"},
+	    {"yot", "yot-worker"},
+	    {"housing", "housing-officer"},
 	    {"social-care", "la-social-worker"}};
 	struct rule *r;
 	size_t i;
@@ -144,7 +146,7 @@ set_defaults(struct mash_s47_policy *p)
 	p->clock_days[MASH_S47_CLOCK_ASSESSMENT] = 45;
 	p->referral_min_severity = 3;
 	(void)mash_strlcpy(p->escalate_role, "mash-manager",
-	    sizeof(p->escalate_role));
+	                   sizeof(p->escalate_role));
 }
 
 int
@@ -211,8 +213,8 @@ mash_s47_policy_referral_min_severity(const struct mash_s47_policy *p)
 const char *
 mash_s47_clock_name(int kind)
 {
-	static const char *const names[] = {"referral-decision",
-	    "strategy-discussion", "icpc", "assessment"};
+	static const char *const names[] = {
+	    "referral-decision", "strategy-discussion", "icpc", "assessment"};
 
 	if (kind < 0 || kind >= MASH_S47_CLOCK_KINDS)
 		return "unknown";
@@ -229,7 +231,7 @@ struct loader {
 
 static int
 fail(struct loader *ld, const config_setting_t *s, const char *msg,
-    const char *what)
+     const char *what)
 {
 	const char *file = NULL;
 	int line = 0;
@@ -242,15 +244,15 @@ fail(struct loader *ld, const config_setting_t *s, const char *msg,
 		file = ld->path;
 	if (ld->err != NULL && ld->errsz > 0)
 		(void)mash_snprintf(ld->err, ld->errsz, "%s:%d: %s%s%s", file,
-		    line, msg, what != NULL ? ": " : "",
-		    what != NULL ? what : "");
+		                    line, msg, what != NULL ? ": " : "",
+		                    what != NULL ? what : "");
 	return MASH_ERR_POLICY;
 }
 
 /* Reject any member of group s whose name is not in allowed (NULL-ended). */
 static int
 check_keys(struct loader *ld, const config_setting_t *s,
-    const char *const *allowed, const char *where)
+           const char *const *allowed, const char *where)
 {
 	int i, n = config_setting_length(s);
 
@@ -266,17 +268,18 @@ check_keys(struct loader *ld, const config_setting_t *s,
 		if (!ok) {
 			char msg[128];
 
-			(void)mash_snprintf(msg, sizeof(msg), "unknown key in %s",
-			    where);
-			return fail(ld, m, msg, name != NULL ? name : "(unnamed)");
+			(void)mash_snprintf(msg, sizeof(msg),
+			                    "unknown key in %s", where);
+			return fail(ld, m, msg,
+			            name != NULL ? name : "(unnamed)");
 		}
 	}
 	return MASH_OK;
 }
 
 static int
-get_int(struct loader *ld, const config_setting_t *g, const char *key,
-    long lo, long hi, int *out)
+get_int(struct loader *ld, const config_setting_t *g, const char *key, long lo,
+        long hi, int *out)
 {
 	config_setting_t *m = config_setting_get_member(g, key);
 	long v;
@@ -290,7 +293,7 @@ get_int(struct loader *ld, const config_setting_t *g, const char *key,
 		char msg[96];
 
 		(void)mash_snprintf(msg, sizeof(msg),
-		    "value out of range %ld..%ld", lo, hi);
+		                    "value out of range %ld..%ld", lo, hi);
 		return fail(ld, m, msg, key);
 	}
 	*out = (int)v;
@@ -298,8 +301,8 @@ get_int(struct loader *ld, const config_setting_t *g, const char *key,
 }
 
 static int
-get_u32(struct loader *ld, const config_setting_t *g, const char *key,
-    long lo, long hi, uint32_t *out)
+get_u32(struct loader *ld, const config_setting_t *g, const char *key, long lo,
+        long hi, uint32_t *out)
 {
 	int v = (int)*out;
 	int rc = get_int(ld, g, key, lo, hi, &v);
@@ -311,7 +314,7 @@ get_u32(struct loader *ld, const config_setting_t *g, const char *key,
 
 static int
 get_bool(struct loader *ld, const config_setting_t *g, const char *key,
-    int *out)
+         int *out)
 {
 	config_setting_t *m = config_setting_get_member(g, key);
 
@@ -325,7 +328,7 @@ get_bool(struct loader *ld, const config_setting_t *g, const char *key,
 
 static int
 get_str(struct loader *ld, const config_setting_t *g, const char *key,
-    char *dst, size_t dstsz, int required)
+        char *dst, size_t dstsz, int required)
 {
 	config_setting_t *m = config_setting_get_member(g, key);
 	const char *v;
@@ -335,7 +338,8 @@ get_str(struct loader *ld, const config_setting_t *g, const char *key,
 	if (config_setting_type(m) != CONFIG_TYPE_STRING)
 		return fail(ld, m, "value must be a string", key);
 	v = config_setting_get_string(m);
-	if (v == NULL || v[0] == '\0' || mash_str_check(v, dstsz - 1) != MASH_OK)
+	if (v == NULL || v[0] == '\0' ||
+	    mash_str_check(v, dstsz - 1) != MASH_OK)
 		return fail(ld, m, "empty, too long or not UTF-8", key);
 	(void)mash_strlcpy(dst, v, dstsz);
 	return MASH_OK;
@@ -356,7 +360,7 @@ category_from_name(const char *name, int *out)
 
 static int
 get_categories(struct loader *ld, const config_setting_t *g, const char *key,
-    int *cats, size_t *n)
+               int *cats, size_t *n)
 {
 	config_setting_t *m = config_setting_get_member(g, key);
 	int i, len;
@@ -365,7 +369,7 @@ get_categories(struct loader *ld, const config_setting_t *g, const char *key,
 		return MASH_OK;
 	if (!config_setting_is_array(m) && !config_setting_is_list(m))
 		return fail(ld, m, "value must be an array of category names",
-		    key);
+		            key);
 	len = config_setting_length(m);
 	if (len < 0 || (size_t)len > MASH_S47_MAX_CATEGORIES)
 		return fail(ld, m, "too many categories (max 16)", key);
@@ -384,19 +388,20 @@ get_categories(struct loader *ld, const config_setting_t *g, const char *key,
 
 /* A group of agency = "role" pairs. */
 static int
-get_agency_roles(struct loader *ld, const config_setting_t *g,
-    const char *key, struct agency_role *ar, size_t *n)
+get_agency_roles(struct loader *ld, const config_setting_t *g, const char *key,
+                 struct agency_role *ar, size_t *n)
 {
-	static const char *const agencies[] = {"police", "health", "education",
-	    "yot", "housing", "social-care", NULL};
+	static const char *const agencies[] = {
+	    "police",  "health",      "education", "yot",
+	    "housing", "social-care", NULL};
 	config_setting_t *m = config_setting_get_member(g, key);
 	int i, len, rc;
 
 	if (m == NULL)
 		return MASH_OK;
 	if (!config_setting_is_group(m))
-		return fail(ld, m, "value must be a group { agency = \"role\"; }",
-		    key);
+		return fail(
+		    ld, m, "value must be a group { agency = \"role\"; }", key);
 	rc = check_keys(ld, m, agencies, key);
 	if (rc != MASH_OK)
 		return rc;
@@ -406,9 +411,9 @@ get_agency_roles(struct loader *ld, const config_setting_t *g,
 		config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
 
 		(void)mash_strlcpy(ar[i].agency, config_setting_name(e),
-		    sizeof(ar[i].agency));
+		                   sizeof(ar[i].agency));
 		rc = get_str(ld, m, ar[i].agency, ar[i].role,
-		    sizeof(ar[i].role), 1);
+		             sizeof(ar[i].role), 1);
 		if (rc != MASH_OK)
 			return rc;
 		(*n)++;
@@ -419,10 +424,20 @@ get_agency_roles(struct loader *ld, const config_setting_t *g,
 static int
 load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
 {
-	static const char *const keys[] = {"id", "kind", "enabled", "same_day",
-	    "min_severity", "categories", "infant_categories",
-	    "infant_under_months", "infant_min_severity", "min_agencies",
-	    "window_days", "min_severity_sum", "min_vcl_score", NULL};
+	static const char *const keys[] = {"id",
+	                                   "kind",
+	                                   "enabled",
+	                                   "same_day",
+	                                   "min_severity",
+	                                   "categories",
+	                                   "infant_categories",
+	                                   "infant_under_months",
+	                                   "infant_min_severity",
+	                                   "min_agencies",
+	                                   "window_days",
+	                                   "min_severity_sum",
+	                                   "min_vcl_score",
+	                                   NULL};
 	char kind[32] = "";
 	size_t k;
 	int rc;
@@ -430,8 +445,9 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
 	memset(r, 0, sizeof(*r));
 	r->enabled = 1;
 	if (!config_setting_is_group(g))
-		return fail(ld, g, "rule must be a group { id = ...; kind = ...; }",
-		    NULL);
+		return fail(ld, g,
+		            "rule must be a group { id = ...; kind = ...; }",
+		            NULL);
 	rc = check_keys(ld, g, keys, "rule");
 	if (rc != MASH_OK)
 		return rc;
@@ -445,8 +461,9 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
 			break;
 	if (k == sizeof(kind_names) / sizeof(kind_names[0]))
 		return fail(ld, config_setting_get_member(g, "kind"),
-		    "unknown rule kind (imminent, serious-category, "
-		    "multi-agency, accumulation, vcl)", kind);
+		            "unknown rule kind (imminent, serious-category, "
+		            "multi-agency, accumulation, vcl)",
+		            kind);
 	r->kind = (enum rule_kind)k;
 	/* Defaults per kind, the values of the spec's table. */
 	r->min_severity = r->kind == RK_IMMINENT ? 4 : 3;
@@ -459,36 +476,38 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
 	if ((rc = get_bool(ld, g, "enabled", &r->enabled)) != MASH_OK ||
 	    (rc = get_bool(ld, g, "same_day", &r->same_day)) != MASH_OK ||
 	    (rc = get_u32(ld, g, "min_severity", 0, 4, &r->min_severity)) !=
-	    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_categories(ld, g, "categories", r->categories,
-	    &r->n_categories)) != MASH_OK ||
+	                         &r->n_categories)) != MASH_OK ||
 	    (rc = get_categories(ld, g, "infant_categories",
-	    r->infant_categories, &r->n_infant)) != MASH_OK ||
+	                         r->infant_categories, &r->n_infant)) !=
+	        MASH_OK ||
 	    (rc = get_int(ld, g, "infant_under_months", 1, 216,
-	    &r->infant_under_months)) != MASH_OK ||
+	                  &r->infant_under_months)) != MASH_OK ||
 	    (rc = get_u32(ld, g, "infant_min_severity", 0, 4,
-	    &r->infant_min_severity)) != MASH_OK ||
+	                  &r->infant_min_severity)) != MASH_OK ||
 	    (rc = get_u32(ld, g, "min_agencies", 1, 6, &r->min_agencies)) !=
-	    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_int(ld, g, "window_days", 1, 3650, &r->window_days)) !=
-	    MASH_OK ||
+	        MASH_OK ||
 	    (rc = get_u32(ld, g, "min_severity_sum", 1, 10000,
-	    &r->min_severity_sum)) != MASH_OK ||
+	                  &r->min_severity_sum)) != MASH_OK ||
 	    (rc = get_u32(ld, g, "min_vcl_score", 0, 4, &r->min_vcl_score)) !=
-	    MASH_OK)
+	        MASH_OK)
 		return rc;
 	if (r->kind == RK_SERIOUS && r->n_categories == 0 && r->n_infant == 0)
 		return fail(ld, g, "serious-category rule without categories",
-		    r->id);
+		            r->id);
 	return MASH_OK;
 }
 
 static int
 load_triggers(struct loader *ld, const config_setting_t *t,
-    struct mash_s47_policy *p)
+              struct mash_s47_policy *p)
 {
-	static const char *const keys[] = {"level", "required_roles",
-	    "agency_roles", "involved_roles", "rules", NULL};
+	static const char *const keys[] = {"level",        "required_roles",
+	                                   "agency_roles", "involved_roles",
+	                                   "rules",        NULL};
 	config_setting_t *m;
 	int i, n, rc, level = (int)p->level;
 	size_t j;
@@ -504,7 +523,7 @@ load_triggers(struct loader *ld, const config_setting_t *t,
 	if (m != NULL) {
 		if (!config_setting_is_array(m))
 			return fail(ld, m, "value must be an array of roles",
-			    "required_roles");
+			            "required_roles");
 		n = config_setting_length(m);
 		if (n < 1 || (size_t)n > MASH_S47_MAX_ROLES)
 			return fail(ld, m, "1 to 16 roles", "required_roles");
@@ -513,15 +532,17 @@ load_triggers(struct loader *ld, const config_setting_t *t,
 
 			if (v == NULL || v[0] == '\0' ||
 			    mash_str_check(v, MASH_S47_MAX_ROLE - 1) != MASH_OK)
-				return fail(ld, m, "bad role", "required_roles");
-			(void)mash_strlcpy(p->required[i], v, MASH_S47_MAX_ROLE);
+				return fail(ld, m, "bad role",
+				            "required_roles");
+			(void)mash_strlcpy(p->required[i], v,
+			                   MASH_S47_MAX_ROLE);
 		}
 		p->n_required = (size_t)n;
 	}
 	if ((rc = get_agency_roles(ld, t, "agency_roles", p->agency_roles,
-	    &p->n_agency_roles)) != MASH_OK ||
+	                           &p->n_agency_roles)) != MASH_OK ||
 	    (rc = get_agency_roles(ld, t, "involved_roles", p->involved,
-	    &p->n_involved)) != MASH_OK)
+	                           &p->n_involved)) != MASH_OK)
 		return rc;
 	m = config_setting_get_member(t, "rules");
 	if (m == NULL)
@@ -540,7 +561,7 @@ load_triggers(struct loader *ld, const config_setting_t *t,
 		for (j = 0; j < (size_t)i; j++)
 			if (strcmp(p->rules[j].id, p->rules[i].id) == 0)
 				return fail(ld, g, "duplicate rule id",
-				    p->rules[i].id);
+				            p->rules[i].id);
 	}
 	p->n_rules = (size_t)n;
 	return MASH_OK;
@@ -556,19 +577,20 @@ resolve_path(const char *path, const char *name)
 	if (name[0] == '/' || slash == NULL)
 		return mash_strdup(name);
 	if (mash_snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - path),
-	    path, name) != MASH_OK)
+	                  path, name) != MASH_OK)
 		return NULL;
 	return mash_strdup(buf);
 }
 
 static int
 load_clocks(struct loader *ld, const config_setting_t *c,
-    struct mash_s47_policy *p)
+            struct mash_s47_policy *p)
 {
-	static const char *const keys[] = {"holidays_file",
-	    "referral_decision_working_days", "referral_min_severity",
-	    "strategy_discussion_working_days", "icpc_working_days",
-	    "assessment_working_days", "escalate_to_role", NULL};
+	static const char *const keys[] = {
+	    "holidays_file",         "referral_decision_working_days",
+	    "referral_min_severity", "strategy_discussion_working_days",
+	    "icpc_working_days",     "assessment_working_days",
+	    "escalate_to_role",      NULL};
 	char file[MAX_PATH] = "";
 	int rc;
 
@@ -576,23 +598,25 @@ load_clocks(struct loader *ld, const config_setting_t *c,
 	if (rc != MASH_OK)
 		return rc;
 	if ((rc = get_int(ld, c, "referral_decision_working_days", 0,
-	    MASH_CAL_MAX_WORKING_DAYS,
-	    &p->clock_days[MASH_S47_CLOCK_REFERRAL])) != MASH_OK ||
+	                  MASH_CAL_MAX_WORKING_DAYS,
+	                  &p->clock_days[MASH_S47_CLOCK_REFERRAL])) !=
+	        MASH_OK ||
 	    (rc = get_u32(ld, c, "referral_min_severity", 0, 4,
-	    &p->referral_min_severity)) != MASH_OK ||
+	                  &p->referral_min_severity)) != MASH_OK ||
 	    (rc = get_int(ld, c, "strategy_discussion_working_days", 0,
-	    MASH_CAL_MAX_WORKING_DAYS,
-	    &p->clock_days[MASH_S47_CLOCK_STRATEGY])) != MASH_OK ||
+	                  MASH_CAL_MAX_WORKING_DAYS,
+	                  &p->clock_days[MASH_S47_CLOCK_STRATEGY])) !=
+	        MASH_OK ||
 	    (rc = get_int(ld, c, "icpc_working_days", 0,
-	    MASH_CAL_MAX_WORKING_DAYS, &p->clock_days[MASH_S47_CLOCK_ICPC])) !=
-	    MASH_OK ||
-	    (rc = get_int(ld, c, "assessment_working_days", 0,
-	    MASH_CAL_MAX_WORKING_DAYS,
-	    &p->clock_days[MASH_S47_CLOCK_ASSESSMENT])) != MASH_OK ||
+	                  MASH_CAL_MAX_WORKING_DAYS,
+	                  &p->clock_days[MASH_S47_CLOCK_ICPC])) != MASH_OK ||
+	    (rc = get_int(
+	         ld, c, "assessment_working_days", 0, MASH_CAL_MAX_WORKING_DAYS,
+	         &p->clock_days[MASH_S47_CLOCK_ASSESSMENT])) != MASH_OK ||
 	    (rc = get_str(ld, c, "escalate_to_role", p->escalate_role,
-	    sizeof(p->escalate_role), 0)) != MASH_OK ||
+	                  sizeof(p->escalate_role), 0)) != MASH_OK ||
 	    (rc = get_str(ld, c, "holidays_file", file, sizeof(file), 0)) !=
-	    MASH_OK)
+	        MASH_OK)
 		return rc;
 	if (file[0] != '\0') {
 		p->holidays_file = resolve_path(ld->path, file);
@@ -603,8 +627,8 @@ load_clocks(struct loader *ld, const config_setting_t *c,
 }
 
 int
-mash_s47_policy_load(const char *path, struct mash_s47_policy **out,
-    char *err, size_t errsz)
+mash_s47_policy_load(const char *path, struct mash_s47_policy **out, char *err,
+                     size_t errsz)
 {
 	struct loader ld = {path, err, errsz};
 	struct mash_s47_policy *p = NULL;
@@ -624,8 +648,9 @@ mash_s47_policy_load(const char *path, struct mash_s47_policy **out,
 	}
 	/* @include "s47.cfg" is relative to the including file. */
 	slash = strrchr(path, '/');
-	if (slash != NULL && mash_snprintf(dir, sizeof(dir), "%.*s",
-	    (int)(slash - path), path) == MASH_OK)
+	if (slash != NULL &&
+	    mash_snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+	                  path) == MASH_OK)
 		config_set_include_dir(&cfg, dir);
 	if (!config_read_file(&cfg, path)) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
@@ -633,9 +658,11 @@ mash_s47_policy_load(const char *path, struct mash_s47_policy **out,
 			rc = MASH_ERR_IO;
 		} else if (err != NULL && errsz > 0) {
 			(void)mash_snprintf(err, errsz, "%s:%d: %s",
-			    config_error_file(&cfg) != NULL ?
-			    config_error_file(&cfg) : path,
-			    config_error_line(&cfg), config_error_text(&cfg));
+			                    config_error_file(&cfg) != NULL
+			                        ? config_error_file(&cfg)
+			                        : path,
+			                    config_error_line(&cfg),
+			                    config_error_text(&cfg));
 		}
 		goto out;
 	}
@@ -675,13 +702,13 @@ int
 mash_s47_is_closing_category(int category)
 {
 	return category == MASH__V1__CATEGORY__STRATEGY_DISCUSSION_HELD ||
-	    category == MASH__V1__CATEGORY__S47_OUTCOME ||
-	    category == MASH__V1__CATEGORY__REFERRAL_DECISION;
+	       category == MASH__V1__CATEGORY__S47_OUTCOME ||
+	       category == MASH__V1__CATEGORY__REFERRAL_DECISION;
 }
 
 int
 mash_s47_fact_from_event(const Mash__V1__AgencyEvent *ev,
-    struct mash_s47_fact *out)
+                         struct mash_s47_fact *out)
 {
 	size_t i;
 
@@ -690,9 +717,10 @@ mash_s47_fact_from_event(const Mash__V1__AgencyEvent *ev,
 	if (ev == NULL)
 		return MASH_ERR_INVAL;
 	if (mash_strlcpy(out->agency, ev->agency != NULL ? ev->agency : "",
-	    sizeof(out->agency)) != MASH_OK ||
-	    mash_strlcpy(out->event_id, ev->event_id != NULL ?
-	    ev->event_id : "", sizeof(out->event_id)) != MASH_OK) {
+	                 sizeof(out->agency)) != MASH_OK ||
+	    mash_strlcpy(out->event_id,
+	                 ev->event_id != NULL ? ev->event_id : "",
+	                 sizeof(out->event_id)) != MASH_OK) {
 		memset(out, 0, sizeof(*out));
 		out->dob_day = MASH_S47_NO_DOB;
 		return MASH_ERR_FIELD_TOO_LONG;
@@ -702,7 +730,7 @@ mash_s47_fact_from_event(const Mash__V1__AgencyEvent *ev,
 	out->occurred_at = ev->occurred_at;
 	if (ev->subject != NULL && ev->subject->date_of_birth != NULL &&
 	    mash_cal_parse_date(ev->subject->date_of_birth, &out->dob_day) !=
-	    MASH_OK)
+	        MASH_OK)
 		out->dob_day = MASH_S47_NO_DOB;
 	for (i = 0; i < ev->n_vcl && i < MASH_MAX_REPEATED; i++)
 		if (ev->vcl[i] != NULL && ev->vcl[i]->score > out->vcl_max)
@@ -721,8 +749,8 @@ struct eval {
 	const struct mash_s47_policy *p;
 	const struct mash_s47_fact *h;
 	size_t n, cur;
-	unsigned char sel[MASH_S47_MAX_HISTORY];   /* union of fired rules */
-	unsigned char tmp[MASH_S47_MAX_HISTORY];   /* one rule's selection */
+	unsigned char sel[MASH_S47_MAX_HISTORY]; /* union of fired rules */
+	unsigned char tmp[MASH_S47_MAX_HISTORY]; /* one rule's selection */
 };
 
 static int
@@ -793,7 +821,7 @@ count_agencies(const struct eval *ev, const unsigned char *sel)
  */
 static int
 window_rule(struct eval *ev, const struct rule *r, size_t *agencies_out,
-    uint32_t *sum_out)
+            uint32_t *sum_out)
 {
 	const struct mash_s47_fact *c = &ev->h[ev->cur];
 	int64_t w = (int64_t)r->window_days * DAY_MS;
@@ -818,7 +846,8 @@ window_rule(struct eval *ev, const struct rule *r, size_t *agencies_out,
 			if (!is_concern(f) || f->occurred_at < s ||
 			    f->occurred_at > s + w)
 				continue;
-			if (r->kind == RK_MULTI && f->severity < r->min_severity)
+			if (r->kind == RK_MULTI &&
+			    f->severity < r->min_severity)
 				continue;
 			win[i] = 1;
 			sum += f->severity;
@@ -851,7 +880,7 @@ append_reason(char *reason, const char *rule_id, const char *sentence)
 	if (len >= MASH_S47_MAX_REASON - 1)
 		return;
 	(void)mash_snprintf(reason + len, MASH_S47_MAX_REASON - len, "%s%s: %s",
-	    len > 0 ? " " : "", rule_id, sentence);
+	                    len > 0 ? " " : "", rule_id, sentence);
 }
 
 static const char *
@@ -878,24 +907,28 @@ fire_rule(struct eval *ev, const struct rule *r, char *sentence, size_t ssz)
 	case RK_IMMINENT:
 		if (c->severity >= r->min_severity) {
 			fired = 1;
-			(void)mash_snprintf(sentence, ssz,
+			(void)mash_snprintf(
+			    sentence, ssz,
 			    "%s reported a severity %u concern (harm may be "
-			    "imminent).", c->agency, c->severity);
+			    "imminent).",
+			    c->agency, c->severity);
 		}
 		break;
 	case RK_SERIOUS:
 		if (c->severity >= r->min_severity &&
 		    in_list(r->categories, r->n_categories, c->category)) {
 			fired = 1;
-			(void)mash_snprintf(sentence, ssz,
-			    "%s reported %s at severity %u.", c->agency,
-			    category_name(c->category), c->severity);
+			(void)mash_snprintf(
+			    sentence, ssz, "%s reported %s at severity %u.",
+			    c->agency, category_name(c->category), c->severity);
 		} else if (in_list(r->infant_categories, r->n_infant,
-		    c->category) && c->severity >= r->infant_min_severity &&
-		    under_months(c->dob_day, c->occurred_at,
-		    r->infant_under_months)) {
+		                   c->category) &&
+		           c->severity >= r->infant_min_severity &&
+		           under_months(c->dob_day, c->occurred_at,
+		                        r->infant_under_months)) {
 			fired = 1;
-			(void)mash_snprintf(sentence, ssz,
+			(void)mash_snprintf(
+			    sentence, ssz,
 			    "%s reported %s to a child under %d months old.",
 			    c->agency, category_name(c->category),
 			    r->infant_under_months);
@@ -909,24 +942,29 @@ fire_rule(struct eval *ev, const struct rule *r, char *sentence, size_t ssz)
 		fired = window_rule(ev, r, &agencies, &sum);
 		if (fired)
 			(void)mash_snprintf(sentence, ssz,
-			    "%zu agencies reported severity %u+ concerns within "
-			    "%d days.", agencies, r->min_severity,
-			    r->window_days);
+			                    "%zu agencies reported severity "
+			                    "%u+ concerns within "
+			                    "%d days.",
+			                    agencies, r->min_severity,
+			                    r->window_days);
 		break;
 	case RK_ACCUM:
 		fired = window_rule(ev, r, &agencies, &sum);
 		if (fired)
-			(void)mash_snprintf(sentence, ssz,
+			(void)mash_snprintf(
+			    sentence, ssz,
 			    "%zu agencies reported concerns with a combined "
-			    "severity of %u within %d days.", agencies, sum,
-			    r->window_days);
+			    "severity of %u within %d days.",
+			    agencies, sum, r->window_days);
 		break;
 	case RK_VCL:
 		if (c->vcl_max >= r->min_vcl_score) {
 			fired = 1;
-			(void)mash_snprintf(sentence, ssz,
+			(void)mash_snprintf(
+			    sentence, ssz,
 			    "%s scored a Vulnerability Checklist factor %u "
-			    "(VCL band %s): refer to the Risk Management Group.",
+			    "(VCL band %s): refer to the Risk Management "
+			    "Group.",
 			    c->agency, c->vcl_max,
 			    c->vcl_max >= 4 ? "VERY_HIGH" : "HIGH");
 		}
@@ -958,7 +996,7 @@ add_role(struct mash_s47_result *out, const char *role)
 			return;
 	if (out->n_roles < MASH_S47_MAX_ROLES)
 		(void)mash_strlcpy(out->roles[out->n_roles++], role,
-		    MASH_S47_MAX_ROLE);
+		                   MASH_S47_MAX_ROLE);
 }
 
 static const char *
@@ -988,10 +1026,11 @@ compute_roles(const struct eval *ev, struct mash_s47_result *out)
 		const char *slash = strchr(out->events[i], '/');
 		const char *role;
 
-		if (slash == NULL || (size_t)(slash - out->events[i]) >=
-		    sizeof(agency))
+		if (slash == NULL ||
+		    (size_t)(slash - out->events[i]) >= sizeof(agency))
 			continue;
-		memcpy(agency, out->events[i], (size_t)(slash - out->events[i]));
+		memcpy(agency, out->events[i],
+		       (size_t)(slash - out->events[i]));
 		agency[slash - out->events[i]] = '\0';
 		role = role_of(p->agency_roles, p->n_agency_roles, agency);
 		if (role != NULL)
@@ -999,8 +1038,9 @@ compute_roles(const struct eval *ev, struct mash_s47_result *out)
 	}
 	for (k = 0; k < p->n_involved; k++) {
 		for (i = 0; i < ev->n; i++) {
-			if (is_concern(&ev->h[i]) && strcmp(ev->h[i].agency,
-			    p->involved[k].agency) == 0) {
+			if (is_concern(&ev->h[i]) &&
+			    strcmp(ev->h[i].agency, p->involved[k].agency) ==
+			        0) {
 				add_role(out, p->involved[k].role);
 				break;
 			}
@@ -1010,8 +1050,8 @@ compute_roles(const struct eval *ev, struct mash_s47_result *out)
 
 int
 mash_s47_evaluate(const struct mash_s47_policy *p,
-    const struct mash_s47_fact *hist, size_t n, size_t cur,
-    const struct mash_s47_open *open, struct mash_s47_result *out)
+                  const struct mash_s47_fact *hist, size_t n, size_t cur,
+                  const struct mash_s47_open *open, struct mash_s47_result *out)
 {
 	struct eval *ev = NULL;
 	const struct mash_s47_fact *c;
@@ -1049,12 +1089,12 @@ mash_s47_evaluate(const struct mash_s47_policy *p,
 	for (r = 0; r < p->n_rules; r++) {
 		const struct rule *rule = &p->rules[r];
 
-		if (!rule->enabled || !fire_rule(ev, rule, sentence,
-		    sizeof(sentence)))
+		if (!rule->enabled ||
+		    !fire_rule(ev, rule, sentence, sizeof(sentence)))
 			continue;
 		if (!any)
 			(void)mash_strlcpy(out->rule_id, rule->id,
-			    sizeof(out->rule_id));
+			                   sizeof(out->rule_id));
 		any = 1;
 		if (rule->same_day)
 			out->same_day = 1;
@@ -1070,32 +1110,34 @@ mash_s47_evaluate(const struct mash_s47_policy *p,
 	if (open != NULL) {
 		for (i = 0; i < open->n_events && i < MASH_S47_MAX_CONTRIB; i++)
 			(void)mash_strlcpy(out->events[out->n_events++],
-			    open->events[i], MASH_S47_MAX_REF);
+			                   open->events[i], MASH_S47_MAX_REF);
 	}
 	for (;;) {
 		size_t best = n;
 		char ref[MASH_S47_MAX_REF];
 
 		for (i = 0; i < n; i++)
-			if (ev->sel[i] && (best == n ||
-			    hist[i].occurred_at < hist[best].occurred_at))
+			if (ev->sel[i] &&
+			    (best == n ||
+			     hist[i].occurred_at < hist[best].occurred_at))
 				best = i;
 		if (best == n)
 			break;
 		ev->sel[best] = 0;
 		if (mash_snprintf(ref, sizeof(ref), "%s/%s", hist[best].agency,
-		    hist[best].event_id) != MASH_OK)
+		                  hist[best].event_id) != MASH_OK)
 			continue;
 		if (has_ref(out->events, out->n_events, ref) ||
 		    out->n_events >= MASH_S47_MAX_CONTRIB)
 			continue;
 		(void)mash_strlcpy(out->events[out->n_events++], ref,
-		    MASH_S47_MAX_REF);
+		                   MASH_S47_MAX_REF);
 		(void)mash_strlcpy(out->new_events[out->n_new++], ref,
-		    MASH_S47_MAX_REF);
+		                   MASH_S47_MAX_REF);
 	}
 	if (open != NULL && out->n_new == 0) {
-		/* Nothing new (a re-evaluation of the same event): no update. */
+		/* Nothing new (a re-evaluation of the same event): no update.
+		 */
 		memset(out, 0, sizeof(*out));
 		goto out;
 	}

@@ -34,18 +34,18 @@
 #include "mash/v1/mash.pb-c.h"
 
 /* Hard limits. */
-#define MASH_S47_MAX_RULES 16u
+#define MASH_S47_MAX_RULES      16u
 #define MASH_S47_MAX_CATEGORIES 16u
-#define MASH_S47_MAX_ROLES 16u
+#define MASH_S47_MAX_ROLES      16u
 /* Contributing events kept per trigger; later ones are not listed. */
 #define MASH_S47_MAX_CONTRIB 64u
 /* Events of one case history evaluated (the newest are kept). */
 #define MASH_S47_MAX_HISTORY 2048u
 #define MASH_S47_MAX_RULE_ID 64u
-#define MASH_S47_MAX_ROLE 64u
-#define MASH_S47_MAX_REASON 1024u
+#define MASH_S47_MAX_ROLE    64u
+#define MASH_S47_MAX_REASON  1024u
 /* "agency/event_id" */
-#define MASH_S47_MAX_REF (MASH_MAX_AGENCY + MASH_MAX_ID)
+#define MASH_S47_MAX_REF        (MASH_MAX_AGENCY + MASH_MAX_ID)
 #define MASH_S47_MAX_TRIGGER_ID (MASH_MAX_ID + 24u)
 /* Date of birth unknown. */
 #define MASH_S47_NO_DOB INT32_MIN
@@ -57,24 +57,24 @@ struct mash_cal;
 struct mash_s47_fact {
 	char agency[MASH_MAX_AGENCY];
 	char event_id[MASH_MAX_ID];
-	int category;            /* Mash__V1__Category value */
-	uint32_t severity;       /* 0-4 */
-	int64_t occurred_at;     /* unix ms */
-	int32_t dob_day;         /* child's DOB as epoch day, or MASH_S47_NO_DOB */
-	uint32_t vcl_max;        /* highest VCL factor score (0 if none) */
-	int64_t held_at;         /* social care: strategy discussion held (ms), 0 */
+	int category;        /* Mash__V1__Category value */
+	uint32_t severity;   /* 0-4 */
+	int64_t occurred_at; /* unix ms */
+	int32_t dob_day;     /* child's DOB as epoch day, or MASH_S47_NO_DOB */
+	uint32_t vcl_max;    /* highest VCL factor score (0 if none) */
+	int64_t held_at;     /* social care: strategy discussion held (ms), 0 */
 };
 
 /* The open trigger of a case, as stored. */
 struct mash_s47_open {
-	int open;                /* 0: no open trigger (other fields empty) */
+	int open; /* 0: no open trigger (other fields empty) */
 	char trigger_id[MASH_S47_MAX_TRIGGER_ID];
 	char rule_id[MASH_S47_MAX_RULE_ID];
 	char reason[MASH_S47_MAX_REASON];
 	uint32_t level;
 	int64_t raised_at;
 	int64_t due_by;
-	uint32_t updates;        /* times updated since raised */
+	uint32_t updates; /* times updated since raised */
 	size_t n_events;
 	char events[MASH_S47_MAX_CONTRIB][MASH_S47_MAX_REF];
 	size_t n_roles;
@@ -121,7 +121,7 @@ struct mash_s47_result {
  * err[errsz] (err may be NULL).
  */
 int mash_s47_policy_load(const char *path, struct mash_s47_policy **out,
-    char *err, size_t errsz);
+                         char *err, size_t errsz);
 
 /* The built-in defaults (the same values as policy/s47.cfg, no holidays
  * file). MASH_OK or MASH_ERR_NOMEM; free with mash_s47_policy_free. */
@@ -156,7 +156,7 @@ uint32_t mash_s47_policy_referral_min_severity(const struct mash_s47_policy *p);
  * The fact holds no names, summaries or NHS numbers.
  */
 int mash_s47_fact_from_event(const Mash__V1__AgencyEvent *ev,
-    struct mash_s47_fact *out);
+                             struct mash_s47_fact *out);
 
 /* 1 if category is one social care publishes to stop or move clocks
  * (STRATEGY_DISCUSSION_HELD, S47_OUTCOME, REFERRAL_DECISION). */
@@ -175,14 +175,15 @@ int mash_s47_is_closing_category(int category);
  * MASH_S47_MAX_HISTORY).
  */
 int mash_s47_evaluate(const struct mash_s47_policy *p,
-    const struct mash_s47_fact *hist, size_t n, size_t cur,
-    const struct mash_s47_open *open, struct mash_s47_result *out);
+                      const struct mash_s47_fact *hist, size_t n, size_t cur,
+                      const struct mash_s47_open *open,
+                      struct mash_s47_result *out);
 
 /* Statutory clocks (Working Together 2013 timescales). */
 enum mash_s47_clock_kind {
-	MASH_S47_CLOCK_REFERRAL = 0,   /* referral decision, 1 working day */
-	MASH_S47_CLOCK_STRATEGY = 1,   /* strategy discussion, 0/1 working day */
-	MASH_S47_CLOCK_ICPC = 2,       /* initial child protection conf., 15 */
+	MASH_S47_CLOCK_REFERRAL = 0, /* referral decision, 1 working day */
+	MASH_S47_CLOCK_STRATEGY = 1, /* strategy discussion, 0/1 working day */
+	MASH_S47_CLOCK_ICPC = 2,     /* initial child protection conf., 15 */
 	MASH_S47_CLOCK_ASSESSMENT = 3, /* assessment decision, 45 */
 };
 #define MASH_S47_CLOCK_KINDS 4

@@ -65,7 +65,7 @@ has_column(sqlite3 *db, const char *column)
 	int s, found = 0;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA table_info(s47_trigger)", -1, &st,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return -1;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		name = sqlite3_column_text(st, 1);
@@ -96,9 +96,10 @@ mash_s47_store_init(sqlite3 *db)
 		goto fail;
 	}
 	if (have == 0) {
-		rc = sqlite3_exec(db, "ALTER TABLE s47_trigger ADD COLUMN"
-				      " updates INTEGER NOT NULL DEFAULT 0",
-				  NULL, NULL, &msg);
+		rc = sqlite3_exec(db,
+		                  "ALTER TABLE s47_trigger ADD COLUMN"
+		                  " updates INTEGER NOT NULL DEFAULT 0",
+		                  NULL, NULL, &msg);
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
@@ -150,15 +151,14 @@ parse_roles(const char *text, struct mash_s47_open *out)
 }
 
 static int
-join_roles(char (*roles)[MASH_S47_MAX_ROLE], size_t n, char *buf,
-    size_t bufsz)
+join_roles(char (*roles)[MASH_S47_MAX_ROLE], size_t n, char *buf, size_t bufsz)
 {
 	size_t i, len = 0;
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
 		if (mash_snprintf(buf + len, bufsz - len, "%s%s",
-		    i > 0 ? " " : "", roles[i]) != MASH_OK)
+		                  i > 0 ? " " : "", roles[i]) != MASH_OK)
 			return MASH_ERR_FIELD_TOO_LONG;
 		len += strlen(buf + len);
 	}
@@ -167,7 +167,7 @@ join_roles(char (*roles)[MASH_S47_MAX_ROLE], size_t n, char *buf,
 
 int
 mash_s47_store_load_open(sqlite3 *db, const char *case_id,
-    struct mash_s47_open *out)
+                         struct mash_s47_open *out)
 {
 	sqlite3_stmt *st = NULL;
 	char roles[ROLES_TEXT];
@@ -177,9 +177,12 @@ mash_s47_store_load_open(sqlite3 *db, const char *case_id,
 		memset(out, 0, sizeof(*out));
 	if (db == NULL || case_id == NULL || out == NULL)
 		return MASH_ERR_INVAL;
-	if (prep(db, "SELECT trigger_id, rule_id, reason, level, raised_at,"
-	    " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 AND"
-	    " status = 'open'", &st) != MASH_OK)
+	if (prep(db,
+	         "SELECT trigger_id, rule_id, reason, level, raised_at,"
+	         " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 "
+	         "AND"
+	         " status = 'open'",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	s = sqlite3_step(st);
@@ -201,12 +204,14 @@ mash_s47_store_load_open(sqlite3 *db, const char *case_id,
 	out->updates = (uint32_t)sqlite3_column_int(st, 7);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (prep(db, "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
-	    " ORDER BY seq", &st) != MASH_OK)
+	if (prep(db,
+	         "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
+	         " ORDER BY seq",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger_id, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW &&
-	    out->n_events < MASH_S47_MAX_CONTRIB)
+	       out->n_events < MASH_S47_MAX_CONTRIB)
 		col_text(st, 0, out->events[out->n_events++], MASH_S47_MAX_REF);
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		goto out;
@@ -233,7 +238,8 @@ read_clock(sqlite3_stmt *st, struct mash_s47_clock *c)
 	c->escalated_at = sqlite3_column_int64(st, 8);
 }
 
-#define CLOCK_COLS "clock_id, kind, case_id, trigger_id, started_at, due_at," \
+#define CLOCK_COLS                                                             \
+	"clock_id, kind, case_id, trigger_id, started_at, due_at,"             \
 	" status, closed_at, escalated_at"
 
 static int
@@ -243,7 +249,7 @@ get_clock(sqlite3 *db, int64_t clock_id, struct mash_s47_clock *c)
 	int rc = MASH_ERR_STORE;
 
 	if (prep(db, "SELECT " CLOCK_COLS " FROM s47_clock WHERE clock_id = ?1",
-	    &st) != MASH_OK)
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, clock_id);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -257,7 +263,7 @@ out:
 
 static int
 note_clock(sqlite3 *db, struct mash_s47_outcome *out, enum mash_s47_clock_op op,
-    int64_t clock_id)
+           int64_t clock_id)
 {
 	struct mash_s47_clock_change *ch;
 
@@ -279,9 +285,10 @@ open_clock(sqlite3 *db, const char *case_id, int kind)
 	int64_t id = -1;
 	int s;
 
-	if (prep(db, "SELECT clock_id FROM s47_clock WHERE case_id = ?1 AND"
-	    " kind = ?2 AND status = 'open' ORDER BY clock_id LIMIT 1", &st) !=
-	    MASH_OK)
+	if (prep(db,
+	         "SELECT clock_id FROM s47_clock WHERE case_id = ?1 AND"
+	         " kind = ?2 AND status = 'open' ORDER BY clock_id LIMIT 1",
+	         &st) != MASH_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kind);
@@ -296,8 +303,8 @@ open_clock(sqlite3 *db, const char *case_id, int kind)
 
 static int
 start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
-    int kind, const char *trigger_id, int64_t from_ms, int days,
-    struct mash_s47_outcome *out)
+            int kind, const char *trigger_id, int64_t from_ms, int days,
+            struct mash_s47_outcome *out)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t due = 0;
@@ -307,19 +314,22 @@ start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		return rc;
 	rc = MASH_ERR_STORE;
-	if (prep(db, "INSERT INTO s47_clock(case_id, kind, trigger_id,"
-	    " started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5, 'open')",
-	    &st) != MASH_OK)
+	if (prep(db,
+	         "INSERT INTO s47_clock(case_id, kind, trigger_id,"
+	         " started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5, "
+	         "'open')",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kind);
 	sqlite3_bind_text(st, 3, trigger_id != NULL ? trigger_id : "", -1,
-	    SQLITE_STATIC);
+	                  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, from_ms);
 	sqlite3_bind_int64(st, 5, due);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
-	rc = note_clock(db, out, MASH_S47_CLOCK_SET, sqlite3_last_insert_rowid(db));
+	rc = note_clock(db, out, MASH_S47_CLOCK_SET,
+	                sqlite3_last_insert_rowid(db));
 out:
 	if (rc == MASH_ERR_STORE)
 		mash_err("s47: start clock: %s", sqlite3_errmsg(db));
@@ -330,7 +340,7 @@ out:
 /* Close every open clock of kind for the case. */
 static int
 close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
-    const char *by, struct mash_s47_outcome *out)
+             const char *by, struct mash_s47_outcome *out)
 {
 	int64_t id;
 	sqlite3_stmt *st = NULL;
@@ -338,9 +348,10 @@ close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
 
 	while ((id = open_clock(db, case_id, kind)) > 0) {
 		rc = MASH_ERR_STORE;
-		if (prep(db, "UPDATE s47_clock SET status = 'closed',"
-		    " closed_at = ?2, closed_by = ?3 WHERE clock_id = ?1", &st) !=
-		    MASH_OK)
+		if (prep(db,
+		         "UPDATE s47_clock SET status = 'closed',"
+		         " closed_at = ?2, closed_by = ?3 WHERE clock_id = ?1",
+		         &st) != MASH_OK)
 			break;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, now_ms);
@@ -361,14 +372,16 @@ close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
 
 static int
 add_events(sqlite3 *db, const char *trigger_id, size_t first_seq,
-    char (*refs)[MASH_S47_MAX_REF], size_t n, int64_t now_ms)
+           char (*refs)[MASH_S47_MAX_REF], size_t n, int64_t now_ms)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 	size_t i;
 
-	if (prep(db, "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
-	    " ref, added_at) VALUES (?1, ?2, ?3, ?4)", &st) != MASH_OK)
+	if (prep(db,
+	         "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
+	         " ref, added_at) VALUES (?1, ?2, ?3, ?4)",
+	         &st) != MASH_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(st);
@@ -393,14 +406,14 @@ next_trigger_id(sqlite3 *db, const char *case_id, char *buf, size_t bufsz)
 	int rc = MASH_ERR_STORE;
 
 	if (prep(db, "SELECT count(*) FROM s47_trigger WHERE case_id = ?1",
-	    &st) != MASH_OK)
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
 	n = sqlite3_column_int64(st, 0);
 	rc = mash_snprintf(buf, bufsz, "%s-s47-%lld", case_id,
-	    (long long)(n + 1));
+	                   (long long)(n + 1));
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -408,9 +421,9 @@ out:
 
 static int
 raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
-    const struct mash_cal *cal, const char *case_id,
-    const struct mash_s47_result *res, int64_t now_ms,
-    struct mash_s47_outcome *out)
+              const struct mash_cal *cal, const char *case_id,
+              const struct mash_s47_result *res, int64_t now_ms,
+              struct mash_s47_outcome *out)
 {
 	struct mash_s47_open *t = &out->trigger;
 	sqlite3_stmt *st = NULL;
@@ -423,8 +436,9 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 		goto out;
 	/* Strategy discussion: "the same working day for s47.imminent, else
 	 * 1 working day from the trigger" (s47-triggers.md). */
-	days = res->same_day ? 0 :
-	    mash_s47_policy_clock_days(p, MASH_S47_CLOCK_STRATEGY);
+	days = res->same_day
+	           ? 0
+	           : mash_s47_policy_clock_days(p, MASH_S47_CLOCK_STRATEGY);
 	rc = mash_cal_due_by_ms(cal, now_ms, days, &t->due_by);
 	if (rc != MASH_OK)
 		goto out;
@@ -441,10 +455,11 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (prep(db, "INSERT INTO s47_trigger(trigger_id, case_id, rule_id,"
-	    " reason, level, raised_at, updated_at, due_by, roles, status)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, 'open')", &st) !=
-	    MASH_OK)
+	if (prep(db,
+	         "INSERT INTO s47_trigger(trigger_id, case_id, rule_id,"
+	         " reason, level, raised_at, updated_at, due_by, roles, status)"
+	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, 'open')",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, t->trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, case_id, -1, SQLITE_STATIC);
@@ -462,7 +477,7 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	if (rc != MASH_OK)
 		goto out;
 	rc = start_clock(db, cal, case_id, MASH_S47_CLOCK_STRATEGY,
-	    t->trigger_id, now_ms, days, out);
+	                 t->trigger_id, now_ms, days, out);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -470,8 +485,8 @@ out:
 
 static int
 update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
-    const struct mash_s47_result *res, int64_t now_ms,
-    struct mash_s47_outcome *out)
+               const struct mash_s47_result *res, int64_t now_ms,
+               struct mash_s47_outcome *out)
 {
 	struct mash_s47_open *t = &out->trigger;
 	sqlite3_stmt *st = NULL;
@@ -501,9 +516,12 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (prep(db, "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates = updates + 1,"
-	    " due_by = ?4, roles = ?5 WHERE trigger_id = ?1 AND status = 'open'",
-	    &st) != MASH_OK)
+	if (prep(db,
+	         "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates "
+	         "= updates + 1,"
+	         " due_by = ?4, roles = ?5 WHERE trigger_id = ?1 AND status = "
+	         "'open'",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, t->trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, t->reason, -1, SQLITE_STATIC);
@@ -512,8 +530,9 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	sqlite3_bind_text(st, 5, roles, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
 		goto out;
-	rc = add_events(db, t->trigger_id, old_n, (char (*)[MASH_S47_MAX_REF])
-	    res->new_events, res->n_new, now_ms);
+	rc = add_events(db, t->trigger_id, old_n,
+	                (char(*)[MASH_S47_MAX_REF])res->new_events, res->n_new,
+	                now_ms);
 	if (rc != MASH_OK)
 		goto out;
 	if (due < t->due_by) {
@@ -525,9 +544,11 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 		if (id < 0)
 			goto out;
 		if (id > 0) {
-			if (prep(db, "UPDATE s47_clock SET due_at = ?2 WHERE"
-			    " clock_id = ?1 AND escalated_at IS NULL AND"
-			    " due_at > ?2", &st) != MASH_OK)
+			if (prep(db,
+			         "UPDATE s47_clock SET due_at = ?2 WHERE"
+			         " clock_id = ?1 AND escalated_at IS NULL AND"
+			         " due_at > ?2",
+			         &st) != MASH_OK)
 				goto out;
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_int64(st, 2, due);
@@ -535,7 +556,7 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 				goto out;
 			if (sqlite3_changes(db) == 1) {
 				rc = note_clock(db, out, MASH_S47_CLOCK_MOVED,
-				    id);
+				                id);
 				if (rc != MASH_OK)
 					goto out;
 			}
@@ -550,14 +571,16 @@ out:
 
 static int
 close_trigger(sqlite3 *db, const char *by, int64_t now_ms,
-    struct mash_s47_outcome *out)
+              struct mash_s47_outcome *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 
-	if (prep(db, "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
-	    " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
-	    " status = 'open'", &st) != MASH_OK)
+	if (prep(db,
+	         "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
+	         " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
+	         " status = 'open'",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger.trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
@@ -574,9 +597,9 @@ out:
 /* Social care's closing events move the statutory clocks. */
 static int
 apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
-    const struct mash_cal *cal, const char *case_id,
-    const struct mash_s47_fact *c, const char *ref, int64_t now_ms,
-    struct mash_s47_outcome *out)
+              const struct mash_cal *cal, const char *case_id,
+              const struct mash_s47_fact *c, const char *ref, int64_t now_ms,
+              struct mash_s47_outcome *out)
 {
 	int rc = MASH_OK;
 
@@ -585,26 +608,29 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 	switch (c->category) {
 	case MASH__V1__CATEGORY__STRATEGY_DISCUSSION_HELD:
 		rc = close_clocks(db, case_id, MASH_S47_CLOCK_STRATEGY, now_ms,
-		    ref, out);
+		                  ref, out);
 		/* "The initial child protection conference should take place
-		 * within 15 working days of a strategy discussion" (WT 2013). */
+		 * within 15 working days of a strategy discussion" (WT 2013).
+		 */
 		if (rc == MASH_OK)
-			rc = start_clock(db, cal, case_id, MASH_S47_CLOCK_ICPC,
-			    out->trigger.trigger_id, c->held_at > 0 ?
-			    c->held_at : c->occurred_at,
+			rc = start_clock(
+			    db, cal, case_id, MASH_S47_CLOCK_ICPC,
+			    out->trigger.trigger_id,
+			    c->held_at > 0 ? c->held_at : c->occurred_at,
 			    mash_s47_policy_clock_days(p, MASH_S47_CLOCK_ICPC),
 			    out);
 		break;
 	case MASH__V1__CATEGORY__S47_OUTCOME:
 		rc = close_clocks(db, case_id, MASH_S47_CLOCK_ICPC, now_ms, ref,
-		    out);
+		                  out);
 		if (rc == MASH_OK)
-			rc = close_clocks(db, case_id,
-			    MASH_S47_CLOCK_ASSESSMENT, now_ms, ref, out);
+			rc =
+			    close_clocks(db, case_id, MASH_S47_CLOCK_ASSESSMENT,
+			                 now_ms, ref, out);
 		break;
 	case MASH__V1__CATEGORY__REFERRAL_DECISION:
 		rc = close_clocks(db, case_id, MASH_S47_CLOCK_REFERRAL, now_ms,
-		    ref, out);
+		                  ref, out);
 		break;
 	default:
 		break;
@@ -614,9 +640,9 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 
 int
 mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
-    const struct mash_cal *cal, const char *case_id,
-    const struct mash_s47_fact *hist, size_t n, size_t cur, int64_t now_ms,
-    struct mash_s47_outcome *out)
+                     const struct mash_cal *cal, const char *case_id,
+                     const struct mash_s47_fact *hist, size_t n, size_t cur,
+                     int64_t now_ms, struct mash_s47_outcome *out)
 {
 	struct mash_s47_result *res = NULL;
 	const struct mash_s47_fact *c;
@@ -656,9 +682,10 @@ mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
 			goto out;
 		if (id == 0) {
 			rc = start_clock(db, cal, case_id,
-			    MASH_S47_CLOCK_REFERRAL, NULL, now_ms,
-			    mash_s47_policy_clock_days(p,
-			    MASH_S47_CLOCK_REFERRAL), out);
+			                 MASH_S47_CLOCK_REFERRAL, NULL, now_ms,
+			                 mash_s47_policy_clock_days(
+			                     p, MASH_S47_CLOCK_REFERRAL),
+			                 out);
 			if (rc != MASH_OK)
 				goto out;
 			id = open_clock(db, case_id, MASH_S47_CLOCK_ASSESSMENT);
@@ -666,10 +693,12 @@ mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
 			if (id < 0)
 				goto out;
 			if (id == 0) {
-				rc = start_clock(db, cal, case_id,
-				    MASH_S47_CLOCK_ASSESSMENT, NULL, now_ms,
-				    mash_s47_policy_clock_days(p,
-				    MASH_S47_CLOCK_ASSESSMENT), out);
+				rc = start_clock(
+				    db, cal, case_id, MASH_S47_CLOCK_ASSESSMENT,
+				    NULL, now_ms,
+				    mash_s47_policy_clock_days(
+				        p, MASH_S47_CLOCK_ASSESSMENT),
+				    out);
 				if (rc != MASH_OK)
 					goto out;
 			}
@@ -694,7 +723,8 @@ mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
 	if (rc != MASH_OK)
 		goto out;
 	if (res->action == MASH_S47_RAISE || res->action == MASH_S47_UPDATE) {
-		memcpy(out->new_events, res->new_events, sizeof(out->new_events));
+		memcpy(out->new_events, res->new_events,
+		       sizeof(out->new_events));
 		out->n_new = res->n_new;
 	}
 	if (mash_s47_is_closing_category(c->category))
@@ -709,7 +739,7 @@ out:
 
 int
 mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
-    struct mash_s47_clock *out, size_t max, size_t *n)
+                            struct mash_s47_clock *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int rc = MASH_ERR_STORE, s;
@@ -719,11 +749,15 @@ mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
 		*n = 0;
 	if (db == NULL || out == NULL || n == NULL || max == 0)
 		return MASH_ERR_INVAL;
-	if (prep(db, "SELECT " CLOCK_COLS " FROM s47_clock WHERE"
-	    " status = 'open' AND escalated_at IS NULL AND due_at < ?1"
-	    " ORDER BY due_at, clock_id LIMIT ?2", &sel) != MASH_OK ||
-	    prep(db, "UPDATE s47_clock SET escalated_at = ?2 WHERE"
-	    " clock_id = ?1 AND escalated_at IS NULL", &upd) != MASH_OK)
+	if (prep(db,
+	         "SELECT " CLOCK_COLS " FROM s47_clock WHERE"
+	         " status = 'open' AND escalated_at IS NULL AND due_at < ?1"
+	         " ORDER BY due_at, clock_id LIMIT ?2",
+	         &sel) != MASH_OK ||
+	    prep(db,
+	         "UPDATE s47_clock SET escalated_at = ?2 WHERE"
+	         " clock_id = ?1 AND escalated_at IS NULL",
+	         &upd) != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(sel, 1, now_ms);
 	sqlite3_bind_int64(sel, 2, (int64_t)max);
@@ -753,7 +787,7 @@ out:
 
 int
 mash_s47_store_list_clocks(sqlite3 *db, const char *case_id, int open_only,
-    struct mash_s47_clock *out, size_t max, size_t *n)
+                           struct mash_s47_clock *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, s;
@@ -762,9 +796,10 @@ mash_s47_store_list_clocks(sqlite3 *db, const char *case_id, int open_only,
 		*n = 0;
 	if (db == NULL || case_id == NULL || out == NULL || n == NULL)
 		return MASH_ERR_INVAL;
-	if (prep(db, "SELECT " CLOCK_COLS " FROM s47_clock WHERE case_id = ?1"
-	    " AND (?2 = 0 OR status = 'open') ORDER BY clock_id", &st) !=
-	    MASH_OK)
+	if (prep(db,
+	         "SELECT " CLOCK_COLS " FROM s47_clock WHERE case_id = ?1"
+	         " AND (?2 = 0 OR status = 'open') ORDER BY clock_id",
+	         &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, open_only);
@@ -786,8 +821,10 @@ mash_s47_store_next_due(sqlite3 *db, int64_t *due_at)
 
 	if (db == NULL || due_at == NULL)
 		return MASH_ERR_INVAL;
-	if (prep(db, "SELECT min(due_at) FROM s47_clock WHERE status = 'open'"
-	    " AND escalated_at IS NULL", &st) != MASH_OK)
+	if (prep(db,
+	         "SELECT min(due_at) FROM s47_clock WHERE status = 'open'"
+	         " AND escalated_at IS NULL",
+	         &st) != MASH_OK)
 		goto out;
 	s = sqlite3_step(st);
 	if (s != SQLITE_ROW)

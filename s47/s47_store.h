@@ -21,21 +21,21 @@
 
 enum mash_s47_clock_op {
 	MASH_S47_CLOCK_SET = 0,
-	MASH_S47_CLOCK_MOVED = 1,   /* due time brought forward */
+	MASH_S47_CLOCK_MOVED = 1, /* due time brought forward */
 	MASH_S47_CLOCK_CLOSED = 2,
 };
 
 /* A clock as stored. */
 struct mash_s47_clock {
 	int64_t clock_id;
-	int kind;                   /* enum mash_s47_clock_kind */
+	int kind; /* enum mash_s47_clock_kind */
 	char case_id[MASH_MAX_ID];
 	char trigger_id[MASH_S47_MAX_TRIGGER_ID]; /* "" if none */
 	int64_t started_at;
 	int64_t due_at;
 	int open;
-	int64_t closed_at;          /* 0 while open */
-	int64_t escalated_at;       /* 0 if not escalated */
+	int64_t closed_at;    /* 0 while open */
+	int64_t escalated_at; /* 0 if not escalated */
 };
 
 struct mash_s47_clock_change {
@@ -63,7 +63,7 @@ int mash_s47_store_init(sqlite3 *db);
 /* The open trigger of case_id into *out (cleared first; out->open = 0 if
  * none). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE. */
 int mash_s47_store_load_open(sqlite3 *db, const char *case_id,
-    struct mash_s47_open *out);
+                             struct mash_s47_open *out);
 
 /*
  * Evaluate hist[cur] (the event just stored for case_id, see
@@ -88,9 +88,9 @@ int mash_s47_store_load_open(sqlite3 *db, const char *case_id,
  * MASH_ERR_STORE; on error the caller rolls back.
  */
 int mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
-    const struct mash_cal *cal, const char *case_id,
-    const struct mash_s47_fact *hist, size_t n, size_t cur, int64_t now_ms,
-    struct mash_s47_outcome *out);
+                         const struct mash_cal *cal, const char *case_id,
+                         const struct mash_s47_fact *hist, size_t n, size_t cur,
+                         int64_t now_ms, struct mash_s47_outcome *out);
 
 /*
  * Clocks due: every open clock with due_at < now_ms that has not been
@@ -100,14 +100,16 @@ int mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
  * caller loops while *n == max). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE.
  */
 int mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
-    struct mash_s47_clock *out, size_t max, size_t *n);
+                                struct mash_s47_clock *out, size_t max,
+                                size_t *n);
 
 /*
  * Clocks of case_id (all, or only open ones if open_only), oldest first,
  * at most max into out[0..*n). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE.
  */
-int mash_s47_store_list_clocks(sqlite3 *db, const char *case_id,
-    int open_only, struct mash_s47_clock *out, size_t max, size_t *n);
+int mash_s47_store_list_clocks(sqlite3 *db, const char *case_id, int open_only,
+                               struct mash_s47_clock *out, size_t max,
+                               size_t *n);
 
 /* The earliest due_at of an open, not escalated clock (for the daemon's
  * timer): MASH_OK with *due_at, or MASH_ERR_NOT_FOUND if none. */

@@ -8,8 +8,7 @@
 
 #define MAX_ASSESSMENTS 4096u
 
-static const char *const band_names[4] = {"LOW", "MEDIUM", "HIGH",
-    "VERY_HIGH"};
+static const char *const band_names[4] = {"LOW", "MEDIUM", "HIGH", "VERY_HIGH"};
 
 enum mash_vcl_band
 mash_vcl_band_from_max(uint32_t max_score)
@@ -26,7 +25,7 @@ mash_vcl_band_from_max(uint32_t max_score)
 
 int
 mash_vcl_band_from_scores(const uint32_t *scores, size_t n,
-    enum mash_vcl_band *out)
+                          enum mash_vcl_band *out)
 {
 	uint32_t max = 0;
 	size_t i;
@@ -84,7 +83,7 @@ later(const struct mash_vcl_assessment *a, size_t i, size_t j)
 
 int
 mash_vcl_register_status(const struct mash_vcl_assessment *a, size_t n,
-    struct mash_vcl_register *out)
+                         struct mash_vcl_register *out)
 {
 	size_t i, latest = n, last_off = n, first_on = n;
 

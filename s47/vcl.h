@@ -31,7 +31,7 @@ enum mash_vcl_band {
  * n > 0 (*out is then LOW).
  */
 int mash_vcl_band_from_scores(const uint32_t *scores, size_t n,
-    enum mash_vcl_band *out);
+                              enum mash_vcl_band *out);
 
 /* The band of a highest factor score (scores above 4 count as 4). */
 enum mash_vcl_band mash_vcl_band_from_max(uint32_t max_score);
@@ -47,16 +47,16 @@ int mash_vcl_band_refers_to_rmg(enum mash_vcl_band band);
 
 /* One checklist assessment of the young person. */
 struct mash_vcl_assessment {
-	int64_t at_ms;            /* when it was assessed (unix ms) */
+	int64_t at_ms; /* when it was assessed (unix ms) */
 	enum mash_vcl_band band;
 };
 
 /* Register status after a series of assessments. */
 struct mash_vcl_register {
-	int on_register;          /* 1 if on the RMG register now */
-	int64_t since_ms;         /* start of the current spell (0 if off) */
-	int64_t next_review_ms;   /* latest assessment + 3 weeks (0 if off) */
-	enum mash_vcl_band band;  /* band of the latest assessment */
+	int on_register;         /* 1 if on the RMG register now */
+	int64_t since_ms;        /* start of the current spell (0 if off) */
+	int64_t next_review_ms;  /* latest assessment + 3 weeks (0 if off) */
+	enum mash_vcl_band band; /* band of the latest assessment */
 };
 
 /*
@@ -67,6 +67,6 @@ struct mash_vcl_register {
  * or n is larger than 4096.
  */
 int mash_vcl_register_status(const struct mash_vcl_assessment *a, size_t n,
-    struct mash_vcl_register *out);
+                             struct mash_vcl_register *out);
 
 #endif

@@ -30,7 +30,7 @@ teardown(void)
 
 static int
 load_text(const char *text, const char *agency, struct mash_agent_cfg **c,
-	  char *why, size_t whylen)
+          char *why, size_t whylen)
 {
 	FILE *f = fopen(path, "w");
 
@@ -42,17 +42,17 @@ load_text(const char *text, const char *agency, struct mash_agent_cfg **c,
 
 START_TEST(shipped_example_configs_load)
 {
-	static const char *const agencies[] = {"police", "health", "education",
-					       "yot", "housing", "social-care"};
+	static const char *const agencies[] = {
+	    "police", "health", "education", "yot", "housing", "social-care"};
 	const char *src = getenv("MASH_SOURCE_DIR");
 	struct mash_agent_cfg *c = NULL;
 	char p[1024], why[512];
 
 	(void)snprintf(p, sizeof(p), "%s/agents/agent-%s.cfg",
-		       src != NULL ? src : ".", agencies[_i]);
+	               src != NULL ? src : ".", agencies[_i]);
 	ck_assert_msg(mash_agent_cfg_load(p, agencies[_i], &c, why,
-					  sizeof(why)) == MASH_OK,
-		      "%s", why);
+	                                  sizeof(why)) == MASH_OK,
+	              "%s", why);
 	ck_assert_str_eq(c->agency, agencies[_i]);
 	ck_assert_str_eq(c->signer, agencies[_i]);
 	ck_assert_str_eq(c->daemon_signer, "mashd");
@@ -65,20 +65,22 @@ START_TEST(shipped_example_configs_load)
 }
 END_TEST
 
-#define GOOD_MQTT "mqtt = { uri = \"tcp://127.0.0.1:1883\"; client_id = \"a\"; };\n"
+#define GOOD_MQTT                                                              \
+	"mqtt = { uri = \"tcp://127.0.0.1:1883\"; client_id = \"a\"; };\n"
 #define GOOD_SIGN "signer = { key_id = \"k1\"; key_file = \"k.pem\"; };\n"
 #define GOOD_RCPT "receipts = { trust_store = \"trust\"; };\n"
-#define GOOD_OUT "outbox = { path = \"ob.db\"; };\n"
+#define GOOD_OUT  "outbox = { path = \"ob.db\"; };\n"
 
 START_TEST(defaults_and_relative_paths)
 {
 	struct mash_agent_cfg *c = NULL;
 	char why[512], want[256];
 
-	ck_assert_int_eq(load_text("agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
-				   GOOD_OUT "};\n",
-				   "yot", &c, why, sizeof(why)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    load_text("agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
+	              "};\n",
+	              "yot", &c, why, sizeof(why)),
+	    MASH_OK);
 	(void)snprintf(want, sizeof(want), "%s/k.pem", dir);
 	ck_assert_str_eq(c->sign_key, want);
 	(void)snprintf(want, sizeof(want), "%s/ob.db", dir);
@@ -96,39 +98,38 @@ static const struct {
 	const char *text;
 	const char *why;
 } bad[] = {
-	{"agent = {\n" GOOD_SIGN GOOD_RCPT GOOD_OUT "};\n",
-	 "agent.mqtt.uri: missing"},
-	{"agent = {\n" GOOD_MQTT GOOD_RCPT GOOD_OUT "};\n",
-	 "agent.signer.key_id: missing"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_OUT "};\n",
-	 "set exactly one of trust_store and daemon_public_key"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN
-	 "receipts = { trust_store = \"t\"; daemon_public_key = \"p\"; };\n"
-	 GOOD_OUT "};\n",
-	 "set exactly one of"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN
-	 "receipts = { daemon_public_key = \"p\"; };\n" GOOD_OUT "};\n",
-	 "daemon_key_id: required"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT "};\n",
-	 "agent.outbox.path: missing"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
-	 "outbox = { path = \"o\";\n backoff_min_ms = \"fast\"; };\n};\n",
-	 "agent.cfg:6: agent.outbox.backoff_min_ms: expected an integer"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
-	 "outbox = { path = \"o\"; backoff_min_ms = 5000;\n"
-	 " backoff_max_ms = 1000; };\n};\n",
-	 "backoff_max_ms is below backoff_min_ms"},
-	{"agent = {\n agency = \"health\";\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
-	 GOOD_OUT "};\n",
-	 "agent.cfg:2: agent.agency is 'health' but --agency is 'police'"},
-	{"agent = {\n" GOOD_MQTT
-	 "signer = { id = \"health\"; key_id = \"k\"; key_file = \"k\"; };\n"
-	 GOOD_RCPT GOOD_OUT "};\n",
-	 "agent.signer.id must be the agency 'police'"},
-	{"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
-	 "timeouts = { publish_ms = 5; };\n};\n",
-	 "agent.timeouts.publish_ms: must be 100..600000"},
-	{"agent = { mqtt = ", "agent.cfg:1: syntax error"},
+    {"agent = {\n" GOOD_SIGN GOOD_RCPT GOOD_OUT "};\n",
+     "agent.mqtt.uri: missing"},
+    {"agent = {\n" GOOD_MQTT GOOD_RCPT GOOD_OUT "};\n",
+     "agent.signer.key_id: missing"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_OUT "};\n",
+     "set exactly one of trust_store and daemon_public_key"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN
+     "receipts = { trust_store = \"t\"; daemon_public_key = \"p\"; "
+     "};\n" GOOD_OUT "};\n",
+     "set exactly one of"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN
+     "receipts = { daemon_public_key = \"p\"; };\n" GOOD_OUT "};\n",
+     "daemon_key_id: required"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT "};\n",
+     "agent.outbox.path: missing"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
+     "outbox = { path = \"o\";\n backoff_min_ms = \"fast\"; };\n};\n",
+     "agent.cfg:6: agent.outbox.backoff_min_ms: expected an integer"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT
+     "outbox = { path = \"o\"; backoff_min_ms = 5000;\n"
+     " backoff_max_ms = 1000; };\n};\n",
+     "backoff_max_ms is below backoff_min_ms"},
+    {"agent = {\n agency = \"health\";\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
+     "};\n",
+     "agent.cfg:2: agent.agency is 'health' but --agency is 'police'"},
+    {"agent = {\n" GOOD_MQTT "signer = { id = \"health\"; key_id = \"k\"; "
+                             "key_file = \"k\"; };\n" GOOD_RCPT GOOD_OUT "};\n",
+     "agent.signer.id must be the agency 'police'"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
+     "timeouts = { publish_ms = 5; };\n};\n",
+     "agent.timeouts.publish_ms: must be 100..600000"},
+    {"agent = { mqtt = ", "agent.cfg:1: syntax error"},
 };
 
 START_TEST(bad_config_is_refused_naming_file_line_and_setting)
@@ -140,8 +141,8 @@ START_TEST(bad_config_is_refused_naming_file_line_and_setting)
 	rc = load_text(bad[_i].text, "police", &c, why, sizeof(why));
 	ck_assert_int_ne(rc, MASH_OK);
 	ck_assert_ptr_null(c);
-	ck_assert_msg(strstr(why, bad[_i].why) != NULL, "case %d: '%s' lacks '%s'",
-		      _i, why, bad[_i].why);
+	ck_assert_msg(strstr(why, bad[_i].why) != NULL,
+	              "case %d: '%s' lacks '%s'", _i, why, bad[_i].why);
 }
 END_TEST
 
@@ -151,11 +152,11 @@ START_TEST(unreadable_or_unknown_is_refused)
 	char why[512];
 
 	ck_assert_int_eq(mash_agent_cfg_load("/nonexistent/agent.cfg", "police",
-					     &c, why, sizeof(why)),
-			 MASH_ERR_IO);
+	                                     &c, why, sizeof(why)),
+	                 MASH_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(why, "/nonexistent/agent.cfg"));
 	ck_assert_int_eq(mash_agent_cfg_load(path, "mi5", &c, why, sizeof(why)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(why, "unknown agency 'mi5'"));
 }
 END_TEST
@@ -169,8 +170,9 @@ cfg_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, shipped_example_configs_load, 0, 6);
 	tcase_add_test(tc, defaults_and_relative_paths);
-	tcase_add_loop_test(tc, bad_config_is_refused_naming_file_line_and_setting,
-			    0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_loop_test(tc,
+	                    bad_config_is_refused_naming_file_line_and_setting,
+	                    0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, unreadable_or_unknown_is_refused);
 	suite_add_tcase(s, tc);
 	return s;

@@ -81,17 +81,17 @@ stored_leaves(unsigned char (*out)[H], size_t max)
 	size_t n = 0;
 
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT seq, record, leaf_hash FROM"
-					    " audit_log ORDER BY seq",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	                                    "SELECT seq, record, leaf_hash FROM"
+	                                    " audit_log ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW && n < max) {
 		ck_assert_int_eq(sqlite3_column_int64(st, 0), (int64_t)n + 1);
-		ck_assert_int_eq(mash_merkle_leaf_hash(
-					 sqlite3_column_blob(st, 1),
-					 (size_t)sqlite3_column_bytes(st, 1),
-					 out[n]),
-				 MASH_OK);
+		ck_assert_int_eq(
+		    mash_merkle_leaf_hash(sqlite3_column_blob(st, 1),
+		                          (size_t)sqlite3_column_bytes(st, 1),
+		                          out[n]),
+		    MASH_OK);
 		ck_assert_int_eq(sqlite3_column_bytes(st, 2), H);
 		ck_assert_mem_eq(sqlite3_column_blob(st, 2), out[n], H);
 		n++;
@@ -155,16 +155,16 @@ START_TEST(encoding_is_compact_sorted_and_versioned)
 	r.extra_json = "{\"z\":1,\"a\":\"b\"}";
 	ck_assert_int_eq(mash_aud_encode(&r, 7, 1234, &out, &len), MASH_OK);
 	ck_assert_str_eq(
-		out,
-		"{\"actor\":\"mashd\",\"agency\":\"health\",\"case_id\":\"c-42\","
-		"\"event_id\":\"2f1c0a6e-0d0b-4c5e-9a0e-1b2c3d4e5f60\","
-		"\"extra\":{\"a\":\"b\",\"z\":1},"
-		"\"legal_basis\":\"children-act-1989-s47\","
-		"\"purpose\":\"strategy-discussion\","
-		"\"recipient\":\"police.pp1\",\"rule_id\":\"health-to-police-s47\","
-		"\"seq\":7,\"shared\":[\"category\",\"severity\"],\"time\":1234,"
-		"\"type\":\"DECISION\",\"v\":1,"
-		"\"withheld\":[\"summary\",\"subject.nhs\"]}");
+	    out,
+	    "{\"actor\":\"mashd\",\"agency\":\"health\",\"case_id\":\"c-42\","
+	    "\"event_id\":\"2f1c0a6e-0d0b-4c5e-9a0e-1b2c3d4e5f60\","
+	    "\"extra\":{\"a\":\"b\",\"z\":1},"
+	    "\"legal_basis\":\"children-act-1989-s47\","
+	    "\"purpose\":\"strategy-discussion\","
+	    "\"recipient\":\"police.pp1\",\"rule_id\":\"health-to-police-s47\","
+	    "\"seq\":7,\"shared\":[\"category\",\"severity\"],\"time\":1234,"
+	    "\"type\":\"DECISION\",\"v\":1,"
+	    "\"withheld\":[\"summary\",\"subject.nhs\"]}");
 	ck_assert_uint_eq(len, strlen(out));
 	mash_free(out);
 }
@@ -182,9 +182,9 @@ START_TEST(encoding_omits_unset_fields_and_is_stable)
 	ck_assert_int_eq(mash_aud_encode(&r, 1, 5, &b, &lb), MASH_OK);
 	ck_assert_str_eq(a, b);
 	ck_assert_str_eq(a, "{\"actor\":\"police\",\"agency\":\"police\","
-			    "\"case_id\":\"case-1\",\"event_id\":\"e-9\","
-			    "\"seq\":1,\"time\":5,"
-			    "\"type\":\"EVENT_RECEIVED\",\"v\":1}");
+	                    "\"case_id\":\"case-1\",\"event_id\":\"e-9\","
+	                    "\"seq\":1,\"time\":5,"
+	                    "\"type\":\"EVENT_RECEIVED\",\"v\":1}");
 	mash_free(a);
 	mash_free(b);
 }
@@ -222,7 +222,7 @@ START_TEST(ids_uuids_and_times_are_not_masked)
 	r.reason = "due 1790000000000";
 	ck_assert_int_eq(mash_aud_encode(&r, 1, 5, &out, &len), MASH_OK);
 	ck_assert_ptr_nonnull(
-		strstr(out, "11111111-2222-3333-4444-555555555555"));
+	    strstr(out, "11111111-2222-3333-4444-555555555555"));
 	ck_assert_ptr_nonnull(strstr(out, "due 1790000000000"));
 	mash_free(out);
 }
@@ -231,9 +231,10 @@ END_TEST
 START_TEST(record_holds_only_whitelisted_keys)
 {
 	static const char *const allowed[] = {
-		"v", "seq", "type", "time", "actor", "case_id", "agency",
-		"event_id", "recipient", "purpose", "rule_id", "legal_basis",
-		"shared", "withheld", "reason", "extra"};
+	    "v",         "seq",      "type",    "time",
+	    "actor",     "case_id",  "agency",  "event_id",
+	    "recipient", "purpose",  "rule_id", "legal_basis",
+	    "shared",    "withheld", "reason",  "extra"};
 	static const char *const f[] = {"category"};
 	struct mash_aud_record r;
 	char *out = NULL, *p, key[64];
@@ -264,12 +265,13 @@ START_TEST(record_holds_only_whitelisted_keys)
 		else if (*p == '}' || *p == ']')
 			depth--;
 		else if (*p == '"' && depth == 1 &&
-			 (p[-1] == '{' || p[-1] == ',')) {
+		         (p[-1] == '{' || p[-1] == ',')) {
 			for (k = 0; p[1 + k] != '"' && k < sizeof(key) - 1; k++)
 				key[k] = p[1 + k];
 			key[k] = '\0';
 			ok = 0;
-			for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+			for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]);
+			     i++)
 				if (strcmp(key, allowed[i]) == 0)
 					ok = 1;
 			ck_assert_msg(ok, "unexpected key %s", key);
@@ -300,7 +302,7 @@ START_TEST(bad_records_are_refused_and_nothing_is_appended)
 	longreason[sizeof(longreason) - 1] = '\0';
 	r.reason = longreason;
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq),
-			 MASH_ERR_FIELD_TOO_LONG);
+	                 MASH_ERR_FIELD_TOO_LONG);
 	received(&r, "bad\xc3");
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_ERR_BAD_UTF8);
 	received(&r, "e");
@@ -350,9 +352,9 @@ START_TEST(stored_leaf_is_the_canonical_bytes_and_root_matches_mth)
 	}
 	n = stored_leaves(leaves, 40);
 	ck_assert_uint_eq(n, 37);
-	ck_assert_int_eq(mash_merkle_root((const unsigned char(*)[H])leaves,
-					  n, want),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_merkle_root((const unsigned char(*)[H])leaves, n, want),
+	    MASH_OK);
 	ck_assert_int_eq(mash_aud_tree(aud, &size, got), MASH_OK);
 	ck_assert_uint_eq(size, 37);
 	ck_assert_mem_eq(got, want, H);
@@ -372,10 +374,10 @@ START_TEST(time_comes_from_injected_clock_unless_given)
 	r.time_ms = 42;
 	ck_assert_int_eq(mash_aud_append(aud, &r, NULL), MASH_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT time_ms FROM audit_log"
-					    " ORDER BY seq",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	                                    "SELECT time_ms FROM audit_log"
+	                                    " ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int64(st, 0), 1800000000123);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
@@ -406,9 +408,9 @@ START_TEST(tree_state_survives_reopen)
 	ck_assert_uint_eq(seq, 12);
 	n = stored_leaves(leaves, 20);
 	ck_assert_uint_eq(n, 12);
-	ck_assert_int_eq(mash_merkle_root((const unsigned char(*)[H])leaves,
-					  n, want),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_merkle_root((const unsigned char(*)[H])leaves, n, want),
+	    MASH_OK);
 	ck_assert_int_eq(mash_aud_tree(aud, &size, got), MASH_OK);
 	ck_assert_mem_eq(got, want, H);
 	mash_aud_free(aud);
@@ -424,13 +426,13 @@ START_TEST(rolled_back_transaction_leaves_no_trace)
 	received(&r, "e");
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
-			 SQLITE_OK);
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_uint_eq(seq, 2);
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_uint_eq(seq, 3);
 	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
-			 SQLITE_OK);
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_uint_eq(seq, 2);
 	mash_aud_free(aud);
@@ -447,21 +449,21 @@ START_TEST(group_commit_of_32_appends_in_one_transaction)
 
 	received(&r, "e");
 	for (b = 0; b < 2; b++) {
-		ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
-					      NULL),
-				 SQLITE_OK);
+		ck_assert_int_eq(
+		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		    SQLITE_OK);
 		for (i = 0; i < 32; i++) {
 			ck_assert_int_eq(mash_aud_append(aud, &r, &seq),
-					 MASH_OK);
+			                 MASH_OK);
 			ck_assert_uint_eq(seq, (uint64_t)(b * 32 + i + 1));
 		}
 		ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-				 SQLITE_OK);
+		                 SQLITE_OK);
 	}
 	ck_assert_uint_eq(stored_leaves(leaves, 70), 64);
-	ck_assert_int_eq(mash_merkle_root((const unsigned char(*)[H])leaves,
-					  64, want),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_merkle_root((const unsigned char(*)[H])leaves, 64, want),
+	    MASH_OK);
 	ck_assert_int_eq(mash_aud_tree(aud, &size, got), MASH_OK);
 	ck_assert_mem_eq(got, want, H);
 	mash_aud_free(aud);
@@ -474,18 +476,19 @@ START_TEST(type_names_round_trip_for_every_type)
 	int i;
 
 	for (i = MASH_AUD_TYPE_MIN; i <= MASH_AUD_TYPE_MAX; i++) {
-		ck_assert_ptr_nonnull(mash_aud_type_name((enum mash_aud_type)i));
-		ck_assert_int_eq(mash_aud_type_parse(
-					 mash_aud_type_name((enum mash_aud_type)i),
-					 &t),
-				 MASH_OK);
+		ck_assert_ptr_nonnull(
+		    mash_aud_type_name((enum mash_aud_type)i));
+		ck_assert_int_eq(
+		    mash_aud_type_parse(
+		        mash_aud_type_name((enum mash_aud_type)i), &t),
+		    MASH_OK);
 		ck_assert_int_eq((int)t, i);
 	}
 	ck_assert_ptr_null(mash_aud_type_name((enum mash_aud_type)0));
 	ck_assert_int_eq(mash_aud_type_parse("decision", &t),
-			 MASH_ERR_BAD_ENUM);
+	                 MASH_ERR_BAD_ENUM);
 	ck_assert_str_eq(mash_aud_type_name(MASH_AUD_BREAK_GLASS),
-			 "BREAK_GLASS");
+	                 "BREAK_GLASS");
 }
 END_TEST
 
@@ -497,8 +500,8 @@ struct test_signer {
 };
 
 static int
-test_seal(void *ctx, const char *type, const unsigned char *payload,
-	  size_t len, unsigned char **env, size_t *env_len)
+test_seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
+          unsigned char **env, size_t *env_len)
 {
 	struct test_signer *ts = ctx;
 	Mash__V1__SignedEnvelope e = MASH__V1__SIGNED_ENVELOPE__INIT;
@@ -515,8 +518,7 @@ test_seal(void *ctx, const char *type, const unsigned char *payload,
 	memcpy(msg + 17, type, tl);
 	msg[17 + tl] = '\n';
 	memcpy(msg + 18 + tl, payload, len);
-	ck_assert_int_eq(EVP_DigestSignInit(md, NULL, NULL, NULL, ts->pkey),
-			 1);
+	ck_assert_int_eq(EVP_DigestSignInit(md, NULL, NULL, NULL, ts->pkey), 1);
 	ck_assert_int_eq(EVP_DigestSign(md, sig, &siglen, msg, mlen), 1);
 	EVP_MD_CTX_free(md);
 	free(msg);
@@ -571,7 +573,7 @@ START_TEST(checkpoint_signs_current_tree_and_records_it)
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->payload_type, "mash.v1.AuditCheckpoint");
 	cp = mash__v1__audit_checkpoint__unpack(NULL, e->payload.len,
-						e->payload.data);
+	                                        e->payload.data);
 	ck_assert_ptr_nonnull(cp);
 	ck_assert_str_eq(cp->log_id, "test-log");
 	ck_assert_uint_eq(cp->tree_size, 5);
@@ -584,7 +586,7 @@ START_TEST(checkpoint_signs_current_tree_and_records_it)
 	ck_assert_int_eq(mash_aud_tree(aud, &size, root), MASH_OK);
 	ck_assert_uint_eq(size, 6);
 	ck_assert_int_eq(mash_aud_latest_checkpoint(aud, &latest, &llen),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(llen, len);
 	ck_assert_mem_eq(latest, env, len);
 	mash_free(latest);
@@ -650,11 +652,11 @@ START_TEST(failed_signature_stores_no_checkpoint)
 	received(&r, "e");
 	ck_assert_int_eq(mash_aud_append(aud, &r, NULL), MASH_OK);
 	ck_assert_int_eq(mash_aud_checkpoint(aud, &s, &env, &len),
-			 MASH_ERR_CRYPTO);
+	                 MASH_ERR_CRYPTO);
 	ck_assert_ptr_null(env);
 	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(mash_aud_latest_checkpoint(aud, &env, &len),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_aud_tree(aud, &size, root), MASH_OK);
 	ck_assert_uint_eq(size, 1);
 	EVP_PKEY_free(ts.pkey);
@@ -682,8 +684,8 @@ START_TEST(append_fails_cleanly_when_allocation_fails)
 		if (rc != MASH_OK) {
 			ck_assert_int_eq(rc, MASH_ERR_NOMEM);
 			ck_assert_uint_eq(seq, 0);
-			ck_assert_int_eq(mash_aud_tree(aud, &size, root) ,
-					 MASH_OK);
+			ck_assert_int_eq(mash_aud_tree(aud, &size, root),
+			                 MASH_OK);
 		}
 	}
 	ck_assert_int_eq(mash_aud_tree(aud, &size, root), MASH_OK);
@@ -693,12 +695,11 @@ START_TEST(append_fails_cleanly_when_allocation_fails)
 }
 END_TEST
 
-
 /* ---- verify ------------------------------------------------------- */
 
 static int
 test_open(void *ctx, const unsigned char *env, size_t len,
-	  unsigned char **payload, size_t *plen, char *why, size_t whylen)
+          unsigned char **payload, size_t *plen, char *why, size_t whylen)
 {
 	struct test_signer *ts = ctx;
 	Mash__V1__SignedEnvelope *e;
@@ -724,7 +725,7 @@ test_open(void *ctx, const unsigned char *env, size_t len,
 	md = EVP_MD_CTX_new();
 	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, ts->pkey) == 1 &&
 	     EVP_DigestVerify(md, e->signature.data, e->signature.len, msg,
-			      mlen) == 1;
+	                      mlen) == 1;
 	EVP_MD_CTX_free(md);
 	free(msg);
 	if (ok) {
@@ -756,9 +757,8 @@ build_log(struct test_signer *ts, struct mash_aud_opener *op)
 	op->ctx = ts;
 	for (i = 1; i <= 15; i++) {
 		if (i == 6 || i == 12) {
-			ck_assert_int_eq(mash_aud_checkpoint(aud, &s, &env,
-							     &len),
-					 MASH_OK);
+			ck_assert_int_eq(
+			    mash_aud_checkpoint(aud, &s, &env, &len), MASH_OK);
 			ck_assert_ptr_nonnull(env);
 			mash_free(env);
 			continue;
@@ -785,7 +785,7 @@ exec_ok(const char *sql)
 	char *err = NULL;
 
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK,
-		      "%s: %s", sql, err ? err : "");
+	              "%s: %s", sql, err ? err : "");
 }
 
 START_TEST(verify_passes_an_intact_log_and_checks_each_checkpoint)
@@ -820,7 +820,7 @@ START_TEST(verify_names_an_altered_record)
 
 	build_log(&ts, &op);
 	exec_ok("UPDATE audit_log SET record = replace(record, 'event-4',"
-		" 'event-X') WHERE seq = 4");
+	        " 'event-X') WHERE seq = 4");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 4);
 	ck_assert_str_eq(res.why, "seq 4: leaf hash mismatch (record altered)");
@@ -846,11 +846,11 @@ START_TEST(verify_catches_altered_record_with_recomputed_hash_by_checkpoint)
 	memcpy(strstr(rec, "\"agency\":\"police\"") + 10, "health", 6);
 	mash_merkle_leaf_hash(rec, len, leaf);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "UPDATE audit_log SET record = ?1,"
-					    " leaf_hash = ?2, agency = 'health'"
-					    " WHERE seq = 8",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	                                    "UPDATE audit_log SET record = ?1,"
+	                                    " leaf_hash = ?2, agency = 'health'"
+	                                    " WHERE seq = 8",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	sqlite3_bind_text(st, 1, rec, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, leaf, H, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -859,7 +859,7 @@ START_TEST(verify_catches_altered_record_with_recomputed_hash_by_checkpoint)
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_int_eq(res.bad_checkpoint, 2);
 	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 2 (tree_size 11) "
-					      "does not match"));
+	                                      "does not match"));
 	ck_assert_ptr_nonnull(strstr(res.why, "seq 6..11"));
 	EVP_PKEY_free(ts.pkey);
 }
@@ -876,8 +876,8 @@ START_TEST(verify_names_an_altered_index_column)
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 9);
 	ck_assert_str_eq(res.why,
-			 "seq 9: column case_id differs from the record "
-			 "(altered)");
+	                 "seq 9: column case_id differs from the record "
+	                 "(altered)");
 	EVP_PKEY_free(ts.pkey);
 }
 END_TEST
@@ -908,7 +908,7 @@ START_TEST(verify_names_records_deleted_from_the_end)
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 14);
 	ck_assert_ptr_nonnull(strstr(res.why, "seq 14 missing: the log ends "
-					      "at seq 13"));
+	                                      "at seq 13"));
 	/* Deleting back past a checkpoint: the checkpoint says so. */
 	exec_ok("DELETE FROM audit_log WHERE seq >= 10");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
@@ -926,9 +926,9 @@ START_TEST(verify_names_a_record_inserted_at_the_end)
 
 	build_log(&ts, &op);
 	exec_ok("INSERT INTO audit_log SELECT 16, type, time_ms, actor,"
-		" case_id, agency, event_id, recipient,"
-		" replace(record, '\"seq\":15', '\"seq\":16'), leaf_hash"
-		" FROM audit_log WHERE seq = 15");
+	        " case_id, agency, event_id, recipient,"
+	        " replace(record, '\"seq\":15', '\"seq\":16'), leaf_hash"
+	        " FROM audit_log WHERE seq = 15");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 16);
 	EVP_PKEY_free(ts.pkey);
@@ -947,13 +947,13 @@ START_TEST(verify_names_a_record_inserted_in_the_middle)
 	exec_ok("UPDATE audit_log SET seq = -seq WHERE seq >= 8");
 	exec_ok("UPDATE audit_log SET seq = 1 - seq WHERE seq < 0");
 	exec_ok("INSERT INTO audit_log SELECT 8, type, time_ms, actor,"
-		" case_id, agency, event_id, recipient, record, leaf_hash"
-		" FROM audit_log WHERE seq = 7");
+	        " case_id, agency, event_id, recipient, record, leaf_hash"
+	        " FROM audit_log WHERE seq = 7");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 8);
 	ck_assert_str_eq(res.why, "seq 8: extra record: seq 7 and seq 8 both "
-				  "claim seq 7 (a record was inserted there "
-				  "and later ones renumbered)");
+	                          "claim seq 7 (a record was inserted there "
+	                          "and later ones renumbered)");
 	EVP_PKEY_free(ts.pkey);
 }
 END_TEST
@@ -971,8 +971,8 @@ START_TEST(verify_names_swapped_records)
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 3);
 	ck_assert_str_eq(res.why,
-			 "seq 3: out of order: the record carries seq 9 "
-			 "(records reordered, swapped or renumbered)");
+	                 "seq 3: out of order: the record carries seq 9 "
+	                 "(records reordered, swapped or renumbered)");
 	EVP_PKEY_free(ts.pkey);
 }
 END_TEST
@@ -987,11 +987,11 @@ START_TEST(verify_names_a_checkpoint_with_a_broken_signature)
 	/* Set the last byte of the signature (the top of S, always < 0x20)
 	 * to 0xff: S >= L never verifies. */
 	exec_ok("UPDATE audit_checkpoints SET envelope = substr(envelope, 1,"
-		" length(envelope) - 1) || x'ff' WHERE id = 1");
+	        " length(envelope) - 1) || x'ff' WHERE id = 1");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_int_eq(res.bad_checkpoint, 1);
 	ck_assert_ptr_nonnull(strstr(res.why, "checkpoint 1 (tree_size 5): "
-					      "signature does not verify"));
+	                                      "signature does not verify"));
 	EVP_PKEY_free(ts.pkey);
 }
 END_TEST
@@ -1004,7 +1004,7 @@ START_TEST(verify_names_a_checkpoint_whose_columns_were_changed)
 
 	build_log(&ts, &op);
 	exec_ok("UPDATE audit_checkpoints SET root_hash = zeroblob(32)"
-		" WHERE id = 2");
+	        " WHERE id = 2");
 	ck_assert_int_eq(verify_db(&op, &res), MASH_ERR_TAMPERED);
 	ck_assert_int_eq(res.bad_checkpoint, 2);
 	ck_assert_ptr_nonnull(strstr(res.why, "stored columns differ"));
@@ -1033,22 +1033,20 @@ START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
 	size_t plen;
 
 	build_log(&ts, &op);
-	ck_assert_int_eq(mash_aud_latest_signed(db, &op, &ci, why,
-						sizeof(why)),
-			 MASH_OK);
+	ck_assert_int_eq(mash_aud_latest_signed(db, &op, &ci, why, sizeof(why)),
+	                 MASH_OK);
 	ck_assert_uint_eq(ci.tree_size, 11);
 	ck_assert_int_eq(mash_aud_leaves(db, ci.tree_size, &leaves), MASH_OK);
 	mash_merkle_root((const unsigned char(*)[H])leaves, 11, root);
 	ck_assert_mem_eq(root, ci.root, H);
-	ck_assert_int_eq(mash_merkle_inclusion_proof(
-				 (const unsigned char(*)[H])leaves, 11, 3,
-				 proof, &plen),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_merkle_inclusion_proof((const unsigned char(*)[H])leaves, 11,
+	                                3, proof, &plen),
+	    MASH_OK);
 	ck_assert_int_eq(mash_merkle_inclusion_verify(
-				 leaves[3], 3, 11,
-				 (const unsigned char(*)[H])proof, plen,
-				 ci.root),
-			 MASH_OK);
+	                     leaves[3], 3, 11, (const unsigned char(*)[H])proof,
+	                     plen, ci.root),
+	                 MASH_OK);
 	mash_free(leaves);
 	ck_assert_int_eq(mash_aud_leaves(db, 16, &leaves), MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(leaves);
@@ -1074,7 +1072,7 @@ aud_suite(void)
 	tcase_add_test(tc, bad_records_are_refused_and_nothing_is_appended);
 	tcase_add_test(tc, reason_at_exact_maximum_is_accepted);
 	tcase_add_test(tc,
-		       stored_leaf_is_the_canonical_bytes_and_root_matches_mth);
+	               stored_leaf_is_the_canonical_bytes_and_root_matches_mth);
 	tcase_add_test(tc, time_comes_from_injected_clock_unless_given);
 	tcase_add_test(tc, tree_state_survives_reopen);
 	tcase_add_test(tc, rolled_back_transaction_leaves_no_trace);
@@ -1085,11 +1083,11 @@ aud_suite(void)
 	tcase_add_test(tc, failed_signature_stores_no_checkpoint);
 	tcase_add_test(tc, append_fails_cleanly_when_allocation_fails);
 	tcase_add_test(tc,
-		       verify_passes_an_intact_log_and_checks_each_checkpoint);
+	               verify_passes_an_intact_log_and_checks_each_checkpoint);
 	tcase_add_test(tc, verify_names_an_altered_record);
 	tcase_add_test(
-		tc,
-		verify_catches_altered_record_with_recomputed_hash_by_checkpoint);
+	    tc,
+	    verify_catches_altered_record_with_recomputed_hash_by_checkpoint);
 	tcase_add_test(tc, verify_names_an_altered_index_column);
 	tcase_add_test(tc, verify_names_a_deleted_record);
 	tcase_add_test(tc, verify_names_records_deleted_from_the_end);
@@ -1097,9 +1095,11 @@ aud_suite(void)
 	tcase_add_test(tc, verify_names_a_record_inserted_in_the_middle);
 	tcase_add_test(tc, verify_names_swapped_records);
 	tcase_add_test(tc, verify_names_a_checkpoint_with_a_broken_signature);
-	tcase_add_test(tc, verify_names_a_checkpoint_whose_columns_were_changed);
+	tcase_add_test(tc,
+	               verify_names_a_checkpoint_whose_columns_were_changed);
 	tcase_add_test(tc, verify_reports_unreadable_database);
-	tcase_add_test(tc, leaves_and_latest_checkpoint_give_a_provable_inclusion);
+	tcase_add_test(tc,
+	               leaves_and_latest_checkpoint_give_a_provable_inclusion);
 	suite_add_tcase(s, tc);
 	return s;
 }

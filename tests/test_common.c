@@ -14,7 +14,7 @@ START_TEST(strerror_gives_message_for_every_code)
 	ck_assert_str_eq(mash_strerror(MASH_OK), "success");
 	ck_assert_str_eq(mash_errname(MASH_ERR_BAD_SIGNATURE), "BAD_SIGNATURE");
 	ck_assert_str_eq(mash_strerror(MASH_ERR_REVOKED_KEY),
-			 "signer key is revoked");
+	                 "signer key is revoked");
 	for (int rc = 0; rc >= MASH_ERR_INTERNAL; rc--)
 		ck_assert_str_ne(mash_strerror(rc), "unknown error");
 }
@@ -32,24 +32,24 @@ static const struct {
 	size_t n;
 	int ok;
 } utf8_cases[] = {
-	{"plain ascii", 11, 1},
-	{"caf\xc3\xa9", 5, 1},
-	{"\xe2\x82\xac", 3, 1},             /* euro sign */
-	{"\xf0\x9f\x98\x80", 4, 1},         /* emoji */
-	{"a\0b", 3, 0},                     /* embedded NUL */
-	{"\xc0\xaf", 2, 0},                 /* overlong slash */
-	{"\xe0\x80\xaf", 3, 0},             /* overlong 3-byte */
-	{"\xed\xa0\x80", 3, 0},             /* surrogate */
-	{"\xf4\x90\x80\x80", 4, 0},         /* beyond U+10FFFF */
-	{"\xc3", 1, 0},                     /* truncated sequence */
-	{"\x80", 1, 0},                     /* lone continuation */
-	{"\xff", 1, 0},
+    {"plain ascii", 11, 1},
+    {"caf\xc3\xa9", 5, 1},
+    {"\xe2\x82\xac", 3, 1},     /* euro sign */
+    {"\xf0\x9f\x98\x80", 4, 1}, /* emoji */
+    {"a\0b", 3, 0},             /* embedded NUL */
+    {"\xc0\xaf", 2, 0},         /* overlong slash */
+    {"\xe0\x80\xaf", 3, 0},     /* overlong 3-byte */
+    {"\xed\xa0\x80", 3, 0},     /* surrogate */
+    {"\xf4\x90\x80\x80", 4, 0}, /* beyond U+10FFFF */
+    {"\xc3", 1, 0},             /* truncated sequence */
+    {"\x80", 1, 0},             /* lone continuation */
+    {"\xff", 1, 0},
 };
 
 START_TEST(utf8_valid_accepts_good_and_rejects_bad)
 {
 	ck_assert_int_eq(mash_utf8_valid(utf8_cases[_i].s, utf8_cases[_i].n),
-			 utf8_cases[_i].ok);
+	                 utf8_cases[_i].ok);
 }
 END_TEST
 
@@ -73,7 +73,7 @@ START_TEST(strlcpy_truncates_and_says_so)
 	ck_assert_int_eq(mash_strlcpy(buf, "abc", sizeof(buf)), MASH_OK);
 	ck_assert_str_eq(buf, "abc");
 	ck_assert_int_eq(mash_strlcpy(buf, "abcd", sizeof(buf)),
-			 MASH_ERR_FIELD_TOO_LONG);
+	                 MASH_ERR_FIELD_TOO_LONG);
 	ck_assert_str_eq(buf, "abc");
 }
 END_TEST
@@ -84,7 +84,7 @@ START_TEST(snprintf_reports_truncation)
 
 	ck_assert_int_eq(mash_snprintf(buf, sizeof(buf), "%d", 12345), MASH_OK);
 	ck_assert_int_eq(mash_snprintf(buf, sizeof(buf), "%d", 123456),
-			 MASH_ERR_FIELD_TOO_LONG);
+	                 MASH_ERR_FIELD_TOO_LONG);
 }
 END_TEST
 
@@ -98,7 +98,7 @@ START_TEST(parse_i64_rejects_junk_and_range)
 	ck_assert_int_eq(mash_parse_i64("", 0, 100, &v), MASH_ERR_PARSE);
 	ck_assert_int_eq(mash_parse_i64("101", 0, 100, &v), MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_parse_i64("99999999999999999999", 0, 100, &v),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(v, 42);
 }
 END_TEST
@@ -152,7 +152,7 @@ common_suite(void)
 	tcase_add_test(tc, strerror_gives_message_for_every_code);
 	tcase_add_test(tc, strerror_unknown_code_is_not_null);
 	tcase_add_loop_test(tc, utf8_valid_accepts_good_and_rejects_bad, 0,
-			    sizeof(utf8_cases) / sizeof(utf8_cases[0]));
+	                    sizeof(utf8_cases) / sizeof(utf8_cases[0]));
 	tcase_add_test(tc, str_check_bounds_length_exactly);
 	tcase_add_test(tc, strlcpy_truncates_and_says_so);
 	tcase_add_test(tc, snprintf_reports_truncation);

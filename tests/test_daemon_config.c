@@ -54,15 +54,16 @@ START_TEST(full_file_is_read)
 	struct mashd_config c;
 	char err[MASHD_CFG_ERR_LEN];
 
-	ck_assert_int_eq(read_text("mqtt = { uri = \"tcp://b:1883\"; "
-				   "client_id = \"m2\"; keepalive = 60; "
-				   "verify_peer = false; "
-				   "subscribe = \"$share/mashd/mash/v1/events/+\"; };\n"
-				   "key_id = \"k1\"; key_file = \"/k\";\n"
-				   "trust_store = \"/t\"; store = \"/s.db\";\n"
-				   "audit = { checkpoint_every_records = 7; };\n",
-				   &c, err, sizeof(err)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    read_text("mqtt = { uri = \"tcp://b:1883\"; "
+	              "client_id = \"m2\"; keepalive = 60; "
+	              "verify_peer = false; "
+	              "subscribe = \"$share/mashd/mash/v1/events/+\"; };\n"
+	              "key_id = \"k1\"; key_file = \"/k\";\n"
+	              "trust_store = \"/t\"; store = \"/s.db\";\n"
+	              "audit = { checkpoint_every_records = 7; };\n",
+	              &c, err, sizeof(err)),
+	    MASH_OK);
 	ck_assert_str_eq(c.mqtt_uri, "tcp://b:1883");
 	ck_assert_str_eq(c.mqtt_client_id, "m2");
 	ck_assert_int_eq(c.mqtt_keepalive, 60);
@@ -78,16 +79,19 @@ static const struct {
 	int rc;
 	const char *in_err; /* substring of the error */
 } bad_files[] = {
-	{"trust_stor = \"/t\";\n", MASH_ERR_CONFIG, ":1: unknown setting 'trust_stor'"},
-	{"\nmqtt = { urii = \"x\"; };\n", MASH_ERR_CONFIG, ":2: unknown setting 'mqtt.urii'"},
-	{"mqtt = { keepalive = \"30\"; };\n", MASH_ERR_CONFIG, "must be an integer"},
-	{"mqtt = { keepalive = 4; };\n", MASH_ERR_CONFIG, "outside 5..3600"},
-	{"mqtt = { keepalive = 3601; };\n", MASH_ERR_CONFIG, "outside"},
-	{"store = 5;\n", MASH_ERR_CONFIG, "must be a string"},
-	{"mqtt = { verify_peer = 1; };\n", MASH_ERR_CONFIG, "true or false"},
-	{"max_message = 262145;\n", MASH_ERR_CONFIG, "outside"},
-	{"\nstore = = \"x\";\n", MASH_ERR_PARSE, ":2:"},
-	{"policy = { x = 1; };\n", MASH_ERR_CONFIG, "must be a string"},
+    {"trust_stor = \"/t\";\n", MASH_ERR_CONFIG,
+     ":1: unknown setting 'trust_stor'"},
+    {"\nmqtt = { urii = \"x\"; };\n", MASH_ERR_CONFIG,
+     ":2: unknown setting 'mqtt.urii'"},
+    {"mqtt = { keepalive = \"30\"; };\n", MASH_ERR_CONFIG,
+     "must be an integer"},
+    {"mqtt = { keepalive = 4; };\n", MASH_ERR_CONFIG, "outside 5..3600"},
+    {"mqtt = { keepalive = 3601; };\n", MASH_ERR_CONFIG, "outside"},
+    {"store = 5;\n", MASH_ERR_CONFIG, "must be a string"},
+    {"mqtt = { verify_peer = 1; };\n", MASH_ERR_CONFIG, "true or false"},
+    {"max_message = 262145;\n", MASH_ERR_CONFIG, "outside"},
+    {"\nstore = = \"x\";\n", MASH_ERR_PARSE, ":2:"},
+    {"policy = { x = 1; };\n", MASH_ERR_CONFIG, "must be a string"},
 };
 
 START_TEST(bad_files_are_refused_with_file_and_line)
@@ -97,11 +101,12 @@ START_TEST(bad_files_are_refused_with_file_and_line)
 
 	err[0] = '\0';
 	ck_assert_int_eq(read_text(bad_files[_i].text, &c, err, sizeof(err)),
-			 bad_files[_i].rc);
+	                 bad_files[_i].rc);
 	ck_assert_msg(strstr(err, bad_files[_i].in_err) != NULL, "error '%s'",
-		      err);
-	ck_assert_msg(strstr(err, path) != NULL || bad_files[_i].rc != MASH_ERR_CONFIG,
-		      "error '%s' does not name the file", err);
+	              err);
+	ck_assert_msg(strstr(err, path) != NULL ||
+	                  bad_files[_i].rc != MASH_ERR_CONFIG,
+	              "error '%s' does not name the file", err);
 }
 END_TEST
 
@@ -111,9 +116,9 @@ START_TEST(missing_file_is_io_error)
 	char err[MASHD_CFG_ERR_LEN];
 
 	mashd_config_defaults(&c);
-	ck_assert_int_eq(mashd_config_read(&c, "/nonexistent/mashd.cfg", err,
-					   sizeof(err)),
-			 MASH_ERR_IO);
+	ck_assert_int_eq(
+	    mashd_config_read(&c, "/nonexistent/mashd.cfg", err, sizeof(err)),
+	    MASH_ERR_IO);
 	ck_assert(strstr(err, "/nonexistent/mashd.cfg") != NULL);
 }
 END_TEST
@@ -124,33 +129,33 @@ START_TEST(every_key_can_be_overridden)
 	char err[MASHD_CFG_ERR_LEN];
 
 	mashd_config_defaults(&c);
-	ck_assert_int_eq(mashd_config_set(&c, "mqtt.uri=ssl://h:8883", err,
-					  sizeof(err)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "mqtt.uri=ssl://h:8883", err, sizeof(err)),
+	    MASH_OK);
 	ck_assert_str_eq(c.mqtt_uri, "ssl://h:8883");
-	ck_assert_int_eq(mashd_config_set(&c, "mqtt.clean_start=true", err,
-					  sizeof(err)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "mqtt.clean_start=true", err, sizeof(err)),
+	    MASH_OK);
 	ck_assert_int_eq(c.mqtt_clean_start, 1);
 	ck_assert_int_eq(mashd_config_set(&c, "audit.checkpoint_every_ms=0",
-					  err, sizeof(err)),
-			 MASH_OK);
+	                                  err, sizeof(err)),
+	                 MASH_OK);
 	ck_assert_int_eq(c.audit_checkpoint_every_ms, 0);
-	ck_assert_int_eq(mashd_config_set_kv(&c, "store", "/x.db", err,
-					     sizeof(err)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mashd_config_set_kv(&c, "store", "/x.db", err, sizeof(err)),
+	    MASH_OK);
 	ck_assert_str_eq(c.store, "/x.db");
 	ck_assert_int_eq(mashd_config_set(&c, "nosuch=1", err, sizeof(err)),
-			 MASH_ERR_CONFIG);
-	ck_assert_int_eq(mashd_config_set(&c, "mqtt.keepalive=abc", err,
-					  sizeof(err)),
-			 MASH_ERR_CONFIG);
-	ck_assert_int_eq(mashd_config_set(&c, "mqtt.keepalive", err,
-					  sizeof(err)),
-			 MASH_ERR_CONFIG);
-	ck_assert_int_eq(mashd_config_set(&c, "mqtt.verify_peer=yes", err,
-					  sizeof(err)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "mqtt.keepalive=abc", err, sizeof(err)),
+	    MASH_ERR_CONFIG);
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "mqtt.keepalive", err, sizeof(err)),
+	    MASH_ERR_CONFIG);
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "mqtt.verify_peer=yes", err, sizeof(err)),
+	    MASH_ERR_CONFIG);
 }
 END_TEST
 
@@ -161,7 +166,7 @@ START_TEST(validate_requires_the_essentials)
 
 	mashd_config_defaults(&c);
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 	ck_assert(strstr(err, "mqtt.uri") != NULL);
 	mashd_config_set(&c, "mqtt.uri=ws://x", err, sizeof(err));
 	mashd_config_set(&c, "key_id=k1", err, sizeof(err));
@@ -169,18 +174,18 @@ START_TEST(validate_requires_the_essentials)
 	mashd_config_set(&c, "trust_store=/t", err, sizeof(err));
 	mashd_config_set(&c, "store=/s", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 	ck_assert(strstr(err, "tcp://") != NULL);
 	mashd_config_set(&c, "mqtt.uri=tcp://x:1", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)), MASH_OK);
 	mashd_config_set(&c, "mqtt.cert_file=/c", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 	mashd_config_set(&c, "mqtt.key_file=/k", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)), MASH_OK);
 	mashd_config_set(&c, "log_level=loud", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 }
 END_TEST
 
@@ -196,7 +201,7 @@ main(void)
 	tcase_add_test(tc, defaults_are_safe);
 	tcase_add_test(tc, full_file_is_read);
 	tcase_add_loop_test(tc, bad_files_are_refused_with_file_and_line, 0,
-			    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	                    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tc, missing_file_is_io_error);
 	tcase_add_test(tc, every_key_can_be_overridden);
 	tcase_add_test(tc, validate_requires_the_essentials);

@@ -56,31 +56,31 @@ default_dir(void)
 	const char *src = getenv("MASH_SOURCE_DIR");
 
 	(void)snprintf(p, sizeof(p), "%s/policy/directory.cfg",
-		       src != NULL ? src : ".");
+	               src != NULL ? src : ".");
 	return p;
 }
 
 START_TEST(default_directory_has_the_ten_shared_principals)
 {
 	static const char *const expect[][3] = {
-		{"analyst.amara", "mash-analyst", "social-care"},
-		{"manager.morgan", "mash-manager", "social-care"},
-		{"sw.sam", "la-social-worker", "social-care"},
-		{"swm.taylor", "social-work-manager", "social-care"},
-		{"police.pp1", "police-public-protection", "police"},
-		{"health.nurse1", "health-safeguarding", "health"},
-		{"school.dsl1", "school-dsl", "education"},
-		{"yot.worker1", "yot-worker", "yot"},
-		{"housing.officer1", "housing-officer", "housing"},
-		{"auditor.ada", "auditor", "mash"},
+	    {"analyst.amara", "mash-analyst", "social-care"},
+	    {"manager.morgan", "mash-manager", "social-care"},
+	    {"sw.sam", "la-social-worker", "social-care"},
+	    {"swm.taylor", "social-work-manager", "social-care"},
+	    {"police.pp1", "police-public-protection", "police"},
+	    {"health.nurse1", "health-safeguarding", "health"},
+	    {"school.dsl1", "school-dsl", "education"},
+	    {"yot.worker1", "yot-worker", "yot"},
+	    {"housing.officer1", "housing-officer", "housing"},
+	    {"auditor.ada", "auditor", "mash"},
 	};
 	struct mash_dir *dir = NULL;
 	struct mash_dir_entry e;
 	char eb[256];
 
 	ck_assert_msg(mash_dir_load(default_dir(), &dir, eb, sizeof(eb)) ==
-			      MASH_OK,
-		      "%s", eb);
+	                  MASH_OK,
+	              "%s", eb);
 	ck_assert_uint_eq(mash_dir_count(dir), 10);
 	for (size_t i = 0; i < 10; i++) {
 		ck_assert_int_eq(mash_dir_get(dir, i, &e), MASH_OK);
@@ -104,14 +104,14 @@ START_TEST(lookup_finds_principal_and_refuses_unknown)
 	char eb[256];
 
 	ck_assert_int_eq(mash_dir_load(default_dir(), &dir, eb, sizeof(eb)),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_dir_lookup(dir, "health.nurse1", &e), MASH_OK);
 	ck_assert_str_eq(e.role, "health-safeguarding");
 	ck_assert_int_eq(mash_dir_lookup(dir, "health.nurse2", &e),
-			 MASH_ERR_UNKNOWN_PRINCIPAL);
+	                 MASH_ERR_UNKNOWN_PRINCIPAL);
 	ck_assert_ptr_null(e.role);
 	ck_assert_int_eq(mash_dir_lookup(NULL, "sw.sam", &e),
-			 MASH_ERR_UNKNOWN_PRINCIPAL);
+	                 MASH_ERR_UNKNOWN_PRINCIPAL);
 	mash_dir_free(dir);
 }
 END_TEST
@@ -120,17 +120,17 @@ static const struct {
 	const char *name;
 	int ok;
 } names[] = {
-	{"a", 1},
-	{"sw.sam", 1},
-	{"x-y_z.0", 1},
-	{"", 0},
-	{"Sam", 0},
-	{"a/b", 0},
-	{"a+b", 0},
-	{"a#", 0},
-	{"a b", 0},
-	{"1234567890123456789012345678901234567890123456789012345678901234", 1},
-	{"12345678901234567890123456789012345678901234567890123456789012345", 0},
+    {"a", 1},
+    {"sw.sam", 1},
+    {"x-y_z.0", 1},
+    {"", 0},
+    {"Sam", 0},
+    {"a/b", 0},
+    {"a+b", 0},
+    {"a#", 0},
+    {"a b", 0},
+    {"1234567890123456789012345678901234567890123456789012345678901234", 1},
+    {"12345678901234567890123456789012345678901234567890123456789012345", 0},
 };
 
 START_TEST(principal_names_are_topic_safe)
@@ -145,33 +145,37 @@ static const struct {
 	int rc;
 	const char *msg;
 } bad[] = {
-	{"unknown-role",
-	 "principals = (\n  { name = \"a.b\"; role = \"mash-analyst\"; agency = \"police\"; },\n"
-	 "  { name = \"c.d\";\n    role = \"wizard\"; agency = \"police\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":4: principal 'c.d': unknown role 'wizard'"},
-	{"bad-name",
-	 "principals = (\n  { name = \"Bad/Name\"; role = \"auditor\"; agency = \"mash\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":2: principal 'Bad/Name': name must be"},
-	{"duplicate",
-	 "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = \"mash\"; },\n"
-	 "  { name = \"a\"; role = \"auditor\"; agency = \"mash\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":3: principal 'a': duplicate principal"},
-	{"unknown-key",
-	 "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = \"mash\";\n    shoe = \"9\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":3: principal 'a': unknown key 'shoe'"},
-	{"missing-role",
-	 "principals = (\n  { name = \"a\"; agency = \"mash\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":2: principal 'a': missing 'role'"},
-	{"unknown-agency",
-	 "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = \"fire\"; }\n);\n",
-	 MASH_ERR_CONFIG, ":2: principal 'a': unknown agency 'fire'"},
-	{"unknown-top-level",
-	 "principals = ();\nrooms = 3;\n", MASH_ERR_CONFIG,
-	 ":2: unknown key 'rooms'"},
-	{"syntax", "principals = ( { name = \"a\" \n", MASH_ERR_PARSE,
-	 "syntax error"},
-	{"no-principals", "agencies = ();\n", MASH_ERR_CONFIG,
-	 "'principals' must be a list"},
+    {"unknown-role",
+     "principals = (\n  { name = \"a.b\"; role = \"mash-analyst\"; agency = "
+     "\"police\"; },\n"
+     "  { name = \"c.d\";\n    role = \"wizard\"; agency = \"police\"; }\n);\n",
+     MASH_ERR_CONFIG, ":4: principal 'c.d': unknown role 'wizard'"},
+    {"bad-name",
+     "principals = (\n  { name = \"Bad/Name\"; role = \"auditor\"; agency = "
+     "\"mash\"; }\n);\n",
+     MASH_ERR_CONFIG, ":2: principal 'Bad/Name': name must be"},
+    {"duplicate",
+     "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = \"mash\"; "
+     "},\n"
+     "  { name = \"a\"; role = \"auditor\"; agency = \"mash\"; }\n);\n",
+     MASH_ERR_CONFIG, ":3: principal 'a': duplicate principal"},
+    {"unknown-key",
+     "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = "
+     "\"mash\";\n    shoe = \"9\"; }\n);\n",
+     MASH_ERR_CONFIG, ":3: principal 'a': unknown key 'shoe'"},
+    {"missing-role",
+     "principals = (\n  { name = \"a\"; agency = \"mash\"; }\n);\n",
+     MASH_ERR_CONFIG, ":2: principal 'a': missing 'role'"},
+    {"unknown-agency",
+     "principals = (\n  { name = \"a\"; role = \"auditor\"; agency = \"fire\"; "
+     "}\n);\n",
+     MASH_ERR_CONFIG, ":2: principal 'a': unknown agency 'fire'"},
+    {"unknown-top-level", "principals = ();\nrooms = 3;\n", MASH_ERR_CONFIG,
+     ":2: unknown key 'rooms'"},
+    {"syntax", "principals = ( { name = \"a\" \n", MASH_ERR_PARSE,
+     "syntax error"},
+    {"no-principals", "agencies = ();\n", MASH_ERR_CONFIG,
+     "'principals' must be a list"},
 };
 
 START_TEST(bad_directory_rejected_with_line)
@@ -184,8 +188,8 @@ START_TEST(bad_directory_rejected_with_line)
 	ck_assert_msg(rc == bad[_i].rc, "%s: rc %d %s", bad[_i].label, rc, eb);
 	ck_assert_ptr_null(dir);
 	ck_assert_msg(strstr(eb, bad[_i].msg) != NULL && strstr(eb, path) == eb,
-		      "%s: expected '%s' in '%s'", bad[_i].label, bad[_i].msg,
-		      eb);
+	              "%s: expected '%s' in '%s'", bad[_i].label, bad[_i].msg,
+	              eb);
 }
 END_TEST
 
@@ -199,22 +203,23 @@ START_TEST(overlong_contact_rejected)
 	memset(contact, 'c', MASH_DIR_MAX_TEXT);
 	contact[MASH_DIR_MAX_TEXT] = '\0';
 	(void)snprintf(text, sizeof(text),
-		       "principals = ( { name = \"a\"; role = \"auditor\"; "
-		       "agency = \"mash\";\n contact = \"%s\"; } );\n",
-		       contact);
+	               "principals = ( { name = \"a\"; role = \"auditor\"; "
+	               "agency = \"mash\";\n contact = \"%s\"; } );\n",
+	               contact);
 	ck_assert_int_eq(mash_dir_load(write_dir(text), &dir, eb, sizeof(eb)),
-			 MASH_OK);
+	                 MASH_OK);
 	mash_dir_free(dir);
 	dir = NULL;
 	contact[MASH_DIR_MAX_TEXT] = 'c';
 	contact[MASH_DIR_MAX_TEXT + 1] = '\0';
 	(void)snprintf(text, sizeof(text),
-		       "principals = ( { name = \"a\"; role = \"auditor\"; "
-		       "agency = \"mash\";\n contact = \"%s\"; } );\n",
-		       contact);
+	               "principals = ( { name = \"a\"; role = \"auditor\"; "
+	               "agency = \"mash\";\n contact = \"%s\"; } );\n",
+	               contact);
 	ck_assert_int_eq(mash_dir_load(write_dir(text), &dir, eb, sizeof(eb)),
-			 MASH_ERR_CONFIG);
-	ck_assert_ptr_nonnull(strstr(eb, ":2: principal 'a': 'contact' is not"));
+	                 MASH_ERR_CONFIG);
+	ck_assert_ptr_nonnull(
+	    strstr(eb, ":2: principal 'a': 'contact' is not"));
 }
 END_TEST
 
@@ -229,11 +234,12 @@ START_TEST(too_many_principals_rejected)
 	pos = (size_t)snprintf(text, cap, "principals = (\n");
 	for (unsigned i = 0; i <= MASH_DIR_MAX_PRINCIPALS; i++)
 		pos += (size_t)snprintf(text + pos, cap - pos,
-					"%s{ name = \"p%u\"; role = \"auditor\"; agency = \"mash\"; }\n",
-					i > 0 ? "," : "", i);
+		                        "%s{ name = \"p%u\"; role = "
+		                        "\"auditor\"; agency = \"mash\"; }\n",
+		                        i > 0 ? "," : "", i);
 	(void)snprintf(text + pos, cap - pos, ");\n");
 	ck_assert_int_eq(mash_dir_load(write_dir(text), &dir, eb, sizeof(eb)),
-			 MASH_ERR_CONFIG);
+	                 MASH_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(eb, "more than 1024 principals"));
 	free(text);
 }
@@ -269,9 +275,9 @@ dir_suite(void)
 	tcase_add_test(tc, default_directory_has_the_ten_shared_principals);
 	tcase_add_test(tc, lookup_finds_principal_and_refuses_unknown);
 	tcase_add_loop_test(tc, principal_names_are_topic_safe, 0,
-			    sizeof(names) / sizeof(names[0]));
+	                    sizeof(names) / sizeof(names[0]));
 	tcase_add_loop_test(tc, bad_directory_rejected_with_line, 0,
-			    sizeof(bad) / sizeof(bad[0]));
+	                    sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, overlong_contact_rejected);
 	tcase_add_test(tc, too_many_principals_rejected);
 	tcase_add_test(tc, load_survives_allocation_failures);

@@ -42,7 +42,7 @@ run(const char *buf, size_t len, enum mash_feed_format fmt, struct trace *t)
 		if (rc == MASH_OK) {
 			t->ok++;
 			n += (size_t)snprintf(t->text + n, sizeof(t->text) - n,
-					      "OK@%lu ", rec->line);
+			                      "OK@%lu ", rec->line);
 			continue;
 		}
 		ck_assert_int_lt(rc, 0);
@@ -52,7 +52,7 @@ run(const char *buf, size_t len, enum mash_feed_format fmt, struct trace *t)
 		memcpy(t->last_msg, err.msg, sizeof(err.msg));
 		memcpy(t->last_field, err.field, sizeof(err.field));
 		n += (size_t)snprintf(t->text + n, sizeof(t->text) - n,
-				      "ERR@%lu ", err.line);
+		                      "ERR@%lu ", err.line);
 		if (err.fatal) {
 			t->fatal = 1;
 			break;
@@ -72,15 +72,15 @@ val(const struct mash_feed_rec *r, const char *name)
 START_TEST(csv_header_names_columns_of_each_record)
 {
 	static const char in[] = "occurrence_ref,category,severity\n"
-				 "OCC-1,MISSING_EPISODE,2\n"
-				 "OCC-2,SEXUAL_EXPLOITATION,3\n";
+	                         "OCC-1,MISSING_EPISODE,2\n"
+	                         "OCC-2,SEXUAL_EXPLOITATION,3\n";
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *r;
 	struct mash_feed_err err;
 
-	ck_assert_int_eq(mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV,
-					    "police.csv", &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, "police.csv", &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_uint_eq(r->line, 2);
 	ck_assert_uint_eq(r->nfields, 3);
@@ -100,19 +100,19 @@ END_TEST
 START_TEST(csv_quoted_field_with_embedded_newline_keeps_start_line)
 {
 	static const char in[] = "ref,summary\n"
-				 "A,\"line one\nline two, with comma\nthree\"\n"
-				 "B,plain\n";
+	                         "A,\"line one\nline two, with comma\nthree\"\n"
+	                         "B,plain\n";
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *r;
 	struct mash_feed_err err;
 
-	ck_assert_int_eq(mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL,
-					    &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_uint_eq(r->line, 2);
 	ck_assert_str_eq(val(r, "summary"),
-			 "line one\nline two, with comma\nthree");
+	                 "line one\nline two, with comma\nthree");
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_uint_eq(r->line, 5);
 	ck_assert_str_eq(val(r, "ref"), "B");
@@ -123,15 +123,15 @@ END_TEST
 START_TEST(csv_doubled_quotes_and_crlf_are_rfc4180)
 {
 	static const char in[] = "ref,summary\r\n"
-				 "A,\"said \"\"leave me\"\" and ran\"\r\n"
-				 "B,  spaced  \r\n";
+	                         "A,\"said \"\"leave me\"\" and ran\"\r\n"
+	                         "B,  spaced  \r\n";
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *r;
 	struct mash_feed_err err;
 
-	ck_assert_int_eq(mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL,
-					    &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_str_eq(val(r, "summary"), "said \"leave me\" and ran");
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
@@ -259,10 +259,10 @@ static const struct {
 	const char *in;
 	const char *why;
 } bad_headers[] = {
-	{"", "no header row"},
-	{"ref,a,ref\nA,1,2\n", "appears twice"},
-	{"ref,,a\n", "name empty"},
-	{"ref,a$b\n", "character other than"},
+    {"", "no header row"},
+    {"ref,a,ref\nA,1,2\n", "appears twice"},
+    {"ref,,a\n", "name empty"},
+    {"ref,a$b\n", "character other than"},
 };
 
 START_TEST(csv_bad_header_is_fatal)
@@ -284,9 +284,9 @@ START_TEST(csv_header_is_normalised_and_bom_stripped)
 	const struct mash_feed_rec *r;
 	struct mash_feed_err err;
 
-	ck_assert_int_eq(mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL,
-					    &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(in, strlen(in), MASH_FEED_CSV, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_str_eq(val(r, "occurrence_ref"), "A");
 	ck_assert_str_eq(val(r, "nhs_number"), "1");
@@ -344,7 +344,8 @@ START_TEST(csv_follow_waits_for_a_record_to_be_complete)
 	w = fdopen(fd, "w");
 	fputs("ref,summary\nA,1\nB,\"half", w);
 	fflush(w);
-	ck_assert_int_eq(mash_feed_open(path, MASH_FEED_CSV, NULL, &f), MASH_OK);
+	ck_assert_int_eq(mash_feed_open(path, MASH_FEED_CSV, NULL, &f),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 1, &r, &err), MASH_OK);
 	ck_assert_str_eq(val(r, "ref"), "A");
 	ck_assert_int_eq(mash_feed_next(f, 1, &r, &err), MASH_FEED_AGAIN);
@@ -377,7 +378,8 @@ START_TEST(csv_follow_on_empty_file_waits_for_header)
 
 	ck_assert_int_ge(fd, 0);
 	w = fdopen(fd, "w");
-	ck_assert_int_eq(mash_feed_open(path, MASH_FEED_CSV, NULL, &f), MASH_OK);
+	ck_assert_int_eq(mash_feed_open(path, MASH_FEED_CSV, NULL, &f),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 1, &r, &err), MASH_FEED_EOF);
 	fputs("ref,a\nA,1\n", w);
 	fflush(w);
@@ -391,7 +393,8 @@ END_TEST
 
 START_TEST(tell_and_seek_resume_after_a_restart)
 {
-	static const char csv[] = "ref,a\nA,1\n\"B\",\"two\nlines\"\nC,3\nD,4\n";
+	static const char csv[] =
+	    "ref,a\nA,1\n\"B\",\"two\nlines\"\nC,3\nD,4\n";
 	static const char js[] = "{\"a\":1}\n{\"a\":2}\n\n{\"a\":3}\n";
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *r;
@@ -399,17 +402,17 @@ START_TEST(tell_and_seek_resume_after_a_restart)
 	uint64_t off;
 	unsigned long lines;
 
-	ck_assert_int_eq(mash_feed_open_mem(csv, strlen(csv), MASH_FEED_CSV,
-					    NULL, &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(csv, strlen(csv), MASH_FEED_CSV, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	mash_feed_tell(f, &off, &lines);
 	ck_assert_uint_eq(lines, 4);
 	mash_feed_free(f);
-	ck_assert_int_eq(mash_feed_open_mem(csv, strlen(csv), MASH_FEED_CSV,
-					    NULL, &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(csv, strlen(csv), MASH_FEED_CSV, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_seek(f, off, lines), MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_str_eq(val(r, "ref"), "C");
@@ -417,15 +420,15 @@ START_TEST(tell_and_seek_resume_after_a_restart)
 	ck_assert_int_eq(mash_feed_seek(f, 100000, 1), MASH_ERR_IO);
 	mash_feed_free(f);
 
-	ck_assert_int_eq(mash_feed_open_mem(js, strlen(js), MASH_FEED_JSONL,
-					    NULL, &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(js, strlen(js), MASH_FEED_JSONL, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	mash_feed_tell(f, &off, &lines);
 	mash_feed_free(f);
-	ck_assert_int_eq(mash_feed_open_mem(js, strlen(js), MASH_FEED_JSONL,
-					    NULL, &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(js, strlen(js), MASH_FEED_JSONL, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_seek(f, off, lines), MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_str_eq(val(r, "a"), "2");
@@ -438,30 +441,31 @@ END_TEST
 START_TEST(json_members_keep_their_types)
 {
 	static const char in[] =
-		"{\"s\":\"x\",\"i\":42,\"r\":1.5,\"b\":true,\"n\":null,"
-		"\"a\":[1],\"o\":{\"k\":1}}\n";
+	    "{\"s\":\"x\",\"i\":42,\"r\":1.5,\"b\":true,\"n\":null,"
+	    "\"a\":[1],\"o\":{\"k\":1}}\n";
 	static const struct {
 		const char *name;
 		enum mash_feed_type type;
 		const char *value;
 	} want[] = {
-		{"s", MASH_FEED_T_STRING, "x"},	{"i", MASH_FEED_T_INTEGER, "42"},
-		{"r", MASH_FEED_T_REAL, "1.5"},	{"b", MASH_FEED_T_BOOL, "true"},
-		{"n", MASH_FEED_T_NULL, ""},	{"a", MASH_FEED_T_ARRAY, ""},
-		{"o", MASH_FEED_T_OBJECT, ""},
+	    {"s", MASH_FEED_T_STRING, "x"}, {"i", MASH_FEED_T_INTEGER, "42"},
+	    {"r", MASH_FEED_T_REAL, "1.5"}, {"b", MASH_FEED_T_BOOL, "true"},
+	    {"n", MASH_FEED_T_NULL, ""},    {"a", MASH_FEED_T_ARRAY, ""},
+	    {"o", MASH_FEED_T_OBJECT, ""},
 	};
 	struct mash_feed *f = NULL;
 	const struct mash_feed_rec *r;
 	struct mash_feed_err err;
 	size_t i;
 
-	ck_assert_int_eq(mash_feed_open_mem(in, strlen(in), MASH_FEED_JSONL,
-					    NULL, &f),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_feed_open_mem(in, strlen(in), MASH_FEED_JSONL, NULL, &f),
+	    MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 0, &r, &err), MASH_OK);
 	ck_assert_uint_eq(r->line, 1);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		const struct mash_feed_field *fld = mash_feed_get(r, want[i].name);
+		const struct mash_feed_field *fld =
+		    mash_feed_get(r, want[i].name);
 
 		ck_assert_ptr_nonnull(fld);
 		ck_assert_int_eq(fld->type, want[i].type);
@@ -477,15 +481,16 @@ static const struct {
 	const char *trace;
 	const char *why;
 } json_bad[] = {
-	{"{\"a\":1}\n{\"a\":\n{\"a\":3}\n", 0, "OK@1 ERR@2 OK@3 ", "not valid JSON"},
-	{"[1,2]\n{\"a\":1}\n", 0, "ERR@1 OK@2 ", "not a JSON object"},
-	{"\"str\"\n", 0, "ERR@1 ", "not a JSON object"},
-	{"{\"a\":1,\"a\":2}\n", 0, "ERR@1 ", "duplicate"},
-	{"{\"a\":\"x\\u0000y\"}\n{\"a\":1}\n", 0, "ERR@1 OK@2 ", "not valid JSON"},
-	{"{\"a\":\"\xff\"}\n", 0, "ERR@1 ", "not valid JSON"},
-	{"\n\n  \n{\"a\":1}\n\n", 0, "OK@4 ", ""},
-	{"{\"a\":1} trailing\n", 0, "ERR@1 ", "not valid JSON"},
-	{"{\"a\":1}", 0, "OK@1 ", ""},
+    {"{\"a\":1}\n{\"a\":\n{\"a\":3}\n", 0, "OK@1 ERR@2 OK@3 ",
+     "not valid JSON"},
+    {"[1,2]\n{\"a\":1}\n", 0, "ERR@1 OK@2 ", "not a JSON object"},
+    {"\"str\"\n", 0, "ERR@1 ", "not a JSON object"},
+    {"{\"a\":1,\"a\":2}\n", 0, "ERR@1 ", "duplicate"},
+    {"{\"a\":\"x\\u0000y\"}\n{\"a\":1}\n", 0, "ERR@1 OK@2 ", "not valid JSON"},
+    {"{\"a\":\"\xff\"}\n", 0, "ERR@1 ", "not valid JSON"},
+    {"\n\n  \n{\"a\":1}\n\n", 0, "OK@4 ", ""},
+    {"{\"a\":1} trailing\n", 0, "ERR@1 ", "not valid JSON"},
+    {"{\"a\":1}", 0, "OK@1 ", ""},
 };
 
 START_TEST(json_bad_lines_are_reported_with_line_and_skipped)
@@ -526,7 +531,7 @@ START_TEST(json_too_many_members_is_rejected)
 	n += (size_t)snprintf(in + n, sizeof(in) - n, "{");
 	for (i = 0; i < MASH_FEED_MAX_FIELDS + 1; i++)
 		n += (size_t)snprintf(in + n, sizeof(in) - n, "%s\"k%zu\":1",
-				      i ? "," : "", i);
+		                      i ? "," : "", i);
 	n += (size_t)snprintf(in + n, sizeof(in) - n, "}\n");
 	run(in, n, MASH_FEED_JSONL, &t);
 	ck_assert_str_eq(t.text, "ERR@1 ");
@@ -548,7 +553,7 @@ START_TEST(json_follow_waits_for_the_newline)
 	fputs("{\"a\":1}\n{\"a\":", w);
 	fflush(w);
 	ck_assert_int_eq(mash_feed_open(path, MASH_FEED_JSONL, NULL, &f),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 1, &r, &err), MASH_OK);
 	ck_assert_int_eq(mash_feed_next(f, 1, &r, &err), MASH_FEED_AGAIN);
 	fputs("2}\n", w);
@@ -568,16 +573,16 @@ START_TEST(format_is_guessed_from_the_file_name)
 	enum mash_feed_format fmt;
 
 	ck_assert_int_eq(mash_feed_format_from_name("a/police.csv", &fmt),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(fmt, MASH_FEED_CSV);
 	ck_assert_int_eq(mash_feed_format_from_name("sc.jsonl", &fmt), MASH_OK);
 	ck_assert_int_eq(fmt, MASH_FEED_JSONL);
 	ck_assert_int_eq(mash_feed_format_from_name("x.ndjson", &fmt), MASH_OK);
 	ck_assert_int_eq(mash_feed_format_from_name("x.txt", &fmt),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_feed_open("/nonexistent/x.csv", MASH_FEED_CSV,
-					NULL, &(struct mash_feed *){NULL}),
-			 MASH_ERR_IO);
+	                                NULL, &(struct mash_feed *){NULL}),
+	                 MASH_ERR_IO);
 }
 END_TEST
 
@@ -587,12 +592,12 @@ END_TEST
 START_TEST(bit_flips_and_truncations_never_crash)
 {
 	static const char good_csv[] =
-		"occurrence_ref,category,summary\n"
-		"OCC-1,MISSING_EPISODE,\"ran away, found\nnext day\"\n"
-		"OCC-2,SEXUAL_EXPLOITATION,plain\n";
+	    "occurrence_ref,category,summary\n"
+	    "OCC-1,MISSING_EPISODE,\"ran away, found\nnext day\"\n"
+	    "OCC-2,SEXUAL_EXPLOITATION,plain\n";
 	static const char good_json[] =
-		"{\"occurrence_ref\":\"OCC-1\",\"severity\":2,\"x\":[1]}\n"
-		"{\"occurrence_ref\":\"OCC-2\",\"severity\":3}\n";
+	    "{\"occurrence_ref\":\"OCC-1\",\"severity\":2,\"x\":[1]}\n"
+	    "{\"occurrence_ref\":\"OCC-2\",\"severity\":3}\n";
 	const char *src = _i == 0 ? good_csv : good_json;
 	enum mash_feed_format fmt = _i == 0 ? MASH_FEED_CSV : MASH_FEED_JSONL;
 	size_t len = strlen(src), pos, bit;
@@ -619,7 +624,8 @@ feed_suite(void)
 	TCase *tj = tcase_create("json");
 
 	tcase_add_test(tc, csv_header_names_columns_of_each_record);
-	tcase_add_test(tc, csv_quoted_field_with_embedded_newline_keeps_start_line);
+	tcase_add_test(tc,
+	               csv_quoted_field_with_embedded_newline_keeps_start_line);
 	tcase_add_test(tc, csv_doubled_quotes_and_crlf_are_rfc4180);
 	tcase_add_test(tc, csv_blank_lines_are_skipped_and_counted);
 	tcase_add_test(tc, csv_wrong_field_count_is_reported_and_feed_goes_on);
@@ -630,7 +636,7 @@ feed_suite(void)
 	tcase_add_test(tc, csv_unterminated_quote_at_end_of_file_is_reported);
 	tcase_add_test(tc, csv_last_record_without_newline_is_read);
 	tcase_add_loop_test(tc, csv_bad_header_is_fatal, 0,
-			    sizeof(bad_headers) / sizeof(bad_headers[0]));
+	                    sizeof(bad_headers) / sizeof(bad_headers[0]));
 	tcase_add_test(tc, csv_header_is_normalised_and_bom_stripped);
 	tcase_add_test(tc, csv_invalid_utf8_cell_is_rejected_naming_the_column);
 	tcase_add_test(tc, csv_embedded_nul_is_rejected);
@@ -642,8 +648,9 @@ feed_suite(void)
 	tcase_add_loop_test(tc, bit_flips_and_truncations_never_crash, 0, 2);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tj, json_members_keep_their_types);
-	tcase_add_loop_test(tj, json_bad_lines_are_reported_with_line_and_skipped,
-			    0, sizeof(json_bad) / sizeof(json_bad[0]));
+	tcase_add_loop_test(tj,
+	                    json_bad_lines_are_reported_with_line_and_skipped,
+	                    0, sizeof(json_bad) / sizeof(json_bad[0]));
 	tcase_add_test(tj, json_overlong_line_is_rejected_and_next_line_read);
 	tcase_add_test(tj, json_too_many_members_is_rejected);
 	tcase_add_test(tj, json_follow_waits_for_the_newline);

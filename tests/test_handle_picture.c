@@ -32,7 +32,7 @@
 #include "support/story.h"
 
 #define MAX_PUBS 16
-#define NOW_MS 1795435200000LL /* 2026-11-23 12:00 UTC */
+#define NOW_MS   1795435200000LL /* 2026-11-23 12:00 UTC */
 
 struct pub {
 	char topic[MASH_MAX_TOPIC + 1];
@@ -44,9 +44,10 @@ struct pub {
 };
 
 static const char *const signers[] = {
-	"mashd", "police", "health", "education", "yot", "housing",
-	"social-care", "analyst.amara", "housing.officer1", "auditor.ada",
-	"stranger.sam",
+    "mashd",       "police",        "health",
+    "education",   "yot",           "housing",
+    "social-care", "analyst.amara", "housing.officer1",
+    "auditor.ada", "stranger.sam",
 };
 #define N_SIGNERS (sizeof(signers) / sizeof(signers[0]))
 
@@ -88,9 +89,13 @@ audit_count(const char *type, const char *recipient)
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(mash_store_sqlite(fx.st),
-		"SELECT count(*) FROM audit_log WHERE type = ?1 AND "
-		"(?2 IS NULL OR recipient = ?2)", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(
+	        mash_store_sqlite(fx.st),
+	        "SELECT count(*) FROM audit_log WHERE type = ?1 AND "
+	        "(?2 IS NULL OR recipient = ?2)",
+	        -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	if (recipient != NULL)
 		sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
@@ -106,9 +111,11 @@ audit_record(uint64_t seq)
 	sqlite3_stmt *st = NULL;
 	char *r = NULL;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(mash_store_sqlite(fx.st),
-		"SELECT record FROM audit_log WHERE seq = ?1", -1, &st, NULL),
-		SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(mash_store_sqlite(fx.st),
+	                       "SELECT record FROM audit_log WHERE seq = ?1",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		r = strdup((const char *)sqlite3_column_text(st, 0));
@@ -118,7 +125,7 @@ audit_record(uint64_t seq)
 
 static int
 capture(void *ctx, const char *topic, const uint8_t *buf, size_t len,
-	const struct mash_mq_props *props)
+        const struct mash_mq_props *props)
 {
 	struct pub *p;
 
@@ -128,7 +135,7 @@ capture(void *ctx, const char *topic, const uint8_t *buf, size_t len,
 	ck_assert_uint_lt(fx.npubs, MAX_PUBS);
 	p = &fx.pubs[fx.npubs++];
 	ck_assert_int_eq(mash_strlcpy(p->topic, topic, sizeof(p->topic)),
-			 MASH_OK);
+	                 MASH_OK);
 	p->buf = malloc(len);
 	ck_assert_ptr_nonnull(p->buf);
 	memcpy(p->buf, buf, len);
@@ -139,7 +146,7 @@ capture(void *ctx, const char *topic, const uint8_t *buf, size_t len,
 	}
 	/* What the audit trail holds at the moment of publishing. */
 	p->granted_at_publish = audit_count("PICTURE_GRANTED", NULL) +
-				audit_count("PICTURE_DENIED", NULL);
+	                        audit_count("PICTURE_DENIED", NULL);
 	return MASH_OK;
 }
 
@@ -160,15 +167,19 @@ ingest(size_t i)
 	uint8_t *env = NULL;
 	size_t len = 0, j, cur = 0;
 
-	ck_assert_int_eq(mash_test_story_seal(i, key_of(e->agency), "k1", &env,
-					      &len), MASH_OK);
+	ck_assert_int_eq(
+	    mash_test_story_seal(i, key_of(e->agency), "k1", &env, &len),
+	    MASH_OK);
 	ck_assert_int_eq(mash_env_open(fx.trust, env, len,
-				       "mash.v1.AgencyEvent", e->agency, &o, why,
-				       sizeof(why)), MASH_OK);
-	ck_assert_int_eq(mash_evt_decode(o->payload, o->payload_len, &ev, why,
-					 sizeof(why)), MASH_OK);
-	ck_assert_int_eq(mash_evt_validate(ev, e->agency, fx.now, why,
-					   sizeof(why)), MASH_OK);
+	                               "mash.v1.AgencyEvent", e->agency, &o,
+	                               why, sizeof(why)),
+	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_evt_decode(o->payload, o->payload_len, &ev, why, sizeof(why)),
+	    MASH_OK);
+	ck_assert_int_eq(
+	    mash_evt_validate(ev, e->agency, fx.now, why, sizeof(why)),
+	    MASH_OK);
 	memset(&subj, 0, sizeof(subj));
 	subj.nhs_number = ev->subject->nhs_number;
 	subj.given_name = ev->subject->given_name;
@@ -178,7 +189,7 @@ ingest(size_t i)
 	subj.sex = ev->subject->sex;
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_store_case_link(fx.st, &subj, case_id, NULL),
-			 MASH_OK);
+	                 MASH_OK);
 	memset(&se, 0, sizeof(se));
 	se.case_id = case_id;
 	se.agency = ev->agency;
@@ -200,9 +211,11 @@ ingest(size_t i)
 		Mash__V1__AgencyEvent *x = NULL;
 
 		ck_assert_int_eq(mash_evt_decode(l->v[j].payload,
-						 l->v[j].payload_len, &x, why,
-						 sizeof(why)), MASH_OK);
-		ck_assert_int_eq(mash_s47_fact_from_event(x, &hist[j]), MASH_OK);
+		                                 l->v[j].payload_len, &x, why,
+		                                 sizeof(why)),
+		                 MASH_OK);
+		ck_assert_int_eq(mash_s47_fact_from_event(x, &hist[j]),
+		                 MASH_OK);
 		if (strcmp(x->event_id, ev->event_id) == 0)
 			cur = j;
 		mash_evt_free(x);
@@ -210,8 +223,9 @@ ingest(size_t i)
 	out = calloc(1, sizeof(*out));
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.s47,
-					      NULL, case_id, hist, l->n, cur,
-					      fx.now, out), MASH_OK);
+	                                      NULL, case_id, hist, l->n, cur,
+	                                      fx.now, out),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	free(out);
 	mash_store_event_list_free(l);
@@ -231,29 +245,34 @@ setup(void)
 	memset(&fx, 0, sizeof(fx));
 	mash_test_tmpdir(fx.dir, sizeof(fx.dir));
 	(void)mash_snprintf(fx.trust_dir, sizeof(fx.trust_dir), "%s/trust",
-			    fx.dir);
+	                    fx.dir);
 	(void)mash_snprintf(fx.db, sizeof(fx.db), "%s/mash.db", fx.dir);
 	for (i = 0; i < N_SIGNERS; i++)
-		ck_assert_int_eq(mash_test_signer(fx.trust_dir, signers[i], "k1",
-						  &fx.keys[i]), MASH_OK);
-	ck_assert_int_eq(mash_trust_load(fx.trust_dir, &fx.trust, err,
-					 sizeof(err)), MASH_OK);
+		ck_assert_int_eq(mash_test_signer(fx.trust_dir, signers[i],
+		                                  "k1", &fx.keys[i]),
+		                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_load(fx.trust_dir, &fx.trust, err, sizeof(err)),
+	    MASH_OK);
 	fx.now = NOW_MS;
 	mash_clock_manual(&fx.clock, &fx.now);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
-				       NULL, &fx.aud), MASH_OK);
+	ck_assert_int_eq(
+	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
+	    MASH_OK);
 	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
-			 MASH_OK);
+	                 MASH_OK);
 	(void)mash_snprintf(path, sizeof(path), "%s/policy/default.cfg", src);
 	ck_assert_msg(mash_pol_load(path, &fx.pol, err, sizeof(err)) == MASH_OK,
-		      "%s", err);
+	              "%s", err);
 	ck_assert_msg(mash_s47_policy_load(path, &fx.s47, err, sizeof(err)) ==
-		      MASH_OK, "%s", err);
+	                  MASH_OK,
+	              "%s", err);
 	(void)mash_snprintf(path, sizeof(path), "%s/policy/directory.cfg", src);
 	ck_assert_msg(mash_dir_load(path, &fx.directory, err, sizeof(err)) ==
-		      MASH_OK, "%s", err);
+	                  MASH_OK,
+	              "%s", err);
 	for (i = 0; i < mash_test_story_count(); i++)
 		ingest(i);
 
@@ -324,19 +343,20 @@ handle(const struct req *r, struct mashd_picture_outcome *o,
 	pr.purpose = (char *)r->purpose;
 	if (r->bg != NULL)
 		pr.break_glass_reason = (char *)r->bg;
-	ck_assert_int_eq(mash_env_seal_msg(r->key ? r->key : key_of(r->principal),
-					   r->principal, "k1", &pr.base, &env,
-					   &len), MASH_OK);
+	ck_assert_int_eq(
+	    mash_env_seal_msg(r->key ? r->key : key_of(r->principal),
+	                      r->principal, "k1", &pr.base, &env, &len),
+	    MASH_OK);
 	(void)mash_snprintf(inbox, sizeof(inbox), "mash/v1/inbox/%s",
-			    r->principal);
+	                    r->principal);
 	memset(&m, 0, sizeof(m));
 	m.topic = MASHD_PICTURE_TOPIC;
 	m.payload = env;
 	m.len = len;
 	m.orig_len = len;
 	m.response_topic = r->response_topic == NULL ? inbox
-			   : r->response_topic[0] ? (char *)r->response_topic
-						  : NULL;
+	                   : r->response_topic[0]    ? (char *)r->response_topic
+	                                             : NULL;
 	fx.corr_seq++;
 	memset(corr, 0, 8);
 	memcpy(corr, &fx.corr_seq, sizeof(fx.corr_seq));
@@ -359,9 +379,10 @@ answer(size_t idx, const char *want_topic, const unsigned char corr[8])
 	ck_assert_str_eq(fx.pubs[idx].topic, want_topic);
 	ck_assert_uint_eq(fx.pubs[idx].corrlen, 8);
 	ck_assert(memcmp(fx.pubs[idx].corr, corr, 8) == 0);
-	ck_assert_msg(mash_env_open(fx.trust, fx.pubs[idx].buf, fx.pubs[idx].len,
-				    "mash.v1.Picture", "mashd", &o, why,
-				    sizeof(why)) == MASH_OK, "%s", why);
+	ck_assert_msg(mash_env_open(fx.trust, fx.pubs[idx].buf,
+	                            fx.pubs[idx].len, "mash.v1.Picture",
+	                            "mashd", &o, why, sizeof(why)) == MASH_OK,
+	              "%s", why);
 	p = mash__v1__picture__unpack(NULL, o->payload_len, o->payload);
 	ck_assert_ptr_nonnull(p);
 	mash_env_opened_free(o);
@@ -405,8 +426,8 @@ withheld(const Mash__V1__SharedRecord *r, const char *name)
 static Mash__V1__Picture *
 ask_ok(const char *principal, const char *purpose, const char *bg)
 {
-	struct req r = {principal, NULL, purpose, MASH_TEST_NHS_JORDAN, NULL, bg,
-			NULL};
+	struct req r = {principal, NULL, purpose, MASH_TEST_NHS_JORDAN,
+	                NULL,      bg,   NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	char inbox[128];
@@ -414,7 +435,8 @@ ask_ok(const char *principal, const char *purpose, const char *bg)
 
 	ck_assert_int_eq(handle(&r, &o, corr), MASH_OK);
 	ck_assert(o.answered);
-	(void)mash_snprintf(inbox, sizeof(inbox), "mash/v1/inbox/%s", principal);
+	(void)mash_snprintf(inbox, sizeof(inbox), "mash/v1/inbox/%s",
+	                    principal);
 	return answer(before, inbox, corr);
 }
 
@@ -453,7 +475,8 @@ START_TEST(analyst_triage_gets_full_picture_minus_police_intelligence)
 }
 END_TEST
 
-START_TEST(housing_officer_early_help_gets_own_record_and_trigger_with_own_event)
+START_TEST(
+    housing_officer_early_help_gets_own_record_and_trigger_with_own_event)
 {
 	Mash__V1__Picture *p = ask_ok("housing.officer1", "early-help", NULL);
 
@@ -466,8 +489,8 @@ START_TEST(housing_officer_early_help_gets_own_record_and_trigger_with_own_event
 	 * the picture lists only the contributing event it may see. */
 	ck_assert_uint_eq(p->n_open_triggers, 1);
 	ck_assert_uint_eq(p->open_triggers[0]->n_contributing_events, 1);
-	ck_assert_ptr_nonnull(strstr(p->open_triggers[0]->contributing_events[0],
-				     "housing/"));
+	ck_assert_ptr_nonnull(
+	    strstr(p->open_triggers[0]->contributing_events[0], "housing/"));
 	ck_assert_str_eq(p->vcl_band, "");
 	mash__v1__picture__free_unpacked(p, NULL);
 }
@@ -497,7 +520,7 @@ END_TEST
 START_TEST(audit_is_committed_before_the_answer_is_published)
 {
 	int64_t before = audit_count("PICTURE_GRANTED", NULL) +
-			 audit_count("PICTURE_DENIED", NULL);
+	                 audit_count("PICTURE_DENIED", NULL);
 	Mash__V1__Picture *p = ask_ok("analyst.amara", "mash-triage", NULL);
 
 	ck_assert_int_eq(fx.pubs[fx.npubs - 1].granted_at_publish, before + 1);
@@ -526,9 +549,9 @@ END_TEST
 
 START_TEST(response_topic_of_another_inbox_is_denied_to_own_inbox)
 {
-	struct req r = {"housing.officer1", NULL, "early-help",
-			MASH_TEST_NHS_JORDAN, NULL, NULL,
-			"mash/v1/inbox/analyst.amara"};
+	struct req r = {"housing.officer1",           NULL, "early-help",
+	                MASH_TEST_NHS_JORDAN,         NULL, NULL,
+	                "mash/v1/inbox/analyst.amara"};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -538,7 +561,8 @@ START_TEST(response_topic_of_another_inbox_is_denied_to_own_inbox)
 	ck_assert(!o.granted);
 	ck_assert_uint_eq(fx.npubs, 1);
 	for (i = 0; i < fx.npubs; i++)
-		ck_assert_str_ne(fx.pubs[i].topic, "mash/v1/inbox/analyst.amara");
+		ck_assert_str_ne(fx.pubs[i].topic,
+		                 "mash/v1/inbox/analyst.amara");
 	p = answer(0, "mash/v1/inbox/housing.officer1", corr);
 	ck_assert_ptr_nonnull(strstr(p->denied_reason, "own inbox"));
 	ck_assert_uint_eq(p->n_records, 0);
@@ -550,8 +574,13 @@ END_TEST
 
 START_TEST(missing_response_topic_is_denied)
 {
-	struct req r = {"analyst.amara", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, ""};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                ""};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -567,8 +596,13 @@ END_TEST
 START_TEST(unknown_key_is_audited_and_not_answered)
 {
 	struct mash_key *k = NULL;
-	struct req r = {"analyst.amara", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 
@@ -595,7 +629,8 @@ START_TEST(tampered_request_is_audited_and_not_answered)
 	pr.case_id = "C-000000000000";
 	pr.purpose = "audit";
 	ck_assert_int_eq(mash_env_seal_msg(key_of("auditor.ada"), "auditor.ada",
-					   "k1", &pr.base, &env, &len), MASH_OK);
+	                                   "k1", &pr.base, &env, &len),
+	                 MASH_OK);
 	env[len - 70] ^= 0x01; /* inside the signature or payload */
 	memset(&m, 0, sizeof(m));
 	m.topic = MASHD_PICTURE_TOPIC;
@@ -621,8 +656,9 @@ START_TEST(wrong_payload_type_and_oversized_are_not_answered)
 	mash__v1__receipt__init(&rc);
 	rc.event_id = "x";
 	ck_assert_int_eq(mash_env_seal_msg(key_of("analyst.amara"),
-					   "analyst.amara", "k1", &rc.base, &env,
-					   &len), MASH_OK);
+	                                   "analyst.amara", "k1", &rc.base,
+	                                   &env, &len),
+	                 MASH_OK);
 	memset(&m, 0, sizeof(m));
 	m.topic = MASHD_PICTURE_TOPIC;
 	m.payload = env;
@@ -641,8 +677,9 @@ END_TEST
 
 START_TEST(principal_not_in_directory_is_denied)
 {
-	struct req r = {"stranger.sam", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
+	struct req r = {
+	    "stranger.sam", NULL, "mash-triage", MASH_TEST_NHS_JORDAN,
+	    NULL,           NULL, NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -663,22 +700,27 @@ static const struct {
 	const char *bg;
 	const char *expect;
 } deny_cases[] = {
-	{"gossip", MASH_TEST_NHS_JORDAN, NULL, NULL, "unknown purpose"},
-	{"mash-triage", NULL, "C-000000000000", NULL, "no such case"},
-	{"mash-triage", "9434765918", NULL, NULL, "no case"},
-	{"mash-triage", NULL, NULL, NULL, "case_id or subject"},
-	{"mash-triage", MASH_TEST_NHS_JORDAN, NULL,
-	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "break_glass_reason"},
+    {"gossip", MASH_TEST_NHS_JORDAN, NULL, NULL, "unknown purpose"},
+    {"mash-triage", NULL, "C-000000000000", NULL, "no such case"},
+    {"mash-triage", "9434765918", NULL, NULL, "no case"},
+    {"mash-triage", NULL, NULL, NULL, "case_id or subject"},
+    {"mash-triage", MASH_TEST_NHS_JORDAN, NULL,
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+     "break_glass_reason"},
 };
 
 START_TEST(bad_requests_are_denied_with_a_reason)
 {
-	struct req r = {"analyst.amara", NULL, deny_cases[_i].purpose,
-			deny_cases[_i].nhs, deny_cases[_i].case_id,
-			deny_cases[_i].bg, NULL};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                deny_cases[_i].purpose,
+	                deny_cases[_i].nhs,
+	                deny_cases[_i].case_id,
+	                deny_cases[_i].bg,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -687,8 +729,8 @@ START_TEST(bad_requests_are_denied_with_a_reason)
 	ck_assert(!o.granted);
 	p = answer(0, "mash/v1/inbox/analyst.amara", corr);
 	ck_assert_msg(strstr(p->denied_reason, deny_cases[_i].expect) != NULL,
-		      "denied_reason '%s' lacks '%s'", p->denied_reason,
-		      deny_cases[_i].expect);
+	              "denied_reason '%s' lacks '%s'", p->denied_reason,
+	              deny_cases[_i].expect);
 	ck_assert_uint_gt(p->audit_seq, 0);
 	ck_assert_int_eq(audit_count("PICTURE_DENIED", "analyst.amara"), 1);
 	mash__v1__picture__free_unpacked(p, NULL);
@@ -698,15 +740,15 @@ END_TEST
 START_TEST(case_id_lookup_gives_the_same_case)
 {
 	Mash__V1__Picture *p = ask_ok("analyst.amara", "mash-triage", NULL);
-	struct req r = {"analyst.amara", NULL, "mash-triage", NULL, NULL, NULL,
-			NULL};
+	struct req r = {
+	    "analyst.amara", NULL, "mash-triage", NULL, NULL, NULL, NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *q;
 	char case_id[64];
 
 	ck_assert_int_eq(mash_strlcpy(case_id, p->case_id, sizeof(case_id)),
-			 MASH_OK);
+	                 MASH_OK);
 	r.case_id = case_id;
 	ck_assert_int_eq(handle(&r, &o, corr), MASH_OK);
 	q = answer(1, "mash/v1/inbox/analyst.amara", corr);
@@ -719,8 +761,13 @@ END_TEST
 
 START_TEST(nothing_granted_is_denied_and_break_glass_refused_for_housing)
 {
-	struct req r = {"housing.officer1", NULL, "early-help",
-			MASH_TEST_NHS_ALEX, NULL, NULL, NULL};
+	struct req r = {"housing.officer1",
+	                NULL,
+	                "early-help",
+	                MASH_TEST_NHS_ALEX,
+	                NULL,
+	                NULL,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -751,12 +798,13 @@ START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 	char why[256];
 	size_t i;
 
-	p = ask_ok("analyst.amara", "mash-triage", "missing tonight; police ask");
+	p = ask_ok("analyst.amara", "mash-triage",
+	           "missing tonight; police ask");
 	ck_assert(p->break_glass);
 	r = record_of(p, "police", MASH__V1__CATEGORY__SEXUAL_EXPLOITATION);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(field(r, "detail.police.intelligence"),
-			 "Vehicle seen at known address");
+	                 "Vehicle seen at known address");
 	ck_assert_str_eq(r->rule_id, "r8-break-glass");
 	ck_assert_int_eq(audit_count("BREAK_GLASS", "analyst.amara"), 1);
 	ck_assert_int_eq(audit_count("DELIVERY", "auditor.ada"), 1);
@@ -764,9 +812,11 @@ START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 	ck_assert_uint_eq(fx.npubs, 2);
 	ck_assert_str_eq(fx.pubs[1].topic, "mash/v1/inbox/auditor.ada");
 	ck_assert_int_eq(mash_env_open(fx.trust, fx.pubs[1].buf, fx.pubs[1].len,
-				       "mash.v1.SharedRecord", "mashd", &o, why,
-				       sizeof(why)), MASH_OK);
-	note = mash__v1__shared_record__unpack(NULL, o->payload_len, o->payload);
+	                               "mash.v1.SharedRecord", "mashd", &o, why,
+	                               sizeof(why)),
+	                 MASH_OK);
+	note =
+	    mash__v1__shared_record__unpack(NULL, o->payload_len, o->payload);
 	ck_assert_ptr_nonnull(note);
 	ck_assert_str_eq(note->rule_id, "break-glass");
 	ck_assert_str_eq(note->case_id, p->case_id);
@@ -774,7 +824,7 @@ START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 	for (i = 0; i < note->n_fields; i++)
 		if (strcmp(note->fields[i]->key, "break_glass.reason") == 0)
 			ck_assert_str_eq(note->fields[i]->value,
-					 "missing tonight; police ask");
+			                 "missing tonight; police ask");
 	ck_assert_uint_gt(note->audit_seq, 0);
 	mash__v1__shared_record__free_unpacked(note, NULL);
 	mash_env_opened_free(o);
@@ -798,8 +848,13 @@ END_TEST
 
 START_TEST(publish_failure_is_reported_after_the_audit_committed)
 {
-	struct req r = {"analyst.amara", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 
@@ -827,8 +882,9 @@ START_TEST(trigger_shows_updated_then_escalated_clock)
 	/* A week later nobody has held the discussion: escalated. */
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_s47_store_escalate_due(mash_store_sqlite(fx.st),
-						     due + 7 * 86400000LL, c, 8,
-						     &n), MASH_OK);
+	                                             due + 7 * 86400000LL, c, 8,
+	                                             &n),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	ck_assert_uint_gt(n, 0);
 	p = ask_ok("analyst.amara", "mash-triage", NULL);
@@ -840,18 +896,28 @@ END_TEST
 
 START_TEST(audit_failure_publishes_nothing)
 {
-	struct req r = {"analyst.amara", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
-	struct req d = {"analyst.amara", NULL, "gossip", MASH_TEST_NHS_JORDAN,
-			NULL, NULL, NULL};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
+	struct req d = {"analyst.amara",
+	                NULL,
+	                "gossip",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 
 	/* Without its audit table the trail cannot record the access: the
 	 * picture (and a denial) must not leave. */
 	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(fx.st),
-				      "DROP TABLE audit_log", NULL, NULL, NULL),
-			 SQLITE_OK);
+	                              "DROP TABLE audit_log", NULL, NULL, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(handle(&r, &o, corr), MASH_ERR_STORE);
 	ck_assert(!o.answered);
 	ck_assert_int_eq(handle(&d, &o, corr), MASH_ERR_STORE);
@@ -863,8 +929,13 @@ END_TEST
 
 START_TEST(no_policy_denies_everything)
 {
-	struct req r = {"analyst.amara", NULL, "mash-triage",
-			MASH_TEST_NHS_JORDAN, NULL, NULL, NULL};
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
 	struct mashd_picture_outcome o;
 	unsigned char corr[8];
 	Mash__V1__Picture *p;
@@ -885,9 +956,11 @@ START_TEST(null_arguments_are_invalid)
 
 	memset(&m, 0, sizeof(m));
 	ck_assert_int_eq(mashd_handle_picture(NULL, &m, &o), MASH_ERR_INVAL);
-	ck_assert_int_eq(mashd_handle_picture(&fx.env, NULL, &o), MASH_ERR_INVAL);
+	ck_assert_int_eq(mashd_handle_picture(&fx.env, NULL, &o),
+	                 MASH_ERR_INVAL);
 	fx.env.publish = NULL;
-	ck_assert_int_eq(mashd_handle_picture(&fx.env, &m, NULL), MASH_ERR_INVAL);
+	ck_assert_int_eq(mashd_handle_picture(&fx.env, &m, NULL),
+	                 MASH_ERR_INVAL);
 }
 END_TEST
 
@@ -899,24 +972,32 @@ suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, analyst_triage_gets_full_picture_minus_police_intelligence);
-	tcase_add_test(tc, housing_officer_early_help_gets_own_record_and_trigger_with_own_event);
+	tcase_add_test(
+	    tc, analyst_triage_gets_full_picture_minus_police_intelligence);
+	tcase_add_test(
+	    tc,
+	    housing_officer_early_help_gets_own_record_and_trigger_with_own_event);
 	tcase_add_test(tc, auditor_audit_gets_concerns_without_identity);
 	tcase_add_test(tc, audit_is_committed_before_the_answer_is_published);
-	tcase_add_test(tc, granted_audit_record_names_purpose_rules_and_fields_not_values);
-	tcase_add_test(tc, response_topic_of_another_inbox_is_denied_to_own_inbox);
+	tcase_add_test(
+	    tc, granted_audit_record_names_purpose_rules_and_fields_not_values);
+	tcase_add_test(tc,
+	               response_topic_of_another_inbox_is_denied_to_own_inbox);
 	tcase_add_test(tc, missing_response_topic_is_denied);
 	tcase_add_test(tc, unknown_key_is_audited_and_not_answered);
 	tcase_add_test(tc, tampered_request_is_audited_and_not_answered);
 	tcase_add_test(tc, wrong_payload_type_and_oversized_are_not_answered);
 	tcase_add_test(tc, principal_not_in_directory_is_denied);
 	tcase_add_loop_test(tc, bad_requests_are_denied_with_a_reason, 0,
-			    (int)(sizeof(deny_cases) / sizeof(deny_cases[0])));
+	                    (int)(sizeof(deny_cases) / sizeof(deny_cases[0])));
 	tcase_add_test(tc, case_id_lookup_gives_the_same_case);
-	tcase_add_test(tc, nothing_granted_is_denied_and_break_glass_refused_for_housing);
-	tcase_add_test(tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
+	tcase_add_test(
+	    tc, nothing_granted_is_denied_and_break_glass_refused_for_housing);
+	tcase_add_test(
+	    tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
 	tcase_add_test(tc, break_glass_that_adds_nothing_is_not_used);
-	tcase_add_test(tc, publish_failure_is_reported_after_the_audit_committed);
+	tcase_add_test(tc,
+	               publish_failure_is_reported_after_the_audit_committed);
 	tcase_add_test(tc, trigger_shows_updated_then_escalated_clock);
 	tcase_add_test(tc, audit_failure_publishes_nothing);
 	tcase_add_test(tc, no_policy_denies_everything);

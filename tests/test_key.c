@@ -54,10 +54,10 @@ START_TEST(generated_key_signs_and_verifies)
 	ck_assert_int_eq(mash_key_sign(k, msg, 5, sig), MASH_OK);
 	ck_assert_int_eq(mash_key_verify(k, msg, 5, sig, sizeof(sig)), MASH_OK);
 	ck_assert_int_eq(mash_key_verify(k, msg, 4, sig, sizeof(sig)),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	sig[10] ^= 1;
 	ck_assert_int_eq(mash_key_verify(k, msg, 5, sig, sizeof(sig)),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	mash_key_free(k);
 }
 END_TEST
@@ -69,7 +69,8 @@ START_TEST(empty_message_signs_and_verifies)
 
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
 	ck_assert_int_eq(mash_key_sign(k, NULL, 0, sig), MASH_OK);
-	ck_assert_int_eq(mash_key_verify(k, NULL, 0, sig, sizeof(sig)), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, NULL, 0, sig, sizeof(sig)),
+	                 MASH_OK);
 	mash_key_free(k);
 }
 END_TEST
@@ -80,13 +81,14 @@ START_TEST(verify_rejects_wrong_signature_length)
 	uint8_t sig[MASH_KEY_SIG_LEN + 1];
 
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
-	ck_assert_int_eq(mash_key_sign(k, (const uint8_t *)"x", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_sign(k, (const uint8_t *)"x", 1, sig),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, sig, 63),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, sig, 65),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"x", 1, NULL, 64),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	mash_key_free(k);
 }
 END_TEST
@@ -113,9 +115,10 @@ START_TEST(private_key_saved_0600_and_loads_back)
 	ck_assert_int_eq(mash_key_is_private(pub), 0);
 	ck_assert_int_eq(mash_key_same_public(k, k2), 1);
 	ck_assert_int_eq(mash_key_same_public(k, pub), 1);
-	ck_assert_int_eq(mash_key_sign(k2, (const uint8_t *)"m", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_sign(k2, (const uint8_t *)"m", 1, sig),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_key_verify(pub, (const uint8_t *)"m", 1, sig, 64),
-			 MASH_OK);
+	                 MASH_OK);
 	mash_key_free(k);
 	mash_key_free(k2);
 	mash_key_free(pub);
@@ -220,48 +223,62 @@ END_TEST
 
 /* A P-256 key pair: valid PEM, wrong algorithm. */
 static const char p256_priv[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgod+vqZpzgfreevZn\n"
-	"jbHzjJ6GtZSUSkqlVDvq4jimItOhRANCAATNvSpJjU1FJyl7LmAZGrfKnaNzcvYI\n"
-	"2+IyGth/tn9RceXddyqv5AX5knlcSGnhoLhdZO6urXHAKnrJuk6IJ8qK\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgod+vqZpzgfreevZn\n"
+    "jbHzjJ6GtZSUSkqlVDvq4jimItOhRANCAATNvSpJjU1FJyl7LmAZGrfKnaNzcvYI\n"
+    "2+IyGth/tn9RceXddyqv5AX5knlcSGnhoLhdZO6urXHAKnrJuk6IJ8qK\n"
+    "-----END PRIVATE KEY-----\n";
 static const char p256_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEzb0qSY1NRScpey5gGRq3yp2jc3L2\n"
-	"CNviMhrYf7Z/UXHl3Xcqr+QF+ZJ5XEhp4aC4XWTurq1xwCp6ybpOiCfKig==\n"
-	"-----END PUBLIC KEY-----\n";
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEzb0qSY1NRScpey5gGRq3yp2jc3L2\n"
+    "CNviMhrYf7Z/UXHl3Xcqr+QF+ZJ5XEhp4aC4XWTurq1xwCp6ybpOiCfKig==\n"
+    "-----END PUBLIC KEY-----\n";
 
 static const struct {
 	const char *name;
 	const char *text;
 	int priv; /* load as private (1) or public (0) */
 } bad_files[] = {
-	{"empty", "", 1},
-	{"empty-pub", "", 0},
-	{"not-pem", "hello world\n", 1},
-	{"garbled-b64", "-----BEGIN PRIVATE KEY-----\n!!!!\n"
-			"-----END PRIVATE KEY-----\n", 1},
-	{"truncated", "-----BEGIN PRIVATE KEY-----\n"
-		      "MC4CAQAwBQYDK2VwBCIEI\n", 1},
-	{"p256-private", p256_priv, 1},
-	{"p256-public", p256_pub, 0},
-	{"garbled-pub", "-----BEGIN PUBLIC KEY-----\nAAAA\n"
-			"-----END PUBLIC KEY-----\n", 0},
-	/* Same length as Ed25519, different OID: the prefix check matters. */
-	{"x25519-public", "-----BEGIN PUBLIC KEY-----\n"
-			  "MCowBQYDK2VuAyEAIz8Ow48iT3hZohgngT7i4RcFl85VVgDJwcJJtQZlFQU=\n"
-			  "-----END PUBLIC KEY-----\n", 0},
-	{"ed448-public", "-----BEGIN PUBLIC KEY-----\n"
-			 "MEMwBQYDK2VxAzoA+eJqJ2GJdqYlddPpOSGeaPbh0R2gIPwWIiciIbHV3R8ERfSq\n"
-			 "7DNPwRzC1cQWqPHVgFdcah2IJjUA\n"
-			 "-----END PUBLIC KEY-----\n", 0},
-	{"pem-headers", "-----BEGIN PUBLIC KEY-----\n"
-			"Proc-Type: 4,ENCRYPTED\n\n"
-			"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
-			"-----END PUBLIC KEY-----\n", 0},
-	{"wrong-label", "-----BEGIN RSA PUBLIC KEY-----\n"
-			"MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
-			"-----END RSA PUBLIC KEY-----\n", 0},
+    {"empty", "", 1},
+    {"empty-pub", "", 0},
+    {"not-pem", "hello world\n", 1},
+    {"garbled-b64",
+     "-----BEGIN PRIVATE KEY-----\n!!!!\n"
+     "-----END PRIVATE KEY-----\n",
+     1},
+    {"truncated",
+     "-----BEGIN PRIVATE KEY-----\n"
+     "MC4CAQAwBQYDK2VwBCIEI\n",
+     1},
+    {"p256-private", p256_priv, 1},
+    {"p256-public", p256_pub, 0},
+    {"garbled-pub",
+     "-----BEGIN PUBLIC KEY-----\nAAAA\n"
+     "-----END PUBLIC KEY-----\n",
+     0},
+    /* Same length as Ed25519, different OID: the prefix check matters. */
+    {"x25519-public",
+     "-----BEGIN PUBLIC KEY-----\n"
+     "MCowBQYDK2VuAyEAIz8Ow48iT3hZohgngT7i4RcFl85VVgDJwcJJtQZlFQU=\n"
+     "-----END PUBLIC KEY-----\n",
+     0},
+    {"ed448-public",
+     "-----BEGIN PUBLIC KEY-----\n"
+     "MEMwBQYDK2VxAzoA+eJqJ2GJdqYlddPpOSGeaPbh0R2gIPwWIiciIbHV3R8ERfSq\n"
+     "7DNPwRzC1cQWqPHVgFdcah2IJjUA\n"
+     "-----END PUBLIC KEY-----\n",
+     0},
+    {"pem-headers",
+     "-----BEGIN PUBLIC KEY-----\n"
+     "Proc-Type: 4,ENCRYPTED\n\n"
+     "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+     "-----END PUBLIC KEY-----\n",
+     0},
+    {"wrong-label",
+     "-----BEGIN RSA PUBLIC KEY-----\n"
+     "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+     "-----END RSA PUBLIC KEY-----\n",
+     0},
 };
 
 START_TEST(public_key_with_leading_text_still_loads)
@@ -270,10 +287,11 @@ START_TEST(public_key_with_leading_text_still_loads)
 	char p[128];
 
 	path_in(p, sizeof(p), "commented.pub.pem");
-	write_text(p, "police signing key, rotated 2026\n"
-		      "-----BEGIN PUBLIC KEY-----\n"
-		      "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
-		      "-----END PUBLIC KEY-----\n");
+	write_text(
+	    p, "police signing key, rotated 2026\n"
+	       "-----BEGIN PUBLIC KEY-----\n"
+	       "MCowBQYDK2VwAyEAMWVjZtH+ZM1Dvdj/xqmuJMFlIBcUB9z4Ihwg432aC0c=\n"
+	       "-----END PUBLIC KEY-----\n");
 	ck_assert_int_eq(mash_key_load_public(p, &k), MASH_OK);
 	mash_key_free(k);
 }
@@ -288,10 +306,10 @@ START_TEST(load_rejects_bad_files_as_key_format)
 	write_text(p, bad_files[_i].text);
 	if (bad_files[_i].priv)
 		ck_assert_int_eq(mash_key_load_private(p, &k),
-				 MASH_ERR_KEY_FORMAT);
+		                 MASH_ERR_KEY_FORMAT);
 	else
 		ck_assert_int_eq(mash_key_load_public(p, &k),
-				 MASH_ERR_KEY_FORMAT);
+		                 MASH_ERR_KEY_FORMAT);
 	ck_assert_ptr_null(k);
 }
 END_TEST
@@ -362,9 +380,10 @@ START_TEST(different_keys_do_not_cross_verify)
 	ck_assert_int_eq(mash_key_generate(&a), MASH_OK);
 	ck_assert_int_eq(mash_key_generate(&b), MASH_OK);
 	ck_assert_int_eq(mash_key_same_public(a, b), 0);
-	ck_assert_int_eq(mash_key_sign(a, (const uint8_t *)"m", 1, sig), MASH_OK);
+	ck_assert_int_eq(mash_key_sign(a, (const uint8_t *)"m", 1, sig),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_key_verify(b, (const uint8_t *)"m", 1, sig, 64),
-			 MASH_ERR_BAD_SIGNATURE);
+	                 MASH_ERR_BAD_SIGNATURE);
 	mash_key_free(a);
 	mash_key_free(b);
 }
@@ -400,7 +419,7 @@ key_suite(void)
 	tcase_add_test(tc, raw_public_round_trips);
 	tcase_add_test(tc, public_pem_parses_back);
 	tcase_add_loop_test(tc, load_rejects_bad_files_as_key_format, 0,
-			    sizeof(bad_files) / sizeof(bad_files[0]));
+	                    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(tc, public_loader_refuses_private_file_and_vice_versa);
 	tcase_add_test(tc, public_key_with_leading_text_still_loads);
 	tcase_add_test(tc, load_missing_file_is_io);

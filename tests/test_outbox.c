@@ -59,9 +59,9 @@ static void
 put(struct mash_outbox *ob, const char *id, const char *bytes)
 {
 	ck_assert_int_eq(mash_outbox_put(ob, "police", id, "OCC-1", 2,
-					 (const uint8_t *)bytes, strlen(bytes),
-					 NULL, NULL),
-			 MASH_OK);
+	                                 (const uint8_t *)bytes, strlen(bytes),
+	                                 NULL, NULL),
+	                 MASH_OK);
 }
 
 static size_t
@@ -106,8 +106,9 @@ START_TEST(pending_events_survive_close_and_reopen)
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e2"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e2",
-					     MASH_OUTBOX_ACCEPTED, NULL, "c1", 7),
-			 MASH_OK);
+	                                     MASH_OUTBOX_ACCEPTED, NULL, "c1",
+	                                     7),
+	                 MASH_OK);
 	mash_outbox_close(ob); /* the agent stops (or crashes) here */
 
 	ob = open_ob(&run2);
@@ -131,9 +132,9 @@ START_TEST(backoff_doubles_from_min_up_to_the_cap)
 		ck_assert_int_eq(mash_outbox_backoff(&cfg, a), want[a]);
 	ck_assert_int_eq(mash_outbox_backoff(&cfg, UINT32_MAX), 8000);
 	ck_assert_int_eq(mash_outbox_backoff(NULL, 1),
-			 MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS);
+	                 MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS);
 	ck_assert_int_eq(mash_outbox_backoff(NULL, 1000),
-			 MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS);
+	                 MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS);
 }
 END_TEST
 
@@ -160,7 +161,7 @@ START_TEST(unreceipted_event_is_resent_on_the_backoff_schedule)
 	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_OK);
 	ck_assert_int_eq(next, now + 4000);
 	ck_assert_int_eq(mash_outbox_state(ob, "police", "e1", &st, &attempts),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(st, MASH_OUTBOX_PENDING);
 	ck_assert_uint_eq(attempts, 3);
 	mash_outbox_close(ob);
@@ -177,22 +178,25 @@ START_TEST(receipt_settles_a_pending_event_once)
 	put(ob, "e1", "x");
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_ACCEPTED, "", "case-1", 3),
-			 MASH_OK);
+	                                     MASH_OUTBOX_ACCEPTED, "", "case-1",
+	                                     3),
+	                 MASH_OK);
 	/* A second receipt (for a resend) changes nothing. */
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_DUPLICATE, "", NULL, 4),
-			 MASH_ERR_STATE);
+	                                     MASH_OUTBOX_DUPLICATE, "", NULL,
+	                                     4),
+	                 MASH_ERR_STATE);
 	ck_assert_int_eq(mash_outbox_state(ob, "police", "e1", &st, NULL),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(st, MASH_OUTBOX_ACCEPTED);
 	now += 1000000;
 	ck_assert_uint_eq(due_count(ob), 0);
 	ck_assert_int_eq(mash_outbox_pending(ob, &n), MASH_OK);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next),
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	mash_outbox_close(ob);
 }
 END_TEST
@@ -204,14 +208,17 @@ START_TEST(receipt_for_an_event_never_sent_is_not_found)
 
 	put(ob, "e1", "x");
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "other",
-					     MASH_OUTBOX_ACCEPTED, NULL, NULL, 0),
-			 MASH_ERR_NOT_FOUND);
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     0),
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "health", "e1",
-					     MASH_OUTBOX_ACCEPTED, NULL, NULL, 0),
-			 MASH_ERR_NOT_FOUND);
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     0),
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_PENDING, NULL, NULL, 0),
-			 MASH_ERR_INVAL);
+	                                     MASH_OUTBOX_PENDING, NULL, NULL,
+	                                     0),
+	                 MASH_ERR_INVAL);
 	ck_assert_uint_eq(due_count(ob), 1);
 	mash_outbox_close(ob);
 }
@@ -219,13 +226,13 @@ END_TEST
 
 static void
 collect(void *ctx, const char *event_id, const char *ref, unsigned long line,
-	const char *reason)
+        const char *reason)
 {
 	char *buf = ctx;
 	size_t n = strlen(buf);
 
 	(void)snprintf(buf + n, 512 - n, "%s|%s|%lu|%s;", event_id, ref, line,
-		       reason);
+	               reason);
 }
 
 START_TEST(daemon_rejection_keeps_reason_and_envelope)
@@ -238,12 +245,12 @@ START_TEST(daemon_rejection_keeps_reason_and_envelope)
 	put(ob, "e1", "x");
 	put(ob, "e2", "y");
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
-	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_REJECTED,
-					     "UNKNOWN_KEY: signer key is unknown",
-					     NULL, 9),
-			 MASH_OK);
-	ck_assert_int_eq(mash_outbox_rejections(ob, run, collect, buf), MASH_OK);
+	ck_assert_int_eq(
+	    mash_outbox_receipt(ob, "police", "e1", MASH_OUTBOX_REJECTED,
+	                        "UNKNOWN_KEY: signer key is unknown", NULL, 9),
+	    MASH_OK);
+	ck_assert_int_eq(mash_outbox_rejections(ob, run, collect, buf),
+	                 MASH_OK);
 	ck_assert_str_eq(buf, "e1|OCC-1|2|UNKNOWN_KEY: signer key is unknown;");
 	ck_assert_int_eq(mash_outbox_summary(ob, run, &s), MASH_OK);
 	ck_assert_uint_eq(s.total, 2);
@@ -264,15 +271,17 @@ START_TEST(envelope_is_wiped_once_accepted)
 	put(ob, "e1", "x");
 	put(ob, "e2", "y");
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_ACCEPTED, NULL, NULL, 1),
-			 MASH_OK);
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     1),
+	                 MASH_OK);
 	mash_outbox_close(ob);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT event_id, envelope IS NULL"
-					    " FROM mash_outbox_events ORDER BY event_id",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT event_id, envelope IS NULL"
+	                       " FROM mash_outbox_events ORDER BY event_id",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 1);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
@@ -292,20 +301,22 @@ START_TEST(rerun_of_a_receipted_event_sends_it_again)
 	put(ob, "e1", "x");
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_ACCEPTED, NULL, NULL, 1),
-			 MASH_OK);
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     1),
+	                 MASH_OK);
 	mash_outbox_close(ob);
 	ob = open_ob(&run2);
 	ck_assert_uint_eq(due_count(ob), 0);
 	put(ob, "e1", "x2");
 	ck_assert_int_eq(mash_outbox_state(ob, "police", "e1", &st, NULL),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(st, MASH_OUTBOX_PENDING);
 	ck_assert_uint_eq(due_count(ob), 1);
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "e1",
-					     MASH_OUTBOX_DUPLICATE, NULL, NULL, 2),
-			 MASH_OK);
+	                                     MASH_OUTBOX_DUPLICATE, NULL, NULL,
+	                                     2),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_outbox_summary(ob, run2, &s), MASH_OK);
 	ck_assert_uint_eq(s.total, 1);
 	ck_assert_uint_eq(s.duplicate, 1);
@@ -323,24 +334,24 @@ START_TEST(feed_position_is_saved_with_the_event)
 	struct mash_outbox_feedpos pos = {123, 4, 99}, got;
 
 	ck_assert_int_eq(mash_outbox_feed_get(ob, "police:/f.csv", &got),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_outbox_put(ob, "police", "e1", "r", 4,
-					 (const uint8_t *)"x", 1,
-					 "police:/f.csv", &pos),
-			 MASH_OK);
+	                                 (const uint8_t *)"x", 1,
+	                                 "police:/f.csv", &pos),
+	                 MASH_OK);
 	mash_outbox_close(ob);
 	ob = open_ob(&run);
 	ck_assert_int_eq(mash_outbox_feed_get(ob, "police:/f.csv", &got),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(got.offset, 123);
 	ck_assert_uint_eq(got.lines, 4);
 	ck_assert_uint_eq(got.inode, 99);
 	pos.offset = 200;
 	pos.lines = 6;
 	ck_assert_int_eq(mash_outbox_feed_set(ob, "police:/f.csv", &pos),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_outbox_feed_get(ob, "police:/f.csv", &got),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(got.offset, 200);
 	mash_outbox_close(ob);
 }
@@ -353,21 +364,21 @@ START_TEST(put_refuses_empty_or_oversized_envelopes)
 	static uint8_t big[MASH_MAX_ENVELOPE + 1];
 	struct mash_outbox_feedpos pos = {0, 0, 0};
 
-	ck_assert_int_eq(mash_outbox_put(ob, "police", "e1", "r", 1, big, 0,
-					 NULL, NULL),
-			 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_outbox_put(ob, "police", "e1", "r", 1, big, 0, NULL, NULL),
+	    MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_outbox_put(ob, "police", "e1", "r", 1, big,
-					 sizeof(big), NULL, NULL),
-			 MASH_ERR_INVAL);
-	ck_assert_int_eq(mash_outbox_put(ob, "police", "", "r", 1, big, 1, NULL,
-					 NULL),
-			 MASH_ERR_INVAL);
-	ck_assert_int_eq(mash_outbox_put(ob, "police", "e1", "r", 1, big, 1,
-					 NULL, &pos),
-			 MASH_ERR_INVAL);
+	                                 sizeof(big), NULL, NULL),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_outbox_put(ob, "police", "", "r", 1, big, 1, NULL, NULL),
+	    MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_outbox_put(ob, "police", "e1", "r", 1, big, 1, NULL, &pos),
+	    MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_outbox_put(ob, "police", "e1", "r", 1, big,
-					 MASH_MAX_ENVELOPE, NULL, NULL),
-			 MASH_OK);
+	                                 MASH_MAX_ENVELOPE, NULL, NULL),
+	                 MASH_OK);
 	mash_outbox_close(ob);
 }
 END_TEST
@@ -399,14 +410,14 @@ START_TEST(deferred_resends_wait_without_counting_an_attempt)
 	ck_assert_int_eq(next, t0 + 2000); /* "new": 1000 + backoff 1000 */
 	now = t0 + 5000;
 	ck_assert_uint_eq(due_count(ob), 2);
-	ck_assert_int_eq(mash_outbox_state(ob, "police", "sent", &st, &attempts),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_outbox_state(ob, "police", "sent", &st, &attempts), MASH_OK);
 	ck_assert_uint_eq(attempts, 1);
 	/* Deferring never brings a later send forward. */
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "sent"), MASH_OK);
 	ck_assert_int_eq(mash_outbox_defer_resends(ob, t0 + 5001), MASH_OK);
-	ck_assert_int_eq(mash_outbox_state(ob, "police", "sent", &st, &attempts),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_outbox_state(ob, "police", "sent", &st, &attempts), MASH_OK);
 	ck_assert_uint_eq(attempts, 2);
 	mash_outbox_close(ob);
 }
@@ -423,14 +434,14 @@ START_TEST(batch_is_all_or_nothing)
 	ck_assert_int_eq(mash_outbox_batch_begin(ob), MASH_ERR_STATE);
 	put(ob, "a", "1");
 	ck_assert_int_eq(mash_outbox_put(ob, "police", "b", "r", 3,
-					 (const uint8_t *)"2", 1, "police:/f",
-					 &pos),
-			 MASH_OK);
+	                                 (const uint8_t *)"2", 1, "police:/f",
+	                                 &pos),
+	                 MASH_OK);
 	mash_outbox_batch_rollback(ob);
 	ck_assert_int_eq(mash_outbox_pending(ob, &n), MASH_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(mash_outbox_feed_get(ob, "police:/f", &got),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 
 	ck_assert_int_eq(mash_outbox_batch_begin(ob), MASH_OK);
 	put(ob, "a", "1");
@@ -470,9 +481,9 @@ START_TEST(open_fails_cleanly_on_an_unwritable_path)
 {
 	struct mash_outbox *ob = (struct mash_outbox *)1;
 
-	ck_assert_int_eq(mash_outbox_open("/nonexistent-dir/x/outbox.db", &cfg,
-					  &ob),
-			 MASH_ERR_STORE);
+	ck_assert_int_eq(
+	    mash_outbox_open("/nonexistent-dir/x/outbox.db", &cfg, &ob),
+	    MASH_ERR_STORE);
 	ck_assert_ptr_null(ob);
 }
 END_TEST

@@ -45,7 +45,8 @@ fixture_init(struct fixture *f)
 	/* Fields deliberately out of order: the view sorts them. */
 	mash__v1__shared_record__fields_entry__init(&f->fe[0]);
 	f->fe[0].key = "summary";
-	f->fe[0].value = "Reported missing overnight, found at an address in town.";
+	f->fe[0].value =
+	    "Reported missing overnight, found at an address in town.";
 	mash__v1__shared_record__fields_entry__init(&f->fe[1]);
 	f->fe[1].key = "consent";
 	f->fe[1].value = "NOT_SOUGHT";
@@ -142,10 +143,10 @@ render(const Mash__V1__Picture *p, const struct mashctl_view_opts *o)
 }
 
 static const struct mashctl_view_opts opts = {
-	.principal = "analyst.amara",
-	.purpose = "mash-triage",
-	.now_ms = NOW_MS,
-	.working_days = days_between,
+    .principal = "analyst.amara",
+    .purpose = "mash-triage",
+    .now_ms = NOW_MS,
+    .working_days = days_between,
 };
 
 START_TEST(render_shows_child_level_band_and_agencies)
@@ -156,11 +157,17 @@ START_TEST(render_shows_child_level_band_and_agencies)
 	fixture_init(&f);
 	s = render(&f.p, &opts);
 	ck_assert_ptr_nonnull(strstr(s, "case case-1"));
-	ck_assert_ptr_nonnull(strstr(s, "as analyst.amara, purpose mash-triage"));
-	ck_assert_ptr_nonnull(strstr(s, "Jordan Reed, born 2011-05-14, NHS 9434765919, NE61 1AA, sex M\n"));
-	ck_assert_ptr_nonnull(strstr(s, "Level:      L4 child protection (s47)"));
-	ck_assert_ptr_nonnull(strstr(s, "VERY_HIGH (on the Risk Management Group register)"));
-	ck_assert_ptr_nonnull(strstr(s, "Agencies:   police, health, housing\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "as analyst.amara, purpose mash-triage"));
+	ck_assert_ptr_nonnull(strstr(
+	    s,
+	    "Jordan Reed, born 2011-05-14, NHS 9434765919, NE61 1AA, sex M\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Level:      L4 child protection (s47)"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "VERY_HIGH (on the Risk Management Group register)"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Agencies:   police, health, housing\n"));
 	ck_assert_ptr_nonnull(strstr(s, "record 42"));
 	ck_assert_ptr_null(strstr(s, "DENIED"));
 	free(s);
@@ -175,8 +182,11 @@ START_TEST(render_timeline_rows_have_date_agency_category_severity)
 	fixture_init(&f);
 	s = render(&f.p, &opts);
 	ck_assert_ptr_nonnull(strstr(s, "Timeline (2 records)"));
-	ck_assert_ptr_nonnull(strstr(s, "  2026-10-02  police      MISSING_EPISODE      sev 2   rule share.analyst.triage\n"));
-	ck_assert_ptr_nonnull(strstr(s, "  2026-10-20  health      SELF_HARM            sev 3\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "  2026-10-02  police      MISSING_EPISODE      sev 2   "
+	              "rule share.analyst.triage\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    s, "  2026-10-20  health      SELF_HARM            sev 3\n"));
 	free(s);
 }
 END_TEST
@@ -193,9 +203,11 @@ START_TEST(render_sorts_granted_fields_and_marks_withheld)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(m);
 	ck_assert(m < c); /* the summary first, then the rest by name */
-	ck_assert_ptr_nonnull(strstr(s, "      [withheld: summary, health.diagnosis]\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "      [withheld: summary, health.diagnosis]\n"));
 	ck_assert_ptr_nonnull(strstr(s, "      flags: consent-refused\n"));
-	ck_assert_ptr_nonnull(strstr(s, "Rules applied\n  share.analyst.triage: CA 2004 s11\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Rules applied\n  share.analyst.triage: CA 2004 s11\n"));
 	free(s);
 }
 END_TEST
@@ -210,10 +222,10 @@ START_TEST(render_omits_fields_the_row_and_header_already_show)
 	fixture_init(&f);
 	mash__v1__shared_record__fields_entry__init(&extra[0]);
 	extra[0].key = "subject.given_name";
-	extra[0].value = "Jordan";          /* as in the header: omitted */
+	extra[0].value = "Jordan"; /* as in the header: omitted */
 	mash__v1__shared_record__fields_entry__init(&extra[1]);
 	extra[1].key = "subject.postcode";
-	extra[1].value = "NE61 9ZZ";        /* different: shown */
+	extra[1].value = "NE61 9ZZ"; /* different: shown */
 	mash__v1__shared_record__fields_entry__init(&extra[2]);
 	extra[2].key = "category";
 	extra[2].value = "MISSING_EPISODE"; /* in the row: omitted */
@@ -235,9 +247,10 @@ START_TEST(render_omits_fields_the_row_and_header_already_show)
 	ck_assert_ptr_null(strstr(s, "category: MISSING_EPISODE"));
 	ck_assert_ptr_null(strstr(s, "occurred_at:"));
 	/* One line per rule, however many records used it. */
-	ck_assert_ptr_nonnull(strstr(s, "  share.analyst.triage: CA 2004 s11\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "  share.analyst.triage: CA 2004 s11\n"));
 	ck_assert_ptr_null(strstr(strstr(s, "share.analyst.triage: ") + 1,
-				  "share.analyst.triage: "));
+	                          "share.analyst.triage: "));
 	free(s);
 }
 END_TEST
@@ -260,7 +273,7 @@ START_TEST(render_groups_agency_detail_and_handling_on_one_line)
 	extra[2].key = "handling.classification";
 	extra[2].value = "OFFICIAL";
 	mash__v1__shared_record__fields_entry__init(&extra[3]);
-	extra[3].key = "detail.police.";  /* no field name: its own line */
+	extra[3].key = "detail.police."; /* no field name: its own line */
 	extra[3].value = "odd";
 	ep[0] = &f.fe[0];
 	ep[1] = &f.fe[1];
@@ -271,8 +284,10 @@ START_TEST(render_groups_agency_detail_and_handling_on_one_line)
 	f.rec[0].fields = ep;
 	f.rec[0].n_fields = 6;
 	s = render(&f.p, &opts);
-	ck_assert_ptr_nonnull(strstr(s, "      detail.police: dash_risk=standard; incident_ref=NB-1\n"));
-	ck_assert_ptr_nonnull(strstr(s, "      handling: classification=OFFICIAL\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    s, "      detail.police: dash_risk=standard; incident_ref=NB-1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "      handling: classification=OFFICIAL\n"));
 	ck_assert_ptr_nonnull(strstr(s, "      detail.police.: odd\n"));
 	free(s);
 }
@@ -290,12 +305,16 @@ START_TEST(render_redacted_subject_names_withheld_identity)
 	f.subj.nhs_number = "";
 	f.subj.postcode = "";
 	s = render(&f.p, &opts);
-	ck_assert_ptr_nonnull(strstr(s, "Child:      sex M  [withheld: name, date_of_birth, nhs_number, postcode]\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Child:      sex M  [withheld: name, date_of_birth, "
+	              "nhs_number, postcode]\n"));
 	ck_assert_ptr_null(strstr(s, "Jordan"));
 	f.p.subject = NULL;
 	free(s);
 	s = render(&f.p, &opts);
-	ck_assert_ptr_nonnull(strstr(s, "Child:      [withheld: name, date_of_birth, nhs_number, postcode, sex]\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Child:      [withheld: name, date_of_birth, nhs_number, "
+	              "postcode, sex]\n"));
 	free(s);
 }
 END_TEST
@@ -304,11 +323,11 @@ static const struct {
 	int64_t due_offset_ms;
 	const char *expect;
 } due_cases[] = {
-	{2 * DAY_MS, "(2 working days left)"},
-	{1 * DAY_MS, "(1 working day left)"},
-	{0, "(due today)"},
-	{-1 * DAY_MS, "(OVERDUE by 1 working day)"},
-	{-23 * DAY_MS, "(OVERDUE by 23 working days)"},
+    {2 * DAY_MS, "(2 working days left)"},
+    {1 * DAY_MS, "(1 working day left)"},
+    {0, "(due today)"},
+    {-1 * DAY_MS, "(OVERDUE by 1 working day)"},
+    {-23 * DAY_MS, "(OVERDUE by 23 working days)"},
 };
 
 START_TEST(render_trigger_shows_due_date_and_working_days)
@@ -320,11 +339,14 @@ START_TEST(render_trigger_shows_due_date_and_working_days)
 	f.trig.discussion_due_by = NOW_MS + due_cases[_i].due_offset_ms;
 	s = render(&f.p, &opts);
 	ck_assert_ptr_nonnull(strstr(s, "Open s47 triggers (1)"));
-	ck_assert_ptr_nonnull(strstr(s, "  s47.accumulation (updated)  trigger trig-1\n"));
-	ck_assert_ptr_nonnull(strstr(s, "raised 2026-10-20 00:00 UTC, strategy discussion due by "));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "  s47.accumulation (updated)  trigger trig-1\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    s, "raised 2026-10-20 00:00 UTC, strategy discussion due by "));
 	ck_assert_ptr_nonnull(strstr(s, due_cases[_i].expect));
 	ck_assert_ptr_nonnull(strstr(s, "contributing: police/e1, health/e4"));
-	ck_assert_ptr_nonnull(strstr(s, "attendees: la-social-worker, police-public-protection"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "attendees: la-social-worker, police-public-protection"));
 	free(s);
 }
 END_TEST
@@ -336,7 +358,8 @@ START_TEST(render_without_calendar_omits_working_days)
 
 	fixture_init(&f);
 	s = render(&f.p, NULL);
-	ck_assert_ptr_nonnull(strstr(s, "strategy discussion due by 2026-11-25 12:00 UTC\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "strategy discussion due by 2026-11-25 12:00 UTC\n"));
 	ck_assert_ptr_null(strstr(s, "working day"));
 	ck_assert_ptr_null(strstr(s, "Requested:"));
 	free(s);
@@ -349,9 +372,12 @@ START_TEST(render_denied_shows_reason_and_nothing_else)
 	char *s;
 
 	fixture_init(&f);
-	f.p.denied_reason = "no rule grants housing-officer purpose mash-triage";
+	f.p.denied_reason =
+	    "no rule grants housing-officer purpose mash-triage";
 	s = render(&f.p, &opts);
-	ck_assert_ptr_nonnull(strstr(s, "DENIED:     no rule grants housing-officer purpose mash-triage\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "DENIED:     no rule grants housing-officer purpose "
+	              "mash-triage\n"));
 	ck_assert_ptr_null(strstr(s, "Timeline"));
 	ck_assert_ptr_null(strstr(s, "Jordan"));
 	ck_assert_ptr_null(strstr(s, "Reported missing"));
@@ -378,13 +404,15 @@ START_TEST(render_replaces_terminal_escapes_and_bad_utf8)
 	char *s;
 
 	fixture_init(&f);
-	f.fe[0].value = "clear\x1b[2Jscreen\x07 and\xc2\x9b" "31m red\nnext";
+	f.fe[0].value = "clear\x1b[2Jscreen\x07 and\xc2\x9b"
+	                "31m red\nnext";
 	f.fe[1].value = "bad \xff utf8";
 	s = render(&f.p, &opts);
 	ck_assert_ptr_null(strchr(s, '\x1b'));
 	ck_assert_ptr_null(strchr(s, '\x07'));
 	ck_assert_ptr_null(strstr(s, "\xc2\x9b"));
-	ck_assert_ptr_nonnull(strstr(s, "summary: clear?[2Jscreen? and?31m red next\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "summary: clear?[2Jscreen? and?31m red next\n"));
 	ck_assert_ptr_nonnull(strstr(s, "consent: [invalid text]\n"));
 	free(s);
 }
@@ -412,7 +440,8 @@ START_TEST(render_cuts_overlong_text_on_a_character_boundary)
 	ck_assert_ptr_nonnull(line);
 	end = strchr(line, '\n');
 	ck_assert_ptr_nonnull(end);
-	ck_assert(end - line <= (long)(strlen("summary: ") + MASHCTL_VIEW_MAX_TEXT + 3));
+	ck_assert(end - line <=
+	          (long)(strlen("summary: ") + MASHCTL_VIEW_MAX_TEXT + 3));
 	ck_assert(strncmp(end - 3, "...", 3) == 0);
 	ck_assert_ptr_null(strstr(line, "[invalid text]"));
 	free(s);
@@ -427,7 +456,8 @@ START_TEST(render_empty_picture_says_nothing_shared)
 
 	mash__v1__picture__init(&p);
 	s = render(&p, NULL);
-	ck_assert_ptr_nonnull(strstr(s, "Timeline (0 records)\n  (no records shared for this purpose)"));
+	ck_assert_ptr_nonnull(strstr(
+	    s, "Timeline (0 records)\n  (no records shared for this purpose)"));
 	ck_assert_ptr_nonnull(strstr(s, "Open s47 triggers (0)\n  none"));
 	ck_assert_ptr_nonnull(strstr(s, "Level:      unknown"));
 	ck_assert_ptr_nonnull(strstr(s, "VCL band:   not shown"));
@@ -443,33 +473,54 @@ START_TEST(json_has_stable_fields_for_granted_picture)
 	fixture_init(&f);
 	j = mashctl_picture_to_json(&f.p, &opts);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "granted");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "denied_reason")), "");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "case_id")), "case-1");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "principal")), "analyst.amara");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "purpose")), "mash-triage");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+	                 "granted");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "denied_reason")),
+	                 "");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "case_id")),
+	                 "case-1");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "principal")),
+	                 "analyst.amara");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "purpose")),
+	                 "mash-triage");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "level")), 4);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "vcl_band")), "VERY_HIGH");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "vcl_band")),
+	                 "VERY_HIGH");
 	ck_assert(json_is_true(json_object_get(j, "rmg_register")));
 	ck_assert(json_is_false(json_object_get(j, "break_glass")));
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "audit_seq")), 42);
-	ck_assert_int_eq(json_array_size(json_object_get(j, "agencies_involved")), 3);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "subject"), "nhs_number")), "9434765919");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "audit_seq")),
+	                 42);
+	ck_assert_int_eq(
+	    json_array_size(json_object_get(j, "agencies_involved")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(j, "subject"), "nhs_number")),
+	                 "9434765919");
 
 	r = json_array_get(json_object_get(j, "records"), 0);
-	ck_assert_str_eq(json_string_value(json_object_get(r, "category")), "MISSING_EPISODE");
-	ck_assert_str_eq(json_string_value(json_object_get(r, "occurred_date")), "2026-10-02");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "fields"), "consent")), "NOT_SOUGHT");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "category")),
+	                 "MISSING_EPISODE");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "occurred_date")),
+	                 "2026-10-02");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(r, "fields"), "consent")),
+	                 "NOT_SOUGHT");
 	r = json_array_get(json_object_get(j, "records"), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "severity")), 3);
-	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "withheld"), 1)), "health.diagnosis");
+	ck_assert_str_eq(json_string_value(
+	                     json_array_get(json_object_get(r, "withheld"), 1)),
+	                 "health.diagnosis");
 	ck_assert_int_eq(json_object_size(json_object_get(r, "fields")), 0);
 
 	t = json_array_get(json_object_get(j, "open_triggers"), 0);
-	ck_assert_str_eq(json_string_value(json_object_get(t, "rule_id")), "s47.accumulation");
-	ck_assert_str_eq(json_string_value(json_object_get(t, "kind")), "updated");
-	ck_assert_int_eq(json_integer_value(json_object_get(t, "working_days_remaining")), 2);
-	ck_assert_int_eq(json_array_size(json_object_get(t, "contributing_events")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "rule_id")),
+	                 "s47.accumulation");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "kind")),
+	                 "updated");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(t, "working_days_remaining")),
+	    2);
+	ck_assert_int_eq(
+	    json_array_size(json_object_get(t, "contributing_events")), 2);
 	json_decref(j);
 }
 END_TEST
@@ -486,17 +537,24 @@ START_TEST(json_denied_and_unknown_working_days)
 	f.fe[0].value = "bad \xff";
 	j = mashctl_picture_to_json(&f.p, NULL);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "denied");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+	                 "denied");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "denied_reason")),
-			 "response topic is not the requester's inbox");
+	                 "response topic is not the requester's inbox");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "vcl_band")), "");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "subject"), "given_name")), "");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "principal")), "");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(j, "subject"), "given_name")),
+	                 "");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "principal")),
+	                 "");
 	t = json_array_get(json_object_get(j, "open_triggers"), 0);
 	ck_assert(json_is_null(json_object_get(t, "working_days_remaining")));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-		json_array_get(json_object_get(j, "records"), 0), "fields"), "summary")),
-		"[invalid text]");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(
+	            json_array_get(json_object_get(j, "records"), 0), "fields"),
+	        "summary")),
+	    "[invalid text]");
 	json_decref(j);
 }
 END_TEST
@@ -511,14 +569,17 @@ START_TEST(render_survives_allocation_failure)
 	s = render(&f.p, &opts);
 	mash_mem_fail_after(-1);
 	ck_assert_ptr_nonnull(strstr(s, "[fields not shown: out of memory]"));
-	ck_assert_ptr_nonnull(strstr(s, "[withheld: summary, health.diagnosis]"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "[withheld: summary, health.diagnosis]"));
 	free(s);
 }
 END_TEST
 
 START_TEST(category_and_level_names)
 {
-	ck_assert_str_eq(mashctl_category_name(MASH__V1__CATEGORY__SEXUAL_EXPLOITATION), "SEXUAL_EXPLOITATION");
+	ck_assert_str_eq(
+	    mashctl_category_name(MASH__V1__CATEGORY__SEXUAL_EXPLOITATION),
+	    "SEXUAL_EXPLOITATION");
 	ck_assert_str_eq(mashctl_category_name(77), "UNKNOWN");
 	ck_assert_str_eq(mashctl_level_name(2), "L2 early help");
 	ck_assert_str_eq(mashctl_level_name(0), "unknown");
@@ -533,13 +594,15 @@ suite(void)
 	TCase *tc = tcase_create("view");
 
 	tcase_add_test(tc, render_shows_child_level_band_and_agencies);
-	tcase_add_test(tc, render_timeline_rows_have_date_agency_category_severity);
+	tcase_add_test(tc,
+	               render_timeline_rows_have_date_agency_category_severity);
 	tcase_add_test(tc, render_sorts_granted_fields_and_marks_withheld);
 	tcase_add_test(tc, render_omits_fields_the_row_and_header_already_show);
-	tcase_add_test(tc, render_groups_agency_detail_and_handling_on_one_line);
+	tcase_add_test(tc,
+	               render_groups_agency_detail_and_handling_on_one_line);
 	tcase_add_test(tc, render_redacted_subject_names_withheld_identity);
 	tcase_add_loop_test(tc, render_trigger_shows_due_date_and_working_days,
-			    0, (int)(sizeof(due_cases) / sizeof(due_cases[0])));
+	                    0, (int)(sizeof(due_cases) / sizeof(due_cases[0])));
 	tcase_add_test(tc, render_without_calendar_omits_working_days);
 	tcase_add_test(tc, render_denied_shows_reason_and_nothing_else);
 	tcase_add_test(tc, render_break_glass_is_announced);

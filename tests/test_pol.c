@@ -64,7 +64,7 @@ default_path(void)
 	const char *src = getenv("MASH_SOURCE_DIR");
 
 	(void)snprintf(p, sizeof(p), "%s/policy/default.cfg",
-		       src != NULL ? src : ".");
+	               src != NULL ? src : ".");
 	return p;
 }
 
@@ -80,7 +80,9 @@ load_default(void)
 }
 
 /* A policy with just enough around one rule body. */
-#define LEVELS "levels = { l2 = { min_agencies = 2; }; l3 = { min_severity = 3; }; l4 = { min_severity = 4; trigger_open = true; }; };\n"
+#define LEVELS                                                                 \
+	"levels = { l2 = { min_agencies = 2; }; l3 = { min_severity = 3; }; "  \
+	"l4 = { min_severity = 4; trigger_open = true; }; };\n"
 
 /* ---- a realistic event -------------------------------------------- */
 
@@ -121,7 +123,8 @@ police_event(struct test_event *t)
 	t->ev.subject = &t->subj;
 	t->ev.category = MASH__V1__CATEGORY__MISSING_EPISODE;
 	t->ev.severity = 2;
-	t->ev.summary = "Reported missing overnight, found at an address of concern.";
+	t->ev.summary =
+	    "Reported missing overnight, found at an address of concern.";
 	t->ev.consent = MASH__V1__CONSENT__NOT_SOUGHT;
 	t->h.classification = "OFFICIAL";
 	t->ev.handling = &t->h;
@@ -166,21 +169,20 @@ health_event(struct test_event *t)
 	mash_pol_event_view(&t->ev, &t->view);
 }
 
-static const struct mash_pol_recipient analyst = {"analyst.amara",
-						   "mash-analyst",
-						   "social-care"};
+static const struct mash_pol_recipient analyst = {
+    "analyst.amara", "mash-analyst", "social-care"};
 static const struct mash_pol_recipient sw = {"sw.sam", "la-social-worker",
-					     "social-care"};
+                                             "social-care"};
 static const struct mash_pol_recipient nurse = {
-	"health.nurse1", "health-safeguarding", "health"};
+    "health.nurse1", "health-safeguarding", "health"};
 static const struct mash_pol_recipient police = {
-	"police.pp1", "police-public-protection", "police"};
+    "police.pp1", "police-public-protection", "police"};
 static const struct mash_pol_recipient school = {"school.dsl1", "school-dsl",
-						 "education"};
-static const struct mash_pol_recipient housing = {
-	"housing.officer1", "housing-officer", "housing"};
+                                                 "education"};
+static const struct mash_pol_recipient housing = {"housing.officer1",
+                                                  "housing-officer", "housing"};
 static const struct mash_pol_recipient auditor = {"auditor.ada", "auditor",
-						  "mash"};
+                                                  "mash"};
 
 static int
 shares(const struct mash_pol_decision *d, const char *field)
@@ -202,14 +204,13 @@ withholds(const struct mash_pol_decision *d, const char *field)
 
 static void
 decide(const struct mash_policy *pol, const struct test_event *t,
-       unsigned level, unsigned n_agencies,
-       const struct mash_pol_recipient *r, const char *purpose, int bg,
-       struct mash_pol_decision *d)
+       unsigned level, unsigned n_agencies, const struct mash_pol_recipient *r,
+       const char *purpose, int bg, struct mash_pol_decision *d)
 {
 	struct mash_pol_case c = {level, n_agencies, 0};
 
 	ck_assert_int_eq(mash_pol_decide(pol, &t->view, &c, r, purpose, bg, d),
-			 MASH_OK);
+	                 MASH_OK);
 }
 
 /* ---- the default policy, rule by rule ------------------------------- */
@@ -221,7 +222,7 @@ START_TEST(default_policy_loads_and_lints_clean)
 
 	ck_assert_uint_ge(mash_pol_rule_count(pol), 8);
 	ck_assert_int_eq(mash_pol_lint(default_path(), NULL, NULL, &n),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(n, 0);
 	mash_pol_free(pol);
 }
@@ -250,18 +251,18 @@ START_TEST(unknown_role_or_purpose_is_denied_as_invalid)
 	struct mash_pol_case c = {1, 1, 0};
 
 	police_event(&t);
-	ck_assert_int_eq(mash_pol_decide(pol, &t.view, &c, &r, "mash-triage",
-					 0, &d),
-			 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_pol_decide(pol, &t.view, &c, &r, "mash-triage", 0, &d),
+	    MASH_ERR_INVAL);
 	ck_assert_int_eq(d.receives, 0);
-	ck_assert_int_eq(mash_pol_decide(pol, &t.view, &c, &analyst, "gossip",
-					 0, &d),
-			 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_pol_decide(pol, &t.view, &c, &analyst, "gossip", 0, &d),
+	    MASH_ERR_INVAL);
 	ck_assert_int_eq(d.receives, 0);
 	c.level = 5;
-	ck_assert_int_eq(mash_pol_decide(pol, &t.view, &c, &analyst,
-					 "mash-triage", 0, &d),
-			 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_pol_decide(pol, &t.view, &c, &analyst, "mash-triage", 0, &d),
+	    MASH_ERR_INVAL);
 	ck_assert_int_eq(d.receives, 0);
 	mash_pol_free(pol);
 }
@@ -294,10 +295,11 @@ START_TEST(field_no_rule_grants_is_withheld)
 
 	make_tmpdir();
 	write_file("p.cfg",
-		   LEVELS "rules = ( { id = \"only-category\"; effect = \"share\";"
-			  " fields = [ \"category\" ]; legal_basis = \"CA 2004 s11\";"
-			  " reason = \"test\"; } );\n",
-		   path, sizeof(path));
+	           LEVELS
+	           "rules = ( { id = \"only-category\"; effect = \"share\";"
+	           " fields = [ \"category\" ]; legal_basis = \"CA 2004 s11\";"
+	           " reason = \"test\"; } );\n",
+	           path, sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)), MASH_OK);
 	police_event(&t);
 	decide(pol, &t, 1, 1, &analyst, "mash-triage", 0, &d);
@@ -348,11 +350,11 @@ static const struct {
 	int consent;
 	int narrative;
 } consent_cases[] = {
-	{MASH__V1__CONSENT__CONSENT_UNSPECIFIED, 0},
-	{MASH__V1__CONSENT__NOT_SOUGHT, 0},
-	{MASH__V1__CONSENT__GIVEN, 1},
-	{MASH__V1__CONSENT__REFUSED, 0},
-	{MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM, 1},
+    {MASH__V1__CONSENT__CONSENT_UNSPECIFIED, 0},
+    {MASH__V1__CONSENT__NOT_SOUGHT, 0},
+    {MASH__V1__CONSENT__GIVEN, 1},
+    {MASH__V1__CONSENT__REFUSED, 0},
+    {MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM, 1},
 };
 
 START_TEST(r2_consent_state_decides_narrative_below_l3)
@@ -367,15 +369,15 @@ START_TEST(r2_consent_state_decides_narrative_below_l3)
 	for (unsigned level = 1; level <= 2; level++) {
 		decide(pol, &t, level, 1, &analyst, "mash-triage", 0, &d);
 		ck_assert_int_eq(shares(&d, "summary"),
-				 consent_cases[_i].narrative);
+		                 consent_cases[_i].narrative);
 		ck_assert_int_eq(shares(&d, "detail.police.incident_type"),
-				 consent_cases[_i].narrative);
+		                 consent_cases[_i].narrative);
 		/* Identity and concern flow whatever the consent. */
 		ck_assert(shares(&d, "subject.family_name"));
 		ck_assert(shares(&d, "category"));
 		ck_assert_int_eq((d.flags & MASH_POL_FLAG_CONSENT_REFUSED) != 0,
-				 consent_cases[_i].consent ==
-					 MASH__V1__CONSENT__REFUSED);
+		                 consent_cases[_i].consent ==
+		                     MASH__V1__CONSENT__REFUSED);
 	}
 	mash_pol_free(pol);
 }
@@ -396,8 +398,8 @@ START_TEST(r3_l4_core_gets_narrative_despite_refusal_and_sees_flag)
 	ck_assert(shares(&d, "related"));
 	ck_assert_str_eq(d.rule_id, "r3-s47-strategy-core");
 	ck_assert_str_eq(d.legal_basis,
-			 "CA 1989 s47; DPA 2018 Sch.8 para 4 (safeguarding of "
-			 "children and individuals at risk)");
+	                 "CA 1989 s47; DPA 2018 Sch.8 para 4 (safeguarding of "
+	                 "children and individuals at risk)");
 	ck_assert(d.flags & MASH_POL_FLAG_CONSENT_REFUSED);
 	decide(pol, &t, 4, 3, &nurse, "strategy-discussion", 0, &d);
 	ck_assert(shares(&d, "summary"));
@@ -607,17 +609,16 @@ static const struct {
 	int trigger;
 	unsigned level;
 } level_cases[] = {
-	{0, 1, 0, 1}, {2, 1, 0, 1}, {2, 2, 0, 2}, {1, 6, 0, 2},
-	{3, 1, 0, 3}, {3, 4, 0, 3}, {4, 1, 0, 4}, {1, 1, 1, 4},
-	{2, 2, 1, 4},
+    {0, 1, 0, 1}, {2, 1, 0, 1}, {2, 2, 0, 2}, {1, 6, 0, 2}, {3, 1, 0, 3},
+    {3, 4, 0, 3}, {4, 1, 0, 4}, {1, 1, 1, 4}, {2, 2, 1, 4},
 };
 
 START_TEST(case_level_follows_policy_thresholds)
 {
 	struct mash_policy *pol = load_default();
 	struct mash_pol_case_facts f = {level_cases[_i].sev,
-					level_cases[_i].agencies,
-					level_cases[_i].trigger};
+	                                level_cases[_i].agencies,
+	                                level_cases[_i].trigger};
 
 	ck_assert_uint_eq(mash_pol_case_level(pol, &f), level_cases[_i].level);
 	ck_assert_uint_eq(mash_pol_case_level(NULL, &f), 1);
@@ -634,9 +635,10 @@ START_TEST(case_level_thresholds_come_from_the_file)
 
 	make_tmpdir();
 	write_file("p.cfg",
-		   "levels = { l3 = { min_severity = 4; }; l2 = { min_severity = 3; }; };\n"
-		   "rules = ();\n",
-		   path, sizeof(path));
+	           "levels = { l3 = { min_severity = 4; }; l2 = { min_severity "
+	           "= 3; }; };\n"
+	           "rules = ();\n",
+	           path, sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)), MASH_OK);
 	ck_assert_uint_eq(mash_pol_case_level(pol, &f), 2);
 	f.max_severity = 4;
@@ -655,9 +657,9 @@ START_TEST(delivery_purpose_by_level)
 	ck_assert_str_eq(mash_pol_delivery_purpose(pol, 2), "mash-triage");
 	ck_assert_str_eq(mash_pol_delivery_purpose(pol, 3), "s17-assessment");
 	ck_assert_str_eq(mash_pol_delivery_purpose(pol, 4),
-			 "strategy-discussion");
+	                 "strategy-discussion");
 	ck_assert_str_eq(mash_pol_delivery_purpose(NULL, 4),
-			 "strategy-discussion");
+	                 "strategy-discussion");
 	mash_pol_free(pol);
 }
 END_TEST
@@ -670,66 +672,81 @@ static const struct {
 	int rc;
 	const char *msg; /* substring of the error, after "path" */
 } bad_cases[] = {
-	{"syntax", LEVELS "rules = ( { id = \"a\" ; \n", MASH_ERR_PARSE,
-	 ":3: syntax error"},
-	{"unknown-role",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\";\n"
-		"   when = { roles = [ \"mash-analyst\", \"wizard\" ]; }; } );\n",
-	 MASH_ERR_POLICY, ":5: rule 'r1': unknown role 'wizard'"},
-	{"no-legal-basis",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, ":3: rule 'r1': rule without legal basis"},
-	{"empty-legal-basis",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"\"; reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, "rule 'r1': rule without legal basis"},
-	{"unknown-field",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\";\n"
-		"   fields = [\"category\", \"detail.police.shoe_size\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, ":4: rule 'r1': unknown field 'detail.police.shoe_size'"},
-	{"unknown-key-in-rule",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; priority = 3; } );\n",
-	 MASH_ERR_POLICY, ":4: rule 'r1': unknown key 'priority' in rule"},
-	{"unknown-key-in-when",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\";\n   when = { colour = true; }; } );\n",
-	 MASH_ERR_POLICY, ":5: rule 'r1': unknown key 'colour' in 'when'"},
-	{"unknown-key-in-levels",
-	 "levels = { l2 = { min_agencies = 2; }; l5 = { min_severity = 4; }; };\n"
-	 "rules = ();\n",
-	 MASH_ERR_POLICY, ":1: unknown key 'l5' in 'levels'"},
-	{"bad-effect",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"maybe\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, ":3: rule 'r1': 'effect' must be"},
-	{"duplicate-id",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; },\n"
-		" { id = \"r1\"; effect = \"share\"; fields = [\"severity\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, ":5: rule 'r1': duplicate rule id"},
-	{"level-out-of-range",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; when = { levels = [ 0, 5 ]; }; } );\n",
-	 MASH_ERR_POLICY, "rule 'r1': level 0 is not 1-4"},
-	{"bad-id",
-	 LEVELS "rules = (\n { id = \"R 1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; } );\n",
-	 MASH_ERR_POLICY, ":3: rule id 'R 1' must be"},
-	{"missing-levels",
-	 "rules = ();\n", MASH_ERR_POLICY, "missing 'levels' group"},
-	{"unknown-category",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; when = { categories = [ \"BURGLARY\" ]; }; } );\n",
-	 MASH_ERR_POLICY, "rule 'r1': unknown category 'BURGLARY'"},
-	{"unknown-purpose",
-	 LEVELS "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
-		"   legal_basis = \"x\"; reason = \"y\"; when = { purposes = [ \"curiosity\" ]; }; } );\n",
-	 MASH_ERR_POLICY, "rule 'r1': unknown purpose 'curiosity'"},
+    {"syntax", LEVELS "rules = ( { id = \"a\" ; \n", MASH_ERR_PARSE,
+     ":3: syntax error"},
+    {"unknown-role",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\";\n"
+     "   when = { roles = [ \"mash-analyst\", \"wizard\" ]; }; } );\n",
+     MASH_ERR_POLICY, ":5: rule 'r1': unknown role 'wizard'"},
+    {"no-legal-basis",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, ":3: rule 'r1': rule without legal basis"},
+    {"empty-legal-basis",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"\"; reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, "rule 'r1': rule without legal basis"},
+    {"unknown-field",
+     LEVELS "rules = (\n { id = \"r1\"; effect = \"share\";\n"
+            "   fields = [\"category\", \"detail.police.shoe_size\"];\n"
+            "   legal_basis = \"x\"; reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, ":4: rule 'r1': unknown field 'detail.police.shoe_size'"},
+    {"unknown-key-in-rule",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; priority = 3; } );\n",
+     MASH_ERR_POLICY, ":4: rule 'r1': unknown key 'priority' in rule"},
+    {"unknown-key-in-when",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\";\n   when = { colour = true; }; } "
+     ");\n",
+     MASH_ERR_POLICY, ":5: rule 'r1': unknown key 'colour' in 'when'"},
+    {"unknown-key-in-levels",
+     "levels = { l2 = { min_agencies = 2; }; l5 = { min_severity = 4; }; };\n"
+     "rules = ();\n",
+     MASH_ERR_POLICY, ":1: unknown key 'l5' in 'levels'"},
+    {"bad-effect",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"maybe\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, ":3: rule 'r1': 'effect' must be"},
+    {"duplicate-id",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; },\n"
+     " { id = \"r1\"; effect = \"share\"; fields = [\"severity\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, ":5: rule 'r1': duplicate rule id"},
+    {"level-out-of-range",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; when = { levels = [ 0, 5 ]; }; } "
+     ");\n",
+     MASH_ERR_POLICY, "rule 'r1': level 0 is not 1-4"},
+    {"bad-id",
+     LEVELS "rules = (\n { id = \"R 1\"; effect = \"share\"; fields = "
+            "[\"category\"];\n"
+            "   legal_basis = \"x\"; reason = \"y\"; } );\n",
+     MASH_ERR_POLICY, ":3: rule id 'R 1' must be"},
+    {"missing-levels", "rules = ();\n", MASH_ERR_POLICY,
+     "missing 'levels' group"},
+    {"unknown-category",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; when = { categories = [ "
+     "\"BURGLARY\" ]; }; } );\n",
+     MASH_ERR_POLICY, "rule 'r1': unknown category 'BURGLARY'"},
+    {"unknown-purpose",
+     LEVELS
+     "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
+     "   legal_basis = \"x\"; reason = \"y\"; when = { purposes = [ "
+     "\"curiosity\" ]; }; } );\n",
+     MASH_ERR_POLICY, "rule 'r1': unknown purpose 'curiosity'"},
 };
 
 START_TEST(malformed_policy_rejected_with_line_and_rule)
@@ -743,13 +760,13 @@ START_TEST(malformed_policy_rejected_with_line_and_rule)
 	write_file("bad.cfg", bad_cases[_i].text, path, sizeof(path));
 	rc = mash_pol_load(path, &pol, eb, sizeof(eb));
 	ck_assert_msg(rc == bad_cases[_i].rc, "%s: rc %d (%s)",
-		      bad_cases[_i].name, rc, eb);
+	              bad_cases[_i].name, rc, eb);
 	ck_assert_ptr_null(pol);
 	ck_assert_msg(strncmp(eb, path, strlen(path)) == 0, "%s: '%s'",
-		      bad_cases[_i].name, eb);
+	              bad_cases[_i].name, eb);
 	ck_assert_msg(strstr(eb, bad_cases[_i].msg) != NULL,
-		      "%s: expected '%s' in '%s'", bad_cases[_i].name,
-		      bad_cases[_i].msg, eb);
+	              "%s: expected '%s' in '%s'", bad_cases[_i].name,
+	              bad_cases[_i].msg, eb);
 }
 END_TEST
 
@@ -766,16 +783,17 @@ START_TEST(too_many_rules_rejected)
 	ck_assert_ptr_nonnull(text);
 	pos = (size_t)snprintf(text, cap, "%srules = (\n", LEVELS);
 	for (unsigned i = 0; i <= MASH_POL_MAX_RULES; i++)
-		pos += (size_t)snprintf(
-			text + pos, cap - pos,
-			"%s{ id = \"r%u\"; effect = \"share\"; fields = [\"category\"];"
-			" legal_basis = \"x\"; reason = \"y\"; when = { min_severity = %u; }; }\n",
-			i > 0 ? "," : "", i, i % 5);
+		pos += (size_t)snprintf(text + pos, cap - pos,
+		                        "%s{ id = \"r%u\"; effect = \"share\"; "
+		                        "fields = [\"category\"];"
+		                        " legal_basis = \"x\"; reason = \"y\"; "
+		                        "when = { min_severity = %u; }; }\n",
+		                        i > 0 ? "," : "", i, i % 5);
 	(void)snprintf(text + pos, cap - pos, ");\n");
 	write_file("many.cfg", text, path, sizeof(path));
 	free(text);
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)),
-			 MASH_ERR_POLICY);
+	                 MASH_ERR_POLICY);
 	ck_assert_ptr_null(pol);
 	ck_assert_ptr_nonnull(strstr(eb, "more than 256 rules"));
 	ck_assert_ptr_nonnull(strstr(eb, ":2: "));
@@ -795,10 +813,10 @@ START_TEST(overlong_reason_rejected_exactly_at_limit)
 	/* exactly at the limit: accepted */
 	reason[MASH_POL_MAX_TEXT] = '\0';
 	(void)snprintf(text, 4096,
-		       LEVELS "rules = (\n{ id = \"r1\"; effect = \"share\"; "
-			      "fields = [\"category\"]; legal_basis = \"x\";\n"
-			      "  reason = \"%s\"; } );\n",
-		       reason);
+	               LEVELS "rules = (\n{ id = \"r1\"; effect = \"share\"; "
+	                      "fields = [\"category\"]; legal_basis = \"x\";\n"
+	                      "  reason = \"%s\"; } );\n",
+	               reason);
 	write_file("edge.cfg", text, path, sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)), MASH_OK);
 	mash_pol_free(pol);
@@ -806,14 +824,15 @@ START_TEST(overlong_reason_rejected_exactly_at_limit)
 	reason[MASH_POL_MAX_TEXT] = 'x';
 	reason[MASH_POL_MAX_TEXT + 1] = '\0';
 	(void)snprintf(text, 4096,
-		       LEVELS "rules = (\n{ id = \"r1\"; effect = \"share\"; "
-			      "fields = [\"category\"]; legal_basis = \"x\";\n"
-			      "  reason = \"%s\"; } );\n",
-		       reason);
+	               LEVELS "rules = (\n{ id = \"r1\"; effect = \"share\"; "
+	                      "fields = [\"category\"]; legal_basis = \"x\";\n"
+	                      "  reason = \"%s\"; } );\n",
+	               reason);
 	write_file("over.cfg", text, path, sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)),
-			 MASH_ERR_POLICY);
-	ck_assert_ptr_nonnull(strstr(eb, ":4: rule 'r1': 'reason' is not valid"));
+	                 MASH_ERR_POLICY);
+	ck_assert_ptr_nonnull(
+	    strstr(eb, ":4: rule 'r1': 'reason' is not valid"));
 	free(text);
 	free(reason);
 }
@@ -836,11 +855,11 @@ START_TEST(file_over_size_limit_rejected_before_parsing)
 	fputs("# and more\n", f);
 	fclose(f);
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)),
-			 MASH_ERR_TOO_BIG);
+	                 MASH_ERR_TOO_BIG);
 	ck_assert_ptr_null(pol);
-	ck_assert_int_eq(mash_pol_load("/nonexistent/p.cfg", &pol, eb,
-				       sizeof(eb)),
-			 MASH_ERR_IO);
+	ck_assert_int_eq(
+	    mash_pol_load("/nonexistent/p.cfg", &pol, eb, sizeof(eb)),
+	    MASH_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(eb, "/nonexistent/p.cfg"));
 }
 END_TEST
@@ -852,17 +871,19 @@ START_TEST(other_engines_groups_are_ignored)
 	char eb[MASH_POL_ERRLEN];
 
 	make_tmpdir();
-	write_file("s47.cfg",
-		   "triggers = ( { id = \"s47.imminent\"; min_severity = 4; } );\n"
-		   "clocks = { strategy_discussion_days = 1; };\n",
-		   inc, sizeof(inc));
+	write_file(
+	    "s47.cfg",
+	    "triggers = ( { id = \"s47.imminent\"; min_severity = 4; } );\n"
+	    "clocks = { strategy_discussion_days = 1; };\n",
+	    inc, sizeof(inc));
 	write_file("p.cfg",
-		   LEVELS "rules = ( { id = \"a\"; effect = \"share\"; fields = [\"@concern\"];"
-			  " legal_basis = \"x\"; reason = \"y\"; } );\n"
-			  "@include \"s47.cfg\"\n",
-		   path, sizeof(path));
+	           LEVELS "rules = ( { id = \"a\"; effect = \"share\"; fields "
+	                  "= [\"@concern\"];"
+	                  " legal_basis = \"x\"; reason = \"y\"; } );\n"
+	                  "@include \"s47.cfg\"\n",
+	           path, sizeof(path));
 	ck_assert_msg(mash_pol_load(path, &pol, eb, sizeof(eb)) == MASH_OK,
-		      "%s", eb);
+	              "%s", eb);
 	ck_assert_uint_eq(mash_pol_rule_count(pol), 1);
 	mash_pol_free(pol);
 }
@@ -877,7 +898,7 @@ START_TEST(sha256_covers_included_file)
 	make_tmpdir();
 	write_file("s47.cfg", "# one\n", inc, sizeof(inc));
 	write_file("p.cfg", LEVELS "rules = ();\n@include \"s47.cfg\"\n", path,
-		   sizeof(path));
+	           sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &a, eb, sizeof(eb)), MASH_OK);
 	write_file("s47.cfg", "# two\n", inc, sizeof(inc));
 	ck_assert_int_eq(mash_pol_load(path, &b, eb, sizeof(eb)), MASH_OK);
@@ -902,9 +923,9 @@ START_TEST(failed_reload_leaves_old_policy_untouched)
 	decide(old, &t, 1, 1, &analyst, "mash-triage", 0, &before);
 	make_tmpdir();
 	write_file("bad.cfg", LEVELS "rules = ( { id = \"x\"; } ;", path,
-		   sizeof(path));
+	           sizeof(path));
 	ck_assert_int_eq(mash_pol_load(path, &fresh, eb, sizeof(eb)),
-			 MASH_ERR_PARSE);
+	                 MASH_ERR_PARSE);
 	ck_assert_ptr_null(fresh);
 	decide(old, &t, 1, 1, &analyst, "mash-triage", 0, &after);
 	ck_assert_uint_eq(before.shared, after.shared);
@@ -932,22 +953,29 @@ START_TEST(lint_reports_unreachable_rule)
 	char eb[MASH_POL_ERRLEN];
 
 	make_tmpdir();
-	write_file("p.cfg",
-		   LEVELS "rules = (\n"
-			  " { id = \"broad\"; effect = \"share\"; fields = [\"@concern\", \"signpost\"];\n"
-			  "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ \"mash-analyst\", \"mash-manager\" ]; }; },\n"
-			  " { id = \"narrow\"; effect = \"share\"; fields = [\"category\"];\n"
-			  "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ \"mash-analyst\" ]; levels = [ 3 ]; }; },\n"
-			  " { id = \"fine\"; effect = \"share\"; fields = [\"summary\"];\n"
-			  "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ \"mash-analyst\" ]; }; } );\n",
-		   path, sizeof(path));
+	write_file(
+	    "p.cfg",
+	    LEVELS
+	    "rules = (\n"
+	    " { id = \"broad\"; effect = \"share\"; fields = [\"@concern\", "
+	    "\"signpost\"];\n"
+	    "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ "
+	    "\"mash-analyst\", \"mash-manager\" ]; }; },\n"
+	    " { id = \"narrow\"; effect = \"share\"; fields = [\"category\"];\n"
+	    "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ "
+	    "\"mash-analyst\" ]; levels = [ 3 ]; }; },\n"
+	    " { id = \"fine\"; effect = \"share\"; fields = [\"summary\"];\n"
+	    "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ "
+	    "\"mash-analyst\" ]; }; } );\n",
+	    path, sizeof(path));
 	/* Load accepts it (it is not wrong, only useless); lint says so. */
 	ck_assert_int_eq(mash_pol_load(path, &pol, eb, sizeof(eb)), MASH_OK);
 	mash_pol_free(pol);
 	ck_assert_int_eq(mash_pol_lint(path, collect, out, &n), MASH_OK);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_ptr_nonnull(strstr(out, ":5: rule 'narrow': unreachable rule: "
-					  "shadowed by rule 'broad'"));
+	ck_assert_ptr_nonnull(strstr(out,
+	                             ":5: rule 'narrow': unreachable rule: "
+	                             "shadowed by rule 'broad'"));
 }
 END_TEST
 
@@ -958,20 +986,25 @@ START_TEST(lint_reports_every_problem_not_just_first)
 	unsigned n = 0;
 
 	make_tmpdir();
-	write_file("p.cfg",
-		   LEVELS "rules = (\n"
-			  " { id = \"a\"; effect = \"share\"; fields = [\"nope\"]; reason = \"y\"; },\n"
-			  " { id = \"b\"; effect = \"share\"; fields = [\"category\"];\n"
-			  "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ \"pilot\" ]; }; } );\n",
-		   path, sizeof(path));
+	write_file(
+	    "p.cfg",
+	    LEVELS
+	    "rules = (\n"
+	    " { id = \"a\"; effect = \"share\"; fields = [\"nope\"]; reason = "
+	    "\"y\"; },\n"
+	    " { id = \"b\"; effect = \"share\"; fields = [\"category\"];\n"
+	    "   legal_basis = \"x\"; reason = \"y\"; when = { roles = [ "
+	    "\"pilot\" ]; }; } );\n",
+	    path, sizeof(path));
 	ck_assert_int_eq(mash_pol_lint(path, collect, out, &n), MASH_OK);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_ptr_nonnull(strstr(out, "rule 'a': unknown field 'nope'"));
-	ck_assert_ptr_nonnull(strstr(out, "rule 'a': rule without legal basis"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "rule 'a': rule without legal basis"));
 	ck_assert_ptr_nonnull(strstr(out, "rule 'b': unknown role 'pilot'"));
 	/* Unreadable input is a different outcome. */
 	ck_assert_int_eq(mash_pol_lint("/nonexistent.cfg", NULL, NULL, &n),
-			 MASH_ERR_IO);
+	                 MASH_ERR_IO);
 }
 END_TEST
 
@@ -982,21 +1015,22 @@ START_TEST(field_patterns_resolve)
 	uint64_t s;
 
 	ck_assert_int_eq(mash_pol_fields_resolve("@identity", &s), MASH_OK);
-	ck_assert_uint_eq(s, FB(MASH_POL_F_GIVEN_NAME) | FB(MASH_POL_F_FAMILY_NAME) |
-				     FB(MASH_POL_F_DATE_OF_BIRTH) |
-				     FB(MASH_POL_F_NHS_NUMBER) |
-				     FB(MASH_POL_F_POSTCODE) | FB(MASH_POL_F_SEX));
-	ck_assert_int_eq(mash_pol_fields_resolve("detail.health.*", &s), MASH_OK);
+	ck_assert_uint_eq(
+	    s, FB(MASH_POL_F_GIVEN_NAME) | FB(MASH_POL_F_FAMILY_NAME) |
+	           FB(MASH_POL_F_DATE_OF_BIRTH) | FB(MASH_POL_F_NHS_NUMBER) |
+	           FB(MASH_POL_F_POSTCODE) | FB(MASH_POL_F_SEX));
+	ck_assert_int_eq(mash_pol_fields_resolve("detail.health.*", &s),
+	                 MASH_OK);
 	ck_assert_uint_eq(__builtin_popcountll(s), 7);
 	ck_assert_int_eq(mash_pol_fields_resolve("summary", &s), MASH_OK);
 	ck_assert_uint_eq(s, FB(MASH_POL_F_SUMMARY));
 	ck_assert_int_eq(mash_pol_fields_resolve("@secret", &s),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_pol_fields_resolve("detail.nope.*", &s),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	for (unsigned f = 0; f < MASH_POL_F_COUNT; f++)
 		ck_assert_int_eq(mash_pol_field_index(mash_pol_field_name(f)),
-				 (int)f);
+		                 (int)f);
 }
 END_TEST
 
@@ -1011,9 +1045,9 @@ START_TEST(record_has_only_granted_fields_and_withheld_names)
 	health_event(&t);
 	decide(pol, &t, 3, 4, &sw, "s17-assessment", 0, &d);
 	ck_assert_int_eq(mash_pol_record_build(&t.ev, &d, "case-1",
-					       "Safeguarding team, 01670",
-					       &rec),
-			 MASH_OK);
+	                                       "Safeguarding team, 01670",
+	                                       &rec),
+	                 MASH_OK);
 	ck_assert_str_eq(rec.case_id, "case-1");
 	ck_assert_str_eq(rec.rule_id, d.rule_id);
 	ck_assert_str_eq(rec.purpose, "s17-assessment");
@@ -1026,7 +1060,7 @@ START_TEST(record_has_only_granted_fields_and_withheld_names)
 		}
 		if (strcmp(rec.fields[i]->key, "signpost") == 0)
 			ck_assert_ptr_nonnull(
-				strstr(rec.fields[i]->value, "01670"));
+			    strstr(rec.fields[i]->value, "01670"));
 		ck_assert_str_ne(rec.fields[i]->key, "detail.health.diagnosis");
 	}
 	for (size_t i = 0; i < rec.n_withheld; i++)
@@ -1042,7 +1076,7 @@ START_TEST(record_has_only_granted_fields_and_withheld_names)
 	/* Withheld concern fields stay zero in the typed copies too. */
 	decide(pol, &t, 1, 1, &housing, "mash-triage", 0, &d);
 	ck_assert_int_eq(mash_pol_record_build(&t.ev, &d, NULL, NULL, &rec),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(rec.n_fields, 0);
 	ck_assert_int_eq(rec.category, 0);
 	ck_assert_uint_eq(rec.severity, 0);
@@ -1147,22 +1181,22 @@ pol_suite(void)
 	tcase_add_test(tc, source_agency_sees_its_own_record_in_full);
 	tcase_add_test(tc, r1_signpost_only_when_known_to_two_agencies);
 	tcase_add_loop_test(tc, r2_consent_state_decides_narrative_below_l3, 0,
-			    sizeof(consent_cases) / sizeof(consent_cases[0]));
+	                    sizeof(consent_cases) / sizeof(consent_cases[0]));
 	tcase_add_test(tc,
-		       r3_l4_core_gets_narrative_despite_refusal_and_sees_flag);
-	tcase_add_test(tc,
-		       r4_do_not_disclose_to_family_blocks_school_and_is_flagged);
+	               r3_l4_core_gets_narrative_despite_refusal_and_sees_flag);
+	tcase_add_test(
+	    tc, r4_do_not_disclose_to_family_blocks_school_and_is_flagged);
 	tcase_add_test(tc, r5_official_sensitive_narrows_narrative_not_concern);
-	tcase_add_test(tc,
-		       r5_restrict_to_agencies_withholds_narrative_outside_list);
+	tcase_add_test(
+	    tc, r5_restrict_to_agencies_withholds_narrative_outside_list);
 	tcase_add_test(tc, r6_health_clinical_detail_only_at_l4);
 	tcase_add_test(tc, r7_education_sees_concern_and_lead_not_intelligence);
 	tcase_add_test(
-		tc, r7_housing_nothing_at_l1_concern_only_for_housing_categories);
+	    tc, r7_housing_nothing_at_l1_concern_only_for_housing_categories);
 	tcase_add_test(tc, r8_break_glass_only_for_analyst_and_flagged);
 	tcase_add_test(tc, one_police_event_different_field_sets_per_role);
 	tcase_add_loop_test(tc, case_level_follows_policy_thresholds, 0,
-			    sizeof(level_cases) / sizeof(level_cases[0]));
+	                    sizeof(level_cases) / sizeof(level_cases[0]));
 	tcase_add_test(tc, case_level_thresholds_come_from_the_file);
 	tcase_add_test(tc, delivery_purpose_by_level);
 	tcase_add_test(tc, field_patterns_resolve);
@@ -1173,7 +1207,7 @@ pol_suite(void)
 
 	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_loop_test(tl, malformed_policy_rejected_with_line_and_rule, 0,
-			    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	                    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tl, too_many_rules_rejected);
 	tcase_add_test(tl, overlong_reason_rejected_exactly_at_limit);
 	tcase_add_test(tl, file_over_size_limit_rejected_before_parsing);

@@ -59,9 +59,9 @@ START_TEST(subject_with_local_ids_round_trips)
 {
 	Mash__V1__Subject s = MASH__V1__SUBJECT__INIT, *b;
 	Mash__V1__Subject__LocalIdsEntry e1 =
-		MASH__V1__SUBJECT__LOCAL_IDS_ENTRY__INIT;
+	    MASH__V1__SUBJECT__LOCAL_IDS_ENTRY__INIT;
 	Mash__V1__Subject__LocalIdsEntry e2 =
-		MASH__V1__SUBJECT__LOCAL_IDS_ENTRY__INIT;
+	    MASH__V1__SUBJECT__LOCAL_IDS_ENTRY__INIT;
 	Mash__V1__Subject__LocalIdsEntry *ids[2] = {&e1, &e2};
 
 	s.nhs_number = "9434765919";
@@ -92,13 +92,13 @@ END_TEST
 
 /* AgencyEvent with each detail of the oneof in turn. */
 static const int details[] = {
-	MASH__V1__AGENCY_EVENT__DETAIL_POLICE,
-	MASH__V1__AGENCY_EVENT__DETAIL_HEALTH,
-	MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION,
-	MASH__V1__AGENCY_EVENT__DETAIL_YOT,
-	MASH__V1__AGENCY_EVENT__DETAIL_HOUSING,
-	MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE,
-	MASH__V1__AGENCY_EVENT__DETAIL__NOT_SET,
+    MASH__V1__AGENCY_EVENT__DETAIL_POLICE,
+    MASH__V1__AGENCY_EVENT__DETAIL_HEALTH,
+    MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION,
+    MASH__V1__AGENCY_EVENT__DETAIL_YOT,
+    MASH__V1__AGENCY_EVENT__DETAIL_HOUSING,
+    MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE,
+    MASH__V1__AGENCY_EVENT__DETAIL__NOT_SET,
 };
 
 START_TEST(agency_event_round_trips_with_each_detail)
@@ -108,7 +108,7 @@ START_TEST(agency_event_round_trips_with_each_detail)
 	Mash__V1__Handling h = MASH__V1__HANDLING__INIT;
 	Mash__V1__VclScore v = MASH__V1__VCL_SCORE__INIT, *vp[1] = {&v};
 	Mash__V1__RelatedPerson r = MASH__V1__RELATED_PERSON__INIT,
-				*rp[1] = {&r};
+	                        *rp[1] = {&r};
 	Mash__V1__PoliceDetail pd = MASH__V1__POLICE_DETAIL__INIT;
 	Mash__V1__HealthDetail hd = MASH__V1__HEALTH_DETAIL__INIT;
 	Mash__V1__EducationDetail ed = MASH__V1__EDUCATION_DETAIL__INIT;
@@ -169,13 +169,26 @@ START_TEST(agency_event_round_trips_with_each_detail)
 	sd.outcome = "s47-enquiry";
 	e.detail_case = (Mash__V1__AgencyEvent__DetailCase)details[_i];
 	switch (details[_i]) {
-	case MASH__V1__AGENCY_EVENT__DETAIL_POLICE: e.police = &pd; break;
-	case MASH__V1__AGENCY_EVENT__DETAIL_HEALTH: e.health = &hd; break;
-	case MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION: e.education = &ed; break;
-	case MASH__V1__AGENCY_EVENT__DETAIL_YOT: e.yot = &yd; break;
-	case MASH__V1__AGENCY_EVENT__DETAIL_HOUSING: e.housing = &hod; break;
-	case MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE: e.social_care = &sd; break;
-	default: break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_POLICE:
+		e.police = &pd;
+		break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_HEALTH:
+		e.health = &hd;
+		break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_EDUCATION:
+		e.education = &ed;
+		break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_YOT:
+		e.yot = &yd;
+		break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_HOUSING:
+		e.housing = &hod;
+		break;
+	case MASH__V1__AGENCY_EVENT__DETAIL_SOCIAL_CARE:
+		e.social_care = &sd;
+		break;
+	default:
+		break;
 	}
 	b = (Mash__V1__AgencyEvent *)round_trip(&e.base);
 	ck_assert_str_eq(b->event_id, e.event_id);
@@ -185,7 +198,7 @@ START_TEST(agency_event_round_trips_with_each_detail)
 	ck_assert_int_eq(b->category, MASH__V1__CATEGORY__SEXUAL_EXPLOITATION);
 	ck_assert_uint_eq(b->severity, 3);
 	ck_assert_int_eq(b->consent,
-			 MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM);
+	                 MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM);
 	ck_assert_int_eq(b->handling->do_not_disclose_to_family, 1);
 	ck_assert_str_eq(b->handling->restrict_to_agencies[1], "health");
 	ck_assert_uint_eq(b->vcl[0]->score, 4);
@@ -227,8 +240,8 @@ START_TEST(receipt_round_trips_each_status)
 	r.agency = "health";
 	r.status = (Mash__V1__Receipt__Status)_i;
 	r.reason = _i == MASH__V1__RECEIPT__STATUS__REJECTED
-			   ? "subject.nhs_number: check digit mismatch"
-			   : "";
+	               ? "subject.nhs_number: check digit mismatch"
+	               : "";
 	r.case_id = "case-1";
 	r.audit_seq = 18446744073709551615ULL;
 	b = (Mash__V1__Receipt *)round_trip(&r.base);
@@ -242,8 +255,8 @@ END_TEST
 
 static void
 fill_record(Mash__V1__SharedRecord *r, Mash__V1__SharedRecord__FieldsEntry **fp,
-	    Mash__V1__SharedRecord__FieldsEntry *f, char **withheld,
-	    char **flags)
+            Mash__V1__SharedRecord__FieldsEntry *f, char **withheld,
+            char **flags)
 {
 	f[0].key = "summary";
 	f[0].value = "shared summary";
@@ -274,8 +287,8 @@ START_TEST(shared_record_with_fields_map_round_trips)
 {
 	Mash__V1__SharedRecord r = MASH__V1__SHARED_RECORD__INIT, *b;
 	Mash__V1__SharedRecord__FieldsEntry f[2] = {
-		MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT,
-		MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT};
+	    MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT,
+	    MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT};
 	Mash__V1__SharedRecord__FieldsEntry *fp[2];
 	char *withheld[2] = {"health.diagnosis", "health.clinical_notes"};
 	char *flags[1] = {"consent-refused"};
@@ -295,7 +308,7 @@ END_TEST
 
 static void
 fill_trigger(Mash__V1__StrategyDiscussionTrigger *t, char **events,
-	     char **roles)
+             char **roles)
 {
 	t->case_id = "case-1";
 	t->trigger_id = "trig-1";
@@ -314,8 +327,9 @@ fill_trigger(Mash__V1__StrategyDiscussionTrigger *t, char **events,
 
 START_TEST(strategy_discussion_trigger_round_trips)
 {
-	Mash__V1__StrategyDiscussionTrigger t =
-		MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT, *b;
+	Mash__V1__StrategyDiscussionTrigger
+	    t = MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT,
+	    *b;
 	char *events[2] = {"police/e-1", "health/e-4"};
 	char *roles[2] = {"la-social-worker", "police-public-protection"};
 
@@ -356,11 +370,12 @@ START_TEST(picture_round_trips_with_records_and_triggers)
 	Mash__V1__Subject s = MASH__V1__SUBJECT__INIT;
 	Mash__V1__SharedRecord r = MASH__V1__SHARED_RECORD__INIT, *rp[1] = {&r};
 	Mash__V1__SharedRecord__FieldsEntry f[2] = {
-		MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT,
-		MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT};
+	    MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT,
+	    MASH__V1__SHARED_RECORD__FIELDS_ENTRY__INIT};
 	Mash__V1__SharedRecord__FieldsEntry *fp[2];
-	Mash__V1__StrategyDiscussionTrigger t =
-		MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT, *tp[1] = {&t};
+	Mash__V1__StrategyDiscussionTrigger
+	    t = MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT,
+	    *tp[1] = {&t};
 	char *withheld[2] = {"a", "b"}, *flags[1] = {"x"};
 	char *events[2] = {"police/e-1", "health/e-4"};
 	char *roles[2] = {"la-social-worker", "police-public-protection"};
@@ -434,19 +449,19 @@ END_TEST
 START_TEST(descriptor_names_are_the_contract_names)
 {
 	ck_assert_str_eq(mash__v1__signed_envelope__descriptor.name,
-			 "mash.v1.SignedEnvelope");
+	                 "mash.v1.SignedEnvelope");
 	ck_assert_str_eq(mash__v1__agency_event__descriptor.name,
-			 "mash.v1.AgencyEvent");
+	                 "mash.v1.AgencyEvent");
 	ck_assert_str_eq(mash__v1__receipt__descriptor.name, "mash.v1.Receipt");
 	ck_assert_str_eq(mash__v1__shared_record__descriptor.name,
-			 "mash.v1.SharedRecord");
+	                 "mash.v1.SharedRecord");
 	ck_assert_str_eq(mash__v1__strategy_discussion_trigger__descriptor.name,
-			 "mash.v1.StrategyDiscussionTrigger");
+	                 "mash.v1.StrategyDiscussionTrigger");
 	ck_assert_str_eq(mash__v1__picture_request__descriptor.name,
-			 "mash.v1.PictureRequest");
+	                 "mash.v1.PictureRequest");
 	ck_assert_str_eq(mash__v1__picture__descriptor.name, "mash.v1.Picture");
 	ck_assert_str_eq(mash__v1__audit_checkpoint__descriptor.name,
-			 "mash.v1.AuditCheckpoint");
+	                 "mash.v1.AuditCheckpoint");
 }
 END_TEST
 
@@ -472,7 +487,7 @@ proto_suite(void)
 	tcase_add_test(tc, signed_envelope_round_trips);
 	tcase_add_test(tc, subject_with_local_ids_round_trips);
 	tcase_add_loop_test(tc, agency_event_round_trips_with_each_detail, 0,
-			    sizeof(details) / sizeof(details[0]));
+	                    sizeof(details) / sizeof(details[0]));
 	tcase_add_loop_test(tc, receipt_round_trips_each_status, 0, 4);
 	tcase_add_test(tc, shared_record_with_fields_map_round_trips);
 	tcase_add_test(tc, strategy_discussion_trigger_round_trips);
@@ -481,7 +496,8 @@ proto_suite(void)
 	tcase_add_test(tc, denied_picture_round_trips);
 	tcase_add_test(tc, audit_checkpoint_round_trips);
 	tcase_add_test(tc, descriptor_names_are_the_contract_names);
-	tcase_add_test(tc, unknown_fields_are_skipped_for_forward_compatibility);
+	tcase_add_test(tc,
+	               unknown_fields_are_skipped_for_forward_compatibility);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,7 +17,7 @@
 #include "s47/s47_store.h"
 #include "store/store.h"
 
-#define DAY (86400000LL)
+#define DAY  (86400000LL)
 #define HOUR (3600000LL)
 
 /* libconfig 1.5 leaks its string buffer when a file ends inside a string
@@ -47,8 +47,7 @@ t0(void)
 }
 
 static struct mash_s47_fact
-F(const char *agency, const char *id, int cat, uint32_t sev, int64_t at)
-{
+F(const char *agency, const char *id, int cat, uint32_t sev, int64_t at) {
 	struct mash_s47_fact f;
 
 	memset(&f, 0, sizeof(f));
@@ -74,7 +73,7 @@ defpol(void)
 
 static struct mash_s47_result *
 eval(const struct mash_s47_fact *h, size_t n, size_t cur,
-    const struct mash_s47_open *open)
+     const struct mash_s47_open *open)
 {
 	static struct mash_s47_result res;
 	struct mash_s47_policy *p = defpol();
@@ -113,37 +112,49 @@ struct single_case {
 	const char *agency;
 	int category;
 	uint32_t severity;
-	const char *dob;        /* NULL: unknown */
-	int64_t age_days;       /* occurred = dob + age_days (if dob) */
+	const char *dob;  /* NULL: unknown */
+	int64_t age_days; /* occurred = dob + age_days (if dob) */
 	uint32_t vcl;
-	const char *want_rule;  /* NULL: no trigger */
+	const char *want_rule; /* NULL: no trigger */
 };
 
 static const struct single_case singles[] = {
-	{"severity 4 is imminent", "police", CAT(DOMESTIC_ABUSE), 4, NULL, 0, 0, "s47.imminent"},
-	{"severity 3 alone is not", "police", CAT(DOMESTIC_ABUSE), 3, NULL, 0, 0, NULL},
-	{"sexual abuse sev 3", "police", CAT(SEXUAL_ABUSE), 3, NULL, 0, 0, "s47.serious-category"},
-	{"sexual abuse sev 2", "police", CAT(SEXUAL_ABUSE), 2, NULL, 0, 0, NULL},
-	{"physical abuse sev 3", "health", CAT(PHYSICAL_ABUSE), 3, NULL, 0, 0, "s47.serious-category"},
-	{"physical abuse sev 2", "health", CAT(PHYSICAL_ABUSE), 2, NULL, 0, 0, NULL},
-	{"FGM sev 3", "health", CAT(FGM), 3, NULL, 0, 0, "s47.serious-category"},
-	{"neglect sev 3 not a serious category", "health", CAT(NEGLECT), 3, NULL, 0, 0, NULL},
-	{"injury age 364 days", "health", CAT(INJURY), 1, "2025-11-03", 364, 0, "s47.serious-category"},
-	{"injury age 366 days", "health", CAT(INJURY), 1, "2025-11-01", 366, 0, NULL},
-	{"injury age 365 days is the first birthday", "health", CAT(INJURY), 2, "2025-11-02", 365, 0, NULL},
-	{"injury newborn sev 0", "health", CAT(INJURY), 0, "2026-11-01", 1, 0, "s47.serious-category"},
-	{"injury unknown DOB", "health", CAT(INJURY), 2, NULL, 0, 0, NULL},
-	{"injury to a teenager sev 3", "health", CAT(INJURY), 3, "2011-05-14", 5651, 0, NULL},
-	{"vcl factor 4", "yot", CAT(OFFENDING), 2, NULL, 0, 4, "s47.vcl-very-high"},
-	{"vcl factor 3", "yot", CAT(OFFENDING), 2, NULL, 0, 3, NULL},
-	{"imminent wins over serious", "police", CAT(SEXUAL_ABUSE), 4, NULL, 0, 4, "s47.imminent"},
+    {"severity 4 is imminent", "police", CAT(DOMESTIC_ABUSE), 4, NULL, 0, 0,
+     "s47.imminent"},
+    {"severity 3 alone is not", "police", CAT(DOMESTIC_ABUSE), 3, NULL, 0, 0,
+     NULL},
+    {"sexual abuse sev 3", "police", CAT(SEXUAL_ABUSE), 3, NULL, 0, 0,
+     "s47.serious-category"},
+    {"sexual abuse sev 2", "police", CAT(SEXUAL_ABUSE), 2, NULL, 0, 0, NULL},
+    {"physical abuse sev 3", "health", CAT(PHYSICAL_ABUSE), 3, NULL, 0, 0,
+     "s47.serious-category"},
+    {"physical abuse sev 2", "health", CAT(PHYSICAL_ABUSE), 2, NULL, 0, 0,
+     NULL},
+    {"FGM sev 3", "health", CAT(FGM), 3, NULL, 0, 0, "s47.serious-category"},
+    {"neglect sev 3 not a serious category", "health", CAT(NEGLECT), 3, NULL, 0,
+     0, NULL},
+    {"injury age 364 days", "health", CAT(INJURY), 1, "2025-11-03", 364, 0,
+     "s47.serious-category"},
+    {"injury age 366 days", "health", CAT(INJURY), 1, "2025-11-01", 366, 0,
+     NULL},
+    {"injury age 365 days is the first birthday", "health", CAT(INJURY), 2,
+     "2025-11-02", 365, 0, NULL},
+    {"injury newborn sev 0", "health", CAT(INJURY), 0, "2026-11-01", 1, 0,
+     "s47.serious-category"},
+    {"injury unknown DOB", "health", CAT(INJURY), 2, NULL, 0, 0, NULL},
+    {"injury to a teenager sev 3", "health", CAT(INJURY), 3, "2011-05-14", 5651,
+     0, NULL},
+    {"vcl factor 4", "yot", CAT(OFFENDING), 2, NULL, 0, 4, "s47.vcl-very-high"},
+    {"vcl factor 3", "yot", CAT(OFFENDING), 2, NULL, 0, 3, NULL},
+    {"imminent wins over serious", "police", CAT(SEXUAL_ABUSE), 4, NULL, 0, 4,
+     "s47.imminent"},
 };
 
 START_TEST(test_single_event_rules_and_boundaries)
 {
 	const struct single_case *c = &singles[_i];
-	struct mash_s47_fact f = F(c->agency, "e1", c->category, c->severity,
-	    t0());
+	struct mash_s47_fact f =
+	    F(c->agency, "e1", c->category, c->severity, t0());
 	struct mash_s47_result *r;
 
 	f.vcl_max = c->vcl;
@@ -151,29 +162,32 @@ START_TEST(test_single_event_rules_and_boundaries)
 	if (c->dob != NULL) {
 		f.dob_day = D(c->dob);
 		ck_assert_int_eq(mash_cal_local_day(t0()) - f.dob_day,
-		    c->age_days);
+		                 c->age_days);
 	}
 	r = eval(&f, 1, 0, NULL);
 	if (c->want_rule == NULL) {
-		ck_assert_msg(r->action == MASH_S47_NONE, "%s: fired %s", c->name,
-		    r->rule_id);
+		ck_assert_msg(r->action == MASH_S47_NONE, "%s: fired %s",
+		              c->name, r->rule_id);
 	} else {
 		ck_assert_msg(r->action == MASH_S47_RAISE, "%s: no trigger",
-		    c->name);
+		              c->name);
 		ck_assert_str_eq(r->rule_id, c->want_rule);
 		ck_assert_uint_eq(r->n_events, 1);
-		ck_assert_str_eq(r->events[0], c->agency[0] == 'p' ?
-		    "police/e1" : c->agency[0] == 'h' ? "health/e1" : "yot/e1");
+		ck_assert_str_eq(r->events[0], c->agency[0] == 'p' ? "police/e1"
+		                               : c->agency[0] == 'h'
+		                                   ? "health/e1"
+		                                   : "yot/e1");
 		ck_assert_uint_eq(r->level, 4);
 		ck_assert_msg(strstr(r->reason, c->want_rule) != NULL, "%s",
-		    r->reason);
+		              r->reason);
 	}
 }
 END_TEST
 
 START_TEST(test_imminent_wants_same_working_day)
 {
-	struct mash_s47_fact f = F("police", "e1", CAT(DOMESTIC_ABUSE), 4, t0());
+	struct mash_s47_fact f =
+	    F("police", "e1", CAT(DOMESTIC_ABUSE), 4, t0());
 	struct mash_s47_result *r = eval(&f, 1, 0, NULL);
 
 	ck_assert_int_eq(r->same_day, 1);
@@ -207,14 +221,15 @@ struct pair_case {
 };
 
 static const struct pair_case pairs[] = {
-	{"29 days", "police", 3, "health", 3, 29, "s47.multi-agency"},
-	{"30 days inclusive", "police", 3, "health", 3, 30, "s47.multi-agency"},
-	{"31 days", "police", 3, "health", 3, 31, NULL},
-	{"0 days", "education", 3, "housing", 3, 0, "s47.multi-agency"},
-	{"severity 2 vs 3", "police", 2, "health", 3, 10, NULL},
-	{"severity 3 vs 2", "police", 3, "health", 2, 10, NULL},
-	{"same agency twice", "police", 3, "police", 3, 10, NULL},
-	{"later event first in time", "health", 3, "police", 3, -10, "s47.multi-agency"},
+    {"29 days", "police", 3, "health", 3, 29, "s47.multi-agency"},
+    {"30 days inclusive", "police", 3, "health", 3, 30, "s47.multi-agency"},
+    {"31 days", "police", 3, "health", 3, 31, NULL},
+    {"0 days", "education", 3, "housing", 3, 0, "s47.multi-agency"},
+    {"severity 2 vs 3", "police", 2, "health", 3, 10, NULL},
+    {"severity 3 vs 2", "police", 3, "health", 2, 10, NULL},
+    {"same agency twice", "police", 3, "police", 3, 10, NULL},
+    {"later event first in time", "health", 3, "police", 3, -10,
+     "s47.multi-agency"},
 };
 
 START_TEST(test_multi_agency_window_and_severity)
@@ -225,7 +240,7 @@ START_TEST(test_multi_agency_window_and_severity)
 
 	h[0] = F(c->a_agency, "a", CAT(DOMESTIC_ABUSE), c->a_sev, t0());
 	h[1] = F(c->b_agency, "b", CAT(SELF_HARM), c->b_sev,
-	    t0() + c->gap_days * DAY);
+	         t0() + c->gap_days * DAY);
 	r = eval(h, 2, 1, NULL);
 	if (c->want_rule == NULL) {
 		ck_assert_msg(r->action == MASH_S47_NONE, "%s", c->name);
@@ -253,22 +268,48 @@ struct accum_case {
 };
 
 static const struct accum_case accums[] = {
-	{"3 agencies sum 8 within 89 days", {3, 2, 3},
-	    {"education", "housing", "yot"}, {0, 45, 89}, 3, "s47.accumulation"},
-	{"3 agencies sum 8 over 91 days", {3, 2, 3},
-	    {"education", "housing", "yot"}, {0, 45, 91}, 3, NULL},
-	{"3 agencies sum 8 exactly 90 days", {3, 2, 3},
-	    {"education", "housing", "yot"}, {0, 45, 90}, 3, "s47.accumulation"},
-	{"3 agencies sum 7", {2, 2, 3},
-	    {"education", "housing", "yot"}, {0, 10, 20}, 3, NULL},
-	{"2 agencies sum 8", {3, 2, 3},
-	    {"education", "housing", "education"}, {0, 40, 80}, 3, NULL},
-	{"4 agencies sum 8 (demo events 1-4)", {2, 1, 2, 3},
-	    {"police", "education", "housing", "health"}, {0, 7, 13, 18}, 4,
-	    "s47.accumulation"},
-	{"4 agencies sum 7", {2, 1, 2, 2},
-	    {"police", "education", "housing", "health"}, {0, 7, 13, 18}, 4,
-	    NULL},
+    {"3 agencies sum 8 within 89 days",
+     {3, 2, 3},
+     {"education", "housing", "yot"},
+     {0, 45, 89},
+     3,
+     "s47.accumulation"},
+    {"3 agencies sum 8 over 91 days",
+     {3, 2, 3},
+     {"education", "housing", "yot"},
+     {0, 45, 91},
+     3,
+     NULL},
+    {"3 agencies sum 8 exactly 90 days",
+     {3, 2, 3},
+     {"education", "housing", "yot"},
+     {0, 45, 90},
+     3,
+     "s47.accumulation"},
+    {"3 agencies sum 7",
+     {2, 2, 3},
+     {"education", "housing", "yot"},
+     {0, 10, 20},
+     3,
+     NULL},
+    {"2 agencies sum 8",
+     {3, 2, 3},
+     {"education", "housing", "education"},
+     {0, 40, 80},
+     3,
+     NULL},
+    {"4 agencies sum 8 (demo events 1-4)",
+     {2, 1, 2, 3},
+     {"police", "education", "housing", "health"},
+     {0, 7, 13, 18},
+     4,
+     "s47.accumulation"},
+    {"4 agencies sum 7",
+     {2, 1, 2, 2},
+     {"police", "education", "housing", "health"},
+     {0, 7, 13, 18},
+     4,
+     NULL},
 };
 
 START_TEST(test_accumulation_window_agencies_and_sum)
@@ -283,12 +324,12 @@ START_TEST(test_accumulation_window_agencies_and_sum)
 
 		snprintf(id, sizeof(id), "e%zu", i);
 		h[i] = F(c->agency[i], id, CAT(NEGLECT), c->sev[i],
-		    t0() + c->day[i] * DAY);
+		         t0() + c->day[i] * DAY);
 	}
 	r = eval(h, c->n, c->n - 1, NULL);
 	if (c->want_rule == NULL) {
 		ck_assert_msg(r->action == MASH_S47_NONE, "%s: %s", c->name,
-		    r->reason);
+		              r->reason);
 	} else {
 		ck_assert_msg(r->action == MASH_S47_RAISE, "%s", c->name);
 		ck_assert_str_eq(r->rule_id, c->want_rule);
@@ -387,7 +428,7 @@ START_TEST(test_strategy_discussion_held_closes_only_from_social_care)
 	r = eval(h, 1, 0, NULL);
 	open_from(r, &o);
 	h[1] = F("social-care", "sd", CAT(STRATEGY_DISCUSSION_HELD), 0,
-	    t0() + DAY);
+	         t0() + DAY);
 	ck_assert_int_eq(eval(h, 2, 1, &o)->action, MASH_S47_CLOSE);
 	ck_assert_int_eq(eval(h, 2, 1, NULL)->action, MASH_S47_NONE);
 	h[1] = F("police", "sd", CAT(STRATEGY_DISCUSSION_HELD), 0, t0() + DAY);
@@ -432,16 +473,23 @@ START_TEST(test_demo_story_accumulation_then_update)
 	struct mash_s47_result *r;
 	size_t i;
 
-	h[0] = F("police", "e1", CAT(MISSING_EPISODE), 2, (int64_t)D("2026-10-02") * DAY);
-	h[1] = F("education", "e2", CAT(SCHOOL_ATTENDANCE), 1, (int64_t)D("2026-10-09") * DAY);
-	h[2] = F("housing", "e3", CAT(HOMELESSNESS), 2, (int64_t)D("2026-10-15") * DAY);
-	h[3] = F("health", "e4", CAT(SELF_HARM), 3, (int64_t)D("2026-10-20") * DAY);
-	h[4] = F("yot", "e5", CAT(OFFENDING), 2, (int64_t)D("2026-10-28") * DAY);
+	h[0] = F("police", "e1", CAT(MISSING_EPISODE), 2,
+	         (int64_t)D("2026-10-02") * DAY);
+	h[1] = F("education", "e2", CAT(SCHOOL_ATTENDANCE), 1,
+	         (int64_t)D("2026-10-09") * DAY);
+	h[2] = F("housing", "e3", CAT(HOMELESSNESS), 2,
+	         (int64_t)D("2026-10-15") * DAY);
+	h[3] = F("health", "e4", CAT(SELF_HARM), 3,
+	         (int64_t)D("2026-10-20") * DAY);
+	h[4] =
+	    F("yot", "e5", CAT(OFFENDING), 2, (int64_t)D("2026-10-28") * DAY);
 	h[4].vcl_max = 3;
-	h[5] = F("police", "e6", CAT(SEXUAL_EXPLOITATION), 3, (int64_t)D("2026-11-03") * DAY);
+	h[5] = F("police", "e6", CAT(SEXUAL_EXPLOITATION), 3,
+	         (int64_t)D("2026-11-03") * DAY);
 	h[5].vcl_max = 4;
 	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(eval(h, i + 1, i, NULL)->action, MASH_S47_NONE);
+		ck_assert_int_eq(eval(h, i + 1, i, NULL)->action,
+		                 MASH_S47_NONE);
 	r = eval(h, 4, 3, NULL);
 	ck_assert_int_eq(r->action, MASH_S47_RAISE);
 	ck_assert_str_eq(r->rule_id, "s47.accumulation");
@@ -465,14 +513,15 @@ START_TEST(test_evaluate_rejects_bad_arguments)
 	struct mash_s47_result r;
 
 	ck_assert_int_eq(mash_s47_evaluate(p, &f, 1, 1, NULL, &r),
-	    MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(r.action, MASH_S47_NONE);
 	ck_assert_int_eq(mash_s47_evaluate(NULL, &f, 1, 0, NULL, &r),
-	    MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_s47_evaluate(p, NULL, 1, 0, NULL, &r),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_s47_evaluate(p, &f, MASH_S47_MAX_HISTORY + 1, 0, NULL, &r),
 	    MASH_ERR_INVAL);
-	ck_assert_int_eq(mash_s47_evaluate(p, &f, MASH_S47_MAX_HISTORY + 1, 0,
-	    NULL, &r), MASH_ERR_INVAL);
 	mash_s47_policy_free(p);
 }
 END_TEST
@@ -481,8 +530,8 @@ START_TEST(test_fact_from_event_takes_no_identity)
 {
 	Mash__V1__AgencyEvent ev = MASH__V1__AGENCY_EVENT__INIT;
 	Mash__V1__Subject subj = MASH__V1__SUBJECT__INIT;
-	Mash__V1__VclScore v1 = MASH__V1__VCL_SCORE__INIT, v2 =
-	    MASH__V1__VCL_SCORE__INIT;
+	Mash__V1__VclScore v1 = MASH__V1__VCL_SCORE__INIT,
+	                   v2 = MASH__V1__VCL_SCORE__INIT;
 	Mash__V1__VclScore *vs[2] = {&v1, &v2};
 	Mash__V1__SocialCareDetail sc = MASH__V1__SOCIAL_CARE_DETAIL__INIT;
 	struct mash_s47_fact f;
@@ -544,26 +593,29 @@ START_TEST(test_shipped_policy_loads_with_five_rules)
 {
 	char path[4096], err[512];
 	struct mash_s47_policy *p = NULL;
-	static const char *const ids[] = {"s47.imminent",
-	    "s47.serious-category", "s47.multi-agency", "s47.accumulation",
-	    "s47.vcl-very-high"};
+	static const char *const ids[] = {
+	    "s47.imminent", "s47.serious-category", "s47.multi-agency",
+	    "s47.accumulation", "s47.vcl-very-high"};
 	size_t i;
 	struct mash_cal *cal = mash_cal_new();
 
 	src_path(path, sizeof(path), "policy/s47.cfg");
 	ck_assert_msg(mash_s47_policy_load(path, &p, err, sizeof(err)) ==
-	    MASH_OK, "%s", err);
+	                  MASH_OK,
+	              "%s", err);
 	ck_assert_uint_eq(mash_s47_policy_rule_count(p), 5);
 	for (i = 0; i < 5; i++)
 		ck_assert_str_eq(mash_s47_policy_rule_id(p, i), ids[i]);
-	ck_assert_int_eq(mash_s47_policy_clock_days(p, MASH_S47_CLOCK_ICPC), 15);
-	ck_assert_int_eq(mash_s47_policy_clock_days(p,
-	    MASH_S47_CLOCK_ASSESSMENT), 45);
+	ck_assert_int_eq(mash_s47_policy_clock_days(p, MASH_S47_CLOCK_ICPC),
+	                 15);
+	ck_assert_int_eq(
+	    mash_s47_policy_clock_days(p, MASH_S47_CLOCK_ASSESSMENT), 45);
 	ck_assert_str_eq(mash_s47_policy_escalation_role(p), "mash-manager");
-	ck_assert_ptr_nonnull(strstr(mash_s47_policy_holidays_file(p),
-	    "s47/holidays.cfg"));
+	ck_assert_ptr_nonnull(
+	    strstr(mash_s47_policy_holidays_file(p), "s47/holidays.cfg"));
 	ck_assert_int_eq(mash_cal_load(cal, mash_s47_policy_holidays_file(p),
-	    err, sizeof(err)), MASH_OK);
+	                               err, sizeof(err)),
+	                 MASH_OK);
 	mash_cal_free(cal);
 	mash_s47_policy_free(p);
 }
@@ -584,10 +636,12 @@ START_TEST(test_policy_through_include_ignores_other_groups)
 	fclose(f);
 	write_file("s47.cfg", text, path, sizeof(path));
 	write_file("default.cfg",
-	    "sharing = { rules = ( { id = \"x\"; } ); };\n@include \"s47.cfg\"\n",
-	    top, sizeof(top));
+	           "sharing = { rules = ( { id = \"x\"; } ); };\n@include "
+	           "\"s47.cfg\"\n",
+	           top, sizeof(top));
 	ck_assert_msg(mash_s47_policy_load(top, &p, err, sizeof(err)) ==
-	    MASH_OK, "%s", err);
+	                  MASH_OK,
+	              "%s", err);
 	ck_assert_uint_eq(mash_s47_policy_rule_count(p), 5);
 	mash_s47_policy_free(p);
 }
@@ -599,33 +653,39 @@ struct bad_policy {
 };
 
 #define CLOCKS "clocks = { icpc_working_days = 15; };\n"
-#define RULE1 "rules = ( { id = \"r\"; kind = \"imminent\"; } );"
+#define RULE1  "rules = ( { id = \"r\"; kind = \"imminent\"; } );"
 
 static const struct bad_policy bad_policies[] = {
-	{"triggers = {\n " RULE1 "\n colour = 1; };\n" CLOCKS,
-	    ":3: unknown key in triggers: colour"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\"; wndow_days = 3; } ); };\n" CLOCKS,
-	    ":2: unknown key in rule: wndow_days"},
-	{"triggers = { " RULE1 " };\nclocks = {\n icpc_days = 15; };\n",
-	    ":3: unknown key in clocks: icpc_days"},
-	{"triggers = { " RULE1 " };\n", "no `clocks` group"},
-	{CLOCKS, "no `triggers` group"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"loud\"; } ); };\n" CLOCKS,
-	    ":2: unknown rule kind"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"serious-category\";\n categories = [\"SEXUAL_ABUSE\", \"BURGLARY\"]; } ); };\n" CLOCKS,
-	    ":3: unknown category: BURGLARY"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\";\n min_severity = 5; } ); };\n" CLOCKS,
-	    ":3: value out of range 0..4: min_severity"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"multi-agency\"; window_days = \"30\"; } ); };\n" CLOCKS,
-	    ":2: value must be an integer: window_days"},
-	{"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\"; },\n { id = \"r\"; kind = \"vcl\"; } ); };\n" CLOCKS,
-	    ":3: duplicate rule id: r"},
-	{"triggers = { rules = ( { kind = \"imminent\"; } ); };\n" CLOCKS,
-	    "missing key: id"},
-	{"triggers = { " RULE1 " agency_roles = {\n police = \"p\"; fire = \"f\"; }; };\n" CLOCKS,
-	    ":2: unknown key in agency_roles: fire"},
-	{"triggers = { rules = (); };\n" CLOCKS, "1 to 16 rules"},
-	{"triggers = { " RULE1 "\n" CLOCKS, "syntax error"},
+    {"triggers = {\n " RULE1 "\n colour = 1; };\n" CLOCKS,
+     ":3: unknown key in triggers: colour"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\"; wndow_days = "
+     "3; } ); };\n" CLOCKS,
+     ":2: unknown key in rule: wndow_days"},
+    {"triggers = { " RULE1 " };\nclocks = {\n icpc_days = 15; };\n",
+     ":3: unknown key in clocks: icpc_days"},
+    {"triggers = { " RULE1 " };\n", "no `clocks` group"},
+    {CLOCKS, "no `triggers` group"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"loud\"; } ); };\n" CLOCKS,
+     ":2: unknown rule kind"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"serious-category\";\n "
+     "categories = [\"SEXUAL_ABUSE\", \"BURGLARY\"]; } ); };\n" CLOCKS,
+     ":3: unknown category: BURGLARY"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\";\n "
+     "min_severity = 5; } ); };\n" CLOCKS,
+     ":3: value out of range 0..4: min_severity"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"multi-agency\"; "
+     "window_days = \"30\"; } ); };\n" CLOCKS,
+     ":2: value must be an integer: window_days"},
+    {"triggers = { rules = (\n { id = \"r\"; kind = \"imminent\"; },\n { id = "
+     "\"r\"; kind = \"vcl\"; } ); };\n" CLOCKS,
+     ":3: duplicate rule id: r"},
+    {"triggers = { rules = ( { kind = \"imminent\"; } ); };\n" CLOCKS,
+     "missing key: id"},
+    {"triggers = { " RULE1
+     " agency_roles = {\n police = \"p\"; fire = \"f\"; }; };\n" CLOCKS,
+     ":2: unknown key in agency_roles: fire"},
+    {"triggers = { rules = (); };\n" CLOCKS, "1 to 16 rules"},
+    {"triggers = { " RULE1 "\n" CLOCKS, "syntax error"},
 };
 
 START_TEST(test_policy_errors_name_file_line_and_key)
@@ -635,10 +695,10 @@ START_TEST(test_policy_errors_name_file_line_and_key)
 
 	write_file("bad.cfg", bad_policies[_i].text, path, sizeof(path));
 	ck_assert_int_eq(mash_s47_policy_load(path, &p, err, sizeof(err)),
-	    MASH_ERR_POLICY);
+	                 MASH_ERR_POLICY);
 	ck_assert_ptr_null(p);
 	ck_assert_msg(strstr(err, bad_policies[_i].want) != NULL, "got: %s",
-	    err);
+	              err);
 	ck_assert_msg(strstr(err, "bad.cfg") != NULL, "no file: %s", err);
 }
 END_TEST
@@ -648,8 +708,9 @@ START_TEST(test_policy_missing_file_is_io_error)
 	char err[512];
 	struct mash_s47_policy *p = NULL;
 
-	ck_assert_int_eq(mash_s47_policy_load("/nonexistent/p.cfg", &p, err,
-	    sizeof(err)), MASH_ERR_IO);
+	ck_assert_int_eq(
+	    mash_s47_policy_load("/nonexistent/p.cfg", &p, err, sizeof(err)),
+	    MASH_ERR_IO);
 	ck_assert_ptr_null(p);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/p.cfg"));
 }
@@ -663,13 +724,17 @@ START_TEST(test_configured_thresholds_change_behaviour)
 	struct mash_s47_result r;
 
 	write_file("narrow.cfg",
-	    "triggers = { rules = (\n"
-	    " { id = \"local.multi\"; kind = \"multi-agency\"; min_severity = 2;"
-	    " window_days = 10; },\n"
-	    " { id = \"local.imminent\"; kind = \"imminent\"; enabled = false; }"
-	    " ); };\n" CLOCKS, path, sizeof(path));
+	           "triggers = { rules = (\n"
+	           " { id = \"local.multi\"; kind = \"multi-agency\"; "
+	           "min_severity = 2;"
+	           " window_days = 10; },\n"
+	           " { id = \"local.imminent\"; kind = \"imminent\"; enabled = "
+	           "false; }"
+	           " ); };\n" CLOCKS,
+	           path, sizeof(path));
 	ck_assert_msg(mash_s47_policy_load(path, &p, err, sizeof(err)) ==
-	    MASH_OK, "%s", err);
+	                  MASH_OK,
+	              "%s", err);
 	h[0] = F("police", "a", CAT(DOMESTIC_ABUSE), 2, t0());
 	h[1] = F("health", "b", CAT(SELF_HARM), 2, t0() + 10 * DAY);
 	ck_assert_int_eq(mash_s47_evaluate(p, h, 2, 1, NULL, &r), MASH_OK);
@@ -684,7 +749,6 @@ START_TEST(test_configured_thresholds_change_behaviour)
 	mash_s47_policy_free(p);
 }
 END_TEST
-
 
 /* Truncations and bit flips of the shipped policy: never a crash or a
  * leak, always OK or a policy/parse error with a message. */
@@ -722,7 +786,7 @@ START_TEST(test_policy_truncations_and_bit_flips_fail_cleanly)
 		write_file("flip.cfg", mut, path, sizeof(path));
 		rc = mash_s47_policy_load(path, &p, err, sizeof(err));
 		ck_assert(rc == MASH_OK || rc == MASH_ERR_POLICY ||
-		    rc == MASH_ERR_NOMEM);
+		          rc == MASH_ERR_NOMEM);
 		mash_s47_policy_free(p);
 		p = NULL;
 	}
@@ -770,7 +834,7 @@ fx_open(void)
 {
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
-	    MASH_OK);
+	                 MASH_OK);
 }
 
 static void
@@ -810,8 +874,8 @@ fx_event(struct mash_s47_fact f, int64_t now)
 
 	fx.h[fx.n++] = f;
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
-	rc = mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p, fx.cal,
-	    "C-1", fx.h, fx.n, fx.n - 1, now, &fx.out);
+	rc = mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p, fx.cal, "C-1",
+	                          fx.h, fx.n, fx.n - 1, now, &fx.out);
 	if (rc == MASH_OK)
 		ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	else
@@ -826,7 +890,8 @@ fx_escalate(int64_t now, struct mash_s47_clock *out, size_t max)
 
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_s47_store_escalate_due(mash_store_sqlite(fx.st),
-	    now, out, max, &n), MASH_OK);
+	                                             now, out, max, &n),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	return n;
 }
@@ -856,8 +921,10 @@ START_TEST(test_store_raise_sets_strategy_and_referral_clocks)
 	struct mash_s47_open o;
 
 	/* Police DA sev 3 on Monday: referral + assessment clocks only. */
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3,
-	    t0() - 10 * DAY), t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3, t0() - 10 * DAY),
+	             t0()),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_NONE);
 	ch = find_change(MASH_S47_CLOCK_REFERRAL, MASH_S47_CLOCK_SET);
 	ck_assert_ptr_nonnull(ch);
@@ -867,8 +934,9 @@ START_TEST(test_store_raise_sets_strategy_and_referral_clocks)
 	ck_assert_int_eq(ch->clock.due_at, eod("2027-01-07"));
 	/* Health injury sev 3 ten days later: one trigger, both events,
 	 * strategy discussion due by the end of the next working day. */
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(INJURY), 3, t0()),
-	    t0() + HOUR), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(INJURY), 3, t0()), t0() + HOUR),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
 	ck_assert_str_eq(fx.out.trigger.trigger_id, "C-1-s47-1");
 	ck_assert_str_eq(fx.out.trigger.rule_id, "s47.multi-agency");
@@ -880,10 +948,11 @@ START_TEST(test_store_raise_sets_strategy_and_referral_clocks)
 	ck_assert_str_eq(ch->clock.trigger_id, "C-1-s47-1");
 	ck_assert_int_eq(ch->clock.due_at, eod("2026-11-03"));
 	/* The referral clock is not started twice. */
-	ck_assert_ptr_null(find_change(MASH_S47_CLOCK_REFERRAL,
-	    MASH_S47_CLOCK_SET));
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_ptr_null(
+	    find_change(MASH_S47_CLOCK_REFERRAL, MASH_S47_CLOCK_SET));
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_int_eq(o.open, 1);
 	ck_assert_str_eq(o.events[0], "police/a");
 	ck_assert_str_eq(o.events[1], "health/b");
@@ -896,13 +965,15 @@ START_TEST(test_store_imminent_due_same_working_day)
 	/* Saturday 7 November 2026: due the end of Monday 9th. */
 	int64_t sat = (int64_t)D("2026-11-07") * DAY + 9 * HOUR;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, sat),
-	    sat), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, sat), sat),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
 	ck_assert_int_eq(fx.out.trigger.due_by, eod("2026-11-09"));
 	/* Tuesday: the end of that Tuesday. */
 	ck_assert_int_eq(fx_event(F("health", "b", CAT(INJURY), 4, t0() + DAY),
-	    t0() + 8 * DAY), MASH_OK);
+	                          t0() + 8 * DAY),
+	                 MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
 	ck_assert_int_eq(fx.out.trigger.due_by, eod("2026-11-09"));
 }
@@ -912,27 +983,30 @@ START_TEST(test_store_trigger_on_maundy_thursday_due_after_easter)
 {
 	int64_t thu = (int64_t)D("2026-04-02") * DAY + 15 * HOUR;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, thu),
-	    thu), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, thu), thu),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
 	/* Good Friday, the weekend and Easter Monday are skipped; BST. */
 	ck_assert_int_eq(fx.out.trigger.due_by, eod("2026-04-07"));
-	ck_assert_int_eq(fx.out.trigger.due_by, (int64_t)D("2026-04-07") * DAY +
-	    23 * HOUR - 1);
+	ck_assert_int_eq(fx.out.trigger.due_by,
+	                 (int64_t)D("2026-04-07") * DAY + 23 * HOUR - 1);
 }
 END_TEST
 
 START_TEST(test_store_update_brings_strategy_clock_forward)
 {
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()),
-	    t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()), t0()),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.trigger.due_by, eod("2026-11-03"));
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(NEGLECT), 4, t0()),
-	    t0() + HOUR), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(NEGLECT), 4, t0()), t0() + HOUR),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
 	ck_assert_int_eq(fx.out.trigger.due_by, eod("2026-11-02"));
-	ck_assert_ptr_nonnull(find_change(MASH_S47_CLOCK_STRATEGY,
-	    MASH_S47_CLOCK_MOVED));
+	ck_assert_ptr_nonnull(
+	    find_change(MASH_S47_CLOCK_STRATEGY, MASH_S47_CLOCK_MOVED));
 	ck_assert_str_eq(fx.out.trigger.rule_id, "s47.serious-category");
 	ck_assert_uint_eq(fx.out.n_new, 1);
 	ck_assert_str_eq(fx.out.new_events[0], "health/b");
@@ -943,13 +1017,20 @@ START_TEST(test_store_one_open_trigger_per_case_enforced_by_schema)
 {
 	sqlite3 *db;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4,
-	    t0()), t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
+	    MASH_OK);
 	db = mash_store_sqlite(fx.st);
-	ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO s47_trigger(trigger_id,"
-	    " case_id, rule_id, reason, level, raised_at, updated_at, due_by,"
-	    " roles, status) VALUES ('x', 'C-1', 'r', 'r', 4, 0, 0, 0, '',"
-	    " 'open')", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO s47_trigger(trigger_id,"
+	        " case_id, rule_id, reason, level, raised_at, updated_at, "
+	        "due_by,"
+	        " roles, status) VALUES ('x', 'C-1', 'r', 'r', 4, 0, 0, 0, '',"
+	        " 'open')",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
 }
 END_TEST
 
@@ -959,26 +1040,29 @@ START_TEST(test_store_strategy_discussion_closes_and_starts_icpc)
 	struct mash_s47_open o;
 	const struct mash_s47_clock_change *ch;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4,
-	    t0()), t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
+	    MASH_OK);
 	sd = F("social-care", "sd1", CAT(STRATEGY_DISCUSSION_HELD), 0, t0());
 	sd.held_at = t0() + 5 * HOUR;
 	ck_assert_int_eq(fx_event(sd, t0() + 6 * HOUR), MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_CLOSE);
 	ck_assert_int_eq(fx.out.trigger.open, 0);
-	ck_assert_ptr_nonnull(find_change(MASH_S47_CLOCK_STRATEGY,
-	    MASH_S47_CLOCK_CLOSED));
+	ck_assert_ptr_nonnull(
+	    find_change(MASH_S47_CLOCK_STRATEGY, MASH_S47_CLOCK_CLOSED));
 	ch = find_change(MASH_S47_CLOCK_ICPC, MASH_S47_CLOCK_SET);
 	ck_assert_ptr_nonnull(ch);
 	/* 15 working days from Monday 2 November: Monday 23 November. */
 	ck_assert_int_eq(ch->clock.due_at, eod("2026-11-23"));
 	ck_assert_int_eq(ch->clock.started_at, t0() + 5 * HOUR);
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_int_eq(o.open, 0);
 	/* A new matching event after the discussion raises a new trigger. */
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(FGM), 3, t0() + DAY),
-	    t0() + DAY), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(FGM), 3, t0() + DAY), t0() + DAY),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
 	ck_assert_str_eq(fx.out.trigger.trigger_id, "C-1-s47-2");
 	ck_assert_str_eq(fx.out.trigger.rule_id, "s47.serious-category");
@@ -992,27 +1076,35 @@ START_TEST(test_store_outcome_and_referral_decision_close_their_clocks)
 	struct mash_s47_clock c[8];
 	size_t n = 0, i;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4,
-	    t0()), t0()), MASH_OK);
-	ck_assert_int_eq(fx_event(F("social-care", "rd",
-	    CAT(REFERRAL_DECISION), 0, t0()), t0() + HOUR), MASH_OK);
-	ck_assert_ptr_nonnull(find_change(MASH_S47_CLOCK_REFERRAL,
-	    MASH_S47_CLOCK_CLOSED));
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
+	    MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("social-care", "rd", CAT(REFERRAL_DECISION), 0, t0()),
+	             t0() + HOUR),
+	    MASH_OK);
+	ck_assert_ptr_nonnull(
+	    find_change(MASH_S47_CLOCK_REFERRAL, MASH_S47_CLOCK_CLOSED));
 	ck_assert_uint_eq(fx.out.n_clocks, 1);
 	ck_assert_int_eq(fx_event(F("social-care", "sd",
-	    CAT(STRATEGY_DISCUSSION_HELD), 0, t0()), t0() + 2 * HOUR), MASH_OK);
-	ck_assert_int_eq(fx_event(F("social-care", "out", CAT(S47_OUTCOME), 0,
-	    t0()), t0() + 3 * HOUR), MASH_OK);
-	ck_assert_ptr_nonnull(find_change(MASH_S47_CLOCK_ICPC,
-	    MASH_S47_CLOCK_CLOSED));
-	ck_assert_ptr_nonnull(find_change(MASH_S47_CLOCK_ASSESSMENT,
-	    MASH_S47_CLOCK_CLOSED));
+	                            CAT(STRATEGY_DISCUSSION_HELD), 0, t0()),
+	                          t0() + 2 * HOUR),
+	                 MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("social-care", "out", CAT(S47_OUTCOME), 0, t0()),
+	             t0() + 3 * HOUR),
+	    MASH_OK);
+	ck_assert_ptr_nonnull(
+	    find_change(MASH_S47_CLOCK_ICPC, MASH_S47_CLOCK_CLOSED));
+	ck_assert_ptr_nonnull(
+	    find_change(MASH_S47_CLOCK_ASSESSMENT, MASH_S47_CLOCK_CLOSED));
 	ck_assert_int_eq(mash_s47_store_list_clocks(mash_store_sqlite(fx.st),
-	    "C-1", 0, c, 8, &n), MASH_OK);
+	                                            "C-1", 0, c, 8, &n),
+	                 MASH_OK);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++)
 		ck_assert_msg(!c[i].open, "clock %s still open",
-		    mash_s47_clock_name(c[i].kind));
+		              mash_s47_clock_name(c[i].kind));
 	/* Nothing left to escalate, ever. */
 	ck_assert_uint_eq(fx_escalate(t0() + 400 * DAY, c, 8), 0);
 }
@@ -1020,10 +1112,13 @@ END_TEST
 
 START_TEST(test_store_closing_events_from_other_agencies_ignored)
 {
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4,
-	    t0()), t0()), MASH_OK);
-	ck_assert_int_eq(fx_event(F("health", "rd", CAT(REFERRAL_DECISION), 0,
-	    t0()), t0() + HOUR), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
+	    MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "rd", CAT(REFERRAL_DECISION), 0, t0()),
+	             t0() + HOUR),
+	    MASH_OK);
 	ck_assert_uint_eq(fx.out.n_clocks, 0);
 	ck_assert_int_eq(fx.out.action, MASH_S47_NONE);
 	ck_assert_int_eq(fx.out.trigger.open, 1);
@@ -1036,13 +1131,16 @@ START_TEST(test_store_escalation_exactly_once)
 	int64_t due;
 	size_t n;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3,
-	    t0() - 10 * DAY), t0()), MASH_OK);
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(INJURY), 3, t0()),
-	    t0() + HOUR), MASH_OK);
-	due = fx.out.trigger.due_by;
-	ck_assert_int_eq(mash_s47_store_next_due(mash_store_sqlite(fx.st), &due),
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3, t0() - 10 * DAY),
+	             t0()),
 	    MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(INJURY), 3, t0()), t0() + HOUR),
+	    MASH_OK);
+	due = fx.out.trigger.due_by;
+	ck_assert_int_eq(
+	    mash_s47_store_next_due(mash_store_sqlite(fx.st), &due), MASH_OK);
 	ck_assert_int_eq(due, eod("2026-11-03"));
 	/* At the due instant nothing is late yet. */
 	ck_assert_uint_eq(fx_escalate(due, c, 8), 0);
@@ -1059,8 +1157,9 @@ START_TEST(test_store_escalation_exactly_once)
 	ck_assert_uint_eq(fx_escalate(eod("2027-01-07") + 1, c, 8), 1);
 	ck_assert_int_eq(c[0].kind, MASH_S47_CLOCK_ASSESSMENT);
 	ck_assert_uint_eq(fx_escalate(eod("2027-06-01"), c, 8), 0);
-	ck_assert_int_eq(mash_s47_store_next_due(mash_store_sqlite(fx.st),
-	    &due), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+	    mash_s47_store_next_due(mash_store_sqlite(fx.st), &due),
+	    MASH_ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -1068,8 +1167,9 @@ START_TEST(test_store_escalation_batches_respect_max)
 {
 	struct mash_s47_clock c[1];
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4,
-	    t0()), t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
+	    MASH_OK);
 	ck_assert_uint_eq(fx_escalate(t0() + 100 * DAY, c, 1), 1);
 	ck_assert_uint_eq(fx_escalate(t0() + 100 * DAY, c, 1), 1);
 	ck_assert_uint_eq(fx_escalate(t0() + 100 * DAY, c, 1), 1);
@@ -1082,15 +1182,19 @@ START_TEST(test_store_clocks_and_trigger_survive_reopen)
 	struct mash_s47_clock c[8];
 	struct mash_s47_open o;
 
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3,
-	    t0() - 10 * DAY), t0()), MASH_OK);
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(INJURY), 3, t0()),
-	    t0() + HOUR), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 3, t0() - 10 * DAY),
+	             t0()),
+	    MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(INJURY), 3, t0()), t0() + HOUR),
+	    MASH_OK);
 	mash_store_close(fx.st);
 	fx.st = NULL;
 	fx_open();
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_int_eq(o.open, 1);
 	ck_assert_str_eq(o.trigger_id, "C-1-s47-1");
 	ck_assert_uint_eq(o.n_events, 2);
@@ -1102,8 +1206,10 @@ START_TEST(test_store_clocks_and_trigger_survive_reopen)
 	/* Escalated before the restart: never again. */
 	ck_assert_uint_eq(fx_escalate(eod("2026-11-04"), c, 8), 0);
 	/* A later event still updates the same trigger. */
-	ck_assert_int_eq(fx_event(F("education", "c", CAT(NEGLECT), 3,
-	    t0() + DAY), t0() + 2 * DAY), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("education", "c", CAT(NEGLECT), 3, t0() + DAY),
+	             t0() + 2 * DAY),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
 	ck_assert_str_eq(fx.out.trigger.trigger_id, "C-1-s47-1");
 }
@@ -1114,25 +1220,29 @@ START_TEST(test_store_counts_updates_for_the_trigger_kind)
 	struct mash_s47_open o;
 
 	/* Raised: no update yet, so a picture says kind "raised". */
-	ck_assert_int_eq(fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()),
-	    t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()), t0()),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_uint_eq(o.updates, 0);
 	/* Two later contributing events at the same instant: counted even
 	 * though the clock did not move. */
-	ck_assert_int_eq(fx_event(F("health", "b", CAT(NEGLECT), 4, t0()),
-	    t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(NEGLECT), 4, t0()), t0()), MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
-	ck_assert_int_eq(fx_event(F("education", "c", CAT(NEGLECT), 3, t0()),
-	    t0()), MASH_OK);
+	ck_assert_int_eq(
+	    fx_event(F("education", "c", CAT(NEGLECT), 3, t0()), t0()),
+	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
 	mash_store_close(fx.st);
 	fx.st = NULL;
 	fx_open();
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_uint_eq(o.updates, 2);
 }
 END_TEST
@@ -1143,17 +1253,21 @@ START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
 	struct mash_s47_open o;
 
 	/* A database from before the counter: the old table shape. */
-	ck_assert_int_eq(sqlite3_exec(db,
-	    "DROP TABLE s47_trigger_event; DROP TABLE s47_trigger;"
-	    "CREATE TABLE s47_trigger(trigger_id TEXT PRIMARY KEY,"
-	    " case_id TEXT NOT NULL, rule_id TEXT NOT NULL,"
-	    " reason TEXT NOT NULL, level INTEGER NOT NULL,"
-	    " raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-	    " due_by INTEGER NOT NULL, roles TEXT NOT NULL,"
-	    " status TEXT NOT NULL, closed_at INTEGER, closed_by TEXT);"
-	    "INSERT INTO s47_trigger VALUES('C-1-s47-1','C-1','s47.imminent',"
-	    " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);",
-	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(
+	        db,
+	        "DROP TABLE s47_trigger_event; DROP TABLE s47_trigger;"
+	        "CREATE TABLE s47_trigger(trigger_id TEXT PRIMARY KEY,"
+	        " case_id TEXT NOT NULL, rule_id TEXT NOT NULL,"
+	        " reason TEXT NOT NULL, level INTEGER NOT NULL,"
+	        " raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	        " due_by INTEGER NOT NULL, roles TEXT NOT NULL,"
+	        " status TEXT NOT NULL, closed_at INTEGER, closed_by TEXT);"
+	        "INSERT INTO s47_trigger "
+	        "VALUES('C-1-s47-1','C-1','s47.imminent',"
+	        " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
 	/* Idempotent: a second start does not try to add it again. */
 	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
@@ -1172,13 +1286,17 @@ START_TEST(test_store_rolled_back_apply_leaves_nothing)
 	fx.h[fx.n++] = F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0());
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	    fx.cal, "C-1", fx.h, fx.n, 0, t0(), &fx.out), MASH_OK);
+	                                      fx.cal, "C-1", fx.h, fx.n, 0,
+	                                      t0(), &fx.out),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_load_open(mash_store_sqlite(fx.st),
-	    "C-1", &o), MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
+	    MASH_OK);
 	ck_assert_int_eq(o.open, 0);
 	ck_assert_int_eq(mash_s47_store_list_clocks(mash_store_sqlite(fx.st),
-	    "C-1", 0, c, 8, &n), MASH_OK);
+	                                            "C-1", 0, c, 8, &n),
+	                 MASH_OK);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -1188,11 +1306,16 @@ START_TEST(test_store_apply_rejects_bad_arguments)
 	struct mash_s47_fact f = F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0());
 
 	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	    fx.cal, NULL, &f, 1, 0, t0(), &fx.out), MASH_ERR_INVAL);
+	                                      fx.cal, NULL, &f, 1, 0, t0(),
+	                                      &fx.out),
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	    fx.cal, "C-1", &f, 1, 1, t0(), &fx.out), MASH_ERR_INVAL);
+	                                      fx.cal, "C-1", &f, 1, 1, t0(),
+	                                      &fx.out),
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_s47_store_apply(NULL, fx.p, fx.cal, "C-1", &f, 1,
-	    0, t0(), &fx.out), MASH_ERR_INVAL);
+	                                      0, t0(), &fx.out),
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(fx.out.action, MASH_S47_NONE);
 }
 END_TEST
@@ -1206,18 +1329,19 @@ s47_suite(void)
 	TCase *ts = tcase_create("store");
 
 	tcase_add_loop_test(tc, test_single_event_rules_and_boundaries, 0,
-	    (int)(sizeof(singles) / sizeof(singles[0])));
+	                    (int)(sizeof(singles) / sizeof(singles[0])));
 	tcase_add_test(tc, test_imminent_wants_same_working_day);
 	tcase_add_test(tc, test_both_rules_named_in_reason);
 	tcase_add_loop_test(tc, test_multi_agency_window_and_severity, 0,
-	    (int)(sizeof(pairs) / sizeof(pairs[0])));
+	                    (int)(sizeof(pairs) / sizeof(pairs[0])));
 	tcase_add_loop_test(tc, test_accumulation_window_agencies_and_sum, 0,
-	    (int)(sizeof(accums) / sizeof(accums[0])));
+	                    (int)(sizeof(accums) / sizeof(accums[0])));
 	tcase_add_test(tc, test_old_events_alone_never_fire);
 	tcase_add_test(tc, test_second_matching_event_updates_not_raises);
 	tcase_add_test(tc, test_re_evaluating_same_event_is_no_update);
 	tcase_add_test(tc, test_non_matching_event_leaves_open_trigger_alone);
-	tcase_add_test(tc, test_strategy_discussion_held_closes_only_from_social_care);
+	tcase_add_test(
+	    tc, test_strategy_discussion_held_closes_only_from_social_care);
 	tcase_add_test(tc, test_required_attendees_minimum_and_referrers);
 	tcase_add_test(tc, test_demo_story_accumulation_then_update);
 	tcase_add_test(tc, test_evaluate_rejects_bad_arguments);
@@ -1226,7 +1350,8 @@ s47_suite(void)
 
 	tcase_add_test(tp, test_shipped_policy_loads_with_five_rules);
 	tcase_add_test(tp, test_policy_through_include_ignores_other_groups);
-	tcase_add_loop_test(tp, test_policy_errors_name_file_line_and_key, 0,
+	tcase_add_loop_test(
+	    tp, test_policy_errors_name_file_line_and_key, 0,
 	    (int)(sizeof(bad_policies) / sizeof(bad_policies[0])));
 	tcase_add_test(tp, test_policy_missing_file_is_io_error);
 	tcase_add_test(tp, test_configured_thresholds_change_behaviour);
@@ -1237,17 +1362,24 @@ s47_suite(void)
 	tcase_add_checked_fixture(ts, fx_setup, fx_teardown);
 	tcase_add_test(ts, test_store_raise_sets_strategy_and_referral_clocks);
 	tcase_add_test(ts, test_store_imminent_due_same_working_day);
-	tcase_add_test(ts, test_store_trigger_on_maundy_thursday_due_after_easter);
+	tcase_add_test(ts,
+	               test_store_trigger_on_maundy_thursday_due_after_easter);
 	tcase_add_test(ts, test_store_update_brings_strategy_clock_forward);
-	tcase_add_test(ts, test_store_one_open_trigger_per_case_enforced_by_schema);
-	tcase_add_test(ts, test_store_strategy_discussion_closes_and_starts_icpc);
-	tcase_add_test(ts, test_store_outcome_and_referral_decision_close_their_clocks);
-	tcase_add_test(ts, test_store_closing_events_from_other_agencies_ignored);
+	tcase_add_test(ts,
+	               test_store_one_open_trigger_per_case_enforced_by_schema);
+	tcase_add_test(ts,
+	               test_store_strategy_discussion_closes_and_starts_icpc);
+	tcase_add_test(
+	    ts, test_store_outcome_and_referral_decision_close_their_clocks);
+	tcase_add_test(ts,
+	               test_store_closing_events_from_other_agencies_ignored);
 	tcase_add_test(ts, test_store_escalation_exactly_once);
 	tcase_add_test(ts, test_store_escalation_batches_respect_max);
 	tcase_add_test(ts, test_store_clocks_and_trigger_survive_reopen);
 	tcase_add_test(ts, test_store_counts_updates_for_the_trigger_kind);
-	tcase_add_test(ts, test_store_init_migrates_a_trigger_table_without_update_counter);
+	tcase_add_test(
+	    ts,
+	    test_store_init_migrates_a_trigger_table_without_update_counter);
 	tcase_add_test(ts, test_store_rolled_back_apply_leaves_nothing);
 	tcase_add_test(ts, test_store_apply_rejects_bad_arguments);
 	suite_add_tcase(s, ts);

@@ -34,25 +34,25 @@ static const struct {
 	const char *id;
 	int ok;
 } ids[] = {
-	{"police", 1},
-	{"social-care", 1},
-	{"analyst.amara", 1},
-	{"key_2026-01", 1},
-	{"a", 1},
-	{"0123456789012345678901234567890123456789012345678901234567890123",
-	 1}, /* exactly 64 */
-	{"01234567890123456789012345678901234567890123456789012345678901234",
-	 0}, /* 65 */
-	{"", 0},
-	{".", 0},
-	{"..", 0},
-	{"Police", 0},
-	{"a/b", 0},
-	{"a b", 0},
-	{"a+b", 0},
-	{"a#", 0},
-	{"caf\xc3\xa9", 0},
-	{"a\nb", 0},
+    {"police", 1},
+    {"social-care", 1},
+    {"analyst.amara", 1},
+    {"key_2026-01", 1},
+    {"a", 1},
+    {"0123456789012345678901234567890123456789012345678901234567890123",
+     1}, /* exactly 64 */
+    {"01234567890123456789012345678901234567890123456789012345678901234",
+     0}, /* 65 */
+    {"", 0},
+    {".", 0},
+    {"..", 0},
+    {"Police", 0},
+    {"a/b", 0},
+    {"a b", 0},
+    {"a+b", 0},
+    {"a#", 0},
+    {"caf\xc3\xa9", 0},
+    {"a\nb", 0},
 };
 
 START_TEST(id_validation_table)
@@ -79,9 +79,10 @@ START_TEST(added_key_is_found_and_verifies)
 	ck_assert_uint_eq(mash_trust_count(t), 1);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p1", &found), MASH_OK);
 	ck_assert_ptr_nonnull(found);
-	ck_assert_int_eq(mash_key_sign(k, (const uint8_t *)"m", 1, sig), MASH_OK);
-	ck_assert_int_eq(mash_key_verify(found, (const uint8_t *)"m", 1, sig, 64),
-			 MASH_OK);
+	ck_assert_int_eq(mash_key_sign(k, (const uint8_t *)"m", 1, sig),
+	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_key_verify(found, (const uint8_t *)"m", 1, sig, 64), MASH_OK);
 	mash_trust_free(t);
 	mash_key_free(k);
 }
@@ -96,12 +97,12 @@ START_TEST(unknown_signer_or_key_id_is_unknown_key)
 	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k), MASH_OK);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p2", &found),
-			 MASH_ERR_UNKNOWN_KEY);
+	                 MASH_ERR_UNKNOWN_KEY);
 	ck_assert_ptr_null(found);
 	ck_assert_int_eq(mash_trust_lookup(t, "health", "p1", NULL),
-			 MASH_ERR_UNKNOWN_KEY);
+	                 MASH_ERR_UNKNOWN_KEY);
 	ck_assert_int_eq(mash_trust_lookup(t, "../police", "p1", NULL),
-			 MASH_ERR_UNKNOWN_KEY);
+	                 MASH_ERR_UNKNOWN_KEY);
 	mash_trust_free(t);
 	mash_key_free(k);
 }
@@ -118,11 +119,11 @@ START_TEST(revoked_key_is_revoked_after_reload)
 
 	mash_clock_manual(&clk, &now);
 	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k), MASH_OK);
-	ck_assert_int_eq(mash_trust_revoke(store, "police", "p1", &clk, NULL, 0),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_revoke(store, "police", "p1", &clk, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p1", &found),
-			 MASH_ERR_REVOKED_KEY);
+	                 MASH_ERR_REVOKED_KEY);
 	ck_assert_ptr_null(found);
 	ck_assert_int_eq(mash_trust_get(t, 0, &info), MASH_OK);
 	ck_assert_int_eq(info.revoked, 1);
@@ -142,11 +143,11 @@ START_TEST(revoking_twice_keeps_first_time)
 
 	mash_clock_manual(&clk, &now);
 	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k), MASH_OK);
-	ck_assert_int_eq(mash_trust_revoke(store, "police", "p1", &clk, NULL, 0),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_revoke(store, "police", "p1", &clk, NULL, 0), MASH_OK);
 	now = 5000;
-	ck_assert_int_eq(mash_trust_revoke(store, "police", "p1", &clk, NULL, 0),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_revoke(store, "police", "p1", &clk, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_get(t, 0, &info), MASH_OK);
 	ck_assert_int_eq(info.revoked_at_ms, 1000);
@@ -162,8 +163,9 @@ START_TEST(revoke_unknown_key_is_unknown_key)
 
 	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k), MASH_OK);
 	ck_assert_int_eq(mash_trust_revoke(store, "police", "nope",
-					   mash_clock_system(), why, sizeof(why)),
-			 MASH_ERR_UNKNOWN_KEY);
+	                                   mash_clock_system(), why,
+	                                   sizeof(why)),
+	                 MASH_ERR_UNKNOWN_KEY);
 	ck_assert_ptr_nonnull(strstr(why, "police/nope"));
 	mash_key_free(k);
 }
@@ -176,15 +178,15 @@ START_TEST(add_existing_key_id_is_exists_even_after_revocation)
 
 	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k), MASH_OK);
 	ck_assert_int_eq(mash_key_generate(&k2), MASH_OK);
-	ck_assert_int_eq(mash_trust_add_key(store, "police", "p1", k2, why,
-					    sizeof(why)),
-			 MASH_ERR_EXISTS);
+	ck_assert_int_eq(
+	    mash_trust_add_key(store, "police", "p1", k2, why, sizeof(why)),
+	    MASH_ERR_EXISTS);
 	ck_assert_int_eq(mash_trust_revoke(store, "police", "p1",
-					   mash_clock_system(), NULL, 0),
-			 MASH_OK);
-	ck_assert_int_eq(mash_trust_add_key(store, "police", "p1", k2, why,
-					    sizeof(why)),
-			 MASH_ERR_EXISTS);
+	                                   mash_clock_system(), NULL, 0),
+	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_add_key(store, "police", "p1", k2, why, sizeof(why)),
+	    MASH_ERR_EXISTS);
 	ck_assert_ptr_nonnull(strstr(why, "never reused"));
 	mash_key_free(k);
 	mash_key_free(k2);
@@ -197,13 +199,13 @@ START_TEST(add_rejects_bad_ids)
 	char why[256];
 
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
-	ck_assert_int_eq(mash_trust_add_key(store, "../etc", "p1", k, why,
-					    sizeof(why)),
-			 MASH_ERR_BAD_ID);
+	ck_assert_int_eq(
+	    mash_trust_add_key(store, "../etc", "p1", k, why, sizeof(why)),
+	    MASH_ERR_BAD_ID);
 	ck_assert_ptr_nonnull(strstr(why, "signer"));
-	ck_assert_int_eq(mash_trust_add_key(store, "police", "P1", k, why,
-					    sizeof(why)),
-			 MASH_ERR_BAD_ID);
+	ck_assert_int_eq(
+	    mash_trust_add_key(store, "police", "P1", k, why, sizeof(why)),
+	    MASH_ERR_BAD_ID);
 	ck_assert_ptr_nonnull(strstr(why, "key id"));
 	mash_key_free(k);
 }
@@ -223,13 +225,13 @@ START_TEST(add_from_file_and_rejects_non_key_file)
 	f = fopen(junk, "w");
 	fputs("not a key\n", f);
 	fclose(f);
-	ck_assert_int_eq(mash_trust_add(store, "health", "h1", junk, why,
-					sizeof(why)),
-			 MASH_ERR_KEY_FORMAT);
+	ck_assert_int_eq(
+	    mash_trust_add(store, "health", "h1", junk, why, sizeof(why)),
+	    MASH_ERR_KEY_FORMAT);
 	ck_assert_ptr_nonnull(strstr(why, "junk.pem"));
-	ck_assert_int_eq(mash_trust_add(store, "health", "h1", pub, why,
-					sizeof(why)),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_add(store, "health", "h1", pub, why, sizeof(why)),
+	    MASH_OK);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_lookup(t, "health", "h1", NULL), MASH_OK);
 	mash_trust_free(t);
@@ -243,10 +245,14 @@ START_TEST(list_is_sorted_by_signer_then_key)
 	struct mash_trust *t = NULL;
 	struct mash_trust_info info;
 
-	ck_assert_int_eq(mash_test_signer(store, "police", "p2", &k[0]), MASH_OK);
-	ck_assert_int_eq(mash_test_signer(store, "health", "h1", &k[1]), MASH_OK);
-	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k[2]), MASH_OK);
-	ck_assert_int_eq(mash_test_signer(store, "mashd", "d1", &k[3]), MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "police", "p2", &k[0]),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "health", "h1", &k[1]),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k[2]),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "mashd", "d1", &k[3]),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_uint_eq(mash_trust_count(t), 4);
 	mash_trust_get(t, 0, &info);
@@ -272,14 +278,14 @@ START_TEST(missing_store_is_not_found_empty_store_is_empty)
 	char why[256];
 
 	ck_assert_int_eq(mash_trust_load(store, &t, why, sizeof(why)),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(t);
 	ck_assert_ptr_nonnull(strstr(why, store));
 	ck_assert_int_eq(mkdir(store, 0755), 0);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_uint_eq(mash_trust_count(t), 0);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p1", NULL),
-			 MASH_ERR_UNKNOWN_KEY);
+	                 MASH_ERR_UNKNOWN_KEY);
 	mash_trust_free(t);
 }
 END_TEST
@@ -290,12 +296,13 @@ static const struct {
 	const char *text;
 	int rc;
 } planted[] = {
-	{"police/garbled.pub.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n"
-				   "-----END PUBLIC KEY-----\n",
-	 MASH_ERR_KEY_FORMAT},
-	{"police/notes.txt", "hello\n", MASH_ERR_CONFIG},
-	{"police/UPPER.pub.pem", "x", MASH_ERR_BAD_ID},
-	{"Police/p1.pub.pem", "x", MASH_ERR_BAD_ID},
+    {"police/garbled.pub.pem",
+     "-----BEGIN PUBLIC KEY-----\nAAAA\n"
+     "-----END PUBLIC KEY-----\n",
+     MASH_ERR_KEY_FORMAT},
+    {"police/notes.txt", "hello\n", MASH_ERR_CONFIG},
+    {"police/UPPER.pub.pem", "x", MASH_ERR_BAD_ID},
+    {"Police/p1.pub.pem", "x", MASH_ERR_BAD_ID},
 };
 
 START_TEST(load_fails_on_planted_bad_entry)
@@ -316,7 +323,7 @@ START_TEST(load_fails_on_planted_bad_entry)
 	fputs(planted[_i].text, f);
 	fclose(f);
 	ck_assert_int_eq(mash_trust_load(store, &t, why, sizeof(why)),
-			 planted[_i].rc);
+	                 planted[_i].rc);
 	ck_assert_ptr_null(t);
 	ck_assert_ptr_nonnull(strstr(why, "trust store"));
 	mash_key_free(k);
@@ -356,7 +363,7 @@ START_TEST(garbled_revocation_record_still_revokes)
 	fclose(f);
 	ck_assert_int_eq(mash_trust_load(store, &t, NULL, 0), MASH_OK);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p1", NULL),
-			 MASH_ERR_REVOKED_KEY);
+	                 MASH_ERR_REVOKED_KEY);
 	mash_trust_free(t);
 	mash_key_free(k);
 }
@@ -369,12 +376,15 @@ START_TEST(load_survives_every_allocation_failure)
 	int rc = MASH_ERR_NOMEM;
 	long n;
 
-	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k[0]), MASH_OK);
-	ck_assert_int_eq(mash_test_signer(store, "police", "p2", &k[1]), MASH_OK);
-	ck_assert_int_eq(mash_test_signer(store, "health", "h1", &k[2]), MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "police", "p1", &k[0]),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "police", "p2", &k[1]),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_test_signer(store, "health", "h1", &k[2]),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_trust_revoke(store, "police", "p2",
-					   mash_clock_system(), NULL, 0),
-			 MASH_OK);
+	                                   mash_clock_system(), NULL, 0),
+	                 MASH_OK);
 	for (n = 0; n < 100; n++) {
 		mash_mem_fail_after(n);
 		rc = mash_trust_load(store, &t, NULL, 0);
@@ -386,7 +396,7 @@ START_TEST(load_survives_every_allocation_failure)
 	}
 	ck_assert_int_eq(rc, MASH_OK);
 	ck_assert_int_eq(mash_trust_lookup(t, "police", "p2", NULL),
-			 MASH_ERR_REVOKED_KEY);
+	                 MASH_ERR_REVOKED_KEY);
 	mash_trust_free(t);
 	for (int i = 0; i < 3; i++)
 		mash_key_free(k[i]);
@@ -401,7 +411,7 @@ trust_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, id_validation_table, 0,
-			    sizeof(ids) / sizeof(ids[0]));
+	                    sizeof(ids) / sizeof(ids[0]));
 	tcase_add_test(tc, id_null_is_invalid);
 	tcase_add_test(tc, added_key_is_found_and_verifies);
 	tcase_add_test(tc, unknown_signer_or_key_id_is_unknown_key);
@@ -414,8 +424,9 @@ trust_suite(void)
 	tcase_add_test(tc, list_is_sorted_by_signer_then_key);
 	tcase_add_test(tc, missing_store_is_not_found_empty_store_is_empty);
 	tcase_add_loop_test(tc, load_fails_on_planted_bad_entry, 0,
-			    sizeof(planted) / sizeof(planted[0]));
-	tcase_add_test(tc, load_refuses_symlinked_signer_dir_and_ignores_hidden);
+	                    sizeof(planted) / sizeof(planted[0]));
+	tcase_add_test(tc,
+	               load_refuses_symlinked_signer_dir_and_ignores_hidden);
 	tcase_add_test(tc, garbled_revocation_record_still_revokes);
 	tcase_add_test(tc, load_survives_every_allocation_failure);
 	suite_add_tcase(s, tc);

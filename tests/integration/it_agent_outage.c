@@ -34,7 +34,7 @@ static void
 write_feed(const char *path, int n)
 {
 	static const char *const nhs[] = {"4010230002", "4857770008",
-					  "4505570002", "9434760003"};
+	                                  "4505570002", "9434760003"};
 	FILE *f = fopen(path, "w");
 	int i;
 
@@ -44,12 +44,12 @@ write_feed(const char *path, int n)
 	      f);
 	for (i = 0; i < n; i++)
 		fprintf(f,
-			"LOAD-%05d,child-concern-notification,NEGLECT,"
-			"2026-%02d-%02dT%02d:%02d:00Z,%s,%d,NOT_SOUGHT,"
-			"\"Concern %d: child found alone at home, "
-			"no food in the house\"\n",
-			i, 1 + i % 9, 1 + i % 28, i % 24, i % 60, nhs[i % 4],
-			i % 4, i);
+		        "LOAD-%05d,child-concern-notification,NEGLECT,"
+		        "2026-%02d-%02dT%02d:%02d:00Z,%s,%d,NOT_SOUGHT,"
+		        "\"Concern %d: child found alone at home, "
+		        "no food in the house\"\n",
+		        i, 1 + i % 9, 1 + i % 28, i % 24, i % 60, nhs[i % 4],
+		        i % 4, i);
 	fclose(f);
 }
 
@@ -63,15 +63,15 @@ dump(const char *tag)
 	for (i = 0; i < 2; i++) {
 		if (i == 0)
 			(void)snprintf(p, sizeof(p), "%s/%s.err",
-				       mash_test_agents_dir(env), tag);
+			               mash_test_agents_dir(env), tag);
 		else
 			(void)snprintf(p, sizeof(p), "%s/mashd.log",
-				       mash_test_agents_dir(env));
+			               mash_test_agents_dir(env));
 		text = mash_test_read_file(p, 8u << 20, &len);
 		if (text == NULL)
 			continue;
 		fprintf(stderr, "--- %s (last 3000 bytes)\n%s\n", p,
-			len > 3000 ? text + len - 3000 : text);
+		        len > 3000 ? text + len - 3000 : text);
 		free(text);
 	}
 }
@@ -81,8 +81,8 @@ wait_stored(const char *tag, long n)
 {
 	if (mash_test_agents_wait_count(env, "police", n, 120000) != 0) {
 		dump(tag);
-		ck_abort_msg("fewer than %ld events stored after 120 s (%ld)", n,
-			     mash_test_agents_count(env, "police", NULL));
+		ck_abort_msg("fewer than %ld events stored after 120 s (%ld)",
+		             n, mash_test_agents_count(env, "police", NULL));
 	}
 }
 
@@ -92,7 +92,7 @@ read_summary(const char *tag, struct mash_test_summary *s, char **out)
 	char p[600];
 
 	(void)snprintf(p, sizeof(p), "%s/%s.out", mash_test_agents_dir(env),
-		       tag);
+	               tag);
 	*out = mash_test_read_file(p, 1 << 20, NULL);
 	mash_test_agents_parse_summary(*out, s);
 }
@@ -106,17 +106,18 @@ START_TEST(broker_outage_loses_nothing_and_stores_nothing_twice)
 	int status = 0;
 
 	(void)snprintf(feed, sizeof(feed), "%s/police-load.csv",
-		       mash_test_agents_dir(env));
+	               mash_test_agents_dir(env));
 	write_feed(feed, 1000);
 	pid = mash_test_agents_spawn(env, "police", feed, 0, "outage");
 	ck_assert_int_gt(pid, 0);
 	/* Mid-stream: some events stored, most still to come. */
 	wait_stored("outage", 100);
 	ck_assert_int_lt(mash_test_agents_count(env, "police", NULL), 1000);
-	ck_assert_int_eq(mash_test_broker_stop(mash_test_agents_broker(env)), 0);
+	ck_assert_int_eq(mash_test_broker_stop(mash_test_agents_broker(env)),
+	                 0);
 	mash_test_sleep_ms(4000);
 	ck_assert_int_eq(mash_test_broker_restart(mash_test_agents_broker(env)),
-			 0);
+	                 0);
 	if (mash_test_wait(pid, 300000, &status) != 0) {
 		dump("outage");
 		ck_abort_msg("agent still running after 300 s");
@@ -125,12 +126,13 @@ START_TEST(broker_outage_loses_nothing_and_stores_nothing_twice)
 	if (s.pending != 0 || s.accepted + s.duplicate != 1000)
 		dump("outage");
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "agent status %d\n%s", status, out);
+	              "agent status %d\n%s", status, out);
 	ck_assert_int_eq(s.records, 1000);
 	ck_assert_int_eq(s.accepted + s.duplicate, 1000);
 	ck_assert_int_eq(s.pending, 0);
 	ck_assert_int_eq(s.rejected_by_daemon, 0);
-	ck_assert_int_eq(mash_test_agents_count(env, "police", &distinct), 1000);
+	ck_assert_int_eq(mash_test_agents_count(env, "police", &distinct),
+	                 1000);
 	ck_assert_int_eq(distinct, 1000);
 	free(out);
 }
@@ -145,7 +147,7 @@ START_TEST(agent_killed_half_way_resends_from_its_outbox)
 	int code;
 
 	(void)snprintf(feed, sizeof(feed), "%s/police-load.csv",
-		       mash_test_agents_dir(env));
+	               mash_test_agents_dir(env));
 	write_feed(feed, 300);
 	pid = mash_test_agents_spawn(env, "police", feed, 0, "killed");
 	ck_assert_int_gt(pid, 0);
@@ -154,7 +156,8 @@ START_TEST(agent_killed_half_way_resends_from_its_outbox)
 	before = mash_test_agents_count(env, "police", NULL);
 	ck_assert_int_lt(before, 300);
 
-	code = mash_test_agents_run(env, "police", feed, 300000, &out, &err, &s);
+	code =
+	    mash_test_agents_run(env, "police", feed, 300000, &out, &err, &s);
 	ck_assert_msg(code == 0, "exit %d\n%s\n%s", code, out, err);
 	/* Events stored before the kill come back DUPLICATE, or ACCEPTED when
 	 * the receipt of the first send was waiting in the agent's MQTT
@@ -177,7 +180,8 @@ outage_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 500);
-	tcase_add_test(tc, broker_outage_loses_nothing_and_stores_nothing_twice);
+	tcase_add_test(tc,
+	               broker_outage_loses_nothing_and_stores_nothing_twice);
 	tcase_add_test(tc, agent_killed_half_way_resends_from_its_outbox);
 	suite_add_tcase(s, tc);
 	return s;

@@ -33,13 +33,13 @@ static const char *src;
 static unsigned long long n_records, n_total;
 
 /* Fixture steps run outside any Check test: fail loudly and stop. */
-#define REQUIRE(x)                                                        \
-	do {                                                              \
-		if (!(x)) {                                               \
-			fprintf(stderr, "fixture: %s failed (line %d)\n", #x, \
-				__LINE__);                                \
-			exit(EXIT_FAILURE);                               \
-		}                                                         \
+#define REQUIRE(x)                                                             \
+	do {                                                                   \
+		if (!(x)) {                                                    \
+			fprintf(stderr, "fixture: %s failed (line %d)\n", #x,  \
+			        __LINE__);                                     \
+			exit(EXIT_FAILURE);                                    \
+		}                                                              \
 	} while (0)
 
 static int
@@ -47,7 +47,7 @@ seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
      unsigned char **env, size_t *env_len)
 {
 	return mash_env_seal(ctx, "mashd", "mashd-1", type, payload, len, env,
-			     env_len);
+	                     env_len);
 }
 
 static void
@@ -66,9 +66,9 @@ static void
 build_store(void)
 {
 	static const char *const agencies[] = {"police", "health", "education",
-					       "yot", "housing"};
+	                                       "yot", "housing"};
 	static const char *const shared[] = {"category", "severity",
-					     "occurred_at"};
+	                                     "occurred_at"};
 	static const char *const withheld[] = {"summary", "subject.nhs"};
 	struct mash_aud_checkpoint_policy pol = {16, 0};
 	struct mash_aud_signer signer;
@@ -86,8 +86,8 @@ build_store(void)
 	signer.seal = seal;
 	signer.ctx = key;
 	REQUIRE((mash_store_open(db, &st)) == MASH_OK);
-	REQUIRE((mash_aud_open(mash_store_sqlite(st),
-				       mash_clock_system(), "it-audit", &aud)) == MASH_OK);
+	REQUIRE((mash_aud_open(mash_store_sqlite(st), mash_clock_system(),
+	                       "it-audit", &aud)) == MASH_OK);
 	memset(&r, 0, sizeof(r));
 	r.type = MASH_AUD_POLICY_LOAD;
 	r.actor = "mashd";
@@ -95,12 +95,12 @@ build_store(void)
 	append(aud, &r);
 	for (i = 0; i < EVENTS; i++) {
 		snprintf(ev, sizeof(ev), "ev-%02d-0000-4000-8000-000000000000",
-			 i);
+		         i);
 		snprintf(cs, sizeof(cs), "C-00000000000%d", i % 3);
 		REQUIRE((mash_store_begin(st)) == MASH_OK);
 		memset(&r, 0, sizeof(r));
-		r.type = i == 7 ? MASH_AUD_EVENT_REJECTED
-				: MASH_AUD_EVENT_RECEIVED;
+		r.type =
+		    i == 7 ? MASH_AUD_EVENT_REJECTED : MASH_AUD_EVENT_RECEIVED;
 		r.actor = agencies[i % 5];
 		r.agency = agencies[i % 5];
 		r.event_id = ev;
@@ -133,7 +133,7 @@ build_store(void)
 		REQUIRE((mash_store_commit(st)) == MASH_OK);
 		if (mash_aud_checkpoint_due(aud, &pol) == 1) {
 			REQUIRE((mash_aud_checkpoint(aud, &signer, &env,
-							     &len)) == MASH_OK);
+			                             &len)) == MASH_OK);
 			mash_free(env);
 		}
 	}
@@ -161,9 +161,8 @@ build_store(void)
 }
 
 /* Run a shell command; its exit status, stdout+stderr in out. */
-static int
-run(char *out, size_t outsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int run(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 run(char *out, size_t outsz, const char *fmt, ...)
@@ -200,10 +199,10 @@ tampered_copy(const char *name, const char *sql)
 	char out[4096];
 
 	ck_assert_int_eq(run(out, sizeof(out), "cp %s %s/%s", db, dir, name),
-			 0);
-	ck_assert_msg(run(out, sizeof(out), "sqlite3 %s/%s \"%s\"", dir, name,
-			  sql) == 0,
-		      "sqlite3: %s", out);
+	                 0);
+	ck_assert_msg(
+	    run(out, sizeof(out), "sqlite3 %s/%s \"%s\"", dir, name, sql) == 0,
+	    "sqlite3: %s", out);
 }
 
 static void
@@ -212,12 +211,13 @@ expect_verify_fails(const char *name, const char *needle)
 	char out[4096];
 	int rc;
 
-	rc = run(out, sizeof(out), "%s/mashctl audit verify --db %s/%s "
-				   "--trust %s",
-		 bin, dir, name, trust);
+	rc = run(out, sizeof(out),
+	         "%s/mashctl audit verify --db %s/%s "
+	         "--trust %s",
+	         bin, dir, name, trust);
 	ck_assert_msg(rc == 1, "verify %s exit %d: %s", name, rc, out);
-	ck_assert_msg(strstr(out, needle) != NULL, "verify %s: want \"%s\" in %s",
-		      name, needle, out);
+	ck_assert_msg(strstr(out, needle) != NULL,
+	              "verify %s: want \"%s\" in %s", name, needle, out);
 	/* One line on stderr. */
 	ck_assert_ptr_nonnull(strchr(out, '\n'));
 	ck_assert_ptr_null(strchr(strchr(out, '\n') + 1, '\n'));
@@ -229,19 +229,19 @@ START_TEST(untouched_copy_verifies_with_trust_store_pub_key_or_neither)
 
 	ck_assert_int_eq(run(out, sizeof(out), "cp %s %s/copy.db", db, dir), 0);
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit verify --db %s/copy.db --trust %s",
-			  bin, dir, trust) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit verify --db %s/copy.db --trust %s",
+	                  bin, dir, trust) == 0,
+	              "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "audit trail intact"));
 	ck_assert_ptr_nonnull(strstr(out, "signatures checked"));
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit verify --db %s/copy.db --pub %s",
-			  bin, dir, pub) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit verify --db %s/copy.db --pub %s",
+	                  bin, dir, pub) == 0,
+	              "%s", out);
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit verify --db %s/copy.db", bin,
-			  dir) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit verify --db %s/copy.db", bin,
+	                  dir) == 0,
+	              "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "signatures NOT checked"));
 }
 END_TEST
@@ -249,10 +249,10 @@ END_TEST
 START_TEST(altered_record_is_named)
 {
 	tampered_copy("alter.db", "UPDATE audit_log SET record ="
-				  " replace(record, 'ev-02', 'ev-03')"
-				  " WHERE seq = 9");
+	                          " replace(record, 'ev-02', 'ev-03')"
+	                          " WHERE seq = 9");
 	expect_verify_fails("alter.db",
-			    "seq 9: leaf hash mismatch (record altered)");
+	                    "seq 9: leaf hash mismatch (record altered)");
 }
 END_TEST
 
@@ -268,7 +268,7 @@ START_TEST(deleted_last_record_is_named)
 	char want[64];
 
 	tampered_copy("deltail.db", "DELETE FROM audit_log WHERE seq ="
-				    " (SELECT max(seq) FROM audit_log)");
+	                            " (SELECT max(seq) FROM audit_log)");
 	snprintf(want, sizeof(want), "seq %llu missing", n_total);
 	expect_verify_fails("deltail.db", want);
 }
@@ -279,9 +279,9 @@ START_TEST(record_inserted_at_the_end_is_named)
 	char want[64];
 
 	tampered_copy("insert.db",
-		      "INSERT INTO audit_log SELECT seq + 1, type, time_ms,"
-		      " actor, case_id, agency, event_id, recipient, record,"
-		      " leaf_hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+	              "INSERT INTO audit_log SELECT seq + 1, type, time_ms,"
+	              " actor, case_id, agency, event_id, recipient, record,"
+	              " leaf_hash FROM audit_log ORDER BY seq DESC LIMIT 1");
 	snprintf(want, sizeof(want), "seq %llu: extra record", n_total + 1);
 	expect_verify_fails("insert.db", want);
 }
@@ -290,11 +290,11 @@ END_TEST
 START_TEST(record_inserted_in_the_middle_is_named)
 {
 	tampered_copy("insmid.db",
-		      "UPDATE audit_log SET seq = -seq WHERE seq >= 6;"
-		      " UPDATE audit_log SET seq = 1 - seq WHERE seq < 0;"
-		      " INSERT INTO audit_log SELECT 6, type, time_ms, actor,"
-		      " case_id, agency, event_id, recipient, record,"
-		      " leaf_hash FROM audit_log WHERE seq = 5");
+	              "UPDATE audit_log SET seq = -seq WHERE seq >= 6;"
+	              " UPDATE audit_log SET seq = 1 - seq WHERE seq < 0;"
+	              " INSERT INTO audit_log SELECT 6, type, time_ms, actor,"
+	              " case_id, agency, event_id, recipient, record,"
+	              " leaf_hash FROM audit_log WHERE seq = 5");
 	expect_verify_fails("insmid.db", "seq 6: extra record");
 }
 END_TEST
@@ -302,21 +302,21 @@ END_TEST
 START_TEST(swapped_records_are_named)
 {
 	tampered_copy("swap.db",
-		      "UPDATE audit_log SET seq = -1 WHERE seq = 4;"
-		      " UPDATE audit_log SET seq = 4 WHERE seq = 10;"
-		      " UPDATE audit_log SET seq = 10 WHERE seq = -1");
+	              "UPDATE audit_log SET seq = -1 WHERE seq = 4;"
+	              " UPDATE audit_log SET seq = 4 WHERE seq = 10;"
+	              " UPDATE audit_log SET seq = 10 WHERE seq = -1");
 	expect_verify_fails("swap.db",
-			    "seq 4: out of order: the record carries seq 10");
+	                    "seq 4: out of order: the record carries seq 10");
 }
 END_TEST
 
 START_TEST(altered_checkpoint_is_named)
 {
 	tampered_copy("cp.db", "UPDATE audit_checkpoints SET envelope ="
-			       " substr(envelope, 1, length(envelope) - 1) ||"
-			       " x'ff' WHERE id = 1");
+	                       " substr(envelope, 1, length(envelope) - 1) ||"
+	                       " x'ff' WHERE id = 1");
 	expect_verify_fails("cp.db", "checkpoint 1 (tree_size 4): signature "
-				     "does not verify");
+	                             "does not verify");
 }
 END_TEST
 
@@ -325,21 +325,20 @@ START_TEST(unreadable_database_exits_2)
 	char out[4096];
 
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit verify --db %s/nonexistent.db",
-			     bin, dir),
-			 2);
+	                     "%s/mashctl audit verify --db %s/nonexistent.db",
+	                     bin, dir),
+	                 2);
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "echo 'not a database at all, no' > %s/junk.db && "
-			     "%s/mashctl audit verify --db %s/junk.db",
-			     dir, bin, dir),
-			 2);
+	                     "echo 'not a database at all, no' > %s/junk.db && "
+	                     "%s/mashctl audit verify --db %s/junk.db",
+	                     dir, bin, dir),
+	                 2);
 	ck_assert_ptr_nonnull(strstr(out, "junk.db"));
-	ck_assert_int_eq(run(out, sizeof(out), "%s/mashctl audit verify",
-			     bin),
-			 2);
+	ck_assert_int_eq(run(out, sizeof(out), "%s/mashctl audit verify", bin),
+	                 2);
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit frobnicate --db %s", bin, db),
-			 2);
+	                     "%s/mashctl audit frobnicate --db %s", bin, db),
+	                 2);
 }
 END_TEST
 
@@ -348,45 +347,45 @@ START_TEST(inclusion_proof_checks_with_python_hashlib_script)
 	char out[8192];
 
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit prove --db %s --seq 5 --trust %s "
-			  "> %s/proof.json",
-			  bin, db, trust, dir) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit prove --db %s --seq 5 --trust %s "
+	                  "> %s/proof.json",
+	                  bin, db, trust, dir) == 0,
+	              "%s", out);
 	ck_assert_msg(run(out, sizeof(out),
-			  "python3 %s/tools/verify-proof.py %s/proof.json "
-			  "--pub %s",
-			  src, dir, pub) == 0,
-		      "%s", out);
+	                  "python3 %s/tools/verify-proof.py %s/proof.json "
+	                  "--pub %s",
+	                  src, dir, pub) == 0,
+	              "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "OK: seq 5 is in log it-audit"));
 	ck_assert_ptr_nonnull(strstr(out, "signature verified"));
 	/* A flipped digit in the record: the leaf no longer matches. */
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "python3 -c \"import json,sys; p=json.load(open("
-			     "'%s/proof.json')); r=bytearray.fromhex("
-			     "p['record_hex']); r[3]^=1; p['record_hex']="
-			     "r.hex(); json.dump(p, open('%s/bad1.json','w'))"
-			     "\" && python3 %s/tools/verify-proof.py "
-			     "%s/bad1.json --pub %s",
-			     dir, dir, src, dir, pub),
-			 1);
+	                     "python3 -c \"import json,sys; p=json.load(open("
+	                     "'%s/proof.json')); r=bytearray.fromhex("
+	                     "p['record_hex']); r[3]^=1; p['record_hex']="
+	                     "r.hex(); json.dump(p, open('%s/bad1.json','w'))"
+	                     "\" && python3 %s/tools/verify-proof.py "
+	                     "%s/bad1.json --pub %s",
+	                     dir, dir, src, dir, pub),
+	                 1);
 	/* A flipped path hash: the root is not reached. */
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "python3 -c \"import json; p=json.load(open("
-			     "'%s/proof.json')); h=p['inclusion_path'][0]; "
-			     "p['inclusion_path'][0]=('0' if h[0]!='0' else "
-			     "'1')+h[1:]; json.dump(p, open('%s/bad2.json','w'"
-			     "))\" && python3 %s/tools/verify-proof.py "
-			     "%s/bad2.json",
-			     dir, dir, src, dir),
-			 1);
+	                     "python3 -c \"import json; p=json.load(open("
+	                     "'%s/proof.json')); h=p['inclusion_path'][0]; "
+	                     "p['inclusion_path'][0]=('0' if h[0]!='0' else "
+	                     "'1')+h[1:]; json.dump(p, open('%s/bad2.json','w'"
+	                     "))\" && python3 %s/tools/verify-proof.py "
+	                     "%s/bad2.json",
+	                     dir, dir, src, dir),
+	                 1);
 	/* Every seq under the latest checkpoint proves. */
 	ck_assert_msg(run(out, sizeof(out),
-			  "for s in 1 2 3 16 17 30 %llu; do %s/mashctl audit "
-			  "prove --db %s --seq $s --pub %s > %s/p.json && "
-			  "python3 %s/tools/verify-proof.py %s/p.json --pub %s "
-			  "|| exit 1; done",
-			  n_records - 3, bin, db, pub, dir, src, dir, pub) == 0,
-		      "%s", out);
+	                  "for s in 1 2 3 16 17 30 %llu; do %s/mashctl audit "
+	                  "prove --db %s --seq $s --pub %s > %s/p.json && "
+	                  "python3 %s/tools/verify-proof.py %s/p.json --pub %s "
+	                  "|| exit 1; done",
+	                  n_records - 3, bin, db, pub, dir, src, dir, pub) == 0,
+	              "%s", out);
 }
 END_TEST
 
@@ -395,18 +394,18 @@ START_TEST(consistency_proof_checks_with_python_script)
 	char out[8192];
 
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit prove --db %s --consistency "
-			  "--from 16 > %s/cons.json && python3 "
-			  "%s/tools/verify-proof.py %s/cons.json",
-			  bin, db, dir, src, dir) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit prove --db %s --consistency "
+	                  "--from 16 > %s/cons.json && python3 "
+	                  "%s/tools/verify-proof.py %s/cons.json",
+	                  bin, db, dir, src, dir) == 0,
+	              "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "OK: consistency 16 -> "));
 	ck_assert_msg(run(out, sizeof(out),
-			  "%s/mashctl audit prove --db %s --consistency "
-			  "--from 3 --to 11 > %s/cons.json && python3 "
-			  "%s/tools/verify-proof.py %s/cons.json",
-			  bin, db, dir, src, dir) == 0,
-		      "%s", out);
+	                  "%s/mashctl audit prove --db %s --consistency "
+	                  "--from 3 --to 11 > %s/cons.json && python3 "
+	                  "%s/tools/verify-proof.py %s/cons.json",
+	                  bin, db, dir, src, dir) == 0,
+	              "%s", out);
 }
 END_TEST
 
@@ -415,9 +414,9 @@ START_TEST(prove_refuses_a_seq_after_the_latest_checkpoint)
 	char out[4096];
 
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit prove --db %s --seq %llu", bin,
-			     db, n_total),
-			 1);
+	                     "%s/mashctl audit prove --db %s --seq %llu", bin,
+	                     db, n_total),
+	                 1);
 	ck_assert_ptr_nonnull(strstr(out, "not covered by the latest"));
 }
 END_TEST
@@ -427,51 +426,52 @@ START_TEST(query_export_and_report_read_the_trail)
 	char out[16384];
 
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit export --db %s | wc -l", bin,
-			     db),
-			 0);
+	                     "%s/mashctl audit export --db %s | wc -l", bin,
+	                     db),
+	                 0);
 	ck_assert_int_eq(atoi(out), (int)n_total);
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit query --db %s --case "
-			     "C-000000000001 --type DECISION --json",
-			     bin, db),
-			 0);
+	                     "%s/mashctl audit query --db %s --case "
+	                     "C-000000000001 --type DECISION --json",
+	                     bin, db),
+	                 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"case_id\":\"C-000000000001\""));
 	ck_assert_ptr_null(strstr(out, "C-000000000002"));
 	ck_assert_ptr_null(strstr(out, "\"DELIVERY\""));
-	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit query --db %s --principal "
-			     "school.dsl1 --since 2000-01-01 --until 2999-12-31",
-			     bin, db),
-			 0);
+	ck_assert_int_eq(
+	    run(out, sizeof(out),
+	        "%s/mashctl audit query --db %s --principal "
+	        "school.dsl1 --since 2000-01-01 --until 2999-12-31",
+	        bin, db),
+	    0);
 	ck_assert_ptr_nonnull(strstr(out, "PICTURE_DENIED"));
 	ck_assert_ptr_nonnull(strstr(out, "BREAK_GLASS"));
 	ck_assert_ptr_nonnull(strstr(out, "(2 records)"));
-	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit query --db %s --since 2999-01-01",
-			     bin, db),
-			 0);
+	ck_assert_int_eq(
+	    run(out, sizeof(out),
+	        "%s/mashctl audit query --db %s --since 2999-01-01", bin, db),
+	    0);
 	ck_assert_ptr_nonnull(strstr(out, "(0 records)"));
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit report --db %s --csv", bin, db),
-			 0);
+	                     "%s/mashctl audit report --db %s --csv", bin, db),
+	                 0);
 	/* 19 decisions on police/health/... by triage-all; 16 of them in
 	 * police+health+education+yot+housing, odd ones withheld. */
 	ck_assert_ptr_nonnull(strstr(out, "agency,legal_basis,rule_id,"
-					  "decisions,shared,withheld,denied,"
-					  "break_glass"));
+	                                  "decisions,shared,withheld,denied,"
+	                                  "break_glass"));
 	ck_assert_ptr_nonnull(strstr(
-		out, "education,children-act-1989-s47,picture-roles,0,0,0,1,1"));
+	    out, "education,children-act-1989-s47,picture-roles,0,0,0,1,1"));
 	ck_assert_ptr_nonnull(
-		strstr(out, "police,children-act-2004-s11,triage-all,4,4,2,0,0"));
+	    strstr(out, "police,children-act-2004-s11,triage-all,4,4,2,0,0"));
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit query --db %s --type nope", bin,
-			     db),
-			 2);
+	                     "%s/mashctl audit query --db %s --type nope", bin,
+	                     db),
+	                 2);
 	ck_assert_int_eq(run(out, sizeof(out),
-			     "%s/mashctl audit query --db %s --since yesterday",
-			     bin, db),
-			 2);
+	                     "%s/mashctl audit query --db %s --since yesterday",
+	                     bin, db),
+	                 2);
 }
 END_TEST
 
@@ -486,7 +486,8 @@ main(void)
 	bin = getenv("MASH_BIN_DIR");
 	src = getenv("MASH_SOURCE_DIR");
 	if (bin == NULL || src == NULL) {
-		fprintf(stderr, "MASH_BIN_DIR and MASH_SOURCE_DIR must be set\n");
+		fprintf(stderr,
+		        "MASH_BIN_DIR and MASH_SOURCE_DIR must be set\n");
 		return EXIT_FAILURE;
 	}
 	mash_test_tmpdir(dir, sizeof(dir));
@@ -496,7 +497,8 @@ main(void)
 	build_store();
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, untouched_copy_verifies_with_trust_store_pub_key_or_neither);
+	tcase_add_test(
+	    tc, untouched_copy_verifies_with_trust_store_pub_key_or_neither);
 	tcase_add_test(tc, altered_record_is_named);
 	tcase_add_test(tc, deleted_record_is_named);
 	tcase_add_test(tc, deleted_last_record_is_named);

@@ -42,8 +42,8 @@ teardown(void)
 
 static void
 publish_event(const struct mash_key *key, const char *signer,
-	      const char *key_id, const char *topic,
-	      const Mash__V1__AgencyEvent *ev)
+              const char *key_id, const char *topic,
+              const Mash__V1__AgencyEvent *ev)
 {
 	uint8_t *env;
 	size_t len;
@@ -71,8 +71,8 @@ count(const char *sql)
 
 START_TEST(accepted_event_gets_signed_receipt_and_is_stored_once)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "11111111-1111-4111-8111-111111111111");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "11111111-1111-4111-8111-111111111111");
 	Mash__V1__Receipt *r;
 	char topic[MASH_MAX_TOPIC + 1];
 
@@ -93,8 +93,8 @@ END_TEST
 
 START_TEST(duplicate_is_receipted_twice_and_stored_once)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "22222222-2222-4222-8222-222222222222");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "22222222-2222-4222-8222-222222222222");
 	Mash__V1__Receipt *a, *b;
 
 	publish_event(fx->police, "police", "k1", "mash/v1/events/police", ev);
@@ -133,29 +133,29 @@ enum mutation {
 
 static const struct {
 	enum mutation m;
-	const char *token;     /* receipt reason starts with it */
-	int echoes_event_id;   /* 1 if the receipt names the event */
+	const char *token;   /* receipt reason starts with it */
+	int echoes_event_id; /* 1 if the receipt names the event */
 } rejects[] = {
-	{M_BAD_SIGNATURE, "BAD_SIGNATURE", 0},
-	{M_UNKNOWN_KEY, "UNKNOWN_KEY", 0},
-	{M_REVOKED_KEY, "REVOKED_KEY", 0},
-	{M_SIGNER_TOPIC, "SIGNER_MISMATCH", 0},
-	{M_EVENT_AGENCY, "AGENCY_MISMATCH", 1},
-	{M_UNDECODABLE, "DECODE", 0},
-	{M_NOT_AN_ENVELOPE, "DECODE", 0},
-	{M_OVERSIZED, "TOO_BIG", 0},
-	{M_BAD_NHS, "BAD_NHS", 1},
-	{M_BAD_DATE, "BAD_DATE", 1},
-	{M_BAD_SEVERITY, "BAD_SEVERITY", 1},
-	{M_UNKNOWN_CATEGORY, "BAD_ENUM", 1},
-	{M_LONG_FIELD, "FIELD_TOO_LONG", 1},
-	{M_WRONG_PAYLOAD_TYPE, "PAYLOAD_TYPE", 0},
+    {M_BAD_SIGNATURE, "BAD_SIGNATURE", 0},
+    {M_UNKNOWN_KEY, "UNKNOWN_KEY", 0},
+    {M_REVOKED_KEY, "REVOKED_KEY", 0},
+    {M_SIGNER_TOPIC, "SIGNER_MISMATCH", 0},
+    {M_EVENT_AGENCY, "AGENCY_MISMATCH", 1},
+    {M_UNDECODABLE, "DECODE", 0},
+    {M_NOT_AN_ENVELOPE, "DECODE", 0},
+    {M_OVERSIZED, "TOO_BIG", 0},
+    {M_BAD_NHS, "BAD_NHS", 1},
+    {M_BAD_DATE, "BAD_DATE", 1},
+    {M_BAD_SEVERITY, "BAD_SEVERITY", 1},
+    {M_UNKNOWN_CATEGORY, "BAD_ENUM", 1},
+    {M_LONG_FIELD, "FIELD_TOO_LONG", 1},
+    {M_WRONG_PAYLOAD_TYPE, "PAYLOAD_TYPE", 0},
 };
 
 START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "33333333-3333-4333-8333-333333333333");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "33333333-3333-4333-8333-333333333333");
 	const char *topic = "mash/v1/events/police";
 	Mash__V1__Receipt *r;
 	uint8_t *env = NULL;
@@ -167,37 +167,37 @@ START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 	switch (rejects[_i].m) {
 	case M_BAD_SIGNATURE:
 		env = mash_mashd_fx_seal(fx->police, "police", "k1", &ev->base,
-					 &len);
+		                         &len);
 		env[len - 1] ^= 0x01; /* the signature is the last field */
 		break;
 	case M_UNKNOWN_KEY:
 		env = mash_mashd_fx_seal(fx->rogue, "police", "k9", &ev->base,
-					 &len);
+		                         &len);
 		break;
 	case M_REVOKED_KEY:
 		env = mash_mashd_fx_seal(fx->police_revoked, "police", "k2",
-					 &ev->base, &len);
+		                         &ev->base, &len);
 		break;
 	case M_SIGNER_TOPIC:
 		free(ev->agency);
 		ev->agency = strdup("health");
 		env = mash_mashd_fx_seal(fx->health, "health", "k1", &ev->base,
-					 &len);
+		                         &len);
 		break;
 	case M_EVENT_AGENCY:
 		free(ev->agency);
 		ev->agency = strdup("health");
 		env = mash_mashd_fx_seal(fx->police, "police", "k1", &ev->base,
-					 &len);
+		                         &len);
 		break;
 	case M_UNDECODABLE: {
 		uint8_t *sealed = NULL;
 
 		memset(junk, 0xff, sizeof(junk));
 		ck_assert_int_eq(mash_env_seal(fx->police, "police", "k1",
-					       "mash.v1.AgencyEvent", junk,
-					       sizeof(junk), &sealed, &len),
-				 MASH_OK);
+		                               "mash.v1.AgencyEvent", junk,
+		                               sizeof(junk), &sealed, &len),
+		                 MASH_OK);
 		env = malloc(len);
 		memcpy(env, sealed, len);
 		mash_free(sealed);
@@ -238,23 +238,23 @@ START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 		Mash__V1__Receipt fake = MASH__V1__RECEIPT__INIT;
 
 		fake.event_id = "x";
-		env = mash_mashd_fx_seal(fx->police, "police", "k1",
-					 &fake.base, &len);
+		env = mash_mashd_fx_seal(fx->police, "police", "k1", &fake.base,
+		                         &len);
 		break;
 	}
 	}
 	if (env == NULL)
 		env = mash_mashd_fx_seal(fx->police, "police", "k1", &ev->base,
-					 &len);
+		                         &len);
 	ck_assert_ptr_nonnull(env);
 	ck_assert_int_eq(mash_mashd_fx_publish(fx, topic, env, len), 0);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__REJECTED);
 	ck_assert_str_eq(r->agency, "police");
 	ck_assert_msg(strncmp(r->reason, rejects[_i].token,
-			      strlen(rejects[_i].token)) == 0,
-		      "reason '%s' does not start with %s", r->reason,
-		      rejects[_i].token);
+	                      strlen(rejects[_i].token)) == 0,
+	              "reason '%s' does not start with %s", r->reason,
+	              rejects[_i].token);
 	ck_assert_str_eq(r->case_id, "");
 	ck_assert_uint_gt(r->audit_seq, 0);
 	if (rejects[_i].echoes_event_id)
@@ -262,9 +262,9 @@ START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 	else
 		ck_assert_str_eq(r->event_id, "");
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM quarantine WHERE errname = '%s' AND "
-		 "agency = 'police'",
-		 rejects[_i].token);
+	         "SELECT count(*) FROM quarantine WHERE errname = '%s' AND "
+	         "agency = 'police'",
+	         rejects[_i].token);
 	ck_assert_int_eq(count(sql), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM events"), 0);
 	/* The raw bytes are kept for the agency (oversized: the first
@@ -275,7 +275,8 @@ START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 	/* Still running, still accepting. */
 	ck_assert(mash_mashd_fx_alive(fx));
 	mash_mashd_fx_event_free(ev);
-	ev = mash_mashd_fx_event("police", "44444444-4444-4444-8444-444444444444");
+	ev = mash_mashd_fx_event("police",
+	                         "44444444-4444-4444-8444-444444444444");
 	publish_event(fx->police, "police", "k1", topic, ev);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
@@ -286,23 +287,22 @@ END_TEST
 
 START_TEST(unknown_agency_topic_is_quarantined_without_receipt)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "55555555-5555-4555-8555-555555555555");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "55555555-5555-4555-8555-555555555555");
 	Mash__V1__Receipt *r = NULL;
 	uint8_t *env;
 	size_t len;
 	int i;
 
 	env = mash_mashd_fx_seal(fx->police, "police", "k1", &ev->base, &len);
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/fire", env,
-					       len),
-			 0);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(fx, "mash/v1/events/fire", env, len), 0);
 	for (i = 0; i < 100 && count("SELECT count(*) FROM quarantine") < 1;
 	     i++)
 		mash_test_sleep_ms(50);
 	ck_assert_int_eq(count("SELECT count(*) FROM quarantine WHERE errname "
-			       "= 'UNKNOWN_AGENCY'"),
-			 1);
+	                       "= 'UNKNOWN_AGENCY'"),
+	                 1);
 	ck_assert_int_eq(mash_mashd_fx_receipt(fx, 1000, &r, NULL), -1);
 	ck_assert(mash_mashd_fx_alive(fx));
 	free(env);
@@ -324,7 +324,7 @@ send_until_receipted(const Mash__V1__AgencyEvent *ev, int tries)
 	ck_assert_ptr_nonnull(env);
 	for (i = 0; i < tries && r == NULL; i++) {
 		if (mash_mashd_fx_publish(fx, "mash/v1/events/police", env,
-					  len) != 0) {
+		                          len) != 0) {
 			mash_test_sleep_ms(500);
 			continue;
 		}
@@ -343,10 +343,10 @@ send_until_receipted(const Mash__V1__AgencyEvent *ev, int tries)
 
 START_TEST(daemon_survives_broker_restart_and_resubscribes)
 {
-	Mash__V1__AgencyEvent *a =
-		mash_mashd_fx_event("police", "66666666-6666-4666-8666-666666666666");
-	Mash__V1__AgencyEvent *b =
-		mash_mashd_fx_event("police", "77777777-7777-4777-8777-777777777777");
+	Mash__V1__AgencyEvent *a = mash_mashd_fx_event(
+	    "police", "66666666-6666-4666-8666-666666666666");
+	Mash__V1__AgencyEvent *b = mash_mashd_fx_event(
+	    "police", "77777777-7777-4777-8777-777777777777");
 	Mash__V1__Receipt *r;
 
 	r = send_until_receipted(a, 3);
@@ -380,19 +380,19 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 		snprintf(id, sizeof(id), "a0000000-0000-4000-8000-%012d", i);
 		ev[i] = mash_mashd_fx_event("police", id);
 		env[i] = mash_mashd_fx_seal(fx->police, "police", "k1",
-					    &ev[i]->base, &len[i]);
+		                            &ev[i]->base, &len[i]);
 		ck_assert_ptr_nonnull(env[i]);
 		receipted[i] = 0;
 	}
 	for (i = 0; i < STREAM; i++) {
-		ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/police",
-						       env[i], len[i]),
-				 0);
+		ck_assert_int_eq(mash_mashd_fx_publish(fx,
+		                                       "mash/v1/events/police",
+		                                       env[i], len[i]),
+		                 0);
 		if (i == STREAM / 4) {
 			/* Mid-stream: once the daemon is visibly working. */
-			ck_assert_int_eq(mash_mashd_fx_receipt(fx, 15000, &r,
-							       NULL),
-					 0);
+			ck_assert_int_eq(
+			    mash_mashd_fx_receipt(fx, 15000, &r, NULL), 0);
 			for (j = 0; j < STREAM; j++)
 				if (strcmp(r->event_id, ev[j]->event_id) == 0)
 					receipted[j] = 1;
@@ -409,7 +409,8 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 		for (j = 0; j < STREAM; j++)
 			if (strcmp(r->event_id, ev[j]->event_id) == 0)
 				receipted[j] = 1;
-		ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
+		ck_assert_int_eq(r->status,
+		                 MASH__V1__RECEIPT__STATUS__ACCEPTED);
 		n_rcpt++;
 		mash_mashd_fx_receipt_free(r);
 		r = NULL;
@@ -419,8 +420,8 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 		if (!receipted[j])
 			continue;
 		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM events WHERE event_id = '%s'",
-			 ev[j]->event_id);
+		         "SELECT count(*) FROM events WHERE event_id = '%s'",
+		         ev[j]->event_id);
 		ck_assert_int_eq(count(sql), 1);
 	}
 	/* Restart: what the broker kept for our session is processed, and
@@ -432,18 +433,17 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 			if (receipted[j])
 				continue;
 			pending++;
-			ck_assert_int_eq(mash_mashd_fx_publish(fx,
-					     "mash/v1/events/police", env[j],
-					     len[j]),
-					 0);
+			ck_assert_int_eq(
+			    mash_mashd_fx_publish(fx, "mash/v1/events/police",
+			                          env[j], len[j]),
+			    0);
 		}
 		if (pending == 0)
 			break;
 		while (mash_mashd_fx_receipt(fx, 3000, &r, NULL) == 0) {
-			ck_assert(r->status ==
-					  MASH__V1__RECEIPT__STATUS__ACCEPTED ||
-				  r->status ==
-					  MASH__V1__RECEIPT__STATUS__DUPLICATE);
+			ck_assert(
+			    r->status == MASH__V1__RECEIPT__STATUS__ACCEPTED ||
+			    r->status == MASH__V1__RECEIPT__STATUS__DUPLICATE);
 			for (j = 0; j < STREAM; j++)
 				if (strcmp(r->event_id, ev[j]->event_id) == 0)
 					receipted[j] = 1;
@@ -455,7 +455,7 @@ START_TEST(sigterm_mid_stream_loses_nothing_receipted)
 		ck_assert_msg(receipted[j], "event %d never receipted", j);
 	ck_assert_int_eq(count("SELECT count(*) FROM events"), STREAM);
 	ck_assert_int_eq(count("SELECT count(DISTINCT event_id) FROM events"),
-			 STREAM);
+	                 STREAM);
 	for (i = 0; i < STREAM; i++) {
 		free(env[i]);
 		mash_mashd_fx_event_free(ev[i]);
@@ -471,11 +471,11 @@ START_TEST(two_daemons_split_a_shared_subscription_without_duplicates)
 	/* A new client id: the old session's plain subscription would
 	 * otherwise stay in the broker and deliver everything twice. */
 	static const char *const share[] = {
-		"--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+",
-		"--set", "mqtt.client_id=mashd-it-1", NULL};
+	    "--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+", "--set",
+	    "mqtt.client_id=mashd-it-1", NULL};
 	static const char *const second[] = {
-		"--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+",
-		"--set", "mqtt.client_id=mashd-it-2", NULL};
+	    "--set", "mqtt.subscribe=$share/mashd/mash/v1/events/+", "--set",
+	    "mqtt.client_id=mashd-it-2", NULL};
 	Mash__V1__AgencyEvent *ev;
 	Mash__V1__Receipt *r = NULL;
 	char id[64], log2[700], *l1, *l2;
@@ -495,15 +495,17 @@ START_TEST(two_daemons_split_a_shared_subscription_without_duplicates)
 		ck_assert_int_eq(mash_mashd_fx_send(fx, ev), 0);
 		mash_mashd_fx_event_free(ev);
 	}
-	while (got < STREAM && mash_mashd_fx_receipt(fx, 15000, &r, NULL) == 0) {
-		ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
+	while (got < STREAM &&
+	       mash_mashd_fx_receipt(fx, 15000, &r, NULL) == 0) {
+		ck_assert_int_eq(r->status,
+		                 MASH__V1__RECEIPT__STATUS__ACCEPTED);
 		got++;
 		mash_mashd_fx_receipt_free(r);
 		r = NULL;
 	}
 	ck_assert_int_eq(got, STREAM);
 	ck_assert_int_eq(count("SELECT count(DISTINCT event_id) FROM events"),
-			 STREAM);
+	                 STREAM);
 	ck_assert_int_eq(count("SELECT count(*) FROM events"), STREAM);
 	ck_assert_int_eq(mash_test_kill(other, SIGTERM, 30000, &st), 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -512,8 +514,8 @@ START_TEST(two_daemons_split_a_shared_subscription_without_duplicates)
 	ck_assert_ptr_nonnull(l1);
 	ck_assert_ptr_nonnull(l2);
 	ck_assert_msg(strstr(l1, ": ACCEPTED") != NULL &&
-			      strstr(l2, ": ACCEPTED") != NULL,
-		      "one daemon did all the work");
+	                  strstr(l2, ": ACCEPTED") != NULL,
+	              "one daemon did all the work");
 	free(l1);
 	free(l2);
 }
@@ -532,21 +534,18 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
 	ev = mash_mashd_fx_event("yot", "88888888-8888-4888-8888-888888888888");
 	env = mash_mashd_fx_seal(k, "yot", "k1", &ev->base, &len);
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
-					       env, len),
-			 0);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(fx, "mash/v1/events/yot", env, len), 0);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__REJECTED);
 	mash_mashd_fx_receipt_free(r);
 	/* Trust it and reload: accepted. */
-	ck_assert_int_eq(mash_trust_add_key(fx->trust, "yot", "k1", k,
-					    NULL, 0),
-			 MASH_OK);
+	ck_assert_int_eq(mash_trust_add_key(fx->trust, "yot", "k1", k, NULL, 0),
+	                 MASH_OK);
 	kill(fx->mashd, SIGHUP);
 	mash_test_sleep_ms(500);
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
-					       env, len),
-			 0);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(fx, "mash/v1/events/yot", env, len), 0);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
 	mash_mashd_fx_receipt_free(r);
@@ -556,9 +555,8 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	kill(fx->mashd, SIGHUP);
 	mash_test_sleep_ms(500);
 	ck_assert(mash_mashd_fx_alive(fx));
-	ck_assert_int_eq(mash_mashd_fx_publish(fx, "mash/v1/events/yot",
-					       env, len),
-			 0);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(fx, "mash/v1/events/yot", env, len), 0);
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__DUPLICATE);
 	mash_mashd_fx_receipt_free(r);
@@ -623,15 +621,18 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, accepted_event_gets_signed_receipt_and_is_stored_once);
+	tcase_add_test(tc,
+	               accepted_event_gets_signed_receipt_and_is_stored_once);
 	tcase_add_test(tc, duplicate_is_receipted_twice_and_stored_once);
-	tcase_add_loop_test(tc, each_rejection_is_receipted_quarantined_and_survived,
-			    0, (int)(sizeof(rejects) / sizeof(rejects[0])));
+	tcase_add_loop_test(
+	    tc, each_rejection_is_receipted_quarantined_and_survived, 0,
+	    (int)(sizeof(rejects) / sizeof(rejects[0])));
 	tcase_add_test(tc, unknown_agency_topic_is_quarantined_without_receipt);
 	tcase_add_test(tc, daemon_survives_broker_restart_and_resubscribes);
 	tcase_add_test(tc, sigterm_mid_stream_loses_nothing_receipted);
 	tcase_add_test(tc, sighup_reloads_trust_store_and_refuses_a_bad_one);
-	tcase_add_test(tc, two_daemons_split_a_shared_subscription_without_duplicates);
+	tcase_add_test(
+	    tc, two_daemons_split_a_shared_subscription_without_duplicates);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tcc, 120);
 	tcase_add_test(tcc, check_exits_0_ok_1_failed_check_2_bad_usage);

@@ -28,11 +28,11 @@ setup(void)
 
 	ck_assert_ptr_nonnull(src);
 	snprintf(extra, sizeof(extra),
-		 "policy = \"%s/policy/default.cfg\";\n"
-		 "directory = \"%s/policy/directory.cfg\";\n"
-		 "audit = { checkpoint_every_records = 5; "
-		 "checkpoint_every_ms = 500; };\n",
-		 src, src);
+	         "policy = \"%s/policy/default.cfg\";\n"
+	         "directory = \"%s/policy/directory.cfg\";\n"
+	         "audit = { checkpoint_every_records = 5; "
+	         "checkpoint_every_ms = 500; };\n",
+	         src, src);
 	fx = mash_mashd_fx_new(extra);
 	ck_assert_ptr_nonnull(fx);
 	ck_assert_int_eq(mash_mashd_fx_start(fx), 0);
@@ -92,10 +92,10 @@ next_signed(struct mash_mq *mq, const char *type, char *topic, size_t tsz)
 	if (topic != NULL)
 		snprintf(topic, tsz, "%s", m->topic);
 	ck_assert_int_eq(mash_trust_load(fx->mashd_trust, &t, why, sizeof(why)),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_msg(mash_env_open(t, m->payload, m->len, type, "mashd", &o,
-				    why, sizeof(why)) == MASH_OK,
-		      "%s", why);
+	                            why, sizeof(why)) == MASH_OK,
+	              "%s", why);
 	mash_trust_free(t);
 	mash_mq_msg_free(m);
 	return o;
@@ -103,8 +103,8 @@ next_signed(struct mash_mq *mq, const char *type, char *topic, size_t tsz)
 
 START_TEST(policy_load_is_audited_and_every_principal_gets_a_decision)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "b1000000-0000-4000-8000-000000000001");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "b1000000-0000-4000-8000-000000000001");
 	struct mash_mq *inbox = listener("it-inbox", "mash/v1/inbox/+");
 	struct mash_env_opened *o;
 	Mash__V1__SharedRecord *rec;
@@ -112,22 +112,22 @@ START_TEST(policy_load_is_audited_and_every_principal_gets_a_decision)
 	char topic[300];
 
 	ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE type = "
-			       "'POLICY_LOAD'"),
-			 1);
+	                       "'POLICY_LOAD'"),
+	                 1);
 	r = send_and_receipt(ev);
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
 	/* One DECISION per principal of the directory (10), in the same
 	 * commit as the event. */
 	ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE type = "
-			       "'DECISION'"),
-			 10);
+	                       "'DECISION'"),
+	                 10);
 	ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE type = "
-			       "'EVENT_RECEIVED'"),
-			 1);
+	                       "'EVENT_RECEIVED'"),
+	                 1);
 	/* At least one recipient was sent a SharedRecord, signed by mashd. */
 	ck_assert_int_gt(count("SELECT count(*) FROM audit_log WHERE type = "
-			       "'DELIVERY'"),
-			 0);
+	                       "'DELIVERY'"),
+	                 0);
 	o = next_signed(inbox, "mash.v1.SharedRecord", topic, sizeof(topic));
 	ck_assert(strncmp(topic, "mash/v1/inbox/", 14) == 0);
 	rec = mash__v1__shared_record__unpack(NULL, o->payload_len, o->payload);
@@ -149,10 +149,10 @@ START_TEST(story_raises_s47_accumulation_trigger_at_the_fourth_agency)
 		Mash__V1__Category cat;
 		unsigned sev;
 	} story[] = {
-		{"police", MASH__V1__CATEGORY__MISSING_EPISODE, 2},
-		{"education", MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1},
-		{"housing", MASH__V1__CATEGORY__HOMELESSNESS, 2},
-		{"health", MASH__V1__CATEGORY__SELF_HARM, 3},
+	    {"police", MASH__V1__CATEGORY__MISSING_EPISODE, 2},
+	    {"education", MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1},
+	    {"housing", MASH__V1__CATEGORY__HOMELESSNESS, 2},
+	    {"health", MASH__V1__CATEGORY__SELF_HARM, 3},
 	};
 	Mash__V1__AgencyEvent *ev;
 	Mash__V1__Receipt *r;
@@ -165,23 +165,24 @@ START_TEST(story_raises_s47_accumulation_trigger_at_the_fourth_agency)
 		ev->category = story[i].cat;
 		ev->severity = story[i].sev;
 		r = send_and_receipt(ev);
-		ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
+		ck_assert_int_eq(r->status,
+		                 MASH__V1__RECEIPT__STATUS__ACCEPTED);
 		ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE "
-				       "type = 'TRIGGER_RAISED'"),
-				 i == 3 ? 1 : 0);
+		                       "type = 'TRIGGER_RAISED'"),
+		                 i == 3 ? 1 : 0);
 		mash_mashd_fx_receipt_free(r);
 		mash_mashd_fx_event_free(ev);
 	}
 	ck_assert_int_gt(count("SELECT count(*) FROM audit_log WHERE type = "
-			       "'TRIGGER_DELIVERY'"),
-			 0);
+	                       "'TRIGGER_DELIVERY'"),
+	                 0);
 }
 END_TEST
 
 START_TEST(signed_checkpoint_is_published_retained)
 {
-	Mash__V1__AgencyEvent *ev =
-		mash_mashd_fx_event("police", "d1000000-0000-4000-8000-000000000001");
+	Mash__V1__AgencyEvent *ev = mash_mashd_fx_event(
+	    "police", "d1000000-0000-4000-8000-000000000001");
 	struct mash_mq *cp;
 	struct mash_env_opened *o;
 	Mash__V1__AuditCheckpoint *c;
@@ -194,7 +195,7 @@ START_TEST(signed_checkpoint_is_published_retained)
 	cp = listener("it-cp", "mash/v1/audit/checkpoints");
 	o = next_signed(cp, "mash.v1.AuditCheckpoint", NULL, 0);
 	c = mash__v1__audit_checkpoint__unpack(NULL, o->payload_len,
-					       o->payload);
+	                                       o->payload);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_gt(c->tree_size, 0);
 	ck_assert_uint_eq(c->root_hash.len, 32);
@@ -215,8 +216,10 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, policy_load_is_audited_and_every_principal_gets_a_decision);
-	tcase_add_test(tc, story_raises_s47_accumulation_trigger_at_the_fourth_agency);
+	tcase_add_test(
+	    tc, policy_load_is_audited_and_every_principal_gets_a_decision);
+	tcase_add_test(
+	    tc, story_raises_s47_accumulation_trigger_at_the_fourth_agency);
 	tcase_add_test(tc, signed_checkpoint_is_published_retained);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -103,13 +103,13 @@ START_TEST(publish_is_received_by_subscriber_at_qos1)
 
 	ck_assert(mash_mq_is_connected(sub));
 	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/events/police", "hello",
-					 5, 0, NULL, 5000),
-			 MASH_OK);
+	                                 5, 0, NULL, 5000),
+	                 MASH_OK);
 	expect_msg(sub, "mash/v1/events/police", "hello");
 	/* Not subscribed: nothing arrives. */
-	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/other", "x", 1, 0,
-					 NULL, 5000),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_mq_publish(pub, "mash/v1/other", "x", 1, 0, NULL, 5000),
+	    MASH_OK);
 	ck_assert_int_eq(mash_mq_next(sub, 300, &m), MASH_ERR_TIMEOUT);
 	ck_assert_ptr_null(m);
 	mash_mq_free(pub);
@@ -122,27 +122,28 @@ START_TEST(publish_when_not_connected_fails_without_blocking)
 	struct mash_mq *mq = client("it-nc", 1, 0, 0);
 
 	ck_assert_int_eq(mash_mq_publish(mq, "a/b", "x", 1, 0, NULL, 5000),
-			 MASH_ERR_MQTT);
+	                 MASH_ERR_MQTT);
 	ck_assert_int_eq(mash_mq_publish(mq, "", "x", 1, 0, NULL, 5000),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	mash_mq_free(mq);
 }
 END_TEST
 
 START_TEST(response_topic_and_correlation_round_trip)
 {
-	struct mash_mq *server = connected("it-server", "mash/v1/requests/picture");
+	struct mash_mq *server =
+	    connected("it-server", "mash/v1/requests/picture");
 	struct mash_mq *requester =
-		connected("it-requester", "mash/v1/inbox/analyst.amara");
+	    connected("it-requester", "mash/v1/inbox/analyst.amara");
 	const unsigned char corr[] = {0x00, 0x01, 0xfe, 0xff, 0x42};
 	struct mash_mq_props p = {"mash/v1/inbox/analyst.amara", corr,
-				  sizeof(corr)};
+	                          sizeof(corr)};
 	struct mash_mq_props reply;
 	struct mash_mq_msg *m = NULL;
 
 	ck_assert_int_eq(mash_mq_publish(requester, "mash/v1/requests/picture",
-					 "req", 3, 0, &p, 5000),
-			 MASH_OK);
+	                                 "req", 3, 0, &p, 5000),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_mq_next(server, 10000, &m), MASH_OK);
 	ck_assert_str_eq(m->response_topic, "mash/v1/inbox/analyst.amara");
 	ck_assert_uint_eq(m->correlation_len, sizeof(corr));
@@ -152,8 +153,8 @@ START_TEST(response_topic_and_correlation_round_trip)
 	reply.correlation = m->correlation;
 	reply.correlation_len = m->correlation_len;
 	ck_assert_int_eq(mash_mq_publish(server, m->response_topic, "pic", 3, 0,
-					 &reply, 5000),
-			 MASH_OK);
+	                                 &reply, 5000),
+	                 MASH_OK);
 	mash_mq_msg_free(m);
 	m = NULL;
 	ck_assert_int_eq(mash_mq_next(requester, 10000, &m), MASH_OK);
@@ -175,7 +176,7 @@ START_TEST(correlation_longer_than_limit_is_refused)
 
 	memset(big, 7, sizeof(big));
 	ck_assert_int_eq(mash_mq_publish(pub, "a/b", "x", 1, 0, &p, 5000),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	mash_mq_free(pub);
 }
 END_TEST
@@ -186,9 +187,9 @@ START_TEST(retained_message_reaches_a_later_subscriber_flagged_retained)
 	struct mash_mq *sub;
 	struct mash_mq_msg *m = NULL;
 
-	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/audit/checkpoints",
-					 "cp", 2, 1, NULL, 5000),
-			 MASH_OK);
+	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/audit/checkpoints", "cp",
+	                                 2, 1, NULL, 5000),
+	                 MASH_OK);
 	sub = connected("it-late", "mash/v1/audit/checkpoints");
 	ck_assert_int_eq(mash_mq_next(sub, 10000, &m), MASH_OK);
 	ck_assert_int_eq(m->retained, 1);
@@ -205,9 +206,20 @@ static void
 external_pub(const char *topic, const char *payload)
 {
 	char port[16];
-	const char *argv[] = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1",
-			      "-p", port, "-q", "1", "-V", "mqttv5", "-t", topic,
-			      "-m", payload, NULL};
+	const char *argv[] = {"/usr/bin/mosquitto_pub",
+	                      "-h",
+	                      "127.0.0.1",
+	                      "-p",
+	                      port,
+	                      "-q",
+	                      "1",
+	                      "-V",
+	                      "mqttv5",
+	                      "-t",
+	                      topic,
+	                      "-m",
+	                      payload,
+	                      NULL};
 	int st = 0;
 	pid_t pid;
 
@@ -264,9 +276,9 @@ START_TEST(oversized_payload_is_cut_and_flagged)
 	memset(big, 'a', sizeof(big));
 	ck_assert_int_eq(mash_mq_subscribe(sub, "big", 5000), MASH_OK);
 	ck_assert_int_eq(mash_mq_connect(sub, 10000), MASH_OK);
-	ck_assert_int_eq(mash_mq_publish(pub, "big", big, sizeof(big), 0, NULL,
-					 5000),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_mq_publish(pub, "big", big, sizeof(big), 0, NULL, 5000),
+	    MASH_OK);
 	ck_assert_int_eq(mash_mq_next(sub, 10000, &m), MASH_OK);
 	ck_assert_int_eq(m->oversized, 1);
 	ck_assert_uint_eq(m->len, 100);
@@ -288,7 +300,7 @@ START_TEST(queue_fd_is_readable_only_while_messages_wait)
 	pfd.events = POLLIN;
 	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
 	ck_assert_int_eq(mash_mq_publish(pub, "fd/t", "1", 1, 0, NULL, 5000),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
 	ck_assert_int_eq(mash_mq_next(sub, 0, &m), MASH_OK);
 	mash_mq_msg_free(m);
@@ -307,9 +319,9 @@ START_TEST(persistent_session_receives_what_was_published_while_away)
 	ck_assert_int_eq(mash_mq_connect(sub, 10000), MASH_OK);
 	ck_assert_int_eq(mash_mq_disconnect(sub, 2000), MASH_OK);
 	mash_mq_free(sub);
-	ck_assert_int_eq(mash_mq_publish(pub, "p/t", "while-away", 10, 0,
-					 NULL, 5000),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_mq_publish(pub, "p/t", "while-away", 10, 0, NULL, 5000),
+	    MASH_OK);
 	/* And across a broker restart: mosquitto persists the session. */
 	mash_mq_free(pub);
 	ck_assert_int_eq(mash_test_broker_restart(broker), 0);
@@ -327,7 +339,8 @@ wait_reconnected(struct mash_mq *mq, uint64_t count)
 	int i;
 
 	for (i = 0; i < 1500; i++) {
-		if (mash_mq_connect_count(mq) >= count && mash_mq_is_connected(mq))
+		if (mash_mq_connect_count(mq) >= count &&
+		    mash_mq_is_connected(mq))
 			return;
 		mash_test_sleep_ms(20);
 	}
@@ -344,19 +357,20 @@ START_TEST(reconnects_and_resubscribes_after_broker_restart_without_state)
 	ck_assert_int_eq(mash_test_broker_stop(broker), 0);
 	/* Throw away the broker's persistence: only our re-subscribe can
 	 * bring the subscription back. */
-	snprintf(db, sizeof(db), "%s/mosquitto.db", mash_test_broker_dir(broker));
+	snprintf(db, sizeof(db), "%s/mosquitto.db",
+	         mash_test_broker_dir(broker));
 	unlink(db);
 	mash_test_sleep_ms(500);
 	ck_assert(!mash_mq_is_connected(sub));
 	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/events/health", "lost",
-					 4, 0, NULL, 1000),
-			 MASH_ERR_MQTT);
+	                                 4, 0, NULL, 1000),
+	                 MASH_ERR_MQTT);
 	ck_assert_int_eq(mash_test_broker_restart(broker), 0);
 	wait_reconnected(sub, 2);
 	wait_reconnected(pub, 2);
 	ck_assert_int_eq(mash_mq_publish(pub, "mash/v1/events/health", "after",
-					 5, 0, NULL, 5000),
-			 MASH_OK);
+	                                 5, 0, NULL, 5000),
+	                 MASH_OK);
 	expect_msg(sub, "mash/v1/events/health", "after");
 	mash_mq_free(pub);
 	mash_mq_free(sub);
@@ -372,9 +386,9 @@ START_TEST(shared_subscription_splits_messages_between_members)
 	int i, na = 0, nb = 0;
 
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(mash_mq_publish(pub, "s/x", "m", 1, 0, NULL,
-						 5000),
-				 MASH_OK);
+		ck_assert_int_eq(
+		    mash_mq_publish(pub, "s/x", "m", 1, 0, NULL, 5000),
+		    MASH_OK);
 	mash_test_sleep_ms(500);
 	while (mash_mq_next(a, 200, &m) == MASH_OK) {
 		na++;
@@ -460,7 +474,7 @@ tls_setup(void)
 	snprintf(crt, sizeof(crt), "%s/server.pem", pki);
 	snprintf(key, sizeof(key), "%s/server.key", pki);
 	ck_assert_int_eq(mash_test_broker_start_tls(ca, crt, key, 1, &broker),
-			 0);
+	                 0);
 }
 
 static void
@@ -504,9 +518,8 @@ START_TEST(tls_with_ca_and_client_certificate_connects_and_verifies_peer)
 
 	ck_assert(strncmp(mash_test_broker_uri(broker), "ssl://", 6) == 0);
 	ck_assert_int_eq(tls_connect("ca", 1, &mq), MASH_OK);
-	ck_assert_int_eq(mash_mq_publish(mq, "tls/t", "secret", 6, 0, NULL,
-					 5000),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_mq_publish(mq, "tls/t", "secret", 6, 0, NULL, 5000), MASH_OK);
 	expect_msg(mq, "tls/t", "secret");
 	mash_mq_free(mq);
 }
@@ -547,22 +560,28 @@ main(void)
 	tcase_add_test(tc, publish_when_not_connected_fails_without_blocking);
 	tcase_add_test(tc, response_topic_and_correlation_round_trip);
 	tcase_add_test(tc, correlation_longer_than_limit_is_refused);
-	tcase_add_test(tc, retained_message_reaches_a_later_subscriber_flagged_retained);
+	tcase_add_test(
+	    tc, retained_message_reaches_a_later_subscriber_flagged_retained);
 	tcase_add_test(tc, full_queue_holds_back_the_broker_and_loses_none);
 	tcase_add_test(tc, oversized_payload_is_cut_and_flagged);
 	tcase_add_test(tc, queue_fd_is_readable_only_while_messages_wait);
-	tcase_add_test(tc, persistent_session_receives_what_was_published_while_away);
-	tcase_add_test(tc, reconnects_and_resubscribes_after_broker_restart_without_state);
+	tcase_add_test(
+	    tc, persistent_session_receives_what_was_published_while_away);
+	tcase_add_test(
+	    tc, reconnects_and_resubscribes_after_broker_restart_without_state);
 	tcase_add_test(tc, shared_subscription_splits_messages_between_members);
 	tcase_add_test(tc, connect_to_closed_port_times_out);
-	tcase_add_test(tc, silent_server_times_out_and_a_retry_waits_for_the_same_attempt);
+	tcase_add_test(
+	    tc, silent_server_times_out_and_a_retry_waits_for_the_same_attempt);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
 	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
 	tcase_set_timeout(tc, 90);
-	tcase_add_test(tc, tls_with_ca_and_client_certificate_connects_and_verifies_peer);
+	tcase_add_test(
+	    tc, tls_with_ca_and_client_certificate_connects_and_verifies_peer);
 	tcase_add_test(tc, tls_refuses_a_broker_signed_by_another_ca);
-	tcase_add_test(tc, tls_without_client_certificate_is_refused_by_the_broker);
+	tcase_add_test(tc,
+	               tls_without_client_certificate_is_refused_by_the_broker);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -43,29 +43,33 @@
 #include "support/picture_stack.h"
 
 #define NHS_JORDAN "9434765919"
-#define NHS_ALEX "4010232137"
-#define WAIT_MS 15000
+#define NHS_ALEX   "4010232137"
+#define WAIT_MS    15000
 
 static struct mash_picture_stack *dflt; /* policy/default.cfg */
-static struct mash_picture_stack *strict; /* analyst denied unless break-glass */
+static struct mash_picture_stack
+    *strict; /* analyst denied unless break-glass */
 
 /* ------------------------------------------------------------------ */
 /* The strict policy: only the break-glass rule for analysts, and the
  * auditor's review. It proves the daemon's break-glass path turns a full
  * denial into a grant when the policy allows the role. */
 static const char strict_policy[] =
-	"version = 1;\n"
-	"levels = { l2 = { min_agencies = 2; }; l3 = { min_severity = 3; };\n"
-	"  l4 = { min_severity = 4; trigger_open = true; }; };\n"
-	"rules = (\n"
-	"  { id = \"bg-analyst\"; effect = \"share\"; fields = [ \"@all\" ];\n"
-	"    when = { roles = [ \"mash-analyst\" ]; break_glass = true; };\n"
-	"    legal_basis = \"CA 1989 s47 (test)\"; reason = \"break-glass (test)\"; },\n"
-	"  { id = \"auditor-review\"; effect = \"share\"; fields = [ \"@concern\" ];\n"
-	"    when = { roles = [ \"auditor\" ]; purposes = [ \"audit\" ]; };\n"
-	"    legal_basis = \"UK GDPR art.5(2) (test)\"; reason = \"audit (test)\"; }\n"
-	");\n"
-	"@include \"s47.cfg\"\n";
+    "version = 1;\n"
+    "levels = { l2 = { min_agencies = 2; }; l3 = { min_severity = 3; };\n"
+    "  l4 = { min_severity = 4; trigger_open = true; }; };\n"
+    "rules = (\n"
+    "  { id = \"bg-analyst\"; effect = \"share\"; fields = [ \"@all\" ];\n"
+    "    when = { roles = [ \"mash-analyst\" ]; break_glass = true; };\n"
+    "    legal_basis = \"CA 1989 s47 (test)\"; reason = \"break-glass "
+    "(test)\"; },\n"
+    "  { id = \"auditor-review\"; effect = \"share\"; fields = [ \"@concern\" "
+    "];\n"
+    "    when = { roles = [ \"auditor\" ]; purposes = [ \"audit\" ]; };\n"
+    "    legal_basis = \"UK GDPR art.5(2) (test)\"; reason = \"audit (test)\"; "
+    "}\n"
+    ");\n"
+    "@include \"s47.cfg\"\n";
 
 /* Unchecked fixture (runs once, in the parent): no ck_assert here, the
  * tests check that the stacks came up. */
@@ -144,8 +148,9 @@ picture_free(Mash__V1__Picture *p)
 static void
 need_stacks(void)
 {
-	ck_assert_msg(dflt != NULL && strict != NULL,
-		      "the mosquitto + mashd stacks did not start (see stderr)");
+	ck_assert_msg(
+	    dflt != NULL && strict != NULL,
+	    "the mosquitto + mashd stacks did not start (see stderr)");
 }
 
 static Mash__V1__Picture *
@@ -162,14 +167,15 @@ ask(struct mash_picture_stack *s, const char *principal, const char *purpose,
 	a.nhs = NHS_JORDAN;
 	a.break_glass = bg;
 	ck_assert_int_eq(mash_picture_stack_ask(s, &a, &p, NULL, WAIT_MS),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_ptr_nonnull(p);
 	return p;
 }
 
 /* ------------------------------------------------------------------ */
 
-START_TEST(analyst_triage_sees_identity_and_narrative_but_not_police_intelligence)
+START_TEST(
+    analyst_triage_sees_identity_and_narrative_but_not_police_intelligence)
 {
 	Mash__V1__Picture *p = ask(dflt, "analyst.amara", "mash-triage", NULL);
 	const Mash__V1__SharedRecord *r;
@@ -182,8 +188,8 @@ START_TEST(analyst_triage_sees_identity_and_narrative_but_not_police_intelligenc
 	ck_assert(p->rmg_register);
 	ck_assert_uint_eq(p->n_agencies_involved, 5);
 	ck_assert(has_agency(p, "police") && has_agency(p, "health") &&
-		  has_agency(p, "education") && has_agency(p, "housing") &&
-		  has_agency(p, "yot"));
+	          has_agency(p, "education") && has_agency(p, "housing") &&
+	          has_agency(p, "yot"));
 	ck_assert_str_eq(p->subject->given_name, "Jordan");
 	ck_assert_str_eq(p->subject->nhs_number, NHS_JORDAN);
 	ck_assert_uint_gt(p->audit_seq, 0);
@@ -210,7 +216,8 @@ END_TEST
 
 START_TEST(housing_officer_early_help_sees_only_the_housing_record)
 {
-	Mash__V1__Picture *p = ask(dflt, "housing.officer1", "early-help", NULL);
+	Mash__V1__Picture *p =
+	    ask(dflt, "housing.officer1", "early-help", NULL);
 	const Mash__V1__SharedRecord *r;
 
 	ck_assert_str_eq(p->denied_reason, "");
@@ -222,8 +229,10 @@ START_TEST(housing_officer_early_help_sees_only_the_housing_record)
 	ck_assert_str_eq(p->agencies_involved[0], "housing");
 	/* No police, health or YOT record; the trigger (housing referred,
 	 * so it is told) lists only the housing event; no VCL band. */
-	ck_assert_ptr_null(record_of(p, "police", MASH__V1__CATEGORY__SEXUAL_EXPLOITATION));
-	ck_assert_ptr_null(record_of(p, "health", MASH__V1__CATEGORY__SELF_HARM));
+	ck_assert_ptr_null(
+	    record_of(p, "police", MASH__V1__CATEGORY__SEXUAL_EXPLOITATION));
+	ck_assert_ptr_null(
+	    record_of(p, "health", MASH__V1__CATEGORY__SELF_HARM));
 	ck_assert_uint_eq(p->n_open_triggers, 1);
 	ck_assert_uint_eq(p->open_triggers[0]->n_contributing_events, 1);
 	ck_assert_str_eq(p->vcl_band, "");
@@ -255,7 +264,8 @@ END_TEST
 START_TEST(three_roles_three_different_pictures)
 {
 	Mash__V1__Picture *a = ask(dflt, "analyst.amara", "mash-triage", NULL);
-	Mash__V1__Picture *h = ask(dflt, "housing.officer1", "early-help", NULL);
+	Mash__V1__Picture *h =
+	    ask(dflt, "housing.officer1", "early-help", NULL);
 	Mash__V1__Picture *u = ask(dflt, "auditor.ada", "audit", NULL);
 	const Mash__V1__SharedRecord *ra, *rh, *ru;
 
@@ -269,9 +279,9 @@ START_TEST(three_roles_three_different_pictures)
 	ck_assert(ra && rh && ru);
 	ck_assert_str_eq(ra->event_id, rh->event_id);
 	ck_assert_str_eq(ra->event_id, ru->event_id);
-	ck_assert_ptr_nonnull(field(rh, "summary"));     /* own record */
-	ck_assert_ptr_nonnull(field(ra, "summary"));     /* triage, consent given */
-	ck_assert_ptr_null(field(ru, "summary"));        /* audit: concern only */
+	ck_assert_ptr_nonnull(field(rh, "summary")); /* own record */
+	ck_assert_ptr_nonnull(field(ra, "summary")); /* triage, consent given */
+	ck_assert_ptr_null(field(ru, "summary"));    /* audit: concern only */
 	ck_assert_str_ne(ra->rule_id, ru->rule_id);
 	ck_assert_str_ne(rh->rule_id, ru->rule_id);
 	picture_free(a);
@@ -290,7 +300,7 @@ START_TEST(response_topic_of_another_inbox_is_denied_and_nothing_reaches_it)
 	need_stacks();
 
 	before = mash_picture_stack_audit_count(dflt, "PICTURE_DENIED",
-						"housing.officer1");
+	                                        "housing.officer1");
 	memset(&q, 0, sizeof(q));
 	q.principal = "housing.officer1";
 	q.purpose = "early-help";
@@ -298,20 +308,21 @@ START_TEST(response_topic_of_another_inbox_is_denied_and_nothing_reaches_it)
 	q.response_topic = "mash/v1/inbox/analyst.amara";
 	q.watch_topic = "mash/v1/inbox/analyst.amara";
 	ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, &stray, WAIT_MS),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_str_ne(p->denied_reason, "");
 	ck_assert_ptr_nonnull(strstr(p->denied_reason, "own inbox"));
 	ck_assert_uint_eq(p->n_records, 0);
 	ck_assert_int_eq(stray, 0);
 	after = mash_picture_stack_audit_count(dflt, "PICTURE_DENIED",
-					       "housing.officer1");
+	                                       "housing.officer1");
 	ck_assert_int_eq(after, before + 1);
 	picture_free(p);
 }
 END_TEST
 
-START_TEST(denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing)
+START_TEST(
+    denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing)
 {
 	struct mash_picture_ask q;
 	Mash__V1__Picture *p = NULL;
@@ -325,7 +336,7 @@ START_TEST(denied_request_returns_denied_reason_and_break_glass_is_refused_for_h
 	q.purpose = "early-help";
 	q.nhs = NHS_ALEX;
 	ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, NULL, WAIT_MS),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_ne(p->denied_reason, "");
 	ck_assert_uint_eq(p->n_records, 0);
 	ck_assert_uint_gt(p->audit_seq, 0);
@@ -336,12 +347,13 @@ START_TEST(denied_request_returns_denied_reason_and_break_glass_is_refused_for_h
 	before_bg = mash_picture_stack_audit_count(dflt, "BREAK_GLASS", NULL);
 	q.break_glass = "urgent welfare concern raised by phone";
 	ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, NULL, WAIT_MS),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_ne(p->denied_reason, "");
 	ck_assert(!p->break_glass);
 	ck_assert_ptr_nonnull(strstr(p->denied_reason, "break-glass"));
-	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "BREAK_GLASS", NULL),
-			 before_bg);
+	ck_assert_int_eq(
+	    mash_picture_stack_audit_count(dflt, "BREAK_GLASS", NULL),
+	    before_bg);
 	picture_free(p);
 }
 END_TEST
@@ -357,18 +369,17 @@ START_TEST(break_glass_reveals_withheld_fields_is_audited_and_auditor_told)
 	need_stacks();
 
 	bg_before = mash_picture_stack_audit_count(dflt, "BREAK_GLASS",
-						   "analyst.amara");
+	                                           "analyst.amara");
 	granted_before = mash_picture_stack_audit_count(dflt, "PICTURE_GRANTED",
-							"analyst.amara");
+	                                                "analyst.amara");
 	memset(&q, 0, sizeof(q));
 	q.principal = "analyst.amara";
 	q.purpose = "mash-triage";
 	q.nhs = NHS_JORDAN;
 	q.break_glass = "child missing tonight, police request";
-	ck_assert_int_eq(mash_picture_stack_ask_with_notice(dflt, &q, &p,
-							    "auditor.ada",
-							    &note, WAIT_MS),
-			 MASH_OK);
+	ck_assert_int_eq(mash_picture_stack_ask_with_notice(
+	                     dflt, &q, &p, "auditor.ada", &note, WAIT_MS),
+	                 MASH_OK);
 	ck_assert_str_eq(p->denied_reason, "");
 	ck_assert(p->break_glass);
 	r = record_of(p, "police", MASH__V1__CATEGORY__SEXUAL_EXPLOITATION);
@@ -377,11 +388,11 @@ START_TEST(break_glass_reveals_withheld_fields_is_audited_and_auditor_told)
 	ck_assert_ptr_nonnull(field(r, "summary"));
 	ck_assert_str_eq(r->rule_id, "r8-break-glass");
 	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "BREAK_GLASS",
-							"analyst.amara"),
-			 bg_before + 1);
+	                                                "analyst.amara"),
+	                 bg_before + 1);
 	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "PICTURE_GRANTED",
-							"analyst.amara"),
-			 granted_before + 1);
+	                                                "analyst.amara"),
+	                 granted_before + 1);
 	/* The auditor's inbox: who broke glass, why, signed by mashd. */
 	ck_assert_ptr_nonnull(note);
 	ck_assert_str_eq(note->rule_id, "break-glass");
@@ -389,7 +400,7 @@ START_TEST(break_glass_reveals_withheld_fields_is_audited_and_auditor_told)
 	ck_assert_str_eq(note->flags[0], "break-glass");
 	ck_assert_str_eq(field(note, "break_glass.principal"), "analyst.amara");
 	ck_assert_str_eq(field(note, "break_glass.reason"),
-			 "child missing tonight, police request");
+	                 "child missing tonight, police request");
 	ck_assert_str_eq(note->case_id, p->case_id);
 	mash__v1__shared_record__free_unpacked(note, mash_env_pb_allocator());
 	picture_free(p);
@@ -409,7 +420,7 @@ START_TEST(strict_policy_denies_analyst_and_break_glass_grants)
 	q.purpose = "mash-triage";
 	q.nhs = NHS_JORDAN;
 	ck_assert_int_eq(mash_picture_stack_ask(strict, &q, &p, NULL, WAIT_MS),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_ne(p->denied_reason, "");
 	ck_assert_uint_eq(p->n_records, 0);
 	ck_assert(p->subject == NULL || p->subject->given_name[0] == '\0');
@@ -417,17 +428,17 @@ START_TEST(strict_policy_denies_analyst_and_break_glass_grants)
 	p = NULL;
 
 	q.break_glass = "strategy discussion tonight";
-	ck_assert_int_eq(mash_picture_stack_ask_with_notice(strict, &q, &p,
-							    "auditor.ada",
-							    &note, WAIT_MS),
-			 MASH_OK);
+	ck_assert_int_eq(mash_picture_stack_ask_with_notice(
+	                     strict, &q, &p, "auditor.ada", &note, WAIT_MS),
+	                 MASH_OK);
 	ck_assert_str_eq(p->denied_reason, "");
 	ck_assert(p->break_glass);
 	ck_assert_uint_eq(p->n_records, 6);
 	ck_assert_str_eq(p->records[0]->rule_id, "bg-analyst");
 	ck_assert_ptr_nonnull(note);
 	ck_assert_int_eq(mash_picture_stack_audit_count(strict, "BREAK_GLASS",
-							"analyst.amara"), 1);
+	                                                "analyst.amara"),
+	                 1);
 	mash__v1__shared_record__free_unpacked(note, mash_env_pb_allocator());
 	picture_free(p);
 }
@@ -441,16 +452,18 @@ START_TEST(every_access_is_in_the_audit_trail_with_purpose_and_fields)
 
 	need_stacks();
 
-	g0 = mash_picture_stack_audit_count(dflt, "PICTURE_GRANTED", "auditor.ada");
+	g0 = mash_picture_stack_audit_count(dflt, "PICTURE_GRANTED",
+	                                    "auditor.ada");
 	d0 = mash_picture_stack_audit_count(dflt, "PICTURE_DENIED", NULL);
 	dec0 = mash_picture_stack_audit_count(dflt, "DECISION", "auditor.ada");
 	p = ask(dflt, "auditor.ada", "audit", NULL);
 	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "PICTURE_GRANTED",
-							"auditor.ada"), g0 + 1);
+	                                                "auditor.ada"),
+	                 g0 + 1);
 	/* One DECISION per record shown, each with its audit_seq. */
-	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "DECISION",
-							"auditor.ada"),
-			 dec0 + (int64_t)p->n_records);
+	ck_assert_int_eq(
+	    mash_picture_stack_audit_count(dflt, "DECISION", "auditor.ada"),
+	    dec0 + (int64_t)p->n_records);
 	ck_assert_uint_gt(p->records[0]->audit_seq, 0);
 	ck_assert_uint_lt(p->records[0]->audit_seq, p->audit_seq);
 	/* The PICTURE_GRANTED record names purpose and withheld fields. */
@@ -473,12 +486,14 @@ START_TEST(every_access_is_in_the_audit_trail_with_purpose_and_fields)
 		q.principal = "auditor.ada";
 		q.purpose = "mash-triage";
 		q.nhs = NHS_JORDAN;
-		ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, NULL,
-							WAIT_MS), MASH_OK);
+		ck_assert_int_eq(
+		    mash_picture_stack_ask(dflt, &q, &p, NULL, WAIT_MS),
+		    MASH_OK);
 		ck_assert_str_ne(p->denied_reason, "");
 	}
-	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "PICTURE_DENIED",
-							NULL), d0 + 1);
+	ck_assert_int_eq(
+	    mash_picture_stack_audit_count(dflt, "PICTURE_DENIED", NULL),
+	    d0 + 1);
 	picture_free(p);
 }
 END_TEST
@@ -493,8 +508,9 @@ START_TEST(unverified_request_is_audited_and_not_answered)
 	d0 = mash_picture_stack_audit_count(dflt, "PICTURE_DENIED", NULL);
 	rc = mash_picture_stack_ask_forged(dflt, "analyst.amara", 3000);
 	ck_assert_int_eq(rc, MASH_ERR_TIMEOUT);
-	ck_assert_int_eq(mash_picture_stack_audit_count(dflt, "PICTURE_DENIED",
-							NULL), d0 + 1);
+	ck_assert_int_eq(
+	    mash_picture_stack_audit_count(dflt, "PICTURE_DENIED", NULL),
+	    d0 + 1);
 }
 END_TEST
 
@@ -507,8 +523,8 @@ START_TEST(mashctl_picture_exit_codes_and_json)
 
 	/* 0: shown, JSON with stable names. */
 	status = mash_picture_stack_mashctl(dflt, &out, "--as", "analyst.amara",
-					    "--nhs", NHS_JORDAN, "--purpose",
-					    "mash-triage", "--json", NULL);
+	                                    "--nhs", NHS_JORDAN, "--purpose",
+	                                    "mash-triage", "--json", NULL);
 	ck_assert_int_eq(status, 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"status\": \"granted\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"rule_id\": \"s47.accumulation\""));
@@ -516,33 +532,33 @@ START_TEST(mashctl_picture_exit_codes_and_json)
 	out = NULL;
 	/* The terminal view. */
 	status = mash_picture_stack_mashctl(dflt, &out, "--as", "analyst.amara",
-					    "--nhs", NHS_JORDAN, "--purpose",
-					    "mash-triage", NULL);
+	                                    "--nhs", NHS_JORDAN, "--purpose",
+	                                    "mash-triage", NULL);
 	ck_assert_int_eq(status, 0);
-	ck_assert_ptr_nonnull(strstr(out, "Level:      L4 child protection (s47)"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "Level:      L4 child protection (s47)"));
 	ck_assert_ptr_nonnull(strstr(out, "[withheld: "));
 	ck_assert_ptr_nonnull(strstr(out, "strategy discussion due by"));
 	free(out);
 	out = NULL;
 	/* 1: denied. */
-	status = mash_picture_stack_mashctl(dflt, &out, "--as",
-					    "housing.officer1", "--nhs",
-					    NHS_ALEX, "--purpose", "early-help",
-					    NULL);
+	status = mash_picture_stack_mashctl(
+	    dflt, &out, "--as", "housing.officer1", "--nhs", NHS_ALEX,
+	    "--purpose", "early-help", NULL);
 	ck_assert_int_eq(status, 1);
 	ck_assert_ptr_nonnull(strstr(out, "DENIED:"));
 	free(out);
 	out = NULL;
 	/* 2: bad usage (both --case and --nhs), bad NHS number. */
-	status = mash_picture_stack_mashctl(dflt, &out, "--as", "analyst.amara",
-					    "--nhs", NHS_JORDAN, "--case", "C-1",
-					    "--purpose", "mash-triage", NULL);
+	status = mash_picture_stack_mashctl(
+	    dflt, &out, "--as", "analyst.amara", "--nhs", NHS_JORDAN, "--case",
+	    "C-1", "--purpose", "mash-triage", NULL);
 	ck_assert_int_eq(status, 2);
 	free(out);
 	out = NULL;
 	status = mash_picture_stack_mashctl(dflt, &out, "--as", "analyst.amara",
-					    "--nhs", "9434765918", "--purpose",
-					    "mash-triage", NULL);
+	                                    "--nhs", "9434765918", "--purpose",
+	                                    "mash-triage", NULL);
 	ck_assert_int_eq(status, 2);
 	free(out);
 }
@@ -556,15 +572,26 @@ suite(void)
 
 	tcase_add_unchecked_fixture(tc, stacks_up, stacks_down);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, analyst_triage_sees_identity_and_narrative_but_not_police_intelligence);
-	tcase_add_test(tc, housing_officer_early_help_sees_only_the_housing_record);
-	tcase_add_test(tc, auditor_audit_sees_concerns_without_identity_or_narrative);
+	tcase_add_test(
+	    tc,
+	    analyst_triage_sees_identity_and_narrative_but_not_police_intelligence);
+	tcase_add_test(tc,
+	               housing_officer_early_help_sees_only_the_housing_record);
+	tcase_add_test(
+	    tc, auditor_audit_sees_concerns_without_identity_or_narrative);
 	tcase_add_test(tc, three_roles_three_different_pictures);
-	tcase_add_test(tc, response_topic_of_another_inbox_is_denied_and_nothing_reaches_it);
-	tcase_add_test(tc, denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing);
-	tcase_add_test(tc, break_glass_reveals_withheld_fields_is_audited_and_auditor_told);
+	tcase_add_test(
+	    tc,
+	    response_topic_of_another_inbox_is_denied_and_nothing_reaches_it);
+	tcase_add_test(
+	    tc,
+	    denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing);
+	tcase_add_test(
+	    tc,
+	    break_glass_reveals_withheld_fields_is_audited_and_auditor_told);
 	tcase_add_test(tc, strict_policy_denies_analyst_and_break_glass_grants);
-	tcase_add_test(tc, every_access_is_in_the_audit_trail_with_purpose_and_fields);
+	tcase_add_test(
+	    tc, every_access_is_in_the_audit_trail_with_purpose_and_fields);
 	tcase_add_test(tc, unverified_request_is_audited_and_not_answered);
 	tcase_add_test(tc, mashctl_picture_exit_codes_and_json);
 	suite_add_tcase(s, tc);

@@ -29,9 +29,9 @@
 
 static struct {
 	struct mash_mashd_fx *fx;
-	struct mash_mq *inbox;           /* subscribed to mash/v1/inbox/+ */
-	struct mash_trust *mashd_trust;  /* verifies what mashd signs */
-	char policy[700];                /* a copy of default.cfg we may break */
+	struct mash_mq *inbox;          /* subscribed to mash/v1/inbox/+ */
+	struct mash_trust *mashd_trust; /* verifies what mashd signs */
+	char policy[700];               /* a copy of default.cfg we may break */
 	size_t n;
 	char principal[MAX_MSGS][80];
 	Mash__V1__SharedRecord *rec[MAX_MSGS];
@@ -71,7 +71,7 @@ setup(void)
 	snprintf(to, sizeof(to), "%s/s47", t.fx->dir);
 	ck_assert_int_eq(mkdir(to, 0700), 0);
 	snprintf(t.policy, sizeof(t.policy), "%s/policy/default.cfg",
-		 t.fx->dir);
+	         t.fx->dir);
 	snprintf(from, sizeof(from), "%s/policy/default.cfg", src);
 	ck_assert_int_eq(copy_file(from, t.policy), 0);
 	snprintf(from, sizeof(from), "%s/policy/s47.cfg", src);
@@ -82,8 +82,8 @@ setup(void)
 	snprintf(to, sizeof(to), "%s/s47/holidays.cfg", t.fx->dir);
 	ck_assert_int_eq(copy_file(from, to), 0);
 	snprintf(extra, sizeof(extra),
-		 "policy = \"%s\";\ndirectory = \"%s/policy/directory.cfg\";\n",
-		 t.policy, src);
+	         "policy = \"%s\";\ndirectory = \"%s/policy/directory.cfg\";\n",
+	         t.policy, src);
 	{
 		size_t len = 0;
 		char *cfg = mash_test_read_file(t.fx->cfg, 1u << 16, &len);
@@ -94,20 +94,22 @@ setup(void)
 		ck_assert_ptr_nonnull(all);
 		memcpy(all, cfg, len);
 		memcpy(all + len, extra, strlen(extra) + 1);
-		ck_assert_int_eq(mash_test_write_file(t.fx->cfg, all,
-			len + strlen(extra)), 0);
+		ck_assert_int_eq(
+		    mash_test_write_file(t.fx->cfg, all, len + strlen(extra)),
+		    0);
 		free(all);
 		free(cfg);
 	}
-	ck_assert_int_eq(mash_trust_load(t.fx->mashd_trust, &t.mashd_trust,
-		why, sizeof(why)), MASH_OK);
+	ck_assert_int_eq(mash_trust_load(t.fx->mashd_trust, &t.mashd_trust, why,
+	                                 sizeof(why)),
+	                 MASH_OK);
 	/* The inboxes, subscribed before the daemon says anything. */
 	mash_mq_opts_init(&o);
 	o.uri = mash_test_broker_uri(t.fx->broker);
 	o.client_id = "it-inboxes";
 	ck_assert_int_eq(mash_mq_new(&o, &t.inbox), MASH_OK);
 	ck_assert_int_eq(mash_mq_subscribe(t.inbox, "mash/v1/inbox/+", 5000),
-		MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_mq_connect(t.inbox, 10000), MASH_OK);
 	ck_assert_int_eq(mash_mashd_fx_start(t.fx), 0);
 }
@@ -145,13 +147,14 @@ collect(size_t want, int quiet_ms)
 		}
 		ck_assert_uint_lt(t.n, MAX_MSGS);
 		ck_assert_int_eq(strncmp(m->topic, "mash/v1/inbox/", 14), 0);
-		ck_assert_int_eq(mash_env_open(t.mashd_trust, m->payload, m->len,
-			"mash.v1.SharedRecord", "mashd", &env, why, sizeof(why)),
-			MASH_OK);
+		ck_assert_int_eq(mash_env_open(t.mashd_trust, m->payload,
+		                               m->len, "mash.v1.SharedRecord",
+		                               "mashd", &env, why, sizeof(why)),
+		                 MASH_OK);
 		snprintf(t.principal[t.n], sizeof(t.principal[t.n]), "%s",
-			 m->topic + 14);
-		t.rec[t.n] = mash__v1__shared_record__unpack(NULL,
-			env->payload_len, env->payload);
+		         m->topic + 14);
+		t.rec[t.n] = mash__v1__shared_record__unpack(
+		    NULL, env->payload_len, env->payload);
 		ck_assert_ptr_nonnull(t.rec[t.n]);
 		t.n++;
 		mash_env_opened_free(env);
@@ -221,8 +224,8 @@ send_police_event(const char *event_id)
 	ev->consent = MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM;
 	env = mash_mashd_fx_seal(t.fx->police, "police", "k1", &ev->base, &len);
 	ck_assert_ptr_nonnull(env);
-	ck_assert_int_eq(mash_mashd_fx_publish(t.fx, "mash/v1/events/police",
-		env, len), 0);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(t.fx, "mash/v1/events/police", env, len), 0);
 	free(env);
 	mash_mashd_fx_event_free(ev);
 	ck_assert_int_eq(mash_mashd_fx_receipt(t.fx, 15000, &r, NULL), 0);
@@ -272,7 +275,8 @@ START_TEST(police_event_reaches_analyst_sw_health_not_housing_at_l1)
 	ck_assert_ptr_null(field(h, "summary"));
 	ck_assert(withheld(h, "summary"));
 	ck_assert_str_eq(h->rule_id, "partner-triage");
-	ck_assert_str_eq(h->legal_basis,
+	ck_assert_str_eq(
+	    h->legal_basis,
 	    "CA 2004 s11 (police and NHS bodies' duty to safeguard); "
 	    "Working Together 2013 ch.2");
 	ck_assert_str_eq(h->purpose, "mash-triage");
@@ -284,44 +288,59 @@ START_TEST(police_event_reaches_analyst_sw_health_not_housing_at_l1)
 	}
 
 	/* Every decision audited, denials included; one DELIVERY each. */
-	ck_assert_int_eq(mash_mashd_fx_sql_int(t.fx,
-	    "SELECT count(*) FROM audit_log WHERE type = 'DECISION' AND "
-	    "event_id = '" EV1 "'"), 10);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(t.fx,
-	    "SELECT count(*) FROM audit_log WHERE type = 'DELIVERY' AND "
-	    "event_id = '" EV1 "'"), 6);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(t.fx,
-	    "SELECT count(*) FROM audit_log WHERE type = 'DECISION' AND "
-	    "recipient = 'housing.officer1' AND record LIKE "
-	    "'%\"rule_id\":\"default-deny\"%'"), 1);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(t.fx,
-	    "SELECT count(*) FROM audit_log WHERE type = 'POLICY_LOAD' AND "
-	    "record LIKE '%\"result\":\"loaded\"%'"), 1);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(
+	        t.fx,
+	        "SELECT count(*) FROM audit_log WHERE type = 'DECISION' AND "
+	        "event_id = '" EV1 "'"),
+	    10);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(
+	        t.fx,
+	        "SELECT count(*) FROM audit_log WHERE type = 'DELIVERY' AND "
+	        "event_id = '" EV1 "'"),
+	    6);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(
+	        t.fx,
+	        "SELECT count(*) FROM audit_log WHERE type = 'DECISION' AND "
+	        "recipient = 'housing.officer1' AND record LIKE "
+	        "'%\"rule_id\":\"default-deny\"%'"),
+	    1);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(
+	        t.fx,
+	        "SELECT count(*) FROM audit_log WHERE type = 'POLICY_LOAD' AND "
+	        "record LIKE '%\"result\":\"loaded\"%'"),
+	    1);
 }
 END_TEST
 
 START_TEST(sighup_with_broken_policy_is_refused_and_delivery_goes_on)
 {
 	const char *broken = "levels = { l2 = { min_agencies = 2; }; };\n"
-			     "rules = ( { id = \"everyone-sees-all\";\n"
-			     "  effect = \"share\"; fields = [ \"@all\" ];\n"
-			     "  reason = \"oops\"; } );\n";
+	                     "rules = ( { id = \"everyone-sees-all\";\n"
+	                     "  effect = \"share\"; fields = [ \"@all\" ];\n"
+	                     "  reason = \"oops\"; } );\n";
 
-	ck_assert_int_eq(mash_test_write_file(t.policy, broken,
-	    strlen(broken)), 0);
+	ck_assert_int_eq(mash_test_write_file(t.policy, broken, strlen(broken)),
+	                 0);
 	ck_assert_int_eq(kill(t.fx->mashd, SIGHUP), 0);
 	for (int i = 0; i < 100; i++) {
-		if (mash_mashd_fx_sql_int(t.fx,
-			"SELECT count(*) FROM audit_log WHERE type = "
-			"'POLICY_LOAD' AND record LIKE "
-			"'%\"result\":\"refused\"%'") == 1)
+		if (mash_mashd_fx_sql_int(
+		        t.fx, "SELECT count(*) FROM audit_log WHERE type = "
+		              "'POLICY_LOAD' AND record LIKE "
+		              "'%\"result\":\"refused\"%'") == 1)
 			break;
 		mash_test_sleep_ms(100);
 	}
-	ck_assert_int_eq(mash_mashd_fx_sql_int(t.fx,
-	    "SELECT count(*) FROM audit_log WHERE type = 'POLICY_LOAD' AND "
-	    "record LIKE '%\"result\":\"refused\"%' AND record LIKE "
-	    "'%\"sha256\":\"%'"), 1);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(
+	        t.fx,
+	        "SELECT count(*) FROM audit_log WHERE type = 'POLICY_LOAD' AND "
+	        "record LIKE '%\"result\":\"refused\"%' AND record LIKE "
+	        "'%\"sha256\":\"%'"),
+	    1);
 	ck_assert(mash_mashd_fx_alive(t.fx));
 	/* The old policy is still in force: housing still hears nothing,
 	 * the analyst still does not see police intelligence. */
@@ -330,8 +349,8 @@ START_TEST(sighup_with_broken_policy_is_refused_and_delivery_goes_on)
 	ck_assert_uint_eq(t.n, 6);
 	ck_assert_ptr_null(inbox("housing.officer1", EV2));
 	ck_assert_ptr_nonnull(inbox("analyst.amara", EV2));
-	ck_assert_ptr_null(field(inbox("analyst.amara", EV2),
-	    "detail.police.intelligence"));
+	ck_assert_ptr_null(
+	    field(inbox("analyst.amara", EV2), "detail.police.intelligence"));
 }
 END_TEST
 
@@ -343,10 +362,10 @@ it_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc,
-	    police_event_reaches_analyst_sw_health_not_housing_at_l1);
-	tcase_add_test(tc,
-	    sighup_with_broken_policy_is_refused_and_delivery_goes_on);
+	tcase_add_test(
+	    tc, police_event_reaches_analyst_sw_health_not_housing_at_l1);
+	tcase_add_test(
+	    tc, sighup_with_broken_policy_is_refused_and_delivery_goes_on);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,8 +30,8 @@
 #include "s47/cal.h"
 #include "support/broker.h"
 
-#define DAY (86400000LL)
-#define HOUR (3600000LL)
+#define DAY      (86400000LL)
+#define HOUR     (3600000LL)
 #define MAX_SEEN 128
 
 struct seen {
@@ -73,7 +73,8 @@ set_clock(int64_t ms)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)ms);
 
-	ck_assert_int_eq(mash_test_write_file(it.path_clock, buf, (size_t)n), 0);
+	ck_assert_int_eq(mash_test_write_file(it.path_clock, buf, (size_t)n),
+	                 0);
 }
 
 static void
@@ -82,8 +83,9 @@ add_signer(const char *signer, struct mash_key **priv, const char *save_to)
 	struct mash_key *k = NULL;
 
 	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
-	ck_assert_int_eq(mash_trust_add_key(it.path_trust, signer, "k1", k,
-	    NULL, 0), MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_add_key(it.path_trust, signer, "k1", k, NULL, 0),
+	    MASH_OK);
 	if (save_to != NULL)
 		ck_assert_int_eq(mash_key_save_private(k, save_to), MASH_OK);
 	if (priv != NULL)
@@ -103,7 +105,7 @@ start_mashd(void)
 	ck_assert_ptr_nonnull(bindir);
 	snprintf(bin, sizeof(bin), "%s/mashd", bindir);
 	snprintf(env_clock, sizeof(env_clock), "MASHD_TEST_CLOCK_FILE=%s",
-	    it.path_clock);
+	         it.path_clock);
 	argv[0] = bin;
 	argv[1] = "--config";
 	argv[2] = it.path_cfg;
@@ -147,11 +149,13 @@ setup(void)
 	add_signer("mashd", NULL, keyfile);
 	add_signer("police", &it.police, NULL);
 	add_signer("health", &it.health, NULL);
-	ck_assert_int_eq(mash_trust_load(it.path_trust, &it.trust, why,
-	    sizeof(why)), MASH_OK);
+	ck_assert_int_eq(
+	    mash_trust_load(it.path_trust, &it.trust, why, sizeof(why)),
+	    MASH_OK);
 	ck_assert_int_eq(mash_test_broker_start(&it.broker), 0);
 	set_clock(t0());
-	n = snprintf(cfg, sizeof(cfg),
+	n = snprintf(
+	    cfg, sizeof(cfg),
 	    "mqtt = { uri = \"%s\"; client_id = \"mashd-it-s47\"; };\n"
 	    "key_id = \"k1\";\nkey_file = \"%s\";\ntrust_store = \"%s\";\n"
 	    "store = \"%s\";\npolicy = \"%s/policy/default.cfg\";\n"
@@ -168,10 +172,12 @@ setup(void)
 		o.client_id = "it-s47-inboxes";
 		o.clean_start = 1;
 		ck_assert_int_eq(mash_mq_new(&o, &it.client), MASH_OK);
-		ck_assert_int_eq(mash_mq_subscribe(it.client,
-		    "mash/v1/inbox/+", 5000), MASH_OK);
-		ck_assert_int_eq(mash_mq_subscribe(it.client,
-		    "mash/v1/receipts/+", 5000), MASH_OK);
+		ck_assert_int_eq(
+		    mash_mq_subscribe(it.client, "mash/v1/inbox/+", 5000),
+		    MASH_OK);
+		ck_assert_int_eq(
+		    mash_mq_subscribe(it.client, "mash/v1/receipts/+", 5000),
+		    MASH_OK);
 		ck_assert_int_eq(mash_mq_connect(it.client, 10000), MASH_OK);
 	}
 	start_mashd();
@@ -221,16 +227,17 @@ pump(int ms, int *receipts)
 			if (receipts != NULL)
 				(*receipts)++;
 		} else if (mash_env_open(it.trust, m->payload, m->len,
-		    "mash.v1.StrategyDiscussionTrigger", "mashd", &o, NULL,
-		    0) == MASH_OK) {
+		                         "mash.v1.StrategyDiscussionTrigger",
+		                         "mashd", &o, NULL, 0) == MASH_OK) {
 			struct seen *s;
 
 			ck_assert_uint_lt(it.n_seen, MAX_SEEN);
 			s = &it.seen[it.n_seen++];
 			snprintf(s->principal, sizeof(s->principal), "%s",
-			    m->topic + strlen("mash/v1/inbox/"));
+			         m->topic + strlen("mash/v1/inbox/"));
 			s->msg = mash__v1__strategy_discussion_trigger__unpack(
-			    mash_env_pb_allocator(), o->payload_len, o->payload);
+			    mash_env_pb_allocator(), o->payload_len,
+			    o->payload);
 			ck_assert_ptr_nonnull(s->msg);
 		}
 		mash_env_opened_free(o);
@@ -246,7 +253,7 @@ count(const char *principal, const char *kind)
 
 	for (i = 0; i < it.n_seen; i++)
 		if ((principal == NULL ||
-		    strcmp(it.seen[i].principal, principal) == 0) &&
+		     strcmp(it.seen[i].principal, principal) == 0) &&
 		    strcmp(it.seen[i].msg->kind, kind) == 0)
 			n++;
 	return n;
@@ -269,7 +276,7 @@ find(const char *principal, const char *kind)
  * idempotent). */
 static void
 send_event(const char *agency, struct mash_key *key, const char *id,
-    int category, int64_t occurred)
+           int category, int64_t occurred)
 {
 	Mash__V1__AgencyEvent ev = MASH__V1__AGENCY_EVENT__INIT;
 	Mash__V1__Subject subj = MASH__V1__SUBJECT__INIT;
@@ -295,12 +302,14 @@ send_event(const char *agency, struct mash_key *key, const char *id,
 	ev.consent = MASH__V1__CONSENT__NOT_SOUGHT;
 	ev.reporter = "it";
 	ev.agency_ref = "REF-1";
-	ck_assert_int_eq(mash_env_seal_msg(key, agency, "k1",
-	    &ev.base, &env, &len), MASH_OK);
+	ck_assert_int_eq(
+	    mash_env_seal_msg(key, agency, "k1", &ev.base, &env, &len),
+	    MASH_OK);
 	snprintf(topic, sizeof(topic), "mash/v1/events/%s", agency);
 	for (tries = 0; tries < 30 && receipts == 0; tries++) {
-		ck_assert_int_eq(mash_mq_publish(it.client, topic, env, len, 0,
-		    NULL, 5000), MASH_OK);
+		ck_assert_int_eq(
+		    mash_mq_publish(it.client, topic, env, len, 0, NULL, 5000),
+		    MASH_OK);
 		pump(1000, &receipts);
 	}
 	mash_free(env);
@@ -308,24 +317,24 @@ send_event(const char *agency, struct mash_key *key, const char *id,
 }
 
 static const char *const core[] = {"sw.sam", "swm.taylor", "police.pp1",
-    "health.nurse1"};
+                                   "health.nurse1"};
 
 /* The seed's pattern, shared by both tests; returns the due time. */
 static int64_t
 raise_domestic_abuse_then_injury(void)
 {
 	const Mash__V1__StrategyDiscussionTrigger *t;
-	int64_t due = mash_cal_end_of_day_ms(
-	    (int32_t)(day_ms("2026-11-03") / DAY));
+	int64_t due =
+	    mash_cal_end_of_day_ms((int32_t)(day_ms("2026-11-03") / DAY));
 	size_t i;
 	int waited;
 
 	send_event("police", it.police, "3f6c7f0e-5d7a-4c59-9a51-000000000001",
-	    MASH__V1__CATEGORY__DOMESTIC_ABUSE, t0() - 10 * DAY);
+	           MASH__V1__CATEGORY__DOMESTIC_ABUSE, t0() - 10 * DAY);
 	send_event("health", it.health, "3f6c7f0e-5d7a-4c59-9a51-000000000002",
-	    MASH__V1__CATEGORY__INJURY, t0());
+	           MASH__V1__CATEGORY__INJURY, t0());
 	for (waited = 0; waited < 15000 && count(NULL, "raised") < 4;
-	    waited += 500)
+	     waited += 500)
 		pump(500, NULL);
 	pump(1000, NULL); /* anything extra would arrive now */
 	ck_assert_uint_eq(count(NULL, "raised"), 4);
@@ -337,13 +346,14 @@ raise_domestic_abuse_then_injury(void)
 		ck_assert_str_eq(t->rule_id, "s47.multi-agency");
 		ck_assert_uint_eq(t->n_contributing_events, 2);
 		ck_assert_str_eq(t->contributing_events[0],
-		    "police/3f6c7f0e-5d7a-4c59-9a51-000000000001");
+		                 "police/3f6c7f0e-5d7a-4c59-9a51-000000000001");
 		ck_assert_str_eq(t->contributing_events[1],
-		    "health/3f6c7f0e-5d7a-4c59-9a51-000000000002");
+		                 "health/3f6c7f0e-5d7a-4c59-9a51-000000000002");
 		ck_assert_int_eq(t->discussion_due_by, due);
 		ck_assert_uint_eq(t->level, 4);
 		ck_assert_uint_gt(t->audit_seq, 0);
-		ck_assert_str_eq(t->trigger_id, find(core[0], "raised")->trigger_id);
+		ck_assert_str_eq(t->trigger_id,
+		                 find(core[0], "raised")->trigger_id);
 	}
 	ck_assert_uint_eq(count("school.dsl1", "raised"), 0);
 	ck_assert_uint_eq(count("housing.officer1", "raised"), 0);
@@ -364,7 +374,7 @@ START_TEST(test_restart_before_due_still_escalates_on_time_once)
 	int waited;
 
 	snprintf(trigger_id, sizeof(trigger_id), "%s",
-	    find("sw.sam", "raised")->trigger_id);
+	         find("sw.sam", "raised")->trigger_id);
 	stop_mashd();
 	set_clock(t0() + 2 * HOUR);
 	start_mashd();
@@ -375,8 +385,9 @@ START_TEST(test_restart_before_due_still_escalates_on_time_once)
 	pump(1500, NULL);
 	ck_assert_uint_eq(count(NULL, "escalated"), 0);
 	set_clock(due + 1000);
-	for (waited = 0; waited < 10000 &&
-	    count("manager.morgan", "escalated") < 2; waited += 500)
+	for (waited = 0;
+	     waited < 10000 && count("manager.morgan", "escalated") < 2;
+	     waited += 500)
 		pump(500, NULL);
 	pump(1500, NULL);
 	/* referral decision and strategy discussion, once each. */
@@ -398,7 +409,7 @@ START_TEST(test_restart_before_due_still_escalates_on_time_once)
 			strategy++;
 			ck_assert_str_eq(m->trigger_id, trigger_id);
 			ck_assert_str_eq(m->case_id,
-			    find("sw.sam", "raised")->case_id);
+			                 find("sw.sam", "raised")->case_id);
 			ck_assert_uint_eq(m->n_contributing_events, 2);
 			ck_assert_uint_gt(m->audit_seq, 0);
 		}
@@ -423,9 +434,11 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc,
+	tcase_add_test(
+	    tc,
 	    test_da_and_injury_ten_days_apart_give_one_trigger_in_core_inboxes);
-	tcase_add_test(tc, test_restart_before_due_still_escalates_on_time_once);
+	tcase_add_test(tc,
+	               test_restart_before_due_still_escalates_on_time_once);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

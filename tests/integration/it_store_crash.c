@@ -32,8 +32,8 @@
 
 #define ROUNDS 25
 
-static const char *const nhs_pool[] = {"9434765919", "4010232137",
-				       "4857773457", "1111111111"};
+static const char *const nhs_pool[] = {"9434765919", "4010232137", "4857773457",
+                                       "1111111111"};
 
 static int
 fail(const char *what)
@@ -68,7 +68,7 @@ ingest_one(struct mash_store *st, int64_t id)
 	int rc;
 
 	(void)mash_snprintf(event_id, sizeof(event_id), "ev-%lld",
-			    (long long)id);
+	                    (long long)id);
 	rc = mash_store_event_lookup(st, "police", event_id, &r);
 	if (rc != MASH_ERR_NOT_FOUND)
 		return rc == MASH_OK ? MASH_ERR_DUPLICATE : rc;
@@ -119,7 +119,7 @@ ingest_tx(struct mash_store *st, int64_t first, int k, int resend)
 		return rc;
 	if (resend && first > 1) {
 		(void)mash_snprintf(event_id, sizeof(event_id), "ev-%lld",
-				    (long long)(first - 1));
+		                    (long long)(first - 1));
 		rc = mash_store_event_lookup(st, "police", event_id, &r);
 		(void)mash_store_rollback(st);
 		return rc == MASH_OK ? 1 : MASH_ERR_INTERNAL;
@@ -130,7 +130,7 @@ ingest_tx(struct mash_store *st, int64_t first, int k, int resend)
 			goto fail;
 	}
 	(void)mash_snprintf(val, sizeof(val), "%lld",
-			    (long long)(first + k - 1));
+	                    (long long)(first + k - 1));
 	rc = mash_store_meta_set(st, "crash.last", val);
 	if (rc != MASH_OK)
 		goto fail;
@@ -200,7 +200,7 @@ verify(const char *path, int64_t max_acked, int64_t *stored)
 		return fail("reopen after kill");
 	db = mash_store_sqlite(st);
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) !=
-		    SQLITE_OK ||
+	        SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW) {
 		rc = fail("integrity_check did not run");
 		goto out;
@@ -213,37 +213,37 @@ verify(const char *path, int64_t max_acked, int64_t *stored)
 	if (!query_i64(db, "SELECT count(*) FROM events", &events) ||
 	    !query_i64(db, "SELECT count(*) FROM quarantine", &quarantine) ||
 	    !query_i64(db, "SELECT count(DISTINCT event_id) FROM events",
-		       &distinct) ||
+	               &distinct) ||
 	    !query_i64(db,
-		       "SELECT coalesce(max(CAST(substr(event_id, 4) AS"
-		       " INTEGER)), 0) FROM events",
-		       &maxn) ||
+	               "SELECT coalesce(max(CAST(substr(event_id, 4) AS"
+	               " INTEGER)), 0) FROM events",
+	               &maxn) ||
 	    !query_i64(db,
-		       "SELECT coalesce((SELECT CAST(value AS INTEGER)"
-		       " FROM meta WHERE key = 'crash.last'), 0)",
-		       &last)) {
+	               "SELECT coalesce((SELECT CAST(value AS INTEGER)"
+	               " FROM meta WHERE key = 'crash.last'), 0)",
+	               &last)) {
 		rc = fail("count queries");
 		goto out;
 	}
 	if (events != quarantine || events != last || events != maxn ||
 	    events != distinct) {
 		fprintf(stderr,
-			"events %lld quarantine %lld last %lld max %lld "
-			"distinct %lld\n",
-			(long long)events, (long long)quarantine,
-			(long long)last, (long long)maxn, (long long)distinct);
+		        "events %lld quarantine %lld last %lld max %lld "
+		        "distinct %lld\n",
+		        (long long)events, (long long)quarantine,
+		        (long long)last, (long long)maxn, (long long)distinct);
 		rc = fail("partial transaction visible after crash");
 		goto out;
 	}
 	if (events < max_acked) {
 		fprintf(stderr, "stored %lld < acknowledged %lld\n",
-			(long long)events, (long long)max_acked);
+		        (long long)events, (long long)max_acked);
 		rc = fail("an acknowledged event was lost");
 		goto out;
 	}
 	(void)snprintf(sql, sizeof(sql),
-		       "SELECT count(*) FROM events e JOIN cases c USING"
-		       " (case_id)");
+	               "SELECT count(*) FROM events e JOIN cases c USING"
+	               " (case_id)");
 	if (!query_i64(db, sql, &distinct) || distinct != events) {
 		rc = fail("event without its case");
 		goto out;
@@ -293,7 +293,7 @@ main(void)
 			return fail("waitpid");
 		if (WIFEXITED(status)) {
 			fprintf(stderr, "child exited %d\n",
-				WEXITSTATUS(status));
+			        WEXITSTATUS(status));
 			return fail("child failed before it was killed");
 		}
 		/* a new child continues after what is stored, which may
@@ -309,9 +309,11 @@ main(void)
 		close(fds[0]);
 		if (verify(path, max_acked, &stored) != 0)
 			goto out;
-		fprintf(stderr, "round %d: %lld acknowledged this round, "
-			"%lld in total\n", round, (long long)(max_acked - prev),
-			(long long)max_acked);
+		fprintf(stderr,
+		        "round %d: %lld acknowledged this round, "
+		        "%lld in total\n",
+		        round, (long long)(max_acked - prev),
+		        (long long)max_acked);
 	}
 	if (max_acked == 0) {
 		(void)fail("no event was ever committed");
@@ -319,7 +321,7 @@ main(void)
 	}
 	rc = 0;
 	fprintf(stderr, "it_store_crash: ok, %lld events over %d kills\n",
-		(long long)max_acked, ROUNDS);
+	        (long long)max_acked, ROUNDS);
 out:
 	(void)unlink(path);
 	(void)snprintf(p2, sizeof(p2), "%s-wal", path);

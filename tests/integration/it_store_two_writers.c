@@ -24,10 +24,10 @@
 
 #define N_EVENTS 300
 
-static const char *const nhs_pool[] = {"9434765919", "4010232137",
-				       "4857773457", "1111111111"};
+static const char *const nhs_pool[] = {"9434765919", "4010232137", "4857773457",
+                                       "1111111111"};
 static const char *const families[] = {"Reed", "Smith", "Khan", "Jones",
-				       "Taylor"};
+                                       "Taylor"};
 
 static int
 fail(const char *what)
@@ -136,7 +136,8 @@ writer(const char *path, int stride, int wfd, int gofd)
 		(void)usleep(1000);
 	}
 	mash_store_close(st);
-	if (write(wfd, &accepted, sizeof(accepted)) != (ssize_t)sizeof(accepted))
+	if (write(wfd, &accepted, sizeof(accepted)) !=
+	    (ssize_t)sizeof(accepted))
 		_exit(5);
 	_exit(0);
 }
@@ -210,7 +211,7 @@ main(void)
 	    accepted[1] == 0) {
 		fprintf(stderr, "accepted %d + %d\n", accepted[0], accepted[1]);
 		(void)fail("an event was accepted twice or never, or the"
-			   " writers did not interleave");
+		           " writers did not interleave");
 		goto out;
 	}
 	if (mash_store_open(path, &st) != MASH_OK) {
@@ -219,12 +220,12 @@ main(void)
 	}
 	if (mash_store_check(st) != MASH_OK ||
 	    !query_i64(mash_store_sqlite(st), "SELECT count(*) FROM events",
-		       &events) ||
+	               &events) ||
 	    !query_i64(mash_store_sqlite(st),
-		       "SELECT count(DISTINCT event_id) FROM events",
-		       &distinct) ||
+	               "SELECT count(DISTINCT event_id) FROM events",
+	               &distinct) ||
 	    !query_i64(mash_store_sqlite(st), "SELECT count(*) FROM cases",
-		       &cases)) {
+	               &cases)) {
 		(void)fail("check or count");
 		goto out;
 	}
@@ -233,22 +234,23 @@ main(void)
 	 * NHS number or demographic key twice (UNIQUE / link rules). */
 	if (events != N_EVENTS || distinct != N_EVENTS) {
 		fprintf(stderr, "events %lld distinct %lld\n",
-			(long long)events, (long long)distinct);
+		        (long long)events, (long long)distinct);
 		(void)fail("events not stored exactly once");
 		goto out;
 	}
-	if (!query_i64(mash_store_sqlite(st),
-		       "SELECT count(*) FROM (SELECT family_norm, date_of_birth,"
-		       " postcode_norm, count(*) AS n FROM cases WHERE"
-		       " nhs_number IS NULL GROUP BY 1, 2, 3 HAVING n > 1)",
-		       &distinct) ||
+	if (!query_i64(
+	        mash_store_sqlite(st),
+	        "SELECT count(*) FROM (SELECT family_norm, date_of_birth,"
+	        " postcode_norm, count(*) AS n FROM cases WHERE"
+	        " nhs_number IS NULL GROUP BY 1, 2, 3 HAVING n > 1)",
+	        &distinct) ||
 	    distinct != 0) {
 		(void)fail("a race created two cases for one child");
 		goto out;
 	}
 	fprintf(stderr,
-		"it_store_two_writers: ok, accepted %d + %d, %lld cases\n",
-		accepted[0], accepted[1], (long long)cases);
+	        "it_store_two_writers: ok, accepted %d + %d, %lld cases\n",
+	        accepted[0], accepted[1], (long long)cases);
 	rc = 0;
 out:
 	mash_store_close(st);

@@ -31,8 +31,8 @@
 #include "support/broker.h"
 #include "support/crypto_fixture.h"
 
-static const char *const agencies[] = {"police",  "health",  "education",
-				       "yot",     "housing", "social-care"};
+static const char *const agencies[] = {"police", "health",  "education",
+                                       "yot",    "housing", "social-care"};
 #define N_AGENCIES (sizeof(agencies) / sizeof(agencies[0]))
 
 struct mash_test_agents {
@@ -82,7 +82,7 @@ mkdir_p2(const char *a, const char *b)
  * in the trust store at DIR/<store>. */
 static int
 make_key(struct mash_test_agents *e, const char *signer, const char *store,
-	 struct mash_key **keep)
+         struct mash_key **keep)
 {
 	struct mash_key *k = NULL;
 	char p[600], why[256], kid[80];
@@ -94,16 +94,17 @@ make_key(struct mash_test_agents *e, const char *signer, const char *store,
 	if (mkdir_p2(e->dir, p) != 0)
 		goto out;
 	(void)snprintf(p, sizeof(p), "%s/keys/%s/%s-1.key.pem", e->dir, signer,
-		       signer);
+	               signer);
 	if (mash_key_save_private(k, p) != MASH_OK)
 		goto out;
 	(void)snprintf(p, sizeof(p), "%s/keys/%s/%s-1.pub.pem", e->dir, signer,
-		       signer);
+	               signer);
 	if (mash_key_save_public(k, p) != MASH_OK)
 		goto out;
 	(void)snprintf(p, sizeof(p), "%s/%s", e->dir, store);
 	(void)snprintf(kid, sizeof(kid), "%s-1", signer);
-	if (mash_trust_add_key(p, signer, kid, k, why, sizeof(why)) != MASH_OK) {
+	if (mash_trust_add_key(p, signer, kid, k, why, sizeof(why)) !=
+	    MASH_OK) {
 		fprintf(stderr, "agent_env: trust add %s: %s\n", signer, why);
 		goto out;
 	}
@@ -124,27 +125,27 @@ write_agent_cfg(struct mash_test_agents *e, size_t i, int bmin, int bmax)
 	int n;
 
 	(void)snprintf(e->cfg[i], sizeof(e->cfg[i]), "%s/agent-%s.cfg", e->dir,
-		       agencies[i]);
+	               agencies[i]);
 	(void)snprintf(e->outbox[i], sizeof(e->outbox[i]), "%s/outbox-%s.db",
-		       e->dir, agencies[i]);
-	n = snprintf(text, sizeof(text),
-		     "agent = {\n"
-		     "  agency = \"%s\";\n"
-		     "  log_level = \"info\";\n"
-		     "  mqtt = { uri = \"%s\"; client_id = \"it-agent-%s\";\n"
-		     "           reconnect_min_s = 1; reconnect_max_s = 2; };\n"
-		     "  signer = { key_id = \"%s-1\";\n"
-		     "             key_file = \"keys/%s/%s-1.key.pem\"; };\n"
-		     "  receipts = { trust_store = \"trust-agents\"; };\n"
-		     "  outbox = { path = \"outbox-%s.db\"; backoff_min_ms = %d;\n"
-		     "             backoff_max_ms = %d; };\n"
-		     "  timeouts = { connect_ms = 10000; publish_ms = 3000;\n"
-		     "               receipt_wait_ms = 120000;\n"
-		     "               follow_poll_ms = 100; };\n"
-		     "};\n",
-		     agencies[i], mash_test_broker_uri(e->broker), agencies[i],
-		     agencies[i], agencies[i], agencies[i], agencies[i], bmin,
-		     bmax);
+	               e->dir, agencies[i]);
+	n = snprintf(
+	    text, sizeof(text),
+	    "agent = {\n"
+	    "  agency = \"%s\";\n"
+	    "  log_level = \"info\";\n"
+	    "  mqtt = { uri = \"%s\"; client_id = \"it-agent-%s\";\n"
+	    "           reconnect_min_s = 1; reconnect_max_s = 2; };\n"
+	    "  signer = { key_id = \"%s-1\";\n"
+	    "             key_file = \"keys/%s/%s-1.key.pem\"; };\n"
+	    "  receipts = { trust_store = \"trust-agents\"; };\n"
+	    "  outbox = { path = \"outbox-%s.db\"; backoff_min_ms = %d;\n"
+	    "             backoff_max_ms = %d; };\n"
+	    "  timeouts = { connect_ms = 10000; publish_ms = 3000;\n"
+	    "               receipt_wait_ms = 120000;\n"
+	    "               follow_poll_ms = 100; };\n"
+	    "};\n",
+	    agencies[i], mash_test_broker_uri(e->broker), agencies[i],
+	    agencies[i], agencies[i], agencies[i], agencies[i], bmin, bmax);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(e->cfg[i], text, (size_t)n);
@@ -153,9 +154,9 @@ write_agent_cfg(struct mash_test_agents *e, size_t i, int bmin, int bmax)
 /* ---- the responder (mashd's ingest, as the wire contract states it) */
 
 static void
-send_receipt(struct mash_test_agents *e, struct mash_mq *mq,
-	     const char *agency, const char *event_id,
-	     Mash__V1__Receipt__Status status, const char *reason)
+send_receipt(struct mash_test_agents *e, struct mash_mq *mq, const char *agency,
+             const char *event_id, Mash__V1__Receipt__Status status,
+             const char *reason)
 {
 	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
 	uint8_t *env = NULL;
@@ -168,8 +169,8 @@ send_receipt(struct mash_test_agents *e, struct mash_mq *mq,
 	r.reason = (char *)reason;
 	r.case_id = (char *)"case-standin";
 	if (mash_env_seal_msg(e->mashd_key, "mashd", "mashd-1",
-			      (const ProtobufCMessage *)&r, &env,
-			      &len) != MASH_OK)
+	                      (const ProtobufCMessage *)&r, &env,
+	                      &len) != MASH_OK)
 		return;
 	(void)snprintf(topic, sizeof(topic), "mash/v1/receipts/%s", agency);
 	/* While the broker is down this fails and the receipt is lost: the
@@ -180,7 +181,7 @@ send_receipt(struct mash_test_agents *e, struct mash_mq *mq,
 
 static void
 respond(struct mash_test_agents *e, struct mash_mq *mq,
-	const struct mash_mq_msg *m)
+        const struct mash_mq_msg *m)
 {
 	const char *agency = strrchr(m->topic, '/');
 	struct mash_env_opened *o = NULL;
@@ -193,37 +194,37 @@ respond(struct mash_test_agents *e, struct mash_mq *mq,
 		return;
 	agency++;
 	rc = mash_env_open(e->trust, m->payload, m->len, "mash.v1.AgencyEvent",
-			   agency, &o, why, sizeof(why));
+	                   agency, &o, why, sizeof(why));
 	if (rc == MASH_OK)
 		rc = mash_evt_decode(o->payload, o->payload_len, &ev, why,
-				     sizeof(why));
+		                     sizeof(why));
 	if (rc == MASH_OK)
 		rc = mash_evt_validate(ev, agency,
-				       mash_clock_now(mash_clock_system()), why,
-				       sizeof(why));
+		                       mash_clock_now(mash_clock_system()), why,
+		                       sizeof(why));
 	if (rc != MASH_OK) {
 		char reason[300];
 
 		(void)snprintf(reason, sizeof(reason), "%s: %s",
-			       mash_errname(rc), why);
+		               mash_errname(rc), why);
 		send_receipt(e, mq, agency, ev != NULL ? ev->event_id : "",
-			     MASH__V1__RECEIPT__STATUS__REJECTED, reason);
+		             MASH__V1__RECEIPT__STATUS__REJECTED, reason);
 		goto out;
 	}
 	if (sqlite3_prepare_v2(e->db,
-			       "INSERT OR IGNORE INTO events(agency, event_id)"
-			       " VALUES (?1, ?2);",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "INSERT OR IGNORE INTO events(agency, event_id)"
+	                       " VALUES (?1, ?2);",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ev->event_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	send_receipt(e, mq, agency, ev->event_id,
-		     sqlite3_changes(e->db) == 1
-			     ? MASH__V1__RECEIPT__STATUS__ACCEPTED
-			     : MASH__V1__RECEIPT__STATUS__DUPLICATE,
-		     "");
+	             sqlite3_changes(e->db) == 1
+	                 ? MASH__V1__RECEIPT__STATUS__ACCEPTED
+	                 : MASH__V1__RECEIPT__STATUS__DUPLICATE,
+	             "");
 out:
 	sqlite3_finalize(st);
 	mash_evt_free(ev);
@@ -280,11 +281,11 @@ start_responder(struct mash_test_agents *e)
 	}
 	if (sqlite3_open(e->store, &e->db) != SQLITE_OK ||
 	    sqlite3_exec(e->db,
-			 "PRAGMA journal_mode=WAL;"
-			 "CREATE TABLE events (seq INTEGER PRIMARY KEY,"
-			 " agency TEXT NOT NULL, event_id TEXT NOT NULL,"
-			 " UNIQUE (agency, event_id));",
-			 NULL, NULL, NULL) != SQLITE_OK)
+	                 "PRAGMA journal_mode=WAL;"
+	                 "CREATE TABLE events (seq INTEGER PRIMARY KEY,"
+	                 " agency TEXT NOT NULL, event_id TEXT NOT NULL,"
+	                 " UNIQUE (agency, event_id));",
+	                 NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
 	atomic_store(&e->stop, 0);
 	if (pthread_create(&e->thread, NULL, responder, e) != 0)
@@ -305,19 +306,19 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 	(void)snprintf(cfg, sizeof(cfg), "%s/mashd.cfg", e->dir);
 	(void)snprintf(logp, sizeof(logp), "%s/mashd.log", e->dir);
 	n = snprintf(text, sizeof(text),
-		     "mqtt = {\n"
-		     "  uri = \"%s\";\n"
-		     "  client_id = \"mashd-it-agents\";\n"
-		     "  reconnect_min = 1;\n"
-		     "  reconnect_max = 2;\n"
-		     "};\n"
-		     "signer = \"mashd\";\n"
-		     "key_id = \"mashd-1\";\n"
-		     "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
-		     "trust_store = \"%s/trust-daemon\";\n"
-		     "store = \"%s\";\n"
-		     "log_level = \"info\";\n",
-		     mash_test_broker_uri(e->broker), e->dir, e->dir, e->store);
+	             "mqtt = {\n"
+	             "  uri = \"%s\";\n"
+	             "  client_id = \"mashd-it-agents\";\n"
+	             "  reconnect_min = 1;\n"
+	             "  reconnect_max = 2;\n"
+	             "};\n"
+	             "signer = \"mashd\";\n"
+	             "key_id = \"mashd-1\";\n"
+	             "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
+	             "trust_store = \"%s/trust-daemon\";\n"
+	             "store = \"%s\";\n"
+	             "log_level = \"info\";\n",
+	             mash_test_broker_uri(e->broker), e->dir, e->dir, e->store);
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    mash_test_write_file(cfg, text, (size_t)n) != 0)
 		return -1;
@@ -337,7 +338,8 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 			return 0;
 		if (mash_test_wait(e->mashd, 0, NULL) == 0) {
 			e->mashd = -1;
-			fprintf(stderr, "agent_env: mashd exited; log %s\n", logp);
+			fprintf(stderr, "agent_env: mashd exited; log %s\n",
+			        logp);
 			return -1;
 		}
 		mash_test_sleep_ms(50);
@@ -362,7 +364,7 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 	if (mash_test_broker_start(&e->broker) != 0)
 		goto fail;
 	(void)snprintf(e->bin, sizeof(e->bin), "%s/mash-agent",
-		       bindir != NULL ? bindir : "build/bin");
+	               bindir != NULL ? bindir : "build/bin");
 	(void)snprintf(e->store, sizeof(e->store), "%s/store.db", e->dir);
 	if (mkdir_p2(e->dir, "keys") != 0)
 		goto fail;
@@ -377,15 +379,15 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 		char mashd_bin[600];
 
 		(void)snprintf(mashd_bin, sizeof(mashd_bin), "%s/mashd",
-			       bindir != NULL ? bindir : "build/bin");
+		               bindir != NULL ? bindir : "build/bin");
 		e->real = access(mashd_bin, X_OK) == 0 &&
-			  getenv("MASH_TEST_AGENTS_STANDIN") == NULL;
+		          getenv("MASH_TEST_AGENTS_STANDIN") == NULL;
 		if (e->real && start_mashd(e, mashd_bin) != 0)
 			goto fail;
 		if (!e->real && start_responder(e) != 0)
 			goto fail;
 		fprintf(stderr, "agent_env: receiving side: %s\n",
-			e->real ? "mashd" : "receipt responder (no mashd)");
+		        e->real ? "mashd" : "receipt responder (no mashd)");
 	}
 	*out = e;
 	return 0;
@@ -469,7 +471,7 @@ mash_test_agents_outbox(const struct mash_test_agents *e, const char *agency)
 
 pid_t
 mash_test_agents_spawn(struct mash_test_agents *e, const char *agency,
-		       const char *feed, int follow, const char *tag)
+                       const char *feed, int follow, const char *tag)
 {
 	const char *argv[10];
 	char outp[600], errp[600];
@@ -499,15 +501,15 @@ mash_test_agents_parse_summary(const char *text, struct mash_test_summary *s)
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{"records=", offsetof(struct mash_test_summary, records)},
-		{"sent=", offsetof(struct mash_test_summary, sent)},
-		{"accepted=", offsetof(struct mash_test_summary, accepted)},
-		{"duplicate=", offsetof(struct mash_test_summary, duplicate)},
-		{"rejected_by_agent=",
-		 offsetof(struct mash_test_summary, rejected_by_agent)},
-		{"rejected_by_daemon=",
-		 offsetof(struct mash_test_summary, rejected_by_daemon)},
-		{"pending=", offsetof(struct mash_test_summary, pending)},
+	    {"records=", offsetof(struct mash_test_summary, records)},
+	    {"sent=", offsetof(struct mash_test_summary, sent)},
+	    {"accepted=", offsetof(struct mash_test_summary, accepted)},
+	    {"duplicate=", offsetof(struct mash_test_summary, duplicate)},
+	    {"rejected_by_agent=",
+	     offsetof(struct mash_test_summary, rejected_by_agent)},
+	    {"rejected_by_daemon=",
+	     offsetof(struct mash_test_summary, rejected_by_daemon)},
+	    {"pending=", offsetof(struct mash_test_summary, pending)},
 	};
 	const char *line = text != NULL ? strstr(text, "summary: ") : NULL;
 	size_t i;
@@ -516,14 +518,15 @@ mash_test_agents_parse_summary(const char *text, struct mash_test_summary *s)
 		long *dst = (long *)((char *)s + keys[i].off);
 		const char *k = line != NULL ? strstr(line, keys[i].key) : NULL;
 
-		*dst = k != NULL ? strtol(k + strlen(keys[i].key), NULL, 10) : -1;
+		*dst =
+		    k != NULL ? strtol(k + strlen(keys[i].key), NULL, 10) : -1;
 	}
 }
 
 int
 mash_test_agents_run(struct mash_test_agents *e, const char *agency,
-		     const char *feed, int timeout_ms, char **out, char **err,
-		     struct mash_test_summary *s)
+                     const char *feed, int timeout_ms, char **out, char **err,
+                     struct mash_test_summary *s)
 {
 	char tag[64], p[600];
 	char *o;
@@ -553,7 +556,7 @@ mash_test_agents_run(struct mash_test_agents *e, const char *agency,
 
 long
 mash_test_agents_count(const struct mash_test_agents *e, const char *agency,
-		       long *distinct)
+                       long *distinct)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -565,11 +568,12 @@ mash_test_agents_count(const struct mash_test_agents *e, const char *agency,
 	    SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*), count(DISTINCT agency || '/' ||"
-			       " event_id) FROM events"
-			       " WHERE ?1 IS NULL OR agency = ?1;",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT count(*), count(DISTINCT agency || '/' ||"
+	        " event_id) FROM events"
+	        " WHERE ?1 IS NULL OR agency = ?1;",
+	        -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	if (agency != NULL)
 		sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -586,7 +590,7 @@ out:
 
 int
 mash_test_agents_wait_count(const struct mash_test_agents *e,
-			    const char *agency, long n, int timeout_ms)
+                            const char *agency, long n, int timeout_ms)
 {
 	int waited = 0;
 

@@ -32,7 +32,7 @@ struct mash_test_summary {
  * 0 and *out, or -1 (reason on stderr). Free with mash_test_agents_free.
  */
 int mash_test_agents_start(int backoff_min_ms, int backoff_max_ms,
-			   struct mash_test_agents **out);
+                           struct mash_test_agents **out);
 
 /* Stop everything it started, remove the temp dir; NULL allowed. */
 void mash_test_agents_free(struct mash_test_agents *e);
@@ -55,11 +55,11 @@ const char *mash_test_agents_store(const struct mash_test_agents *e);
 
 /* Path of the agent config for agency (written at start), owned by e. */
 const char *mash_test_agents_config(const struct mash_test_agents *e,
-				    const char *agency);
+                                    const char *agency);
 
 /* Path of the agency's outbox database, owned by e. */
 const char *mash_test_agents_outbox(const struct mash_test_agents *e,
-				    const char *agency);
+                                    const char *agency);
 
 /*
  * Start mash-agent --config <agency cfg> --agency agency --input feed
@@ -67,7 +67,7 @@ const char *mash_test_agents_outbox(const struct mash_test_agents *e,
  * Returns the pid or -1.
  */
 pid_t mash_test_agents_spawn(struct mash_test_agents *e, const char *agency,
-			     const char *feed, int follow, const char *tag);
+                             const char *feed, int follow, const char *tag);
 
 /*
  * Run mash-agent to the end (at most timeout_ms) and return its exit code
@@ -75,20 +75,20 @@ pid_t mash_test_agents_spawn(struct mash_test_agents *e, const char *agency,
  * (malloc'd, caller frees; may be NULL) and its summary in *s.
  */
 int mash_test_agents_run(struct mash_test_agents *e, const char *agency,
-			 const char *feed, int timeout_ms, char **out,
-			 char **err, struct mash_test_summary *s);
+                         const char *feed, int timeout_ms, char **out,
+                         char **err, struct mash_test_summary *s);
 
 /* Parse the "summary:" line of text into *s (fields -1 if absent). */
 void mash_test_agents_parse_summary(const char *text,
-				    struct mash_test_summary *s);
+                                    struct mash_test_summary *s);
 
 /* Events stored for agency (NULL: all), and distinct (agency, event_id)
  * pairs among them; -1 on error. */
 long mash_test_agents_count(const struct mash_test_agents *e,
-			    const char *agency, long *distinct);
+                            const char *agency, long *distinct);
 
 /* Wait until count(agency) >= n (at most timeout_ms): 0 or -1. */
 int mash_test_agents_wait_count(const struct mash_test_agents *e,
-				const char *agency, long n, int timeout_ms);
+                                const char *agency, long n, int timeout_ms);
 
 #endif

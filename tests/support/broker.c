@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +65,7 @@ mash_test_mkdtemp(const char *tag)
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
 	n = snprintf(tmpl, sizeof(tmpl), "%s/mash-%s-XXXXXX", base,
-		     tag != NULL ? tag : "test");
+	             tag != NULL ? tag : "test");
 	if (n < 0 || (size_t)n >= sizeof(tmpl))
 		return NULL;
 	if (mkdtemp(tmpl) == NULL) {
@@ -174,7 +174,7 @@ redirect(int target, const char *path, int flags)
 
 pid_t
 mash_test_spawn(const char *const argv[], const char *const env_extra[],
-		const char *out_path, const char *err_path)
+                const char *out_path, const char *err_path)
 {
 	pid_t pid, parent;
 	size_t i;
@@ -300,17 +300,17 @@ write_conf(struct mash_test_broker *b)
 	/* Running as root, mosquitto would drop to the "mosquitto" user and
 	 * then fail to write our private persistence directory. */
 	n = snprintf(text, sizeof(text),
-		     "listener %d 127.0.0.1\n"
-		     "allow_anonymous true\n"
-		     "persistence true\n"
-		     "persistence_location %s/\n"
-		     "autosave_interval 1\n"
-		     "max_queued_messages 100000\n"
-		     "log_dest stderr\n"
-		     "log_type error\nlog_type warning\nlog_type notice\n"
-		     "%s%s",
-		     b->port, b->dir, geteuid() == 0 ? "user root\n" : "",
-		     b->tls);
+	             "listener %d 127.0.0.1\n"
+	             "allow_anonymous true\n"
+	             "persistence true\n"
+	             "persistence_location %s/\n"
+	             "autosave_interval 1\n"
+	             "max_queued_messages 100000\n"
+	             "log_dest stderr\n"
+	             "log_type error\nlog_type warning\nlog_type notice\n"
+	             "%s%s",
+	             b->port, b->dir, geteuid() == 0 ? "user root\n" : "",
+	             b->tls);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(b->conf, text, (size_t)n);
@@ -334,9 +334,10 @@ launch(struct mash_test_broker *b)
 		return -1;
 	}
 	if (mash_test_wait_port(b->port, 10000) != 0) {
-		fprintf(stderr, "broker: mosquitto did not listen on %d "
-				"(log %s)\n",
-			b->port, b->log);
+		fprintf(stderr,
+		        "broker: mosquitto did not listen on %d "
+		        "(log %s)\n",
+		        b->port, b->log);
 		(void)mash_test_kill(b->pid, SIGKILL, 2000, NULL);
 		b->pid = -1;
 		return -1;
@@ -354,17 +355,17 @@ mash_test_broker_start(struct mash_test_broker **out)
 
 int
 mash_test_broker_start_tls(const char *cafile, const char *certfile,
-			   const char *keyfile, int require_client_cert,
-			   struct mash_test_broker **out)
+                           const char *keyfile, int require_client_cert,
+                           struct mash_test_broker **out)
 {
 	char tls[1600];
 	int n;
 
 	n = snprintf(tls, sizeof(tls),
-		     "cafile %s\ncertfile %s\nkeyfile %s\n"
-		     "require_certificate %s\n",
-		     cafile, certfile, keyfile,
-		     require_client_cert ? "true" : "false");
+	             "cafile %s\ncertfile %s\nkeyfile %s\n"
+	             "require_certificate %s\n",
+	             cafile, certfile, keyfile,
+	             require_client_cert ? "true" : "false");
 	if (n < 0 || (size_t)n >= sizeof(tls))
 		return -1;
 	return broker_start(tls, out);
@@ -388,7 +389,7 @@ mash_test_make_pki(const char *dir)
 	char srvcsr[600], cli[600], clik[600], clicsr[600], ext[600];
 	const char *ssl = "/usr/bin/openssl";
 	static const char extt[] =
-		"subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost\n";
+	    "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost\n";
 
 	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
 	snprintf(cak, sizeof(cak), "%s/ca.key", dir);
@@ -404,26 +405,34 @@ mash_test_make_pki(const char *dir)
 	if (mash_test_write_file(ext, extt, sizeof(extt) - 1) != 0)
 		return -1;
 	{
-		const char *a1[] = {ssl, "req", "-x509", "-newkey", "rsa:2048",
-				    "-nodes", "-keyout", cak, "-out", ca,
-				    "-days", "2", "-subj", "/CN=mash-test-ca",
-				    NULL};
-		const char *a2[] = {ssl, "req", "-x509", "-newkey", "rsa:2048",
-				    "-nodes", "-keyout", ocak, "-out", oca,
-				    "-days", "2", "-subj", "/CN=other-ca", NULL};
-		const char *a3[] = {ssl, "req", "-newkey", "rsa:2048", "-nodes",
-				    "-keyout", srvk, "-out", srvcsr, "-subj",
-				    "/CN=127.0.0.1", NULL};
-		const char *a4[] = {ssl, "x509", "-req", "-in", srvcsr, "-CA",
-				    ca, "-CAkey", cak, "-CAcreateserial",
-				    "-out", srv, "-days", "2", "-extfile", ext,
-				    NULL};
-		const char *a5[] = {ssl, "req", "-newkey", "rsa:2048", "-nodes",
-				    "-keyout", clik, "-out", clicsr, "-subj",
-				    "/CN=mashd", NULL};
-		const char *a6[] = {ssl, "x509", "-req", "-in", clicsr, "-CA",
-				    ca, "-CAkey", cak, "-CAcreateserial",
-				    "-out", cli, "-days", "2", NULL};
+		const char *a1[] = {ssl,        "req",
+		                    "-x509",    "-newkey",
+		                    "rsa:2048", "-nodes",
+		                    "-keyout",  cak,
+		                    "-out",     ca,
+		                    "-days",    "2",
+		                    "-subj",    "/CN=mash-test-ca",
+		                    NULL};
+		const char *a2[] = {
+		    ssl,      "req",     "-x509", "-newkey",      "rsa:2048",
+		    "-nodes", "-keyout", ocak,    "-out",         oca,
+		    "-days",  "2",       "-subj", "/CN=other-ca", NULL};
+		const char *a3[] = {ssl,        "req",           "-newkey",
+		                    "rsa:2048", "-nodes",        "-keyout",
+		                    srvk,       "-out",          srvcsr,
+		                    "-subj",    "/CN=127.0.0.1", NULL};
+		const char *a4[] = {
+		    ssl,    "x509", "-req",   "-in", srvcsr,
+		    "-CA",  ca,     "-CAkey", cak,   "-CAcreateserial",
+		    "-out", srv,    "-days",  "2",   "-extfile",
+		    ext,    NULL};
+		const char *a5[] = {
+		    ssl,  "req",  "-newkey", "rsa:2048", "-nodes",    "-keyout",
+		    clik, "-out", clicsr,    "-subj",    "/CN=mashd", NULL};
+		const char *a6[] = {
+		    ssl,    "x509", "-req",   "-in", clicsr,
+		    "-CA",  ca,     "-CAkey", cak,   "-CAcreateserial",
+		    "-out", cli,    "-days",  "2",   NULL};
 
 		if (run_cmd(a1) || run_cmd(a2) || run_cmd(a3) || run_cmd(a4) ||
 		    run_cmd(a5) || run_cmd(a6))
@@ -456,7 +465,7 @@ broker_start(const char *tls, struct mash_test_broker **out)
 		if (b->port <= 0)
 			continue;
 		snprintf(b->uri, sizeof(b->uri), "%s://127.0.0.1:%d",
-			 b->tls[0] ? "ssl" : "tcp", b->port);
+		         b->tls[0] ? "ssl" : "tcp", b->port);
 		if (write_conf(b) == 0 && launch(b) == 0) {
 			*out = b;
 			return 0;

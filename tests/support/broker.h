@@ -33,8 +33,8 @@ int mash_test_broker_start(struct mash_test_broker **out);
  * "ssl://127.0.0.1:PORT". 0 or -1.
  */
 int mash_test_broker_start_tls(const char *cafile, const char *certfile,
-			       const char *keyfile, int require_client_cert,
-			       struct mash_test_broker **out);
+                               const char *keyfile, int require_client_cert,
+                               struct mash_test_broker **out);
 
 /*
  * Make a test PKI in dir with the openssl command: ca.pem/ca.key (a CA),
@@ -83,7 +83,7 @@ int mash_test_wait_port(int port, int timeout_ms);
  * /dev/null. Returns the pid, or -1.
  */
 pid_t mash_test_spawn(const char *const argv[], const char *const env_extra[],
-		      const char *out_path, const char *err_path);
+                      const char *out_path, const char *err_path);
 
 /* Wait for pid up to timeout_ms. 0 and *status (waitpid status) when it
  * exited; -1 on timeout (still running) or error. status may be NULL. */

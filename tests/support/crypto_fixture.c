@@ -45,8 +45,8 @@ mash_test_rmtree(const char *dir)
 }
 
 int
-mash_test_signer(const char *store_dir, const char *signer,
-		 const char *key_id, struct mash_key **priv)
+mash_test_signer(const char *store_dir, const char *signer, const char *key_id,
+                 struct mash_key **priv)
 {
 	struct mash_key *k = NULL;
 	int rc;

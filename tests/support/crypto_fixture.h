@@ -20,6 +20,6 @@ void mash_test_rmtree(const char *dir);
  * store_dir as (signer, key_id), and return the private key in *priv
  * (caller frees with mash_key_free). MASH_OK or the failing code. */
 int mash_test_signer(const char *store_dir, const char *signer,
-		     const char *key_id, struct mash_key **priv);
+                     const char *key_id, struct mash_key **priv);
 
 #endif

@@ -23,7 +23,7 @@
 
 static int
 add_key(const char *trust, const char *signer, const char *key_id,
-	struct mash_key **out)
+        struct mash_key **out)
 {
 	*out = NULL;
 	if (mash_key_generate(out) != MASH_OK)
@@ -31,9 +31,9 @@ add_key(const char *trust, const char *signer, const char *key_id,
 	if (trust == NULL)
 		return 0;
 	return mash_trust_add_key(trust, signer, key_id, *out, NULL, 0) ==
-			       MASH_OK
-		       ? 0
-		       : -1;
+	               MASH_OK
+	           ? 0
+	           : -1;
 }
 
 struct mash_mashd_fx *
@@ -55,25 +55,25 @@ mash_mashd_fx_new(const char *extra_cfg)
 	free(tmp);
 	snprintf(f->trust, sizeof(f->trust), "%s/trust", f->dir);
 	snprintf(f->mashd_trust, sizeof(f->mashd_trust), "%s/mashd-trust",
-		 f->dir);
+	         f->dir);
 	snprintf(f->cfg, sizeof(f->cfg), "%s/mashd.cfg", f->dir);
 	snprintf(f->db, sizeof(f->db), "%s/mash.db", f->dir);
 	snprintf(f->log, sizeof(f->log), "%s/mashd.log", f->dir);
 	snprintf(f->mashd_key, sizeof(f->mashd_key), "%s/mashd.key.pem",
-		 f->dir);
+	         f->dir);
 	if (mash_test_broker_start(&f->broker) != 0)
 		goto fail;
 	if (add_key(f->trust, "mashd", "k1", &mk) != 0 ||
 	    mash_key_save_private(mk, f->mashd_key) != MASH_OK ||
 	    mash_trust_add_key(f->mashd_trust, "mashd", "k1", mk, NULL, 0) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    add_key(f->trust, "police", "k1", &f->police) != 0 ||
 	    add_key(f->trust, "health", "k1", &f->health) != 0 ||
 	    add_key(f->trust, "education", "k1", &f->education) != 0 ||
 	    add_key(f->trust, "housing", "k1", &f->housing) != 0 ||
 	    add_key(f->trust, "police", "k2", &f->police_revoked) != 0 ||
 	    mash_trust_revoke(f->trust, "police", "k2", mash_clock_system(),
-			      NULL, 0) != MASH_OK ||
+	                      NULL, 0) != MASH_OK ||
 	    add_key(NULL, "police", "k9", &f->rogue) != 0) {
 		fprintf(stderr, "fixture: cannot make keys\n");
 		goto fail;
@@ -81,22 +81,22 @@ mash_mashd_fx_new(const char *extra_cfg)
 	mash_key_free(mk);
 	mk = NULL;
 	n = snprintf(text, sizeof(text),
-		     "# mashd for an integration test (mashd_fixture.c)\n"
-		     "mqtt = {\n"
-		     "  uri = \"%s\";\n"
-		     "  client_id = \"mashd-it\";\n"
-		     "  reconnect_min = 1;\n"
-		     "  reconnect_max = 2;\n"
-		     "};\n"
-		     "signer = \"mashd\";\n"
-		     "key_id = \"k1\";\n"
-		     "key_file = \"%s\";\n"
-		     "trust_store = \"%s\";\n"
-		     "store = \"%s\";\n"
-		     "log_level = \"info\";\n"
-		     "%s",
-		     mash_test_broker_uri(f->broker), f->mashd_key, f->trust,
-		     f->db, extra_cfg != NULL ? extra_cfg : "");
+	             "# mashd for an integration test (mashd_fixture.c)\n"
+	             "mqtt = {\n"
+	             "  uri = \"%s\";\n"
+	             "  client_id = \"mashd-it\";\n"
+	             "  reconnect_min = 1;\n"
+	             "  reconnect_max = 2;\n"
+	             "};\n"
+	             "signer = \"mashd\";\n"
+	             "key_id = \"k1\";\n"
+	             "key_file = \"%s\";\n"
+	             "trust_store = \"%s\";\n"
+	             "store = \"%s\";\n"
+	             "log_level = \"info\";\n"
+	             "%s",
+	             mash_test_broker_uri(f->broker), f->mashd_key, f->trust,
+	             f->db, extra_cfg != NULL ? extra_cfg : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    mash_test_write_file(f->cfg, text, (size_t)n) != 0)
 		goto fail;
@@ -123,7 +123,7 @@ agent_connect(struct mash_mashd_fx *f)
 	if (mash_mq_new(&o, &f->agent) != MASH_OK)
 		return -1;
 	if (mash_mq_subscribe(f->agent, "mash/v1/receipts/+", 5000) !=
-		    MASH_OK ||
+	        MASH_OK ||
 	    mash_mq_connect(f->agent, 10000) != MASH_OK) {
 		mash_mq_free(f->agent);
 		f->agent = NULL;
@@ -136,7 +136,7 @@ agent_connect(struct mash_mashd_fx *f)
  * ready" in the part of log written after the spawn. */
 static pid_t
 spawn_ready(struct mash_mashd_fx *f, const char *const extra[],
-	    const char *logpath)
+            const char *logpath)
 {
 	const char *bindir = getenv("MASH_BIN_DIR");
 	char bin[600], *log;
@@ -171,7 +171,7 @@ spawn_ready(struct mash_mashd_fx *f, const char *const extra[],
 		free(log);
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			fprintf(stderr, "fixture: mashd exited; log %s\n",
-				logpath);
+			        logpath);
 			return -1;
 		}
 		mash_test_sleep_ms(50);
@@ -192,7 +192,7 @@ mash_mashd_fx_start(struct mash_mashd_fx *f)
 
 pid_t
 mash_mashd_fx_spawn(struct mash_mashd_fx *f, const char *const extra[],
-		    const char *log)
+                    const char *log)
 {
 	return spawn_ready(f, extra, log);
 }
@@ -297,7 +297,7 @@ mash_mashd_fx_event_free(Mash__V1__AgencyEvent *ev)
 
 uint8_t *
 mash_mashd_fx_seal(const struct mash_key *key, const char *signer,
-		   const char *key_id, const ProtobufCMessage *msg, size_t *len)
+                   const char *key_id, const ProtobufCMessage *msg, size_t *len)
 {
 	uint8_t *env = NULL, *copy;
 
@@ -313,14 +313,14 @@ mash_mashd_fx_seal(const struct mash_key *key, const char *signer,
 
 int
 mash_mashd_fx_publish(struct mash_mashd_fx *f, const char *topic,
-		      const void *buf, size_t len)
+                      const void *buf, size_t len)
 {
 	if (agent_connect(f) != 0)
 		return -1;
 	return mash_mq_publish(f->agent, topic, buf, len, 0, NULL, 10000) ==
-			       MASH_OK
-		       ? 0
-		       : -1;
+	               MASH_OK
+	           ? 0
+	           : -1;
 }
 
 int
@@ -353,7 +353,7 @@ mash_mashd_fx_send(struct mash_mashd_fx *f, const Mash__V1__AgencyEvent *ev)
 
 int
 mash_mashd_fx_receipt(struct mash_mashd_fx *f, int timeout_ms,
-		      Mash__V1__Receipt **out, char *topic)
+                      Mash__V1__Receipt **out, char *topic)
 {
 	struct mash_trust *t = NULL;
 	struct mash_mq_msg *m = NULL;
@@ -372,7 +372,7 @@ mash_mashd_fx_receipt(struct mash_mashd_fx *f, int timeout_ms,
 	 * mashd's key sits alone in a store of its own. */
 	if (mash_trust_load(f->mashd_trust, &t, why, sizeof(why)) != MASH_OK ||
 	    mash_env_open(t, m->payload, m->len, "mash.v1.Receipt", "mashd", &o,
-			  why, sizeof(why)) != MASH_OK) {
+	                  why, sizeof(why)) != MASH_OK) {
 		fprintf(stderr, "fixture: receipt does not verify: %s\n", why);
 		goto out;
 	}

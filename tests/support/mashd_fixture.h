@@ -51,7 +51,7 @@ int mash_mashd_fx_start(struct mash_mashd_fx *f);
  * "--set", "mqtt.client_id=mashd-2"), logging to log; wait until ready.
  * The pid, or -1. The caller stops it (mash_test_kill). */
 pid_t mash_mashd_fx_spawn(struct mash_mashd_fx *f, const char *const extra[],
-			  const char *log);
+                          const char *log);
 
 /* SIGTERM mashd and wait (<= 30 s); 0 and *status, -1 if it had to be
  * killed. status may be NULL. */
@@ -66,31 +66,31 @@ void mash_mashd_fx_free(struct mash_mashd_fx *f);
 /* A valid event of agency (the demo child), event_id given, occurred a
  * day ago. Free with mash_mashd_fx_event_free. */
 Mash__V1__AgencyEvent *mash_mashd_fx_event(const char *agency,
-					   const char *event_id);
+                                           const char *event_id);
 void mash_mashd_fx_event_free(Mash__V1__AgencyEvent *ev);
 
 /* Seal msg with key as (signer, key_id): malloc'd bytes (free()), NULL on
  * failure. */
 uint8_t *mash_mashd_fx_seal(const struct mash_key *key, const char *signer,
-			    const char *key_id, const ProtobufCMessage *msg,
-			    size_t *len);
+                            const char *key_id, const ProtobufCMessage *msg,
+                            size_t *len);
 
 /* Seal ev with the fixture's k1 key of ev->agency and publish it on
  * mash/v1/events/{agency}. 0 or -1. */
 int mash_mashd_fx_send(struct mash_mashd_fx *f,
-		       const Mash__V1__AgencyEvent *ev);
+                       const Mash__V1__AgencyEvent *ev);
 
 /* Publish bytes on topic from the agent client (QoS 1, PUBACK awaited).
  * 0 or -1. */
 int mash_mashd_fx_publish(struct mash_mashd_fx *f, const char *topic,
-			  const void *buf, size_t len);
+                          const void *buf, size_t len);
 
 /* Wait up to timeout_ms for the next receipt (any agency), verified as
  * signed by mashd, decoded into *out (free with
  * mash_mashd_fx_receipt_free). 0, or -1 on timeout / bad receipt. topic
  * (may be NULL) gets the topic it came on (size MASH_MAX_TOPIC + 1). */
 int mash_mashd_fx_receipt(struct mash_mashd_fx *f, int timeout_ms,
-			  Mash__V1__Receipt **out, char *topic);
+                          Mash__V1__Receipt **out, char *topic);
 void mash_mashd_fx_receipt_free(Mash__V1__Receipt *r);
 
 /* One integer from an SQL query on the store (a read-only connection);

@@ -27,9 +27,9 @@
 #include "support/picture_stack.h"
 #include "support/story.h"
 
-#define PS_PATH 4096
-#define PS_KEY_ID "k1"
-#define PS_START_MS 30000
+#define PS_PATH       4096
+#define PS_KEY_ID     "k1"
+#define PS_START_MS   30000
 #define PS_RECEIPT_MS 15000
 
 struct mash_picture_stack {
@@ -48,9 +48,10 @@ struct mash_picture_stack {
 };
 
 static const char *const signers[] = {
-	"mashd", "police", "health", "education", "yot", "housing",
-	"social-care", "analyst.amara", "housing.officer1", "auditor.ada",
-	"sw.sam",
+    "mashd",       "police",        "health",
+    "education",   "yot",           "housing",
+    "social-care", "analyst.amara", "housing.officer1",
+    "auditor.ada", "sw.sam",
 };
 
 static void
@@ -82,12 +83,12 @@ ps_path(char *buf, const char *a, const char *b)
 
 static int
 load_key(const struct mash_picture_stack *s, const char *signer,
-	 struct mash_key **k)
+         struct mash_key **k)
 {
 	char p[PS_PATH];
 
 	if (mash_snprintf(p, sizeof(p), "%s/%s/%s.key.pem", s->keys, signer,
-			  PS_KEY_ID) != MASH_OK)
+	                  PS_KEY_ID) != MASH_OK)
 		return MASH_ERR_INVAL;
 	return mash_key_load_private(p, k);
 }
@@ -105,14 +106,14 @@ make_keys(struct mash_picture_stack *s)
 	for (i = 0; i < sizeof(signers) / sizeof(signers[0]); i++) {
 		if (ps_path(d, s->keys, signers[i]) || mkdir(d, 0700) != 0 ||
 		    mash_snprintf(p, sizeof(p), "%s/%s.key.pem", d,
-				  PS_KEY_ID) != MASH_OK)
+		                  PS_KEY_ID) != MASH_OK)
 			return -1;
 		rc = mash_key_generate(&k);
 		if (rc == MASH_OK)
 			rc = mash_key_save_private(k, p);
 		if (rc == MASH_OK)
 			rc = mash_trust_add_key(s->trust, signers[i], PS_KEY_ID,
-						k, why, sizeof(why));
+			                        k, why, sizeof(why));
 		mash_key_free(k);
 		k = NULL;
 		if (rc != MASH_OK) {
@@ -135,33 +136,35 @@ write_configs(struct mash_picture_stack *s)
 {
 	char buf[8192];
 
-	if (mash_snprintf(buf, sizeof(buf),
-		"# mashd for it_picture (tests/support/picture_stack.c)\n"
-		"mqtt = { uri = \"%s\"; client_id = \"mashd-%d\"; };\n"
-		"signer = \"mashd\";\n"
-		"key_id = \"%s\";\n"
-		"key_file = \"%s/mashd/%s.key.pem\";\n"
-		"trust_store = \"%s\";\n"
-		"policy = \"%s\";\n"
-		"directory = \"%s\";\n"
-		"store = \"%s\";\n"
-		"calendar = \"%s/s47/holidays.cfg\";\n"
-		"log_level = \"info\";\n",
-		mash_test_broker_uri(s->broker), (int)getpid(), PS_KEY_ID,
-		s->keys, PS_KEY_ID, s->trust, s->policy, s->directory,
-		s->db, getenv("MASH_SOURCE_DIR")) != MASH_OK ||
+	if (mash_snprintf(
+	        buf, sizeof(buf),
+	        "# mashd for it_picture (tests/support/picture_stack.c)\n"
+	        "mqtt = { uri = \"%s\"; client_id = \"mashd-%d\"; };\n"
+	        "signer = \"mashd\";\n"
+	        "key_id = \"%s\";\n"
+	        "key_file = \"%s/mashd/%s.key.pem\";\n"
+	        "trust_store = \"%s\";\n"
+	        "policy = \"%s\";\n"
+	        "directory = \"%s\";\n"
+	        "store = \"%s\";\n"
+	        "calendar = \"%s/s47/holidays.cfg\";\n"
+	        "log_level = \"info\";\n",
+	        mash_test_broker_uri(s->broker), (int)getpid(), PS_KEY_ID,
+	        s->keys, PS_KEY_ID, s->trust, s->policy, s->directory, s->db,
+	        getenv("MASH_SOURCE_DIR")) != MASH_OK ||
 	    write_text(s->cfg, buf) != 0)
 		return -1;
 	if (mash_snprintf(buf, sizeof(buf),
-		"picture = {\n"
-		"  mqtt_uri = \"%s\";\n"
-		"  key_dir = \"%s\";\n"
-		"  key_id = \"%s\";\n"
-		"  trust_store = \"%s\";\n"
-		"  timeout_ms = 15000;\n"
-		"};\n",
-		mash_test_broker_uri(s->broker), s->keys, PS_KEY_ID,
-		s->trust) != MASH_OK || write_text(s->piccfg, buf) != 0)
+	                  "picture = {\n"
+	                  "  mqtt_uri = \"%s\";\n"
+	                  "  key_dir = \"%s\";\n"
+	                  "  key_id = \"%s\";\n"
+	                  "  trust_store = \"%s\";\n"
+	                  "  timeout_ms = 15000;\n"
+	                  "};\n",
+	                  mash_test_broker_uri(s->broker), s->keys, PS_KEY_ID,
+	                  s->trust) != MASH_OK ||
+	    write_text(s->piccfg, buf) != 0)
 		return -1;
 	return 0;
 }
@@ -182,7 +185,7 @@ write_policy(struct mash_picture_stack *s, const char *policy_text)
 	}
 	for (i = 0; i < 3; i++) {
 		if (mash_snprintf(from, sizeof(from), "%s/policy/%s", src,
-				  names[i]) != MASH_OK ||
+		                  names[i]) != MASH_OK ||
 		    ps_path(to, s->dir, names[i]))
 			return -1;
 		text = mash_test_read_file(from, 1u << 20, &len);
@@ -218,7 +221,7 @@ ps_client(struct mash_picture_stack *s, const char *const *topics, size_t n)
 	size_t i;
 
 	(void)mash_snprintf(id, sizeof(id), "it-%d-%u", (int)getpid(),
-			    ++s->seq);
+	                    ++s->seq);
 	mash_mq_opts_init(&o);
 	o.uri = mash_test_broker_uri(s->broker);
 	o.client_id = id;
@@ -277,7 +280,7 @@ ingest(struct mash_picture_stack *s)
 			goto out;
 		}
 		(void)mash_snprintf(topic, sizeof(topic), "mash/v1/events/%s",
-				    e->agency);
+		                    e->agency);
 		if (mash_mq_publish(mq, topic, env, len, 0, NULL, 5000) !=
 		    MASH_OK) {
 			ps_err("cannot publish story event %zu", i);
@@ -295,13 +298,13 @@ ingest(struct mash_picture_stack *s)
 			mash_env_opened_free(o);
 			o = NULL;
 			if (mash_env_open(trust, m->payload, m->len,
-					  "mash.v1.Receipt", "mashd", &o, why,
-					  sizeof(why)) != MASH_OK)
+			                  "mash.v1.Receipt", "mashd", &o, why,
+			                  sizeof(why)) != MASH_OK)
 				continue;
 			if (r != NULL)
 				mash__v1__receipt__free_unpacked(r, NULL);
 			r = mash__v1__receipt__unpack(NULL, o->payload_len,
-						      o->payload);
+			                              o->payload);
 			if (r == NULL || strcmp(r->event_id, e->event_id))
 				continue;
 			if (r->status != MASH__V1__RECEIPT__STATUS__ACCEPTED &&
@@ -335,7 +338,7 @@ out:
 
 static int
 seal_request(struct mash_picture_stack *s, const struct mash_picture_ask *a,
-	     const struct mash_key *forged, uint8_t **env, size_t *len)
+             const struct mash_key *forged, uint8_t **env, size_t *len)
 {
 	Mash__V1__PictureRequest req;
 	Mash__V1__Subject subj;
@@ -355,11 +358,11 @@ seal_request(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 		req.break_glass_reason = (char *)a->break_glass;
 	if (forged != NULL)
 		return mash_env_seal_msg(forged, a->principal, PS_KEY_ID,
-					 &req.base, env, len);
+		                         &req.base, env, len);
 	rc = load_key(s, a->principal, &k);
 	if (rc == MASH_OK)
 		rc = mash_env_seal_msg(k, a->principal, PS_KEY_ID, &req.base,
-				       env, len);
+		                       env, len);
 	mash_key_free(k);
 	return rc;
 }
@@ -395,13 +398,13 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 	if (mash_trust_load(s->trust, &trust, why, sizeof(why)) != MASH_OK)
 		goto out;
 	(void)mash_snprintf(inbox, sizeof(inbox), "mash/v1/inbox/%s",
-			    a->principal);
+	                    a->principal);
 	topics[nt++] = inbox;
 	if (a->watch_topic != NULL)
 		topics[nt++] = a->watch_topic;
 	if (want_note) {
 		(void)mash_snprintf(ninbox, sizeof(ninbox), "mash/v1/inbox/%s",
-				    notified);
+		                    notified);
 		topics[nt++] = ninbox;
 	}
 	mq = ps_client(s, topics, nt);
@@ -421,7 +424,7 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 	props.correlation = corr;
 	props.correlation_len = sizeof(corr);
 	rc = mash_mq_publish(mq, "mash/v1/requests/picture", env, len, 0,
-			     &props, 5000);
+	                     &props, 5000);
 	if (rc != MASH_OK)
 		goto out;
 	deadline = ps_now_ms() + timeout_ms;
@@ -445,15 +448,15 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 			mash_env_opened_free(o);
 			o = NULL;
 			if (mash_env_open(trust, m->payload, m->len,
-					  "mash.v1.SharedRecord", "mashd", &o,
-					  why, sizeof(why)) == MASH_OK) {
+			                  "mash.v1.SharedRecord", "mashd", &o,
+			                  why, sizeof(why)) == MASH_OK) {
 				n = mash__v1__shared_record__unpack(
-					mash_env_pb_allocator(), o->payload_len,
-					o->payload);
+				    mash_env_pb_allocator(), o->payload_len,
+				    o->payload);
 				if (n != NULL &&
 				    !mash_streq(n->rule_id, "break-glass")) {
 					mash__v1__shared_record__free_unpacked(
-						n, mash_env_pb_allocator());
+					    n, mash_env_pb_allocator());
 					n = NULL;
 				}
 			}
@@ -464,13 +467,13 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 			mash_env_opened_free(o);
 			o = NULL;
 			rc = mash_env_open(trust, m->payload, m->len,
-					   "mash.v1.Picture", "mashd", &o, why,
-					   sizeof(why));
+			                   "mash.v1.Picture", "mashd", &o, why,
+			                   sizeof(why));
 			if (rc != MASH_OK)
 				goto out;
 			p = mash__v1__picture__unpack(mash_env_pb_allocator(),
-						      o->payload_len,
-						      o->payload);
+			                              o->payload_len,
+			                              o->payload);
 			if (p == NULL) {
 				rc = MASH_ERR_DECODE;
 				goto out;
@@ -479,7 +482,8 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 		}
 		/* Done when everything awaited is here; then a short grace
 		 * for strays on the watched topic. */
-		if (p != NULL && (!want_note || n != NULL || p->break_glass == 0)) {
+		if (p != NULL &&
+		    (!want_note || n != NULL || p->break_glass == 0)) {
 			if (a->watch_topic == NULL)
 				break;
 			if (grace == 0)
@@ -500,7 +504,8 @@ out:
 		n = NULL; /* transferred */
 	}
 	if (n != NULL)
-		mash__v1__shared_record__free_unpacked(n, mash_env_pb_allocator());
+		mash__v1__shared_record__free_unpacked(n,
+		                                       mash_env_pb_allocator());
 	if (p != NULL)
 		mash__v1__picture__free_unpacked(p, mash_env_pb_allocator());
 	mash_env_opened_free(o);
@@ -513,26 +518,26 @@ out:
 
 int
 mash_picture_stack_ask(struct mash_picture_stack *s,
-		       const struct mash_picture_ask *a,
-		       Mash__V1__Picture **out, int *stray, int timeout_ms)
+                       const struct mash_picture_ask *a,
+                       Mash__V1__Picture **out, int *stray, int timeout_ms)
 {
 	return do_ask(s, a, NULL, out, stray, NULL, NULL, timeout_ms);
 }
 
 int
 mash_picture_stack_ask_with_notice(struct mash_picture_stack *s,
-				   const struct mash_picture_ask *a,
-				   Mash__V1__Picture **out,
-				   const char *notified,
-				   Mash__V1__SharedRecord **note,
-				   int timeout_ms)
+                                   const struct mash_picture_ask *a,
+                                   Mash__V1__Picture **out,
+                                   const char *notified,
+                                   Mash__V1__SharedRecord **note,
+                                   int timeout_ms)
 {
 	return do_ask(s, a, NULL, out, NULL, notified, note, timeout_ms);
 }
 
 int
 mash_picture_stack_ask_forged(struct mash_picture_stack *s,
-			      const char *principal, int timeout_ms)
+                              const char *principal, int timeout_ms)
 {
 	struct mash_picture_ask a;
 	struct mash_key *k = NULL;
@@ -558,7 +563,7 @@ mash_picture_stack_ask_forged(struct mash_picture_stack *s,
 
 int64_t
 mash_picture_stack_audit_count(struct mash_picture_stack *s, const char *type,
-			       const char *principal)
+                               const char *principal)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -569,9 +574,9 @@ mash_picture_stack_audit_count(struct mash_picture_stack *s, const char *type,
 		goto out;
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*) FROM audit_log WHERE type = ?1 "
-			       "AND (?2 IS NULL OR recipient = ?2)",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT count(*) FROM audit_log WHERE type = ?1 "
+	                       "AND (?2 IS NULL OR recipient = ?2)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	if (principal != NULL)
@@ -597,8 +602,9 @@ mash_picture_stack_audit_record(struct mash_picture_stack *s, uint64_t seq)
 	    SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT record FROM audit_log WHERE seq = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT record FROM audit_log WHERE seq = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	if (sqlite3_step(st) == SQLITE_ROW &&
@@ -629,7 +635,7 @@ mash_picture_stack_mashctl(struct mash_picture_stack *s, char **out, ...)
 	if (bindir == NULL ||
 	    mash_snprintf(bin, sizeof(bin), "%s/mashctl", bindir) != MASH_OK ||
 	    mash_snprintf(outp, sizeof(outp), "%s/mashctl.%u.out", s->dir,
-			  ++s->seq) != MASH_OK)
+	                  ++s->seq) != MASH_OK)
 		return -1;
 	argv[n++] = bin;
 	argv[n++] = "picture";
@@ -677,12 +683,13 @@ wait_ready(struct mash_picture_stack *s)
 		}
 		rc = do_ask(s, &a, NULL, &p, NULL, NULL, NULL, 1000);
 		if (rc == MASH_OK) {
-			mash__v1__picture__free_unpacked(p,
-							 mash_env_pb_allocator());
+			mash__v1__picture__free_unpacked(
+			    p, mash_env_pb_allocator());
 			return 0;
 		}
 	}
-	ps_err("mashd did not answer within %d ms; see %s", PS_START_MS, s->log);
+	ps_err("mashd did not answer within %d ms; see %s", PS_START_MS,
+	       s->log);
 	return -1;
 }
 
@@ -700,7 +707,8 @@ mash_picture_stack_start(const char *tag, const char *policy_text)
 	s->mashd = -1;
 	s->dir = mash_test_mkdtemp(tag);
 	if (s->dir == NULL || bindir == NULL ||
-	    ps_path(s->trust, s->dir, "trust") || ps_path(s->keys, s->dir, "keys") ||
+	    ps_path(s->trust, s->dir, "trust") ||
+	    ps_path(s->keys, s->dir, "keys") ||
 	    ps_path(s->db, s->dir, "mash.db") ||
 	    ps_path(s->cfg, s->dir, "mashd.cfg") ||
 	    ps_path(s->piccfg, s->dir, "picture.cfg") ||

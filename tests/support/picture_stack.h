@@ -27,7 +27,7 @@ struct mash_picture_stack;
  * receipts. NULL on failure (reason on stderr, everything stopped).
  */
 struct mash_picture_stack *mash_picture_stack_start(const char *tag,
-						    const char *policy_text);
+                                                    const char *policy_text);
 
 /* Stop mashd and the broker, remove the temp dir, free. NULL allowed. */
 void mash_picture_stack_free(struct mash_picture_stack *s);
@@ -54,34 +54,34 @@ struct mash_picture_ask {
  * (after a further 500 ms grace). MASH_OK, MASH_ERR_TIMEOUT, or an error.
  */
 int mash_picture_stack_ask(struct mash_picture_stack *s,
-			   const struct mash_picture_ask *a,
-			   Mash__V1__Picture **out, int *stray, int timeout_ms);
+                           const struct mash_picture_ask *a,
+                           Mash__V1__Picture **out, int *stray, int timeout_ms);
 
 /* As ask, and also wait for a mashd-signed SharedRecord on
  * mash/v1/inbox/{notified} (the break-glass notification) into *note
  * (free with mash__v1__shared_record__free_unpacked; NULL if none came). */
 int mash_picture_stack_ask_with_notice(struct mash_picture_stack *s,
-				       const struct mash_picture_ask *a,
-				       Mash__V1__Picture **out,
-				       const char *notified,
-				       Mash__V1__SharedRecord **note,
-				       int timeout_ms);
+                                       const struct mash_picture_ask *a,
+                                       Mash__V1__Picture **out,
+                                       const char *notified,
+                                       Mash__V1__SharedRecord **note,
+                                       int timeout_ms);
 
 /* Publish a request claiming to be from principal but signed with a key
  * that is not in the trust store; wait timeout_ms for an answer.
  * MASH_ERR_TIMEOUT when none came (the expected outcome), MASH_OK if one
  * did. */
 int mash_picture_stack_ask_forged(struct mash_picture_stack *s,
-				  const char *principal, int timeout_ms);
+                                  const char *principal, int timeout_ms);
 
 /* Audit records of type (e.g. "PICTURE_GRANTED") whose recipient is
  * principal (NULL: any), read from the store; -1 on error. */
 int64_t mash_picture_stack_audit_count(struct mash_picture_stack *s,
-				       const char *type, const char *principal);
+                                       const char *type, const char *principal);
 
 /* The canonical JSON of audit record seq (caller frees), or NULL. */
 char *mash_picture_stack_audit_record(struct mash_picture_stack *s,
-				      uint64_t seq);
+                                      uint64_t seq);
 
 /*
  * Run `mashctl picture --config <stack's picture.cfg> ARGS...` (NULL-

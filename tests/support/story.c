@@ -11,33 +11,33 @@
 #include "support/story.h"
 
 static const struct mash_test_story_event story[] = {
-	{"police", "0b9d6d2e-2c31-4d0f-9a51-6f1f0c6d0a01", "2026-10-02",
-	 MASH__V1__CATEGORY__MISSING_EPISODE, 2, MASH__V1__CONSENT__NOT_SOUGHT,
-	 "Reported missing overnight by carer; found next morning in town.",
-	 "9434765919", 0, 0, 0},
-	{"education", "1c2e7f3a-3d42-4e1a-8b62-7a2a1d7e1b02", "2026-10-09",
-	 MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1, MASH__V1__CONSENT__GIVEN,
-	 "Attendance has fallen to 71% this half term.", "9434765919", 0, 0, 0},
-	{"housing", "2d3f8a4b-4e53-4f2b-9c73-8b3b2e8f2c03", "2026-10-15",
-	 MASH__V1__CATEGORY__HOMELESSNESS, 2, MASH__V1__CONSENT__GIVEN,
-	 "Family in temporary accommodation, overcrowded.", "9434765919", 0, 0, 0},
-	{"health", "3e4a9b5c-5f64-4a3c-8d84-9c4c3f9a3d04", "2026-10-20",
-	 MASH__V1__CATEGORY__SELF_HARM, 3, MASH__V1__CONSENT__REFUSED,
-	 "ED attendance after self-harm; discharged with CAMHS follow-up.",
-	 "9434765919", 0, 0, 0},
-	{"yot", "4f5bac6d-6a75-4b4d-9e95-ad5d4a0b4e05", "2026-10-28",
-	 MASH__V1__CATEGORY__OFFENDING, 2, MASH__V1__CONSENT__NOT_SOUGHT,
-	 "Arrested with older males for shoplifting; referral order.",
-	 "9434765919", 0, 0, 3},
-	{"police", "5a6cbd7e-7b86-4c5e-8fa6-be6e5b1c5f06", "2026-11-03",
-	 MASH__V1__CATEGORY__SEXUAL_EXPLOITATION, 3,
-	 MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM,
-	 "Seen in cars with adult males linked to CSE intelligence.",
-	 "9434765919", 1, 1, 4},
-	/* Alex: known to education only. */
-	{"education", "6b7dce8f-8c97-4d6f-9ab7-cf7f6c2d6a07", "2026-10-12",
-	 MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1, MASH__V1__CONSENT__GIVEN,
-	 "Late most mornings.", "4010232137", 0, 0, 0},
+    {"police", "0b9d6d2e-2c31-4d0f-9a51-6f1f0c6d0a01", "2026-10-02",
+     MASH__V1__CATEGORY__MISSING_EPISODE, 2, MASH__V1__CONSENT__NOT_SOUGHT,
+     "Reported missing overnight by carer; found next morning in town.",
+     "9434765919", 0, 0, 0},
+    {"education", "1c2e7f3a-3d42-4e1a-8b62-7a2a1d7e1b02", "2026-10-09",
+     MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1, MASH__V1__CONSENT__GIVEN,
+     "Attendance has fallen to 71% this half term.", "9434765919", 0, 0, 0},
+    {"housing", "2d3f8a4b-4e53-4f2b-9c73-8b3b2e8f2c03", "2026-10-15",
+     MASH__V1__CATEGORY__HOMELESSNESS, 2, MASH__V1__CONSENT__GIVEN,
+     "Family in temporary accommodation, overcrowded.", "9434765919", 0, 0, 0},
+    {"health", "3e4a9b5c-5f64-4a3c-8d84-9c4c3f9a3d04", "2026-10-20",
+     MASH__V1__CATEGORY__SELF_HARM, 3, MASH__V1__CONSENT__REFUSED,
+     "ED attendance after self-harm; discharged with CAMHS follow-up.",
+     "9434765919", 0, 0, 0},
+    {"yot", "4f5bac6d-6a75-4b4d-9e95-ad5d4a0b4e05", "2026-10-28",
+     MASH__V1__CATEGORY__OFFENDING, 2, MASH__V1__CONSENT__NOT_SOUGHT,
+     "Arrested with older males for shoplifting; referral order.", "9434765919",
+     0, 0, 3},
+    {"police", "5a6cbd7e-7b86-4c5e-8fa6-be6e5b1c5f06", "2026-11-03",
+     MASH__V1__CATEGORY__SEXUAL_EXPLOITATION, 3,
+     MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM,
+     "Seen in cars with adult males linked to CSE intelligence.", "9434765919",
+     1, 1, 4},
+    /* Alex: known to education only. */
+    {"education", "6b7dce8f-8c97-4d6f-9ab7-cf7f6c2d6a07", "2026-10-12",
+     MASH__V1__CATEGORY__SCHOOL_ATTENDANCE, 1, MASH__V1__CONSENT__GIVEN,
+     "Late most mornings.", "4010232137", 0, 0, 0},
 };
 
 size_t
@@ -58,8 +58,8 @@ mash_test_story_ms(const char *date)
 	struct tm tm;
 
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday) != 3)
+	if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) !=
+	    3)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -68,8 +68,8 @@ mash_test_story_ms(const char *date)
 }
 
 int
-mash_test_story_seal(size_t i, const struct mash_key *key,
-		     const char *key_id, uint8_t **env, size_t *len)
+mash_test_story_seal(size_t i, const struct mash_key *key, const char *key_id,
+                     uint8_t **env, size_t *len)
 {
 	const struct mash_test_story_event *e;
 	Mash__V1__AgencyEvent ev;
@@ -106,8 +106,8 @@ mash_test_story_seal(size_t i, const struct mash_key *key,
 	ev.severity = e->severity;
 	ev.summary = (char *)e->summary;
 	ev.consent = e->consent;
-	h.classification = e->official_sensitive ? "OFFICIAL-SENSITIVE"
-						 : "OFFICIAL";
+	h.classification =
+	    e->official_sensitive ? "OFFICIAL-SENSITIVE" : "OFFICIAL";
 	h.do_not_disclose_to_family = e->dnd_family;
 	ev.handling = &h;
 	ev.reporter = "test reporter";
@@ -124,14 +124,14 @@ mash_test_story_seal(size_t i, const struct mash_key *key,
 	if (strcmp(e->agency, "police") == 0) {
 		mash__v1__police_detail__init(&pd);
 		pd.incident_ref = "INC-1";
-		pd.incident_type = e->category ==
-					   MASH__V1__CATEGORY__SEXUAL_EXPLOITATION
-				   ? "cse-intelligence"
-				   : "missing-person";
-		pd.intelligence = e->category ==
-					  MASH__V1__CATEGORY__SEXUAL_EXPLOITATION
-				  ? "Vehicle seen at known address"
-				  : "";
+		pd.incident_type =
+		    e->category == MASH__V1__CATEGORY__SEXUAL_EXPLOITATION
+		        ? "cse-intelligence"
+		        : "missing-person";
+		pd.intelligence =
+		    e->category == MASH__V1__CATEGORY__SEXUAL_EXPLOITATION
+		        ? "Vehicle seen at known address"
+		        : "";
 		ev.detail_case = MASH__V1__AGENCY_EVENT__DETAIL_POLICE;
 		ev.police = &pd;
 	} else if (strcmp(e->agency, "health") == 0) {
@@ -163,4 +163,3 @@ mash_test_story_seal(size_t i, const struct mash_key *key,
 	}
 	return mash_env_seal_msg(key, e->agency, key_id, &ev.base, env, len);
 }
-

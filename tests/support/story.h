@@ -15,20 +15,20 @@
 struct mash_key;
 
 #define MASH_TEST_NHS_JORDAN "9434765919"
-#define MASH_TEST_NHS_ALEX "4010232137"
+#define MASH_TEST_NHS_ALEX   "4010232137"
 
 struct mash_test_story_event {
 	const char *agency;
 	const char *event_id;
-	const char *date;       /* occurred, 09:00 UTC */
+	const char *date; /* occurred, 09:00 UTC */
 	int category;
 	unsigned severity;
 	int consent;
 	const char *summary;
 	const char *nhs;
 	int official_sensitive;
-	int dnd_family;         /* do_not_disclose_to_family */
-	unsigned vcl_rse;       /* risk_of_sexual_exploitation score, 0 none */
+	int dnd_family;   /* do_not_disclose_to_family */
+	unsigned vcl_rse; /* risk_of_sexual_exploitation score, 0 none */
 };
 
 /* Number of story events (7: Jordan's six in order, then Alex's). */
@@ -46,6 +46,6 @@ int64_t mash_test_story_ms(const char *date);
  * MASH_OK or an error code.
  */
 int mash_test_story_seal(size_t i, const struct mash_key *key,
-			 const char *key_id, uint8_t **env, size_t *len);
+                         const char *key_id, uint8_t **env, size_t *len);
 
 #endif
