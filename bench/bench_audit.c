@@ -27,7 +27,7 @@
 #include "store/store.h"
 
 #define MAX_RUNS 15
-#define BATCH 32
+#define BATCH    32
 
 static double
 now_s(void)
@@ -70,7 +70,7 @@ seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
      unsigned char **env, size_t *env_len)
 {
 	return mash_env_seal(ctx, "mashd", "bench-1", type, payload, len, env,
-			     env_len);
+	                     env_len);
 }
 
 /* A DECISION record as the daemon writes one per recipient. */
@@ -78,9 +78,9 @@ static void
 decision(struct mash_aud_record *r, long i, char *ev, size_t evsz)
 {
 	static const char *const shared[] = {"category", "severity",
-					     "occurred_at", "agency"};
+	                                     "occurred_at", "agency"};
 	static const char *const withheld[] = {"summary", "subject.nhs",
-					       "subject.dob"};
+	                                       "subject.dob"};
 
 	(void)mash_snprintf(ev, evsz, "00000000-0000-4000-8000-%012ld", i);
 	memset(r, 0, sizeof(*r));
@@ -102,7 +102,7 @@ decision(struct mash_aud_record *r, long i, char *ev, size_t evsz)
 /* Append n records, batch per transaction; seconds taken, or < 0. */
 static double
 run_once(const char *path, long n, int batch, struct mash_key *key,
-	 double *cp_ms, double *verify_ms)
+         double *cp_ms, double *verify_ms)
 {
 	struct mash_aud_verify_result res;
 	struct mash_aud_signer signer = {seal, key};
@@ -118,7 +118,7 @@ run_once(const char *path, long n, int batch, struct mash_key *key,
 	remove_db(path);
 	if (mash_store_open(path, &st) != MASH_OK ||
 	    mash_aud_open(mash_store_sqlite(st), mash_clock_system(), "bench",
-			  &aud) != MASH_OK)
+	                  &aud) != MASH_OK)
 		goto out;
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
@@ -157,8 +157,8 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = getenv("TMPDIR");
-	double single[MAX_RUNS], batched[MAX_RUNS], cp[MAX_RUNS],
-		ver[MAX_RUNS], unused;
+	double single[MAX_RUNS], batched[MAX_RUNS], cp[MAX_RUNS], ver[MAX_RUNS],
+	    unused;
 	struct mash_key *key = NULL;
 	char path[512];
 	int64_t v;
@@ -171,7 +171,8 @@ main(int argc, char **argv)
 		dir = argv[1];
 	if (argc > 2) {
 		if (mash_parse_i64(argv[2], 32, 10000000, &v) != MASH_OK) {
-			fprintf(stderr, "bench_audit: RECORDS must be 32..1e7\n");
+			fprintf(stderr,
+			        "bench_audit: RECORDS must be 32..1e7\n");
 			return 2;
 		}
 		n = (long)v;
@@ -179,7 +180,7 @@ main(int argc, char **argv)
 	if (argc > 3) {
 		if (mash_parse_i64(argv[3], 1, MAX_RUNS, &v) != MASH_OK) {
 			fprintf(stderr, "bench_audit: RUNS must be 1..%d\n",
-				MAX_RUNS);
+			        MAX_RUNS);
 			return 2;
 		}
 		runs = (int)v;
@@ -190,11 +191,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	(void)snprintf(path, sizeof(path), "%s/bench_audit.%ld.db", dir,
-		       (long)getpid());
+	               (long)getpid());
 	for (i = 0; i < runs; i++) {
 		/* Single-record transactions are fsync-bound: fewer records. */
 		single[i] = run_once(path, n / 8 > 32 ? n / 8 : 32, 1, key,
-				     &unused, &unused);
+		                     &unused, &unused);
 		batched[i] = run_once(path, n, BATCH, key, &cp[i], &ver[i]);
 		if (single[i] < 0 || batched[i] < 0) {
 			fprintf(stderr, "bench_audit: run %d failed\n", i);

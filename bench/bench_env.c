@@ -23,7 +23,7 @@
 #include "event/evt.h"
 
 #define MAX_RUNS 15
-#define NOW_MS 1795435200000LL
+#define NOW_MS   1795435200000LL
 
 static double
 now_s(void)
@@ -70,7 +70,7 @@ packed_event(size_t *n)
 	Mash__V1__PoliceDetail pd = MASH__V1__POLICE_DETAIL__INIT;
 	Mash__V1__VclScore v = MASH__V1__VCL_SCORE__INIT, *vp[1] = {&v};
 	Mash__V1__RelatedPerson r = MASH__V1__RELATED_PERSON__INIT,
-				*rp[1] = {&r};
+	                        *rp[1] = {&r};
 	uint8_t *buf;
 
 	ev.event_id = "6f1c2a7e-0000-4000-8000-000000000006";
@@ -87,8 +87,8 @@ packed_event(size_t *n)
 	ev.category = MASH__V1__CATEGORY__SEXUAL_EXPLOITATION;
 	ev.severity = 3;
 	ev.summary = "Found in a car with two adult males known for CSE "
-		     "concerns; returned home by officers at 02:10. Child "
-		     "declined to say where they had been.";
+	             "concerns; returned home by officers at 02:10. Child "
+	             "declined to say where they had been.";
 	ev.consent = MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM;
 	h.classification = "OFFICIAL-SENSITIVE";
 	h.do_not_disclose_to_family = 1;
@@ -120,8 +120,8 @@ packed_event(size_t *n)
 int
 main(int argc, char **argv)
 {
-	static const char *const signers[] = {"police", "health", "education",
-					      "yot", "housing", "social-care"};
+	static const char *const signers[] = {
+	    "police", "health", "education", "yot", "housing", "social-care"};
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
 	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5, r, s, k;
 	double seal[MAX_RUNS], open[MAX_RUNS], val[MAX_RUNS], load[MAX_RUNS];
@@ -134,7 +134,7 @@ main(int argc, char **argv)
 
 	if (n < 1 || runs < 1 || runs > MAX_RUNS) {
 		fprintf(stderr, "usage: bench_env [N>0] [RUNS 1..%d]\n",
-			MAX_RUNS);
+		        MAX_RUNS);
 		return 2;
 	}
 	if (mkdtemp(dir) == NULL)
@@ -144,7 +144,7 @@ main(int argc, char **argv)
 			snprintf(id, sizeof(id), "%s-%d", signers[s], k);
 			if (mash_key_generate(&tmp) != MASH_OK ||
 			    mash_trust_add_key(dir, signers[s], id, tmp, NULL,
-					       0) != MASH_OK)
+			                       0) != MASH_OK)
 				return 1;
 			if (s == 0 && k == 0)
 				key = tmp;
@@ -168,9 +168,9 @@ main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			mash_free(env);
 			if (mash_env_seal(key, "police", "police-0",
-					  "mash.v1.AgencyEvent", payload,
-					  sizeof(payload), &env,
-					  &envlen) != MASH_OK)
+			                  "mash.v1.AgencyEvent", payload,
+			                  sizeof(payload), &env,
+			                  &envlen) != MASH_OK)
 				return 1;
 		}
 		seal[r] = (double)n / (now_s() - t0);
@@ -180,8 +180,8 @@ main(int argc, char **argv)
 			struct mash_env_opened *o = NULL;
 
 			if (mash_env_open(trust, env, envlen,
-					  "mash.v1.AgencyEvent", "police", &o,
-					  NULL, 0) != MASH_OK)
+			                  "mash.v1.AgencyEvent", "police", &o,
+			                  NULL, 0) != MASH_OK)
 				return 1;
 			mash_env_opened_free(o);
 		}
@@ -192,9 +192,9 @@ main(int argc, char **argv)
 			Mash__V1__AgencyEvent *ev = NULL;
 
 			if (mash_evt_decode(evbuf, evlen, &ev, NULL, 0) !=
-				    MASH_OK ||
+			        MASH_OK ||
 			    mash_evt_validate(ev, "police", NOW_MS, NULL, 0) !=
-				    MASH_OK)
+			        MASH_OK)
 				return 1;
 			mash_evt_free(ev);
 		}

@@ -48,7 +48,7 @@ run(int batch_max, int n)
 	int i;
 
 	snprintf(cfg, sizeof(cfg), "ingest = { batch_max = %d; };\n",
-		 batch_max);
+	         batch_max);
 	fx = mash_mashd_fx_new(cfg);
 	if (fx == NULL)
 		return -1;
@@ -58,7 +58,7 @@ run(int batch_max, int n)
 		Mash__V1__AgencyEvent *ev;
 
 		snprintf(id, sizeof(id), "bbbbbbbb-%04d-4000-8000-%012d",
-			 i % 10000, i);
+		         i % 10000, i);
 		ev = mash_mashd_fx_event("police", id);
 		if (ev == NULL || mash_mashd_fx_send(fx, ev) != 0) {
 			mash_mashd_fx_event_free(ev);
@@ -83,10 +83,10 @@ out:
 		char *log = mash_test_read_file(fx->log, 64u << 20, NULL);
 
 		fprintf(stderr, "bench_ingest: run failed; mashd log in "
-				"/tmp/bench_ingest_failed.log\n");
+		                "/tmp/bench_ingest_failed.log\n");
 		if (log != NULL)
-			(void)mash_test_write_file("/tmp/bench_ingest_failed.log",
-						   log, strlen(log));
+			(void)mash_test_write_file(
+			    "/tmp/bench_ingest_failed.log", log, strlen(log));
 		free(log);
 	}
 	mash_mashd_fx_free(fx);
@@ -102,15 +102,16 @@ main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : 3;
 
 	if (n < 1 || n > 100000 || runs < 1 || runs > MAX_RUNS) {
-		fprintf(stderr, "usage: bench_ingest [N 1..100000 [RUNS 1..%d]]\n",
-			MAX_RUNS);
+		fprintf(stderr,
+		        "usage: bench_ingest [N 1..100000 [RUNS 1..%d]]\n",
+		        MAX_RUNS);
 		return 2;
 	}
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		for (int k = 0; k < runs; k++) {
 			r[k] = run(sizes[s], n);
-			printf("batch_max %2d run %d: %.0f events/s\n", sizes[s],
-			       k + 1, r[k]);
+			printf("batch_max %2d run %d: %.0f events/s\n",
+			       sizes[s], k + 1, r[k]);
 			fflush(stdout);
 		}
 		qsort(r, (size_t)runs, sizeof(r[0]), cmp);

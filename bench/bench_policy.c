@@ -73,8 +73,8 @@ make_event(struct fixture *f)
 	f->ev.severity = 3;
 	f->ev.consent = MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM;
 	f->ev.summary = "Found in a car with two adult males known for "
-			"exploitation; disclosed gifts and travel. Strategy "
-			"discussion requested.";
+	                "exploitation; disclosed gifts and travel. Strategy "
+	                "discussion requested.";
 	f->ev.reporter = "DC 4411";
 	f->ev.agency_ref = "NP-2026-1103-0042";
 	f->h.classification = "OFFICIAL-SENSITIVE";
@@ -130,13 +130,15 @@ main(int argc, char **argv)
 	if (src == NULL)
 		src = ".";
 	if (events < 1 || runs < 1 || runs > MAX_RUNS) {
-		fprintf(stderr, "usage: bench_policy [SOURCE_DIR] [EVENTS] "
-				"[RUNS<=%d]\n", MAX_RUNS);
+		fprintf(stderr,
+		        "usage: bench_policy [SOURCE_DIR] [EVENTS] "
+		        "[RUNS<=%d]\n",
+		        MAX_RUNS);
 		return 2;
 	}
 	(void)mash_snprintf(ppath, sizeof(ppath), "%s/policy/default.cfg", src);
 	(void)mash_snprintf(dpath, sizeof(dpath), "%s/policy/directory.cfg",
-			    src);
+	                    src);
 	if (mash_pol_load(ppath, &pol, eb, sizeof(eb)) != MASH_OK ||
 	    mash_dir_load(dpath, &dir, eb, sizeof(eb)) != MASH_OK) {
 		fprintf(stderr, "bench_policy: %s\n", eb);
@@ -159,26 +161,27 @@ main(int argc, char **argv)
 			double t0 = now_s(), dt;
 
 			for (long e = 0; e < events; e++) {
-				struct mash_pol_case c = {
-					(unsigned)(e % 4) + 1, 3, 0};
+				struct mash_pol_case c = {(unsigned)(e % 4) + 1,
+				                          3, 0};
 				const char *purpose =
-					mash_pol_delivery_purpose(pol, c.level);
+				    mash_pol_delivery_purpose(pol, c.level);
 
 				for (size_t i = 0; i < n; i++) {
 					struct mash_pol_decision d;
 
 					(void)mash_pol_decide(pol, &view, &c,
-							      &rcp[i], purpose,
-							      0, &d);
+					                      &rcp[i], purpose,
+					                      0, &d);
 					sink += d.receives;
 					if (mode == 1 && d.receives) {
 						Mash__V1__SharedRecord rec;
 
 						if (mash_pol_record_build(
-							    &f.ev, &d, "case-1",
-							    "PPU, 101",
-							    &rec) == MASH_OK)
-							sink += (long)rec.n_fields;
+						        &f.ev, &d, "case-1",
+						        "PPU, 101",
+						        &rec) == MASH_OK)
+							sink +=
+							    (long)rec.n_fields;
 						mash_pol_record_clear(&rec);
 					}
 				}

@@ -21,8 +21,8 @@
 
 #define MAX_RUNS 15
 
-static const char *const nhs_pool[] = {"9434765919", "4010232137",
-				       "4857773457", "1111111111"};
+static const char *const nhs_pool[] = {"9434765919", "4010232137", "4857773457",
+                                       "1111111111"};
 
 static double
 now_s(void)
@@ -48,7 +48,7 @@ remove_db(const char *path)
 /* One event through the ingest sequence, inside an open transaction. */
 static int
 ingest_one(struct mash_store *st, long i, const unsigned char *env,
-	   size_t envlen)
+           size_t envlen)
 {
 	char event_id[40], case_id[MASH_STORE_CASE_ID_SIZE];
 	struct mash_store_receipt r;
@@ -57,7 +57,7 @@ ingest_one(struct mash_store *st, long i, const unsigned char *env,
 	int rc;
 
 	(void)mash_snprintf(event_id, sizeof(event_id),
-			    "00000000-0000-4000-8000-%012ld", i);
+	                    "00000000-0000-4000-8000-%012ld", i);
 	rc = mash_store_event_lookup(st, "police", event_id, &r);
 	if (rc != MASH_ERR_NOT_FOUND)
 		return rc == MASH_OK ? MASH_ERR_DUPLICATE : rc;
@@ -81,8 +81,8 @@ ingest_one(struct mash_store *st, long i, const unsigned char *env,
 	if (rc != MASH_OK)
 		return rc;
 	return mash_store_event_set_receipt(st, "police", event_id,
-					    MASH_STORE_RECEIPT_ACCEPTED,
-					    (uint64_t)i + 1);
+	                                    MASH_STORE_RECEIPT_ACCEPTED,
+	                                    (uint64_t)i + 1);
 }
 
 /* Events per second for n events, batch events per transaction. */
@@ -147,15 +147,18 @@ main(int argc, char **argv)
 	mash_log_set_level(MASH_LOG_ERROR);
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/tmp";
-	if ((argc > 2 && mash_parse_i64(argv[2], 32, 10000000, &n) != MASH_OK) ||
+	if ((argc > 2 &&
+	     mash_parse_i64(argv[2], 32, 10000000, &n) != MASH_OK) ||
 	    (argc > 3 &&
 	     mash_parse_i64(argv[3], 1, MAX_RUNS, &runs) != MASH_OK)) {
-		fprintf(stderr, "usage: bench_store [DIR] [EVENTS 32..] "
-				"[RUNS 1..%d]\n", MAX_RUNS);
+		fprintf(stderr,
+		        "usage: bench_store [DIR] [EVENTS 32..] "
+		        "[RUNS 1..%d]\n",
+		        MAX_RUNS);
 		return 2;
 	}
 	if (mash_snprintf(path, sizeof(path), "%s/bench_store.%ld.db", dir,
-			  (long)getpid()) != MASH_OK) {
+	                  (long)getpid()) != MASH_OK) {
 		fprintf(stderr, "bench_store: directory name too long\n");
 		return 2;
 	}
@@ -166,7 +169,7 @@ main(int argc, char **argv)
 			rc = run(path, (long)n, batches[b], &rates[r]);
 			if (rc != MASH_OK) {
 				fprintf(stderr, "bench_store: %s: %s\n", path,
-					mash_strerror(rc));
+				        mash_strerror(rc));
 				return 1;
 			}
 		}

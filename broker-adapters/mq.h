@@ -21,24 +21,24 @@
 struct mash_mq;
 
 /* Hard limits. */
-#define MASH_MQ_MAX_SUBS 16u              /* subscriptions kept for resubscribe */
-#define MASH_MQ_MAX_CORRELATION 256u      /* v5 correlation data, bytes */
-#define MASH_MQ_DEFAULT_QUEUE_MSGS 1024u  /* receive queue, messages */
+#define MASH_MQ_MAX_SUBS            16u /* subscriptions kept for resubscribe */
+#define MASH_MQ_MAX_CORRELATION     256u  /* v5 correlation data, bytes */
+#define MASH_MQ_DEFAULT_QUEUE_MSGS  1024u /* receive queue, messages */
 #define MASH_MQ_DEFAULT_QUEUE_BYTES (64u * 1024u * 1024u)
 /* A received payload larger than this is not copied whole: the queued
  * message holds the first max_payload bytes and oversized = 1. */
 #define MASH_MQ_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
 
 struct mash_mq_opts {
-	const char *uri;       /* tcp://host:port or ssl://host:port; required */
+	const char *uri; /* tcp://host:port or ssl://host:port; required */
 	const char *client_id; /* required, 1..23+ chars the broker accepts */
 	const char *username;  /* NULL: none */
 	const char *password;  /* NULL: none */
 	const char *ca_file;   /* ssl://: PEM CA bundle; NULL: system store */
 	const char *cert_file; /* ssl://: client certificate PEM; NULL: none */
 	const char *key_file;  /* ssl://: client private key PEM; NULL: none */
-	int verify_peer;       /* ssl://: verify certificate + host; default 1 */
-	int clean_start;       /* default 0: resume the persistent session */
+	int verify_peer; /* ssl://: verify certificate + host; default 1 */
+	int clean_start; /* default 0: resume the persistent session */
 	uint32_t session_expiry_s; /* v5 session expiry; default 86400 */
 	int keepalive_s;           /* default 30 */
 	int reconnect_min_s;       /* automatic reconnect backoff; default 1 */
@@ -50,21 +50,21 @@ struct mash_mq_opts {
 
 /* MQTT v5 properties a publisher sets and a receiver sees. */
 struct mash_mq_props {
-	const char *response_topic;     /* NULL: none */
+	const char *response_topic;       /* NULL: none */
 	const unsigned char *correlation; /* NULL: none */
-	size_t correlation_len;         /* <= MASH_MQ_MAX_CORRELATION */
+	size_t correlation_len;           /* <= MASH_MQ_MAX_CORRELATION */
 };
 
 /* One received message, owned by the caller of mash_mq_next(). */
 struct mash_mq_msg {
-	char *topic;               /* NUL-terminated */
-	unsigned char *payload;    /* len bytes (NULL when len == 0) */
-	size_t len;                /* bytes held in payload */
-	size_t orig_len;           /* bytes the broker sent */
-	int oversized;             /* 1: orig_len > max_payload, payload cut */
+	char *topic;            /* NUL-terminated */
+	unsigned char *payload; /* len bytes (NULL when len == 0) */
+	size_t len;             /* bytes held in payload */
+	size_t orig_len;        /* bytes the broker sent */
+	int oversized;          /* 1: orig_len > max_payload, payload cut */
 	int retained;
 	int dup;
-	char *response_topic;      /* NULL: none */
+	char *response_topic;       /* NULL: none */
 	unsigned char *correlation; /* NULL: none */
 	size_t correlation_len;
 };
@@ -115,8 +115,8 @@ uint64_t mash_mq_connect_count(struct mash_mq *mq);
  * MASH_ERR_INVAL on bad arguments (correlation too long).
  */
 int mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
-		    size_t len, int retained, const struct mash_mq_props *props,
-		    int timeout_ms);
+                    size_t len, int retained, const struct mash_mq_props *props,
+                    int timeout_ms);
 
 /*
  * Take the oldest received message, waiting up to timeout_ms (0: poll,

@@ -65,17 +65,17 @@ struct mash_mq {
 	pthread_cond_t cond;
 	char *subs[MASH_MQ_MAX_SUBS];
 	size_t nsubs;
-	int connected;      /* CONNACK seen, not lost since */
-	int ready;          /* connected and every filter subscribed */
-	int connect_failed; /* last connect attempt failed */
+	int connected;       /* CONNACK seen, not lost since */
+	int ready;           /* connected and every filter subscribed */
+	int connect_failed;  /* last connect attempt failed */
 	int connect_pending; /* an attempt of ours is still in progress */
-	int connect_fatal;  /* ... with a refusal that retrying won't fix */
-	int sub_failed;     /* last subscribe was refused */
-	int disconnected;   /* disconnect completed */
-	int closing;        /* mash_mq_disconnect called */
+	int connect_fatal;   /* ... with a refusal that retrying won't fix */
+	int sub_failed;      /* last subscribe was refused */
+	int disconnected;    /* disconnect completed */
+	int closing;         /* mash_mq_disconnect called */
 	uint64_t connect_count;
 	uint64_t refused;
-	uint64_t waited;    /* times on_message waited for room */
+	uint64_t waited; /* times on_message waited for room */
 	/* Recently completed publishes, by token (ring). Tokens, not
 	 * pointers, so a caller that timed out leaves nothing dangling. */
 	struct {
@@ -166,7 +166,7 @@ on_connected(void *ctx, char *cause)
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
 	mash_info("mq: connected to %s (connection %llu)", mq->uri,
-		  (unsigned long long)mash_mq_connect_count(mq));
+	          (unsigned long long)mash_mq_connect_count(mq));
 	if (n == 0)
 		return;
 	/* Subscribe again on every connect: the broker may have lost our
@@ -177,7 +177,7 @@ on_connected(void *ctx, char *cause)
 	rc = MQTTAsync_subscribeMany(mq->client, (int)n, filters, qos, &ro);
 	if (rc != MQTTASYNC_SUCCESS)
 		mash_err("mq: re-subscribe failed to start: %s",
-			 MQTTAsync_strerror(rc));
+		         MQTTAsync_strerror(rc));
 	(void)cause;
 }
 
@@ -211,9 +211,10 @@ on_subscribe_ok(void *ctx, MQTTAsync_successData5 *r)
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
 	if (bad)
-		mash_err("mq: broker refused a subscription (reason %d, count %d)",
-			 r != NULL ? (int)r->reasonCode : -1,
-			 r != NULL ? r->alt.sub.reasonCodeCount : -1);
+		mash_err(
+		    "mq: broker refused a subscription (reason %d, count %d)",
+		    r != NULL ? (int)r->reasonCode : -1,
+		    r != NULL ? r->alt.sub.reasonCodeCount : -1);
 }
 
 static void
@@ -247,7 +248,7 @@ on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
 	mash_info("mq: connect to %s failed (code %d reason %d)", mq->uri,
-		   r != NULL ? r->code : 0, r != NULL ? (int)r->reasonCode : 0);
+	          r != NULL ? r->code : 0, r != NULL ? (int)r->reasonCode : 0);
 }
 
 static void
@@ -300,7 +301,7 @@ on_connection_lost(void *ctx, char *cause)
 	pthread_mutex_unlock(&mq->lock);
 	/* Paho's cause text is about the socket, never message content. */
 	mash_warn("mq: connection to %s lost (%s); reconnecting", mq->uri,
-		  cause != NULL ? cause : "no cause given");
+	          cause != NULL ? cause : "no cause given");
 }
 
 static void
@@ -327,7 +328,7 @@ on_disconnect_fail(void *ctx, MQTTAsync_failureData5 *r)
 /* Copy a string/binary property value; NULL if absent. */
 static int
 copy_prop(MQTTProperties *props, enum MQTTPropertyCodes id, size_t max,
-	  unsigned char **out, size_t *outlen)
+          unsigned char **out, size_t *outlen)
 {
 	MQTTProperty *p;
 	unsigned char *b;
@@ -351,7 +352,7 @@ copy_prop(MQTTProperties *props, enum MQTTPropertyCodes id, size_t max,
 
 static int
 copy_message(struct mash_mq *mq, const char *topic, size_t topiclen,
-	     MQTTAsync_message *m, struct mash_mq_msg **out, size_t *bytes)
+             MQTTAsync_message *m, struct mash_mq_msg **out, size_t *bytes)
 {
 	struct mash_mq_msg *msg = NULL;
 	unsigned char *rt = NULL;
@@ -384,14 +385,14 @@ copy_message(struct mash_mq *mq, const char *topic, size_t topiclen,
 	/* An over-long response topic or correlation is dropped, not the
 	 * message: the payload is what the application must see. */
 	rc = copy_prop(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC,
-		       MASH_MAX_TOPIC, &rt, &rtlen);
+	               MASH_MAX_TOPIC, &rt, &rtlen);
 	if (rc == MASH_ERR_NOMEM)
 		goto out;
 	msg->response_topic = (char *)rt;
 	rt = NULL;
 	rc = copy_prop(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA,
-		       MASH_MQ_MAX_CORRELATION, &msg->correlation,
-		       &msg->correlation_len);
+	               MASH_MQ_MAX_CORRELATION, &msg->correlation,
+	               &msg->correlation_len);
 	if (rc == MASH_ERR_NOMEM)
 		goto out;
 	*bytes = sizeof(*msg) + topiclen + n + rtlen + msg->correlation_len;
@@ -434,9 +435,9 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	 */
 	pthread_mutex_lock(&mq->lock);
 	for (;;) {
-		full = mq->qcount > 0 &&
-		       (mq->qcount >= mq->queue_max_msgs ||
-			mq->qbytes + plen > mq->queue_max_bytes);
+		full =
+		    mq->qcount > 0 && (mq->qcount >= mq->queue_max_msgs ||
+		                       mq->qbytes + plen > mq->queue_max_bytes);
 		if (!full || atomic_load(&publishing_any) > 0 || mq->closing ||
 		    !mq->ready)
 			break;
@@ -453,8 +454,8 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	if (full) {
 		if (refused == 1 || refused % 1000 == 0)
 			mash_warn("mq: receive queue full, message handed back "
-				  "to Paho for redelivery (%llu times so far)",
-				  (unsigned long long)refused);
+			          "to Paho for redelivery (%llu times so far)",
+			          (unsigned long long)refused);
 		return 0;
 	}
 	rc = copy_message(mq, topic, tl, m, &msg, &bytes);
@@ -540,14 +541,14 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	mq->keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : 30;
 	mq->reconnect_min_s = o->reconnect_min_s > 0 ? o->reconnect_min_s : 1;
 	mq->reconnect_max_s = o->reconnect_max_s >= mq->reconnect_min_s
-				      ? o->reconnect_max_s
-				      : mq->reconnect_min_s;
+	                          ? o->reconnect_max_s
+	                          : mq->reconnect_min_s;
 	mq->queue_max_msgs =
-		o->queue_max_msgs ? o->queue_max_msgs : MASH_MQ_DEFAULT_QUEUE_MSGS;
+	    o->queue_max_msgs ? o->queue_max_msgs : MASH_MQ_DEFAULT_QUEUE_MSGS;
 	mq->queue_max_bytes = o->queue_max_bytes ? o->queue_max_bytes
-						 : MASH_MQ_DEFAULT_QUEUE_BYTES;
+	                                         : MASH_MQ_DEFAULT_QUEUE_BYTES;
 	mq->max_payload =
-		o->max_payload ? o->max_payload : MASH_MQ_DEFAULT_MAX_PAYLOAD;
+	    o->max_payload ? o->max_payload : MASH_MQ_DEFAULT_MAX_PAYLOAD;
 	mq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (mq->efd < 0) {
 		rc = MASH_ERR_IO;
@@ -558,19 +559,19 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	 * store, the agents' is their outbox. */
 	co.sendWhileDisconnected = 0;
 	rc = MASH_ERR_MQTT;
-	prc = MQTTAsync_createWithOptions(&mq->client, mq->uri, mq->client_id,
-					  MQTTCLIENT_PERSISTENCE_NONE, NULL,
-					  &co);
+	prc =
+	    MQTTAsync_createWithOptions(&mq->client, mq->uri, mq->client_id,
+	                                MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
 	if (prc != MQTTASYNC_SUCCESS) {
 		mash_err("mq: cannot create client for %s: %s", mq->uri,
-			 MQTTAsync_strerror(prc));
+		         MQTTAsync_strerror(prc));
 		goto out;
 	}
 	mq->have_client = 1;
 	if (MQTTAsync_setCallbacks(mq->client, mq, on_connection_lost,
-				   on_message, NULL) != MQTTASYNC_SUCCESS ||
+	                           on_message, NULL) != MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setConnected(mq->client, mq, on_connected) !=
-		    MQTTASYNC_SUCCESS)
+	        MQTTASYNC_SUCCESS)
 		goto out;
 	*out = mq;
 	mq = NULL; /* transferred */
@@ -619,7 +620,7 @@ mash_mq_subscribe(struct mash_mq *mq, const char *filter, int timeout_ms)
 	prc = MQTTAsync_subscribe(mq->client, filter, 1, &ro);
 	if (prc != MQTTASYNC_SUCCESS) {
 		mash_err("mq: subscribe failed to start: %s",
-			 MQTTAsync_strerror(prc));
+		         MQTTAsync_strerror(prc));
 		rc = MASH_ERR_MQTT;
 		goto out;
 	}
@@ -630,7 +631,7 @@ mash_mq_subscribe(struct mash_mq *mq, const char *filter, int timeout_ms)
 			break;
 	}
 	rc = mq->ready ? MASH_OK
-		       : (mq->sub_failed ? MASH_ERR_MQTT : MASH_ERR_TIMEOUT);
+	               : (mq->sub_failed ? MASH_ERR_MQTT : MASH_ERR_TIMEOUT);
 	pthread_mutex_unlock(&mq->lock);
 out:
 	mash_free(copy);
@@ -701,13 +702,13 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 		}
 		pthread_mutex_unlock(&mq->lock);
 		prc = pending ? MQTTASYNC_SUCCESS
-			      : MQTTAsync_connect(mq->client, &co);
+		              : MQTTAsync_connect(mq->client, &co);
 		if (prc != MQTTASYNC_SUCCESS) {
 			pthread_mutex_lock(&mq->lock);
 			mq->connect_pending = 0;
 			pthread_mutex_unlock(&mq->lock);
 			mash_err("mq: connect to %s failed to start: %s",
-				 mq->uri, MQTTAsync_strerror(prc));
+			         mq->uri, MQTTAsync_strerror(prc));
 			rc = MASH_ERR_MQTT;
 			goto out;
 		}
@@ -739,7 +740,7 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 	}
 	if (rc == MASH_ERR_MQTT)
 		mash_err("mq: %s refused the connection or subscription",
-			 mq->uri);
+		         mq->uri);
 out:
 	MQTTProperties_free(&props);
 	return rc;
@@ -808,8 +809,8 @@ mash_mq_fd(struct mash_mq *mq)
 
 int
 mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
-		size_t len, int retained, const struct mash_mq_props *props,
-		int timeout_ms)
+                size_t len, int retained, const struct mash_mq_props *props,
+                int timeout_ms)
 {
 	MQTTAsync_message m = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -860,7 +861,7 @@ mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
 	if (prc != MQTTASYNC_SUCCESS) {
 		atomic_fetch_sub(&publishing_any, 1);
 		mash_warn("mq: publish refused by client: %s",
-			  MQTTAsync_strerror(prc));
+		          MQTTAsync_strerror(prc));
 		goto out;
 	}
 	/* Wait for the PUBACK: a caller publishing a receipt needs to know
@@ -949,7 +950,8 @@ mash_mq_msg_free(struct mash_mq_msg *m)
 int
 mash_mq_disconnect(struct mash_mq *mq, int timeout_ms)
 {
-	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+	MQTTAsync_disconnectOptions d =
+	    MQTTAsync_disconnectOptions_initializer5;
 	struct timespec dl;
 	int rc = MASH_ERR_MQTT, prc;
 

@@ -38,12 +38,12 @@ mashd_audit_checkpoint_now(struct mashd *d)
 		goto out; /* nothing new since the last checkpoint */
 	if (d->mq != NULL) {
 		rc = mash_mq_publish(d->mq, MASH_AUD_CHECKPOINT_TOPIC, env, len,
-				     1, NULL,
-				     (int)d->cfg.mqtt_publish_timeout_ms);
+		                     1, NULL,
+		                     (int)d->cfg.mqtt_publish_timeout_ms);
 		if (rc != MASH_OK)
 			mash_warn("final checkpoint stored but not published "
-				  "(%s)",
-				  mash_errname(rc));
+			          "(%s)",
+			          mash_errname(rc));
 	}
 	mash_info("audit checkpoint signed at shutdown");
 	rc = MASH_OK;

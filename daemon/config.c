@@ -26,48 +26,57 @@ struct key {
 	int64_t min, max; /* K_INT range */
 };
 
-#define S(n, f) {n, K_STR, offsetof(struct mashd_config, f), 0, 0}
-#define I(n, f, lo, hi) {n, K_INT, offsetof(struct mashd_config, f), lo, hi}
-#define B(n, f) {n, K_BOOL, offsetof(struct mashd_config, f), 0, 1}
+#define S(n, f)                                                                \
+	{                                                                      \
+		n, K_STR, offsetof(struct mashd_config, f), 0, 0               \
+	}
+#define I(n, f, lo, hi)                                                        \
+	{                                                                      \
+		n, K_INT, offsetof(struct mashd_config, f), lo, hi             \
+	}
+#define B(n, f)                                                                \
+	{                                                                      \
+		n, K_BOOL, offsetof(struct mashd_config, f), 0, 1              \
+	}
 
 static const struct key keys[] = {
-	S("mqtt.uri", mqtt_uri),
-	S("mqtt.client_id", mqtt_client_id),
-	S("mqtt.username", mqtt_username),
-	S("mqtt.password", mqtt_password),
-	S("mqtt.ca_file", mqtt_ca_file),
-	S("mqtt.cert_file", mqtt_cert_file),
-	S("mqtt.key_file", mqtt_key_file),
-	B("mqtt.verify_peer", mqtt_verify_peer),
-	B("mqtt.clean_start", mqtt_clean_start),
-	I("mqtt.keepalive", mqtt_keepalive, 5, 3600),
-	I("mqtt.session_expiry", mqtt_session_expiry, 0, 4294967295LL),
-	I("mqtt.reconnect_min", mqtt_reconnect_min, 1, 3600),
-	I("mqtt.reconnect_max", mqtt_reconnect_max, 1, 3600),
-	S("mqtt.subscribe", mqtt_subscribe),
-	S("mqtt.picture_subscribe", mqtt_picture_subscribe),
-	I("mqtt.queue_max_messages", mqtt_queue_max_messages, 1, 1000000),
-	I("mqtt.queue_max_bytes", mqtt_queue_max_bytes, 1024,
-	  4LL * 1024 * 1024 * 1024),
-	I("mqtt.publish_timeout_ms", mqtt_publish_timeout_ms, 100, 600000),
-	S("signer", signer),
-	S("key_id", key_id),
-	S("key_file", key_file),
-	S("trust_store", trust_store),
-	S("store", store),
-	S("policy", policy),
-	S("directory", directory),
-	S("calendar", calendar),
-	S("log_level", log_level),
-	I("max_message", max_message, 1024, MASH_MAX_ENVELOPE),
-	I("tick_ms", tick_ms, 50, 60000),
-	I("drain_timeout_ms", drain_timeout_ms, 0, 600000),
-	I("ingest.batch_max", ingest_batch_max, 1, MASHD_BATCH_MAX),
-	S("audit.log_id", audit_log_id),
-	I("audit.checkpoint_every_records", audit_checkpoint_every_records, 0,
-	  1000000000),
-	I("audit.checkpoint_every_ms", audit_checkpoint_every_ms, 0,
-	  86400000LL * 31),
+    S("mqtt.uri", mqtt_uri),
+    S("mqtt.client_id", mqtt_client_id),
+    S("mqtt.username", mqtt_username),
+    S("mqtt.password", mqtt_password),
+    S("mqtt.ca_file", mqtt_ca_file),
+    S("mqtt.cert_file", mqtt_cert_file),
+    S("mqtt.key_file", mqtt_key_file),
+    B("mqtt.verify_peer", mqtt_verify_peer),
+    B("mqtt.clean_start", mqtt_clean_start),
+    I("mqtt.keepalive", mqtt_keepalive, 5, 3600),
+    I("mqtt.session_expiry", mqtt_session_expiry, 0, 4294967295LL),
+    I("mqtt.reconnect_min", mqtt_reconnect_min, 1, 3600),
+    I("mqtt.reconnect_max", mqtt_reconnect_max, 1, 3600),
+    S("mqtt.subscribe", mqtt_subscribe),
+    S("mqtt.picture_subscribe", mqtt_picture_subscribe),
+    I("mqtt.queue_max_messages", mqtt_queue_max_messages, 1, 1000000),
+    I("mqtt.queue_max_bytes", mqtt_queue_max_bytes, 1024,
+      4LL * 1024 * 1024 * 1024),
+    I("mqtt.publish_timeout_ms", mqtt_publish_timeout_ms, 100, 600000),
+    S("signer", signer),
+    S("key_id", key_id),
+    S("key_file", key_file),
+    S("trust_store", trust_store),
+    S("store", store),
+    S("policy", policy),
+    S("directory", directory),
+    S("calendar", calendar),
+    S("log_level", log_level),
+    I("max_message", max_message, 1024, MASH_MAX_ENVELOPE),
+    I("tick_ms", tick_ms, 50, 60000),
+    I("drain_timeout_ms", drain_timeout_ms, 0, 600000),
+    I("ingest.batch_max", ingest_batch_max, 1, MASHD_BATCH_MAX),
+    S("audit.log_id", audit_log_id),
+    I("audit.checkpoint_every_records", audit_checkpoint_every_records, 0,
+      1000000000),
+    I("audit.checkpoint_every_ms", audit_checkpoint_every_ms, 0,
+      86400000LL * 31),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -84,9 +93,9 @@ mashd_config_defaults(struct mashd_config *c)
 	c->mqtt_reconnect_min = 1;
 	c->mqtt_reconnect_max = 30;
 	mash_strlcpy(c->mqtt_subscribe, "mash/v1/events/+",
-		     sizeof(c->mqtt_subscribe));
+	             sizeof(c->mqtt_subscribe));
 	mash_strlcpy(c->mqtt_picture_subscribe, "mash/v1/requests/picture",
-		     sizeof(c->mqtt_picture_subscribe));
+	             sizeof(c->mqtt_picture_subscribe));
 	c->mqtt_queue_max_messages = 1024;
 	c->mqtt_queue_max_bytes = 64LL * 1024 * 1024;
 	c->mqtt_publish_timeout_ms = 5000;
@@ -126,14 +135,15 @@ is_group(const char *name)
 }
 
 static int
-store_str(struct mashd_config *c, const struct key *k, const char *v,
-	  char *err, size_t errlen)
+store_str(struct mashd_config *c, const struct key *k, const char *v, char *err,
+          size_t errlen)
 {
 	char *dst = (char *)c + k->off;
 
 	if (mash_str_check(v, MASHD_CFG_MAX_STR - 1) != MASH_OK) {
-		mash_snprintf(err, errlen, "%s: not UTF-8 or longer than %u bytes",
-			      k->name, MASHD_CFG_MAX_STR - 1);
+		mash_snprintf(err, errlen,
+		              "%s: not UTF-8 or longer than %u bytes", k->name,
+		              MASHD_CFG_MAX_STR - 1);
 		return MASH_ERR_CONFIG;
 	}
 	mash_strlcpy(dst, v, MASHD_CFG_MAX_STR);
@@ -142,12 +152,12 @@ store_str(struct mashd_config *c, const struct key *k, const char *v,
 
 static int
 store_int(struct mashd_config *c, const struct key *k, int64_t v, char *err,
-	  size_t errlen)
+          size_t errlen)
 {
 	if (v < k->min || v > k->max) {
 		mash_snprintf(err, errlen, "%s: %lld is outside %lld..%lld",
-			      k->name, (long long)v, (long long)k->min,
-			      (long long)k->max);
+		              k->name, (long long)v, (long long)k->min,
+		              (long long)k->max);
 		return MASH_ERR_CONFIG;
 	}
 	if (k->type == K_BOOL)
@@ -175,10 +185,11 @@ walk(struct mashd_config *c, config_setting_t *g, const char *pre,
 		if (file == NULL)
 			file = path;
 		if (mash_snprintf(name, sizeof(name), "%s%s%s", pre,
-				  pre[0] ? "." : "",
-				  config_setting_name(s)) != MASH_OK) {
-			mash_snprintf(err, errlen, "%s:%d: setting name too long",
-				      file, config_setting_source_line(s));
+		                  pre[0] ? "." : "",
+		                  config_setting_name(s)) != MASH_OK) {
+			mash_snprintf(err, errlen,
+			              "%s:%d: setting name too long", file,
+			              config_setting_source_line(s));
 			return MASH_ERR_CONFIG;
 		}
 		type = config_setting_type(s);
@@ -191,27 +202,28 @@ walk(struct mashd_config *c, config_setting_t *g, const char *pre,
 		}
 		k = find_key(name);
 		if (k == NULL) {
-			mash_snprintf(err, errlen, "%s:%d: unknown setting '%s'",
-				      file, config_setting_source_line(s), name);
+			mash_snprintf(err, errlen,
+			              "%s:%d: unknown setting '%s'", file,
+			              config_setting_source_line(s), name);
 			return MASH_ERR_CONFIG;
 		}
 		rc = MASH_ERR_CONFIG;
 		if (k->type == K_STR && type == CONFIG_TYPE_STRING) {
 			rc = store_str(c, k, config_setting_get_string(s), err,
-				       errlen);
+			               errlen);
 		} else if (k->type == K_INT && (type == CONFIG_TYPE_INT ||
-						type == CONFIG_TYPE_INT64)) {
+		                                type == CONFIG_TYPE_INT64)) {
 			rc = store_int(c, k, config_setting_get_int64(s), err,
-				       errlen);
+			               errlen);
 		} else if (k->type == K_BOOL && type == CONFIG_TYPE_BOOL) {
 			rc = store_int(c, k, config_setting_get_bool(s), err,
-				       errlen);
+			               errlen);
 		} else {
-			mash_snprintf(err, errlen, "%s:%d: '%s' must be %s", file,
-				      config_setting_source_line(s), name,
-				      k->type == K_STR   ? "a string"
-				      : k->type == K_INT ? "an integer"
-							 : "true or false");
+			mash_snprintf(err, errlen, "%s:%d: '%s' must be %s",
+			              file, config_setting_source_line(s), name,
+			              k->type == K_STR   ? "a string"
+			              : k->type == K_INT ? "an integer"
+			                                 : "true or false");
 			return MASH_ERR_CONFIG;
 		}
 		if (rc != MASH_OK) {
@@ -220,7 +232,7 @@ walk(struct mashd_config *c, config_setting_t *g, const char *pre,
 
 			mash_strlcpy(tmp, err, sizeof(tmp));
 			mash_snprintf(err, errlen, "%s:%d: %s", file,
-				      config_setting_source_line(s), tmp);
+			              config_setting_source_line(s), tmp);
 			return rc;
 		}
 	}
@@ -229,7 +241,7 @@ walk(struct mashd_config *c, config_setting_t *g, const char *pre,
 
 int
 mashd_config_read(struct mashd_config *c, const char *path, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	config_t cf;
 	struct stat st;
@@ -246,19 +258,20 @@ mashd_config_read(struct mashd_config *c, const char *path, char *err,
 	f = fopen(path, "r");
 	if (f == NULL) {
 		mash_snprintf(err, errlen, "%s: cannot read: %s", path,
-			      strerror(errno));
+		              strerror(errno));
 		goto out;
 	}
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > (off_t)MASH_MAX_CONFIG_FILE) {
-		mash_snprintf(err, errlen, "%s: not a regular file of at most "
-				      "%u bytes",
-			      path, MASH_MAX_CONFIG_FILE);
+		mash_snprintf(err, errlen,
+		              "%s: not a regular file of at most "
+		              "%u bytes",
+		              path, MASH_MAX_CONFIG_FILE);
 		goto out;
 	}
 	if (config_read(&cf, f) != CONFIG_TRUE) {
 		mash_snprintf(err, errlen, "%s:%d: %s", path,
-			      config_error_line(&cf), config_error_text(&cf));
+		              config_error_line(&cf), config_error_text(&cf));
 		rc = MASH_ERR_PARSE;
 		goto out;
 	}
@@ -271,8 +284,8 @@ out:
 }
 
 int
-mashd_config_set_kv(struct mashd_config *c, const char *key,
-		    const char *value, char *err, size_t errlen)
+mashd_config_set_kv(struct mashd_config *c, const char *key, const char *value,
+                    char *err, size_t errlen)
 {
 	const struct key *k;
 	int64_t v;
@@ -294,7 +307,7 @@ mashd_config_set_kv(struct mashd_config *c, const char *key,
 	}
 	if (mash_parse_i64(value, k->min, k->max, &v) != MASH_OK) {
 		mash_snprintf(err, errlen, "%s: not an integer in %lld..%lld",
-			      key, (long long)k->min, (long long)k->max);
+		              key, (long long)k->min, (long long)k->max);
 		return MASH_ERR_CONFIG;
 	}
 	return store_int(c, k, v, err, errlen);
@@ -302,7 +315,7 @@ mashd_config_set_kv(struct mashd_config *c, const char *key,
 
 int
 mashd_config_set(struct mashd_config *c, const char *kv, char *err,
-		 size_t errlen)
+                 size_t errlen)
 {
 	char key[128];
 	const char *eq;
@@ -310,7 +323,7 @@ mashd_config_set(struct mashd_config *c, const char *kv, char *err,
 	eq = kv != NULL ? strchr(kv, '=') : NULL;
 	if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
 		mash_snprintf(err, errlen, "'%s': expected KEY=VALUE",
-			      kv != NULL ? kv : "");
+		              kv != NULL ? kv : "");
 		return MASH_ERR_CONFIG;
 	}
 	memcpy(key, kv, (size_t)(eq - kv));
@@ -325,33 +338,34 @@ mashd_config_validate(const struct mashd_config *c, char *err, size_t errlen)
 		const char *name;
 		size_t off;
 	} required[] = {
-		{"mqtt.uri", offsetof(struct mashd_config, mqtt_uri)},
-		{"mqtt.client_id", offsetof(struct mashd_config, mqtt_client_id)},
-		{"signer", offsetof(struct mashd_config, signer)},
-		{"key_id", offsetof(struct mashd_config, key_id)},
-		{"key_file", offsetof(struct mashd_config, key_file)},
-		{"trust_store", offsetof(struct mashd_config, trust_store)},
-		{"store", offsetof(struct mashd_config, store)},
-		{"mqtt.subscribe", offsetof(struct mashd_config, mqtt_subscribe)},
+	    {"mqtt.uri", offsetof(struct mashd_config, mqtt_uri)},
+	    {"mqtt.client_id", offsetof(struct mashd_config, mqtt_client_id)},
+	    {"signer", offsetof(struct mashd_config, signer)},
+	    {"key_id", offsetof(struct mashd_config, key_id)},
+	    {"key_file", offsetof(struct mashd_config, key_file)},
+	    {"trust_store", offsetof(struct mashd_config, trust_store)},
+	    {"store", offsetof(struct mashd_config, store)},
+	    {"mqtt.subscribe", offsetof(struct mashd_config, mqtt_subscribe)},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (((const char *)c + required[i].off)[0] == '\0') {
 			mash_snprintf(err, errlen, "%s: required but not set",
-				      required[i].name);
+			              required[i].name);
 			return MASH_ERR_CONFIG;
 		}
 	}
 	if (strncmp(c->mqtt_uri, "tcp://", 6) != 0 &&
 	    strncmp(c->mqtt_uri, "ssl://", 6) != 0) {
 		mash_snprintf(err, errlen,
-			      "mqtt.uri: must start with tcp:// or ssl://");
+		              "mqtt.uri: must start with tcp:// or ssl://");
 		return MASH_ERR_CONFIG;
 	}
 	if (c->mqtt_reconnect_max < c->mqtt_reconnect_min) {
-		mash_snprintf(err, errlen,
-			      "mqtt.reconnect_max: less than mqtt.reconnect_min");
+		mash_snprintf(
+		    err, errlen,
+		    "mqtt.reconnect_max: less than mqtt.reconnect_min");
 		return MASH_ERR_CONFIG;
 	}
 	if (strcmp(c->log_level, "error") != 0 &&
@@ -359,12 +373,13 @@ mashd_config_validate(const struct mashd_config *c, char *err, size_t errlen)
 	    strcmp(c->log_level, "info") != 0 &&
 	    strcmp(c->log_level, "debug") != 0) {
 		mash_snprintf(err, errlen,
-			      "log_level: must be error, warn, info or debug");
+		              "log_level: must be error, warn, info or debug");
 		return MASH_ERR_CONFIG;
 	}
 	if ((c->mqtt_cert_file[0] != '\0') != (c->mqtt_key_file[0] != '\0')) {
-		mash_snprintf(err, errlen, "mqtt.cert_file and mqtt.key_file "
-					   "must be set together");
+		mash_snprintf(err, errlen,
+		              "mqtt.cert_file and mqtt.key_file "
+		              "must be set together");
 		return MASH_ERR_CONFIG;
 	}
 	return MASH_OK;

@@ -75,7 +75,7 @@ void mashd_config_defaults(struct mashd_config *c);
  * value of the wrong type or out of range. err gets "file:line: reason".
  */
 int mashd_config_read(struct mashd_config *c, const char *path, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /*
  * Apply one override "key=value" (key as in the file, dotted for groups:
@@ -83,17 +83,17 @@ int mashd_config_read(struct mashd_config *c, const char *path, char *err,
  * value) with the reason in err.
  */
 int mashd_config_set(struct mashd_config *c, const char *kv, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /* Set key to value (same rules as mashd_config_set). */
 int mashd_config_set_kv(struct mashd_config *c, const char *key,
-			const char *value, char *err, size_t errlen);
+                        const char *value, char *err, size_t errlen);
 
 /*
  * Check the final configuration: required keys present, ranges coherent.
  * MASH_OK or MASH_ERR_CONFIG with "key: reason" in err.
  */
 int mashd_config_validate(const struct mashd_config *c, char *err,
-			  size_t errlen);
+                          size_t errlen);
 
 #endif

@@ -35,7 +35,7 @@ struct mashd_deliver {
 
 int
 mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
-    struct mashd_deliver **out)
+                  struct mashd_deliver **out)
 {
 	struct mashd_deliver *d;
 
@@ -61,7 +61,7 @@ mashd_deliver_free(struct mashd_deliver *d)
 
 void
 mashd_deliver_stats(const struct mashd_deliver *d,
-    struct mashd_deliver_stats *out)
+                    struct mashd_deliver_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (d != NULL)
@@ -70,7 +70,7 @@ mashd_deliver_stats(const struct mashd_deliver *d,
 
 int
 mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
-    const char *case_id, struct mash_pol_case *out)
+                   const char *case_id, struct mash_pol_case *out)
 {
 	struct mash_store_event_list *evs = NULL;
 	struct mash_store_strlist *ags = NULL;
@@ -140,21 +140,21 @@ decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
 		if ((dec->flags & (1u << b)) == 0)
 			continue;
 		if (mash_snprintf(buf + pos, len - pos, "%s\"%s\"",
-			first ? "" : ",", mash_pol_flag_name(1u << b)) !=
-		    MASH_OK)
+		                  first ? "" : ",",
+		                  mash_pol_flag_name(1u << b)) != MASH_OK)
 			break;
 		pos += strlen(buf + pos);
 		first = 0;
 	}
 	(void)mash_snprintf(buf + pos, len - pos, "],\"level\":%u}",
-	    dec->level);
+	                    dec->level);
 }
 
 /* Seal the packed SharedRecord for principal and add it to the outbox
  * (inside the caller's transaction). */
 static int
 queue(struct mashd_deliver *d, const char *principal,
-    const unsigned char *payload, size_t len)
+      const unsigned char *payload, size_t len)
 {
 	char topic[MASH_MAX_TOPIC + 1];
 	unsigned char *env = NULL;
@@ -162,13 +162,13 @@ queue(struct mashd_deliver *d, const char *principal,
 	int rc;
 
 	rc = mash_snprintf(topic, sizeof(topic), "%s%s",
-	    MASHD_DELIVER_INBOX_PREFIX, principal);
+	                   MASHD_DELIVER_INBOX_PREFIX, principal);
 	if (rc != MASH_OK) {
 		rc = MASH_ERR_FIELD_TOO_LONG;
 		goto out;
 	}
 	rc = d->cfg.seal(d->cfg.ctx, MASHD_DELIVER_PAYLOAD_TYPE, payload, len,
-	    &env, &envlen);
+	                 &env, &envlen);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_store_outbox_add(d->cfg.store, topic, env, envlen, NULL);
@@ -184,9 +184,9 @@ out:
 /* Decide, audit and queue for one recipient. */
 static int
 deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
-    const struct mash_dir *dir, const Mash__V1__AgencyEvent *ev,
-    const struct mash_pol_event *view, const char *case_id,
-    const struct mash_pol_case *c, const struct mash_dir_entry *e)
+            const struct mash_dir *dir, const Mash__V1__AgencyEvent *ev,
+            const struct mash_pol_event *view, const char *case_id,
+            const struct mash_pol_case *c, const struct mash_dir_entry *e)
 {
 	struct mash_pol_recipient r = {e->principal, e->role, e->agency};
 	struct mash_pol_decision dec;
@@ -201,7 +201,7 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 
 	mash__v1__shared_record__init(&rec);
 	rc = mash_pol_decide(pol, view, c, &r,
-	    mash_pol_delivery_purpose(pol, c->level), 0, &dec);
+	                     mash_pol_delivery_purpose(pol, c->level), 0, &dec);
 	if (rc != MASH_OK && rc != MASH_ERR_INVAL)
 		goto out;
 	/* An invalid input (e.g. a role the policy does not know) is a
@@ -232,8 +232,8 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 		rc = MASH_OK;
 		goto out;
 	}
-	rc = mash_pol_record_build(ev, &dec, case_id,
-	    mash_dir_agency_contact(dir, ev->agency), &rec);
+	rc = mash_pol_record_build(
+	    ev, &dec, case_id, mash_dir_agency_contact(dir, ev->agency), &rec);
 	if (rc != MASH_OK)
 		goto out;
 	rec.audit_seq = dseq;
@@ -270,9 +270,10 @@ out:
 }
 
 int
-mashd_deliver_on_event(struct mashd_deliver *d,
-    const struct mash_policy *pol, const struct mash_dir *dir,
-    const Mash__V1__AgencyEvent *ev, const char *case_id, unsigned *level)
+mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
+                       const struct mash_dir *dir,
+                       const Mash__V1__AgencyEvent *ev, const char *case_id,
+                       unsigned *level)
 {
 	struct mash_pol_event view;
 	struct mash_pol_case c;
@@ -297,7 +298,7 @@ mashd_deliver_on_event(struct mashd_deliver *d,
 		rc = deliver_one(d, pol, dir, ev, &view, case_id, &c, &e);
 		if (rc != MASH_OK) {
 			mash_err("deliver: event %s/%s to %s: %s", ev->agency,
-			    ev->event_id, e.principal, mash_errname(rc));
+			         ev->event_id, e.principal, mash_errname(rc));
 			goto out;
 		}
 	}
@@ -308,7 +309,7 @@ out:
 
 int
 mashd_policy_load(const char *path, struct mash_policy **cur,
-    struct mash_aud *aud, char *errbuf, size_t errlen)
+                  struct mash_aud *aud, char *errbuf, size_t errlen)
 {
 	struct mash_policy *fresh = NULL;
 	struct mash_aud_record ar;
@@ -325,10 +326,11 @@ mashd_policy_load(const char *path, struct mash_policy **cur,
 	else
 		(void)mash_pol_file_sha256(path, sha);
 	mash_hex(sha, sizeof(sha), hex);
-	(void)mash_snprintf(extra, sizeof(extra),
+	(void)mash_snprintf(
+	    extra, sizeof(extra),
 	    "{\"result\":\"%s\",\"rules\":%zu,\"sha256\":\"%s\"}",
-	    rc == MASH_OK ? "loaded" : "refused",
-	    mash_pol_rule_count(fresh), hex);
+	    rc == MASH_OK ? "loaded" : "refused", mash_pol_rule_count(fresh),
+	    hex);
 	if (aud != NULL) {
 		memset(&ar, 0, sizeof(ar));
 		ar.type = MASH_AUD_POLICY_LOAD;
@@ -339,12 +341,13 @@ mashd_policy_load(const char *path, struct mash_policy **cur,
 		if (arc != MASH_OK) {
 			/* A policy whose load cannot be audited is not put in
 			 * force: the old one stays. */
-			mash_err("policy: cannot audit the load of %s: %s", path,
-			    mash_errname(arc));
+			mash_err("policy: cannot audit the load of %s: %s",
+			         path, mash_errname(arc));
 			if (rc == MASH_OK) {
 				rc = arc;
 				if (errbuf != NULL)
-					(void)mash_snprintf(errbuf, errlen,
+					(void)mash_snprintf(
+					    errbuf, errlen,
 					    "%s: load not audited: %s", path,
 					    mash_strerror(arc));
 			}
@@ -352,12 +355,12 @@ mashd_policy_load(const char *path, struct mash_policy **cur,
 	}
 	if (rc != MASH_OK) {
 		mash_warn("policy: %s refused (%s); the policy in force stays",
-		    path, mash_errname(rc));
+		          path, mash_errname(rc));
 		mash_pol_free(fresh);
 		return rc;
 	}
 	mash_info("policy: loaded %s (%zu rules, sha256 %s)", path,
-	    mash_pol_rule_count(fresh), hex);
+	          mash_pol_rule_count(fresh), hex);
 	mash_pol_free(*cur);
 	*cur = fresh;
 	return MASH_OK;

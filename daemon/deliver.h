@@ -53,26 +53,26 @@ struct mashd_deliver;
  * one function (mashd_seal).
  */
 struct mashd_deliver_cfg {
-	struct mash_store *store;              /* borrowed */
-	struct mash_aud *aud;                  /* borrowed */
+	struct mash_store *store; /* borrowed */
+	struct mash_aud *aud;     /* borrowed */
 	int (*seal)(void *ctx, const char *payload_type,
-	    const unsigned char *payload, size_t len, unsigned char **env,
-	    size_t *env_len);
+	            const unsigned char *payload, size_t len,
+	            unsigned char **env, size_t *env_len);
 	void *ctx;
 };
 
 /* Counters since mashd_deliver_new. */
 struct mashd_deliver_stats {
-	uint64_t events;          /* events decided */
-	uint64_t decisions;       /* decisions made and audited */
-	uint64_t denied;          /* of which the recipient received nothing */
-	uint64_t queued;          /* SharedRecords added to the outbox */
+	uint64_t events;    /* events decided */
+	uint64_t decisions; /* decisions made and audited */
+	uint64_t denied;    /* of which the recipient received nothing */
+	uint64_t queued;    /* SharedRecords added to the outbox */
 };
 
 /* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or seal),
  * MASH_ERR_NOMEM. */
 int mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
-    struct mashd_deliver **out);
+                      struct mashd_deliver **out);
 
 /* Free. NULL allowed. */
 void mashd_deliver_free(struct mashd_deliver *d);
@@ -92,12 +92,14 @@ void mashd_deliver_free(struct mashd_deliver *d);
  * seal callback's error.
  */
 int mashd_deliver_on_event(struct mashd_deliver *d,
-    const struct mash_policy *pol, const struct mash_dir *dir,
-    const Mash__V1__AgencyEvent *ev, const char *case_id, unsigned *level);
+                           const struct mash_policy *pol,
+                           const struct mash_dir *dir,
+                           const Mash__V1__AgencyEvent *ev, const char *case_id,
+                           unsigned *level);
 
 /* The counters. */
 void mashd_deliver_stats(const struct mashd_deliver *d,
-    struct mashd_deliver_stats *out);
+                         struct mashd_deliver_stats *out);
 
 /*
  * The case as the policy sees it: level from the policy's thresholds over
@@ -106,7 +108,7 @@ void mashd_deliver_stats(const struct mashd_deliver *d,
  * transaction. MASH_OK, MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
-    const char *case_id, struct mash_pol_case *out);
+                       const char *case_id, struct mash_pol_case *out);
 
 /*
  * (Re)load the policy at path atomically, for start-up and SIGHUP: load
@@ -120,6 +122,6 @@ int mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
  * in tools that do not audit (then nothing is recorded).
  */
 int mashd_policy_load(const char *path, struct mash_policy **cur,
-    struct mash_aud *aud, char *errbuf, size_t errlen);
+                      struct mash_aud *aud, char *errbuf, size_t errlen);
 
 #endif

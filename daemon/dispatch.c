@@ -28,5 +28,5 @@ mashd_dispatch(struct mashd *d, const struct mash_mq_msg *msg)
 	 * handle_event; other topics carry no agency data we asked for, so
 	 * they are logged by topic only and dropped. */
 	mash_warn("message on unexpected topic %.64s (%zu bytes) ignored",
-		  msg->topic, msg->len);
+	          msg->topic, msg->len);
 }

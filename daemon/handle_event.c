@@ -45,9 +45,9 @@
 #include "event/evt.h"
 #include "store/store.h"
 
-#define EVENTS_PREFIX "mash/v1/events/"
+#define EVENTS_PREFIX   "mash/v1/events/"
 #define RECEIPTS_PREFIX "mash/v1/receipts/"
-#define EVENT_TYPE "mash.v1.AgencyEvent"
+#define EVENT_TYPE      "mash.v1.AgencyEvent"
 
 /* What one message came to, for the receipt. */
 struct outcome {
@@ -72,14 +72,14 @@ static int
 tx_begin(struct mashd *d)
 {
 	return d->batch_open ? mash_store_savepoint(d->store)
-			     : mash_store_begin(d->store);
+	                     : mash_store_begin(d->store);
 }
 
 static int
 tx_commit(struct mashd *d)
 {
 	return d->batch_open ? mash_store_release(d->store)
-			     : mash_store_commit(d->store);
+	                     : mash_store_commit(d->store);
 }
 
 /* Undo the message's unit of work, if one is open. */
@@ -118,8 +118,8 @@ topic_agency(const char *topic, char agency[MASH_MAX_AGENCY + 1])
 /* Publish the signed Receipt for out to mash/v1/receipts/{agency},
  * echoing the publisher's MQTT v5 correlation data. */
 static void
-send_receipt(struct mashd *d, const char *agency,
-	     const struct mash_mq_msg *msg, const struct outcome *out)
+send_receipt(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
+             const struct outcome *out)
 {
 	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
 	struct mash_mq_props props;
@@ -136,7 +136,7 @@ send_receipt(struct mashd *d, const char *agency,
 	props.correlation = msg->correlation;
 	props.correlation_len = msg->correlation_len;
 	if (mash_snprintf(topic, sizeof(topic), "%s%s", RECEIPTS_PREFIX,
-			  agency) != MASH_OK)
+	                  agency) != MASH_OK)
 		return;
 	rc = mashd_publish_signed(d, topic, &r.base, 0, &props);
 	if (rc == MASH_OK) {
@@ -144,9 +144,9 @@ send_receipt(struct mashd *d, const char *agency,
 	} else {
 		d->stats.receipt_failed++;
 		mash_warn("event %s/%s: receipt not published (%s); the agent "
-			  "will re-send",
-			  agency, out->event_id[0] ? out->event_id : "-",
-			  mash_errname(rc));
+		          "will re-send",
+		          agency, out->event_id[0] ? out->event_id : "-",
+		          mash_errname(rc));
 	}
 }
 
@@ -165,7 +165,7 @@ reply(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
 		/* The loop never lets this happen; if it did, the receipt
 		 * is dropped (never sent early): the agent re-sends. */
 		mash_err("event %s/%s: batch full; receipt dropped", agency,
-			 out->event_id[0] ? out->event_id : "-");
+		         out->event_id[0] ? out->event_id : "-");
 		d->stats.receipt_failed++;
 		return;
 	}
@@ -182,7 +182,7 @@ reply(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
  */
 static int
 quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
-	   struct outcome *out)
+           struct outcome *out)
 {
 	struct mash_store_quarantine q;
 	struct mash_aud_record ar;
@@ -218,15 +218,15 @@ quarantine(struct mashd *d, const struct mash_mq_msg *msg, const char *agency,
 		goto fail;
 	d->stats.rejected++;
 	mash_info("event %s/%s: REJECTED %s (quarantine %lld, audit %llu)",
-		  agency != NULL && agency[0] ? agency : "?",
-		  out->event_id[0] ? out->event_id : "-",
-		  mash_errname(out->err), (long long)qid,
-		  (unsigned long long)out->audit_seq);
+	          agency != NULL && agency[0] ? agency : "?",
+	          out->event_id[0] ? out->event_id : "-",
+	          mash_errname(out->err), (long long)qid,
+	          (unsigned long long)out->audit_seq);
 	return MASH_OK;
 fail:
 	tx_abort(d);
 	mash_err("quarantine failed (%s: %s); message not kept",
-		 mash_errname(rc), mash_store_errmsg(d->store));
+	         mash_errname(rc), mash_store_errmsg(d->store));
 	out->audit_seq = 0;
 	return rc;
 }
@@ -238,10 +238,10 @@ set_reason(struct outcome *out, int err, const char *why)
 	out->err = err;
 	if (why != NULL && why[0] != '\0')
 		mash_snprintf(out->reason, sizeof(out->reason), "%s: %s",
-			      mash_errname(err), why);
+		              mash_errname(err), why);
 	else
 		mash_snprintf(out->reason, sizeof(out->reason), "%s: %s",
-			      mash_errname(err), mash_strerror(err));
+		              mash_errname(err), mash_strerror(err));
 }
 
 /*
@@ -252,8 +252,8 @@ set_reason(struct outcome *out, int err, const char *why)
  */
 static int
 store_event(struct mashd *d, const struct mash_mq_msg *msg,
-	    const struct mash_env_opened *env, const Mash__V1__AgencyEvent *ev,
-	    struct outcome *out)
+            const struct mash_env_opened *env, const Mash__V1__AgencyEvent *ev,
+            struct outcome *out)
 {
 	struct mash_store_receipt prior;
 	struct mash_store_subject subj;
@@ -264,8 +264,8 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	rc = tx_begin(d);
 	if (rc != MASH_OK)
 		goto out;
-	rc = mash_store_event_lookup(d->store, ev->agency, ev->event_id,
-				     &prior);
+	rc =
+	    mash_store_event_lookup(d->store, ev->agency, ev->event_id, &prior);
 	if (rc == MASH_OK) {
 		/* A re-send: answered again with the original case and the
 		 * audit record that proved the first receipt; stored once. */
@@ -303,7 +303,8 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	rc = mash_store_case_link(d->store, &subj, out->case_id, &is_new);
 	if (rc != MASH_OK) {
 		if (rc != MASH_ERR_STORE && rc != MASH_ERR_NOMEM)
-			set_reason(out, rc, "subject: cannot be linked to a case");
+			set_reason(out, rc,
+			           "subject: cannot be linked to a case");
 		goto out;
 	}
 	memset(&se, 0, sizeof(se));
@@ -333,8 +334,8 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_store_event_set_receipt(d->store, ev->agency, ev->event_id,
-					  MASH_STORE_RECEIPT_ACCEPTED,
-					  out->audit_seq);
+	                                  MASH_STORE_RECEIPT_ACCEPTED,
+	                                  out->audit_seq);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mashd_after_store(d, ev, out->case_id, out->audit_seq);
@@ -375,28 +376,29 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 		goto out;
 	}
 	if (msg->oversized || msg->len > (size_t)d->cfg.max_message) {
-		mash_snprintf(why, sizeof(why),
-			      "message of %zu bytes exceeds the %lld-byte limit",
-			      msg->orig_len, (long long)d->cfg.max_message);
+		mash_snprintf(
+		    why, sizeof(why),
+		    "message of %zu bytes exceeds the %lld-byte limit",
+		    msg->orig_len, (long long)d->cfg.max_message);
 		set_reason(&out, MASH_ERR_TOO_BIG, why);
 		goto reject;
 	}
-	rc = mash_env_open(d->trust, msg->payload, msg->len, EVENT_TYPE,
-			   agency, &env, why, sizeof(why));
+	rc = mash_env_open(d->trust, msg->payload, msg->len, EVENT_TYPE, agency,
+	                   &env, why, sizeof(why));
 	if (rc != MASH_OK) {
 		set_reason(&out, rc, why);
 		goto reject;
 	}
 	rc = mash_evt_decode(env->payload, env->payload_len, &ev, why,
-			     sizeof(why));
+	                     sizeof(why));
 	if (rc != MASH_OK) {
 		set_reason(&out, rc, why);
 		goto reject;
 	}
 	/* From here the payload is authentic: its event_id may be echoed
 	 * (if it is a well-formed id; validation says so otherwise). */
-	if (ev->event_id != NULL && mash_str_check(ev->event_id, MASH_EVT_ID_MAX) ==
-					    MASH_OK)
+	if (ev->event_id != NULL &&
+	    mash_str_check(ev->event_id, MASH_EVT_ID_MAX) == MASH_OK)
 		mash_strlcpy(out.event_id, ev->event_id, sizeof(out.event_id));
 	rc = mash_evt_validate(ev, agency, mashd_now(d), why, sizeof(why));
 	if (rc != MASH_OK) {
@@ -408,12 +410,12 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 		if (out.status == MASH__V1__RECEIPT__STATUS__DUPLICATE) {
 			d->stats.duplicates++;
 			mash_info("event %s/%s: DUPLICATE of case %s", agency,
-				  out.event_id, out.case_id);
+			          out.event_id, out.case_id);
 		} else {
 			d->stats.accepted++;
 			mash_info("event %s/%s: ACCEPTED case %s audit %llu",
-				  agency, out.event_id, out.case_id,
-				  (unsigned long long)out.audit_seq);
+			          agency, out.event_id, out.case_id,
+			          (unsigned long long)out.audit_seq);
 		}
 		reply(d, agency, msg, &out);
 		goto out;
@@ -424,9 +426,9 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 	}
 	d->stats.internal_errors++;
 	mash_err("event %s/%s: not stored (%s: %s); no receipt, the agent "
-		 "will re-send",
-		 agency, out.event_id[0] ? out.event_id : "-", mash_errname(rc),
-		 mash_store_errmsg(d->store));
+	         "will re-send",
+	         agency, out.event_id[0] ? out.event_id : "-", mash_errname(rc),
+	         mash_store_errmsg(d->store));
 	goto out;
 reject:
 	rc = quarantine(d, msg, agency, &out);
@@ -445,8 +447,8 @@ mashd_batch_init(struct mashd *d)
 {
 	d->n_deferred = 0;
 	d->batch_open = 0;
-	d->deferred = mash_calloc((size_t)d->cfg.ingest_batch_max,
-				  sizeof(*d->deferred));
+	d->deferred =
+	    mash_calloc((size_t)d->cfg.ingest_batch_max, sizeof(*d->deferred));
 	return d->deferred != NULL ? MASH_OK : MASH_ERR_NOMEM;
 }
 
@@ -455,7 +457,7 @@ mashd_batch_free(struct mashd *d)
 {
 	if (d->deferred != NULL)
 		mash_free_secret(d->deferred, (size_t)d->cfg.ingest_batch_max *
-						  sizeof(*d->deferred));
+		                                  sizeof(*d->deferred));
 	d->deferred = NULL;
 	d->n_deferred = 0;
 }
@@ -502,8 +504,8 @@ mashd_batch_end(struct mashd *d)
 	if (rc != MASH_OK) {
 		/* Nothing of the batch is stored: no receipt may go out. */
 		mash_err("batch of %zu message(s) not committed (%s: %s); no "
-			 "receipts, the agents will re-send",
-			 n, mash_errname(rc), mash_store_errmsg(d->store));
+		         "receipts, the agents will re-send",
+		         n, mash_errname(rc), mash_store_errmsg(d->store));
 		for (i = 0; i < n; i++)
 			uncount(d, &d->deferred[i].out);
 		return rc;
@@ -518,7 +520,7 @@ mashd_batch_end(struct mashd *d)
 		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
 	for (i = 0; i < n; i++)
 		send_receipt(d, d->deferred[i].agency, d->deferred[i].msg,
-			     &d->deferred[i].out);
+		             &d->deferred[i].out);
 	if (stored)
 		mashd_after_commit(d);
 	return MASH_OK;

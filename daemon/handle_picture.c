@@ -46,7 +46,7 @@
 #include "store/store.h"
 
 #define REQUEST_TYPE "mash.v1.PictureRequest"
-#define WHY_LEN 256u
+#define WHY_LEN      256u
 
 /* One event of the case, as decided for this requester. */
 struct pic_item {
@@ -54,7 +54,7 @@ struct pic_item {
 	Mash__V1__AgencyEvent *ev;              /* decoded; owned */
 	struct mash_pol_decision d;             /* the decision used */
 	int by_break_glass;                     /* d came from the override */
-	int shown;                              /* has a record in the Picture */
+	int shown; /* has a record in the Picture */
 };
 
 /* Everything one request holds; freed by req_state_clear(). */
@@ -75,7 +75,7 @@ struct req_state {
 	struct mashd_picture_triggers trig;
 	char inbox[MASH_MAX_TOPIC + 1];
 	unsigned level;
-	const char *deny_rule;  /* the policy rule behind a denial, or NULL */
+	const char *deny_rule; /* the policy rule behind a denial, or NULL */
 	char denied[WHY_LEN];
 	int deny_err;
 };
@@ -97,8 +97,8 @@ req_state_clear(struct req_state *s)
 	mash_store_event_list_free(s->events);
 	mash_store_case_free(s->kase);
 	if (s->req != NULL)
-		mash__v1__picture_request__free_unpacked(s->req,
-							 mash_env_pb_allocator());
+		mash__v1__picture_request__free_unpacked(
+		    s->req, mash_env_pb_allocator());
 	mash_env_opened_free(s->opened);
 	memset(s, 0, sizeof(*s));
 }
@@ -125,7 +125,7 @@ clip(char *dst, size_t dstsz, const char *src)
 }
 
 static void deny(struct req_state *s, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Record why the request is refused (the denied_reason sent back). */
 static void
@@ -163,35 +163,37 @@ field_names(uint64_t set, const char **names, size_t max)
 /* Steps 1-4: who asks, where the answer goes, which case              */
 
 static int
-open_request(const struct mashd_picture_env *env,
-	     const struct mash_mq_msg *msg, struct req_state *s, char *why,
-	     size_t whylen)
+open_request(const struct mashd_picture_env *env, const struct mash_mq_msg *msg,
+             struct req_state *s, char *why, size_t whylen)
 {
 	int rc;
 
 	if (msg->oversized) {
-		(void)mash_snprintf(why, whylen, "request larger than %zu bytes",
-				    msg->len);
+		(void)mash_snprintf(why, whylen,
+		                    "request larger than %zu bytes", msg->len);
 		return MASH_ERR_TOO_BIG;
 	}
 	rc = mash_env_open(env->trust, msg->payload, msg->len, REQUEST_TYPE,
-			   NULL, &s->opened, why, whylen);
+	                   NULL, &s->opened, why, whylen);
 	if (rc != MASH_OK)
 		return rc;
 	if (!mash_evt_wire_strings_valid(&mash__v1__picture_request__descriptor,
-					 s->opened->payload,
-					 s->opened->payload_len)) {
-		(void)mash_snprintf(why, whylen, "PictureRequest from %s has a "
-				    "string that is not UTF-8",
-				    s->opened->signer);
+	                                 s->opened->payload,
+	                                 s->opened->payload_len)) {
+		(void)mash_snprintf(why, whylen,
+		                    "PictureRequest from %s has a "
+		                    "string that is not UTF-8",
+		                    s->opened->signer);
 		return MASH_ERR_BAD_UTF8;
 	}
 	s->req = mash__v1__picture_request__unpack(mash_env_pb_allocator(),
-						   s->opened->payload_len,
-						   s->opened->payload);
+	                                           s->opened->payload_len,
+	                                           s->opened->payload);
 	if (s->req == NULL) {
-		(void)mash_snprintf(why, whylen, "PictureRequest from %s does "
-				    "not decode", s->opened->signer);
+		(void)mash_snprintf(why, whylen,
+		                    "PictureRequest from %s does "
+		                    "not decode",
+		                    s->opened->signer);
 		return MASH_ERR_DECODE;
 	}
 	return MASH_OK;
@@ -200,7 +202,7 @@ open_request(const struct mashd_picture_env *env,
 /* Checks on a verified request; on refusal fills s->denied. */
 static int
 check_request(const struct mashd_picture_env *env,
-	      const struct mash_mq_msg *msg, struct req_state *s)
+              const struct mash_mq_msg *msg, struct req_state *s)
 {
 	const Mash__V1__PictureRequest *r = s->req;
 	const char *principal = s->opened->signer;
@@ -221,7 +223,7 @@ check_request(const struct mashd_picture_env *env,
 	if (!mash_pol_purpose_valid(r->purpose)) {
 		deny(s, MASH_ERR_INVAL, "unknown purpose '%s'",
 		     mash_str_check(r->purpose, 32) == MASH_OK ? r->purpose
-							       : "?");
+		                                               : "?");
 		return MASH_ERR_DENIED;
 	}
 	if (mash_str_check(r->break_glass_reason, MASH_AUD_MAX_REASON) !=
@@ -249,8 +251,8 @@ find_case(const struct mashd_picture_env *env, struct req_state *s)
 		}
 		case_id = r->case_id;
 	} else if (r->subject != NULL && nonempty(r->subject->nhs_number)) {
-		rc = mash_store_case_find_nhs(env->store, r->subject->nhs_number,
-					      id);
+		rc = mash_store_case_find_nhs(env->store,
+		                              r->subject->nhs_number, id);
 		if (rc == MASH_ERR_NOT_FOUND || rc == MASH_ERR_BAD_NHS) {
 			deny(s, rc, "no case for that NHS number");
 			return MASH_ERR_DENIED;
@@ -288,8 +290,8 @@ decide_all(const struct mashd_picture_env *env, struct req_state *s)
 	size_t i, j, n_agencies = 0;
 	int rc;
 
-	s->items = mash_calloc(s->events->n ? s->events->n : 1,
-			       sizeof(*s->items));
+	s->items =
+	    mash_calloc(s->events->n ? s->events->n : 1, sizeof(*s->items));
 	if (s->items == NULL)
 		return MASH_ERR_NOMEM;
 	memset(&facts, 0, sizeof(facts));
@@ -305,13 +307,14 @@ decide_all(const struct mashd_picture_env *env, struct req_state *s)
 		if (j == i)
 			n_agencies++;
 		rc = mash_evt_decode(row->payload, row->payload_len,
-				     &s->items[i].ev, why, sizeof(why));
+		                     &s->items[i].ev, why, sizeof(why));
 		if (rc != MASH_OK) {
 			/* Stored events were validated on the way in; one
 			 * that no longer decodes is a store fault. */
 			mash_err("picture: case %s event %s/%s does not decode "
-				 "(%s)", row->case_id, row->agency,
-				 row->event_id, mash_errname(rc));
+			         "(%s)",
+			         row->case_id, row->agency, row->event_id,
+			         mash_errname(rc));
 			return MASH_ERR_STORE;
 		}
 	}
@@ -335,12 +338,12 @@ decide_all(const struct mashd_picture_env *env, struct req_state *s)
 
 		mash_pol_event_view(it->ev, &view);
 		(void)mash_pol_decide(env->pol, &view, &pc, &rcpt, purpose, 0,
-				      &plain);
+		                      &plain);
 		it->d = plain;
 		if (!want_bg)
 			continue;
 		(void)mash_pol_decide(env->pol, &view, &pc, &rcpt, purpose, 1,
-				      &bg);
+		                      &bg);
 		/* The override is used only where the policy, asked with
 		 * break-glass, shares something it otherwise would not. */
 		if (bg.receives && (bg.shared & ~plain.shared) != 0) {
@@ -398,7 +401,7 @@ build_records(const struct mashd_picture_env *env, struct req_state *s)
 		mash__v1__shared_record__init(&s->recs[k]);
 		contact = mash_dir_agency_contact(env->dir, it->row->agency);
 		rc = mash_pol_record_build(it->ev, &it->d, s->kase->case_id,
-					   contact, &s->recs[k]);
+		                           contact, &s->recs[k]);
 		if (rc != MASH_OK)
 			return rc;
 		s->recp[k] = &s->recs[k];
@@ -502,7 +505,7 @@ static int
 trigger_visible(const struct req_state *s)
 {
 	static const char *const always[] = {"mash-analyst", "mash-manager",
-					     MASHD_PICTURE_AUDITOR_ROLE};
+	                                     MASHD_PICTURE_AUDITOR_ROLE};
 	size_t i;
 
 	if (!s->trig.open)
@@ -530,14 +533,15 @@ filter_trigger_events(struct req_state *s)
 			if (!s->items[j].shown)
 				continue;
 			if (mash_snprintf(ref, sizeof(ref), "%s/%s",
-					  s->items[j].row->agency,
-					  s->items[j].row->event_id) != MASH_OK)
+			                  s->items[j].row->agency,
+			                  s->items[j].row->event_id) != MASH_OK)
 				continue;
-			seen = strcmp(ref, s->trig.msg.contributing_events[i]) == 0;
+			seen = strcmp(ref,
+			              s->trig.msg.contributing_events[i]) == 0;
 		}
 		if (seen)
 			s->trig.msg.contributing_events[keep++] =
-				s->trig.msg.contributing_events[i];
+			    s->trig.msg.contributing_events[i];
 	}
 	s->trig.msg.n_contributing_events = keep;
 }
@@ -547,14 +551,14 @@ filter_trigger_events(struct req_state *s)
 
 static int
 audit_append(const struct mashd_picture_env *env,
-	     const struct mash_aud_record *r, uint64_t *seq)
+             const struct mash_aud_record *r, uint64_t *seq)
 {
 	int rc;
 
 	rc = mash_aud_append(env->aud, r, seq);
 	if (rc != MASH_OK)
 		mash_err("picture: audit append %s failed: %s",
-			 mash_aud_type_name(r->type), mash_errname(rc));
+		         mash_aud_type_name(r->type), mash_errname(rc));
 	return rc;
 }
 
@@ -576,7 +580,7 @@ add_rule(const char *ids[16], size_t *n, const char *id)
 /* Seal msg as mashd and publish it on topic with correlation echoed. */
 static int
 send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
-	    const char *topic, const struct mash_mq_msg *req)
+            const char *topic, const struct mash_mq_msg *req)
 {
 	struct mash_mq_props props;
 	uint8_t *buf = NULL;
@@ -584,10 +588,10 @@ send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
 	int rc;
 
 	rc = mash_env_seal_msg(env->key, env->signer, env->key_id, m, &buf,
-			       &len);
+	                       &len);
 	if (rc != MASH_OK) {
 		mash_err("picture: cannot seal the answer: %s",
-			 mash_errname(rc));
+		         mash_errname(rc));
 		goto out;
 	}
 	memset(&props, 0, sizeof(props));
@@ -598,7 +602,7 @@ send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
 	rc = env->publish(env->publish_ctx, topic, buf, len, &props);
 	if (rc != MASH_OK)
 		mash_err("picture: publish to %s failed: %s", topic,
-			 mash_errname(rc));
+		         mash_errname(rc));
 out:
 	if (buf != NULL)
 		mash_free_secret(buf, len);
@@ -609,8 +613,8 @@ out:
  * requester's own inbox when the requester is known. */
 static int
 handle_denied(const struct mashd_picture_env *env,
-	      const struct mash_mq_msg *msg, struct req_state *s,
-	      struct mashd_picture_outcome *out)
+              const struct mash_mq_msg *msg, struct req_state *s,
+              struct mashd_picture_outcome *out)
 {
 	struct mash_aud_record ar;
 	Mash__V1__Picture pic;
@@ -626,11 +630,10 @@ handle_denied(const struct mashd_picture_env *env,
 	ar.purpose = s->req->purpose;
 	ar.rule_id = s->deny_rule;
 	ar.reason = s->denied;
-	(void)mash_snprintf(extra, sizeof(extra),
-			    "{\"error\":\"%s\",\"break_glass\":%s}",
-			    mash_errname(s->deny_err),
-			    nonempty(s->req->break_glass_reason) ? "true"
-								 : "false");
+	(void)mash_snprintf(
+	    extra, sizeof(extra), "{\"error\":\"%s\",\"break_glass\":%s}",
+	    mash_errname(s->deny_err),
+	    nonempty(s->req->break_glass_reason) ? "true" : "false");
 	ar.extra_json = extra;
 	rc = mash_store_begin(env->store);
 	if (rc == MASH_OK)
@@ -646,14 +649,14 @@ handle_denied(const struct mashd_picture_env *env,
 	out->audit_seq = seq;
 	out->err = s->deny_err;
 	mash_info("picture: denied %s (%s) seq %" PRIu64, s->opened->signer,
-		  mash_errname(s->deny_err), seq);
+	          mash_errname(s->deny_err), seq);
 
 	mash__v1__picture__init(&pic);
-	pic.case_id = nonempty(s->req->case_id) &&
-			      mash_str_check(s->req->case_id, MASH_MAX_ID) ==
-				      MASH_OK
-		      ? s->req->case_id
-		      : "";
+	pic.case_id =
+	    nonempty(s->req->case_id) &&
+	            mash_str_check(s->req->case_id, MASH_MAX_ID) == MASH_OK
+	        ? s->req->case_id
+	        : "";
 	pic.denied_reason = s->denied;
 	pic.audit_seq = seq;
 	rc = send_signed(env, &pic.base, s->inbox, msg);
@@ -665,8 +668,8 @@ out:
 
 /* A request that does not verify: audited, never answered. */
 static int
-handle_unverified(const struct mashd_picture_env *env, int err,
-		  const char *why, struct mashd_picture_outcome *out)
+handle_unverified(const struct mashd_picture_env *env, int err, const char *why,
+                  struct mashd_picture_outcome *out)
 {
 	struct mash_aud_record ar;
 	char extra[96];
@@ -678,8 +681,8 @@ handle_unverified(const struct mashd_picture_env *env, int err,
 	ar.actor = "mashd";
 	ar.reason = why;
 	(void)mash_snprintf(extra, sizeof(extra),
-			    "{\"error\":\"%s\",\"verified\":false}",
-			    mash_errname(err));
+	                    "{\"error\":\"%s\",\"verified\":false}",
+	                    mash_errname(err));
 	ar.extra_json = extra;
 	rc = mash_store_begin(env->store);
 	if (rc == MASH_OK)
@@ -691,7 +694,7 @@ handle_unverified(const struct mashd_picture_env *env, int err,
 	out->audit_seq = seq;
 	out->err = err;
 	mash_warn("picture: unverified request refused (%s)",
-		  mash_errname(err));
+	          mash_errname(err));
 	return rc == MASH_OK ? MASH_OK : MASH_ERR_STORE;
 }
 
@@ -702,9 +705,9 @@ handle_unverified(const struct mashd_picture_env *env, int err,
  */
 static void
 notice_init(Mash__V1__SharedRecord *n, Mash__V1__SharedRecord__FieldsEntry *fe,
-	    Mash__V1__SharedRecord__FieldsEntry **fep, char **flags,
-	    const struct req_state *s, const char *records, int64_t now,
-	    uint64_t seq)
+            Mash__V1__SharedRecord__FieldsEntry **fep, char **flags,
+            const struct req_state *s, const char *records, int64_t now,
+            uint64_t seq)
 {
 	mash__v1__shared_record__init(n);
 	n->case_id = s->kase->case_id;
@@ -734,7 +737,7 @@ notice_init(Mash__V1__SharedRecord *n, Mash__V1__SharedRecord__FieldsEntry *fe,
 	n->legal_basis = "";
 	n->purpose = "audit";
 	n->reason = "A picture was shown by break-glass override; reported to "
-		    "the auditor role (sharing-policy.md rule 8).";
+	            "the auditor role (sharing-policy.md rule 8).";
 	flags[0] = "break-glass";
 	n->n_flags = 1;
 	n->flags = flags;
@@ -743,8 +746,8 @@ notice_init(Mash__V1__SharedRecord *n, Mash__V1__SharedRecord__FieldsEntry *fe,
 
 static int
 handle_granted(const struct mashd_picture_env *env,
-	       const struct mash_mq_msg *msg, struct req_state *s,
-	       struct mashd_picture_outcome *out)
+               const struct mash_mq_msg *msg, struct req_state *s,
+               struct mashd_picture_outcome *out)
 {
 	const char *shared_names[MASH_POL_F_COUNT];
 	const char *withheld_names[MASH_POL_F_COUNT];
@@ -796,15 +799,14 @@ handle_granted(const struct mashd_picture_env *env,
 		ar.purpose = s->req->purpose;
 		ar.rule_id = it->d.rule_id;
 		ar.legal_basis = it->d.legal_basis;
-		ar.n_shared = field_names(it->d.shared, rec_shared,
-					  MASH_POL_F_COUNT);
+		ar.n_shared =
+		    field_names(it->d.shared, rec_shared, MASH_POL_F_COUNT);
 		ar.shared = rec_shared;
-		ar.n_withheld = field_names(it->d.withheld, rec_withheld,
-					    MASH_POL_F_COUNT);
+		ar.n_withheld =
+		    field_names(it->d.withheld, rec_withheld, MASH_POL_F_COUNT);
 		ar.withheld = rec_withheld;
-		clip(reason, sizeof(reason), it->by_break_glass
-						     ? "picture (break-glass)"
-						     : "picture");
+		clip(reason, sizeof(reason),
+		     it->by_break_glass ? "picture (break-glass)" : "picture");
 		ar.reason = reason;
 		rc = audit_append(env, &ar, &s->recs[k].audit_seq);
 		if (rc != MASH_OK)
@@ -812,7 +814,8 @@ handle_granted(const struct mashd_picture_env *env,
 		k++;
 		add_rule(rule_ids, &n_rules, it->d.rule_id);
 	}
-	now = mash_clock_now(env->clock != NULL ? env->clock : mash_clock_system());
+	now = mash_clock_now(env->clock != NULL ? env->clock
+	                                        : mash_clock_system());
 	if (bg_used) {
 		memset(&ar, 0, sizeof(ar));
 		ar.type = MASH_AUD_BREAK_GLASS;
@@ -829,20 +832,21 @@ handle_granted(const struct mashd_picture_env *env,
 	/* The access itself, with the rule ids in force. */
 	pos = 0;
 	extra[0] = '\0';
-	(void)mash_snprintf(extra, sizeof(extra), "{\"records\":%zu,"
-			    "\"break_glass\":%s,\"rules\":[", s->n_recs,
-			    bg_used ? "true" : "false");
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"records\":%zu,"
+	                    "\"break_glass\":%s,\"rules\":[",
+	                    s->n_recs, bg_used ? "true" : "false");
 	pos = strlen(extra);
 	for (i = 0; i < n_rules; i++) {
 		if (mash_snprintf(extra + pos, sizeof(extra) - pos, "%s\"%s\"",
-				  i ? "," : "", rule_ids[i]) != MASH_OK)
+		                  i ? "," : "", rule_ids[i]) != MASH_OK)
 			break;
 		pos = strlen(extra);
 	}
 	if (mash_snprintf(extra + pos, sizeof(extra) - pos, "]}") != MASH_OK)
 		(void)mash_snprintf(extra, sizeof(extra),
-				    "{\"records\":%zu,\"break_glass\":%s}",
-				    s->n_recs, bg_used ? "true" : "false");
+		                    "{\"records\":%zu,\"break_glass\":%s}",
+		                    s->n_recs, bg_used ? "true" : "false");
 	n_sh = field_names(shared, shared_names, MASH_POL_F_COUNT);
 	n_wh = field_names(withheld, withheld_names, MASH_POL_F_COUNT);
 	memset(&ar, 0, sizeof(ar));
@@ -889,9 +893,9 @@ handle_granted(const struct mashd_picture_env *env,
 	out->break_glass = bg_used;
 	out->n_records = s->n_recs;
 	mash_info("picture: granted %s purpose %s case %s records %zu%s "
-		  "seq %" PRIu64, s->who.principal, s->req->purpose,
-		  s->kase->case_id, s->n_recs, bg_used ? " BREAK-GLASS" : "",
-		  seq);
+	          "seq %" PRIu64,
+	          s->who.principal, s->req->purpose, s->kase->case_id,
+	          s->n_recs, bg_used ? " BREAK-GLASS" : "", seq);
 
 	/* The answer, published only now that its audit is on disk. */
 	mash__v1__picture__init(&pic);
@@ -924,8 +928,8 @@ handle_granted(const struct mashd_picture_env *env,
 			    !mash_streq(de.role, MASHD_PICTURE_AUDITOR_ROLE))
 				continue;
 			if (mash_snprintf(topic, sizeof(topic), "%s%s",
-					  MASHD_INBOX_PREFIX,
-					  de.principal) != MASH_OK)
+			                  MASHD_INBOX_PREFIX,
+			                  de.principal) != MASH_OK)
 				continue;
 			if (send_signed(env, &notice.base, topic, NULL) ==
 			    MASH_OK)
@@ -954,7 +958,7 @@ fit_envelope(struct req_state *s)
 	pic.records = s->recp;
 	while (pic.n_records > 0 &&
 	       mash__v1__picture__get_packed_size(&pic) + 8192u >
-		       MASH_MAX_PAYLOAD) {
+	           MASH_MAX_PAYLOAD) {
 		pic.records++;
 		pic.n_records--;
 		drop++;
@@ -962,7 +966,8 @@ fit_envelope(struct req_state *s)
 	if (drop == 0)
 		return;
 	mash_warn("picture: case %s: %zu oldest records left out to fit one "
-		  "envelope", s->kase->case_id, drop);
+	          "envelope",
+	          s->kase->case_id, drop);
 	for (i = 0; i < s->n_items && drop > 0; i++) {
 		if (s->items[i].shown) {
 			s->items[i].shown = 0;
@@ -980,16 +985,16 @@ fit_envelope(struct req_state *s)
 
 int
 mashd_picture_mq_publish(void *ctx, const char *topic, const uint8_t *buf,
-			 size_t len, const struct mash_mq_props *props)
+                         size_t len, const struct mash_mq_props *props)
 {
 	return mash_mq_publish(ctx, topic, buf, len, 0, props,
-			       MASHD_PICTURE_PUBLISH_MS);
+	                       MASHD_PICTURE_PUBLISH_MS);
 }
 
 int
 mashd_handle_picture(const struct mashd_picture_env *env,
-		     const struct mash_mq_msg *msg,
-		     struct mashd_picture_outcome *outp)
+                     const struct mash_mq_msg *msg,
+                     struct mashd_picture_outcome *outp)
 {
 	struct mashd_picture_outcome dummy;
 	struct mashd_picture_outcome *out = outp != NULL ? outp : &dummy;
@@ -1012,9 +1017,9 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 		goto out;
 	}
 	(void)mash_strlcpy(out->principal, s.opened->signer,
-			   sizeof(out->principal));
+	                   sizeof(out->principal));
 	if (mash_snprintf(s.inbox, sizeof(s.inbox), "%s%s", MASHD_INBOX_PREFIX,
-			  s.opened->signer) != MASH_OK) {
+	                  s.opened->signer) != MASH_OK) {
 		rc = MASH_ERR_INTERNAL; /* signer ids are <= 64 bytes */
 		goto out;
 	}
@@ -1028,13 +1033,13 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 		rc = find_case(env, &s);
 	if (rc == MASH_OK) {
 		(void)mash_strlcpy(out->case_id, s.kase->case_id,
-				   sizeof(out->case_id));
+		                   sizeof(out->case_id));
 		rc = mash_store_case_events(env->store, s.kase->case_id,
-					    &s.events);
+		                            &s.events);
 	}
 	if (rc == MASH_OK)
 		rc = mashd_picture_triggers_load(env->store, s.kase->case_id,
-						 &s.trig);
+		                                 &s.trig);
 	if (rc == MASH_OK)
 		rc = decide_all(env, &s);
 	if (rc == MASH_OK)
@@ -1047,9 +1052,11 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 		s.deny_rule = r;
 		deny(&s, MASH_ERR_DENIED,
 		     "no rule grants role %s purpose %s any record of this "
-		     "case%s (%s)", s.who.role, s.req->purpose,
+		     "case%s (%s)",
+		     s.who.role, s.req->purpose,
 		     nonempty(s.req->break_glass_reason)
-			     ? ", break-glass included" : "",
+		         ? ", break-glass included"
+		         : "",
 		     r != NULL ? r : "no events");
 		rc = MASH_ERR_DENIED;
 	}
@@ -1059,7 +1066,7 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 	}
 	if (rc != MASH_OK) {
 		mash_err("picture: request from %s failed: %s",
-			 s.opened->signer, mash_errname(rc));
+		         s.opened->signer, mash_errname(rc));
 		goto out;
 	}
 	fit_envelope(&s);
@@ -1072,12 +1079,12 @@ out:
 /* Publish through the daemon's adapter with its configured timeout. */
 static int
 mashd_picture_publish(void *ctx, const char *topic, const uint8_t *buf,
-		      size_t len, const struct mash_mq_props *props)
+                      size_t len, const struct mash_mq_props *props)
 {
 	struct mashd *d = ctx;
 
 	return mash_mq_publish(d->mq, topic, buf, len, 0, props,
-			       (int)d->cfg.mqtt_publish_timeout_ms);
+	                       (int)d->cfg.mqtt_publish_timeout_ms);
 }
 
 int
@@ -1103,8 +1110,8 @@ mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg)
 	if (rc != MASH_OK) {
 		d->stats.internal_errors++;
 		mash_err("picture: request from %s not completed: %s",
-			 out.principal[0] ? out.principal : "(unverified)",
-			 mash_errname(rc));
+		         out.principal[0] ? out.principal : "(unverified)",
+		         mash_errname(rc));
 	}
 	return rc;
 }

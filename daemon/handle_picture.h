@@ -76,7 +76,7 @@ struct mashd_picture_env {
 	 * capture instead.
 	 */
 	int (*publish)(void *ctx, const char *topic, const uint8_t *buf,
-		       size_t len, const struct mash_mq_props *props);
+	               size_t len, const struct mash_mq_props *props);
 	void *publish_ctx;
 };
 
@@ -84,19 +84,19 @@ struct mashd_picture_env {
  * ctx is a connected struct mash_mq. */
 #define MASHD_PICTURE_PUBLISH_MS 5000
 int mashd_picture_mq_publish(void *ctx, const char *topic, const uint8_t *buf,
-			     size_t len, const struct mash_mq_props *props);
+                             size_t len, const struct mash_mq_props *props);
 
 /* What one request came to (for the daemon's log and for tests). */
 struct mashd_picture_outcome {
-	int granted;          /* 1 granted (possibly by break-glass) */
-	int break_glass;      /* 1 if the override was used */
-	int answered;         /* 1 if an answer was published */
-	int err;              /* MASH_OK, or why it was denied */
-	uint64_t audit_seq;   /* PICTURE_GRANTED / PICTURE_DENIED record */
-	size_t n_records;     /* records in the Picture */
-	size_t n_notified;    /* auditors notified of a break-glass */
-	char principal[65];   /* the verified signer ("" if none) */
-	char case_id[32];     /* the case ("" if not found) */
+	int granted;        /* 1 granted (possibly by break-glass) */
+	int break_glass;    /* 1 if the override was used */
+	int answered;       /* 1 if an answer was published */
+	int err;            /* MASH_OK, or why it was denied */
+	uint64_t audit_seq; /* PICTURE_GRANTED / PICTURE_DENIED record */
+	size_t n_records;   /* records in the Picture */
+	size_t n_notified;  /* auditors notified of a break-glass */
+	char principal[65]; /* the verified signer ("" if none) */
+	char case_id[32];   /* the case ("" if not found) */
 };
 
 /*
@@ -108,8 +108,8 @@ struct mashd_picture_outcome {
  * MASH_ERR_NOMEM, MASH_ERR_INVAL (NULL env or msg).
  */
 int mashd_handle_picture(const struct mashd_picture_env *env,
-			 const struct mash_mq_msg *msg,
-			 struct mashd_picture_outcome *out);
+                         const struct mash_mq_msg *msg,
+                         struct mashd_picture_outcome *out);
 
 /*
  * mashd's dispatch entry for MASHD_PICTURE_TOPIC: fills a

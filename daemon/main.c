@@ -21,37 +21,42 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mashd --config FILE [--check] [--mqtt URI] [--store PATH]\n"
-		"             [--trust DIR] [--key FILE] [--key-id ID]\n"
-		"             [--policy FILE] [--directory FILE]\n"
-		"             [--log-level error|warn|info|debug] [--set KEY=VALUE]...\n"
-		"  The MASH broker daemon: verifies, stores and receipts agency\n"
-		"  events from MQTT. Logs to stderr. Every config key can be set\n"
-		"  with --set (e.g. --set mqtt.client_id=mashd-2).\n"
-		"  --check validates config, key, trust store and policy, then exits\n"
-		"  0 (ok), 1 (a check failed) or 2 (bad usage or unreadable config).\n"
-		"  SIGHUP reloads trust store, policy and directory; SIGTERM drains\n"
-		"  the queue and exits 0.\n");
+	fprintf(
+	    f,
+	    "usage: mashd --config FILE [--check] [--mqtt URI] [--store PATH]\n"
+	    "             [--trust DIR] [--key FILE] [--key-id ID]\n"
+	    "             [--policy FILE] [--directory FILE]\n"
+	    "             [--log-level error|warn|info|debug] [--set "
+	    "KEY=VALUE]...\n"
+	    "  The MASH broker daemon: verifies, stores and receipts agency\n"
+	    "  events from MQTT. Logs to stderr. Every config key can be set\n"
+	    "  with --set (e.g. --set mqtt.client_id=mashd-2).\n"
+	    "  --check validates config, key, trust store and policy, then "
+	    "exits\n"
+	    "  0 (ok), 1 (a check failed) or 2 (bad usage or unreadable "
+	    "config).\n"
+	    "  SIGHUP reloads trust store, policy and directory; SIGTERM "
+	    "drains\n"
+	    "  the queue and exits 0.\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check", no_argument, NULL, 'C'},
-		{"mqtt", required_argument, NULL, 'm'},
-		{"store", required_argument, NULL, 's'},
-		{"trust", required_argument, NULL, 't'},
-		{"key", required_argument, NULL, 'k'},
-		{"key-id", required_argument, NULL, 'K'},
-		{"policy", required_argument, NULL, 'p'},
-		{"directory", required_argument, NULL, 'd'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"set", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"mqtt", required_argument, NULL, 'm'},
+	    {"store", required_argument, NULL, 's'},
+	    {"trust", required_argument, NULL, 't'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"key-id", required_argument, NULL, 'K'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"directory", required_argument, NULL, 'd'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"set", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	/* Overrides are applied after the file, in command-line order. */
 	struct {
@@ -120,8 +125,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || config == NULL) {
 		fprintf(stderr, "mashd: %s\n",
-			config == NULL ? "--config FILE is required"
-				       : "unexpected argument");
+		        config == NULL ? "--config FILE is required"
+		                       : "unexpected argument");
 		usage(stderr);
 		return MASHD_EXIT_USAGE;
 	}
@@ -138,12 +143,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < nov; i++) {
-		int r = ov[i].key[0] == '\0'
-				? mashd_config_set(&d->cfg, ov[i].value, err,
-						   sizeof(err))
-				: mashd_config_set_kv(&d->cfg, ov[i].key,
-						      ov[i].value, err,
-						      sizeof(err));
+		int r =
+		    ov[i].key[0] == '\0'
+		        ? mashd_config_set(&d->cfg, ov[i].value, err,
+		                           sizeof(err))
+		        : mashd_config_set_kv(&d->cfg, ov[i].key, ov[i].value,
+		                              err, sizeof(err));
 		if (r != MASH_OK) {
 			fprintf(stderr, "mashd: command line: %s\n", err);
 			goto out;
@@ -157,12 +162,13 @@ main(int argc, char **argv)
 		mash_log_set_level(lvl);
 	if (mashd_test_clock_from_env(&d->test_clock, &d->clock) == 1)
 		mash_warn("TEST CLOCK in effect (MASHD_TEST_CLOCK_*): never "
-			  "in production");
+		          "in production");
 	d->test_exit_after_commit = mashd_test_exit_from_env();
 	if (d->test_exit_after_commit)
-		mash_warn("TEST CRASH in effect (MASHD_TEST_EXIT_AFTER_COMMIT): "
-			  "mashd exits after its first event commit; never in "
-			  "production");
+		mash_warn(
+		    "TEST CRASH in effect (MASHD_TEST_EXIT_AFTER_COMMIT): "
+		    "mashd exits after its first event commit; never in "
+		    "production");
 	if (do_check) {
 		rc = mashd_check(d);
 		goto out;
@@ -190,15 +196,15 @@ main(int argc, char **argv)
 		goto out;
 	rc = mashd_run(d, sfd);
 	mash_info("mashd stopped: received %llu, accepted %llu, duplicate "
-		  "%llu, rejected %llu, receipts %llu (failed %llu), internal "
-		  "errors %llu",
-		  (unsigned long long)d->stats.received,
-		  (unsigned long long)d->stats.accepted,
-		  (unsigned long long)d->stats.duplicates,
-		  (unsigned long long)d->stats.rejected,
-		  (unsigned long long)d->stats.receipts,
-		  (unsigned long long)d->stats.receipt_failed,
-		  (unsigned long long)d->stats.internal_errors);
+	          "%llu, rejected %llu, receipts %llu (failed %llu), internal "
+	          "errors %llu",
+	          (unsigned long long)d->stats.received,
+	          (unsigned long long)d->stats.accepted,
+	          (unsigned long long)d->stats.duplicates,
+	          (unsigned long long)d->stats.rejected,
+	          (unsigned long long)d->stats.receipts,
+	          (unsigned long long)d->stats.receipt_failed,
+	          (unsigned long long)d->stats.internal_errors);
 out:
 	if (sfd >= 0)
 		close(sfd);

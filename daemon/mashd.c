@@ -1,6 +1,7 @@
 /*
  * mashd.c - the broker daemon: start-up, the main loop, signals, reload
- * and drain (main() and the command line are in main.c). See docs/internals/daemon.md.
+ * and drain (main() and the command line are in main.c). See
+ * docs/internals/daemon.md.
  *
  * Threads: Paho runs its own; everything here runs on the main (core)
  * thread. Signals are blocked before Paho starts (so its threads inherit
@@ -65,23 +66,23 @@ mashd_tick_add(struct mashd *d, const char *name, mashd_tick_fn fn, void *arg)
 
 int
 mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
-	   size_t len, unsigned char **env, size_t *env_len)
+           size_t len, unsigned char **env, size_t *env_len)
 {
 	struct mashd *d = ctx;
 
 	return mash_env_seal(d->key, d->signer, d->key_id, payload_type,
-			     payload, len, env, env_len);
+	                     payload, len, env, env_len);
 }
 
 /* mashd_outbox_send_fn over the MQTT adapter: QoS 1, not retained. */
 static int
 outbox_send(void *ctx, const char *topic, const unsigned char *bytes,
-	    size_t len)
+            size_t len)
 {
 	struct mashd *d = ctx;
 
 	return mash_mq_publish(d->mq, topic, bytes, len, 0, NULL,
-			       (int)d->cfg.mqtt_publish_timeout_ms);
+	                       (int)d->cfg.mqtt_publish_timeout_ms);
 }
 
 int
@@ -95,7 +96,7 @@ mashd_outbox_flush_now(struct mashd *d)
 		mash_debug("outbox: %zu message(s) published", n);
 	if (rc != MASH_OK)
 		mash_warn("outbox: flush stopped (%s); the rest stay pending",
-			  mash_errname(rc));
+		          mash_errname(rc));
 	return rc;
 }
 
@@ -109,19 +110,19 @@ mashd_test_exit_from_env(void)
 
 int
 mashd_publish_signed(struct mashd *d, const char *topic,
-		     const ProtobufCMessage *msg, int retained,
-		     const struct mash_mq_props *props)
+                     const ProtobufCMessage *msg, int retained,
+                     const struct mash_mq_props *props)
 {
 	uint8_t *env = NULL;
 	size_t envlen = 0;
 	int rc;
 
-	rc = mash_env_seal_msg(d->key, d->signer, d->key_id, msg, &env,
-			       &envlen);
+	rc =
+	    mash_env_seal_msg(d->key, d->signer, d->key_id, msg, &env, &envlen);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_mq_publish(d->mq, topic, env, envlen, retained, props,
-			     (int)d->cfg.mqtt_publish_timeout_ms);
+	                     (int)d->cfg.mqtt_publish_timeout_ms);
 out:
 	mash_free(env);
 	return rc;
@@ -131,7 +132,7 @@ out:
 
 int
 mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
-		  const char *case_id, uint64_t audit_seq)
+                  const char *case_id, uint64_t audit_seq)
 {
 	int rc = MASH_OK;
 
@@ -140,13 +141,13 @@ mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
 	 * L4 for its sharing decisions (daemon/deliver.h). */
 	if (d->triggers != NULL) {
 		rc = mashd_triggers_on_event(d->triggers, case_id, ev->agency,
-					     ev->event_id, NULL);
+		                             ev->event_id, NULL);
 		if (rc != MASH_OK)
 			return rc;
 	}
 	if (d->deliver != NULL)
 		rc = mashd_deliver_on_event(d->deliver, d->policy, d->directory,
-					    ev, case_id, NULL);
+		                            ev, case_id, NULL);
 	return rc;
 }
 
@@ -183,11 +184,11 @@ tick_checkpoint(struct mashd *d, void *arg)
 	if (rc != MASH_OK || env == NULL)
 		goto out;
 	rc = mash_mq_publish(d->mq, MASH_AUD_CHECKPOINT_TOPIC, env, len, 1,
-			     NULL, (int)d->cfg.mqtt_publish_timeout_ms);
+	                     NULL, (int)d->cfg.mqtt_publish_timeout_ms);
 	if (rc != MASH_OK)
 		mash_warn("checkpoint stored but not published (%s); the "
-			  "next one will be",
-			  mash_errname(rc));
+		          "next one will be",
+		          mash_errname(rc));
 	rc = MASH_OK;
 out:
 	mash_free(env);
@@ -227,7 +228,7 @@ run_ticks(struct mashd *d)
 		rc = d->ticks[i].fn(d, d->ticks[i].arg);
 		if (rc != MASH_OK)
 			mash_warn("tick %s: %s", d->ticks[i].name,
-				  mash_errname(rc));
+			          mash_errname(rc));
 	}
 }
 
@@ -235,7 +236,7 @@ run_ticks(struct mashd *d)
 
 static int
 principals_cb(void *ctx, const char *role, const char **names, size_t max,
-	      size_t *n)
+              size_t *n)
 {
 	struct mashd *d = ctx;
 	struct mash_dir_entry e;
@@ -280,7 +281,8 @@ load_trust(const char *dir, struct mash_trust **out)
 	why[0] = '\0';
 	rc = mash_trust_load(dir, out, why, sizeof(why));
 	if (rc != MASH_OK)
-		mash_err("trust_store %s: %s (%s)", dir, mash_strerror(rc), why);
+		mash_err("trust_store %s: %s (%s)", dir, mash_strerror(rc),
+		         why);
 	return rc;
 }
 
@@ -289,7 +291,7 @@ load_trust(const char *dir, struct mash_trust **out)
  * is not configured. */
 static int
 load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
-		struct mash_cal **cal, struct mash_dir **dir)
+                struct mash_cal **cal, struct mash_dir **dir)
 {
 	const char *hol;
 	char err[512];
@@ -314,7 +316,7 @@ load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
 	/* The calendar key wins; otherwise the s47 policy's
 	 * clocks.holidays_file (resolved against the policy's directory). */
 	hol = c->calendar[0] != '\0' ? c->calendar
-				      : mash_s47_policy_holidays_file(*s47);
+	                             : mash_s47_policy_holidays_file(*s47);
 	if (hol != NULL && hol[0] != '\0') {
 		rc = mash_cal_load(*cal, hol, err, sizeof(err));
 		if (rc != MASH_OK) {
@@ -359,22 +361,23 @@ reload(struct mashd *d)
 	if (load_trust(c.trust_store, &t) == MASH_OK) {
 		mash_trust_free(d->trust);
 		d->trust = t;
-		mash_info("trust store reloaded (%zu keys)", mash_trust_count(t));
+		mash_info("trust store reloaded (%zu keys)",
+		          mash_trust_count(t));
 	} else {
 		mash_err("trust store reload refused; the previous one stays");
 	}
 	if (c.policy[0] != '\0') {
 		err[0] = '\0';
 		rc = mashd_policy_load(c.policy, &d->policy, d->aud, err,
-				       sizeof(err));
+		                       sizeof(err));
 		if (rc != MASH_OK)
 			mash_err("policy reload refused (%s); the previous one "
-				 "stays",
-				 err);
+			         "stays",
+			         err);
 	}
 	if (load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
 		mash_err("s47 policy / calendar / directory reload refused; "
-			 "the previous ones stay");
+		         "the previous ones stay");
 		return;
 	}
 	if (d->triggers != NULL && s47 != NULL)
@@ -409,10 +412,10 @@ mashd_check(struct mashd *d)
 	if (load_trust(d->cfg.trust_store, &d->trust) != MASH_OK)
 		failed = 1;
 	else if (mash_trust_lookup(d->trust, d->signer, d->key_id, NULL) !=
-		 MASH_OK)
+	         MASH_OK)
 		mash_warn("trust_store has no valid key %s/%s: receivers will "
-			  "not verify the daemon's messages",
-			  d->signer, d->key_id);
+		          "not verify the daemon's messages",
+		          d->signer, d->key_id);
 	if (d->cfg.policy[0] != '\0') {
 		err[0] = '\0';
 		rc = mash_pol_load(d->cfg.policy, &pol, err, sizeof(err));
@@ -429,7 +432,8 @@ mashd_check(struct mashd *d)
 		if (rc == MASH_OK)
 			rc = mash_store_check(st);
 		if (rc != MASH_OK) {
-			mash_err("store %s: %s", d->cfg.store, mash_strerror(rc));
+			mash_err("store %s: %s", d->cfg.store,
+			         mash_strerror(rc));
 			failed = 1;
 		}
 	}
@@ -439,7 +443,8 @@ mashd_check(struct mashd *d)
 	mash_cal_free(cal);
 	mash_dir_free(dir);
 	if (!failed)
-		fprintf(stderr, "mashd: %s: configuration OK\n", d->config_path);
+		fprintf(stderr, "mashd: %s: configuration OK\n",
+		        d->config_path);
 	return failed ? MASHD_EXIT_CHECK : MASHD_EXIT_OK;
 }
 
@@ -464,15 +469,16 @@ mashd_start(struct mashd *d)
 	}
 	mash_store_set_clock(d->store, &d->clock);
 	rc = mash_aud_open(mash_store_sqlite(d->store), &d->clock,
-			   d->cfg.audit_log_id, &d->aud);
+	                   d->cfg.audit_log_id, &d->aud);
 	if (rc != MASH_OK) {
-		mash_err("audit log in %s: %s", d->cfg.store, mash_strerror(rc));
+		mash_err("audit log in %s: %s", d->cfg.store,
+		         mash_strerror(rc));
 		return rc;
 	}
 	if (d->cfg.policy[0] != '\0') {
 		err[0] = '\0';
 		rc = mashd_policy_load(d->cfg.policy, &d->policy, d->aud, err,
-				       sizeof(err));
+		                       sizeof(err));
 		if (rc != MASH_OK) {
 			mash_err("policy %s: %s", d->cfg.policy, err);
 			return rc;
@@ -549,7 +555,8 @@ mashd_start_mq(struct mashd *d)
 		return rc;
 	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
 	if (rc == MASH_OK && d->cfg.mqtt_picture_subscribe[0] != '\0')
-		rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_picture_subscribe, 5000);
+		rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_picture_subscribe,
+		                       5000);
 	return rc;
 }
 
@@ -568,7 +575,7 @@ read_signals(struct mashd *d, int sfd)
 			reload(d);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			mash_info("signal %u: draining and stopping",
-				  si.ssi_signo);
+			          si.ssi_signo);
 			d->stopping = 1;
 		}
 	}
@@ -656,15 +663,17 @@ mashd_run(struct mashd *d, int sfd)
 		if (rc == MASH_OK)
 			break;
 		if (rc != MASH_ERR_TIMEOUT) {
-			mash_err("mqtt %s: %s", d->cfg.mqtt_uri, mash_strerror(rc));
+			mash_err("mqtt %s: %s", d->cfg.mqtt_uri,
+			         mash_strerror(rc));
 			return MASHD_EXIT_CHECK;
 		}
 		if (read_signals(d, sfd))
 			return MASHD_EXIT_OK;
-		mash_warn("mqtt %s: not reachable yet; retrying", d->cfg.mqtt_uri);
+		mash_warn("mqtt %s: not reachable yet; retrying",
+		          d->cfg.mqtt_uri);
 	}
 	mash_info("mashd ready: subscribed to %s as %s", d->cfg.mqtt_subscribe,
-		  d->cfg.mqtt_client_id);
+	          d->cfg.mqtt_client_id);
 	/* Deliveries committed before a crash or a stop go out first. */
 	(void)mashd_outbox_flush_now(d);
 	next_tick = mono_ms();
@@ -696,7 +705,8 @@ mashd_run(struct mashd *d, int sfd)
 	end = mono_ms() + d->cfg.drain_timeout_ms;
 	while (mash_mq_queued(d->mq) > 0 && mono_ms() < end)
 		(void)drain(d, BATCH);
-	(void)mashd_audit_checkpoint_now(d); /* every record under a checkpoint */
+	(void)mashd_audit_checkpoint_now(
+	    d); /* every record under a checkpoint */
 	(void)mash_mq_disconnect(d->mq, 2000);
 	/* Anything that arrived while disconnecting is stored too (its
 	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */
@@ -720,4 +730,3 @@ mashd_teardown(struct mashd *d)
 	mash_cal_free(d->cal);
 	mash_dir_free(d->directory);
 }
-

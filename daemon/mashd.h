@@ -57,40 +57,40 @@ typedef int (*mashd_tick_fn)(struct mashd *d, void *arg);
 
 /* Counters (logged at exit, read by tests through the log). */
 struct mashd_stats {
-	uint64_t received;      /* messages taken from the queue */
+	uint64_t received; /* messages taken from the queue */
 	uint64_t accepted;
 	uint64_t duplicates;
-	uint64_t rejected;      /* quarantined */
-	uint64_t receipts;      /* receipts the broker acknowledged */
-	uint64_t receipt_failed; /* receipts not sent (agent re-sends) */
+	uint64_t rejected;        /* quarantined */
+	uint64_t receipts;        /* receipts the broker acknowledged */
+	uint64_t receipt_failed;  /* receipts not sent (agent re-sends) */
 	uint64_t internal_errors; /* store/audit failures: no receipt */
 };
 
 struct mashd {
-	struct mashd_config cfg;        /* after file + command line */
-	const char *config_path;        /* borrowed from argv */
+	struct mashd_config cfg; /* after file + command line */
+	const char *config_path; /* borrowed from argv */
 
 	/* Time: the system clock, or a test clock (daemon/triggers.h). */
 	struct mash_clock clock;
 	struct mashd_test_clock test_clock;
 
-	struct mash_mq *mq;             /* the MQTT adapter */
-	struct mash_store *store;       /* SQLite store (one connection) */
-	struct mash_aud *aud;           /* audit log on mash_store_sqlite() */
-	struct mash_trust *trust;       /* swapped on SIGHUP */
-	struct mash_key *key;           /* mashd's private signing key */
-	char signer[MASHD_ID_SIZE];     /* "mashd" (cfg.signer) */
-	char key_id[MASHD_ID_SIZE];     /* cfg.key_id */
+	struct mash_mq *mq;         /* the MQTT adapter */
+	struct mash_store *store;   /* SQLite store (one connection) */
+	struct mash_aud *aud;       /* audit log on mash_store_sqlite() */
+	struct mash_trust *trust;   /* swapped on SIGHUP */
+	struct mash_key *key;       /* mashd's private signing key */
+	char signer[MASHD_ID_SIZE]; /* "mashd" (cfg.signer) */
+	char key_id[MASHD_ID_SIZE]; /* cfg.key_id */
 
 	/* Filled when the files are configured; NULL otherwise. Swapped
 	 * on SIGHUP between messages, never during one. */
-	struct mash_policy *policy;     /* sharing policy (cfg.policy) */
-	struct mash_dir *directory;     /* principals (cfg.directory) */
-	struct mash_s47_policy *s47;    /* s47 triggers (cfg.policy) */
-	struct mash_cal *cal;           /* working-day calendar */
+	struct mash_policy *policy;  /* sharing policy (cfg.policy) */
+	struct mash_dir *directory;  /* principals (cfg.directory) */
+	struct mash_s47_policy *s47; /* s47 triggers (cfg.policy) */
+	struct mash_cal *cal;        /* working-day calendar */
 
 	/* Post-store engines (NULL when their inputs are missing). */
-	struct mashd_deliver *deliver;  /* SharedRecords (policy owner) */
+	struct mashd_deliver *deliver;   /* SharedRecords (policy owner) */
 	struct mashd_triggers *triggers; /* s47 triggers (s47 owner) */
 
 	struct {
@@ -101,8 +101,8 @@ struct mashd {
 	size_t nticks;
 
 	struct mashd_stats stats;
-	int stopping;                   /* SIGTERM seen: draining */
-	int test_exit_after_commit;     /* TEST ONLY (mashd_test_exit_from_env) */
+	int stopping;               /* SIGTERM seen: draining */
+	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
 
 	/* Group commit (mashd_batch_*): while batch_open, each event is a
 	 * savepoint of one transaction and its receipt waits in deferred
@@ -121,8 +121,8 @@ struct mashd {
  * MASH_ERR_NOMEM, ...).
  */
 int mashd_publish_signed(struct mashd *d, const char *topic,
-			 const ProtobufCMessage *msg, int retained,
-			 const struct mash_mq_props *props);
+                         const ProtobufCMessage *msg, int retained,
+                         const struct mash_mq_props *props);
 
 /*
  * Seal payload[0..len) of payload_type as the daemon: *env (mash_malloc'd,
@@ -131,15 +131,15 @@ int mashd_publish_signed(struct mashd *d, const char *topic,
  * daemon/triggers.h (ctx is the struct mashd).
  */
 int mashd_seal(void *ctx, const char *payload_type,
-	       const unsigned char *payload, size_t len, unsigned char **env,
-	       size_t *env_len);
+               const unsigned char *payload, size_t len, unsigned char **env,
+               size_t *env_len);
 
 /*
  * Register a tick function (name for logs, static storage). MASH_OK or
  * MASH_ERR_TOO_BIG (more than MASHD_MAX_TICKS).
  */
 int mashd_tick_add(struct mashd *d, const char *name, mashd_tick_fn fn,
-		   void *arg);
+                   void *arg);
 
 /*
  * Route one received message to its handler by topic. Never fails: a
@@ -165,7 +165,7 @@ int mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg);
  * and sends no receipt.
  */
 int mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
-		      const char *case_id, uint64_t audit_seq);
+                      const char *case_id, uint64_t audit_seq);
 
 /* After the event's transaction committed: mashd_outbox_flush_now. */
 void mashd_after_commit(struct mashd *d);
@@ -210,7 +210,7 @@ int mashd_batch_end(struct mashd *d);
 int64_t mashd_now(const struct mashd *d);
 
 /* Exit codes (shared/spec/cli.md). */
-#define MASHD_EXIT_OK 0
+#define MASHD_EXIT_OK    0
 #define MASHD_EXIT_CHECK 1
 #define MASHD_EXIT_USAGE 2
 

@@ -14,8 +14,8 @@
 #include "store/store.h"
 
 int
-mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
-    void *ctx, size_t *n_sent)
+mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send, void *ctx,
+                   size_t *n_sent)
 {
 	struct mash_store_outbox_list *l = NULL;
 	int64_t after = 0;
@@ -28,7 +28,7 @@ mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
 		goto out;
 	for (;;) {
 		rc = mash_store_outbox_pending(st, after,
-		    MASHD_OUTBOX_FLUSH_BATCH, &l);
+		                               MASHD_OUTBOX_FLUSH_BATCH, &l);
 		if (rc != MASH_OK)
 			goto out;
 		if (l->n == 0)
@@ -38,7 +38,8 @@ mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
 
 			rc = send(ctx, r->topic, r->bytes, r->len);
 			if (rc != MASH_OK) {
-				mash_warn("outbox: message %lld to %s not "
+				mash_warn(
+				    "outbox: message %lld to %s not "
 				    "published (%s); kept for the next flush",
 				    (long long)r->id, r->topic,
 				    mash_errname(rc));

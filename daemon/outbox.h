@@ -28,7 +28,7 @@ struct mash_store;
  * MASH_OK once the broker acknowledged it, an error otherwise.
  */
 typedef int (*mashd_outbox_send_fn)(void *ctx, const char *topic,
-    const unsigned char *bytes, size_t len);
+                                    const unsigned char *bytes, size_t len);
 
 /*
  * Publish every pending outbox message of st, oldest first, through send
@@ -40,6 +40,6 @@ typedef int (*mashd_outbox_send_fn)(void *ctx, const char *topic,
  * the send's error, MASH_ERR_STORE / MASH_ERR_NOMEM.
  */
 int mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
-    void *ctx, size_t *n_sent);
+                       void *ctx, size_t *n_sent);
 
 #endif

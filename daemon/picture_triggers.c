@@ -12,7 +12,7 @@
 
 int
 mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
-			    struct mashd_picture_triggers *t)
+                            struct mashd_picture_triggers *t)
 {
 	Mash__V1__StrategyDiscussionTrigger *m;
 	size_t i, n;
@@ -53,8 +53,9 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 	 * (a same-day rule may have brought it forward) and on whether it
 	 * has passed and been escalated to the MASH manager. */
 	n = 0;
-	rc = mash_s47_store_list_clocks(mash_store_sqlite(st), case_id, 1,
-					t->clocks, MASHD_PICTURE_MAX_CLOCKS, &n);
+	rc =
+	    mash_s47_store_list_clocks(mash_store_sqlite(st), case_id, 1,
+	                               t->clocks, MASHD_PICTURE_MAX_CLOCKS, &n);
 	if (rc != MASH_OK) {
 		memset(t, 0, sizeof(*t));
 		return rc;

@@ -32,7 +32,7 @@ struct mashd_picture_triggers {
  * escalated, else "open". MASH_OK, MASH_ERR_INVAL, MASH_ERR_STORE.
  */
 int mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
-				struct mashd_picture_triggers *t);
+                                struct mashd_picture_triggers *t);
 
 /* Wipe *t. NULL allowed. */
 void mashd_picture_triggers_clear(struct mashd_picture_triggers *t);

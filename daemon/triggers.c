@@ -31,26 +31,25 @@
 #define ESCALATE_BATCH 16u
 
 struct pending {
-	char kind[16];                 /* raised, updated, escalated */
+	char kind[16]; /* raised, updated, escalated */
 	char case_id[MASH_MAX_ID];
-	struct mash_s47_open trig;     /* trigger snapshot (roles, events) */
+	struct mash_s47_open trig; /* trigger snapshot (roles, events) */
 	uint64_t audit_seq;
 	int64_t raised_at;
 };
 
 struct mashd_triggers {
 	struct mashd_triggers_cfg cfg;
-	struct pending *scratch;       /* one message being queued */
-	struct mash_s47_fact *facts;   /* MASH_S47_MAX_HISTORY */
+	struct pending *scratch;     /* one message being queued */
+	struct mash_s47_fact *facts; /* MASH_S47_MAX_HISTORY */
 	struct mash_s47_outcome out;
 };
 
-static int queue_deliveries(struct mashd_triggers *t,
-    const struct pending *p);
+static int queue_deliveries(struct mashd_triggers *t, const struct pending *p);
 
 int
 mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
-    struct mashd_triggers **out)
+                   struct mashd_triggers **out)
 {
 	struct mashd_triggers *t = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -94,7 +93,8 @@ mashd_triggers_free(struct mashd_triggers *t)
 
 void
 mashd_triggers_set_policy(struct mashd_triggers *t,
-    const struct mash_s47_policy *policy, const struct mash_cal *cal)
+                          const struct mash_s47_policy *policy,
+                          const struct mash_cal *cal)
 {
 	t->cfg.policy = policy;
 	t->cfg.cal = cal;
@@ -104,8 +104,8 @@ mashd_triggers_set_policy(struct mashd_triggers *t,
 
 static int
 audit(struct mashd_triggers *t, enum mash_aud_type type, const char *case_id,
-    const char *rule_id, const char *recipient, const char *reason,
-    const char *extra, uint64_t *seq)
+      const char *rule_id, const char *recipient, const char *reason,
+      const char *extra, uint64_t *seq)
 {
 	struct mash_aud_record r;
 	char why[MASH_AUD_MAX_REASON];
@@ -143,7 +143,7 @@ json_str(char *buf, size_t bufsz, const char *s)
 			return MASH_ERR_FIELD_TOO_LONG;
 		if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f) {
 			(void)snprintf(buf + len, bufsz - len, "\\u%04x",
-			    (unsigned)*p);
+			               (unsigned)*p);
 			len += 6;
 		} else {
 			buf[len++] = (char)*p;
@@ -178,14 +178,15 @@ json_ki(char *buf, size_t bufsz, const char *key, int64_t v)
 	size_t len = strlen(buf);
 
 	return mash_snprintf(buf + len, bufsz - len, ",\"%s\":%lld", key,
-	    (long long)v);
+	                     (long long)v);
 }
 
 /* {"trigger_id":..,"kind":..,"due_by":..,"events":[..]} within the audit
  * extra limit: events that do not fit are counted, not listed. */
 static void
 trigger_extra(const char *trigger_id, const char *kind, int64_t due_by,
-    char (*events)[MASH_S47_MAX_REF], size_t n, char *buf, size_t bufsz)
+              char (*events)[MASH_S47_MAX_REF], size_t n, char *buf,
+              size_t bufsz)
 {
 	size_t i, listed = 0;
 
@@ -195,7 +196,7 @@ trigger_extra(const char *trigger_id, const char *kind, int64_t due_by,
 	    json_kv(buf, bufsz, "kind", kind, 0) != MASH_OK ||
 	    json_ki(buf, bufsz, "due_by", due_by) != MASH_OK ||
 	    mash_snprintf(buf + strlen(buf), bufsz - strlen(buf),
-	    ",\"events\":[") != MASH_OK)
+	                  ",\"events\":[") != MASH_OK)
 		goto fallback;
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(buf);
@@ -209,7 +210,7 @@ trigger_extra(const char *trigger_id, const char *kind, int64_t due_by,
 		listed++;
 	}
 	if (mash_snprintf(buf + strlen(buf), bufsz - strlen(buf),
-	    "],\"n_events\":%zu}", n) == MASH_OK)
+	                  "],\"n_events\":%zu}", n) == MASH_OK)
 		return;
 fallback:
 	buf[0] = '{';
@@ -220,21 +221,22 @@ fallback:
 
 static void
 clock_extra(const struct mash_s47_clock *c, const char *op, char *buf,
-    size_t bufsz)
+            size_t bufsz)
 {
 	buf[0] = '{';
 	buf[1] = '\0';
 	if (json_kv(buf, bufsz, "clock", mash_s47_clock_name(c->kind), 1) !=
-	    MASH_OK || json_kv(buf, bufsz, "op", op, 0) != MASH_OK ||
+	        MASH_OK ||
+	    json_kv(buf, bufsz, "op", op, 0) != MASH_OK ||
 	    json_ki(buf, bufsz, "clock_id", c->clock_id) != MASH_OK ||
 	    json_ki(buf, bufsz, "started_at", c->started_at) != MASH_OK ||
 	    json_ki(buf, bufsz, "due_at", c->due_at) != MASH_OK ||
 	    (c->trigger_id[0] != '\0' &&
-	    json_kv(buf, bufsz, "trigger_id", c->trigger_id, 0) != MASH_OK) ||
+	     json_kv(buf, bufsz, "trigger_id", c->trigger_id, 0) != MASH_OK) ||
 	    mash_snprintf(buf + strlen(buf), bufsz - strlen(buf), "}") !=
-	    MASH_OK) {
+	        MASH_OK) {
 		(void)mash_snprintf(buf, bufsz, "{\"clock_id\":%lld}",
-		    (long long)c->clock_id);
+		                    (long long)c->clock_id);
 	}
 }
 
@@ -242,8 +244,8 @@ clock_extra(const struct mash_s47_clock *c, const char *op, char *buf,
 
 /* Load the case history into t->facts; *cur = index of (agency, id). */
 static int
-load_history(struct mashd_triggers *t, const char *case_id,
-    const char *agency, const char *event_id, size_t *n, size_t *cur)
+load_history(struct mashd_triggers *t, const char *case_id, const char *agency,
+             const char *event_id, size_t *n, size_t *cur)
 {
 	struct mash_store_event_list *l = NULL;
 	size_t i, first;
@@ -263,18 +265,18 @@ load_history(struct mashd_triggers *t, const char *case_id,
 		const struct mash_store_event_row *r = &l->v[i];
 		Mash__V1__AgencyEvent *ev;
 		int is_cur = strcmp(r->agency, agency) == 0 &&
-		    strcmp(r->event_id, event_id) == 0;
+		             strcmp(r->event_id, event_id) == 0;
 
 		if (i < first && !is_cur)
 			continue;
 		if (*n >= MASH_S47_MAX_HISTORY)
 			break;
 		ev = mash__v1__agency_event__unpack(NULL, r->payload_len,
-		    r->payload);
+		                                    r->payload);
 		if (ev == NULL) {
 			/* Stored payloads were validated on the way in. */
 			mash_warn("s47: case %s event %s/%s does not decode",
-			    case_id, r->agency, r->event_id);
+			          case_id, r->agency, r->event_id);
 			continue;
 		}
 		rc = mash_s47_fact_from_event(ev, &t->facts[*n]);
@@ -283,9 +285,9 @@ load_history(struct mashd_triggers *t, const char *case_id,
 			continue;
 		/* The store's agency/event_id are authoritative. */
 		(void)mash_strlcpy(t->facts[*n].agency, r->agency,
-		    sizeof(t->facts[*n].agency));
+		                   sizeof(t->facts[*n].agency));
 		(void)mash_strlcpy(t->facts[*n].event_id, r->event_id,
-		    sizeof(t->facts[*n].event_id));
+		                   sizeof(t->facts[*n].event_id));
 		t->facts[*n].occurred_at = r->occurred_at;
 		if (is_cur)
 			*cur = *n;
@@ -300,13 +302,15 @@ out:
 static const char *
 op_name(enum mash_s47_clock_op op)
 {
-	return op == MASH_S47_CLOCK_SET ? "set" :
-	    op == MASH_S47_CLOCK_MOVED ? "moved" : "closed";
+	return op == MASH_S47_CLOCK_SET     ? "set"
+	       : op == MASH_S47_CLOCK_MOVED ? "moved"
+	                                    : "closed";
 }
 
 int
 mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
-    const char *agency, const char *event_id, uint64_t *trigger_seq)
+                        const char *agency, const char *event_id,
+                        uint64_t *trigger_seq)
 {
 	struct mash_s47_outcome *o;
 	char extra[MASH_AUD_MAX_EXTRA];
@@ -325,8 +329,9 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 	rc = load_history(t, case_id, agency, event_id, &n, &cur);
 	if (rc != MASH_OK)
 		goto out;
-	rc = mash_s47_store_apply(mash_store_sqlite(t->cfg.store),
-	    t->cfg.policy, t->cfg.cal, case_id, t->facts, n, cur, now, o);
+	rc =
+	    mash_s47_store_apply(mash_store_sqlite(t->cfg.store), t->cfg.policy,
+	                         t->cfg.cal, case_id, t->facts, n, cur, now, o);
 	if (rc != MASH_OK)
 		goto out;
 	switch (o->action) {
@@ -344,24 +349,31 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 	}
 	if (kind != NULL) {
 		trigger_extra(o->trigger.trigger_id, kind, o->trigger.due_by,
-		    o->action == MASH_S47_UPDATE ? o->new_events :
-		    o->trigger.events, o->action == MASH_S47_UPDATE ? o->n_new :
-		    o->trigger.n_events, extra, sizeof(extra));
-		rc = audit(t, o->action == MASH_S47_RAISE ?
-		    MASH_AUD_TRIGGER_RAISED : MASH_AUD_TRIGGER_UPDATED, case_id,
-		    o->trigger.rule_id, NULL, o->action == MASH_S47_CLOSE ?
-		    "closed by STRATEGY_DISCUSSION_HELD from social-care" :
-		    o->trigger.reason, extra, &seq);
+		              o->action == MASH_S47_UPDATE ? o->new_events
+		                                           : o->trigger.events,
+		              o->action == MASH_S47_UPDATE
+		                  ? o->n_new
+		                  : o->trigger.n_events,
+		              extra, sizeof(extra));
+		rc = audit(
+		    t,
+		    o->action == MASH_S47_RAISE ? MASH_AUD_TRIGGER_RAISED
+		                                : MASH_AUD_TRIGGER_UPDATED,
+		    case_id, o->trigger.rule_id, NULL,
+		    o->action == MASH_S47_CLOSE
+		        ? "closed by STRATEGY_DISCUSSION_HELD from social-care"
+		        : o->trigger.reason,
+		    extra, &seq);
 		if (rc != MASH_OK)
 			goto out;
 		mash_info("s47: case %s trigger %s %s (%s)", case_id,
-		    o->trigger.trigger_id, kind, o->trigger.rule_id);
+		          o->trigger.trigger_id, kind, o->trigger.rule_id);
 	}
 	for (i = 0; i < o->n_clocks; i++) {
-		clock_extra(&o->clocks[i].clock, op_name(o->clocks[i].op), extra,
-		    sizeof(extra));
+		clock_extra(&o->clocks[i].clock, op_name(o->clocks[i].op),
+		            extra, sizeof(extra));
 		rc = audit(t, MASH_AUD_CLOCK_SET, case_id, NULL, NULL, NULL,
-		    extra, NULL);
+		           extra, NULL);
 		if (rc != MASH_OK)
 			goto out;
 	}
@@ -443,47 +455,52 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	rc = pack_trigger(p, &buf, &len);
 	if (rc != MASH_OK)
 		goto out;
-	rc = t->cfg.seal(t->cfg.ctx, MASHD_TRIGGER_PAYLOAD_TYPE, buf, len,
-	    &env, &envlen);
+	rc = t->cfg.seal(t->cfg.ctx, MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &env,
+	                 &envlen);
 	if (rc != MASH_OK)
 		goto out;
 	extra[0] = '{';
 	extra[1] = '\0';
-	(void)json_kv(extra, sizeof(extra), "trigger_id", p->trig.trigger_id, 1);
+	(void)json_kv(extra, sizeof(extra), "trigger_id", p->trig.trigger_id,
+	              1);
 	(void)json_kv(extra, sizeof(extra), "kind", p->kind, 0);
-	(void)mash_snprintf(extra + strlen(extra), sizeof(extra) -
-	    strlen(extra), "}");
+	(void)mash_snprintf(extra + strlen(extra),
+	                    sizeof(extra) - strlen(extra), "}");
 	for (r = 0; r < p->trig.n_roles; r++) {
 		n = 0;
 		rc = t->cfg.principals(t->cfg.ctx, p->trig.roles[r], names,
-		    MASHD_TRIGGERS_MAX_PRINCIPALS, &n);
+		                       MASHD_TRIGGERS_MAX_PRINCIPALS, &n);
 		if (rc != MASH_OK)
 			goto out;
 		if (n == 0)
-			mash_warn("s47: no principal holds role %s (trigger %s)",
+			mash_warn(
+			    "s47: no principal holds role %s (trigger %s)",
 			    p->trig.roles[r], p->trig.trigger_id);
 		for (i = 0; i < n; i++) {
 			int dup = 0;
 
-			/* One person holding two required roles gets it once. */
+			/* One person holding two required roles gets it once.
+			 */
 			for (k = 0; k < n_sent; k++)
 				if (strcmp(sent[k], names[i]) == 0)
 					dup = 1;
 			if (dup || n_sent >= sizeof(sent) / sizeof(sent[0]))
 				continue;
-			(void)mash_strlcpy(sent[n_sent++], names[i], MASH_MAX_ID);
+			(void)mash_strlcpy(sent[n_sent++], names[i],
+			                   MASH_MAX_ID);
 			rc = mash_snprintf(topic, sizeof(topic),
-			    "mash/v1/inbox/%s", names[i]);
+			                   "mash/v1/inbox/%s", names[i]);
 			if (rc != MASH_OK) {
 				rc = MASH_ERR_FIELD_TOO_LONG;
 				goto out;
 			}
 			rc = mash_store_outbox_add(t->cfg.store, topic, env,
-			    envlen, NULL);
+			                           envlen, NULL);
 			if (rc != MASH_OK)
 				goto out;
 			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, p->case_id,
-			    p->trig.rule_id, names[i], p->kind, extra, NULL);
+			           p->trig.rule_id, names[i], p->kind, extra,
+			           NULL);
 			if (rc != MASH_OK)
 				goto out;
 		}
@@ -521,16 +538,18 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 		rc = mash_store_begin(t->cfg.store);
 		if (rc != MASH_OK)
 			goto out;
-		rc = mash_s47_store_escalate_due(mash_store_sqlite(t->cfg.store),
-		    now, due, ESCALATE_BATCH, &n);
+		rc =
+		    mash_s47_store_escalate_due(mash_store_sqlite(t->cfg.store),
+		                                now, due, ESCALATE_BATCH, &n);
 		for (i = 0; rc == MASH_OK && i < n; i++) {
 			struct pending *e = &p[i];
 			char reason[MASH_S47_MAX_REASON];
 
 			memset(e, 0, sizeof(*e));
-			(void)mash_strlcpy(e->kind, "escalated", sizeof(e->kind));
+			(void)mash_strlcpy(e->kind, "escalated",
+			                   sizeof(e->kind));
 			(void)mash_strlcpy(e->case_id, due[i].case_id,
-			    sizeof(e->case_id));
+			                   sizeof(e->case_id));
 			if (due[i].trigger_id[0] != '\0') {
 				rc = mash_s47_store_load_open(
 				    mash_store_sqlite(t->cfg.store),
@@ -538,38 +557,42 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 				if (rc != MASH_OK)
 					break;
 				if (strcmp(e->trig.trigger_id,
-				    due[i].trigger_id) != 0)
+				           due[i].trigger_id) != 0)
 					memset(&e->trig, 0, sizeof(e->trig));
 			}
 			(void)mash_strlcpy(e->trig.trigger_id,
-			    due[i].trigger_id, sizeof(e->trig.trigger_id));
-			(void)mash_cal_format_date(mash_cal_local_day(
-			    due[i].due_at), when, sizeof(when));
-			(void)mash_snprintf(reason, sizeof(reason),
+			                   due[i].trigger_id,
+			                   sizeof(e->trig.trigger_id));
+			(void)mash_cal_format_date(
+			    mash_cal_local_day(due[i].due_at), when,
+			    sizeof(when));
+			(void)mash_snprintf(
+			    reason, sizeof(reason),
 			    "%s clock overdue: due by the end of %s (London) "
 			    "with no closing event from social care.",
 			    mash_s47_clock_name(due[i].kind), when);
 			(void)mash_strlcpy(e->trig.reason, reason,
-			    sizeof(e->trig.reason));
+			                   sizeof(e->trig.reason));
 			e->trig.due_by = due[i].due_at;
 			if (e->trig.level == 0)
 				e->trig.level = 4;
 			/* The escalation goes to the MASH manager role. */
 			e->trig.n_roles = 1;
 			(void)mash_strlcpy(e->trig.roles[0], role,
-			    sizeof(e->trig.roles[0]));
+			                   sizeof(e->trig.roles[0]));
 			e->raised_at = now;
 			clock_extra(&due[i], "escalated", extra, sizeof(extra));
 			rc = audit(t, MASH_AUD_ESCALATION, due[i].case_id,
-			    e->trig.rule_id, role, reason, extra,
-			    &e->audit_seq);
+			           e->trig.rule_id, role, reason, extra,
+			           &e->audit_seq);
 			if (rc == MASH_OK)
 				rc = queue_deliveries(t, e);
 			if (rc == MASH_OK)
 				mash_warn("s47: case %s %s clock %lld overdue: "
-				    "escalated to %s", due[i].case_id,
-				    mash_s47_clock_name(due[i].kind),
-				    (long long)due[i].clock_id, role);
+				          "escalated to %s",
+				          due[i].case_id,
+				          mash_s47_clock_name(due[i].kind),
+				          (long long)due[i].clock_id, role);
 		}
 		if (rc != MASH_OK) {
 			(void)mash_store_rollback(t->cfg.store);
@@ -607,8 +630,8 @@ mashd_triggers_next_due_in(struct mashd_triggers *t)
 }
 
 int
-mashd_triggers_principals_from_dir(const struct mash_dir *dir,
-    const char *role, const char **names, size_t max, size_t *n)
+mashd_triggers_principals_from_dir(const struct mash_dir *dir, const char *role,
+                                   const char **names, size_t max, size_t *n)
 {
 	struct mash_dir_entry e;
 	size_t i, count;
@@ -670,7 +693,7 @@ offset_clock_now(void *ctx)
 
 int
 mashd_test_clock_from_env(struct mashd_test_clock *storage,
-    struct mash_clock *out)
+                          struct mash_clock *out)
 {
 	const char *file = getenv("MASHD_TEST_CLOCK_FILE");
 	const char *off = getenv("MASHD_TEST_CLOCK_OFFSET_MS");
@@ -679,21 +702,21 @@ mashd_test_clock_from_env(struct mashd_test_clock *storage,
 	*out = *mash_clock_system();
 	if (file != NULL && file[0] != '\0' &&
 	    mash_strlcpy(storage->path, file, sizeof(storage->path)) ==
-	    MASH_OK) {
+	        MASH_OK) {
 		storage->last_ms = system_ms();
 		out->now_ms = file_clock_now;
 		out->ctx = storage;
 		mash_warn("TEST CLOCK in effect (MASHD_TEST_CLOCK_FILE): not "
-		    "for production");
+		          "for production");
 		return 1;
 	}
-	if (off != NULL && off[0] != '\0' && mash_parse_i64(off,
-	    -(INT64_C(1) << 50), INT64_C(1) << 50, &storage->offset_ms) ==
-	    MASH_OK) {
+	if (off != NULL && off[0] != '\0' &&
+	    mash_parse_i64(off, -(INT64_C(1) << 50), INT64_C(1) << 50,
+	                   &storage->offset_ms) == MASH_OK) {
 		out->now_ms = offset_clock_now;
 		out->ctx = storage;
 		mash_warn("TEST CLOCK in effect (MASHD_TEST_CLOCK_OFFSET_MS): "
-		    "not for production");
+		          "not for production");
 		return 1;
 	}
 	return 0;

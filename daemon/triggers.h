@@ -43,16 +43,16 @@ struct mashd_triggers;
  * error (the shape of mashd_seal).
  */
 struct mashd_triggers_cfg {
-	struct mash_store *store;              /* borrowed */
-	struct mash_aud *aud;                  /* borrowed */
-	const struct mash_clock *clock;        /* borrowed */
-	const struct mash_s47_policy *policy;  /* borrowed */
-	const struct mash_cal *cal;            /* borrowed; NULL: computed only */
+	struct mash_store *store;             /* borrowed */
+	struct mash_aud *aud;                 /* borrowed */
+	const struct mash_clock *clock;       /* borrowed */
+	const struct mash_s47_policy *policy; /* borrowed */
+	const struct mash_cal *cal; /* borrowed; NULL: computed only */
 	int (*principals)(void *ctx, const char *role, const char **names,
-	    size_t max, size_t *n);
+	                  size_t max, size_t *n);
 	int (*seal)(void *ctx, const char *payload_type,
-	    const unsigned char *payload, size_t len, unsigned char **env,
-	    size_t *env_len);
+	            const unsigned char *payload, size_t len,
+	            unsigned char **env, size_t *env_len);
 	void *ctx;
 };
 
@@ -63,14 +63,15 @@ struct mashd_triggers_cfg {
  * aud, clock, policy or callback), MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
-    struct mashd_triggers **out);
+                       struct mashd_triggers **out);
 
 /* Free. NULL allowed. */
 void mashd_triggers_free(struct mashd_triggers *t);
 
 /* Swap the policy and calendar after a reload (both borrowed). */
 void mashd_triggers_set_policy(struct mashd_triggers *t,
-    const struct mash_s47_policy *policy, const struct mash_cal *cal);
+                               const struct mash_s47_policy *policy,
+                               const struct mash_cal *cal);
 
 /*
  * The post-store hook. Call INSIDE the store transaction that stored
@@ -83,7 +84,8 @@ void mashd_triggers_set_policy(struct mashd_triggers *t,
  * the caller rolls back (taking all of it back).
  */
 int mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
-    const char *agency, const char *event_id, uint64_t *trigger_seq);
+                            const char *agency, const char *event_id,
+                            uint64_t *trigger_seq);
 
 /*
  * The tick: escalate every clock due before now, each exactly once: marked,
@@ -109,7 +111,8 @@ int64_t mashd_triggers_next_due_in(struct mashd_triggers *t);
  * callback with the directory in force. MASH_OK or MASH_ERR_INVAL.
  */
 int mashd_triggers_principals_from_dir(const struct mash_dir *dir,
-    const char *role, const char **names, size_t max, size_t *n);
+                                       const char *role, const char **names,
+                                       size_t max, size_t *n);
 
 /*
  * TEST ONLY: a clock for the daemon binary that tests can move without
@@ -127,6 +130,6 @@ struct mashd_test_clock {
 	int64_t last_ms;
 };
 int mashd_test_clock_from_env(struct mashd_test_clock *storage,
-    struct mash_clock *out);
+                              struct mash_clock *out);
 
 #endif

@@ -28,74 +28,74 @@
 /* Schema migrations: migrations[i] moves user_version i to i + 1. Append
  * new ones; never edit a released one. */
 static const char *const migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE cases ("
-	"  case_id TEXT PRIMARY KEY NOT NULL,"
-	"  nhs_number TEXT UNIQUE,"
-	"  given_name TEXT, family_name TEXT, date_of_birth TEXT,"
-	"  postcode TEXT, sex TEXT,"
-	"  family_norm TEXT, postcode_norm TEXT,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX cases_demographics"
-	"  ON cases(family_norm, date_of_birth, postcode_norm);"
-	"CREATE INDEX cases_dob_postcode ON cases(date_of_birth, postcode_norm);"
-	"CREATE TABLE events ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  case_id TEXT NOT NULL REFERENCES cases(case_id),"
-	"  agency TEXT NOT NULL,"
-	"  event_id TEXT NOT NULL,"
-	"  category INTEGER NOT NULL,"
-	"  severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 4),"
-	"  consent INTEGER NOT NULL,"
-	"  occurred_at INTEGER NOT NULL,"
-	"  recorded_at INTEGER NOT NULL,"
-	"  received_at INTEGER NOT NULL,"
-	"  receipt_status INTEGER NOT NULL DEFAULT 1,"
-	"  audit_seq INTEGER,"
-	"  envelope BLOB NOT NULL,"
-	"  payload BLOB NOT NULL,"
-	"  UNIQUE (agency, event_id));"
-	"CREATE INDEX events_case ON events(case_id, occurred_at, seq);"
-	"CREATE TABLE possible_matches ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  case_a TEXT NOT NULL REFERENCES cases(case_id),"
-	"  case_b TEXT NOT NULL REFERENCES cases(case_id),"
-	"  reason TEXT NOT NULL,"
-	"  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),"
-	"  created_at INTEGER NOT NULL,"
-	"  decided_at INTEGER,"
-	"  UNIQUE (case_a, case_b, reason));"
-	"CREATE INDEX possible_matches_b ON possible_matches(case_b);"
-	"CREATE TABLE quarantine ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  topic BLOB NOT NULL,"
-	"  agency TEXT NOT NULL,"
-	"  received_at INTEGER NOT NULL,"
-	"  err INTEGER NOT NULL,"
-	"  errname TEXT NOT NULL,"
-	"  reason TEXT NOT NULL,"
-	"  bytes BLOB NOT NULL,"
-	"  orig_len INTEGER NOT NULL,"
-	"  truncated INTEGER NOT NULL);"
-	"CREATE INDEX quarantine_agency ON quarantine(agency, id);"
-	"CREATE TABLE meta ("
-	"  key TEXT PRIMARY KEY NOT NULL,"
-	"  value TEXT NOT NULL);",
-	/* 1 -> 2: messages to publish after commit */
-	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  topic TEXT NOT NULL,"
-	"  bytes BLOB NOT NULL,"
-	"  created_at INTEGER NOT NULL);",
+    /* 0 -> 1 */
+    "CREATE TABLE cases ("
+    "  case_id TEXT PRIMARY KEY NOT NULL,"
+    "  nhs_number TEXT UNIQUE,"
+    "  given_name TEXT, family_name TEXT, date_of_birth TEXT,"
+    "  postcode TEXT, sex TEXT,"
+    "  family_norm TEXT, postcode_norm TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX cases_demographics"
+    "  ON cases(family_norm, date_of_birth, postcode_norm);"
+    "CREATE INDEX cases_dob_postcode ON cases(date_of_birth, postcode_norm);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  case_id TEXT NOT NULL REFERENCES cases(case_id),"
+    "  agency TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  category INTEGER NOT NULL,"
+    "  severity INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 4),"
+    "  consent INTEGER NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  recorded_at INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  receipt_status INTEGER NOT NULL DEFAULT 1,"
+    "  audit_seq INTEGER,"
+    "  envelope BLOB NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  UNIQUE (agency, event_id));"
+    "CREATE INDEX events_case ON events(case_id, occurred_at, seq);"
+    "CREATE TABLE possible_matches ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  case_a TEXT NOT NULL REFERENCES cases(case_id),"
+    "  case_b TEXT NOT NULL REFERENCES cases(case_id),"
+    "  reason TEXT NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),"
+    "  created_at INTEGER NOT NULL,"
+    "  decided_at INTEGER,"
+    "  UNIQUE (case_a, case_b, reason));"
+    "CREATE INDEX possible_matches_b ON possible_matches(case_b);"
+    "CREATE TABLE quarantine ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  topic BLOB NOT NULL,"
+    "  agency TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  err INTEGER NOT NULL,"
+    "  errname TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  orig_len INTEGER NOT NULL,"
+    "  truncated INTEGER NOT NULL);"
+    "CREATE INDEX quarantine_agency ON quarantine(agency, id);"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY NOT NULL,"
+    "  value TEXT NOT NULL);",
+    /* 1 -> 2: messages to publish after commit */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  topic TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == MASH_STORE_SCHEMA_VERSION,
-	       "one migration per schema version");
+               "one migration per schema version");
 
-#define EVENT_COLS                                                            \
-	"seq, case_id, agency, event_id, category, severity, consent,"        \
-	" occurred_at, recorded_at, received_at, receipt_status, audit_seq,"  \
+#define EVENT_COLS                                                             \
+	"seq, case_id, agency, event_id, category, severity, consent,"         \
+	" occurred_at, recorded_at, received_at, receipt_status, audit_seq,"   \
 	" envelope, payload"
 
 /* The cached statements. */
@@ -137,94 +137,90 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S__COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT mash_msg",
-	[S_RELEASE] = "RELEASE mash_msg",
-	[S_ROLLBACK_TO] = "ROLLBACK TO mash_msg",
-	[S_LINK_SAVEPOINT] = "SAVEPOINT mash_link",
-	[S_LINK_RELEASE] = "RELEASE mash_link",
-	[S_LINK_ROLLBACK_TO] = "ROLLBACK TO mash_link",
-	[S_EVENT_INSERT] =
-		"INSERT INTO events (case_id, agency, event_id, category,"
-		" severity, consent, occurred_at, recorded_at, received_at,"
-		" envelope, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-	[S_EVENT_LOOKUP] =
-		"SELECT seq, case_id, receipt_status, audit_seq, received_at"
-		" FROM events WHERE agency = ? AND event_id = ?",
-	[S_EVENT_SET_RECEIPT] =
-		"UPDATE events SET receipt_status = ?, audit_seq = ?"
-		" WHERE agency = ? AND event_id = ?",
-	[S_EVENT_GET] = "SELECT " EVENT_COLS
-			" FROM events WHERE agency = ? AND event_id = ?",
-	[S_CASE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE case_id = ?"
-			  " ORDER BY occurred_at, seq",
-	[S_CASE_EXISTS] = "SELECT 1 FROM cases WHERE case_id = ?",
-	[S_CASE_INSERT] =
-		"INSERT INTO cases (case_id, nhs_number, given_name,"
-		" family_name, date_of_birth, postcode, sex, family_norm,"
-		" postcode_norm, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-	[S_CASE_BY_NHS] = "SELECT case_id FROM cases WHERE nhs_number = ?",
-	[S_CASE_BY_DEMOGRAPHICS] =
-		"SELECT case_id, nhs_number FROM cases WHERE family_norm = ?"
-		" AND date_of_birth = ? AND postcode_norm = ?"
-		" ORDER BY created_at, rowid",
-	[S_CASE_BY_FAMILY_DOB] =
-		"SELECT case_id, postcode_norm FROM cases WHERE family_norm = ?"
-		" AND date_of_birth = ? ORDER BY created_at, rowid LIMIT ?",
-	[S_CASE_BY_DOB_POSTCODE] =
-		"SELECT case_id, family_norm FROM cases WHERE date_of_birth = ?"
-		" AND postcode_norm = ? ORDER BY created_at, rowid LIMIT ?",
-	[S_CASE_FILL] =
-		"UPDATE cases SET nhs_number = COALESCE(nhs_number, ?),"
-		" given_name = COALESCE(given_name, ?),"
-		" family_name = COALESCE(family_name, ?),"
-		" date_of_birth = COALESCE(date_of_birth, ?),"
-		" postcode = COALESCE(postcode, ?),"
-		" sex = COALESCE(sex, ?),"
-		" family_norm = COALESCE(family_norm, ?),"
-		" postcode_norm = COALESCE(postcode_norm, ?)"
-		" WHERE case_id = ?",
-	[S_CASE_GET] =
-		"SELECT case_id, nhs_number, given_name, family_name,"
-		" date_of_birth, postcode, sex, created_at FROM cases"
-		" WHERE case_id = ?",
-	[S_CASE_AGENCIES] = "SELECT DISTINCT agency FROM events"
-			    " WHERE case_id = ? ORDER BY agency",
-	[S_MATCH_INSERT] =
-		"INSERT OR IGNORE INTO possible_matches (case_a, case_b,"
-		" reason, created_at) VALUES (?,?,?,?)",
-	[S_MATCH_LIST] =
-		"SELECT id, case_a, case_b, reason, status, created_at"
-		" FROM possible_matches WHERE ?1 IS NULL OR case_a = ?1"
-		" OR case_b = ?1 ORDER BY id",
-	[S_MATCH_DECIDE] = "UPDATE possible_matches SET status = ?,"
-			   " decided_at = ? WHERE id = ?",
-	[S_QUARANTINE_INSERT] =
-		"INSERT INTO quarantine (topic, agency, received_at, err,"
-		" errname, reason, bytes, orig_len, truncated)"
-		" VALUES (?,?,?,?,?,?,?,?,?)",
-	[S_QUARANTINE_LIST] =
-		"SELECT id, topic, agency, received_at, err, errname, reason,"
-		" bytes, orig_len, truncated FROM quarantine"
-		" WHERE id > ?1 AND (?2 IS NULL OR agency = ?2)"
-		" ORDER BY id LIMIT ?3",
-	[S_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?)"
-		       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[S_META_GET] = "SELECT value FROM meta WHERE key = ?",
-	[S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
-			 " VALUES (?,?,?)",
-	[S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at FROM outbox"
-			     " WHERE id > ? ORDER BY id LIMIT ?",
-	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT mash_msg",
+    [S_RELEASE] = "RELEASE mash_msg",
+    [S_ROLLBACK_TO] = "ROLLBACK TO mash_msg",
+    [S_LINK_SAVEPOINT] = "SAVEPOINT mash_link",
+    [S_LINK_RELEASE] = "RELEASE mash_link",
+    [S_LINK_ROLLBACK_TO] = "ROLLBACK TO mash_link",
+    [S_EVENT_INSERT] =
+        "INSERT INTO events (case_id, agency, event_id, category,"
+        " severity, consent, occurred_at, recorded_at, received_at,"
+        " envelope, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    [S_EVENT_LOOKUP] =
+        "SELECT seq, case_id, receipt_status, audit_seq, received_at"
+        " FROM events WHERE agency = ? AND event_id = ?",
+    [S_EVENT_SET_RECEIPT] =
+        "UPDATE events SET receipt_status = ?, audit_seq = ?"
+        " WHERE agency = ? AND event_id = ?",
+    [S_EVENT_GET] =
+        "SELECT " EVENT_COLS " FROM events WHERE agency = ? AND event_id = ?",
+    [S_CASE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE case_id = ?"
+                      " ORDER BY occurred_at, seq",
+    [S_CASE_EXISTS] = "SELECT 1 FROM cases WHERE case_id = ?",
+    [S_CASE_INSERT] =
+        "INSERT INTO cases (case_id, nhs_number, given_name,"
+        " family_name, date_of_birth, postcode, sex, family_norm,"
+        " postcode_norm, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [S_CASE_BY_NHS] = "SELECT case_id FROM cases WHERE nhs_number = ?",
+    [S_CASE_BY_DEMOGRAPHICS] =
+        "SELECT case_id, nhs_number FROM cases WHERE family_norm = ?"
+        " AND date_of_birth = ? AND postcode_norm = ?"
+        " ORDER BY created_at, rowid",
+    [S_CASE_BY_FAMILY_DOB] =
+        "SELECT case_id, postcode_norm FROM cases WHERE family_norm = ?"
+        " AND date_of_birth = ? ORDER BY created_at, rowid LIMIT ?",
+    [S_CASE_BY_DOB_POSTCODE] =
+        "SELECT case_id, family_norm FROM cases WHERE date_of_birth = ?"
+        " AND postcode_norm = ? ORDER BY created_at, rowid LIMIT ?",
+    [S_CASE_FILL] = "UPDATE cases SET nhs_number = COALESCE(nhs_number, ?),"
+                    " given_name = COALESCE(given_name, ?),"
+                    " family_name = COALESCE(family_name, ?),"
+                    " date_of_birth = COALESCE(date_of_birth, ?),"
+                    " postcode = COALESCE(postcode, ?),"
+                    " sex = COALESCE(sex, ?),"
+                    " family_norm = COALESCE(family_norm, ?),"
+                    " postcode_norm = COALESCE(postcode_norm, ?)"
+                    " WHERE case_id = ?",
+    [S_CASE_GET] = "SELECT case_id, nhs_number, given_name, family_name,"
+                   " date_of_birth, postcode, sex, created_at FROM cases"
+                   " WHERE case_id = ?",
+    [S_CASE_AGENCIES] = "SELECT DISTINCT agency FROM events"
+                        " WHERE case_id = ? ORDER BY agency",
+    [S_MATCH_INSERT] = "INSERT OR IGNORE INTO possible_matches (case_a, case_b,"
+                       " reason, created_at) VALUES (?,?,?,?)",
+    [S_MATCH_LIST] = "SELECT id, case_a, case_b, reason, status, created_at"
+                     " FROM possible_matches WHERE ?1 IS NULL OR case_a = ?1"
+                     " OR case_b = ?1 ORDER BY id",
+    [S_MATCH_DECIDE] = "UPDATE possible_matches SET status = ?,"
+                       " decided_at = ? WHERE id = ?",
+    [S_QUARANTINE_INSERT] =
+        "INSERT INTO quarantine (topic, agency, received_at, err,"
+        " errname, reason, bytes, orig_len, truncated)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+    [S_QUARANTINE_LIST] =
+        "SELECT id, topic, agency, received_at, err, errname, reason,"
+        " bytes, orig_len, truncated FROM quarantine"
+        " WHERE id > ?1 AND (?2 IS NULL OR agency = ?2)"
+        " ORDER BY id LIMIT ?3",
+    [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
+                     " VALUES (?,?,?)",
+    [S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at FROM outbox"
+                         " WHERE id > ? ORDER BY id LIMIT ?",
+    [S_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
 };
 
 struct mash_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_tx;
-	int in_sp;     /* a savepoint is open (inside in_tx) */
+	int in_sp; /* a savepoint is open (inside in_tx) */
 	mash_store_random_fn rnd;
 	void *rnd_ctx;
 	const struct mash_clock *clock;
@@ -266,8 +262,8 @@ stmt_get(struct mash_store *st, enum stmt_id id, sqlite3_stmt **out)
 	*out = NULL;
 	if (st->stmt[id] == NULL) {
 		src = sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
-					 SQLITE_PREPARE_PERSISTENT,
-					 &st->stmt[id], NULL);
+		                         SQLITE_PREPARE_PERSISTENT,
+		                         &st->stmt[id], NULL);
 		if (src != SQLITE_OK) {
 			st->stmt[id] = NULL;
 			return sql_fail(st, src, "prepare");
@@ -413,8 +409,8 @@ set_wal(struct mash_store *st)
 	int rc = MASH_ERR_STORE;
 	int src;
 
-	src = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s,
-				 NULL);
+	src =
+	    sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
 	if (src != SQLITE_OK) {
 		rc = sql_fail(st, src, "journal_mode");
 		goto out;
@@ -454,8 +450,8 @@ migrate(struct mash_store *st)
 			goto fail;
 		if (v > MASH_STORE_SCHEMA_VERSION || v < 0) {
 			mash_err("store: schema version %lld is newer than "
-				 "this build (%d)", (long long)v,
-				 MASH_STORE_SCHEMA_VERSION);
+			         "this build (%d)",
+			         (long long)v, MASH_STORE_SCHEMA_VERSION);
 			rc = MASH_ERR_STORE;
 			goto fail;
 		}
@@ -464,8 +460,9 @@ migrate(struct mash_store *st)
 		rc = exec_sql(st, migrations[v], "migrate");
 		if (rc != MASH_OK)
 			goto fail;
-		rc = mash_snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
-				   (long long)(v + 1));
+		rc = mash_snprintf(sql, sizeof(sql),
+		                   "PRAGMA user_version = %lld",
+		                   (long long)(v + 1));
 		if (rc != MASH_OK)
 			goto fail;
 		rc = exec_sql(st, sql, "set user_version");
@@ -475,7 +472,7 @@ migrate(struct mash_store *st)
 		if (rc != MASH_OK)
 			goto fail;
 		mash_info("store: schema migrated to version %lld",
-			  (long long)(v + 1));
+		          (long long)(v + 1));
 	}
 fail:
 	if (!sqlite3_get_autocommit(st->db))
@@ -504,7 +501,7 @@ precreate(const char *path)
 	}
 	if (fd < 0) {
 		mash_err("store: cannot open database file: %s",
-			 strerror(errno));
+		         strerror(errno));
 		return MASH_ERR_IO;
 	}
 	if (!created) {
@@ -562,12 +559,12 @@ mash_store_open(const char *path, struct mash_store **out)
 	if (rc != MASH_OK)
 		goto out;
 	src = sqlite3_open_v2(path, &st->db,
-			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				      SQLITE_OPEN_NOMUTEX,
-			      NULL);
+	                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                          SQLITE_OPEN_NOMUTEX,
+	                      NULL);
 	if (src != SQLITE_OK) {
-		rc = st->db != NULL ? sql_fail(st, src, "open")
-				    : MASH_ERR_NOMEM;
+		rc =
+		    st->db != NULL ? sql_fail(st, src, "open") : MASH_ERR_NOMEM;
 		goto out;
 	}
 	(void)sqlite3_extended_result_codes(st->db, 1);
@@ -582,9 +579,9 @@ mash_store_open(const char *path, struct mash_store **out)
 	/* FULL: fsync the WAL at every commit (durable before receipt).
 	 * secure_delete: a purged record's bytes are overwritten. */
 	rc = exec_sql(st,
-		      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-		      " PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF;",
-		      "pragmas");
+	              "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	              " PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF;",
+	              "pragmas");
 	if (rc != MASH_OK)
 		goto out;
 	rc = pragma_int(st, "PRAGMA foreign_keys", &fk);
@@ -618,7 +615,7 @@ mash_store_close(struct mash_store *st)
 	if (st->db != NULL) {
 		if (!sqlite3_get_autocommit(st->db))
 			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL,
-					   NULL);
+			                   NULL);
 		/* close_v2: a statement another module forgot to finalize
 		 * delays the close instead of failing it. */
 		(void)sqlite3_close_v2(st->db);
@@ -627,8 +624,7 @@ mash_store_close(struct mash_store *st)
 }
 
 void
-mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
-		      void *ctx)
+mash_store_set_random(struct mash_store *st, mash_store_random_fn fn, void *ctx)
 {
 	if (st == NULL)
 		return;
@@ -805,13 +801,14 @@ mash_store_check(struct mash_store *st)
 	res = src == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	if (res == NULL || strcmp((const char *)res, "ok") != 0) {
 		mash_err("store: quick_check failed: %s",
-			 res != NULL ? (const char *)res : sqlite3_errmsg(st->db));
+		         res != NULL ? (const char *)res
+		                     : sqlite3_errmsg(st->db));
 		goto out;
 	}
 	sqlite3_finalize(s);
 	s = NULL;
 	src = sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
-				 NULL);
+	                         NULL);
 	if (src != SQLITE_OK) {
 		rc = sql_fail(st, src, "foreign_key_check");
 		goto out;
@@ -819,7 +816,7 @@ mash_store_check(struct mash_store *st)
 	src = sqlite3_step(s);
 	if (src == SQLITE_ROW) {
 		mash_err("store: foreign key violation in table %s",
-			 (const char *)sqlite3_column_text(s, 0));
+		         (const char *)sqlite3_column_text(s, 0));
 		goto out;
 	}
 	if (src != SQLITE_DONE) {
@@ -845,7 +842,7 @@ mash_store_errmsg(struct mash_store *st)
 
 int
 mash_store_event_insert(struct mash_store *st,
-			const struct mash_store_event *ev, int64_t *seq_out)
+                        const struct mash_store_event *ev, int64_t *seq_out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -912,7 +909,7 @@ out:
 
 int
 mash_store_event_lookup(struct mash_store *st, const char *agency,
-			const char *event_id, struct mash_store_receipt *out)
+                        const char *event_id, struct mash_store_receipt *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -952,8 +949,8 @@ out:
 
 int
 mash_store_event_set_receipt(struct mash_store *st, const char *agency,
-			     const char *event_id, int status,
-			     uint64_t audit_seq)
+                             const char *event_id, int status,
+                             uint64_t audit_seq)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -968,7 +965,7 @@ mash_store_event_set_receipt(struct mash_store *st, const char *agency,
 		goto out;
 	if (sqlite3_bind_int(s, 1, status) ||
 	    (audit_seq == 0 ? sqlite3_bind_null(s, 2)
-			    : sqlite3_bind_int64(s, 2, (int64_t)audit_seq)) ||
+	                    : sqlite3_bind_int64(s, 2, (int64_t)audit_seq)) ||
 	    sqlite3_bind_text(s, 3, agency, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(s, 4, event_id, -1, SQLITE_STATIC)) {
 		rc = sql_fail(st, sqlite3_errcode(st->db), "receipt bind");
@@ -1049,7 +1046,7 @@ mash_store_event_row_free(struct mash_store_event_row *r)
 
 int
 mash_store_case_events(struct mash_store *st, const char *case_id,
-		       struct mash_store_event_list **out)
+                       struct mash_store_event_list **out)
 {
 	struct mash_store_event_list *l = NULL;
 	struct mash_store_event_row *nv;
@@ -1105,7 +1102,7 @@ out:
 
 int
 mash_store_event_get(struct mash_store *st, const char *agency,
-		     const char *event_id, struct mash_store_event_row **out)
+                     const char *event_id, struct mash_store_event_row **out)
 {
 	struct mash_store_event_row *r = NULL;
 	sqlite3_stmt *s = NULL;
@@ -1226,10 +1223,10 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 	 * bytes, so the buffers cannot truncate. */
 	if (present(s->family_name))
 		(void)mash_evt_norm_family(s->family_name, n->family,
-					   sizeof(n->family));
+		                           sizeof(n->family));
 	if (present(s->postcode))
 		(void)mash_evt_norm_postcode(s->postcode, n->postcode,
-					     sizeof(n->postcode));
+		                             sizeof(n->postcode));
 	if (n->nhs[0] == '\0' &&
 	    (n->family[0] == '\0' || n->dob == NULL || n->postcode[0] == '\0'))
 		return MASH_ERR_NO_IDENTITY;
@@ -1239,7 +1236,7 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 /* Look up one case id by a single text key (S_CASE_BY_NHS). */
 static int
 case_by_key(struct mash_store *st, enum stmt_id id, const char *key,
-	    char case_id[MASH_STORE_CASE_ID_SIZE])
+            char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -1272,7 +1269,7 @@ out:
 /* Fill the case's unknown demographics (and NHS number) from s. */
 static int
 case_fill(struct mash_store *st, const char *case_id,
-	  const struct mash_store_subject *s, const struct norm_subject *n)
+          const struct mash_store_subject *s, const struct norm_subject *n)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
@@ -1312,8 +1309,7 @@ cand_add(struct candidates *c, const char *case_id, const char *reason)
 {
 	if (c->n == MASH_STORE_MAX_CANDIDATES)
 		return;
-	(void)mash_strlcpy(c->case_id[c->n], case_id,
-			   MASH_STORE_CASE_ID_SIZE);
+	(void)mash_strlcpy(c->case_id[c->n], case_id, MASH_STORE_CASE_ID_SIZE);
 	c->reason[c->n] = reason;
 	c->n++;
 }
@@ -1325,7 +1321,7 @@ cand_add(struct candidates *c, const char *case_id, const char *reason)
  */
 static int
 match_demographics(struct mash_store *st, const struct norm_subject *n,
-		   char found[MASH_STORE_CASE_ID_SIZE], struct candidates *c)
+                   char found[MASH_STORE_CASE_ID_SIZE], struct candidates *c)
 {
 	sqlite3_stmt *s = NULL;
 	char id[MASH_STORE_CASE_ID_SIZE];
@@ -1355,7 +1351,7 @@ match_demographics(struct mash_store *st, const struct norm_subject *n,
 		    sqlite3_column_type(s, 1) == SQLITE_NULL) {
 			if (found[0] == '\0')
 				(void)mash_strlcpy(found, id,
-						   MASH_STORE_CASE_ID_SIZE);
+				                   MASH_STORE_CASE_ID_SIZE);
 		} else {
 			cand_add(c, id, "demographics-nhs-differs");
 		}
@@ -1373,7 +1369,7 @@ out:
  */
 static int
 match_partial(struct mash_store *st, const struct norm_subject *n,
-	      struct candidates *c)
+              struct candidates *c)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *other;
@@ -1453,7 +1449,7 @@ new_case_id(struct mash_store *st, char case_id[MASH_STORE_CASE_ID_SIZE])
 			return rc;
 		mash_hex(rnd, sizeof(rnd), hex);
 		rc = mash_snprintf(case_id, MASH_STORE_CASE_ID_SIZE, "C-%s",
-				   hex);
+		                   hex);
 		if (rc != MASH_OK)
 			return rc;
 		rc = case_by_key(st, S_CASE_EXISTS, case_id, tmp);
@@ -1469,7 +1465,7 @@ new_case_id(struct mash_store *st, char case_id[MASH_STORE_CASE_ID_SIZE])
 
 static int
 case_insert(struct mash_store *st, const char *case_id,
-	    const struct mash_store_subject *s, const struct norm_subject *n)
+            const struct mash_store_subject *s, const struct norm_subject *n)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
@@ -1500,7 +1496,7 @@ out:
 
 static int
 match_insert(struct mash_store *st, const char *a, const char *b,
-	     const char *reason)
+             const char *reason)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
@@ -1526,7 +1522,7 @@ out:
 /* The linkage rules of mash_store_case_link, without the savepoint. */
 static int
 case_link(struct mash_store *st, const struct mash_store_subject *s,
-	  char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+          char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
 {
 	struct norm_subject n;
 	struct candidates cand;
@@ -1587,7 +1583,7 @@ case_link(struct mash_store *st, const struct mash_store_subject *s,
 	}
 	if (cand.n > 0)
 		mash_info("store: case %s has %zu possible match(es)", id,
-			  cand.n);
+		          cand.n);
 	if (is_new != NULL)
 		*is_new = 1;
 found:
@@ -1605,7 +1601,7 @@ out:
  */
 int
 mash_store_case_link(struct mash_store *st, const struct mash_store_subject *s,
-		     char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+                     char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
 {
 	int rc;
 
@@ -1648,7 +1644,7 @@ mash_store_case_free(struct mash_store_case *c)
 
 int
 mash_store_case_get(struct mash_store *st, const char *case_id,
-		    struct mash_store_case **out)
+                    struct mash_store_case **out)
 {
 	struct mash_store_case *c = NULL;
 	sqlite3_stmt *s = NULL;
@@ -1704,7 +1700,7 @@ out:
 
 int
 mash_store_case_find_nhs(struct mash_store *st, const char *nhs,
-			 char case_id[MASH_STORE_CASE_ID_SIZE])
+                         char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	char n[11];
 	int rc;
@@ -1734,7 +1730,7 @@ mash_store_strlist_free(struct mash_store_strlist *l)
 
 int
 mash_store_case_agencies(struct mash_store *st, const char *case_id,
-			 struct mash_store_strlist **out)
+                         struct mash_store_strlist **out)
 {
 	struct mash_store_strlist *l = NULL;
 	sqlite3_stmt *s = NULL;
@@ -1801,7 +1797,7 @@ mash_store_match_list_free(struct mash_store_match_list *l)
 
 int
 mash_store_possible_matches(struct mash_store *st, const char *case_id,
-			    struct mash_store_match_list **out)
+                            struct mash_store_match_list **out)
 {
 	struct mash_store_match_list *l = NULL;
 	struct mash_store_match *nv, *m;
@@ -1857,15 +1853,14 @@ out:
 }
 
 int
-mash_store_possible_match_decide(struct mash_store *st, int64_t id,
-				 int status)
+mash_store_possible_match_decide(struct mash_store *st, int64_t id, int status)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
 	int src;
 
 	if (st == NULL || (status != MASH_STORE_MATCH_CONFIRMED &&
-			   status != MASH_STORE_MATCH_REJECTED))
+	                   status != MASH_STORE_MATCH_REJECTED))
 		goto out;
 	rc = stmt_get(st, S_MATCH_DECIDE, &s);
 	if (rc != MASH_OK)
@@ -1966,8 +1961,8 @@ agency_from_topic(const char *topic, size_t tlen, char *out, size_t outsz)
 
 int
 mash_store_quarantine_add(struct mash_store *st,
-			  const struct mash_store_quarantine *q,
-			  int64_t *id_out)
+                          const struct mash_store_quarantine *q,
+                          int64_t *id_out)
 {
 	char agency[MASH_MAX_AGENCY + 1];
 	char reason[MASH_STORE_MAX_REASON + 1];
@@ -1984,8 +1979,8 @@ mash_store_quarantine_add(struct mash_store *st,
 		tlen = strnlen(q->topic, MASH_MAX_TOPIC);
 	if (q->agency != NULL)
 		(void)sanitize_utf8((const unsigned char *)q->agency,
-				    strnlen(q->agency, MASH_MAX_AGENCY),
-				    agency, MASH_MAX_AGENCY);
+		                    strnlen(q->agency, MASH_MAX_AGENCY), agency,
+		                    MASH_MAX_AGENCY);
 	else if (q->topic != NULL)
 		agency_from_topic(q->topic, tlen, agency, sizeof(agency));
 	else
@@ -1993,11 +1988,11 @@ mash_store_quarantine_add(struct mash_store *st,
 	reason[0] = '\0';
 	if (q->reason != NULL)
 		(void)sanitize_utf8((const unsigned char *)q->reason,
-				    strnlen(q->reason, MASH_STORE_MAX_REASON),
-				    reason, MASH_STORE_MAX_REASON);
+		                    strnlen(q->reason, MASH_STORE_MAX_REASON),
+		                    reason, MASH_STORE_MAX_REASON);
 	blen = q->len > MASH_STORE_MAX_QUARANTINE_BYTES
-		       ? MASH_STORE_MAX_QUARANTINE_BYTES
-		       : q->len;
+	           ? MASH_STORE_MAX_QUARANTINE_BYTES
+	           : q->len;
 	rc = stmt_get(st, S_QUARANTINE_INSERT, &s);
 	if (rc != MASH_OK)
 		goto out;
@@ -2041,8 +2036,8 @@ mash_store_quarantine_list_free(struct mash_store_quarantine_list *l)
 
 int
 mash_store_quarantine_list(struct mash_store *st, const char *agency,
-			   int64_t after_id, size_t limit,
-			   struct mash_store_quarantine_list **out)
+                           int64_t after_id, size_t limit,
+                           struct mash_store_quarantine_list **out)
 {
 	struct mash_store_quarantine_list *l = NULL;
 	struct mash_store_quarantine_row *nv, *r;
@@ -2064,9 +2059,9 @@ mash_store_quarantine_list(struct mash_store *st, const char *agency,
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_bind_int64(s, 1, after_id) ||
-	    (agency == NULL ? sqlite3_bind_null(s, 2)
-			    : sqlite3_bind_text(s, 2, agency, -1,
-						SQLITE_STATIC)) ||
+	    (agency == NULL
+	         ? sqlite3_bind_null(s, 2)
+	         : sqlite3_bind_text(s, 2, agency, -1, SQLITE_STATIC)) ||
 	    sqlite3_bind_int64(s, 3, limit == 0 ? -1 : (int64_t)limit)) {
 		rc = sql_fail(st, sqlite3_errcode(st->db), "quarantine bind");
 		goto out;
@@ -2085,7 +2080,7 @@ mash_store_quarantine_list(struct mash_store *st, const char *agency,
 		r->id = sqlite3_column_int64(s, 0);
 		topic = sqlite3_column_blob(s, 1);
 		(void)sanitize_utf8(topic, (size_t)sqlite3_column_bytes(s, 1),
-				    r->topic, MASH_MAX_TOPIC);
+		                    r->topic, MASH_MAX_TOPIC);
 		col_text(s, 2, r->agency, sizeof(r->agency));
 		r->received_at = sqlite3_column_int64(s, 3);
 		r->err = sqlite3_column_int(s, 4);
@@ -2116,7 +2111,7 @@ out:
 
 int
 mash_store_outbox_add(struct mash_store *st, const char *topic,
-		      const unsigned char *bytes, size_t len, int64_t *id_out)
+                      const unsigned char *bytes, size_t len, int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -2168,8 +2163,8 @@ mash_store_outbox_list_free(struct mash_store_outbox_list *l)
 }
 
 int
-mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
-			  size_t limit, struct mash_store_outbox_list **out)
+mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
+                          struct mash_store_outbox_list **out)
 {
 	struct mash_store_outbox_list *l = NULL;
 	struct mash_store_outbox_row *nv, *r;

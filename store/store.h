@@ -28,8 +28,9 @@
  * SQLite failures are MASH_ERR_STORE (the SQLite message is available from
  * mash_store_errmsg()), except MASH_ERR_TIMEOUT when another process held
  * the database lock for MASH_STORE_BUSY_TIMEOUT_MS (retry later) and
- * MASH_ERR_NOMEM when SQLite ran out of memory. All output parameters are cleared on entry and
- * left cleared on failure. Strings passed in are NUL-terminated UTF-8.
+ * MASH_ERR_NOMEM when SQLite ran out of memory. All output parameters are
+ *cleared on entry and left cleared on failure. Strings passed in are
+ *NUL-terminated UTF-8.
  */
 #ifndef MASH_STORE_H
 #define MASH_STORE_H
@@ -57,16 +58,16 @@ struct sqlite3;
 /* Longest quarantine reason kept (bytes); longer ones are truncated. */
 #define MASH_STORE_MAX_REASON MASH_MAX_SHORT
 /* Longest meta key and value. */
-#define MASH_STORE_MAX_META_KEY 128u
+#define MASH_STORE_MAX_META_KEY   128u
 #define MASH_STORE_MAX_META_VALUE 4096u
 /* At most this many possible-match rows are recorded per new case. */
 #define MASH_STORE_MAX_CANDIDATES 16u
 
 /* Receipt status values stored per event (mirror Mash__V1__Receipt__Status
  * so the store need not include the protobuf header). */
-#define MASH_STORE_RECEIPT_ACCEPTED 1
+#define MASH_STORE_RECEIPT_ACCEPTED  1
 #define MASH_STORE_RECEIPT_DUPLICATE 2
-#define MASH_STORE_RECEIPT_REJECTED 3
+#define MASH_STORE_RECEIPT_REJECTED  3
 
 /* ------------------------------------------------------------------ */
 /* Open, close, transactions                                           */
@@ -91,7 +92,7 @@ void mash_store_close(struct mash_store *st);
  */
 typedef int (*mash_store_random_fn)(void *ctx, unsigned char *buf, size_t n);
 void mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
-			   void *ctx);
+                           void *ctx);
 
 /* Clock used for cases' and possible matches' created_at. NULL restores
  * the system clock. The clock must outlive the store. */
@@ -168,15 +169,15 @@ const char *mash_store_errmsg(struct mash_store *st);
 
 /* An accepted event to insert. Pointers are borrowed for the call. */
 struct mash_store_event {
-	const char *case_id;    /* from mash_store_case_link */
-	const char *agency;     /* 1..MASH_MAX_AGENCY bytes */
-	const char *event_id;   /* 1..MASH_MAX_ID bytes */
-	int category;           /* Mash__V1__Category value */
-	unsigned severity;      /* 0..4 */
-	int consent;            /* Mash__V1__Consent value */
-	int64_t occurred_at;    /* unix ms */
-	int64_t recorded_at;    /* unix ms */
-	int64_t received_at;    /* unix ms, when the daemon received it */
+	const char *case_id;  /* from mash_store_case_link */
+	const char *agency;   /* 1..MASH_MAX_AGENCY bytes */
+	const char *event_id; /* 1..MASH_MAX_ID bytes */
+	int category;         /* Mash__V1__Category value */
+	unsigned severity;    /* 0..4 */
+	int consent;          /* Mash__V1__Consent value */
+	int64_t occurred_at;  /* unix ms */
+	int64_t recorded_at;  /* unix ms */
+	int64_t received_at;  /* unix ms, when the daemon received it */
 	/* The signed envelope exactly as received (<= MASH_MAX_ENVELOPE). */
 	const unsigned char *envelope;
 	size_t envelope_len;
@@ -197,8 +198,8 @@ struct mash_store_event {
  * bytes, MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_event_insert(struct mash_store *st,
-			    const struct mash_store_event *ev,
-			    int64_t *seq_out);
+                            const struct mash_store_event *ev,
+                            int64_t *seq_out);
 
 /* What the store remembers of an event's receipt. */
 struct mash_store_receipt {
@@ -215,14 +216,14 @@ struct mash_store_receipt {
  * MASH_ERR_INVAL, MASH_ERR_STORE. out is zeroed on entry.
  */
 int mash_store_event_lookup(struct mash_store *st, const char *agency,
-			    const char *event_id,
-			    struct mash_store_receipt *out);
+                            const char *event_id,
+                            struct mash_store_receipt *out);
 
 /* Record the receipt status and audit sequence number of a stored event.
  * MASH_OK, MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_STORE. */
 int mash_store_event_set_receipt(struct mash_store *st, const char *agency,
-				 const char *event_id, int status,
-				 uint64_t audit_seq);
+                                 const char *event_id, int status,
+                                 uint64_t audit_seq);
 
 /* One stored event with its bytes. */
 struct mash_store_event_row {
@@ -240,7 +241,7 @@ struct mash_store_event_row {
 	uint64_t audit_seq;
 	unsigned char *envelope; /* owned by the row */
 	size_t envelope_len;
-	unsigned char *payload;  /* owned by the row */
+	unsigned char *payload; /* owned by the row */
 	size_t payload_len;
 };
 
@@ -256,7 +257,7 @@ struct mash_store_event_list {
  * MASH_ERR_STORE.
  */
 int mash_store_case_events(struct mash_store *st, const char *case_id,
-			   struct mash_store_event_list **out);
+                           struct mash_store_event_list **out);
 
 /* Wipe the bytes of every row and free the list. NULL allowed. */
 void mash_store_event_list_free(struct mash_store_event_list *l);
@@ -267,8 +268,8 @@ void mash_store_event_list_free(struct mash_store_event_list *l);
  * MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_event_get(struct mash_store *st, const char *agency,
-			 const char *event_id,
-			 struct mash_store_event_row **out);
+                         const char *event_id,
+                         struct mash_store_event_row **out);
 
 /* Wipe and free a row returned by mash_store_event_get. NULL allowed. */
 void mash_store_event_row_free(struct mash_store_event_row *r);
@@ -278,7 +279,7 @@ void mash_store_event_row_free(struct mash_store_event_row *r);
 
 /* The child as an event names them. NULL or "" means absent. */
 struct mash_store_subject {
-	const char *nhs_number;    /* 10 digits (spaces ignored), Modulus 11 */
+	const char *nhs_number; /* 10 digits (spaces ignored), Modulus 11 */
 	const char *given_name;
 	const char *family_name;
 	const char *date_of_birth; /* YYYY-MM-DD */
@@ -308,8 +309,8 @@ struct mash_store_subject {
  * strings (limit MASH_MAX_SHORT), MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_case_link(struct mash_store *st,
-			 const struct mash_store_subject *s,
-			 char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new);
+                         const struct mash_store_subject *s,
+                         char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new);
 
 /* A case and the child's demographics as first seen (fields filled in
  * later events only where they were unknown). Strings NULL if unknown. */
@@ -327,7 +328,7 @@ struct mash_store_case {
 /* The case case_id: MASH_OK and *out new (free with mash_store_case_free),
  * MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
 int mash_store_case_get(struct mash_store *st, const char *case_id,
-			struct mash_store_case **out);
+                        struct mash_store_case **out);
 
 /* Wipe the demographics and free. NULL allowed. */
 void mash_store_case_free(struct mash_store_case *c);
@@ -335,7 +336,7 @@ void mash_store_case_free(struct mash_store_case *c);
 /* The case holding NHS number nhs (spaces ignored): MASH_OK and case_id
  * filled, MASH_ERR_NOT_FOUND, MASH_ERR_BAD_NHS, MASH_ERR_STORE. */
 int mash_store_case_find_nhs(struct mash_store *st, const char *nhs,
-			     char case_id[MASH_STORE_CASE_ID_SIZE]);
+                             char case_id[MASH_STORE_CASE_ID_SIZE]);
 
 struct mash_store_strlist {
 	char **v;
@@ -349,12 +350,12 @@ void mash_store_strlist_free(struct mash_store_strlist *l);
  * *out is new (possibly n == 0). MASH_ERR_INVAL, MASH_ERR_NOMEM,
  * MASH_ERR_STORE. */
 int mash_store_case_agencies(struct mash_store *st, const char *case_id,
-			     struct mash_store_strlist **out);
+                             struct mash_store_strlist **out);
 
 /* Possible-match status values. */
-#define MASH_STORE_MATCH_OPEN 0
+#define MASH_STORE_MATCH_OPEN      0
 #define MASH_STORE_MATCH_CONFIRMED 1
-#define MASH_STORE_MATCH_REJECTED 2
+#define MASH_STORE_MATCH_REJECTED  2
 
 struct mash_store_match {
 	int64_t id;
@@ -376,7 +377,7 @@ struct mash_store_match_list {
  * mash_store_match_list_free). MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_possible_matches(struct mash_store *st, const char *case_id,
-				struct mash_store_match_list **out);
+                                struct mash_store_match_list **out);
 
 void mash_store_match_list_free(struct mash_store_match_list *l);
 
@@ -384,20 +385,21 @@ void mash_store_match_list_free(struct mash_store_match_list *l);
  * or _REJECTED). Records the decision only: cases are never merged by the
  * store. MASH_OK, MASH_ERR_NOT_FOUND, MASH_ERR_INVAL, MASH_ERR_STORE. */
 int mash_store_possible_match_decide(struct mash_store *st, int64_t id,
-				     int status);
+                                     int status);
 
 /* ------------------------------------------------------------------ */
 /* Quarantine                                                          */
 
 /* A rejected message. Pointers borrowed for the call. */
 struct mash_store_quarantine {
-	const char *topic;  /* as received; truncated to MASH_MAX_TOPIC */
+	const char *topic; /* as received; truncated to MASH_MAX_TOPIC */
 	/* The agency the topic names; NULL to derive it from a
 	 * mash/v1/events/{agency} topic ("" if the topic has none). */
 	const char *agency;
 	int64_t received_at;
-	int err;            /* the MASH_ERR_* code; stored with its name */
-	const char *reason; /* human reason; truncated to MASH_STORE_MAX_REASON */
+	int err; /* the MASH_ERR_* code; stored with its name */
+	const char
+	    *reason; /* human reason; truncated to MASH_STORE_MAX_REASON */
 	const unsigned char *bytes; /* the raw message; NULL only if len 0 */
 	size_t len;
 };
@@ -411,8 +413,8 @@ struct mash_store_quarantine {
  * MASH_ERR_INVAL (NULL q or st, or bytes NULL with len > 0), MASH_ERR_STORE.
  */
 int mash_store_quarantine_add(struct mash_store *st,
-			      const struct mash_store_quarantine *q,
-			      int64_t *id_out);
+                              const struct mash_store_quarantine *q,
+                              int64_t *id_out);
 
 struct mash_store_quarantine_row {
 	int64_t id;
@@ -424,8 +426,8 @@ struct mash_store_quarantine_row {
 	char reason[MASH_STORE_MAX_REASON + 1];
 	unsigned char *bytes; /* owned */
 	size_t len;
-	size_t orig_len;      /* length as received */
-	int truncated;        /* 1 if len < orig_len */
+	size_t orig_len; /* length as received */
+	int truncated;   /* 1 if len < orig_len */
 };
 
 struct mash_store_quarantine_list {
@@ -439,8 +441,8 @@ struct mash_store_quarantine_list {
  * with mash_store_quarantine_list_free). MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_quarantine_list(struct mash_store *st, const char *agency,
-			       int64_t after_id, size_t limit,
-			       struct mash_store_quarantine_list **out);
+                               int64_t after_id, size_t limit,
+                               struct mash_store_quarantine_list **out);
 
 void mash_store_quarantine_list_free(struct mash_store_quarantine_list *l);
 
@@ -467,15 +469,15 @@ void mash_store_quarantine_list_free(struct mash_store_quarantine_list *l);
  * MASH_ERR_TOO_BIG (len > MASH_STORE_MAX_OUTBOX_BYTES), MASH_ERR_STORE.
  */
 int mash_store_outbox_add(struct mash_store *st, const char *topic,
-			  const unsigned char *bytes, size_t len,
-			  int64_t *id_out);
+                          const unsigned char *bytes, size_t len,
+                          int64_t *id_out);
 
 struct mash_store_outbox_row {
 	int64_t id;
 	char topic[MASH_MAX_TOPIC + 1];
 	unsigned char *bytes; /* owned */
 	size_t len;
-	int64_t created_at;   /* store clock, unix ms */
+	int64_t created_at; /* store clock, unix ms */
 };
 
 struct mash_store_outbox_list {
@@ -487,8 +489,8 @@ struct mash_store_outbox_list {
  * limit). On MASH_OK *out is new (free with mash_store_outbox_list_free).
  * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
 int mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
-			      size_t limit,
-			      struct mash_store_outbox_list **out);
+                              size_t limit,
+                              struct mash_store_outbox_list **out);
 
 /* Wipe the bytes and free. NULL allowed. */
 void mash_store_outbox_list_free(struct mash_store_outbox_list *l);
@@ -503,7 +505,7 @@ int mash_store_outbox_done(struct mash_store *st, int64_t id);
 /* Set key to value (insert or replace). MASH_ERR_INVAL for NULL/empty key,
  * MASH_ERR_FIELD_TOO_LONG, MASH_ERR_STORE. */
 int mash_store_meta_set(struct mash_store *st, const char *key,
-			const char *value);
+                        const char *value);
 
 /* *out = a new copy of key's value (caller frees with mash_free), or
  * MASH_ERR_NOT_FOUND; MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */

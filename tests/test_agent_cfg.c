@@ -124,7 +124,7 @@ static const struct {
      "};\n",
      "agent.cfg:2: agent.agency is 'health' but --agency is 'police'"},
     {"agent = {\n" GOOD_MQTT "signer = { id = \"health\"; key_id = \"k\"; "
-                             "key_file = \"k\"; };\n" GOOD_RCPT GOOD_OUT "};\n",
+     "key_file = \"k\"; };\n" GOOD_RCPT GOOD_OUT "};\n",
      "agent.signer.id must be the agency 'police'"},
     {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
      "timeouts = { publish_ms = 5; };\n};\n",

@@ -46,10 +46,10 @@ static struct {
 	struct mashd_deliver *d;
 	size_t n_sent;
 	struct sent sent[MAX_SENT];
-	int fail_publish;      /* every send fails */
-	size_t fail_at;        /* the send number fail_at (1-based) fails */
+	int fail_publish; /* every send fails */
+	size_t fail_at;   /* the send number fail_at (1-based) fails */
 	size_t n_send_calls;
-	int no_flush;          /* ingest commits but does not flush */
+	int no_flush; /* ingest commits but does not flush */
 } fx;
 
 static const char *
@@ -68,7 +68,7 @@ src(const char *rel)
  * crypto's and the integration tests' business); the type is checked. */
 static int
 seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
-    unsigned char **env, size_t *env_len)
+     unsigned char **env, size_t *env_len)
 {
 	(void)ctx;
 	ck_assert_str_eq(type, MASHD_DELIVER_PAYLOAD_TYPE);
@@ -83,8 +83,7 @@ seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
 
 /* The outbox flush's publisher (the broker, as far as this test goes). */
 static int
-publish(void *ctx, const char *topic, const unsigned char *payload,
-    size_t len)
+publish(void *ctx, const char *topic, const unsigned char *payload, size_t len)
 {
 	struct sent *s;
 
@@ -116,14 +115,17 @@ setup(void)
 	mash_clock_manual(&fx.clock, &fx.now);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
-	    NULL, &fx.aud), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
+	ck_assert_int_eq(
+	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
 	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
+	                 MASH_OK);
 	ck_assert_msg(mashd_policy_load(src("policy/default.cfg"), &fx.pol,
-	    fx.aud, eb, sizeof(eb)) == MASH_OK, "%s", eb);
-	ck_assert_msg(mash_dir_load(src("policy/directory.cfg"),
-	    &fx.directory, eb, sizeof(eb)) == MASH_OK, "%s", eb);
+	                                fx.aud, eb, sizeof(eb)) == MASH_OK,
+	              "%s", eb);
+	ck_assert_msg(mash_dir_load(src("policy/directory.cfg"), &fx.directory,
+	                            eb, sizeof(eb)) == MASH_OK,
+	              "%s", eb);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.store = fx.st;
 	cfg.aud = fx.aud;
@@ -173,7 +175,8 @@ audit_count(const char *needle1, const char *needle2)
 		size_t len = 0;
 
 		ck_assert_int_eq(mash_aud_record_bytes(mash_store_sqlite(fx.st),
-		    s, &rec, &len), MASH_OK);
+		                                       s, &rec, &len),
+		                 MASH_OK);
 		if (strstr(rec, needle1) != NULL &&
 		    (needle2 == NULL || strstr(rec, needle2) != NULL))
 			n++;
@@ -248,7 +251,7 @@ ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
 	ss.postcode = ev->subject->postcode;
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_store_case_link(fx.st, &ss, case_id, NULL),
-	    MASH_OK);
+	                 MASH_OK);
 	memset(&se, 0, sizeof(se));
 	se.case_id = case_id;
 	se.agency = ev->agency;
@@ -265,7 +268,7 @@ ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
 	se.payload_len = len;
 	ck_assert_int_eq(mash_store_event_insert(fx.st, &se, NULL), MASH_OK);
 	rc = mashd_deliver_on_event(fx.d, fx.pol, fx.directory, ev, case_id,
-	    level);
+	                            level);
 	if (rc != MASH_OK || rollback) {
 		ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
 		return rc;
@@ -274,7 +277,7 @@ ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	ck_assert_uint_eq(outbox_count(),
-	    audit_count("\"type\":\"DELIVERY\"", NULL));
+	                  audit_count("\"type\":\"DELIVERY\"", NULL));
 	if (!fx.no_flush)
 		(void)mashd_outbox_flush(fx.st, publish, NULL, NULL);
 	return rc;
@@ -317,7 +320,7 @@ START_TEST(police_event_reaches_each_role_with_its_own_fields)
 	unsigned level = 0;
 
 	make_police(&p, "ev-1", MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM,
-	    2);
+	            2);
 	ck_assert_int_eq(ingest(&p.ev, 0, &level), MASH_OK);
 	ck_assert_uint_eq(level, 1);
 	a = inbox("analyst.amara");
@@ -353,8 +356,9 @@ START_TEST(police_event_reaches_each_role_with_its_own_fields)
 	ck_assert_uint_eq(n->severity, 2);
 	/* police: their own record in full */
 	ck_assert_str_eq(field(pp, "detail.police.intelligence"),
-	    "Linked to a known network.");
-	ck_assert_uint_eq(fx.n_sent, 6); /* analyst, manager, sw, swm, pp, nurse */
+	                 "Linked to a known network.");
+	ck_assert_uint_eq(fx.n_sent,
+	                  6); /* analyst, manager, sw, swm, pp, nurse */
 }
 END_TEST
 
@@ -367,13 +371,16 @@ START_TEST(every_decision_is_audited_denials_included)
 	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 10);
 	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"", NULL),
-	    fx.n_sent);
+	                  fx.n_sent);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"",
-	    "\"recipient\":\"housing.officer1\""), 1);
+	                              "\"recipient\":\"housing.officer1\""),
+	                  1);
 	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"",
-	    "\"recipient\":\"housing.officer1\""), 0);
+	                              "\"recipient\":\"housing.officer1\""),
+	                  0);
 	ck_assert_uint_eq(audit_count("\"rule_id\":\"default-deny\"",
-	    "\"recipient\":\"housing.officer1\""), 1);
+	                              "\"recipient\":\"housing.officer1\""),
+	                  1);
 	mashd_deliver_stats(fx.d, &st);
 	ck_assert_uint_eq(st.decisions, 10);
 	ck_assert_uint_eq(st.denied, 10 - fx.n_sent);
@@ -393,7 +400,7 @@ START_TEST(rollback_leaves_nothing_in_the_outbox)
 	ck_assert_int_eq(ingest(&p.ev, 1, NULL), MASH_OK);
 	ck_assert_uint_eq(outbox_count(), 0);
 	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, NULL),
-	    MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 0);
 }
@@ -445,19 +452,18 @@ START_TEST(failed_publish_keeps_the_rest_pending_in_order)
 	ck_assert_uint_eq(outbox_count(), total - 2);
 	fx.fail_publish = 1;
 	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, &n),
-	    MASH_ERR_MQTT);
+	                 MASH_ERR_MQTT);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(outbox_count(), total - 2);
 	/* The broker is back: the rest go out, in the audited order. */
 	fx.fail_publish = 0;
-	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, &n),
-	    MASH_OK);
+	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, &n), MASH_OK);
 	ck_assert_uint_eq(n, total - 2);
 	ck_assert_uint_eq(fx.n_sent, total);
 	ck_assert_uint_eq(outbox_count(), 0);
 	for (size_t i = 1; i < fx.n_sent; i++)
 		ck_assert_uint_lt(fx.sent[i - 1].rec->audit_seq,
-		    fx.sent[i].rec->audit_seq);
+		                  fx.sent[i].rec->audit_seq);
 }
 END_TEST
 
@@ -478,11 +484,12 @@ START_TEST(outbox_survives_reopening_the_store)
 	fx.aud = NULL;
 	mash_store_close(fx.st);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
-	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
-	    NULL, &fx.aud), MASH_OK);
+	ck_assert_int_eq(
+	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
+	    MASH_OK);
 	ck_assert_uint_eq(outbox_count(), total);
 	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, NULL),
-	    MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(fx.n_sent, total);
 	ck_assert_uint_eq(outbox_count(), 0);
 	ck_assert_ptr_nonnull(inbox("analyst.amara"));
@@ -501,27 +508,34 @@ START_TEST(reload_refuses_bad_file_keeps_old_and_audits_both)
 	f = fopen(bad, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("levels = { };\nrules = ( { id = \"x\"; effect = \"share\"; "
-	      "fields = [\"@all\"]; reason = \"r\"; } );\n", f);
+	      "fields = [\"@all\"]; reason = \"r\"; } );\n",
+	      f);
 	fclose(f);
-	ck_assert_int_eq(mashd_policy_load(bad, &fx.pol, fx.aud, eb,
-	    sizeof(eb)), MASH_ERR_POLICY);
+	ck_assert_int_eq(
+	    mashd_policy_load(bad, &fx.pol, fx.aud, eb, sizeof(eb)),
+	    MASH_ERR_POLICY);
 	ck_assert_ptr_eq(fx.pol, before);
 	ck_assert_ptr_nonnull(strstr(eb, "rule without legal basis"));
-	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
-	    "\"result\":\"refused\""), 1);
-	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
-	    "\"result\":\"loaded\""), 1);
+	ck_assert_uint_eq(
+	    audit_count("\"type\":\"POLICY_LOAD\"", "\"result\":\"refused\""),
+	    1);
+	ck_assert_uint_eq(
+	    audit_count("\"type\":\"POLICY_LOAD\"", "\"result\":\"loaded\""),
+	    1);
 	/* A good reload swaps and is audited with the same hash as the file. */
 	ck_assert_int_eq(mashd_policy_load(src("policy/default.cfg"), &fx.pol,
-	    fx.aud, eb, sizeof(eb)), MASH_OK);
-	ck_assert_uint_eq(audit_count("\"type\":\"POLICY_LOAD\"",
-	    "\"result\":\"loaded\""), 2);
+	                                   fx.aud, eb, sizeof(eb)),
+	                 MASH_OK);
+	ck_assert_uint_eq(
+	    audit_count("\"type\":\"POLICY_LOAD\"", "\"result\":\"loaded\""),
+	    2);
 	{
 		unsigned char sha[32];
 		char hex[65], needle[100];
 
-		ck_assert_int_eq(mash_pol_file_sha256(src("policy/default.cfg"),
-		    sha), MASH_OK);
+		ck_assert_int_eq(
+		    mash_pol_file_sha256(src("policy/default.cfg"), sha),
+		    MASH_OK);
 		mash_hex(sha, 32, hex);
 		snprintf(needle, sizeof(needle), "\"sha256\":\"%s\"", hex);
 		ck_assert_uint_eq(audit_count(needle, NULL), 2);
@@ -537,8 +551,9 @@ START_TEST(deliver_rejects_missing_arguments)
 	memset(&cfg, 0, sizeof(cfg));
 	ck_assert_int_eq(mashd_deliver_new(&cfg, &d), MASH_ERR_INVAL);
 	ck_assert_ptr_null(d);
-	ck_assert_int_eq(mashd_deliver_on_event(fx.d, fx.pol, fx.directory,
-	    NULL, "c", NULL), MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mashd_deliver_on_event(fx.d, fx.pol, fx.directory, NULL, "c", NULL),
+	    MASH_ERR_INVAL);
 }
 END_TEST
 

@@ -19,8 +19,8 @@
 #include "store/store.h"
 
 #define NHS_JORDAN "9434765919"
-#define NHS_OTHER "4010232137"
-#define NHS_THIRD "4857773457"
+#define NHS_OTHER  "4010232137"
+#define NHS_THIRD  "4857773457"
 
 static char g_dir[256];
 static char g_path[300];
@@ -49,7 +49,7 @@ setup(void)
 
 	mash_log_set_level(MASH_LOG_ERROR);
 	(void)snprintf(g_dir, sizeof(g_dir), "%s/mash-store-XXXXXX",
-		       tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	               tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(g_dir));
 	(void)snprintf(g_path, sizeof(g_path), "%s/mash.db", g_dir);
 	mash_clock_manual(&g_clock, &g_now);
@@ -94,12 +94,12 @@ static struct mash_store_subject
 jordan(void)
 {
 	struct mash_store_subject s = {
-		.nhs_number = NHS_JORDAN,
-		.given_name = "Jordan",
-		.family_name = "Reed",
-		.date_of_birth = "2011-05-14",
-		.postcode = "NE61 1AA",
-		.sex = "M",
+	    .nhs_number = NHS_JORDAN,
+	    .given_name = "Jordan",
+	    .family_name = "Reed",
+	    .date_of_birth = "2011-05-14",
+	    .postcode = "NE61 1AA",
+	    .sex = "M",
 	};
 	return s;
 }
@@ -117,12 +117,12 @@ static void
 link_ok(const struct mash_store_subject *s, char *case_id, int *is_new)
 {
 	ck_assert_int_eq(mash_store_case_link(g_st, s, case_id, is_new),
-			 MASH_OK);
+	                 MASH_OK);
 }
 
 static void
-fill_event(struct mash_store_event *ev, const char *case_id,
-	   const char *agency, const char *event_id, int64_t occurred)
+fill_event(struct mash_store_event *ev, const char *case_id, const char *agency,
+           const char *event_id, int64_t occurred)
 {
 	static const unsigned char env[] = {0x08, 0x01, 0x00, 0x12, 0x00};
 	static const unsigned char pay[] = {0x0a, 0x00, 0xff, 0x00, 0x7f};
@@ -145,8 +145,8 @@ fill_event(struct mash_store_event *ev, const char *case_id,
 
 /* A case for Jordan and one event in it. */
 static void
-insert_jordan_event(const char *agency, const char *event_id,
-		    int64_t occurred, char case_id[MASH_STORE_CASE_ID_SIZE])
+insert_jordan_event(const char *agency, const char *event_id, int64_t occurred,
+                    char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	struct mash_store_subject s = jordan();
 	struct mash_store_event ev;
@@ -164,9 +164,9 @@ count_rows(const char *table)
 	int64_t n;
 
 	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	ck_assert_int_eq(sqlite3_prepare_v2(mash_store_sqlite(g_st), sql, -1,
-					    &s, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(mash_store_sqlite(g_st), sql, -1, &s, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -179,9 +179,9 @@ pragma(const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t n;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(mash_store_sqlite(g_st), sql, -1,
-					    &s, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(mash_store_sqlite(g_st), sql, -1, &s, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -196,13 +196,13 @@ START_TEST(open_sets_schema_version_wal_fk_and_full_sync)
 	sqlite3_stmt *s = NULL;
 
 	ck_assert_int_eq(pragma("PRAGMA user_version"),
-			 MASH_STORE_SCHEMA_VERSION);
+	                 MASH_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(pragma("PRAGMA foreign_keys"), 1);
 	ck_assert_int_eq(pragma("PRAGMA synchronous"), 2); /* FULL */
 	ck_assert_int_eq(sqlite3_prepare_v2(mash_store_sqlite(g_st),
-					    "PRAGMA journal_mode", -1, &s,
-					    NULL),
-			 SQLITE_OK);
+	                                    "PRAGMA journal_mode", -1, &s,
+	                                    NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
@@ -236,9 +236,9 @@ START_TEST(open_refuses_schema_newer_than_build)
 	struct mash_store *st = NULL;
 
 	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
-				      "PRAGMA user_version = 99", NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
+	                              "PRAGMA user_version = 99", NULL, NULL,
+	                              NULL),
+	                 SQLITE_OK);
 	mash_store_close(g_st);
 	g_st = NULL;
 	ck_assert_int_eq(mash_store_open(g_path, &st), MASH_ERR_STORE);
@@ -262,7 +262,7 @@ START_TEST(reopen_keeps_schema_without_remigrating)
 	insert_jordan_event("police", "e1", 1000, case_id);
 	reopen();
 	ck_assert_int_eq(pragma("PRAGMA user_version"),
-			 MASH_STORE_SCHEMA_VERSION);
+	                 MASH_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(count_rows("events"), 1);
 }
 END_TEST
@@ -285,7 +285,7 @@ START_TEST(rollback_leaves_nothing)
 	char case_id[MASH_STORE_CASE_ID_SIZE];
 	struct mash_store_receipt r;
 	struct mash_store_quarantine q = {.topic = "mash/v1/events/police",
-					  .err = MASH_ERR_DECODE};
+	                                  .err = MASH_ERR_DECODE};
 
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, case_id);
@@ -293,7 +293,7 @@ START_TEST(rollback_leaves_nothing)
 	ck_assert_int_eq(mash_store_meta_set(g_st, "k", "v"), MASH_OK);
 	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(count_rows("events"), 0);
 	ck_assert_int_eq(count_rows("cases"), 0);
 	ck_assert_int_eq(count_rows("quarantine"), 0);
@@ -310,23 +310,23 @@ START_TEST(committed_data_survives_close_and_reopen)
 
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, case_id);
-	ck_assert_int_eq(mash_store_event_set_receipt(
-				 g_st, "police", "e1",
-				 MASH_STORE_RECEIPT_ACCEPTED, 42),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_event_set_receipt(g_st, "police", "e1",
+	                                 MASH_STORE_RECEIPT_ACCEPTED, 42),
+	    MASH_OK);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "audit.log_id", "L1"),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	reopen();
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(r.case_id, case_id);
 	ck_assert_uint_eq(r.audit_seq, 42);
 	ck_assert_int_eq(mash_store_case_events(g_st, case_id, &l), MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	mash_store_event_list_free(l);
 	ck_assert_int_eq(mash_store_meta_get(g_st, "audit.log_id", &v),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(v, "L1");
 	mash_free(v);
 }
@@ -354,10 +354,10 @@ START_TEST(second_connection_sees_only_committed_data)
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, case_id);
 	ck_assert_int_eq(mash_store_event_lookup(other, "police", "e1", &r),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	ck_assert_int_eq(mash_store_event_lookup(other, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(r.case_id, case_id);
 	mash_store_close(other);
 }
@@ -379,7 +379,7 @@ START_TEST(insert_then_lookup_returns_case_and_receipt)
 	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, &seq), MASH_OK);
 	ck_assert_int_gt(seq, 0);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(r.seq, seq);
 	ck_assert_str_eq(r.case_id, case_id);
 	ck_assert_int_eq(r.status, MASH_STORE_RECEIPT_ACCEPTED);
@@ -402,10 +402,10 @@ START_TEST(same_event_twice_is_duplicate_with_original_case)
 	link_ok(&other, case2, NULL);
 	fill_event(&ev, case2, "police", "e1", 1000);
 	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, &seq),
-			 MASH_ERR_DUPLICATE);
+	                 MASH_ERR_DUPLICATE);
 	ck_assert_int_eq(seq, 0);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(r.case_id, case1);
 	ck_assert_int_eq(count_rows("events"), 1);
 }
@@ -429,34 +429,43 @@ START_TEST(insert_into_unknown_case_is_not_found)
 
 	fill_event(&ev, "C-000000000000", "police", "e1", 1000);
 	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, NULL),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(count_rows("events"), 0);
 }
 END_TEST
 
 /* Boundary cases: exactly at each limit is accepted, one past it is not. */
-enum bfield { B_AGENCY, B_EVENT_ID, B_ENVELOPE, B_PAYLOAD, B_SEVERITY,
-	      B_EMPTY_ID, B_NULL_AGENCY, B_BAD_UTF8, B_NULL_BYTES };
+enum bfield {
+	B_AGENCY,
+	B_EVENT_ID,
+	B_ENVELOPE,
+	B_PAYLOAD,
+	B_SEVERITY,
+	B_EMPTY_ID,
+	B_NULL_AGENCY,
+	B_BAD_UTF8,
+	B_NULL_BYTES
+};
 static const struct {
 	enum bfield field;
 	size_t n;
 	int rc;
 } insert_bounds[] = {
-	{B_AGENCY, MASH_MAX_AGENCY, MASH_OK},
-	{B_AGENCY, MASH_MAX_AGENCY + 1, MASH_ERR_FIELD_TOO_LONG},
-	{B_EVENT_ID, MASH_MAX_ID, MASH_OK},
-	{B_EVENT_ID, MASH_MAX_ID + 1, MASH_ERR_FIELD_TOO_LONG},
-	{B_ENVELOPE, MASH_MAX_ENVELOPE, MASH_OK},
-	{B_ENVELOPE, MASH_MAX_ENVELOPE + 1, MASH_ERR_TOO_BIG},
-	{B_ENVELOPE, 0, MASH_OK},
-	{B_PAYLOAD, MASH_MAX_PAYLOAD, MASH_OK},
-	{B_PAYLOAD, MASH_MAX_PAYLOAD + 1, MASH_ERR_TOO_BIG},
-	{B_SEVERITY, 4, MASH_OK},
-	{B_SEVERITY, 5, MASH_ERR_INVAL},
-	{B_EMPTY_ID, 0, MASH_ERR_INVAL},
-	{B_NULL_AGENCY, 0, MASH_ERR_INVAL},
-	{B_BAD_UTF8, 0, MASH_ERR_BAD_UTF8},
-	{B_NULL_BYTES, 1, MASH_ERR_INVAL},
+    {B_AGENCY, MASH_MAX_AGENCY, MASH_OK},
+    {B_AGENCY, MASH_MAX_AGENCY + 1, MASH_ERR_FIELD_TOO_LONG},
+    {B_EVENT_ID, MASH_MAX_ID, MASH_OK},
+    {B_EVENT_ID, MASH_MAX_ID + 1, MASH_ERR_FIELD_TOO_LONG},
+    {B_ENVELOPE, MASH_MAX_ENVELOPE, MASH_OK},
+    {B_ENVELOPE, MASH_MAX_ENVELOPE + 1, MASH_ERR_TOO_BIG},
+    {B_ENVELOPE, 0, MASH_OK},
+    {B_PAYLOAD, MASH_MAX_PAYLOAD, MASH_OK},
+    {B_PAYLOAD, MASH_MAX_PAYLOAD + 1, MASH_ERR_TOO_BIG},
+    {B_SEVERITY, 4, MASH_OK},
+    {B_SEVERITY, 5, MASH_ERR_INVAL},
+    {B_EMPTY_ID, 0, MASH_ERR_INVAL},
+    {B_NULL_AGENCY, 0, MASH_ERR_INVAL},
+    {B_BAD_UTF8, 0, MASH_ERR_BAD_UTF8},
+    {B_NULL_BYTES, 1, MASH_ERR_INVAL},
 };
 
 START_TEST(insert_enforces_limits_exactly)
@@ -513,9 +522,9 @@ START_TEST(insert_enforces_limits_exactly)
 		break;
 	}
 	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, &seq),
-			 insert_bounds[_i].rc);
+	                 insert_bounds[_i].rc);
 	ck_assert_int_eq(count_rows("events"),
-			 insert_bounds[_i].rc == MASH_OK ? 1 : 0);
+	                 insert_bounds[_i].rc == MASH_OK ? 1 : 0);
 	if (insert_bounds[_i].rc != MASH_OK)
 		ck_assert_int_eq(seq, 0);
 	free(big);
@@ -529,20 +538,20 @@ START_TEST(set_receipt_records_status_and_audit_seq)
 	struct mash_store_receipt r;
 
 	insert_jordan_event("police", "e1", 1000, case_id);
-	ck_assert_int_eq(mash_store_event_set_receipt(
-				 g_st, "police", "e1",
-				 MASH_STORE_RECEIPT_ACCEPTED, 7),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_event_set_receipt(g_st, "police", "e1",
+	                                 MASH_STORE_RECEIPT_ACCEPTED, 7),
+	    MASH_OK);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(r.audit_seq, 7);
-	ck_assert_int_eq(mash_store_event_set_receipt(
-				 g_st, "police", "nope",
-				 MASH_STORE_RECEIPT_ACCEPTED, 7),
-			 MASH_ERR_NOT_FOUND);
-	ck_assert_int_eq(mash_store_event_set_receipt(g_st, "police", "e1",
-						      9, 7),
-			 MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_store_event_set_receipt(g_st, "police", "nope",
+	                                 MASH_STORE_RECEIPT_ACCEPTED, 7),
+	    MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+	    mash_store_event_set_receipt(g_st, "police", "e1", 9, 7),
+	    MASH_ERR_INVAL);
 }
 END_TEST
 
@@ -577,7 +586,7 @@ START_TEST(case_events_are_in_occurred_order_with_exact_bytes)
 	ck_assert_int_eq(l->v[0].consent, 1);
 	mash_store_event_list_free(l);
 	ck_assert_int_eq(mash_store_case_events(g_st, "C-ffffffffffff", &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 0);
 	mash_store_event_list_free(l);
 }
@@ -590,14 +599,14 @@ START_TEST(event_get_returns_row_or_not_found)
 
 	insert_jordan_event("police", "e1", 1000, case_id);
 	ck_assert_int_eq(mash_store_event_get(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(r->event_id, "e1");
 	ck_assert_uint_eq(r->payload_len, 5);
 	ck_assert_uint_eq(r->payload[2], 0xff);
 	mash_store_event_row_free(r);
 	r = (struct mash_store_event_row *)1;
 	ck_assert_int_eq(mash_store_event_get(g_st, "police", "e2", &r),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(r);
 }
 END_TEST
@@ -610,9 +619,9 @@ START_TEST(link_exact_nhs_number_reuses_case)
 	char c1[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
 	struct mash_store_subject a = jordan();
 	struct mash_store_subject b = {.nhs_number = "943 476 5919",
-				       .family_name = "Someone-Else",
-				       .date_of_birth = "2001-01-01",
-				       .postcode = "ZZ1 1ZZ"};
+	                               .family_name = "Someone-Else",
+	                               .date_of_birth = "2001-01-01",
+	                               .postcode = "ZZ1 1ZZ"};
 	int is_new = -1;
 
 	link_ok(&a, c1, &is_new);
@@ -659,15 +668,15 @@ static const struct {
 	const char *nhs;
 	int rc;
 } nhs_cases[] = {
-	{NHS_JORDAN, MASH_OK},
-	{"943 476 5919", MASH_OK},
-	{"9434765918", MASH_ERR_BAD_NHS},  /* wrong check digit */
-	{"943476591", MASH_ERR_BAD_NHS},   /* 9 digits */
-	{"94347659190", MASH_ERR_BAD_NHS}, /* 11 digits */
-	{"1000000010", MASH_ERR_BAD_NHS},  /* check digit would be 10 */
-	{"94347659l9", MASH_ERR_BAD_NHS},  /* letter */
-	{"0000000000", MASH_OK},           /* sum 0: check digit 0 */
-	{"", MASH_ERR_NO_IDENTITY},        /* absent and no demographics */
+    {NHS_JORDAN, MASH_OK},
+    {"943 476 5919", MASH_OK},
+    {"9434765918", MASH_ERR_BAD_NHS},  /* wrong check digit */
+    {"943476591", MASH_ERR_BAD_NHS},   /* 9 digits */
+    {"94347659190", MASH_ERR_BAD_NHS}, /* 11 digits */
+    {"1000000010", MASH_ERR_BAD_NHS},  /* check digit would be 10 */
+    {"94347659l9", MASH_ERR_BAD_NHS},  /* letter */
+    {"0000000000", MASH_OK},           /* sum 0: check digit 0 */
+    {"", MASH_ERR_NO_IDENTITY},        /* absent and no demographics */
 };
 
 START_TEST(link_checks_nhs_number_modulus_11)
@@ -676,7 +685,7 @@ START_TEST(link_checks_nhs_number_modulus_11)
 	char c[MASH_STORE_CASE_ID_SIZE];
 
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 nhs_cases[_i].rc);
+	                 nhs_cases[_i].rc);
 	if (nhs_cases[_i].rc != MASH_OK)
 		ck_assert_str_eq(c, "");
 }
@@ -686,17 +695,12 @@ static const struct {
 	const char *dob;
 	int rc;
 } dob_cases[] = {
-	{"2011-05-14", MASH_OK},
-	{"2012-02-29", MASH_OK},
-	{"2000-02-29", MASH_OK},
-	{"1900-02-29", MASH_ERR_BAD_DATE},
-	{"2011-02-29", MASH_ERR_BAD_DATE},
-	{"2011-04-31", MASH_ERR_BAD_DATE},
-	{"2011-13-01", MASH_ERR_BAD_DATE},
-	{"2011-00-10", MASH_ERR_BAD_DATE},
-	{"2011-5-14", MASH_ERR_BAD_DATE},
-	{"2011/05/14", MASH_ERR_BAD_DATE},
-	{"14-05-2011", MASH_ERR_BAD_DATE},
+    {"2011-05-14", MASH_OK},           {"2012-02-29", MASH_OK},
+    {"2000-02-29", MASH_OK},           {"1900-02-29", MASH_ERR_BAD_DATE},
+    {"2011-02-29", MASH_ERR_BAD_DATE}, {"2011-04-31", MASH_ERR_BAD_DATE},
+    {"2011-13-01", MASH_ERR_BAD_DATE}, {"2011-00-10", MASH_ERR_BAD_DATE},
+    {"2011-5-14", MASH_ERR_BAD_DATE},  {"2011/05/14", MASH_ERR_BAD_DATE},
+    {"14-05-2011", MASH_ERR_BAD_DATE},
 };
 
 START_TEST(link_checks_date_of_birth)
@@ -706,7 +710,7 @@ START_TEST(link_checks_date_of_birth)
 
 	s.date_of_birth = dob_cases[_i].dob;
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 dob_cases[_i].rc);
+	                 dob_cases[_i].rc);
 }
 END_TEST
 
@@ -717,11 +721,11 @@ START_TEST(link_without_identity_is_refused)
 
 	s.postcode = "";
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 MASH_ERR_NO_IDENTITY);
+	                 MASH_ERR_NO_IDENTITY);
 	s = jordan_no_nhs();
-	s.family_name = " -' ";  /* normalises to nothing */
+	s.family_name = " -' "; /* normalises to nothing */
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 MASH_ERR_NO_IDENTITY);
+	                 MASH_ERR_NO_IDENTITY);
 	ck_assert_int_eq(count_rows("cases"), 0);
 }
 END_TEST
@@ -736,13 +740,13 @@ START_TEST(link_rejects_overlong_and_bad_utf8_strings)
 	longname[sizeof(longname) - 1] = '\0';
 	s.given_name = longname;
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 MASH_ERR_FIELD_TOO_LONG);
+	                 MASH_ERR_FIELD_TOO_LONG);
 	longname[MASH_MAX_SHORT] = '\0';
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL), MASH_OK);
 	s = jordan();
 	s.family_name = "R\xc3";
 	ck_assert_int_eq(mash_store_case_link(g_st, &s, c, NULL),
-			 MASH_ERR_BAD_UTF8);
+	                 MASH_ERR_BAD_UTF8);
 }
 END_TEST
 
@@ -750,10 +754,10 @@ END_TEST
 static const struct {
 	const char *fam1, *pc1, *fam2, *pc2;
 } norm_cases[] = {
-	{"Reed", "NE61 1AA", "REED", "ne611aa"},
-	{"O'Neil-Smith", "NE61 1AA", "oneil smith", " NE61  1AA "},
-	{"St. John", "ne61 1aa", "stjohn", "NE611AA"},
-	{"Ó Briain", "NE61 1AA", "Ó-BRIAIN", "NE61-1AA"},
+    {"Reed", "NE61 1AA", "REED", "ne611aa"},
+    {"O'Neil-Smith", "NE61 1AA", "oneil smith", " NE61  1AA "},
+    {"St. John", "ne61 1aa", "stjohn", "NE611AA"},
+    {"Ó Briain", "NE61 1AA", "Ó-BRIAIN", "NE61-1AA"},
 };
 
 START_TEST(link_demographics_match_after_normalisation)
@@ -781,22 +785,21 @@ static const struct {
 	const char *nhs, *fam, *dob, *pc;
 	const char *reason; /* NULL: no match row, and distinct case */
 } partial_cases[] = {
-	{NULL, "Reed", "2011-05-14", "NE61 2BB", "family-dob"},
-	{NULL, "Reid", "2011-05-14", "NE61 1AA", "dob-postcode"},
-	{NHS_OTHER, "Reed", "2011-05-14", "NE61 1AA",
-	 "demographics-nhs-differs"},
-	{NHS_OTHER, "Reed", "2011-05-14", NULL, "family-dob"},
-	{NULL, "Reed", "2011-05-15", "NE61 1AA", NULL},
-	{NULL, "Smith", "2011-05-14", "NE61 2BB", NULL},
+    {NULL, "Reed", "2011-05-14", "NE61 2BB", "family-dob"},
+    {NULL, "Reid", "2011-05-14", "NE61 1AA", "dob-postcode"},
+    {NHS_OTHER, "Reed", "2011-05-14", "NE61 1AA", "demographics-nhs-differs"},
+    {NHS_OTHER, "Reed", "2011-05-14", NULL, "family-dob"},
+    {NULL, "Reed", "2011-05-15", "NE61 1AA", NULL},
+    {NULL, "Smith", "2011-05-14", "NE61 2BB", NULL},
 };
 
 START_TEST(link_partial_match_creates_new_case_and_possible_match)
 {
 	struct mash_store_subject a = jordan();
 	struct mash_store_subject b = {.nhs_number = partial_cases[_i].nhs,
-				       .family_name = partial_cases[_i].fam,
-				       .date_of_birth = partial_cases[_i].dob,
-				       .postcode = partial_cases[_i].pc};
+	                               .family_name = partial_cases[_i].fam,
+	                               .date_of_birth = partial_cases[_i].dob,
+	                               .postcode = partial_cases[_i].pc};
 	char c1[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
 	struct mash_store_match_list *l = NULL;
 	int is_new = -1;
@@ -831,12 +834,12 @@ START_TEST(case_learns_nhs_number_from_later_event)
 
 	link_ok(&a, c1, NULL);
 	ck_assert_int_eq(mash_store_case_find_nhs(g_st, NHS_JORDAN, c3),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	link_ok(&b, c2, &is_new);
 	ck_assert_int_eq(is_new, 0);
 	ck_assert_str_eq(c1, c2);
 	ck_assert_int_eq(mash_store_case_find_nhs(g_st, "943 476 5919", c3),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(c3, c1);
 	ck_assert_int_eq(mash_store_case_get(g_st, c1, &cs), MASH_OK);
 	ck_assert_str_eq(cs->nhs_number, NHS_JORDAN);
@@ -875,7 +878,7 @@ START_TEST(case_get_returns_demographics_as_first_seen)
 	ck_assert_int_eq(cs->created_at, g_now);
 	mash_store_case_free(cs);
 	ck_assert_int_eq(mash_store_case_get(g_st, "C-nope", &cs),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(cs);
 }
 END_TEST
@@ -915,15 +918,15 @@ START_TEST(possible_match_decision_is_recorded_and_cases_stay_separate)
 	ck_assert_int_eq(mash_store_possible_matches(g_st, NULL, &l), MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_int_eq(mash_store_possible_match_decide(
-				 g_st, l->v[0].id, MASH_STORE_MATCH_CONFIRMED),
-			 MASH_OK);
+	                     g_st, l->v[0].id, MASH_STORE_MATCH_CONFIRMED),
+	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_possible_match_decide(g_st, l->v[0].id + 100,
+	                                     MASH_STORE_MATCH_CONFIRMED),
+	    MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_store_possible_match_decide(
-				 g_st, l->v[0].id + 100,
-				 MASH_STORE_MATCH_CONFIRMED),
-			 MASH_ERR_NOT_FOUND);
-	ck_assert_int_eq(mash_store_possible_match_decide(
-				 g_st, l->v[0].id, MASH_STORE_MATCH_OPEN),
-			 MASH_ERR_INVAL);
+	                     g_st, l->v[0].id, MASH_STORE_MATCH_OPEN),
+	                 MASH_ERR_INVAL);
 	mash_store_match_list_free(l);
 	ck_assert_int_eq(mash_store_possible_matches(g_st, c1, &l), MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
@@ -961,12 +964,12 @@ START_TEST(quarantine_round_trip_keeps_binary_bytes)
 {
 	static const unsigned char raw[] = {0x00, 0xff, 0x00, 0x0a, 0x80, 0x00};
 	struct mash_store_quarantine q = {
-		.topic = "mash/v1/events/health",
-		.received_at = 1234,
-		.err = MASH_ERR_BAD_SIGNATURE,
-		.reason = "signature does not verify (key health-2026)",
-		.bytes = raw,
-		.len = sizeof(raw),
+	    .topic = "mash/v1/events/health",
+	    .received_at = 1234,
+	    .err = MASH_ERR_BAD_SIGNATURE,
+	    .reason = "signature does not verify (key health-2026)",
+	    .bytes = raw,
+	    .len = sizeof(raw),
 	};
 	struct mash_store_quarantine_list *l = NULL;
 	int64_t id = 0;
@@ -974,7 +977,7 @@ START_TEST(quarantine_round_trip_keeps_binary_bytes)
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, &id), MASH_OK);
 	ck_assert_int_gt(id, 0);
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, "health", 0, 0, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_int_eq(l->v[0].id, id);
 	ck_assert_str_eq(l->v[0].topic, "mash/v1/events/health");
@@ -995,11 +998,11 @@ static const struct {
 	size_t len;
 	int truncated;
 } quarantine_sizes[] = {
-	{0, 0},
-	{1, 0},
-	{MASH_STORE_MAX_QUARANTINE_BYTES, 0},
-	{MASH_STORE_MAX_QUARANTINE_BYTES + 1, 1},
-	{4 * MASH_STORE_MAX_QUARANTINE_BYTES, 1},
+    {0, 0},
+    {1, 0},
+    {MASH_STORE_MAX_QUARANTINE_BYTES, 0},
+    {MASH_STORE_MAX_QUARANTINE_BYTES + 1, 1},
+    {4 * MASH_STORE_MAX_QUARANTINE_BYTES, 1},
 };
 
 START_TEST(quarantine_bounds_bytes_and_flags_truncation)
@@ -1007,7 +1010,7 @@ START_TEST(quarantine_bounds_bytes_and_flags_truncation)
 	size_t n = quarantine_sizes[_i].len;
 	unsigned char *raw = malloc(n + 1);
 	struct mash_store_quarantine q = {.topic = "mash/v1/events/police",
-					  .err = MASH_ERR_TOO_BIG};
+	                                  .err = MASH_ERR_TOO_BIG};
 	struct mash_store_quarantine_list *l = NULL;
 	size_t i;
 
@@ -1018,14 +1021,13 @@ START_TEST(quarantine_bounds_bytes_and_flags_truncation)
 	q.len = n;
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL), MASH_OK);
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, NULL, 0, 0, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_int_eq(l->v[0].truncated, quarantine_sizes[_i].truncated);
 	ck_assert_uint_eq(l->v[0].orig_len, n);
-	ck_assert_uint_eq(l->v[0].len,
-			  n > MASH_STORE_MAX_QUARANTINE_BYTES
-				  ? MASH_STORE_MAX_QUARANTINE_BYTES
-				  : n);
+	ck_assert_uint_eq(l->v[0].len, n > MASH_STORE_MAX_QUARANTINE_BYTES
+	                                   ? MASH_STORE_MAX_QUARANTINE_BYTES
+	                                   : n);
 	if (l->v[0].len > 0)
 		ck_assert_mem_eq(l->v[0].bytes, raw, l->v[0].len);
 	mash_store_quarantine_list_free(l);
@@ -1037,26 +1039,26 @@ static const struct {
 	const char *topic;
 	const char *agency;
 } topic_agency[] = {
-	{"mash/v1/events/police", "police"},
-	{"mash/v1/events/social-care", "social-care"},
-	{"mash/v1/events/", ""},
-	{"mash/v1/events/Police", ""},
-	{"mash/v1/events/a/b", ""},
-	{"mash/v1/receipts/police", ""},
-	{"garbage\xff", ""},
-	{NULL, ""},
+    {"mash/v1/events/police", "police"},
+    {"mash/v1/events/social-care", "social-care"},
+    {"mash/v1/events/", ""},
+    {"mash/v1/events/Police", ""},
+    {"mash/v1/events/a/b", ""},
+    {"mash/v1/receipts/police", ""},
+    {"garbage\xff", ""},
+    {NULL, ""},
 };
 
 START_TEST(quarantine_derives_agency_from_topic)
 {
 	struct mash_store_quarantine q = {.topic = topic_agency[_i].topic,
-					  .err = MASH_ERR_BAD_TOPIC,
-					  .reason = "bad"};
+	                                  .err = MASH_ERR_BAD_TOPIC,
+	                                  .reason = "bad"};
 	struct mash_store_quarantine_list *l = NULL;
 
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL), MASH_OK);
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, NULL, 0, 0, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_str_eq(l->v[0].agency, topic_agency[_i].agency);
 	mash_store_quarantine_list_free(l);
@@ -1066,13 +1068,13 @@ END_TEST
 START_TEST(quarantine_keeps_invalid_utf8_topic_and_reason)
 {
 	struct mash_store_quarantine q = {.topic = "mash/v1/events/\xff\xfe",
-					  .err = MASH_ERR_BAD_TOPIC,
-					  .reason = "bad \xc3 byte"};
+	                                  .err = MASH_ERR_BAD_TOPIC,
+	                                  .reason = "bad \xc3 byte"};
 	struct mash_store_quarantine_list *l = NULL;
 
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL), MASH_OK);
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, NULL, 0, 0, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_str_eq(l->v[0].topic, "mash/v1/events/??");
 	ck_assert_str_eq(l->v[0].reason, "bad ? byte");
@@ -1084,33 +1086,32 @@ START_TEST(quarantine_list_filters_by_agency_and_pages)
 {
 	struct mash_store_quarantine q = {.err = MASH_ERR_DECODE};
 	struct mash_store_quarantine_list *l = NULL;
-	const char *topics[] = {"mash/v1/events/police",
-				"mash/v1/events/health",
-				"mash/v1/events/police",
-				"mash/v1/events/police"};
+	const char *topics[] = {
+	    "mash/v1/events/police", "mash/v1/events/health",
+	    "mash/v1/events/police", "mash/v1/events/police"};
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
 		q.topic = topics[i];
 		q.received_at = (int64_t)i;
 		ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL),
-				 MASH_OK);
+		                 MASH_OK);
 	}
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, "police", 0, 2, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 2);
 	ck_assert_int_eq(l->v[0].received_at, 0);
 	ck_assert_int_eq(l->v[1].received_at, 2);
 	i = (size_t)l->v[1].id;
 	mash_store_quarantine_list_free(l);
-	ck_assert_int_eq(mash_store_quarantine_list(g_st, "police",
-						    (int64_t)i, 0, &l),
-			 MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_quarantine_list(g_st, "police", (int64_t)i, 0, &l),
+	    MASH_OK);
 	ck_assert_uint_eq(l->n, 1);
 	ck_assert_int_eq(l->v[0].received_at, 3);
 	mash_store_quarantine_list_free(l);
 	ck_assert_int_eq(mash_store_quarantine_list(g_st, "yot", 0, 0, &l),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_uint_eq(l->n, 0);
 	mash_store_quarantine_list_free(l);
 }
@@ -1121,9 +1122,9 @@ START_TEST(quarantine_rejects_null_bytes_with_length)
 	struct mash_store_quarantine q = {.topic = "t", .len = 3};
 
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, NULL, NULL),
-			 MASH_ERR_INVAL);
+	                 MASH_ERR_INVAL);
 }
 END_TEST
 
@@ -1136,7 +1137,7 @@ START_TEST(meta_set_get_replace_and_missing)
 	char key[MASH_STORE_MAX_META_KEY + 2];
 
 	ck_assert_int_eq(mash_store_meta_get(g_st, "log_id", &v),
-			 MASH_ERR_NOT_FOUND);
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(v);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "log_id", "a"), MASH_OK);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "log_id", "b"), MASH_OK);
@@ -1146,7 +1147,7 @@ START_TEST(meta_set_get_replace_and_missing)
 	memset(key, 'k', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
 	ck_assert_int_eq(mash_store_meta_set(g_st, key, "x"),
-			 MASH_ERR_FIELD_TOO_LONG);
+	                 MASH_ERR_FIELD_TOO_LONG);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "", "x"), MASH_ERR_INVAL);
 }
 END_TEST
@@ -1180,8 +1181,8 @@ START_TEST(readers_fail_cleanly_at_every_allocation)
 	struct mash_store_quarantine_list *ql;
 	struct mash_store_outbox_list *ol;
 	struct mash_store_quarantine q = {.topic = "mash/v1/events/police",
-					  .bytes = (const unsigned char *)"ab",
-					  .len = 2};
+	                                  .bytes = (const unsigned char *)"ab",
+	                                  .len = 2};
 	struct mash_store_subject b = jordan_no_nhs();
 	char *mv;
 	long n;
@@ -1195,9 +1196,9 @@ START_TEST(readers_fail_cleanly_at_every_allocation)
 	ck_assert_int_eq(mash_store_quarantine_add(g_st, &q, NULL), MASH_OK);
 	ck_assert_int_eq(mash_store_meta_set(g_st, "k", "v"), MASH_OK);
 	ck_assert_int_eq(mash_store_outbox_add(g_st, "t", q.bytes, 2, NULL),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_outbox_add(g_st, "u", q.bytes, 1, NULL),
-			 MASH_OK);
+	                 MASH_OK);
 	insert_jordan_event("police", "e1x", 1000, c);
 	for (n = 0; n < 64; n++) {
 		all_ok = 1;
@@ -1275,25 +1276,27 @@ START_TEST(shared_connection_tables_commit_and_roll_back_with_the_event)
 	char c[MASH_STORE_CASE_ID_SIZE];
 
 	ck_assert_int_eq(sqlite3_exec(db,
-				      "CREATE TABLE IF NOT EXISTS audit_x"
-				      " (seq INTEGER PRIMARY KEY, v TEXT)",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	                              "CREATE TABLE IF NOT EXISTS audit_x"
+	                              " (seq INTEGER PRIMARY KEY, v TEXT)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, c);
-	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO audit_x (v) VALUES"
-					  " ('EVENT_RECEIVED')",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "INSERT INTO audit_x (v) VALUES"
+	                              " ('EVENT_RECEIVED')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
 	ck_assert_int_eq(count_rows("audit_x"), 0);
 	ck_assert_int_eq(count_rows("events"), 0);
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, c);
-	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO audit_x (v) VALUES"
-					  " ('EVENT_RECEIVED')",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "INSERT INTO audit_x (v) VALUES"
+	                              " ('EVENT_RECEIVED')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	reopen();
 	ck_assert_int_eq(count_rows("audit_x"), 1);
@@ -1308,9 +1311,9 @@ START_TEST(commit_fails_when_sqlite_already_rolled_back)
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, c);
 	/* what SQLite does by itself after IOERR/FULL/NOMEM */
-	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st), "ROLLBACK",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(mash_store_sqlite(g_st), "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_ERR_STORE);
 	ck_assert_int_eq(mash_store_in_tx(g_st), 0);
 	ck_assert_int_eq(count_rows("events"), 0);
@@ -1328,7 +1331,7 @@ START_TEST(failed_link_leaves_callers_transaction_usable)
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
 	insert_jordan_event("police", "e1", 1000, c);
 	ck_assert_int_eq(mash_store_case_link(g_st, &bad, c2, NULL),
-			 MASH_ERR_BAD_NHS);
+	                 MASH_ERR_BAD_NHS);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	ck_assert_int_eq(count_rows("events"), 1);
 	ck_assert_int_eq(count_rows("cases"), 1);
@@ -1353,7 +1356,7 @@ START_TEST(link_fails_cleanly_when_random_source_fails)
 	b.postcode = "NE61 9ZZ"; /* a possible match would be recorded */
 	mash_store_set_random(g_st, failing_random, NULL);
 	ck_assert_int_eq(mash_store_case_link(g_st, &b, c2, &is_new),
-			 MASH_ERR_CRYPTO);
+	                 MASH_ERR_CRYPTO);
 	ck_assert_str_eq(c2, "");
 	ck_assert_int_eq(is_new, 0);
 	ck_assert_int_eq(count_rows("cases"), 1);
@@ -1369,12 +1372,12 @@ START_TEST(demo_story_links_all_six_events_to_one_case)
 	/* SHARED-DEFS demo: six agencies' events about Jordan Reed, spelt
 	 * the way each agency's system spells him. */
 	static const struct mash_store_subject subjects[] = {
-		{NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
-		{NULL, "Jordan", "REED", "2011-05-14", "ne61 1aa", NULL},
-		{NULL, "J", "Reed", "2011-05-14", "NE611AA", "M"},
-		{"943 476 5919", "Jordan", "Reed", "2011-05-14", NULL, "M"},
-		{NHS_JORDAN, NULL, NULL, NULL, NULL, NULL},
-		{NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
+	    {NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
+	    {NULL, "Jordan", "REED", "2011-05-14", "ne61 1aa", NULL},
+	    {NULL, "J", "Reed", "2011-05-14", "NE611AA", "M"},
+	    {"943 476 5919", "Jordan", "Reed", "2011-05-14", NULL, "M"},
+	    {NHS_JORDAN, NULL, NULL, NULL, NULL, NULL},
+	    {NHS_JORDAN, "Jordan", "Reed", "2011-05-14", "NE61 1AA", "M"},
 	};
 	char first[MASH_STORE_CASE_ID_SIZE], c[MASH_STORE_CASE_ID_SIZE];
 	size_t i;
@@ -1400,11 +1403,12 @@ START_TEST(check_passes_on_good_file_and_finds_broken_foreign_key)
 	ck_assert_int_eq(mash_store_check(g_st), MASH_ERR_STATE);
 	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
 	/* an orphaned event, written with foreign keys off */
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys=OFF;"
-					  " DELETE FROM cases;"
-					  " PRAGMA foreign_keys=ON;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "PRAGMA foreign_keys=OFF;"
+	                              " DELETE FROM cases;"
+	                              " PRAGMA foreign_keys=ON;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	ck_assert_int_eq(mash_store_check(g_st), MASH_ERR_STORE);
 }
 END_TEST
@@ -1417,12 +1421,12 @@ START_TEST(outbox_keeps_messages_until_done_in_order)
 	int64_t id1 = 0, id2 = 0;
 
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
-	ck_assert_int_eq(mash_store_outbox_add(g_st, "mash/v1/inbox/sw.sam",
-					       m1, sizeof(m1), &id1),
-			 MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(g_st, "mash/v1/inbox/sw.sam", m1,
+	                                       sizeof(m1), &id1),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_outbox_add(g_st, "mash/v1/receipts/police",
-					       m2, sizeof(m2), &id2),
-			 MASH_OK);
+	                                       m2, sizeof(m2), &id2),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	ck_assert_int_gt(id2, id1);
 	reopen(); /* as after a crash between commit and publish */
@@ -1453,10 +1457,9 @@ START_TEST(outbox_rolls_back_with_the_transaction)
 	int64_t id = 0;
 
 	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
-	ck_assert_int_eq(mash_store_outbox_add(g_st, "t",
-					       (const unsigned char *)"x", 1,
-					       &id),
-			 MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(
+	                     g_st, "t", (const unsigned char *)"x", 1, &id),
+	                 MASH_OK);
 	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
 	ck_assert_int_eq(count_rows("outbox"), 0);
 }
@@ -1465,10 +1468,9 @@ END_TEST
 static void
 sp_add(const char *topic)
 {
-	ck_assert_int_eq(mash_store_outbox_add(g_st, topic,
-					       (const unsigned char *)"x", 1,
-					       NULL),
-			 MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_add(
+	                     g_st, topic, (const unsigned char *)"x", 1, NULL),
+	                 MASH_OK);
 }
 
 /* Group commit: one message's failure (rolled back to its savepoint)
@@ -1538,12 +1540,12 @@ static const struct {
 	size_t len;
 	int rc;
 } outbox_bounds[] = {
-	{MASH_MAX_TOPIC, 1, MASH_OK},
-	{MASH_MAX_TOPIC + 1, 1, MASH_ERR_FIELD_TOO_LONG},
-	{0, 1, MASH_ERR_INVAL},
-	{5, 0, MASH_OK},
-	{5, MASH_STORE_MAX_OUTBOX_BYTES, MASH_OK},
-	{5, MASH_STORE_MAX_OUTBOX_BYTES + 1, MASH_ERR_TOO_BIG},
+    {MASH_MAX_TOPIC, 1, MASH_OK},
+    {MASH_MAX_TOPIC + 1, 1, MASH_ERR_FIELD_TOO_LONG},
+    {0, 1, MASH_ERR_INVAL},
+    {5, 0, MASH_OK},
+    {5, MASH_STORE_MAX_OUTBOX_BYTES, MASH_OK},
+    {5, MASH_STORE_MAX_OUTBOX_BYTES + 1, MASH_ERR_TOO_BIG},
 };
 
 START_TEST(outbox_enforces_limits_exactly)
@@ -1557,9 +1559,9 @@ START_TEST(outbox_enforces_limits_exactly)
 	memset(topic, 't', tl);
 	topic[tl] = '\0';
 	ck_assert_int_eq(mash_store_outbox_add(g_st, topic, b, n, NULL),
-			 outbox_bounds[_i].rc);
+	                 outbox_bounds[_i].rc);
 	ck_assert_int_eq(count_rows("outbox"),
-			 outbox_bounds[_i].rc == MASH_OK ? 1 : 0);
+	                 outbox_bounds[_i].rc == MASH_OK ? 1 : 0);
 	free(topic);
 	free(b);
 }
@@ -1573,16 +1575,16 @@ START_TEST(open_migrates_version_1_file_and_keeps_data)
 	insert_jordan_event("police", "e1", 1000, c);
 	/* make it look like a file written by schema version 1 */
 	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
-				      "DROP TABLE outbox;"
-				      " PRAGMA user_version = 1;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	                              "DROP TABLE outbox;"
+	                              " PRAGMA user_version = 1;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	reopen();
 	ck_assert_int_eq(pragma("PRAGMA user_version"),
-			 MASH_STORE_SCHEMA_VERSION);
+	                 MASH_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(count_rows("outbox"), 0);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
-			 MASH_OK);
+	                 MASH_OK);
 	ck_assert_str_eq(r.case_id, c);
 }
 END_TEST
@@ -1611,21 +1613,21 @@ START_TEST(hot_path_reuses_prepared_statements)
 			before = count_statements();
 		(void)snprintf(id, sizeof(id), "e%d", i);
 		ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
-		ck_assert_int_eq(mash_store_event_lookup(g_st, "police", id,
-							 &r),
-				 MASH_ERR_NOT_FOUND);
+		ck_assert_int_eq(
+		    mash_store_event_lookup(g_st, "police", id, &r),
+		    MASH_ERR_NOT_FOUND);
 		insert_jordan_event("police", id, 1000 + i, c);
-		ck_assert_int_eq(mash_store_event_set_receipt(
-					 g_st, "police", id,
-					 MASH_STORE_RECEIPT_ACCEPTED, 1),
-				 MASH_OK);
+		ck_assert_int_eq(
+		    mash_store_event_set_receipt(
+		        g_st, "police", id, MASH_STORE_RECEIPT_ACCEPTED, 1),
+		    MASH_OK);
 		ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
 	}
 	ck_assert_int_gt(before, 0);
 	ck_assert_int_eq(count_statements(), before);
 	fill_event(&ev, c, "police", "e0", 1);
 	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, NULL),
-			 MASH_ERR_DUPLICATE);
+	                 MASH_ERR_DUPLICATE);
 	ck_assert_int_eq(count_statements(), before);
 }
 END_TEST
@@ -1653,43 +1655,43 @@ store_suite(void)
 	tcase_add_test(tc, same_event_twice_is_duplicate_with_original_case);
 	tcase_add_test(tc, same_event_id_from_another_agency_is_not_duplicate);
 	tcase_add_test(tc, insert_into_unknown_case_is_not_found);
-	tcase_add_loop_test(tc, insert_enforces_limits_exactly, 0,
-			    (int)(sizeof(insert_bounds) /
-				  sizeof(insert_bounds[0])));
+	tcase_add_loop_test(
+	    tc, insert_enforces_limits_exactly, 0,
+	    (int)(sizeof(insert_bounds) / sizeof(insert_bounds[0])));
 	tcase_add_test(tc, set_receipt_records_status_and_audit_seq);
 	tcase_add_test(tc, case_events_are_in_occurred_order_with_exact_bytes);
 	tcase_add_test(tc, event_get_returns_row_or_not_found);
 	tcase_add_test(tc, link_exact_nhs_number_reuses_case);
 	tcase_add_test(tc, case_id_has_documented_format);
 	tcase_add_test(
-		tc, injected_random_gives_deterministic_ids_and_retries_collisions);
+	    tc, injected_random_gives_deterministic_ids_and_retries_collisions);
 	tcase_add_loop_test(tc, link_checks_nhs_number_modulus_11, 0,
-			    (int)(sizeof(nhs_cases) / sizeof(nhs_cases[0])));
+	                    (int)(sizeof(nhs_cases) / sizeof(nhs_cases[0])));
 	tcase_add_loop_test(tc, link_checks_date_of_birth, 0,
-			    (int)(sizeof(dob_cases) / sizeof(dob_cases[0])));
+	                    (int)(sizeof(dob_cases) / sizeof(dob_cases[0])));
 	tcase_add_test(tc, link_without_identity_is_refused);
 	tcase_add_test(tc, link_rejects_overlong_and_bad_utf8_strings);
 	tcase_add_loop_test(tc, link_demographics_match_after_normalisation, 0,
-			    (int)(sizeof(norm_cases) / sizeof(norm_cases[0])));
+	                    (int)(sizeof(norm_cases) / sizeof(norm_cases[0])));
 	tcase_add_loop_test(
-		tc, link_partial_match_creates_new_case_and_possible_match, 0,
-		(int)(sizeof(partial_cases) / sizeof(partial_cases[0])));
+	    tc, link_partial_match_creates_new_case_and_possible_match, 0,
+	    (int)(sizeof(partial_cases) / sizeof(partial_cases[0])));
 	tcase_add_test(tc, case_learns_nhs_number_from_later_event);
 	tcase_add_test(
-		tc, subject_without_nhs_links_to_case_with_nhs_by_demographics);
+	    tc, subject_without_nhs_links_to_case_with_nhs_by_demographics);
 	tcase_add_test(tc, case_get_returns_demographics_as_first_seen);
 	tcase_add_test(tc, case_agencies_are_distinct_and_sorted);
 	tcase_add_test(
-		tc, possible_match_decision_is_recorded_and_cases_stay_separate);
+	    tc, possible_match_decision_is_recorded_and_cases_stay_separate);
 	tcase_add_test(tc,
-		       relinking_same_partial_subject_links_to_its_own_case);
+	               relinking_same_partial_subject_links_to_its_own_case);
 	tcase_add_test(tc, quarantine_round_trip_keeps_binary_bytes);
 	tcase_add_loop_test(
-		tc, quarantine_bounds_bytes_and_flags_truncation, 0,
-		(int)(sizeof(quarantine_sizes) / sizeof(quarantine_sizes[0])));
-	tcase_add_loop_test(tc, quarantine_derives_agency_from_topic, 0,
-			    (int)(sizeof(topic_agency) /
-				  sizeof(topic_agency[0])));
+	    tc, quarantine_bounds_bytes_and_flags_truncation, 0,
+	    (int)(sizeof(quarantine_sizes) / sizeof(quarantine_sizes[0])));
+	tcase_add_loop_test(
+	    tc, quarantine_derives_agency_from_topic, 0,
+	    (int)(sizeof(topic_agency) / sizeof(topic_agency[0])));
 	tcase_add_test(tc, quarantine_keeps_invalid_utf8_topic_and_reason);
 	tcase_add_test(tc, quarantine_list_filters_by_agency_and_pages);
 	tcase_add_test(tc, quarantine_rejects_null_bytes_with_length);
@@ -1698,21 +1700,21 @@ store_suite(void)
 	tcase_add_test(tc, readers_fail_cleanly_at_every_allocation);
 	tcase_add_test(tc, link_and_insert_do_not_depend_on_our_allocator);
 	tcase_add_test(
-		tc, shared_connection_tables_commit_and_roll_back_with_the_event);
+	    tc, shared_connection_tables_commit_and_roll_back_with_the_event);
 	tcase_add_test(tc, commit_fails_when_sqlite_already_rolled_back);
 	tcase_add_test(tc, failed_link_leaves_callers_transaction_usable);
 	tcase_add_test(tc, link_fails_cleanly_when_random_source_fails);
 	tcase_add_test(tc, demo_story_links_all_six_events_to_one_case);
-	tcase_add_test(
-		tc, check_passes_on_good_file_and_finds_broken_foreign_key);
+	tcase_add_test(tc,
+	               check_passes_on_good_file_and_finds_broken_foreign_key);
 	tcase_add_test(tc, outbox_keeps_messages_until_done_in_order);
 	tcase_add_test(tc, outbox_rolls_back_with_the_transaction);
 	tcase_add_test(tc, savepoint_rollback_keeps_the_neighbours);
 	tcase_add_test(tc, savepoint_work_is_lost_with_the_transaction);
 	tcase_add_test(tc, savepoint_misuse_is_a_state_error);
-	tcase_add_loop_test(tc, outbox_enforces_limits_exactly, 0,
-			    (int)(sizeof(outbox_bounds) /
-				  sizeof(outbox_bounds[0])));
+	tcase_add_loop_test(
+	    tc, outbox_enforces_limits_exactly, 0,
+	    (int)(sizeof(outbox_bounds) / sizeof(outbox_bounds[0])));
 	tcase_add_test(tc, open_migrates_version_1_file_and_keeps_data);
 	tcase_add_test(tc, hot_path_reuses_prepared_statements);
 	suite_add_tcase(s, tc);

@@ -19,14 +19,14 @@
 #include "common/mem.h"
 #include "daemon/outbox.h"
 #include "daemon/triggers.h"
-#include "policy/dir.h"
 #include "mash/v1/mash.pb-c.h"
+#include "policy/dir.h"
 #include "s47/cal.h"
 #include "s47/s47.h"
 #include "store/store.h"
 
-#define DAY (86400000LL)
-#define HOUR (3600000LL)
+#define DAY      (86400000LL)
+#define HOUR     (3600000LL)
 #define MAX_SENT 64
 
 struct sent {
@@ -47,22 +47,26 @@ static struct {
 	size_t n_sent;
 	struct sent sent[MAX_SENT];
 	int fail_publish;
-	int no_flush;          /* ingest commits but does not flush */
-	int rollback;          /* ingest rolls back instead of committing */
+	int no_flush; /* ingest commits but does not flush */
+	int rollback; /* ingest rolls back instead of committing */
 } fx;
 
 /* The default directory of SHARED-DEFS.md. */
 static int
 principals(void *ctx, const char *role, const char **names, size_t max,
-    size_t *n)
+           size_t *n)
 {
 	static const char *const dir[][2] = {
-	    {"analyst.amara", "mash-analyst"}, {"manager.morgan", "mash-manager"},
-	    {"sw.sam", "la-social-worker"}, {"swm.taylor", "social-work-manager"},
+	    {"analyst.amara", "mash-analyst"},
+	    {"manager.morgan", "mash-manager"},
+	    {"sw.sam", "la-social-worker"},
+	    {"swm.taylor", "social-work-manager"},
 	    {"police.pp1", "police-public-protection"},
 	    {"health.nurse1", "health-safeguarding"},
-	    {"school.dsl1", "school-dsl"}, {"yot.worker1", "yot-worker"},
-	    {"housing.officer1", "housing-officer"}, {"auditor.ada", "auditor"}};
+	    {"school.dsl1", "school-dsl"},
+	    {"yot.worker1", "yot-worker"},
+	    {"housing.officer1", "housing-officer"},
+	    {"auditor.ada", "auditor"}};
 	size_t i;
 
 	(void)ctx;
@@ -77,7 +81,7 @@ principals(void *ctx, const char *role, const char **names, size_t max,
  * crypto's and the integration tests' business); the type is checked. */
 static int
 seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
-    unsigned char **env, size_t *env_len)
+     unsigned char **env, size_t *env_len)
 {
 	(void)ctx;
 	ck_assert_str_eq(type, MASHD_TRIGGER_PAYLOAD_TYPE);
@@ -92,8 +96,7 @@ seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
 
 /* The outbox flush's publisher (the broker, as far as this test goes). */
 static int
-publish(void *ctx, const char *topic, const unsigned char *payload,
-    size_t len)
+publish(void *ctx, const char *topic, const unsigned char *payload, size_t len)
 {
 	struct sent *s;
 
@@ -104,8 +107,8 @@ publish(void *ctx, const char *topic, const unsigned char *payload,
 	ck_assert_uint_lt(fx.n_sent, MAX_SENT);
 	s = &fx.sent[fx.n_sent++];
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
-	s->msg = mash__v1__strategy_discussion_trigger__unpack(NULL, len,
-	    payload);
+	s->msg =
+	    mash__v1__strategy_discussion_trigger__unpack(NULL, len, payload);
 	ck_assert_ptr_nonnull(s->msg);
 	return MASH_OK;
 }
@@ -153,8 +156,9 @@ open_all(void)
 
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(mash_aud_open(mash_store_sqlite(fx.st), &fx.clock,
-	    NULL, &fx.aud), MASH_OK);
+	ck_assert_int_eq(
+	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
+	    MASH_OK);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.store = fx.st;
 	cfg.aud = fx.aud;
@@ -212,7 +216,7 @@ teardown(void)
 /* Store one event about the demo child and run the hook, as mashd does. */
 static uint64_t
 ingest(const char *agency, const char *id, int category, uint32_t sev,
-    int64_t occurred, const char *dob)
+       int64_t occurred, const char *dob)
 {
 	Mash__V1__AgencyEvent ev = MASH__V1__AGENCY_EVENT__INIT;
 	Mash__V1__Subject subj = MASH__V1__SUBJECT__INIT;
@@ -244,7 +248,7 @@ ingest(const char *agency, const char *id, int category, uint32_t sev,
 	ss.postcode = subj.postcode;
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
 	ck_assert_int_eq(mash_store_case_link(fx.st, &ss, case_id, NULL),
-	    MASH_OK);
+	                 MASH_OK);
 	memset(&se, 0, sizeof(se));
 	se.case_id = case_id;
 	se.agency = agency;
@@ -259,8 +263,8 @@ ingest(const char *agency, const char *id, int category, uint32_t sev,
 	se.payload = buf;
 	se.payload_len = len;
 	ck_assert_int_eq(mash_store_event_insert(fx.st, &se, NULL), MASH_OK);
-	ck_assert_int_eq(mashd_triggers_on_event(fx.t, case_id, agency, id,
-	    &seq), MASH_OK);
+	ck_assert_int_eq(
+	    mashd_triggers_on_event(fx.t, case_id, agency, id, &seq), MASH_OK);
 	if (fx.rollback) {
 		ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
 		return seq;
@@ -307,7 +311,8 @@ audit_count(const char *type)
 		size_t len = 0;
 
 		ck_assert_int_eq(mash_aud_record_bytes(mash_store_sqlite(fx.st),
-		    s, &rec, &len), MASH_OK);
+		                                       s, &rec, &len),
+		                 MASH_OK);
 		if (strstr(rec, needle) != NULL)
 			n++;
 		mash_free(rec);
@@ -316,7 +321,7 @@ audit_count(const char *type)
 }
 
 #define TEEN_DOB "2011-05-14"
-#define CAT(x) MASH__V1__CATEGORY__##x
+#define CAT(x)   MASH__V1__CATEGORY__##x
 
 START_TEST(test_trigger_reaches_each_attendee_once_with_both_events)
 {
@@ -325,11 +330,12 @@ START_TEST(test_trigger_reaches_each_attendee_once_with_both_events)
 	size_t c;
 
 	ck_assert_uint_eq(ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3,
-	    fx.now - 10 * DAY, TEEN_DOB), 0);
+	                         fx.now - 10 * DAY, TEEN_DOB),
+	                  0);
 	ck_assert_uint_eq(fx.n_sent, 0);
 	fx.now += HOUR;
-	seq = ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR,
-	    TEEN_DOB);
+	seq =
+	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB);
 	ck_assert_uint_gt(seq, 0);
 	ck_assert_uint_eq(fx.n_sent, 4);
 	s = sent_to("sw.sam", "raised", &c);
@@ -341,7 +347,7 @@ START_TEST(test_trigger_reaches_each_attendee_once_with_both_events)
 	ck_assert_uint_eq(s->msg->level, 4);
 	ck_assert_uint_eq(s->msg->audit_seq, seq);
 	ck_assert_int_eq(s->msg->discussion_due_by,
-	    mash_cal_end_of_day_ms(D("2026-11-03")));
+	                 mash_cal_end_of_day_ms(D("2026-11-03")));
 	ck_assert_uint_eq(s->msg->n_required_attendees, 4);
 	ck_assert_ptr_nonnull(sent_to("swm.taylor", "raised", &c));
 	ck_assert_ptr_nonnull(sent_to("police.pp1", "raised", &c));
@@ -377,7 +383,7 @@ START_TEST(test_escalation_to_manager_exactly_once_across_reopen)
 	int64_t due = mash_cal_end_of_day_ms(D("2026-11-03"));
 
 	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
-	    TEEN_DOB);
+	       TEEN_DOB);
 	ingest("health", "inj-1", CAT(INJURY), 3, fx.now, TEEN_DOB);
 	fx.now = due;
 	tick(&n);
@@ -412,9 +418,9 @@ START_TEST(test_strategy_discussion_held_stops_escalation)
 
 	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 4, fx.now, TEEN_DOB);
 	ingest("social-care", "rd-1", CAT(REFERRAL_DECISION), 0, fx.now,
-	    TEEN_DOB);
-	ingest("social-care", "sd-1", CAT(STRATEGY_DISCUSSION_HELD), 0,
-	    fx.now, TEEN_DOB);
+	       TEEN_DOB);
+	ingest("social-care", "sd-1", CAT(STRATEGY_DISCUSSION_HELD), 0, fx.now,
+	       TEEN_DOB);
 	fx.now = due + HOUR;
 	ck_assert_int_eq(mashd_triggers_tick(fx.t, &n), MASH_OK);
 	ck_assert_uint_eq(n, 0);
@@ -517,8 +523,9 @@ START_TEST(test_test_clock_reads_file_and_offset)
 	unsetenv("MASHD_TEST_CLOCK_FILE");
 	setenv("MASHD_TEST_CLOCK_OFFSET_MS", "86400000", 1);
 	ck_assert_int_eq(mashd_test_clock_from_env(&storage, &c), 1);
-	ck_assert_int_gt(mash_clock_now(&c) - mash_clock_now(mash_clock_system()),
-	    86400000LL - 1000);
+	ck_assert_int_gt(mash_clock_now(&c) -
+	                     mash_clock_now(mash_clock_system()),
+	                 86400000LL - 1000);
 	unsetenv("MASHD_TEST_CLOCK_OFFSET_MS");
 	ck_assert_int_eq(mashd_test_clock_from_env(&storage, &c), 0);
 }
@@ -532,19 +539,22 @@ START_TEST(test_principals_from_shipped_directory)
 	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/policy/directory.cfg",
-	    getenv("MASH_SOURCE_DIR"));
+	         getenv("MASH_SOURCE_DIR"));
 	ck_assert_msg(mash_dir_load(path, &dir, err, sizeof(err)) == MASH_OK,
-	    "%s", err);
-	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir,
-	    "la-social-worker", names, 8, &n), MASH_OK);
+	              "%s", err);
+	ck_assert_int_eq(mashd_triggers_principals_from_dir(
+	                     dir, "la-social-worker", names, 8, &n),
+	                 MASH_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(names[0], "sw.sam");
-	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir,
-	    "mash-manager", names, 8, &n), MASH_OK);
+	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir, "mash-manager",
+	                                                    names, 8, &n),
+	                 MASH_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(names[0], "manager.morgan");
-	ck_assert_int_eq(mashd_triggers_principals_from_dir(dir, "nobody",
-	    names, 8, &n), MASH_OK);
+	ck_assert_int_eq(
+	    mashd_triggers_principals_from_dir(dir, "nobody", names, 8, &n),
+	    MASH_OK);
 	ck_assert_uint_eq(n, 0);
 	mash_dir_free(dir);
 }
@@ -559,11 +569,14 @@ main(void)
 	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_trigger_reaches_each_attendee_once_with_both_events);
+	tcase_add_test(
+	    tc, test_trigger_reaches_each_attendee_once_with_both_events);
 	tcase_add_test(tc, test_update_goes_to_new_attendees_too);
-	tcase_add_test(tc, test_escalation_to_manager_exactly_once_across_reopen);
+	tcase_add_test(tc,
+	               test_escalation_to_manager_exactly_once_across_reopen);
 	tcase_add_test(tc, test_strategy_discussion_held_stops_escalation);
-	tcase_add_test(tc, test_failed_publish_keeps_trigger_in_outbox_until_taken);
+	tcase_add_test(tc,
+	               test_failed_publish_keeps_trigger_in_outbox_until_taken);
 	tcase_add_test(tc, test_rollback_leaves_no_trigger_delivery);
 	tcase_add_test(tc, test_outbox_trigger_survives_reopen);
 	tcase_add_test(tc, test_infant_injury_triggers_with_dob_from_payload);

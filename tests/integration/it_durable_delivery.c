@@ -29,12 +29,12 @@
 #include "support/mashd_fixture.h"
 
 #define MAX_MSGS 32
-#define EV1 "dddddddd-0001-4000-8000-000000000001"
+#define EV1      "dddddddd-0001-4000-8000-000000000001"
 
 static struct {
 	struct mash_mashd_fx *fx;
-	struct mash_mq *inbox;           /* subscribed to mash/v1/inbox/+ */
-	struct mash_trust *mashd_trust;  /* verifies what mashd signs */
+	struct mash_mq *inbox;          /* subscribed to mash/v1/inbox/+ */
+	struct mash_trust *mashd_trust; /* verifies what mashd signs */
 	size_t n;
 	char principal[MAX_MSGS][80];
 	Mash__V1__SharedRecord *rec[MAX_MSGS];
@@ -52,20 +52,21 @@ setup(void)
 	if (src == NULL)
 		src = ".";
 	snprintf(extra, sizeof(extra),
-		 "policy = \"%s/policy/default.cfg\";\n"
-		 "directory = \"%s/policy/directory.cfg\";\n",
-		 src, src);
+	         "policy = \"%s/policy/default.cfg\";\n"
+	         "directory = \"%s/policy/directory.cfg\";\n",
+	         src, src);
 	t.fx = mash_mashd_fx_new(extra);
 	ck_assert_ptr_nonnull(t.fx);
-	ck_assert_int_eq(mash_trust_load(t.fx->mashd_trust, &t.mashd_trust,
-		why, sizeof(why)), MASH_OK);
+	ck_assert_int_eq(mash_trust_load(t.fx->mashd_trust, &t.mashd_trust, why,
+	                                 sizeof(why)),
+	                 MASH_OK);
 	/* The inboxes, subscribed before the daemon's first run. */
 	mash_mq_opts_init(&o);
 	o.uri = mash_test_broker_uri(t.fx->broker);
 	o.client_id = "it-durable-inboxes";
 	ck_assert_int_eq(mash_mq_new(&o, &t.inbox), MASH_OK);
 	ck_assert_int_eq(mash_mq_subscribe(t.inbox, "mash/v1/inbox/+", 5000),
-		MASH_OK);
+	                 MASH_OK);
 	ck_assert_int_eq(mash_mq_connect(t.inbox, 10000), MASH_OK);
 }
 
@@ -106,12 +107,13 @@ collect(size_t want, int wait_ms, int quiet_ms)
 		ck_assert_uint_lt(t.n, MAX_MSGS);
 		ck_assert_int_eq(strncmp(m->topic, "mash/v1/inbox/", 14), 0);
 		ck_assert_msg(mash_env_open(t.mashd_trust, m->payload, m->len,
-			"mash.v1.SharedRecord", "mashd", &env, why,
-			sizeof(why)) == MASH_OK, "%s", why);
+		                            "mash.v1.SharedRecord", "mashd",
+		                            &env, why, sizeof(why)) == MASH_OK,
+		              "%s", why);
 		snprintf(t.principal[t.n], sizeof(t.principal[t.n]), "%s",
-			 m->topic + 14);
-		t.rec[t.n] = mash__v1__shared_record__unpack(NULL,
-			env->payload_len, env->payload);
+		         m->topic + 14);
+		t.rec[t.n] = mash__v1__shared_record__unpack(
+		    NULL, env->payload_len, env->payload);
 		ck_assert_ptr_nonnull(t.rec[t.n]);
 		t.n++;
 		mash_env_opened_free(env);
@@ -160,9 +162,9 @@ decision_seq(const char *principal)
 	char q[256];
 
 	snprintf(q, sizeof(q),
-		 "SELECT seq FROM audit_log WHERE type = 'DECISION' AND "
-		 "event_id = '" EV1 "' AND recipient = '%s'",
-		 principal);
+	         "SELECT seq FROM audit_log WHERE type = 'DECISION' AND "
+	         "event_id = '" EV1 "' AND recipient = '%s'",
+	         principal);
 	return sql(q);
 }
 
@@ -189,11 +191,12 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 	ck_assert_uint_eq(t.n, 0);
 	/* ...but everything was committed: the event, its DELIVERY records
 	 * and, for each of them, a sealed message in the outbox. */
-	ck_assert_int_eq(sql("SELECT count(*) FROM events WHERE event_id = '"
-			     EV1 "'"), 1);
+	ck_assert_int_eq(
+	    sql("SELECT count(*) FROM events WHERE event_id = '" EV1 "'"), 1);
 	deliveries = sql("SELECT count(*) FROM audit_log WHERE type = "
-			 "'DELIVERY' AND event_id = '" EV1 "'");
-	ck_assert_int_ge(deliveries, 2); /* analyst and social worker at least */
+	                 "'DELIVERY' AND event_id = '" EV1 "'");
+	ck_assert_int_ge(deliveries,
+	                 2); /* analyst and social worker at least */
 	ck_assert_int_eq(sql("SELECT count(*) FROM outbox"), deliveries);
 
 	/* Restart on the same store: the outbox goes out first. */
@@ -212,13 +215,13 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 
 		ck_assert_uint_eq(received_by(t.principal[i], &rec), 1);
 		snprintf(q, sizeof(q),
-			 "SELECT count(*) FROM audit_log WHERE type = "
-			 "'DELIVERY' AND event_id = '" EV1 "' AND "
-			 "recipient = '%s'",
-			 t.principal[i]);
+		         "SELECT count(*) FROM audit_log WHERE type = "
+		         "'DELIVERY' AND event_id = '" EV1 "' AND "
+		         "recipient = '%s'",
+		         t.principal[i]);
 		ck_assert_int_eq(sql(q), 1);
 		ck_assert_int_eq((int64_t)rec->audit_seq,
-				 decision_seq(t.principal[i]));
+		                 decision_seq(t.principal[i]));
 	}
 	ck_assert_int_eq(sql("SELECT count(*) FROM outbox"), 0);
 
@@ -228,13 +231,13 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 	ck_assert_int_eq(mash_mashd_fx_receipt(t.fx, 15000, &r, NULL), 0);
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__DUPLICATE);
 	ck_assert_int_eq((int64_t)r->audit_seq,
-			 sql("SELECT seq FROM audit_log WHERE type = "
-			     "'EVENT_RECEIVED' AND event_id = '" EV1 "'"));
+	                 sql("SELECT seq FROM audit_log WHERE type = "
+	                     "'EVENT_RECEIVED' AND event_id = '" EV1 "'"));
 	mash_mashd_fx_receipt_free(r);
 	collect(t.n, 1500, 1500);
 	ck_assert_uint_eq(t.n, (size_t)deliveries);
-	ck_assert_int_eq(sql("SELECT count(*) FROM events WHERE event_id = '"
-			     EV1 "'"), 1);
+	ck_assert_int_eq(
+	    sql("SELECT count(*) FROM events WHERE event_id = '" EV1 "'"), 1);
 }
 END_TEST
 
@@ -248,7 +251,8 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, crash_after_commit_delivers_shared_records_after_restart);
+	tcase_add_test(
+	    tc, crash_after_commit_delivers_shared_records_after_restart);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -22,9 +22,9 @@
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
 
-#define N_EVENTS 200
+#define N_EVENTS  200
 #define BAD_EVERY 20
-#define RESENT 7 /* index of the event sent twice */
+#define RESENT    7 /* index of the event sent twice */
 
 static void
 event_id(int i, char *buf, size_t len)
@@ -50,7 +50,8 @@ send_event(struct mash_mashd_fx *fx, int i)
 	ck_assert_ptr_nonnull(ev);
 	if (is_bad(i)) {
 		free(ev->subject->nhs_number);
-		ev->subject->nhs_number = strdup("9434765918"); /* check digit */
+		ev->subject->nhs_number =
+		    strdup("9434765918"); /* check digit */
 		ck_assert_ptr_nonnull(ev->subject->nhs_number);
 	}
 	ck_assert_int_eq(mash_mashd_fx_send(fx, ev), 0);
@@ -60,7 +61,7 @@ send_event(struct mash_mashd_fx *fx, int i)
 START_TEST(burst_is_answered_exactly_once_per_event_in_batches)
 {
 	static const char *const spawn_args[] = {
-		"--set", "mqtt.queue_max_messages=16", NULL};
+	    "--set", "mqtt.queue_max_messages=16", NULL};
 	struct mash_mashd_fx *fx;
 	int accepted[N_EVENTS], rejected[N_EVENTS], duplicate[N_EVENTS];
 	int n_bad = 0, i, got;
@@ -92,7 +93,7 @@ START_TEST(burst_is_answered_exactly_once_per_event_in_batches)
 		int idx;
 
 		ck_assert_msg(mash_mashd_fx_receipt(fx, 60000, &r, NULL) == 0,
-			      "only %d of %d receipts", got, N_EVENTS + 1);
+		              "only %d of %d receipts", got, N_EVENTS + 1);
 		ck_assert_int_eq(sscanf(r->event_id, "eeeeeeee-%4d", &idx), 1);
 		ck_assert(idx >= 0 && idx < N_EVENTS);
 		switch (r->status) {
@@ -104,7 +105,7 @@ START_TEST(burst_is_answered_exactly_once_per_event_in_batches)
 			break;
 		case MASH__V1__RECEIPT__STATUS__REJECTED:
 			ck_assert_msg(strncmp(r->reason, "BAD_NHS", 7) == 0,
-				      "%s", r->reason);
+			              "%s", r->reason);
 			rejected[idx]++;
 			break;
 		default:
@@ -117,23 +118,29 @@ START_TEST(burst_is_answered_exactly_once_per_event_in_batches)
 		ck_assert_int_eq(rejected[i], is_bad(i) ? 1 : 0);
 		ck_assert_int_eq(duplicate[i], i == RESENT ? 1 : 0);
 	}
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(*) FROM events"), N_EVENTS - n_bad);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(DISTINCT event_id) FROM events"),
-			 N_EVENTS - n_bad);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(*) FROM quarantine WHERE errname = "
-			 "'BAD_NHS'"), n_bad);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(*) FROM audit_log WHERE type = "
-			 "'EVENT_REJECTED'"), n_bad);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(*) FROM audit_log WHERE type = "
-			 "'EVENT_RECEIVED'"), N_EVENTS - n_bad);
-	ck_assert_int_eq(mash_mashd_fx_sql_int(fx,
-			 "SELECT count(*) FROM audit_log WHERE type = "
-			 "'EVENT_DUPLICATE'"), 1);
+	ck_assert_int_eq(
+	    mash_mashd_fx_sql_int(fx, "SELECT count(*) FROM events"),
+	    N_EVENTS - n_bad);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT count(DISTINCT event_id) FROM events"),
+	                 N_EVENTS - n_bad);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx,
+	                     "SELECT count(*) FROM quarantine WHERE errname = "
+	                     "'BAD_NHS'"),
+	                 n_bad);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
+	                         "'EVENT_REJECTED'"),
+	                 n_bad);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
+	                         "'EVENT_RECEIVED'"),
+	                 N_EVENTS - n_bad);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
+	                         "'EVENT_DUPLICATE'"),
+	                 1);
 	/* Grouped: at least one commit carried more than one message. */
 	log = mash_test_read_file(fx->log, 16u << 20, NULL);
 	ck_assert_ptr_nonnull(log);
