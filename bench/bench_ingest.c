@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/err.h"
+#include "common/str.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
 
@@ -98,10 +100,11 @@ main(int argc, char **argv)
 {
 	static const int sizes[] = {1, 32};
 	double r[MAX_RUNS];
-	int n = argc > 1 ? atoi(argv[1]) : 1000;
-	int runs = argc > 2 ? atoi(argv[2]) : 3;
+	int64_t n = 1000, runs = 3;
 
-	if (n < 1 || n > 100000 || runs < 1 || runs > MAX_RUNS) {
+	if ((argc > 1 && mash_parse_i64(argv[1], 1, 100000, &n) != MASH_OK) ||
+	    (argc > 2 &&
+	     mash_parse_i64(argv[2], 1, MAX_RUNS, &runs) != MASH_OK)) {
 		fprintf(stderr,
 		        "usage: bench_ingest [N 1..100000 [RUNS 1..%d]]\n",
 		        MAX_RUNS);
@@ -109,7 +112,7 @@ main(int argc, char **argv)
 	}
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		for (int k = 0; k < runs; k++) {
-			r[k] = run(sizes[s], n);
+			r[k] = run(sizes[s], (int)n);
 			printf("batch_max %2d run %d: %.0f events/s\n",
 			       sizes[s], k + 1, r[k]);
 			fflush(stdout);
@@ -117,7 +120,7 @@ main(int argc, char **argv)
 		qsort(r, (size_t)runs, sizeof(r[0]), cmp);
 		printf("batch_max %2d: median %.0f events/s (%d events, %d "
 		       "runs)\n",
-		       sizes[s], r[runs / 2], n, runs);
+		       sizes[s], r[runs / 2], (int)n, (int)runs);
 	}
 	return 0;
 }

@@ -114,8 +114,7 @@ int
 main(int argc, char **argv)
 {
 	const char *src = argc > 1 ? argv[1] : getenv("MASH_SOURCE_DIR");
-	long events = argc > 2 ? atol(argv[2]) : 20000;
-	int runs = argc > 3 ? atoi(argv[3]) : 7;
+	int64_t events = 20000, runs = 7;
 	char ppath[1024], dpath[1024], eb[MASH_POL_ERRLEN];
 	struct mash_policy *pol = NULL;
 	struct mash_dir *dir = NULL;
@@ -129,7 +128,10 @@ main(int argc, char **argv)
 
 	if (src == NULL)
 		src = ".";
-	if (events < 1 || runs < 1 || runs > MAX_RUNS) {
+	if ((argc > 2 &&
+	     mash_parse_i64(argv[2], 1, 100000000, &events) != MASH_OK) ||
+	    (argc > 3 &&
+	     mash_parse_i64(argv[3], 1, MAX_RUNS, &runs) != MASH_OK)) {
 		fprintf(stderr,
 		        "usage: bench_policy [SOURCE_DIR] [EVENTS] "
 		        "[RUNS<=%d]\n",
@@ -157,10 +159,10 @@ main(int argc, char **argv)
 	mash_pol_event_view(&f.ev, &view);
 
 	for (int mode = 0; mode < 2; mode++) {
-		for (int r = 0; r < runs; r++) {
+		for (int64_t r = 0; r < runs; r++) {
 			double t0 = now_s(), dt;
 
-			for (long e = 0; e < events; e++) {
+			for (int64_t e = 0; e < events; e++) {
 				struct mash_pol_case c = {(unsigned)(e % 4) + 1,
 				                          3, 0};
 				const char *purpose =
@@ -191,8 +193,9 @@ main(int argc, char **argv)
 		}
 		qsort(rate[mode], (size_t)runs, sizeof(double), cmp_double);
 	}
-	printf("policy engine, %zu recipients, %ld events x %d runs (median)\n",
-	       n, events, runs);
+	printf("policy engine, %zu recipients, %lld events x %lld runs "
+	       "(median)\n",
+	       n, (long long)events, (long long)runs);
 	printf("  decide only:          %12.0f decisions/s  (%.0f events/s)\n",
 	       rate[0][runs / 2], rate[0][runs / 2] / (double)n);
 	printf("  decide + SharedRecord: %11.0f decisions/s  (%.0f events/s)\n",

@@ -10,9 +10,8 @@
  *   MASHCTL_EXIT_USAGE  2  bad usage or unreadable input
  * with one line on stderr saying what and where on any non-zero exit.
  *
- * To implement policy/audit/picture: delete the function from
- * cli/cmd_todo.c and write it in cli/cmd_<group>.c (every cli .c file is
- * globbed).
+ * Each subcommand group lives in cli/cmd_<group>.c (every cli .c file is
+ * globbed into mashctl).
  */
 #ifndef MASHCTL_CMDS_H
 #define MASHCTL_CMDS_H

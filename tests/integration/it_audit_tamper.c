@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/str.h"
 #include "crypto/env.h"
 #include "crypto/key.h"
 #include "store/store.h"
@@ -429,7 +430,14 @@ START_TEST(query_export_and_report_read_the_trail)
 	                     "%s/mashctl audit export --db %s | wc -l", bin,
 	                     db),
 	                 0);
-	ck_assert_int_eq(atoi(out), (int)n_total);
+	{
+		int64_t lines = -1;
+
+		out[strcspn(out, " \n")] = '\0';
+		ck_assert_int_eq(mash_parse_i64(out, 0, INT64_MAX, &lines),
+		                 MASH_OK);
+		ck_assert_int_eq(lines, (int64_t)n_total);
+	}
 	ck_assert_int_eq(run(out, sizeof(out),
 	                     "%s/mashctl audit query --db %s --case "
 	                     "C-000000000001 --type DECISION --json",
