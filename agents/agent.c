@@ -38,6 +38,8 @@
 #define AGENT_SEND_BATCH 64u
 /* Longest wait in one turn when idle (ms). */
 #define AGENT_IDLE_MS 200
+/* A progress line this often on a long run (ms). */
+#define AGENT_PROGRESS_MS 5000
 
 struct agent {
 	const struct mash_agent_opts *o;
@@ -60,6 +62,10 @@ struct agent {
 	int64_t feed_done_ms;
 	uint64_t connects_seen;
 	int64_t last_receipt_ms; /* last verified receipt for this agency */
+	int64_t start_ms;
+	int64_t deadline_ms; /* absolute; 0: none */
+	int64_t progress_ms; /* next progress line */
+	int deadline_hit;
 };
 
 static int64_t
@@ -446,7 +452,7 @@ static int
 publish_due(struct agent *a)
 {
 	struct mash_outbox_item *it = NULL;
-	size_t n = 0, inflight = 0, i;
+	size_t n = 0, i;
 	uint64_t cc;
 	int rc, batch = 0;
 
@@ -476,10 +482,8 @@ publish_due(struct agent *a)
 		if (rc != MASH_OK)
 			return rc;
 	}
-	rc = mash_outbox_inflight(a->ob, &inflight);
-	if (rc != MASH_OK)
-		return rc;
-	rc = mash_outbox_due(a->ob, AGENT_SEND_BATCH, &it, &n);
+	rc = mash_outbox_next(a->ob, a->cfg->max_inflight, AGENT_SEND_BATCH,
+	                      &it, &n);
 	if (rc != MASH_OK)
 		return rc;
 	if (n == 0)
@@ -493,10 +497,6 @@ publish_due(struct agent *a)
 	for (i = 0; i < n && !stopping(a); i++) {
 		int prc;
 
-		/* A window of unreceipted events bounds what a slow daemon
-		 * has to absorb; resends of in-flight events always go. */
-		if (it[i].attempts == 0 && inflight >= a->cfg->max_inflight)
-			continue;
 		prc = mash_mq_publish(a->mq, a->topic_events, it[i].env,
 		                      it[i].len, 0, NULL,
 		                      a->cfg->publish_timeout_ms);
@@ -510,8 +510,6 @@ publish_due(struct agent *a)
 		rc = mash_outbox_sent(a->ob, it[i].agency, it[i].event_id);
 		if (rc != MASH_OK && rc != MASH_ERR_NOT_FOUND)
 			goto out;
-		if (it[i].attempts == 0)
-			inflight++;
 		if (it[i].attempts > 0)
 			mash_info("event %s re-sent (attempt %u)",
 			          it[i].event_id, it[i].attempts + 1);
@@ -553,20 +551,27 @@ summary(struct agent *a)
 	fprintf(a->out,
 	        "mash-agent %s: %s: %zu records; sent %zu, receipted %zu "
 	        "(accepted %zu, duplicate %zu), rejected by agent %zu, "
-	        "rejected by daemon %zu, still pending %zu\n",
+	        "rejected by daemon %zu, still pending %zu; re-sends %zu\n",
 	        a->cfg->agency, mash_feed_name(a->feed), a->res->records,
 	        s->sent, s->accepted + s->duplicate, s->accepted, s->duplicate,
-	        a->res->rejected_by_agent, s->rejected, s->pending);
+	        a->res->rejected_by_agent, s->rejected, s->pending, s->resent);
 	(void)mash_outbox_rejections(a->ob, a->run_id, print_rejection, a);
 	fprintf(a->out,
 	        "summary: agency=%s records=%zu sent=%zu accepted=%zu "
 	        "duplicate=%zu rejected_by_agent=%zu rejected_by_daemon=%zu "
-	        "pending=%zu\n",
+	        "pending=%zu resent=%zu\n",
 	        a->cfg->agency, a->res->records, s->sent, s->accepted,
 	        s->duplicate, a->res->rejected_by_agent, s->rejected,
-	        s->pending);
+	        s->pending, s->resent);
 	fflush(a->out);
 	return MASH_OK;
+}
+
+static uint32_t
+agent_random(void *ctx)
+{
+	(void)ctx;
+	return arc4random();
 }
 
 static int
@@ -610,6 +615,7 @@ setup(struct agent *a)
 	ocfg.backoff_min_ms = c->backoff_min_ms;
 	ocfg.backoff_max_ms = c->backoff_max_ms;
 	ocfg.clock = a->clock;
+	ocfg.random = agent_random;
 	rc = mash_outbox_open(c->outbox, &ocfg, &a->ob);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: outbox %s: cannot open\n",
@@ -674,11 +680,62 @@ ensure_connected(struct agent *a, int first)
 	return rc;
 }
 
+/* A line on stderr every few seconds of a long run, so an operator
+ * watching a backlog drain sees it move. */
+static int
+progress(struct agent *a, int64_t t)
+{
+	struct mash_outbox_summary s;
+	int rc;
+
+	if (t < a->progress_ms)
+		return MASH_OK;
+	a->progress_ms = t + AGENT_PROGRESS_MS;
+	rc = mash_outbox_summary(a->ob, a->run_id, &s);
+	if (rc != MASH_OK)
+		return rc;
+	fprintf(stderr,
+	        "mash-agent %s: %lld s: read %zu, sent %zu, accepted %zu, "
+	        "duplicate %zu, rejected %zu, pending %zu, re-sends %zu\n",
+	        a->cfg->agency, (long long)((t - a->start_ms) / 1000),
+	        a->res->records, s.sent, s.accepted, s.duplicate, s.rejected,
+	        s.pending, s.resent);
+	return MASH_OK;
+}
+
+/*
+ * How long the loop may sleep: until the outbox next has something to
+ * send for the current window (mash_outbox_wake_ms), a receipt arrives
+ * (take_receipt returns at once), the idle or follow poll, the receipt
+ * wait or the deadline, whichever is first. Never 0 unless something is
+ * really due: a wait of 0 with nothing to do was the busy spin of
+ * issue 22.
+ */
+static int64_t
+wait_ms(struct agent *a, int64_t t)
+{
+	int64_t wake, w;
+
+	w = a->o->follow ? a->cfg->follow_poll_ms : AGENT_IDLE_MS;
+	if (mash_outbox_wake_ms(a->ob, a->cfg->max_inflight, &wake) ==
+	        MASH_OK &&
+	    wake - t < w)
+		w = wake - t;
+	if (!a->o->follow && a->feed_done && a->deadline_ms == 0 &&
+	    a->feed_done_ms + a->cfg->receipt_wait_ms - t < w)
+		w = a->feed_done_ms + a->cfg->receipt_wait_ms - t;
+	if (a->deadline_ms > 0 && a->deadline_ms - t < w)
+		w = a->deadline_ms - t;
+	if (a->progress_ms - t < w)
+		w = a->progress_ms - t;
+	return w > 0 ? w : 0;
+}
+
 static int
 loop(struct agent *a)
 {
 	size_t pending = 0;
-	int64_t next_due, t, wait;
+	int64_t t;
 	int rc, first = 1;
 
 	for (;;) {
@@ -700,30 +757,39 @@ loop(struct agent *a)
 		if (rc != MASH_OK)
 			return rc;
 		t = now(a);
+		rc = progress(a, t);
+		if (rc != MASH_OK)
+			return rc;
+		if (a->deadline_ms > 0 && t >= a->deadline_ms) {
+			a->deadline_hit = 1;
+			if (pending > 0)
+				fprintf(stderr,
+				        "mash-agent %s: deadline reached with "
+				        "%zu events still without a receipt; "
+				        "they stay in the outbox and are "
+				        "re-sent on the next run\n",
+				        a->cfg->agency, pending);
+			return MASH_OK;
+		}
 		if (!a->o->follow && a->feed_done) {
 			if (pending == 0)
 				return MASH_OK;
-			if (t - a->feed_done_ms >= a->cfg->receipt_wait_ms) {
-				mash_warn(
-				    "%zu events still without a receipt "
-				    "after %d ms; they stay in the outbox "
-				    "and are re-sent on the next run",
-				    pending, a->cfg->receipt_wait_ms);
+			/* An explicit --deadline replaces receipt_wait_ms. */
+			if (a->deadline_ms == 0 &&
+			    t - a->feed_done_ms >= a->cfg->receipt_wait_ms) {
+				fprintf(stderr,
+				        "mash-agent %s: %zu events still "
+				        "without a receipt after %d ms; they "
+				        "stay in the outbox and are re-sent "
+				        "on the next run\n",
+				        a->cfg->agency, pending,
+				        a->cfg->receipt_wait_ms);
 				return MASH_OK;
 			}
 		}
 		if (!a->o->follow && !a->feed_done)
 			continue; /* keep reading */
-		wait = a->o->follow ? a->cfg->follow_poll_ms : AGENT_IDLE_MS;
-		if (mash_outbox_next_due_ms(a->ob, &next_due) == MASH_OK &&
-		    next_due - t < wait)
-			wait = next_due > t ? next_due - t : 0;
-		if (!a->o->follow && a->feed_done &&
-		    a->feed_done_ms + a->cfg->receipt_wait_ms - t < wait)
-			wait = a->feed_done_ms + a->cfg->receipt_wait_ms - t;
-		if (wait < 0)
-			wait = 0;
-		rc = take_receipt(a, (int)wait);
+		rc = take_receipt(a, (int)wait_ms(a, t));
 		if (rc != MASH_OK && rc != MASH_ERR_TIMEOUT)
 			return rc;
 	}
@@ -745,6 +811,10 @@ mash_agent_run(const struct mash_agent_opts *o, struct mash_agent_result *res)
 	a.clock = o->clock != NULL ? o->clock : mash_clock_system();
 	a.out = o->out != NULL ? o->out : stdout;
 	a.res = res;
+	a.start_ms = now(&a);
+	a.progress_ms = a.start_ms + AGENT_PROGRESS_MS;
+	if (o->deadline_s > 0)
+		a.deadline_ms = a.start_ms + o->deadline_s * 1000;
 	rc = setup(&a);
 	if (rc != MASH_OK)
 		goto out;

@@ -24,6 +24,9 @@ struct mash_agent_opts {
 	/* Set (by a signal handler) to end the run; NULL: never. */
 	const volatile sig_atomic_t *stop;
 	FILE *out; /* the summary; NULL: stdout. Bad lines go to stderr. */
+	/* Stop after this many seconds from the start even if events are
+	 * still without a receipt (they stay in the outbox); 0: none. */
+	int64_t deadline_s;
 };
 
 struct mash_agent_result {

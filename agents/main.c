@@ -1,8 +1,9 @@
 /*
  * main.c - mash-agent --config FILE --agency AGENCY --input FEED [--follow]
- * (shared/spec/cli.md). Exit 0 when every record was taken (receipts and
- * daemon rejections are in the summary), 1 if the agent itself rejected
- * any line, 2 on bad usage or unreadable input (config, key, feed).
+ * [--deadline SECONDS] (shared/spec/cli.md). Exit 0 when every record was
+ * receipted and none was rejected; 1 if any record was rejected (by the
+ * agent or by the daemon's receipt) or is still without a receipt when
+ * the agent stops; 2 on bad usage or unreadable input (config, key, feed).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "agents/map.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/str.h"
 
 /* Written by the signal handler only; the one piece of process-wide
  * mutable state, as a signal handler cannot be given a context. */
@@ -32,7 +34,7 @@ usage(FILE *f)
 {
 	fprintf(
 	    f, "usage: mash-agent --config FILE --agency AGENCY --input FEED "
-	       "[--follow]\n"
+	       "[--follow] [--deadline SECONDS]\n"
 	       "  --config FILE    agent configuration (libconfig; see "
 	       "agents/README.md)\n"
 	       "  --agency AGENCY  police | health | education | yot | housing "
@@ -41,6 +43,9 @@ usage(FILE *f)
 	       "*.jsonl (JSON lines)\n"
 	       "  --follow         keep reading the feed as it grows, until "
 	       "SIGINT/SIGTERM\n"
+	       "  --deadline S     stop after S seconds even if receipts are "
+	       "missing (they\n"
+	       "                   stay in the outbox for the next run)\n"
 	       "  --log-level L    error | warn | info | debug (default: "
 	       "config, else warn)\n"
 	       "Reads the feed, signs and publishes each record to "
@@ -48,8 +53,10 @@ usage(FILE *f)
 	       "keeps it in a durable outbox until its signed receipt arrives, "
 	       "and reports\n"
 	       "rejected lines (file:line: field: reason) on stderr.\n"
-	       "Exit: 0 ok, 1 some line rejected by the agent, 2 bad usage or "
-	       "unreadable input.\n");
+	       "Exit: 0 every record receipted, 1 a record rejected (by the "
+	       "agent or the\n"
+	       "daemon) or still without a receipt, 2 bad usage or unreadable "
+	       "input.\n");
 }
 
 /* Codes that mean: the input (config, key, trust, feed) is unusable. */
@@ -71,6 +78,7 @@ main(int argc, char **argv)
 	    {"input", required_argument, NULL, 'i'},
 	    {"follow", no_argument, NULL, 'f'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"deadline", required_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -81,9 +89,10 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	enum mash_log_level lvl = MASH_LOG_WARN;
 	char why[512];
+	int64_t deadline = 0;
 	int follow = 0, c, rc, code = 2;
 
-	while ((c = getopt_long(argc, argv, "c:a:i:fl:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:a:i:fl:d:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -100,6 +109,17 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			level = optarg;
+			break;
+		case 'd':
+			/* A week at most: beyond that it is a typo. */
+			if (mash_parse_i64(optarg, 1, 7 * 86400, &deadline) !=
+			    MASH_OK) {
+				fprintf(stderr,
+				        "mash-agent: --deadline: '%s' is not a "
+				        "number of seconds from 1 to 604800\n",
+				        optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -150,12 +170,16 @@ main(int argc, char **argv)
 	o.input = input;
 	o.follow = follow;
 	o.stop = &stop_flag;
+	o.deadline_s = deadline;
 	rc = mash_agent_run(&o, &res);
 	if (rc != MASH_OK) {
 		code = is_input_error(rc) ? 2 : 1;
 		goto out;
 	}
-	code = res.rejected_by_agent > 0 ? 1 : 0;
+	code =
+	    res.rejected_by_agent > 0 || res.s.rejected > 0 || res.s.pending > 0
+	        ? 1
+	        : 0;
 out:
 	mash_agent_cfg_free(cfg);
 	return code;

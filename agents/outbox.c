@@ -79,10 +79,11 @@ cfg_fix(struct mash_outbox_cfg *c)
 int64_t
 mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
 {
-	struct mash_outbox_cfg c = {0, 0, NULL};
+	struct mash_outbox_cfg c;
 	int64_t d;
 	uint32_t i;
 
+	memset(&c, 0, sizeof(c));
 	if (cfg != NULL)
 		c = *cfg;
 	cfg_fix(&c);
@@ -94,6 +95,23 @@ mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
 	for (i = 1; i < attempts && d < c.backoff_max_ms; i++)
 		d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
 	return d < c.backoff_max_ms ? d : c.backoff_max_ms;
+}
+
+/*
+ * The backoff less up to a quarter of it, drawn from the injected random
+ * source: agents that lost their receipts together (a daemon restart) do
+ * not re-send in lock-step. Without a source the schedule is exact.
+ */
+static int64_t
+jittered(const struct mash_outbox *ob, uint32_t attempts)
+{
+	int64_t d = mash_outbox_backoff(&ob->cfg, attempts);
+	uint32_t r;
+
+	if (ob->cfg.random == NULL || d < 4)
+		return d;
+	r = ob->cfg.random(ob->cfg.random_ctx);
+	return d - (int64_t)(((uint64_t)(d / 4) * r) / UINT32_MAX);
 }
 
 static int
@@ -402,37 +420,23 @@ mash_outbox_items_free(struct mash_outbox_item *items, size_t n)
 	mash_free(items);
 }
 
-int
-mash_outbox_due(struct mash_outbox *ob, size_t max,
-                struct mash_outbox_item **items, size_t *n)
+/* Append up to limit rows of a due query (?1 = now, ?2 = limit) to v. */
+static int
+select_items(struct mash_outbox *ob, const char *sql, size_t limit,
+             struct mash_outbox_item *v, size_t *cnt)
 {
-	struct mash_outbox_item *v = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t cnt = 0;
-	int rc = MASH_ERR_INVAL, step;
+	int rc, step;
 
-	if (items != NULL)
-		*items = NULL;
-	if (n != NULL)
-		*n = 0;
-	if (ob == NULL || items == NULL || n == NULL || max == 0)
-		goto out;
-	rc = MASH_ERR_NOMEM;
-	v = mash_calloc(max, sizeof(*v));
-	if (v == NULL)
-		goto out;
-	rc = prepare(ob,
-	             "SELECT agency, event_id, envelope, attempts"
-	             " FROM mash_outbox_events WHERE state = 0"
-	             " AND next_send_ms <= ?1"
-	             " ORDER BY next_send_ms, created_ms, rowid LIMIT ?2;",
-	             &st);
+	if (limit == 0)
+		return MASH_OK;
+	rc = prepare(ob, sql, &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, now_ms(ob));
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct mash_outbox_item *it = &v[cnt];
+		struct mash_outbox_item *it = &v[*cnt];
 		const void *blob = sqlite3_column_blob(st, 2);
 		int blen = sqlite3_column_bytes(st, 2);
 
@@ -458,18 +462,67 @@ mash_outbox_due(struct mash_outbox *ob, size_t max,
 		memcpy(it->env, blob, (size_t)blen);
 		it->len = (size_t)blen;
 		it->attempts = (uint32_t)sqlite3_column_int64(st, 3);
-		cnt++;
+		(*cnt)++;
 	}
-	if (step != SQLITE_DONE) {
-		rc = MASH_ERR_STORE;
+	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The one place that decides what is sent next (issue 22). Overdue
+ * re-sends of in-flight events come first, so that a lost receipt or a
+ * daemon crash can never freeze the window behind never-sent events;
+ * never-sent events follow, only as many as the window has room for.
+ */
+int
+mash_outbox_next(struct mash_outbox *ob, size_t window, size_t max,
+                 struct mash_outbox_item **items, size_t *n)
+{
+	struct mash_outbox_item *v = NULL;
+	size_t cnt = 0, inflight = 0, room;
+	int rc = MASH_ERR_INVAL;
+
+	if (items != NULL)
+		*items = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (ob == NULL || items == NULL || n == NULL || max == 0)
 		goto out;
-	}
+	rc = MASH_ERR_NOMEM;
+	v = mash_calloc(max, sizeof(*v));
+	if (v == NULL)
+		goto out;
+	rc = select_items(ob,
+	                  "SELECT agency, event_id, envelope, attempts"
+	                  " FROM mash_outbox_events WHERE state = 0"
+	                  " AND attempts > 0 AND next_send_ms <= ?1"
+	                  " ORDER BY next_send_ms, created_ms, rowid"
+	                  " LIMIT ?2;",
+	                  max, v, &cnt);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_outbox_inflight(ob, &inflight);
+	if (rc != MASH_OK)
+		goto out;
+	room = window > inflight ? window - inflight : 0;
+	if (room > max - cnt)
+		room = max - cnt;
+	rc = select_items(ob,
+	                  "SELECT agency, event_id, envelope, attempts"
+	                  " FROM mash_outbox_events WHERE state = 0"
+	                  " AND attempts = 0 AND next_send_ms <= ?1"
+	                  " ORDER BY next_send_ms, created_ms, rowid"
+	                  " LIMIT ?2;",
+	                  room, v, &cnt);
+	if (rc != MASH_OK)
+		goto out;
 	*items = v;
 	*n = cnt;
 	v = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
 	mash_outbox_items_free(v, cnt);
 	return rc;
 }
@@ -506,8 +559,7 @@ mash_outbox_sent(struct mash_outbox *ob, const char *agency,
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, attempts);
 	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5,
-	                   now + mash_outbox_backoff(&ob->cfg, attempts));
+	sqlite3_bind_int64(st, 5, now + jittered(ob, attempts));
 	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:
 	sqlite3_finalize(st);
@@ -689,22 +741,34 @@ out:
 	return rc;
 }
 
+/*
+ * When the loop next has something to send: the earliest re-send of an
+ * in-flight event, and, only while the window has room, the earliest
+ * never-sent event. With the window full the agent therefore sleeps
+ * until a receipt arrives or a re-send falls due, instead of waking for
+ * never-sent events it may not publish (issue 22: the busy spin).
+ */
 int
-mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms)
+mash_outbox_wake_ms(struct mash_outbox *ob, size_t window, int64_t *ms)
 {
 	sqlite3_stmt *st = NULL;
+	size_t inflight = 0;
 	int rc = MASH_ERR_INVAL;
 
 	if (ms != NULL)
 		*ms = 0;
 	if (ob == NULL || ms == NULL)
 		goto out;
+	rc = mash_outbox_inflight(ob, &inflight);
+	if (rc != MASH_OK)
+		goto out;
 	rc = prepare(ob,
 	             "SELECT min(next_send_ms) FROM mash_outbox_events"
-	             " WHERE state = 0;",
+	             " WHERE state = 0 AND (attempts > 0 OR ?1);",
 	             &st);
 	if (rc != MASH_OK)
 		goto out;
+	sqlite3_bind_int(st, 1, inflight < window);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = MASH_ERR_STORE;
 		goto out;
@@ -731,7 +795,8 @@ mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
 	if (ob == NULL || s == NULL)
 		goto out;
 	rc = prepare(ob,
-	             "SELECT state, count(*), sum(attempts > 0)"
+	             "SELECT state, count(*), sum(attempts > 0),"
+	             " sum(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END)"
 	             " FROM mash_outbox_events WHERE run_id = ?1"
 	             " GROUP BY state;",
 	             &st);
@@ -743,6 +808,7 @@ mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
 
 		s->total += cnt;
 		s->sent += (size_t)sqlite3_column_int64(st, 2);
+		s->resent += (size_t)sqlite3_column_int64(st, 3);
 		switch (sqlite3_column_int(st, 0)) {
 		case MASH_OUTBOX_PENDING:
 			s->pending += cnt;

@@ -41,9 +41,13 @@ struct mash_outbox_cfg {
 	int64_t backoff_min_ms;         /* first resend delay; <= 0: default */
 	int64_t backoff_max_ms;         /* cap; < min: default */
 	const struct mash_clock *clock; /* NULL: system clock */
+	/* Uniform 32-bit random numbers for the re-send jitter; NULL: no
+	 * jitter (an exact schedule, for tests). */
+	uint32_t (*random)(void *ctx);
+	void *random_ctx;
 };
 
-/* An event due for (re)sending; from mash_outbox_due. */
+/* An event due for (re)sending; from mash_outbox_next. */
 struct mash_outbox_item {
 	char agency[MASH_MAX_AGENCY + 1];
 	char event_id[MASH_MAX_ID + 1];
@@ -61,8 +65,9 @@ struct mash_outbox_feedpos {
 
 /* Counts for the events of one run (mash_outbox_begin_run). */
 struct mash_outbox_summary {
-	size_t total; /* events of the run */
-	size_t sent;  /* published at least once */
+	size_t total;  /* events of the run */
+	size_t sent;   /* published at least once */
+	size_t resent; /* publishes beyond the first, summed */
 	size_t accepted;
 	size_t duplicate;
 	size_t rejected; /* rejected by the daemon */
@@ -128,14 +133,18 @@ int mash_outbox_put(struct mash_outbox *ob, const char *agency,
                     const struct mash_outbox_feedpos *pos);
 
 /*
- * Up to max pending events that are due now (next send time <= the
- * clock), oldest due first, into *items (array of *n; free with
- * mash_outbox_items_free). *n may be 0. MASH_OK or MASH_ERR_STORE.
+ * What to publish next, decided here and nowhere else: up to max pending
+ * events that are due now (next send time <= the clock) into *items
+ * (array of *n; free with mash_outbox_items_free). First every due re-send
+ * of an in-flight event (published, no receipt), oldest due first; then
+ * never-sent events, oldest first, no more than window minus the events
+ * in flight. The caller publishes every item it gets. *n may be 0.
+ * MASH_OK, MASH_ERR_INVAL, MASH_ERR_NOMEM or MASH_ERR_STORE.
  */
-int mash_outbox_due(struct mash_outbox *ob, size_t max,
-                    struct mash_outbox_item **items, size_t *n);
+int mash_outbox_next(struct mash_outbox *ob, size_t window, size_t max,
+                     struct mash_outbox_item **items, size_t *n);
 
-/* Free items from mash_outbox_due (envelopes wiped); NULL allowed. */
+/* Free items from mash_outbox_next (envelopes wiped); NULL allowed. */
 void mash_outbox_items_free(struct mash_outbox_item *items, size_t n);
 
 /*
@@ -188,9 +197,14 @@ int mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms);
 /* Number of pending events (all runs). */
 int mash_outbox_pending(struct mash_outbox *ob, size_t *n);
 
-/* The earliest next-send time of a pending event: MASH_OK, or
- * MASH_ERR_NOT_FOUND when nothing is pending. */
-int mash_outbox_next_due_ms(struct mash_outbox *ob, int64_t *ms);
+/*
+ * When mash_outbox_next will next return something, for the same window:
+ * the earliest next-send time of an in-flight event and, while fewer than
+ * window events are in flight, of a never-sent one. MASH_OK, or
+ * MASH_ERR_NOT_FOUND when nothing can become due (only a receipt changes
+ * that).
+ */
+int mash_outbox_wake_ms(struct mash_outbox *ob, size_t window, int64_t *ms);
 
 /* Counts for run_id into *s. */
 int mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,

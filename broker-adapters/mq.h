@@ -8,9 +8,14 @@
  * mash_mq_next(); every other function is called from the caller's thread.
  *
  * Delivery: QoS 1 in both directions. Paho sends the PUBACK for a received
- * message as soon as it arrives, before the message reaches the queue, so
- * the MQTT acknowledgement proves nothing about what the application did
- * with it; MASH's end-to-end acknowledgement is the signed Receipt.
+ * message once it is in the queue, before the application has done
+ * anything with it, so the MQTT acknowledgement proves nothing about what
+ * the application did; MASH's end-to-end acknowledgement is the signed
+ * Receipt.
+ *
+ * Flow control: with receive_max set, the broker sends at most that many
+ * unacknowledged messages; a full queue holds back the PUBACK, so the
+ * broker keeps the rest in the session (docs/internals/mq.md, sizing).
  */
 #ifndef MASH_MQ_H
 #define MASH_MQ_H
@@ -46,6 +51,9 @@ struct mash_mq_opts {
 	size_t queue_max_msgs;     /* default MASH_MQ_DEFAULT_QUEUE_MSGS */
 	size_t queue_max_bytes;    /* default MASH_MQ_DEFAULT_QUEUE_BYTES */
 	size_t max_payload;        /* default MASH_MQ_DEFAULT_MAX_PAYLOAD */
+	/* MQTT v5 Receive Maximum: unacknowledged messages the broker may
+	 * send us at once; 0: not sent (the broker's default, 65535). */
+	uint16_t receive_max;
 };
 
 /* MQTT v5 properties a publisher sets and a receiver sees. */
@@ -137,9 +145,15 @@ size_t mash_mq_queued(struct mash_mq *mq);
  * broker keeps the rest in the session). */
 uint64_t mash_mq_waited_count(struct mash_mq *mq);
 
-/* How many times a message was handed back to Paho instead (queue full
- * while the application waited for a PUBACK, or shutting down); Paho
- * offers it again with its next packet. Never a loss. */
+/* How many messages were taken over the queue's bound on messages (up
+ * to twice its bound on bytes) because the receive thread could not be held: an
+ * application thread waited for a PUBACK, a shutdown, or the start-up
+ * subscription. */
+uint64_t mash_mq_over_count(struct mash_mq *mq);
+
+/* How many times a message was handed back to Paho instead (the queue at
+ * twice its byte bound); Paho offers it again with its next packet, which can
+ * take long: raise the queue. Never a loss. */
 uint64_t mash_mq_refused_count(struct mash_mq *mq);
 
 /* Free a message; NULL allowed. Payload bytes are wiped first. */

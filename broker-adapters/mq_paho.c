@@ -4,12 +4,12 @@
  *
  * Paho calls us on its own threads: on_message() copies each message into
  * a bounded queue (count and bytes) guarded by mq->lock; the application
- * thread takes them with mash_mq_next(). When the queue is full we return
- * 0 from the callback, which tells Paho to keep the message and offer it
- * again later: nothing is dropped silently. Note that Paho has already sent
- * the QoS 1 PUBACK at that point (it acknowledges on arrival), so the
- * broker's view of delivery proves nothing; MASH's signed Receipt is the
- * end-to-end acknowledgement (shared/spec/audit.md).
+ * thread takes them with mash_mq_next(). While the queue is full,
+ * on_message holds Paho's receive thread, and with it the PUBACK, so that
+ * the broker keeps the rest (flow control, see on_message). The PUBACK
+ * says only that the message reached this process's memory; MASH's
+ * signed Receipt is the end-to-end acknowledgement
+ * (shared/spec/audit.md).
  *
  * Reconnect: Paho's automaticReconnect with a doubling interval between
  * reconnect_min_s and reconnect_max_s. on_connected() runs after every
@@ -75,7 +75,9 @@ struct mash_mq {
 	int closing;         /* mash_mq_disconnect called */
 	uint64_t connect_count;
 	uint64_t refused;
-	uint64_t waited; /* times on_message waited for room */
+	uint64_t waited;      /* times on_message waited for room */
+	uint64_t over;        /* messages taken over the soft bound */
+	uint16_t receive_max; /* v5 Receive Maximum sent; 0: none */
 	/* Recently completed publishes, by token (ring). Tokens, not
 	 * pointers, so a caller that timed out leaves nothing dangling. */
 	struct {
@@ -420,27 +422,39 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	if (plen > mq->max_payload)
 		plen = mq->max_payload;
 	/*
-	 * Back-pressure: while the queue is full, hold Paho's receive thread
-	 * here. The socket is then not read, TCP's window closes and the
-	 * broker keeps the rest in our session. Paho's own alternative
-	 * (return 0) re-offers the message only on later socket activity,
-	 * which can be never. Three exceptions: an application thread waiting
-	 * for a PUBACK needs this thread to read it, so the message is
-	 * handed back to Paho instead (its next packet re-offers it);
-	 * shutdown does the same; and so does a connection that is not ready
-	 * yet: a broker delivers the session's queued messages right after
-	 * CONNACK, BEFORE the SUBACK of our re-subscribe, and mash_mq_connect
-	 * waits for that SUBACK on the very thread that would drain the queue
-	 * (a backlog larger than the queue would otherwise deadlock start-up).
+	 * Flow control (issue 22). Paho sends the QoS 1 PUBACK only after
+	 * this callback returns 1, and the broker sends no more than our
+	 * Receive Maximum unacknowledged messages, so holding this thread
+	 * while the queue is full leaves the rest with the broker: the queue
+	 * stays bounded and nothing is handed back.
+	 *
+	 * Holding it is not always safe. This thread also reads the PUBACKs
+	 * an application thread may be waiting for (in any client of the
+	 * process: Paho runs one receive thread), must let a shutdown
+	 * through, and at start-up must reach the SUBACK that
+	 * mash_mq_connect waits for on the very thread that drains the
+	 * queue (a restarted daemon's session backlog arrives first). In
+	 * those cases the message is taken over the bound on messages, up
+	 * to twice the bound on bytes (the hard bound: the broker's backlog
+	 * for us is finite, the agents' windows bound it). Returning 0, Paho's
+	 * alternative, is the stall of issue 22: Paho acknowledges the
+	 * message anyway, queues it and every message after it, and offers
+	 * one of them again only when another packet arrives.
 	 */
 	pthread_mutex_lock(&mq->lock);
 	for (;;) {
 		full =
 		    mq->qcount > 0 && (mq->qcount >= mq->queue_max_msgs ||
 		                       mq->qbytes + plen > mq->queue_max_bytes);
-		if (!full || atomic_load(&publishing_any) > 0 || mq->closing ||
-		    !mq->ready)
+		if (!full)
 			break;
+		if (atomic_load(&publishing_any) > 0 || mq->closing ||
+		    !mq->ready) {
+			full = mq->qbytes + plen > 2 * mq->queue_max_bytes;
+			if (!full)
+				mq->over++;
+			break;
+		}
 		if (!waited) {
 			mq->waited++;
 			waited = 1;
@@ -453,8 +467,11 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	pthread_mutex_unlock(&mq->lock);
 	if (full) {
 		if (refused == 1 || refused % 1000 == 0)
-			mash_warn("mq: receive queue full, message handed back "
-			          "to Paho for redelivery (%llu times so far)",
+			mash_warn("mq: receive queue at twice its byte bound "
+			          "(%zu bytes): message handed back to Paho "
+			          "(%llu times so far); raise "
+			          "mqtt.queue_max_bytes",
+			          mq->queue_max_bytes * 2,
 			          (unsigned long long)refused);
 		return 0;
 	}
@@ -549,6 +566,7 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	                                         : MASH_MQ_DEFAULT_QUEUE_BYTES;
 	mq->max_payload =
 	    o->max_payload ? o->max_payload : MASH_MQ_DEFAULT_MAX_PAYLOAD;
+	mq->receive_max = o->receive_max;
 	mq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (mq->efd < 0) {
 		rc = MASH_ERR_IO;
@@ -656,6 +674,14 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 	if (MQTTProperties_add(&props, &p) != 0) {
 		rc = MASH_ERR_NOMEM;
 		goto out;
+	}
+	if (mq->receive_max > 0) {
+		p.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
+		p.value.integer2 = mq->receive_max;
+		if (MQTTProperties_add(&props, &p) != 0) {
+			rc = MASH_ERR_NOMEM;
+			goto out;
+		}
 	}
 	co.keepAliveInterval = mq->keepalive_s;
 	co.cleanstart = mq->clean_start;
@@ -775,6 +801,17 @@ mash_mq_waited_count(struct mash_mq *mq)
 
 	pthread_mutex_lock(&mq->lock);
 	n = mq->waited;
+	pthread_mutex_unlock(&mq->lock);
+	return n;
+}
+
+uint64_t
+mash_mq_over_count(struct mash_mq *mq)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&mq->lock);
+	n = mq->over;
 	pthread_mutex_unlock(&mq->lock);
 	return n;
 }

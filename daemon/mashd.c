@@ -547,6 +547,11 @@ mashd_start_mq(struct mashd *d)
 	o.reconnect_max_s = (int)d->cfg.mqtt_reconnect_max;
 	o.queue_max_msgs = (size_t)d->cfg.mqtt_queue_max_messages;
 	o.queue_max_bytes = (size_t)d->cfg.mqtt_queue_max_bytes;
+	/* Never more unacknowledged messages in flight to us than the queue
+	 * holds: the broker keeps the rest (docs/internals/mq.md, sizing). */
+	o.receive_max = d->cfg.mqtt_queue_max_messages > 65535
+	                    ? 65535
+	                    : (uint16_t)d->cfg.mqtt_queue_max_messages;
 	/* Copy a little more than the limit so an oversized message is
 	 * recognised (and quarantined, truncated) rather than taken whole. */
 	o.max_payload = (size_t)d->cfg.max_message + 1;

@@ -3,4 +3,8 @@
 set -euo pipefail
 BUILD=${1:-build}
 shopt -s nullglob
+# The end-to-end benchmarks start the built binaries and read the sources
+# (policy, samples, bench/gen-feeds).
+export MASH_BIN_DIR=${MASH_BIN_DIR:-$(cd "$BUILD/bin" && pwd)}
+export MASH_SOURCE_DIR=${MASH_SOURCE_DIR:-$(pwd)}
 for b in "$BUILD"/bin/bench_*; do echo "== $(basename "$b")"; "$b"; done

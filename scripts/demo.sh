@@ -183,6 +183,9 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 listener $p 127.0.0.1
 allow_anonymous true
 persistence false
+# Held for mashd while its receive queue is full (flow control): at least
+# the agents' windows together (docs/internals/mq.md, sizing).
+max_queued_messages 100000
 log_dest stderr
 log_type error
 log_type warning

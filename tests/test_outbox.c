@@ -4,6 +4,7 @@
 #include <check.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ due_count(struct mash_outbox *ob)
 	struct mash_outbox_item *it = NULL;
 	size_t n = 0;
 
-	ck_assert_int_eq(mash_outbox_due(ob, 100, &it, &n), MASH_OK);
+	ck_assert_int_eq(mash_outbox_next(ob, SIZE_MAX, 100, &it, &n), MASH_OK);
 	mash_outbox_items_free(it, n);
 	return n;
 }
@@ -83,7 +84,7 @@ START_TEST(put_event_is_due_now_with_its_sealed_bytes)
 	size_t n = 0;
 
 	put(ob, "e1", "sealed-1");
-	ck_assert_int_eq(mash_outbox_due(ob, 10, &it, &n), MASH_OK);
+	ck_assert_int_eq(mash_outbox_next(ob, SIZE_MAX, 10, &it, &n), MASH_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(it[0].agency, "police");
 	ck_assert_str_eq(it[0].event_id, "e1");
@@ -154,11 +155,11 @@ START_TEST(unreceipted_event_is_resent_on_the_backoff_schedule)
 	now = t0 + 1000;
 	ck_assert_uint_eq(due_count(ob), 1);
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
-	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_OK);
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, SIZE_MAX, &next), MASH_OK);
 	ck_assert_int_eq(next, t0 + 1000 + 2000);
 	now = next;
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"), MASH_OK);
-	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_OK);
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, SIZE_MAX, &next), MASH_OK);
 	ck_assert_int_eq(next, now + 4000);
 	ck_assert_int_eq(mash_outbox_state(ob, "police", "e1", &st, &attempts),
 	                 MASH_OK);
@@ -193,7 +194,7 @@ START_TEST(receipt_settles_a_pending_event_once)
 	ck_assert_uint_eq(due_count(ob), 0);
 	ck_assert_int_eq(mash_outbox_pending(ob, &n), MASH_OK);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next),
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, SIZE_MAX, &next),
 	                 MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "e1"),
 	                 MASH_ERR_NOT_FOUND);
@@ -400,13 +401,14 @@ START_TEST(deferred_resends_wait_without_counting_an_attempt)
 		struct mash_outbox_item *it = NULL;
 		size_t n = 0;
 
-		ck_assert_int_eq(mash_outbox_due(ob, 10, &it, &n), MASH_OK);
+		ck_assert_int_eq(mash_outbox_next(ob, SIZE_MAX, 10, &it, &n),
+		                 MASH_OK);
 		ck_assert_uint_eq(n, 1);
 		ck_assert_str_eq(it[0].event_id, "new");
 		mash_outbox_items_free(it, n);
 	}
 	ck_assert_int_eq(mash_outbox_sent(ob, "police", "new"), MASH_OK);
-	ck_assert_int_eq(mash_outbox_next_due_ms(ob, &next), MASH_OK);
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, SIZE_MAX, &next), MASH_OK);
 	ck_assert_int_eq(next, t0 + 2000); /* "new": 1000 + backoff 1000 */
 	now = t0 + 5000;
 	ck_assert_uint_eq(due_count(ob), 2);
@@ -468,11 +470,152 @@ START_TEST(due_is_ordered_and_bounded)
 	put(ob, "b", "2");
 	now += 1;
 	put(ob, "c", "3");
-	ck_assert_int_eq(mash_outbox_due(ob, 2, &it, &n), MASH_OK);
+	ck_assert_int_eq(mash_outbox_next(ob, SIZE_MAX, 2, &it, &n), MASH_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(it[0].event_id, "a");
 	ck_assert_str_eq(it[1].event_id, "b");
 	mash_outbox_items_free(it, n);
+	mash_outbox_close(ob);
+}
+END_TEST
+
+static size_t
+next_ids(struct mash_outbox *ob, size_t window, char *ids, size_t idsz)
+{
+	struct mash_outbox_item *it = NULL;
+	size_t n = 0, i;
+
+	ck_assert_int_eq(mash_outbox_next(ob, window, 64, &it, &n), MASH_OK);
+	ids[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strncat(ids, it[i].event_id, idsz - strlen(ids) - 1);
+		strncat(ids, " ", idsz - strlen(ids) - 1);
+	}
+	mash_outbox_items_free(it, n);
+	return n;
+}
+
+static void
+sent_all(struct mash_outbox *ob, const char *const *ids)
+{
+	for (; *ids != NULL; ids++)
+		ck_assert_int_eq(mash_outbox_sent(ob, "police", *ids), MASH_OK);
+}
+
+START_TEST(full_window_sends_only_overdue_resends)
+{
+	static const char *const ab[] = {"a", "b", NULL};
+	int64_t run, t0 = now;
+	struct mash_outbox *ob = open_ob(&run);
+	char ids[64];
+
+	put(ob, "a", "1");
+	put(ob, "b", "2");
+	put(ob, "c", "3");
+	put(ob, "d", "4");
+	/* A window of two: only the two oldest go out. */
+	ck_assert_uint_eq(next_ids(ob, 2, ids, sizeof(ids)), 2);
+	ck_assert_str_eq(ids, "a b ");
+	sent_all(ob, ab);
+	/* Window full, nothing overdue: nothing to send at all. */
+	ck_assert_uint_eq(next_ids(ob, 2, ids, sizeof(ids)), 0);
+	/* The receipts were lost (a daemon crash): once the re-sends are
+	 * due they go, ahead of the never-sent c and d (issue 22). */
+	now = t0 + 1000;
+	ck_assert_uint_eq(next_ids(ob, 2, ids, sizeof(ids)), 2);
+	ck_assert_str_eq(ids, "a b ");
+	/* One more slot in the window lets exactly one new event join. */
+	ck_assert_uint_eq(next_ids(ob, 3, ids, sizeof(ids)), 3);
+	ck_assert_str_eq(ids, "a b c ");
+	mash_outbox_close(ob);
+}
+END_TEST
+
+START_TEST(full_window_wakes_for_the_first_resend_not_for_new_events)
+{
+	static const char *const ab[] = {"a", "b", NULL};
+	int64_t run, t0 = now, wake;
+	struct mash_outbox *ob = open_ob(&run);
+
+	put(ob, "a", "1");
+	put(ob, "b", "2");
+	now = t0 + 10;
+	sent_all(ob, ab);
+	now = t0 + 20;
+	put(ob, "c", "3"); /* due now, but the window (2) is full */
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, 2, &wake), MASH_OK);
+	ck_assert_int_eq(wake, t0 + 10 + 1000);
+	/* With room in the window the new event is due at once. */
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, 3, &wake), MASH_OK);
+	ck_assert_int_eq(wake, t0 + 20);
+	/* Receipts for everything in flight: only c can wake us. */
+	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "a",
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     1),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_outbox_receipt(ob, "police", "b",
+	                                     MASH_OUTBOX_ACCEPTED, NULL, NULL,
+	                                     2),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_outbox_wake_ms(ob, 2, &wake), MASH_OK);
+	ck_assert_int_eq(wake, t0 + 20);
+	mash_outbox_close(ob);
+}
+END_TEST
+
+static uint32_t
+fixed_random(void *ctx)
+{
+	return *(const uint32_t *)ctx;
+}
+
+START_TEST(resend_jitter_takes_at_most_a_quarter_off_the_backoff)
+{
+	static const uint32_t draws[] = {0, UINT32_MAX / 2, UINT32_MAX};
+	static const int64_t want[] = {1000, 876, 750}; /* floor */
+	int64_t run, t0 = now, wake;
+	struct mash_outbox *ob;
+	uint32_t r;
+	size_t i;
+
+	cfg.random = fixed_random;
+	cfg.random_ctx = &r;
+	ob = open_ob(&run);
+	for (i = 0; i < 3; i++) {
+		char id[8];
+
+		(void)snprintf(id, sizeof(id), "j%zu", i);
+		put(ob, id, "x");
+		r = draws[i];
+		ck_assert_int_eq(mash_outbox_sent(ob, "police", id), MASH_OK);
+		ck_assert_int_eq(mash_outbox_wake_ms(ob, 1, &wake), MASH_OK);
+		ck_assert_int_eq(wake, t0 + want[i]);
+		ck_assert_int_eq(mash_outbox_receipt(ob, "police", id,
+		                                     MASH_OUTBOX_ACCEPTED, NULL,
+		                                     NULL, 1),
+		                 MASH_OK);
+	}
+	cfg.random = NULL;
+	cfg.random_ctx = NULL;
+	mash_outbox_close(ob);
+}
+END_TEST
+
+START_TEST(summary_counts_resends)
+{
+	int64_t run;
+	struct mash_outbox *ob = open_ob(&run);
+	struct mash_outbox_summary s;
+
+	put(ob, "a", "1");
+	put(ob, "b", "2");
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "a"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "a"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "a"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_sent(ob, "police", "b"), MASH_OK);
+	ck_assert_int_eq(mash_outbox_summary(ob, run, &s), MASH_OK);
+	ck_assert_uint_eq(s.sent, 2);
+	ck_assert_uint_eq(s.resent, 2);
 	mash_outbox_close(ob);
 }
 END_TEST
@@ -509,6 +652,12 @@ outbox_suite(void)
 	tcase_add_test(tc, due_is_ordered_and_bounded);
 	tcase_add_test(tc, batch_is_all_or_nothing);
 	tcase_add_test(tc, deferred_resends_wait_without_counting_an_attempt);
+	tcase_add_test(tc, full_window_sends_only_overdue_resends);
+	tcase_add_test(
+	    tc, full_window_wakes_for_the_first_resend_not_for_new_events);
+	tcase_add_test(tc,
+	               resend_jitter_takes_at_most_a_quarter_off_the_backoff);
+	tcase_add_test(tc, summary_counts_resends);
 	tcase_add_test(tc, open_fails_cleanly_on_an_unwritable_path);
 	suite_add_tcase(s, tc);
 	return s;

@@ -44,6 +44,9 @@ struct mash_test_agents {
 	char bin[512];
 	int real;
 	pid_t mashd;
+	int mashd_starts;
+	char mashd_bin[600];
+	struct mash_test_agents_opts opts;
 	/* responder */
 	pthread_t thread;
 	int thread_live;
@@ -119,8 +122,9 @@ out:
 }
 
 static int
-write_agent_cfg(struct mash_test_agents *e, size_t i, int bmin, int bmax)
+write_agent_cfg(struct mash_test_agents *e, size_t i)
 {
+	const struct mash_test_agents_opts *o = &e->opts;
 	char text[2048];
 	int n;
 
@@ -132,20 +136,23 @@ write_agent_cfg(struct mash_test_agents *e, size_t i, int bmin, int bmax)
 	    text, sizeof(text),
 	    "agent = {\n"
 	    "  agency = \"%s\";\n"
-	    "  log_level = \"info\";\n"
+	    "  log_level = \"%s\";\n"
 	    "  mqtt = { uri = \"%s\"; client_id = \"it-agent-%s\";\n"
 	    "           reconnect_min_s = 1; reconnect_max_s = 2; };\n"
 	    "  signer = { key_id = \"%s-1\";\n"
 	    "             key_file = \"keys/%s/%s-1.key.pem\"; };\n"
 	    "  receipts = { trust_store = \"trust-agents\"; };\n"
 	    "  outbox = { path = \"outbox-%s.db\"; backoff_min_ms = %d;\n"
-	    "             backoff_max_ms = %d; };\n"
+	    "             backoff_max_ms = %d; max_inflight = %d; };\n"
 	    "  timeouts = { connect_ms = 10000; publish_ms = 3000;\n"
 	    "               receipt_wait_ms = 120000;\n"
 	    "               follow_poll_ms = 100; };\n"
 	    "};\n",
-	    agencies[i], mash_test_broker_uri(e->broker), agencies[i],
-	    agencies[i], agencies[i], agencies[i], agencies[i], bmin, bmax);
+	    agencies[i],
+	    o->agent_log_level != NULL ? o->agent_log_level : "info",
+	    mash_test_broker_uri(e->broker), agencies[i], agencies[i],
+	    agencies[i], agencies[i], agencies[i], o->backoff_min_ms,
+	    o->backoff_max_ms, o->max_inflight > 0 ? o->max_inflight : 256);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(e->cfg[i], text, (size_t)n);
@@ -304,21 +311,31 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 	int n, i;
 
 	(void)snprintf(cfg, sizeof(cfg), "%s/mashd.cfg", e->dir);
-	(void)snprintf(logp, sizeof(logp), "%s/mashd.log", e->dir);
+	if (e->mashd_starts++ == 0)
+		(void)snprintf(logp, sizeof(logp), "%s/mashd.log", e->dir);
+	else
+		(void)snprintf(logp, sizeof(logp), "%s/mashd.%d.log", e->dir,
+		               e->mashd_starts - 1);
 	n = snprintf(text, sizeof(text),
 	             "mqtt = {\n"
 	             "  uri = \"%s\";\n"
 	             "  client_id = \"mashd-it-agents\";\n"
 	             "  reconnect_min = 1;\n"
 	             "  reconnect_max = 2;\n"
+	             "  queue_max_messages = %d;\n"
 	             "};\n"
+	             "ingest = { batch_max = %d; };\n"
 	             "signer = \"mashd\";\n"
 	             "key_id = \"mashd-1\";\n"
 	             "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
 	             "trust_store = \"%s/trust-daemon\";\n"
 	             "store = \"%s\";\n"
-	             "log_level = \"info\";\n",
-	             mash_test_broker_uri(e->broker), e->dir, e->dir, e->store);
+	             "log_level = \"info\";\n%s",
+	             mash_test_broker_uri(e->broker),
+	             e->opts.mashd_queue > 0 ? e->opts.mashd_queue : 1024,
+	             e->opts.mashd_batch > 0 ? e->opts.mashd_batch : 32, e->dir,
+	             e->dir, e->store,
+	             e->opts.mashd_extra != NULL ? e->opts.mashd_extra : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    mash_test_write_file(cfg, text, (size_t)n) != 0)
 		return -1;
@@ -351,6 +368,35 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 int
 mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 {
+	struct mash_test_agents_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.backoff_min_ms = bmin;
+	o.backoff_max_ms = bmax;
+	return mash_test_agents_start_opts(&o, out);
+}
+
+pid_t
+mash_test_agents_mashd_pid(const struct mash_test_agents *e)
+{
+	return e->real ? e->mashd : -1;
+}
+
+int
+mash_test_agents_crash_mashd(struct mash_test_agents *e)
+{
+	if (!e->real || e->mashd <= 0)
+		return -1;
+	(void)kill(e->mashd, SIGCONT);
+	(void)mash_test_kill(e->mashd, SIGKILL, 5000, NULL);
+	e->mashd = -1;
+	return start_mashd(e, e->mashd_bin);
+}
+
+int
+mash_test_agents_start_opts(const struct mash_test_agents_opts *o,
+                            struct mash_test_agents **out)
+{
 	struct mash_test_agents *e;
 	const char *bindir = getenv("MASH_BIN_DIR");
 	size_t i;
@@ -360,6 +406,7 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 	if (e == NULL)
 		return -1;
 	e->mashd = -1;
+	e->opts = *o;
 	(void)mash_test_tmpdir(e->dir, sizeof(e->dir));
 	if (mash_test_broker_start(&e->broker) != 0)
 		goto fail;
@@ -370,15 +417,15 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 		goto fail;
 	for (i = 0; i < N_AGENCIES; i++) {
 		if (make_key(e, agencies[i], "trust-daemon", NULL) != 0 ||
-		    write_agent_cfg(e, i, bmin, bmax) != 0)
+		    write_agent_cfg(e, i) != 0)
 			goto fail;
 	}
 	if (make_key(e, "mashd", "trust-agents", &e->mashd_key) != 0)
 		goto fail;
 	{
-		char mashd_bin[600];
+		char *mashd_bin = e->mashd_bin;
 
-		(void)snprintf(mashd_bin, sizeof(mashd_bin), "%s/mashd",
+		(void)snprintf(e->mashd_bin, sizeof(e->mashd_bin), "%s/mashd",
 		               bindir != NULL ? bindir : "build/bin");
 		e->real = access(mashd_bin, X_OK) == 0 &&
 		          getenv("MASH_TEST_AGENTS_STANDIN") == NULL;
@@ -473,7 +520,18 @@ pid_t
 mash_test_agents_spawn(struct mash_test_agents *e, const char *agency,
                        const char *feed, int follow, const char *tag)
 {
-	const char *argv[10];
+	static const char *const fol[] = {"--follow", NULL};
+
+	return mash_test_agents_spawn_args(e, agency, feed, follow ? fol : NULL,
+	                                   tag);
+}
+
+pid_t
+mash_test_agents_spawn_args(struct mash_test_agents *e, const char *agency,
+                            const char *feed, const char *const *extra,
+                            const char *tag)
+{
+	const char *argv[16];
 	char outp[600], errp[600];
 	int n = 0;
 
@@ -486,8 +544,8 @@ mash_test_agents_spawn(struct mash_test_agents *e, const char *agency,
 	argv[n++] = agency;
 	argv[n++] = "--input";
 	argv[n++] = feed;
-	if (follow)
-		argv[n++] = "--follow";
+	for (; extra != NULL && *extra != NULL && n < 15; extra++)
+		argv[n++] = *extra;
 	argv[n] = NULL;
 	(void)snprintf(outp, sizeof(outp), "%s/%s.out", e->dir, tag);
 	(void)snprintf(errp, sizeof(errp), "%s/%s.err", e->dir, tag);
@@ -510,6 +568,7 @@ mash_test_agents_parse_summary(const char *text, struct mash_test_summary *s)
 	    {"rejected_by_daemon=",
 	     offsetof(struct mash_test_summary, rejected_by_daemon)},
 	    {"pending=", offsetof(struct mash_test_summary, pending)},
+	    {"resent=", offsetof(struct mash_test_summary, resent)},
 	};
 	const char *line = text != NULL ? strstr(text, "summary: ") : NULL;
 	size_t i;

@@ -23,7 +23,17 @@ struct mash_test_agents;
 /* Parsed "summary:" line of mash-agent's stdout (-1: not found). */
 struct mash_test_summary {
 	long records, sent, accepted, duplicate;
-	long rejected_by_agent, rejected_by_daemon, pending;
+	long rejected_by_agent, rejected_by_daemon, pending, resent;
+};
+
+/* Knobs for a load test; 0 keeps the default. */
+struct mash_test_agents_opts {
+	int backoff_min_ms, backoff_max_ms; /* every agent's re-send backoff */
+	int max_inflight;                   /* every agent's window */
+	int mashd_queue;                    /* mashd mqtt.queue_max_messages */
+	int mashd_batch;                    /* mashd ingest.batch_max */
+	const char *mashd_extra;     /* appended to mashd.cfg; NULL: none */
+	const char *agent_log_level; /* NULL: "info" */
 };
 
 /*
@@ -33,6 +43,23 @@ struct mash_test_summary {
  */
 int mash_test_agents_start(int backoff_min_ms, int backoff_max_ms,
                            struct mash_test_agents **out);
+
+/* The same with the knobs of o. */
+int mash_test_agents_start_opts(const struct mash_test_agents_opts *o,
+                                struct mash_test_agents **out);
+
+/* SIGKILL the real mashd (a crash) and start it again on the same store,
+ * waiting until it is ready: 0 or -1. Its logs are mashd.log, mashd.1.log
+ * and so on. */
+int mash_test_agents_crash_mashd(struct mash_test_agents *e);
+
+/* The running mashd's pid, or -1. */
+pid_t mash_test_agents_mashd_pid(const struct mash_test_agents *e);
+
+/* Start mash-agent with extra arguments (NULL-terminated, may be NULL). */
+pid_t mash_test_agents_spawn_args(struct mash_test_agents *e,
+                                  const char *agency, const char *feed,
+                                  const char *const *extra, const char *tag);
 
 /* Stop everything it started, remove the temp dir; NULL allowed. */
 void mash_test_agents_free(struct mash_test_agents *e);

@@ -1,0 +1,288 @@
+/*
+ * bench_agents.c - five agency agents at once, end to end (issue 22):
+ * real mosquitto, real mashd with the shipped policy and directory,
+ * SQLite with synchronous=FULL, the agents' real outboxes, over realistic
+ * generated feeds (bench/gen-feeds: N records about a pool of children,
+ * split 25/20/20/15/20 % across police, health, education, yot, housing).
+ *
+ * Three runs, each on a fresh broker, store and outboxes:
+ *   1. one agent alone (police, its 25 %), the machine's own baseline;
+ *   2. the five agents started together, as after an outage;
+ *   3. the same with mashd SIGKILLed KILLS times during the run and
+ *      restarted at once.
+ * For each: records stored (distinct) against records fed, wall time,
+ * events/s, the agents' re-sends, the agents' and mashd's CPU (share of
+ * one core), and mashd's hand-backs to Paho (must be 0).
+ *
+ * Usage: bench_agents [N [KILLS]] (default 10000 3; needs MASH_BIN_DIR
+ * and MASH_SOURCE_DIR, which scripts/bench.sh sets). Exits 1 if a run
+ * lost or duplicated a record or an agent failed. Not a test.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/str.h"
+#include "support/agent_env.h"
+#include "support/broker.h"
+#include "support/crypto_fixture.h"
+
+#define N_AG 5
+
+static const char *const agencies[N_AG] = {"police", "health", "education",
+                                           "yot", "housing"};
+
+struct result {
+	long fed, stored, distinct, resent, pending;
+	double wall_s, agents_cpu_s, mashd_cpu_s;
+	int agents_ok, handed_back, kills;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* utime + stime of a live process, in seconds; 0 if unreadable. */
+static double
+proc_cpu_s(pid_t pid)
+{
+	char p[64], buf[1024], *s;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	(void)snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	f = fopen(p, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	s = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (s == NULL ||
+	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	           &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long
+records_in(const char *path)
+{
+	char *text = mash_test_read_file(path, 256u << 20, NULL), *p;
+	long n = -1; /* the header */
+
+	if (text == NULL)
+		return 0;
+	for (p = text; *p != '\0'; p++)
+		n += *p == '\n';
+	free(text);
+	return n;
+}
+
+static int
+count_in_logs(const char *dir, const char *needle)
+{
+	char p[600], *text;
+	int i, n = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 0)
+			(void)snprintf(p, sizeof(p), "%s/mashd.log", dir);
+		else
+			(void)snprintf(p, sizeof(p), "%s/mashd.%d.log", dir, i);
+		text = mash_test_read_file(p, 256u << 20, NULL);
+		if (text != NULL && strstr(text, needle) != NULL)
+			n++;
+		free(text);
+	}
+	return n;
+}
+
+static int
+run(const char *feeds, int nagents, int kills, struct result *r)
+{
+	static const char *const dl[] = {"--deadline", "900", NULL};
+	struct mash_test_agents_opts o;
+	struct mash_test_agents *e = NULL;
+	char extra[2048], feed[600], tag[32];
+	const char *src = getenv("MASH_SOURCE_DIR");
+	pid_t pids[N_AG];
+	double t0, mashd_cpu = 0;
+	int i, k = 0, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (src == NULL)
+		src = ".";
+	(void)snprintf(extra, sizeof(extra),
+	               "policy = \"%s/policy/default.cfg\";\n"
+	               "directory = \"%s/policy/directory.cfg\";\n"
+	               "calendar = \"%s/s47/holidays.cfg\";\n",
+	               src, src, src);
+	memset(&o, 0, sizeof(o));
+	/* The shipped defaults (agents/agent-*.cfg, daemon/config.c). */
+	o.backoff_min_ms = 2000;
+	o.backoff_max_ms = 60000;
+	o.max_inflight = 256;
+	o.mashd_queue = 1024;
+	o.mashd_batch = 32;
+	o.mashd_extra = extra;
+	o.agent_log_level = "warn";
+	if (mash_test_agents_start_opts(&o, &e) != 0)
+		return -1;
+	t0 = now_s();
+	for (i = 0; i < nagents; i++) {
+		(void)snprintf(feed, sizeof(feed), "%s/%s.csv", feeds,
+		               agencies[i]);
+		r->fed += records_in(feed);
+		(void)snprintf(tag, sizeof(tag), "bench-%s", agencies[i]);
+		pids[i] =
+		    mash_test_agents_spawn_args(e, agencies[i], feed, dl, tag);
+		if (pids[i] < 0)
+			goto out;
+	}
+	/* Kill mashd as the store passes each (k+1)/(kills+1) of the feed;
+	 * its CPU is summed over its lives. */
+	while (k < kills) {
+		long n = mash_test_agents_count(e, NULL, NULL);
+
+		if (n >= r->fed * (k + 1) / (kills + 1)) {
+			mashd_cpu += proc_cpu_s(mash_test_agents_mashd_pid(e));
+			if (mash_test_agents_crash_mashd(e) != 0)
+				goto out;
+			k++;
+		}
+		if (now_s() - t0 > 900)
+			break;
+		mash_test_sleep_ms(100);
+	}
+	r->agents_ok = 1;
+	for (i = 0; i < nagents; i++) {
+		struct rusage ru;
+		int status = 0;
+
+		if (wait4(pids[i], &status, 0, &ru) != pids[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			r->agents_ok = 0;
+		r->agents_cpu_s += (double)ru.ru_utime.tv_sec +
+		                   (double)ru.ru_utime.tv_usec / 1e6 +
+		                   (double)ru.ru_stime.tv_sec +
+		                   (double)ru.ru_stime.tv_usec / 1e6;
+	}
+	r->wall_s = now_s() - t0;
+	r->mashd_cpu_s = mashd_cpu + proc_cpu_s(mash_test_agents_mashd_pid(e));
+	r->kills = k;
+	for (i = 0; i < nagents; i++) {
+		struct mash_test_summary s;
+		char p[600], *out;
+
+		(void)snprintf(p, sizeof(p), "%s/bench-%s.out",
+		               mash_test_agents_dir(e), agencies[i]);
+		out = mash_test_read_file(p, 1 << 20, NULL);
+		mash_test_agents_parse_summary(out, &s);
+		free(out);
+		r->resent += s.resent > 0 ? s.resent : 0;
+		r->pending += s.pending > 0 ? s.pending : 0;
+	}
+	r->stored = mash_test_agents_count(e, NULL, &r->distinct);
+	r->handed_back = count_in_logs(mash_test_agents_dir(e), "handed back");
+	rc = 0;
+out:
+	mash_test_agents_free(e);
+	return rc;
+}
+
+static void
+print(const char *what, const struct result *r, int nagents, double baseline)
+{
+	double rate = r->wall_s > 0 ? (double)r->stored / r->wall_s : 0;
+
+	printf("  %-30s %ld/%ld stored (%ld distinct) in %.1f s = %.1f "
+	       "events/s",
+	       what, r->stored, r->fed, r->distinct, r->wall_s, rate);
+	if (baseline > 0)
+		printf(" (%.2fx one agent)", rate / baseline);
+	printf("\n  %-30s re-sends %ld, pending %ld, agents %s, agents' CPU "
+	       "%.0f%% of a core each, mashd's %.0f%%, hand-backs %d",
+	       "", r->resent, r->pending, r->agents_ok ? "exit 0" : "FAILED",
+	       r->wall_s > 0 ? 100.0 * r->agents_cpu_s / r->wall_s / nagents
+	                     : 0,
+	       r->wall_s > 0 ? 100.0 * r->mashd_cpu_s / r->wall_s : 0,
+	       r->handed_back);
+	if (r->kills > 0)
+		printf(", mashd killed %d times", r->kills);
+	printf("\n");
+}
+
+static int
+whole(const struct result *r)
+{
+	return r->agents_ok && r->stored == r->fed && r->distinct == r->fed &&
+	       r->pending == 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct result one, five, crash;
+	char dir[256], cmd[1024];
+	const char *src = getenv("MASH_SOURCE_DIR");
+	int64_t n = 10000, kills = 3;
+	int bad = 0;
+
+	if ((argc > 1 && mash_parse_i64(argv[1], 10, 1000000, &n) != MASH_OK) ||
+	    (argc > 2 && mash_parse_i64(argv[2], 0, 20, &kills) != MASH_OK) ||
+	    argc > 3) {
+		fprintf(stderr, "usage: bench_agents [N [KILLS]]\n");
+		return 2;
+	}
+	(void)mash_test_tmpdir(dir, sizeof(dir));
+	(void)snprintf(cmd, sizeof(cmd),
+	               "python3 %s/bench/gen-feeds %s %lld 1000 22 B22 "
+	               ">/dev/null",
+	               src != NULL ? src : ".", dir, (long long)n);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench_agents: gen-feeds failed\n");
+		return 1;
+	}
+	printf("bench_agents: %lld records about 1000 children, policy on, "
+	       "defaults (window 256, queue 1024, batch 32)\n",
+	       (long long)n);
+	fflush(stdout);
+	if (run(dir, 1, 0, &one) != 0 || run(dir, N_AG, 0, &five) != 0) {
+		fprintf(stderr, "bench_agents: a run could not start\n");
+		bad = 1;
+		goto out;
+	}
+	print("one agent (police):", &one, 1, 0);
+	print("five agents together:", &five, N_AG,
+	      one.wall_s > 0 ? (double)one.stored / one.wall_s : 0);
+	fflush(stdout);
+	bad |= !whole(&one) || !whole(&five);
+	if (kills > 0) {
+		if (run(dir, N_AG, (int)kills, &crash) != 0) {
+			bad = 1;
+			goto out;
+		}
+		print("five agents, mashd killed:", &crash, N_AG,
+		      one.wall_s > 0 ? (double)one.stored / one.wall_s : 0);
+		bad |= !whole(&crash) || crash.kills != kills;
+	}
+out:
+	mash_test_rmtree(dir);
+	if (bad)
+		printf("bench_agents: FAILED: a record was lost or duplicated, "
+		       "or an agent failed\n");
+	return bad ? 1 : 0;
+}
