@@ -38,6 +38,8 @@
 #define AGENT_SEND_BATCH 64u
 /* Longest wait in one turn when idle (ms). */
 #define AGENT_IDLE_MS 200
+/* The daemon's retained liveness (daemon/status.h: MASHD_STATUS_TOPIC). */
+#define AGENT_STATUS_TOPIC "mash/v1/status/daemon"
 /* A progress line this often on a long run (ms). */
 #define AGENT_PROGRESS_MS 5000
 
@@ -57,11 +59,16 @@ struct agent {
 	uint64_t inode;
 	char topic_events[MASH_MAX_TOPIC];
 	char topic_receipts[MASH_MAX_TOPIC];
+	/* The daemon incarnation last seen on its status topic; "" none. */
+	char incarnation[64];
 	int64_t run_id;
 	int feed_done;
 	int64_t feed_done_ms;
 	uint64_t connects_seen;
 	int64_t last_receipt_ms; /* last verified receipt for this agency */
+	/* Re-sends forced by a reconnect or a daemon restart are not
+	 * deferred before this time (publish_due). */
+	int64_t forced_until_ms;
 	int64_t start_ms;
 	int64_t deadline_ms; /* absolute; 0: none */
 	int64_t progress_ms; /* next progress line */
@@ -418,6 +425,62 @@ out:
 	return rc;
 }
 
+/*
+ * The daemon's retained status (daemon/status.h). A new incarnation means
+ * the daemon restarted: events it had taken from the broker but not yet
+ * committed are gone, and receipts it had not yet published will never
+ * come. Everything in flight is therefore re-sent now, instead of after
+ * a backoff that must stay long enough not to re-send to a daemon that is
+ * merely busy (issue 22). Only a status signed by the daemon counts.
+ */
+static int
+handle_status(struct agent *a, const struct mash_mq_msg *m)
+{
+	struct mash_env_opened *env = NULL;
+	Mash__V1__DaemonStatus *st = NULL;
+	char why[MASH_ENV_WHY_LEN];
+	int rc;
+
+	if (m->oversized || m->len == 0)
+		return MASH_OK; /* a retained status being cleared */
+	rc = mash_env_open(a->trust, m->payload, m->len, "mash.v1.DaemonStatus",
+	                   a->cfg->daemon_signer, &env, why, sizeof(why));
+	if (rc != MASH_OK) {
+		mash_warn("status: refused a daemon status: %s: %s",
+		          mash_errname(rc), why);
+		return MASH_OK;
+	}
+	if (!mash_evt_wire_strings_valid(&mash__v1__daemon_status__descriptor,
+	                                 env->payload, env->payload_len) ||
+	    (st = mash__v1__daemon_status__unpack(mash_env_pb_allocator(),
+	                                          env->payload_len,
+	                                          env->payload)) == NULL ||
+	    st->incarnation[0] == '\0' ||
+	    strlen(st->incarnation) >= sizeof(a->incarnation)) {
+		mash_warn("status: refused a daemon status: does not decode");
+		goto out;
+	}
+	rc = MASH_OK;
+	if (strcmp(st->incarnation, a->incarnation) == 0)
+		goto out;
+	if (a->incarnation[0] != '\0' && st->online) {
+		mash_info("daemon restarted (incarnation %s): re-sending "
+		          "unreceipted events now",
+		          st->incarnation);
+		rc = mash_outbox_resend_now(a->ob);
+		a->forced_until_ms = now(a) + a->cfg->backoff_min_ms;
+	}
+	/* Remember an offline incarnation too: its successor is new. */
+	(void)mash_strlcpy(a->incarnation, st->incarnation,
+	                   sizeof(a->incarnation));
+out:
+	if (st != NULL)
+		mash__v1__daemon_status__free_unpacked(st,
+		                                       mash_env_pb_allocator());
+	mash_env_opened_free(env);
+	return rc;
+}
+
 static int
 take_receipt(struct agent *a, int wait_ms)
 {
@@ -427,7 +490,10 @@ take_receipt(struct agent *a, int wait_ms)
 	rc = mash_mq_next(a->mq, wait_ms, &m);
 	if (rc != MASH_OK)
 		return MASH_ERR_TIMEOUT;
-	rc = handle_receipt(a, m);
+	if (strcmp(m->topic, AGENT_STATUS_TOPIC) == 0)
+		rc = handle_status(a, m);
+	else
+		rc = handle_receipt(a, m);
 	mash_mq_msg_free(m);
 	return rc;
 }
@@ -468,14 +534,16 @@ publish_due(struct agent *a)
 			rc = mash_outbox_resend_now(a->ob);
 			if (rc != MASH_OK)
 				return rc;
+			a->forced_until_ms = now(a) + a->cfg->backoff_min_ms;
 		}
 		a->connects_seen = cc;
 	}
 	/* While receipts keep arriving the daemon is working through a
 	 * backlog that already holds our unreceipted events: re-sending them
 	 * now would only lengthen it. Re-sends resume once receipts have
-	 * stopped for backoff_min_ms. */
-	if (a->last_receipt_ms > 0 &&
+	 * stopped for backoff_min_ms. Not so for re-sends a reconnect or a
+	 * daemon restart just forced: that backlog is gone. */
+	if (a->last_receipt_ms > 0 && now(a) >= a->forced_until_ms &&
 	    now(a) - a->last_receipt_ms < a->cfg->backoff_min_ms) {
 		rc = mash_outbox_defer_resends(
 		    a->ob, a->last_receipt_ms + a->cfg->backoff_min_ms);
@@ -648,6 +716,9 @@ setup(struct agent *a)
 		return rc;
 	}
 	rc = mash_mq_subscribe(a->mq, a->topic_receipts, c->connect_timeout_ms);
+	if (rc == MASH_OK)
+		rc = mash_mq_subscribe(a->mq, AGENT_STATUS_TOPIC,
+		                       c->connect_timeout_ms);
 	if (rc != MASH_OK) {
 		fprintf(stderr,
 		        "mash-agent: mqtt: cannot subscribe to %s: %s\n",

@@ -27,8 +27,8 @@
 /* Longest feed key (agency + ":" + absolute path). */
 #define MASH_OUTBOX_MAX_FEED_KEY 4200u
 /* Defaults for the resend backoff. */
-#define MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS 2000
-#define MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS 60000
+#define MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS 30000
+#define MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS 300000
 
 enum mash_outbox_state {
 	MASH_OUTBOX_PENDING = 0,

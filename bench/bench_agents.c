@@ -5,8 +5,11 @@
  * generated feeds (bench/gen-feeds: N records about a pool of children,
  * split 25/20/20/15/20 % across police, health, education, yot, housing).
  *
- * Three runs, each on a fresh broker, store and outboxes:
- *   1. one agent alone (police, its 25 %), the machine's own baseline;
+ * Three runs over the same feeds, each on a fresh broker, store and
+ * outboxes:
+ *   1. one agent at a time: each agency's agent alone, one after the
+ *      other, the machine's own baseline for the same work (the same
+ *      records, the same growth of the store and of the cases);
  *   2. the five agents started together, as after an outage;
  *   3. the same with mashd SIGKILLed KILLS times during the run and
  *      restarted at once.
@@ -110,8 +113,24 @@ count_in_logs(const char *dir, const char *needle)
 	return n;
 }
 
+/* Wait for pid; its CPU time added to *cpu_s; 1 if it exited 0. */
 static int
-run(const char *feeds, int nagents, int kills, struct result *r)
+reap(pid_t pid, double *cpu_s)
+{
+	struct rusage ru;
+	int status = 0;
+
+	memset(&ru, 0, sizeof(ru));
+	if (wait4(pid, &status, 0, &ru) != pid)
+		return 0;
+	*cpu_s +=
+	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int
+run(const char *feeds, int together, int kills, struct result *r)
 {
 	static const char *const dl[] = {"--deadline", "900", NULL};
 	struct mash_test_agents_opts o;
@@ -132,8 +151,8 @@ run(const char *feeds, int nagents, int kills, struct result *r)
 	               src, src, src);
 	memset(&o, 0, sizeof(o));
 	/* The shipped defaults (agents/agent-*.cfg, daemon/config.c). */
-	o.backoff_min_ms = 2000;
-	o.backoff_max_ms = 60000;
+	o.backoff_min_ms = 30000;
+	o.backoff_max_ms = 300000;
 	o.max_inflight = 256;
 	o.mashd_queue = 1024;
 	o.mashd_batch = 32;
@@ -141,8 +160,9 @@ run(const char *feeds, int nagents, int kills, struct result *r)
 	o.agent_log_level = "warn";
 	if (mash_test_agents_start_opts(&o, &e) != 0)
 		return -1;
+	r->agents_ok = 1;
 	t0 = now_s();
-	for (i = 0; i < nagents; i++) {
+	for (i = 0; i < N_AG; i++) {
 		(void)snprintf(feed, sizeof(feed), "%s/%s.csv", feeds,
 		               agencies[i]);
 		r->fed += records_in(feed);
@@ -151,6 +171,8 @@ run(const char *feeds, int nagents, int kills, struct result *r)
 		    mash_test_agents_spawn_args(e, agencies[i], feed, dl, tag);
 		if (pids[i] < 0)
 			goto out;
+		if (!together && !reap(pids[i], &r->agents_cpu_s))
+			r->agents_ok = 0;
 	}
 	/* Kill mashd as the store passes each (k+1)/(kills+1) of the feed;
 	 * its CPU is summed over its lives. */
@@ -167,23 +189,13 @@ run(const char *feeds, int nagents, int kills, struct result *r)
 			break;
 		mash_test_sleep_ms(100);
 	}
-	r->agents_ok = 1;
-	for (i = 0; i < nagents; i++) {
-		struct rusage ru;
-		int status = 0;
-
-		if (wait4(pids[i], &status, 0, &ru) != pids[i] ||
-		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	for (i = 0; together && i < N_AG; i++)
+		if (!reap(pids[i], &r->agents_cpu_s))
 			r->agents_ok = 0;
-		r->agents_cpu_s += (double)ru.ru_utime.tv_sec +
-		                   (double)ru.ru_utime.tv_usec / 1e6 +
-		                   (double)ru.ru_stime.tv_sec +
-		                   (double)ru.ru_stime.tv_usec / 1e6;
-	}
 	r->wall_s = now_s() - t0;
 	r->mashd_cpu_s = mashd_cpu + proc_cpu_s(mash_test_agents_mashd_pid(e));
 	r->kills = k;
-	for (i = 0; i < nagents; i++) {
+	for (i = 0; i < N_AG; i++) {
 		struct mash_test_summary s;
 		char p[600], *out;
 
@@ -204,7 +216,7 @@ out:
 }
 
 static void
-print(const char *what, const struct result *r, int nagents, double baseline)
+print(const char *what, const struct result *r, double baseline)
 {
 	double rate = r->wall_s > 0 ? (double)r->stored / r->wall_s : 0;
 
@@ -214,10 +226,9 @@ print(const char *what, const struct result *r, int nagents, double baseline)
 	if (baseline > 0)
 		printf(" (%.2fx one agent)", rate / baseline);
 	printf("\n  %-30s re-sends %ld, pending %ld, agents %s, agents' CPU "
-	       "%.0f%% of a core each, mashd's %.0f%%, hand-backs %d",
+	       "%.0f%% of a core together, mashd's %.0f%%, hand-backs %d",
 	       "", r->resent, r->pending, r->agents_ok ? "exit 0" : "FAILED",
-	       r->wall_s > 0 ? 100.0 * r->agents_cpu_s / r->wall_s / nagents
-	                     : 0,
+	       r->wall_s > 0 ? 100.0 * r->agents_cpu_s / r->wall_s : 0,
 	       r->wall_s > 0 ? 100.0 * r->mashd_cpu_s / r->wall_s : 0,
 	       r->handed_back);
 	if (r->kills > 0)
@@ -239,6 +250,7 @@ main(int argc, char **argv)
 	char dir[256], cmd[1024];
 	const char *src = getenv("MASH_SOURCE_DIR");
 	int64_t n = 10000, kills = 3;
+	double base;
 	int bad = 0;
 
 	if ((argc > 1 && mash_parse_i64(argv[1], 10, 1000000, &n) != MASH_OK) ||
@@ -260,23 +272,22 @@ main(int argc, char **argv)
 	       "defaults (window 256, queue 1024, batch 32)\n",
 	       (long long)n);
 	fflush(stdout);
-	if (run(dir, 1, 0, &one) != 0 || run(dir, N_AG, 0, &five) != 0) {
+	if (run(dir, 0, 0, &one) != 0 || run(dir, 1, 0, &five) != 0) {
 		fprintf(stderr, "bench_agents: a run could not start\n");
 		bad = 1;
 		goto out;
 	}
-	print("one agent (police):", &one, 1, 0);
-	print("five agents together:", &five, N_AG,
-	      one.wall_s > 0 ? (double)one.stored / one.wall_s : 0);
+	base = one.wall_s > 0 ? (double)one.stored / one.wall_s : 0;
+	print("one agent at a time:", &one, 0);
+	print("five agents together:", &five, base);
 	fflush(stdout);
 	bad |= !whole(&one) || !whole(&five);
 	if (kills > 0) {
-		if (run(dir, N_AG, (int)kills, &crash) != 0) {
+		if (run(dir, 1, (int)kills, &crash) != 0) {
 			bad = 1;
 			goto out;
 		}
-		print("five agents, mashd killed:", &crash, N_AG,
-		      one.wall_s > 0 ? (double)one.stored / one.wall_s : 0);
+		print("five agents, mashd killed:", &crash, base);
 		bad |= !whole(&crash) || crash.kills != kills;
 	}
 out:

@@ -54,6 +54,12 @@ struct mash_mq_opts {
 	/* MQTT v5 Receive Maximum: unacknowledged messages the broker may
 	 * send us at once; 0: not sent (the broker's default, 65535). */
 	uint16_t receive_max;
+	/* MQTT will: published by the broker, QoS 1, when our connection
+	 * ends without a DISCONNECT (a crash). will_topic NULL: none. */
+	const char *will_topic;
+	const void *will_payload; /* copied; at most MASH_MAX_ENVELOPE */
+	size_t will_len;
+	int will_retained;
 };
 
 /* MQTT v5 properties a publisher sets and a receiver sees. */

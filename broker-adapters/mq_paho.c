@@ -55,6 +55,10 @@ struct mash_mq {
 	/* Copies of the options (strings owned here). */
 	char *uri, *client_id, *username, *password;
 	char *ca_file, *cert_file, *key_file;
+	char *will_topic;
+	unsigned char *will_payload;
+	size_t will_len;
+	int will_retained;
 	int tls, verify_peer, clean_start, keepalive_s;
 	uint32_t session_expiry_s;
 	int reconnect_min_s, reconnect_max_s;
@@ -551,6 +555,22 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	    dup_opt(o->cert_file, &mq->cert_file) != MASH_OK ||
 	    dup_opt(o->key_file, &mq->key_file) != MASH_OK)
 		goto out;
+	if (o->will_topic != NULL) {
+		if (o->will_len == 0 || o->will_payload == NULL ||
+		    o->will_len > MASH_MAX_ENVELOPE ||
+		    strlen(o->will_topic) > MASH_MAX_TOPIC) {
+			rc = MASH_ERR_INVAL;
+			goto out;
+		}
+		if (dup_opt(o->will_topic, &mq->will_topic) != MASH_OK)
+			goto out;
+		mq->will_payload = mash_malloc(o->will_len);
+		if (mq->will_payload == NULL)
+			goto out;
+		memcpy(mq->will_payload, o->will_payload, o->will_len);
+		mq->will_len = o->will_len;
+		mq->will_retained = o->will_retained;
+	}
 	mq->tls = strncmp(o->uri, "ssl://", 6) == 0;
 	mq->verify_peer = o->verify_peer;
 	mq->clean_start = o->clean_start;
@@ -661,6 +681,7 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 {
 	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
 	MQTTProperty p;
 	struct timespec dl;
@@ -692,6 +713,14 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 	co.minRetryInterval = mq->reconnect_min_s;
 	co.maxRetryInterval = mq->reconnect_max_s;
 	co.connectProperties = &props;
+	if (mq->will_topic != NULL) {
+		will.topicName = mq->will_topic;
+		will.payload.data = mq->will_payload;
+		will.payload.len = (int)mq->will_len;
+		will.retained = mq->will_retained;
+		will.qos = 1;
+		co.will = &will;
+	}
 	co.onFailure5 = on_connect_fail;
 	co.context = mq;
 	if (mq->tls) {
@@ -892,8 +921,14 @@ mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
 	ro.onFailure5 = on_publish_fail;
 	ro.context = mq;
 	/* Paho's receive thread must be free to read the PUBACK (see
-	 * on_message). Raised before sending so no window is missed. */
+	 * on_message). Raised before sending so no window is missed, and
+	 * on_message woken at once if it is holding the thread for a full
+	 * queue: its timed wait alone cost each publish up to 100 ms while
+	 * five agents kept the queue full (issue 22). */
 	atomic_fetch_add(&publishing_any, 1);
+	pthread_mutex_lock(&mq->lock);
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
 	prc = MQTTAsync_sendMessage(mq->client, topic, &m, &ro);
 	if (prc != MQTTASYNC_SUCCESS) {
 		atomic_fetch_sub(&publishing_any, 1);
@@ -1049,5 +1084,7 @@ mash_mq_free(struct mash_mq *mq)
 	mash_free(mq->ca_file);
 	mash_free(mq->cert_file);
 	mash_free(mq->key_file);
+	mash_free(mq->will_topic);
+	mash_free(mq->will_payload);
 	mash_free(mq);
 }

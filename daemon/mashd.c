@@ -34,6 +34,7 @@
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
+#include "daemon/status.h"
 #include "daemon/triggers.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
@@ -531,6 +532,13 @@ mashd_start_mq(struct mashd *d)
 	struct mash_mq_opts o;
 	int rc;
 
+	rc = mashd_status_new(d->key, d->signer, d->key_id,
+	                      mash_clock_now(&d->clock), &d->status);
+	if (rc != MASH_OK) {
+		mash_err("cannot seal the status messages: %s",
+		         mash_strerror(rc));
+		return rc;
+	}
 	mash_mq_opts_init(&o);
 	o.uri = d->cfg.mqtt_uri;
 	o.client_id = d->cfg.mqtt_client_id;
@@ -555,6 +563,10 @@ mashd_start_mq(struct mashd *d)
 	/* Copy a little more than the limit so an oversized message is
 	 * recognised (and quarantined, truncated) rather than taken whole. */
 	o.max_payload = (size_t)d->cfg.max_message + 1;
+	/* A crash says so: the broker publishes "offline" for us. */
+	o.will_topic = MASHD_STATUS_TOPIC;
+	o.will_payload = mashd_status_env(d->status, 0, &o.will_len);
+	o.will_retained = 1;
 	rc = mash_mq_new(&o, &d->mq);
 	if (rc != MASH_OK)
 		return rc;
@@ -654,6 +666,34 @@ drain(struct mashd *d, size_t limit)
 	return n;
 }
 
+/* Publish the retained status: online once per connection (a broker
+ * restarted without persistence forgot it), offline on a clean stop. */
+static void
+publish_status(struct mashd *d, int online)
+{
+	const uint8_t *env;
+	size_t len;
+	uint64_t conn = mash_mq_connect_count(d->mq);
+	int rc;
+
+	if (online && conn == d->status_conn)
+		return;
+	env = mashd_status_env(d->status, online, &len);
+	rc = mash_mq_publish(d->mq, MASHD_STATUS_TOPIC, env, len, 1, NULL,
+	                     (int)d->cfg.mqtt_publish_timeout_ms);
+	if (rc != MASH_OK) {
+		mash_warn("status %s not published (%s)%s",
+		          online ? "online" : "offline", mash_errname(rc),
+		          online ? "; retried" : "");
+		return;
+	}
+	if (online) {
+		d->status_conn = conn;
+		mash_info("status: online, incarnation %s",
+		          mashd_status_incarnation(d->status));
+	}
+}
+
 int
 mashd_run(struct mashd *d, int sfd)
 {
@@ -683,6 +723,8 @@ mashd_run(struct mashd *d, int sfd)
 	(void)mashd_outbox_flush_now(d);
 	next_tick = mono_ms();
 	while (!d->stopping) {
+		if (mash_mq_is_connected(d->mq))
+			publish_status(d, 1);
 		now = mono_ms();
 		if (now >= next_tick) {
 			run_ticks(d);
@@ -712,6 +754,7 @@ mashd_run(struct mashd *d, int sfd)
 		(void)drain(d, BATCH);
 	(void)mashd_audit_checkpoint_now(
 	    d); /* every record under a checkpoint */
+	publish_status(d, 0);
 	(void)mash_mq_disconnect(d->mq, 2000);
 	/* Anything that arrived while disconnecting is stored too (its
 	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */
@@ -723,6 +766,7 @@ void
 mashd_teardown(struct mashd *d)
 {
 	mash_mq_free(d->mq);
+	mashd_status_free(d->status);
 	mashd_deliver_free(d->deliver);
 	mashd_triggers_free(d->triggers);
 	mashd_batch_free(d);

@@ -66,6 +66,8 @@ struct mashd_stats {
 	uint64_t internal_errors; /* store/audit failures: no receipt */
 };
 
+struct mashd_status;
+
 struct mashd {
 	struct mashd_config cfg; /* after file + command line */
 	const char *config_path; /* borrowed from argv */
@@ -74,11 +76,13 @@ struct mashd {
 	struct mash_clock clock;
 	struct mashd_test_clock test_clock;
 
-	struct mash_mq *mq;         /* the MQTT adapter */
-	struct mash_store *store;   /* SQLite store (one connection) */
-	struct mash_aud *aud;       /* audit log on mash_store_sqlite() */
-	struct mash_trust *trust;   /* swapped on SIGHUP */
-	struct mash_key *key;       /* mashd's private signing key */
+	struct mash_mq *mq;          /* the MQTT adapter */
+	struct mashd_status *status; /* liveness messages (daemon/status.h) */
+	uint64_t status_conn;     /* connection the online status went out on */
+	struct mash_store *store; /* SQLite store (one connection) */
+	struct mash_aud *aud;     /* audit log on mash_store_sqlite() */
+	struct mash_trust *trust; /* swapped on SIGHUP */
+	struct mash_key *key;     /* mashd's private signing key */
 	char signer[MASHD_ID_SIZE]; /* "mashd" (cfg.signer) */
 	char key_id[MASHD_ID_SIZE]; /* cfg.key_id */
 

@@ -58,8 +58,8 @@ START_TEST(shipped_example_configs_load)
 	ck_assert_str_eq(c->daemon_signer, "mashd");
 	ck_assert_ptr_nonnull(c->trust_store);
 	ck_assert_ptr_null(c->daemon_pub);
-	ck_assert_int_eq(c->backoff_min_ms, 2000);
-	ck_assert_int_eq(c->backoff_max_ms, 60000);
+	ck_assert_int_eq(c->backoff_min_ms, 30000);
+	ck_assert_int_eq(c->backoff_max_ms, 300000);
 	ck_assert_ptr_nonnull(strstr(c->outbox, "/agents/../run/outbox-"));
 	mash_agent_cfg_free(c);
 }

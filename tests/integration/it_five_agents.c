@@ -2,7 +2,8 @@
  * whose receive queue is smaller than their combined in-flight windows.
  * Every record is receipted and stored exactly once, nobody re-sends
  * while the daemon is healthy, the daemon never hands a message back to
- * Paho; mashd SIGKILLed twice under the backlog still loses nothing; and
+ * Paho; mashd SIGKILLed twice under the backlog still loses nothing, the
+ * agents re-sending at once on its new incarnation (daemon/status.h); and
  * an agent stopped at its --deadline with records pending says so in its
  * exit status. Real mosquitto, real mashd, real SQLite files. */
 #include <check.h>
@@ -108,9 +109,9 @@ dump(const char *tag)
 }
 
 static void
-spawn_all(int n, pid_t *pids)
+spawn_all(int n, const char *deadline_s, pid_t *pids)
 {
-	static const char *const dl[] = {"--deadline", "300", NULL};
+	const char *const dl[] = {"--deadline", deadline_s, NULL};
 	char feed[600];
 	int i;
 
@@ -188,6 +189,23 @@ mashd_log_has(const char *needle)
 	return found;
 }
 
+static int
+agents_err_has(const char *needle)
+{
+	char p[600], *text;
+	int found = 0, i;
+
+	for (i = 0; i < N_AG; i++) {
+		(void)snprintf(p, sizeof(p), "%s/%s.err",
+		               mash_test_agents_dir(env), agencies[i]);
+		text = mash_test_read_file(p, 64u << 20, NULL);
+		if (text != NULL && strstr(text, needle) != NULL)
+			found = 1;
+		free(text);
+	}
+	return found;
+}
+
 START_TEST(five_agents_over_a_small_queue_store_every_record_once)
 {
 	pid_t pids[N_AG];
@@ -195,8 +213,8 @@ START_TEST(five_agents_over_a_small_queue_store_every_record_once)
 
 	/* A re-send backoff far above a healthy daemon's receipt time:
 	 * any re-send here is a needless one. */
-	start(10000, 20000);
-	spawn_all(200, pids);
+	start(30000, 60000);
+	spawn_all(200, "300", pids);
 	reap(pids);
 	wait_all(200, &resent);
 	ck_assert_int_eq(resent, 0);
@@ -213,8 +231,11 @@ START_TEST(mashd_killed_twice_under_a_backlog_loses_nothing)
 	pid_t pids[N_AG];
 	long distinct = 0, resent = 0, n;
 
-	start(1000, 4000);
-	spawn_all(300, pids);
+	/* A backoff beyond the agents' deadline: only the daemon's status
+	 * (a new incarnation after each restart) can make them re-send what
+	 * each crash lost in time. */
+	start(120000, 240000);
+	spawn_all(300, "100", pids);
 	ck_assert_int_eq(mash_test_agents_wait_count(env, NULL, 200, 120000),
 	                 0);
 	ck_assert_int_eq(mash_test_agents_crash_mashd(env), 0);
@@ -229,8 +250,10 @@ START_TEST(mashd_killed_twice_under_a_backlog_loses_nothing)
 	                 N_AG * 300);
 	ck_assert_int_eq(distinct, N_AG * 300);
 	/* The events mashd had taken but not committed came back only
-	 * through re-sends. */
+	 * through re-sends, forced by its new incarnation. */
 	ck_assert_int_gt(resent, 0);
+	ck_assert_msg(agents_err_has("daemon restarted"),
+	              "no agent saw the daemon restart");
 }
 END_TEST
 
