@@ -27,7 +27,8 @@ struct mash_mq;
 
 /* Hard limits. */
 #define MASH_MQ_MAX_SUBS            16u /* subscriptions kept for resubscribe */
-#define MASH_MQ_MAX_CORRELATION     256u  /* v5 correlation data, bytes */
+#define MASH_MQ_MAX_CORRELATION     256u /* v5 correlation data, bytes */
+#define MASH_MQ_MAX_PIPELINE        128u /* messages per mash_mq_publish_many */
 #define MASH_MQ_DEFAULT_QUEUE_MSGS  1024u /* receive queue, messages */
 #define MASH_MQ_DEFAULT_QUEUE_BYTES (64u * 1024u * 1024u)
 /* A received payload larger than this is not copied whole: the queued
@@ -161,6 +162,27 @@ uint64_t mash_mq_over_count(struct mash_mq *mq);
  * twice its byte bound); Paho offers it again with its next packet, which can
  * take long: raise the queue. Never a loss. */
 uint64_t mash_mq_refused_count(struct mash_mq *mq);
+
+/* One message of mash_mq_publish_many. */
+struct mash_mq_out {
+	const char *topic;
+	const void *buf;
+	size_t len;
+	int retained;
+	const struct mash_mq_props *props; /* NULL: none */
+};
+
+/*
+ * Publish n (at most MASH_MQ_MAX_PIPELINE) QoS 1 messages in this order
+ * without waiting between them, then wait up to timeout_ms for all their
+ * PUBACKs: one round trip for the lot instead of one each. rcs[i] is
+ * MASH_OK (acknowledged), MASH_ERR_MQTT (refused, failed, or not sent
+ * because an earlier one could not be) or MASH_ERR_TIMEOUT. Returns
+ * MASH_OK when all are, else the first failure; MASH_ERR_INVAL for bad
+ * arguments (rcs untouched).
+ */
+int mash_mq_publish_many(struct mash_mq *mq, const struct mash_mq_out *msgs,
+                         size_t n, int timeout_ms, int *rcs);
 
 /* Free a message; NULL allowed. Payload bytes are wiped first. */
 void mash_mq_msg_free(struct mash_mq_msg *m);

@@ -42,6 +42,11 @@
  */
 static _Atomic int publishing_any;
 
+/* Completed publishes remembered for mash_mq_publish_wait: more than
+ * MASH_MQ_MAX_PIPELINE, so that none of a pipeline's results is
+ * overwritten before it is read. */
+#define MQ_DONE_RING (4u * MASH_MQ_MAX_PIPELINE)
+
 struct mq_node {
 	struct mq_node *next;
 	struct mash_mq_msg *msg;
@@ -82,12 +87,17 @@ struct mash_mq {
 	uint64_t waited;      /* times on_message waited for room */
 	uint64_t over;        /* messages taken over the soft bound */
 	uint16_t receive_max; /* v5 Receive Maximum sent; 0: none */
+	/* The broker's Receive Maximum (CONNACK): how many of our QoS 1
+	 * publishes it takes unacknowledged. Paho holds any more in its
+	 * command queue and sends them late (its send thread polls once a
+	 * second), so a pipeline never runs deeper than this. */
+	unsigned send_window;
 	/* Recently completed publishes, by token (ring). Tokens, not
 	 * pointers, so a caller that timed out leaves nothing dangling. */
 	struct {
 		int token;
 		int ok;
-	} done[64];
+	} done[MQ_DONE_RING];
 	unsigned done_next;
 	struct mq_node *head, *tail;
 	size_t qcount, qbytes;
@@ -236,6 +246,26 @@ on_subscribe_fail(void *ctx, MQTTAsync_failureData5 *r)
 }
 
 static void
+on_connect_ok(void *ctx, MQTTAsync_successData5 *r)
+{
+	struct mash_mq *mq = ctx;
+	unsigned w = 65535; /* MQTT v5: absent means 65535 */
+
+	if (r != NULL &&
+	    MQTTProperties_hasProperty(&r->properties,
+	                               MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)) {
+		int v = MQTTProperties_getNumericValue(
+		    &r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+
+		if (v > 0)
+			w = (unsigned)v;
+	}
+	pthread_mutex_lock(&mq->lock);
+	mq->send_window = w;
+	pthread_mutex_unlock(&mq->lock);
+}
+
+static void
 on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
 {
 	struct mash_mq *mq = ctx;
@@ -261,8 +291,8 @@ static void
 publish_done(struct mash_mq *mq, int token, int ok)
 {
 	pthread_mutex_lock(&mq->lock);
-	mq->done[mq->done_next % 64].token = token;
-	mq->done[mq->done_next % 64].ok = ok;
+	mq->done[mq->done_next % MQ_DONE_RING].token = token;
+	mq->done[mq->done_next % MQ_DONE_RING].ok = ok;
 	mq->done_next++;
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
@@ -288,10 +318,12 @@ publish_state(struct mash_mq *mq, int token)
 {
 	unsigned i;
 
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < MQ_DONE_RING; i++)
 		if (mq->done_next > i &&
-		    mq->done[(mq->done_next - 1 - i) % 64].token == token)
-			return mq->done[(mq->done_next - 1 - i) % 64].ok;
+		    mq->done[(mq->done_next - 1 - i) % MQ_DONE_RING].token ==
+		        token)
+			return mq->done[(mq->done_next - 1 - i) % MQ_DONE_RING]
+			    .ok;
 	return -1;
 }
 
@@ -587,6 +619,7 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	mq->max_payload =
 	    o->max_payload ? o->max_payload : MASH_MQ_DEFAULT_MAX_PAYLOAD;
 	mq->receive_max = o->receive_max;
+	mq->send_window = 20; /* until a CONNACK says (Mosquitto's default) */
 	mq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (mq->efd < 0) {
 		rc = MASH_ERR_IO;
@@ -721,6 +754,7 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 		will.qos = 1;
 		co.will = &will;
 	}
+	co.onSuccess5 = on_connect_ok;
 	co.onFailure5 = on_connect_fail;
 	co.context = mq;
 	if (mq->tls) {
@@ -873,20 +907,20 @@ mash_mq_fd(struct mash_mq *mq)
 	return mq->efd;
 }
 
-int
-mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
-                size_t len, int retained, const struct mash_mq_props *props,
-                int timeout_ms)
+/* Send one QoS 1 message; *token identifies it to wait_tokens. */
+static int
+publish_start(struct mash_mq *mq, const char *topic, const void *buf,
+              size_t len, int retained, const struct mash_mq_props *props,
+              int *token)
 {
 	MQTTAsync_message m = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTProperty p;
-	struct timespec dl;
-	int rc = MASH_ERR_INVAL, prc, state;
+	int rc = MASH_ERR_INVAL, prc;
 
 	if (mq == NULL || topic == NULL || topic[0] == '\0' ||
 	    strlen(topic) > MASH_MAX_TOPIC || (buf == NULL && len > 0) ||
-	    len > (size_t)INT32_MAX)
+	    len > (size_t)INT32_MAX || token == NULL)
 		goto out;
 	if (props != NULL && props->correlation_len > MASH_MQ_MAX_CORRELATION)
 		goto out;
@@ -920,47 +954,142 @@ mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
 	ro.onSuccess5 = on_publish_ok;
 	ro.onFailure5 = on_publish_fail;
 	ro.context = mq;
-	/* Paho's receive thread must be free to read the PUBACK (see
-	 * on_message). Raised before sending so no window is missed, and
-	 * on_message woken at once if it is holding the thread for a full
-	 * queue: its timed wait alone cost each publish up to 100 ms while
-	 * five agents kept the queue full (issue 22). */
-	atomic_fetch_add(&publishing_any, 1);
-	pthread_mutex_lock(&mq->lock);
-	pthread_cond_broadcast(&mq->cond);
-	pthread_mutex_unlock(&mq->lock);
 	prc = MQTTAsync_sendMessage(mq->client, topic, &m, &ro);
 	if (prc != MQTTASYNC_SUCCESS) {
-		atomic_fetch_sub(&publishing_any, 1);
 		mash_warn("mq: publish refused by client: %s",
 		          MQTTAsync_strerror(prc));
 		goto out;
 	}
-	/* Wait for the PUBACK: a caller publishing a receipt needs to know
-	 * the broker has it. (MQTTAsync_waitForCompletion polls every
-	 * 100 ms; the callbacks answer at once.) */
+	*token = ro.token;
+	rc = MASH_OK;
+out:
+	MQTTProperties_free(&m.properties);
+	return rc;
+}
+
+/*
+ * Around every publish: Paho's receive thread must not be held by
+ * on_message for a full queue. It reads the PUBACKs we wait for, and it
+ * holds Paho's own lock while it calls on_message, which
+ * MQTTAsync_sendMessage needs too. So publishing_any is raised BEFORE
+ * the first send, and on_message, if it is waiting, is woken at once
+ * (its timed wait alone cost each publish up to 100 ms while five
+ * agents kept the queue full, issue 22).
+ */
+static void
+publishing_begin(struct mash_mq *mq)
+{
+	atomic_fetch_add(&publishing_any, 1);
+	pthread_mutex_lock(&mq->lock);
+	pthread_cond_broadcast(&mq->cond);
+	pthread_mutex_unlock(&mq->lock);
+}
+
+static void
+publishing_end(void)
+{
+	atomic_fetch_sub(&publishing_any, 1);
+}
+
+/* Wait until every token has its PUBACK or the deadline passes; rcs[i]
+ * gets MASH_OK, MASH_ERR_MQTT (refused or failed) or MASH_ERR_TIMEOUT.
+ * Between publishing_begin and publishing_end only. */
+static void
+wait_tokens(struct mash_mq *mq, const int *tokens, int *rcs, size_t n,
+            int timeout_ms)
+{
+	struct timespec dl;
+	size_t i, left = n;
+	int state, timed_out = 0;
+
+	for (i = 0; i < n; i++)
+		rcs[i] = 1; /* not yet known */
 	dl = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&mq->lock);
 	for (;;) {
-		state = publish_state(mq, ro.token);
-		if (state >= 0)
-			break;
-		if (cond_wait_until(mq, &dl) == ETIMEDOUT) {
-			state = publish_state(mq, ro.token);
-			break;
+		for (i = 0; i < n; i++) {
+			if (rcs[i] != 1)
+				continue;
+			state = publish_state(mq, tokens[i]);
+			if (state >= 0) {
+				rcs[i] = state == 1 ? MASH_OK : MASH_ERR_MQTT;
+				left--;
+			}
 		}
+		if (left == 0 || timed_out)
+			break;
+		if (cond_wait_until(mq, &dl) == ETIMEDOUT)
+			timed_out = 1; /* one last look */
 	}
 	pthread_mutex_unlock(&mq->lock);
-	atomic_fetch_sub(&publishing_any, 1);
-	if (state == 1) {
-		rc = MASH_OK;
-	} else if (state == 0) {
-		rc = MASH_ERR_MQTT;
-	} else {
-		rc = MASH_ERR_TIMEOUT;
+	for (i = 0; i < n; i++)
+		if (rcs[i] == 1)
+			rcs[i] = MASH_ERR_TIMEOUT;
+}
+
+int
+mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
+                size_t len, int retained, const struct mash_mq_props *props,
+                int timeout_ms)
+{
+	int token = 0, rc;
+
+	if (mq == NULL)
+		return MASH_ERR_INVAL;
+	publishing_begin(mq);
+	rc = publish_start(mq, topic, buf, len, retained, props, &token);
+	if (rc == MASH_OK)
+		wait_tokens(mq, &token, &rc, 1, timeout_ms);
+	publishing_end();
+	return rc;
+}
+
+int
+mash_mq_publish_many(struct mash_mq *mq, const struct mash_mq_out *msgs,
+                     size_t n, int timeout_ms, int *rcs)
+{
+	int tokens[MASH_MQ_MAX_PIPELINE], wrc[MASH_MQ_MAX_PIPELINE];
+	size_t i, started = 0, waited = 0, window;
+	int rc = MASH_OK, failed = 0, start_failed;
+
+	if (mq == NULL || (msgs == NULL && n > 0) || rcs == NULL ||
+	    n > MASH_MQ_MAX_PIPELINE)
+		return MASH_ERR_INVAL;
+	pthread_mutex_lock(&mq->lock);
+	window = mq->send_window > 0 ? mq->send_window : 1;
+	pthread_mutex_unlock(&mq->lock);
+	publishing_begin(mq);
+	/* Rounds of at most the broker's window: send, then wait. */
+	while (waited < n && !failed) {
+		start_failed = 0;
+		for (i = waited; i < n && i - waited < window; i++) {
+			rcs[i] = publish_start(mq, msgs[i].topic, msgs[i].buf,
+			                       msgs[i].len, msgs[i].retained,
+			                       msgs[i].props, &tokens[i]);
+			if (rcs[i] != MASH_OK) {
+				failed = start_failed = 1;
+				break;
+			}
+		}
+		started = i;
+		if (started > waited) {
+			wait_tokens(mq, tokens + waited, wrc + waited,
+			            started - waited, timeout_ms);
+			for (i = waited; i < started; i++) {
+				rcs[i] = wrc[i];
+				if (rcs[i] != MASH_OK)
+					failed = 1;
+			}
+		}
+		/* rcs[started] says why it could not be sent. */
+		waited = start_failed ? started + 1 : started;
 	}
-out:
-	MQTTProperties_free(&m.properties);
+	publishing_end();
+	/* What follows a failure was not sent. */
+	for (i = waited; i < n; i++)
+		rcs[i] = MASH_ERR_MQTT;
+	for (i = 0; i < n && rc == MASH_OK; i++)
+		rc = rcs[i]; /* the first failure */
 	return rc;
 }
 

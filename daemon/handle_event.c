@@ -150,6 +150,79 @@ send_receipt(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
 	}
 }
 
+/* Seal the receipt for out (echoing msg's correlation data) into *env. */
+static int
+seal_receipt(struct mashd *d, const char *agency, const struct outcome *out,
+             uint8_t **env, size_t *envlen)
+{
+	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
+
+	r.event_id = (char *)out->event_id;
+	r.agency = (char *)agency;
+	r.status = (Mash__V1__Receipt__Status)out->status;
+	r.reason = (char *)out->reason;
+	r.case_id = (char *)out->case_id;
+	r.audit_seq = out->audit_seq;
+	return mash_env_seal_msg(d->key, d->signer, d->key_id, &r.base, env,
+	                         envlen);
+}
+
+/* The receipts of a committed batch in pipelines of up to
+ * MASH_MQ_MAX_PIPELINE: one round trip to the broker for each, not one
+ * per receipt (issue 22). */
+static void
+send_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
+{
+	struct mash_mq_out out[MASH_MQ_MAX_PIPELINE];
+	struct mash_mq_props props[MASH_MQ_MAX_PIPELINE];
+	char topic[MASH_MQ_MAX_PIPELINE][MASH_MAX_TOPIC + 1];
+	uint8_t *env[MASH_MQ_MAX_PIPELINE];
+	size_t len[MASH_MQ_MAX_PIPELINE], i, m;
+	int rcs[MASH_MQ_MAX_PIPELINE];
+
+	while (n > 0) {
+		memset(out, 0, sizeof(out));
+		for (i = 0, m = 0; i < n && m < MASH_MQ_MAX_PIPELINE; i++) {
+			env[m] = NULL;
+			if (mash_snprintf(topic[m], sizeof(topic[m]), "%s%s",
+			                  RECEIPTS_PREFIX,
+			                  v[i].agency) != MASH_OK ||
+			    seal_receipt(d, v[i].agency, &v[i].out, &env[m],
+			                 &len[m]) != MASH_OK) {
+				d->stats.receipt_failed++;
+				continue;
+			}
+			memset(&props[m], 0, sizeof(props[m]));
+			props[m].correlation = v[i].msg->correlation;
+			props[m].correlation_len = v[i].msg->correlation_len;
+			out[m].topic = topic[m];
+			out[m].buf = env[m];
+			out[m].len = len[m];
+			out[m].props = &props[m];
+			m++;
+		}
+		v += i;
+		n -= i;
+		if (m > 0 &&
+		    mash_mq_publish_many(d->mq, out, m,
+		                         (int)d->cfg.mqtt_publish_timeout_ms,
+		                         rcs) == MASH_ERR_INVAL)
+			for (i = 0; i < m; i++)
+				rcs[i] = MASH_ERR_INVAL;
+		for (i = 0; i < m; i++) {
+			if (rcs[i] == MASH_OK) {
+				d->stats.receipts++;
+			} else {
+				d->stats.receipt_failed++;
+				mash_warn("%s: a receipt not published (%s); "
+				          "the agent will re-send",
+				          out[i].topic, mash_errname(rcs[i]));
+			}
+			mash_free(env[i]);
+		}
+	}
+}
+
 /* The receipt for out: now, or after the batch's COMMIT. */
 static void
 reply(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
@@ -518,9 +591,7 @@ mashd_batch_end(struct mashd *d)
 		mash_info("batch: %zu messages in one commit", n);
 	if (stored && d->test_exit_after_commit)
 		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
-	for (i = 0; i < n; i++)
-		send_receipt(d, d->deferred[i].agency, d->deferred[i].msg,
-		             &d->deferred[i].out);
+	send_receipts(d, d->deferred, n);
 	if (stored)
 		mashd_after_commit(d);
 	return MASH_OK;

@@ -75,15 +75,31 @@ mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
 	                     payload, len, env, env_len);
 }
 
-/* mashd_outbox_send_fn over the MQTT adapter: QoS 1, not retained. */
-static int
-outbox_send(void *ctx, const char *topic, const unsigned char *bytes,
-            size_t len)
+/* mashd_outbox_send_many_fn over the MQTT adapter: QoS 1, not retained,
+ * one pipeline. */
+static void
+outbox_send(void *ctx, const char *const *topic,
+            const unsigned char *const *bytes, const size_t *len, size_t n,
+            int *rcs)
 {
+	struct mash_mq_out out[MASHD_OUTBOX_FLUSH_BATCH];
 	struct mashd *d = ctx;
+	size_t i;
+	int rc = MASH_ERR_INVAL;
 
-	return mash_mq_publish(d->mq, topic, bytes, len, 0, NULL,
-	                       (int)d->cfg.mqtt_publish_timeout_ms);
+	memset(out, 0, sizeof(out));
+	if (n <= MASHD_OUTBOX_FLUSH_BATCH) {
+		for (i = 0; i < n; i++) {
+			out[i].topic = topic[i];
+			out[i].buf = bytes[i];
+			out[i].len = len[i];
+		}
+		rc = mash_mq_publish_many(
+		    d->mq, out, n, (int)d->cfg.mqtt_publish_timeout_ms, rcs);
+	}
+	if (rc == MASH_ERR_INVAL)
+		for (i = 0; i < n; i++)
+			rcs[i] = MASH_ERR_INVAL;
 }
 
 int
@@ -92,7 +108,7 @@ mashd_outbox_flush_now(struct mashd *d)
 	size_t n = 0;
 	int rc;
 
-	rc = mashd_outbox_flush(d->store, outbox_send, d, &n);
+	rc = mashd_outbox_flush_many(d->store, outbox_send, d, &n);
 	if (n > 0)
 		mash_debug("outbox: %zu message(s) published", n);
 	if (rc != MASH_OK)

@@ -41,57 +41,102 @@ mark_done(struct mash_store *st, const struct mash_store_outbox_list *l,
 	return mash_store_commit(st);
 }
 
+/* mashd_outbox_flush's one-at-a-time sender as a pipeline of one: each
+ * message waits for the one before it, and nothing is sent after a
+ * failure (the order guarantee of mashd_outbox_flush). */
+struct one_by_one {
+	mashd_outbox_send_fn send;
+	void *ctx;
+};
+
+static void
+send_one_by_one(void *ctx, const char *const *topic,
+                const unsigned char *const *bytes, const size_t *len, size_t n,
+                int *rcs)
+{
+	const struct one_by_one *o = ctx;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rcs[i] = o->send(o->ctx, topic[i], bytes[i], len[i]);
+		if (rcs[i] != MASH_OK)
+			break;
+	}
+	for (i++; i < n; i++)
+		rcs[i] = MASH_ERR_STATE; /* not attempted */
+}
+
 int
 mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send, void *ctx,
                    size_t *n_sent)
 {
+	struct one_by_one o;
+
+	if (n_sent != NULL)
+		*n_sent = 0;
+	if (st == NULL || send == NULL)
+		return MASH_ERR_INVAL;
+	o.send = send;
+	o.ctx = ctx;
+	return mashd_outbox_flush_many(st, send_one_by_one, &o, n_sent);
+}
+
+int
+mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
+                        void *ctx, size_t *n_sent)
+{
 	struct mash_store_outbox_list *l = NULL;
+	const char *topic[MASHD_OUTBOX_FLUSH_BATCH];
+	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
+	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
+	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
 	int64_t after = 0;
-	size_t sent = 0, i = 0;
-	int rc = MASH_ERR_INVAL, src;
+	size_t sent = 0, i, k;
+	int rc = MASH_ERR_INVAL;
 
 	if (n_sent != NULL)
 		*n_sent = 0;
 	if (st == NULL || send == NULL)
 		goto out;
 	for (;;) {
-		i = 0;
 		rc = mash_store_outbox_pending(st, after,
 		                               MASHD_OUTBOX_FLUSH_BATCH, &l);
 		if (rc != MASH_OK)
 			goto out;
 		if (l->n == 0)
 			break;
-		/* Publish outside any transaction (nothing leaves the hub
-		 * while one is open), then mark the published prefix. */
-		for (i = 0; i < l->n; i++) {
-			const struct mash_store_outbox_row *r = &l->v[i];
-
-			rc = send(ctx, r->topic, r->bytes, r->len);
-			if (rc != MASH_OK) {
-				mash_warn(
-				    "outbox: message %lld to %s not "
-				    "published (%s); kept for the next flush",
-				    (long long)r->id, r->topic,
-				    mash_errname(rc));
-				goto out;
-			}
-			after = r->id;
-			sent++;
+		if (l->n > MASHD_OUTBOX_FLUSH_BATCH) {
+			rc = MASH_ERR_INTERNAL;
+			goto out;
 		}
-		rc = mark_done(st, l, l->n);
+		/* Publish outside any transaction (nothing leaves the hub
+		 * while one is open), then mark the acknowledged prefix. */
+		for (i = 0; i < l->n; i++) {
+			topic[i] = l->v[i].topic;
+			bytes[i] = l->v[i].bytes;
+			len[i] = l->v[i].len;
+		}
+		send(ctx, topic, bytes, len, l->n, rcs);
+		for (k = 0; k < l->n && rcs[k] == MASH_OK; k++)
+			;
+		rc = mark_done(st, l, k);
 		if (rc != MASH_OK)
 			goto out;
+		sent += k;
+		if (k < l->n) {
+			mash_warn("outbox: message %lld to %s not published "
+			          "(%s); kept for the next flush",
+			          (long long)l->v[k].id, l->v[k].topic,
+			          mash_errname(rcs[k]));
+			rc = rcs[k];
+			goto out;
+		}
+		after = l->v[l->n - 1].id;
 		mash_store_outbox_list_free(l);
 		l = NULL;
 	}
 	rc = MASH_OK;
 out:
-	if (l != NULL && rc != MASH_OK && i > 0 && i < l->n) {
-		src = mark_done(st, l, i);
-		if (src != MASH_OK)
-			rc = src;
-	}
 	mash_store_outbox_list_free(l);
 	if (n_sent != NULL)
 		*n_sent = sent;

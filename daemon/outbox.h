@@ -42,4 +42,25 @@ typedef int (*mashd_outbox_send_fn)(void *ctx, const char *topic,
 int mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send,
                        void *ctx, size_t *n_sent);
 
+/*
+ * Publish topic[i] / bytes[i] / len[i] for i < n (n <= 64) at QoS 1 in
+ * this order, without waiting between them, then wait for all: rcs[i] =
+ * MASH_OK once the broker acknowledged message i, an error otherwise.
+ */
+typedef void (*mashd_outbox_send_many_fn)(void *ctx, const char *const *topic,
+                                          const unsigned char *const *bytes,
+                                          const size_t *len, size_t n,
+                                          int *rcs);
+
+/*
+ * As mashd_outbox_flush, publishing each list of up to
+ * MASHD_OUTBOX_FLUSH_BATCH messages in one pipeline (one round trip to
+ * the broker, not one each; issue 22). After a failure the messages of
+ * that list behind it may have been published too; they stay pending
+ * and go again (receivers de-duplicate by audit_seq).
+ */
+int mashd_outbox_flush_many(struct mash_store *st,
+                            mashd_outbox_send_many_fn send, void *ctx,
+                            size_t *n_sent);
+
 #endif

@@ -181,6 +181,83 @@ START_TEST(correlation_longer_than_limit_is_refused)
 }
 END_TEST
 
+START_TEST(publish_many_sends_all_in_order_and_waits_once)
+{
+	struct mash_mq *sub = connected("it-sub-many", "mash/v1/inbox/+");
+	struct mash_mq *pub = connected("it-pub-many", NULL);
+	struct mash_mq_out out[MASH_MQ_MAX_PIPELINE + 1];
+	char body[MASH_MQ_MAX_PIPELINE][16];
+	int rcs[MASH_MQ_MAX_PIPELINE + 1];
+	size_t i, n = MASH_MQ_MAX_PIPELINE;
+
+	memset(out, 0, sizeof(out));
+	for (i = 0; i < n; i++) {
+		(void)snprintf(body[i], sizeof(body[i]), "m%03zu", i);
+		out[i].topic = "mash/v1/inbox/analyst.amara";
+		out[i].buf = body[i];
+		out[i].len = strlen(body[i]);
+	}
+	ck_assert_int_eq(mash_mq_publish_many(pub, out, n, 10000, rcs),
+	                 MASH_OK);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(rcs[i], MASH_OK);
+	for (i = 0; i < n; i++)
+		expect_msg(sub, "mash/v1/inbox/analyst.amara", body[i]);
+	/* More than one pipeline holds is refused, not cut short. */
+	out[n] = out[0];
+	ck_assert_int_eq(mash_mq_publish_many(pub, out, n + 1, 10000, rcs),
+	                 MASH_ERR_INVAL);
+	/* A message that cannot be sent fails, and so does what follows. */
+	out[1].topic = "";
+	ck_assert_int_eq(mash_mq_publish_many(pub, out, 3, 10000, rcs),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(rcs[0], MASH_OK);
+	ck_assert_int_eq(rcs[1], MASH_ERR_INVAL);
+	ck_assert_int_eq(rcs[2], MASH_ERR_MQTT);
+	mash_mq_free(pub);
+	mash_mq_free(sub);
+}
+END_TEST
+
+/* A client that dies without a DISCONNECT leaves its will, retained,
+ * for whoever subscribes later (mashd's "offline" status). */
+START_TEST(will_is_published_by_the_broker_when_a_client_dies)
+{
+	struct mash_mq *sub;
+	struct mash_mq_msg *m = NULL;
+	pid_t pid;
+	int status = 0;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mash_mq_opts o;
+		struct mash_mq *mq = NULL;
+
+		mash_mq_opts_init(&o);
+		o.uri = mash_test_broker_uri(broker);
+		o.client_id = "it-will";
+		o.will_topic = "mash/v1/status/daemon";
+		o.will_payload = "gone";
+		o.will_len = 4;
+		o.will_retained = 1;
+		if (mash_mq_new(&o, &mq) != MASH_OK ||
+		    mash_mq_connect(mq, 10000) != MASH_OK)
+			_exit(1);
+		_exit(0); /* no DISCONNECT: the broker sees a dead socket */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	sub = connected("it-will-watch", "mash/v1/status/daemon");
+	ck_assert_int_eq(mash_mq_next(sub, 10000, &m), MASH_OK);
+	ck_assert_uint_eq(m->len, 4);
+	ck_assert(memcmp(m->payload, "gone", 4) == 0);
+	ck_assert_int_eq(m->retained, 1);
+	mash_mq_msg_free(m);
+	mash_mq_free(sub);
+}
+END_TEST
+
 START_TEST(retained_message_reaches_a_later_subscriber_flagged_retained)
 {
 	struct mash_mq *pub = connected("it-pub", NULL);
@@ -562,6 +639,8 @@ main(void)
 	tcase_add_test(tc, correlation_longer_than_limit_is_refused);
 	tcase_add_test(
 	    tc, retained_message_reaches_a_later_subscriber_flagged_retained);
+	tcase_add_test(tc, publish_many_sends_all_in_order_and_waits_once);
+	tcase_add_test(tc, will_is_published_by_the_broker_when_a_client_dies);
 	tcase_add_test(tc, full_queue_holds_back_the_broker_and_loses_none);
 	tcase_add_test(tc, oversized_payload_is_cut_and_flagged);
 	tcase_add_test(tc, queue_fd_is_readable_only_while_messages_wait);
