@@ -686,7 +686,7 @@ setup(struct agent *a)
 	rc = mash_key_load_private(c->sign_key, &a->key);
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: signing key %s: %s\n", c->sign_key,
-		        mash_strerror(rc));
+		        mash_file_strerror(rc));
 		return rc;
 	}
 	rc = load_trust(a);

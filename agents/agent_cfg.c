@@ -3,6 +3,7 @@
  * type-checked and bounded; errors name the file and line
  * (config_setting_source_line), never a secret value.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,6 +165,85 @@ mash_agent_cfg_free(struct mash_agent_cfg *c)
 	mash_free(c->outbox);
 	mash_free(c->log_level);
 	mash_free(c);
+}
+
+/* Every setting the agent reads (load below). Anything else is refused
+ * with its file and line, as mashd does: a misspelt key (conect_ms) would
+ * otherwise leave its default in force without a word (issue 23). */
+static const char *const known_keys[] = {
+    "agent",
+    "agent.agency",
+    "agent.log_level",
+    "agent.mqtt",
+    "agent.mqtt.uri",
+    "agent.mqtt.client_id",
+    "agent.mqtt.username",
+    "agent.mqtt.password",
+    "agent.mqtt.ca_file",
+    "agent.mqtt.cert_file",
+    "agent.mqtt.key_file",
+    "agent.mqtt.verify_peer",
+    "agent.mqtt.keepalive_s",
+    "agent.mqtt.reconnect_min_s",
+    "agent.mqtt.reconnect_max_s",
+    "agent.signer",
+    "agent.signer.id",
+    "agent.signer.key_id",
+    "agent.signer.key_file",
+    "agent.receipts",
+    "agent.receipts.trust_store",
+    "agent.receipts.daemon_public_key",
+    "agent.receipts.daemon_key_id",
+    "agent.receipts.signer",
+    "agent.outbox",
+    "agent.outbox.path",
+    "agent.outbox.backoff_min_ms",
+    "agent.outbox.backoff_max_ms",
+    "agent.outbox.max_inflight",
+    "agent.timeouts",
+    "agent.timeouts.connect_ms",
+    "agent.timeouts.publish_ms",
+    "agent.timeouts.receipt_wait_ms",
+    "agent.timeouts.follow_poll_ms",
+};
+
+static int
+key_known(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		if (strcmp(known_keys[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Walk the settings under s (whose dotted path is prefix) and refuse the
+ * first one not in known_keys. */
+static int
+check_keys(struct loader *l, const config_setting_t *s, const char *prefix)
+{
+	char path[256];
+	const config_setting_t *e;
+	const char *name;
+	int i, rc;
+
+	for (i = 0; (e = config_setting_get_elem(s, (unsigned)i)) != NULL;
+	     i++) {
+		name = config_setting_name(e);
+		if (name == NULL)
+			continue; /* an array or list element */
+		if (snprintf(path, sizeof(path), "%s%s%s", prefix,
+		             prefix[0] ? "." : "", name) >= (int)sizeof(path) ||
+		    !key_known(path))
+			return fail(l, e, "unknown setting '%s'", path);
+		if (config_setting_is_group(e)) {
+			rc = check_keys(l, e, path);
+			if (rc != MASH_OK)
+				return rc;
+		}
+	}
+	return MASH_OK;
 }
 
 static int
@@ -353,9 +433,19 @@ mash_agent_cfg_load(const char *path, const char *agency,
 		rc = fail(&l, NULL, "unknown agency '%s'", agency);
 		goto out;
 	}
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (stat(path, &st) != 0) {
+		/* "no such file" with the path, not "input/output error". */
 		if (why != NULL)
-			(void)snprintf(why, whylen, "%s: cannot read", path);
+			(void)snprintf(why, whylen, "%s: %s", path,
+			               errno == ENOENT ? "no such file"
+			                               : strerror(errno));
+		rc = errno == ENOENT ? MASH_ERR_NOT_FOUND : MASH_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (why != NULL)
+			(void)snprintf(why, whylen, "%s: not a regular file",
+			               path);
 		rc = MASH_ERR_IO;
 		goto out;
 	}
@@ -381,6 +471,9 @@ mash_agent_cfg_load(const char *path, const char *agency,
 		         : MASH_ERR_CONFIG;
 		goto out;
 	}
+	rc = check_keys(&l, config_root_setting(&cf), "");
+	if (rc != MASH_OK)
+		goto out;
 	c = mash_calloc(1, sizeof(*c));
 	if (c == NULL) {
 		rc = MASH_ERR_NOMEM;

@@ -46,6 +46,7 @@ usage(FILE *f)
 	       "  --deadline S     stop after S seconds even if receipts are "
 	       "missing (they\n"
 	       "                   stay in the outbox for the next run)\n"
+	       "  --version        print the version and exit\n"
 	       "  --log-level L    error | warn | info | debug (default: "
 	       "config, else warn)\n"
 	       "Reads the feed, signs and publishes each record to "
@@ -79,6 +80,7 @@ main(int argc, char **argv)
 	    {"follow", no_argument, NULL, 'f'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"deadline", required_argument, NULL, 'd'},
+	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -123,6 +125,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mash-agent %s\n", MASH_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -18,6 +18,7 @@
 #include "audit/aud.h"
 #include "audit/merkle.h"
 #include "audit/verify.h"
+#include "cli/audit_int.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
 #include "common/err.h"
@@ -28,24 +29,8 @@
 #include "crypto/trust.h"
 #include "mash/v1/mash.pb-c.h"
 
-#define G      "audit"
 #define HLEN   MASH_MERKLE_HASH_LEN
 #define DAY_MS INT64_C(86400000)
-
-struct opts {
-	const char *verb;
-	const char *db;
-	const char *trust;
-	const char *pub;
-	const char *case_id;
-	const char *agency;
-	const char *principal;
-	const char *type;
-	int64_t since, until; /* [since, until) ms; -1 unset */
-	uint64_t seq, from, to;
-	int consistency;
-	int json, csv;
-};
 
 static void
 help(FILE *f)
@@ -56,8 +41,7 @@ help(FILE *f)
 	    "[--json]\n"
 	    "       mashctl audit query  --db FILE [filters] [--json]\n"
 	    "       mashctl audit export --db FILE [filters]\n"
-	    "       mashctl audit report --db FILE [--since T] [--until T] "
-	    "[--agency A] [--csv]\n"
+	    "       mashctl audit report --db FILE [filters] [--json | --csv]\n"
 	    "       mashctl audit prove  --db FILE --seq N [--trust DIR | "
 	    "--pub FILE]\n"
 	    "       mashctl audit prove  --db FILE --consistency --from M "
@@ -115,6 +99,17 @@ parse_time(const char *s, int end_of_day, int64_t *out)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
+	/* timegm normalises 2026-02-30 to 2026-03-02: a date that does not
+	 * come back unchanged does not exist, and is refused. */
+	{
+		struct tm back;
+
+		if (gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 ||
+		    back.tm_mon != mo - 1 || back.tm_mday != d ||
+		    back.tm_hour != h || back.tm_min != mi ||
+		    back.tm_sec != sec)
+			return MASH_ERR_PARSE;
+	}
 	*out = (int64_t)t * 1000 + (end_of_day ? DAY_MS : 0);
 	return MASH_OK;
 }
@@ -244,7 +239,7 @@ out:
 
 /* Load --trust/--pub into ctx and op; *use is 0 when neither is given. */
 static int
-load_opener(const struct opts *o, struct opener_ctx *ctx,
+load_opener(const struct audit_opts *o, struct opener_ctx *ctx,
             struct mash_aud_opener *op, int *use)
 {
 	char why[512];
@@ -266,7 +261,7 @@ load_opener(const struct opts *o, struct opener_ctx *ctx,
 		rc = mash_key_load_public(o->pub, &ctx->pub);
 		if (rc != MASH_OK) {
 			mashctl_die(G, "--pub %s: %s", o->pub,
-			            mash_strerror(rc));
+			            mash_file_strerror(rc));
 			return MASHCTL_EXIT_USAGE;
 		}
 		*use = 1;
@@ -284,7 +279,7 @@ opener_free(struct opener_ctx *ctx)
 /* ---- verify -------------------------------------------------------- */
 
 static int
-do_verify(const struct opts *o, sqlite3 *db)
+do_verify(const struct audit_opts *o, sqlite3 *db)
 {
 	struct mash_aud_verify_result res;
 	struct mash_aud_opener op;
@@ -337,8 +332,8 @@ do_verify(const struct opts *o, sqlite3 *db)
 
 /* ---- query / export ------------------------------------------------ */
 
-static int
-bind_filters(sqlite3_stmt *st, const struct opts *o)
+int
+audit_bind_filters(sqlite3_stmt *st, const struct audit_opts *o)
 {
 	int r = SQLITE_OK;
 
@@ -364,8 +359,8 @@ static const char filter_sql[] =
     " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
     " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
 
-static const char *
-jstr(json_t *o, const char *k)
+const char *
+audit_jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
@@ -393,14 +388,15 @@ print_row(json_t *r)
 	         sizeof(when));
 	printf("%-6lld %-20s %-17s %-16s %-11s %-14s %-38s %-16s",
 	       (long long)json_integer_value(json_object_get(r, "seq")), when,
-	       jstr(r, "type"), jstr(r, "actor"), jstr(r, "agency"),
-	       jstr(r, "case_id"), jstr(r, "event_id"), jstr(r, "recipient"));
+	       audit_jstr(r, "type"), audit_jstr(r, "actor"),
+	       audit_jstr(r, "agency"), audit_jstr(r, "case_id"),
+	       audit_jstr(r, "event_id"), audit_jstr(r, "recipient"));
 	if (json_object_get(r, "purpose"))
-		printf(" purpose=%s", jstr(r, "purpose"));
+		printf(" purpose=%s", audit_jstr(r, "purpose"));
 	if (json_object_get(r, "rule_id"))
-		printf(" rule=%s", jstr(r, "rule_id"));
+		printf(" rule=%s", audit_jstr(r, "rule_id"));
 	if (json_object_get(r, "legal_basis"))
-		printf(" basis=%s", jstr(r, "legal_basis"));
+		printf(" basis=%s", audit_jstr(r, "legal_basis"));
 	a = json_object_get(r, "shared");
 	if (a != NULL) {
 		printf(" shared=");
@@ -412,7 +408,7 @@ print_row(json_t *r)
 		print_names(a);
 	}
 	if (json_object_get(r, "reason"))
-		printf(" reason=\"%s\"", jstr(r, "reason"));
+		printf(" reason=\"%s\"", audit_jstr(r, "reason"));
 	a = json_object_get(r, "extra");
 	if (a != NULL) {
 		printf(" extra=");
@@ -422,7 +418,7 @@ print_row(json_t *r)
 }
 
 static int
-do_query(const struct opts *o, sqlite3 *db, int raw)
+do_query(const struct audit_opts *o, sqlite3 *db, int raw)
 {
 	sqlite3_stmt *st = NULL;
 	const char *bytes;
@@ -431,7 +427,7 @@ do_query(const struct opts *o, sqlite3 *db, int raw)
 	int src, ex = MASHCTL_EXIT_USAGE;
 
 	if (sqlite3_prepare_v2(db, filter_sql, -1, &st, NULL) != SQLITE_OK ||
-	    bind_filters(st, o) != MASH_OK) {
+	    audit_bind_filters(st, o) != MASH_OK) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
 		            sqlite3_errmsg(db));
 		goto out;
@@ -473,240 +469,6 @@ do_query(const struct opts *o, sqlite3 *db, int raw)
 	ex = MASHCTL_EXIT_OK;
 out:
 	sqlite3_finalize(st);
-	return ex;
-}
-
-/* ---- report -------------------------------------------------------- */
-
-struct group {
-	char *agency, *basis, *rule;
-	uint64_t decisions, shared, withheld, denied, break_glass;
-	uint64_t fields_shared, fields_withheld;
-};
-
-struct groups {
-	struct group *v;
-	size_t n, cap;
-};
-
-static struct group *
-group_get(struct groups *gs, const char *agency, const char *basis,
-          const char *rule)
-{
-	struct group *g, *nv;
-	size_t i;
-
-	for (i = 0; i < gs->n; i++) {
-		g = &gs->v[i];
-		if (strcmp(g->agency, agency) == 0 &&
-		    strcmp(g->basis, basis) == 0 && strcmp(g->rule, rule) == 0)
-			return g;
-	}
-	if (gs->n == gs->cap) {
-		nv = mash_realloc(gs->v,
-		                  (gs->cap ? gs->cap * 2 : 16) * sizeof(*nv));
-		if (nv == NULL)
-			return NULL;
-		gs->v = nv;
-		gs->cap = gs->cap ? gs->cap * 2 : 16;
-	}
-	g = &gs->v[gs->n];
-	memset(g, 0, sizeof(*g));
-	g->agency = mash_strdup(agency);
-	g->basis = mash_strdup(basis);
-	g->rule = mash_strdup(rule);
-	if (g->agency == NULL || g->basis == NULL || g->rule == NULL) {
-		mash_free(g->agency);
-		mash_free(g->basis);
-		mash_free(g->rule);
-		return NULL;
-	}
-	gs->n++;
-	return g;
-}
-
-static int
-group_cmp(const void *a, const void *b)
-{
-	const struct group *x = a, *y = b;
-	int c = strcmp(x->agency, y->agency);
-
-	if (c == 0)
-		c = strcmp(x->basis, y->basis);
-	if (c == 0)
-		c = strcmp(x->rule, y->rule);
-	return c;
-}
-
-/* max(w, strlen(s)) capped at 100 columns. */
-static int
-maxw(int w, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > 100)
-		n = 100;
-	return (int)n > w ? (int)n : w;
-}
-
-/* One CSV cell (RFC 4180 quoting when needed). */
-static void
-csv_cell(const char *s, int last)
-{
-	const char *p;
-
-	if (strpbrk(s, ",\"\r\n") != NULL) {
-		putchar('"');
-		for (p = s; *p; p++) {
-			if (*p == '"')
-				putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-	} else {
-		fputs(s, stdout);
-	}
-	putchar(last ? '\n' : ',');
-}
-
-/*
- * Sharing decisions per (agency the record is about, legal basis, rule):
- *   decisions    DECISION records
- *   shared       decisions that shared at least one field
- *   withheld     decisions that withheld at least one field
- *   denied       decisions that shared nothing, and PICTURE_DENIED
- *   break_glass  BREAK_GLASS overrides
- * plus the number of field names shared and withheld.
- */
-static int
-do_report(const struct opts *o, sqlite3 *db)
-{
-	static const char sql[] =
-	    "SELECT record FROM audit_log WHERE type IN ('DECISION',"
-	    " 'PICTURE_DENIED', 'BREAK_GLASS') AND"
-	    " (?2 IS NULL OR agency = ?2) AND"
-	    " (?5 IS NULL OR time_ms >= ?5) AND"
-	    " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
-	struct groups gs = {NULL, 0, 0};
-	struct opts f = *o;
-	struct group *g;
-	sqlite3_stmt *st = NULL;
-	const char *type, *bytes;
-	char buf[8][24];
-	json_t *r = NULL;
-	size_t i, ns, nw;
-	int src, ex = MASHCTL_EXIT_USAGE, wa = 6, wr = 7;
-
-	f.case_id = f.principal = f.type = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    bind_filters(st, &f) != MASH_OK) {
-		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		bytes = (const char *)sqlite3_column_blob(st, 0);
-		r = json_loadb(bytes ? bytes : "",
-		               (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
-		if (r == NULL)
-			continue;
-		g = group_get(&gs, jstr(r, "agency"), jstr(r, "legal_basis"),
-		              jstr(r, "rule_id"));
-		if (g == NULL) {
-			mashctl_die(G, "out of memory");
-			ex = MASHCTL_EXIT_FAIL;
-			goto out;
-		}
-		type = jstr(r, "type");
-		ns = json_array_size(json_object_get(r, "shared"));
-		nw = json_array_size(json_object_get(r, "withheld"));
-		if (strcmp(type, "DECISION") == 0) {
-			g->decisions++;
-			g->shared += ns > 0;
-			g->withheld += nw > 0;
-			g->denied += ns == 0;
-			g->fields_shared += ns;
-			g->fields_withheld += nw;
-		} else if (strcmp(type, "PICTURE_DENIED") == 0) {
-			g->denied++;
-		} else {
-			g->break_glass++;
-		}
-		json_decref(r);
-		r = NULL;
-	}
-	if (src != SQLITE_DONE) {
-		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
-		goto out;
-	}
-	if (gs.n > 1)
-		qsort(gs.v, gs.n, sizeof(*gs.v), group_cmp);
-	/* Column widths from the content (legal bases are long) so the
-	 * counts stay aligned. */
-	for (i = 0; i < gs.n; i++) {
-		wa = maxw(wa, gs.v[i].agency);
-		wr = maxw(wr, gs.v[i].rule);
-	}
-	if (o->csv)
-		printf("agency,legal_basis,rule_id,decisions,shared,withheld,"
-		       "denied,break_glass,fields_shared,fields_withheld\n");
-	else
-		/* Legal bases are long sentences: last, so a narrow
-		 * terminal only trims them, never the counts. */
-		printf("%-*s  %-*s  %9s %7s %8s %7s %11s  %s\n", wa, "agency",
-		       wr, "rule_id", "decisions", "shared", "withheld",
-		       "denied", "break_glass", "legal_basis");
-	for (i = 0; i < gs.n; i++) {
-		g = &gs.v[i];
-		if (o->csv) {
-			(void)mash_snprintf(buf[0], 24, "%llu",
-			                    (unsigned long long)g->decisions);
-			(void)mash_snprintf(buf[1], 24, "%llu",
-			                    (unsigned long long)g->shared);
-			(void)mash_snprintf(buf[2], 24, "%llu",
-			                    (unsigned long long)g->withheld);
-			(void)mash_snprintf(buf[3], 24, "%llu",
-			                    (unsigned long long)g->denied);
-			(void)mash_snprintf(buf[4], 24, "%llu",
-			                    (unsigned long long)g->break_glass);
-			(void)mash_snprintf(
-			    buf[5], 24, "%llu",
-			    (unsigned long long)g->fields_shared);
-			(void)mash_snprintf(
-			    buf[6], 24, "%llu",
-			    (unsigned long long)g->fields_withheld);
-			csv_cell(g->agency, 0);
-			csv_cell(g->basis, 0);
-			csv_cell(g->rule, 0);
-			csv_cell(buf[0], 0);
-			csv_cell(buf[1], 0);
-			csv_cell(buf[2], 0);
-			csv_cell(buf[3], 0);
-			csv_cell(buf[4], 0);
-			csv_cell(buf[5], 0);
-			csv_cell(buf[6], 1);
-		} else {
-			printf("%-*s  %-*s  %9llu %7llu %8llu %7llu "
-			       "%11llu  %s\n",
-			       wa, g->agency, wr, g->rule,
-			       (unsigned long long)g->decisions,
-			       (unsigned long long)g->shared,
-			       (unsigned long long)g->withheld,
-			       (unsigned long long)g->denied,
-			       (unsigned long long)g->break_glass, g->basis);
-		}
-	}
-	ex = MASHCTL_EXIT_OK;
-out:
-	json_decref(r);
-	sqlite3_finalize(st);
-	for (i = 0; i < gs.n; i++) {
-		mash_free(gs.v[i].agency);
-		mash_free(gs.v[i].basis);
-		mash_free(gs.v[i].rule);
-	}
-	mash_free(gs.v);
 	return ex;
 }
 
@@ -776,7 +538,7 @@ print_json(json_t *j)
 }
 
 static int
-do_prove(const struct opts *o, sqlite3 *db)
+do_prove(const struct audit_opts *o, sqlite3 *db)
 {
 	struct mash_aud_checkpoint_info ci;
 	struct mash_aud_opener op;
@@ -898,6 +660,82 @@ parse_u64(const char *opt, const char *s, uint64_t *out)
 	return MASH_OK;
 }
 
+/* ---- options per verb ------------------------------------------- */
+
+/* One bit per option letter of mashctl_audit's table. */
+static unsigned
+opt_bit(int c)
+{
+	static const char letters[] = "dtpcaPTsunCfojv";
+	const char *p = strchr(letters, c);
+
+	return p != NULL && c != 0 ? 1u << (p - letters) : 0;
+}
+
+/* The options each verb takes; anything else is refused with exit 2,
+ * never ignored (an auditor who asked for one case must not get all). */
+static unsigned
+verb_opts(const char *verb)
+{
+	const char *all = NULL;
+
+	if (strcmp(verb, "verify") == 0)
+		all = "dtpj";
+	else if (strcmp(verb, "query") == 0)
+		all = "dcaPTsuj";
+	else if (strcmp(verb, "export") == 0)
+		all = "dcaPTsu";
+	else if (strcmp(verb, "report") == 0)
+		all = "dcaPTsujv";
+	else if (strcmp(verb, "prove") == 0)
+		all = "dtpnCfo";
+	{
+		unsigned m = 0;
+
+		for (; all != NULL && *all; all++)
+			m |= opt_bit(*all);
+		return m;
+	}
+}
+
+static int
+check_verb_opts(const char *verb, unsigned seen, const struct option *lopts)
+{
+	unsigned bad = seen & ~verb_opts(verb);
+	size_t i;
+
+	if (bad == 0)
+		return MASH_OK;
+	for (i = 0; lopts[i].name != NULL; i++)
+		if (bad & opt_bit(lopts[i].val)) {
+			mashctl_die(G,
+			            "%s does not take --%s (mashctl audit "
+			            "--help)",
+			            verb, lopts[i].name);
+			break;
+		}
+	return MASH_ERR_INVAL;
+}
+
+/* "EVENT_RECEIVED, EVENT_REJECTED, ..." into buf. */
+static void
+type_names(char *buf, size_t n)
+{
+	int t;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (t = MASH_AUD_TYPE_MIN; t <= MASH_AUD_TYPE_MAX && len < n; t++) {
+		int w = snprintf(buf + len, n - len, "%s%s",
+		                 t == MASH_AUD_TYPE_MIN ? "" : ", ",
+		                 mash_aud_type_name((enum mash_aud_type)t));
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
 int
 mashctl_audit(int argc, char **argv)
 {
@@ -920,10 +758,11 @@ mashctl_audit(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct opts o;
+	struct audit_opts o;
 	enum mash_aud_type t;
 	sqlite3 *db = NULL;
-	int c, ex = MASHCTL_EXIT_USAGE;
+	unsigned seen = 0;
+	int c, li, ex = MASHCTL_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
 	o.since = o.until = -1;
@@ -932,7 +771,9 @@ mashctl_audit(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lopts, &li)) != -1) {
+		if (c != 'h' && c != '?' && c != ':')
+			seen |= opt_bit(c);
 		switch (c) {
 		case 'd':
 			o.db = optarg;
@@ -954,10 +795,13 @@ mashctl_audit(int argc, char **argv)
 			break;
 		case 'T':
 			if (mash_aud_type_parse(optarg, &t) != MASH_OK) {
+				char names[512];
+
+				type_names(names, sizeof(names));
 				mashctl_die(G,
 				            "--type: unknown record type "
-				            "\"%s\"",
-				            optarg);
+				            "\"%s\" (one of %s)",
+				            optarg, names);
 				return MASHCTL_EXIT_USAGE;
 			}
 			o.type = optarg;
@@ -1036,6 +880,12 @@ mashctl_audit(int argc, char **argv)
 		            o.verb);
 		return MASHCTL_EXIT_USAGE;
 	}
+	if (check_verb_opts(o.verb, seen, lopts) != MASH_OK)
+		return MASHCTL_EXIT_USAGE;
+	if (o.json && o.csv) {
+		mashctl_die(G, "%s: give --json or --csv, not both", o.verb);
+		return MASHCTL_EXIT_USAGE;
+	}
 	ex = open_db(o.db, &db);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
@@ -1046,7 +896,7 @@ mashctl_audit(int argc, char **argv)
 	else if (strcmp(o.verb, "export") == 0)
 		ex = do_query(&o, db, 1);
 	else if (strcmp(o.verb, "report") == 0)
-		ex = do_report(&o, db);
+		ex = audit_report(&o, db);
 	else {
 		/* The checkpoint, the leaves and the record from one snapshot,
 		 * even while mashd appends. */

@@ -62,7 +62,7 @@ seal(const struct args *a)
 	}
 	rc = mash_key_load_private(a->key, &k);
 	if (rc != MASH_OK) {
-		mashctl_die(G, "seal: %s: %s", a->key, mash_strerror(rc));
+		mashctl_die(G, "seal: %s: %s", a->key, mash_file_strerror(rc));
 		goto out;
 	}
 	rc = mashctl_read_file(a->in, MASH_MAX_PAYLOAD, &payload, &plen);

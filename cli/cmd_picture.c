@@ -619,7 +619,7 @@ mashctl_picture(int argc, char **argv)
 		fprintf(stderr,
 		        "mashctl picture: %s: cannot load %s's private "
 		        "key: %s\n",
-		        c.key_file, a.principal, mash_strerror(rc));
+		        c.key_file, a.principal, mash_file_strerror(rc));
 		goto out;
 	}
 	rc = mash_trust_load(c.trust_store, &trust, why, sizeof(why));

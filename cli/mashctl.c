@@ -36,6 +36,7 @@ usage(FILE *f)
 
 	fprintf(f,
 	        "usage: mashctl COMMAND [OPTIONS]   (mashctl COMMAND --help)\n"
+	        "       mashctl --version\n"
 	        "commands:\n");
 	for (i = 0; i < NGROUPS; i++)
 		fprintf(f, "  mashctl %s\n", groups[i].usage);
@@ -51,6 +52,10 @@ main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return MASHCTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("mashctl %s\n", MASH_VERSION);
+		return MASHCTL_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

@@ -14,6 +14,16 @@ mash_strerror(int rc)
 }
 
 const char *
+mash_file_strerror(int rc)
+{
+	if (rc == MASH_ERR_NOT_FOUND)
+		return "no such file";
+	if (rc == MASH_ERR_IO)
+		return "cannot read";
+	return mash_strerror(rc);
+}
+
+const char *
 mash_errname(int rc)
 {
 	switch (rc) {

@@ -66,6 +66,11 @@ enum mash_err {
  * table. Static storage, do not free. */
 const char *mash_strerror(int rc);
 
+/* As mash_strerror, for the result of opening a named file (a key, a
+ * trust store, a config): MASH_ERR_NOT_FOUND reads "no such file",
+ * MASH_ERR_IO "cannot read". */
+const char *mash_file_strerror(int rc);
+
 /* The stable token for rc ("BAD_SIGNATURE"); never NULL, "UNKNOWN" for a
  * code not in the table. Static storage. */
 const char *mash_errname(int rc);

@@ -90,8 +90,12 @@ read_key_file(const char *path, char **out, size_t *outlen)
 	*out = NULL;
 	*outlen = 0;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (fd < 0) {
+		/* A missing key is a wrong path in a config, and says so. */
+		if (errno == ENOENT)
+			rc = MASH_ERR_NOT_FOUND;
 		goto out;
+	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		goto out;
 	if (st.st_size < 0 || (uint64_t)st.st_size > MASH_KEY_MAX_FILE) {

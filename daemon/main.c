@@ -28,6 +28,7 @@ usage(FILE *f)
 	    "             [--policy FILE] [--directory FILE]\n"
 	    "             [--log-level error|warn|info|debug] [--set "
 	    "KEY=VALUE]...\n"
+	    "       mashd --version\n"
 	    "  The MASH broker daemon: verifies, stores and receipts agency\n"
 	    "  events from MQTT. Logs to stderr. Every config key can be set\n"
 	    "  with --set (e.g. --set mqtt.client_id=mashd-2).\n"
@@ -56,6 +57,7 @@ main(int argc, char **argv)
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"set", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* Overrides are applied after the file, in command-line order. */
@@ -69,7 +71,7 @@ main(int argc, char **argv)
 	const char *config = NULL;
 	char err[MASHD_CFG_ERR_LEN];
 	sigset_t mask;
-	int opt, do_check = 0, rc = MASHD_EXIT_USAGE, sfd = -1;
+	int opt, do_check = 0, rc = MASHD_EXIT_USAGE, sfd = -1, src;
 
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		const char *key = NULL;
@@ -83,6 +85,9 @@ main(int argc, char **argv)
 			continue;
 		case 'h':
 			usage(stdout);
+			return MASHD_EXIT_OK;
+		case 'V':
+			printf("mashd %s\n", MASH_VERSION);
 			return MASHD_EXIT_OK;
 		case 'm':
 			key = "mqtt.uri";
@@ -192,8 +197,21 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = MASHD_EXIT_CHECK;
-	if (mashd_start(d) != MASH_OK || mashd_start_mq(d) != MASH_OK)
+	mash_info("mashd %s starting (config %s)", MASH_VERSION, config);
+	src = mashd_start(d);
+	if (src == MASH_OK)
+		src = mashd_start_mq(d);
+	if (src != MASH_OK) {
+		/* A key, trust store, policy or directory that is missing or
+		 * unreadable is bad input: exit 2 (cli.md), as for the
+		 * config itself. */
+		if (src == MASH_ERR_NOT_FOUND || src == MASH_ERR_IO ||
+		    src == MASH_ERR_KEY_FORMAT || src == MASH_ERR_CONFIG ||
+		    src == MASH_ERR_PARSE || src == MASH_ERR_POLICY ||
+		    src == MASH_ERR_TOO_BIG)
+			rc = MASHD_EXIT_USAGE;
 		goto out;
+	}
 	rc = mashd_run(d, sfd);
 	mash_info("mashd stopped: received %llu, accepted %llu, duplicate "
 	          "%llu, rejected %llu, receipts %llu (failed %llu), internal "

@@ -285,7 +285,8 @@ load_key(struct mashd *d)
 	mash_strlcpy(d->key_id, d->cfg.key_id, sizeof(d->key_id));
 	rc = mash_key_load_private(d->cfg.key_file, &d->key);
 	if (rc != MASH_OK)
-		mash_err("key_file %s: %s", d->cfg.key_file, mash_strerror(rc));
+		mash_err("key_file %s: %s", d->cfg.key_file,
+		         mash_file_strerror(rc));
 	return rc;
 }
 

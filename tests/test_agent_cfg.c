@@ -130,6 +130,14 @@ static const struct {
      "timeouts = { publish_ms = 5; };\n};\n",
      "agent.timeouts.publish_ms: must be 100..600000"},
     {"agent = { mqtt = ", "agent.cfg:1: syntax error"},
+    /* A misspelt key is refused, never left at its default (issue 23). */
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT
+     "timeouts = {\n conect_ms = 500; };\n};\n",
+     "agent.cfg:7: unknown setting 'agent.timeouts.conect_ms'"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT "};\nagnet = 1;\n",
+     "agent.cfg:7: unknown setting 'agnet'"},
+    {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT "outbx = {};\n};\n",
+     "agent.cfg:6: unknown setting 'agent.outbx'"},
 };
 
 START_TEST(bad_config_is_refused_naming_file_line_and_setting)
@@ -153,8 +161,8 @@ START_TEST(unreadable_or_unknown_is_refused)
 
 	ck_assert_int_eq(mash_agent_cfg_load("/nonexistent/agent.cfg", "police",
 	                                     &c, why, sizeof(why)),
-	                 MASH_ERR_IO);
-	ck_assert_ptr_nonnull(strstr(why, "/nonexistent/agent.cfg"));
+	                 MASH_ERR_NOT_FOUND);
+	ck_assert_str_eq(why, "/nonexistent/agent.cfg: no such file");
 	ck_assert_int_eq(mash_agent_cfg_load(path, "mi5", &c, why, sizeof(why)),
 	                 MASH_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(why, "unknown agency 'mi5'"));

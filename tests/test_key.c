@@ -330,13 +330,14 @@ START_TEST(public_loader_refuses_private_file_and_vice_versa)
 }
 END_TEST
 
-START_TEST(load_missing_file_is_io)
+START_TEST(load_missing_file_is_not_found_and_a_directory_is_io)
 {
 	struct mash_key *k = NULL;
 	char p[128];
 
 	path_in(p, sizeof(p), "nope.pem");
-	ck_assert_int_eq(mash_key_load_private(p, &k), MASH_ERR_IO);
+	ck_assert_int_eq(mash_key_load_private(p, &k), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_key_load_public(p, &k), MASH_ERR_NOT_FOUND);
 	ck_assert_int_eq(mash_key_load_public(tmp, &k), MASH_ERR_IO); /* dir */
 }
 END_TEST
@@ -422,7 +423,8 @@ key_suite(void)
 	                    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(tc, public_loader_refuses_private_file_and_vice_versa);
 	tcase_add_test(tc, public_key_with_leading_text_still_loads);
-	tcase_add_test(tc, load_missing_file_is_io);
+	tcase_add_test(tc,
+	               load_missing_file_is_not_found_and_a_directory_is_io);
 	tcase_add_test(tc, load_bounds_file_size);
 	tcase_add_test(tc, load_refuses_symlinked_key);
 	tcase_add_test(tc, different_keys_do_not_cross_verify);

@@ -468,10 +468,11 @@ START_TEST(query_export_and_report_read_the_trail)
 	ck_assert_ptr_nonnull(strstr(out, "agency,legal_basis,rule_id,"
 	                                  "decisions,shared,withheld,denied,"
 	                                  "break_glass"));
-	ck_assert_ptr_nonnull(strstr(
-	    out, "education,children-act-1989-s47,picture-roles,0,0,0,1,1"));
-	ck_assert_ptr_nonnull(
-	    strstr(out, "police,children-act-2004-s11,triage-all,4,4,2,0,0"));
+	ck_assert_ptr_nonnull(strstr(out, "\"education\",\"children-act-1989-"
+	                                  "s47\",\"picture-roles\",0,0,0,1,1"));
+	ck_assert_ptr_nonnull(strstr(out,
+	                             "\"police\",\"children-act-2004-"
+	                             "s11\",\"triage-all\",4,4,2,0,0,12,4"));
 	ck_assert_int_eq(run(out, sizeof(out),
 	                     "%s/mashctl audit query --db %s --type nope", bin,
 	                     db),
@@ -480,6 +481,155 @@ START_TEST(query_export_and_report_read_the_trail)
 	                     "%s/mashctl audit query --db %s --since yesterday",
 	                     bin, db),
 	                 2);
+}
+END_TEST
+
+/* The report of one child, one principal or one record type is that, not
+ * everyone's (issue 23). */
+START_TEST(report_applies_case_principal_and_type_filters)
+{
+	static const char police_all[] =
+	    "\"police\",\"children-act-2004-s11\",\"triage-all\","
+	    "4,4,2,0,0,12,4";
+	static const char police_case1[] =
+	    "\"police\",\"children-act-2004-s11\",\"triage-all\","
+	    "1,1,0,0,0,3,0";
+	static const char denied[] = "\"education\",\"children-act-1989-"
+	                             "s47\",\"picture-roles\",0,0,0,1,1";
+	static const char glass[] = "\"education\",\"children-act-1989-"
+	                            "s47\",\"picture-roles\",0,0,0,0,1";
+	char all[8192], out[8192];
+
+	ck_assert_int_eq(run(all, sizeof(all),
+	                     "%s/mashctl audit report --db %s --csv", bin, db),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(all, police_all));
+	/* One case: only its decisions (i % 3 == 1: one of them police). */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --csv --case "
+	                     "C-000000000001",
+	                     bin, db),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(out, police_case1));
+	ck_assert_ptr_null(strstr(out, police_all));
+	ck_assert_ptr_nonnull(strstr(out, denied));
+	/* A case nobody recorded: the header and nothing else. */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --csv --case "
+	                     "C-nonexistent",
+	                     bin, db),
+	                 0);
+	ck_assert_str_eq(out, "agency,legal_basis,rule_id,decisions,shared,"
+	                      "withheld,denied,break_glass,fields_shared,"
+	                      "fields_withheld\n");
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --case "
+	                     "C-nonexistent",
+	                     bin, db),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(out, "(0 groups)"));
+	/* One principal: school.dsl1 was only ever denied, then broke
+	 * the glass. */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --csv "
+	                     "--principal school.dsl1",
+	                     bin, db),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(out, denied));
+	ck_assert_ptr_null(strstr(out, "triage-all"));
+	/* One type. */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --csv --type "
+	                     "BREAK_GLASS",
+	                     bin, db),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(out, glass));
+	ck_assert_ptr_null(strstr(out, "triage-all"));
+	ck_assert_str_ne(out, all);
+	/* A type a report does not count is refused, not ignored. */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --type "
+	                     "EVENT_RECEIVED",
+	                     bin, db),
+	                 2);
+	ck_assert_ptr_nonnull(strstr(out, "DECISION, PICTURE_DENIED and "
+	                                  "BREAK_GLASS"));
+}
+END_TEST
+
+START_TEST(report_json_and_csv_parse_with_python)
+{
+	char out[8192];
+
+	ck_assert_int_eq(
+	    run(out, sizeof(out),
+	        "%s/mashctl audit report --db %s --json --case C-000000000001 "
+	        "| python3 -c 'import json,sys; d=json.load(sys.stdin); "
+	        "g=d[\"groups\"]; assert d[\"filters\"][\"case\"] == "
+	        "\"C-000000000001\"; assert sum(x[\"decisions\"] for x in g) "
+	        "== 6, g; assert sum(x[\"break_glass\"] for x in g) == 1; "
+	        "print(\"json ok\")'",
+	        bin, db),
+	    0);
+	ck_assert_ptr_nonnull(strstr(out, "json ok"));
+	ck_assert_int_eq(
+	    run(out, sizeof(out),
+	        "%s/mashctl audit report --db %s --csv | python3 -c 'import "
+	        "csv,sys; r=list(csv.reader(sys.stdin)); assert r[0][:3] == "
+	        "[\"agency\", \"legal_basis\", \"rule_id\"]; assert "
+	        "all(len(x) == 10 for x in r); assert sum(int(x[3]) for x in "
+	        "r[1:]) == 19; print(\"csv ok\")'",
+	        bin, db),
+	    0);
+	ck_assert_ptr_nonnull(strstr(out, "csv ok"));
+}
+END_TEST
+
+/* An option the verb does not use is refused with exit 2, never
+ * silently ignored; a bad --type lists the valid ones. */
+START_TEST(option_a_verb_does_not_take_exits_2)
+{
+	char out[4096];
+
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --seq 3", bin,
+	                     db),
+	                 2);
+	ck_assert_ptr_nonnull(strstr(out, "report does not take --seq"));
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit verify --db %s --case C-1", bin,
+	                     db),
+	                 2);
+	ck_assert_ptr_nonnull(strstr(out, "verify does not take --case"));
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit export --db %s --json", bin, db),
+	                 2);
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --json --csv",
+	                     bin, db),
+	                 2);
+	/* A date that does not exist is refused, not moved to March. */
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --since "
+	                     "2026-02-30",
+	                     bin, db),
+	                 2);
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit query --db %s --until "
+	                     "2026-04-31T10:00:00Z",
+	                     bin, db),
+	                 2);
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit report --db %s --since "
+	                     "2024-02-29",
+	                     bin, db),
+	                 0);
+	ck_assert_int_eq(run(out, sizeof(out),
+	                     "%s/mashctl audit query --db %s --type nope", bin,
+	                     db),
+	                 2);
+	ck_assert_ptr_nonnull(strstr(out, "EVENT_RECEIVED"));
+	ck_assert_ptr_nonnull(strstr(out, "BREAK_GLASS"));
 }
 END_TEST
 
@@ -518,6 +668,9 @@ main(void)
 	tcase_add_test(tc, inclusion_proof_checks_with_python_hashlib_script);
 	tcase_add_test(tc, consistency_proof_checks_with_python_script);
 	tcase_add_test(tc, prove_refuses_a_seq_after_the_latest_checkpoint);
+	tcase_add_test(tc, report_applies_case_principal_and_type_filters);
+	tcase_add_test(tc, report_json_and_csv_parse_with_python);
+	tcase_add_test(tc, option_a_verb_does_not_take_exits_2);
 	tcase_add_test(tc, query_export_and_report_read_the_trail);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
