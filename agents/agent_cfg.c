@@ -367,7 +367,9 @@ load(struct loader *l, const config_t *cf, const char *agency,
 		         "agent.outbox.backoff_max_ms is below backoff_min_ms");
 		goto out;
 	}
-	rc = get_int(l, cf, "agent.outbox.max_inflight", 1, 100000, 256, &v);
+	/* 128: six agencies (768) stay below mashd's default queue of 1024, so
+	 * its receive queue never fills (docs/internals/mq.md, sizing). */
+	rc = get_int(l, cf, "agent.outbox.max_inflight", 1, 100000, 128, &v);
 	if (rc != MASH_OK)
 		goto out;
 	c->max_inflight = (uint32_t)v;

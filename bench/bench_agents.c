@@ -17,7 +17,9 @@
  * events/s, the agents' re-sends, the agents' and mashd's CPU (share of
  * one core), and mashd's hand-backs to Paho (must be 0).
  *
- * Usage: bench_agents [N [KILLS]] (default 10000 3; needs MASH_BIN_DIR
+ * Usage: bench_agents [N [KILLS [WINDOW]]] (default 10000 3 128: the
+ * agents' max_inflight; 5 x WINDOW against mashd's queue of 1024 decides
+ * whether its receive queue ever fills; needs MASH_BIN_DIR
  * and MASH_SOURCE_DIR, which scripts/bench.sh sets). Exits 1 if a run
  * lost or duplicated a record or an agent failed. Not a test.
  */
@@ -130,7 +132,7 @@ reap(pid_t pid, double *cpu_s)
 }
 
 static int
-run(const char *feeds, int together, int kills, struct result *r)
+run(const char *feeds, int together, int kills, int window, struct result *r)
 {
 	static const char *const dl[] = {"--deadline", "900", NULL};
 	struct mash_test_agents_opts o;
@@ -153,7 +155,7 @@ run(const char *feeds, int together, int kills, struct result *r)
 	/* The shipped defaults (agents/agent-*.cfg, daemon/config.c). */
 	o.backoff_min_ms = 30000;
 	o.backoff_max_ms = 300000;
-	o.max_inflight = 256;
+	o.max_inflight = window;
 	o.mashd_queue = 1024;
 	o.mashd_batch = 32;
 	o.mashd_extra = extra;
@@ -249,14 +251,16 @@ main(int argc, char **argv)
 	struct result one, five, crash;
 	char dir[256], cmd[1024];
 	const char *src = getenv("MASH_SOURCE_DIR");
-	int64_t n = 10000, kills = 3;
+	int64_t n = 10000, kills = 3, window = 128;
 	double base;
 	int bad = 0;
 
 	if ((argc > 1 && mash_parse_i64(argv[1], 10, 1000000, &n) != MASH_OK) ||
 	    (argc > 2 && mash_parse_i64(argv[2], 0, 20, &kills) != MASH_OK) ||
-	    argc > 3) {
-		fprintf(stderr, "usage: bench_agents [N [KILLS]]\n");
+	    (argc > 3 &&
+	     mash_parse_i64(argv[3], 1, 100000, &window) != MASH_OK) ||
+	    argc > 4) {
+		fprintf(stderr, "usage: bench_agents [N [KILLS [WINDOW]]]\n");
 		return 2;
 	}
 	(void)mash_test_tmpdir(dir, sizeof(dir));
@@ -269,10 +273,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("bench_agents: %lld records about 1000 children, policy on, "
-	       "defaults (window 256, queue 1024, batch 32)\n",
-	       (long long)n);
+	       "agents' window %lld, mashd queue 1024, batch 32\n",
+	       (long long)n, (long long)window);
 	fflush(stdout);
-	if (run(dir, 0, 0, &one) != 0 || run(dir, 1, 0, &five) != 0) {
+	if (run(dir, 0, 0, (int)window, &one) != 0 ||
+	    run(dir, 1, 0, (int)window, &five) != 0) {
 		fprintf(stderr, "bench_agents: a run could not start\n");
 		bad = 1;
 		goto out;
@@ -283,7 +288,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 	bad |= !whole(&one) || !whole(&five);
 	if (kills > 0) {
-		if (run(dir, 1, (int)kills, &crash) != 0) {
+		if (run(dir, 1, (int)kills, (int)window, &crash) != 0) {
 			bad = 1;
 			goto out;
 		}

@@ -86,7 +86,7 @@ START_TEST(defaults_and_relative_paths)
 	(void)snprintf(want, sizeof(want), "%s/ob.db", dir);
 	ck_assert_str_eq(c->outbox, want);
 	ck_assert_str_eq(c->signer, "yot");
-	ck_assert_int_eq(c->max_inflight, 256);
+	ck_assert_int_eq(c->max_inflight, 128);
 	ck_assert_int_eq(c->receipt_wait_ms, 60000);
 	ck_assert_int_eq(c->verify_peer, 1);
 	ck_assert_ptr_null(c->password);
