@@ -530,8 +530,10 @@ drain_receipts(struct agent *a)
 static int
 publish_due(struct agent *a)
 {
+	struct mash_mq_out out[AGENT_SEND_BATCH];
+	int prc[AGENT_SEND_BATCH];
 	struct mash_outbox_item *it = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, sent;
 	uint64_t cc;
 	int rc, batch = 0;
 
@@ -575,15 +577,25 @@ publish_due(struct agent *a)
 	if (rc != MASH_OK)
 		goto out;
 	batch = 1;
-	for (i = 0; i < n && !stopping(a); i++) {
-		int prc;
-
-		prc = mash_mq_publish(a->mq, a->topic_events, it[i].env,
-		                      it[i].len, 0, NULL,
-		                      a->cfg->publish_timeout_ms);
-		if (prc != MASH_OK && prc != MASH_ERR_TIMEOUT) {
+	/* One pipeline for the turn (at most AGENT_SEND_BATCH, within
+	 * MASH_MQ_MAX_PIPELINE): one round trip, and the PUBLISHes leave in
+	 * a few segments; one PUBACK wait each stalled on Nagle's algorithm
+	 * whenever receipts arrived in bursts (issue 22). */
+	memset(out, 0, sizeof(out));
+	for (i = 0; i < n; i++) {
+		out[i].topic = a->topic_events;
+		out[i].buf = it[i].env;
+		out[i].len = it[i].len;
+	}
+	sent = n;
+	if (stopping(a) ||
+	    mash_mq_publish_many(a->mq, out, n, a->cfg->publish_timeout_ms,
+	                         prc) == MASH_ERR_INVAL)
+		sent = 0;
+	for (i = 0; i < sent; i++) {
+		if (prc[i] != MASH_OK && prc[i] != MASH_ERR_TIMEOUT) {
 			mash_debug("publish %s: %s (broker down?)",
-			           it[i].event_id, mash_errname(prc));
+			           it[i].event_id, mash_errname(prc[i]));
 			break;
 		}
 		/* A timed-out publish may still have reached the broker: it
@@ -594,11 +606,11 @@ publish_due(struct agent *a)
 		if (it[i].attempts > 0)
 			mash_info("event %s re-sent (attempt %u)",
 			          it[i].event_id, it[i].attempts + 1);
-		/* Settle receipts as they come, between publishes. */
-		rc = drain_receipts(a);
-		if (rc != MASH_OK)
-			goto out;
 	}
+	/* Settle the receipts that came meanwhile in the same transaction. */
+	rc = drain_receipts(a);
+	if (rc != MASH_OK)
+		goto out;
 	rc = MASH_OK;
 out:
 	if (batch && rc == MASH_OK)

@@ -115,41 +115,6 @@ topic_agency(const char *topic, char agency[MASH_MAX_AGENCY + 1])
 	return MASH_OK;
 }
 
-/* Publish the signed Receipt for out to mash/v1/receipts/{agency},
- * echoing the publisher's MQTT v5 correlation data. */
-static void
-send_receipt(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
-             const struct outcome *out)
-{
-	Mash__V1__Receipt r = MASH__V1__RECEIPT__INIT;
-	struct mash_mq_props props;
-	char topic[MASH_MAX_TOPIC + 1];
-	int rc;
-
-	r.event_id = (char *)out->event_id;
-	r.agency = (char *)agency;
-	r.status = (Mash__V1__Receipt__Status)out->status;
-	r.reason = (char *)out->reason;
-	r.case_id = (char *)out->case_id;
-	r.audit_seq = out->audit_seq;
-	memset(&props, 0, sizeof(props));
-	props.correlation = msg->correlation;
-	props.correlation_len = msg->correlation_len;
-	if (mash_snprintf(topic, sizeof(topic), "%s%s", RECEIPTS_PREFIX,
-	                  agency) != MASH_OK)
-		return;
-	rc = mashd_publish_signed(d, topic, &r.base, 0, &props);
-	if (rc == MASH_OK) {
-		d->stats.receipts++;
-	} else {
-		d->stats.receipt_failed++;
-		mash_warn("event %s/%s: receipt not published (%s); the agent "
-		          "will re-send",
-		          agency, out->event_id[0] ? out->event_id : "-",
-		          mash_errname(rc));
-	}
-}
-
 /* Seal the receipt for out (echoing msg's correlation data) into *env. */
 static int
 seal_receipt(struct mashd *d, const char *agency, const struct outcome *out,
@@ -176,22 +141,32 @@ send_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
 	struct mash_mq_out out[MASH_MQ_MAX_PIPELINE];
 	struct mash_mq_props props[MASH_MQ_MAX_PIPELINE];
 	char topic[MASH_MQ_MAX_PIPELINE][MASH_MAX_TOPIC + 1];
+	const struct mashd_deferred *src[MASH_MQ_MAX_PIPELINE];
 	uint8_t *env[MASH_MQ_MAX_PIPELINE];
 	size_t len[MASH_MQ_MAX_PIPELINE], i, m;
-	int rcs[MASH_MQ_MAX_PIPELINE];
+	int rcs[MASH_MQ_MAX_PIPELINE], rc;
 
 	while (n > 0) {
 		memset(out, 0, sizeof(out));
 		for (i = 0, m = 0; i < n && m < MASH_MQ_MAX_PIPELINE; i++) {
 			env[m] = NULL;
-			if (mash_snprintf(topic[m], sizeof(topic[m]), "%s%s",
-			                  RECEIPTS_PREFIX,
-			                  v[i].agency) != MASH_OK ||
-			    seal_receipt(d, v[i].agency, &v[i].out, &env[m],
-			                 &len[m]) != MASH_OK) {
+			rc = mash_snprintf(topic[m], sizeof(topic[m]), "%s%s",
+			                   RECEIPTS_PREFIX, v[i].agency);
+			if (rc == MASH_OK)
+				rc = seal_receipt(d, v[i].agency, &v[i].out,
+				                  &env[m], &len[m]);
+			if (rc != MASH_OK) {
 				d->stats.receipt_failed++;
+				mash_warn(
+				    "event %s/%s: receipt not sealed (%s); "
+				    "the agent will re-send",
+				    v[i].agency,
+				    v[i].out.event_id[0] ? v[i].out.event_id
+				                         : "-",
+				    mash_errname(rc));
 				continue;
 			}
+			src[m] = &v[i];
 			memset(&props[m], 0, sizeof(props[m]));
 			props[m].correlation = v[i].msg->correlation;
 			props[m].correlation_len = v[i].msg->correlation_len;
@@ -214,9 +189,13 @@ send_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
 				d->stats.receipts++;
 			} else {
 				d->stats.receipt_failed++;
-				mash_warn("%s: a receipt not published (%s); "
-				          "the agent will re-send",
-				          out[i].topic, mash_errname(rcs[i]));
+				mash_warn("event %s/%s: receipt not published "
+				          "(%s); the agent will re-send",
+				          src[i]->agency,
+				          src[i]->out.event_id[0]
+				              ? src[i]->out.event_id
+				              : "-",
+				          mash_errname(rcs[i]));
 			}
 			mash_free(env[i]);
 		}
@@ -228,10 +207,13 @@ static void
 reply(struct mashd *d, const char *agency, const struct mash_mq_msg *msg,
       const struct outcome *out)
 {
-	struct mashd_deferred *r;
+	struct mashd_deferred *r, now;
 
 	if (!d->batch_open) {
-		send_receipt(d, agency, msg, out);
+		now.msg = msg;
+		mash_strlcpy(now.agency, agency, sizeof(now.agency));
+		now.out = *out;
+		send_receipts(d, &now, 1);
 		return;
 	}
 	if (d->n_deferred >= (size_t)d->cfg.ingest_batch_max) {

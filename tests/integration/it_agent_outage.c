@@ -53,27 +53,10 @@ write_feed(const char *path, int n)
 	fclose(f);
 }
 
-/* On a failed wait, show what the agent and the daemon were doing. */
 static void
 dump(const char *tag)
 {
-	char p[600], *text;
-	size_t i, len;
-
-	for (i = 0; i < 2; i++) {
-		if (i == 0)
-			(void)snprintf(p, sizeof(p), "%s/%s.err",
-			               mash_test_agents_dir(env), tag);
-		else
-			(void)snprintf(p, sizeof(p), "%s/mashd.log",
-			               mash_test_agents_dir(env));
-		text = mash_test_read_file(p, 8u << 20, &len);
-		if (text == NULL)
-			continue;
-		fprintf(stderr, "--- %s (last 3000 bytes)\n%s\n", p,
-		        len > 3000 ? text + len - 3000 : text);
-		free(text);
-	}
+	mash_test_agents_dump(env, tag);
 }
 
 static void

@@ -85,27 +85,7 @@ write_feed(const char *agency, int n, char *path, size_t pathsz)
 static void
 dump(const char *tag)
 {
-	char p[600], *text;
-	size_t len;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		if (i == 0)
-			(void)snprintf(p, sizeof(p), "%s/%s.err",
-			               mash_test_agents_dir(env), tag);
-		else if (i == 1)
-			(void)snprintf(p, sizeof(p), "%s/%s.out",
-			               mash_test_agents_dir(env), tag);
-		else
-			(void)snprintf(p, sizeof(p), "%s/mashd.log",
-			               mash_test_agents_dir(env));
-		text = mash_test_read_file(p, 8u << 20, &len);
-		if (text == NULL)
-			continue;
-		fprintf(stderr, "--- %s (last 2000 bytes)\n%s\n", p,
-		        len > 2000 ? text + len - 2000 : text);
-		free(text);
-	}
+	mash_test_agents_dump(env, tag);
 }
 
 static void

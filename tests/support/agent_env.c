@@ -376,6 +376,28 @@ mash_test_agents_start(int bmin, int bmax, struct mash_test_agents **out)
 	return mash_test_agents_start_opts(&o, out);
 }
 
+void
+mash_test_agents_dump(const struct mash_test_agents *e, const char *tag)
+{
+	static const char *const suffix[] = {".err", ".out", NULL};
+	char p[600], *text;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		if (suffix[i] != NULL)
+			(void)snprintf(p, sizeof(p), "%s/%s%s", e->dir, tag,
+			               suffix[i]);
+		else
+			(void)snprintf(p, sizeof(p), "%s/mashd.log", e->dir);
+		text = mash_test_read_file(p, 8u << 20, &len);
+		if (text == NULL)
+			continue;
+		fprintf(stderr, "--- %s (last 3000 bytes)\n%s\n", p,
+		        len > 3000 ? text + len - 3000 : text);
+		free(text);
+	}
+}
+
 pid_t
 mash_test_agents_mashd_pid(const struct mash_test_agents *e)
 {

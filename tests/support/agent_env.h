@@ -56,6 +56,9 @@ int mash_test_agents_crash_mashd(struct mash_test_agents *e);
 /* The running mashd's pid, or -1. */
 pid_t mash_test_agents_mashd_pid(const struct mash_test_agents *e);
 
+/* On a failure: the tail of TAG.err, TAG.out and mashd.log on stderr. */
+void mash_test_agents_dump(const struct mash_test_agents *e, const char *tag);
+
 /* Start mash-agent with extra arguments (NULL-terminated, may be NULL). */
 pid_t mash_test_agents_spawn_args(struct mash_test_agents *e,
                                   const char *agency, const char *feed,
