@@ -569,6 +569,10 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	if (strncmp(o->uri, "tcp://", 6) != 0 &&
 	    strncmp(o->uri, "ssl://", 6) != 0)
 		goto out;
+	/* Paho refuses a publish while this many wait in its command queue
+	 * (default 100): a pipeline of MASH_MQ_MAX_PIPELINE to a broker with
+	 * a deep Receive Maximum queues them all at once. */
+	co.maxBufferedMessages = (int)(4u * MASH_MQ_MAX_PIPELINE);
 	rc = MASH_ERR_NOMEM;
 	mq = mash_calloc(1, sizeof(*mq));
 	if (mq == NULL)

@@ -6,22 +6,25 @@
  * de-duplicate by audit_seq); marking first would lose it, and the
  * audit trail would claim a delivery that never happened.
  *
- * The rows published from one list are marked done in one transaction
- * (one fsync per list, not per message, issue 22): a crash before its
- * COMMIT only means those messages are published again.
+ * The rows published are marked done in one transaction per flush (or
+ * per MASHD_OUTBOX_MARK_MAX rows), not one per message or per list
+ * (issue 22): a crash before its COMMIT only means those messages are
+ * published again.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "daemon/outbox.h"
 #include "store/store.h"
 
-/* Mark rows [0, n) of l done in one transaction (one fsync). Only rows
- * already published get here; a failure only means a second publish. */
+/* Mark ids[0, n) done in one transaction (one fsync). Only rows already
+ * published get here; a failure only means a second publish. */
 static int
-mark_done(struct mash_store *st, const struct mash_store_outbox_list *l,
-          size_t n)
+mark_done(struct mash_store *st, const int64_t *ids, size_t n)
 {
 	size_t i;
 	int rc;
@@ -32,7 +35,7 @@ mark_done(struct mash_store *st, const struct mash_store_outbox_list *l,
 	if (rc != MASH_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
-		rc = mash_store_outbox_done(st, l->v[i].id);
+		rc = mash_store_outbox_done(st, ids[i]);
 		if (rc != MASH_OK && rc != MASH_ERR_NOT_FOUND) {
 			(void)mash_store_rollback(st);
 			return rc;
@@ -90,14 +93,19 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
 	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
 	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
-	int64_t after = 0;
-	size_t sent = 0, i, k;
-	int rc = MASH_ERR_INVAL;
+	int64_t *done = NULL, after = 0;
+	size_t sent = 0, n_done = 0, i, k;
+	int rc = MASH_ERR_INVAL, mrc;
 
 	if (n_sent != NULL)
 		*n_sent = 0;
 	if (st == NULL || send == NULL)
 		goto out;
+	done = mash_calloc(MASHD_OUTBOX_MARK_MAX, sizeof(*done));
+	if (done == NULL) {
+		rc = MASH_ERR_NOMEM;
+		goto out;
+	}
 	for (;;) {
 		rc = mash_store_outbox_pending(st, after,
 		                               MASHD_OUTBOX_FLUSH_BATCH, &l);
@@ -110,7 +118,11 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 			goto out;
 		}
 		/* Publish outside any transaction (nothing leaves the hub
-		 * while one is open), then mark the acknowledged prefix. */
+		 * while one is open); the acknowledged prefix is marked done
+		 * with the lists before it, not list by list: one commit per
+		 * MASHD_OUTBOX_MARK_MAX messages (a batch of events makes
+		 * hundreds of deliveries; a commit each list was most of
+		 * mashd's writes, issue 22). */
 		for (i = 0; i < l->n; i++) {
 			topic[i] = l->v[i].topic;
 			bytes[i] = l->v[i].bytes;
@@ -118,10 +130,7 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 		}
 		send(ctx, topic, bytes, len, l->n, rcs);
 		for (k = 0; k < l->n && rcs[k] == MASH_OK; k++)
-			;
-		rc = mark_done(st, l, k);
-		if (rc != MASH_OK)
-			goto out;
+			done[n_done++] = l->v[k].id;
 		sent += k;
 		if (k < l->n) {
 			mash_warn("outbox: message %lld to %s not published "
@@ -131,12 +140,23 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 			rc = rcs[k];
 			goto out;
 		}
+		if (n_done + MASHD_OUTBOX_FLUSH_BATCH > MASHD_OUTBOX_MARK_MAX) {
+			rc = mark_done(st, done, n_done);
+			if (rc != MASH_OK)
+				goto out;
+			n_done = 0;
+		}
 		after = l->v[l->n - 1].id;
 		mash_store_outbox_list_free(l);
 		l = NULL;
 	}
 	rc = MASH_OK;
 out:
+	/* Also after a failed send: what the broker took is done. */
+	mrc = done != NULL ? mark_done(st, done, n_done) : MASH_OK;
+	if (rc == MASH_OK)
+		rc = mrc;
+	mash_free(done);
 	mash_store_outbox_list_free(l);
 	if (n_sent != NULL)
 		*n_sent = sent;

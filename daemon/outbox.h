@@ -23,6 +23,10 @@ struct mash_store;
 /* Outbox rows read per query while flushing. */
 #define MASHD_OUTBOX_FLUSH_BATCH 64u
 
+/* Published rows marked done per transaction while flushing (a multiple
+ * of MASHD_OUTBOX_FLUSH_BATCH). */
+#define MASHD_OUTBOX_MARK_MAX 1024u
+
 /*
  * Publish bytes[0..len) (an already sealed envelope) to topic at QoS 1;
  * MASH_OK once the broker acknowledged it, an error otherwise.

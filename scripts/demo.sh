@@ -186,6 +186,9 @@ persistence false
 # Held for mashd while its receive queue is full (flow control): at least
 # the agents' windows together (docs/internals/mq.md, sizing).
 max_queued_messages 100000
+# mashd's and the agents' publish pipelines are as deep as the broker's
+# Receive Maximum (Mosquitto's default 20; docs/internals/mq.md, sizing).
+max_inflight_messages 256
 # No Nagle delay on the broker's side: mashd pipelines its publishes
 # (docs/internals/mq.md), which Nagle + delayed ACK would hold ~40 ms.
 set_tcp_nodelay true

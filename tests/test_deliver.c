@@ -467,6 +467,65 @@ START_TEST(failed_publish_keeps_the_rest_pending_in_order)
 }
 END_TEST
 
+/* A many-sender that records the order of what it took and fails
+ * every message from fx.fail_at on (1-based over the whole flush). */
+static void
+publish_many_numbered(void *ctx, const char *const *topic,
+                      const unsigned char *const *bytes, const size_t *len,
+                      size_t n, int *rcs)
+{
+	size_t *taken = ctx, i;
+
+	(void)topic;
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(mash_store_in_tx(fx.st), 0);
+		fx.n_send_calls++;
+		if (fx.fail_at > 0 && fx.n_send_calls >= fx.fail_at) {
+			rcs[i] = MASH_ERR_MQTT;
+			continue;
+		}
+		/* In order: message k carries the number k. */
+		ck_assert_uint_eq(len[i], sizeof(size_t));
+		ck_assert_mem_eq(bytes[i], taken, sizeof(size_t));
+		(*taken)++;
+		rcs[i] = MASH_OK;
+	}
+}
+
+START_TEST(flush_larger_than_one_commit_marks_what_the_broker_took)
+{
+	const size_t total = MASHD_OUTBOX_MARK_MAX + 100;
+	size_t i, taken = 0, n = 0;
+	int64_t id;
+
+	/* More rows than one marking transaction covers; the broker fails
+	 * past the first commit's worth. */
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	for (i = 0; i < total; i++)
+		ck_assert_int_eq(mash_store_outbox_add(
+		                     fx.st, "mash/v1/inbox/x",
+		                     (const unsigned char *)&i, sizeof(i), &id),
+		                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	fx.fail_at = MASHD_OUTBOX_MARK_MAX + 50;
+	ck_assert_int_eq(
+	    mashd_outbox_flush_many(fx.st, publish_many_numbered, &taken, &n),
+	    MASH_ERR_MQTT);
+	ck_assert_uint_eq(n, MASHD_OUTBOX_MARK_MAX + 49);
+	ck_assert_uint_eq(taken, n);
+	/* Everything the broker took is done, in and after the first
+	 * commit; the rest are kept, in order. */
+	ck_assert_uint_eq(outbox_count(), total - n);
+	fx.fail_at = 0;
+	ck_assert_int_eq(
+	    mashd_outbox_flush_many(fx.st, publish_many_numbered, &taken, &n),
+	    MASH_OK);
+	ck_assert_uint_eq(n, total - (MASHD_OUTBOX_MARK_MAX + 49));
+	ck_assert_uint_eq(taken, total);
+	ck_assert_uint_eq(outbox_count(), 0);
+}
+END_TEST
+
 START_TEST(outbox_survives_reopening_the_store)
 {
 	struct police_ev p;
@@ -571,6 +630,8 @@ deliver_suite(void)
 	tcase_add_test(tc, no_policy_denies_everyone_and_audits_it);
 	tcase_add_test(tc, failed_publish_keeps_the_rest_pending_in_order);
 	tcase_add_test(tc, outbox_survives_reopening_the_store);
+	tcase_add_test(tc,
+	               flush_larger_than_one_commit_marks_what_the_broker_took);
 	tcase_add_test(tc, reload_refuses_bad_file_keeps_old_and_audits_both);
 	tcase_add_test(tc, deliver_rejects_missing_arguments);
 	suite_add_tcase(s, tc);

@@ -306,6 +306,7 @@ write_conf(struct mash_test_broker *b)
 	             "persistence_location %s/\n"
 	             "autosave_interval 1\n"
 	             "max_queued_messages 100000\n"
+	             "max_inflight_messages 256\n"
 	             "set_tcp_nodelay true\n"
 	             "log_dest stderr\n"
 	             "log_type error\nlog_type warning\nlog_type notice\n"
