@@ -15,6 +15,7 @@
 
 #include "agents/map.h"
 #include "agents/map_agency.h"
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/mem.h"
@@ -296,69 +297,18 @@ map__bool(struct map__ctx *m, const char *col, protobuf_c_boolean *dst)
 	                 echo(f, eb, sizeof(eb)));
 }
 
-/* Exactly n ASCII digits at s into *out. */
-static int
-digits(const char *s, size_t n, int *out)
-{
-	size_t i;
-	int v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 1;
-}
-
-static int
-days_in_month(int y, int mo)
-{
-	static const int dm[] = {31, 28, 31, 30, 31, 30,
-	                         31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return mo == 2 && leap ? 29 : dm[mo - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (after Howard
- * Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int y, int mo, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= mo <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* "YYYY-MM-DD" or "DD/MM/YYYY" at the start of s: the number of bytes
- * used (10), or 0 if not a real calendar date in 1900..2999. */
+/* A feed's date, "YYYY-MM-DD" or "DD/MM/YYYY" (common/datetime.h), in
+ * 1900..2999: exactly s[0..n). 10 (the bytes used) or 0. */
 static size_t
 parse_date(const char *s, size_t n, int *y, int *mo, int *d)
 {
-	if (n < 10)
+	int64_t ms;
+
+	if (n != 10 || mash_dt_parse(s, n, MASH_DT_DATE | MASH_DT_UK_DATE, &ms,
+	                             NULL) != MASH_OK)
 		return 0;
-	if (s[4] == '-' && s[7] == '-') {
-		if (!digits(s, 4, y) || !digits(s + 5, 2, mo) ||
-		    !digits(s + 8, 2, d))
-			return 0;
-	} else if (s[2] == '/' && s[5] == '/') {
-		if (!digits(s, 2, d) || !digits(s + 3, 2, mo) ||
-		    !digits(s + 6, 4, y))
-			return 0;
-	} else {
-		return 0;
-	}
-	if (*y < 1900 || *y > 2999 || *mo < 1 || *mo > 12 || *d < 1 ||
-	    *d > days_in_month(*y, *mo))
-		return 0;
-	return 10;
+	mash_dt_ymd_from_day(mash_dt_utc_day(ms), y, mo, d);
+	return *y >= 1900 && *y <= 2999 ? 10 : 0;
 }
 
 /*
@@ -368,58 +318,13 @@ parse_date(const char *s, size_t n, int *y, int *mo, int *d)
 static int
 parse_time(const char *s, size_t n, int64_t *out)
 {
-	int y, mo, d, hh = 0, mm = 0, ss = 0, ms = 0, zh = 0, zm = 0, sign = 0;
-	size_t i = parse_date(s, n, &y, &mo, &d);
+	int y, mo, d;
 
-	if (i == 0)
+	if (n < 10 || parse_date(s, 10, &y, &mo, &d) != 10)
 		return MASH_ERR_BAD_DATE;
-	if (i < n) {
-		if ((s[i] != 'T' && s[i] != ' ') || n - i < 6 ||
-		    !digits(s + i + 1, 2, &hh) || s[i + 3] != ':' ||
-		    !digits(s + i + 4, 2, &mm))
-			return MASH_ERR_BAD_DATE;
-		i += 6;
-		if (i < n && s[i] == ':') {
-			if (n - i < 3 || !digits(s + i + 1, 2, &ss))
-				return MASH_ERR_BAD_DATE;
-			i += 3;
-			if (i < n && s[i] == '.') {
-				size_t k = 0;
-
-				for (i++; i < n && s[i] >= '0' && s[i] <= '9';
-				     i++, k++) {
-					if (k < 3)
-						ms = ms * 10 + (s[i] - '0');
-				}
-				if (k == 0 || k > 9)
-					return MASH_ERR_BAD_DATE;
-				for (; k < 3; k++)
-					ms *= 10;
-			}
-		}
-		if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-			i++;
-		} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-			sign = s[i] == '+' ? 1 : -1;
-			if (n - i >= 6 && s[i + 3] == ':' &&
-			    digits(s + i + 1, 2, &zh) &&
-			    digits(s + i + 4, 2, &zm))
-				i += 6;
-			else if (n - i >= 5 && digits(s + i + 1, 2, &zh) &&
-			         digits(s + i + 3, 2, &zm))
-				i += 5;
-			else
-				return MASH_ERR_BAD_DATE;
-		}
-		if (i != n || hh > 23 || mm > 59 || ss > 60 || zh > 14 ||
-		    zm > 59)
-			return MASH_ERR_BAD_DATE;
-	}
-	*out = ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss -
-	         sign * (zh * 3600 + zm * 60)) *
-	        1000) +
-	       ms;
-	return MASH_OK;
+	return mash_dt_parse(s, n,
+	                     MASH_DT_DATE | MASH_DT_DATE_TIME | MASH_DT_UK_DATE,
+	                     out, NULL);
 }
 
 int

@@ -21,6 +21,7 @@
 #include "cli/audit_int.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -29,8 +30,7 @@
 #include "crypto/trust.h"
 #include "mash/v1/mash.pb-c.h"
 
-#define HLEN   MASH_MERKLE_HASH_LEN
-#define DAY_MS INT64_C(86400000)
+#define HLEN MASH_MERKLE_HASH_LEN
 
 static void
 help(FILE *f)
@@ -61,67 +61,31 @@ help(FILE *f)
 	    "usage or\nunreadable database\n");
 }
 
-/* Unix ms, a date (UTC) or an ISO date-time; end_of_day makes a bare
- * date mean the end of that day (for --until). */
+/* Unix ms, a date (UTC) or an ISO 8601 date-time (common/datetime.h:
+ * strict, 2026-02-30 is refused); end_of_day makes a bare date mean the
+ * end of that day (for --until). */
 static int
 parse_time(const char *s, int end_of_day, int64_t *out)
 {
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	size_t len = strlen(s);
-	time_t t;
 	int64_t v;
+	int has_time = 0;
 
 	if (mash_parse_i64(s, 0, INT64_MAX / 2, &v) == MASH_OK) {
 		*out = v;
 		return MASH_OK;
 	}
-	if (len == 10) {
-		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-			return MASH_ERR_PARSE;
-	} else if (len == 20) {
-		if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h,
-		           &mi, &sec, &n) != 6 ||
-		    n != 20)
-			return MASH_ERR_PARSE;
-		end_of_day = 0;
-	} else {
+	if (mash_dt_parse(s, strlen(s), MASH_DT_DATE | MASH_DT_DATE_TIME, &v,
+	                  &has_time) != MASH_OK ||
+	    v < 0)
 		return MASH_ERR_PARSE;
-	}
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
-		return MASH_ERR_PARSE;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	/* timegm normalises 2026-02-30 to 2026-03-02: a date that does not
-	 * come back unchanged does not exist, and is refused. */
-	{
-		struct tm back;
-
-		if (gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 ||
-		    back.tm_mon != mo - 1 || back.tm_mday != d ||
-		    back.tm_hour != h || back.tm_min != mi ||
-		    back.tm_sec != sec)
-			return MASH_ERR_PARSE;
-	}
-	*out = (int64_t)t * 1000 + (end_of_day ? DAY_MS : 0);
+	*out = v + (end_of_day && !has_time ? MASH_DT_DAY_MS : 0);
 	return MASH_OK;
 }
 
 static void
 iso_time(int64_t ms, char *buf, size_t n)
 {
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (gmtime_r(&s, &tm) == NULL ||
-	    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (mash_dt_format_iso(ms, buf, n) != MASH_OK)
 		(void)mash_snprintf(buf, n, "%lld", (long long)ms);
 }
 

@@ -25,6 +25,7 @@
 #include "cli/cmds.h"
 #include "cli/picture_view.h"
 #include "common/clock.h"
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -628,6 +629,12 @@ mashctl_picture(int argc, char **argv)
 		        "mashctl picture: %s: cannot load the trust "
 		        "store: %s\n",
 		        c.trust_store, why[0] ? why : mash_strerror(rc));
+		goto out;
+	}
+	/* Clocks are shown in London working days (s47/cal.h). */
+	if (mash_dt_london_init() != MASH_OK) {
+		fprintf(stderr, "mashctl picture: no time zone data for "
+		                "Europe/London (install Debian's tzdata)\n");
 		goto out;
 	}
 	cal = mash_cal_new();

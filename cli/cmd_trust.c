@@ -10,6 +10,7 @@
 #include "cli/cmds.h"
 #include "cli/util.h"
 #include "common/clock.h"
+#include "common/datetime.h"
 #include "common/err.h"
 #include "crypto/trust.h"
 
@@ -48,12 +49,8 @@ list(const char *store)
 	for (i = 0; i < mash_trust_count(t); i++) {
 		(void)mash_trust_get(t, i, &info);
 		if (info.revoked) {
-			time_t s = (time_t)(info.revoked_at_ms / 1000);
-			struct tm tm;
-
-			if (gmtime_r(&s, &tm) == NULL ||
-			    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-			             &tm) == 0)
+			if (mash_dt_format_iso(info.revoked_at_ms, when,
+			                       sizeof(when)) != MASH_OK)
 				when[0] = '\0';
 			printf("%s\t%s\trevoked\t%s\n", info.signer,
 			       info.key_id, when);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli/picture_view.h"
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -102,12 +103,8 @@ put_safe(FILE *out, const char *s)
 static void
 fmt_date(int64_t ms, char buf[static 11])
 {
-	struct tm tm;
-	time_t t;
-
-	t = (time_t)(ms / 1000);
-	if (ms < 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, 11, "%Y-%m-%d", &tm) != 10)
+	if (ms < 0 ||
+	    mash_dt_format_date(mash_dt_utc_day(ms), buf, 11) != MASH_OK)
 		(void)mash_strlcpy(buf, "(bad date)", 11);
 }
 

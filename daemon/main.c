@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -163,6 +164,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "mashd: %s: %s\n", config, err);
 		goto out;
 	}
+	/* Statutory clocks fall on London working days (s47/cal.h): local
+	 * time from tzdata, set here before any thread exists. */
+	if (mash_dt_london_init() != MASH_OK) {
+		fprintf(stderr, "mashd: no time zone data for Europe/London "
+		                "(install Debian's tzdata)\n");
+		rc = MASHD_EXIT_CHECK;
+		goto out;
+	}
 	if (mash_log_parse_level(d->cfg.log_level, &lvl) == MASH_OK)
 		mash_log_set_level(lvl);
 	if (mashd_test_clock_from_env(&d->test_clock, &d->clock) == 1)
@@ -205,11 +214,7 @@ main(int argc, char **argv)
 		/* A key, trust store, policy or directory that is missing or
 		 * unreadable is bad input: exit 2 (cli.md), as for the
 		 * config itself. */
-		if (src == MASH_ERR_NOT_FOUND || src == MASH_ERR_IO ||
-		    src == MASH_ERR_KEY_FORMAT || src == MASH_ERR_CONFIG ||
-		    src == MASH_ERR_PARSE || src == MASH_ERR_POLICY ||
-		    src == MASH_ERR_TOO_BIG)
-			rc = MASHD_EXIT_USAGE;
+		rc = mashd_exit_for(src);
 		goto out;
 	}
 	rc = mashd_run(d, sfd);

@@ -414,6 +414,27 @@ reload(struct mashd *d)
 
 /* --check: load everything, touch nothing. */
 int
+mashd_exit_for(int rc)
+{
+	return rc == MASH_ERR_NOT_FOUND || rc == MASH_ERR_IO ||
+	               rc == MASH_ERR_KEY_FORMAT || rc == MASH_ERR_CONFIG ||
+	               rc == MASH_ERR_PARSE || rc == MASH_ERR_POLICY ||
+	               rc == MASH_ERR_TOO_BIG
+	           ? MASHD_EXIT_USAGE
+	           : MASHD_EXIT_CHECK;
+}
+
+/* Keep the worst exit code of a --check: 2 (bad input) over 1. */
+static void
+check_failed(int rc, int *exit_code)
+{
+	int e = mashd_exit_for(rc);
+
+	if (e > *exit_code)
+		*exit_code = e;
+}
+
+int
 mashd_check(struct mashd *d)
 {
 	struct mash_policy *pol = NULL;
@@ -423,12 +444,14 @@ mashd_check(struct mashd *d)
 	struct mash_store *st = NULL;
 	struct stat sb;
 	char err[512];
-	int rc, failed = 0;
+	int rc, exit_code = MASHD_EXIT_OK;
 
-	if (load_key(d) != MASH_OK)
-		failed = 1;
-	if (load_trust(d->cfg.trust_store, &d->trust) != MASH_OK)
-		failed = 1;
+	rc = load_key(d);
+	if (rc != MASH_OK)
+		check_failed(rc, &exit_code);
+	rc = load_trust(d->cfg.trust_store, &d->trust);
+	if (rc != MASH_OK)
+		check_failed(rc, &exit_code);
 	else if (mash_trust_lookup(d->trust, d->signer, d->key_id, NULL) !=
 	         MASH_OK)
 		mash_warn("trust_store has no valid key %s/%s: receivers will "
@@ -439,12 +462,14 @@ mashd_check(struct mashd *d)
 		rc = mash_pol_load(d->cfg.policy, &pol, err, sizeof(err));
 		if (rc != MASH_OK) {
 			mash_err("policy %s: %s", d->cfg.policy, err);
-			failed = 1;
+			check_failed(rc, &exit_code);
 		}
 	}
-	if (load_side_files(&d->cfg, &s47, &cal, &dir) != MASH_OK)
-		failed = 1;
-	/* The store is checked if it exists; --check never creates it. */
+	rc = load_side_files(&d->cfg, &s47, &cal, &dir);
+	if (rc != MASH_OK)
+		check_failed(rc, &exit_code);
+	/* The store is checked if it exists; --check never creates it. A
+	 * store that fails its integrity check is a failed check (1). */
 	if (stat(d->cfg.store, &sb) == 0) {
 		rc = mash_store_open(d->cfg.store, &st);
 		if (rc == MASH_OK)
@@ -452,7 +477,8 @@ mashd_check(struct mashd *d)
 		if (rc != MASH_OK) {
 			mash_err("store %s: %s", d->cfg.store,
 			         mash_strerror(rc));
-			failed = 1;
+			if (exit_code == MASHD_EXIT_OK)
+				exit_code = MASHD_EXIT_CHECK;
 		}
 	}
 	mash_store_close(st);
@@ -460,10 +486,10 @@ mashd_check(struct mashd *d)
 	mash_s47_policy_free(s47);
 	mash_cal_free(cal);
 	mash_dir_free(dir);
-	if (!failed)
+	if (exit_code == MASHD_EXIT_OK)
 		fprintf(stderr, "mashd: %s: configuration OK\n",
 		        d->config_path);
-	return failed ? MASHD_EXIT_CHECK : MASHD_EXIT_OK;
+	return exit_code;
 }
 
 int

@@ -218,9 +218,17 @@ int64_t mashd_now(const struct mashd *d);
 #define MASHD_EXIT_CHECK 1
 #define MASHD_EXIT_USAGE 2
 
+/* The exit code for a start-up error rc: MASHD_EXIT_USAGE when an input
+ * (key, trust store, policy, directory, calendar) is missing, unreadable
+ * or malformed (cli.md: "bad usage or unreadable input"), otherwise
+ * MASHD_EXIT_CHECK. */
+int mashd_exit_for(int rc);
+
 /* --check with d->cfg set: load key, trust store, policy, s47 policy,
  * calendar, directory, check an existing store; create nothing.
- * MASHD_EXIT_OK or MASHD_EXIT_CHECK (reasons logged). */
+ * MASHD_EXIT_OK, MASHD_EXIT_USAGE if an input is missing, unreadable or
+ * malformed (as mashd_exit_for), else MASHD_EXIT_CHECK if a check failed
+ * (reasons logged). */
 int mashd_check(struct mashd *d);
 
 /* Start-up with d->cfg and d->clock set: key, trust store, store, audit

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -35,6 +36,12 @@ say(char *why, size_t whylen, const char *fmt, ...)
 static const char *const agencies[] = {
     "police", "health", "education", "yot", "housing", "social-care",
 };
+
+const char *
+mash_evt_agency_name(size_t i)
+{
+	return i < sizeof(agencies) / sizeof(agencies[0]) ? agencies[i] : NULL;
+}
 
 int
 mash_evt_agency_valid(const char *s)
@@ -74,48 +81,22 @@ mash_evt_nhs_valid(const char *s)
 	return check == s[9] - '0';
 }
 
-static int
-is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int d[12] = {31, 28, 31, 30, 31, 30,
-	                          31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : d[m - 1];
-}
-
-static int
-digits(const char *s, int n, int *out)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 1;
-}
-
 int
 mash_evt_date_parse(const char *s, struct mash_date *out)
 {
+	int64_t ms;
 	int y, m, d;
 
 	if (out == NULL)
 		return MASH_ERR_INVAL;
 	memset(out, 0, sizeof(*out));
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    !digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
+	/* Strict YYYY-MM-DD (common/datetime.h), in the years a child's or
+	 * an event's date can have. */
+	if (s == NULL ||
+	    mash_dt_parse(s, strlen(s), MASH_DT_DATE, &ms, NULL) != MASH_OK)
 		return MASH_ERR_BAD_DATE;
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
-	    d > days_in_month(y, m))
+	mash_dt_ymd_from_day(mash_dt_utc_day(ms), &y, &m, &d);
+	if (y < 1900 || y > 2999)
 		return MASH_ERR_BAD_DATE;
 	out->year = y;
 	out->month = m;
@@ -123,18 +104,10 @@ mash_evt_date_parse(const char *s, struct mash_date *out)
 	return MASH_OK;
 }
 
-/* Howard Hinnant's days_from_civil, proleptic Gregorian. */
 int64_t
 mash_evt_date_days(const struct mash_date *dt)
 {
-	int64_t y = dt->year - (dt->month <= 2);
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t mp = (dt->month + 9) % 12;
-	int64_t doy = (153 * mp + 2) / 5 + dt->day - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
+	return mash_dt_day_from_ymd(dt->year, dt->month, dt->day);
 }
 
 static int

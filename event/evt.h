@@ -84,6 +84,10 @@ int64_t mash_evt_date_days(const struct mash_date *d);
 /* 1 if s is one of police, health, education, yot, housing, social-care. */
 int mash_evt_agency_valid(const char *s);
 
+/* The i-th agency (0-based, the order above), or NULL past the last:
+ * every identity that publishes events (mashctl pki, acl). */
+const char *mash_evt_agency_name(size_t i);
+
 /* Case-folded ASCII letters of a family name ("O'Brien-Smith" ->
  * "obriensmith") into out[outsz]: MASH_OK, FIELD_TOO_LONG (truncated),
  * INVAL (NULL). */

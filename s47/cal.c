@@ -1,12 +1,12 @@
 /*
  * cal.c - working days in England and Wales (see cal.h for the rules and
- * their sources). Date arithmetic is integer-only (H. Hinnant's
- * days_from_civil / civil_from_days), so no result depends on the process's
- * TZ or locale, and nothing here touches global state.
+ * their sources). Dates and day numbers come from common/datetime.h
+ * (integer-only), the London offset from tzdata through it.
  */
 #include <libconfig.h>
 #include <string.h>
 
+#include "common/datetime.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -36,48 +36,20 @@ struct computed {
 static int32_t
 days_from_civil(int y, int m, int d)
 {
-	int era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
+	return (int32_t)mash_dt_day_from_ymd(y, m, d);
 }
 
 void
 mash_cal_ymd_from_day(int32_t day, int *y, int *m, int *d)
 {
-	int64_t z = (int64_t)day + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t dd = doy - (153 * mp + 2) / 5 + 1;
-	int64_t mm = mp < 10 ? mp + 3 : mp - 9;
-
-	*y = (int)(yoe + era * 400 + (mm <= 2));
-	*m = (int)mm;
-	*d = (int)dd;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dim[12] = {31, 28, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 ? 28 + leap : dim[m - 1];
+	mash_dt_ymd_from_day(day, y, m, d);
 }
 
 int
 mash_cal_day_from_ymd(int y, int m, int d, int32_t *out)
 {
-	if (y < MASH_CAL_MIN_YEAR || y > MASH_CAL_MAX_YEAR || m < 1 || m > 12 ||
-	    d < 1 || d > days_in_month(y, m))
+	if (y < MASH_CAL_MIN_YEAR || y > MASH_CAL_MAX_YEAR ||
+	    !mash_dt_valid_ymd(y, m, d))
 		return MASH_ERR_BAD_DATE;
 	*out = days_from_civil(y, m, d);
 	return MASH_OK;
@@ -86,36 +58,20 @@ mash_cal_day_from_ymd(int y, int m, int d, int32_t *out)
 int
 mash_cal_parse_date(const char *s, int32_t *out)
 {
-	int v[3] = {0, 0, 0};
-	static const int pos[3] = {0, 5, 8}, len[3] = {4, 2, 2};
-	size_t i;
-	int k;
+	int64_t ms;
+	int y, m, d;
 
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+	if (s == NULL ||
+	    mash_dt_parse(s, strlen(s), MASH_DT_DATE, &ms, NULL) != MASH_OK)
 		return MASH_ERR_BAD_DATE;
-	for (k = 0; k < 3; k++) {
-		for (i = 0; i < (size_t)len[k]; i++) {
-			char c = s[pos[k] + i];
-
-			if (c < '0' || c > '9')
-				return MASH_ERR_BAD_DATE;
-			v[k] = v[k] * 10 + (c - '0');
-		}
-	}
-	return mash_cal_day_from_ymd(v[0], v[1], v[2], out);
+	mash_dt_ymd_from_day(mash_dt_utc_day(ms), &y, &m, &d);
+	return mash_cal_day_from_ymd(y, m, d, out);
 }
 
 int
 mash_cal_format_date(int32_t day, char *buf, size_t bufsz)
 {
-	int y, m, d;
-
-	if (buf == NULL || bufsz < 11)
-		return MASH_ERR_INVAL;
-	mash_cal_ymd_from_day(day, &y, &m, &d);
-	if (y < 0 || y > 9999)
-		return MASH_ERR_INVAL;
-	return mash_snprintf(buf, bufsz, "%04d-%02d-%02d", y, m, d);
+	return mash_dt_format_date(day, buf, bufsz);
 }
 
 int
@@ -164,7 +120,7 @@ monday_on_or_after(int32_t day)
 static int32_t
 last_weekday_of(int y, int m, int wd)
 {
-	int32_t last = days_from_civil(y, m, days_in_month(y, m));
+	int32_t last = days_from_civil(y, m, mash_dt_days_in_month(y, m));
 
 	return last - (mash_cal_weekday(last) - wd + 7) % 7;
 }
@@ -243,6 +199,10 @@ computed_holidays(int y, struct computed *out)
 struct mash_cal *
 mash_cal_new(void)
 {
+	/* A calendar places clocks in London working days: without tzdata
+	 * for Europe/London it would place them in UTC, silently. */
+	if (mash_dt_london_init() != MASH_OK)
+		return NULL;
 	return mash_calloc(1, sizeof(struct mash_cal));
 }
 
@@ -504,47 +464,30 @@ mash_cal_add_working_days(const struct mash_cal *cal, int32_t start, int n,
 	return MASH_OK;
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
 int64_t
 mash_cal_london_offset_ms(int64_t unix_ms)
 {
-	int y, m, d;
-	int64_t start, end;
-
-	mash_cal_ymd_from_day((int32_t)floor_div(unix_ms, MASH_CAL_DAY_MS), &y,
-	                      &m, &d);
-	/* BST: 01:00 UTC last Sunday of March to 01:00 UTC last Sunday of
-	 * October (Summer Time Order 2002, the EU rule since 1996). */
-	start = (int64_t)last_weekday_of(y, 3, 7) * MASH_CAL_DAY_MS + HOUR_MS;
-	end = (int64_t)last_weekday_of(y, 10, 7) * MASH_CAL_DAY_MS + HOUR_MS;
-	return unix_ms >= start && unix_ms < end ? HOUR_MS : 0;
+	return mash_dt_london_offset_ms(unix_ms);
 }
 
 int32_t
 mash_cal_local_day(int64_t unix_ms)
 {
-	return (int32_t)floor_div(unix_ms + mash_cal_london_offset_ms(unix_ms),
-	                          MASH_CAL_DAY_MS);
+	return (int32_t)mash_dt_utc_day(unix_ms +
+	                                mash_cal_london_offset_ms(unix_ms));
 }
 
 int64_t
 mash_cal_end_of_day_ms(int32_t day)
 {
-	/* The clocks change at 01:00 UTC, so noon UTC of the same date has the
-	 * offset that applies at 23:59 local. */
+	/* 23:59:59.999 local is that instant in UTC less the offset in force
+	 * then; the offset at noon UTC of the date is a first guess (the
+	 * clocks change at night), checked at the guess itself. */
+	int64_t end = (int64_t)day * MASH_CAL_DAY_MS + MASH_CAL_DAY_MS - 1;
 	int64_t noon = (int64_t)day * MASH_CAL_DAY_MS + 12 * HOUR_MS;
 
-	return (int64_t)day * MASH_CAL_DAY_MS + MASH_CAL_DAY_MS - 1 -
-	       mash_cal_london_offset_ms(noon);
+	return end -
+	       mash_cal_london_offset_ms(end - mash_cal_london_offset_ms(noon));
 }
 
 int

@@ -23,11 +23,10 @@
  * Elizabeth II"; }
  *   );
  *
- * Local time is Europe/London, computed without the C library's time zone
- * state (no tzset, no TZ): GMT, and BST (UTC+1) from 01:00 UTC on the last
- * Sunday of March to 01:00 UTC on the last Sunday of October (the rule in
- * force since 1996, Summer Time Order 2002). A clock is due at the END of
- * its working day: 23:59:59.999 local time.
+ * Local time is Europe/London from the system's tzdata
+ * (common/datetime.h, mash_dt_london_init: TZ=Europe/London, localtime_r),
+ * so a change to summer time is a tzdata update, not a code change. A
+ * clock is due at the END of its working day: 23:59:59.999 local time.
  */
 #ifndef MASH_CAL_H
 #define MASH_CAL_H
@@ -49,7 +48,9 @@
 
 struct mash_cal;
 
-/* A calendar with only the computed rules. NULL on allocation failure.
+/* A calendar with only the computed rules. Makes the process's local
+ * time Europe/London (mash_dt_london_init; call from the main thread
+ * first). NULL on allocation failure or if tzdata has no Europe/London.
  * Free with mash_cal_free. */
 struct mash_cal *mash_cal_new(void);
 
@@ -111,7 +112,8 @@ int mash_cal_is_working_day(const struct mash_cal *cal, int32_t day);
 int mash_cal_add_working_days(const struct mash_cal *cal, int32_t start, int n,
                               int32_t *out);
 
-/* Offset of Europe/London from UTC at instant unix_ms, in ms (0 or 3600000). */
+/* Offset of Europe/London from UTC at instant unix_ms, in ms (0 or 3600000
+ * today), from tzdata; a calendar must have been made first. */
 int64_t mash_cal_london_offset_ms(int64_t unix_ms);
 
 /* The Europe/London local date of instant unix_ms, as an epoch day. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/datetime.h"
 #include "common/err.h"
 #include "s47/cal.h"
 
@@ -450,6 +451,11 @@ main(void)
 	SRunner *sr = srunner_create(cal_suite());
 	int failed;
 
+	/* Local time from tzdata, as mashd's start-up makes it. */
+	if (mash_dt_london_init() != MASH_OK) {
+		fprintf(stderr, "test_cal: no tzdata for Europe/London\n");
+		return EXIT_FAILURE;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

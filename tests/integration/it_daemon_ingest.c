@@ -592,19 +592,29 @@ run_check(struct mash_mashd_fx *f, const char *const extra[])
 	return WEXITSTATUS(st);
 }
 
-START_TEST(check_exits_0_ok_1_failed_check_2_bad_usage)
+#define JUNK "not a database at all, just bytes that SQLite refuses"
+
+START_TEST(check_exits_0_ok_1_failed_check_2_bad_input)
 {
 	struct mash_mashd_fx *f = mash_mashd_fx_new(NULL);
 	struct mash_mashd_fx *g = mash_mashd_fx_new("trust_stor = \"x\";\n");
 	const char *missing_key[] = {"--key", "/nonexistent/k.pem", NULL};
 	const char *bad_set[] = {"--set", "mqtt.keepalive=abc", NULL};
+	const char *bad_store[] = {"--store", NULL, NULL};
+	char junk[700];
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(run_check(f, NULL), 0);
-	ck_assert_int_eq(run_check(f, missing_key), 1);
+	/* A missing file is unreadable input (cli.md: 2), as at start-up. */
+	ck_assert_int_eq(run_check(f, missing_key), 2);
 	ck_assert_int_eq(run_check(f, bad_set), 2);
 	ck_assert_int_eq(run_check(g, NULL), 2); /* unknown key */
+	/* A store that is not a database fails its check: 1. */
+	(void)snprintf(junk, sizeof(junk), "%s/junk.db", f->dir);
+	ck_assert_int_eq(mash_test_write_file(junk, JUNK, strlen(JUNK)), 0);
+	bad_store[1] = junk;
+	ck_assert_int_eq(run_check(f, bad_store), 1);
 	mash_mashd_fx_free(g);
 	mash_mashd_fx_free(f);
 }
@@ -635,7 +645,7 @@ main(void)
 	    tc, two_daemons_split_a_shared_subscription_without_duplicates);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tcc, 120);
-	tcase_add_test(tcc, check_exits_0_ok_1_failed_check_2_bad_usage);
+	tcase_add_test(tcc, check_exits_0_ok_1_failed_check_2_bad_input);
 	suite_add_tcase(s, tcc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

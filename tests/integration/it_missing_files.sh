@@ -51,6 +51,13 @@ store = "$T/mash.db";
 CFG
 expect 2 "$B/mashd" --config "$T/mashd.cfg"
 says "key_file $T/keys/gone.key.pem: no such file"
+# ... and so is it for --check, which answers as start-up would.
+expect 2 "$B/mashd" --config "$T/mashd.cfg" --check
+says "no such file"
+# Without tzdata for Europe/London no statutory clock could be placed in
+# a working day: mashd refuses to start rather than fall back to UTC.
+TZDIR="$T/no-zoneinfo" expect 1 "$B/mashd" --config "$T/mashd.cfg"
+says "no time zone data for Europe/London"
 
 # mashctl: a missing public key for audit verify.
 expect 2 "$B/mashctl" envelope seal --signer police --key-id k1 \
