@@ -91,8 +91,10 @@ void mash_mq_opts_init(struct mash_mq_opts *o);
  * Create a client (not yet connected). Copies every string in o.
  * MASH_OK and *out set; MASH_ERR_INVAL on a missing uri/client_id or a
  * scheme other than tcp:// or ssl://; MASH_ERR_NOMEM; MASH_ERR_MQTT when
- * Paho refuses the options. *out is NULL on failure. Free with
- * mash_mq_free().
+ * Paho refuses the options. With ssl://, a CA and a client certificate,
+ * the identity is checked first (crypto/pki.h mash_pki_check_identity):
+ * MASH_ERR_NOT_FOUND / IO / KEY_FORMAT / EXPIRED, logged with the file.
+ * *out is NULL on failure. Free with mash_mq_free().
  */
 int mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out);
 

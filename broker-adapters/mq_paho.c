@@ -33,6 +33,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "crypto/pki.h"
 
 /*
  * Application threads waiting for a PUBACK, in ANY client of this process.
@@ -569,6 +570,22 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	if (strncmp(o->uri, "tcp://", 6) != 0 &&
 	    strncmp(o->uri, "ssl://", 6) != 0)
 		goto out;
+	/* A TLS identity that cannot work (a file missing, a key of another
+	 * certificate, expired, another CA) is refused here, naming the
+	 * file, not left to a handshake failure on every reconnect. */
+	if (strncmp(o->uri, "ssl://", 6) == 0 && o->cert_file != NULL &&
+	    o->cert_file[0] != '\0' && o->ca_file != NULL &&
+	    o->ca_file[0] != '\0') {
+		char why[MASH_PKI_ERRLEN];
+
+		why[0] = '\0';
+		rc = mash_pki_check_identity(o->ca_file, o->cert_file,
+		                             o->key_file, why, sizeof(why));
+		if (rc != MASH_OK) {
+			mash_err("mq: TLS identity refused: %s", why);
+			goto out;
+		}
+	}
 	/* Paho refuses a publish while this many wait in its command queue
 	 * (default 100): a pipeline of MASH_MQ_MAX_PIPELINE to a broker with
 	 * a deep Receive Maximum queues them all at once. */

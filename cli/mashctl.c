@@ -25,6 +25,10 @@ static const struct {
     {"picture", mashctl_picture,
      "picture --config FILE --as PRINCIPAL (--case ID | --nhs N) "
      "--purpose P [--break-glass REASON] [--json]"},
+    {"pki", mashctl_pki,
+     "pki init|issue --dir DIR [--name ID | --directory FILE] (mutual TLS)"},
+    {"acl", mashctl_acl,
+     "acl generate --directory FILE [--out FILE] (the broker's ACL)"},
 };
 
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))

@@ -53,7 +53,8 @@
 	XX(NO_IDENTITY, -38, "no valid NHS number and no full demographics")   \
 	XX(INTERNAL, -39, "internal error")                                    \
 	XX(BAD_ID, -40,                                                        \
-	   "identifier has characters or length outside its allowed set")
+	   "identifier has characters or length outside its allowed set")     \
+	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),
