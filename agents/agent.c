@@ -721,6 +721,11 @@ setup(struct agent *a)
 	rc = open_feed_at(a, a->o->follow);
 	if (rc != MASH_OK)
 		return rc;
+	if (c->insecure && strncmp(c->uri, "tcp://", 6) == 0)
+		mash_warn("mqtt: plaintext %s (agent.mqtt.insecure = true): "
+		          "anyone on the network can read this agency's "
+		          "records; development only",
+		          c->uri);
 	mash_mq_opts_init(&mo);
 	mo.uri = c->uri;
 	mo.client_id = c->client_id;

@@ -183,6 +183,7 @@ static const char *const known_keys[] = {
     "agent.mqtt.cert_file",
     "agent.mqtt.key_file",
     "agent.mqtt.verify_peer",
+    "agent.mqtt.insecure",
     "agent.mqtt.keepalive_s",
     "agent.mqtt.reconnect_min_s",
     "agent.mqtt.reconnect_max_s",
@@ -279,8 +280,20 @@ load(struct loader *l, const config_t *cf, const char *agency,
 	    (rc = get_path(l, cf, "agent.mqtt.key_file", 0, &c->key_file)) !=
 	        MASH_OK ||
 	    (rc = get_bool(l, cf, "agent.mqtt.verify_peer", 1,
-	                   &c->verify_peer)) != MASH_OK)
+	                   &c->verify_peer)) != MASH_OK ||
+	    (rc = get_bool(l, cf, "agent.mqtt.insecure", 0, &c->insecure)) !=
+	        MASH_OK)
 		goto out;
+	/* Plaintext reaches anyone on the network: only when asked for by
+	 * name (issue 24; docs/internals/security.md). */
+	if (strncmp(c->uri, "tcp://", 6) == 0 && !c->insecure) {
+		rc = fail(l, config_lookup(cf, "agent.mqtt.uri"),
+		          "agent.mqtt.uri: plaintext tcp:// lets anyone on the "
+		          "network read the agency's records; use ssl:// with "
+		          "ca_file, cert_file and key_file, or set "
+		          "agent.mqtt.insecure = true (development only)");
+		goto out;
+	}
 	rc = get_int(l, cf, "agent.mqtt.keepalive_s", 5, 3600, 30, &v);
 	if (rc != MASH_OK)
 		goto out;

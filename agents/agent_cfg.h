@@ -26,6 +26,7 @@ struct mash_agent_cfg {
 	char *cert_file; /* NULL: none */
 	char *key_file;  /* NULL: none (TLS client key, not the signing key) */
 	int verify_peer;
+	int insecure; /* agent.mqtt.insecure: tcp:// allowed, warned */
 	int keepalive_s;
 	int reconnect_min_s;
 	int reconnect_max_s;

@@ -169,7 +169,7 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	config_t lc;
 	config_setting_t *g, *s;
 	struct stat st;
-	char *key_dir = NULL;
+	char *key_dir = NULL, *cert_dir = NULL;
 	char buf[PATH_MAX_LEN];
 	int rc = MASH_ERR_CONFIG;
 	int v;
@@ -214,7 +214,8 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	    (rc = cfg_string(g, path, "mqtt_password", 0, &c->password)) ||
 	    (rc = cfg_string(g, path, "mqtt_ca_file", 1, &c->ca_file)) ||
 	    (rc = cfg_string(g, path, "mqtt_cert_file", 1, &c->cert_file)) ||
-	    (rc = cfg_string(g, path, "mqtt_key_file", 1, &c->mqtt_key_file)))
+	    (rc = cfg_string(g, path, "mqtt_key_file", 1, &c->mqtt_key_file)) ||
+	    (rc = cfg_string(g, path, "mqtt_cert_dir", 1, &cert_dir)))
 		goto out;
 	rc = MASH_ERR_CONFIG;
 	if (c->mqtt_uri == NULL || c->key_id == NULL ||
@@ -225,6 +226,27 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 		        path);
 		goto out;
 	}
+	/* Plaintext only when asked for by name (issue 24). */
+	s = config_setting_get_member(g, "mqtt_insecure");
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		fprintf(stderr,
+		        "mashctl picture: %s:%d: picture.mqtt_insecure must be "
+		        "true or false\n",
+		        path, config_setting_source_line(s));
+		goto out;
+	}
+	if (strncmp(c->mqtt_uri, "tcp://", 6) == 0 &&
+	    (s == NULL || !config_setting_get_bool(s))) {
+		fprintf(
+		    stderr,
+		    "mashctl picture: %s: picture.mqtt_uri: plaintext "
+		    "tcp:// lets anyone on the network read the picture; "
+		    "use ssl:// with mqtt_ca_file and mqtt_cert_dir, or set "
+		    "mqtt_insecure = true (development only)\n",
+		    path);
+		goto out;
+	}
+
 	if (!mash_trust_id_valid(c->key_id)) {
 		fprintf(stderr,
 		        "mashctl picture: %s: picture.key_id is not "
@@ -254,6 +276,27 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 			goto out;
 		}
 	}
+	/* Mutual TLS as the principal itself (docs/internals/security.md):
+	 * the broker's ACL lets each certificate read only its own inbox,
+	 * so the client certificate follows --as, as the signing key does. */
+	if (cert_dir != NULL) {
+		if (c->cert_file != NULL || c->mqtt_key_file != NULL) {
+			fprintf(stderr,
+			        "mashctl picture: %s: picture.mqtt_cert_dir "
+			        "or mqtt_cert_file/mqtt_key_file, not both\n",
+			        path);
+			goto out;
+		}
+		if (mash_snprintf(buf, sizeof(buf), "%s/%s.pem", cert_dir,
+		                  principal) != MASH_OK ||
+		    (c->cert_file = mash_strdup(buf)) == NULL ||
+		    mash_snprintf(buf, sizeof(buf), "%s/%s.key", cert_dir,
+		                  principal) != MASH_OK ||
+		    (c->mqtt_key_file = mash_strdup(buf)) == NULL) {
+			rc = MASH_ERR_NOMEM;
+			goto out;
+		}
+	}
 	if (c->daemon_signer == NULL) {
 		c->daemon_signer = mash_strdup("mashd");
 		if (c->daemon_signer == NULL) {
@@ -279,6 +322,7 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	rc = MASH_OK;
 out:
 	mash_free(key_dir);
+	mash_free(cert_dir);
 	config_destroy(&lc);
 	if (rc != MASH_OK)
 		cfg_clear(c);

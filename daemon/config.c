@@ -48,6 +48,7 @@ static const struct key keys[] = {
     S("mqtt.cert_file", mqtt_cert_file),
     S("mqtt.key_file", mqtt_key_file),
     B("mqtt.verify_peer", mqtt_verify_peer),
+    B("mqtt.insecure", mqtt_insecure),
     B("mqtt.clean_start", mqtt_clean_start),
     I("mqtt.keepalive", mqtt_keepalive, 5, 3600),
     I("mqtt.session_expiry", mqtt_session_expiry, 0, 4294967295LL),
@@ -360,6 +361,17 @@ mashd_config_validate(const struct mashd_config *c, char *err, size_t errlen)
 	    strncmp(c->mqtt_uri, "ssl://", 6) != 0) {
 		mash_snprintf(err, errlen,
 		              "mqtt.uri: must start with tcp:// or ssl://");
+		return MASH_ERR_CONFIG;
+	}
+	/* Plaintext reaches anyone on the network: only when asked for by
+	 * name (issue 24; docs/internals/security.md). */
+	if (strncmp(c->mqtt_uri, "tcp://", 6) == 0 && !c->mqtt_insecure) {
+		mash_snprintf(
+		    err, errlen,
+		    "mqtt.uri: plaintext tcp:// lets anyone on the "
+		    "network read and write the hub's messages; use "
+		    "ssl:// with mqtt.ca_file, cert_file and key_file, "
+		    "or set mqtt.insecure = true (development only)");
 		return MASH_ERR_CONFIG;
 	}
 	if (c->mqtt_reconnect_max < c->mqtt_reconnect_min) {

@@ -32,6 +32,7 @@ struct mashd_config {
 	char mqtt_cert_file[MASHD_CFG_MAX_STR];
 	char mqtt_key_file[MASHD_CFG_MAX_STR];
 	int mqtt_verify_peer;
+	int mqtt_insecure; /* 1: tcp:// allowed (logged as a warning) */
 	int mqtt_clean_start;
 	int64_t mqtt_keepalive;
 	int64_t mqtt_session_expiry;

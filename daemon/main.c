@@ -174,6 +174,11 @@ main(int argc, char **argv)
 	}
 	if (mash_log_parse_level(d->cfg.log_level, &lvl) == MASH_OK)
 		mash_log_set_level(lvl);
+	if (d->cfg.mqtt_insecure && strncmp(d->cfg.mqtt_uri, "tcp://", 6) == 0)
+		mash_warn("mqtt: plaintext %s (mqtt.insecure = true): anyone "
+		          "on the network can read and write the hub's "
+		          "messages; development only",
+		          d->cfg.mqtt_uri);
 	if (mashd_test_clock_from_env(&d->test_clock, &d->clock) == 1)
 		mash_warn("TEST CLOCK in effect (MASHD_TEST_CLOCK_*): never "
 		          "in production");

@@ -172,16 +172,44 @@ for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}"; do
 		die "mashctl trust add --signer $s (see $DEMO/logs/setup.log)"
 done
 
+# ---------------------------------------------------------------- PKI, ACL
+# Nobody reaches the broker without a certificate of the hub's own CA, and
+# each identity (its certificate's CN) only its own topics: the ACL is
+# generated from the directory (docs/internals/security.md).
+step "making the hub's PKI and the broker's ACL in $DEMO/pki"
+run "$BIN/mashctl" pki init --dir "$DEMO/pki" >>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl pki init (see $DEMO/logs/setup.log)"
+run "$BIN/mashctl" pki issue --dir "$DEMO/pki" --name broker --server \
+	--host localhost --host 127.0.0.1 >>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl pki issue broker (see $DEMO/logs/setup.log)"
+run "$BIN/mashctl" pki issue --dir "$DEMO/pki" --directory "$POLICY_DIR/directory.cfg" \
+	>>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl pki issue --directory (see $DEMO/logs/setup.log)"
+run "$BIN/mashctl" acl generate --directory "$POLICY_DIR/directory.cfg" \
+	--out "$DEMO/acl" >>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl acl generate (see $DEMO/logs/setup.log)"
+
 # ---------------------------------------------------------------- mosquitto
-step "starting a private mosquitto on 127.0.0.1"
+step "starting a private mosquitto on 127.0.0.1 (mutual TLS, generated ACL)"
 PORT=""
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	p=$((20000 + RANDOM % 40000))
 	port_in_use "$p" && continue
 	cat >"$DEMO/mosquitto.conf" <<EOF
-# Private broker for the demo: loopback only, no persistence.
+# Private broker for the demo: loopback only, no persistence, mutual TLS
+# with the demo's own CA, each client's certificate CN its user in the
+# generated ACL (docs/internals/security.md). No anonymous access.
+per_listener_settings false
+allow_anonymous false
+acl_file $DEMO/acl
+$([ "$(id -u)" -eq 0 ] && echo "# as root: stay root to read the 0700 pki directory
+user root")
 listener $p 127.0.0.1
-allow_anonymous true
+cafile $DEMO/pki/ca.pem
+certfile $DEMO/pki/broker.pem
+keyfile $DEMO/pki/broker.key
+require_certificate true
+use_identity_as_username true
 persistence false
 # Held for mashd while its receive queue is full (flow control): at least
 # the agents' windows together (docs/internals/mq.md, sizing).
@@ -203,7 +231,7 @@ EOF
 	fi
 done
 [ -n "$PORT" ] || die "mosquitto did not start (see $DEMO/logs/mosquitto.log)"
-URI="tcp://127.0.0.1:$PORT"
+URI="ssl://localhost:$PORT"
 say "    broker $URI"
 
 # ---------------------------------------------------------------- configs
@@ -213,6 +241,9 @@ write_configs() {
 mqtt = {
   uri = "$URI";
   client_id = "mashd-demo";
+  ca_file = "$DEMO/pki/ca.pem";
+  cert_file = "$DEMO/pki/mashd.pem";
+  key_file = "$DEMO/pki/mashd.key";
 };
 signer = "mashd";
 key_id = "k1";
@@ -229,7 +260,9 @@ EOF
 # mash-agent for $a (written by scripts/demo.sh; format: agents/README.md)
 agent = {
   agency = "$a";
-  mqtt = { uri = "$URI"; client_id = "demo-agent-$a"; };
+  mqtt = { uri = "$URI"; client_id = "demo-agent-$a";
+           ca_file = "$DEMO/pki/ca.pem"; cert_file = "$DEMO/pki/$a.pem";
+           key_file = "$DEMO/pki/$a.key"; };
   signer = { key_id = "k1"; key_file = "$DEMO/keys/$a/k1.key.pem"; };
   receipts = { trust_store = "$DEMO/trust"; };
   outbox = { path = "$DEMO/outbox/$a.db"; };
@@ -242,6 +275,8 @@ EOF
 # mashctl picture for the demo (written by scripts/demo.sh)
 picture = {
   mqtt_uri = "$URI";
+  mqtt_ca_file = "$DEMO/pki/ca.pem";
+  mqtt_cert_dir = "$DEMO/pki";
   key_dir = "$DEMO/keys";
   key_id = "k1";
   trust_store = "$DEMO/trust";
@@ -272,8 +307,14 @@ grep -q "mashd ready" "$DEMO/logs/mashd.log" ||
 
 # Watch the strategy-discussion core's inboxes: one line per message,
 # topic and hex payload (the envelope's payload_type is plain text in it).
-start_bg "$DEMO/logs/inbox.log" mosquitto_sub -h 127.0.0.1 -p "$PORT" -V mqttv5 \
-	-q 1 -F '%t %x' $(for i in "${WATCH_INBOXES[@]}"; do printf -- '-t mash/v1/inbox/%s ' "$i"; done)
+# Each as the principal itself: the ACL lets a certificate read only its
+# own inbox. inbox_log gathers them into logs/inbox.log.
+for i in "${WATCH_INBOXES[@]}"; do
+	start_bg "$DEMO/logs/inbox-$i.log" mosquitto_sub -h localhost -p "$PORT" -V mqttv5 \
+		--cafile "$DEMO/pki/ca.pem" --cert "$DEMO/pki/$i.pem" --key "$DEMO/pki/$i.key" \
+		-q 1 -F '%t %x' -t "mash/v1/inbox/$i"
+done
+inbox_log() { cat "$DEMO"/logs/inbox-*.log >"$DEMO/logs/inbox.log" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- agents
 # The story in the order it happened (SHARED-DEFS.md): the police feed
@@ -360,9 +401,11 @@ say ""
 step "the s47 trigger in the strategy-discussion core's inboxes"
 TRIGGER_HEX=$(printf 'mash.v1.StrategyDiscussionTrigger' | od -An -tx1 | tr -d ' \n')
 for _ in $(seq 1 50); do
+	inbox_log
 	grep -q "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null && break
 	sleep 0.1
 done
+inbox_log
 n=$(grep -c "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null || true)
 [ "${n:-0}" -gt 0 ] || die "no StrategyDiscussionTrigger reached any of ${WATCH_INBOXES[*]}"
 # The kind of each trigger message: field 11 of StrategyDiscussionTrigger

@@ -66,7 +66,8 @@ START_TEST(shipped_example_configs_load)
 END_TEST
 
 #define GOOD_MQTT                                                              \
-	"mqtt = { uri = \"tcp://127.0.0.1:1883\"; client_id = \"a\"; };\n"
+	"mqtt = { uri = \"tcp://127.0.0.1:1883\"; client_id = \"a\";"          \
+	" insecure = true; };\n"
 #define GOOD_SIGN "signer = { key_id = \"k1\"; key_file = \"k.pem\"; };\n"
 #define GOOD_RCPT "receipts = { trust_store = \"trust\"; };\n"
 #define GOOD_OUT  "outbox = { path = \"ob.db\"; };\n"
@@ -138,6 +139,10 @@ static const struct {
      "agent.cfg:7: unknown setting 'agnet'"},
     {"agent = {\n" GOOD_MQTT GOOD_SIGN GOOD_RCPT GOOD_OUT "outbx = {};\n};\n",
      "agent.cfg:6: unknown setting 'agent.outbx'"},
+    /* Plaintext only when asked for by name (issue 24). */
+    {"agent = {\nmqtt = { uri = \"tcp://127.0.0.1:1883\";\n"
+     "client_id = \"a\"; };\n" GOOD_SIGN GOOD_RCPT GOOD_OUT "};\n",
+     "agent.cfg:2: agent.mqtt.uri: plaintext tcp://"},
 };
 
 START_TEST(bad_config_is_refused_naming_file_line_and_setting)

@@ -55,7 +55,7 @@ START_TEST(full_file_is_read)
 	char err[MASHD_CFG_ERR_LEN];
 
 	ck_assert_int_eq(
-	    read_text("mqtt = { uri = \"tcp://b:1883\"; "
+	    read_text("mqtt = { uri = \"tcp://b:1883\"; insecure = true; "
 	              "client_id = \"m2\"; keepalive = 60; "
 	              "verify_peer = false; "
 	              "subscribe = \"$share/mashd/mash/v1/events/+\"; };\n"
@@ -176,7 +176,12 @@ START_TEST(validate_requires_the_essentials)
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
 	                 MASH_ERR_CONFIG);
 	ck_assert(strstr(err, "tcp://") != NULL);
+	/* Plaintext only when asked for by name. */
 	mashd_config_set(&c, "mqtt.uri=tcp://x:1", err, sizeof(err));
+	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),
+	                 MASH_ERR_CONFIG);
+	ck_assert(strstr(err, "mqtt.insecure = true") != NULL);
+	mashd_config_set(&c, "mqtt.insecure=true", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)), MASH_OK);
 	mashd_config_set(&c, "mqtt.cert_file=/c", err, sizeof(err));
 	ck_assert_int_eq(mashd_config_validate(&c, err, sizeof(err)),

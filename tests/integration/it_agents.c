@@ -364,6 +364,7 @@ START_TEST(forged_receipts_settle_nothing)
 	    "18cad656-2dd0-5c02-8756-ee8c41f6de13",
 	    "0c728316-d13f-5b23-85f0-316b55f0a880"};
 	struct mash_mq_opts o;
+	struct mash_test_tls tls_h;
 	struct mash_mq *mq = NULL;
 	struct mash_key *rogue = NULL;
 	struct mash_test_summary s;
@@ -384,7 +385,8 @@ START_TEST(forged_receipts_settle_nothing)
 
 	ck_assert_int_eq(mash_key_generate(&rogue), MASH_OK);
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(mash_test_agents_broker(env));
+	mash_test_broker_mq_opts(mash_test_agents_broker(env),
+	                         MASH_TEST_HARNESS, &tls_h, &o);
 	o.client_id = "it-forger";
 	o.clean_start = 1;
 	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);

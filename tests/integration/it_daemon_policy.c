@@ -66,10 +66,11 @@ static struct mash_mq *
 listener(const char *id, const char *filter)
 {
 	struct mash_mq_opts o;
+	struct mash_test_tls tls_h;
 	struct mash_mq *mq = NULL;
 
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(fx->broker);
+	mash_test_broker_mq_opts(fx->broker, MASH_TEST_HARNESS, &tls_h, &o);
 	o.client_id = id;
 	o.clean_start = 1;
 	ck_assert_int_eq(mash_mq_new(&o, &mq), MASH_OK);

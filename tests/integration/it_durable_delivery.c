@@ -46,6 +46,7 @@ setup(void)
 	const char *src = getenv("MASH_SOURCE_DIR");
 	char extra[2048];
 	struct mash_mq_opts o;
+	struct mash_test_tls tls_h;
 	char why[256];
 
 	memset(&t, 0, sizeof(t));
@@ -62,7 +63,7 @@ setup(void)
 	                 MASH_OK);
 	/* The inboxes, subscribed before the daemon's first run. */
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(t.fx->broker);
+	mash_test_broker_mq_opts(t.fx->broker, MASH_TEST_HARNESS, &tls_h, &o);
 	o.client_id = "it-durable-inboxes";
 	ck_assert_int_eq(mash_mq_new(&o, &t.inbox), MASH_OK);
 	ck_assert_int_eq(mash_mq_subscribe(t.inbox, "mash/v1/inbox/+", 5000),

@@ -55,6 +55,7 @@ write_cfg() { # URI [extra line]
 	cat >"$TMP/picture.cfg" <<EOF
 picture = {
   mqtt_uri = "$1";
+  mqtt_insecure = true;
   key_dir = "keys";
   key_id = "k1";
   trust_store = "trust";
@@ -93,6 +94,11 @@ expect 2 "no 'picture' group" --config "$TMP/picture.cfg" \
 	--as analyst.amara --nhs 9434765919 --purpose mash-triage
 printf 'picture = { mqtt_uri = "tcp://x:1"; \n' >"$TMP/picture.cfg"
 expect 2 "picture.cfg:[0-9]+:" --config "$TMP/picture.cfg" \
+	--as analyst.amara --nhs 9434765919 --purpose mash-triage
+# Plaintext only when asked for by name (issue 24).
+printf 'picture = { mqtt_uri = "tcp://127.0.0.1:1"; key_dir = "keys";\n  key_id = "k1"; trust_store = "trust"; };\n' \
+	>"$TMP/picture.cfg"
+expect 2 "plaintext tcp://" --config "$TMP/picture.cfg" \
 	--as analyst.amara --nhs 9434765919 --purpose mash-triage
 write_cfg "tcp://127.0.0.1:1" 'timeout_ms = 0;'
 expect 2 "timeout_ms must be" --config "$TMP/picture.cfg" \

@@ -26,7 +26,7 @@ expect 2 "$B/mash-agent" --config "$T/nope.cfg" --agency police --input "$T/feed
 says "$T/nope.cfg: no such file"
 cat >"$T/agent.cfg" <<CFG
 agent = {
-  mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "a"; };
+  mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "a"; insecure = true; };
   signer = { key_id = "k1"; key_file = "$T/keys/k1.key.pem"; };
   receipts = { trust_store = "$T/trust"; };
   outbox = { path = "$T/outbox.db"; };
@@ -42,7 +42,7 @@ says "signing key $T/keys/gone.key.pem: no such file"
 
 # mashd: a missing signing key is unreadable input (2), not a crash (1).
 cat >"$T/mashd.cfg" <<CFG
-mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "mashd-missing"; };
+mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "mashd-missing"; insecure = true; };
 signer = "mashd";
 key_id = "k1";
 key_file = "$T/keys/gone.key.pem";

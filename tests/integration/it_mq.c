@@ -38,10 +38,12 @@ static struct mash_mq *
 client(const char *id, int clean, size_t qmax, size_t max_payload)
 {
 	struct mash_mq_opts o;
+	struct mash_test_tls t;
 	struct mash_mq *mq = NULL;
 
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(broker);
+	/* The transport under test, not the hub's rights: the harness. */
+	mash_test_broker_mq_opts(broker, MASH_TEST_HARNESS, &t, &o);
 	o.client_id = id;
 	o.clean_start = clean;
 	o.reconnect_min_s = 1;
@@ -232,10 +234,11 @@ START_TEST(will_is_published_by_the_broker_when_a_client_dies)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct mash_mq_opts o;
+		struct mash_test_tls t;
 		struct mash_mq *mq = NULL;
 
 		mash_mq_opts_init(&o);
-		o.uri = mash_test_broker_uri(broker);
+		mash_test_broker_mq_opts(broker, MASH_TEST_HARNESS, &t, &o);
 		o.client_id = "it-will";
 		o.will_topic = "mash/v1/status/daemon";
 		o.will_payload = "gone";
@@ -283,11 +286,18 @@ static void
 external_pub(const char *topic, const char *payload)
 {
 	char port[16];
+	struct mash_test_tls t;
 	const char *argv[] = {"/usr/bin/mosquitto_pub",
 	                      "-h",
-	                      "127.0.0.1",
+	                      "localhost",
 	                      "-p",
 	                      port,
+	                      "--cafile",
+	                      t.ca,
+	                      "--cert",
+	                      t.cert,
+	                      "--key",
+	                      t.key,
 	                      "-q",
 	                      "1",
 	                      "-V",
@@ -300,6 +310,8 @@ external_pub(const char *topic, const char *payload)
 	int st = 0;
 	pid_t pid;
 
+	/* Over the broker's mutual TLS, as the harness. */
+	mash_test_broker_files(broker, MASH_TEST_HARNESS, &t);
 	snprintf(port, sizeof(port), "%d", mash_test_broker_port(broker));
 	pid = mash_test_spawn(argv, NULL, NULL, NULL);
 	ck_assert_int_gt(pid, 0);

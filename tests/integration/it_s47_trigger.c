@@ -130,7 +130,7 @@ stop_mashd(void)
 static void
 setup(void)
 {
-	char cfg[4096], keyfile[256], db[256];
+	char cfg[4096], keyfile[256], db[256], mqtt[2200];
 	const char *src = getenv("MASH_SOURCE_DIR");
 	char why[256];
 	int n;
@@ -156,19 +156,20 @@ setup(void)
 	set_clock(t0());
 	n = snprintf(
 	    cfg, sizeof(cfg),
-	    "mqtt = { uri = \"%s\"; client_id = \"mashd-it-s47\"; };\n"
+	    "mqtt = { %s client_id = \"mashd-it-s47\"; };\n"
 	    "key_id = \"k1\";\nkey_file = \"%s\";\ntrust_store = \"%s\";\n"
 	    "store = \"%s\";\npolicy = \"%s/policy/default.cfg\";\n"
 	    "directory = \"%s/policy/directory.cfg\";\ntick_ms = 100;\n",
-	    mash_test_broker_uri(it.broker), keyfile, it.path_trust, db, src,
-	    src);
+	    mash_test_broker_mqtt_cfg(it.broker, "mashd", mqtt, sizeof(mqtt)),
+	    keyfile, it.path_trust, db, src, src);
 	ck_assert_int_lt(n, (int)sizeof(cfg));
 	ck_assert_int_eq(mash_test_write_file(it.path_cfg, cfg, (size_t)n), 0);
 	{
 		struct mash_mq_opts o;
+		struct mash_test_tls t;
 
 		mash_mq_opts_init(&o);
-		o.uri = mash_test_broker_uri(it.broker);
+		mash_test_broker_mq_opts(it.broker, MASH_TEST_HARNESS, &t, &o);
 		o.client_id = "it-s47-inboxes";
 		o.clean_start = 1;
 		ck_assert_int_eq(mash_mq_new(&o, &it.client), MASH_OK);

@@ -59,7 +59,7 @@ PYEOF
 "$BIN/mashctl" trust add --store "$T/trust" --signer police --key-id third1 --pub "$T/police.pub.pem" 2>/dev/null || fail "trust add police"
 
 cat >"$T/mashd.cfg" <<EOF
-mqtt = { uri = "tcp://127.0.0.1:$PORT"; client_id = "mashd-third-party"; };
+mqtt = { uri = "tcp://127.0.0.1:$PORT"; client_id = "mashd-third-party"; insecure = true; };
 signer = "mashd";
 key_id = "k1";
 key_file = "$T/keys/k1.key.pem";

@@ -15,7 +15,7 @@ done
 T=$(mktemp -d /tmp/mash-version-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cat >"$T/mashd.cfg" <<CFG
-mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "mashd-version"; };
+mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "mashd-version"; insecure = true; };
 signer = "mashd";
 key_id = "k1";
 key_file = "$T/missing.key.pem";

@@ -125,7 +125,7 @@ static int
 write_agent_cfg(struct mash_test_agents *e, size_t i)
 {
 	const struct mash_test_agents_opts *o = &e->opts;
-	char text[2048];
+	char text[4096], mqtt[2200];
 	int n;
 
 	(void)snprintf(e->cfg[i], sizeof(e->cfg[i]), "%s/agent-%s.cfg", e->dir,
@@ -137,7 +137,7 @@ write_agent_cfg(struct mash_test_agents *e, size_t i)
 	    "agent = {\n"
 	    "  agency = \"%s\";\n"
 	    "  log_level = \"%s\";\n"
-	    "  mqtt = { uri = \"%s\"; client_id = \"it-agent-%s\";\n"
+	    "  mqtt = { %s client_id = \"it-agent-%s\";\n"
 	    "           reconnect_min_s = 1; reconnect_max_s = 2; };\n"
 	    "  signer = { key_id = \"%s-1\";\n"
 	    "             key_file = \"keys/%s/%s-1.key.pem\"; };\n"
@@ -150,9 +150,11 @@ write_agent_cfg(struct mash_test_agents *e, size_t i)
 	    "};\n",
 	    agencies[i],
 	    o->agent_log_level != NULL ? o->agent_log_level : "info",
-	    mash_test_broker_uri(e->broker), agencies[i], agencies[i],
-	    agencies[i], agencies[i], agencies[i], o->backoff_min_ms,
-	    o->backoff_max_ms, o->max_inflight > 0 ? o->max_inflight : 256);
+	    mash_test_broker_mqtt_cfg(e->broker, agencies[i], mqtt,
+	                              sizeof(mqtt)),
+	    agencies[i], agencies[i], agencies[i], agencies[i], agencies[i],
+	    o->backoff_min_ms, o->backoff_max_ms,
+	    o->max_inflight > 0 ? o->max_inflight : 256);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(e->cfg[i], text, (size_t)n);
@@ -244,10 +246,12 @@ responder(void *arg)
 	struct mash_test_agents *e = arg;
 	struct mash_mq *mq = (struct mash_mq *)NULL;
 	struct mash_mq_opts o;
+	struct mash_test_tls t;
 	struct mash_mq_msg *m;
 
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(e->broker);
+	/* It stands in for mashd: mashd's certificate and rights. */
+	mash_test_broker_mq_opts(e->broker, "mashd", &t, &o);
 	o.client_id = "it-mashd-standin";
 	o.reconnect_min_s = 1;
 	o.reconnect_max_s = 2;
@@ -306,7 +310,7 @@ start_responder(struct mash_test_agents *e)
 static int
 start_mashd(struct mash_test_agents *e, const char *bin)
 {
-	char cfg[600], logp[600], text[4096];
+	char cfg[600], logp[600], text[8192], mqtt[2200];
 	const char *argv[4];
 	int n, i;
 
@@ -316,26 +320,26 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 	else
 		(void)snprintf(logp, sizeof(logp), "%s/mashd.%d.log", e->dir,
 		               e->mashd_starts - 1);
-	n = snprintf(text, sizeof(text),
-	             "mqtt = {\n"
-	             "  uri = \"%s\";\n"
-	             "  client_id = \"mashd-it-agents\";\n"
-	             "  reconnect_min = 1;\n"
-	             "  reconnect_max = 2;\n"
-	             "  queue_max_messages = %d;\n"
-	             "};\n"
-	             "ingest = { batch_max = %d; };\n"
-	             "signer = \"mashd\";\n"
-	             "key_id = \"mashd-1\";\n"
-	             "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
-	             "trust_store = \"%s/trust-daemon\";\n"
-	             "store = \"%s\";\n"
-	             "log_level = \"info\";\n%s",
-	             mash_test_broker_uri(e->broker),
-	             e->opts.mashd_queue > 0 ? e->opts.mashd_queue : 1024,
-	             e->opts.mashd_batch > 0 ? e->opts.mashd_batch : 32, e->dir,
-	             e->dir, e->store,
-	             e->opts.mashd_extra != NULL ? e->opts.mashd_extra : "");
+	n = snprintf(
+	    text, sizeof(text),
+	    "mqtt = {\n"
+	    "  %s\n"
+	    "  client_id = \"mashd-it-agents\";\n"
+	    "  reconnect_min = 1;\n"
+	    "  reconnect_max = 2;\n"
+	    "  queue_max_messages = %d;\n"
+	    "};\n"
+	    "ingest = { batch_max = %d; };\n"
+	    "signer = \"mashd\";\n"
+	    "key_id = \"mashd-1\";\n"
+	    "key_file = \"%s/keys/mashd/mashd-1.key.pem\";\n"
+	    "trust_store = \"%s/trust-daemon\";\n"
+	    "store = \"%s\";\n"
+	    "log_level = \"info\";\n%s",
+	    mash_test_broker_mqtt_cfg(e->broker, "mashd", mqtt, sizeof(mqtt)),
+	    e->opts.mashd_queue > 0 ? e->opts.mashd_queue : 1024,
+	    e->opts.mashd_batch > 0 ? e->opts.mashd_batch : 32, e->dir, e->dir,
+	    e->store, e->opts.mashd_extra != NULL ? e->opts.mashd_extra : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    mash_test_write_file(cfg, text, (size_t)n) != 0)
 		return -1;

@@ -26,6 +26,7 @@ extern char **environ;
 
 struct mash_test_broker {
 	char tls[1600]; /* TLS listener lines, or "" */
+	int hub;        /* mutual TLS with the hub's PKI and ACL */
 	char *dir;
 	char conf[512];
 	char log[512];
@@ -301,7 +302,7 @@ write_conf(struct mash_test_broker *b)
 	 * then fail to write our private persistence directory. */
 	n = snprintf(text, sizeof(text),
 	             "listener %d 127.0.0.1\n"
-	             "allow_anonymous true\n"
+	             "allow_anonymous %s\n"
 	             "persistence true\n"
 	             "persistence_location %s/\n"
 	             "autosave_interval 1\n"
@@ -311,8 +312,8 @@ write_conf(struct mash_test_broker *b)
 	             "log_dest stderr\n"
 	             "log_type error\nlog_type warning\nlog_type notice\n"
 	             "%s%s",
-	             b->port, b->dir, geteuid() == 0 ? "user root\n" : "",
-	             b->tls);
+	             b->port, b->hub ? "false" : "true", b->dir,
+	             geteuid() == 0 ? "user root\n" : "", b->tls);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return mash_test_write_file(b->conf, text, (size_t)n);
@@ -347,12 +348,13 @@ launch(struct mash_test_broker *b)
 	return 0;
 }
 
-static int broker_start(const char *tls, struct mash_test_broker **out);
+static int broker_start(const char *tls, int hub,
+                        struct mash_test_broker **out);
 
 int
 mash_test_broker_start(struct mash_test_broker **out)
 {
-	return broker_start(NULL, out);
+	return broker_start(NULL, 1, out);
 }
 
 int
@@ -370,7 +372,7 @@ mash_test_broker_start_tls(const char *cafile, const char *certfile,
 	             require_client_cert ? "true" : "false");
 	if (n < 0 || (size_t)n >= sizeof(tls))
 		return -1;
-	return broker_start(tls, out);
+	return broker_start(tls, 0, out);
 }
 
 static int
@@ -444,7 +446,7 @@ mash_test_make_pki(const char *dir)
 }
 
 static int
-broker_start(const char *tls, struct mash_test_broker **out)
+broker_start(const char *tls, int hub, struct mash_test_broker **out)
 {
 	struct mash_test_broker *b;
 	int tries;
@@ -459,6 +461,16 @@ broker_start(const char *tls, struct mash_test_broker **out)
 	b->dir = mash_test_mkdtemp("broker");
 	if (b->dir == NULL)
 		goto fail;
+	if (hub) {
+		if (mash_test_hub_pki(b->dir) != 0)
+			goto fail;
+		b->hub = 1;
+		snprintf(b->tls, sizeof(b->tls),
+		         "cafile %s/pki/ca.pem\ncertfile %s/pki/broker.pem\n"
+		         "keyfile %s/pki/broker.key\nrequire_certificate true\n"
+		         "use_identity_as_username true\nacl_file %s/acl\n",
+		         b->dir, b->dir, b->dir, b->dir);
+	}
 	snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);
 	snprintf(b->log, sizeof(b->log), "%s/mosquitto.log", b->dir);
 	/* The port can be taken between probe and bind; try a few. */
@@ -466,8 +478,11 @@ broker_start(const char *tls, struct mash_test_broker **out)
 		b->port = mash_test_free_port();
 		if (b->port <= 0)
 			continue;
-		snprintf(b->uri, sizeof(b->uri), "%s://127.0.0.1:%d",
-		         b->tls[0] ? "ssl" : "tcp", b->port);
+		/* The hub's broker certificate names localhost (Paho checks
+		 * the host name as a DNS name). */
+		snprintf(b->uri, sizeof(b->uri), "%s://%s:%d",
+		         b->tls[0] ? "ssl" : "tcp",
+		         b->hub ? "localhost" : "127.0.0.1", b->port);
 		if (write_conf(b) == 0 && launch(b) == 0) {
 			*out = b;
 			return 0;

@@ -18,13 +18,46 @@ struct mash_test_broker;
 #define MASH_TEST_MOSQUITTO "/usr/sbin/mosquitto"
 
 /*
- * Start mosquitto on 127.0.0.1 and a free port, with anonymous access and
- * persistence in a private temp dir (so a restart keeps sessions and
- * queued QoS 1 messages). Waits up to 10 s until it accepts connections.
+ * Start mosquitto on 127.0.0.1 and a free port, as the hub runs it (issue
+ * 24): mutual TLS only (require_certificate, use_identity_as_username, no
+ * anonymous access) with a PKI made by crypto/pki.h in the broker's
+ * directory (pki/: the CA, the broker, mashd, every agency, every
+ * principal of policy/directory.cfg and MASH_TEST_HARNESS) and the ACL
+ * policy/acl.h generates, plus the harness. URI "ssl://localhost:PORT".
+ * Persistence in a private temp dir (a restart keeps sessions and queued
+ * QoS 1 messages). Waits up to 10 s until it accepts connections.
  * 0 and *out set; -1 on failure (reason printed to stderr), *out NULL.
  * Free with mash_test_broker_free().
  */
 int mash_test_broker_start(struct mash_test_broker **out);
+
+/* The identity of test harness clients (forged events, watchers of every
+ * inbox): reads and writes every topic, on the test broker only. */
+#define MASH_TEST_HARNESS "it-harness"
+
+/* Make DIR/pki and DIR/acl as mash_test_broker_start does. 0 or -1. */
+int mash_test_hub_pki(const char *dir);
+
+/* Paths of an identity's certificate and key and of the CA. */
+struct mash_test_tls {
+	char ca[600], cert[600], key[600];
+};
+void mash_test_broker_files(const struct mash_test_broker *b,
+                            const char *identity, struct mash_test_tls *t);
+
+/* Point o (uri, and for an ssl:// broker ca_file, cert_file, key_file)
+ * at b as identity; the strings live in t, which must outlive o. */
+struct mash_mq_opts;
+void mash_test_broker_mq_opts(const struct mash_test_broker *b,
+                              const char *identity, struct mash_test_tls *t,
+                              struct mash_mq_opts *o);
+
+/* The settings of a libconfig mqtt group (mashd's or an agent's) for
+ * identity on b: uri and the TLS files, or uri and insecure = true for a
+ * plaintext broker. Returns buf. */
+const char *mash_test_broker_mqtt_cfg(const struct mash_test_broker *b,
+                                      const char *identity, char *buf,
+                                      size_t n);
 
 /*
  * As mash_test_broker_start, with a TLS listener instead: cafile, certfile
@@ -44,7 +77,7 @@ int mash_test_broker_start_tls(const char *cafile, const char *certfile,
  */
 int mash_test_make_pki(const char *dir);
 
-/* The broker's port and "tcp://127.0.0.1:PORT" (owned by b). */
+/* The broker's port and URI (owned by b). */
 int mash_test_broker_port(const struct mash_test_broker *b);
 const char *mash_test_broker_uri(const struct mash_test_broker *b);
 /* The broker's private directory (config, persistence, log). */

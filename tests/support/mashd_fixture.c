@@ -41,7 +41,7 @@ mash_mashd_fx_new(const char *extra_cfg)
 {
 	struct mash_mashd_fx *f;
 	struct mash_key *mk = NULL;
-	char *tmp, text[8192];
+	char *tmp, text[8192], mqtt[2200];
 	int n;
 
 	f = calloc(1, sizeof(*f));
@@ -80,23 +80,24 @@ mash_mashd_fx_new(const char *extra_cfg)
 	}
 	mash_key_free(mk);
 	mk = NULL;
-	n = snprintf(text, sizeof(text),
-	             "# mashd for an integration test (mashd_fixture.c)\n"
-	             "mqtt = {\n"
-	             "  uri = \"%s\";\n"
-	             "  client_id = \"mashd-it\";\n"
-	             "  reconnect_min = 1;\n"
-	             "  reconnect_max = 2;\n"
-	             "};\n"
-	             "signer = \"mashd\";\n"
-	             "key_id = \"k1\";\n"
-	             "key_file = \"%s\";\n"
-	             "trust_store = \"%s\";\n"
-	             "store = \"%s\";\n"
-	             "log_level = \"info\";\n"
-	             "%s",
-	             mash_test_broker_uri(f->broker), f->mashd_key, f->trust,
-	             f->db, extra_cfg != NULL ? extra_cfg : "");
+	n = snprintf(
+	    text, sizeof(text),
+	    "# mashd for an integration test (mashd_fixture.c)\n"
+	    "mqtt = {\n"
+	    "  %s\n"
+	    "  client_id = \"mashd-it\";\n"
+	    "  reconnect_min = 1;\n"
+	    "  reconnect_max = 2;\n"
+	    "};\n"
+	    "signer = \"mashd\";\n"
+	    "key_id = \"k1\";\n"
+	    "key_file = \"%s\";\n"
+	    "trust_store = \"%s\";\n"
+	    "store = \"%s\";\n"
+	    "log_level = \"info\";\n"
+	    "%s",
+	    mash_test_broker_mqtt_cfg(f->broker, "mashd", mqtt, sizeof(mqtt)),
+	    f->mashd_key, f->trust, f->db, extra_cfg != NULL ? extra_cfg : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    mash_test_write_file(f->cfg, text, (size_t)n) != 0)
 		goto fail;
@@ -111,11 +112,13 @@ static int
 agent_connect(struct mash_mashd_fx *f)
 {
 	struct mash_mq_opts o;
+	struct mash_test_tls t;
 
 	if (f->agent != NULL)
 		return 0;
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(f->broker);
+	/* The harness: it also forges events on other agencies' topics. */
+	mash_test_broker_mq_opts(f->broker, MASH_TEST_HARNESS, &t, &o);
 	o.client_id = "it-agent";
 	o.clean_start = 0; /* keep receipts across broker restarts */
 	o.reconnect_min_s = 1;

@@ -134,12 +134,13 @@ write_text(const char *path, const char *text)
 static int
 write_configs(struct mash_picture_stack *s)
 {
-	char buf[8192];
+	char buf[8192], mqtt[2200];
+	struct mash_test_tls t;
 
 	if (mash_snprintf(
 	        buf, sizeof(buf),
 	        "# mashd for it_picture (tests/support/picture_stack.c)\n"
-	        "mqtt = { uri = \"%s\"; client_id = \"mashd-%d\"; };\n"
+	        "mqtt = { %s client_id = \"mashd-%d\"; };\n"
 	        "signer = \"mashd\";\n"
 	        "key_id = \"%s\";\n"
 	        "key_file = \"%s/mashd/%s.key.pem\";\n"
@@ -149,21 +150,30 @@ write_configs(struct mash_picture_stack *s)
 	        "store = \"%s\";\n"
 	        "calendar = \"%s/s47/holidays.cfg\";\n"
 	        "log_level = \"info\";\n",
-	        mash_test_broker_uri(s->broker), (int)getpid(), PS_KEY_ID,
-	        s->keys, PS_KEY_ID, s->trust, s->policy, s->directory, s->db,
+	        mash_test_broker_mqtt_cfg(s->broker, "mashd", mqtt,
+	                                  sizeof(mqtt)),
+	        (int)getpid(), PS_KEY_ID, s->keys, PS_KEY_ID, s->trust,
+	        s->policy, s->directory, s->db,
 	        getenv("MASH_SOURCE_DIR")) != MASH_OK ||
 	    write_text(s->cfg, buf) != 0)
 		return -1;
+	/* The picture client as the harness: the tests also ask as
+	 * principals that have no certificate (refused by mashd, not by the
+	 * broker); the demo and it_tls_acl use each principal's own. */
+	mash_test_broker_files(s->broker, MASH_TEST_HARNESS, &t);
 	if (mash_snprintf(buf, sizeof(buf),
 	                  "picture = {\n"
 	                  "  mqtt_uri = \"%s\";\n"
+	                  "  mqtt_ca_file = \"%s\";\n"
+	                  "  mqtt_cert_file = \"%s\";\n"
+	                  "  mqtt_key_file = \"%s\";\n"
 	                  "  key_dir = \"%s\";\n"
 	                  "  key_id = \"%s\";\n"
 	                  "  trust_store = \"%s\";\n"
 	                  "  timeout_ms = 15000;\n"
 	                  "};\n",
-	                  mash_test_broker_uri(s->broker), s->keys, PS_KEY_ID,
-	                  s->trust) != MASH_OK ||
+	                  mash_test_broker_uri(s->broker), t.ca, t.cert, t.key,
+	                  s->keys, PS_KEY_ID, s->trust) != MASH_OK ||
 	    write_text(s->piccfg, buf) != 0)
 		return -1;
 	return 0;
@@ -222,8 +232,10 @@ ps_client(struct mash_picture_stack *s, const char *const *topics, size_t n)
 
 	(void)mash_snprintf(id, sizeof(id), "it-%d-%u", (int)getpid(),
 	                    ++s->seq);
+	struct mash_test_tls t;
+
 	mash_mq_opts_init(&o);
-	o.uri = mash_test_broker_uri(s->broker);
+	mash_test_broker_mq_opts(s->broker, MASH_TEST_HARNESS, &t, &o);
 	o.client_id = id;
 	o.clean_start = 1;
 	o.session_expiry_s = 0;
