@@ -54,7 +54,8 @@
 	XX(INTERNAL, -39, "internal error")                                    \
 	XX(BAD_ID, -40,                                                        \
 	   "identifier has characters or length outside its allowed set")     \
-	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted")
+	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted") \
+	XX(DECRYPT, -42, "sealed message does not open with this key")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),

@@ -23,7 +23,14 @@
 struct mash_key {
 	EVP_PKEY *pkey;
 	int is_private;
+	enum mash_key_kind kind;
 };
+
+static int
+nid_of(enum mash_key_kind kind)
+{
+	return kind == MASH_KEY_X25519 ? EVP_PKEY_X25519 : EVP_PKEY_ED25519;
+}
 
 /* Never prompt for a passphrase: an encrypted key is a format error. */
 static int
@@ -37,7 +44,8 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 static int
-wrap(EVP_PKEY *pkey, int is_private, struct mash_key **out)
+wrap(EVP_PKEY *pkey, int is_private, enum mash_key_kind kind,
+     struct mash_key **out)
 {
 	struct mash_key *k;
 
@@ -46,12 +54,19 @@ wrap(EVP_PKEY *pkey, int is_private, struct mash_key **out)
 		return MASH_ERR_NOMEM;
 	k->pkey = pkey;
 	k->is_private = is_private;
+	k->kind = kind;
 	*out = k;
 	return MASH_OK;
 }
 
 int
 mash_key_generate(struct mash_key **out)
+{
+	return mash_key_generate_kind(MASH_KEY_ED25519, out);
+}
+
+int
+mash_key_generate_kind(enum mash_key_kind kind, struct mash_key **out)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -60,11 +75,13 @@ mash_key_generate(struct mash_key **out)
 	if (out == NULL)
 		return MASH_ERR_INVAL;
 	*out = NULL;
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	if (kind != MASH_KEY_ED25519 && kind != MASH_KEY_X25519)
+		return MASH_ERR_INVAL;
+	ctx = EVP_PKEY_CTX_new_id(nid_of(kind), NULL);
 	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
 	    EVP_PKEY_keygen(ctx, &pkey) != 1)
 		goto out;
-	rc = wrap(pkey, 1, out);
+	rc = wrap(pkey, 1, kind, out);
 	if (rc == MASH_OK)
 		pkey = NULL; /* transferred */
 out:
@@ -144,10 +161,18 @@ out:
  */
 static const uint8_t spki_prefix[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
                                         0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+/* The same for X25519 (OID 1.3.101.110, RFC 8410). */
+static const uint8_t spki_prefix_x[12] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
+                                          0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00};
+
+static int from_raw(enum mash_key_kind kind,
+                    const uint8_t raw[MASH_KEY_PUB_LEN], struct mash_key **out);
 
 static int
-parse_public_pem(BIO *bio, struct mash_key **out)
+parse_public_pem(BIO *bio, enum mash_key_kind kind, struct mash_key **out)
 {
+	const uint8_t *prefix =
+	    kind == MASH_KEY_X25519 ? spki_prefix_x : spki_prefix;
 	char *name = NULL, *header = NULL;
 	unsigned char *der = NULL;
 	long n = 0;
@@ -157,9 +182,9 @@ parse_public_pem(BIO *bio, struct mash_key **out)
 		goto out;
 	if (strcmp(name, "PUBLIC KEY") != 0 || header[0] != '\0' ||
 	    n != (long)(sizeof(spki_prefix) + MASH_KEY_PUB_LEN) ||
-	    memcmp(der, spki_prefix, sizeof(spki_prefix)) != 0)
+	    memcmp(der, prefix, sizeof(spki_prefix)) != 0)
 		goto out;
-	rc = mash_key_from_raw_public(der + sizeof(spki_prefix), out);
+	rc = from_raw(kind, der + sizeof(spki_prefix), out);
 out:
 	OPENSSL_free(name);
 	OPENSSL_free(header);
@@ -168,7 +193,8 @@ out:
 }
 
 static int
-parse_pem(const char *pem, size_t len, int want_private, struct mash_key **out)
+parse_pem(const char *pem, size_t len, int want_private,
+          enum mash_key_kind kind, struct mash_key **out)
 {
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -184,13 +210,13 @@ parse_pem(const char *pem, size_t len, int want_private, struct mash_key **out)
 		goto out;
 	}
 	if (!want_private) {
-		rc = parse_public_pem(bio, out);
+		rc = parse_public_pem(bio, kind, out);
 		goto out;
 	}
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (pkey == NULL || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
+	if (pkey == NULL || EVP_PKEY_get_id(pkey) != nid_of(kind))
 		goto out;
-	rc = wrap(pkey, want_private, out);
+	rc = wrap(pkey, want_private, kind, out);
 	if (rc == MASH_OK)
 		pkey = NULL; /* transferred */
 out:
@@ -201,7 +227,8 @@ out:
 }
 
 static int
-load(const char *path, int want_private, struct mash_key **out)
+load(const char *path, int want_private, enum mash_key_kind kind,
+     struct mash_key **out)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -215,7 +242,7 @@ load(const char *path, int want_private, struct mash_key **out)
 	rc = read_key_file(path, &buf, &len);
 	if (rc != MASH_OK)
 		goto out;
-	rc = parse_pem(buf, len, want_private, out);
+	rc = parse_pem(buf, len, want_private, kind, out);
 out:
 	mash_free_secret(buf, len);
 	return rc;
@@ -224,13 +251,32 @@ out:
 int
 mash_key_load_private(const char *path, struct mash_key **out)
 {
-	return load(path, 1, out);
+	return load(path, 1, MASH_KEY_ED25519, out);
 }
 
 int
 mash_key_load_public(const char *path, struct mash_key **out)
 {
-	return load(path, 0, out);
+	return load(path, 0, MASH_KEY_ED25519, out);
+}
+
+int
+mash_key_load_kind(enum mash_key_kind kind, int want_private, const char *path,
+                   struct mash_key **out)
+{
+	return load(path, want_private != 0, kind, out);
+}
+
+int
+mash_key_parse_public_kind(enum mash_key_kind kind, const char *pem, size_t len,
+                           struct mash_key **out)
+{
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (pem == NULL)
+		return MASH_ERR_INVAL;
+	return parse_pem(pem, len, 0, kind, out);
 }
 
 int
@@ -241,12 +287,19 @@ mash_key_parse_public(const char *pem, size_t len, struct mash_key **out)
 	*out = NULL;
 	if (pem == NULL)
 		return MASH_ERR_INVAL;
-	return parse_pem(pem, len, 0, out);
+	return parse_pem(pem, len, 0, MASH_KEY_ED25519, out);
 }
 
 int
 mash_key_from_raw_public(const uint8_t raw[MASH_KEY_PUB_LEN],
                          struct mash_key **out)
+{
+	return from_raw(MASH_KEY_ED25519, raw, out);
+}
+
+static int
+from_raw(enum mash_key_kind kind, const uint8_t raw[MASH_KEY_PUB_LEN],
+         struct mash_key **out)
 {
 	EVP_PKEY *pkey = NULL;
 	int rc = MASH_ERR_KEY_FORMAT;
@@ -256,11 +309,11 @@ mash_key_from_raw_public(const uint8_t raw[MASH_KEY_PUB_LEN],
 	*out = NULL;
 	if (raw == NULL)
 		return MASH_ERR_INVAL;
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
+	pkey = EVP_PKEY_new_raw_public_key(nid_of(kind), NULL, raw,
 	                                   MASH_KEY_PUB_LEN);
 	if (pkey == NULL)
 		goto out;
-	rc = wrap(pkey, 0, out);
+	rc = wrap(pkey, 0, kind, out);
 	if (rc == MASH_OK)
 		pkey = NULL; /* transferred */
 out:
@@ -434,6 +487,10 @@ mash_key_sign(const struct mash_key *k, const uint8_t *msg, size_t len,
 	memset(sig, 0, MASH_KEY_SIG_LEN);
 	if (k == NULL || !k->is_private || (msg == NULL && len != 0))
 		goto out;
+	if (k->kind != MASH_KEY_ED25519) {
+		rc = MASH_ERR_KEY_FORMAT; /* an encryption key never signs */
+		goto out;
+	}
 	if (msg == NULL)
 		msg = empty;
 	rc = MASH_ERR_CRYPTO;
@@ -464,6 +521,10 @@ mash_key_verify(const struct mash_key *k, const uint8_t *msg, size_t len,
 
 	if (k == NULL || (msg == NULL && len != 0))
 		goto out;
+	if (k->kind != MASH_KEY_ED25519) {
+		rc = MASH_ERR_KEY_FORMAT;
+		goto out;
+	}
 	if (sig == NULL || siglen != MASH_KEY_SIG_LEN) {
 		rc = MASH_ERR_BAD_SIGNATURE;
 		goto out;
@@ -518,6 +579,50 @@ mash_key_same_public(const struct mash_key *a, const struct mash_key *b)
 	    mash_key_public_raw(b, rb) != MASH_OK)
 		return 0;
 	return CRYPTO_memcmp(ra, rb, MASH_KEY_PUB_LEN) == 0;
+}
+
+int
+mash_key_x25519(const struct mash_key *priv,
+                const uint8_t peer[MASH_KEY_PUB_LEN],
+                uint8_t shared[MASH_KEY_PUB_LEN])
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pp = NULL;
+	size_t n = MASH_KEY_PUB_LEN;
+	uint8_t acc = 0;
+	int rc = MASH_ERR_KEY_FORMAT;
+
+	if (priv == NULL || peer == NULL || shared == NULL)
+		return MASH_ERR_INVAL;
+	memset(shared, 0, MASH_KEY_PUB_LEN);
+	if (priv->kind != MASH_KEY_X25519 || !priv->is_private)
+		goto out;
+	pp = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
+	                                 MASH_KEY_PUB_LEN);
+	ctx = EVP_PKEY_CTX_new(priv->pkey, NULL);
+	if (pp == NULL || ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, pp) != 1 ||
+	    EVP_PKEY_derive(ctx, shared, &n) != 1 || n != MASH_KEY_PUB_LEN)
+		goto out;
+	/* A low-order peer key gives all zeros (RFC 7748 section 6.1). */
+	for (n = 0; n < MASH_KEY_PUB_LEN; n++)
+		acc |= shared[n];
+	if (acc == 0)
+		goto out;
+	rc = MASH_OK;
+out:
+	if (rc != MASH_OK)
+		OPENSSL_cleanse(shared, MASH_KEY_PUB_LEN);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pp);
+	ERR_clear_error();
+	return rc;
+}
+
+enum mash_key_kind
+mash_key_kind(const struct mash_key *k)
+{
+	return k != NULL ? k->kind : MASH_KEY_ED25519;
 }
 
 void

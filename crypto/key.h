@@ -27,6 +27,34 @@
 
 struct mash_key;
 
+/* What a key is for: signing (Ed25519, the default everywhere) or
+ * receiving sealed deliveries (X25519, issue 25). An X25519 key never
+ * signs or verifies (MASH_ERR_KEY_FORMAT). Files are PKCS#8 / SPKI PEM
+ * for both, told apart by their algorithm. */
+enum mash_key_kind { MASH_KEY_ED25519 = 0, MASH_KEY_X25519 = 1 };
+
+/* A new random private key of kind in *out (mash_key_free). */
+int mash_key_generate_kind(enum mash_key_kind kind, struct mash_key **out);
+
+/* As mash_key_load_private / _public (want_private 1 / 0) for kind: a
+ * key of the other kind is MASH_ERR_KEY_FORMAT. */
+int mash_key_load_kind(enum mash_key_kind kind, int want_private,
+                       const char *path, struct mash_key **out);
+
+/* As mash_key_parse_public for kind. */
+int mash_key_parse_public_kind(enum mash_key_kind kind, const char *pem,
+                               size_t len, struct mash_key **out);
+
+/* X25519 (RFC 7748): shared = X25519(priv, peer) for an X25519 private
+ * key; MASH_ERR_KEY_FORMAT for any other key, a bad peer, or an all-zero
+ * result (a low-order peer). */
+int mash_key_x25519(const struct mash_key *priv,
+                    const uint8_t peer[MASH_KEY_PUB_LEN],
+                    uint8_t shared[MASH_KEY_PUB_LEN]);
+
+/* The kind of k (Ed25519 for NULL). */
+enum mash_key_kind mash_key_kind(const struct mash_key *k);
+
 /* A new random Ed25519 private key in *out (caller frees with
  * mash_key_free). *out is NULL on failure. */
 int mash_key_generate(struct mash_key **out);

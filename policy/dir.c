@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "crypto/key.h"
 #include "policy/cfgfile.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
@@ -24,6 +25,8 @@ struct dir_principal {
 	char *agency;
 	char *team;
 	char *contact;
+	int has_enc;
+	uint8_t enc_pub[MASH_DIR_ENC_KEY_LEN];
 };
 
 struct dir_agency {
@@ -167,13 +170,65 @@ only_keys(struct dctx *d, const config_setting_t *g, const char *who,
 	return MASH_OK;
 }
 
+/* The principal's X25519 public key for sealed deliveries (issue 25):
+ * enc_key is a PEM SubjectPublicKeyInfo inline, or the path of one
+ * (relative to the directory file). Absent: no key (nothing is sealed
+ * to this principal, so nothing is delivered). Malformed: refused. */
+static int
+enc_key(struct dctx *d, const config_setting_t *g, const char *who,
+        struct dir_principal *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, "enc_key");
+	struct mash_key *k = NULL;
+	char path[4096];
+	const char *v, *slash;
+	int rc;
+
+	if (s == NULL)
+		return MASH_OK;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    (v = config_setting_get_string(s)) == NULL || v[0] == '\0') {
+		dproblem(d, s, who, "'enc_key' must be a PEM key or a path");
+		return MASH_ERR_CONFIG;
+	}
+	if (strncmp(v, "-----BEGIN", 10) == 0) {
+		rc = mash_key_parse_public_kind(MASH_KEY_X25519, v, strlen(v),
+		                                &k);
+	} else {
+		slash = strrchr(d->path, '/');
+		if (v[0] == '/' || slash == NULL)
+			rc = mash_snprintf(path, sizeof(path), "%s", v);
+		else
+			rc = mash_snprintf(path, sizeof(path), "%.*s/%s",
+			                   (int)(slash - d->path), d->path, v);
+		if (rc == MASH_OK)
+			rc = mash_key_load_kind(MASH_KEY_X25519, 0, path, &k);
+		if (rc == MASH_ERR_NOT_FOUND || rc == MASH_ERR_IO) {
+			dproblem(d, s, who, "enc_key %s: %s", path,
+			         mash_file_strerror(rc));
+			return MASH_ERR_CONFIG;
+		}
+	}
+	if (rc == MASH_OK)
+		rc = mash_key_public_raw(k, out->enc_pub);
+	mash_key_free(k);
+	if (rc != MASH_OK) {
+		dproblem(d, s, who,
+		         "enc_key is not an X25519 public key (PEM "
+		         "SubjectPublicKeyInfo; mashctl keygen --kind x25519)");
+		return MASH_ERR_CONFIG;
+	}
+	out->has_enc = 1;
+	return MASH_OK;
+}
+
 static int
 parse_principal(struct dctx *d, const config_setting_t *g,
                 struct dir_principal *out, const struct dir_principal *prev,
                 size_t n_prev)
 {
-	static const char *const keys[] = {"name", "role", "agency", "team",
-	                                   "contact"};
+	static const char *const keys[] = {"name", "role",    "agency",
+	                                   "team", "contact", "enc_key"};
 	char who[MASH_DIR_MAX_NAME + 32];
 	int rc;
 
@@ -221,6 +276,8 @@ parse_principal(struct dctx *d, const config_setting_t *g,
 	if (rc == MASH_OK)
 		rc = member_str(d, g, "contact", 0, MASH_DIR_MAX_TEXT, who,
 		                &out->contact);
+	if (rc == MASH_OK)
+		rc = enc_key(d, g, who, out);
 	return rc;
 }
 
@@ -382,6 +439,7 @@ fill(const struct dir_principal *p, struct mash_dir_entry *out)
 	out->agency = p->agency;
 	out->team = p->team;
 	out->contact = p->contact;
+	out->enc_pub = p->has_enc ? p->enc_pub : NULL;
 }
 
 int

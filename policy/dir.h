@@ -15,10 +15,12 @@
 #define MASH_DIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MASH_DIR_MAX_PRINCIPALS 1024u
 #define MASH_DIR_MAX_NAME       64u  /* principal name length */
 #define MASH_DIR_MAX_TEXT       256u /* team / contact length */
+#define MASH_DIR_ENC_KEY_LEN    32u  /* X25519 public key (enc_key) */
 
 struct mash_dir;
 
@@ -30,12 +32,18 @@ struct mash_dir_entry {
 	const char *agency;
 	const char *team;
 	const char *contact;
+	/* The principal's X25519 public key (MASH_DIR_ENC_KEY_LEN bytes) for
+	 * sealed deliveries, or NULL when the directory gives none. */
+	const uint8_t *enc_pub;
 };
 
 /*
  * Load the directory at path. File format:
  *   principals = ( { name = "sw.sam"; role = "la-social-worker";
- *                    agency = "social-care"; team = "..."; contact = "..."; },
+ *                    agency = "social-care"; team = "..."; contact = "...";
+ *                    enc_key = "keys/sw.sam/e1.pub.pem"; },
+ * (enc_key: the X25519 public key for sealed deliveries, inline PEM or a
+ * path relative to the file; optional; malformed is MASH_ERR_CONFIG)
  * ... ); agencies = ( { agency = "police"; contact = "..."; }, ... );
  * (optional) Returns MASH_OK and *out (free with mash_dir_free), or
  * MASH_ERR_IO, MASH_ERR_TOO_BIG, MASH_ERR_PARSE, MASH_ERR_CONFIG (bad name,

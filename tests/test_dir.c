@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "crypto/key.h"
 #include "policy/dir.h"
 
 static char tmpdir[256];
@@ -223,6 +224,99 @@ START_TEST(overlong_contact_rejected)
 }
 END_TEST
 
+/* Write a fresh key of kind into tmpdir/NAME.pub.pem; its raw public
+ * half into raw. */
+static void
+key_file(enum mash_key_kind kind, const char *name,
+         uint8_t raw[MASH_DIR_ENC_KEY_LEN])
+{
+	char p[600];
+	struct mash_key *k = NULL;
+
+	(void)write_dir(""); /* makes tmpdir */
+	(void)snprintf(p, sizeof(p), "%s/%s.pub.pem", tmpdir, name);
+	ck_assert_int_eq(mash_key_generate_kind(kind, &k), MASH_OK);
+	ck_assert_int_eq(mash_key_save_public(k, p), MASH_OK);
+	ck_assert_int_eq(mash_key_public_raw(k, raw), MASH_OK);
+	mash_key_free(k);
+}
+
+START_TEST(principal_enc_key_from_a_path_or_inline_pem)
+{
+	uint8_t raw[MASH_DIR_ENC_KEY_LEN], raw2[MASH_DIR_ENC_KEY_LEN];
+	struct mash_dir *dir = NULL;
+	struct mash_dir_entry e;
+	struct mash_key *k = NULL;
+	char text[2048], eb[256], *pem = NULL;
+
+	key_file(MASH_KEY_X25519, "amara", raw);
+	ck_assert_int_eq(mash_key_generate_kind(MASH_KEY_X25519, &k), MASH_OK);
+	ck_assert_int_eq(mash_key_public_pem(k, &pem, NULL), MASH_OK);
+	ck_assert_int_eq(mash_key_public_raw(k, raw2), MASH_OK);
+	(void)snprintf(text, sizeof(text),
+	               "principals = (\n"
+	               " { name = \"a\"; role = \"auditor\"; agency = "
+	               "\"mash\"; enc_key = \"amara.pub.pem\"; },\n"
+	               " { name = \"b\"; role = \"auditor\"; agency = "
+	               "\"mash\"; enc_key = \"%s\"; },\n"
+	               " { name = \"c\"; role = \"auditor\"; agency = "
+	               "\"mash\"; } );\n",
+	               pem);
+	ck_assert_msg(mash_dir_load(write_dir(text), &dir, eb, sizeof(eb)) ==
+	                  MASH_OK,
+	              "%s", eb);
+	ck_assert_int_eq(mash_dir_lookup(dir, "a", &e), MASH_OK);
+	ck_assert_ptr_nonnull(e.enc_pub);
+	ck_assert_mem_eq(e.enc_pub, raw, MASH_DIR_ENC_KEY_LEN);
+	ck_assert_int_eq(mash_dir_lookup(dir, "b", &e), MASH_OK);
+	ck_assert_mem_eq(e.enc_pub, raw2, MASH_DIR_ENC_KEY_LEN);
+	/* No key: nothing can be sealed to c. */
+	ck_assert_int_eq(mash_dir_lookup(dir, "c", &e), MASH_OK);
+	ck_assert_ptr_null(e.enc_pub);
+	mash_dir_free(dir);
+	mash_free(pem);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(malformed_enc_key_is_refused_with_its_line)
+{
+	uint8_t raw[MASH_DIR_ENC_KEY_LEN];
+	struct mash_dir *dir = NULL;
+	char eb[512];
+
+	/* A signing key is not an encryption key. */
+	key_file(MASH_KEY_ED25519, "signing", raw);
+	ck_assert_int_eq(
+	    mash_dir_load(write_dir("principals = (\n { name = \"a\"; role "
+	                            "= \"auditor\"; agency = \"mash\";\n"
+	                            "   enc_key = \"signing.pub.pem\"; } );\n"),
+	                  &dir, eb, sizeof(eb)),
+	    MASH_ERR_CONFIG);
+	ck_assert_ptr_null(dir);
+	ck_assert_msg(strstr(eb, ":3: principal 'a': enc_key is not an X25519 "
+	                         "public key") != NULL,
+	              "%s", eb);
+	ck_assert_int_eq(
+	    mash_dir_load(write_dir("principals = (\n { name = \"a\"; role "
+	                            "= \"auditor\"; agency = \"mash\";\n"
+	                            "   enc_key = \"-----BEGIN PUBLIC KEY-----"
+	                            "\\nAAAA\\n-----END PUBLIC KEY-----\"; "
+	                            "} );\n"),
+	                  &dir, eb, sizeof(eb)),
+	    MASH_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(eb, "enc_key is not an X25519"));
+	ck_assert_int_eq(
+	    mash_dir_load(write_dir("principals = (\n { name = \"a\"; role "
+	                            "= \"auditor\"; agency = \"mash\";\n"
+	                            "   enc_key = \"gone.pub.pem\"; } );\n"),
+	                  &dir, eb, sizeof(eb)),
+	    MASH_ERR_CONFIG);
+	ck_assert_msg(strstr(eb, "gone.pub.pem: no such file") != NULL, "%s",
+	              eb);
+}
+END_TEST
+
 START_TEST(too_many_principals_rejected)
 {
 	size_t cap = 80 * (MASH_DIR_MAX_PRINCIPALS + 4);
@@ -279,6 +373,8 @@ dir_suite(void)
 	tcase_add_loop_test(tc, bad_directory_rejected_with_line, 0,
 	                    sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, overlong_contact_rejected);
+	tcase_add_test(tc, principal_enc_key_from_a_path_or_inline_pem);
+	tcase_add_test(tc, malformed_enc_key_is_refused_with_its_line);
 	tcase_add_test(tc, too_many_principals_rejected);
 	tcase_add_test(tc, load_survives_allocation_failures);
 	suite_add_tcase(s, tc);

@@ -373,6 +373,47 @@ START_TEST(load_refuses_symlinked_key)
 }
 END_TEST
 
+START_TEST(x25519_key_saved_0600_loads_back_and_never_signs)
+{
+	struct mash_key *k = NULL, *k2 = NULL, *pub = NULL, *wrong = NULL;
+	char priv[128], pubp[128];
+	uint8_t sig[MASH_KEY_SIG_LEN];
+	struct stat st;
+
+	path_in(priv, sizeof(priv), "e.key.pem");
+	path_in(pubp, sizeof(pubp), "e.pub.pem");
+	ck_assert_int_eq(mash_key_generate_kind(MASH_KEY_X25519, &k), MASH_OK);
+	ck_assert_int_eq(mash_key_kind(k), MASH_KEY_X25519);
+	ck_assert_int_eq(mash_key_save_private(k, priv), MASH_OK);
+	ck_assert_int_eq(mash_key_save_public(k, pubp), MASH_OK);
+	ck_assert_int_eq(stat(priv, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(mash_key_load_kind(MASH_KEY_X25519, 1, priv, &k2),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_key_load_kind(MASH_KEY_X25519, 0, pubp, &pub),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_key_same_public(k, k2), 1);
+	ck_assert_int_eq(mash_key_same_public(k, pub), 1);
+	/* An encryption key is never a signing key, nor the other way. */
+	ck_assert_int_eq(mash_key_sign(k2, (const uint8_t *)"m", 1, sig),
+	                 MASH_ERR_KEY_FORMAT);
+	ck_assert_int_eq(mash_key_load_private(priv, &wrong),
+	                 MASH_ERR_KEY_FORMAT);
+	ck_assert_int_eq(mash_key_load_public(pubp, &wrong),
+	                 MASH_ERR_KEY_FORMAT);
+	mash_key_free(k);
+	ck_assert_int_eq(mash_key_generate(&k), MASH_OK);
+	path_in(pubp, sizeof(pubp), "s.pub.pem");
+	ck_assert_int_eq(mash_key_save_public(k, pubp), MASH_OK);
+	ck_assert_int_eq(mash_key_load_kind(MASH_KEY_X25519, 0, pubp, &wrong),
+	                 MASH_ERR_KEY_FORMAT);
+	ck_assert_ptr_null(wrong);
+	mash_key_free(k);
+	mash_key_free(k2);
+	mash_key_free(pub);
+}
+END_TEST
+
 START_TEST(different_keys_do_not_cross_verify)
 {
 	struct mash_key *a = NULL, *b = NULL;
@@ -428,6 +469,7 @@ key_suite(void)
 	tcase_add_test(tc, load_bounds_file_size);
 	tcase_add_test(tc, load_refuses_symlinked_key);
 	tcase_add_test(tc, different_keys_do_not_cross_verify);
+	tcase_add_test(tc, x25519_key_saved_0600_loads_back_and_never_signs);
 	tcase_add_test(tc, generate_survives_allocation_failure);
 	suite_add_tcase(s, tc);
 	return s;

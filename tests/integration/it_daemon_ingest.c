@@ -593,6 +593,10 @@ run_check(struct mash_mashd_fx *f, const char *const extra[])
 }
 
 #define JUNK "not a database at all, just bytes that SQLite refuses"
+#define BAD_DIR                                                                \
+	"principals = ( { name = \"a\"; role = \"auditor\"; agency = "         \
+	"\"mash\"; enc_key = \"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END "  \
+	"PUBLIC KEY-----\"; } );\n"
 
 START_TEST(check_exits_0_ok_1_failed_check_2_bad_input)
 {
@@ -601,6 +605,7 @@ START_TEST(check_exits_0_ok_1_failed_check_2_bad_input)
 	const char *missing_key[] = {"--key", "/nonexistent/k.pem", NULL};
 	const char *bad_set[] = {"--set", "mqtt.keepalive=abc", NULL};
 	const char *bad_store[] = {"--store", NULL, NULL};
+	const char *bad_dir[] = {"--directory", NULL, NULL};
 	char junk[700];
 
 	ck_assert_ptr_nonnull(f);
@@ -615,6 +620,12 @@ START_TEST(check_exits_0_ok_1_failed_check_2_bad_input)
 	ck_assert_int_eq(mash_test_write_file(junk, JUNK, strlen(JUNK)), 0);
 	bad_store[1] = junk;
 	ck_assert_int_eq(run_check(f, bad_store), 1);
+	/* A directory entry whose encryption key is malformed (issue 25). */
+	(void)snprintf(junk, sizeof(junk), "%s/directory.cfg", f->dir);
+	ck_assert_int_eq(mash_test_write_file(junk, BAD_DIR, strlen(BAD_DIR)),
+	                 0);
+	bad_dir[1] = junk;
+	ck_assert_int_eq(run_check(f, bad_dir), 2);
 	mash_mashd_fx_free(g);
 	mash_mashd_fx_free(f);
 }

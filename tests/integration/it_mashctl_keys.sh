@@ -72,4 +72,25 @@ grep -q "^police	p1	revoked	20" "$T/out" || fail "list after revoke: $(cat "$T/o
 expect 1 $M envelope verify --trust "$S" --file "$T/e"
 grep -q REVOKED_KEY "$T/err" || fail "revoked message"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "stderr not one line: $(cat "$T/err")"
+
+# Encryption keys for principals (issue 25): X25519, private 0600; the
+# public half is a directory entry's enc_key; the trust store refuses it.
+expect 0 $M keygen --kind x25519 --signer analyst.amara --key-id e1 --out "$T/enc"
+[ "$(stat -c %a "$T/enc/e1.key.pem")" = 600 ] || fail "x25519 private key not 0600"
+openssl pkey -pubin -in "$T/enc/e1.pub.pem" -noout -text 2>/dev/null | grep -q X25519 ||
+	fail "not an X25519 public key"
+expect 2 $M keygen --kind rsa --signer a --key-id e2 --out "$T/enc"
+expect 2 $M trust add --store "$S" --signer analyst.amara --key-id e1 --pub "$T/enc/e1.pub.pem"
+cat >"$T/dir.cfg" <<EOF
+principals = ( { name = "analyst.amara"; role = "mash-analyst"; agency = "social-care";
+                 enc_key = "enc/e1.pub.pem"; } );
+EOF
+expect 0 $M acl generate --directory "$T/dir.cfg"
+cat >"$T/dir.cfg" <<EOF
+principals = ( { name = "analyst.amara"; role = "mash-analyst"; agency = "social-care";
+                 enc_key = "enc/e1.key.pem"; } );
+EOF
+expect 2 $M acl generate --directory "$T/dir.cfg"
+grep -q "dir.cfg:2: principal 'analyst.amara': enc_key is not an X25519" "$T/err" ||
+	fail "malformed enc_key message: $(cat "$T/err")"
 echo "it_mashctl_keys: ok"

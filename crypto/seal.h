@@ -1,0 +1,61 @@
+/*
+ * seal.h - sealing a delivery to one principal (issue 25): only the
+ * holder of the principal's X25519 private key opens it; the broker, its
+ * operator and its logs see ciphertext.
+ *
+ * Construction (version 1), all from OpenSSL 3, no primitive of our own:
+ *   eph            a fresh X25519 key pair per message
+ *   shared         X25519(eph_priv, recipient_pub)            (RFC 7748)
+ *   key            HKDF-SHA256(ikm = shared,
+ *                              salt = eph_pub || recipient_pub,
+ *                              info = "mash.v1.seal", L = 32) (RFC 5869)
+ *   nonce          12 random bytes
+ *   aad            "mash.v1.seal\n" || recipient || "\n" || payload_type
+ *   sealed         0x01 || eph_pub (32) || nonce (12) ||
+ *                  AES-256-GCM(key, nonce, aad, message) || tag (16)
+ * The associated data binds the ciphertext to its recipient and its type:
+ * a message for another principal, or relabelled as another type, does
+ * not open. An all-zero shared secret (a low-order public key) is
+ * refused. Python's `cryptography` has every piece (X25519PrivateKey,
+ * HKDF, AESGCM), so a receiver needs none of our code.
+ */
+#ifndef MASH_SEAL_H
+#define MASH_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mash_key;
+
+#define MASH_SEAL_VERSION 1u
+#define MASH_SEAL_PUB_LEN 32u
+#define MASH_SEAL_NONCE   12u
+#define MASH_SEAL_TAG     16u
+#define MASH_SEAL_OVERHEAD                                                     \
+	(1u + MASH_SEAL_PUB_LEN + MASH_SEAL_NONCE + MASH_SEAL_TAG)
+/* Largest message sealed or opened (a Picture is the largest delivery). */
+#define MASH_SEAL_MAX_MSG (4u * 1024u * 1024u)
+
+/*
+ * Seal msg[0..len) to recipient (its name, [a-z0-9._-]{1,64}) whose X25519
+ * public key is recipient_pub, as payload_type. *out (mash_free) holds
+ * len + MASH_SEAL_OVERHEAD bytes. MASH_OK, MASH_ERR_INVAL (NULL, empty
+ * names), MASH_ERR_TOO_BIG, MASH_ERR_KEY_FORMAT (a public key that gives
+ * no secret), MASH_ERR_CRYPTO, MASH_ERR_NOMEM.
+ */
+int mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+              const char *recipient, const char *payload_type,
+              const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen);
+
+/*
+ * Open sealed[0..len) with the recipient's X25519 private key, as
+ * recipient and payload_type. *out (mash_free_secret) holds the message.
+ * MASH_OK; MASH_ERR_DECODE (too short, not version 1); MASH_ERR_DECRYPT
+ * (another key, another recipient or type, tampered); MASH_ERR_KEY_FORMAT
+ * (priv is not an X25519 private key); MASH_ERR_INVAL; MASH_ERR_NOMEM.
+ */
+int mash_seal_open(const struct mash_key *priv, const char *recipient,
+                   const char *payload_type, const uint8_t *sealed, size_t len,
+                   uint8_t **out, size_t *outlen);
+
+#endif
