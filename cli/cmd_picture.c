@@ -169,7 +169,13 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 	config_t lc;
 	config_setting_t *g, *s;
 	struct stat st;
+	static const char *const known[] = {
+	    "mqtt_uri",      "key_dir",       "key_file",       "key_id",
+	    "trust_store",   "daemon_signer", "holidays",       "mqtt_username",
+	    "mqtt_password", "mqtt_ca_file",  "mqtt_cert_file", "mqtt_key_file",
+	    "mqtt_cert_dir", "mqtt_insecure", "timeout_ms"};
 	char *key_dir = NULL, *cert_dir = NULL;
+	unsigned i;
 	char buf[PATH_MAX_LEN];
 	int rc = MASH_ERR_CONFIG;
 	int v;
@@ -202,6 +208,23 @@ cfg_load(const char *path, const char *principal, struct picture_cfg *c)
 		fprintf(stderr, "mashctl picture: %s: no 'picture' group\n",
 		        path);
 		goto out;
+	}
+	/* A misspelt setting is refused, never left at its default. */
+	for (i = 0; (s = config_setting_get_elem(g, i)) != NULL; i++) {
+		const char *k = config_setting_name(s);
+		size_t j;
+
+		for (j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+			if (k != NULL && strcmp(k, known[j]) == 0)
+				break;
+		if (j == sizeof(known) / sizeof(known[0])) {
+			fprintf(stderr,
+			        "mashctl picture: %s:%d: unknown setting "
+			        "'picture.%s'\n",
+			        path, config_setting_source_line(s),
+			        k != NULL ? k : "?");
+			goto out;
+		}
 	}
 	if ((rc = cfg_string(g, path, "mqtt_uri", 0, &c->mqtt_uri)) ||
 	    (rc = cfg_string(g, path, "key_dir", 1, &key_dir)) ||

@@ -95,6 +95,10 @@ expect 2 "no 'picture' group" --config "$TMP/picture.cfg" \
 printf 'picture = { mqtt_uri = "tcp://x:1"; \n' >"$TMP/picture.cfg"
 expect 2 "picture.cfg:[0-9]+:" --config "$TMP/picture.cfg" \
 	--as analyst.amara --nhs 9434765919 --purpose mash-triage
+# A misspelt setting is refused with its line, never ignored.
+write_cfg "tcp://127.0.0.1:1" 'mqtt_cert_dri = "pki";'
+expect 2 "picture.cfg:[0-9]+: unknown setting 'picture.mqtt_cert_dri'" \
+	--config "$TMP/picture.cfg" --as analyst.amara --nhs 9434765919 --purpose mash-triage
 # Plaintext only when asked for by name (issue 24).
 printf 'picture = { mqtt_uri = "tcp://127.0.0.1:1"; key_dir = "keys";\n  key_id = "k1"; trust_store = "trust"; };\n' \
 	>"$TMP/picture.cfg"
