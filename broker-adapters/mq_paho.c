@@ -570,9 +570,10 @@ mash_mq_new(const struct mash_mq_opts *o, struct mash_mq **out)
 	if (strncmp(o->uri, "tcp://", 6) != 0 &&
 	    strncmp(o->uri, "ssl://", 6) != 0)
 		goto out;
-	/* A TLS identity that cannot work (a file missing, a key of another
-	 * certificate, expired, another CA) is refused here, naming the
-	 * file, not left to a handshake failure on every reconnect. */
+	/* A TLS identity that cannot work (a file missing or not PEM, a key
+	 * of another certificate, outside its validity) is refused here,
+	 * naming the file, not left to a handshake failure on every
+	 * reconnect. Whether the broker trusts its issuer is the broker's. */
 	if (strncmp(o->uri, "ssl://", 6) == 0 && o->cert_file != NULL &&
 	    o->cert_file[0] != '\0' && o->ca_file != NULL &&
 	    o->ca_file[0] != '\0') {

@@ -21,6 +21,7 @@
 #include "common/str.h"
 #include "crypto/pki.h"
 #include "event/evt.h"
+#include "policy/acl.h"
 #include "policy/dir.h"
 
 #define G "pki"
@@ -78,7 +79,7 @@ issue_one(const char *dir, const char *name,
 
 /* Every client identity: agencies, mashd, the directory's principals.
  * A principal named as an agency or mashd would share its MQTT user
- * and so its rights: refused. */
+ * and so its rights: refused (mash_acl_check_identities). */
 static int
 issue_all(const char *dir, const char *directory,
           const struct mash_pki_issue_opts *o)
@@ -96,23 +97,18 @@ issue_all(const char *dir, const char *directory,
 		mashctl_die(G, "%s", err[0] ? err : mash_strerror(rc));
 		return mashctl_exit_for(rc);
 	}
-	for (i = 0; mash_dir_get(d, i, &e) == MASH_OK; i++) {
-		if (mash_evt_agency_valid(e.principal) ||
-		    strcmp(e.principal, "mashd") == 0) {
-			mashctl_die(G,
-			            "%s: principal '%s' has the name of an "
-			            "agency's agent or of mashd",
-			            directory, e.principal);
-			ex = MASHCTL_EXIT_USAGE;
-			goto out;
-		}
+	rc = mash_acl_check_identities(d, err, sizeof(err));
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s: %s", directory, err);
+		ex = MASHCTL_EXIT_USAGE;
+		goto out;
 	}
 	for (i = 0; (a = mash_evt_agency_name(i)) != NULL; i++) {
 		ex = issue_one(dir, a, o);
 		if (ex != MASHCTL_EXIT_OK)
 			goto out;
 	}
-	ex = issue_one(dir, "mashd", o);
+	ex = issue_one(dir, MASH_ACL_DAEMON, o);
 	for (i = 0; ex == MASHCTL_EXIT_OK && mash_dir_get(d, i, &e) == MASH_OK;
 	     i++)
 		ex = issue_one(dir, e.principal, o);

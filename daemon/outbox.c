@@ -12,12 +12,10 @@
  * published again.
  */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/log.h"
-#include "common/mem.h"
 #include "daemon/outbox.h"
 #include "store/store.h"
 
@@ -93,7 +91,8 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
 	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
 	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
-	int64_t *done = NULL, after = 0;
+	/* On the stack: a flush runs after every batch and every tick. */
+	int64_t done[MASHD_OUTBOX_MARK_MAX], after = 0;
 	size_t sent = 0, n_done = 0, i, k;
 	int rc = MASH_ERR_INVAL, mrc;
 
@@ -101,11 +100,6 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 		*n_sent = 0;
 	if (st == NULL || send == NULL)
 		goto out;
-	done = mash_calloc(MASHD_OUTBOX_MARK_MAX, sizeof(*done));
-	if (done == NULL) {
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
 	for (;;) {
 		rc = mash_store_outbox_pending(st, after,
 		                               MASHD_OUTBOX_FLUSH_BATCH, &l);
@@ -153,10 +147,9 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 	rc = MASH_OK;
 out:
 	/* Also after a failed send: what the broker took is done. */
-	mrc = done != NULL ? mark_done(st, done, n_done) : MASH_OK;
+	mrc = st != NULL ? mark_done(st, done, n_done) : MASH_OK;
 	if (rc == MASH_OK)
 		rc = mrc;
-	mash_free(done);
 	mash_store_outbox_list_free(l);
 	if (n_sent != NULL)
 		*n_sent = sent;

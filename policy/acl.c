@@ -55,6 +55,28 @@ put(struct buf *b, const char *fmt, ...)
 }
 
 int
+mash_acl_check_identities(const struct mash_dir *dir, char *err, size_t errlen)
+{
+	struct mash_dir_entry e;
+	size_t i;
+
+	for (i = 0; mash_dir_get(dir, i, &e) == MASH_OK; i++) {
+		if (mash_evt_agency_valid(e.principal) ||
+		    strcmp(e.principal, MASH_ACL_DAEMON) == 0) {
+			if (err != NULL && errlen > 0)
+				(void)snprintf(err, errlen,
+				               "principal '%s' has the name of "
+				               "an agency's agent or of the "
+				               "daemon, whose rights it would "
+				               "get",
+				               e.principal);
+			return MASH_ERR_CONFIG;
+		}
+	}
+	return MASH_OK;
+}
+
+int
 mash_acl_generate(const struct mash_dir *dir, const char *source, char **out,
                   size_t *len, char *err, size_t errlen)
 {
@@ -70,20 +92,9 @@ mash_acl_generate(const struct mash_dir *dir, const char *source, char **out,
 		*len = 0;
 	if (dir == NULL || out == NULL || len == NULL)
 		goto out;
-	for (i = 0; mash_dir_get(dir, i, &e) == MASH_OK; i++) {
-		if (mash_evt_agency_valid(e.principal) ||
-		    strcmp(e.principal, MASH_ACL_DAEMON) == 0) {
-			if (err != NULL && errlen > 0)
-				(void)snprintf(err, errlen,
-				               "principal '%s' has the name of "
-				               "an agency's agent or of the "
-				               "daemon, whose rights it would "
-				               "get",
-				               e.principal);
-			rc = MASH_ERR_CONFIG;
-			goto out;
-		}
-	}
+	rc = mash_acl_check_identities(dir, err, errlen);
+	if (rc != MASH_OK)
+		goto out;
 	rc = MASH_ERR_NOMEM;
 	b.cap = 4096;
 	b.p = mash_malloc(b.cap);

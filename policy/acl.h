@@ -27,6 +27,14 @@ struct mash_dir;
 #define MASH_ACL_DAEMON "mashd"
 
 /*
+ * MASH_OK if no principal of dir has the name of an agency's agent or of
+ * the daemon (it would share that certificate CN, so that MQTT user and
+ * its rights); else MASH_ERR_CONFIG with err naming the principal.
+ */
+int mash_acl_check_identities(const struct mash_dir *dir, char *err,
+                              size_t errlen);
+
+/*
  * The ACL for every agency, the daemon and each principal of dir, as
  * text in *out (NUL-terminated, *len bytes; free with mash_free). source
  * (may be NULL) is named in the header comment. MASH_OK, MASH_ERR_CONFIG

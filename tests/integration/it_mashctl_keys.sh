@@ -93,4 +93,10 @@ EOF
 expect 2 $M acl generate --directory "$T/dir.cfg"
 grep -q "dir.cfg:2: principal 'analyst.amara': enc_key is not an X25519" "$T/err" ||
 	fail "malformed enc_key message: $(cat "$T/err")"
+# A principal named as an agency would get that agency's broker rights.
+printf 'principals = ( { name = "police"; role = "auditor"; agency = "mash"; } );\n' >"$T/dir.cfg"
+expect 2 $M acl generate --directory "$T/dir.cfg"
+grep -q "principal 'police' has the name of an agency" "$T/err" || fail "clash (acl): $(cat "$T/err")"
+expect 2 $M pki issue --dir "$T/pki" --directory "$T/dir.cfg"
+grep -q "principal 'police' has the name of an agency" "$T/err" || fail "clash (pki): $(cat "$T/err")"
 echo "it_mashctl_keys: ok"
