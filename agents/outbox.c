@@ -228,6 +228,10 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 		rc = exec(ob, "PRAGMA synchronous=FULL;");
 	if (rc == MASH_OK)
 		rc = exec(ob, "PRAGMA secure_delete=ON;");
+	/* As the store: statement journals (pending envelopes, in clear)
+	 * never go to a temp file. */
+	if (rc == MASH_OK)
+		rc = exec(ob, "PRAGMA temp_store=MEMORY;");
 	if (rc == MASH_OK)
 		rc = exec(ob, schema);
 	if (rc != MASH_OK)

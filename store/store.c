@@ -577,10 +577,16 @@ mash_store_open(const char *path, struct mash_store **out)
 	if (rc != MASH_OK)
 		goto out;
 	/* FULL: fsync the WAL at every commit (durable before receipt).
-	 * secure_delete: a purged record's bytes are overwritten. */
+	 * secure_delete: a purged record's bytes are overwritten.
+	 * temp_store=MEMORY: statement journals (page images of the rows a
+	 * statement changes inside the group commit) and sorts stay in
+	 * memory: on disk they were an unlinked temp file holding children's
+	 * records in clear, and 80 % of mashd's writes (2.0 GB for 3,000
+	 * events, against 0.36 GB now; issue 22). */
 	rc = exec_sql(st,
 	              "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	              " PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF;",
+	              " PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;"
+	              " PRAGMA trusted_schema=OFF;",
 	              "pragmas");
 	if (rc != MASH_OK)
 		goto out;

@@ -209,6 +209,15 @@ START_TEST(open_sets_schema_version_wal_fk_and_full_sync)
 }
 END_TEST
 
+/* Statement journals and sorts hold page images of records: never a
+ * temp file on disk (store.md). */
+START_TEST(open_keeps_temporary_data_in_memory_and_deletes_securely)
+{
+	ck_assert_int_eq(pragma("PRAGMA temp_store"), 2); /* MEMORY */
+	ck_assert_int_eq(pragma("PRAGMA secure_delete"), 1);
+}
+END_TEST
+
 START_TEST(open_rejects_null_and_empty_path)
 {
 	struct mash_store *st = (struct mash_store *)1;
@@ -1641,6 +1650,8 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, open_sets_schema_version_wal_fk_and_full_sync);
+	tcase_add_test(
+	    tc, open_keeps_temporary_data_in_memory_and_deletes_securely);
 	tcase_add_test(tc, open_rejects_null_and_empty_path);
 	tcase_add_test(tc, open_fails_in_missing_directory);
 	tcase_add_test(tc, open_refuses_schema_newer_than_build);
