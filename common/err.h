@@ -55,7 +55,9 @@
 	XX(BAD_ID, -40,                                                        \
 	   "identifier has characters or length outside its allowed set")     \
 	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted") \
-	XX(DECRYPT, -42, "sealed message does not open with this key")
+	XX(DECRYPT, -42, "sealed message does not open with this key")        \
+	XX(WRONG_RECIPIENT, -43, "sealed to another principal")                \
+	XX(NO_ENC_KEY, -44, "principal has no encryption key")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),

@@ -55,9 +55,8 @@ mash_env_pb_allocator(void)
 	return &a;
 }
 
-/* 1 if t is a plausible fully qualified message name. */
-static int
-type_valid(const char *t)
+int
+mash_env_type_valid(const char *t)
 {
 	size_t i;
 
@@ -121,7 +120,7 @@ mash_env_seal(const struct mash_key *key, const char *signer,
 	if (!mash_trust_id_valid(signer) || !mash_trust_id_valid(key_id))
 		goto out;
 	rc = MASH_ERR_DECODE;
-	if (!type_valid(payload_type))
+	if (!mash_env_type_valid(payload_type))
 		goto out;
 	rc = MASH_ERR_TOO_BIG;
 	if (len > MASH_MAX_PAYLOAD)
@@ -237,7 +236,7 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf, size_t len,
 		    env->version, MASH_ENV_VERSION);
 		goto out;
 	}
-	if (!type_valid(env->payload_type)) {
+	if (!mash_env_type_valid(env->payload_type)) {
 		rc = MASH_ERR_DECODE;
 		say(why, whylen,
 		    "envelope.payload_type: empty, longer than "

@@ -82,6 +82,10 @@ int mash_env_open(const struct mash_trust *trust, const uint8_t *buf,
                   const char *expect_signer, struct mash_env_opened **out,
                   char *why, size_t whylen);
 
+/* 1 if t is a plausible fully qualified message name: 1 to
+ * MASH_ENV_MAX_TYPE of [A-Za-z0-9._]. */
+int mash_env_type_valid(const char *t);
+
 /* Wipe and free an opened envelope. NULL allowed. */
 void mash_env_opened_free(struct mash_env_opened *o);
 
