@@ -51,6 +51,7 @@ static const char *const type_names[] = {
     [MASH_AUD_KEY_CHANGE] = "KEY_CHANGE",
     [MASH_AUD_PURGE] = "PURGE",
     [MASH_AUD_CHECKPOINT] = "CHECKPOINT",
+    [MASH_AUD_DELIVERY_HELD] = "DELIVERY_HELD",
 };
 
 static const char schema_sql[] =

@@ -66,9 +66,12 @@ enum mash_aud_type {
 	MASH_AUD_KEY_CHANGE = 15,       /* trust store key added/revoked */
 	MASH_AUD_PURGE = 16,            /* data purged (retention) */
 	MASH_AUD_CHECKPOINT = 17,       /* a checkpoint was signed */
+	/* a delivery decided but held: the recipient has no encryption key
+	 * (issue 25); a DELIVERY record follows when it is released */
+	MASH_AUD_DELIVERY_HELD = 18,
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
-#define MASH_AUD_TYPE_MAX MASH_AUD_CHECKPOINT
+#define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_HELD
 
 /*
  * One audit record as the caller describes it. Every pointer is borrowed

@@ -1,6 +1,7 @@
 /*
  * bench_agents.c - five agency agents at once, end to end (issue 22):
- * real mosquitto, real mashd with the shipped policy and directory,
+ * real mosquitto, real mashd with the shipped policy and directory (each
+ * principal with an encryption key: every delivery sealed, issue 25),
  * SQLite with synchronous=FULL, the agents' real outboxes, over realistic
  * generated feeds (bench/gen-feeds: N records about a pool of children,
  * split 25/20/20/15/20 % across police, health, education, yot, housing).
@@ -171,9 +172,9 @@ run(const char *feeds, int together, int kills, int window, struct result *r)
 		src = ".";
 	(void)snprintf(extra, sizeof(extra),
 	               "policy = \"%s/policy/default.cfg\";\n"
-	               "directory = \"%s/policy/directory.cfg\";\n"
+	               "directory = \"@DIRECTORY@\";\n"
 	               "calendar = \"%s/s47/holidays.cfg\";\n",
-	               src, src, src);
+	               src, src);
 	memset(&o, 0, sizeof(o));
 	/* The shipped defaults (agents/agent-*.cfg, daemon/config.c). */
 	o.backoff_min_ms = 30000;

@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "broker-adapters/mq.h"
+#include "cli/client_cfg.h"
 #include "cli/cmd_picture.h"
 #include "cli/cmds.h"
 #include "cli/picture_view.h"
@@ -32,6 +33,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/env.h"
+#include "crypto/inbox.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
 #include "event/evt.h"
@@ -55,21 +57,6 @@ struct picture_args {
 	const char *break_glass;
 	int json;
 	int timeout_ms; /* 0: from config */
-};
-
-struct picture_cfg {
-	char *mqtt_uri;
-	char *key_file; /* resolved */
-	char *key_id;
-	char *trust_store;
-	char *daemon_signer;
-	char *holidays; /* NULL: computed bank holidays only */
-	char *username;
-	char *password;
-	char *ca_file;
-	char *cert_file;
-	char *mqtt_key_file;
-	int timeout_ms;
 };
 
 static void
@@ -96,260 +83,6 @@ usage(FILE *out)
 	    "exit: 0 shown, 1 denied or answer failed verification, "
 	    "2 bad usage/unreadable/timeout\n",
 	    out);
-}
-
-static void
-cfg_clear(struct picture_cfg *c)
-{
-	mash_free(c->mqtt_uri);
-	mash_free(c->key_file);
-	mash_free(c->key_id);
-	mash_free(c->trust_store);
-	mash_free(c->daemon_signer);
-	mash_free(c->holidays);
-	mash_free(c->username);
-	mash_free_str(c->password);
-	mash_free(c->ca_file);
-	mash_free(c->cert_file);
-	mash_free(c->mqtt_key_file);
-	memset(c, 0, sizeof(*c));
-}
-
-/* path resolved against the directory of the config file cfgpath (an
- * absolute path is kept as is). A new string or NULL (NOMEM/too long). */
-static char *
-resolve_path(const char *cfgpath, const char *path)
-{
-	char buf[PATH_MAX_LEN];
-	const char *slash;
-	int dirlen;
-
-	if (path[0] == '/')
-		return mash_strdup(path);
-	slash = strrchr(cfgpath, '/');
-	if (slash == NULL)
-		return mash_strdup(path);
-	dirlen = (int)(slash - cfgpath);
-	if (mash_snprintf(buf, sizeof(buf), "%.*s/%s", dirlen, cfgpath, path) !=
-	    MASH_OK)
-		return NULL;
-	return mash_strdup(buf);
-}
-
-/* Read an optional string setting of group g: MASH_OK (*out NULL when
- * absent), MASH_ERR_CONFIG (wrong type / too long / not UTF-8, reported),
- * MASH_ERR_NOMEM. If is_path, resolve it against the config's directory. */
-static int
-cfg_string(const config_setting_t *g, const char *cfgpath, const char *name,
-           int is_path, char **out)
-{
-	config_setting_t *s;
-	const char *v;
-
-	*out = NULL;
-	s = config_setting_get_member(g, name);
-	if (s == NULL)
-		return MASH_OK;
-	v = config_setting_get_string(s);
-	if (v == NULL || v[0] == '\0' ||
-	    mash_str_check(v, PATH_MAX_LEN - 1) != MASH_OK) {
-		fprintf(stderr,
-		        "mashctl picture: %s:%d: picture.%s must be a "
-		        "non-empty string\n",
-		        cfgpath, config_setting_source_line(s), name);
-		return MASH_ERR_CONFIG;
-	}
-	*out = is_path ? resolve_path(cfgpath, v) : mash_strdup(v);
-	return *out == NULL ? MASH_ERR_NOMEM : MASH_OK;
-}
-
-static int
-cfg_load(const char *path, const char *principal, struct picture_cfg *c)
-{
-	config_t lc;
-	config_setting_t *g, *s;
-	struct stat st;
-	static const char *const known[] = {
-	    "mqtt_uri",      "key_dir",       "key_file",       "key_id",
-	    "trust_store",   "daemon_signer", "holidays",       "mqtt_username",
-	    "mqtt_password", "mqtt_ca_file",  "mqtt_cert_file", "mqtt_key_file",
-	    "mqtt_cert_dir", "mqtt_insecure", "timeout_ms"};
-	char *key_dir = NULL, *cert_dir = NULL;
-	unsigned i;
-	char buf[PATH_MAX_LEN];
-	int rc = MASH_ERR_CONFIG;
-	int v;
-
-	memset(c, 0, sizeof(*c));
-	config_init(&lc);
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "mashctl picture: %s: cannot read config: %s\n",
-		        path, errno ? strerror(errno) : "not a regular file");
-		rc = MASH_ERR_IO;
-		goto out;
-	}
-	if ((unsigned long long)st.st_size > MASH_MAX_CONFIG_FILE) {
-		fprintf(stderr,
-		        "mashctl picture: %s: config larger than %u "
-		        "bytes\n",
-		        path, MASH_MAX_CONFIG_FILE);
-		rc = MASH_ERR_TOO_BIG;
-		goto out;
-	}
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		fprintf(stderr, "mashctl picture: %s:%d: %s\n",
-		        config_error_file(&lc) ? config_error_file(&lc) : path,
-		        config_error_line(&lc), config_error_text(&lc));
-		rc = MASH_ERR_PARSE;
-		goto out;
-	}
-	g = config_lookup(&lc, "picture");
-	if (g == NULL || !config_setting_is_group(g)) {
-		fprintf(stderr, "mashctl picture: %s: no 'picture' group\n",
-		        path);
-		goto out;
-	}
-	/* A misspelt setting is refused, never left at its default. */
-	for (i = 0; (s = config_setting_get_elem(g, i)) != NULL; i++) {
-		const char *k = config_setting_name(s);
-		size_t j;
-
-		for (j = 0; j < sizeof(known) / sizeof(known[0]); j++)
-			if (k != NULL && strcmp(k, known[j]) == 0)
-				break;
-		if (j == sizeof(known) / sizeof(known[0])) {
-			fprintf(stderr,
-			        "mashctl picture: %s:%d: unknown setting "
-			        "'picture.%s'\n",
-			        path, config_setting_source_line(s),
-			        k != NULL ? k : "?");
-			goto out;
-		}
-	}
-	if ((rc = cfg_string(g, path, "mqtt_uri", 0, &c->mqtt_uri)) ||
-	    (rc = cfg_string(g, path, "key_dir", 1, &key_dir)) ||
-	    (rc = cfg_string(g, path, "key_file", 1, &c->key_file)) ||
-	    (rc = cfg_string(g, path, "key_id", 0, &c->key_id)) ||
-	    (rc = cfg_string(g, path, "trust_store", 1, &c->trust_store)) ||
-	    (rc = cfg_string(g, path, "daemon_signer", 0, &c->daemon_signer)) ||
-	    (rc = cfg_string(g, path, "holidays", 1, &c->holidays)) ||
-	    (rc = cfg_string(g, path, "mqtt_username", 0, &c->username)) ||
-	    (rc = cfg_string(g, path, "mqtt_password", 0, &c->password)) ||
-	    (rc = cfg_string(g, path, "mqtt_ca_file", 1, &c->ca_file)) ||
-	    (rc = cfg_string(g, path, "mqtt_cert_file", 1, &c->cert_file)) ||
-	    (rc = cfg_string(g, path, "mqtt_key_file", 1, &c->mqtt_key_file)) ||
-	    (rc = cfg_string(g, path, "mqtt_cert_dir", 1, &cert_dir)))
-		goto out;
-	rc = MASH_ERR_CONFIG;
-	if (c->mqtt_uri == NULL || c->key_id == NULL ||
-	    c->trust_store == NULL) {
-		fprintf(stderr,
-		        "mashctl picture: %s: picture.mqtt_uri, "
-		        "picture.key_id and picture.trust_store are required\n",
-		        path);
-		goto out;
-	}
-	/* Plaintext only when asked for by name (issue 24). */
-	s = config_setting_get_member(g, "mqtt_insecure");
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		fprintf(stderr,
-		        "mashctl picture: %s:%d: picture.mqtt_insecure must be "
-		        "true or false\n",
-		        path, config_setting_source_line(s));
-		goto out;
-	}
-	if (strncmp(c->mqtt_uri, "tcp://", 6) == 0 &&
-	    (s == NULL || !config_setting_get_bool(s))) {
-		fprintf(
-		    stderr,
-		    "mashctl picture: %s: picture.mqtt_uri: plaintext "
-		    "tcp:// lets anyone on the network read the picture; "
-		    "use ssl:// with mqtt_ca_file and mqtt_cert_dir, or set "
-		    "mqtt_insecure = true (development only)\n",
-		    path);
-		goto out;
-	}
-
-	if (!mash_trust_id_valid(c->key_id)) {
-		fprintf(stderr,
-		        "mashctl picture: %s: picture.key_id is not "
-		        "[a-z0-9._-]{1,64}\n",
-		        path);
-		goto out;
-	}
-	if (c->key_file == NULL) {
-		if (key_dir == NULL) {
-			fprintf(stderr,
-			        "mashctl picture: %s: picture.key_dir "
-			        "or picture.key_file is required\n",
-			        path);
-			goto out;
-		}
-		if (mash_snprintf(buf, sizeof(buf), "%s/%s/%s.key.pem", key_dir,
-		                  principal, c->key_id) != MASH_OK) {
-			fprintf(stderr,
-			        "mashctl picture: %s: key path too "
-			        "long\n",
-			        path);
-			goto out;
-		}
-		c->key_file = mash_strdup(buf);
-		if (c->key_file == NULL) {
-			rc = MASH_ERR_NOMEM;
-			goto out;
-		}
-	}
-	/* Mutual TLS as the principal itself (docs/internals/security.md):
-	 * the broker's ACL lets each certificate read only its own inbox,
-	 * so the client certificate follows --as, as the signing key does. */
-	if (cert_dir != NULL) {
-		if (c->cert_file != NULL || c->mqtt_key_file != NULL) {
-			fprintf(stderr,
-			        "mashctl picture: %s: picture.mqtt_cert_dir "
-			        "or mqtt_cert_file/mqtt_key_file, not both\n",
-			        path);
-			goto out;
-		}
-		if (mash_snprintf(buf, sizeof(buf), "%s/%s.pem", cert_dir,
-		                  principal) != MASH_OK ||
-		    (c->cert_file = mash_strdup(buf)) == NULL ||
-		    mash_snprintf(buf, sizeof(buf), "%s/%s.key", cert_dir,
-		                  principal) != MASH_OK ||
-		    (c->mqtt_key_file = mash_strdup(buf)) == NULL) {
-			rc = MASH_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (c->daemon_signer == NULL) {
-		c->daemon_signer = mash_strdup("mashd");
-		if (c->daemon_signer == NULL) {
-			rc = MASH_ERR_NOMEM;
-			goto out;
-		}
-	}
-	c->timeout_ms = DEFAULT_TIMEOUT_MS;
-	s = config_setting_get_member(g, "timeout_ms");
-	if (s != NULL) {
-		v = config_setting_get_int(s);
-		if (config_setting_type(s) != CONFIG_TYPE_INT || v <= 0 ||
-		    v > MASHCTL_PICTURE_MAX_TIMEOUT_S * 1000) {
-			fprintf(stderr,
-			        "mashctl picture: %s:%d: "
-			        "picture.timeout_ms must be 1..%d\n",
-			        path, config_setting_source_line(s),
-			        MASHCTL_PICTURE_MAX_TIMEOUT_S * 1000);
-			goto out;
-		}
-		c->timeout_ms = v;
-	}
-	rc = MASH_OK;
-out:
-	mash_free(key_dir);
-	mash_free(cert_dir);
-	config_destroy(&lc);
-	if (rc != MASH_OK)
-		cfg_clear(c);
-	return rc;
 }
 
 static int
@@ -398,12 +131,12 @@ parse_args(int argc, char **argv, struct picture_args *a)
 			break;
 		case 't':
 			if (mash_parse_i64(optarg, 1,
-			                   MASHCTL_PICTURE_MAX_TIMEOUT_S,
+			                   MASHCTL_CLIENT_MAX_TIMEOUT_S,
 			                   &secs) != MASH_OK) {
 				fprintf(stderr,
 				        "mashctl picture: --timeout "
 				        "must be 1..%d seconds\n",
-				        MASHCTL_PICTURE_MAX_TIMEOUT_S);
+				        MASHCTL_CLIENT_MAX_TIMEOUT_S);
 				return MASH_ERR_INVAL;
 			}
 			a->timeout_ms = (int)secs * 1000;
@@ -505,7 +238,7 @@ working_days(void *ctx, int64_t from_ms, int64_t to_ms, int64_t *out)
 
 /* Build and seal the request: *env / *envlen (caller frees *env). */
 static int
-seal_request(const struct picture_args *a, const struct picture_cfg *c,
+seal_request(const struct picture_args *a, const struct mashctl_client_cfg *c,
              const struct mash_key *key, uint8_t **env, size_t *envlen)
 {
 	Mash__V1__PictureRequest req;
@@ -527,13 +260,68 @@ seal_request(const struct picture_args *a, const struct picture_cfg *c,
 	                         envlen);
 }
 
-static int64_t
-mono_ms(void)
+/*
+ * The verified Picture bytes of an answer: opened with our X25519 key
+ * when sealed (crypto/inbox.h, issue 25); a clear Picture is believed
+ * only as a bare refusal (it names nothing of a child), checked by the
+ * caller once decoded (*sealed = 0). *out / *outlen: mash_free_secret.
+ */
+static int
+answer_bytes(const struct mash_trust *trust, const char *daemon_signer,
+             const char *principal, const struct mash_key *enc,
+             const struct mash_mq_msg *m, uint8_t **out, size_t *outlen,
+             int *sealed, char *why, size_t whylen)
 {
-	struct timespec ts;
+	struct mash_env_opened *o = NULL;
+	struct mash_inbox_msg *im = NULL;
+	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	*out = NULL;
+	*outlen = 0;
+	*sealed = 0;
+	rc = mash_env_open(trust, m->payload, m->len, NULL, daemon_signer, &o,
+	                   why, whylen);
+	if (rc != MASH_OK)
+		goto out;
+	if (strcmp(o->payload_type, MASH_INBOX_SEALED_TYPE) == 0) {
+		if (enc == NULL) {
+			rc = MASH_ERR_NO_ENC_KEY;
+			(void)mash_snprintf(why, whylen,
+			                    "the answer is sealed and no "
+			                    "encryption key is configured "
+			                    "(picture.enc_key_dir or "
+			                    "enc_key_file)");
+			goto out;
+		}
+		rc = mash_inbox_open(trust, daemon_signer, principal, enc,
+		                     m->payload, m->len, &im, why, whylen);
+		if (rc != MASH_OK)
+			goto out;
+		if (strcmp(im->payload_type, PICTURE_TYPE) != 0) {
+			rc = MASH_ERR_PAYLOAD_TYPE;
+			(void)mash_snprintf(why, whylen, "sealed %s, not a %s",
+			                    im->payload_type, PICTURE_TYPE);
+			goto out;
+		}
+		*out = im->payload;
+		*outlen = im->payload_len;
+		im->payload = NULL;
+		im->payload_len = 0;
+		*sealed = 1;
+	} else if (strcmp(o->payload_type, PICTURE_TYPE) == 0) {
+		*out = o->payload;
+		*outlen = o->payload_len;
+		o->payload = NULL;
+		o->payload_len = 0;
+	} else {
+		rc = MASH_ERR_PAYLOAD_TYPE;
+		(void)mash_snprintf(why, whylen, "answer is a %s",
+		                    o->payload_type);
+	}
+out:
+	mash_inbox_msg_free(im);
+	mash_env_opened_free(o);
+	return rc;
 }
 
 /*
@@ -542,23 +330,26 @@ mono_ms(void)
  * skipped. *out gets the verified, decoded Picture (free with
  * mash__v1__picture__free_unpacked and mash_env_pb_allocator()).
  * MASH_OK; MASH_ERR_TIMEOUT; a verification error (BAD_SIGNATURE,
- * UNKNOWN_KEY, SIGNER_MISMATCH, PAYLOAD_TYPE, DECODE, ...) with why set.
+ * UNKNOWN_KEY, SIGNER_MISMATCH, PAYLOAD_TYPE, DECODE, DECRYPT, ...) with
+ * why set.
  */
 static int
 await_picture(struct mash_mq *mq, const struct mash_trust *trust,
-              const char *daemon_signer, const char *inbox,
+              const char *daemon_signer, const char *principal,
+              const struct mash_key *enc, const char *inbox,
               const unsigned char *corr, size_t corrlen, int64_t deadline,
               Mash__V1__Picture **out, char *why, size_t whylen)
 {
 	struct mash_mq_msg *m = NULL;
-	struct mash_env_opened *o = NULL;
 	Mash__V1__Picture *p = NULL;
+	uint8_t *bytes = NULL;
+	size_t nbytes = 0;
 	int64_t left;
-	int rc = MASH_ERR_TIMEOUT;
+	int rc = MASH_ERR_TIMEOUT, sealed = 0;
 
 	*out = NULL;
 	for (;;) {
-		left = deadline - mono_ms();
+		left = deadline - mash_mono_ms();
 		if (left <= 0) {
 			rc = MASH_ERR_TIMEOUT;
 			goto out;
@@ -579,25 +370,34 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
-		rc = mash_env_open(trust, m->payload, m->len, PICTURE_TYPE,
-		                   daemon_signer, &o, why, whylen);
+		rc = answer_bytes(trust, daemon_signer, principal, enc, m,
+		                  &bytes, &nbytes, &sealed, why, whylen);
 		if (rc != MASH_OK)
 			goto out;
 		if (!mash_evt_wire_strings_valid(&mash__v1__picture__descriptor,
-		                                 o->payload, o->payload_len)) {
+		                                 bytes, nbytes)) {
 			(void)mash_snprintf(why, whylen,
 			                    "Picture has a string "
 			                    "that is not UTF-8");
 			rc = MASH_ERR_BAD_UTF8;
 			goto out;
 		}
-		p = mash__v1__picture__unpack(mash_env_pb_allocator(),
-		                              o->payload_len, o->payload);
+		p = mash__v1__picture__unpack(mash_env_pb_allocator(), nbytes,
+		                              bytes);
 		if (p == NULL) {
 			(void)mash_snprintf(why, whylen,
 			                    "Picture does not "
 			                    "decode");
 			rc = MASH_ERR_DECODE;
+			goto out;
+		}
+		if (!sealed &&
+		    (p->denied_reason == NULL || p->denied_reason[0] == '\0' ||
+		     p->n_records > 0 || p->subject != NULL)) {
+			(void)mash_snprintf(why, whylen,
+			                    "a clear Picture with content: "
+			                    "mashd seals every picture");
+			rc = MASH_ERR_PAYLOAD_TYPE;
 			goto out;
 		}
 		*out = p;
@@ -606,7 +406,9 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 		goto out;
 	}
 out:
-	mash_env_opened_free(o);
+	if (p != NULL)
+		mash__v1__picture__free_unpacked(p, mash_env_pb_allocator());
+	mash_free_secret(bytes, nbytes);
 	mash_mq_msg_free(m);
 	return rc;
 }
@@ -649,8 +451,8 @@ int
 mashctl_picture(int argc, char **argv)
 {
 	struct picture_args a;
-	struct picture_cfg c;
-	struct mash_key *key = NULL;
+	struct mashctl_client_cfg c;
+	struct mash_key *key = NULL, *enc = NULL;
 	struct mash_trust *trust = NULL;
 	struct mash_cal *cal = NULL;
 	struct mash_mq *mq = NULL;
@@ -678,7 +480,8 @@ mashctl_picture(int argc, char **argv)
 	}
 	if (rc != MASH_OK)
 		goto out;
-	if (cfg_load(a.config, a.principal, &c) != MASH_OK)
+	if (mashctl_client_cfg_load("mashctl picture", a.config, a.principal, 1,
+	                            &c) != MASH_OK)
 		goto out;
 	timeout_ms = a.timeout_ms > 0 ? a.timeout_ms : c.timeout_ms;
 
@@ -689,6 +492,19 @@ mashctl_picture(int argc, char **argv)
 		        "key: %s\n",
 		        c.key_file, a.principal, mash_file_strerror(rc));
 		goto out;
+	}
+	/* The X25519 key that opens the sealed answer (issue 25). */
+	if (c.enc_key_file != NULL) {
+		rc = mash_key_load_kind(MASH_KEY_X25519, 1, c.enc_key_file,
+		                        &enc);
+		if (rc != MASH_OK) {
+			fprintf(stderr,
+			        "mashctl picture: %s: cannot load %s's X25519 "
+			        "private key: %s\n",
+			        c.enc_key_file, a.principal,
+			        mash_file_strerror(rc));
+			goto out;
+		}
 	}
 	rc = mash_trust_load(c.trust_store, &trust, why, sizeof(why));
 	if (rc != MASH_OK) {
@@ -764,7 +580,7 @@ mashctl_picture(int argc, char **argv)
 	props.response_topic = inbox;
 	props.correlation = corr;
 	props.correlation_len = sizeof(corr);
-	deadline = mono_ms() + timeout_ms;
+	deadline = mash_mono_ms() + timeout_ms;
 	rc = mash_mq_publish(mq, PICTURE_TOPIC, env, envlen, 0, &props,
 	                     PUBLISH_TIMEOUT_MS);
 	if (rc != MASH_OK) {
@@ -774,8 +590,8 @@ mashctl_picture(int argc, char **argv)
 		        c.mqtt_uri, PICTURE_TOPIC, mash_strerror(rc));
 		goto out;
 	}
-	rc = await_picture(mq, trust, c.daemon_signer, inbox, corr,
-	                   sizeof(corr), deadline, &p, why, sizeof(why));
+	rc = await_picture(mq, trust, c.daemon_signer, a.principal, enc, inbox,
+	                   corr, sizeof(corr), deadline, &p, why, sizeof(why));
 	if (rc == MASH_ERR_TIMEOUT) {
 		fprintf(stderr,
 		        "mashctl picture: no answer from %s on %s "
@@ -816,6 +632,7 @@ out:
 	mash_cal_free(cal);
 	mash_trust_free(trust);
 	mash_key_free(key);
-	cfg_clear(&c);
+	mash_key_free(enc);
+	mashctl_client_cfg_clear(&c);
 	return ret;
 }

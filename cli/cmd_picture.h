@@ -12,19 +12,10 @@
  * The answer is accepted only if its correlation data matches and it is a
  * mash.v1.Picture signed by the daemon's key in the trust store.
  *
- * Config file (libconfig; relative paths are relative to the file):
- *   picture = {
- *     mqtt_uri = "tcp://127.0.0.1:1883";  # required
- *     key_dir = "keys";      # private key key_dir/PRINCIPAL/KEY_ID.key.pem
- *     key_file = "...";      # or exactly this private key file
- *     key_id = "k1";         # required
- *     trust_store = "trust"; # required: verifies the daemon's signature
- *     daemon_signer = "mashd";          # default "mashd"
- *     timeout_ms = 10000;               # default 10000
- *     holidays = "s47/holidays.cfg";    # optional one-off bank holidays
- *     mqtt_username = "..."; mqtt_password = "...";          # optional
- *     mqtt_ca_file = "..."; mqtt_cert_file = "..."; mqtt_key_file = "...";
- *   };
+ * Config file: cli/client_cfg.h (the "picture" group). The answer is
+ * sealed to the principal (issue 25): enc_key_dir or enc_key_file names
+ * the X25519 key that opens it; a clear Picture is believed only as a
+ * bare refusal.
  *
  * Exit codes: 0 picture shown, 1 denied (denied_reason printed, or the
  * answer failed verification), 2 bad usage, unreadable config or key,
@@ -39,7 +30,7 @@
 #define MASHCTL_PICTURE_USAGE  2 /* MASHCTL_EXIT_USAGE */
 
 /* Longest wait for the answer that --timeout accepts (seconds). */
-#define MASHCTL_PICTURE_MAX_TIMEOUT_S 600
+#define MASHCTL_PICTURE_MAX_TIMEOUT_S 600 /* = MASHCTL_CLIENT_MAX_TIMEOUT_S */
 /* Correlation data bytes sent with each request. */
 #define MASHCTL_PICTURE_CORRELATION_LEN 16u
 

@@ -33,6 +33,8 @@ int mashctl_policy(int argc, char **argv);
 int mashctl_audit(int argc, char **argv);
 /* mashctl picture ... (cmd_picture.c, owner: picture) */
 int mashctl_picture(int argc, char **argv);
+/* mashctl inbox read --config FILE --as P [--key FILE] ... (cmd_inbox.c) */
+int mashctl_inbox(int argc, char **argv);
 /* mashctl pki init|issue ... (cmd_pki.c) */
 int mashctl_pki(int argc, char **argv);
 /* mashctl acl generate --directory FILE [--out FILE] (cmd_acl.c) */

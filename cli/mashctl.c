@@ -25,6 +25,9 @@ static const struct {
     {"picture", mashctl_picture,
      "picture --config FILE --as PRINCIPAL (--case ID | --nhs N) "
      "--purpose P [--break-glass REASON] [--json]"},
+    {"inbox", mashctl_inbox,
+     "inbox read --config FILE --as PRINCIPAL [--key FILE] [--follow] "
+     "[--json]"},
     {"pki", mashctl_pki,
      "pki init|issue --dir DIR [--name ID | --directory FILE] (mutual TLS)"},
     {"acl", mashctl_acl,

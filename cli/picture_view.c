@@ -696,3 +696,33 @@ out:
 	json_decref(doc);
 	return res;
 }
+
+/* ---- one delivery at a time (mashctl inbox read) --------------------- */
+
+int
+mashctl_record_render(FILE *out, const Mash__V1__SharedRecord *r)
+{
+	render_record(out, r, NULL);
+	return ferror(out) ? MASH_ERR_IO : MASH_OK;
+}
+
+int
+mashctl_trigger_render(FILE *out, const Mash__V1__StrategyDiscussionTrigger *t,
+                       const struct mashctl_view_opts *opts)
+{
+	render_trigger(out, t, opts);
+	return ferror(out) ? MASH_ERR_IO : MASH_OK;
+}
+
+json_t *
+mashctl_record_to_json(const Mash__V1__SharedRecord *r)
+{
+	return record_json(r);
+}
+
+json_t *
+mashctl_trigger_to_json(const Mash__V1__StrategyDiscussionTrigger *t,
+                        const struct mashctl_view_opts *opts)
+{
+	return trigger_json(t, opts);
+}

@@ -56,6 +56,18 @@ int mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 json_t *mashctl_picture_to_json(const Mash__V1__Picture *p,
                                 const struct mashctl_view_opts *opts);
 
+/* One delivery on its own, as a timeline row of the picture shows it
+ * (mashctl inbox read): MASH_OK or MASH_ERR_IO; the JSON objects have the
+ * keys of the picture's "records" and "triggers" entries (new reference
+ * or NULL on allocation failure). */
+int mashctl_record_render(FILE *out, const Mash__V1__SharedRecord *r);
+int mashctl_trigger_render(FILE *out,
+                           const Mash__V1__StrategyDiscussionTrigger *t,
+                           const struct mashctl_view_opts *opts);
+json_t *mashctl_record_to_json(const Mash__V1__SharedRecord *r);
+json_t *mashctl_trigger_to_json(const Mash__V1__StrategyDiscussionTrigger *t,
+                                const struct mashctl_view_opts *opts);
+
 /* "MISSING_EPISODE" for a Category value; "UNKNOWN" if not in the enum.
  * Static storage. */
 const char *mashctl_category_name(int category);

@@ -38,3 +38,12 @@ mash_clock_now(const struct mash_clock *c)
 {
 	return c->now_ms(c->ctx);
 }
+
+int64_t
+mash_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

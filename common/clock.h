@@ -23,4 +23,8 @@ void mash_clock_manual(struct mash_clock *c, int64_t *now_ms);
 /* c->now_ms(c->ctx); c must not be NULL. */
 int64_t mash_clock_now(const struct mash_clock *c);
 
+/* CLOCK_MONOTONIC in milliseconds: for timeouts and deadlines only (it
+ * never jumps with the wall clock), never for a record's time. */
+int64_t mash_mono_ms(void);
+
 #endif

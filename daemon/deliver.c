@@ -43,7 +43,7 @@ mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
 		return MASH_ERR_INVAL;
 	*out = NULL;
 	if (cfg == NULL || cfg->store == NULL || cfg->aud == NULL ||
-	    cfg->seal == NULL)
+	    cfg->seal_to == NULL)
 		return MASH_ERR_INVAL;
 	d = mash_calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -150,37 +150,6 @@ decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
 	                    dec->level);
 }
 
-/* Seal the packed SharedRecord for principal and add it to the outbox
- * (inside the caller's transaction). */
-static int
-queue(struct mashd_deliver *d, const char *principal,
-      const unsigned char *payload, size_t len)
-{
-	char topic[MASH_MAX_TOPIC + 1];
-	unsigned char *env = NULL;
-	size_t envlen = 0;
-	int rc;
-
-	rc = mash_snprintf(topic, sizeof(topic), "%s%s",
-	                   MASHD_DELIVER_INBOX_PREFIX, principal);
-	if (rc != MASH_OK) {
-		rc = MASH_ERR_FIELD_TOO_LONG;
-		goto out;
-	}
-	rc = d->cfg.seal(d->cfg.ctx, MASHD_DELIVER_PAYLOAD_TYPE, payload, len,
-	                 &env, &envlen);
-	if (rc != MASH_OK)
-		goto out;
-	rc = mash_store_outbox_add(d->cfg.store, topic, env, envlen, NULL);
-	if (rc != MASH_OK)
-		goto out;
-	d->stats.queued++;
-out:
-	if (env != NULL)
-		mash_free_secret(env, envlen);
-	return rc;
-}
-
 /* Decide, audit and queue for one recipient. */
 static int
 deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
@@ -197,6 +166,7 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	uint64_t dseq = 0, lseq = 0;
+	int64_t held = 0;
 	int rc;
 
 	mash__v1__shared_record__init(&rec);
@@ -248,8 +218,17 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 		goto out;
 	}
 	(void)mash__v1__shared_record__pack(&rec, buf);
+	rc = mashd_outbox_queue(d->cfg.store, d->cfg.seal_to, d->cfg.ctx,
+	                        e->principal, MASHD_DELIVER_PAYLOAD_TYPE, buf,
+	                        len, &held);
+	if (rc != MASH_OK)
+		goto out;
+	d->stats.queued++;
+	d->stats.held += held != 0 ? 1 : 0;
 	memset(&ar, 0, sizeof(ar));
-	ar.type = MASH_AUD_DELIVERY;
+	/* Held: decided and kept, not (yet) sent (issue 25). */
+	ar.type = held != 0 ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY;
+	ar.reason = held != 0 ? "no encryption key for the recipient" : NULL;
 	ar.actor = "mashd";
 	ar.case_id = case_id;
 	ar.agency = ev->agency;
@@ -257,11 +236,15 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	ar.recipient = e->principal;
 	ar.purpose = dec.purpose;
 	ar.rule_id = dec.rule_id;
-	ar.extra_json = "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE "\"}";
+	/* held_as: the outbox id its later DELIVERY record names. */
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE
+	                    "\",\"held_as\":%lld}",
+	                    (long long)held);
+	ar.extra_json =
+	    held != 0 ? extra
+	              : "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE "\"}";
 	rc = mash_aud_append(d->cfg.aud, &ar, &lseq);
-	if (rc != MASH_OK)
-		goto out;
-	rc = queue(d, e->principal, buf, len);
 out:
 	if (buf != NULL)
 		mash_free_secret(buf, len);

@@ -37,6 +37,8 @@
 #include "mash/v1/mash.pb-c.h"
 #include "policy/pol.h"
 
+#include "daemon/outbox.h"
+
 struct mash_store;
 struct mash_aud;
 struct mash_dir;
@@ -47,17 +49,15 @@ struct mashd_deliver;
 /* Inbox topic prefix (wire-contract.md). */
 #define MASHD_DELIVER_INBOX_PREFIX "mash/v1/inbox/"
 /*
- * seal: seal payload (payload_type) as the daemon (signer "mashd") into
- * *env (mash_malloc'd, the caller frees) and *env_len; MASH_OK or an
- * error. The same callback shape as triggers.h, so the daemon can pass
- * one function (mashd_seal).
+ * seal_to: seal payload for its recipient and sign it as the daemon
+ * (daemon/outbox.h mashd_seal_to_fn; MASH_ERR_NO_ENC_KEY holds it). The
+ * same callback shape as triggers.h, so the daemon passes one function
+ * (mashd_seal_to).
  */
 struct mashd_deliver_cfg {
 	struct mash_store *store; /* borrowed */
 	struct mash_aud *aud;     /* borrowed */
-	int (*seal)(void *ctx, const char *payload_type,
-	            const unsigned char *payload, size_t len,
-	            unsigned char **env, size_t *env_len);
+	mashd_seal_to_fn seal_to;
 	void *ctx;
 };
 
@@ -67,6 +67,7 @@ struct mashd_deliver_stats {
 	uint64_t decisions; /* decisions made and audited */
 	uint64_t denied;    /* of which the recipient received nothing */
 	uint64_t queued;    /* SharedRecords added to the outbox */
+	uint64_t held;      /* of which held: recipient without a key */
 };
 
 /* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or seal),

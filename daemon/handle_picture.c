@@ -35,6 +35,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/env.h"
+#include "crypto/inbox.h"
 #include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
 #include "daemon/picture_triggers.h"
@@ -577,7 +578,65 @@ add_rule(const char *ids[16], size_t *n, const char *id)
 		ids[(*n)++] = id;
 }
 
-/* Seal msg as mashd and publish it on topic with correlation echoed. */
+/* msg sealed to the principal of topic (crypto/inbox.h) into *buf. A
+ * principal without an encryption key gets nothing of a case: a Picture
+ * becomes a clear refusal that names only what the request itself gave
+ * (issue 25: no clear fallback); anything else is not sent. */
+static int
+seal_for(const struct mashd_picture_env *env, const ProtobufCMessage *m,
+         const char *topic, uint8_t **buf, size_t *len)
+{
+	const char *who = topic + strlen(MASHD_INBOX_PREFIX);
+	struct mash_dir_entry e;
+	Mash__V1__Picture den;
+	uint8_t *clear = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (strncmp(topic, MASHD_INBOX_PREFIX, strlen(MASHD_INBOX_PREFIX)) != 0)
+		return MASH_ERR_INTERNAL;
+	if (env->dir == NULL || mash_dir_lookup(env->dir, who, &e) != MASH_OK ||
+	    e.enc_pub == NULL) {
+		const Mash__V1__Picture *pm = (const Mash__V1__Picture *)m;
+
+		if (m->descriptor != &mash__v1__picture__descriptor) {
+			mash_warn("picture: %s for %s not sent: no encryption "
+			          "key in the directory",
+			          m->descriptor->name, who);
+			return MASH_ERR_NO_ENC_KEY;
+		}
+		/* A refusal holds only what the request gave: sent as is. */
+		if (pm->denied_reason != NULL && pm->denied_reason[0] != '\0' &&
+		    pm->n_records == 0 && pm->subject == NULL)
+			return mash_env_seal_msg(env->key, env->signer,
+			                         env->key_id, m, buf, len);
+		mash_warn("picture: answer for %s refused: no encryption key "
+		          "in the directory",
+		          who);
+		mash__v1__picture__init(&den);
+		den.case_id = ((const Mash__V1__Picture *)m)->case_id;
+		den.audit_seq = ((const Mash__V1__Picture *)m)->audit_seq;
+		den.denied_reason = "no encryption key for you in the hub's "
+		                    "directory: nothing can be sent to you "
+		                    "sealed; ask the hub's administrator";
+		return mash_env_seal_msg(env->key, env->signer, env->key_id,
+		                         &den.base, buf, len);
+	}
+	n = protobuf_c_message_get_packed_size(m);
+	if (n > MASH_MAX_PAYLOAD)
+		return MASH_ERR_TOO_BIG;
+	clear = mash_malloc(n > 0 ? n : 1);
+	if (clear == NULL)
+		return MASH_ERR_NOMEM;
+	(void)protobuf_c_message_pack(m, clear);
+	rc = mash_inbox_seal(env->key, env->signer, env->key_id, who, e.enc_pub,
+	                     m->descriptor->name, clear, n, buf, len);
+	mash_free_secret(clear, n);
+	return rc;
+}
+
+/* Seal msg to topic's principal, sign it as mashd and publish it on topic
+ * with correlation echoed. */
 static int
 send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
             const char *topic, const struct mash_mq_msg *req)
@@ -587,8 +646,7 @@ send_signed(const struct mashd_picture_env *env, const ProtobufCMessage *m,
 	size_t len = 0;
 	int rc;
 
-	rc = mash_env_seal_msg(env->key, env->signer, env->key_id, m, &buf,
-	                       &len);
+	rc = seal_for(env, m, topic, &buf, &len);
 	if (rc != MASH_OK) {
 		mash_err("picture: cannot seal the answer: %s",
 		         mash_errname(rc));

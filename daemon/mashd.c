@@ -21,12 +21,14 @@
 
 #include "audit/aud.h"
 #include "broker-adapters/mq.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/env.h"
+#include "crypto/inbox.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
 #include "daemon/audit_tick.h"
@@ -73,6 +75,67 @@ mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
 
 	return mash_env_seal(d->key, d->signer, d->key_id, payload_type,
 	                     payload, len, env, env_len);
+}
+
+int
+mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
+              const unsigned char *payload, size_t len, unsigned char **env,
+              size_t *env_len)
+{
+	struct mashd *d = ctx;
+	struct mash_dir_entry e;
+
+	*env = NULL;
+	*env_len = 0;
+	if (d->directory == NULL ||
+	    mash_dir_lookup(d->directory, recipient, &e) != MASH_OK ||
+	    e.enc_pub == NULL)
+		return MASH_ERR_NO_ENC_KEY;
+	return mash_inbox_seal(d->key, d->signer, d->key_id, recipient,
+	                       e.enc_pub, payload_type, payload, len, env,
+	                       env_len);
+}
+
+/* The DELIVERY record of a delivery released from hold (issue 25),
+ * inside release's transaction. */
+static int
+released_audit(void *ctx, const char *recipient, const char *payload_type,
+               int64_t id)
+{
+	struct mashd *d = ctx;
+	struct mash_aud_record ar;
+	char extra[256];
+
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"payload_type\":\"%s\",\"held_as\":%lld}",
+	                    payload_type, (long long)id);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY;
+	ar.actor = "mashd";
+	ar.recipient = recipient;
+	ar.reason = "released from hold: the recipient's key is known";
+	ar.extra_json = extra;
+	return mash_aud_append(d->aud, &ar, NULL);
+}
+
+/* Deliver what was held for recipients who now have a key. */
+static void
+release_held(struct mashd *d)
+{
+	size_t released = 0, held = 0;
+	int rc;
+
+	rc = mashd_outbox_release(d->store, mashd_seal_to, released_audit, d,
+	                          &released, &held);
+	if (rc != MASH_OK)
+		mash_err("outbox: releasing held deliveries stopped: %s",
+		         mash_strerror(rc));
+	if (released > 0 || held > 0)
+		mash_info("outbox: %zu held deliver%s released, %zu still "
+		          "held (no encryption key)",
+		          released, released == 1 ? "y" : "ies", held);
+	if (released > 0)
+		(void)mashd_outbox_flush_now(d);
 }
 
 /* mashd_outbox_send_many_fn over the MQTT adapter: QoS 1, not retained,
@@ -410,6 +473,7 @@ reload(struct mashd *d)
 	}
 	mash_dir_free(d->directory);
 	d->directory = dir;
+	release_held(d);
 }
 
 /* --check: load everything, touch nothing. */
@@ -539,7 +603,7 @@ mashd_start(struct mashd *d)
 		tc.policy = d->s47;
 		tc.cal = d->cal;
 		tc.principals = principals_cb;
-		tc.seal = mashd_seal;
+		tc.seal_to = mashd_seal_to;
 		tc.ctx = d;
 		rc = mashd_triggers_new(&tc, &d->triggers);
 		if (rc != MASH_OK) {
@@ -551,7 +615,7 @@ mashd_start(struct mashd *d)
 		memset(&dc, 0, sizeof(dc));
 		dc.store = d->store;
 		dc.aud = d->aud;
-		dc.seal = mashd_seal;
+		dc.seal_to = mashd_seal_to;
 		dc.ctx = d;
 		rc = mashd_deliver_new(&dc, &d->deliver);
 		if (rc != MASH_OK) {
@@ -640,15 +704,6 @@ read_signals(struct mashd *d, int sfd)
 		}
 	}
 	return d->stopping;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* 1 if msg may join a group commit (events only: picture requests run
@@ -762,18 +817,20 @@ mashd_run(struct mashd *d, int sfd)
 	}
 	mash_info("mashd ready: subscribed to %s as %s", d->cfg.mqtt_subscribe,
 	          d->cfg.mqtt_client_id);
-	/* Deliveries committed before a crash or a stop go out first. */
+	/* Deliveries committed before a crash or a stop go out first; held
+	 * ones whose recipient gained a key while we were down with them. */
 	(void)mashd_outbox_flush_now(d);
-	next_tick = mono_ms();
+	release_held(d);
+	next_tick = mash_mono_ms();
 	while (!d->stopping) {
 		if (mash_mq_is_connected(d->mq))
 			publish_status(d, 1);
-		now = mono_ms();
+		now = mash_mono_ms();
 		if (now >= next_tick) {
 			run_ticks(d);
 			next_tick = now + d->cfg.tick_ms;
 		}
-		timeout = (int)(next_tick - mono_ms());
+		timeout = (int)(next_tick - mash_mono_ms());
 		if (timeout < 0)
 			timeout = 0;
 		pfd[0].fd = mash_mq_fd(d->mq);
@@ -792,8 +849,8 @@ mashd_run(struct mashd *d, int sfd)
 	}
 	/* Drain: everything already taken from the broker is handled, with
 	 * receipts, while still connected; bounded by drain_timeout_ms. */
-	end = mono_ms() + d->cfg.drain_timeout_ms;
-	while (mash_mq_queued(d->mq) > 0 && mono_ms() < end)
+	end = mash_mono_ms() + d->cfg.drain_timeout_ms;
+	while (mash_mq_queued(d->mq) > 0 && mash_mono_ms() < end)
 		(void)drain(d, BATCH);
 	(void)mashd_audit_checkpoint_now(
 	    d); /* every record under a checkpoint */

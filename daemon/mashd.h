@@ -134,6 +134,16 @@ int mashd_publish_signed(struct mashd *d, const char *topic,
  * mash_aud_signer's seal and of the seal callbacks of daemon/deliver.h and
  * daemon/triggers.h (ctx is the struct mashd).
  */
+/*
+ * Seal payload for recipient with its directory enc_key, then sign
+ * (crypto/inbox.h): daemon/outbox.h's mashd_seal_to_fn, ctx the struct
+ * mashd. MASH_ERR_NO_ENC_KEY for a principal the directory gives no key
+ * (or does not know).
+ */
+int mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
+                  const unsigned char *payload, size_t len, unsigned char **env,
+                  size_t *env_len);
+
 int mashd_seal(void *ctx, const char *payload_type,
                const unsigned char *payload, size_t len, unsigned char **env,
                size_t *env_len);

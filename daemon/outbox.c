@@ -15,7 +15,10 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
 #include "daemon/outbox.h"
 #include "store/store.h"
 
@@ -153,5 +156,126 @@ out:
 	mash_store_outbox_list_free(l);
 	if (n_sent != NULL)
 		*n_sent = sent;
+	return rc;
+}
+
+/* ---- sealed deliveries (issue 25) ------------------------------------ */
+
+#define INBOX_PREFIX "mash/v1/inbox/"
+
+int
+mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to, void *ctx,
+                   const char *recipient, const char *payload_type,
+                   const unsigned char *payload, size_t len, int64_t *held_id)
+{
+	char topic[MASH_MAX_TOPIC + 1];
+	unsigned char *env = NULL;
+	size_t envlen = 0;
+	int64_t id = 0;
+	int rc;
+
+	*held_id = 0;
+	if (mash_snprintf(topic, sizeof(topic), INBOX_PREFIX "%s", recipient) !=
+	    MASH_OK)
+		return MASH_ERR_FIELD_TOO_LONG;
+	rc = seal_to(ctx, recipient, payload_type, payload, len, &env, &envlen);
+	if (rc == MASH_OK) {
+		rc = mash_store_outbox_add(st, topic, env, envlen, NULL);
+		mash_free(env);
+		return rc;
+	}
+	if (rc != MASH_ERR_NO_ENC_KEY)
+		return rc;
+	/* No clear fallback: kept in the store (as every record is) until
+	 * the recipient has a key; said by id, never by content. */
+	rc = mash_store_outbox_hold(st, topic, payload_type, payload, len, &id);
+	if (rc != MASH_OK)
+		return rc;
+	*held_id = id;
+	mash_warn("outbox: %s for %s held as %lld: no encryption key in the "
+	          "directory (delivered after a reload that adds one)",
+	          payload_type, recipient, (long long)id);
+	return MASH_OK;
+}
+
+/* Seal and release one held row in its own transaction: 1 released, 0
+ * still no key, or an error. */
+static int
+release_one(struct mash_store *st, mashd_seal_to_fn seal_to,
+            mashd_outbox_audit_fn audit, void *ctx,
+            const struct mash_store_outbox_row *r)
+{
+	const char *recipient;
+	unsigned char *env = NULL;
+	size_t envlen = 0;
+	int rc;
+
+	if (strncmp(r->topic, INBOX_PREFIX, strlen(INBOX_PREFIX)) != 0)
+		return MASH_ERR_INTERNAL;
+	recipient = r->topic + strlen(INBOX_PREFIX);
+	/* Sealed inside the transaction that audits it, as at first. */
+	rc = mash_store_begin(st);
+	if (rc != MASH_OK)
+		return rc;
+	rc = seal_to(ctx, recipient, r->held_type, r->bytes, r->len, &env,
+	             &envlen);
+	if (rc == MASH_ERR_NO_ENC_KEY) {
+		(void)mash_store_rollback(st);
+		return 0;
+	}
+	if (rc == MASH_OK)
+		rc = mash_store_outbox_release(st, r->id, env, envlen);
+	if (rc == MASH_OK && audit != NULL)
+		rc = audit(ctx, recipient, r->held_type, r->id);
+	if (rc == MASH_OK)
+		rc = mash_store_commit(st);
+	else
+		(void)mash_store_rollback(st);
+	if (rc == MASH_OK)
+		mash_info(
+		    "outbox: %s for %s (held as %lld) sealed and released",
+		    r->held_type, recipient, (long long)r->id);
+	mash_free(env);
+	return rc == MASH_OK ? 1 : rc;
+}
+
+int
+mashd_outbox_release(struct mash_store *st, mashd_seal_to_fn seal_to,
+                     mashd_outbox_audit_fn audit, void *ctx, size_t *n_released,
+                     size_t *n_still_held)
+{
+	struct mash_store_outbox_list *l = NULL;
+	size_t released = 0, held = 0, i;
+	int64_t after = 0;
+	int rc = MASH_ERR_INVAL, one;
+
+	if (st == NULL || seal_to == NULL)
+		goto out;
+	for (;;) {
+		rc = mash_store_outbox_held(st, after, MASHD_OUTBOX_FLUSH_BATCH,
+		                            &l);
+		if (rc != MASH_OK || l->n == 0)
+			break;
+		for (i = 0; i < l->n; i++) {
+			one = release_one(st, seal_to, audit, ctx, &l->v[i]);
+			if (one < 0) {
+				rc = one;
+				goto out;
+			}
+			if (one == 1)
+				released++;
+			else
+				held++;
+		}
+		after = l->v[l->n - 1].id;
+		mash_store_outbox_list_free(l);
+		l = NULL;
+	}
+out:
+	mash_store_outbox_list_free(l);
+	if (n_released != NULL)
+		*n_released = released;
+	if (n_still_held != NULL)
+		*n_still_held = held;
 	return rc;
 }

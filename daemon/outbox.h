@@ -17,6 +17,7 @@
 #define MASHD_OUTBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mash_store;
 
@@ -66,5 +67,42 @@ typedef void (*mashd_outbox_send_many_fn)(void *ctx, const char *const *topic,
 int mashd_outbox_flush_many(struct mash_store *st,
                             mashd_outbox_send_many_fn send, void *ctx,
                             size_t *n_sent);
+
+/*
+ * seal_to: seal payload (payload_type) to recipient and sign it as the
+ * daemon (crypto/inbox.h) into *env (mash_malloc'd, the caller frees) and
+ * *env_len. MASH_ERR_NO_ENC_KEY when the recipient has no encryption key;
+ * another error when sealing failed. mashd_seal_to in the daemon.
+ */
+typedef int (*mashd_seal_to_fn)(void *ctx, const char *recipient,
+                                const char *payload_type,
+                                const unsigned char *payload, size_t len,
+                                unsigned char **env, size_t *env_len);
+
+/*
+ * Seal payload for recipient and add it to the outbox of st, inside the
+ * caller's transaction (topic mash/v1/inbox/RECIPIENT). A recipient
+ * without an encryption key gets no clear fallback: the payload is held
+ * (mash_store_outbox_hold), *held_id = its outbox id (0 when sealed and
+ * queued), and mashd_outbox_release delivers it once a key is known.
+ * MASH_OK (queued or held) or an error.
+ */
+int mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to,
+                       void *ctx, const char *recipient,
+                       const char *payload_type, const unsigned char *payload,
+                       size_t len, int64_t *held_id);
+
+/*
+ * Seal every held delivery whose recipient now has a key (after a
+ * directory reload) and release it to the outbox, each in its own
+ * transaction with its DELIVERY audit record through audit (ctx passed
+ * through; NULL: none). *n_released / *n_still_held (may be NULL) count.
+ * MASH_OK, or the first store / audit error.
+ */
+typedef int (*mashd_outbox_audit_fn)(void *ctx, const char *recipient,
+                                     const char *payload_type, int64_t id);
+int mashd_outbox_release(struct mash_store *st, mashd_seal_to_fn seal_to,
+                         mashd_outbox_audit_fn audit, void *ctx,
+                         size_t *n_released, size_t *n_still_held);
 
 #endif

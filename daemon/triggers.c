@@ -57,7 +57,7 @@ mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
 	*out = NULL;
 	if (cfg == NULL || cfg->store == NULL || cfg->aud == NULL ||
 	    cfg->clock == NULL || cfg->policy == NULL ||
-	    cfg->principals == NULL || cfg->seal == NULL)
+	    cfg->principals == NULL || cfg->seal_to == NULL)
 		goto out;
 	rc = MASH_ERR_NOMEM;
 	t = mash_calloc(1, sizeof(*t));
@@ -447,16 +447,13 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 {
 	const char *names[MASHD_TRIGGERS_MAX_PRINCIPALS];
 	char sent[MASHD_TRIGGERS_MAX_PRINCIPALS * 2][MASH_MAX_ID];
-	char topic[MASH_MAX_TOPIC + 1], extra[MASH_AUD_MAX_EXTRA];
-	unsigned char *buf = NULL, *env = NULL;
-	size_t len = 0, envlen = 0, n_sent = 0, r, i, k, n;
+	char extra[MASH_AUD_MAX_EXTRA], hextra[MASH_AUD_MAX_EXTRA + 32];
+	unsigned char *buf = NULL;
+	size_t len = 0, n_sent = 0, r, i, k, n;
+	int64_t held;
 	int rc;
 
 	rc = pack_trigger(p, &buf, &len);
-	if (rc != MASH_OK)
-		goto out;
-	rc = t->cfg.seal(t->cfg.ctx, MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &env,
-	                 &envlen);
 	if (rc != MASH_OK)
 		goto out;
 	extra[0] = '{';
@@ -488,26 +485,33 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 				continue;
 			(void)mash_strlcpy(sent[n_sent++], names[i],
 			                   MASH_MAX_ID);
-			rc = mash_snprintf(topic, sizeof(topic),
-			                   "mash/v1/inbox/%s", names[i]);
-			if (rc != MASH_OK) {
-				rc = MASH_ERR_FIELD_TOO_LONG;
-				goto out;
-			}
-			rc = mash_store_outbox_add(t->cfg.store, topic, env,
-			                           envlen, NULL);
+			/* Sealed to each attendee (issue 25); held for one
+			 * without a key, audited as such. */
+			rc = mashd_outbox_queue(
+			    t->cfg.store, t->cfg.seal_to, t->cfg.ctx, names[i],
+			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &held);
 			if (rc != MASH_OK)
 				goto out;
-			rc = audit(t, MASH_AUD_TRIGGER_DELIVERY, p->case_id,
-			           p->trig.rule_id, names[i], p->kind, extra,
-			           NULL);
+			/* held_as: the outbox id its later DELIVERY names. */
+			if (held != 0)
+				(void)mash_snprintf(hextra, sizeof(hextra),
+				                    "%.*s,\"held_as\":%lld}",
+				                    (int)(strlen(extra) - 1),
+				                    extra, (long long)held);
+			rc = audit(t,
+			           held != 0 ? MASH_AUD_DELIVERY_HELD
+			                     : MASH_AUD_TRIGGER_DELIVERY,
+			           p->case_id, p->trig.rule_id, names[i],
+			           held != 0
+			               ? "no encryption key for the recipient"
+			               : p->kind,
+			           held != 0 ? hextra : extra, NULL);
 			if (rc != MASH_OK)
 				goto out;
 		}
 	}
 	rc = MASH_OK;
 out:
-	mash_free(env);
 	mash_free(buf);
 	return rc;
 }

@@ -23,6 +23,8 @@
 
 #include "common/clock.h"
 
+#include "daemon/outbox.h"
+
 struct mash_store;
 struct mash_aud;
 struct mash_s47_policy;
@@ -38,9 +40,8 @@ struct mashd_triggers;
 /*
  * principals: the principals holding role, into names[0..*n) (at most max;
  * strings borrowed until the next call). Return MASH_OK (possibly *n = 0).
- * seal: seal payload (payload_type) as the daemon (signer "mashd") into
- * *env (mash_malloc'd, the caller frees) and *env_len; MASH_OK or an
- * error (the shape of mashd_seal).
+ * seal_to: seal payload for one recipient as the daemon (daemon/outbox.h
+ * mashd_seal_to_fn; MASH_ERR_NO_ENC_KEY holds the delivery).
  */
 struct mashd_triggers_cfg {
 	struct mash_store *store;             /* borrowed */
@@ -50,9 +51,7 @@ struct mashd_triggers_cfg {
 	const struct mash_cal *cal; /* borrowed; NULL: computed only */
 	int (*principals)(void *ctx, const char *role, const char **names,
 	                  size_t max, size_t *n);
-	int (*seal)(void *ctx, const char *payload_type,
-	            const unsigned char *payload, size_t len,
-	            unsigned char **env, size_t *env_len);
+	mashd_seal_to_fn seal_to;
 	void *ctx;
 };
 

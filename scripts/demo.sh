@@ -81,6 +81,10 @@ cleanup() {
 	exit "$rc"
 }
 on_signal() {
+	# First: timeout(1) passes the same signal on to its whole group, and
+	# a second one arriving before cleanup's own trap line would re-enter
+	# here and exit with the children still running.
+	trap '' INT TERM
 	printf 'demo: interrupted, stopping everything it started\n' >&2
 	exit 130
 }
@@ -157,7 +161,7 @@ if [ -e "$DEMO" ]; then
 	rm -rf -- "${DEMO:?}"/* "${DEMO:?}"/.mash-demo "${DEMO:?}"/.pids ||
 		die "cannot wipe $DEMO"
 fi
-mkdir -p "$DEMO"/{keys,trust,logs,outbox,feeds} || die "cannot create $DEMO"
+mkdir -p "$DEMO"/{keys,enc,trust,logs,outbox,feeds} || die "cannot create $DEMO"
 : >"$DEMO/.mash-demo"
 PIDS_FILE=$DEMO/.pids
 : >"$PIDS_FILE"
@@ -170,6 +174,20 @@ for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}"; do
 	run "$BIN/mashctl" trust add --store "$DEMO/trust" --signer "$s" --key-id k1 \
 		--pub "$DEMO/keys/$s/k1.pub.pem" >>"$DEMO/logs/setup.log" 2>&1 ||
 		die "mashctl trust add --signer $s (see $DEMO/logs/setup.log)"
+done
+
+# Every principal's encryption key (X25519): mashd seals each delivery to
+# it, so the broker carries ciphertext only (issue 25). The hub's
+# directory is the shipped one with each principal's enc_key added.
+step "generating each principal's encryption key in $DEMO/enc"
+PRINCIPALS=$(grep -o 'name = "[a-z0-9._-]*"' "$POLICY_DIR/directory.cfg" | cut -d'"' -f2)
+cp "$POLICY_DIR/directory.cfg" "$DEMO/directory.cfg" || die "cannot copy the directory"
+for p in $PRINCIPALS; do
+	run "$BIN/mashctl" keygen --kind x25519 --signer "$p" --key-id e1 \
+		--out "$DEMO/enc/$p" >>"$DEMO/logs/setup.log" 2>&1 ||
+		die "mashctl keygen --kind x25519 --signer $p (see $DEMO/logs/setup.log)"
+	sed -i "s|name = \"$p\";|name = \"$p\"; enc_key = \"$DEMO/enc/$p/e1.pub.pem\";|" \
+		"$DEMO/directory.cfg" || die "cannot add $p's key to the directory"
 done
 
 # ---------------------------------------------------------------- PKI, ACL
@@ -250,7 +268,7 @@ key_id = "k1";
 key_file = "$DEMO/keys/mashd/k1.key.pem";
 trust_store = "$DEMO/trust";
 policy = "$POLICY_DIR/default.cfg";
-directory = "$POLICY_DIR/directory.cfg";
+directory = "$DEMO/directory.cfg";
 calendar = "$ROOT/s47/holidays.cfg";
 store = "$DEMO/mash.db";
 log_level = "info";
@@ -279,6 +297,7 @@ picture = {
   mqtt_cert_dir = "$DEMO/pki";
   key_dir = "$DEMO/keys";
   key_id = "k1";
+  enc_key_dir = "$DEMO/enc";
   trust_store = "$DEMO/trust";
   daemon_signer = "mashd";
   timeout_ms = 15000;
@@ -305,14 +324,14 @@ kill -0 "$MASHD_PID" 2>/dev/null || die "mashd exited at start (see $DEMO/logs/m
 grep -q "mashd ready" "$DEMO/logs/mashd.log" ||
 	die "mashd not ready after 30 s (see $DEMO/logs/mashd.log)"
 
-# Watch the strategy-discussion core's inboxes: one line per message,
-# topic and hex payload (the envelope's payload_type is plain text in it).
-# Each as the principal itself: the ACL lets a certificate read only its
-# own inbox. inbox_log gathers them into logs/inbox.log.
+# Read the strategy-discussion core's inboxes as each principal does:
+# mashctl inbox read verifies mashd's signature and opens each sealed
+# delivery with the principal's own key, one JSON line per message. Each
+# as the principal itself: the ACL lets a certificate read only its own
+# inbox. inbox_log gathers them into logs/inbox.log.
 for i in "${WATCH_INBOXES[@]}"; do
-	start_bg "$DEMO/logs/inbox-$i.log" mosquitto_sub -h localhost -p "$PORT" -V mqttv5 \
-		--cafile "$DEMO/pki/ca.pem" --cert "$DEMO/pki/$i.pem" --key "$DEMO/pki/$i.key" \
-		-q 1 -F '%t %x' -t "mash/v1/inbox/$i"
+	start_bg "$DEMO/logs/inbox-$i.log" "$BIN/mashctl" inbox read \
+		--config "$DEMO/picture.cfg" --as "$i" --follow --json
 done
 inbox_log() { cat "$DEMO"/logs/inbox-*.log >"$DEMO/logs/inbox.log" 2>/dev/null || true; }
 
@@ -399,32 +418,21 @@ cat "$DEMO/picture-analyst.txt"
 say ""
 
 step "the s47 trigger in the strategy-discussion core's inboxes"
-TRIGGER_HEX=$(printf 'mash.v1.StrategyDiscussionTrigger' | od -An -tx1 | tr -d ' \n')
+TRIGGER_TYPE='"type":"mash.v1.StrategyDiscussionTrigger"'
 for _ in $(seq 1 50); do
 	inbox_log
-	grep -q "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null && break
+	grep -q "$TRIGGER_TYPE" "$DEMO/logs/inbox.log" 2>/dev/null && break
 	sleep 0.1
 done
 inbox_log
-n=$(grep -c "$TRIGGER_HEX" "$DEMO/logs/inbox.log" 2>/dev/null || true)
+n=$(grep -c "$TRIGGER_TYPE" "$DEMO/logs/inbox.log" 2>/dev/null || true)
 [ "${n:-0}" -gt 0 ] || die "no StrategyDiscussionTrigger reached any of ${WATCH_INBOXES[*]}"
-# The kind of each trigger message: field 11 of StrategyDiscussionTrigger
-# (tag 0x5a), "raised" / "updated" / "escalated", as it is on the wire.
-trigger_kind() {
-	case "$1" in
-	*5a06726169736564*) echo raised ;;
-	*5a0775706461746564*) echo updated ;;
-	*5a09657363616c61746564*) echo escalated ;;
-	*) echo trigger ;;
-	esac
-}
+! grep -q "refused, not shown" "$DEMO"/logs/inbox-*.log ||
+	die "an inbox message failed verification or decryption (see $DEMO/logs/inbox-*.log)"
+# The kind of each trigger each attendee opened: raised, updated, escalated.
 for inbox in "${WATCH_INBOXES[@]}"; do
-	kinds=""
-	while read -r topic hex; do
-		[ "$topic" = "mash/v1/inbox/$inbox" ] || continue
-		case "$hex" in *"$TRIGGER_HEX"*) ;; *) continue ;; esac
-		kinds="${kinds:+$kinds, }$(trigger_kind "$hex")"
-	done <"$DEMO/logs/inbox.log"
+	kinds=$(grep "$TRIGGER_TYPE" "$DEMO/logs/inbox-$inbox.log" 2>/dev/null |
+		grep -o '"kind":"[a-z]*"' | cut -d'"' -f4 | paste -sd, - | sed 's/,/, /g')
 	[ -n "$kinds" ] && printf '    %-32s %s\n' "mash/v1/inbox/$inbox:" "$kinds"
 done
 

@@ -87,6 +87,11 @@ static const char *const migrations[] = {
     "  topic TEXT NOT NULL,"
     "  bytes BLOB NOT NULL,"
     "  created_at INTEGER NOT NULL);",
+    /* 2 -> 3: deliveries held for a recipient without an encryption key
+     * (issue 25): bytes are the clear payload of type held_type until
+     * mashd seals them (mash_store_outbox_release); NULL = ready. */
+    "ALTER TABLE outbox ADD COLUMN held_type TEXT;"
+    "CREATE INDEX outbox_held ON outbox(id) WHERE held_type IS NOT NULL;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -133,6 +138,9 @@ enum stmt_id {
 	S_OUTBOX_ADD,
 	S_OUTBOX_PENDING,
 	S_OUTBOX_DONE,
+	S_OUTBOX_HOLD,
+	S_OUTBOX_HELD,
+	S_OUTBOX_RELEASE,
 	S__COUNT
 };
 
@@ -211,9 +219,17 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?",
     [S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
                      " VALUES (?,?,?)",
-    [S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at FROM outbox"
-                         " WHERE id > ? ORDER BY id LIMIT ?",
+    [S_OUTBOX_PENDING] = "SELECT id, topic, bytes, created_at, held_type"
+                         " FROM outbox WHERE id > ? AND held_type IS NULL"
+                         " ORDER BY id LIMIT ?",
     [S_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
+    [S_OUTBOX_HOLD] = "INSERT INTO outbox (topic, bytes, created_at,"
+                      " held_type) VALUES (?,?,?,?)",
+    [S_OUTBOX_HELD] = "SELECT id, topic, bytes, created_at, held_type"
+                      " FROM outbox WHERE id > ? AND held_type IS NOT NULL"
+                      " ORDER BY id LIMIT ?",
+    [S_OUTBOX_RELEASE] = "UPDATE outbox SET bytes = ?, held_type = NULL"
+                         " WHERE id = ? AND held_type IS NOT NULL",
 };
 
 struct mash_store {
@@ -2115,9 +2131,10 @@ out:
 /* ------------------------------------------------------------------ */
 /* Outbox                                                              */
 
-int
-mash_store_outbox_add(struct mash_store *st, const char *topic,
-                      const unsigned char *bytes, size_t len, int64_t *id_out)
+/* Add a ready message (held_type NULL) or a held payload. */
+static int
+outbox_insert(struct mash_store *st, const char *topic, const char *held_type,
+              const unsigned char *bytes, size_t len, int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -2128,17 +2145,21 @@ mash_store_outbox_add(struct mash_store *st, const char *topic,
 	if (st == NULL || (bytes == NULL && len > 0))
 		goto out;
 	rc = check_id(topic, MASH_MAX_TOPIC);
+	if (rc == MASH_OK && held_type != NULL)
+		rc = check_id(held_type, MASH_STORE_MAX_HELD_TYPE);
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_TOO_BIG;
 	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
 		goto out;
-	rc = stmt_get(st, S_OUTBOX_ADD, &s);
+	rc = stmt_get(st, held_type != NULL ? S_OUTBOX_HOLD : S_OUTBOX_ADD, &s);
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_bind_text(s, 1, topic, -1, SQLITE_STATIC) ||
 	    bind_blob(s, 2, bytes, len) ||
-	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock))) {
+	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock)) ||
+	    (held_type != NULL &&
+	     sqlite3_bind_text(s, 4, held_type, -1, SQLITE_STATIC))) {
 		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
 		goto out;
 	}
@@ -2155,6 +2176,23 @@ out:
 	return rc;
 }
 
+int
+mash_store_outbox_add(struct mash_store *st, const char *topic,
+                      const unsigned char *bytes, size_t len, int64_t *id_out)
+{
+	return outbox_insert(st, topic, NULL, bytes, len, id_out);
+}
+
+int
+mash_store_outbox_hold(struct mash_store *st, const char *topic,
+                       const char *payload_type, const unsigned char *bytes,
+                       size_t len, int64_t *id_out)
+{
+	if (payload_type == NULL)
+		return MASH_ERR_INVAL;
+	return outbox_insert(st, topic, payload_type, bytes, len, id_out);
+}
+
 void
 mash_store_outbox_list_free(struct mash_store_outbox_list *l)
 {
@@ -2168,9 +2206,9 @@ mash_store_outbox_list_free(struct mash_store_outbox_list *l)
 	mash_free(l);
 }
 
-int
-mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
-                          struct mash_store_outbox_list **out)
+static int
+outbox_list(struct mash_store *st, int which, int64_t after_id, size_t limit,
+            struct mash_store_outbox_list **out)
 {
 	struct mash_store_outbox_list *l = NULL;
 	struct mash_store_outbox_row *nv, *r;
@@ -2187,7 +2225,7 @@ mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
 	l = mash_calloc(1, sizeof(*l));
 	if (l == NULL)
 		goto out;
-	rc = stmt_get(st, S_OUTBOX_PENDING, &s);
+	rc = stmt_get(st, which, &s);
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_bind_int64(s, 1, after_id) ||
@@ -2209,6 +2247,7 @@ mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
 		r->id = sqlite3_column_int64(s, 0);
 		col_text(s, 1, r->topic, sizeof(r->topic));
 		r->created_at = sqlite3_column_int64(s, 3);
+		col_text(s, 4, r->held_type, sizeof(r->held_type));
 		rc = col_blob_dup(s, 2, &r->bytes, &r->len);
 		if (rc != MASH_OK)
 			goto out;
@@ -2224,6 +2263,51 @@ mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
 out:
 	stmt_done(s);
 	mash_store_outbox_list_free(l);
+	return rc;
+}
+
+int
+mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
+                          struct mash_store_outbox_list **out)
+{
+	return outbox_list(st, S_OUTBOX_PENDING, after_id, limit, out);
+}
+
+int
+mash_store_outbox_held(struct mash_store *st, int64_t after_id, size_t limit,
+                       struct mash_store_outbox_list **out)
+{
+	return outbox_list(st, S_OUTBOX_HELD, after_id, limit, out);
+}
+
+int
+mash_store_outbox_release(struct mash_store *st, int64_t id,
+                          const unsigned char *bytes, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL || bytes == NULL || len == 0)
+		goto out;
+	rc = MASH_ERR_TOO_BIG;
+	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
+		goto out;
+	rc = stmt_get(st, S_OUTBOX_RELEASE, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (bind_blob(s, 1, bytes, len) || sqlite3_bind_int64(s, 2, id)) {
+		rc = sql_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sql_fail(st, src, "outbox release");
+		goto out;
+	}
+	rc = sqlite3_changes(st->db) == 1 ? MASH_OK : MASH_ERR_NOT_FOUND;
+out:
+	stmt_done(s);
 	return rc;
 }
 

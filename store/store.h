@@ -45,7 +45,7 @@ struct mash_store;
 struct sqlite3;
 
 /* Current schema version (PRAGMA user_version after open). */
-#define MASH_STORE_SCHEMA_VERSION 2
+#define MASH_STORE_SCHEMA_VERSION 3
 /* Case ids are "C-" followed by 12 lower-case hex digits. */
 #define MASH_STORE_CASE_ID_LEN 14u
 /* Buffer size for a case id including its NUL. */
@@ -472,12 +472,27 @@ int mash_store_outbox_add(struct mash_store *st, const char *topic,
                           const unsigned char *bytes, size_t len,
                           int64_t *id_out);
 
+/* Longest payload type of a held delivery. */
+#define MASH_STORE_MAX_HELD_TYPE 128u
+
+/*
+ * Hold a delivery that cannot be sealed yet (its recipient has no
+ * encryption key; issue 25): bytes are the clear payload_type payload,
+ * never published as they are: mash_store_outbox_pending skips it until
+ * mash_store_outbox_release replaces it with the sealed envelope. Same
+ * errors as mash_store_outbox_add.
+ */
+int mash_store_outbox_hold(struct mash_store *st, const char *topic,
+                           const char *payload_type, const unsigned char *bytes,
+                           size_t len, int64_t *id_out);
+
 struct mash_store_outbox_row {
 	int64_t id;
 	char topic[MASH_MAX_TOPIC + 1];
 	unsigned char *bytes; /* owned */
 	size_t len;
-	int64_t created_at; /* store clock, unix ms */
+	int64_t created_at;                           /* store clock, unix ms */
+	char held_type[MASH_STORE_MAX_HELD_TYPE + 1]; /* "" when ready */
 };
 
 struct mash_store_outbox_list {
@@ -485,15 +500,26 @@ struct mash_store_outbox_list {
 	size_t n;
 };
 
-/* Pending messages with id > after_id, oldest first, at most limit (0: no
- * limit). On MASH_OK *out is new (free with mash_store_outbox_list_free).
- * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
+/* Pending messages (never held ones) with id > after_id, oldest first, at most
+ * limit (0: no limit). On MASH_OK *out is new (free with
+ * mash_store_outbox_list_free). MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE.
+ */
 int mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
                               size_t limit,
                               struct mash_store_outbox_list **out);
 
 /* Wipe the bytes and free. NULL allowed. */
 void mash_store_outbox_list_free(struct mash_store_outbox_list *l);
+
+/* Held deliveries with id > after_id, oldest first, at most limit (0: no
+ * limit); as mash_store_outbox_pending. */
+int mash_store_outbox_held(struct mash_store *st, int64_t after_id,
+                           size_t limit, struct mash_store_outbox_list **out);
+
+/* Replace held delivery id by its sealed envelope bytes: it is published
+ * with the next flush. MASH_ERR_NOT_FOUND if id is not held. */
+int mash_store_outbox_release(struct mash_store *st, int64_t id,
+                              const unsigned char *bytes, size_t len);
 
 /* Remove message id once published: MASH_OK, MASH_ERR_NOT_FOUND (already
  * done), MASH_ERR_STORE. */

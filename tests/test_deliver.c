@@ -49,7 +49,9 @@ static struct {
 	int fail_publish; /* every send fails */
 	size_t fail_at;   /* the send number fail_at (1-based) fails */
 	size_t n_send_calls;
-	int no_flush; /* ingest commits but does not flush */
+	int no_flush;             /* ingest commits but does not flush */
+	const char *no_key_for;   /* this principal has no encryption key */
+	int seal_recipients_seen; /* the seal callback was told who */
 } fx;
 
 static const char *
@@ -65,13 +67,19 @@ src(const char *rel)
 }
 
 /* The seal callback: the envelope is the payload itself here (sealing is
- * crypto's and the integration tests' business); the type is checked. */
+ * crypto's and the integration tests' business); the type is checked, and
+ * fx.no_key_for has no key (daemon/outbox.h: held, never sent clear). */
 static int
-seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
-     unsigned char **env, size_t *env_len)
+seal(void *ctx, const char *recipient, const char *type,
+     const unsigned char *payload, size_t len, unsigned char **env,
+     size_t *env_len)
 {
 	(void)ctx;
 	ck_assert_str_eq(type, MASHD_DELIVER_PAYLOAD_TYPE);
+	ck_assert_ptr_nonnull(recipient);
+	fx.seal_recipients_seen++;
+	if (fx.no_key_for != NULL && strcmp(recipient, fx.no_key_for) == 0)
+		return MASH_ERR_NO_ENC_KEY;
 	/* Sealed inside the event's transaction, with its audit records. */
 	ck_assert_int_eq(mash_store_in_tx(fx.st), 1);
 	*env = mash_malloc(len);
@@ -129,7 +137,7 @@ setup(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.store = fx.st;
 	cfg.aud = fx.aud;
-	cfg.seal = seal;
+	cfg.seal_to = seal;
 	ck_assert_int_eq(mashd_deliver_new(&cfg, &fx.d), MASH_OK);
 }
 
@@ -602,6 +610,47 @@ START_TEST(reload_refuses_bad_file_keeps_old_and_audits_both)
 }
 END_TEST
 
+/* Issue 25: no clear fallback. A recipient without an encryption key
+ * gets nothing published; the delivery is held, audited as held, and
+ * released (sealed, audited as DELIVERY) once the key is known. */
+START_TEST(recipient_without_key_is_held_audited_then_released)
+{
+	struct police_ev p;
+	size_t n_rel = 0, n_held = 0, before;
+
+	fx.no_key_for = "sw.sam";
+	make_police(&p, "ev-held", MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM,
+	            2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	ck_assert_ptr_null(inbox("sw.sam"));
+	ck_assert_ptr_nonnull(inbox("analyst.amara"));
+	ck_assert_uint_eq(fx.n_sent, 5);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_HELD\"", "sw.sam"),
+	                  1);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"", "sw.sam"), 0);
+	/* Still no key: it stays held, nothing sent. */
+	ck_assert_int_eq(
+	    mashd_outbox_release(fx.st, seal, NULL, NULL, &n_rel, &n_held),
+	    MASH_OK);
+	ck_assert_uint_eq(n_rel, 0);
+	ck_assert_uint_eq(n_held, 1);
+	(void)mashd_outbox_flush(fx.st, publish, NULL, NULL);
+	ck_assert_ptr_null(inbox("sw.sam"));
+	/* The key arrives (a directory reload): sealed and delivered. */
+	fx.no_key_for = NULL;
+	before = fx.n_sent;
+	ck_assert_int_eq(
+	    mashd_outbox_release(fx.st, seal, NULL, NULL, &n_rel, &n_held),
+	    MASH_OK);
+	ck_assert_uint_eq(n_rel, 1);
+	ck_assert_uint_eq(n_held, 0);
+	(void)mashd_outbox_flush(fx.st, publish, NULL, NULL);
+	ck_assert_uint_eq(fx.n_sent, before + 1);
+	ck_assert_ptr_nonnull(inbox("sw.sam"));
+	ck_assert_ptr_nonnull(field(inbox("sw.sam"), "summary"));
+}
+END_TEST
+
 START_TEST(deliver_rejects_missing_arguments)
 {
 	struct mashd_deliver *d = (struct mashd_deliver *)1;
@@ -634,6 +683,7 @@ deliver_suite(void)
 	               flush_larger_than_one_commit_marks_what_the_broker_took);
 	tcase_add_test(tc, reload_refuses_bad_file_keeps_old_and_audits_both);
 	tcase_add_test(tc, deliver_rejects_missing_arguments);
+	tcase_add_test(tc, recipient_without_key_is_held_audited_then_released);
 	suite_add_tcase(s, tc);
 	return s;
 }

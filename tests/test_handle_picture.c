@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /*
  * Unit tests for daemon/handle_picture: mashd's answer to a picture
  * request, against a real SQLite store with the SHARED-DEFS story
@@ -29,6 +30,7 @@
 #include "s47/s47_store.h"
 #include "store/store.h"
 #include "support/crypto_fixture.h"
+#include "support/sealed_inbox.h"
 #include "support/story.h"
 
 #define MAX_PUBS 16
@@ -269,7 +271,10 @@ setup(void)
 	ck_assert_msg(mash_s47_policy_load(path, &fx.s47, err, sizeof(err)) ==
 	                  MASH_OK,
 	              "%s", err);
+	/* Every principal with an encryption key, as deployed (issue 25). */
 	(void)mash_snprintf(path, sizeof(path), "%s/policy/directory.cfg", src);
+	ck_assert_int_eq(mash_test_hub_enc_keys(fx.dir, path), 0);
+	(void)mash_snprintf(path, sizeof(path), "%s/directory.cfg", fx.dir);
 	ck_assert_msg(mash_dir_load(path, &fx.directory, err, sizeof(err)) ==
 	                  MASH_OK,
 	              "%s", err);
@@ -367,24 +372,57 @@ handle(const struct req *r, struct mashd_picture_outcome *o,
 	return rc;
 }
 
+/* Published message idx opened as its recipient would (verified as
+ * mashd's, sealed to the topic's principal, of type). */
+static struct mash_env_opened *
+open_pub(size_t idx, const char *type)
+{
+	struct mash_env_opened *o = NULL;
+	struct mash_mq_msg m;
+	char enc[300], why[256] = "";
+
+	memset(&m, 0, sizeof(m));
+	m.topic = fx.pubs[idx].topic;
+	m.payload = fx.pubs[idx].buf;
+	m.len = fx.pubs[idx].len;
+	(void)mash_snprintf(enc, sizeof(enc), "%s/enc", fx.dir);
+	ck_assert_msg(mash_test_open_delivery(enc, fx.trust, &m, type, &o, why,
+	                                      sizeof(why)) == MASH_OK,
+	              "%s", why);
+	return o;
+}
+
 /* The last published message, verified as mashd's and decoded. */
 static Mash__V1__Picture *
 answer(size_t idx, const char *want_topic, const unsigned char corr[8])
 {
 	struct mash_env_opened *o = NULL;
+	struct mash_dir_entry de;
 	Mash__V1__Picture *p;
 	char why[256];
+	int clear = 1;
 
 	ck_assert_uint_gt(fx.npubs, idx);
 	ck_assert_str_eq(fx.pubs[idx].topic, want_topic);
 	ck_assert_uint_eq(fx.pubs[idx].corrlen, 8);
 	ck_assert(memcmp(fx.pubs[idx].corr, corr, 8) == 0);
-	ck_assert_msg(mash_env_open(fx.trust, fx.pubs[idx].buf,
-	                            fx.pubs[idx].len, "mash.v1.Picture",
-	                            "mashd", &o, why, sizeof(why)) == MASH_OK,
-	              "%s", why);
+	/* To a principal with a key: sealed. To anyone else: only a
+	 * refusal, and clear (nothing of the child in it). */
+	if (mash_dir_lookup(fx.directory, want_topic + strlen("mash/v1/inbox/"),
+	                    &de) == MASH_OK) {
+		o = open_pub(idx, "mash.v1.Picture");
+		clear = 0;
+	} else {
+		ck_assert_msg(mash_env_open(fx.trust, fx.pubs[idx].buf,
+		                            fx.pubs[idx].len, "mash.v1.Picture",
+		                            "mashd", &o, why,
+		                            sizeof(why)) == MASH_OK,
+		              "%s", why);
+	}
 	p = mash__v1__picture__unpack(NULL, o->payload_len, o->payload);
 	ck_assert_ptr_nonnull(p);
+	if (clear) /* must be a bare refusal */
+		ck_assert(p->denied_reason[0] != '\0' && p->n_records == 0);
 	mash_env_opened_free(o);
 	return p;
 }
@@ -789,13 +827,54 @@ START_TEST(nothing_granted_is_denied_and_break_glass_refused_for_housing)
 }
 END_TEST
 
+/* Issue 25: no clear fallback. A requester the directory gives no
+ * encryption key gets a signed refusal naming nothing of the child, and
+ * the bytes on the wire hold no name. */
+START_TEST(requester_without_encryption_key_gets_a_refusal_and_no_content)
+{
+	struct req r = {"analyst.amara",
+	                NULL,
+	                "mash-triage",
+	                MASH_TEST_NHS_JORDAN,
+	                NULL,
+	                NULL,
+	                NULL};
+	struct mashd_picture_outcome out;
+	struct mash_env_opened *o = NULL;
+	Mash__V1__Picture *p;
+	const char *src = getenv("MASH_SOURCE_DIR");
+	unsigned char corr[8];
+	char path[512], err[256], why[256];
+
+	mash_dir_free(fx.directory);
+	(void)mash_snprintf(path, sizeof(path), "%s/policy/directory.cfg", src);
+	ck_assert_int_eq(mash_dir_load(path, &fx.directory, err, sizeof(err)),
+	                 MASH_OK);
+	fx.env.dir = fx.directory;
+	ck_assert_int_eq(handle(&r, &out, corr), MASH_OK);
+	ck_assert_uint_eq(fx.npubs, 1);
+	ck_assert_ptr_null(memmem(fx.pubs[0].buf, fx.pubs[0].len, "Jordan", 6));
+	ck_assert_ptr_null(memmem(fx.pubs[0].buf, fx.pubs[0].len, "943", 3));
+	ck_assert_int_eq(mash_env_open(fx.trust, fx.pubs[0].buf, fx.pubs[0].len,
+	                               "mash.v1.Picture", "mashd", &o, why,
+	                               sizeof(why)),
+	                 MASH_OK);
+	p = mash__v1__picture__unpack(NULL, o->payload_len, o->payload);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p->denied_reason, "no encryption key"));
+	ck_assert_uint_eq(p->n_records, 0);
+	ck_assert_ptr_null(p->subject);
+	mash__v1__picture__free_unpacked(p, NULL);
+	mash_env_opened_free(o);
+}
+END_TEST
+
 START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 {
 	Mash__V1__Picture *p;
 	const Mash__V1__SharedRecord *r;
 	struct mash_env_opened *o = NULL;
 	Mash__V1__SharedRecord *note;
-	char why[256];
 	size_t i;
 
 	p = ask_ok("analyst.amara", "mash-triage",
@@ -811,10 +890,7 @@ START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 	/* The picture first, then one notification per auditor. */
 	ck_assert_uint_eq(fx.npubs, 2);
 	ck_assert_str_eq(fx.pubs[1].topic, "mash/v1/inbox/auditor.ada");
-	ck_assert_int_eq(mash_env_open(fx.trust, fx.pubs[1].buf, fx.pubs[1].len,
-	                               "mash.v1.SharedRecord", "mashd", &o, why,
-	                               sizeof(why)),
-	                 MASH_OK);
+	o = open_pub(1, "mash.v1.SharedRecord");
 	note =
 	    mash__v1__shared_record__unpack(NULL, o->payload_len, o->payload);
 	ck_assert_ptr_nonnull(note);
@@ -995,6 +1071,8 @@ suite(void)
 	    tc, nothing_granted_is_denied_and_break_glass_refused_for_housing);
 	tcase_add_test(
 	    tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
+	tcase_add_test(
+	    tc, requester_without_encryption_key_gets_a_refusal_and_no_content);
 	tcase_add_test(tc, break_glass_that_adds_nothing_is_not_used);
 	tcase_add_test(tc,
 	               publish_failure_is_reported_after_the_audit_committed);

@@ -80,10 +80,12 @@ principals(void *ctx, const char *role, const char **names, size_t max,
 /* The seal callback: the envelope is the payload itself here (sealing is
  * crypto's and the integration tests' business); the type is checked. */
 static int
-seal(void *ctx, const char *type, const unsigned char *payload, size_t len,
-     unsigned char **env, size_t *env_len)
+seal(void *ctx, const char *recipient, const char *type,
+     const unsigned char *payload, size_t len, unsigned char **env,
+     size_t *env_len)
 {
 	(void)ctx;
+	ck_assert_ptr_nonnull(recipient);
 	ck_assert_str_eq(type, MASHD_TRIGGER_PAYLOAD_TYPE);
 	/* Sealed inside the transaction that audits the delivery. */
 	ck_assert_int_eq(mash_store_in_tx(fx.st), 1);
@@ -166,7 +168,7 @@ open_all(void)
 	cfg.policy = fx.pol;
 	cfg.cal = fx.cal;
 	cfg.principals = principals;
-	cfg.seal = seal;
+	cfg.seal_to = seal;
 	ck_assert_int_eq(mashd_triggers_new(&cfg, &fx.t), MASH_OK);
 }
 

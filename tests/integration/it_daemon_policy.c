@@ -17,6 +17,7 @@
 #include "crypto/trust.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
+#include "support/sealed_inbox.h"
 
 static struct mash_mashd_fx *fx;
 
@@ -29,10 +30,10 @@ setup(void)
 	ck_assert_ptr_nonnull(src);
 	snprintf(extra, sizeof(extra),
 	         "policy = \"%s/policy/default.cfg\";\n"
-	         "directory = \"%s/policy/directory.cfg\";\n"
+	         "directory = \"@DIRECTORY@\";\n"
 	         "audit = { checkpoint_every_records = 5; "
 	         "checkpoint_every_ms = 500; };\n",
-	         src, src);
+	         src);
 	fx = mash_mashd_fx_new(extra);
 	ck_assert_ptr_nonnull(fx);
 	ck_assert_int_eq(mash_mashd_fx_start(fx), 0);
@@ -87,16 +88,25 @@ next_signed(struct mash_mq *mq, const char *type, char *topic, size_t tsz)
 	struct mash_trust *t = NULL;
 	struct mash_mq_msg *m = NULL;
 	struct mash_env_opened *o = NULL;
-	char why[256];
+	char why[256], enc[700];
 
 	ck_assert_int_eq(mash_mq_next(mq, 20000, &m), MASH_OK);
 	if (topic != NULL)
 		snprintf(topic, tsz, "%s", m->topic);
 	ck_assert_int_eq(mash_trust_load(fx->mashd_trust, &t, why, sizeof(why)),
 	                 MASH_OK);
-	ck_assert_msg(mash_env_open(t, m->payload, m->len, type, "mashd", &o,
-	                            why, sizeof(why)) == MASH_OK,
-	              "%s", why);
+	/* Inbox deliveries are sealed to their principal (issue 25). */
+	if (strncmp(m->topic, "mash/v1/inbox/", 14) == 0)
+		ck_assert_msg(
+		    mash_test_open_delivery(
+		        mash_test_broker_enc_dir(fx->broker, enc, sizeof(enc)),
+		        t, m, type, &o, why, sizeof(why)) == MASH_OK,
+		    "%s", why);
+	else
+		ck_assert_msg(mash_env_open(t, m->payload, m->len, type,
+		                            "mashd", &o, why,
+		                            sizeof(why)) == MASH_OK,
+		              "%s", why);
 	mash_trust_free(t);
 	mash_mq_msg_free(m);
 	return o;

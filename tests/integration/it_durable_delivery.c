@@ -27,6 +27,7 @@
 #include "daemon/mashd.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
+#include "support/sealed_inbox.h"
 
 #define MAX_MSGS 32
 #define EV1      "dddddddd-0001-4000-8000-000000000001"
@@ -54,8 +55,8 @@ setup(void)
 		src = ".";
 	snprintf(extra, sizeof(extra),
 	         "policy = \"%s/policy/default.cfg\";\n"
-	         "directory = \"%s/policy/directory.cfg\";\n",
-	         src, src);
+	         "directory = \"@DIRECTORY@\";\n",
+	         src);
 	t.fx = mash_mashd_fx_new(extra);
 	ck_assert_ptr_nonnull(t.fx);
 	ck_assert_int_eq(mash_trust_load(t.fx->mashd_trust, &t.mashd_trust, why,
@@ -94,7 +95,7 @@ collect(size_t want, int wait_ms, int quiet_ms)
 	while (waited < wait_ms) {
 		struct mash_mq_msg *m = NULL;
 		struct mash_env_opened *env = NULL;
-		char why[256];
+		char why[256], enc[700];
 		int rc = mash_mq_next(t.inbox, 100, &m);
 
 		if (rc != MASH_OK || m == NULL) {
@@ -107,9 +108,11 @@ collect(size_t want, int wait_ms, int quiet_ms)
 		quiet = 0;
 		ck_assert_uint_lt(t.n, MAX_MSGS);
 		ck_assert_int_eq(strncmp(m->topic, "mash/v1/inbox/", 14), 0);
-		ck_assert_msg(mash_env_open(t.mashd_trust, m->payload, m->len,
-		                            "mash.v1.SharedRecord", "mashd",
-		                            &env, why, sizeof(why)) == MASH_OK,
+		ck_assert_msg(mash_test_open_delivery(
+		                  mash_test_broker_enc_dir(t.fx->broker, enc,
+		                                           sizeof(enc)),
+		                  t.mashd_trust, m, "mash.v1.SharedRecord",
+		                  &env, why, sizeof(why)) == MASH_OK,
 		              "%s", why);
 		snprintf(t.principal[t.n], sizeof(t.principal[t.n]), "%s",
 		         m->topic + 14);

@@ -24,6 +24,7 @@
 #include "crypto/trust.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
+#include "support/sealed_inbox.h"
 
 #define MAX_MSGS 64
 
@@ -55,7 +56,7 @@ static void
 setup(void)
 {
 	const char *src = getenv("MASH_SOURCE_DIR");
-	char extra[2048], from[700], to[700];
+	char extra[2048], from[700], to[700], dirp[700];
 	struct mash_mq_opts o;
 	struct mash_test_tls tls_h;
 	char why[256];
@@ -83,8 +84,8 @@ setup(void)
 	snprintf(to, sizeof(to), "%s/s47/holidays.cfg", t.fx->dir);
 	ck_assert_int_eq(copy_file(from, to), 0);
 	snprintf(extra, sizeof(extra),
-	         "policy = \"%s\";\ndirectory = \"%s/policy/directory.cfg\";\n",
-	         t.policy, src);
+	         "policy = \"%s\";\ndirectory = \"%s\";\n", t.policy,
+	         mash_test_broker_directory(t.fx->broker, dirp, sizeof(dirp)));
 	{
 		size_t len = 0;
 		char *cfg = mash_test_read_file(t.fx->cfg, 1u << 16, &len);
@@ -137,7 +138,7 @@ collect(size_t want, int quiet_ms)
 	while (waited < 20000) {
 		struct mash_mq_msg *m = NULL;
 		struct mash_env_opened *env = NULL;
-		char why[256];
+		char why[256], enc[700];
 		int rc = mash_mq_next(t.inbox, 100, &m);
 
 		if (rc != MASH_OK || m == NULL) {
@@ -148,10 +149,12 @@ collect(size_t want, int quiet_ms)
 		}
 		ck_assert_uint_lt(t.n, MAX_MSGS);
 		ck_assert_int_eq(strncmp(m->topic, "mash/v1/inbox/", 14), 0);
-		ck_assert_int_eq(mash_env_open(t.mashd_trust, m->payload,
-		                               m->len, "mash.v1.SharedRecord",
-		                               "mashd", &env, why, sizeof(why)),
-		                 MASH_OK);
+		ck_assert_msg(mash_test_open_delivery(
+		                  mash_test_broker_enc_dir(t.fx->broker, enc,
+		                                           sizeof(enc)),
+		                  t.mashd_trust, m, "mash.v1.SharedRecord",
+		                  &env, why, sizeof(why)) == MASH_OK,
+		              "%s", why);
 		snprintf(t.principal[t.n], sizeof(t.principal[t.n]), "%s",
 		         m->topic + 14);
 		t.rec[t.n] = mash__v1__shared_record__unpack(

@@ -29,6 +29,7 @@
 #include "mash/v1/mash.pb-c.h"
 #include "s47/cal.h"
 #include "support/broker.h"
+#include "support/sealed_inbox.h"
 
 #define DAY      (86400000LL)
 #define HOUR     (3600000LL)
@@ -130,7 +131,7 @@ stop_mashd(void)
 static void
 setup(void)
 {
-	char cfg[4096], keyfile[256], db[256], mqtt[2200];
+	char cfg[4096], keyfile[256], db[256], mqtt[2200], dirp[700];
 	const char *src = getenv("MASH_SOURCE_DIR");
 	char why[256];
 	int n;
@@ -159,9 +160,10 @@ setup(void)
 	    "mqtt = { %s client_id = \"mashd-it-s47\"; };\n"
 	    "key_id = \"k1\";\nkey_file = \"%s\";\ntrust_store = \"%s\";\n"
 	    "store = \"%s\";\npolicy = \"%s/policy/default.cfg\";\n"
-	    "directory = \"%s/policy/directory.cfg\";\ntick_ms = 100;\n",
+	    "directory = \"%s\";\ntick_ms = 100;\n",
 	    mash_test_broker_mqtt_cfg(it.broker, "mashd", mqtt, sizeof(mqtt)),
-	    keyfile, it.path_trust, db, src, src);
+	    keyfile, it.path_trust, db, src,
+	    mash_test_broker_directory(it.broker, dirp, sizeof(dirp)));
 	ck_assert_int_lt(n, (int)sizeof(cfg));
 	ck_assert_int_eq(mash_test_write_file(it.path_cfg, cfg, (size_t)n), 0);
 	{
@@ -219,6 +221,7 @@ pump(int ms, int *receipts)
 
 	while (waited < ms) {
 		struct mash_env_opened *o = NULL;
+		char enc[700];
 
 		if (mash_mq_next(it.client, 100, &m) != MASH_OK) {
 			waited += 100;
@@ -227,9 +230,11 @@ pump(int ms, int *receipts)
 		if (strncmp(m->topic, "mash/v1/receipts/", 17) == 0) {
 			if (receipts != NULL)
 				(*receipts)++;
-		} else if (mash_env_open(it.trust, m->payload, m->len,
-		                         "mash.v1.StrategyDiscussionTrigger",
-		                         "mashd", &o, NULL, 0) == MASH_OK) {
+		} else if (mash_test_open_delivery(
+		               mash_test_broker_enc_dir(it.broker, enc,
+		                                        sizeof(enc)),
+		               it.trust, m, "mash.v1.StrategyDiscussionTrigger",
+		               &o, NULL, 0) == MASH_OK) {
 			struct seen *s;
 
 			ck_assert_uint_lt(it.n_seen, MAX_SEEN);

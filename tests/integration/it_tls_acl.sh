@@ -148,6 +148,14 @@ mkdir -p "$T/keys"
   --pub "$T/keys/mashd/k1.pub.pem" >/dev/null 2>&1 || fail "trust mashd"
 "$BIN/mashctl" trust add --store "$T/trust" --signer police --key-id k1 \
   --pub "$T/keys/police/k1.pub.pem" >/dev/null 2>&1 || fail "trust police"
+# The analyst's encryption key, in a copy of the directory (issue 25:
+# deliveries are sealed to it; the others, without one, are held).
+mkdir -p "$T/enc"
+"$BIN/mashctl" keygen --kind x25519 --signer analyst.amara --key-id e1 \
+  --out "$T/enc/analyst.amara" >/dev/null 2>&1 || fail "keygen x25519"
+sed "s|name = \"analyst.amara\";|name = \"analyst.amara\"; enc_key = \"$T/enc/analyst.amara/e1.pub.pem\";|" \
+  "$SRC/policy/directory.cfg" >"$T/directory.cfg"
+grep -q "enc_key" "$T/directory.cfg" || fail "directory copy without the key"
 TLS() { # WHO: the mqtt block's TLS settings for identity WHO
   echo "ca_file = \"$T/pki/ca.pem\"; cert_file = \"$T/pki/$1.pem\"; key_file = \"$T/pki/$1.key\";"
 }
@@ -159,7 +167,7 @@ key_file = "$T/keys/mashd/k1.key.pem";
 trust_store = "$T/trust";
 store = "$T/mash.db";
 policy = "$SRC/policy/default.cfg";
-directory = "$SRC/policy/directory.cfg";
+directory = "$T/directory.cfg";
 calendar = "$SRC/s47/holidays.cfg";
 EOF
 "$BIN/mashd" --config "$T/mashd.cfg" >"$T/mashd.log" 2>&1 &
@@ -189,6 +197,11 @@ timeout 60 "$BIN/mash-agent" --config "$T/agent.cfg" --agency police \
 grep -q "accepted=1" "$T/agent.log" || fail "no accepted receipt over TLS"
 wait "$INBOX" || fail "the analyst's inbox got nothing over TLS"
 [ -s "$T/inbox.bin" ] || fail "empty inbox delivery"
+# Sealed: signed by mashd, of type SealedMessage, no name in the clear.
+"$BIN/mashctl" envelope verify --trust "$T/trust" --file "$T/inbox.bin" \
+  --signer mashd --type mash.v1.SealedMessage >/dev/null \
+  || fail "the delivery is not a sealed message signed by mashd"
+grep -aq "Reed" "$T/inbox.bin" && fail "the child's name crossed the broker in clear"
 kill -TERM "$MASHD"
 wait "$MASHD" || fail "mashd did not exit 0 on SIGTERM"
 

@@ -30,6 +30,7 @@
 #include "support/agent_env.h"
 #include "support/broker.h"
 #include "support/crypto_fixture.h"
+#include "support/sealed_inbox.h"
 
 static const char *const agencies[] = {"police", "health",  "education",
                                        "yot",    "housing", "social-care"};
@@ -341,7 +342,8 @@ start_mashd(struct mash_test_agents *e, const char *bin)
 	    e->opts.mashd_batch > 0 ? e->opts.mashd_batch : 32, e->dir, e->dir,
 	    e->store, e->opts.mashd_extra != NULL ? e->opts.mashd_extra : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
-	    mash_test_write_file(cfg, text, (size_t)n) != 0)
+	    mash_test_subst_directory(e->broker, text, sizeof(text)) != 0 ||
+	    mash_test_write_file(cfg, text, strlen(text)) != 0)
 		return -1;
 	argv[0] = bin;
 	argv[1] = "--config";

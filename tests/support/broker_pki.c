@@ -18,6 +18,7 @@
 #include "policy/acl.h"
 #include "policy/dir.h"
 #include "support/broker.h"
+#include "support/sealed_inbox.h"
 
 static int
 issue(const char *pki, const char *name, int server)
@@ -78,7 +79,10 @@ mash_test_hub_pki(const char *dir)
 	               "%s# The test harness only: every topic.\n"
 	               "user %s\ntopic readwrite #\n",
 	               text, MASH_TEST_HARNESS);
-	rc = mash_test_write_file(acl, all, strlen(all));
+	if (mash_test_write_file(acl, all, strlen(all)) != 0 ||
+	    mash_test_hub_enc_keys(dir, dpath) != 0)
+		goto out;
+	rc = 0;
 out:
 	free(all);
 	mash_free(text);

@@ -20,6 +20,7 @@
 #include "crypto/trust.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
+#include "support/sealed_inbox.h"
 
 static int
 add_key(const char *trust, const char *signer, const char *key_id,
@@ -99,7 +100,8 @@ mash_mashd_fx_new(const char *extra_cfg)
 	    mash_test_broker_mqtt_cfg(f->broker, "mashd", mqtt, sizeof(mqtt)),
 	    f->mashd_key, f->trust, f->db, extra_cfg != NULL ? extra_cfg : "");
 	if (n < 0 || (size_t)n >= sizeof(text) ||
-	    mash_test_write_file(f->cfg, text, (size_t)n) != 0)
+	    mash_test_subst_directory(f->broker, text, sizeof(text)) != 0 ||
+	    mash_test_write_file(f->cfg, text, strlen(text)) != 0)
 		goto fail;
 	return f;
 fail:

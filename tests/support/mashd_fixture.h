@@ -39,7 +39,8 @@ struct mash_mashd_fx {
 
 /* Temp dir, broker, keys, trust store, config; mashd NOT started.
  * NULL on failure (reason on stderr). extra_cfg is appended to the
- * config (NULL: none). */
+ * config (NULL: none); "@DIRECTORY@" in it names the hub's directory
+ * (every principal with an encryption key, support/sealed_inbox.h). */
 struct mash_mashd_fx *mash_mashd_fx_new(const char *extra_cfg);
 
 /* Start mashd and wait (<= 20 s) until its log says it is ready; connect

@@ -25,6 +25,7 @@
 #include "crypto/trust.h"
 #include "support/broker.h"
 #include "support/picture_stack.h"
+#include "support/sealed_inbox.h"
 #include "support/story.h"
 
 #define PS_PATH       4096
@@ -134,7 +135,7 @@ write_text(const char *path, const char *text)
 static int
 write_configs(struct mash_picture_stack *s)
 {
-	char buf[8192], mqtt[2200];
+	char buf[8192], mqtt[2200], enc[PS_PATH];
 	struct mash_test_tls t;
 
 	if (mash_snprintf(
@@ -169,11 +170,14 @@ write_configs(struct mash_picture_stack *s)
 	                  "  mqtt_key_file = \"%s\";\n"
 	                  "  key_dir = \"%s\";\n"
 	                  "  key_id = \"%s\";\n"
+	                  "  enc_key_dir = \"%s\";\n"
 	                  "  trust_store = \"%s\";\n"
 	                  "  timeout_ms = 15000;\n"
 	                  "};\n",
 	                  mash_test_broker_uri(s->broker), t.ca, t.cert, t.key,
-	                  s->keys, PS_KEY_ID, s->trust) != MASH_OK ||
+	                  s->keys, PS_KEY_ID,
+	                  mash_test_broker_enc_dir(s->broker, enc, sizeof(enc)),
+	                  s->trust) != MASH_OK ||
 	    write_text(s->piccfg, buf) != 0)
 		return -1;
 	return 0;
@@ -198,6 +202,11 @@ write_policy(struct mash_picture_stack *s, const char *policy_text)
 		                  names[i]) != MASH_OK ||
 		    ps_path(to, s->dir, names[i]))
 			return -1;
+		/* The hub's directory: every principal with its encryption
+		 * key (support/sealed_inbox.h). */
+		if (i == 2)
+			(void)mash_test_broker_directory(s->broker, from,
+			                                 sizeof(from));
 		text = mash_test_read_file(from, 1u << 20, &len);
 		if (text == NULL) {
 			ps_err("cannot read %s", from);
@@ -220,6 +229,27 @@ write_policy(struct mash_picture_stack *s, const char *policy_text)
 	    ps_path(s->directory, s->dir, "directory.cfg"))
 		return -1;
 	return 0;
+}
+
+/* A delivery as its recipient reads it: sealed to a principal of the
+ * hub's directory (its key under the broker's enc/); a principal with no
+ * key gets only clear refusals. */
+static int
+ps_open(struct mash_picture_stack *s, const struct mash_trust *trust,
+        const struct mash_mq_msg *m, const char *type,
+        struct mash_env_opened **o, char *why, size_t whylen)
+{
+	char enc[PS_PATH], key[PS_PATH + 160];
+	struct stat st;
+
+	(void)mash_test_broker_enc_dir(s->broker, enc, sizeof(enc));
+	(void)mash_snprintf(key, sizeof(key), "%s/%s/e1.key.pem", enc,
+	                    m->topic + strlen("mash/v1/inbox/"));
+	if (strncmp(m->topic, "mash/v1/inbox/", 14) == 0 && stat(key, &st) == 0)
+		return mash_test_open_delivery(enc, trust, m, type, o, why,
+		                               whylen);
+	return mash_env_open(trust, m->payload, m->len, type, "mashd", o, why,
+	                     whylen);
 }
 
 static struct mash_mq *
@@ -459,9 +489,8 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 		if (want_note && n == NULL && strcmp(m->topic, ninbox) == 0) {
 			mash_env_opened_free(o);
 			o = NULL;
-			if (mash_env_open(trust, m->payload, m->len,
-			                  "mash.v1.SharedRecord", "mashd", &o,
-			                  why, sizeof(why)) == MASH_OK) {
+			if (ps_open(s, trust, m, "mash.v1.SharedRecord", &o,
+			            why, sizeof(why)) == MASH_OK) {
 				n = mash__v1__shared_record__unpack(
 				    mash_env_pb_allocator(), o->payload_len,
 				    o->payload);
@@ -478,9 +507,8 @@ do_ask(struct mash_picture_stack *s, const struct mash_picture_ask *a,
 		    memcmp(m->correlation, corr, sizeof(corr)) == 0) {
 			mash_env_opened_free(o);
 			o = NULL;
-			rc = mash_env_open(trust, m->payload, m->len,
-			                   "mash.v1.Picture", "mashd", &o, why,
-			                   sizeof(why));
+			rc = ps_open(s, trust, m, "mash.v1.Picture", &o, why,
+			             sizeof(why));
 			if (rc != MASH_OK)
 				goto out;
 			p = mash__v1__picture__unpack(mash_env_pb_allocator(),
