@@ -28,7 +28,6 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/env.h"
-#include "crypto/inbox.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
 #include "daemon/audit_tick.h"
@@ -65,147 +64,6 @@ mashd_tick_add(struct mashd *d, const char *name, mashd_tick_fn fn, void *arg)
 	d->ticks[d->nticks].name = name != NULL ? name : "tick";
 	d->nticks++;
 	return MASH_OK;
-}
-
-int
-mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
-           size_t len, unsigned char **env, size_t *env_len)
-{
-	struct mashd *d = ctx;
-
-	return mash_env_seal(d->key, d->signer, d->key_id, payload_type,
-	                     payload, len, env, env_len);
-}
-
-int
-mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
-              const unsigned char *payload, size_t len, unsigned char **env,
-              size_t *env_len)
-{
-	struct mashd *d = ctx;
-	struct mash_dir_entry e;
-
-	*env = NULL;
-	*env_len = 0;
-	if (d->directory == NULL ||
-	    mash_dir_lookup(d->directory, recipient, &e) != MASH_OK ||
-	    e.enc_pub == NULL)
-		return MASH_ERR_NO_ENC_KEY;
-	return mash_inbox_seal(d->key, d->signer, d->key_id, recipient,
-	                       e.enc_pub, payload_type, payload, len, env,
-	                       env_len);
-}
-
-/* The DELIVERY record of a delivery released from hold (issue 25),
- * inside release's transaction. */
-static int
-released_audit(void *ctx, const char *recipient, const char *payload_type,
-               int64_t id)
-{
-	struct mashd *d = ctx;
-	struct mash_aud_record ar;
-	char extra[256];
-
-	(void)mash_snprintf(extra, sizeof(extra),
-	                    "{\"payload_type\":\"%s\",\"held_as\":%lld}",
-	                    payload_type, (long long)id);
-	memset(&ar, 0, sizeof(ar));
-	ar.type = MASH_AUD_DELIVERY;
-	ar.actor = "mashd";
-	ar.recipient = recipient;
-	ar.reason = "released from hold: the recipient's key is known";
-	ar.extra_json = extra;
-	return mash_aud_append(d->aud, &ar, NULL);
-}
-
-/* Deliver what was held for recipients who now have a key. */
-static void
-release_held(struct mashd *d)
-{
-	size_t released = 0, held = 0;
-	int rc;
-
-	rc = mashd_outbox_release(d->store, mashd_seal_to, released_audit, d,
-	                          &released, &held);
-	if (rc != MASH_OK)
-		mash_err("outbox: releasing held deliveries stopped: %s",
-		         mash_strerror(rc));
-	if (released > 0 || held > 0)
-		mash_info("outbox: %zu held deliver%s released, %zu still "
-		          "held (no encryption key)",
-		          released, released == 1 ? "y" : "ies", held);
-	if (released > 0)
-		(void)mashd_outbox_flush_now(d);
-}
-
-/* mashd_outbox_send_many_fn over the MQTT adapter: QoS 1, not retained,
- * one pipeline. */
-static void
-outbox_send(void *ctx, const char *const *topic,
-            const unsigned char *const *bytes, const size_t *len, size_t n,
-            int *rcs)
-{
-	struct mash_mq_out out[MASHD_OUTBOX_FLUSH_BATCH];
-	struct mashd *d = ctx;
-	size_t i;
-	int rc = MASH_ERR_INVAL;
-
-	memset(out, 0, sizeof(out));
-	if (n <= MASHD_OUTBOX_FLUSH_BATCH) {
-		for (i = 0; i < n; i++) {
-			out[i].topic = topic[i];
-			out[i].buf = bytes[i];
-			out[i].len = len[i];
-		}
-		rc = mash_mq_publish_many(
-		    d->mq, out, n, (int)d->cfg.mqtt_publish_timeout_ms, rcs);
-	}
-	if (rc == MASH_ERR_INVAL)
-		for (i = 0; i < n; i++)
-			rcs[i] = MASH_ERR_INVAL;
-}
-
-int
-mashd_outbox_flush_now(struct mashd *d)
-{
-	size_t n = 0;
-	int rc;
-
-	rc = mashd_outbox_flush_many(d->store, outbox_send, d, &n);
-	if (n > 0)
-		mash_debug("outbox: %zu message(s) published", n);
-	if (rc != MASH_OK)
-		mash_warn("outbox: flush stopped (%s); the rest stay pending",
-		          mash_errname(rc));
-	return rc;
-}
-
-int
-mashd_test_exit_from_env(void)
-{
-	const char *v = getenv("MASHD_TEST_EXIT_AFTER_COMMIT");
-
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
-int
-mashd_publish_signed(struct mashd *d, const char *topic,
-                     const ProtobufCMessage *msg, int retained,
-                     const struct mash_mq_props *props)
-{
-	uint8_t *env = NULL;
-	size_t envlen = 0;
-	int rc;
-
-	rc =
-	    mash_env_seal_msg(d->key, d->signer, d->key_id, msg, &env, &envlen);
-	if (rc != MASH_OK)
-		goto out;
-	rc = mash_mq_publish(d->mq, topic, env, envlen, retained, props,
-	                     (int)d->cfg.mqtt_publish_timeout_ms);
-out:
-	mash_free(env);
-	return rc;
 }
 
 /* ---- post-store hooks ------------------------------------------------ */
@@ -473,7 +331,9 @@ reload(struct mashd *d)
 	}
 	mash_dir_free(d->directory);
 	d->directory = dir;
-	release_held(d);
+	if (dir != NULL)
+		mashd_warn_keyless(dir);
+	mashd_release_held(d);
 }
 
 /* --check: load everything, touch nothing. */
@@ -595,6 +455,8 @@ mashd_start(struct mashd *d)
 	rc = load_side_files(&d->cfg, &d->s47, &d->cal, &d->directory);
 	if (rc != MASH_OK)
 		return rc;
+	if (d->directory != NULL)
+		mashd_warn_keyless(d->directory);
 	if (d->s47 != NULL) {
 		memset(&tc, 0, sizeof(tc));
 		tc.store = d->store;
@@ -820,7 +682,7 @@ mashd_run(struct mashd *d, int sfd)
 	/* Deliveries committed before a crash or a stop go out first; held
 	 * ones whose recipient gained a key while we were down with them. */
 	(void)mashd_outbox_flush_now(d);
-	release_held(d);
+	mashd_release_held(d);
 	next_tick = mash_mono_ms();
 	while (!d->stopping) {
 		if (mash_mq_is_connected(d->mq))

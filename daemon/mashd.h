@@ -192,6 +192,15 @@ void mashd_after_commit(struct mashd *d);
  */
 int mashd_outbox_flush_now(struct mashd *d);
 
+/* Seal and queue every held delivery whose recipient now has a key, then
+ * flush (daemon/publish.c; at start-up and after each reload). */
+void mashd_release_held(struct mashd *d);
+
+/* Log each principal of dir without an encryption key (its deliveries
+ * are held): never silent about what will not be sent. */
+struct mash_dir;
+void mashd_warn_keyless(const struct mash_dir *dir);
+
 /*
  * TEST ONLY: 1 if the environment has MASHD_TEST_EXIT_AFTER_COMMIT=1,
  * else 0. Then mashd _exit()s (status MASHD_TEST_EXIT_STATUS) right after

@@ -178,6 +178,10 @@ holds(const unsigned char *b, size_t n, const char *needle)
 
 START_TEST(broker_sees_no_name_and_each_recipient_reads_its_own)
 {
+	static const char *const everyone[] = {
+	    "analyst.amara",    "manager.morgan", "sw.sam",      "swm.taylor",
+	    "police.pp1",       "health.nurse1",  "school.dsl1", "yot.worker1",
+	    "housing.officer1", "auditor.ada"};
 	static const char *const secrets[] = {"Jordan", "Reed", "9434765919",
 	                                      "missing overnight"};
 	struct mash_env_opened *o = NULL;
@@ -186,7 +190,8 @@ START_TEST(broker_sees_no_name_and_each_recipient_reads_its_own)
 	char out[700], err[700], why[256];
 	char *text, *p;
 
-	open_session("analyst.amara");
+	for (k = 0; k < sizeof(everyone) / sizeof(everyone[0]); k++)
+		open_session(everyone[k]);
 	run_event();
 	ck_assert_uint_ge(n_got, 4); /* analyst, manager, sw, swm, pp, nurse */
 	for (i = 0; i < n_got; i++) {
@@ -213,17 +218,35 @@ START_TEST(broker_sees_no_name_and_each_recipient_reads_its_own)
 	/* Sealed, not lost: the recipients do read the child's name. */
 	ck_assert_uint_gt(named, 0);
 	ck_assert_uint_eq(n_amara, 1);
-	/* The analyst reads hers with the product's own reader. */
-	ck_assert_int_eq(
-	    inbox_read("analyst.amara", "--json --timeout 2", out, err), 0);
-	text = slurp(out);
-	for (p = text;
-	     (p = strstr(p, "\"type\":\"mash.v1.SharedRecord\"")) != NULL; p++)
-		lines++;
-	ck_assert_uint_eq(lines, n_amara);
-	ck_assert_ptr_nonnull(strstr(text, "\"recipient\":\"analyst.amara\""));
-	ck_assert_ptr_nonnull(strstr(text, "Jordan"));
-	free(text);
+	/* Every principal reads exactly its own with the product's reader:
+	 * what the capture saw for it, all opened, nothing else. */
+	for (k = 0; k < sizeof(everyone) / sizeof(everyone[0]); k++) {
+		size_t want = 0;
+		char topic[128];
+
+		snprintf(topic, sizeof(topic), "mash/v1/inbox/%s", everyone[k]);
+		for (i = 0; i < n_got; i++)
+			want += strcmp(got[i].topic, topic) == 0;
+		ck_assert_int_eq(
+		    inbox_read(everyone[k], "--json --timeout 2", out, err), 0);
+		text = slurp(out);
+		lines = 0;
+		for (p = text;
+		     (p = strstr(p, "\"type\":\"mash.v1.SharedRecord\"")) !=
+		     NULL;
+		     p++)
+			lines++;
+		ck_assert_msg(lines == want,
+		              "%s read %zu, the broker carried %zu",
+		              everyone[k], lines, want);
+		if (strcmp(everyone[k], "analyst.amara") == 0) {
+			ck_assert_uint_eq(lines, n_amara);
+			ck_assert_ptr_nonnull(
+			    strstr(text, "\"recipient\":\"analyst.amara\""));
+			ck_assert_ptr_nonnull(strstr(text, "Jordan"));
+		}
+		free(text);
+	}
 }
 END_TEST
 
@@ -301,13 +324,14 @@ await_topic(const char *topic, int ms)
  * key delivers it, sealed, and audits that. */
 START_TEST(held_without_key_then_delivered_sealed_after_sighup)
 {
-	char path[700], *orig, *cut, *line, *end;
-	size_t len = 0, i;
+	char path[700], *orig, *cut, *line, *end, *log;
+	size_t len = 0, loglen = 0, i;
 	int sam = 0;
 
 	mash_test_broker_directory(fx->broker, path, sizeof(path));
 	orig = mash_test_read_file(path, 1u << 20, &len);
 	ck_assert_ptr_nonnull(orig);
+	ck_assert_uint_gt(len, 0);
 	cut = strdup(orig);
 	ck_assert_ptr_nonnull(cut);
 	line = strstr(cut, "/enc/sw.sam/");
@@ -322,6 +346,11 @@ START_TEST(held_without_key_then_delivered_sealed_after_sighup)
 	for (i = 0; i < n_got; i++)
 		sam += strcmp(got[i].topic, "mash/v1/inbox/sw.sam") == 0;
 	ck_assert_int_eq(sam, 0);
+	/* Said at start-up, not discovered later. */
+	log = mash_test_read_file(fx->log, 1u << 22, &loglen);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_ptr_nonnull(strstr(log, "sw.sam has no enc_key"));
+	free(log);
 	ck_assert_int_eq(mash_mashd_fx_sql_int(
 	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
 	                         "'DELIVERY_HELD' AND recipient = 'sw.sam'"),

@@ -1,0 +1,183 @@
+/*
+ * publish.c - mashd's outgoing side: seal for a recipient and sign
+ * (crypto/inbox.h), publish the outbox, release held deliveries when a
+ * key arrives (issue 25), publish other signed messages. Main thread only
+ * (see mashd.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/aud.h"
+#include "broker-adapters/mq.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/env.h"
+#include "crypto/inbox.h"
+#include "daemon/mashd.h"
+#include "daemon/outbox.h"
+#include "policy/dir.h"
+
+int
+mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
+           size_t len, unsigned char **env, size_t *env_len)
+{
+	struct mashd *d = ctx;
+
+	return mash_env_seal(d->key, d->signer, d->key_id, payload_type,
+	                     payload, len, env, env_len);
+}
+
+int
+mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
+              const unsigned char *payload, size_t len, unsigned char **env,
+              size_t *env_len)
+{
+	struct mashd *d = ctx;
+	struct mash_dir_entry e;
+
+	*env = NULL;
+	*env_len = 0;
+	if (d->directory == NULL ||
+	    mash_dir_lookup(d->directory, recipient, &e) != MASH_OK ||
+	    e.enc_pub == NULL)
+		return MASH_ERR_NO_ENC_KEY;
+	return mash_inbox_seal(d->key, d->signer, d->key_id, recipient,
+	                       e.enc_pub, payload_type, payload, len, env,
+	                       env_len);
+}
+
+/* The DELIVERY record of a delivery released from hold (issue 25),
+ * inside release's transaction. */
+static int
+released_audit(void *ctx, const char *recipient, const char *payload_type,
+               int64_t id)
+{
+	struct mashd *d = ctx;
+	struct mash_aud_record ar;
+	char extra[256];
+
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"payload_type\":\"%s\",\"held_as\":%lld}",
+	                    payload_type, (long long)id);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY;
+	ar.actor = "mashd";
+	ar.recipient = recipient;
+	ar.reason = "released from hold: the recipient's key is known";
+	ar.extra_json = extra;
+	return mash_aud_append(d->aud, &ar, NULL);
+}
+
+/* Never silent: name the principals whose deliveries will be held
+ * (issue 25: no clear fallback), once per load. */
+void
+mashd_warn_keyless(const struct mash_dir *dir)
+{
+	struct mash_dir_entry e;
+	size_t i, n = 0;
+
+	for (i = 0; mash_dir_get(dir, i, &e) == MASH_OK; i++) {
+		if (e.enc_pub != NULL)
+			continue;
+		n++;
+		mash_warn("directory: %s has no enc_key: deliveries to it are "
+		          "held until one is added (SIGHUP)",
+		          e.principal);
+	}
+	if (n > 0)
+		mash_warn("directory: %zu of %zu principals without an "
+		          "encryption key",
+		          n, mash_dir_count(dir));
+}
+
+/* Deliver what was held for recipients who now have a key. */
+void
+mashd_release_held(struct mashd *d)
+{
+	size_t released = 0, held = 0;
+	int rc;
+
+	rc = mashd_outbox_release(d->store, mashd_seal_to, released_audit, d,
+	                          &released, &held);
+	if (rc != MASH_OK)
+		mash_err("outbox: releasing held deliveries stopped: %s",
+		         mash_strerror(rc));
+	if (released > 0 || held > 0)
+		mash_info("outbox: %zu held deliver%s released, %zu still "
+		          "held (no encryption key)",
+		          released, released == 1 ? "y" : "ies", held);
+	if (released > 0)
+		(void)mashd_outbox_flush_now(d);
+}
+
+/* mashd_outbox_send_many_fn over the MQTT adapter: QoS 1, not retained,
+ * one pipeline. */
+static void
+outbox_send(void *ctx, const char *const *topic,
+            const unsigned char *const *bytes, const size_t *len, size_t n,
+            int *rcs)
+{
+	struct mash_mq_out out[MASHD_OUTBOX_FLUSH_BATCH];
+	struct mashd *d = ctx;
+	size_t i;
+	int rc = MASH_ERR_INVAL;
+
+	memset(out, 0, sizeof(out));
+	if (n <= MASHD_OUTBOX_FLUSH_BATCH) {
+		for (i = 0; i < n; i++) {
+			out[i].topic = topic[i];
+			out[i].buf = bytes[i];
+			out[i].len = len[i];
+		}
+		rc = mash_mq_publish_many(
+		    d->mq, out, n, (int)d->cfg.mqtt_publish_timeout_ms, rcs);
+	}
+	if (rc == MASH_ERR_INVAL)
+		for (i = 0; i < n; i++)
+			rcs[i] = MASH_ERR_INVAL;
+}
+
+int
+mashd_outbox_flush_now(struct mashd *d)
+{
+	size_t n = 0;
+	int rc;
+
+	rc = mashd_outbox_flush_many(d->store, outbox_send, d, &n);
+	if (n > 0)
+		mash_debug("outbox: %zu message(s) published", n);
+	if (rc != MASH_OK)
+		mash_warn("outbox: flush stopped (%s); the rest stay pending",
+		          mash_errname(rc));
+	return rc;
+}
+
+int
+mashd_test_exit_from_env(void)
+{
+	const char *v = getenv("MASHD_TEST_EXIT_AFTER_COMMIT");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+int
+mashd_publish_signed(struct mashd *d, const char *topic,
+                     const ProtobufCMessage *msg, int retained,
+                     const struct mash_mq_props *props)
+{
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	int rc;
+
+	rc =
+	    mash_env_seal_msg(d->key, d->signer, d->key_id, msg, &env, &envlen);
+	if (rc != MASH_OK)
+		goto out;
+	rc = mash_mq_publish(d->mq, topic, env, envlen, retained, props,
+	                     (int)d->cfg.mqtt_publish_timeout_ms);
+out:
+	mash_free(env);
+	return rc;
+}
