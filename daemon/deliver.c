@@ -23,6 +23,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "daemon/deliver.h"
+#include "daemon/seal_pool.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
 #include "s47/s47_store.h"
@@ -150,12 +151,15 @@ decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
 	                    dec->level);
 }
 
-/* Decide, audit and queue for one recipient. */
+/* Decide, audit and queue for one recipient; with job non-NULL, a
+ * recipient with a key gets its packed record put in *job for the batch
+ * seal instead (job->payload then owned by the caller). */
 static int
 deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
             const struct mash_dir *dir, const Mash__V1__AgencyEvent *ev,
             const struct mash_pol_event *view, const char *case_id,
-            const struct mash_pol_case *c, const struct mash_dir_entry *e)
+            const struct mash_pol_case *c, const struct mash_dir_entry *e,
+            struct mashd_seal_job *job)
 {
 	struct mash_pol_recipient r = {e->principal, e->role, e->agency};
 	struct mash_pol_decision dec;
@@ -218,11 +222,20 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 		goto out;
 	}
 	(void)mash__v1__shared_record__pack(&rec, buf);
-	rc = mashd_outbox_queue(d->cfg.store, d->cfg.seal_to, d->cfg.ctx,
-	                        e->principal, MASHD_DELIVER_PAYLOAD_TYPE, buf,
-	                        len, &held);
-	if (rc != MASH_OK)
-		goto out;
+	if (job != NULL && e->enc_pub != NULL) {
+		/* Sealed with the event's others, added in order after. */
+		job->recipient = e->principal;
+		job->payload_type = MASHD_DELIVER_PAYLOAD_TYPE;
+		job->payload = buf;
+		job->len = len;
+		buf = NULL; /* transferred */
+	} else {
+		rc = mashd_outbox_queue(
+		    d->cfg.store, d->cfg.seal_to, d->cfg.ctx, e->principal,
+		    MASHD_DELIVER_PAYLOAD_TYPE, buf, len, &held);
+		if (rc != MASH_OK)
+			goto out;
+	}
 	d->stats.queued++;
 	d->stats.held += held != 0 ? 1 : 0;
 	memset(&ar, 0, sizeof(ar));
@@ -252,6 +265,34 @@ out:
 	return rc;
 }
 
+/* Seal the event's batch on both cores, then add each to the outbox in
+ * decision order (inside the event's transaction). The first failure is
+ * returned: the caller rolls the event back, as for any delivery error. */
+static int
+queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
+{
+	char topic[MASH_MAX_TOPIC + 1];
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return MASH_OK;
+	d->cfg.seal_many(d->cfg.ctx, jobs, n);
+	for (i = 0; i < n; i++) {
+		if (jobs[i].rc != MASH_OK)
+			return jobs[i].rc;
+		if (mash_snprintf(topic, sizeof(topic), "%s%s",
+		                  MASHD_DELIVER_INBOX_PREFIX,
+		                  jobs[i].recipient) != MASH_OK)
+			return MASH_ERR_FIELD_TOO_LONG;
+		rc = mash_store_outbox_add(d->cfg.store, topic, jobs[i].env,
+		                           jobs[i].env_len, NULL);
+		if (rc != MASH_OK)
+			return rc;
+	}
+	return MASH_OK;
+}
+
 int
 mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
                        const struct mash_dir *dir,
@@ -261,6 +302,8 @@ mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
 	struct mash_pol_event view;
 	struct mash_pol_case c;
 	struct mash_dir_entry e;
+	struct mashd_seal_job *jobs = NULL;
+	size_t n_jobs = 0;
 	int rc = MASH_ERR_INVAL;
 
 	if (level != NULL)
@@ -275,18 +318,32 @@ mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
 		*level = c.level;
 	mash_pol_event_view(ev, &view);
 	d->stats.events++;
+	if (d->cfg.seal_many != NULL && mash_dir_count(dir) > 0) {
+		rc = MASH_ERR_NOMEM;
+		jobs = mash_calloc(mash_dir_count(dir), sizeof(*jobs));
+		if (jobs == NULL)
+			goto out;
+	}
 	for (size_t i = 0; i < mash_dir_count(dir); i++) {
 		if (mash_dir_get(dir, i, &e) != MASH_OK)
 			continue;
-		rc = deliver_one(d, pol, dir, ev, &view, case_id, &c, &e);
+		rc = deliver_one(d, pol, dir, ev, &view, case_id, &c, &e,
+		                 jobs != NULL ? &jobs[n_jobs] : NULL);
 		if (rc != MASH_OK) {
 			mash_err("deliver: event %s/%s to %s: %s", ev->agency,
 			         ev->event_id, e.principal, mash_errname(rc));
 			goto out;
 		}
+		if (jobs != NULL && jobs[n_jobs].payload != NULL)
+			n_jobs++;
 	}
-	rc = MASH_OK;
+	rc = queue_sealed(d, jobs, n_jobs);
 out:
+	for (size_t i = 0; jobs != NULL && i < mash_dir_count(dir); i++) {
+		mash_free_secret((void *)jobs[i].payload, jobs[i].len);
+		mash_free(jobs[i].env);
+	}
+	mash_free(jobs);
 	return rc;
 }
 

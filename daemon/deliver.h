@@ -54,10 +54,14 @@ struct mashd_deliver;
  * same callback shape as triggers.h, so the daemon passes one function
  * (mashd_seal_to).
  */
+struct mashd_seal_job;
 struct mashd_deliver_cfg {
 	struct mash_store *store; /* borrowed */
 	struct mash_aud *aud;     /* borrowed */
 	mashd_seal_to_fn seal_to;
+	/* Optional: seal an event's deliveries as one batch (both cores,
+	 * daemon/seal_pool.h); NULL: one by one through seal_to. */
+	void (*seal_many)(void *ctx, struct mashd_seal_job *jobs, size_t n);
 	void *ctx;
 };
 

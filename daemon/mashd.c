@@ -4,9 +4,10 @@
  * docs/internals/daemon.md.
  *
  * Threads: Paho runs its own; everything here runs on the main (core)
- * thread. Signals are blocked before Paho starts (so its threads inherit
- * the mask) and read from a signalfd in the main loop: no work happens in
- * a signal handler.
+ * thread, except the sealing of an event's deliveries, which one worker
+ * shares while the main thread waits for the batch (daemon/seal_pool.h).
+ * Signals are blocked before Paho starts (so its threads inherit the mask) and
+ * read from a signalfd in the main loop: no work happens in a signal handler.
  */
 #include <errno.h>
 #include <poll.h>
@@ -35,6 +36,7 @@
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
+#include "daemon/seal_pool.h"
 #include "daemon/status.h"
 #include "daemon/triggers.h"
 #include "policy/dir.h"
@@ -478,6 +480,14 @@ mashd_start(struct mashd *d)
 		dc.store = d->store;
 		dc.aud = d->aud;
 		dc.seal_to = mashd_seal_to;
+		/* An event's deliveries sealed on both cores (issue 22). */
+		rc = mashd_seal_pool_new(mashd_seal_to, d, &d->seal_pool);
+		if (rc == MASH_OK)
+			dc.seal_many = mashd_seal_many;
+		else
+			mash_warn("sealing on one core only: no worker thread "
+			          "(%s)",
+			          mash_errname(rc));
 		dc.ctx = d;
 		rc = mashd_deliver_new(&dc, &d->deliver);
 		if (rc != MASH_OK) {
@@ -729,6 +739,7 @@ mashd_teardown(struct mashd *d)
 {
 	mash_mq_free(d->mq);
 	mashd_status_free(d->status);
+	mashd_seal_pool_free(d->seal_pool);
 	mashd_deliver_free(d->deliver);
 	mashd_triggers_free(d->triggers);
 	mashd_batch_free(d);

@@ -107,6 +107,7 @@ struct mashd {
 	struct mashd_stats stats;
 	int stopping;               /* SIGTERM seen: draining */
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
+	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
 
 	/* Group commit (mashd_batch_*): while batch_open, each event is a
 	 * savepoint of one transaction and its receipt waits in deferred
@@ -143,6 +144,11 @@ int mashd_publish_signed(struct mashd *d, const char *topic,
 int mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
                   const unsigned char *payload, size_t len, unsigned char **env,
                   size_t *env_len);
+
+/* Seal a batch on d->seal_pool (daemon/seal_pool.h): the deliver cfg's
+ * seal_many; ctx the struct mashd. */
+struct mashd_seal_job;
+void mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n);
 
 int mashd_seal(void *ctx, const char *payload_type,
                const unsigned char *payload, size_t len, unsigned char **env,

@@ -17,6 +17,7 @@
 #include "crypto/inbox.h"
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
+#include "daemon/seal_pool.h"
 #include "policy/dir.h"
 
 int
@@ -46,6 +47,14 @@ mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
 	return mash_inbox_seal(d->key, d->signer, d->key_id, recipient,
 	                       e.enc_pub, payload_type, payload, len, env,
 	                       env_len);
+}
+
+void
+mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
+{
+	struct mashd *d = ctx;
+
+	mashd_seal_pool_run(d->seal_pool, jobs, n);
 }
 
 /* The DELIVERY record of a delivery released from hold (issue 25),

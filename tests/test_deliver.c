@@ -21,11 +21,14 @@
 #include "common/str.h"
 #include "daemon/deliver.h"
 #include "daemon/outbox.h"
+#include "daemon/seal_pool.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
 #include "s47/s47_store.h"
 #include "store/store.h"
+#include "support/broker.h"
+#include "support/sealed_inbox.h"
 
 #define MAX_SENT 64
 
@@ -49,9 +52,10 @@ static struct {
 	int fail_publish; /* every send fails */
 	size_t fail_at;   /* the send number fail_at (1-based) fails */
 	size_t n_send_calls;
-	int no_flush;             /* ingest commits but does not flush */
-	const char *no_key_for;   /* this principal has no encryption key */
-	int seal_recipients_seen; /* the seal callback was told who */
+	int no_flush;               /* ingest commits but does not flush */
+	const char *no_key_for;     /* this principal has no encryption key */
+	int seal_recipients_seen;   /* the seal callback was told who */
+	size_t batches, batch_jobs; /* seal_many calls and their jobs */
 } fx;
 
 static const char *
@@ -651,6 +655,68 @@ START_TEST(recipient_without_key_is_held_audited_then_released)
 }
 END_TEST
 
+/* The batch the daemon seals on two cores (seal_many), here in turn. */
+static void
+seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
+{
+	fx.batches++;
+	fx.batch_jobs += n;
+	for (size_t i = 0; i < n; i++)
+		jobs[i].rc = seal(ctx, jobs[i].recipient, jobs[i].payload_type,
+		                  jobs[i].payload, jobs[i].len, &jobs[i].env,
+		                  &jobs[i].env_len);
+}
+
+/* Issue 22: an event's deliveries to principals with keys are sealed as
+ * one batch and land in the outbox (and the inboxes) exactly as one by
+ * one; a principal without a key is still held, outside the batch. */
+START_TEST(batch_seal_delivers_the_same_and_still_holds_the_keyless)
+{
+	struct mashd_deliver_cfg cfg;
+	struct police_ev p;
+	char path[300], eb[MASH_POL_ERRLEN], *text, *cut, *line, *end;
+	size_t len = 0;
+
+	/* Every principal keyed but sw.sam. */
+	ck_assert_int_eq(
+	    mash_test_hub_enc_keys(fx.dir, src("policy/directory.cfg")), 0);
+	snprintf(path, sizeof(path), "%s/directory.cfg", fx.dir);
+	text = mash_test_read_file(path, 1u << 20, &len);
+	ck_assert_ptr_nonnull(text);
+	cut = strstr(text, "/enc/sw.sam/");
+	ck_assert_ptr_nonnull(cut);
+	for (line = cut; line > text && line[-1] != '\n'; line--)
+		;
+	end = strchr(line, '\n');
+	memmove(line, end + 1, strlen(end + 1) + 1);
+	ck_assert_int_eq(mash_test_write_file(path, text, strlen(text)), 0);
+	free(text);
+	mash_dir_free(fx.directory);
+	ck_assert_msg(mash_dir_load(path, &fx.directory, eb, sizeof(eb)) ==
+	                  MASH_OK,
+	              "%s", eb);
+	mashd_deliver_free(fx.d);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.store = fx.st;
+	cfg.aud = fx.aud;
+	cfg.seal_to = seal; /* as mashd_seal_to: sw.sam has no key */
+	cfg.seal_many = seal_many;
+	fx.no_key_for = "sw.sam";
+	ck_assert_int_eq(mashd_deliver_new(&cfg, &fx.d), MASH_OK);
+	make_police(&p, "ev-batch",
+	            MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	ck_assert_uint_eq(fx.batches, 1);
+	ck_assert_uint_eq(fx.batch_jobs, 5); /* 6 receive, sw.sam held */
+	ck_assert_uint_eq(fx.n_sent, 5);
+	ck_assert_ptr_nonnull(inbox("analyst.amara"));
+	ck_assert_ptr_nonnull(field(inbox("analyst.amara"), "summary"));
+	ck_assert_ptr_null(inbox("sw.sam"));
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_HELD\"", "sw.sam"),
+	                  1);
+}
+END_TEST
+
 START_TEST(deliver_rejects_missing_arguments)
 {
 	struct mashd_deliver *d = (struct mashd_deliver *)1;
@@ -684,6 +750,8 @@ deliver_suite(void)
 	tcase_add_test(tc, reload_refuses_bad_file_keeps_old_and_audits_both);
 	tcase_add_test(tc, deliver_rejects_missing_arguments);
 	tcase_add_test(tc, recipient_without_key_is_held_audited_then_released);
+	tcase_add_test(
+	    tc, batch_seal_delivers_the_same_and_still_holds_the_keyless);
 	suite_add_tcase(s, tc);
 	return s;
 }
