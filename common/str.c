@@ -142,3 +142,15 @@ mash_streq(const char *a, const char *b)
 		b = "";
 	return strcmp(a, b) == 0;
 }
+
+void
+mash_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}

@@ -27,6 +27,11 @@ int mash_strlcpy(char *dst, const char *src, size_t dstsz);
 int mash_snprintf(char *dst, size_t dstsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Write the reason for a refusal into why[0..whylen), truncated; a NULL
+ * why or a zero whylen (the caller wants no reason) writes nothing. */
+void mash_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parse a whole decimal string into [min,max]: MASH_OK, MASH_ERR_PARSE on
  * junk or empty, MASH_ERR_INVAL if out of range. *out untouched on error. */
 int mash_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -17,21 +17,6 @@
 #include "crypto/env.h"
 #include "mash/v1/mash.pb-c.h"
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 static void *
 pb_alloc(void *ctx, size_t n)
 {
@@ -211,102 +196,104 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf, size_t len,
 		return MASH_ERR_INVAL;
 	*out = NULL;
 	if (trust == NULL || (buf == NULL && len != 0)) {
-		say(why, whylen, "envelope: invalid argument");
+		mash_why(why, whylen, "envelope: invalid argument");
 		goto out;
 	}
 	if (len > MASH_ENV_MAX) {
 		rc = MASH_ERR_TOO_BIG;
-		say(why, whylen, "envelope: %zu bytes exceeds the maximum %u",
-		    len, MASH_ENV_MAX);
+		mash_why(why, whylen,
+		         "envelope: %zu bytes exceeds the maximum %u", len,
+		         MASH_ENV_MAX);
 		goto out;
 	}
 	env = mash__v1__signed_envelope__unpack(mash_env_pb_allocator(), len,
 	                                        buf);
 	if (env == NULL) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen,
-		    "envelope: %zu bytes do not decode as "
-		    "mash.v1.SignedEnvelope (or out of memory)",
-		    len);
+		mash_why(why, whylen,
+		         "envelope: %zu bytes do not decode as "
+		         "mash.v1.SignedEnvelope (or out of memory)",
+		         len);
 		goto out;
 	}
 	if (env->version != MASH_ENV_VERSION) {
 		rc = MASH_ERR_BAD_VERSION;
-		say(why, whylen, "envelope: version %u, expected %u",
-		    env->version, MASH_ENV_VERSION);
+		mash_why(why, whylen, "envelope: version %u, expected %u",
+		         env->version, MASH_ENV_VERSION);
 		goto out;
 	}
 	if (!mash_env_type_valid(env->payload_type)) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen,
-		    "envelope.payload_type: empty, longer than "
-		    "%u or not [A-Za-z0-9._]",
-		    MASH_ENV_MAX_TYPE);
+		mash_why(why, whylen,
+		         "envelope.payload_type: empty, longer than "
+		         "%u or not [A-Za-z0-9._]",
+		         MASH_ENV_MAX_TYPE);
 		goto out;
 	}
 	if (!mash_trust_id_valid(env->signer)) {
 		rc = MASH_ERR_BAD_ID;
-		say(why, whylen, "envelope.signer: not [a-z0-9._-]{1,64}");
+		mash_why(why, whylen, "envelope.signer: not [a-z0-9._-]{1,64}");
 		goto out;
 	}
 	if (!mash_trust_id_valid(env->key_id)) {
 		rc = MASH_ERR_BAD_ID;
-		say(why, whylen,
-		    "envelope.key_id: not [a-z0-9._-]{1,64} "
-		    "(signer %s)",
-		    env->signer);
+		mash_why(why, whylen,
+		         "envelope.key_id: not [a-z0-9._-]{1,64} "
+		         "(signer %s)",
+		         env->signer);
 		goto out;
 	}
 	if (env->payload.len == 0) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen, "envelope.payload: empty (signer %s)",
-		    env->signer);
+		mash_why(why, whylen, "envelope.payload: empty (signer %s)",
+		         env->signer);
 		goto out;
 	}
 	if (env->signature.len != MASH_KEY_SIG_LEN) {
 		rc = MASH_ERR_BAD_SIGNATURE;
-		say(why, whylen,
-		    "envelope.signature: %zu bytes, expected %u "
-		    "(signer %s, key %s)",
-		    env->signature.len, MASH_KEY_SIG_LEN, env->signer,
-		    env->key_id);
+		mash_why(why, whylen,
+		         "envelope.signature: %zu bytes, expected %u "
+		         "(signer %s, key %s)",
+		         env->signature.len, MASH_KEY_SIG_LEN, env->signer,
+		         env->key_id);
 		goto out;
 	}
 	if (expect_type != NULL &&
 	    strcmp(env->payload_type, expect_type) != 0) {
 		rc = MASH_ERR_PAYLOAD_TYPE;
-		say(why, whylen,
-		    "envelope.payload_type: %s, expected %s "
-		    "(signer %s)",
-		    env->payload_type, expect_type, env->signer);
+		mash_why(why, whylen,
+		         "envelope.payload_type: %s, expected %s "
+		         "(signer %s)",
+		         env->payload_type, expect_type, env->signer);
 		goto out;
 	}
 	if (expect_signer != NULL && strcmp(env->signer, expect_signer) != 0) {
 		rc = MASH_ERR_SIGNER_MISMATCH;
-		say(why, whylen, "envelope.signer: %s, expected %.64s",
-		    env->signer, expect_signer);
+		mash_why(why, whylen, "envelope.signer: %s, expected %.64s",
+		         env->signer, expect_signer);
 		goto out;
 	}
 	rc = mash_trust_lookup(trust, env->signer, env->key_id, &key);
 	if (rc != MASH_OK) {
-		say(why, whylen, "envelope: key %s/%s is %s", env->signer,
-		    env->key_id,
-		    rc == MASH_ERR_REVOKED_KEY ? "revoked" : "not trusted");
+		mash_why(why, whylen, "envelope: key %s/%s is %s", env->signer,
+		         env->key_id,
+		         rc == MASH_ERR_REVOKED_KEY ? "revoked"
+		                                    : "not trusted");
 		goto out;
 	}
 	rc = signed_bytes(env->payload_type, env->payload.data,
 	                  env->payload.len, &tbs, &tbslen);
 	if (rc != MASH_OK) {
-		say(why, whylen, "envelope: %s", mash_strerror(rc));
+		mash_why(why, whylen, "envelope: %s", mash_strerror(rc));
 		goto out;
 	}
 	rc = mash_key_verify(key, tbs, tbslen, env->signature.data,
 	                     env->signature.len);
 	if (rc != MASH_OK) {
-		say(why, whylen,
-		    "envelope: signature does not verify "
-		    "(signer %s, key %s, type %s)",
-		    env->signer, env->key_id, env->payload_type);
+		mash_why(why, whylen,
+		         "envelope: signature does not verify "
+		         "(signer %s, key %s, type %s)",
+		         env->signer, env->key_id, env->payload_type);
 		goto out;
 	}
 	rc = MASH_ERR_NOMEM;
@@ -327,7 +314,7 @@ mash_env_open(const struct mash_trust *trust, const uint8_t *buf, size_t len,
 	rc = MASH_OK;
 out:
 	if (rc == MASH_ERR_NOMEM && why != NULL && why[0] == '\0')
-		say(why, whylen, "envelope: out of memory");
+		mash_why(why, whylen, "envelope: out of memory");
 	mash_env_opened_free(o);
 	mash_free_secret(tbs, tbslen);
 	if (env != NULL) {

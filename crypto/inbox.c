@@ -12,21 +12,6 @@
 #include "crypto/inbox.h"
 #include "mash/v1/mash.pb-c.h"
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 int
 mash_inbox_seal(const struct mash_key *key, const char *signer,
                 const char *key_id, const char *recipient,
@@ -93,7 +78,7 @@ mash_inbox_open(const struct mash_trust *trust, const char *expect_signer,
 	*out = NULL;
 	if (trust == NULL || enc_priv == NULL || buf == NULL ||
 	    !mash_trust_id_valid(recipient)) {
-		say(why, whylen, "inbox: no trust store, key or reader");
+		mash_why(why, whylen, "inbox: no trust store, key or reader");
 		goto out;
 	}
 	rc = mash_env_open(trust, buf, len, MASH_INBOX_SEALED_TYPE,
@@ -104,29 +89,30 @@ mash_inbox_open(const struct mash_trust *trust, const char *expect_signer,
 	                                      env->payload_len, env->payload);
 	rc = MASH_ERR_DECODE;
 	if (sm == NULL) {
-		say(why, whylen,
-		    "inbox: %zu verified bytes do not decode as "
-		    "mash.v1.SealedMessage",
-		    env->payload_len);
+		mash_why(why, whylen,
+		         "inbox: %zu verified bytes do not decode as "
+		         "mash.v1.SealedMessage",
+		         env->payload_len);
 		goto out;
 	}
 	if (sm->version != MASH_INBOX_VERSION) {
 		rc = MASH_ERR_BAD_VERSION;
-		say(why, whylen,
-		    "inbox: sealed message version %u, expected %u",
-		    sm->version, MASH_INBOX_VERSION);
+		mash_why(why, whylen,
+		         "inbox: sealed message version %u, expected %u",
+		         sm->version, MASH_INBOX_VERSION);
 		goto out;
 	}
 	if (!mash_env_type_valid(sm->payload_type) ||
 	    !mash_trust_id_valid(sm->recipient)) {
-		say(why, whylen,
+		mash_why(
+		    why, whylen,
 		    "inbox: sealed message names no valid type or recipient");
 		goto out;
 	}
 	if (strcmp(sm->recipient, recipient) != 0) {
 		rc = MASH_ERR_WRONG_RECIPIENT;
-		say(why, whylen, "inbox: sealed to %s, not to %s",
-		    sm->recipient, recipient);
+		mash_why(why, whylen, "inbox: sealed to %s, not to %s",
+		         sm->recipient, recipient);
 		goto out;
 	}
 	rc = MASH_ERR_NOMEM;
@@ -142,9 +128,10 @@ mash_inbox_open(const struct mash_trust *trust, const char *expect_signer,
 	                    sm->sealed.data, sm->sealed.len, &m->payload,
 	                    &m->payload_len);
 	if (rc != MASH_OK) {
-		say(why, whylen, "inbox: %s from %s (%s) does not open: %s",
-		    sm->payload_type, env->signer, env->key_id,
-		    mash_strerror(rc));
+		mash_why(why, whylen,
+		         "inbox: %s from %s (%s) does not open: %s",
+		         sm->payload_type, env->signer, env->key_id,
+		         mash_strerror(rc));
 		goto out;
 	}
 	*out = m;

@@ -38,21 +38,6 @@ struct mash_trust {
 	size_t n, cap;
 };
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 int
 mash_trust_id_valid(const char *s)
 {
@@ -178,13 +163,13 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 	if (mash_snprintf(sdir, sizeof(sdir), "%s/%s", dir, signer) !=
 	    MASH_OK) {
 		rc = MASH_ERR_INVAL;
-		say(why, whylen, "trust store: path too long: %s", dir);
+		mash_why(why, whylen, "trust store: path too long: %s", dir);
 		goto out;
 	}
 	d = opendir(sdir);
 	if (d == NULL) {
-		say(why, whylen, "trust store: cannot open %s: %s", sdir,
-		    strerror(errno));
+		mash_why(why, whylen, "trust store: cannot open %s: %s", sdir,
+		         strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -197,14 +182,14 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 		if (mash_snprintf(path, sizeof(path), "%s/%s", sdir,
 		                  de->d_name) != MASH_OK) {
 			rc = MASH_ERR_INVAL;
-			say(why, whylen, "trust store: path too long in %s",
-			    sdir);
+			mash_why(why, whylen,
+			         "trust store: path too long in %s", sdir);
 			goto out;
 		}
 		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
 			rc = MASH_ERR_CONFIG;
-			say(why, whylen,
-			    "trust store: %s is not a regular file", path);
+			mash_why(why, whylen,
+			         "trust store: %s is not a regular file", path);
 			goto out;
 		}
 		if (stem_of(de->d_name, PUB_SUFFIX, stem)) {
@@ -212,15 +197,16 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 
 			if (!mash_trust_id_valid(stem)) {
 				rc = MASH_ERR_BAD_ID;
-				say(why, whylen,
-				    "trust store: %s: key id is not "
-				    "[a-z0-9._-]{1,64}",
-				    path);
+				mash_why(why, whylen,
+				         "trust store: %s: key id is not "
+				         "[a-z0-9._-]{1,64}",
+				         path);
 				goto out;
 			}
 			rc = grow(t);
 			if (rc != MASH_OK) {
-				say(why, whylen, "trust store: %s: %s", path,
+				mash_why(
+				    why, whylen, "trust store: %s: %s", path,
 				    rc == MASH_ERR_TOO_BIG
 				        ? "more keys than MASH_TRUST_MAX_KEYS"
 				        : mash_strerror(rc));
@@ -230,8 +216,8 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 			memset(e, 0, sizeof(*e));
 			rc = mash_key_load_public(path, &e->key);
 			if (rc != MASH_OK) {
-				say(why, whylen, "trust store: %s: %s", path,
-				    mash_strerror(rc));
+				mash_why(why, whylen, "trust store: %s: %s",
+				         path, mash_strerror(rc));
 				goto out;
 			}
 			(void)mash_strlcpy(e->signer, signer,
@@ -244,10 +230,10 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 
 			if (*nrev >= MASH_TRUST_MAX_KEYS) {
 				rc = MASH_ERR_TOO_BIG;
-				say(why, whylen,
-				    "trust store: %s: too many "
-				    "revocation records",
-				    sdir);
+				mash_why(why, whylen,
+				         "trust store: %s: too many "
+				         "revocation records",
+				         sdir);
 				goto out;
 			}
 			nr = mash_realloc(*revs, (*nrev + 1) * sizeof(**revs));
@@ -265,16 +251,17 @@ load_signer(struct mash_trust *t, const char *dir, const char *signer,
 			(*nrev)++;
 		} else {
 			rc = MASH_ERR_CONFIG;
-			say(why, whylen,
-			    "trust store: unexpected file %s (want "
-			    "<key_id>" PUB_SUFFIX " or <key_id>" REV_SUFFIX ")",
-			    path);
+			mash_why(why, whylen,
+			         "trust store: unexpected file %s (want "
+			         "<key_id>" PUB_SUFFIX " or <key_id>" REV_SUFFIX
+			         ")",
+			         path);
 			goto out;
 		}
 	}
 	if (errno != 0) {
-		say(why, whylen, "trust store: reading %s: %s", sdir,
-		    strerror(errno));
+		mash_why(why, whylen, "trust store: reading %s: %s", sdir,
+		         strerror(errno));
 		goto out;
 	}
 	rc = MASH_OK;
@@ -312,8 +299,8 @@ mash_trust_load(const char *dir, struct mash_trust **out, char *why,
 	d = opendir(dir);
 	if (d == NULL) {
 		rc = errno == ENOENT ? MASH_ERR_NOT_FOUND : MASH_ERR_IO;
-		say(why, whylen, "trust store: cannot open %s: %s", dir,
-		    strerror(errno));
+		mash_why(why, whylen, "trust store: cannot open %s: %s", dir,
+		         strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -326,31 +313,32 @@ mash_trust_load(const char *dir, struct mash_trust **out, char *why,
 		if (mash_snprintf(path, sizeof(path), "%s/%s", dir,
 		                  de->d_name) != MASH_OK) {
 			rc = MASH_ERR_INVAL;
-			say(why, whylen, "trust store: path too long: %s", dir);
+			mash_why(why, whylen, "trust store: path too long: %s",
+			         dir);
 			goto out;
 		}
 		if (lstat(path, &st) != 0) {
 			rc = MASH_ERR_IO;
-			say(why, whylen, "trust store: %s: %s", path,
-			    strerror(errno));
+			mash_why(why, whylen, "trust store: %s: %s", path,
+			         strerror(errno));
 			goto out;
 		}
 		if (S_ISREG(st.st_mode))
 			continue; /* README and the like */
 		if (!S_ISDIR(st.st_mode)) {
 			rc = MASH_ERR_CONFIG;
-			say(why, whylen,
-			    "trust store: %s is not a directory "
-			    "(symlinks are refused)",
-			    path);
+			mash_why(why, whylen,
+			         "trust store: %s is not a directory "
+			         "(symlinks are refused)",
+			         path);
 			goto out;
 		}
 		if (!mash_trust_id_valid(de->d_name)) {
 			rc = MASH_ERR_BAD_ID;
-			say(why, whylen,
-			    "trust store: %s: signer is not "
-			    "[a-z0-9._-]{1,64}",
-			    path);
+			mash_why(why, whylen,
+			         "trust store: %s: signer is not "
+			         "[a-z0-9._-]{1,64}",
+			         path);
 			goto out;
 		}
 		rc = load_signer(t, dir, de->d_name, &revs, &nrev, why, whylen);
@@ -359,8 +347,8 @@ mash_trust_load(const char *dir, struct mash_trust **out, char *why,
 	}
 	if (errno != 0) {
 		rc = MASH_ERR_IO;
-		say(why, whylen, "trust store: reading %s: %s", dir,
-		    strerror(errno));
+		mash_why(why, whylen, "trust store: reading %s: %s", dir,
+		         strerror(errno));
 		goto out;
 	}
 	if (t->n > 1)
@@ -433,12 +421,13 @@ ensure_dir(const char *path, char *why, size_t whylen)
 	struct stat st;
 
 	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-		say(why, whylen, "trust store: cannot create %s: %s", path,
-		    strerror(errno));
+		mash_why(why, whylen, "trust store: cannot create %s: %s", path,
+		         strerror(errno));
 		return MASH_ERR_IO;
 	}
 	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		say(why, whylen, "trust store: %s is not a directory", path);
+		mash_why(why, whylen, "trust store: %s is not a directory",
+		         path);
 		return MASH_ERR_IO;
 	}
 	return MASH_OK;
@@ -451,13 +440,13 @@ key_paths(const char *dir, const char *signer, const char *key_id, char *sdir,
 	if (dir == NULL || signer == NULL || key_id == NULL)
 		return MASH_ERR_INVAL;
 	if (!mash_trust_id_valid(signer)) {
-		say(why, whylen, "signer \"%.64s\" is not [a-z0-9._-]{1,64}",
-		    signer);
+		mash_why(why, whylen,
+		         "signer \"%.64s\" is not [a-z0-9._-]{1,64}", signer);
 		return MASH_ERR_BAD_ID;
 	}
 	if (!mash_trust_id_valid(key_id)) {
-		say(why, whylen, "key id \"%.64s\" is not [a-z0-9._-]{1,64}",
-		    key_id);
+		mash_why(why, whylen,
+		         "key id \"%.64s\" is not [a-z0-9._-]{1,64}", key_id);
 		return MASH_ERR_BAD_ID;
 	}
 	if (mash_snprintf(sdir, PATH_BUF, "%s/%s", dir, signer) != MASH_OK ||
@@ -465,7 +454,7 @@ key_paths(const char *dir, const char *signer, const char *key_id, char *sdir,
 	        MASH_OK ||
 	    mash_snprintf(rev, PATH_BUF, "%s/%s" REV_SUFFIX, sdir, key_id) !=
 	        MASH_OK) {
-		say(why, whylen, "trust store: path too long: %s", dir);
+		mash_why(why, whylen, "trust store: path too long: %s", dir);
 		return MASH_ERR_INVAL;
 	}
 	return MASH_OK;
@@ -494,18 +483,19 @@ mash_trust_add_key(const char *dir, const char *signer, const char *key_id,
 		goto out;
 	if (lstat(rev, &st) == 0) {
 		rc = MASH_ERR_EXISTS;
-		say(why, whylen,
-		    "key %s/%s was revoked; key ids are never "
-		    "reused",
-		    signer, key_id);
+		mash_why(why, whylen,
+		         "key %s/%s was revoked; key ids are never "
+		         "reused",
+		         signer, key_id);
 		goto out;
 	}
 	rc = mash_key_save_public(key, pub);
 	if (rc == MASH_ERR_EXISTS)
-		say(why, whylen, "key %s/%s is already in the store (%s)",
-		    signer, key_id, pub);
+		mash_why(why, whylen, "key %s/%s is already in the store (%s)",
+		         signer, key_id, pub);
 	else if (rc != MASH_OK)
-		say(why, whylen, "cannot write %s: %s", pub, mash_strerror(rc));
+		mash_why(why, whylen, "cannot write %s: %s", pub,
+		         mash_strerror(rc));
 out:
 	return rc;
 }
@@ -523,7 +513,7 @@ mash_trust_add(const char *dir, const char *signer, const char *key_id,
 		goto out;
 	rc = mash_key_load_public(pubfile, &k);
 	if (rc != MASH_OK) {
-		say(why, whylen, "%s: %s", pubfile, mash_strerror(rc));
+		mash_why(why, whylen, "%s: %s", pubfile, mash_strerror(rc));
 		goto out;
 	}
 	rc = mash_trust_add_key(dir, signer, key_id, k, why, whylen);
@@ -550,8 +540,8 @@ mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
 		goto out;
 	if (lstat(pub, &st) != 0 || !S_ISREG(st.st_mode)) {
 		rc = MASH_ERR_UNKNOWN_KEY;
-		say(why, whylen, "key %s/%s is not in the store %s", signer,
-		    key_id, dir);
+		mash_why(why, whylen, "key %s/%s is not in the store %s",
+		         signer, key_id, dir);
 		goto out;
 	}
 	(void)mash_snprintf(line, sizeof(line), "revoked_at_ms=%lld\n",
@@ -564,7 +554,8 @@ mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
 	}
 	if (fd < 0) {
 		rc = MASH_ERR_IO;
-		say(why, whylen, "cannot create %s: %s", rev, strerror(errno));
+		mash_why(why, whylen, "cannot create %s: %s", rev,
+		         strerror(errno));
 		goto out;
 	}
 	n = strlen(line);
@@ -580,10 +571,10 @@ mash_trust_revoke(const char *dir, const char *signer, const char *key_id,
 	/* A short write still revokes (the record's existence does). */
 	rc = off == n && fsync(fd) == 0 ? MASH_OK : MASH_ERR_IO;
 	if (rc != MASH_OK)
-		say(why, whylen,
-		    "writing %s: %s (the key is revoked, the "
-		    "record's time may be missing)",
-		    rev, strerror(errno));
+		mash_why(why, whylen,
+		         "writing %s: %s (the key is revoked, the "
+		         "record's time may be missing)",
+		         rev, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);

@@ -32,6 +32,10 @@
 struct mashd_deliver {
 	struct mashd_deliver_cfg cfg;
 	struct mashd_deliver_stats stats;
+	/* One event's batch of seals (seal_many), kept between events: a
+	 * slot per principal, grown with the directory, never per event. */
+	struct mashd_seal_job *jobs;
+	size_t jobs_cap;
 };
 
 int
@@ -57,7 +61,27 @@ mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
 void
 mashd_deliver_free(struct mashd_deliver *d)
 {
+	if (d == NULL)
+		return;
+	mash_free(d->jobs);
 	mash_free(d);
+}
+
+/* d->jobs with at least n zeroed slots: MASH_OK or MASH_ERR_NOMEM. */
+static int
+jobs_ready(struct mashd_deliver *d, size_t n)
+{
+	struct mashd_seal_job *nj;
+
+	if (n > d->jobs_cap) {
+		nj = mash_realloc(d->jobs, n * sizeof(*nj));
+		if (nj == NULL)
+			return MASH_ERR_NOMEM;
+		d->jobs = nj;
+		d->jobs_cap = n;
+	}
+	memset(d->jobs, 0, n * sizeof(*d->jobs));
+	return MASH_OK;
 }
 
 void
@@ -271,7 +295,6 @@ out:
 static int
 queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 {
-	char topic[MASH_MAX_TOPIC + 1];
 	size_t i;
 	int rc;
 
@@ -281,12 +304,8 @@ queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (jobs[i].rc != MASH_OK)
 			return jobs[i].rc;
-		if (mash_snprintf(topic, sizeof(topic), "%s%s",
-		                  MASHD_DELIVER_INBOX_PREFIX,
-		                  jobs[i].recipient) != MASH_OK)
-			return MASH_ERR_FIELD_TOO_LONG;
-		rc = mash_store_outbox_add(d->cfg.store, topic, jobs[i].env,
-		                           jobs[i].env_len, NULL);
+		rc = mashd_outbox_add_sealed(d->cfg.store, jobs[i].recipient,
+		                             jobs[i].env, jobs[i].env_len);
 		if (rc != MASH_OK)
 			return rc;
 	}
@@ -319,10 +338,10 @@ mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
 	mash_pol_event_view(ev, &view);
 	d->stats.events++;
 	if (d->cfg.seal_many != NULL && mash_dir_count(dir) > 0) {
-		rc = MASH_ERR_NOMEM;
-		jobs = mash_calloc(mash_dir_count(dir), sizeof(*jobs));
-		if (jobs == NULL)
+		rc = jobs_ready(d, mash_dir_count(dir));
+		if (rc != MASH_OK)
 			goto out;
+		jobs = d->jobs;
 	}
 	for (size_t i = 0; i < mash_dir_count(dir); i++) {
 		if (mash_dir_get(dir, i, &e) != MASH_OK)
@@ -342,8 +361,9 @@ out:
 	for (size_t i = 0; jobs != NULL && i < mash_dir_count(dir); i++) {
 		mash_free_secret((void *)jobs[i].payload, jobs[i].len);
 		mash_free(jobs[i].env);
+		jobs[i].payload = NULL;
+		jobs[i].env = NULL;
 	}
-	mash_free(jobs);
 	return rc;
 }
 

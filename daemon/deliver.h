@@ -47,7 +47,7 @@ struct mashd_deliver;
 /* Payload type of what this module delivers. */
 #define MASHD_DELIVER_PAYLOAD_TYPE "mash.v1.SharedRecord"
 /* Inbox topic prefix (wire-contract.md). */
-#define MASHD_DELIVER_INBOX_PREFIX "mash/v1/inbox/"
+#define MASHD_DELIVER_INBOX_PREFIX MASHD_INBOX_PREFIX
 /*
  * seal_to: seal payload for its recipient and sign it as the daemon
  * (daemon/outbox.h mashd_seal_to_fn; MASH_ERR_NO_ENC_KEY holds it). The

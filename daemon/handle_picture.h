@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "daemon/outbox.h"
 
 struct mashd;
 struct mash_aud;
@@ -46,8 +47,8 @@ struct mash_trust;
 
 /* The request topic. */
 #define MASHD_PICTURE_TOPIC "mash/v1/requests/picture"
-/* The inbox prefix a response topic must have. */
-#define MASHD_INBOX_PREFIX "mash/v1/inbox/"
+/* The inbox prefix a response topic must have: MASHD_INBOX_PREFIX
+ * (daemon/outbox.h). */
 /* Records in one Picture at most (the newest are kept); a Picture must
  * also fit in one envelope (MASH_MAX_PAYLOAD), checked when built. */
 #define MASHD_PICTURE_MAX_RECORDS 1024u

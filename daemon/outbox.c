@@ -161,7 +161,26 @@ out:
 
 /* ---- sealed deliveries (issue 25) ------------------------------------ */
 
-#define INBOX_PREFIX "mash/v1/inbox/"
+static int
+inbox_topic(const char *recipient, char topic[MASH_MAX_TOPIC + 1])
+{
+	return mash_snprintf(topic, MASH_MAX_TOPIC + 1, MASHD_INBOX_PREFIX "%s",
+	                     recipient) == MASH_OK
+	           ? MASH_OK
+	           : MASH_ERR_FIELD_TOO_LONG;
+}
+
+int
+mashd_outbox_add_sealed(struct mash_store *st, const char *recipient,
+                        const unsigned char *env, size_t env_len)
+{
+	char topic[MASH_MAX_TOPIC + 1];
+	int rc = inbox_topic(recipient, topic);
+
+	return rc == MASH_OK
+	           ? mash_store_outbox_add(st, topic, env, env_len, NULL)
+	           : rc;
+}
 
 int
 mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to, void *ctx,
@@ -175,9 +194,9 @@ mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to, void *ctx,
 	int rc;
 
 	*held_id = 0;
-	if (mash_snprintf(topic, sizeof(topic), INBOX_PREFIX "%s", recipient) !=
-	    MASH_OK)
-		return MASH_ERR_FIELD_TOO_LONG;
+	rc = inbox_topic(recipient, topic);
+	if (rc != MASH_OK)
+		return rc;
 	rc = seal_to(ctx, recipient, payload_type, payload, len, &env, &envlen);
 	if (rc == MASH_OK) {
 		rc = mash_store_outbox_add(st, topic, env, envlen, NULL);
@@ -210,9 +229,10 @@ release_one(struct mash_store *st, mashd_seal_to_fn seal_to,
 	size_t envlen = 0;
 	int rc;
 
-	if (strncmp(r->topic, INBOX_PREFIX, strlen(INBOX_PREFIX)) != 0)
+	if (strncmp(r->topic, MASHD_INBOX_PREFIX, strlen(MASHD_INBOX_PREFIX)) !=
+	    0)
 		return MASH_ERR_INTERNAL;
-	recipient = r->topic + strlen(INBOX_PREFIX);
+	recipient = r->topic + strlen(MASHD_INBOX_PREFIX);
 	/* Sealed inside the transaction that audits it, as at first. */
 	rc = mash_store_begin(st);
 	if (rc != MASH_OK)

@@ -21,6 +21,9 @@
 
 struct mash_store;
 
+/* Inbox topic prefix (wire-contract.md): mash/v1/inbox/{principal}. */
+#define MASHD_INBOX_PREFIX "mash/v1/inbox/"
+
 /* Outbox rows read per query while flushing. */
 #define MASHD_OUTBOX_FLUSH_BATCH 64u
 
@@ -91,6 +94,12 @@ int mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to,
                        void *ctx, const char *recipient,
                        const char *payload_type, const unsigned char *payload,
                        size_t len, int64_t *held_id);
+
+/* Add env (sealed for recipient) to the outbox of st on recipient's inbox
+ * topic, inside the caller's transaction. mash_store_outbox_add's errors,
+ * MASH_ERR_FIELD_TOO_LONG for a recipient too long for a topic. */
+int mashd_outbox_add_sealed(struct mash_store *st, const char *recipient,
+                            const unsigned char *env, size_t env_len);
 
 /*
  * Seal every held delivery whose recipient now has a key (after a

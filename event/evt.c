@@ -18,21 +18,6 @@
 
 #define WIRE_MAX_DEPTH 16
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 static const char *const agencies[] = {
     "police", "health", "education", "yot", "housing", "social-care",
 };
@@ -256,23 +241,23 @@ mash_evt_decode(const uint8_t *buf, size_t len, Mash__V1__AgencyEvent **out,
 		goto out;
 	if (len > MASH_MAX_PAYLOAD) {
 		rc = MASH_ERR_TOO_BIG;
-		say(why, whylen, "event: %zu bytes exceeds the maximum %u", len,
-		    MASH_MAX_PAYLOAD);
+		mash_why(why, whylen, "event: %zu bytes exceeds the maximum %u",
+		         len, MASH_MAX_PAYLOAD);
 		goto out;
 	}
 	ev = mash__v1__agency_event__unpack(mash_env_pb_allocator(), len, buf);
 	if (ev == NULL) {
 		rc = MASH_ERR_DECODE;
-		say(why, whylen,
-		    "event: payload does not decode as "
-		    "mash.v1.AgencyEvent (or out of memory)");
+		mash_why(why, whylen,
+		         "event: payload does not decode as "
+		         "mash.v1.AgencyEvent (or out of memory)");
 		goto out;
 	}
 	if (!wire_ok(&mash__v1__agency_event__descriptor, buf, len, 0)) {
 		rc = MASH_ERR_BAD_UTF8;
-		say(why, whylen,
-		    "event: a string field is not valid UTF-8 "
-		    "or contains NUL");
+		mash_why(why, whylen,
+		         "event: a string field is not valid UTF-8 "
+		         "or contains NUL");
 		goto out;
 	}
 	*out = ev;
@@ -300,9 +285,10 @@ str_field(const char *s, size_t max, const char *name, char *why, size_t whylen)
 	int rc = mash_str_check(s, max);
 
 	if (rc == MASH_ERR_FIELD_TOO_LONG)
-		say(why, whylen, "%s: longer than %zu bytes", name, max);
+		mash_why(why, whylen, "%s: longer than %zu bytes", name, max);
 	else if (rc != MASH_OK)
-		say(why, whylen, "%s: not valid UTF-8 or contains NUL", name);
+		mash_why(why, whylen, "%s: not valid UTF-8 or contains NUL",
+		         name);
 	return rc;
 }
 
@@ -319,12 +305,12 @@ date_field(const char *s, const char *name, int64_t today, int past_only,
 	struct mash_date d;
 
 	if (mash_evt_date_parse(s, &d) != MASH_OK) {
-		say(why, whylen, "%s: not a real calendar date YYYY-MM-DD",
-		    name);
+		mash_why(why, whylen, "%s: not a real calendar date YYYY-MM-DD",
+		         name);
 		return MASH_ERR_BAD_DATE;
 	}
 	if (past_only && mash_evt_date_days(&d) > today) {
-		say(why, whylen, "%s: in the future", name);
+		mash_why(why, whylen, "%s: in the future", name);
 		return MASH_ERR_BAD_DATE;
 	}
 	return MASH_OK;
@@ -334,8 +320,8 @@ static int
 count_field(size_t n, const char *name, char *why, size_t whylen)
 {
 	if (n > MASH_MAX_REPEATED) {
-		say(why, whylen, "%s: %zu entries, at most %u", name, n,
-		    MASH_MAX_REPEATED);
+		mash_why(why, whylen, "%s: %zu entries, at most %u", name, n,
+		         MASH_MAX_REPEATED);
 		return MASH_ERR_FIELD_TOO_LONG;
 	}
 	return MASH_OK;
@@ -366,7 +352,7 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 	int rc;
 
 	if (s == NULL) {
-		say(why, whylen, "subject: missing");
+		mash_why(why, whylen, "subject: missing");
 		return MASH_ERR_MISSING_FIELD;
 	}
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -395,12 +381,13 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 			if (s->nhs_number[k] < '0' || s->nhs_number[k] > '9')
 				break;
 		if (k != 10 || s->nhs_number[k] != '\0') {
-			say(why, whylen, "subject.nhs_number: not 10 digits");
+			mash_why(why, whylen,
+			         "subject.nhs_number: not 10 digits");
 			return MASH_ERR_BAD_NHS;
 		}
 		if (!mash_evt_nhs_valid(s->nhs_number)) {
-			say(why, whylen,
-			    "subject.nhs_number: check digit mismatch");
+			mash_why(why, whylen,
+			         "subject.nhs_number: check digit mismatch");
 			return MASH_ERR_BAD_NHS;
 		}
 	}
@@ -416,9 +403,9 @@ check_subject(const Mash__V1__Subject *s, int64_t today, char *why,
 	(void)mash_evt_norm_family(s->family_name, fam, sizeof(fam));
 	(void)mash_evt_norm_postcode(s->postcode, pc, sizeof(pc));
 	if (fam[0] == '\0' || empty(s->date_of_birth) || pc[0] == '\0') {
-		say(why, whylen,
-		    "subject: no NHS number and not all of "
-		    "family_name, date_of_birth, postcode");
+		mash_why(why, whylen,
+		         "subject: no NHS number and not all of "
+		         "family_name, date_of_birth, postcode");
 		return MASH_ERR_NO_IDENTITY;
 	}
 	return MASH_OK;
@@ -435,9 +422,9 @@ check_handling(const Mash__V1__Handling *h, char *why, size_t whylen)
 	if (!empty(h->classification) &&
 	    strcmp(h->classification, "OFFICIAL") != 0 &&
 	    strcmp(h->classification, "OFFICIAL-SENSITIVE") != 0) {
-		say(why, whylen,
-		    "handling.classification: not OFFICIAL or "
-		    "OFFICIAL-SENSITIVE");
+		mash_why(why, whylen,
+		         "handling.classification: not OFFICIAL or "
+		         "OFFICIAL-SENSITIVE");
 		return MASH_ERR_BAD_ENUM;
 	}
 	rc = count_field(h->n_restrict_to_agencies,
@@ -446,10 +433,10 @@ check_handling(const Mash__V1__Handling *h, char *why, size_t whylen)
 		return rc;
 	for (i = 0; i < h->n_restrict_to_agencies; i++) {
 		if (!mash_evt_agency_valid(h->restrict_to_agencies[i])) {
-			say(why, whylen,
-			    "handling.restrict_to_agencies[%zu]: "
-			    "unknown agency",
-			    i);
+			mash_why(why, whylen,
+			         "handling.restrict_to_agencies[%zu]: "
+			         "unknown agency",
+			         i);
 			return MASH_ERR_UNKNOWN_AGENCY;
 		}
 	}
@@ -469,7 +456,7 @@ check_vcl(const Mash__V1__AgencyEvent *ev, char *why, size_t whylen)
 
 		(void)mash_snprintf(name, sizeof(name), "vcl[%zu].factor", i);
 		if (empty(v->factor)) {
-			say(why, whylen, "%s: missing", name);
+			mash_why(why, whylen, "%s: missing", name);
 			return MASH_ERR_MISSING_FIELD;
 		}
 		rc = str_field(v->factor, MASH_MAX_SHORT, name, why, whylen);
@@ -481,8 +468,8 @@ check_vcl(const Mash__V1__AgencyEvent *ev, char *why, size_t whylen)
 			break;
 		/* Northumberland risk matrix: scores 0-4 (seed 003). */
 		if (v->score > 4) {
-			say(why, whylen, "vcl[%zu].score: %u is not 0-4", i,
-			    v->score);
+			mash_why(why, whylen, "vcl[%zu].score: %u is not 0-4",
+			         i, v->score);
 			return MASH_ERR_BAD_SEVERITY;
 		}
 	}
@@ -586,9 +573,9 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 		owner = "police";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && !one_of(d->dash_risk, dash, 3)) {
-			say(why, whylen,
-			    "police.dash_risk: not standard, "
-			    "medium or high");
+			mash_why(why, whylen,
+			         "police.dash_risk: not standard, "
+			         "medium or high");
 			rc = MASH_ERR_BAD_ENUM;
 		}
 		if (rc == MASH_OK)
@@ -629,16 +616,16 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 		owner = "education";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && d->attendance_pct > 100) {
-			say(why, whylen,
-			    "education.attendance_pct: %u is not "
-			    "0-100",
-			    d->attendance_pct);
+			mash_why(why, whylen,
+			         "education.attendance_pct: %u is not "
+			         "0-100",
+			         d->attendance_pct);
 			rc = MASH_ERR_INVAL;
 		}
 		if (rc == MASH_OK && !one_of(d->exclusion_type, excl, 2)) {
-			say(why, whylen,
-			    "education.exclusion_type: not "
-			    "fixed-term or permanent");
+			mash_why(why, whylen,
+			         "education.exclusion_type: not "
+			         "fixed-term or permanent");
 			rc = MASH_ERR_BAD_ENUM;
 		}
 		break;
@@ -690,19 +677,19 @@ check_detail(const Mash__V1__AgencyEvent *ev, int64_t today, char *why,
 		owner = "social-care";
 		rc = str_fields(f, NFIELDS(f), why, whylen);
 		if (rc == MASH_OK && d->held_at < 0) {
-			say(why, whylen, "social_care.held_at: negative");
+			mash_why(why, whylen, "social_care.held_at: negative");
 			rc = MASH_ERR_BAD_TIME;
 		}
 		break;
 	}
 	default:
-		say(why, whylen, "detail: unknown case %d",
-		    (int)ev->detail_case);
+		mash_why(why, whylen, "detail: unknown case %d",
+		         (int)ev->detail_case);
 		return MASH_ERR_BAD_ENUM;
 	}
 	if (rc == MASH_OK && strcmp(owner, ev->agency) != 0) {
-		say(why, whylen, "detail: %s detail in an event from %s", owner,
-		    ev->agency);
+		mash_why(why, whylen, "detail: %s detail in an event from %s",
+		         owner, ev->agency);
 		rc = MASH_ERR_AGENCY_MISMATCH;
 	}
 	return rc;
@@ -713,11 +700,12 @@ check_time(int64_t t, const char *name, int64_t now_ms, char *why,
            size_t whylen)
 {
 	if (t <= 0) {
-		say(why, whylen, "%s: missing or not after 1970", name);
+		mash_why(why, whylen, "%s: missing or not after 1970", name);
 		return MASH_ERR_BAD_TIME;
 	}
 	if (t > now_ms + MASH_EVT_MAX_FUTURE_MS) {
-		say(why, whylen, "%s: more than a day in the future", name);
+		mash_why(why, whylen, "%s: more than a day in the future",
+		         name);
 		return MASH_ERR_BAD_TIME;
 	}
 	return MASH_OK;
@@ -734,26 +722,27 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (ev == NULL) {
-		say(why, whylen, "event: missing");
+		mash_why(why, whylen, "event: missing");
 		goto out;
 	}
 	today = now_ms >= 0 ? now_ms / 86400000 : -1 - (-now_ms - 1) / 86400000;
 	if (!mash_evt_agency_valid(ev->agency)) {
 		rc = MASH_ERR_UNKNOWN_AGENCY;
-		say(why, whylen,
-		    "agency: not one of police, health, "
-		    "education, yot, housing, social-care");
+		mash_why(why, whylen,
+		         "agency: not one of police, health, "
+		         "education, yot, housing, social-care");
 		goto out;
 	}
 	if (topic_agency != NULL && strcmp(ev->agency, topic_agency) != 0) {
 		rc = MASH_ERR_AGENCY_MISMATCH;
-		say(why, whylen, "agency: %s, but published on the %.32s topic",
-		    ev->agency, topic_agency);
+		mash_why(why, whylen,
+		         "agency: %s, but published on the %.32s topic",
+		         ev->agency, topic_agency);
 		goto out;
 	}
 	if (empty(ev->event_id)) {
 		rc = MASH_ERR_MISSING_FIELD;
-		say(why, whylen, "event_id: missing");
+		mash_why(why, whylen, "event_id: missing");
 		goto out;
 	}
 	for (i = 0; ev->event_id[i] != '\0'; i++) {
@@ -763,8 +752,9 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '-')) {
 			rc = MASH_ERR_BAD_ID;
-			say(why, whylen, "event_id: not [A-Za-z0-9-]{1,%u}",
-			    MASH_EVT_ID_MAX);
+			mash_why(why, whylen,
+			         "event_id: not [A-Za-z0-9-]{1,%u}",
+			         MASH_EVT_ID_MAX);
 			goto out;
 		}
 	}
@@ -777,8 +767,8 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 	if (ev->category == MASH__V1__CATEGORY__CATEGORY_UNSPECIFIED ||
 	    mash_evt_category_name((int)ev->category) == NULL) {
 		rc = MASH_ERR_BAD_ENUM;
-		say(why, whylen, "category: %d is not a known category",
-		    (int)ev->category);
+		mash_why(why, whylen, "category: %d is not a known category",
+		         (int)ev->category);
 		goto out;
 	}
 	/* Wire contract: 30-32 are published by social care to stop or
@@ -788,24 +778,24 @@ mash_evt_validate(const Mash__V1__AgencyEvent *ev, const char *topic_agency,
 	     ev->category == MASH__V1__CATEGORY__REFERRAL_DECISION) &&
 	    strcmp(ev->agency, "social-care") != 0) {
 		rc = MASH_ERR_AGENCY_MISMATCH;
-		say(why, whylen,
-		    "category: %s is published only by "
-		    "social-care",
-		    mash_evt_category_name((int)ev->category));
+		mash_why(why, whylen,
+		         "category: %s is published only by "
+		         "social-care",
+		         mash_evt_category_name((int)ev->category));
 		goto out;
 	}
 	/* Northumberland risk matrix (seed 003): 0 no apparent risk .. 4
 	 * very high, harm imminent. */
 	if (ev->severity > 4) {
 		rc = MASH_ERR_BAD_SEVERITY;
-		say(why, whylen, "severity: %u is not 0-4", ev->severity);
+		mash_why(why, whylen, "severity: %u is not 0-4", ev->severity);
 		goto out;
 	}
 	if (protobuf_c_enum_descriptor_get_value(&mash__v1__consent__descriptor,
 	                                         (int)ev->consent) == NULL) {
 		rc = MASH_ERR_BAD_ENUM;
-		say(why, whylen, "consent: %d is not a known value",
-		    (int)ev->consent);
+		mash_why(why, whylen, "consent: %d is not a known value",
+		         (int)ev->consent);
 		goto out;
 	}
 	rc = check_handling(ev->handling, why, whylen);
