@@ -1,9 +1,11 @@
 /*
  * bench_env: the per-message crypto and validation cost, alone (no MQTT,
  * no SQLite): envelope seals/s and opens/s (trust lookup + Ed25519 verify
- * + copies) for a 1 KiB payload, event decode+validate/s for a realistic
- * police event, and the time to (re)load a trust store of 6 x 50 keys
- * (what SIGHUP costs). Each figure is the median of RUNS runs.
+ * + copies) for a 1 KiB payload, inbox seals/s (one sealed delivery:
+ * X25519 + HKDF + AES-GCM to the recipient, then signed; issue 25), event
+ * decode+validate/s for a realistic police event, and the time to (re)load a
+ * trust store of 6 x 50 keys (what SIGHUP costs). Each figure is the median of
+ * RUNS runs.
  *
  * usage: bench_env [N] [RUNS]   (N messages per run, default 20000)
  */
@@ -18,6 +20,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "crypto/env.h"
+#include "crypto/inbox.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
 #include "event/evt.h"
@@ -124,7 +127,10 @@ main(int argc, char **argv)
 	    "police", "health", "education", "yot", "housing", "social-care"};
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
 	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5, r, s, k;
-	double seal[MAX_RUNS], open[MAX_RUNS], val[MAX_RUNS], load[MAX_RUNS];
+	double seal[MAX_RUNS], open[MAX_RUNS], val[MAX_RUNS], load[MAX_RUNS],
+	    inbox[MAX_RUNS];
+	uint8_t rcpt_pub[MASH_KEY_PUB_LEN];
+	struct mash_key *rcpt = NULL;
 	char dir[] = "/tmp/mash-bench-env-XXXXXX", id[32];
 	struct mash_key *key = NULL, *tmp;
 	struct mash_trust *trust = NULL;
@@ -152,6 +158,9 @@ main(int argc, char **argv)
 				mash_key_free(tmp);
 		}
 	}
+	if (mash_key_generate_kind(MASH_KEY_X25519, &rcpt) != MASH_OK ||
+	    mash_key_public_raw(rcpt, rcpt_pub) != MASH_OK)
+		return 1;
 	memset(payload, 0x5a, sizeof(payload));
 	evbuf = packed_event(&evlen);
 	for (r = 0; r < runs; r++) {
@@ -199,11 +208,25 @@ main(int argc, char **argv)
 			mash_evt_free(ev);
 		}
 		val[r] = (double)n / (now_s() - t0);
+
+		t0 = now_s();
+		for (i = 0; i < n; i++) {
+			mash_free(env);
+			env = NULL;
+			if (mash_inbox_seal(key, "mashd", "police-0", "analyst",
+			                    rcpt_pub, "mash.v1.SharedRecord",
+			                    payload, sizeof(payload), &env,
+			                    &envlen) != MASH_OK)
+				return 1;
+		}
+		inbox[r] = (double)n / (now_s() - t0);
 	}
 	printf("envelope seal (1 KiB payload):   %10.0f /s\n",
 	       median(seal, runs));
 	printf("envelope open (1 KiB payload):   %10.0f /s\n",
 	       median(open, runs));
+	printf("inbox seal (1 KiB, sealed+signed): %8.0f /s\n",
+	       median(inbox, runs));
 	printf("event decode+validate (%zu B):  %10.0f /s\n", evlen,
 	       median(val, runs));
 	printf("trust store load (300 keys):     %10.2f ms\n",
@@ -211,6 +234,7 @@ main(int argc, char **argv)
 	mash_free(env);
 	free(evbuf);
 	mash_key_free(key);
+	mash_key_free(rcpt);
 	mash_trust_free(trust);
 	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

@@ -5,7 +5,9 @@
  *
  * Threads: Paho runs its own; everything here runs on the main (core)
  * thread, except the sealing of an event's deliveries, which one worker
- * shares while the main thread waits for the batch (daemon/seal_pool.h).
+ * shares while the main thread waits for the batch (daemon/seal_pool.h),
+ * and the publishing of the outbox, which another does while the main
+ * thread handles the next batch (daemon/outbox_pump.h).
  * Signals are blocked before Paho starts (so its threads inherit the mask) and
  * read from a signalfd in the main loop: no work happens in a signal handler.
  */
@@ -36,6 +38,7 @@
 #include "daemon/deliver.h"
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
+#include "daemon/outbox_pump.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
 #include "daemon/triggers.h"
@@ -94,7 +97,7 @@ mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
 void
 mashd_after_commit(struct mashd *d)
 {
-	(void)mashd_outbox_flush_now(d);
+	(void)mashd_outbox_flush_bg(d);
 }
 
 /* ---- ticks ----------------------------------------------------------- */
@@ -155,7 +158,7 @@ static int
 tick_outbox(struct mashd *d, void *arg)
 {
 	(void)arg;
-	return mashd_outbox_flush_now(d);
+	return mashd_outbox_flush_bg(d);
 }
 
 static void
@@ -549,6 +552,13 @@ mashd_start_mq(struct mashd *d)
 	rc = mash_mq_new(&o, &d->mq);
 	if (rc != MASH_OK)
 		return rc;
+	/* A batch's deliveries published while the next batch is handled
+	 * (issue 22); without the thread, after each commit in turn. */
+	rc = mashd_pump_new(mashd_outbox_send, d, &d->pump);
+	if (rc != MASH_OK)
+		mash_warn("outbox published between batches only: no pump "
+		          "thread (%s)",
+		          mash_errname(rc));
 	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
 	if (rc == MASH_OK && d->cfg.mqtt_picture_subscribe[0] != '\0')
 		rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_picture_subscribe,
@@ -724,6 +734,8 @@ mashd_run(struct mashd *d, int sfd)
 	end = mash_mono_ms() + d->cfg.drain_timeout_ms;
 	while (mash_mq_queued(d->mq) > 0 && mash_mono_ms() < end)
 		(void)drain(d, BATCH);
+	/* The last batches' deliveries out, their PUBACKs awaited. */
+	(void)mashd_outbox_flush_now(d);
 	(void)mashd_audit_checkpoint_now(
 	    d); /* every record under a checkpoint */
 	publish_status(d, 0);
@@ -737,6 +749,7 @@ mashd_run(struct mashd *d, int sfd)
 void
 mashd_teardown(struct mashd *d)
 {
+	mashd_pump_free(d->pump); /* publishes through d->mq */
 	mash_mq_free(d->mq);
 	mashd_status_free(d->status);
 	mashd_seal_pool_free(d->seal_pool);

@@ -3,9 +3,12 @@
  *
  * One struct mashd per process, owned by main (daemon/mashd.c) and used
  * only on the core thread (Paho's threads never see it: they only fill the
- * adapter's queue). The main loop polls the MQTT queue, the signal fd and
- * the tick timer; each message goes through mashd_dispatch() (dispatch.c)
- * to one handler per message type (handle_event.c, handle_picture.c).
+ * adapter's queue), except that the seal pool's worker reads the key and
+ * the directory while the core thread waits for it, and the outbox pump
+ * reads mq and cfg, which do not change after start-up. The main loop polls the
+ * MQTT queue, the signal fd and the tick timer; each message goes through
+ * mashd_dispatch() (dispatch.c) to one handler per message type
+ * (handle_event.c, handle_picture.c).
  *
  * Hook points for other modules (keep additions to one line each):
  *   - mashd_after_store(): inside the event's transaction, after it is
@@ -108,6 +111,7 @@ struct mashd {
 	int stopping;               /* SIGTERM seen: draining */
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
 	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
+	struct mashd_pump *pump; /* the outbox published beside the core */
 
 	/* Group commit (mashd_batch_*): while batch_open, each event is a
 	 * savepoint of one transaction and its receipt waits in deferred
@@ -187,16 +191,31 @@ int mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg);
 int mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
                       const char *case_id, uint64_t audit_seq);
 
-/* After the event's transaction committed: mashd_outbox_flush_now. */
+/* After the event's transaction committed: mashd_outbox_flush_bg. */
 void mashd_after_commit(struct mashd *d);
 
 /*
  * Publish the store's pending outbox (daemon/outbox.h) through the MQTT
  * adapter (QoS 1, PUBACK awaited), oldest first, stopping at the first
- * failure (kept for the next flush). Call outside a transaction. MASH_OK
- * when the outbox is empty, or the error (logged).
+ * failure (kept for the next flush): first what the pump has in flight,
+ * then the rest. Call outside a transaction. MASH_OK when the outbox is
+ * empty, or the error (logged).
  */
 int mashd_outbox_flush_now(struct mashd *d);
+
+/*
+ * Mark what the pump published done and hand it the pending outbox
+ * (daemon/outbox_pump.h), without waiting for the PUBACKs; without a pump,
+ * mashd_outbox_flush_now. Call outside a transaction. The last job's
+ * error (logged), or MASH_OK.
+ */
+int mashd_outbox_flush_bg(struct mashd *d);
+
+/* mashd_outbox_send_many_fn over the MQTT adapter (ctx: the mashd); called
+ * on the pump thread, it reads only d->mq and d->cfg. */
+void mashd_outbox_send(void *ctx, const char *const *topic,
+                       const unsigned char *const *bytes, const size_t *len,
+                       size_t n, int *rcs);
 
 /* Seal and queue every held delivery whose recipient now has a key, then
  * flush (daemon/publish.c; at start-up and after each reload). */

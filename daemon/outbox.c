@@ -22,10 +22,8 @@
 #include "daemon/outbox.h"
 #include "store/store.h"
 
-/* Mark ids[0, n) done in one transaction (one fsync). Only rows already
- * published get here; a failure only means a second publish. */
-static int
-mark_done(struct mash_store *st, const int64_t *ids, size_t n)
+int
+mashd_outbox_mark_done(struct mash_store *st, const int64_t *ids, size_t n)
 {
 	size_t i;
 	int rc;
@@ -95,7 +93,7 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
 	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
 	/* On the stack: a flush runs after every batch and every tick. */
-	int64_t done[MASHD_OUTBOX_MARK_MAX], after = 0;
+	int64_t done[MASHD_OUTBOX_MARK_MAX] = {0}, after = 0;
 	size_t sent = 0, n_done = 0, i, k;
 	int rc = MASH_ERR_INVAL, mrc;
 
@@ -138,7 +136,7 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 			goto out;
 		}
 		if (n_done + MASHD_OUTBOX_FLUSH_BATCH > MASHD_OUTBOX_MARK_MAX) {
-			rc = mark_done(st, done, n_done);
+			rc = mashd_outbox_mark_done(st, done, n_done);
 			if (rc != MASH_OK)
 				goto out;
 			n_done = 0;
@@ -150,7 +148,7 @@ mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
 	rc = MASH_OK;
 out:
 	/* Also after a failed send: what the broker took is done. */
-	mrc = st != NULL ? mark_done(st, done, n_done) : MASH_OK;
+	mrc = st != NULL ? mashd_outbox_mark_done(st, done, n_done) : MASH_OK;
 	if (rc == MASH_OK)
 		rc = mrc;
 	mash_store_outbox_list_free(l);

@@ -71,6 +71,11 @@ int mashd_outbox_flush_many(struct mash_store *st,
                             mashd_outbox_send_many_fn send, void *ctx,
                             size_t *n_sent);
 
+/* Remove ids[0, n) from the outbox in one transaction (one fsync). Only
+ * rows already published belong here; a failure only means a second
+ * publish. Call outside a transaction. */
+int mashd_outbox_mark_done(struct mash_store *st, const int64_t *ids, size_t n);
+
 /*
  * seal_to: seal payload (payload_type) to recipient and sign it as the
  * daemon (crypto/inbox.h) into *env (mash_malloc'd, the caller frees) and

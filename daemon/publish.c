@@ -17,6 +17,7 @@
 #include "crypto/inbox.h"
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
+#include "daemon/outbox_pump.h"
 #include "daemon/seal_pool.h"
 #include "policy/dir.h"
 
@@ -121,12 +122,11 @@ mashd_release_held(struct mashd *d)
 		(void)mashd_outbox_flush_now(d);
 }
 
-/* mashd_outbox_send_many_fn over the MQTT adapter: QoS 1, not retained,
- * one pipeline. */
-static void
-outbox_send(void *ctx, const char *const *topic,
-            const unsigned char *const *bytes, const size_t *len, size_t n,
-            int *rcs)
+/* QoS 1, not retained, one pipeline. */
+void
+mashd_outbox_send(void *ctx, const char *const *topic,
+                  const unsigned char *const *bytes, const size_t *len,
+                  size_t n, int *rcs)
 {
 	struct mash_mq_out out[MASHD_OUTBOX_FLUSH_BATCH];
 	struct mashd *d = ctx;
@@ -154,12 +154,32 @@ mashd_outbox_flush_now(struct mashd *d)
 	size_t n = 0;
 	int rc;
 
-	rc = mashd_outbox_flush_many(d->store, outbox_send, d, &n);
+	if (d->pump != NULL) {
+		/* In order: what is in flight before what is read next. */
+		(void)mashd_pump_settle(d->pump, d->store, &n); /* logs */
+		if (n > 0)
+			mash_debug("outbox: %zu message(s) published", n);
+	}
+	rc = mashd_outbox_flush_many(d->store, mashd_outbox_send, d, &n);
 	if (n > 0)
 		mash_debug("outbox: %zu message(s) published", n);
 	if (rc != MASH_OK)
 		mash_warn("outbox: flush stopped (%s); the rest stay pending",
 		          mash_errname(rc));
+	return rc;
+}
+
+int
+mashd_outbox_flush_bg(struct mashd *d)
+{
+	size_t n = 0;
+	int rc;
+
+	if (d->pump == NULL)
+		return mashd_outbox_flush_now(d);
+	rc = mashd_pump_flush(d->pump, d->store, &n); /* logs failures */
+	if (n > 0)
+		mash_debug("outbox: %zu message(s) published", n);
 	return rc;
 }
 

@@ -1,0 +1,58 @@
+/*
+ * outbox_pump.h - publish the outbox on a thread of its own, so that the
+ * daemon's core thread handles the next batch of events while the broker
+ * acknowledges the last batch's deliveries (issue 22: waiting for those
+ * PUBACKs was a quarter of the core thread's time with five agents).
+ *
+ * One job at a time: mashd_pump_flush first finishes the job in flight
+ * (its acknowledged rows are marked done in one transaction), then hands
+ * the pending rows, up to MASHD_OUTBOX_MARK_MAX, oldest first, to the
+ * pump and returns without waiting for them. Since no job is in flight
+ * when the rows are read, every pending row read is one not yet
+ * published, or one whose publish failed: nothing is handed over twice,
+ * and a failure is retried by the next flush, in order (the pump stops
+ * a job at its first failed list, as mashd_outbox_flush_many does).
+ *
+ * The pump thread never touches the store: it only reads the job's rows,
+ * which the core thread owns and frees. Delivery stays at-least-once: a
+ * crash before the done marks commit publishes those rows again.
+ *
+ * mashd_pump_* are called from the core thread only.
+ */
+#ifndef MASHD_OUTBOX_PUMP_H
+#define MASHD_OUTBOX_PUMP_H
+
+#include <stddef.h>
+
+#include "daemon/outbox.h"
+
+struct mash_store;
+struct mashd_pump;
+
+/* A pump publishing through send (ctx passed through; called on the pump
+ * thread, MASHD_OUTBOX_FLUSH_BATCH messages at most per call). MASH_OK,
+ * MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_INTERNAL (no thread). */
+int mashd_pump_new(mashd_outbox_send_many_fn send, void *ctx,
+                   struct mashd_pump **out);
+
+/*
+ * Finish the job in flight (mashd_pump_settle), then start one with the
+ * pending rows of st. Call outside a transaction. *n_done (may be NULL)
+ * gets how many rows the finished job published. MASH_OK, or the
+ * finished job's first send error (its rows from there stay pending), or
+ * a store error.
+ */
+int mashd_pump_flush(struct mashd_pump *p, struct mash_store *st,
+                     size_t *n_done);
+
+/* Wait for the job in flight, if any, and mark what it published done;
+ * starts nothing. Errors as mashd_pump_flush. */
+int mashd_pump_settle(struct mashd_pump *p, struct mash_store *st,
+                      size_t *n_done);
+
+/* Wait for the job in flight (its rows are not marked: a store may be
+ * gone; they are published again at the next start), stop the thread,
+ * free. NULL allowed. */
+void mashd_pump_free(struct mashd_pump *p);
+
+#endif
