@@ -261,6 +261,63 @@ out:
 	return rc;
 }
 
+/* "by_rule": [{"basis":..,"decision":"shared"|"withheld","fields":[..],
+ * "rule":..}, ...] in the caller's order (docs/internals/audit.md). */
+static int
+set_by_rule(json_t *obj, const struct mash_aud_rule_fields *g, size_t n)
+{
+	json_t *arr = NULL, *e = NULL;
+	size_t i;
+	int rc = MASH_ERR_INVAL;
+
+	if (n == 0)
+		return MASH_OK;
+	if (g == NULL || n > MASH_AUD_MAX_FIELDS)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	arr = json_array();
+	if (arr == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		rc = MASH_ERR_INVAL;
+		if (g[i].rule_id == NULL || g[i].rule_id[0] == '\0' ||
+		    g[i].n_fields == 0)
+			goto out;
+		rc = MASH_ERR_NOMEM;
+		e = json_object();
+		if (e == NULL ||
+		    json_object_set_new(
+		        e, "decision",
+		        json_string(g[i].shared ? "shared" : "withheld")))
+			goto out;
+		rc = set_string(e, "rule", g[i].rule_id, MASH_AUD_MAX_ID);
+		if (rc == MASH_OK)
+			rc = set_string(e, "basis", g[i].legal_basis,
+			                MASH_AUD_MAX_ID);
+		if (rc == MASH_OK)
+			rc = set_names(e, "fields", g[i].fields, g[i].n_fields);
+		if (rc != MASH_OK)
+			goto out;
+		rc = MASH_ERR_NOMEM;
+		if (json_array_append_new(arr, e) != 0) {
+			e = NULL;
+			goto out;
+		}
+		e = NULL; /* transferred */
+	}
+	rc = MASH_ERR_NOMEM;
+	if (json_object_set_new(obj, "by_rule", arr) != 0) {
+		arr = NULL;
+		goto out;
+	}
+	arr = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	json_decref(e);
+	json_decref(arr);
+	return rc;
+}
+
 /* Mask every string inside a parsed "extra" value, in place. Keys are
  * checked, not masked: a key with a ten-digit run is refused. */
 static int
@@ -378,6 +435,8 @@ encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
 	if (rc == MASH_OK)
 		rc =
 		    set_string(obj, "reason", rec->reason, MASH_AUD_MAX_REASON);
+	if (rc == MASH_OK)
+		rc = set_by_rule(obj, rec->by_rule, rec->n_by_rule);
 	if (rc != MASH_OK)
 		goto out;
 	if (rec->extra_json != NULL && rec->extra_json[0] != '\0') {

@@ -5,8 +5,9 @@
  * open), and signed checkpoints of that tree.
  *
  * Record encoding (the Merkle leaf): compact JSON with sorted keys
- * (jansson JSON_COMPACT | JSON_SORT_KEYS), always with "v":1, "seq",
- * "type", "time" and "actor"; the other keys only when set. See
+ * (jansson JSON_COMPACT | JSON_SORT_KEYS), always with "v" (2; version 1
+ * records, without "by_rule", still verify), "seq", "type", "time" and
+ * "actor"; the other keys only when set. See
  * docs/internals/audit.md. A record holds ids, agency names, field NAMES,
  * rule ids and legal bases, never names, dates of birth, NHS numbers or
  * summaries: strings are length-bounded and any 10-digit number in them is
@@ -29,8 +30,10 @@
 struct sqlite3;
 struct mash_aud;
 
-/* Record format version written as "v". */
-#define MASH_AUD_VERSION 1
+/* Record format version written as "v"; 2 added "by_rule" (issue 26).
+ * Verifiers accept MASH_AUD_VERSION_MIN..MASH_AUD_VERSION. */
+#define MASH_AUD_VERSION     2
+#define MASH_AUD_VERSION_MIN 1
 /* Largest string value (ids, names of fields, rule ids): bytes. */
 #define MASH_AUD_MAX_ID 128u
 /* Largest reason text: bytes. Far below a summary on purpose. */
@@ -73,6 +76,16 @@ enum mash_aud_type {
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
 #define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_HELD
 
+/* The fields of a decision one rule decided ("by_rule", version 2): which
+ * rule shared, and which withheld, each field (issue 26). */
+struct mash_aud_rule_fields {
+	const char *rule_id;       /* "default-deny" when no rule named them */
+	const char *legal_basis;   /* may be NULL or "" */
+	int shared;                /* 1 shared, 0 withheld */
+	const char *const *fields; /* their NAMES, at least one */
+	size_t n_fields;
+};
+
 /*
  * One audit record as the caller describes it. Every pointer is borrowed
  * for the duration of the call and may be NULL (or n_* 0) when it does not
@@ -95,6 +108,9 @@ struct mash_aud_record {
 	size_t n_withheld;
 	const char *reason;     /* error token, break-glass reason, ... */
 	const char *extra_json; /* a small JSON object, e.g. {"sha256":..} */
+	/* DECISION: the fields by the rule that decided them (may be 0) */
+	const struct mash_aud_rule_fields *by_rule;
+	size_t n_by_rule;
 };
 
 /* "EVENT_RECEIVED" etc.; NULL for a value not in the enum. Static. */

@@ -327,8 +327,17 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 	}
 	jv = json_object_get(obj, "v");
 	if (!json_is_integer(jv) ||
-	    json_integer_value(jv) != MASH_AUD_VERSION) {
+	    json_integer_value(jv) < MASH_AUD_VERSION_MIN ||
+	    json_integer_value(jv) > MASH_AUD_VERSION) {
 		set_why(res, "seq %llu: unsupported record version (altered)",
+		        U(seq));
+		goto out;
+	}
+	/* A key of a later version in an earlier one was not written so. */
+	if (json_integer_value(jv) < 2 &&
+	    json_object_get(obj, "by_rule") != NULL) {
+		set_why(res,
+		        "seq %llu: version 1 record with by_rule (altered)",
 		        U(seq));
 		goto out;
 	}

@@ -5,6 +5,12 @@
  * applied (--case, --agency, --principal, --type, --since, --until):
  * a report asked for one child must not count every child's.
  *
+ * Since record version 2 (issue 26) a DECISION says which rule withheld
+ * each field ("by_rule"); the report then also counts, per (agency, rule,
+ * field), the decisions that withheld the field: the "withheld by rule"
+ * view, after the table and under "withheld_by_rule" in --json (--csv
+ * keeps the one table). Version 1 records have no such groups.
+ *
  * Output: an aligned table, --csv (libcsv quoting, RFC 4180) or --json.
  */
 #include <stdio.h>
@@ -21,7 +27,7 @@
 #include "common/str.h"
 
 struct group {
-	char *agency, *basis, *rule;
+	char *agency, *basis, *rule, *field; /* field: "" in the main table */
 	uint64_t decisions, shared, withheld, denied, break_glass;
 	uint64_t fields_shared, fields_withheld;
 };
@@ -31,9 +37,18 @@ struct groups {
 	size_t n, cap;
 };
 
+static void
+group_free(struct group *g)
+{
+	mash_free(g->agency);
+	mash_free(g->basis);
+	mash_free(g->rule);
+	mash_free(g->field);
+}
+
 static struct group *
 group_get(struct groups *gs, const char *agency, const char *basis,
-          const char *rule)
+          const char *rule, const char *field)
 {
 	struct group *g, *nv;
 	size_t i;
@@ -41,7 +56,8 @@ group_get(struct groups *gs, const char *agency, const char *basis,
 	for (i = 0; i < gs->n; i++) {
 		g = &gs->v[i];
 		if (strcmp(g->agency, agency) == 0 &&
-		    strcmp(g->basis, basis) == 0 && strcmp(g->rule, rule) == 0)
+		    strcmp(g->basis, basis) == 0 &&
+		    strcmp(g->rule, rule) == 0 && strcmp(g->field, field) == 0)
 			return g;
 	}
 	if (gs->n == gs->cap) {
@@ -57,10 +73,10 @@ group_get(struct groups *gs, const char *agency, const char *basis,
 	g->agency = mash_strdup(agency);
 	g->basis = mash_strdup(basis);
 	g->rule = mash_strdup(rule);
-	if (g->agency == NULL || g->basis == NULL || g->rule == NULL) {
-		mash_free(g->agency);
-		mash_free(g->basis);
-		mash_free(g->rule);
+	g->field = mash_strdup(field);
+	if (g->agency == NULL || g->basis == NULL || g->rule == NULL ||
+	    g->field == NULL) {
+		group_free(g);
 		return NULL;
 	}
 	gs->n++;
@@ -77,6 +93,22 @@ group_cmp(const void *a, const void *b)
 		c = strcmp(x->basis, y->basis);
 	if (c == 0)
 		c = strcmp(x->rule, y->rule);
+	if (c == 0)
+		c = strcmp(x->field, y->field);
+	return c;
+}
+
+/* The withheld view: by agency, rule, field. */
+static int
+withheld_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c = strcmp(x->agency, y->agency);
+
+	if (c == 0)
+		c = strcmp(x->rule, y->rule);
+	if (c == 0)
+		c = strcmp(x->field, y->field);
 	return c;
 }
 
@@ -99,8 +131,37 @@ report_type(const char *t)
 	       strcmp(t, "BREAK_GLASS") == 0;
 }
 
+/* Count the fields each rule of a version 2 DECISION withheld, per
+ * (agency, rule, field). MASH_OK or MASH_ERR_NOMEM. */
 static int
-count(const struct audit_opts *o, sqlite3 *db, struct groups *gs)
+count_withheld(struct groups *ws, json_t *r)
+{
+	json_t *by = json_object_get(r, "by_rule"), *e, *f;
+	struct group *g;
+	size_t i, k;
+
+	json_array_foreach(by, i, e)
+	{
+		if (strcmp(audit_jstr(e, "decision"), "withheld") != 0)
+			continue;
+		json_array_foreach(json_object_get(e, "fields"), k, f)
+		{
+			if (!json_is_string(f))
+				continue;
+			g = group_get(
+			    ws, audit_jstr(r, "agency"), audit_jstr(e, "basis"),
+			    audit_jstr(e, "rule"), json_string_value(f));
+			if (g == NULL)
+				return MASH_ERR_NOMEM;
+			g->decisions++;
+		}
+	}
+	return MASH_OK;
+}
+
+static int
+count(const struct audit_opts *o, sqlite3 *db, struct groups *gs,
+      struct groups *ws)
 {
 	static const char sql[] =
 	    "SELECT record FROM audit_log WHERE type IN ('DECISION',"
@@ -138,13 +199,16 @@ count(const struct audit_opts *o, sqlite3 *db, struct groups *gs)
 		}
 		g = group_get(gs, audit_jstr(r, "agency"),
 		              audit_jstr(r, "legal_basis"),
-		              audit_jstr(r, "rule_id"));
+		              audit_jstr(r, "rule_id"), "");
+		type = audit_jstr(r, "type");
+		if (g != NULL && strcmp(type, "DECISION") == 0 &&
+		    count_withheld(ws, r) != MASH_OK)
+			g = NULL;
 		if (g == NULL) {
 			mashctl_die(G, "out of memory");
 			ex = MASHCTL_EXIT_FAIL;
 			goto out;
 		}
-		type = audit_jstr(r, "type");
 		ns = json_array_size(json_object_get(r, "shared"));
 		nw = json_array_size(json_object_get(r, "withheld"));
 		if (strcmp(type, "DECISION") == 0) {
@@ -169,6 +233,8 @@ count(const struct audit_opts *o, sqlite3 *db, struct groups *gs)
 	}
 	if (gs->n > 1)
 		qsort(gs->v, gs->n, sizeof(*gs->v), group_cmp);
+	if (ws->n > 1)
+		qsort(ws->v, ws->n, sizeof(*ws->v), withheld_cmp);
 	ex = MASHCTL_EXIT_OK;
 out:
 	json_decref(r);
@@ -218,8 +284,32 @@ print_csv(const struct groups *gs)
 	}
 }
 
+/* [{"agency","rule_id","legal_basis","field","decisions"}, ...] */
+static json_t *
+withheld_json(const struct groups *ws)
+{
+	json_t *arr = json_array(), *g;
+	size_t i;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < ws->n; i++) {
+		g = json_pack("{s:s, s:s, s:s, s:s, s:I}", "agency",
+		              ws->v[i].agency, "rule_id", ws->v[i].rule,
+		              "legal_basis", ws->v[i].basis, "field",
+		              ws->v[i].field, "decisions",
+		              (json_int_t)ws->v[i].decisions);
+		if (g == NULL || json_array_append_new(arr, g) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static int
-print_json(const struct audit_opts *o, const struct groups *gs)
+print_json(const struct audit_opts *o, const struct groups *gs,
+           const struct groups *ws)
 {
 	json_t *root, *arr, *f, *g;
 	uint64_t c[7];
@@ -261,6 +351,9 @@ print_json(const struct audit_opts *o, const struct groups *gs)
 		goto out;
 	}
 	arr = NULL;
+	if (json_object_set_new(root, "withheld_by_rule", withheld_json(ws)) !=
+	    0)
+		goto out;
 	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 		goto out;
 	putchar('\n');
@@ -302,6 +395,29 @@ print_table(const struct groups *gs)
 	printf("(%zu group%s)\n", gs->n, gs->n == 1 ? "" : "s");
 }
 
+/* The fields each rule withheld, and in how many decisions. */
+static void
+print_withheld_table(const struct groups *ws)
+{
+	int wa = 6, wr = 7, wf = 5;
+	size_t i;
+
+	if (ws->n == 0)
+		return;
+	for (i = 0; i < ws->n; i++) {
+		wa = maxw(wa, ws->v[i].agency);
+		wr = maxw(wr, ws->v[i].rule);
+		wf = maxw(wf, ws->v[i].field);
+	}
+	printf("\nwithheld by rule:\n");
+	printf("%-*s  %-*s  %-*s  %9s  %s\n", wa, "agency", wr, "rule_id", wf,
+	       "field", "decisions", "legal_basis");
+	for (i = 0; i < ws->n; i++)
+		printf("%-*s  %-*s  %-*s  %9llu  %s\n", wa, ws->v[i].agency, wr,
+		       ws->v[i].rule, wf, ws->v[i].field,
+		       (unsigned long long)ws->v[i].decisions, ws->v[i].basis);
+}
+
 /*
  * Sharing decisions per (agency the record is about, legal basis, rule):
  *   decisions    DECISION records
@@ -314,7 +430,7 @@ print_table(const struct groups *gs)
 int
 audit_report(const struct audit_opts *o, sqlite3 *db)
 {
-	struct groups gs = {NULL, 0, 0};
+	struct groups gs = {NULL, 0, 0}, ws = {NULL, 0, 0};
 	size_t i;
 	int ex;
 
@@ -325,23 +441,25 @@ audit_report(const struct audit_opts *o, sqlite3 *db)
 		            o->type);
 		return MASHCTL_EXIT_USAGE;
 	}
-	ex = count(o, db, &gs);
+	ex = count(o, db, &gs, &ws);
 	if (ex == MASHCTL_EXIT_OK) {
 		if (o->csv)
 			print_csv(&gs);
 		else if (o->json) {
-			if (print_json(o, &gs) != 0) {
+			if (print_json(o, &gs, &ws) != 0) {
 				mashctl_die(G, "out of memory");
 				ex = MASHCTL_EXIT_FAIL;
 			}
-		} else
+		} else {
 			print_table(&gs);
+			print_withheld_table(&ws);
+		}
 	}
-	for (i = 0; i < gs.n; i++) {
-		mash_free(gs.v[i].agency);
-		mash_free(gs.v[i].basis);
-		mash_free(gs.v[i].rule);
-	}
+	for (i = 0; i < gs.n; i++)
+		group_free(&gs.v[i]);
+	for (i = 0; i < ws.n; i++)
+		group_free(&ws.v[i]);
 	mash_free(gs.v);
+	mash_free(ws.v);
 	return ex;
 }

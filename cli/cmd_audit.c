@@ -341,6 +341,23 @@ print_names(json_t *arr)
 	    printf("%s%s", i ? "," : "", json_string_value(v));
 }
 
+/* rule:shared(f1,f2);rule2:withheld(f3) - which rule decided which
+ * fields (record version 2, issue 26). */
+static void
+print_by_rule(json_t *arr)
+{
+	json_t *g;
+	size_t i;
+
+	json_array_foreach(arr, i, g)
+	{
+		printf("%s%s:%s(", i ? ";" : "", audit_jstr(g, "rule"),
+		       audit_jstr(g, "decision"));
+		print_names(json_object_get(g, "fields"));
+		putchar(')');
+	}
+}
+
 /* One readable line per record: the fixed columns, then what applies. */
 static void
 print_row(json_t *r)
@@ -370,6 +387,11 @@ print_row(json_t *r)
 	if (a != NULL) {
 		printf(" withheld=");
 		print_names(a);
+	}
+	a = json_object_get(r, "by_rule");
+	if (a != NULL) {
+		printf(" by_rule=");
+		print_by_rule(a);
 	}
 	if (json_object_get(r, "reason"))
 		printf(" reason=\"%s\"", audit_jstr(r, "reason"));

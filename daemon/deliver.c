@@ -152,6 +152,34 @@ names_of(uint64_t set, const char **names, size_t max)
 	return n;
 }
 
+void
+mashd_decision_by_rule(const struct mash_policy *pol,
+                       const struct mash_pol_decision *d,
+                       struct mashd_by_rule *out)
+{
+	struct mash_pol_rule_group gr[MASH_POL_F_COUNT + 1];
+	size_t n, i, used = 0, k;
+
+	n = mash_pol_decision_groups(pol, d, gr, MASH_POL_F_COUNT + 1);
+	if (n > MASH_POL_F_COUNT + 1)
+		n = MASH_POL_F_COUNT + 1; /* cannot happen: one field each */
+	out->n = 0;
+	for (i = 0; i < n; i++) {
+		/* Each present field is in exactly one group. */
+		k = names_of(gr[i].fields, out->names + used,
+		             MASH_POL_F_COUNT - used);
+		if (k == 0)
+			continue;
+		out->g[out->n].rule_id = gr[i].rule_id;
+		out->g[out->n].legal_basis = gr[i].legal_basis;
+		out->g[out->n].shared = gr[i].shared;
+		out->g[out->n].fields = out->names + used;
+		out->g[out->n].n_fields = k;
+		out->n++;
+		used += k;
+	}
+}
+
 /* {"flags":[...],"level":N} for the DECISION record. */
 static void
 decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
@@ -188,6 +216,7 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	struct mash_pol_recipient r = {e->principal, e->role, e->agency};
 	struct mash_pol_decision dec;
 	struct mash_aud_record ar;
+	struct mashd_by_rule by;
 	const char *shared[MASH_POL_F_COUNT], *withheld[MASH_POL_F_COUNT];
 	char extra[256];
 	Mash__V1__SharedRecord rec;
@@ -221,6 +250,9 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	ar.reason = dec.reason;
 	decision_extra(&dec, extra, sizeof(extra));
 	ar.extra_json = extra;
+	mashd_decision_by_rule(pol, &dec, &by);
+	ar.by_rule = by.g;
+	ar.n_by_rule = by.n;
 	rc = mash_aud_append(d->cfg.aud, &ar, &dseq);
 	if (rc != MASH_OK)
 		goto out;

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/aud.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/pol.h"
 
@@ -76,6 +77,19 @@ struct mashd_deliver_stats {
 
 /* MASH_OK and *out, or MASH_ERR_INVAL (missing store, aud or seal),
  * MASH_ERR_NOMEM. */
+/* A decision's fields by the rule that decided them, for the DECISION
+ * record's by_rule (issue 26); g[i].fields point into names. */
+struct mashd_by_rule {
+	struct mash_aud_rule_fields g[MASH_POL_F_COUNT + 1];
+	const char *names[MASH_POL_F_COUNT];
+	size_t n;
+};
+
+/* Fill *out from decision d made by pol (mash_pol_decision_groups). */
+void mashd_decision_by_rule(const struct mash_policy *pol,
+                            const struct mash_pol_decision *d,
+                            struct mashd_by_rule *out);
+
 int mashd_deliver_new(const struct mashd_deliver_cfg *cfg,
                       struct mashd_deliver **out);
 

@@ -36,6 +36,7 @@
 #include "common/str.h"
 #include "crypto/env.h"
 #include "crypto/inbox.h"
+#include "daemon/deliver.h"
 #include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
 #include "daemon/picture_triggers.h"
@@ -814,6 +815,7 @@ handle_granted(const struct mashd_picture_env *env,
 	const char *rule_ids[16];
 	const char *band = "";
 	struct mash_aud_record ar;
+	struct mashd_by_rule by;
 	struct mash_dir_entry de;
 	Mash__V1__Picture pic;
 	Mash__V1__Subject subj;
@@ -866,6 +868,9 @@ handle_granted(const struct mashd_picture_env *env,
 		clip(reason, sizeof(reason),
 		     it->by_break_glass ? "picture (break-glass)" : "picture");
 		ar.reason = reason;
+		mashd_decision_by_rule(env->pol, &it->d, &by);
+		ar.by_rule = by.g;
+		ar.n_by_rule = by.n;
 		rc = audit_append(env, &ar, &s->recs[k].audit_seq);
 		if (rc != MASH_OK)
 			goto out;

@@ -426,6 +426,22 @@ mash_pol_rule_count(const struct mash_policy *pol)
 	return pol != NULL ? pol->n_rules : 0;
 }
 
+int
+mash_pol_rule_info(const struct mash_policy *pol, size_t i, const char **id,
+                   const char **legal_basis, int *share)
+{
+	if (pol == NULL || i >= pol->n_rules)
+		return MASH_ERR_NOT_FOUND;
+	if (id != NULL)
+		*id = pol->rules[i].id;
+	if (legal_basis != NULL)
+		*legal_basis =
+		    pol->rules[i].legal_basis ? pol->rules[i].legal_basis : "";
+	if (share != NULL)
+		*share = pol->rules[i].share;
+	return MASH_OK;
+}
+
 const char *
 mash_pol_rule_id(const struct mash_policy *pol, size_t i)
 {
@@ -1537,6 +1553,8 @@ deny_all(struct mash_pol_decision *out, const struct mash_pol_event *ev,
          const char *rule_id, const char *reason)
 {
 	memset(out, 0, sizeof(*out));
+	for (size_t f = 0; f < MASH_POL_F_COUNT; f++)
+		out->field_rule[f] = -1; /* no rule: denied by default */
 	out->rule_id = rule_id;
 	out->legal_basis = "";
 	out->reason = reason;
@@ -1638,6 +1656,9 @@ mash_pol_decide(const struct mash_policy *pol, const struct mash_pol_event *ev,
 		if (fresh == 0)
 			continue;
 		decided |= fresh;
+		for (unsigned f = 0; f < MASH_POL_F_COUNT; f++)
+			if (fresh & FBIT(f))
+				out->field_rule[f] = (int16_t)i;
 		if (out->n_rules < sizeof(out->rules) / sizeof(out->rules[0]))
 			out->rules[out->n_rules] = (uint16_t)i;
 		out->n_rules++;

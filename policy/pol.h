@@ -176,6 +176,18 @@ struct mash_pol_decision {
 	unsigned level;          /* the case level decided at */
 	unsigned n_rules;        /* rules that decided a field */
 	uint16_t rules[16];      /* their indices (first 16), file order */
+	/* The rule that decided each field (share or withhold), by index;
+	 * -1 when none did (denied by default). mash_pol_decision_groups. */
+	int16_t field_rule[MASH_POL_F_COUNT];
+};
+
+/* The fields of one decision decided by one rule (issue 26: an auditor
+ * asks which rule shared, and which withheld, each field). */
+struct mash_pol_rule_group {
+	const char *rule_id;     /* "default-deny" when no rule named them */
+	const char *legal_basis; /* "" for default-deny */
+	int shared;              /* 1 the rule shared them, 0 withheld */
+	uint64_t fields;         /* present fields only */
 };
 
 /* ---- catalogue ---------------------------------------------------- */
@@ -250,6 +262,10 @@ const char *mash_pol_path(const struct mash_policy *pol);
 size_t mash_pol_rule_count(const struct mash_policy *pol);
 /* Id of rule i; NULL if out of range. */
 const char *mash_pol_rule_id(const struct mash_policy *pol, size_t i);
+/* Id, legal basis ("" when none) and share (1) / withhold (0) of rule i
+ * (each output may be NULL); MASH_ERR_NOT_FOUND if out of range. */
+int mash_pol_rule_info(const struct mash_policy *pol, size_t i, const char **id,
+                       const char **legal_basis, int *share);
 
 /* ---- deciding ----------------------------------------------------- */
 
@@ -289,6 +305,18 @@ unsigned mash_pol_case_level(const struct mash_policy *pol,
  */
 const char *mash_pol_delivery_purpose(const struct mash_policy *pol,
                                       unsigned level);
+
+/*
+ * The present fields of d (shared and withheld) grouped by the rule that
+ * decided them, in the order of the rules' first field in the catalogue;
+ * the fields no rule named in one "default-deny" group. pol is the policy
+ * that made d (NULL: everything is default-deny). Writes at most max groups
+ * to out and returns how many there are (MASH_POL_F_COUNT + 1 at most).
+ * policy/explain.c.
+ */
+size_t mash_pol_decision_groups(const struct mash_policy *pol,
+                                const struct mash_pol_decision *d,
+                                struct mash_pol_rule_group *out, size_t max);
 
 /* ---- building what a recipient receives ---------------------------- */
 

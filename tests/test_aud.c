@@ -163,7 +163,7 @@ START_TEST(encoding_is_compact_sorted_and_versioned)
 	    "\"purpose\":\"strategy-discussion\","
 	    "\"recipient\":\"police.pp1\",\"rule_id\":\"health-to-police-s47\","
 	    "\"seq\":7,\"shared\":[\"category\",\"severity\"],\"time\":1234,"
-	    "\"type\":\"DECISION\",\"v\":1,"
+	    "\"type\":\"DECISION\",\"v\":2,"
 	    "\"withheld\":[\"summary\",\"subject.nhs\"]}");
 	ck_assert_uint_eq(len, strlen(out));
 	mash_free(out);
@@ -184,7 +184,7 @@ START_TEST(encoding_omits_unset_fields_and_is_stable)
 	ck_assert_str_eq(a, "{\"actor\":\"police\",\"agency\":\"police\","
 	                    "\"case_id\":\"case-1\",\"event_id\":\"e-9\","
 	                    "\"seq\":1,\"time\":5,"
-	                    "\"type\":\"EVENT_RECEIVED\",\"v\":1}");
+	                    "\"type\":\"EVENT_RECEIVED\",\"v\":2}");
 	mash_free(a);
 	mash_free(b);
 }
@@ -231,10 +231,10 @@ END_TEST
 START_TEST(record_holds_only_whitelisted_keys)
 {
 	static const char *const allowed[] = {
-	    "v",         "seq",      "type",    "time",
-	    "actor",     "case_id",  "agency",  "event_id",
-	    "recipient", "purpose",  "rule_id", "legal_basis",
-	    "shared",    "withheld", "reason",  "extra"};
+	    "v",       "seq",         "type",     "time",      "actor",
+	    "case_id", "agency",      "event_id", "recipient", "purpose",
+	    "rule_id", "legal_basis", "shared",   "withheld",  "reason",
+	    "extra",   "by_rule"};
 	static const char *const f[] = {"category"};
 	struct mash_aud_record r;
 	char *out = NULL, *p, key[64];
@@ -257,6 +257,13 @@ START_TEST(record_holds_only_whitelisted_keys)
 	r.n_withheld = 1;
 	r.reason = "x";
 	r.extra_json = "{\"k\":1}";
+	{
+		static const struct mash_aud_rule_fields g[] = {
+		    {"r", "lb", 1, f, 1}};
+
+		r.by_rule = g;
+		r.n_by_rule = 1;
+	}
 	ck_assert_int_eq(mash_aud_encode(&r, 3, 5, &out, &len), MASH_OK);
 	/* Walk the top-level keys of the compact JSON. */
 	for (p = out; *p != '\0'; p++) {
