@@ -372,9 +372,14 @@ START_TEST(r2_consent_state_decides_narrative_below_l3)
 		                 consent_cases[_i].narrative);
 		ck_assert_int_eq(shares(&d, "detail.police.incident_type"),
 		                 consent_cases[_i].narrative);
-		/* Identity and concern flow whatever the consent. */
-		ck_assert(shares(&d, "subject.family_name"));
-		ck_assert(shares(&d, "category"));
+		/* Identity and concern flow unless consent was refused:
+		 * then a signpost at most (rule 2, issue 26). */
+		ck_assert_int_eq(shares(&d, "subject.family_name"),
+		                 consent_cases[_i].consent !=
+		                     MASH__V1__CONSENT__REFUSED);
+		ck_assert_int_eq(shares(&d, "category"),
+		                 consent_cases[_i].consent !=
+		                     MASH__V1__CONSENT__REFUSED);
 		ck_assert_int_eq((d.flags & MASH_POL_FLAG_CONSENT_REFUSED) != 0,
 		                 consent_cases[_i].consent ==
 		                     MASH__V1__CONSENT__REFUSED);
@@ -410,7 +415,7 @@ START_TEST(r3_l4_core_gets_narrative_despite_refusal_and_sees_flag)
 }
 END_TEST
 
-START_TEST(r4_do_not_disclose_to_family_blocks_school_and_is_flagged)
+START_TEST(r4_do_not_disclose_gives_family_roles_the_concern_and_flag_only)
 {
 	struct mash_policy *pol = load_default();
 	struct test_event t;
@@ -419,11 +424,21 @@ START_TEST(r4_do_not_disclose_to_family_blocks_school_and_is_flagged)
 	police_event(&t);
 	t.h.do_not_disclose_to_family = 1;
 	mash_pol_event_view(&t.ev, &t.view);
+	/* The school and housing learn that a concern exists and must not
+	 * be raised with the family: concern and flag, never the narrative
+	 * or who the child is beyond what they hold (issue 26). */
 	decide(pol, &t, 4, 3, &school, "strategy-discussion", 0, &d);
-	ck_assert_int_eq(d.receives, 0);
-	ck_assert_str_eq(d.rule_id, "r4-do-not-disclose-to-family");
+	ck_assert_int_eq(d.receives, 1);
+	ck_assert_str_eq(d.rule_id, "r4-concern-and-flag-to-family-roles");
+	ck_assert(shares(&d, "category"));
+	ck_assert(shares(&d, "handling.do_not_disclose_to_family"));
+	ck_assert(!shares(&d, "summary"));
+	ck_assert(!shares(&d, "subject.family_name"));
+	ck_assert(withholds(&d, "detail.police.intelligence"));
+	ck_assert(d.flags & MASH_POL_FLAG_DO_NOT_DISCLOSE);
 	decide(pol, &t, 4, 3, &housing, "strategy-discussion", 0, &d);
-	ck_assert_int_eq(d.receives, 0);
+	ck_assert(!shares(&d, "summary"));
+	ck_assert(!shares(&d, "related"));
 	decide(pol, &t, 4, 3, &sw, "strategy-discussion", 0, &d);
 	ck_assert_int_eq(d.receives, 1);
 	ck_assert(d.flags & MASH_POL_FLAG_DO_NOT_DISCLOSE);
@@ -1185,7 +1200,8 @@ pol_suite(void)
 	tcase_add_test(tc,
 	               r3_l4_core_gets_narrative_despite_refusal_and_sees_flag);
 	tcase_add_test(
-	    tc, r4_do_not_disclose_to_family_blocks_school_and_is_flagged);
+	    tc,
+	    r4_do_not_disclose_gives_family_roles_the_concern_and_flag_only);
 	tcase_add_test(tc, r5_official_sensitive_narrows_narrative_not_concern);
 	tcase_add_test(
 	    tc, r5_restrict_to_agencies_withholds_narrative_outside_list);
