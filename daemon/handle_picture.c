@@ -75,6 +75,7 @@ struct req_state {
 	char **agencies;
 	size_t n_agencies;
 	struct mashd_picture_triggers trig;
+	char trig_reason[MASH_S47_MAX_REASON]; /* as the requester reads it */
 	char inbox[MASH_MAX_TOPIC + 1];
 	unsigned level;
 	const char *deny_rule; /* the policy rule behind a denial, or NULL */
@@ -519,6 +520,39 @@ trigger_visible(const struct req_state *s)
 		if (mash_streq(s->who.role, s->trig.msg.required_attendees[i]))
 			return 1;
 	return 0;
+}
+
+/* The reason as the requester may read it (issue 26): a piece about an
+ * agency whose record they do not see becomes "that agency contributed"
+ * or is left out (daemon/trigger_view.h). On any failure they are told
+ * that a discussion is required, not why. */
+static void
+filter_trigger_reason(const struct mashd_picture_env *env, struct req_state *s)
+{
+	const char *ids[MASH_S47_MAX_RULES];
+	int keep[MASH_S47_MAX_CONTRIB];
+	size_t n_ids, i;
+
+	if (env->sees == NULL)
+		return;
+	n_ids = mash_s47_policy_rule_count(env->s47);
+	if (n_ids > MASH_S47_MAX_RULES)
+		n_ids = MASH_S47_MAX_RULES;
+	for (i = 0; i < n_ids; i++)
+		ids[i] = mash_s47_policy_rule_id(env->s47, i);
+	if (mashd_trigger_view(
+	        ids, n_ids, s->trig.raw.reason,
+	        (const char(*)[MASH_S47_MAX_REF])s->trig.raw.events,
+	        s->trig.raw.n_events < MASH_S47_MAX_CONTRIB
+	            ? s->trig.raw.n_events
+	            : MASH_S47_MAX_CONTRIB,
+	        s->kase->case_id, s->who.principal, s->trig.raw.level,
+	        env->sees, env->sees_ctx, s->trig_reason,
+	        sizeof(s->trig_reason), keep) != MASH_OK)
+		(void)mash_strlcpy(s->trig_reason,
+		                   "A strategy discussion is required.",
+		                   sizeof(s->trig_reason));
+	s->trig.msg.reason = s->trig_reason;
 }
 
 /* Keep only the contributing events whose records the requester sees. */
@@ -972,6 +1006,7 @@ handle_granted(const struct mashd_picture_env *env,
 	pic.records = s->recp;
 	if (trigger_visible(s)) {
 		filter_trigger_events(s);
+		filter_trigger_reason(env, s);
 		trigp[0] = &s->trig.msg;
 		pic.n_open_triggers = 1;
 		pic.open_triggers = trigp;
@@ -1169,6 +1204,9 @@ mashd_handle_picture_msg(struct mashd *d, const struct mash_mq_msg *msg)
 	env.clock = &d->clock;
 	env.publish = mashd_picture_publish;
 	env.publish_ctx = d;
+	env.s47 = d->s47;
+	env.sees = mashd_trigger_sees;
+	env.sees_ctx = d;
 	rc = mashd_handle_picture(&env, msg, &out);
 	if (rc != MASH_OK) {
 		d->stats.internal_errors++;

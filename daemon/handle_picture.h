@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 #include "daemon/outbox.h"
+#include "daemon/trigger_view.h"
 
 struct mashd;
 struct mash_aud;
@@ -79,6 +80,13 @@ struct mashd_picture_env {
 	int (*publish)(void *ctx, const char *topic, const uint8_t *buf,
 	               size_t len, const struct mash_mq_props *props);
 	void *publish_ctx;
+	/* The open trigger as the requester may read it (issue 26,
+	 * daemon/trigger_view.h): its s47 policy's rule ids and what the
+	 * requester may learn of each contributing event. NULL sees: the
+	 * reason is shown as stored. */
+	const struct mash_s47_policy *s47;
+	mashd_sees_fn sees;
+	void *sees_ctx;
 };
 
 /* Publish with mash_mq_publish(ctx, ..., MASHD_PICTURE_PUBLISH_MS):

@@ -471,6 +471,7 @@ mashd_start(struct mashd *d)
 		tc.cal = d->cal;
 		tc.principals = principals_cb;
 		tc.seal_to = mashd_seal_to;
+		tc.sees = mashd_trigger_sees;
 		tc.ctx = d;
 		rc = mashd_triggers_new(&tc, &d->triggers);
 		if (rc != MASH_OK) {

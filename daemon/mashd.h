@@ -211,6 +211,12 @@ int mashd_outbox_flush_now(struct mashd *d);
  */
 int mashd_outbox_flush_bg(struct mashd *d);
 
+/* mashd_sees_fn (daemon/trigger_view.h) over d's store, policy and
+ * directory: daemon/trigger_sees.c. */
+int mashd_trigger_sees(void *ctx, const char *case_id, const char *recipient,
+                       const char *event_ref, unsigned level,
+                       unsigned n_agencies, int *record, int *signpost);
+
 /* mashd_outbox_send_many_fn over the MQTT adapter (ctx: the mashd); called
  * on the pump thread, it reads only d->mq and d->cfg. */
 void mashd_outbox_send(void *ctx, const char *const *topic,

@@ -399,24 +399,28 @@ out:
 
 /* ---- delivery ----------------------------------------------------------- */
 
+/* Pack p; reason (NULL: p's own) and keep (NULL: every contributing
+ * event) are what one attendee may read (daemon/trigger_view.h). */
 static int
-pack_trigger(const struct pending *p, unsigned char **buf, size_t *len)
+pack_trigger(const struct pending *p, const char *reason, const int *keep,
+             unsigned char **buf, size_t *len)
 {
 	Mash__V1__StrategyDiscussionTrigger m =
 	    MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT;
 	char *events[MASH_S47_MAX_CONTRIB];
 	char *roles[MASH_S47_MAX_ROLES];
-	size_t i;
+	size_t i, n = 0;
 
 	*buf = NULL;
 	*len = 0;
 	m.case_id = (char *)p->case_id;
 	m.trigger_id = (char *)p->trig.trigger_id;
 	m.rule_id = (char *)p->trig.rule_id;
-	m.reason = (char *)p->trig.reason;
+	m.reason = (char *)(reason != NULL ? reason : p->trig.reason);
 	for (i = 0; i < p->trig.n_events; i++)
-		events[i] = (char *)p->trig.events[i];
-	m.n_contributing_events = p->trig.n_events;
+		if (keep == NULL || keep[i])
+			events[n++] = (char *)p->trig.events[i];
+	m.n_contributing_events = n;
 	m.contributing_events = events;
 	for (i = 0; i < p->trig.n_roles; i++)
 		roles[i] = (char *)p->trig.roles[i];
@@ -437,10 +441,40 @@ pack_trigger(const struct pending *p, unsigned char **buf, size_t *len)
 	return MASH_OK;
 }
 
+/* p packed for recipient: as the policy lets them read it when the
+ * daemon gave a sees callback (issue 26), else whole. */
+static int
+pack_for(struct mashd_triggers *t, const struct pending *p,
+         const char *recipient, unsigned char **buf, size_t *len)
+{
+	const char *ids[MASH_S47_MAX_RULES];
+	char reason[MASH_S47_MAX_REASON];
+	int keep[MASH_S47_MAX_CONTRIB];
+	size_t n_ids, i;
+	int rc;
+
+	if (t->cfg.sees == NULL)
+		return pack_trigger(p, NULL, NULL, buf, len);
+	n_ids = mash_s47_policy_rule_count(t->cfg.policy);
+	if (n_ids > MASH_S47_MAX_RULES)
+		n_ids = MASH_S47_MAX_RULES;
+	for (i = 0; i < n_ids; i++)
+		ids[i] = mash_s47_policy_rule_id(t->cfg.policy, i);
+	rc = mashd_trigger_view(ids, n_ids, p->trig.reason,
+	                        (const char(*)[MASH_S47_MAX_REF])p->trig.events,
+	                        p->trig.n_events, p->case_id, recipient,
+	                        p->trig.level, t->cfg.sees, t->cfg.ctx, reason,
+	                        sizeof(reason), keep);
+	if (rc != MASH_OK)
+		return rc;
+	return pack_trigger(p, reason, keep, buf, len);
+}
+
 /*
  * Seal p for every principal of its roles, add each to the outbox and
  * audit each delivery (TRIGGER_DELIVERY, reason = the kind), all inside
- * the caller's transaction: a rollback takes them all back.
+ * the caller's transaction: a rollback takes them all back. Each attendee
+ * gets the trigger as the policy lets them read it (pack_for).
  */
 static int
 queue_deliveries(struct mashd_triggers *t, const struct pending *p)
@@ -453,9 +487,6 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	int64_t held;
 	int rc;
 
-	rc = pack_trigger(p, &buf, &len);
-	if (rc != MASH_OK)
-		goto out;
 	extra[0] = '{';
 	extra[1] = '\0';
 	(void)json_kv(extra, sizeof(extra), "trigger_id", p->trig.trigger_id,
@@ -485,6 +516,11 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 				continue;
 			(void)mash_strlcpy(sent[n_sent++], names[i],
 			                   MASH_MAX_ID);
+			mash_free(buf);
+			buf = NULL;
+			rc = pack_for(t, p, names[i], &buf, &len);
+			if (rc != MASH_OK)
+				goto out;
 			/* Sealed to each attendee (issue 25); held for one
 			 * without a key, audited as such. */
 			rc = mashd_outbox_queue(

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 
 #include "daemon/outbox.h"
+#include "daemon/trigger_view.h"
 
 struct mash_store;
 struct mash_aud;
@@ -52,6 +53,9 @@ struct mashd_triggers_cfg {
 	int (*principals)(void *ctx, const char *role, const char **names,
 	                  size_t max, size_t *n);
 	mashd_seal_to_fn seal_to;
+	/* What an attendee may learn of a contributing event (issue 26);
+	 * NULL: every attendee reads the whole trigger. */
+	mashd_sees_fn sees;
 	void *ctx;
 };
 

@@ -87,6 +87,23 @@ else
 		grep -qE "^  2026-[0-9]{2}-[0-9]{2}  $a " <<<"$out" ||
 			fail "full run: no $a record on the timeline"
 	done
+	# A trigger is read as the policy lets each attendee read it (issue
+	# 26): housing and the school are told that police contributed, not
+	# police's Vulnerability Checklist score.
+	grep -qF "Open s47 triggers (1)" "$D1/picture-housing.officer1.txt" ||
+		fail "full run: the housing officer's view shows no open trigger"
+	grep -qF "s47.vcl-very-high: police contributed." \
+		"$D1/picture-housing.officer1.txt" ||
+		fail "full run: the housing view does not say police contributed"
+	for f in "$D1/picture-housing.officer1.txt" "$D1/logs/inbox-school.dsl1.log"; do
+		! grep -q "Vulnerability Checklist factor" "$f" ||
+			fail "full run: $f shows another agency's VCL score"
+	done
+	grep -q "Vulnerability Checklist factor 4" "$D1/logs/inbox-sw.sam.log" ||
+		fail "full run: the social worker's trigger lost the VCL reason"
+	# The audit report lists the fields withheld by rule.
+	grep -qF "withheld by rule:" "$D1/audit-report.txt" ||
+		fail "full run: the audit report has no 'withheld by rule' view"
 	# Files kept for inspection.
 	for f in mash.db mashd.cfg picture.cfg mosquitto.conf trust keys/mashd/k1.key.pem logs/mashd.log; do
 		[ -e "$D1/$f" ] || fail "full run: $D1/$f not kept"
