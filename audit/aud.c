@@ -42,6 +42,7 @@ static const char *const type_names[] = {
     [MASH_AUD_PICTURE_GRANTED] = "PICTURE_GRANTED",
     [MASH_AUD_PICTURE_DENIED] = "PICTURE_DENIED",
     [MASH_AUD_BREAK_GLASS] = "BREAK_GLASS",
+    [MASH_AUD_BREAK_GLASS_REFUSED] = "BREAK_GLASS_REFUSED",
     [MASH_AUD_TRIGGER_RAISED] = "TRIGGER_RAISED",
     [MASH_AUD_TRIGGER_UPDATED] = "TRIGGER_UPDATED",
     [MASH_AUD_TRIGGER_DELIVERY] = "TRIGGER_DELIVERY",
@@ -146,12 +147,28 @@ mash_aud_type_parse(const char *name, enum mash_aud_type *out)
  * between digits, "943 476 5919") with '#': a ten-digit number in an audit
  * record could only be an NHS number that a caller passed by mistake, and
  * the trail must never hold one. UUIDs and millisecond times never form a
- * ten-digit run.
+ * ten-digit run. A run inside a hex digest (a run of 32 or more hex
+ * characters: a SHA-256, a key fingerprint) is part of the digest and
+ * kept: one policy in three has a ten-digit run in its SHA-256, and the
+ * POLICY_LOAD record's hash came out mangled ('#') for those.
  */
+static int
+in_hex_digest(const char *s, size_t i, size_t j)
+{
+	size_t a = i, b = j;
+
+	while (a > 0 && isxdigit((unsigned char)s[a - 1]))
+		a--;
+	while (isxdigit((unsigned char)s[b]))
+		b++;
+	return b - a >= 32;
+}
+
 static void
 mask_nhs_like(char *s)
 {
 	size_t i = 0, j, k, digits;
+	int sep;
 
 	while (s[i] != '\0') {
 		if (!isdigit((unsigned char)s[i])) {
@@ -160,18 +177,20 @@ mask_nhs_like(char *s)
 		}
 		j = i;
 		digits = 0;
+		sep = 0;
 		for (;;) {
 			if (isdigit((unsigned char)s[j])) {
 				digits++;
 				j++;
 			} else if ((s[j] == ' ' || s[j] == '-') &&
 			           isdigit((unsigned char)s[j + 1])) {
+				sep = 1;
 				j++;
 			} else {
 				break;
 			}
 		}
-		if (digits == 10) {
+		if (digits == 10 && (sep || !in_hex_digest(s, i, j))) {
 			for (k = i; k < j; k++)
 				if (isdigit((unsigned char)s[k]))
 					s[k] = '#';

@@ -72,9 +72,13 @@ enum mash_aud_type {
 	/* a delivery decided but held: the recipient has no encryption key
 	 * (issue 25); a DELIVERY record follows when it is released */
 	MASH_AUD_DELIVERY_HELD = 18,
+	/* a break-glass override asked for by a role the policy does not
+	 * give it to (sharing-policy.md rule 8, issue 26): refused, the
+	 * ordinary view shown; reason = the reason the requester gave */
+	MASH_AUD_BREAK_GLASS_REFUSED = 19,
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
-#define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_HELD
+#define MASH_AUD_TYPE_MAX MASH_AUD_BREAK_GLASS_REFUSED
 
 /* The fields of a decision one rule decided ("by_rule", version 2): which
  * rule shared, and which withheld, each field (issue 26). */

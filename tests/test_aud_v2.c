@@ -103,6 +103,31 @@ START_TEST(decision_names_the_rule_that_shared_or_withheld_each_field)
 }
 END_TEST
 
+/* A SHA-256 with a ten-digit run is a digest, not an NHS number: kept
+ * whole (the default policy's hash came out masked in POLICY_LOAD); a
+ * ten-digit number glued to a short word is still masked. */
+START_TEST(a_digest_with_ten_digits_in_a_row_is_kept_whole)
+{
+	static const char sha[] = "2a8f3ca90c404f40e92f5b5f74df2e63a0cb64b0c0c4"
+	                          "441692d7b9695816035e";
+	struct mash_aud_record r;
+	char *out = NULL, extra[128];
+	size_t len = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.type = MASH_AUD_POLICY_LOAD;
+	r.actor = "mashd";
+	snprintf(extra, sizeof(extra), "{\"sha256\":\"%s\"}", sha);
+	r.extra_json = extra;
+	r.reason = "NHS9434765919 and 943 476 5919";
+	ck_assert_int_eq(mash_aud_encode(&r, 1, 5, &out, &len), MASH_OK);
+	ck_assert_ptr_nonnull(strstr(out, sha));
+	ck_assert_ptr_null(strstr(out, "9434765919"));
+	ck_assert_ptr_null(strstr(out, "943 476 5919"));
+	mash_free(out);
+}
+END_TEST
+
 START_TEST(a_group_without_a_rule_or_without_fields_is_refused)
 {
 	struct mash_aud_record r;
@@ -254,6 +279,7 @@ suite(void)
 	tcase_add_test(
 	    tc, decision_names_the_rule_that_shared_or_withheld_each_field);
 	tcase_add_test(tc, a_group_without_a_rule_or_without_fields_is_refused);
+	tcase_add_test(tc, a_digest_with_ten_digits_in_a_row_is_kept_whole);
 	tcase_add_test(tc, version_1_and_version_2_records_verify_alike);
 	tcase_add_test(tc, a_version_1_record_with_by_rule_is_named_as_altered);
 	suite_add_tcase(s, tc);
