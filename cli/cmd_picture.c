@@ -619,6 +619,15 @@ mashctl_picture(int argc, char **argv)
 		ret = MASHCTL_PICTURE_DENIED;
 		goto out;
 	}
+	/* Rule 8: an override the policy does not give this role is
+	 * refused and said so; the ordinary view above is what they see. */
+	if (p->break_glass_refused != NULL &&
+	    p->break_glass_refused[0] != '\0') {
+		fprintf(stderr, "mashctl picture: break-glass refused: %s\n",
+		        p->break_glass_refused);
+		ret = MASHCTL_PICTURE_DENIED;
+		goto out;
+	}
 	ret = MASHCTL_PICTURE_SHOWN;
 out:
 	if (p != NULL)

@@ -167,6 +167,78 @@ put_list(FILE *out, char **items, size_t n)
 	}
 }
 
+/* 1 if r says which rule withheld each withheld field (issue 26). */
+static int
+has_withheld_by(const Mash__V1__SharedRecord *r)
+{
+	size_t i;
+
+	if (r->n_withheld_rule != r->n_withheld || r->n_withheld_rules == 0)
+		return 0;
+	for (i = 0; i < r->n_withheld_rule; i++)
+		if (r->withheld_rule[i] >= r->n_withheld_rules)
+			return 0;
+	return 1;
+}
+
+/* "[withheld by RULE: a, b; by RULE2: c]", or "[withheld: a, b]" from a
+ * hub that does not say which rule. */
+static void
+put_withheld(FILE *out, const Mash__V1__SharedRecord *r)
+{
+	size_t g, i;
+	int first;
+
+	if (!has_withheld_by(r)) {
+		fputs("      [withheld: ", out);
+		put_list(out, r->withheld, r->n_withheld);
+		fputs("]\n", out);
+		return;
+	}
+	fputs("      [withheld", out);
+	for (g = 0; g < r->n_withheld_rules; g++) {
+		fputs(g ? "; by " : " by ", out);
+		put_safe(out, r->withheld_rules[g]);
+		fputs(": ", out);
+		first = 1;
+		for (i = 0; i < r->n_withheld; i++) {
+			if (r->withheld_rule[i] != g)
+				continue;
+			if (!first)
+				fputs(", ", out);
+			put_safe(out, r->withheld[i]);
+			first = 0;
+		}
+	}
+	fputs("]\n", out);
+}
+
+/* {"rule": [withheld fields]}: which rule withheld what (issue 26). NULL
+ * on allocation failure. */
+static json_t *
+withheld_by_json(const Mash__V1__SharedRecord *r)
+{
+	json_t *by = json_object(), *a;
+	size_t g, k;
+
+	for (g = 0; by != NULL && g < r->n_withheld_rules; g++) {
+		a = json_array();
+		for (k = 0; a != NULL && k < r->n_withheld; k++)
+			if (r->withheld_rule[k] == g &&
+			    json_array_append_new(
+			        a, json_string(r->withheld[k])) != 0) {
+				json_decref(a);
+				a = NULL;
+			}
+		if (a == NULL ||
+		    json_object_set_new(by, r->withheld_rules[g], a) != 0) {
+			json_decref(by);
+			by = NULL;
+		}
+	}
+	return by;
+}
+
 static void
 render_subject(FILE *out, const Mash__V1__Subject *s)
 {
@@ -357,11 +429,8 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 	}
 	if (r->n_fields > 0 && f == NULL)
 		fputs("      [fields not shown: out of memory]\n", out);
-	if (r->n_withheld > 0) {
-		fputs("      [withheld: ", out);
-		put_list(out, r->withheld, r->n_withheld);
-		fputs("]\n", out);
-	}
+	if (r->n_withheld > 0)
+		put_withheld(out, r);
 	if (r->n_flags > 0) {
 		fputs("      flags: ", out);
 		put_list(out, r->flags, r->n_flags);
@@ -492,6 +561,11 @@ mashctl_picture_render(FILE *out, const Mash__V1__Picture *p,
 		fputs("BREAK-GLASS: access by override; audited and reported "
 		      "to the auditors\n",
 		      out);
+	if (nonempty(p->break_glass_refused)) {
+		fputs("BREAK-GLASS REFUSED: ", out);
+		put_safe(out, p->break_glass_refused);
+		fputc('\n', out);
+	}
 	render_subject(out, p->subject);
 	fprintf(out, "Level:      %s\n", mashctl_level_name(p->level));
 	fputs("VCL band:   ", out);
@@ -616,6 +690,11 @@ record_json(const Mash__V1__SharedRecord *r)
 	    jstr(r->rule_id), "legal_basis", jstr(r->legal_basis), "purpose",
 	    jstr(r->purpose), "reason", jstr(r->reason), "audit_seq",
 	    (json_int_t)r->audit_seq);
+	if (j != NULL && has_withheld_by(r) &&
+	    json_object_set_new(j, "withheld_by", withheld_by_json(r)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 out:
 	json_decref(fields);
 	return j;
@@ -687,6 +766,10 @@ mashctl_picture_to_json(const Mash__V1__Picture *p,
 	    records, "open_triggers", triggers, "break_glass",
 	    p->break_glass ? 1 : 0, "audit_seq", (json_int_t)p->audit_seq);
 	if (doc == NULL)
+		goto out;
+	if (nonempty(p->break_glass_refused) &&
+	    json_object_set_new(doc, "break_glass_refused",
+	                        json_string(p->break_glass_refused)) != 0)
 		goto out;
 	res = doc;
 	doc = NULL; /* transferred */

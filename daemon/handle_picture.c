@@ -76,6 +76,7 @@ struct req_state {
 	size_t n_agencies;
 	struct mashd_picture_triggers trig;
 	char trig_reason[MASH_S47_MAX_REASON]; /* as the requester reads it */
+	char bg_refused[160]; /* why a break-glass was refused, or "" */
 	char inbox[MASH_MAX_TOPIC + 1];
 	unsigned level;
 	const char *deny_rule; /* the policy rule behind a denial, or NULL */
@@ -290,6 +291,18 @@ decide_all(const struct mashd_picture_env *env, struct req_state *s)
 	const char *purpose = s->req->purpose;
 	int want_bg = nonempty(s->req->break_glass_reason);
 	char why[WHY_LEN];
+
+	/* Rule 8: only a role the policy gives break-glass to may use it;
+	 * another is refused, audited and told, never silently ignored. */
+	if (want_bg && !mash_pol_break_glass_allowed(env->pol, s->who.role)) {
+		want_bg = 0;
+		(void)mash_snprintf(
+		    s->bg_refused, sizeof(s->bg_refused),
+		    "role %s may not break glass under the "
+		    "sharing policy (rule 8); the ordinary view "
+		    "is shown",
+		    s->who.role);
+	}
 	size_t i, j, n_agencies = 0;
 	int rc;
 
@@ -926,6 +939,20 @@ handle_granted(const struct mashd_picture_env *env,
 		if (rc != MASH_OK)
 			goto out;
 	}
+	if (s->bg_refused[0] != '\0') {
+		memset(&ar, 0, sizeof(ar));
+		ar.type = MASH_AUD_BREAK_GLASS_REFUSED;
+		ar.actor = s->who.principal;
+		ar.recipient = s->who.principal;
+		ar.case_id = s->kase->case_id;
+		ar.purpose = s->req->purpose;
+		ar.rule_id = "r8-break-glass-roles";
+		clip(reason, sizeof(reason), s->req->break_glass_reason);
+		ar.reason = reason;
+		rc = audit_append(env, &ar, NULL);
+		if (rc != MASH_OK)
+			goto out;
+	}
 	/* The access itself, with the rule ids in force. */
 	pos = 0;
 	extra[0] = '\0';
@@ -1015,6 +1042,8 @@ handle_granted(const struct mashd_picture_env *env,
 	pic.rmg_register = rmg;
 	pic.audit_seq = seq;
 	pic.break_glass = bg_used;
+	if (s->bg_refused[0] != '\0')
+		pic.break_glass_refused = s->bg_refused;
 	rc = send_signed(env, &pic.base, s->inbox, msg);
 	if (rc == MASH_OK)
 		out->answered = 1;

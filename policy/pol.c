@@ -385,6 +385,7 @@ struct mash_policy {
 	size_t n_rules;
 	struct level_rule levels[5]; /* index 2..4 used */
 	const char *delivery[5];     /* index 1..4: static purpose names */
+	uint32_t break_glass_roles;  /* role bits that may break glass */
 };
 
 static void
@@ -424,6 +425,17 @@ size_t
 mash_pol_rule_count(const struct mash_policy *pol)
 {
 	return pol != NULL ? pol->n_rules : 0;
+}
+
+int
+mash_pol_break_glass_allowed(const struct mash_policy *pol, const char *role)
+{
+	int i;
+
+	if (pol == NULL || role == NULL)
+		return 0;
+	i = table_index(roles, N_ROLES, role);
+	return i >= 0 && (pol->break_glass_roles & ((uint32_t)1 << i)) != 0;
 }
 
 int
@@ -1027,6 +1039,57 @@ parse_delivery(struct pctx *p, const config_setting_t *g,
 	return rc;
 }
 
+/* break_glass = { roles = [ ... ]; }: the roles that may override a
+ * denial with a recorded reason (sharing-policy.md rule 8: a per-role
+ * attribute of the policy). Never the auditor: an auditor reviews
+ * overrides and must not be able to make one. */
+static int
+parse_break_glass(struct pctx *p, const config_setting_t *g,
+                  struct mash_policy *pol)
+{
+	int rc = MASH_OK;
+
+	if (!config_setting_is_group(g)) {
+		problem(p, g, NULL, "'break_glass' must be a group { ... }");
+		return MASH_ERR_POLICY;
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s =
+		    config_setting_get_elem(g, (unsigned)i);
+		const char *k = config_setting_name(s);
+
+		if (strcmp(k, "roles") != 0) {
+			problem(p, s, NULL,
+			        "unknown key '%.64s' in 'break_glass'", k);
+			rc = MASH_ERR_POLICY;
+			continue;
+		}
+		if (check_list(p, s, NULL, k, CONFIG_TYPE_STRING) != MASH_OK) {
+			rc = MASH_ERR_POLICY;
+			continue;
+		}
+		for (int j = 0; j < config_setting_length(s); j++) {
+			const char *v =
+			    config_setting_get_string_elem(s, (unsigned)j);
+			int idx = table_index(roles, N_ROLES, v);
+
+			if (idx < 0) {
+				problem(p, s, NULL, "unknown role '%.64s'",
+				        v != NULL ? v : "");
+				rc = MASH_ERR_POLICY;
+			} else if (strcmp(v, "auditor") == 0) {
+				problem(p, s, NULL,
+				        "break-glass is never granted to "
+				        "auditors (sharing-policy.md rule 8)");
+				rc = MASH_ERR_POLICY;
+			} else {
+				pol->break_glass_roles |= (uint32_t)1 << idx;
+			}
+		}
+	}
+	return rc;
+}
+
 /* SHA-256 over the file bytes and then each @include'd file's bytes, in
  * order, so that the POLICY_LOAD audit record changes when s47.cfg does. */
 static int
@@ -1167,6 +1230,9 @@ policy_parse(struct pctx *p, struct mash_policy **out)
 	s = config_setting_get_member(root, "delivery");
 	if (s != NULL)
 		(void)parse_delivery(p, s, pol);
+	s = config_setting_get_member(root, "break_glass");
+	if (s != NULL)
+		(void)parse_break_glass(p, s, pol);
 	s = config_setting_get_member(root, "rules");
 	if (s == NULL) {
 		problem(p, root, NULL, "missing 'rules' list");
@@ -1589,6 +1655,7 @@ mash_pol_decide(const struct mash_policy *pol, const struct mash_pol_event *ev,
 	         "The request was incomplete or invalid: nothing is shared.");
 	if (ev == NULL || c == NULL || r == NULL || purpose == NULL)
 		return MASH_ERR_INVAL;
+	out->pol = pol;
 	role_i = table_index(roles, N_ROLES, r->role);
 	pur_i = table_index(purposes, N_PURPOSES, purpose);
 	if (role_i < 0 || pur_i < 0 || c->level < 1 || c->level > 4)
@@ -1632,8 +1699,12 @@ mash_pol_decide(const struct mash_policy *pol, const struct mash_pol_event *ev,
 	}
 	if (c->known_to_multiple || c->n_agencies >= 2)
 		tri |= T_KNOWN_MULTI;
-	if (break_glass)
+	/* Break-glass only for a role the policy gives it to (rule 8); an
+	 * attempt by another is refused, never silently dropped. */
+	if (break_glass && (pol->break_glass_roles & role_bit) != 0)
 		tri |= T_BREAK_GLASS;
+	else if (break_glass)
+		out->break_glass_refused = 1;
 
 	/* First match per field, in file order: a rule decides the fields it
 	 * names that no earlier matching rule decided. */

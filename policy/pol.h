@@ -174,11 +174,14 @@ struct mash_pol_decision {
 	const char *purpose;     /* the purpose decided for */
 	unsigned flags;          /* MASH_POL_FLAG_* */
 	unsigned level;          /* the case level decided at */
+	int break_glass_refused; /* asked with break_glass by a role the
+	                            policy does not give it to (rule 8) */
 	unsigned n_rules;        /* rules that decided a field */
 	uint16_t rules[16];      /* their indices (first 16), file order */
 	/* The rule that decided each field (share or withhold), by index;
 	 * -1 when none did (denied by default). mash_pol_decision_groups. */
 	int16_t field_rule[MASH_POL_F_COUNT];
+	const struct mash_policy *pol; /* that made it (NULL: none) */
 };
 
 /* The fields of one decision decided by one rule (issue 26: an auditor
@@ -262,6 +265,10 @@ const char *mash_pol_path(const struct mash_policy *pol);
 size_t mash_pol_rule_count(const struct mash_policy *pol);
 /* Id of rule i; NULL if out of range. */
 const char *mash_pol_rule_id(const struct mash_policy *pol, size_t i);
+/* 1 if the policy's break_glass group gives role the override
+ * (sharing-policy.md rule 8), else 0 (NULL policy: nobody). */
+int mash_pol_break_glass_allowed(const struct mash_policy *pol,
+                                 const char *role);
 /* Id, legal basis ("" when none) and share (1) / withhold (0) of rule i
  * (each output may be NULL); MASH_ERR_NOT_FOUND if out of range. */
 int mash_pol_rule_info(const struct mash_policy *pol, size_t i, const char **id,
@@ -278,7 +285,9 @@ void mash_pol_event_view(const Mash__V1__AgencyEvent *ev,
 
 /*
  * Decide what recipient r may see of event ev in case c for purpose
- * (break_glass: 1 if the requester gave a break_glass_reason).
+ * (break_glass: 1 if the requester gave a break_glass_reason; it counts
+ * only for a role the policy's break_glass group names, otherwise the
+ * decision is the ordinary one with break_glass_refused set).
  * *out is always filled: on any failure, and when pol is NULL, it denies
  * everything (receives = 0). Returns MASH_OK (pol NULL included: rule_id
  * "no-policy"), or MASH_ERR_INVAL for a NULL argument, an unknown role or

@@ -417,10 +417,58 @@ mash_pol_record_clear(Mash__V1__SharedRecord *rec)
 	for (size_t i = 0; i < rec->n_withheld; i++)
 		free_pb_str(rec->withheld[i]);
 	mash_free(rec->withheld);
+	for (size_t i = 0; i < rec->n_withheld_rules; i++)
+		free_pb_str(rec->withheld_rules[i]);
+	mash_free(rec->withheld_rules);
+	mash_free(rec->withheld_rule);
 	for (size_t i = 0; i < rec->n_flags; i++)
 		free_pb_str(rec->flags[i]);
 	mash_free(rec->flags);
 	mash__v1__shared_record__init(rec);
+}
+
+/* Which rule withheld each withheld field (issue 26: the picture's
+ * withheld markers name the rule): withheld_rules the distinct rules, in
+ * the order of their first withheld field, and withheld_rule[i] the index
+ * of withheld[i]'s. Compact on purpose: a few rule ids and a byte per
+ * field, not a name per field, on every delivery. */
+static int
+withheld_by(const struct mash_pol_decision *d, Mash__V1__SharedRecord *rec)
+{
+	struct mash_pol_rule_group gr[MASH_POL_F_COUNT + 1];
+	int slot[MASH_POL_F_COUNT + 1];
+	size_t n, g, i = 0;
+
+	if (rec->n_withheld == 0)
+		return MASH_OK;
+	n = mash_pol_decision_groups(d->pol, d, gr, MASH_POL_F_COUNT + 1);
+	if (n > MASH_POL_F_COUNT + 1)
+		return MASH_ERR_INTERNAL;
+	rec->withheld_rules = mash_calloc(n == 0 ? 1 : n, sizeof(char *));
+	rec->withheld_rule = mash_calloc(rec->n_withheld, sizeof(uint32_t));
+	if (rec->withheld_rules == NULL || rec->withheld_rule == NULL)
+		return MASH_ERR_NOMEM;
+	for (g = 0; g < n; g++)
+		slot[g] = -1;
+	/* withheld[] is in catalogue order, as the loop below builds it. */
+	for (unsigned f = 0; f < MASH_POL_F_COUNT; f++) {
+		if ((d->withheld & FBIT(f)) == 0)
+			continue;
+		for (g = 0; g < n && (gr[g].fields & FBIT(f)) == 0; g++)
+			;
+		if (g == n || i >= rec->n_withheld)
+			return MASH_ERR_INTERNAL;
+		if (slot[g] < 0) {
+			if (dup_into(
+			        &rec->withheld_rules[rec->n_withheld_rules],
+			        gr[g].rule_id) != MASH_OK)
+				return MASH_ERR_NOMEM;
+			slot[g] = (int)rec->n_withheld_rules++;
+		}
+		rec->withheld_rule[i++] = (uint32_t)slot[g];
+	}
+	rec->n_withheld_rule = i;
+	return MASH_OK;
 }
 
 int
@@ -507,6 +555,9 @@ mash_pol_record_build(const Mash__V1__AgencyEvent *ev,
 			goto out;
 		rec->n_flags++;
 	}
+	rc = withheld_by(d, rec);
+	if (rc != MASH_OK)
+		goto out;
 	rc = MASH_OK;
 out:
 	if (b.p != NULL)

@@ -446,6 +446,15 @@ for who in "housing.officer1 early-help" "auditor.ada audit"; do
 	say "    $1 ($2):"
 	grep -E '^(Child|Agencies|Timeline|DENIED)' "$DEMO/picture-$1.txt" | sed 's/^/      /'
 done
+# Break-glass is a per-role attribute of the policy (rule 8): never the
+# auditor's. The attempt is refused with one line, exit 1, and audited.
+picture --as auditor.ada --nhs "$NHS" --purpose audit \
+	--break-glass "demo: an auditor may not override" \
+	>"$DEMO/picture-bg-auditor.txt" 2>"$DEMO/logs/picture-bg-auditor.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "break-glass refused" "$DEMO/logs/picture-bg-auditor.err" ||
+	die "the auditor's break-glass was not refused (exit $rc, see $DEMO/logs/picture-bg-auditor.err)"
+say "    auditor.ada with --break-glass (exit 1): $(sed 's/^mashctl picture: //' "$DEMO/logs/picture-bg-auditor.err")"
 
 # ---------------------------------------------------------------- audit
 step "verifying the audit trail (hashes, tree, signed checkpoints)"

@@ -797,7 +797,7 @@ START_TEST(case_id_lookup_gives_the_same_case)
 }
 END_TEST
 
-START_TEST(nothing_granted_is_denied_and_break_glass_refused_for_housing)
+START_TEST(nothing_granted_is_denied_and_housing_may_break_glass)
 {
 	struct req r = {"housing.officer1",
 	                NULL,
@@ -815,14 +815,16 @@ START_TEST(nothing_granted_is_denied_and_break_glass_refused_for_housing)
 	ck_assert_ptr_nonnull(strstr(p->denied_reason, "no rule grants"));
 	ck_assert_str_eq(p->case_id, "");
 	mash__v1__picture__free_unpacked(p, NULL);
+	/* Housing has break-glass under the default policy (CA 2004 s11
+	 * duty, rule 8, issue 26): the override is used and audited. */
 	r.bg = "please";
 	ck_assert_int_eq(handle(&r, &o, corr), MASH_OK);
-	ck_assert(!o.break_glass);
+	ck_assert(o.break_glass);
 	p = answer(1, "mash/v1/inbox/housing.officer1", corr);
-	ck_assert_ptr_nonnull(strstr(p->denied_reason, "break-glass included"));
-	ck_assert_int_eq(audit_count("BREAK_GLASS", NULL), 0);
-	ck_assert_int_eq(audit_count("PICTURE_DENIED", "housing.officer1"), 2);
-	ck_assert_uint_eq(fx.npubs, 2);
+	ck_assert_str_eq(p->denied_reason, "");
+	ck_assert_str_eq(p->break_glass_refused, "");
+	ck_assert_int_eq(audit_count("BREAK_GLASS", NULL), 1);
+	ck_assert_int_eq(audit_count("PICTURE_DENIED", "housing.officer1"), 1);
 	mash__v1__picture__free_unpacked(p, NULL);
 }
 END_TEST
@@ -908,15 +910,18 @@ START_TEST(break_glass_shows_withheld_fields_audits_and_tells_the_auditor)
 }
 END_TEST
 
-START_TEST(break_glass_that_adds_nothing_is_not_used)
+START_TEST(the_auditor_asking_break_glass_is_refused_told_and_audited)
 {
-	/* The auditor's role has no break-glass rule: the normal decision
-	 * stands, nothing is audited as BREAK_GLASS, nobody is told. */
+	/* Never the auditor (rule 8): the ordinary review view, the refusal
+	 * said in the answer and audited, nobody notified. */
 	Mash__V1__Picture *p = ask_ok("auditor.ada", "audit", "curious");
 
 	ck_assert(!p->break_glass);
+	ck_assert_ptr_nonnull(
+	    strstr(p->break_glass_refused, "role auditor may not break glass"));
 	ck_assert_uint_eq(p->n_records, 6);
 	ck_assert_int_eq(audit_count("BREAK_GLASS", NULL), 0);
+	ck_assert_int_eq(audit_count("BREAK_GLASS_REFUSED", "auditor.ada"), 1);
 	ck_assert_uint_eq(fx.npubs, 1);
 	mash__v1__picture__free_unpacked(p, NULL);
 }
@@ -1067,13 +1072,14 @@ suite(void)
 	tcase_add_loop_test(tc, bad_requests_are_denied_with_a_reason, 0,
 	                    (int)(sizeof(deny_cases) / sizeof(deny_cases[0])));
 	tcase_add_test(tc, case_id_lookup_gives_the_same_case);
-	tcase_add_test(
-	    tc, nothing_granted_is_denied_and_break_glass_refused_for_housing);
+	tcase_add_test(tc,
+	               nothing_granted_is_denied_and_housing_may_break_glass);
 	tcase_add_test(
 	    tc, break_glass_shows_withheld_fields_audits_and_tells_the_auditor);
 	tcase_add_test(
 	    tc, requester_without_encryption_key_gets_a_refusal_and_no_content);
-	tcase_add_test(tc, break_glass_that_adds_nothing_is_not_used);
+	tcase_add_test(
+	    tc, the_auditor_asking_break_glass_is_refused_told_and_audited);
 	tcase_add_test(tc,
 	               publish_failure_is_reported_after_the_audit_committed);
 	tcase_add_test(tc, trigger_shows_updated_then_escalated_clock);

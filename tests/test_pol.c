@@ -570,7 +570,7 @@ START_TEST(r7_housing_nothing_at_l1_concern_only_for_housing_categories)
 }
 END_TEST
 
-START_TEST(r8_break_glass_only_for_analyst_and_flagged)
+START_TEST(r8_break_glass_is_a_per_role_attribute_never_the_auditors)
 {
 	struct mash_policy *pol = load_default();
 	struct test_event t;
@@ -584,12 +584,23 @@ START_TEST(r8_break_glass_only_for_analyst_and_flagged)
 	ck_assert(shares(&d, "detail.police.intelligence"));
 	ck_assert(d.flags & MASH_POL_FLAG_BREAK_GLASS);
 	ck_assert_str_eq(d.rule_id, "r8-break-glass");
+	ck_assert_int_eq(d.break_glass_refused, 0);
 	decide(pol, &t, 1, 1, &analyst, "mash-triage", 0, &d);
 	ck_assert(!shares(&d, "summary"));
 	ck_assert(!(d.flags & MASH_POL_FLAG_BREAK_GLASS));
+	/* Every role with a CA 2004 s11 duty has it (issue 26). */
 	decide(pol, &t, 1, 1, &sw, "mash-triage", 1, &d);
-	ck_assert(!shares(&d, "summary"));
+	ck_assert(shares(&d, "summary"));
+	ck_assert(d.flags & MASH_POL_FLAG_BREAK_GLASS);
+	ck_assert(mash_pol_break_glass_allowed(pol, "housing-officer"));
+	/* The auditor asks and is refused: the ordinary decision, said. */
+	ck_assert(!mash_pol_break_glass_allowed(pol, "auditor"));
+	decide(pol, &t, 1, 1, &auditor, "audit", 1, &d);
+	ck_assert_int_eq(d.break_glass_refused, 1);
 	ck_assert(!(d.flags & MASH_POL_FLAG_BREAK_GLASS));
+	ck_assert(!shares(&d, "summary"));
+	ck_assert(!mash_pol_break_glass_allowed(NULL, "mash-analyst"));
+	ck_assert(!mash_pol_break_glass_allowed(pol, "wizard"));
 	mash_pol_free(pol);
 }
 END_TEST
@@ -750,6 +761,19 @@ static const struct {
      MASH_ERR_POLICY, ":3: rule id 'R 1' must be"},
     {"missing-levels", "rules = ();\n", MASH_ERR_POLICY,
      "missing 'levels' group"},
+    {"break-glass-for-auditors",
+     LEVELS "break_glass = { roles = [ \"mash-analyst\", \"auditor\" ]; };\n"
+            "rules = ();\n",
+     MASH_ERR_POLICY,
+     ":2: break-glass is never granted to auditors (sharing-policy.md "
+     "rule 8)"},
+    {"break-glass-unknown-role",
+     LEVELS "break_glass = { roles = [ \"wizard\" ]; };\nrules = ();\n",
+     MASH_ERR_POLICY, ":2: unknown role 'wizard'"},
+    {"break-glass-unknown-key",
+     LEVELS "break_glass = { roles = [ \"mash-analyst\" ]; always = true; "
+            "};\nrules = ();\n",
+     MASH_ERR_POLICY, ":2: unknown key 'always' in 'break_glass'"},
     {"unknown-category",
      LEVELS
      "rules = (\n { id = \"r1\"; effect = \"share\"; fields = [\"category\"];\n"
@@ -1101,6 +1125,49 @@ START_TEST(record_has_only_granted_fields_and_withheld_names)
 }
 END_TEST
 
+/* Issue 26: the record names, for each withheld field, the rule that
+ * withheld it (a rule id list and an index per field). */
+START_TEST(record_names_the_rule_that_withheld_each_field)
+{
+	struct mash_policy *pol = load_default();
+	struct test_event t;
+	struct mash_pol_decision d;
+	Mash__V1__SharedRecord rec;
+	const char *by_diag = NULL, *by_name = NULL;
+
+	health_event(&t);
+	/* s17 social worker at L3: diagnosis withheld by Caldicott r6. */
+	decide(pol, &t, 3, 4, &sw, "s17-assessment", 0, &d);
+	ck_assert_int_eq(mash_pol_record_build(&t.ev, &d, "c", NULL, &rec),
+	                 MASH_OK);
+	ck_assert_uint_gt(rec.n_withheld, 0);
+	ck_assert_uint_eq(rec.n_withheld_rule, rec.n_withheld);
+	for (size_t i = 0; i < rec.n_withheld; i++) {
+		ck_assert_uint_lt(rec.withheld_rule[i], rec.n_withheld_rules);
+		if (strcmp(rec.withheld[i], "detail.health.diagnosis") == 0)
+			by_diag = rec.withheld_rules[rec.withheld_rule[i]];
+	}
+	ck_assert_ptr_nonnull(by_diag);
+	ck_assert_str_eq(by_diag, "r6-health-clinical-below-l4");
+	mash_pol_record_clear(&rec);
+	ck_assert_uint_eq(rec.n_withheld_rules, 0);
+
+	/* Refused consent at L2 for the analyst: identity withheld by r2. */
+	t.ev.consent = MASH__V1__CONSENT__REFUSED;
+	mash_pol_event_view(&t.ev, &t.view);
+	decide(pol, &t, 2, 2, &analyst, "mash-triage", 0, &d);
+	ck_assert_int_eq(mash_pol_record_build(&t.ev, &d, "c", NULL, &rec),
+	                 MASH_OK);
+	for (size_t i = 0; i < rec.n_withheld; i++)
+		if (strcmp(rec.withheld[i], "subject.nhs_number") == 0)
+			by_name = rec.withheld_rules[rec.withheld_rule[i]];
+	ck_assert_ptr_nonnull(by_name);
+	ck_assert_str_eq(by_name, "r2-consent-refused-below-l3");
+	mash_pol_record_clear(&rec);
+	mash_pol_free(pol);
+}
+END_TEST
+
 START_TEST(record_build_survives_allocation_failures)
 {
 	struct mash_policy *pol = load_default();
@@ -1209,7 +1276,8 @@ pol_suite(void)
 	tcase_add_test(tc, r7_education_sees_concern_and_lead_not_intelligence);
 	tcase_add_test(
 	    tc, r7_housing_nothing_at_l1_concern_only_for_housing_categories);
-	tcase_add_test(tc, r8_break_glass_only_for_analyst_and_flagged);
+	tcase_add_test(
+	    tc, r8_break_glass_is_a_per_role_attribute_never_the_auditors);
 	tcase_add_test(tc, one_police_event_different_field_sets_per_role);
 	tcase_add_loop_test(tc, case_level_follows_policy_thresholds, 0,
 	                    sizeof(level_cases) / sizeof(level_cases[0]));
@@ -1217,6 +1285,7 @@ pol_suite(void)
 	tcase_add_test(tc, delivery_purpose_by_level);
 	tcase_add_test(tc, field_patterns_resolve);
 	tcase_add_test(tc, record_has_only_granted_fields_and_withheld_names);
+	tcase_add_test(tc, record_names_the_rule_that_withheld_each_field);
 	tcase_add_test(tc, record_build_survives_allocation_failures);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	suite_add_tcase(s, tc);

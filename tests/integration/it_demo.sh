@@ -101,6 +101,11 @@ else
 	done
 	grep -q "Vulnerability Checklist factor 4" "$D1/logs/inbox-sw.sam.log" ||
 		fail "full run: the social worker's trigger lost the VCL reason"
+	# Rule 8: the auditor's break-glass is refused, said and audited.
+	grep -qF "auditor.ada with --break-glass (exit 1): break-glass refused: role auditor may not break glass" \
+		<<<"$out" || fail "full run: the auditor's break-glass refusal is not shown"
+	[ "$(sqlite3 "$D1/mash.db" "SELECT count(*) FROM audit_log WHERE type = 'BREAK_GLASS_REFUSED' AND actor = 'auditor.ada'")" = 1 ] ||
+		fail "full run: the auditor's refused break-glass is not audited"
 	# The audit report lists the fields withheld by rule.
 	grep -qF "withheld by rule:" "$D1/audit-report.txt" ||
 		fail "full run: the audit report has no 'withheld by rule' view"

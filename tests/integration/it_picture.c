@@ -58,6 +58,7 @@ static const char strict_policy[] =
     "version = 1;\n"
     "levels = { l2 = { min_agencies = 2; }; l3 = { min_severity = 3; };\n"
     "  l4 = { min_severity = 4; trigger_open = true; }; };\n"
+    "break_glass = { roles = [ \"mash-analyst\" ]; };\n"
     "rules = (\n"
     "  { id = \"bg-analyst\"; effect = \"share\"; fields = [ \"@all\" ];\n"
     "    when = { roles = [ \"mash-analyst\" ]; break_glass = true; };\n"
@@ -321,8 +322,7 @@ START_TEST(response_topic_of_another_inbox_is_denied_and_nothing_reaches_it)
 }
 END_TEST
 
-START_TEST(
-    denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing)
+START_TEST(denied_request_returns_denied_reason_and_break_glass_is_per_role)
 {
 	struct mash_picture_ask q;
 	Mash__V1__Picture *p = NULL;
@@ -343,17 +343,36 @@ START_TEST(
 	picture_free(p);
 	p = NULL;
 
-	/* Break-glass is the analyst's only (rule 8). */
+	/* Housing has a CA 2004 s11 duty: the default policy gives it
+	 * break-glass (rule 8, issue 26), used and audited. */
 	before_bg = mash_picture_stack_audit_count(dflt, "BREAK_GLASS", NULL);
 	q.break_glass = "urgent welfare concern raised by phone";
 	ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, NULL, WAIT_MS),
 	                 MASH_OK);
-	ck_assert_str_ne(p->denied_reason, "");
-	ck_assert(!p->break_glass);
-	ck_assert_ptr_nonnull(strstr(p->denied_reason, "break-glass"));
+	ck_assert_str_eq(p->denied_reason, "");
+	ck_assert(p->break_glass);
+	ck_assert_str_eq(p->break_glass_refused, "");
 	ck_assert_int_eq(
 	    mash_picture_stack_audit_count(dflt, "BREAK_GLASS", NULL),
-	    before_bg);
+	    before_bg + 1);
+	picture_free(p);
+	p = NULL;
+
+	/* The auditor may not: refused, told why, audited; the ordinary
+	 * review view is what they get. */
+	before_bg = mash_picture_stack_audit_count(dflt, "BREAK_GLASS_REFUSED",
+	                                           "auditor.ada");
+	q.principal = "auditor.ada";
+	q.purpose = "audit";
+	q.nhs = NHS_JORDAN;
+	ck_assert_int_eq(mash_picture_stack_ask(dflt, &q, &p, NULL, WAIT_MS),
+	                 MASH_OK);
+	ck_assert(!p->break_glass);
+	ck_assert_ptr_nonnull(
+	    strstr(p->break_glass_refused, "role auditor may not break glass"));
+	ck_assert_int_eq(mash_picture_stack_audit_count(
+	                     dflt, "BREAK_GLASS_REFUSED", "auditor.ada"),
+	                 before_bg + 1);
 	picture_free(p);
 }
 END_TEST
@@ -537,7 +556,11 @@ START_TEST(mashctl_picture_exit_codes_and_json)
 	ck_assert_int_eq(status, 0);
 	ck_assert_ptr_nonnull(
 	    strstr(out, "Level:      L4 child protection (s47)"));
-	ck_assert_ptr_nonnull(strstr(out, "[withheld: "));
+	/* Each withheld marker names the rule that withheld it (issue 26):
+	 * the diagnosis is kept to the strategy core by Caldicott rule 6. */
+	ck_assert_ptr_nonnull(strstr(out, "[withheld by "));
+	ck_assert_ptr_nonnull(strstr(out, "by r6-health-clinical-l4-core-only: "
+	                                  "detail.health.diagnosis"));
 	ck_assert_ptr_nonnull(strstr(out, "strategy discussion due by"));
 	free(out);
 	out = NULL;
@@ -585,7 +608,7 @@ suite(void)
 	    response_topic_of_another_inbox_is_denied_and_nothing_reaches_it);
 	tcase_add_test(
 	    tc,
-	    denied_request_returns_denied_reason_and_break_glass_is_refused_for_housing);
+	    denied_request_returns_denied_reason_and_break_glass_is_per_role);
 	tcase_add_test(
 	    tc,
 	    break_glass_reveals_withheld_fields_is_audited_and_auditor_told);
