@@ -29,6 +29,7 @@
 struct group {
 	char *agency, *basis, *rule, *field; /* field: "" in the main table */
 	uint64_t decisions, shared, withheld, denied, break_glass;
+	uint64_t break_glass_refused; /* overrides refused (rule 8) */
 	uint64_t fields_shared, fields_withheld;
 };
 
@@ -128,7 +129,8 @@ static int
 report_type(const char *t)
 {
 	return strcmp(t, "DECISION") == 0 || strcmp(t, "PICTURE_DENIED") == 0 ||
-	       strcmp(t, "BREAK_GLASS") == 0;
+	       strcmp(t, "BREAK_GLASS") == 0 ||
+	       strcmp(t, "BREAK_GLASS_REFUSED") == 0;
 }
 
 /* Count the fields each rule of a version 2 DECISION withheld, per
@@ -165,7 +167,7 @@ count(const struct audit_opts *o, sqlite3 *db, struct groups *gs,
 {
 	static const char sql[] =
 	    "SELECT record FROM audit_log WHERE type IN ('DECISION',"
-	    " 'PICTURE_DENIED', 'BREAK_GLASS') AND"
+	    " 'PICTURE_DENIED', 'BREAK_GLASS', 'BREAK_GLASS_REFUSED') AND"
 	    " (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
 	    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
 	    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
@@ -220,6 +222,8 @@ count(const struct audit_opts *o, sqlite3 *db, struct groups *gs,
 			g->fields_withheld += nw;
 		} else if (strcmp(type, "PICTURE_DENIED") == 0) {
 			g->denied++;
+		} else if (strcmp(type, "BREAK_GLASS_REFUSED") == 0) {
+			g->break_glass_refused++;
 		} else {
 			g->break_glass++;
 		}
@@ -242,8 +246,10 @@ out:
 	return ex;
 }
 
+#define N_COUNTS 8
+
 static void
-counts_of(const struct group *g, uint64_t c[7])
+counts_of(const struct group *g, uint64_t c[N_COUNTS])
 {
 	c[0] = g->decisions;
 	c[1] = g->shared;
@@ -252,23 +258,25 @@ counts_of(const struct group *g, uint64_t c[7])
 	c[4] = g->break_glass;
 	c[5] = g->fields_shared;
 	c[6] = g->fields_withheld;
+	c[7] = g->break_glass_refused;
 }
 
-static const char *const count_names[7] = {
-    "decisions",   "shared",        "withheld",       "denied",
-    "break_glass", "fields_shared", "fields_withheld"};
+/* Appended, never reordered: CSV consumers read columns by position. */
+static const char *const count_names[N_COUNTS] = {
+    "decisions",   "shared",        "withheld",        "denied",
+    "break_glass", "fields_shared", "fields_withheld", "break_glass_refused"};
 
 static void
 print_csv(const struct groups *gs)
 {
 	static const char *const head[3] = {"agency", "legal_basis", "rule_id"};
-	uint64_t c[7];
+	uint64_t c[N_COUNTS];
 	size_t i, k;
 
 	for (k = 0; k < 3; k++)
 		printf("%s,", head[k]);
-	for (k = 0; k < 7; k++)
-		printf("%s%c", count_names[k], k == 6 ? '\n' : ',');
+	for (k = 0; k < N_COUNTS; k++)
+		printf("%s%c", count_names[k], k == N_COUNTS - 1 ? '\n' : ',');
 	for (i = 0; i < gs->n; i++) {
 		const struct group *g = &gs->v[i];
 		const char *cell[3] = {g->agency, g->basis, g->rule};
@@ -278,9 +286,9 @@ print_csv(const struct groups *gs)
 			putchar(',');
 		}
 		counts_of(g, c);
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < N_COUNTS; k++)
 			printf("%llu%c", (unsigned long long)c[k],
-			       k == 6 ? '\n' : ',');
+			       k == N_COUNTS - 1 ? '\n' : ',');
 	}
 }
 
@@ -312,7 +320,7 @@ print_json(const struct audit_opts *o, const struct groups *gs,
            const struct groups *ws)
 {
 	json_t *root, *arr, *f, *g;
-	uint64_t c[7];
+	uint64_t c[N_COUNTS];
 	size_t i, k;
 	int rc = -1;
 
@@ -335,7 +343,7 @@ print_json(const struct audit_opts *o, const struct groups *gs,
 		if (g == NULL || json_array_append_new(arr, g) != 0)
 			goto out;
 		counts_of(&gs->v[i], c);
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < N_COUNTS; k++)
 			if (json_object_set_new(
 			        g, count_names[k],
 			        json_integer((json_int_t)c[k])) != 0)
@@ -379,18 +387,21 @@ print_table(const struct groups *gs)
 	}
 	/* Legal bases are long sentences: last, so a narrow terminal only
 	 * trims them, never the counts. */
-	printf("%-*s  %-*s  %9s %7s %8s %7s %11s  %s\n", wa, "agency", wr,
+	printf("%-*s  %-*s  %9s %7s %8s %7s %11s %10s  %s\n", wa, "agency", wr,
 	       "rule_id", "decisions", "shared", "withheld", "denied",
-	       "break_glass", "legal_basis");
+	       "break_glass", "bg_refused", "legal_basis");
 	for (i = 0; i < gs->n; i++) {
 		const struct group *g = &gs->v[i];
 
-		printf("%-*s  %-*s  %9llu %7llu %8llu %7llu %11llu  %s\n", wa,
-		       g->agency, wr, g->rule, (unsigned long long)g->decisions,
+		printf("%-*s  %-*s  %9llu %7llu %8llu %7llu %11llu %10llu  "
+		       "%s\n",
+		       wa, g->agency, wr, g->rule,
+		       (unsigned long long)g->decisions,
 		       (unsigned long long)g->shared,
 		       (unsigned long long)g->withheld,
 		       (unsigned long long)g->denied,
-		       (unsigned long long)g->break_glass, g->basis);
+		       (unsigned long long)g->break_glass,
+		       (unsigned long long)g->break_glass_refused, g->basis);
 	}
 	printf("(%zu group%s)\n", gs->n, gs->n == 1 ? "" : "s");
 }
@@ -425,6 +436,8 @@ print_withheld_table(const struct groups *ws)
  *   withheld     decisions that withheld at least one field
  *   denied       decisions that shared nothing, and PICTURE_DENIED
  *   break_glass  BREAK_GLASS overrides
+ *   bg_refused   BREAK_GLASS_REFUSED: overrides asked for by a role the
+ *                policy does not give them to (rule 8, for review)
  * plus the number of field names shared and withheld.
  */
 int
@@ -435,10 +448,12 @@ audit_report(const struct audit_opts *o, sqlite3 *db)
 	int ex;
 
 	if (o->type != NULL && !report_type(o->type)) {
-		mashctl_die(G,
-		            "report: --type %s: a report counts DECISION, "
-		            "PICTURE_DENIED and BREAK_GLASS records only",
-		            o->type);
+		mashctl_die(
+		    G,
+		    "report: --type %s: a report counts DECISION, "
+		    "PICTURE_DENIED, BREAK_GLASS and BREAK_GLASS_REFUSED "
+		    "records only",
+		    o->type);
 		return MASHCTL_EXIT_USAGE;
 	}
 	ex = count(o, db, &gs, &ws);

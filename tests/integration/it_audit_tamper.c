@@ -521,7 +521,7 @@ START_TEST(report_applies_case_principal_and_type_filters)
 	                 0);
 	ck_assert_str_eq(out, "agency,legal_basis,rule_id,decisions,shared,"
 	                      "withheld,denied,break_glass,fields_shared,"
-	                      "fields_withheld\n");
+	                      "fields_withheld,break_glass_refused\n");
 	ck_assert_int_eq(run(out, sizeof(out),
 	                     "%s/mashctl audit report --db %s --case "
 	                     "C-nonexistent",
@@ -552,8 +552,9 @@ START_TEST(report_applies_case_principal_and_type_filters)
 	                     "EVENT_RECEIVED",
 	                     bin, db),
 	                 2);
-	ck_assert_ptr_nonnull(strstr(out, "DECISION, PICTURE_DENIED and "
-	                                  "BREAK_GLASS"));
+	ck_assert_ptr_nonnull(strstr(out,
+	                             "DECISION, PICTURE_DENIED, "
+	                             "BREAK_GLASS and BREAK_GLASS_REFUSED"));
 }
 END_TEST
 
@@ -577,7 +578,7 @@ START_TEST(report_json_and_csv_parse_with_python)
 	        "%s/mashctl audit report --db %s --csv | python3 -c 'import "
 	        "csv,sys; r=list(csv.reader(sys.stdin)); assert r[0][:3] == "
 	        "[\"agency\", \"legal_basis\", \"rule_id\"]; assert "
-	        "all(len(x) == 10 for x in r); assert sum(int(x[3]) for x in "
+	        "all(len(x) == 11 for x in r); assert sum(int(x[3]) for x in "
 	        "r[1:]) == 19; print(\"csv ok\")'",
 	        bin, db),
 	    0);

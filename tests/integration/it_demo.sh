@@ -106,6 +106,9 @@ else
 		<<<"$out" || fail "full run: the auditor's break-glass refusal is not shown"
 	[ "$(sqlite3 "$D1/mash.db" "SELECT count(*) FROM audit_log WHERE type = 'BREAK_GLASS_REFUSED' AND actor = 'auditor.ada'")" = 1 ] ||
 		fail "full run: the auditor's refused break-glass is not audited"
+	# ... and the audit report lists it for review.
+	grep -qE "^- +r8-break-glass-roles +0 +0 +0 +0 +0 +1 " "$D1/audit-report.txt" ||
+		fail "full run: the audit report does not list the refused break-glass"
 	# The audit report lists the fields withheld by rule.
 	grep -qF "withheld by rule:" "$D1/audit-report.txt" ||
 		fail "full run: the audit report has no 'withheld by rule' view"
