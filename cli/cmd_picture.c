@@ -76,11 +76,12 @@ usage(FILE *out)
 	    "  --nhs N              the child's NHS number (10 digits)\n"
 	    "  --purpose P          mash-triage, early-help, s17-assessment,\n"
 	    "                       strategy-discussion, s47-enquiry, audit\n"
-	    "  --break-glass REASON override a denial (analysts only; "
-	    "audited, auditors told)\n"
+	    "  --break-glass REASON override a denial (roles the policy "
+	    "gives it to; audited, auditors told)\n"
 	    "  --json               one JSON document instead of the view\n"
 	    "  --timeout SECONDS    wait at most this long for the answer\n"
-	    "exit: 0 shown, 1 denied or answer failed verification, "
+	    "exit: 0 shown, 1 denied, break-glass refused or answer failed "
+	    "verification, "
 	    "2 bad usage/unreadable/timeout\n",
 	    out);
 }

@@ -17,9 +17,11 @@
  * the X25519 key that opens it; a clear Picture is believed only as a
  * bare refusal.
  *
- * Exit codes: 0 picture shown, 1 denied (denied_reason printed, or the
- * answer failed verification), 2 bad usage, unreadable config or key,
- * broker unreachable, or no answer within the timeout.
+ * Exit codes: 0 picture shown, 1 denied (denied_reason printed, the
+ * policy refused the requested break-glass: the ordinary view is shown and
+ * break_glass_refused printed, or the answer failed verification), 2 bad usage,
+ * unreadable config or key, broker unreachable, or no answer within the
+ * timeout.
  */
 #ifndef MASHCTL_CMD_PICTURE_H
 #define MASHCTL_CMD_PICTURE_H

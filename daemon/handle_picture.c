@@ -542,26 +542,14 @@ trigger_visible(const struct req_state *s)
 static void
 filter_trigger_reason(const struct mashd_picture_env *env, struct req_state *s)
 {
-	const char *ids[MASH_S47_MAX_RULES];
 	int keep[MASH_S47_MAX_CONTRIB];
-	size_t n_ids, i;
 
 	if (env->sees == NULL)
 		return;
-	n_ids = mash_s47_policy_rule_count(env->s47);
-	if (n_ids > MASH_S47_MAX_RULES)
-		n_ids = MASH_S47_MAX_RULES;
-	for (i = 0; i < n_ids; i++)
-		ids[i] = mash_s47_policy_rule_id(env->s47, i);
-	if (mashd_trigger_view(
-	        ids, n_ids, s->trig.raw.reason,
-	        (const char(*)[MASH_S47_MAX_REF])s->trig.raw.events,
-	        s->trig.raw.n_events < MASH_S47_MAX_CONTRIB
-	            ? s->trig.raw.n_events
-	            : MASH_S47_MAX_CONTRIB,
-	        s->kase->case_id, s->who.principal, s->trig.raw.level,
-	        env->sees, env->sees_ctx, s->trig_reason,
-	        sizeof(s->trig_reason), keep) != MASH_OK)
+	if (mashd_trigger_view_for(env->s47, &s->trig.raw, s->kase->case_id,
+	                           s->who.principal, env->sees, env->sees_ctx,
+	                           s->trig_reason, sizeof(s->trig_reason),
+	                           keep) != MASH_OK)
 		(void)mash_strlcpy(s->trig_reason,
 		                   "A strategy discussion is required.",
 		                   sizeof(s->trig_reason));

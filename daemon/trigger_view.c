@@ -77,6 +77,30 @@ append(char *out, size_t outsz, const char *text, size_t len)
 }
 
 int
+mashd_trigger_view_for(const struct mash_s47_policy *pol,
+                       const struct mash_s47_open *trig, const char *case_id,
+                       const char *recipient, mashd_sees_fn sees, void *ctx,
+                       char *out, size_t outsz, int *keep)
+{
+	const char *ids[MASH_S47_MAX_RULES];
+	size_t n_ids, i;
+
+	if (trig == NULL)
+		return MASH_ERR_INVAL;
+	n_ids = mash_s47_policy_rule_count(pol);
+	if (n_ids > MASH_S47_MAX_RULES)
+		n_ids = MASH_S47_MAX_RULES;
+	for (i = 0; i < n_ids; i++)
+		ids[i] = mash_s47_policy_rule_id(pol, i);
+	return mashd_trigger_view(
+	    ids, n_ids, trig->reason,
+	    (const char(*)[MASH_S47_MAX_REF])trig->events,
+	    trig->n_events < MASH_S47_MAX_CONTRIB ? trig->n_events
+	                                          : MASH_S47_MAX_CONTRIB,
+	    case_id, recipient, trig->level, sees, ctx, out, outsz, keep);
+}
+
+int
 mashd_trigger_view(const char *const *rule_ids, size_t n_rule_ids,
                    const char *reason, const char (*events)[MASH_S47_MAX_REF],
                    size_t n_events, const char *case_id, const char *recipient,

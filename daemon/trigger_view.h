@@ -50,4 +50,12 @@ int mashd_trigger_view(const char *const *rule_ids, size_t n_rule_ids,
                        unsigned level, mashd_sees_fn sees, void *ctx, char *out,
                        size_t outsz, int *keep);
 
+/* mashd_trigger_view with the piece boundaries taken from the s47 policy
+ * pol's rule ids (the daemon's two callers: deliveries and the picture). */
+int mashd_trigger_view_for(const struct mash_s47_policy *pol,
+                           const struct mash_s47_open *trig,
+                           const char *case_id, const char *recipient,
+                           mashd_sees_fn sees, void *ctx, char *out,
+                           size_t outsz, int *keep);
+
 #endif

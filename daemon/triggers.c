@@ -447,24 +447,15 @@ static int
 pack_for(struct mashd_triggers *t, const struct pending *p,
          const char *recipient, unsigned char **buf, size_t *len)
 {
-	const char *ids[MASH_S47_MAX_RULES];
 	char reason[MASH_S47_MAX_REASON];
 	int keep[MASH_S47_MAX_CONTRIB];
-	size_t n_ids, i;
 	int rc;
 
 	if (t->cfg.sees == NULL)
 		return pack_trigger(p, NULL, NULL, buf, len);
-	n_ids = mash_s47_policy_rule_count(t->cfg.policy);
-	if (n_ids > MASH_S47_MAX_RULES)
-		n_ids = MASH_S47_MAX_RULES;
-	for (i = 0; i < n_ids; i++)
-		ids[i] = mash_s47_policy_rule_id(t->cfg.policy, i);
-	rc = mashd_trigger_view(ids, n_ids, p->trig.reason,
-	                        (const char(*)[MASH_S47_MAX_REF])p->trig.events,
-	                        p->trig.n_events, p->case_id, recipient,
-	                        p->trig.level, t->cfg.sees, t->cfg.ctx, reason,
-	                        sizeof(reason), keep);
+	rc = mashd_trigger_view_for(t->cfg.policy, &p->trig, p->case_id,
+	                            recipient, t->cfg.sees, t->cfg.ctx, reason,
+	                            sizeof(reason), keep);
 	if (rc != MASH_OK)
 		return rc;
 	return pack_trigger(p, reason, keep, buf, len);

@@ -56,10 +56,10 @@ mash_pol_decision_groups(const struct mash_policy *pol,
 		if ((int)i == deny)
 			continue;
 		(void)mash_pol_rule_info(pol, (size_t)key[i], &e.rule_id,
-		                         &e.legal_basis, &e.shared);
+		                         &e.legal_basis, NULL);
 		e.fields = fields[i];
-		/* What the decision says wins over the rule's kind: a
-		 * share rule's fields are what was shared. */
+		/* A rule either shares or withholds all it decides; the
+		 * decision is the authority on which. */
 		e.shared = (fields[i] & d->shared) != 0;
 		if (g < max)
 			out[g] = e;
