@@ -4,6 +4,7 @@
  *
  * lint: every problem on stderr as "file:line: rule 'id': message";
  *   exit 0 clean, 1 problems, 2 unreadable or syntax error.
+ * eval: one event, one recipient, one purpose (cmd_policy_eval.c).
  * test: table-driven cases (the .cfg files under policy/tests/, format in
  *   docs/internals/policy.md): each failure on stdout with the case name,
  *   and `N passed, N failed` as the last line; exit 0 all passed, 1 any
@@ -20,6 +21,7 @@
 #include <libconfig.h>
 
 #include "cli/cmds.h"
+#include "cli/policy_case.h"
 #include "cli/util.h"
 #include "common/err.h"
 #include "common/limits.h"
@@ -41,6 +43,10 @@ help(FILE *f)
 	    f,
 	    "usage: mashctl policy lint FILE\n"
 	    "       mashctl policy test FILE CASES\n"
+	    "       mashctl policy eval --policy FILE --event FILE --as "
+	    "PRINCIPAL\n"
+	    "                           --purpose P [...] (see policy eval "
+	    "--help)\n"
 	    "lint: check a sharing-policy file (libconfig): unknown role,\n"
 	    "  unknown field, rule without legal basis or reason, unreachable\n"
 	    "  rule; one 'file:line: rule 'id': message' line per problem.\n"
@@ -84,165 +90,6 @@ struct runner {
 	const char *file;
 };
 
-/* A problem in a case file (bad input: exit 2). */
-static int case_error(struct runner *r, const config_setting_t *s,
-                      const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-case_error(struct runner *r, const config_setting_t *s, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s:%u: %s\n", r->file,
-	        s != NULL ? config_setting_source_line(s) : 0u, msg);
-	return MASHCTL_EXIT_USAGE;
-}
-
-static const char *
-get_string(const config_setting_t *g, const char *key)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING)
-		return NULL;
-	return config_setting_get_string(s);
-}
-
-static int
-get_bool_opt(const config_setting_t *g, const char *key, int *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	*out = 0;
-	if (s == NULL)
-		return MASH_OK;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return MASH_ERR_INVAL;
-	*out = config_setting_get_bool(s) ? 1 : 0;
-	return MASH_OK;
-}
-
-static int
-get_uint_opt(const config_setting_t *g, const char *key, unsigned min,
-             unsigned max, unsigned *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	int v;
-
-	if (s == NULL)
-		return MASH_OK;
-	if (config_setting_type(s) != CONFIG_TYPE_INT)
-		return MASH_ERR_INVAL;
-	v = config_setting_get_int(s);
-	if (v < (int)min || v > (int)max)
-		return MASH_ERR_INVAL;
-	*out = (unsigned)v;
-	return MASH_OK;
-}
-
-static int
-only_keys(struct runner *r, const config_setting_t *g, const char *where,
-          const char *const *keys)
-{
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s =
-		    config_setting_get_elem(g, (unsigned)i);
-		const char *k = config_setting_name(s);
-		size_t j;
-
-		for (j = 0; keys[j] != NULL; j++)
-			if (k != NULL && strcmp(k, keys[j]) == 0)
-				break;
-		if (keys[j] == NULL)
-			return case_error(r, s, "unknown key '%.64s' in %s",
-			                  k != NULL ? k : "", where);
-	}
-	return MASHCTL_EXIT_OK;
-}
-
-/* A list of field patterns into a set; exact names are kept in *exact so
- * that naming an absent field is a failure, classes and globs are cut
- * down to the fields the event carries. */
-static int
-get_fieldset(struct runner *r, const config_setting_t *g, const char *key,
-             uint64_t *patterns, uint64_t *exact, int *given)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	*patterns = 0;
-	*exact = 0;
-	*given = s != NULL;
-	if (s == NULL)
-		return MASHCTL_EXIT_OK;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return case_error(r, s, "'%s' must be a list of field names",
-		                  key);
-	if ((unsigned)config_setting_length(s) > MASH_POL_F_COUNT * 2)
-		return case_error(r, s, "'%s' is too long", key);
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const char *v = config_setting_get_string_elem(s, (unsigned)i);
-		uint64_t set;
-
-		if (v == NULL || mash_pol_fields_resolve(v, &set) != MASH_OK)
-			return case_error(r, s, "unknown field '%.64s'",
-			                  v != NULL ? v : "");
-		if (mash_pol_field_index(v) >= 0)
-			*exact |= set;
-		else
-			*patterns |= set;
-	}
-	return MASHCTL_EXIT_OK;
-}
-
-static int
-enum_value(const ProtobufCEnumDescriptor *d, const char *name, int *out)
-{
-	const ProtobufCEnumValue *v;
-
-	if (name == NULL)
-		return MASH_ERR_INVAL;
-	v = protobuf_c_enum_descriptor_get_value_by_name(d, name);
-	if (v == NULL)
-		return MASH_ERR_BAD_ENUM;
-	*out = v->value;
-	return MASH_OK;
-}
-
-/* The default set of fields a test event carries: a full record of its
- * agency (identity, concern, narrative with that agency's detail, related,
- * VCL), and the handling fields only when they are set. */
-static uint64_t
-default_present(const char *agency, const struct mash_pol_event *ev)
-{
-	uint64_t p = 0, s;
-	char glob[64];
-
-	(void)mash_pol_fields_resolve("@identity", &s);
-	p |= s;
-	p |= FB(MASH_POL_F_SIGNPOST) | FB(MASH_POL_F_CATEGORY) |
-	     FB(MASH_POL_F_SEVERITY) | FB(MASH_POL_F_OCCURRED_AT) |
-	     FB(MASH_POL_F_CONSENT) | FB(MASH_POL_F_CLASSIFICATION) |
-	     FB(MASH_POL_F_SUMMARY) | FB(MASH_POL_F_REPORTER) |
-	     FB(MASH_POL_F_AGENCY_REF) | FB(MASH_POL_F_RELATED) |
-	     FB(MASH_POL_F_VCL) | FB(MASH_POL_F_VCL_EVIDENCE);
-	if (ev->do_not_disclose_to_family)
-		p |= FB(MASH_POL_F_DO_NOT_DISCLOSE);
-	if (ev->n_restrict_to > 0)
-		p |= FB(MASH_POL_F_RESTRICT_TO);
-	if (strcmp(agency, "social-care") == 0)
-		(void)mash_snprintf(glob, sizeof(glob), "detail.social_care.*");
-	else
-		(void)mash_snprintf(glob, sizeof(glob), "detail.%s.*", agency);
-	if (mash_pol_fields_resolve(glob, &s) == MASH_OK)
-		p |= s;
-	return p;
-}
-
 static void
 flags_str(unsigned flags, char *buf, size_t len)
 {
@@ -268,15 +115,6 @@ run_case(struct runner *r, const config_setting_t *c)
 	static const char *const case_keys[] = {
 	    "name",    "event",       "case",   "recipient",
 	    "purpose", "break_glass", "expect", NULL};
-	static const char *const event_keys[] = {"agency",
-	                                         "category",
-	                                         "severity",
-	                                         "consent",
-	                                         "classification",
-	                                         "do_not_disclose_to_family",
-	                                         "restrict_to_agencies",
-	                                         "fields",
-	                                         NULL};
 	static const char *const cs_keys[] = {"level", "agencies",
 	                                      "known_to_multiple", NULL};
 	static const char *const rec_keys[] = {"principal", "role", "agency",
@@ -285,14 +123,13 @@ run_case(struct runner *r, const config_setting_t *c)
 	    "receives",    "rule",  "shared", "withheld",
 	    "only_shared", "flags", NULL};
 	const config_setting_t *ev_g, *case_g, *rec_g, *exp_g, *s;
-	const char *name, *agency, *purpose, *cls, *rule;
+	const char *name, *purpose, *rule;
 	struct mash_pol_event ev;
 	struct mash_pol_case cs = {1, 1, 0};
 	struct mash_pol_recipient rec;
 	struct mash_pol_decision d;
 	char *restrict_to[MASH_MAX_REPEATED];
-	unsigned sev = 0;
-	int bg = 0, dndf = 0, ex;
+	int bg = 0, ex;
 	uint64_t pat, exact, want, have;
 	int given;
 	char why[4096];
@@ -304,133 +141,76 @@ run_case(struct runner *r, const config_setting_t *c)
 	memset(&rec, 0, sizeof(rec));
 	why[0] = '\0';
 	if (!config_setting_is_group(c))
-		return case_error(r, c, "a case must be a group { ... }");
-	ex = only_keys(r, c, "case", case_keys);
+		return mashctl_case_error(r->file, c,
+		                          "a case must be a group { ... }");
+	ex = mashctl_case_only_keys(r->file, c, "case", case_keys);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
-	name = get_string(c, "name");
+	name = mashctl_case_string(c, "name");
 	if (name == NULL || mash_str_check(name, MASH_MAX_SHORT) != MASH_OK ||
 	    name[0] == '\0')
-		return case_error(r, c, "case without a 'name'");
+		return mashctl_case_error(r->file, c, "case without a 'name'");
 	ev_g = config_setting_get_member(c, "event");
 	case_g = config_setting_get_member(c, "case");
 	rec_g = config_setting_get_member(c, "recipient");
 	exp_g = config_setting_get_member(c, "expect");
-	purpose = get_string(c, "purpose");
+	purpose = mashctl_case_string(c, "purpose");
 	if (ev_g == NULL || !config_setting_is_group(ev_g) || rec_g == NULL ||
 	    !config_setting_is_group(rec_g) || exp_g == NULL ||
 	    !config_setting_is_group(exp_g) || purpose == NULL)
-		return case_error(r, c,
-		                  "case '%s': needs event, recipient, purpose "
-		                  "and expect",
-		                  name);
-	ex = only_keys(r, ev_g, "event", event_keys);
+		return mashctl_case_error(
+		    r->file, c,
+		    "case '%s': needs event, recipient, purpose "
+		    "and expect",
+		    name);
+	ex = mashctl_case_only_keys(r->file, rec_g, "recipient", rec_keys);
 	if (ex == MASHCTL_EXIT_OK)
-		ex = only_keys(r, rec_g, "recipient", rec_keys);
-	if (ex == MASHCTL_EXIT_OK)
-		ex = only_keys(r, exp_g, "expect", exp_keys);
+		ex = mashctl_case_only_keys(r->file, exp_g, "expect", exp_keys);
 	if (ex == MASHCTL_EXIT_OK && case_g != NULL)
-		ex = only_keys(r, case_g, "case", cs_keys);
+		ex = mashctl_case_only_keys(r->file, case_g, "case", cs_keys);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 
 	/* The event. */
-	agency = get_string(ev_g, "agency");
-	if (agency == NULL || !mash_pol_agency_valid(agency))
-		return case_error(r, ev_g,
-		                  "case '%s': event needs a known "
-		                  "'agency'",
-		                  name);
-	ev.agency = agency;
-	if (enum_value(&mash__v1__category__descriptor,
-	               get_string(ev_g, "category"), &ev.category) != MASH_OK)
-		return case_error(r, ev_g,
-		                  "case '%s': unknown or missing "
-		                  "event 'category'",
-		                  name);
-	if (enum_value(&mash__v1__consent__descriptor,
-	               get_string(ev_g, "consent"), &ev.consent) != MASH_OK)
-		return case_error(r, ev_g,
-		                  "case '%s': unknown or missing "
-		                  "event 'consent'",
-		                  name);
-	if (get_uint_opt(ev_g, "severity", 0, 4, &sev) != MASH_OK)
-		return case_error(r, ev_g, "case '%s': severity must be 0-4",
-		                  name);
-	ev.severity = sev;
-	cls = get_string(ev_g, "classification");
-	if (cls != NULL && strcmp(cls, "OFFICIAL") != 0 &&
-	    strcmp(cls, "OFFICIAL-SENSITIVE") != 0)
-		return case_error(r, ev_g,
-		                  "case '%s': classification must be "
-		                  "OFFICIAL or OFFICIAL-SENSITIVE",
-		                  name);
-	ev.official_sensitive =
-	    cls != NULL && strcmp(cls, "OFFICIAL-SENSITIVE") == 0;
-	if (get_bool_opt(ev_g, "do_not_disclose_to_family", &dndf) != MASH_OK)
-		return case_error(r, ev_g,
-		                  "case '%s': do_not_disclose_to_family "
-		                  "must be true or false",
-		                  name);
-	ev.do_not_disclose_to_family = dndf;
-	s = config_setting_get_member(ev_g, "restrict_to_agencies");
-	if (s != NULL) {
-		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			return case_error(r, s,
-			                  "case '%s': restrict_to_agencies "
-			                  "must be a list",
-			                  name);
-		if ((unsigned)config_setting_length(s) > MASH_MAX_REPEATED)
-			return case_error(r, s, "case '%s': too many agencies",
-			                  name);
-		for (int i = 0; i < config_setting_length(s); i++) {
-			const char *a =
-			    config_setting_get_string_elem(s, (unsigned)i);
-
-			if (a == NULL)
-				return case_error(r, s, "case '%s': bad agency",
-				                  name);
-			restrict_to[ev.n_restrict_to++] = (char *)a;
-		}
-		ev.restrict_to = restrict_to;
-	}
-	ex = get_fieldset(r, ev_g, "fields", &pat, &exact, &given);
+	ex = mashctl_case_event(r->file, ev_g, name, &ev, restrict_to);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
-	ev.present = given ? (pat | exact | FB(MASH_POL_F_SIGNPOST))
-	                   : default_present(agency, &ev);
 
 	/* The case and the recipient. */
 	if (case_g != NULL) {
 		int km = 0;
 
-		if (get_uint_opt(case_g, "level", 1, 4, &cs.level) != MASH_OK ||
-		    get_uint_opt(case_g, "agencies", 0, 64, &cs.n_agencies) !=
+		if (mashctl_case_uint(case_g, "level", 1, 4, &cs.level) !=
 		        MASH_OK ||
-		    get_bool_opt(case_g, "known_to_multiple", &km) != MASH_OK)
-			return case_error(r, case_g,
-			                  "case '%s': level 1-4, agencies "
-			                  "0-64, known_to_multiple bool",
-			                  name);
+		    mashctl_case_uint(case_g, "agencies", 0, 64,
+		                      &cs.n_agencies) != MASH_OK ||
+		    mashctl_case_bool(case_g, "known_to_multiple", &km) !=
+		        MASH_OK)
+			return mashctl_case_error(
+			    r->file, case_g,
+			    "case '%s': level 1-4, agencies "
+			    "0-64, known_to_multiple bool",
+			    name);
 		cs.known_to_multiple = km;
 	}
-	rec.principal = get_string(rec_g, "principal");
-	rec.role = get_string(rec_g, "role");
-	rec.agency = get_string(rec_g, "agency");
+	rec.principal = mashctl_case_string(rec_g, "principal");
+	rec.role = mashctl_case_string(rec_g, "role");
+	rec.agency = mashctl_case_string(rec_g, "agency");
 	if (rec.role == NULL || !mash_pol_role_valid(rec.role) ||
 	    rec.agency == NULL || !mash_pol_agency_valid(rec.agency))
-		return case_error(r, rec_g,
-		                  "case '%s': recipient needs a known "
-		                  "'role' and 'agency'",
-		                  name);
+		return mashctl_case_error(r->file, rec_g,
+		                          "case '%s': recipient needs a known "
+		                          "'role' and 'agency'",
+		                          name);
 	if (!mash_pol_purpose_valid(purpose))
-		return case_error(r, c, "case '%s': unknown purpose '%.64s'",
-		                  name, purpose);
-	if (get_bool_opt(c, "break_glass", &bg) != MASH_OK)
-		return case_error(r, c,
-		                  "case '%s': break_glass must be true "
-		                  "or false",
-		                  name);
+		return mashctl_case_error(r->file, c,
+		                          "case '%s': unknown purpose '%.64s'",
+		                          name, purpose);
+	if (mashctl_case_bool(c, "break_glass", &bg) != MASH_OK)
+		return mashctl_case_error(r->file, c,
+		                          "case '%s': break_glass must be true "
+		                          "or false",
+		                          name);
 
 	(void)mash_pol_decide(r->pol, &ev, &cs, &rec, purpose, bg, &d);
 	have = ev.present | (cs.level >= 3 ? FB(MASH_POL_F_LEAD) : 0);
@@ -448,23 +228,24 @@ run_case(struct runner *r, const config_setting_t *c)
 	if (s != NULL) {
 		int want_r = 0;
 
-		if (get_bool_opt(exp_g, "receives", &want_r) != MASH_OK)
-			return case_error(r, s,
-			                  "case '%s': receives must be "
-			                  "true or false",
-			                  name);
+		if (mashctl_case_bool(exp_g, "receives", &want_r) != MASH_OK)
+			return mashctl_case_error(r->file, s,
+			                          "case '%s': receives must be "
+			                          "true or false",
+			                          name);
 		if (want_r != d.receives)
 			WHY("    receives: expected %s, got %s\n",
 			    want_r ? "true" : "false",
 			    d.receives ? "true" : "false");
 	}
-	rule = get_string(exp_g, "rule");
+	rule = mashctl_case_string(exp_g, "rule");
 	if (config_setting_get_member(exp_g, "rule") != NULL && rule == NULL)
-		return case_error(r, exp_g, "case '%s': rule must be a string",
-		                  name);
+		return mashctl_case_error(
+		    r->file, exp_g, "case '%s': rule must be a string", name);
 	if (rule != NULL && strcmp(rule, d.rule_id) != 0)
 		WHY("    rule: expected '%s', got '%s'\n", rule, d.rule_id);
-	ex = get_fieldset(r, exp_g, "shared", &pat, &exact, &given);
+	ex = mashctl_case_fieldset(r->file, exp_g, "shared", &pat, &exact,
+	                           &given);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
@@ -473,7 +254,8 @@ run_case(struct runner *r, const config_setting_t *c)
 		                           sizeof(list));
 		WHY("    expected shared, but withheld: %s\n", list);
 	}
-	ex = get_fieldset(r, exp_g, "withheld", &pat, &exact, &given);
+	ex = mashctl_case_fieldset(r->file, exp_g, "withheld", &pat, &exact,
+	                           &given);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
@@ -482,7 +264,8 @@ run_case(struct runner *r, const config_setting_t *c)
 		                           sizeof(list));
 		WHY("    expected withheld, but shared: %s\n", list);
 	}
-	ex = get_fieldset(r, exp_g, "only_shared", &pat, &exact, &given);
+	ex = mashctl_case_fieldset(r->file, exp_g, "only_shared", &pat, &exact,
+	                           &given);
 	if (ex != MASHCTL_EXIT_OK)
 		return ex;
 	want = (pat & have) | exact;
@@ -499,8 +282,9 @@ run_case(struct runner *r, const config_setting_t *c)
 		unsigned want_f = 0;
 
 		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			return case_error(
-			    r, s, "case '%s': flags must be a list", name);
+			return mashctl_case_error(
+			    r->file, s, "case '%s': flags must be a list",
+			    name);
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const char *f =
 			    config_setting_get_string_elem(s, (unsigned)i);
@@ -511,10 +295,11 @@ run_case(struct runner *r, const config_setting_t *c)
 				    strcmp(mash_pol_flag_name(1u << b), f) == 0)
 					bit = 1u << b;
 			if (bit == 0)
-				return case_error(r, s,
-				                  "case '%s': unknown flag "
-				                  "'%.64s'",
-				                  name, f != NULL ? f : "");
+				return mashctl_case_error(
+				    r->file, s,
+				    "case '%s': unknown flag "
+				    "'%.64s'",
+				    name, f != NULL ? f : "");
 			want_f |= bit;
 		}
 		if (want_f != d.flags) {
@@ -707,11 +492,14 @@ mashctl_policy(int argc, char **argv)
 		return cmd_lint(argv[1]);
 	if (argc == 3 && strcmp(argv[0], "test") == 0)
 		return cmd_test(argv[1], argv[2]);
+	if (argc >= 1 && strcmp(argv[0], "eval") == 0)
+		return mashctl_policy_eval(argc, argv);
 	if (argc >= 1 &&
 	    (strcmp(argv[0], "lint") == 0 || strcmp(argv[0], "test") == 0))
 		mashctl_die(G, "usage: mashctl policy lint FILE | policy test "
 		               "FILE CASES");
 	else
-		mashctl_die(G, "unknown subcommand (lint, test; try --help)");
+		mashctl_die(
+		    G, "unknown subcommand (lint, test, eval; try --help)");
 	return MASHCTL_EXIT_USAGE;
 }
