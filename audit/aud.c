@@ -1,17 +1,10 @@
 /*
- * aud.c - audit records in the daemon's SQLite database, appended to an
- * RFC 9162 Merkle tree, and signed checkpoints of that tree.
- *
- * Tables (created on open, owned by this module):
- *   audit_log(seq, type, time_ms, actor, case_id, agency, event_id,
- *             recipient, record, leaf_hash)
- *     record is the canonical JSON (the Merkle leaf); the other columns are
- *     copies kept for indexed queries, and verify checks they agree.
- *   audit_state(id = 1, log_id, version, tree_size, frontier)
- *     the compact range of the tree (merkle.h), so appends are O(log n).
- *   audit_checkpoints(id, tree_size, root_hash, timestamp, log_id,
- *                     envelope)
- *     every signed AuditCheckpoint with its SignedEnvelope bytes.
+ * aud.c - audit records appended to an RFC 9162 Merkle tree, and signed
+ * checkpoints of that tree, kept in the daemon's store (store/store_aud.h:
+ * the log rows, whose record is the canonical JSON leaf and whose other
+ * columns are copies kept for indexed queries that verify checks agree;
+ * the tree state, the compact range of merkle.h so appends are O(log n);
+ * every signed AuditCheckpoint with its SignedEnvelope bytes).
  *
  * Nothing is cached between calls: each append reads the one-row state,
  * so a rolled-back caller transaction can never leave the in-memory tree
@@ -21,7 +14,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "audit/aud.h"
 #include "common/err.h"
@@ -29,6 +21,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "mash/v1/mash.pb-c.h"
+#include "store/store_aud.h"
 
 #define HLEN           MASH_MERKLE_HASH_LEN
 #define DEFAULT_LOG_ID "mash-audit"
@@ -55,67 +48,10 @@ static const char *const type_names[] = {
     [MASH_AUD_DELIVERY_HELD] = "DELIVERY_HELD",
 };
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS audit_log("
-    " seq INTEGER PRIMARY KEY,"
-    " type TEXT NOT NULL,"
-    " time_ms INTEGER NOT NULL,"
-    " actor TEXT NOT NULL,"
-    " case_id TEXT, agency TEXT, event_id TEXT, recipient TEXT,"
-    " record TEXT NOT NULL,"
-    " leaf_hash BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_log_case ON audit_log(case_id);"
-    "CREATE INDEX IF NOT EXISTS audit_log_agency ON audit_log(agency);"
-    "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
-    "CREATE TABLE IF NOT EXISTS audit_state("
-    " id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " log_id TEXT NOT NULL,"
-    " version INTEGER NOT NULL,"
-    " tree_size INTEGER NOT NULL,"
-    " frontier BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS audit_checkpoints("
-    " id INTEGER PRIMARY KEY,"
-    " tree_size INTEGER NOT NULL,"
-    " root_hash BLOB NOT NULL,"
-    " timestamp INTEGER NOT NULL,"
-    " log_id TEXT NOT NULL,"
-    " envelope BLOB NOT NULL);";
-
-enum stmt_id {
-	ST_STATE_GET,
-	ST_STATE_PUT,
-	ST_LOG_INSERT,
-	ST_SP_BEGIN,
-	ST_SP_RELEASE,
-	ST_SP_ROLLBACK,
-	ST_CP_LAST,
-	ST_CP_INSERT,
-	ST_COUNT
-};
-
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_STATE_GET] = "SELECT tree_size, frontier FROM audit_state"
-                     " WHERE id = 1",
-    [ST_STATE_PUT] = "UPDATE audit_state SET tree_size = ?1,"
-                     " frontier = ?2 WHERE id = 1",
-    [ST_LOG_INSERT] = "INSERT INTO audit_log(seq, type, time_ms, actor,"
-                      " case_id, agency, event_id, recipient, record,"
-                      " leaf_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-    [ST_SP_BEGIN] = "SAVEPOINT mash_aud",
-    [ST_SP_RELEASE] = "RELEASE mash_aud",
-    [ST_SP_ROLLBACK] = "ROLLBACK TO mash_aud",
-    [ST_CP_LAST] = "SELECT tree_size, timestamp, envelope FROM"
-                   " audit_checkpoints ORDER BY id DESC LIMIT 1",
-    [ST_CP_INSERT] = "INSERT INTO audit_checkpoints(tree_size, root_hash,"
-                     " timestamp, log_id, envelope)"
-                     " VALUES (?1,?2,?3,?4,?5)",
-};
-
 struct mash_aud {
-	sqlite3 *db;
+	struct mash_store *st; /* borrowed */
 	const struct mash_clock *clock;
 	char log_id[MASH_AUD_MAX_ID + 1];
-	sqlite3_stmt *st[ST_COUNT];
 };
 
 const char *
@@ -517,63 +453,37 @@ mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
 	return rc;
 }
 
-static void
-stmts_free(struct mash_aud *aud)
-{
-	size_t i;
-
-	for (i = 0; i < ST_COUNT; i++) {
-		sqlite3_finalize(aud->st[i]);
-		aud->st[i] = NULL;
-	}
-}
-
 void
 mash_aud_free(struct mash_aud *aud)
 {
-	if (aud == NULL)
-		return;
-	stmts_free(aud);
 	mash_free(aud);
 }
 
-/* Run a prepared statement that returns no rows. */
-static int
-step_done(sqlite3_stmt *st)
-{
-	int src = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return src == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
-}
-
-/* Read the state row; the tree is empty if there is none yet. */
+/* Read the tree state; a state that does not decode, or whose size
+ * disagrees with its frontier, was altered outside this module. */
 static int
 state_read(struct mash_aud *aud, struct mash_merkle_frontier *f)
 {
-	sqlite3_stmt *st = aud->st[ST_STATE_GET];
-	const void *blob;
-	int src, rc = MASH_ERR_STORE;
+	unsigned char buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
+	uint64_t size;
+	size_t len;
+	int rc;
 
 	mash_merkle_frontier_init(f);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		blob = sqlite3_column_blob(st, 1);
-		rc = mash_merkle_frontier_decode(
-		    blob, (size_t)sqlite3_column_bytes(st, 1), f);
-		if (rc != MASH_OK ||
-		    (uint64_t)sqlite3_column_int64(st, 0) != f->size)
-			rc = MASH_ERR_TAMPERED;
-	}
-	sqlite3_reset(st);
-	return rc;
+	rc = mash_store_aud_state_get(aud->st, &size, buf, sizeof(buf), &len);
+	if (rc == MASH_ERR_TOO_BIG)
+		return MASH_ERR_TAMPERED;
+	if (rc != MASH_OK)
+		return MASH_ERR_STORE;
+	rc = mash_merkle_frontier_decode(buf, len, f);
+	if (rc != MASH_OK || size != f->size)
+		return MASH_ERR_TAMPERED;
+	return MASH_OK;
 }
 
 static int
 state_write(struct mash_aud *aud, const struct mash_merkle_frontier *f)
 {
-	sqlite3_stmt *st = aud->st[ST_STATE_PUT];
 	unsigned char buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
 	size_t len;
 	int rc;
@@ -581,30 +491,21 @@ state_write(struct mash_aud *aud, const struct mash_merkle_frontier *f)
 	rc = mash_merkle_frontier_encode(f, buf, sizeof(buf), &len);
 	if (rc != MASH_OK)
 		return rc;
-	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f->size) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_TRANSIENT) !=
-	        SQLITE_OK) {
-		sqlite3_reset(st);
-		return MASH_ERR_STORE;
-	}
-	return step_done(st);
+	return mash_store_aud_state_put(aud->st, f->size, buf, len);
 }
 
 int
-mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
+mash_aud_open(struct mash_store *st, const struct mash_clock *clock,
               const char *log_id, struct mash_aud **out)
 {
 	struct mash_aud *aud = NULL;
 	struct mash_merkle_frontier f;
 	unsigned char buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
-	sqlite3_stmt *st = NULL;
-	const unsigned char *txt;
-	char *errmsg = NULL;
-	size_t len, i;
-	int rc = MASH_ERR_INVAL, src;
+	size_t len;
+	int rc = MASH_ERR_INVAL;
 
 	*out = NULL;
-	if (db == NULL || clock == NULL)
+	if (st == NULL || clock == NULL)
 		goto out;
 	if (log_id == NULL)
 		log_id = DEFAULT_LOG_ID;
@@ -615,50 +516,18 @@ mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
 	aud = mash_calloc(1, sizeof(*aud));
 	if (aud == NULL)
 		goto out;
-	aud->db = db;
+	aud->st = st;
 	aud->clock = clock;
-	rc = MASH_ERR_STORE;
-	if (sqlite3_exec(db, schema_sql, NULL, NULL, &errmsg) != SQLITE_OK) {
-		mash_err("audit: cannot create tables: %s",
-		         errmsg ? errmsg : sqlite3_errmsg(db));
-		goto out;
-	}
-	/* First open of this database: the empty tree under log_id. */
+	/* First open of this store: the empty tree under log_id. */
 	mash_merkle_frontier_init(&f);
 	(void)mash_merkle_frontier_encode(&f, buf, sizeof(buf), &len);
-	if (sqlite3_prepare_v2(db,
-	                       "INSERT OR IGNORE INTO audit_state(id, log_id,"
-	                       " version, tree_size, frontier)"
-	                       " VALUES (1, ?1, ?2, 0, ?3)",
-	                       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, log_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 2, MASH_AUD_VERSION) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	rc = mash_store_aud_init(st, log_id, MASH_AUD_VERSION, buf, len,
+	                         aud->log_id, sizeof(aud->log_id));
+	if (rc != MASH_OK) {
+		mash_err("audit: cannot open the log in the store (%s)",
+		         mash_errname(rc));
+		rc = MASH_ERR_STORE;
 		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT log_id FROM audit_state"
-	                       " WHERE id = 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	src = sqlite3_step(st);
-	if (src != SQLITE_ROW)
-		goto out;
-	txt = sqlite3_column_text(st, 0);
-	if (txt == NULL || mash_strlcpy(aud->log_id, (const char *)txt,
-	                                sizeof(aud->log_id)) != MASH_OK)
-		goto out;
-	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &aud->st[i],
-		                       NULL) != SQLITE_OK) {
-			mash_err("audit: cannot prepare statement: %s",
-			         sqlite3_errmsg(db));
-			goto out;
-		}
 	}
 	rc = state_read(aud, &f);
 	if (rc != MASH_OK) {
@@ -670,8 +539,6 @@ mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
 	aud = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	sqlite3_free(errmsg);
-	sqlite3_finalize(st);
 	mash_aud_free(aud);
 	return rc;
 }
@@ -698,14 +565,6 @@ mash_aud_tree(struct mash_aud *aud, uint64_t *size, unsigned char root[HLEN])
 	return rc;
 }
 
-static int
-bind_opt_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
-}
-
 /* The indexed copy of a string field, taken from the encoded record so
  * that it is masked exactly like the leaf. */
 static const char *
@@ -719,8 +578,8 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
                 uint64_t *seq)
 {
 	struct mash_merkle_frontier f;
+	struct mash_store_aud_row row;
 	unsigned char leaf[HLEN];
-	sqlite3_stmt *st;
 	json_t *obj = NULL;
 	char *bytes = NULL;
 	size_t len = 0;
@@ -732,7 +591,7 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	if (aud == NULL || rec == NULL)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (step_done(aud->st[ST_SP_BEGIN]) != MASH_OK)
+	if (mash_store_aud_savepoint(aud->st) != MASH_OK)
 		goto out;
 	in_sp = 1;
 	rc = state_read(aud, &f);
@@ -747,42 +606,33 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 		rc = mash_merkle_frontier_append(&f, leaf);
 	if (rc != MASH_OK)
 		goto out;
+	memset(&row, 0, sizeof(row));
+	row.seq = f.size;
+	row.type = mash_aud_type_name(rec->type);
+	row.time_ms = now;
+	row.actor = rec_field(obj, "actor");
+	row.case_id = rec_field(obj, "case_id");
+	row.agency = rec_field(obj, "agency");
+	row.event_id = rec_field(obj, "event_id");
+	row.recipient = rec_field(obj, "recipient");
+	row.record = bytes;
+	row.record_len = len;
+	row.leaf_hash = leaf;
+	row.leaf_len = HLEN;
 	rc = MASH_ERR_STORE;
-	st = aud->st[ST_LOG_INSERT];
-	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)f.size) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, mash_aud_type_name(rec->type), -1,
-	                      SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
-	    bind_opt_text(st, 4, rec_field(obj, "actor")) != SQLITE_OK ||
-	    bind_opt_text(st, 5, rec_field(obj, "case_id")) != SQLITE_OK ||
-	    bind_opt_text(st, 6, rec_field(obj, "agency")) != SQLITE_OK ||
-	    bind_opt_text(st, 7, rec_field(obj, "event_id")) != SQLITE_OK ||
-	    bind_opt_text(st, 8, rec_field(obj, "recipient")) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 9, bytes, (int)len, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_blob(st, 10, leaf, HLEN, SQLITE_STATIC) != SQLITE_OK) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+	if (mash_store_aud_row_add(aud->st, &row) != MASH_OK)
 		goto out;
-	}
-	if (step_done(st) != MASH_OK) {
-		mash_err("audit: insert seq %llu failed: %s",
-		         (unsigned long long)f.size, sqlite3_errmsg(aud->db));
-		goto out;
-	}
 	if (state_write(aud, &f) != MASH_OK)
 		goto out;
-	if (step_done(aud->st[ST_SP_RELEASE]) != MASH_OK)
+	if (mash_store_aud_release(aud->st) != MASH_OK)
 		goto out;
 	in_sp = 0;
 	if (seq != NULL)
 		*seq = f.size;
 	rc = MASH_OK;
 out:
-	if (in_sp) {
-		(void)step_done(aud->st[ST_SP_ROLLBACK]);
-		(void)step_done(aud->st[ST_SP_RELEASE]);
-	}
+	if (in_sp)
+		mash_store_aud_undo(aud->st);
 	json_decref(obj);
 	mash_free(bytes);
 	return rc;
@@ -792,23 +642,12 @@ out:
 static int
 last_checkpoint(struct mash_aud *aud, uint64_t *size, int64_t *ts, int *found)
 {
-	sqlite3_stmt *st = aud->st[ST_CP_LAST];
-	int src, rc = MASH_ERR_STORE;
+	int rc = mash_store_aud_checkpoint_last(aud->st, size, ts, NULL, NULL);
 
-	*size = 0;
-	*ts = 0;
-	*found = 0;
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		*size = (uint64_t)sqlite3_column_int64(st, 0);
-		*ts = sqlite3_column_int64(st, 1);
-		*found = 1;
+	*found = rc == MASH_OK;
+	if (rc == MASH_ERR_NOT_FOUND)
 		rc = MASH_OK;
-	} else if (src == SQLITE_DONE) {
-		rc = MASH_OK;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return rc == MASH_OK ? MASH_OK : MASH_ERR_STORE;
 }
 
 int
@@ -853,7 +692,6 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 	size_t payload_len, sealed_len = 0;
 	uint64_t size, cp_size;
 	int64_t now, cp_ts;
-	sqlite3_stmt *st;
 	int rc = MASH_ERR_INVAL, found, in_sp = 0;
 
 	if (env != NULL)
@@ -895,22 +733,12 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 	if (sealed == NULL || sealed_len == 0 || sealed_len > INT32_MAX)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (step_done(aud->st[ST_SP_BEGIN]) != MASH_OK)
+	if (mash_store_aud_savepoint(aud->st) != MASH_OK)
 		goto out;
 	in_sp = 1;
-	st = aud->st[ST_CP_INSERT];
-	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)size) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, root, HLEN, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, now) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 4, aud->log_id, -1, SQLITE_STATIC) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_blob(st, 5, sealed, (int)sealed_len, SQLITE_STATIC) !=
-	        SQLITE_OK) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		goto out;
-	}
-	if (step_done(st) != MASH_OK)
+	if (mash_store_aud_checkpoint_add(aud->st, size, root, HLEN, now,
+	                                  aud->log_id, sealed,
+	                                  sealed_len) != MASH_OK)
 		goto out;
 	mash_hex(root, HLEN, root_hex);
 	rc = mash_snprintf(extra, sizeof(extra),
@@ -927,7 +755,7 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (step_done(aud->st[ST_SP_RELEASE]) != MASH_OK)
+	if (mash_store_aud_release(aud->st) != MASH_OK)
 		goto out;
 	in_sp = 0;
 	if (env != NULL) {
@@ -944,10 +772,8 @@ mash_aud_checkpoint(struct mash_aud *aud, const struct mash_aud_signer *signer,
 out_ok:
 	rc = MASH_OK;
 out:
-	if (in_sp) {
-		(void)step_done(aud->st[ST_SP_ROLLBACK]);
-		(void)step_done(aud->st[ST_SP_RELEASE]);
-	}
+	if (in_sp)
+		mash_store_aud_undo(aud->st);
 	mash_free(payload);
 	mash_free(sealed);
 	return rc;
@@ -957,28 +783,14 @@ int
 mash_aud_latest_checkpoint(struct mash_aud *aud, unsigned char **env,
                            size_t *len)
 {
-	sqlite3_stmt *st = aud->st[ST_CP_LAST];
-	const void *blob;
-	unsigned char *copy;
-	int n, src, rc = MASH_ERR_STORE;
+	uint64_t size;
+	int64_t ts;
+	int rc;
 
 	*env = NULL;
 	*len = 0;
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		rc = MASH_ERR_NOT_FOUND;
-	} else if (src == SQLITE_ROW) {
-		blob = sqlite3_column_blob(st, 2);
-		n = sqlite3_column_bytes(st, 2);
-		rc = MASH_ERR_NOMEM;
-		copy = n > 0 ? mash_malloc((size_t)n) : NULL;
-		if (copy != NULL) {
-			memcpy(copy, blob, (size_t)n);
-			*env = copy;
-			*len = (size_t)n;
-			rc = MASH_OK;
-		}
-	}
-	sqlite3_reset(st);
+	rc = mash_store_aud_checkpoint_last(aud->st, &size, &ts, env, len);
+	if (rc != MASH_OK && rc != MASH_ERR_NOT_FOUND && rc != MASH_ERR_NOMEM)
+		rc = MASH_ERR_STORE;
 	return rc;
 }

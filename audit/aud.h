@@ -27,7 +27,7 @@
 #include "audit/merkle.h"
 #include "common/clock.h"
 
-struct sqlite3;
+struct mash_store;
 struct mash_aud;
 
 /* Record format version written as "v"; 2 added "by_rule" (issue 26).
@@ -124,17 +124,17 @@ const char *mash_aud_type_name(enum mash_aud_type type);
 int mash_aud_type_parse(const char *name, enum mash_aud_type *out);
 
 /*
- * Open the audit log on an open SQLite connection (normally
- * mash_store_sqlite(store)); creates the tables when missing. log_id names
+ * Open the audit log kept in the store st (borrowed: it must outlive the
+ * log); creates the tables when missing. log_id names
  * a new log (NULL: "mash-audit"); an existing log keeps its stored id.
  * clock is borrowed and must outlive the log. *out gets a new handle
  * (caller frees with mash_aud_free) or NULL. MASH_OK, MASH_ERR_STORE,
  * MASH_ERR_TAMPERED (stored tree state does not decode), MASH_ERR_NOMEM.
  */
-int mash_aud_open(struct sqlite3 *db, const struct mash_clock *clock,
+int mash_aud_open(struct mash_store *st, const struct mash_clock *clock,
                   const char *log_id, struct mash_aud **out);
 
-/* Free the handle (not the connection). NULL allowed. */
+/* Free the handle (not the store). NULL allowed. */
 void mash_aud_free(struct mash_aud *aud);
 
 /*

@@ -1,6 +1,7 @@
 /*
  * verify.c - check an audit trail at rest (mashctl audit verify) and read
- * what proofs need (mashctl audit prove).
+ * what proofs need (mashctl audit prove), read through the store
+ * (store/store_aud.h) exactly as stored: nothing read is trusted.
  *
  * Verification streams the log once in seq order with a Merkle frontier,
  * so memory is O(log n) plus the checkpoint list; checkpoints are checked
@@ -15,7 +16,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "audit/aud.h"
 #include "audit/verify.h"
@@ -24,6 +24,8 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "mash/v1/mash.pb-c.h"
+#include "store/store.h"
+#include "store/store_aud.h"
 
 #define HLEN MASH_MERKLE_HASH_LEN
 #define U(x) ((unsigned long long)(x))
@@ -159,151 +161,133 @@ cp_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : (x->id > y->id);
 }
 
-/* Read the log id of the state row (empty if none). */
-static int
-state_log_id(sqlite3 *db, char *out, size_t outsz)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *t;
-	int rc = MASH_ERR_STORE, src;
+struct cp_load {
+	const struct mash_aud_opener *op;
+	const char *log_id;
+	struct cplist *l;
+	struct mash_aud_verify_result *res;
+};
 
-	out[0] = '\0';
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT log_id FROM audit_state"
-	                       " WHERE id = 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		t = sqlite3_column_text(st, 0);
-		if (t != NULL)
-			(void)mash_strlcpy(out, (const char *)t, outsz);
-	} else if (src != SQLITE_DONE) {
-		goto out;
+/* Check one checkpoint on its own (signature, columns equal to the
+ * signed payload, log id). */
+static int
+load_one_checkpoint(void *ctx, const struct mash_store_aud_cp_raw *raw)
+{
+	struct cp_load *ld = ctx;
+	struct cplist *l = ld->l;
+	struct mash_aud_checkpoint_info ci;
+	char why[MASH_AUD_WHY_LEN];
+	struct cp *c, *nv;
+	int orc;
+
+	if (l->n == l->cap) {
+		if (l->cap >= MAX_CHECKPOINTS) {
+			set_why(ld->res, "more than %u checkpoints",
+			        MAX_CHECKPOINTS);
+			return MASH_ERR_TOO_BIG;
+		}
+		nv = mash_realloc(l->v,
+		                  (l->cap ? 2 * l->cap : 16) * sizeof(*nv));
+		if (nv == NULL)
+			return MASH_ERR_NOMEM;
+		l->v = nv;
+		l->cap = l->cap ? 2 * l->cap : 16;
 	}
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	c = &l->v[l->n++];
+	memset(c, 0, sizeof(*c));
+	memset(&ci, 0, sizeof(ci));
+	c->id = raw->id;
+	c->pos = raw->tree_size > 0 ? (uint64_t)raw->tree_size : 0;
+	why[0] = '\0';
+	orc = open_checkpoint(ld->op, raw->env, raw->env_len, &ci, why,
+	                      sizeof(why));
+	if (orc != MASH_OK) {
+		c->bad = 1;
+		(void)mash_snprintf(c->why, sizeof(c->why),
+		                    "checkpoint %lld (tree_size %lld): %s: %s",
+		                    (long long)c->id, (long long)raw->tree_size,
+		                    orc == MASH_ERR_BAD_SIGNATURE
+		                        ? "signature does not verify"
+		                        : "envelope does not open",
+		                    why[0] ? why : mash_strerror(orc));
+		return MASH_OK;
+	}
+	c->pos = ci.tree_size;
+	memcpy(c->root, ci.root, HLEN);
+	if ((uint64_t)raw->tree_size != ci.tree_size || raw->root_len != HLEN ||
+	    memcmp(raw->root, ci.root, HLEN) != 0 ||
+	    raw->timestamp != ci.timestamp || raw->log_id == NULL ||
+	    strcmp(raw->log_id, ci.log_id) != 0) {
+		c->bad = 1;
+		(void)mash_snprintf(c->why, sizeof(c->why),
+		                    "checkpoint %lld (tree_size %llu): stored "
+		                    "columns differ from the signed checkpoint "
+		                    "(altered)",
+		                    (long long)c->id, U(ci.tree_size));
+	} else if (strcmp(ci.log_id, ld->log_id) != 0) {
+		c->bad = 1;
+		(void)mash_snprintf(c->why, sizeof(c->why),
+		                    "checkpoint %lld (tree_size %llu): signed "
+		                    "for log \"%s\", this log is \"%s\"",
+		                    (long long)c->id, U(ci.tree_size),
+		                    ci.log_id, ld->log_id);
+	}
+	return MASH_OK;
 }
 
-/* Load and check every checkpoint on its own (signature, columns equal to
- * the signed payload, log id); sorted by the tree size they cover. */
+/* Load and check every checkpoint; sorted by the tree size they cover. */
 static int
-load_checkpoints(sqlite3 *db, const struct mash_aud_opener *op,
+load_checkpoints(struct mash_store *st, const struct mash_aud_opener *op,
                  const char *log_id, struct cplist *l,
                  struct mash_aud_verify_result *res)
 {
-	struct mash_aud_checkpoint_info ci;
-	sqlite3_stmt *st = NULL;
-	struct cp *c, *nv;
-	const void *env;
-	const unsigned char *col_log;
-	char why[MASH_AUD_WHY_LEN];
-	int src, rc = MASH_ERR_STORE, orc;
-	int64_t col_size;
+	struct cp_load ld = {op, log_id, l, res};
+	int rc;
 
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT id, tree_size, root_hash, timestamp,"
-	                       " log_id, envelope FROM audit_checkpoints"
-	                       " ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		set_why(res, "cannot read audit_checkpoints: %s",
-		        sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l->n == l->cap) {
-			rc = MASH_ERR_TOO_BIG;
-			if (l->cap >= MAX_CHECKPOINTS) {
-				set_why(res, "more than %u checkpoints",
-				        MAX_CHECKPOINTS);
-				goto out;
-			}
-			rc = MASH_ERR_NOMEM;
-			nv = mash_realloc(l->v, (l->cap ? 2 * l->cap : 16) *
-			                            sizeof(*nv));
-			if (nv == NULL)
-				goto out;
-			l->v = nv;
-			l->cap = l->cap ? 2 * l->cap : 16;
-		}
-		c = &l->v[l->n++];
-		memset(c, 0, sizeof(*c));
-		memset(&ci, 0, sizeof(ci));
-		c->id = sqlite3_column_int64(st, 0);
-		col_size = sqlite3_column_int64(st, 1);
-		c->pos = col_size > 0 ? (uint64_t)col_size : 0;
-		env = sqlite3_column_blob(st, 5);
-		why[0] = '\0';
-		orc = open_checkpoint(op, env,
-		                      (size_t)sqlite3_column_bytes(st, 5), &ci,
-		                      why, sizeof(why));
-		if (orc != MASH_OK) {
-			c->bad = 1;
-			(void)mash_snprintf(c->why, sizeof(c->why),
-			                    "checkpoint %lld (tree_size %lld): "
-			                    "%s: %s",
-			                    (long long)c->id,
-			                    (long long)col_size,
-			                    orc == MASH_ERR_BAD_SIGNATURE
-			                        ? "signature does not verify"
-			                        : "envelope does not open",
-			                    why[0] ? why : mash_strerror(orc));
-			continue;
-		}
-		c->pos = ci.tree_size;
-		memcpy(c->root, ci.root, HLEN);
-		col_log = sqlite3_column_text(st, 4);
-		if ((uint64_t)col_size != ci.tree_size ||
-		    sqlite3_column_bytes(st, 2) != (int)HLEN ||
-		    memcmp(sqlite3_column_blob(st, 2), ci.root, HLEN) != 0 ||
-		    sqlite3_column_int64(st, 3) != ci.timestamp ||
-		    col_log == NULL ||
-		    strcmp((const char *)col_log, ci.log_id) != 0) {
-			c->bad = 1;
-			(void)mash_snprintf(c->why, sizeof(c->why),
-			                    "checkpoint %lld (tree_size %llu): "
-			                    "stored columns differ from the "
-			                    "signed checkpoint (altered)",
-			                    (long long)c->id, U(ci.tree_size));
-		} else if (strcmp(ci.log_id, log_id) != 0) {
-			c->bad = 1;
-			(void)mash_snprintf(c->why, sizeof(c->why),
-			                    "checkpoint %lld (tree_size %llu): "
-			                    "signed for log \"%s\", this log is"
-			                    " \"%s\"",
-			                    (long long)c->id, U(ci.tree_size),
-			                    ci.log_id, log_id);
-		}
-	}
-	if (src != SQLITE_DONE) {
-		set_why(res, "cannot read audit_checkpoints: %s",
-		        sqlite3_errmsg(db));
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
+	rc = mash_store_aud_checkpoints(st, 0, load_one_checkpoint, &ld);
+	if (rc == MASH_ERR_STORE)
+		set_why(res, "cannot read audit_checkpoints");
+	if (rc != MASH_OK)
+		return rc;
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), cp_cmp);
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return MASH_OK;
 }
 
 static const char *const col_names[] = {
     "type", NULL, "actor", "case_id", "agency", "event_id", "recipient"};
 
+/* The indexed copy of the record's key i of col_names. */
+static const char *
+row_col(const struct mash_store_aud_raw *r, int i)
+{
+	switch (i) {
+	case 0:
+		return r->type;
+	case 2:
+		return r->actor;
+	case 3:
+		return r->case_id;
+	case 4:
+		return r->agency;
+	case 5:
+		return r->event_id;
+	default:
+		return r->recipient;
+	}
+}
+
 /* Check one record's bytes, version, own seq and indexed columns.
  * prev_claim is the seq the previous row claimed. */
 static int
-check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
-             uint64_t *claim, struct mash_aud_verify_result *res)
+check_record(const struct mash_store_aud_raw *row, uint64_t seq,
+             uint64_t prev_claim, uint64_t *claim,
+             struct mash_aud_verify_result *res)
 {
-	const char *bytes = (const char *)sqlite3_column_blob(st, 8);
-	size_t len = (size_t)sqlite3_column_bytes(st, 8);
+	const char *bytes = row->record;
+	size_t len = row->record_len;
 	json_t *obj = NULL, *jseq, *jv;
-	const unsigned char *col;
+	const char *col;
 	const char *val;
 	char *canon = NULL;
 	json_int_t m;
@@ -372,8 +356,7 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 		if (col_names[i] == NULL) {
 			jv = json_object_get(obj, "time");
 			if (!json_is_integer(jv) ||
-			    json_integer_value(jv) !=
-			        sqlite3_column_int64(st, 2)) {
+			    json_integer_value(jv) != row->time_ms) {
 				set_why(res,
 				        "seq %llu: column time_ms differs from "
 				        "the record (altered)",
@@ -382,11 +365,10 @@ check_record(sqlite3_stmt *st, uint64_t seq, uint64_t prev_claim,
 			}
 			continue;
 		}
-		col = sqlite3_column_text(st, 1 + i);
+		col = row_col(row, i);
 		val = json_string_value(json_object_get(obj, col_names[i]));
 		if (!((col == NULL && val == NULL) ||
-		      (col != NULL && val != NULL &&
-		       strcmp((const char *)col, val) == 0))) {
+		      (col != NULL && val != NULL && strcmp(col, val) == 0))) {
 			set_why(res,
 			        "seq %llu: column %s differs from the record "
 			        "(altered)",
@@ -448,34 +430,31 @@ check_checkpoints_at(struct cplist *l, size_t *next, uint64_t at,
 
 /* Compare the stored tree state with what the records give. */
 static int
-check_state(sqlite3 *db, const struct mash_merkle_frontier *f,
+check_state(struct mash_store *st, const struct mash_merkle_frontier *f,
             struct mash_aud_verify_result *res)
 {
 	struct mash_merkle_frontier s;
-	unsigned char a[HLEN], b[HLEN];
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_STORE, src;
+	unsigned char a[HLEN], b[HLEN], buf[MASH_MERKLE_FRONTIER_MAX_BYTES];
+	uint64_t size;
+	size_t len;
+	int rc;
 
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT tree_size, frontier FROM"
-	                       " audit_state WHERE id = 1",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		set_why(res, "cannot read audit_state: %s", sqlite3_errmsg(db));
-		goto out;
+	rc = mash_store_aud_state_get(st, &size, buf, sizeof(buf), &len);
+	if (rc == MASH_ERR_STORE) {
+		set_why(res, "cannot read audit_state");
+		return rc;
 	}
-	src = sqlite3_step(st);
-	rc = MASH_ERR_TAMPERED;
-	if (src != SQLITE_ROW) {
+	if (rc == MASH_ERR_NOT_FOUND) {
 		set_why(res, "audit_state row is missing (deleted)");
-		goto out;
+		return MASH_ERR_TAMPERED;
 	}
-	if (mash_merkle_frontier_decode(sqlite3_column_blob(st, 1),
-	                                (size_t)sqlite3_column_bytes(st, 1),
-	                                &s) != MASH_OK ||
-	    (uint64_t)sqlite3_column_int64(st, 0) != s.size) {
+	if (rc != MASH_OK ||
+	    mash_merkle_frontier_decode(buf, len, &s) != MASH_OK ||
+	    size != s.size) {
 		set_why(res, "audit_state does not decode (altered)");
-		goto out;
+		return MASH_ERR_TAMPERED;
 	}
+	rc = MASH_ERR_TAMPERED;
 	if (s.size > f->size) {
 		set_why(res,
 		        "seq %llu missing: the log ends at seq %llu but the "
@@ -501,198 +480,194 @@ check_state(sqlite3 *db, const struct mash_merkle_frontier *f,
 	}
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
 	return rc;
 }
 
+/* The stream of records: the frontier and where each check stands. */
+struct walk {
+	struct mash_merkle_frontier f;
+	struct cplist *cps;
+	struct mash_aud_verify_result *res;
+	uint64_t expect, claim, prev_good;
+	size_t next_cp;
+};
+
+static int
+walk_row(void *ctx, const struct mash_store_aud_raw *row)
+{
+	struct walk *w = ctx;
+	struct mash_aud_verify_result *res = w->res;
+	unsigned char leaf[HLEN], root[HLEN];
+	uint64_t seq = row->seq > 0 ? (uint64_t)row->seq : 0;
+	int rc;
+
+	if (seq != w->expect) {
+		if (seq > w->expect)
+			set_why(res,
+			        "seq %llu missing: the log jumps from seq %llu "
+			        "to seq %llu (record deleted)",
+			        U(w->expect), U(w->expect - 1), U(seq));
+		else
+			set_why(res, "seq %lld: invalid seq (record inserted)",
+			        (long long)row->seq);
+		res->bad_seq = seq > w->expect ? w->expect : seq;
+		return MASH_ERR_TAMPERED;
+	}
+	if (mash_merkle_leaf_hash(row->record, row->record_len, leaf) !=
+	    MASH_OK)
+		return MASH_ERR_CRYPTO;
+	if (row->leaf_len != HLEN || row->leaf_hash == NULL ||
+	    memcmp(row->leaf_hash, leaf, HLEN) != 0) {
+		set_why(res, "seq %llu: leaf hash mismatch (record altered)",
+		        U(seq));
+		res->bad_seq = seq;
+		return MASH_ERR_TAMPERED;
+	}
+	if (check_record(row, seq, w->claim, &w->claim, res) != MASH_OK)
+		return MASH_ERR_TAMPERED;
+	if (mash_merkle_frontier_append(&w->f, leaf) != MASH_OK)
+		return MASH_ERR_CRYPTO;
+	/* The root is only needed where a checkpoint sits. */
+	if (w->next_cp < w->cps->n && w->cps->v[w->next_cp].pos <= seq &&
+	    mash_merkle_frontier_root(&w->f, root) != MASH_OK)
+		return MASH_ERR_CRYPTO;
+	rc = check_checkpoints_at(w->cps, &w->next_cp, seq, w->prev_good, root,
+	                          res);
+	if (rc != MASH_OK)
+		return rc;
+	if (w->next_cp > 0 && w->cps->v[w->next_cp - 1].pos == seq)
+		w->prev_good = seq;
+	res->records = seq;
+	w->expect = seq + 1;
+	return MASH_OK;
+}
+
 int
-mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
+mash_aud_verify(struct mash_store *st, const struct mash_aud_opener *opener,
                 struct mash_aud_verify_result *res)
 {
-	struct mash_merkle_frontier f;
 	struct cplist cps = {NULL, 0, 0};
-	sqlite3_stmt *st = NULL;
-	unsigned char leaf[HLEN], root[HLEN];
+	struct walk w;
 	char log_id[MASH_AUD_MAX_ID + 1];
-	uint64_t expect = 1, seq, claim = 0, prev_good = 0;
-	size_t next_cp = 0;
-	const void *rec;
-	int rc = MASH_ERR_STORE, src, in_tx = 0;
-	sqlite3_int64 raw;
+	int rc = MASH_ERR_STORE, began = 0;
 
 	memset(res, 0, sizeof(*res));
+	memset(&w, 0, sizeof(w));
 	res->signatures_checked = opener != NULL && opener->open != NULL;
-	mash_merkle_frontier_init(&f);
-	if (db == NULL) {
+	mash_merkle_frontier_init(&w.f);
+	w.cps = &cps;
+	w.res = res;
+	w.expect = 1;
+	if (st == NULL) {
 		rc = MASH_ERR_INVAL;
 		goto out;
 	}
 	/* One read transaction: a snapshot (WAL), so a daemon appending
 	 * meanwhile cannot make the state row look ahead of the log. */
-	if (sqlite3_get_autocommit(db)) {
-		if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-			set_why(res, "cannot read: %s", sqlite3_errmsg(db));
-			goto out;
-		}
-		in_tx = 1;
-	}
-	if (state_log_id(db, log_id, sizeof(log_id)) != MASH_OK) {
-		set_why(res, "no audit tables: %s", sqlite3_errmsg(db));
+	if (mash_store_snapshot_begin(st, &began) != MASH_OK) {
+		set_why(res, "cannot read the store");
 		goto out;
 	}
-	rc = load_checkpoints(db, opener, log_id, &cps, res);
+	if (mash_store_aud_log_id(st, log_id, sizeof(log_id)) != MASH_OK) {
+		set_why(res, "no audit tables");
+		goto out;
+	}
+	rc = load_checkpoints(st, opener, log_id, &cps, res);
 	if (rc != MASH_OK)
 		goto out;
-	rc = MASH_ERR_STORE;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT seq, type, time_ms, actor, case_id,"
-	                       " agency, event_id, recipient, record,"
-	                       " leaf_hash FROM audit_log ORDER BY seq",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		set_why(res, "cannot read audit_log: %s", sqlite3_errmsg(db));
+	rc = mash_store_aud_rows(st, NULL, walk_row, &w);
+	if (rc == MASH_ERR_STORE)
+		set_why(res, "cannot read audit_log");
+	if (rc != MASH_OK)
 		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = MASH_ERR_TAMPERED;
-		raw = sqlite3_column_int64(st, 0);
-		seq = raw > 0 ? (uint64_t)raw : 0;
-		if (seq != expect) {
-			if (seq > expect)
-				set_why(res,
-				        "seq %llu missing: the log jumps from "
-				        "seq %llu to seq %llu (record deleted)",
-				        U(expect), U(expect - 1), U(seq));
-			else
-				set_why(res,
-				        "seq %lld: invalid seq (record "
-				        "inserted)",
-				        (long long)raw);
-			res->bad_seq = seq > expect ? expect : seq;
-			goto out;
-		}
-		rec = sqlite3_column_blob(st, 8);
-		if (mash_merkle_leaf_hash(rec,
-		                          (size_t)sqlite3_column_bytes(st, 8),
-		                          leaf) != MASH_OK) {
-			rc = MASH_ERR_CRYPTO;
-			goto out;
-		}
-		if (sqlite3_column_bytes(st, 9) != (int)HLEN ||
-		    memcmp(sqlite3_column_blob(st, 9), leaf, HLEN) != 0) {
-			set_why(res,
-			        "seq %llu: leaf hash mismatch (record altered)",
-			        U(seq));
-			res->bad_seq = seq;
-			goto out;
-		}
-		if (check_record(st, seq, claim, &claim, res) != MASH_OK)
-			goto out;
-		if (mash_merkle_frontier_append(&f, leaf) != MASH_OK) {
-			rc = MASH_ERR_CRYPTO;
-			goto out;
-		}
-		/* The root is only needed where a checkpoint sits. */
-		if (next_cp < cps.n && cps.v[next_cp].pos <= seq &&
-		    mash_merkle_frontier_root(&f, root) != MASH_OK) {
-			rc = MASH_ERR_CRYPTO;
-			goto out;
-		}
-		rc = check_checkpoints_at(&cps, &next_cp, seq, prev_good, root,
-		                          res);
-		if (rc != MASH_OK)
-			goto out;
-		if (next_cp > 0 && cps.v[next_cp - 1].pos == seq)
-			prev_good = seq;
-		res->records = seq;
-		expect = seq + 1;
-	}
-	if (src != SQLITE_DONE) {
-		set_why(res, "cannot read audit_log: %s", sqlite3_errmsg(db));
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
 	rc = MASH_ERR_TAMPERED;
-	if (next_cp < cps.n) {
-		if (cps.v[next_cp].bad) {
-			set_why(res, "%s", cps.v[next_cp].why);
+	if (w.next_cp < cps.n) {
+		if (cps.v[w.next_cp].bad) {
+			set_why(res, "%s", cps.v[w.next_cp].why);
 		} else {
 			set_why(
 			    res,
 			    "seq %llu missing: the log ends at seq %llu but "
 			    "checkpoint %lld covers %llu records (deleted "
 			    "from the end)",
-			    U(f.size + 1), U(f.size),
-			    (long long)cps.v[next_cp].id,
-			    U(cps.v[next_cp].pos));
-			res->bad_seq = f.size + 1;
+			    U(w.f.size + 1), U(w.f.size),
+			    (long long)cps.v[w.next_cp].id,
+			    U(cps.v[w.next_cp].pos));
+			res->bad_seq = w.f.size + 1;
 		}
-		res->bad_checkpoint = cps.v[next_cp].id;
+		res->bad_checkpoint = cps.v[w.next_cp].id;
 		goto out;
 	}
-	rc = check_state(db, &f, res);
+	rc = check_state(st, &w.f, res);
 	if (rc != MASH_OK)
 		goto out;
-	res->tree_size = f.size;
-	if (mash_merkle_frontier_root(&f, res->root) != MASH_OK) {
+	res->tree_size = w.f.size;
+	if (mash_merkle_frontier_root(&w.f, res->root) != MASH_OK) {
 		rc = MASH_ERR_CRYPTO;
 		goto out;
 	}
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
-	if (in_tx)
-		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	mash_store_snapshot_end(st, began);
 	mash_free(cps.v);
 	return rc;
 }
 
-int
-mash_aud_leaves(struct sqlite3 *db, uint64_t n, unsigned char (**leaves)[HLEN])
+struct leaves {
+	unsigned char (*v)[HLEN];
+	uint64_t i, n;
+};
+
+static int
+leaf_row(void *ctx, const struct mash_store_aud_raw *row)
 {
-	unsigned char(*v)[HLEN] = NULL;
-	sqlite3_stmt *st = NULL;
-	uint64_t i = 0;
-	int rc = MASH_ERR_NOMEM, src;
+	struct leaves *l = ctx;
+
+	if (l->i >= l->n)
+		return MASH_OK;
+	if (row->seq != (int64_t)(l->i + 1))
+		return MASH_ERR_TAMPERED;
+	if (mash_merkle_leaf_hash(row->record, row->record_len, l->v[l->i]) !=
+	    MASH_OK)
+		return MASH_ERR_CRYPTO;
+	if (row->leaf_len != HLEN || row->leaf_hash == NULL ||
+	    memcmp(row->leaf_hash, l->v[l->i], HLEN) != 0)
+		return MASH_ERR_TAMPERED;
+	l->i++;
+	return MASH_OK;
+}
+
+int
+mash_aud_leaves(struct mash_store *st, uint64_t n,
+                unsigned char (**leaves)[HLEN])
+{
+	struct mash_store_aud_filter f;
+	struct leaves l = {NULL, 0, n};
+	int rc = MASH_ERR_NOMEM;
 
 	*leaves = NULL;
 	if (n > SIZE_MAX / HLEN || n > (uint64_t)INT64_MAX) {
 		rc = MASH_ERR_TOO_BIG;
 		goto out;
 	}
-	v = mash_malloc(n > 0 ? (size_t)n * HLEN : 1);
-	if (v == NULL)
+	l.v = mash_malloc(n > 0 ? (size_t)n * HLEN : 1);
+	if (l.v == NULL)
 		goto out;
-	rc = MASH_ERR_STORE;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT seq, record, leaf_hash FROM audit_log"
-	                       " WHERE seq <= ?1 ORDER BY seq",
-	                       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, (sqlite3_int64)n) != SQLITE_OK)
+	memset(&f, 0, sizeof(f));
+	f.since = -1;
+	f.until = -1;
+	f.max_seq = n;
+	rc = n > 0 ? mash_store_aud_rows(st, &f, leaf_row, &l) : MASH_OK;
+	if (rc != MASH_OK)
 		goto out;
-	while (i < n && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = MASH_ERR_TAMPERED;
-		if (sqlite3_column_int64(st, 0) != (sqlite3_int64)(i + 1))
-			goto out;
-		if (mash_merkle_leaf_hash(sqlite3_column_blob(st, 1),
-		                          (size_t)sqlite3_column_bytes(st, 1),
-		                          v[i]) != MASH_OK) {
-			rc = MASH_ERR_CRYPTO;
-			goto out;
-		}
-		if (sqlite3_column_bytes(st, 2) != (int)HLEN ||
-		    memcmp(sqlite3_column_blob(st, 2), v[i], HLEN) != 0)
-			goto out;
-		i++;
-	}
 	rc = MASH_ERR_NOT_FOUND;
-	if (i < n)
+	if (l.i < n)
 		goto out;
-	*leaves = v;
-	v = NULL; /* transferred */
+	*leaves = l.v;
+	l.v = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
-	mash_free(v);
+	mash_free(l.v);
 	return rc;
 }
 
@@ -705,88 +680,70 @@ mash_aud_checkpoint_info_clear(struct mash_aud_checkpoint_info *ci)
 	memset(ci, 0, sizeof(*ci));
 }
 
+struct latest {
+	const struct mash_aud_opener *op;
+	struct mash_aud_checkpoint_info *ci;
+	char *why;
+	size_t whylen;
+	int found;
+};
+
+static int
+latest_cp(void *ctx, const struct mash_store_aud_cp_raw *raw)
+{
+	struct latest *lt = ctx;
+	struct mash_aud_checkpoint_info *ci = lt->ci;
+
+	lt->found = 1;
+	ci->id = raw->id;
+	if (open_checkpoint(lt->op, raw->env, raw->env_len, ci, lt->why,
+	                    lt->whylen) != MASH_OK)
+		return MASH_ERR_TAMPERED;
+	ci->envelope = mash_malloc(raw->env_len > 0 ? raw->env_len : 1);
+	if (ci->envelope == NULL)
+		return MASH_ERR_NOMEM;
+	if (raw->env_len > 0)
+		memcpy(ci->envelope, raw->env, raw->env_len);
+	ci->envelope_len = raw->env_len;
+	return MASH_OK;
+}
+
 int
-mash_aud_latest_signed(struct sqlite3 *db, const struct mash_aud_opener *opener,
+mash_aud_latest_signed(struct mash_store *st,
+                       const struct mash_aud_opener *opener,
                        struct mash_aud_checkpoint_info *out, char *why,
                        size_t whylen)
 {
 	struct mash_aud_checkpoint_info ci;
-	sqlite3_stmt *st = NULL;
-	const void *env;
-	size_t len;
-	int rc = MASH_ERR_STORE, src;
+	struct latest lt;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&ci, 0, sizeof(ci));
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT id, envelope FROM audit_checkpoints"
-	                       " ORDER BY tree_size DESC, id DESC LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK) {
-		(void)mash_snprintf(why, whylen, "cannot read checkpoints: %s",
-		                    sqlite3_errmsg(db));
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	lt.op = opener;
+	lt.ci = &ci;
+	lt.why = why;
+	lt.whylen = whylen;
+	lt.found = 0;
+	rc = mash_store_aud_checkpoints(st, 1, latest_cp, &lt);
+	if (rc == MASH_ERR_STORE)
+		(void)mash_snprintf(why, whylen, "cannot read checkpoints");
+	if (rc == MASH_OK && !lt.found) {
 		rc = MASH_ERR_NOT_FOUND;
 		(void)mash_snprintf(why, whylen, "no checkpoint yet");
-		goto out;
 	}
-	if (src != SQLITE_ROW)
+	if (rc != MASH_OK)
 		goto out;
-	ci.id = sqlite3_column_int64(st, 0);
-	env = sqlite3_column_blob(st, 1);
-	len = (size_t)sqlite3_column_bytes(st, 1);
-	rc = open_checkpoint(opener, env, len, &ci, why, whylen);
-	if (rc != MASH_OK) {
-		rc = MASH_ERR_TAMPERED;
-		goto out;
-	}
-	rc = MASH_ERR_NOMEM;
-	ci.envelope = mash_malloc(len);
-	if (ci.envelope == NULL)
-		goto out;
-	memcpy(ci.envelope, env, len);
-	ci.envelope_len = len;
 	*out = ci;
 	memset(&ci, 0, sizeof(ci)); /* transferred */
-	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
 	mash_aud_checkpoint_info_clear(&ci);
 	return rc;
 }
 
 int
-mash_aud_record_bytes(struct sqlite3 *db, uint64_t seq, char **record,
+mash_aud_record_bytes(struct mash_store *st, uint64_t seq, char **record,
                       size_t *len)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_STORE, src, n;
-
-	*record = NULL;
-	*len = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT record FROM audit_log WHERE seq = ?1",
-	                       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq) != SQLITE_OK)
-		goto out;
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		rc = MASH_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (src != SQLITE_ROW)
-		goto out;
-	n = sqlite3_column_bytes(st, 0);
-	rc = MASH_ERR_NOMEM;
-	*record =
-	    mash_strndup((const char *)sqlite3_column_blob(st, 0), (size_t)n);
-	if (*record == NULL)
-		goto out;
-	*len = (size_t)n;
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return mash_store_aud_record(st, seq, record, len);
 }

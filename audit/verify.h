@@ -23,7 +23,7 @@
 
 #include "audit/merkle.h"
 
-struct sqlite3;
+struct mash_store;
 
 /* Size of the one-line diagnosis. */
 #define MASH_AUD_WHY_LEN 320u
@@ -53,14 +53,15 @@ struct mash_aud_verify_result {
 };
 
 /*
- * Verify the audit trail in db. opener may be NULL: checkpoint envelopes
+ * Verify the audit trail kept in st (open it with mash_store_open_ro to
+ * read evidence as found). opener may be NULL: checkpoint envelopes
  * are then decoded without checking signatures (roots are still
  * compared) and res->signatures_checked is 0. res is cleared on entry.
  * MASH_OK when intact; MASH_ERR_TAMPERED when a check fails (res->why
  * names the first bad record or checkpoint); MASH_ERR_STORE or
  * MASH_ERR_NOMEM when the database cannot be read (res->why says why).
  */
-int mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
+int mash_aud_verify(struct mash_store *st, const struct mash_aud_opener *opener,
                     struct mash_aud_verify_result *res);
 
 /*
@@ -70,7 +71,7 @@ int mash_aud_verify(struct sqlite3 *db, const struct mash_aud_opener *opener,
  * stored leaf hash differs, MASH_ERR_NOT_FOUND if the log has fewer than
  * n records, MASH_ERR_STORE, MASH_ERR_NOMEM.
  */
-int mash_aud_leaves(struct sqlite3 *db, uint64_t n,
+int mash_aud_leaves(struct mash_store *st, uint64_t n,
                     unsigned char (**leaves)[MASH_MERKLE_HASH_LEN]);
 
 /* A checkpoint as stored and as signed. */
@@ -91,7 +92,7 @@ struct mash_aud_checkpoint_info {
  * MASH_ERR_TAMPERED (it does not open or decode), MASH_ERR_STORE.
  * out->envelope must be freed on MASH_OK.
  */
-int mash_aud_latest_signed(struct sqlite3 *db,
+int mash_aud_latest_signed(struct mash_store *st,
                            const struct mash_aud_opener *opener,
                            struct mash_aud_checkpoint_info *out, char *why,
                            size_t whylen);
@@ -104,7 +105,7 @@ void mash_aud_checkpoint_info_clear(struct mash_aud_checkpoint_info *ci);
  * NUL-terminated) and *len. MASH_OK, MASH_ERR_NOT_FOUND, MASH_ERR_STORE,
  * MASH_ERR_NOMEM.
  */
-int mash_aud_record_bytes(struct sqlite3 *db, uint64_t seq, char **record,
+int mash_aud_record_bytes(struct mash_store *st, uint64_t seq, char **record,
                           size_t *len);
 
 #endif

@@ -117,8 +117,7 @@ run_once(const char *path, long n, int batch, struct mash_key *key,
 
 	remove_db(path);
 	if (mash_store_open(path, &st) != MASH_OK ||
-	    mash_aud_open(mash_store_sqlite(st), mash_clock_system(), "bench",
-	                  &aud) != MASH_OK)
+	    mash_aud_open(st, mash_clock_system(), "bench", &aud) != MASH_OK)
 		goto out;
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
@@ -139,7 +138,7 @@ run_once(const char *path, long n, int batch, struct mash_key *key,
 	}
 	*cp_ms = (now_s() - t0) * 1e3;
 	t0 = now_s();
-	if (mash_aud_verify(mash_store_sqlite(st), NULL, &res) != MASH_OK) {
+	if (mash_aud_verify(st, NULL, &res) != MASH_OK) {
 		fprintf(stderr, "bench_audit: verify: %s\n", res.why);
 		t = -1;
 		goto out;

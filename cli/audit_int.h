@@ -8,7 +8,9 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/store_aud.h"
 
 #define G "audit"
 
@@ -27,14 +29,13 @@ struct audit_opts {
 	int json, csv;
 };
 
-/* Bind the filters of o to ?1 case, ?2 agency, ?3 principal, ?4 type,
- * ?5 since, ?6 until (unset ones stay NULL). MASH_OK or MASH_ERR_STORE. */
-int audit_bind_filters(sqlite3_stmt *st, const struct audit_opts *o);
+/* The store filter for the filters of o (unset ones match anything). */
+void audit_filter(const struct audit_opts *o, struct mash_store_aud_filter *f);
 
 /* The string member k of o, or "-". */
 const char *audit_jstr(json_t *o, const char *k);
 
 /* mashctl audit report: the exit code. */
-int audit_report(const struct audit_opts *o, sqlite3 *db);
+int audit_report(const struct audit_opts *o, struct mash_store *st);
 
 #endif

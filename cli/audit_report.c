@@ -161,78 +161,92 @@ count_withheld(struct groups *ws, json_t *r)
 	return MASH_OK;
 }
 
+struct counting {
+	const struct audit_opts *o;
+	struct groups *gs, *ws;
+	int ex;
+};
+
+/* The record types a sharing report counts. */
 static int
-count(const struct audit_opts *o, sqlite3 *db, struct groups *gs,
+counted_type(const char *t)
+{
+	return t != NULL && (strcmp(t, "DECISION") == 0 ||
+	                     strcmp(t, "PICTURE_DENIED") == 0 ||
+	                     strcmp(t, "BREAK_GLASS") == 0 ||
+	                     strcmp(t, "BREAK_GLASS_REFUSED") == 0);
+}
+
+static int
+count_row(void *ctx, const struct mash_store_aud_raw *row)
+{
+	struct counting *c = ctx;
+	struct group *g;
+	const char *type;
+	json_t *r;
+	size_t ns, nw;
+
+	if (!counted_type(row->type))
+		return MASH_OK;
+	r = json_loadb(row->record, row->record_len, 0, NULL);
+	if (r == NULL) {
+		/* verify names the bad record; a report must not silently
+		 * count around it. */
+		mashctl_die(G,
+		            "%s: an audit record is not JSON (run mashctl "
+		            "audit verify)",
+		            c->o->db);
+		c->ex = MASHCTL_EXIT_FAIL;
+		return MASH_ERR_PARSE;
+	}
+	g = group_get(c->gs, audit_jstr(r, "agency"),
+	              audit_jstr(r, "legal_basis"), audit_jstr(r, "rule_id"),
+	              "");
+	type = audit_jstr(r, "type");
+	if (g != NULL && strcmp(type, "DECISION") == 0 &&
+	    count_withheld(c->ws, r) != MASH_OK)
+		g = NULL;
+	if (g == NULL) {
+		json_decref(r);
+		mashctl_die(G, "out of memory");
+		c->ex = MASHCTL_EXIT_FAIL;
+		return MASH_ERR_NOMEM;
+	}
+	ns = json_array_size(json_object_get(r, "shared"));
+	nw = json_array_size(json_object_get(r, "withheld"));
+	if (strcmp(type, "DECISION") == 0) {
+		g->decisions++;
+		g->shared += ns > 0;
+		g->withheld += nw > 0;
+		g->denied += ns == 0;
+		g->fields_shared += ns;
+		g->fields_withheld += nw;
+	} else if (strcmp(type, "PICTURE_DENIED") == 0) {
+		g->denied++;
+	} else if (strcmp(type, "BREAK_GLASS_REFUSED") == 0) {
+		g->break_glass_refused++;
+	} else {
+		g->break_glass++;
+	}
+	json_decref(r);
+	return MASH_OK;
+}
+
+static int
+count(const struct audit_opts *o, struct mash_store *db, struct groups *gs,
       struct groups *ws)
 {
-	static const char sql[] =
-	    "SELECT record FROM audit_log WHERE type IN ('DECISION',"
-	    " 'PICTURE_DENIED', 'BREAK_GLASS', 'BREAK_GLASS_REFUSED') AND"
-	    " (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
-	    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
-	    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
-	    " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
-	sqlite3_stmt *st = NULL;
-	struct group *g;
-	const char *type, *bytes;
-	json_t *r = NULL;
-	size_t ns, nw;
-	int src, ex = MASHCTL_EXIT_USAGE;
+	struct mash_store_aud_filter f;
+	struct counting c = {o, gs, ws, MASHCTL_EXIT_USAGE};
+	int rc, ex = MASHCTL_EXIT_USAGE;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    audit_bind_filters(st, o) != MASH_OK) {
+	audit_filter(o, &f);
+	rc = mash_store_aud_rows(db, &f, count_row, &c);
+	if (rc == MASH_ERR_PARSE || rc == MASH_ERR_NOMEM)
+		return c.ex;
+	if (rc != MASH_OK) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		bytes = (const char *)sqlite3_column_blob(st, 0);
-		r = json_loadb(bytes ? bytes : "",
-		               (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
-		if (r == NULL) {
-			/* verify names the bad record; a report must not
-			 * silently count around it. */
-			mashctl_die(G,
-			            "%s: an audit record is not JSON (run "
-			            "mashctl audit verify)",
-			            o->db);
-			ex = MASHCTL_EXIT_FAIL;
-			goto out;
-		}
-		g = group_get(gs, audit_jstr(r, "agency"),
-		              audit_jstr(r, "legal_basis"),
-		              audit_jstr(r, "rule_id"), "");
-		type = audit_jstr(r, "type");
-		if (g != NULL && strcmp(type, "DECISION") == 0 &&
-		    count_withheld(ws, r) != MASH_OK)
-			g = NULL;
-		if (g == NULL) {
-			mashctl_die(G, "out of memory");
-			ex = MASHCTL_EXIT_FAIL;
-			goto out;
-		}
-		ns = json_array_size(json_object_get(r, "shared"));
-		nw = json_array_size(json_object_get(r, "withheld"));
-		if (strcmp(type, "DECISION") == 0) {
-			g->decisions++;
-			g->shared += ns > 0;
-			g->withheld += nw > 0;
-			g->denied += ns == 0;
-			g->fields_shared += ns;
-			g->fields_withheld += nw;
-		} else if (strcmp(type, "PICTURE_DENIED") == 0) {
-			g->denied++;
-		} else if (strcmp(type, "BREAK_GLASS_REFUSED") == 0) {
-			g->break_glass_refused++;
-		} else {
-			g->break_glass++;
-		}
-		json_decref(r);
-		r = NULL;
-	}
-	if (src != SQLITE_DONE) {
-		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
+		            mash_strerror(rc));
 		goto out;
 	}
 	if (gs->n > 1)
@@ -241,8 +255,6 @@ count(const struct audit_opts *o, sqlite3 *db, struct groups *gs,
 		qsort(ws->v, ws->n, sizeof(*ws->v), withheld_cmp);
 	ex = MASHCTL_EXIT_OK;
 out:
-	json_decref(r);
-	sqlite3_finalize(st);
 	return ex;
 }
 
@@ -441,7 +453,7 @@ print_withheld_table(const struct groups *ws)
  * plus the number of field names shared and withheld.
  */
 int
-audit_report(const struct audit_opts *o, sqlite3 *db)
+audit_report(const struct audit_opts *o, struct mash_store *db)
 {
 	struct groups gs = {NULL, 0, 0}, ws = {NULL, 0, 0};
 	size_t i;

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "audit/aud.h"
 #include "audit/merkle.h"
@@ -90,18 +89,15 @@ iso_time(int64_t ms, char *buf, size_t n)
 }
 
 static int
-open_db(const char *path, sqlite3 **db)
+open_db(const char *path, struct mash_store **st)
 {
-	*db = NULL;
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	int rc = mash_store_open_ro(path, st);
+
+	if (rc != MASH_OK) {
 		mashctl_die(G, "%s: cannot open database: %s", path,
-		            *db ? sqlite3_errmsg(*db) : "out of memory");
-		sqlite3_close(*db);
-		*db = NULL;
+		            mash_strerror(rc));
 		return MASHCTL_EXIT_USAGE;
 	}
-	sqlite3_busy_timeout(*db, 5000);
 	return MASHCTL_EXIT_OK;
 }
 
@@ -243,7 +239,7 @@ opener_free(struct opener_ctx *ctx)
 /* ---- verify -------------------------------------------------------- */
 
 static int
-do_verify(const struct audit_opts *o, sqlite3 *db)
+do_verify(const struct audit_opts *o, struct mash_store *db)
 {
 	struct mash_aud_verify_result res;
 	struct mash_aud_opener op;
@@ -296,32 +292,17 @@ do_verify(const struct audit_opts *o, sqlite3 *db)
 
 /* ---- query / export ------------------------------------------------ */
 
-int
-audit_bind_filters(sqlite3_stmt *st, const struct audit_opts *o)
+void
+audit_filter(const struct audit_opts *o, struct mash_store_aud_filter *f)
 {
-	int r = SQLITE_OK;
-
-	if (o->case_id)
-		r |= sqlite3_bind_text(st, 1, o->case_id, -1, SQLITE_STATIC);
-	if (o->agency)
-		r |= sqlite3_bind_text(st, 2, o->agency, -1, SQLITE_STATIC);
-	if (o->principal)
-		r |= sqlite3_bind_text(st, 3, o->principal, -1, SQLITE_STATIC);
-	if (o->type)
-		r |= sqlite3_bind_text(st, 4, o->type, -1, SQLITE_STATIC);
-	if (o->since >= 0)
-		r |= sqlite3_bind_int64(st, 5, o->since);
-	if (o->until >= 0)
-		r |= sqlite3_bind_int64(st, 6, o->until);
-	return r == SQLITE_OK ? MASH_OK : MASH_ERR_STORE;
+	memset(f, 0, sizeof(*f));
+	f->case_id = o->case_id;
+	f->agency = o->agency;
+	f->principal = o->principal;
+	f->type = o->type;
+	f->since = o->since;
+	f->until = o->until;
 }
-
-static const char filter_sql[] =
-    "SELECT seq, record FROM audit_log WHERE"
-    " (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
-    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
-    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
-    " (?6 IS NULL OR time_ms < ?6) ORDER BY seq";
 
 const char *
 audit_jstr(json_t *o, const char *k)
@@ -403,59 +384,58 @@ print_row(json_t *r)
 	putchar('\n');
 }
 
-static int
-do_query(const struct audit_opts *o, sqlite3 *db, int raw)
-{
-	sqlite3_stmt *st = NULL;
-	const char *bytes;
-	json_t *r;
-	size_t n = 0;
-	int src, ex = MASHCTL_EXIT_USAGE;
+struct query {
+	int raw;
+	size_t n;
+};
 
-	if (sqlite3_prepare_v2(db, filter_sql, -1, &st, NULL) != SQLITE_OK ||
-	    audit_bind_filters(st, o) != MASH_OK) {
-		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
-		goto out;
+static int
+query_row(void *ctx, const struct mash_store_aud_raw *row)
+{
+	struct query *q = ctx;
+	json_t *r;
+
+	if (q->raw) {
+		/* The canonical bytes as stored: the Merkle leaf. */
+		fwrite(row->record, 1, row->record_len, stdout);
+		putchar('\n');
+	} else {
+		r = json_loadb(row->record, row->record_len, 0, NULL);
+		if (r == NULL) {
+			printf("%-6lld (record does not parse: run mashctl "
+			       "audit verify)\n",
+			       (long long)row->seq);
+		} else {
+			print_row(r);
+			json_decref(r);
+		}
 	}
+	q->n++;
+	return MASH_OK;
+}
+
+static int
+do_query(const struct audit_opts *o, struct mash_store *db, int raw)
+{
+	struct mash_store_aud_filter f;
+	struct query q = {raw, 0};
+	int rc;
+
+	audit_filter(o, &f);
 	if (!raw)
 		printf("%-6s %-20s %-17s %-16s %-11s %-14s %-38s %-16s "
 		       "details\n",
 		       "seq", "time", "type", "actor", "agency", "case",
 		       "event", "recipient");
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		bytes = (const char *)sqlite3_column_blob(st, 1);
-		if (raw) {
-			/* The canonical bytes as stored: the Merkle leaf. */
-			fwrite(bytes, 1, (size_t)sqlite3_column_bytes(st, 1),
-			       stdout);
-			putchar('\n');
-		} else {
-			r = json_loadb(bytes ? bytes : "",
-			               (size_t)sqlite3_column_bytes(st, 1), 0,
-			               NULL);
-			if (r == NULL) {
-				printf("%-6lld (record does not parse: run "
-				       "mashctl audit verify)\n",
-				       (long long)sqlite3_column_int64(st, 0));
-			} else {
-				print_row(r);
-				json_decref(r);
-			}
-		}
-		n++;
-	}
-	if (src != SQLITE_DONE) {
+	rc = mash_store_aud_rows(db, &f, query_row, &q);
+	if (rc != MASH_OK) {
 		mashctl_die(G, "%s: cannot read audit_log: %s", o->db,
-		            sqlite3_errmsg(db));
-		goto out;
+		            mash_strerror(rc));
+		return MASHCTL_EXIT_USAGE;
 	}
 	if (!raw)
-		printf("(%zu records)\n", n);
-	ex = MASHCTL_EXIT_OK;
-out:
-	sqlite3_finalize(st);
-	return ex;
+		printf("(%zu records)\n", q.n);
+	return MASHCTL_EXIT_OK;
 }
 
 /* ---- prove --------------------------------------------------------- */
@@ -524,7 +504,7 @@ print_json(json_t *j)
 }
 
 static int
-do_prove(const struct audit_opts *o, sqlite3 *db)
+do_prove(const struct audit_opts *o, struct mash_store *db)
 {
 	struct mash_aud_checkpoint_info ci;
 	struct mash_aud_opener op;
@@ -746,7 +726,8 @@ mashctl_audit(int argc, char **argv)
 	};
 	struct audit_opts o;
 	enum mash_aud_type t;
-	sqlite3 *db = NULL;
+	struct mash_store *db = NULL;
+	int began = 0;
 	unsigned seen = 0;
 	int c, li, ex = MASHCTL_EXIT_USAGE;
 
@@ -886,10 +867,10 @@ mashctl_audit(int argc, char **argv)
 	else {
 		/* The checkpoint, the leaves and the record from one snapshot,
 		 * even while mashd appends. */
-		(void)sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		(void)mash_store_snapshot_begin(db, &began);
 		ex = do_prove(&o, db);
-		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		mash_store_snapshot_end(db, began);
 	}
-	sqlite3_close(db);
+	mash_store_close(db);
 	return ex;
 }

@@ -125,7 +125,7 @@ mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	rc = mash_s47_store_load_open(mash_store_sqlite(st), case_id, open);
+	rc = mash_s47_store_load_open(st, case_id, open);
 	if (rc != MASH_OK)
 		goto out;
 	f.trigger_open = open->open;

@@ -63,7 +63,7 @@ struct mash_trust;
  */
 struct mashd_picture_env {
 	struct mash_store *store;       /* open; no transaction open */
-	struct mash_aud *aud;           /* on mash_store_sqlite(store) */
+	struct mash_aud *aud;           /* kept in store */
 	const struct mash_policy *pol;  /* NULL: deny everything */
 	const struct mash_dir *dir;     /* NULL: every principal unknown */
 	const struct mash_trust *trust; /* verifies requests */

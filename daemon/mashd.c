@@ -441,8 +441,7 @@ mashd_start(struct mashd *d)
 		return rc;
 	}
 	mash_store_set_clock(d->store, &d->clock);
-	rc = mash_aud_open(mash_store_sqlite(d->store), &d->clock,
-	                   d->cfg.audit_log_id, &d->aud);
+	rc = mash_aud_open(d->store, &d->clock, d->cfg.audit_log_id, &d->aud);
 	if (rc != MASH_OK) {
 		mash_err("audit log in %s: %s", d->cfg.store,
 		         mash_strerror(rc));

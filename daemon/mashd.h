@@ -83,7 +83,7 @@ struct mashd {
 	struct mashd_status *status; /* liveness messages (daemon/status.h) */
 	uint64_t status_conn;     /* connection the online status went out on */
 	struct mash_store *store; /* SQLite store (one connection) */
-	struct mash_aud *aud;     /* audit log on mash_store_sqlite() */
+	struct mash_aud *aud;     /* audit log kept in store */
 	struct mash_trust *trust; /* swapped on SIGHUP */
 	struct mash_key *key;     /* mashd's private signing key */
 	char signer[MASHD_ID_SIZE]; /* "mashd" (cfg.signer) */

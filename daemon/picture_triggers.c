@@ -24,7 +24,7 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 	if (st == NULL || case_id == NULL ||
 	    mash_strlcpy(t->case_id, case_id, sizeof(t->case_id)) != MASH_OK)
 		return MASH_ERR_INVAL;
-	rc = mash_s47_store_load_open(mash_store_sqlite(st), case_id, &t->raw);
+	rc = mash_s47_store_load_open(st, case_id, &t->raw);
 	if (rc != MASH_OK || !t->raw.open) {
 		memset(&t->raw, 0, sizeof(t->raw));
 		return rc;
@@ -53,9 +53,8 @@ mashd_picture_triggers_load(struct mash_store *st, const char *case_id,
 	 * (a same-day rule may have brought it forward) and on whether it
 	 * has passed and been escalated to the MASH manager. */
 	n = 0;
-	rc =
-	    mash_s47_store_list_clocks(mash_store_sqlite(st), case_id, 1,
-	                               t->clocks, MASHD_PICTURE_MAX_CLOCKS, &n);
+	rc = mash_s47_store_list_clocks(st, case_id, 1, t->clocks,
+	                                MASHD_PICTURE_MAX_CLOCKS, &n);
 	if (rc != MASH_OK) {
 		memset(t, 0, sizeof(*t));
 		return rc;

@@ -68,7 +68,7 @@ mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
 	t->facts = mash_calloc(MASH_S47_MAX_HISTORY, sizeof(*t->facts));
 	if (t->scratch == NULL || t->facts == NULL)
 		goto out;
-	rc = mash_s47_store_init(mash_store_sqlite(cfg->store));
+	rc = mash_s47_store_init(cfg->store);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_store_meta_set(cfg->store, "s47.schema", "1");
@@ -329,9 +329,8 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 	rc = load_history(t, case_id, agency, event_id, &n, &cur);
 	if (rc != MASH_OK)
 		goto out;
-	rc =
-	    mash_s47_store_apply(mash_store_sqlite(t->cfg.store), t->cfg.policy,
-	                         t->cfg.cal, case_id, t->facts, n, cur, now, o);
+	rc = mash_s47_store_apply(t->cfg.store, t->cfg.policy, t->cfg.cal,
+	                          case_id, t->facts, n, cur, now, o);
 	if (rc != MASH_OK)
 		goto out;
 	switch (o->action) {
@@ -569,9 +568,8 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 		rc = mash_store_begin(t->cfg.store);
 		if (rc != MASH_OK)
 			goto out;
-		rc =
-		    mash_s47_store_escalate_due(mash_store_sqlite(t->cfg.store),
-		                                now, due, ESCALATE_BATCH, &n);
+		rc = mash_s47_store_escalate_due(t->cfg.store, now, due,
+		                                 ESCALATE_BATCH, &n);
 		for (i = 0; rc == MASH_OK && i < n; i++) {
 			struct pending *e = &p[i];
 			char reason[MASH_S47_MAX_REASON];
@@ -583,8 +581,7 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 			                   sizeof(e->case_id));
 			if (due[i].trigger_id[0] != '\0') {
 				rc = mash_s47_store_load_open(
-				    mash_store_sqlite(t->cfg.store),
-				    due[i].case_id, &e->trig);
+				    t->cfg.store, due[i].case_id, &e->trig);
 				if (rc != MASH_OK)
 					break;
 				if (strcmp(e->trig.trigger_id,
@@ -650,7 +647,7 @@ mashd_triggers_next_due_in(struct mashd_triggers *t)
 
 	if (t == NULL)
 		return -1;
-	rc = mash_s47_store_next_due(mash_store_sqlite(t->cfg.store), &due);
+	rc = mash_s47_store_next_due(t->cfg.store, &due);
 	if (rc == MASH_ERR_NOT_FOUND)
 		return -1;
 	if (rc != MASH_OK)

@@ -6,6 +6,8 @@
  * record parser is reached).
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -15,6 +17,7 @@
 #include "audit/verify.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "store/store.h"
 
 #define H MASH_MERKLE_HASH_LEN
 
@@ -56,18 +59,36 @@ fuzz_merkle(const uint8_t *data, size_t size)
 	    (const unsigned char(*)[H])(data + 16 + 2 * H), n);
 }
 
+/* One store for the whole run (the store needs a file: WAL), its audit
+ * log emptied before each input. */
+static struct mash_store *
+fuzz_store(void)
+{
+	static struct mash_store *st;
+	static struct mash_aud *aud;
+	char dir[] = "/tmp/fuzz_audit.XXXXXX", path[64];
+
+	if (st != NULL)
+		return st;
+	if (mkdtemp(dir) == NULL)
+		abort();
+	(void)snprintf(path, sizeof(path), "%s/mash.db", dir);
+	if (mash_store_open(path, &st) != MASH_OK ||
+	    mash_aud_open(st, mash_clock_system(), "fuzz", &aud) != MASH_OK)
+		abort();
+	return st;
+}
+
 static void
 fuzz_verify(const uint8_t *data, size_t size)
 {
 	struct mash_aud_verify_result res;
-	struct mash_aud *aud = NULL;
 	sqlite3_stmt *st = NULL;
 	unsigned char leaf[H];
-	sqlite3 *db = NULL;
+	sqlite3 *db = mash_store_sqlite(fuzz_store());
 
-	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
-		goto out;
-	if (mash_aud_open(db, mash_clock_system(), "fuzz", &aud) != MASH_OK)
+	if (sqlite3_exec(db, "DELETE FROM audit_log", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto out;
 	if (mash_merkle_leaf_hash(data, size, leaf) != MASH_OK)
 		goto out;
@@ -81,11 +102,9 @@ fuzz_verify(const uint8_t *data, size_t size)
 	sqlite3_bind_blob(st, 1, data, (int)size, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, leaf, H, SQLITE_STATIC);
 	(void)sqlite3_step(st);
-	(void)mash_aud_verify(db, NULL, &res);
+	(void)mash_aud_verify(fuzz_store(), NULL, &res);
 out:
 	sqlite3_finalize(st);
-	mash_aud_free(aud);
-	sqlite3_close(db);
 }
 
 int

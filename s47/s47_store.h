@@ -1,20 +1,20 @@
 /*
  * s47_store.h - section 47 triggers and statutory clocks in the daemon's
- * SQLite database (tables s47_trigger, s47_trigger_event, s47_clock).
+ * store (implemented by the store's back-end: store/sqlite/sq_s47.c).
  *
- * The connection belongs to the store module (mash_store_sqlite()); these
- * functions never BEGIN or COMMIT: the caller wraps them in its own
+ * These functions never BEGIN or COMMIT: the caller wraps them in its own
  * transaction so that an event, its audit records and its clock changes
  * commit together, and a restart finds the clocks exactly as committed.
  */
 #ifndef MASH_S47_STORE_H
 #define MASH_S47_STORE_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "s47/s47.h"
+
+struct mash_store;
 
 /* Clock changes one event can cause (set, moved or closed). */
 #define MASH_S47_MAX_CLOCK_CHANGES 16u
@@ -58,11 +58,11 @@ struct mash_s47_outcome {
 
 /* Create the tables and indexes if missing (idempotent). MASH_OK or
  * MASH_ERR_STORE. */
-int mash_s47_store_init(sqlite3 *db);
+int mash_s47_store_init(struct mash_store *st);
 
 /* The open trigger of case_id into *out (cleared first; out->open = 0 if
  * none). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE. */
-int mash_s47_store_load_open(sqlite3 *db, const char *case_id,
+int mash_s47_store_load_open(struct mash_store *st, const char *case_id,
                              struct mash_s47_open *out);
 
 /*
@@ -87,7 +87,7 @@ int mash_s47_store_load_open(sqlite3 *db, const char *case_id,
  * MASH_ERR_NOMEM, MASH_ERR_BAD_DATE (a clock beyond the calendar) or
  * MASH_ERR_STORE; on error the caller rolls back.
  */
-int mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
+int mash_s47_store_apply(struct mash_store *st, const struct mash_s47_policy *p,
                          const struct mash_cal *cal, const char *case_id,
                          const struct mash_s47_fact *hist, size_t n, size_t cur,
                          int64_t now_ms, struct mash_s47_outcome *out);
@@ -99,7 +99,7 @@ int mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
  * so each clock escalates exactly once. out[0..*n) receives them (the
  * caller loops while *n == max). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE.
  */
-int mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
+int mash_s47_store_escalate_due(struct mash_store *st, int64_t now_ms,
                                 struct mash_s47_clock *out, size_t max,
                                 size_t *n);
 
@@ -107,12 +107,12 @@ int mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
  * Clocks of case_id (all, or only open ones if open_only), oldest first,
  * at most max into out[0..*n). MASH_OK, MASH_ERR_INVAL or MASH_ERR_STORE.
  */
-int mash_s47_store_list_clocks(sqlite3 *db, const char *case_id, int open_only,
-                               struct mash_s47_clock *out, size_t max,
-                               size_t *n);
+int mash_s47_store_list_clocks(struct mash_store *st, const char *case_id,
+                               int open_only, struct mash_s47_clock *out,
+                               size_t max, size_t *n);
 
 /* The earliest due_at of an open, not escalated clock (for the daemon's
  * timer): MASH_OK with *due_at, or MASH_ERR_NOT_FOUND if none. */
-int mash_s47_store_next_due(sqlite3 *db, int64_t *due_at);
+int mash_s47_store_next_due(struct mash_store *st, int64_t *due_at);
 
 #endif

@@ -7,8 +7,9 @@
  * mash_store_commit() that returned MASH_OK has reached the disk: the
  * daemon publishes a Receipt only after it (wire contract, audit.md
  * "durable before acknowledgement"). The interface names no SQLite type
- * except mash_store_sqlite(), kept for the two modules that must share
- * the transaction (see there), so a server database can follow.
+ * (mash_store_sqlite() aside, for white-box tests only), so a server
+ * database can follow. The audit trail (store/store_aud.h) and the s47
+ * triggers and clocks (s47/s47_store.h) are kept by the store as well.
  *
  * One struct mash_store is one connection, used by one thread (the
  * daemon's core thread). The ingest path is:
@@ -18,7 +19,7 @@
  *		MASH_OK  -> DUPLICATE receipt with rcpt.case_id; rollback
  *	mash_store_case_link(st, &subject, case_id, &is_new);
  *	mash_store_event_insert(st, &ev, &seq);
- *	(audit and s47 append their rows on mash_store_sqlite(st))
+ *	(audit and s47 append their rows through the store, same transaction)
  *	mash_store_event_set_receipt(st, agency, event_id, status, audit_seq);
  *	mash_store_outbox_add(st, topic, bytes, len, &id);  (deliveries)
  *	mash_store_commit(st);   -> now publish the receipt and the outbox,
@@ -83,6 +84,19 @@ struct sqlite3;
  */
 int mash_store_open(const char *path, struct mash_store **out);
 
+/*
+ * Open an existing store read-only, as found: nothing created, written or
+ * migrated (what an auditor's tools read). Writing through it fails.
+ * MASH_OK and *out, MASH_ERR_INVAL, MASH_ERR_IO (cannot open), MASH_ERR_NOMEM.
+ */
+int mash_store_open_ro(const char *path, struct mash_store **out);
+
+/* A consistent read of several queries: begins a read transaction unless
+ * one is open (*began says whether it did); end it with
+ * mash_store_snapshot_end(st, *began). MASH_OK or MASH_ERR_STORE. */
+int mash_store_snapshot_begin(struct mash_store *st, int *began);
+void mash_store_snapshot_end(struct mash_store *st, int began);
+
 /* Close the store; an open transaction is rolled back. NULL allowed. */
 void mash_store_close(struct mash_store *st);
 
@@ -140,15 +154,10 @@ int mash_store_rollback_to(struct mash_store *st);
 int mash_store_in_savepoint(const struct mash_store *st);
 
 /*
- * The underlying SQLite connection, ONLY for the audit and s47 modules,
- * which keep their own tables (prefixed audit_ and s47_) in the same
- * database so that an event, its audit records and its clock changes
- * commit in ONE transaction opened with mash_store_begin(). Rules for
- * users: never BEGIN/COMMIT/ROLLBACK or change PRAGMAs yourself, never
- * touch the store's tables (events, cases, possible_matches, quarantine,
- * meta), create your tables with CREATE TABLE IF NOT EXISTS and record
- * your own schema version in the meta table (key "<module>.schema").
- * Borrowed: do not close. NULL only for a NULL st.
+ * The underlying SQLite connection, for white-box tests only (they read
+ * or damage the file to check what is stored and what verify finds); no
+ * module of the product calls it. Borrowed: do not close. NULL only for a
+ * NULL st.
  */
 struct sqlite3 *mash_store_sqlite(struct mash_store *st);
 

@@ -18,12 +18,14 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "mash/v1/mash.pb-c.h"
+#include "store/store.h"
 
 #define H MASH_MERKLE_HASH_LEN
 
 static char dbpath[256];
 static char tmpdir[128];
-static sqlite3 *db;
+static struct mash_store *store;
+static sqlite3 *db; /* store's connection, for checks of what is stored */
 static int64_t now_ms;
 static struct mash_clock clk;
 
@@ -33,8 +35,8 @@ setup(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_aud.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/mash.db", tmpdir);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	ck_assert_int_eq(mash_store_open(dbpath, &store), MASH_OK);
+	db = mash_store_sqlite(store);
 	now_ms = 1790000000000;
 	mash_clock_manual(&clk, &now_ms);
 }
@@ -44,7 +46,8 @@ teardown(void)
 {
 	char cmd[512];
 
-	sqlite3_close(db);
+	mash_store_close(store);
+	store = NULL;
 	db = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
@@ -56,7 +59,7 @@ open_log(void)
 {
 	struct mash_aud *aud = NULL;
 
-	ck_assert_int_eq(mash_aud_open(db, &clk, "test-log", &aud), MASH_OK);
+	ck_assert_int_eq(mash_aud_open(store, &clk, "test-log", &aud), MASH_OK);
 	ck_assert_ptr_nonnull(aud);
 	return aud;
 }
@@ -406,10 +409,11 @@ START_TEST(tree_state_survives_reopen)
 	for (i = 0; i < 11; i++)
 		ck_assert_int_eq(mash_aud_append(aud, &r, NULL), MASH_OK);
 	mash_aud_free(aud);
-	sqlite3_close(db);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	mash_store_close(store);
+	ck_assert_int_eq(mash_store_open(dbpath, &store), MASH_OK);
+	db = mash_store_sqlite(store);
 	/* The stored id wins over a new one on reopen. */
-	ck_assert_int_eq(mash_aud_open(db, &clk, "other", &aud), MASH_OK);
+	ck_assert_int_eq(mash_aud_open(store, &clk, "other", &aud), MASH_OK);
 	ck_assert_str_eq(mash_aud_log_id(aud), "test-log");
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_uint_eq(seq, 12);
@@ -783,7 +787,7 @@ build_log(struct test_signer *ts, struct mash_aud_opener *op)
 static int
 verify_db(const struct mash_aud_opener *op, struct mash_aud_verify_result *res)
 {
-	return mash_aud_verify(db, op, res);
+	return mash_aud_verify(store, op, res);
 }
 
 static void
@@ -848,7 +852,7 @@ START_TEST(verify_catches_altered_record_with_recomputed_hash_by_checkpoint)
 	unsigned char leaf[H];
 
 	build_log(&ts, &op);
-	ck_assert_int_eq(mash_aud_record_bytes(db, 8, &rec, &len), MASH_OK);
+	ck_assert_int_eq(mash_aud_record_bytes(store, 8, &rec, &len), MASH_OK);
 	ck_assert_ptr_nonnull(strstr(rec, "\"agency\":\"police\""));
 	memcpy(strstr(rec, "\"agency\":\"police\"") + 10, "health", 6);
 	mash_merkle_leaf_hash(rec, len, leaf);
@@ -1040,10 +1044,10 @@ START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
 	size_t plen;
 
 	build_log(&ts, &op);
-	ck_assert_int_eq(mash_aud_latest_signed(db, &op, &ci, why, sizeof(why)),
+	ck_assert_int_eq(mash_aud_latest_signed(store, &op, &ci, why, sizeof(why)),
 	                 MASH_OK);
 	ck_assert_uint_eq(ci.tree_size, 11);
-	ck_assert_int_eq(mash_aud_leaves(db, ci.tree_size, &leaves), MASH_OK);
+	ck_assert_int_eq(mash_aud_leaves(store, ci.tree_size, &leaves), MASH_OK);
 	mash_merkle_root((const unsigned char(*)[H])leaves, 11, root);
 	ck_assert_mem_eq(root, ci.root, H);
 	ck_assert_int_eq(
@@ -1055,7 +1059,7 @@ START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
 	                     plen, ci.root),
 	                 MASH_OK);
 	mash_free(leaves);
-	ck_assert_int_eq(mash_aud_leaves(db, 16, &leaves), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_aud_leaves(store, 16, &leaves), MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(leaves);
 	mash_aud_checkpoint_info_clear(&ci);
 	EVP_PKEY_free(ts.pkey);

@@ -19,9 +19,11 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "store/store.h"
 
 static char tmpdir[128];
-static sqlite3 *db;
+static struct mash_store *store;
+static sqlite3 *db; /* store's connection */
 static int64_t now_ms;
 static struct mash_clock clk;
 
@@ -37,7 +39,8 @@ setup(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_aud_v2.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(path, sizeof(path), "%s/mash.db", tmpdir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(mash_store_open(path, &store), MASH_OK);
+	db = mash_store_sqlite(store);
 	now_ms = 1795000000000;
 	mash_clock_manual(&clk, &now_ms);
 }
@@ -47,7 +50,9 @@ teardown(void)
 {
 	char cmd[256];
 
-	sqlite3_close(db);
+	mash_store_close(store);
+	store = NULL;
+	db = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "teardown: could not remove %s\n", tmpdir);
@@ -189,15 +194,15 @@ START_TEST(version_1_and_version_2_records_verify_alike)
 	uint64_t seq = 0;
 
 	load_v1_log();
-	ck_assert_int_eq(mash_aud_verify(db, NULL, &res), MASH_OK);
+	ck_assert_int_eq(mash_aud_verify(store, NULL, &res), MASH_OK);
 	ck_assert_uint_eq(res.records, 6);
 	/* The daemon of version 2 appends to the same log. */
-	ck_assert_int_eq(mash_aud_open(db, &clk, NULL, &aud), MASH_OK);
+	ck_assert_int_eq(mash_aud_open(store, &clk, NULL, &aud), MASH_OK);
 	decision(&r, g);
 	ck_assert_int_eq(mash_aud_append(aud, &r, &seq), MASH_OK);
 	ck_assert_uint_eq(seq, 7);
 	mash_aud_free(aud);
-	ck_assert_int_eq(mash_aud_verify(db, NULL, &res), MASH_OK);
+	ck_assert_int_eq(mash_aud_verify(store, NULL, &res), MASH_OK);
 	ck_assert_msg(res.records == 7, "%s", res.why);
 	ck_assert_uint_eq(res.tree_size, 7);
 	/* Each record keeps the version it was written with. */
@@ -262,7 +267,7 @@ START_TEST(a_version_1_record_with_by_rule_is_named_as_altered)
 	                 NULL, NULL, &err),
 	    SQLITE_OK);
 	rehash(2);
-	ck_assert_int_eq(mash_aud_verify(db, NULL, &res), MASH_ERR_TAMPERED);
+	ck_assert_int_eq(mash_aud_verify(store, NULL, &res), MASH_ERR_TAMPERED);
 	ck_assert_uint_eq(res.bad_seq, 2);
 	ck_assert_str_eq(res.why,
 	                 "seq 2: version 1 record with by_rule (altered)");

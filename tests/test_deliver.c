@@ -127,11 +127,9 @@ setup(void)
 	mash_clock_manual(&fx.clock, &fx.now);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(
-	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
-	    MASH_OK);
-	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
+	ck_assert_int_eq(mash_aud_open(fx.st, &fx.clock, NULL, &fx.aud),
 	                 MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
 	ck_assert_msg(mashd_policy_load(src("policy/default.cfg"), &fx.pol,
 	                                fx.aud, eb, sizeof(eb)) == MASH_OK,
 	              "%s", eb);
@@ -186,7 +184,7 @@ audit_count(const char *needle1, const char *needle2)
 		char *rec = NULL;
 		size_t len = 0;
 
-		ck_assert_int_eq(mash_aud_record_bytes(mash_store_sqlite(fx.st),
+		ck_assert_int_eq(mash_aud_record_bytes(fx.st,
 		                                       s, &rec, &len),
 		                 MASH_OK);
 		if (strstr(rec, needle1) != NULL &&
@@ -555,9 +553,8 @@ START_TEST(outbox_survives_reopening_the_store)
 	fx.aud = NULL;
 	mash_store_close(fx.st);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
-	ck_assert_int_eq(
-	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
-	    MASH_OK);
+	ck_assert_int_eq(mash_aud_open(fx.st, &fx.clock, NULL, &fx.aud),
+	                 MASH_OK);
 	ck_assert_uint_eq(outbox_count(), total);
 	ck_assert_int_eq(mashd_outbox_flush(fx.st, publish, NULL, NULL),
 	                 MASH_OK);

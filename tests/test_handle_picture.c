@@ -224,9 +224,8 @@ ingest(size_t i)
 	}
 	out = calloc(1, sizeof(*out));
 	ck_assert_ptr_nonnull(out);
-	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.s47,
-	                                      NULL, case_id, hist, l->n, cur,
-	                                      fx.now, out),
+	ck_assert_int_eq(mash_s47_store_apply(fx.st, fx.s47, NULL, case_id,
+	                                      hist, l->n, cur, fx.now, out),
 	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	free(out);
@@ -260,11 +259,9 @@ setup(void)
 	mash_clock_manual(&fx.clock, &fx.now);
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(
-	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
-	    MASH_OK);
-	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
+	ck_assert_int_eq(mash_aud_open(fx.st, &fx.clock, NULL, &fx.aud),
 	                 MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
 	(void)mash_snprintf(path, sizeof(path), "%s/policy/default.cfg", src);
 	ck_assert_msg(mash_pol_load(path, &fx.pol, err, sizeof(err)) == MASH_OK,
 	              "%s", err);
@@ -962,10 +959,9 @@ START_TEST(trigger_shows_updated_then_escalated_clock)
 	mash__v1__picture__free_unpacked(p, NULL);
 	/* A week later nobody has held the discussion: escalated. */
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_escalate_due(mash_store_sqlite(fx.st),
-	                                             due + 7 * 86400000LL, c, 8,
-	                                             &n),
-	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_s47_store_escalate_due(fx.st, due + 7 * 86400000LL, c, 8, &n),
+	    MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	ck_assert_uint_gt(n, 0);
 	p = ask_ok("analyst.amara", "mash-triage", NULL);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "common/err.h"
 #include "common/mem.h"
 #include "s47/cal.h"
@@ -833,8 +835,7 @@ static void
 fx_open(void)
 {
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_init(mash_store_sqlite(fx.st)),
-	                 MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
 }
 
 static void
@@ -874,8 +875,8 @@ fx_event(struct mash_s47_fact f, int64_t now)
 
 	fx.h[fx.n++] = f;
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
-	rc = mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p, fx.cal, "C-1",
-	                          fx.h, fx.n, fx.n - 1, now, &fx.out);
+	rc = mash_s47_store_apply(fx.st, fx.p, fx.cal, "C-1", fx.h, fx.n,
+	                          fx.n - 1, now, &fx.out);
 	if (rc == MASH_OK)
 		ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	else
@@ -889,8 +890,7 @@ fx_escalate(int64_t now, struct mash_s47_clock *out, size_t max)
 	size_t n = 99;
 
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_escalate_due(mash_store_sqlite(fx.st),
-	                                             now, out, max, &n),
+	ck_assert_int_eq(mash_s47_store_escalate_due(fx.st, now, out, max, &n),
 	                 MASH_OK);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	return n;
@@ -950,9 +950,7 @@ START_TEST(test_store_raise_sets_strategy_and_referral_clocks)
 	/* The referral clock is not started twice. */
 	ck_assert_ptr_null(
 	    find_change(MASH_S47_CLOCK_REFERRAL, MASH_S47_CLOCK_SET));
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_int_eq(o.open, 1);
 	ck_assert_str_eq(o.events[0], "police/a");
 	ck_assert_str_eq(o.events[1], "health/b");
@@ -1055,9 +1053,7 @@ START_TEST(test_store_strategy_discussion_closes_and_starts_icpc)
 	/* 15 working days from Monday 2 November: Monday 23 November. */
 	ck_assert_int_eq(ch->clock.due_at, eod("2026-11-23"));
 	ck_assert_int_eq(ch->clock.started_at, t0() + 5 * HOUR);
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_int_eq(o.open, 0);
 	/* A new matching event after the discussion raises a new trigger. */
 	ck_assert_int_eq(
@@ -1098,8 +1094,7 @@ START_TEST(test_store_outcome_and_referral_decision_close_their_clocks)
 	    find_change(MASH_S47_CLOCK_ICPC, MASH_S47_CLOCK_CLOSED));
 	ck_assert_ptr_nonnull(
 	    find_change(MASH_S47_CLOCK_ASSESSMENT, MASH_S47_CLOCK_CLOSED));
-	ck_assert_int_eq(mash_s47_store_list_clocks(mash_store_sqlite(fx.st),
-	                                            "C-1", 0, c, 8, &n),
+	ck_assert_int_eq(mash_s47_store_list_clocks(fx.st, "C-1", 0, c, 8, &n),
 	                 MASH_OK);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++)
@@ -1139,8 +1134,7 @@ START_TEST(test_store_escalation_exactly_once)
 	    fx_event(F("health", "b", CAT(INJURY), 3, t0()), t0() + HOUR),
 	    MASH_OK);
 	due = fx.out.trigger.due_by;
-	ck_assert_int_eq(
-	    mash_s47_store_next_due(mash_store_sqlite(fx.st), &due), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_next_due(fx.st, &due), MASH_OK);
 	ck_assert_int_eq(due, eod("2026-11-03"));
 	/* At the due instant nothing is late yet. */
 	ck_assert_uint_eq(fx_escalate(due, c, 8), 0);
@@ -1157,9 +1151,8 @@ START_TEST(test_store_escalation_exactly_once)
 	ck_assert_uint_eq(fx_escalate(eod("2027-01-07") + 1, c, 8), 1);
 	ck_assert_int_eq(c[0].kind, MASH_S47_CLOCK_ASSESSMENT);
 	ck_assert_uint_eq(fx_escalate(eod("2027-06-01"), c, 8), 0);
-	ck_assert_int_eq(
-	    mash_s47_store_next_due(mash_store_sqlite(fx.st), &due),
-	    MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_s47_store_next_due(fx.st, &due),
+	                 MASH_ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -1192,9 +1185,7 @@ START_TEST(test_store_clocks_and_trigger_survive_reopen)
 	mash_store_close(fx.st);
 	fx.st = NULL;
 	fx_open();
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_int_eq(o.open, 1);
 	ck_assert_str_eq(o.trigger_id, "C-1-s47-1");
 	ck_assert_uint_eq(o.n_events, 2);
@@ -1224,9 +1215,7 @@ START_TEST(test_store_counts_updates_for_the_trigger_kind)
 	    fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()), t0()),
 	    MASH_OK);
 	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_uint_eq(o.updates, 0);
 	/* Two later contributing events at the same instant: counted even
 	 * though the clock did not move. */
@@ -1240,9 +1229,7 @@ START_TEST(test_store_counts_updates_for_the_trigger_kind)
 	mash_store_close(fx.st);
 	fx.st = NULL;
 	fx_open();
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_uint_eq(o.updates, 2);
 }
 END_TEST
@@ -1268,10 +1255,10 @@ START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
 	        " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
-	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
 	/* Idempotent: a second start does not try to add it again. */
-	ck_assert_int_eq(mash_s47_store_init(db), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_load_open(db, "C-1", &o), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_int_eq(o.open, 1);
 	ck_assert_uint_eq(o.updates, 0);
 }
@@ -1285,17 +1272,13 @@ START_TEST(test_store_rolled_back_apply_leaves_nothing)
 
 	fx.h[fx.n++] = F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0());
 	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
-	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	                                      fx.cal, "C-1", fx.h, fx.n, 0,
-	                                      t0(), &fx.out),
+	ck_assert_int_eq(mash_s47_store_apply(fx.st, fx.p, fx.cal, "C-1", fx.h,
+	                                      fx.n, 0, t0(), &fx.out),
 	                 MASH_OK);
 	ck_assert_int_eq(mash_store_rollback(fx.st), MASH_OK);
-	ck_assert_int_eq(
-	    mash_s47_store_load_open(mash_store_sqlite(fx.st), "C-1", &o),
-	    MASH_OK);
+	ck_assert_int_eq(mash_s47_store_load_open(fx.st, "C-1", &o), MASH_OK);
 	ck_assert_int_eq(o.open, 0);
-	ck_assert_int_eq(mash_s47_store_list_clocks(mash_store_sqlite(fx.st),
-	                                            "C-1", 0, c, 8, &n),
+	ck_assert_int_eq(mash_s47_store_list_clocks(fx.st, "C-1", 0, c, 8, &n),
 	                 MASH_OK);
 	ck_assert_uint_eq(n, 0);
 }
@@ -1305,13 +1288,11 @@ START_TEST(test_store_apply_rejects_bad_arguments)
 {
 	struct mash_s47_fact f = F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0());
 
-	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	                                      fx.cal, NULL, &f, 1, 0, t0(),
-	                                      &fx.out),
+	ck_assert_int_eq(mash_s47_store_apply(fx.st, fx.p, fx.cal, NULL, &f, 1,
+	                                      0, t0(), &fx.out),
 	                 MASH_ERR_INVAL);
-	ck_assert_int_eq(mash_s47_store_apply(mash_store_sqlite(fx.st), fx.p,
-	                                      fx.cal, "C-1", &f, 1, 1, t0(),
-	                                      &fx.out),
+	ck_assert_int_eq(mash_s47_store_apply(fx.st, fx.p, fx.cal, "C-1", &f, 1,
+	                                      1, t0(), &fx.out),
 	                 MASH_ERR_INVAL);
 	ck_assert_int_eq(mash_s47_store_apply(NULL, fx.p, fx.cal, "C-1", &f, 1,
 	                                      0, t0(), &fx.out),

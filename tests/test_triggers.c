@@ -158,9 +158,8 @@ open_all(void)
 
 	ck_assert_int_eq(mash_store_open(fx.db, &fx.st), MASH_OK);
 	mash_store_set_clock(fx.st, &fx.clock);
-	ck_assert_int_eq(
-	    mash_aud_open(mash_store_sqlite(fx.st), &fx.clock, NULL, &fx.aud),
-	    MASH_OK);
+	ck_assert_int_eq(mash_aud_open(fx.st, &fx.clock, NULL, &fx.aud),
+	                 MASH_OK);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.store = fx.st;
 	cfg.aud = fx.aud;
@@ -312,7 +311,7 @@ audit_count(const char *type)
 		char *rec = NULL;
 		size_t len = 0;
 
-		ck_assert_int_eq(mash_aud_record_bytes(mash_store_sqlite(fx.st),
+		ck_assert_int_eq(mash_aud_record_bytes(fx.st,
 		                                       s, &rec, &len),
 		                 MASH_OK);
 		if (strstr(rec, needle) != NULL)

@@ -87,8 +87,8 @@ build_store(void)
 	signer.seal = seal;
 	signer.ctx = key;
 	REQUIRE((mash_store_open(db, &st)) == MASH_OK);
-	REQUIRE((mash_aud_open(mash_store_sqlite(st), mash_clock_system(),
-	                       "it-audit", &aud)) == MASH_OK);
+	REQUIRE((mash_aud_open(st, mash_clock_system(), "it-audit", &aud)) ==
+	        MASH_OK);
 	memset(&r, 0, sizeof(r));
 	r.type = MASH_AUD_POLICY_LOAD;
 	r.actor = "mashd";

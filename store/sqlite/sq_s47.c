@@ -1,5 +1,6 @@
 /*
- * s47_store.c - triggers and statutory clocks in SQLite. See s47_store.h.
+ * sq_s47.c - section 47 triggers and statutory clocks in the SQLite store
+ * (tables s47_trigger, s47_trigger_event, s47_clock). See s47/s47_store.h.
  *
  * Invariants kept by the schema, not only by this code: at most one open
  * trigger per case (a partial unique index), a contributing event listed
@@ -14,6 +15,7 @@
 #include "common/str.h"
 #include "s47/cal.h"
 #include "s47/s47_store.h"
+#include "store/sqlite/sq_int.h"
 
 #define ROLES_TEXT (MASH_S47_MAX_ROLES * MASH_S47_MAX_ROLE)
 
@@ -77,8 +79,9 @@ has_column(sqlite3 *db, const char *column)
 }
 
 int
-mash_s47_store_init(sqlite3 *db)
+mash_s47_store_init(struct mash_store *store)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	char *msg = NULL;
 	int rc, have;
 
@@ -166,9 +169,10 @@ join_roles(char (*roles)[MASH_S47_MAX_ROLE], size_t n, char *buf, size_t bufsz)
 }
 
 int
-mash_s47_store_load_open(sqlite3 *db, const char *case_id,
+mash_s47_store_load_open(struct mash_store *store, const char *case_id,
                          struct mash_s47_open *out)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;
 	char roles[ROLES_TEXT];
 	int rc = MASH_ERR_STORE, s;
@@ -639,11 +643,12 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 }
 
 int
-mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
+mash_s47_store_apply(struct mash_store *store, const struct mash_s47_policy *p,
                      const struct mash_cal *cal, const char *case_id,
                      const struct mash_s47_fact *hist, size_t n, size_t cur,
                      int64_t now_ms, struct mash_s47_outcome *out)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	struct mash_s47_result *res = NULL;
 	const struct mash_s47_fact *c;
 	char ref[MASH_S47_MAX_REF];
@@ -665,7 +670,7 @@ mash_s47_store_apply(sqlite3 *db, const struct mash_s47_policy *p,
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	rc = mash_s47_store_load_open(db, case_id, &out->trigger);
+	rc = mash_s47_store_load_open(store, case_id, &out->trigger);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_s47_evaluate(p, hist, n, cur, &out->trigger, res);
@@ -738,9 +743,10 @@ out:
 }
 
 int
-mash_s47_store_escalate_due(sqlite3 *db, int64_t now_ms,
+mash_s47_store_escalate_due(struct mash_store *store, int64_t now_ms,
                             struct mash_s47_clock *out, size_t max, size_t *n)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int rc = MASH_ERR_STORE, s;
 	size_t i;
@@ -786,9 +792,11 @@ out:
 }
 
 int
-mash_s47_store_list_clocks(sqlite3 *db, const char *case_id, int open_only,
-                           struct mash_s47_clock *out, size_t max, size_t *n)
+mash_s47_store_list_clocks(struct mash_store *store, const char *case_id,
+                           int open_only, struct mash_s47_clock *out,
+                           size_t max, size_t *n)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, s;
 
@@ -814,8 +822,9 @@ out:
 }
 
 int
-mash_s47_store_next_due(sqlite3 *db, int64_t *due_at)
+mash_s47_store_next_due(struct mash_store *store, int64_t *due_at)
 {
+	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, s;
 

@@ -1,0 +1,219 @@
+/*
+ * sq_outbox.c - the outbox: messages to publish after COMMIT, and held
+ * deliveries (store.h).
+ */
+#include <string.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "store/sqlite/sq_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Outbox                                                              */
+
+/* Add a ready message (held_type NULL) or a held payload. */
+static int
+outbox_insert(struct mash_store *st, const char *topic, const char *held_type,
+              const unsigned char *bytes, size_t len, int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (id_out != NULL)
+		*id_out = 0;
+	if (st == NULL || (bytes == NULL && len > 0))
+		goto out;
+	rc = sq_check_id(topic, MASH_MAX_TOPIC);
+	if (rc == MASH_OK && held_type != NULL)
+		rc = sq_check_id(held_type, MASH_STORE_MAX_HELD_TYPE);
+	if (rc != MASH_OK)
+		goto out;
+	rc = MASH_ERR_TOO_BIG;
+	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
+		goto out;
+	rc = sq_stmt(st, held_type != NULL ? S_OUTBOX_HOLD : S_OUTBOX_ADD, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_text(s, 1, topic, -1, SQLITE_STATIC) ||
+	    sq_bind_blob(s, 2, bytes, len) ||
+	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock)) ||
+	    (held_type != NULL &&
+	     sqlite3_bind_text(s, 4, held_type, -1, SQLITE_STATIC))) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sq_fail(st, src, "outbox add");
+		goto out;
+	}
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	rc = MASH_OK;
+out:
+	sq_stmt_done(s);
+	return rc;
+}
+
+int
+mash_store_outbox_add(struct mash_store *st, const char *topic,
+                      const unsigned char *bytes, size_t len, int64_t *id_out)
+{
+	return outbox_insert(st, topic, NULL, bytes, len, id_out);
+}
+
+int
+mash_store_outbox_hold(struct mash_store *st, const char *topic,
+                       const char *payload_type, const unsigned char *bytes,
+                       size_t len, int64_t *id_out)
+{
+	if (payload_type == NULL)
+		return MASH_ERR_INVAL;
+	return outbox_insert(st, topic, payload_type, bytes, len, id_out);
+}
+
+void
+mash_store_outbox_list_free(struct mash_store_outbox_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		mash_free_secret(l->v[i].bytes, l->v[i].len);
+	mash_free(l->v);
+	mash_free(l);
+}
+
+static int
+outbox_list(struct mash_store *st, int which, int64_t after_id, size_t limit,
+            struct mash_store_outbox_list **out)
+{
+	struct mash_store_outbox_list *l = NULL;
+	struct mash_store_outbox_row *nv, *r;
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (out != NULL)
+		*out = NULL;
+	if (st == NULL || out == NULL || limit > INT64_MAX)
+		goto out;
+	rc = MASH_ERR_NOMEM;
+	l = mash_calloc(1, sizeof(*l));
+	if (l == NULL)
+		goto out;
+	rc = sq_stmt(st, which, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, after_id) ||
+	    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit)) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			rc = MASH_ERR_NOMEM;
+			cap = cap == 0 ? 8 : cap * 2;
+			nv = mash_realloc(l->v, cap * sizeof(*nv));
+			if (nv == NULL)
+				goto out;
+			l->v = nv;
+		}
+		r = &l->v[l->n];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(s, 0);
+		sq_col_text(s, 1, r->topic, sizeof(r->topic));
+		r->created_at = sqlite3_column_int64(s, 3);
+		sq_col_text(s, 4, r->held_type, sizeof(r->held_type));
+		rc = sq_col_blob_dup(s, 2, &r->bytes, &r->len);
+		if (rc != MASH_OK)
+			goto out;
+		l->n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sq_fail(st, src, "outbox pending");
+		goto out;
+	}
+	*out = l;
+	l = NULL; /* transferred */
+	rc = MASH_OK;
+out:
+	sq_stmt_done(s);
+	mash_store_outbox_list_free(l);
+	return rc;
+}
+
+int
+mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
+                          struct mash_store_outbox_list **out)
+{
+	return outbox_list(st, S_OUTBOX_PENDING, after_id, limit, out);
+}
+
+int
+mash_store_outbox_held(struct mash_store *st, int64_t after_id, size_t limit,
+                       struct mash_store_outbox_list **out)
+{
+	return outbox_list(st, S_OUTBOX_HELD, after_id, limit, out);
+}
+
+int
+mash_store_outbox_release(struct mash_store *st, int64_t id,
+                          const unsigned char *bytes, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL || bytes == NULL || len == 0)
+		goto out;
+	rc = MASH_ERR_TOO_BIG;
+	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
+		goto out;
+	rc = sq_stmt(st, S_OUTBOX_RELEASE, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sq_bind_blob(s, 1, bytes, len) || sqlite3_bind_int64(s, 2, id)) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sq_fail(st, src, "outbox release");
+		goto out;
+	}
+	rc = sqlite3_changes(st->db) == 1 ? MASH_OK : MASH_ERR_NOT_FOUND;
+out:
+	sq_stmt_done(s);
+	return rc;
+}
+
+int
+mash_store_outbox_done(struct mash_store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = MASH_ERR_INVAL;
+	int src;
+
+	if (st == NULL)
+		goto out;
+	rc = sq_stmt(st, S_OUTBOX_DONE, &s);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, id)) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_DONE) {
+		rc = sq_fail(st, src, "outbox done");
+		goto out;
+	}
+	rc = sqlite3_changes(st->db) == 1 ? MASH_OK : MASH_ERR_NOT_FOUND;
+out:
+	sq_stmt_done(s);
+	return rc;
+}
