@@ -398,8 +398,10 @@ mashd_check(struct mashd *d)
 	if (rc != MASH_OK)
 		check_failed(rc, &exit_code);
 	/* The store is checked if it exists; --check never creates it. A
-	 * store that fails its integrity check is a failed check (1). */
-	if (stat(d->cfg.store, &sb) == 0) {
+	 * store that fails its integrity check is a failed check (1); a URL
+	 * naming no local file (a server) is always opened and checked. */
+	if (mash_store_url_file(d->cfg.store) == NULL ||
+	    stat(mash_store_url_file(d->cfg.store), &sb) == 0) {
 		rc = mash_store_open(d->cfg.store, &st);
 		if (rc == MASH_OK)
 			rc = mash_store_check(st);

@@ -74,7 +74,10 @@ struct sqlite3;
 /* Open, close, transactions                                           */
 
 /*
- * Open (creating if needed) the database at path, enable WAL,
+ * Open the store a URL names: "sqlite:PATH" or a bare PATH is the embedded
+ * SQLite back-end (the only one built today; any other "scheme://" is
+ * MASH_ERR_INVAL, logged, and never taken as a file name). SQLite: open
+ * (creating if needed) the database at PATH, enable WAL,
  * synchronous=FULL, foreign keys and the busy timeout, and migrate the
  * schema to MASH_STORE_SCHEMA_VERSION. On success *out owns a new store
  * (free with mash_store_close). MASH_ERR_INVAL for a NULL/empty path,
@@ -83,6 +86,10 @@ struct sqlite3;
  * from the system clock unless changed with the setters below.
  */
 int mash_store_open(const char *path, struct mash_store **out);
+
+/* The local file a store URL names ("sqlite:PATH" or a bare PATH), for
+ * existence checks; NULL for any other scheme. Points into url. */
+const char *mash_store_url_file(const char *url);
 
 /*
  * Open an existing store read-only, as found: nothing created, written or

@@ -372,6 +372,67 @@ START_TEST(second_connection_sees_only_committed_data)
 }
 END_TEST
 
+START_TEST(sqlite_url_opens_the_same_store_as_its_path)
+{
+	struct mash_store *other = NULL;
+	struct mash_store_receipt r;
+	char case_id[MASH_STORE_CASE_ID_SIZE], url[320];
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, case_id);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	(void)snprintf(url, sizeof(url), "sqlite:%s", g_path);
+	ck_assert_int_eq(mash_store_open(url, &other), MASH_OK);
+	ck_assert_int_eq(mash_store_event_lookup(other, "police", "e1", &r),
+	                 MASH_OK);
+	ck_assert_str_eq(r.case_id, case_id);
+	ck_assert_ptr_nonnull(mash_store_sqlite(other));
+	mash_store_close(other);
+}
+END_TEST
+
+START_TEST(url_of_a_back_end_not_built_is_refused_and_creates_nothing)
+{
+	struct mash_store *other = (struct mash_store *)&other;
+	char cwd_file[64];
+
+	ck_assert_int_eq(
+	    mash_store_open("postgresql://mash@localhost/mash", &other),
+	    MASH_ERR_INVAL);
+	ck_assert_ptr_null(other);
+	ck_assert_int_eq(mash_store_open_ro("postgresql://x/y", &other),
+	                 MASH_ERR_INVAL);
+	(void)snprintf(cwd_file, sizeof(cwd_file), "postgresql:");
+	ck_assert_int_ne(access(cwd_file, F_OK), 0);
+}
+END_TEST
+
+START_TEST(read_only_open_reads_but_never_writes)
+{
+	struct mash_store *ro = NULL;
+	struct mash_store_receipt r;
+	char case_id[MASH_STORE_CASE_ID_SIZE], missing[320];
+	int began = 0;
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	insert_jordan_event("police", "e1", 1000, case_id);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_open_ro(g_path, &ro), MASH_OK);
+	ck_assert_int_eq(mash_store_snapshot_begin(ro, &began), MASH_OK);
+	ck_assert_int_eq(began, 1);
+	ck_assert_int_eq(mash_store_event_lookup(ro, "police", "e1", &r),
+	                 MASH_OK);
+	mash_store_snapshot_end(ro, began);
+	ck_assert_int_ne(mash_store_begin(ro), MASH_OK);
+	ck_assert_int_ne(mash_store_meta_set(ro, "k", "v"), MASH_OK);
+	mash_store_close(ro);
+	/* An auditor's path that does not exist is not created. */
+	(void)snprintf(missing, sizeof(missing), "%s/none.db", g_dir);
+	ck_assert_int_eq(mash_store_open_ro(missing, &ro), MASH_ERR_IO);
+	ck_assert_int_ne(access(missing, F_OK), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 
@@ -1660,6 +1721,10 @@ store_suite(void)
 	tcase_add_test(tc, transaction_state_errors);
 	tcase_add_test(tc, rollback_leaves_nothing);
 	tcase_add_test(tc, committed_data_survives_close_and_reopen);
+	tcase_add_test(tc, sqlite_url_opens_the_same_store_as_its_path);
+	tcase_add_test(
+	    tc, url_of_a_back_end_not_built_is_refused_and_creates_nothing);
+	tcase_add_test(tc, read_only_open_reads_but_never_writes);
 	tcase_add_test(tc, close_with_open_transaction_rolls_back);
 	tcase_add_test(tc, second_connection_sees_only_committed_data);
 	tcase_add_test(tc, insert_then_lookup_returns_case_and_receipt);

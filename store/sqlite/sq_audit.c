@@ -41,9 +41,9 @@ static const char schema_sql[] =
     " envelope BLOB NOT NULL);";
 
 int
-mash_store_aud_init(struct mash_store *st, const char *log_id, int version,
-                    const unsigned char *frontier, size_t frontier_len,
-                    char *out, size_t outsz)
+sq_aud_init(struct mash_store_be *st, const char *log_id, int version,
+            const unsigned char *frontier, size_t frontier_len, char *out,
+            size_t outsz)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *txt;
@@ -100,8 +100,8 @@ out:
 }
 
 int
-mash_store_aud_state_get(struct mash_store *st, uint64_t *tree_size,
-                         unsigned char *buf, size_t max, size_t *len)
+sq_aud_state_get(struct mash_store_be *st, uint64_t *tree_size,
+                 unsigned char *buf, size_t max, size_t *len)
 {
 	sqlite3_stmt *s = NULL;
 	const void *blob;
@@ -134,8 +134,8 @@ mash_store_aud_state_get(struct mash_store *st, uint64_t *tree_size,
 }
 
 int
-mash_store_aud_state_put(struct mash_store *st, uint64_t tree_size,
-                         const unsigned char *frontier, size_t len)
+sq_aud_state_put(struct mash_store_be *st, uint64_t tree_size,
+                 const unsigned char *frontier, size_t len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, src;
@@ -155,8 +155,7 @@ mash_store_aud_state_put(struct mash_store *st, uint64_t tree_size,
 }
 
 int
-mash_store_aud_row_add(struct mash_store *st,
-                       const struct mash_store_aud_row *r)
+sq_aud_row_add(struct mash_store_be *st, const struct mash_store_aud_row *r)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, src;
@@ -193,28 +192,27 @@ mash_store_aud_row_add(struct mash_store *st,
 }
 
 int
-mash_store_aud_savepoint(struct mash_store *st)
+sq_aud_savepoint(struct mash_store_be *st)
 {
 	return sq_step_done(st, S_AUD_SP_BEGIN, "audit savepoint");
 }
 
 int
-mash_store_aud_release(struct mash_store *st)
+sq_aud_release(struct mash_store_be *st)
 {
 	return sq_step_done(st, S_AUD_SP_RELEASE, "audit release");
 }
 
 void
-mash_store_aud_undo(struct mash_store *st)
+sq_aud_undo(struct mash_store_be *st)
 {
 	(void)sq_step_done(st, S_AUD_SP_ROLLBACK, "audit rollback");
 	(void)sq_step_done(st, S_AUD_SP_RELEASE, "audit release");
 }
 
 int
-mash_store_aud_checkpoint_last(struct mash_store *st, uint64_t *tree_size,
-                               int64_t *time_ms, unsigned char **env,
-                               size_t *env_len)
+sq_aud_checkpoint_last(struct mash_store_be *st, uint64_t *tree_size,
+                       int64_t *time_ms, unsigned char **env, size_t *env_len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, src;
@@ -245,10 +243,10 @@ mash_store_aud_checkpoint_last(struct mash_store *st, uint64_t *tree_size,
 }
 
 int
-mash_store_aud_checkpoint_add(struct mash_store *st, uint64_t tree_size,
-                              const unsigned char *root, size_t root_len,
-                              int64_t time_ms, const char *log_id,
-                              const unsigned char *env, size_t env_len)
+sq_aud_checkpoint_add(struct mash_store_be *st, uint64_t tree_size,
+                      const unsigned char *root, size_t root_len,
+                      int64_t time_ms, const char *log_id,
+                      const unsigned char *env, size_t env_len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, src;
@@ -285,9 +283,8 @@ col_str(sqlite3_stmt *s, int i)
 }
 
 int
-mash_store_aud_rows(struct mash_store *st,
-                    const struct mash_store_aud_filter *f,
-                    mash_store_aud_row_fn fn, void *ctx)
+sq_aud_rows(struct mash_store_be *st, const struct mash_store_aud_filter *f,
+            mash_store_aud_row_fn fn, void *ctx)
 {
 	static const char sql[] =
 	    "SELECT seq, type, time_ms, actor, case_id, agency, event_id,"
@@ -357,8 +354,8 @@ out:
 }
 
 int
-mash_store_aud_checkpoints(struct mash_store *st, int latest,
-                           mash_store_aud_cp_fn fn, void *ctx)
+sq_aud_checkpoints(struct mash_store_be *st, int latest,
+                   mash_store_aud_cp_fn fn, void *ctx)
 {
 	struct mash_store_aud_cp_raw c;
 	sqlite3_stmt *s = NULL;
@@ -398,7 +395,7 @@ out:
 }
 
 int
-mash_store_aud_log_id(struct mash_store *st, char *out, size_t outsz)
+sq_aud_log_id(struct mash_store_be *st, char *out, size_t outsz)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *t;
@@ -425,8 +422,8 @@ mash_store_aud_log_id(struct mash_store *st, char *out, size_t outsz)
 }
 
 int
-mash_store_aud_record(struct mash_store *st, uint64_t seq, char **record,
-                      size_t *len)
+sq_aud_record(struct mash_store_be *st, uint64_t seq, char **record,
+              size_t *len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_STORE, src, n;

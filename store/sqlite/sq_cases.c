@@ -22,8 +22,8 @@ mash_store_case_free(struct mash_store_case *c)
 }
 
 int
-mash_store_case_get(struct mash_store *st, const char *case_id,
-                    struct mash_store_case **out)
+sq_case_get(struct mash_store_be *st, const char *case_id,
+            struct mash_store_case **out)
 {
 	struct mash_store_case *c = NULL;
 	sqlite3_stmt *s = NULL;
@@ -91,8 +91,8 @@ mash_store_strlist_free(struct mash_store_strlist *l)
 }
 
 int
-mash_store_case_agencies(struct mash_store *st, const char *case_id,
-                         struct mash_store_strlist **out)
+sq_case_agencies(struct mash_store_be *st, const char *case_id,
+                 struct mash_store_strlist **out)
 {
 	struct mash_store_strlist *l = NULL;
 	sqlite3_stmt *s = NULL;
@@ -158,8 +158,8 @@ mash_store_match_list_free(struct mash_store_match_list *l)
 }
 
 int
-mash_store_possible_matches(struct mash_store *st, const char *case_id,
-                            struct mash_store_match_list **out)
+sq_possible_matches(struct mash_store_be *st, const char *case_id,
+                    struct mash_store_match_list **out)
 {
 	struct mash_store_match_list *l = NULL;
 	struct mash_store_match *nv, *m;
@@ -215,7 +215,7 @@ out:
 }
 
 int
-mash_store_possible_match_decide(struct mash_store *st, int64_t id, int status)
+sq_possible_match_decide(struct mash_store_be *st, int64_t id, int status)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;

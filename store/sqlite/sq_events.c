@@ -11,8 +11,8 @@
 /* Events                                                              */
 
 int
-mash_store_event_insert(struct mash_store *st,
-                        const struct mash_store_event *ev, int64_t *seq_out)
+sq_event_insert(struct mash_store_be *st, const struct mash_store_event *ev,
+                int64_t *seq_out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -78,8 +78,8 @@ out:
 }
 
 int
-mash_store_event_lookup(struct mash_store *st, const char *agency,
-                        const char *event_id, struct mash_store_receipt *out)
+sq_event_lookup(struct mash_store_be *st, const char *agency,
+                const char *event_id, struct mash_store_receipt *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -118,9 +118,8 @@ out:
 }
 
 int
-mash_store_event_set_receipt(struct mash_store *st, const char *agency,
-                             const char *event_id, int status,
-                             uint64_t audit_seq)
+sq_event_set_receipt(struct mash_store_be *st, const char *agency,
+                     const char *event_id, int status, uint64_t audit_seq)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -215,8 +214,8 @@ mash_store_event_row_free(struct mash_store_event_row *r)
 }
 
 int
-mash_store_case_events(struct mash_store *st, const char *case_id,
-                       struct mash_store_event_list **out)
+sq_case_events(struct mash_store_be *st, const char *case_id,
+               struct mash_store_event_list **out)
 {
 	struct mash_store_event_list *l = NULL;
 	struct mash_store_event_row *nv;
@@ -271,8 +270,8 @@ out:
 }
 
 int
-mash_store_event_get(struct mash_store *st, const char *agency,
-                     const char *event_id, struct mash_store_event_row **out)
+sq_event_get(struct mash_store_be *st, const char *agency, const char *event_id,
+             struct mash_store_event_row **out)
 {
 	struct mash_store_event_row *r = NULL;
 	sqlite3_stmt *s = NULL;

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "store/store.h"
+#include "store/store_be.h"
 
 #define EVENT_COLS                                                             \
 	"seq, case_id, agency, event_id, category, severity, consent,"         \
@@ -74,11 +75,12 @@ enum stmt_id {
 	S__COUNT
 };
 
-struct mash_store {
+struct mash_store_be {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_tx;
-	int in_sp; /* a savepoint is open (inside in_tx) */
+	int in_sp;     /* a savepoint is open (inside in_tx) */
+	int read_only; /* sq_open_ro: no write transaction */
 	mash_store_random_fn rnd;
 	void *rnd_ctx;
 	const struct mash_clock *clock;
@@ -88,13 +90,13 @@ struct mash_store {
 int sq_default_random(void *ctx, unsigned char *buf, size_t n);
 /* Map a SQLite result code to ours, logging SQLite's message (it names
  * tables and columns, never stored values). */
-int sq_fail(struct mash_store *st, int src, const char *what);
+int sq_fail(struct mash_store_be *st, int src, const char *what);
 /* The cached statement id, prepared on first use. */
-int sq_stmt(struct mash_store *st, enum stmt_id id, sqlite3_stmt **out);
+int sq_stmt(struct mash_store_be *st, enum stmt_id id, sqlite3_stmt **out);
 /* Return a cached statement to a clean state. NULL allowed. */
 void sq_stmt_done(sqlite3_stmt *s);
 /* Step a cached statement that returns no rows. */
-int sq_step_done(struct mash_store *st, enum stmt_id id, const char *what);
+int sq_step_done(struct mash_store_be *st, enum stmt_id id, const char *what);
 /* Bind text; NULL or "" binds SQL NULL. */
 int sq_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
 /* Bind a blob; a zero-length blob is an empty blob, not NULL. */
@@ -108,8 +110,108 @@ int sq_col_blob_dup(sqlite3_stmt *s, int i, unsigned char **out, size_t *len);
 /* A caller-supplied identifier: present, UTF-8, at most max bytes. */
 int sq_check_id(const char *s, size_t max);
 /* Run SQL that returns no rows. */
-int sq_exec(struct mash_store *st, const char *sql, const char *what);
+int sq_exec(struct mash_store_be *st, const char *sql, const char *what);
 /* A one-row PRAGMA query's integer result. */
-int sq_pragma_int(struct mash_store *st, const char *sql, int64_t *out);
+int sq_pragma_int(struct mash_store_be *st, const char *sql, int64_t *out);
+
+/* The operations of this back-end (store_be.h), one per interface
+ * function; sq_ops.c puts them in mash_store_sqlite_ops. */
+int sq_open(const char *path, struct mash_store_be **out);
+int sq_open_ro(const char *path, struct mash_store_be **out);
+int sq_snapshot_begin(struct mash_store_be *be, int *began);
+void sq_snapshot_end(struct mash_store_be *be, int began);
+void sq_close(struct mash_store_be *be);
+void sq_set_random(struct mash_store_be *be, mash_store_random_fn fn,
+                   void *ctx);
+void sq_set_clock(struct mash_store_be *be, const struct mash_clock *c);
+int sq_begin(struct mash_store_be *be);
+int sq_commit(struct mash_store_be *be);
+int sq_rollback(struct mash_store_be *be);
+int sq_in_tx(const struct mash_store_be *be);
+int sq_savepoint(struct mash_store_be *be);
+int sq_release(struct mash_store_be *be);
+int sq_rollback_to(struct mash_store_be *be);
+int sq_in_savepoint(const struct mash_store_be *be);
+int sq_check(struct mash_store_be *be);
+const char *sq_errmsg(struct mash_store_be *be);
+int sq_event_insert(struct mash_store_be *be, const struct mash_store_event *ev,
+                    int64_t *seq_out);
+int sq_event_lookup(struct mash_store_be *be, const char *agency,
+                    const char *event_id, struct mash_store_receipt *out);
+int sq_event_set_receipt(struct mash_store_be *be, const char *agency,
+                         const char *event_id, int status, uint64_t audit_seq);
+int sq_case_events(struct mash_store_be *be, const char *case_id,
+                   struct mash_store_event_list **out);
+int sq_event_get(struct mash_store_be *be, const char *agency,
+                 const char *event_id, struct mash_store_event_row **out);
+int sq_case_link(struct mash_store_be *be, const struct mash_store_subject *s,
+                 char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new);
+int sq_case_get(struct mash_store_be *be, const char *case_id,
+                struct mash_store_case **out);
+int sq_case_find_nhs(struct mash_store_be *be, const char *nhs,
+                     char case_id[MASH_STORE_CASE_ID_SIZE]);
+int sq_case_agencies(struct mash_store_be *be, const char *case_id,
+                     struct mash_store_strlist **out);
+int sq_possible_matches(struct mash_store_be *be, const char *case_id,
+                        struct mash_store_match_list **out);
+int sq_possible_match_decide(struct mash_store_be *be, int64_t id, int status);
+int sq_quarantine_add(struct mash_store_be *be,
+                      const struct mash_store_quarantine *q, int64_t *id_out);
+int sq_quarantine_list(struct mash_store_be *be, const char *agency,
+                       int64_t after_id, size_t limit,
+                       struct mash_store_quarantine_list **out);
+int sq_outbox_add(struct mash_store_be *be, const char *topic,
+                  const unsigned char *bytes, size_t len, int64_t *id_out);
+int sq_outbox_hold(struct mash_store_be *be, const char *topic,
+                   const char *payload_type, const unsigned char *bytes,
+                   size_t len, int64_t *id_out);
+int sq_outbox_pending(struct mash_store_be *be, int64_t after_id, size_t limit,
+                      struct mash_store_outbox_list **out);
+int sq_outbox_held(struct mash_store_be *be, int64_t after_id, size_t limit,
+                   struct mash_store_outbox_list **out);
+int sq_outbox_release(struct mash_store_be *be, int64_t id,
+                      const unsigned char *bytes, size_t len);
+int sq_outbox_done(struct mash_store_be *be, int64_t id);
+int sq_meta_set(struct mash_store_be *be, const char *key, const char *value);
+int sq_meta_get(struct mash_store_be *be, const char *key, char **out);
+int sq_aud_init(struct mash_store_be *be, const char *log_id, int version,
+                const unsigned char *frontier, size_t frontier_len, char *out,
+                size_t outsz);
+int sq_aud_state_get(struct mash_store_be *be, uint64_t *tree_size,
+                     unsigned char *buf, size_t max, size_t *len);
+int sq_aud_state_put(struct mash_store_be *be, uint64_t tree_size,
+                     const unsigned char *frontier, size_t len);
+int sq_aud_row_add(struct mash_store_be *be,
+                   const struct mash_store_aud_row *row);
+int sq_aud_savepoint(struct mash_store_be *be);
+int sq_aud_release(struct mash_store_be *be);
+void sq_aud_undo(struct mash_store_be *be);
+int sq_aud_checkpoint_last(struct mash_store_be *be, uint64_t *tree_size,
+                           int64_t *time_ms, unsigned char **env,
+                           size_t *env_len);
+int sq_aud_checkpoint_add(struct mash_store_be *be, uint64_t tree_size,
+                          const unsigned char *root, size_t root_len,
+                          int64_t time_ms, const char *log_id,
+                          const unsigned char *env, size_t env_len);
+int sq_aud_rows(struct mash_store_be *be, const struct mash_store_aud_filter *f,
+                mash_store_aud_row_fn fn, void *ctx);
+int sq_aud_checkpoints(struct mash_store_be *be, int latest,
+                       mash_store_aud_cp_fn fn, void *ctx);
+int sq_aud_log_id(struct mash_store_be *be, char *out, size_t outsz);
+int sq_aud_record(struct mash_store_be *be, uint64_t seq, char **record,
+                  size_t *len);
+int sq_s47_init(struct mash_store_be *be);
+int sq_s47_load_open(struct mash_store_be *be, const char *case_id,
+                     struct mash_s47_open *out);
+int sq_s47_apply(struct mash_store_be *be, const struct mash_s47_policy *p,
+                 const struct mash_cal *cal, const char *case_id,
+                 const struct mash_s47_fact *hist, size_t n, size_t cur,
+                 int64_t now_ms, struct mash_s47_outcome *out);
+int sq_s47_escalate_due(struct mash_store_be *be, int64_t now_ms,
+                        struct mash_s47_clock *out, size_t max, size_t *n);
+int sq_s47_list_clocks(struct mash_store_be *be, const char *case_id,
+                       int open_only, struct mash_s47_clock *out, size_t max,
+                       size_t *n);
+int sq_s47_next_due(struct mash_store_be *be, int64_t *due_at);
 
 #endif

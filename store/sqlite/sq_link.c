@@ -1,6 +1,6 @@
 /*
  * sq_link.c - linkage: which case an event is about (store.h
- * mash_store_case_link).
+ * sq_case_link).
  */
 #include <string.h>
 
@@ -101,7 +101,7 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 
 /* Look up one case id by a single text key (S_CASE_BY_NHS). */
 static int
-case_by_key(struct mash_store *st, enum stmt_id id, const char *key,
+case_by_key(struct mash_store_be *st, enum stmt_id id, const char *key,
             char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	sqlite3_stmt *s = NULL;
@@ -134,7 +134,7 @@ out:
 
 /* Fill the case's unknown demographics (and NHS number) from s. */
 static int
-case_fill(struct mash_store *st, const char *case_id,
+case_fill(struct mash_store_be *st, const char *case_id,
           const struct mash_store_subject *s, const struct norm_subject *n)
 {
 	sqlite3_stmt *q = NULL;
@@ -186,7 +186,7 @@ cand_add(struct candidates *c, const char *case_id, const char *reason)
  * number differs from the subject's is a candidate.
  */
 static int
-match_demographics(struct mash_store *st, const struct norm_subject *n,
+match_demographics(struct mash_store_be *st, const struct norm_subject *n,
                    char found[MASH_STORE_CASE_ID_SIZE], struct candidates *c)
 {
 	sqlite3_stmt *s = NULL;
@@ -234,7 +234,7 @@ out:
  * with another postcode; same DOB and postcode with another family name.
  */
 static int
-match_partial(struct mash_store *st, const struct norm_subject *n,
+match_partial(struct mash_store_be *st, const struct norm_subject *n,
               struct candidates *c)
 {
 	sqlite3_stmt *s = NULL;
@@ -300,7 +300,7 @@ out:
 
 /* A fresh, unused case id "C-" + 12 hex digits from the random source. */
 static int
-new_case_id(struct mash_store *st, char case_id[MASH_STORE_CASE_ID_SIZE])
+new_case_id(struct mash_store_be *st, char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	unsigned char rnd[6];
 	char hex[13];
@@ -330,7 +330,7 @@ new_case_id(struct mash_store *st, char case_id[MASH_STORE_CASE_ID_SIZE])
 }
 
 static int
-case_insert(struct mash_store *st, const char *case_id,
+case_insert(struct mash_store_be *st, const char *case_id,
             const struct mash_store_subject *s, const struct norm_subject *n)
 {
 	sqlite3_stmt *q = NULL;
@@ -361,7 +361,7 @@ out:
 }
 
 static int
-match_insert(struct mash_store *st, const char *a, const char *b,
+match_insert(struct mash_store_be *st, const char *a, const char *b,
              const char *reason)
 {
 	sqlite3_stmt *q = NULL;
@@ -385,9 +385,9 @@ out:
 	return rc;
 }
 
-/* The linkage rules of mash_store_case_link, without the savepoint. */
+/* The linkage rules of sq_case_link, without the savepoint. */
 static int
-case_link(struct mash_store *st, const struct mash_store_subject *s,
+case_link(struct mash_store_be *st, const struct mash_store_subject *s,
           char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
 {
 	struct norm_subject n;
@@ -466,8 +466,8 @@ out:
  * usable when linkage fails.
  */
 int
-mash_store_case_link(struct mash_store *st, const struct mash_store_subject *s,
-                     char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+sq_case_link(struct mash_store_be *st, const struct mash_store_subject *s,
+             char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
 {
 	int rc;
 
@@ -495,8 +495,8 @@ mash_store_case_link(struct mash_store *st, const struct mash_store_subject *s,
 }
 
 int
-mash_store_case_find_nhs(struct mash_store *st, const char *nhs,
-                         char case_id[MASH_STORE_CASE_ID_SIZE])
+sq_case_find_nhs(struct mash_store_be *st, const char *nhs,
+                 char case_id[MASH_STORE_CASE_ID_SIZE])
 {
 	char n[11];
 	int rc;

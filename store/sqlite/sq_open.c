@@ -3,7 +3,7 @@
  * transactions and savepoints, meta (store.h).
  *
  * Durability: journal_mode=WAL with synchronous=FULL makes SQLite fsync
- * the write-ahead log at every COMMIT, so mash_store_commit() returns only
+ * the write-ahead log at every COMMIT, so sq_commit() returns only
  * once the transaction is on disk. That is what lets the daemon publish a
  * Receipt straight after it (audit.md: "durable before acknowledgement").
  *
@@ -86,7 +86,7 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL);",
     /* 2 -> 3: deliveries held for a recipient without an encryption key
      * (issue 25): bytes are the clear payload of type held_type until
-     * mashd seals them (mash_store_outbox_release); NULL = ready. */
+     * mashd seals them (sq_outbox_release); NULL = ready. */
     ("ALTER TABLE outbox ADD COLUMN held_type TEXT;"
      "CREATE INDEX outbox_held ON outbox(id) WHERE held_type IS NOT NULL;"),
 };
@@ -101,7 +101,7 @@ _Static_assert(N_MIGRATIONS == MASH_STORE_SCHEMA_VERSION,
 /* Set journal_mode=WAL and check that it took (an in-memory or
  * read-only database silently keeps another mode). */
 static int
-set_wal(struct mash_store *st)
+set_wal(struct mash_store_be *st)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *mode;
@@ -134,7 +134,7 @@ out:
  * transaction, re-reading the version under the write lock so two
  * processes opening a new file at once do not both migrate. */
 static int
-migrate(struct mash_store *st)
+migrate(struct mash_store_be *st)
 {
 	int64_t v = 0;
 	char sql[64];
@@ -237,9 +237,9 @@ out:
 }
 
 int
-mash_store_open(const char *path, struct mash_store **out)
+sq_open(const char *path, struct mash_store_be **out)
 {
-	struct mash_store *st = NULL;
+	struct mash_store_be *st = NULL;
 	int64_t fk = 0;
 	int rc = MASH_ERR_INVAL;
 	int src;
@@ -303,14 +303,14 @@ mash_store_open(const char *path, struct mash_store **out)
 	st = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	mash_store_close(st);
+	sq_close(st);
 	return rc;
 }
 
 int
-mash_store_open_ro(const char *path, struct mash_store **out)
+sq_open_ro(const char *path, struct mash_store_be **out)
 {
-	struct mash_store *st = NULL;
+	struct mash_store_be *st = NULL;
 	int rc = MASH_ERR_INVAL;
 	int src;
 
@@ -324,6 +324,7 @@ mash_store_open_ro(const char *path, struct mash_store **out)
 		goto out;
 	st->rnd = sq_default_random;
 	st->clock = mash_clock_system();
+	st->read_only = 1;
 	/* Evidence is read as found: no file created, no pragma written, no
 	 * migration run on an auditor's copy. */
 	src = sqlite3_open_v2(path, &st->db,
@@ -344,12 +345,12 @@ mash_store_open_ro(const char *path, struct mash_store **out)
 	st = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	mash_store_close(st);
+	sq_close(st);
 	return rc;
 }
 
 int
-mash_store_snapshot_begin(struct mash_store *st, int *began)
+sq_snapshot_begin(struct mash_store_be *st, int *began)
 {
 	int rc;
 
@@ -365,14 +366,14 @@ mash_store_snapshot_begin(struct mash_store *st, int *began)
 }
 
 void
-mash_store_snapshot_end(struct mash_store *st, int began)
+sq_snapshot_end(struct mash_store_be *st, int began)
 {
 	if (st != NULL && began)
 		(void)sq_exec(st, "COMMIT", "snapshot end");
 }
 
 void
-mash_store_close(struct mash_store *st)
+sq_close(struct mash_store_be *st)
 {
 	size_t i;
 
@@ -392,7 +393,7 @@ mash_store_close(struct mash_store *st)
 }
 
 void
-mash_store_set_random(struct mash_store *st, mash_store_random_fn fn, void *ctx)
+sq_set_random(struct mash_store_be *st, mash_store_random_fn fn, void *ctx)
 {
 	if (st == NULL)
 		return;
@@ -401,7 +402,7 @@ mash_store_set_random(struct mash_store *st, mash_store_random_fn fn, void *ctx)
 }
 
 void
-mash_store_set_clock(struct mash_store *st, const struct mash_clock *c)
+sq_set_clock(struct mash_store_be *st, const struct mash_clock *c)
 {
 	if (st == NULL)
 		return;
@@ -410,7 +411,7 @@ mash_store_set_clock(struct mash_store *st, const struct mash_clock *c)
 
 /* Step a cached statement that returns no rows. */
 int
-sq_step_done(struct mash_store *st, enum stmt_id id, const char *what)
+sq_step_done(struct mash_store_be *st, enum stmt_id id, const char *what)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -426,7 +427,7 @@ sq_step_done(struct mash_store *st, enum stmt_id id, const char *what)
 }
 
 int
-mash_store_begin(struct mash_store *st)
+sq_begin(struct mash_store_be *st)
 {
 	int rc;
 
@@ -434,6 +435,12 @@ mash_store_begin(struct mash_store *st)
 		return MASH_ERR_INVAL;
 	if (st->in_tx || !sqlite3_get_autocommit(st->db))
 		return MASH_ERR_STATE;
+	/* SQLite lets BEGIN IMMEDIATE through on a read-only connection;
+	 * a write transaction on an auditor's copy is refused here. */
+	if (st->read_only) {
+		mash_err("store: opened read-only: no write transaction");
+		return MASH_ERR_STATE;
+	}
 	rc = sq_step_done(st, S_BEGIN, "begin");
 	if (rc == MASH_OK)
 		st->in_tx = 1;
@@ -441,7 +448,7 @@ mash_store_begin(struct mash_store *st)
 }
 
 int
-mash_store_commit(struct mash_store *st)
+sq_commit(struct mash_store_be *st)
 {
 	int rc;
 
@@ -466,7 +473,7 @@ mash_store_commit(struct mash_store *st)
 }
 
 int
-mash_store_rollback(struct mash_store *st)
+sq_rollback(struct mash_store_be *st)
 {
 	if (st == NULL)
 		return MASH_ERR_INVAL;
@@ -480,7 +487,7 @@ mash_store_rollback(struct mash_store *st)
 }
 
 int
-mash_store_savepoint(struct mash_store *st)
+sq_savepoint(struct mash_store_be *st)
 {
 	int rc;
 
@@ -499,7 +506,7 @@ mash_store_savepoint(struct mash_store *st)
 }
 
 int
-mash_store_release(struct mash_store *st)
+sq_release(struct mash_store_be *st)
 {
 	if (st == NULL)
 		return MASH_ERR_INVAL;
@@ -510,7 +517,7 @@ mash_store_release(struct mash_store *st)
 }
 
 int
-mash_store_rollback_to(struct mash_store *st)
+sq_rollback_to(struct mash_store_be *st)
 {
 	int rc;
 
@@ -530,25 +537,25 @@ mash_store_rollback_to(struct mash_store *st)
 }
 
 int
-mash_store_in_savepoint(const struct mash_store *st)
+sq_in_savepoint(const struct mash_store_be *st)
 {
 	return st != NULL && st->in_sp;
 }
 
 int
-mash_store_in_tx(const struct mash_store *st)
+sq_in_tx(const struct mash_store_be *st)
 {
 	return st != NULL && st->in_tx;
 }
 
 struct sqlite3 *
-mash_store_sqlite(struct mash_store *st)
+mash_store_sqlite_be(struct mash_store_be *st)
 {
 	return st != NULL ? st->db : NULL;
 }
 
 int
-mash_store_check(struct mash_store *st)
+sq_check(struct mash_store_be *st)
 {
 	sqlite3_stmt *s = NULL;
 	const unsigned char *res;
@@ -599,7 +606,7 @@ out:
 }
 
 const char *
-mash_store_errmsg(struct mash_store *st)
+sq_errmsg(struct mash_store_be *st)
 {
 	if (st == NULL || st->db == NULL)
 		return "no store";
@@ -610,7 +617,7 @@ mash_store_errmsg(struct mash_store *st)
 /* Meta                                                                */
 
 int
-mash_store_meta_set(struct mash_store *st, const char *key, const char *value)
+sq_meta_set(struct mash_store_be *st, const char *key, const char *value)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -640,7 +647,7 @@ out:
 }
 
 int
-mash_store_meta_get(struct mash_store *st, const char *key, char **out)
+sq_meta_get(struct mash_store_be *st, const char *key, char **out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;

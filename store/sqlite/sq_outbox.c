@@ -13,8 +13,9 @@
 
 /* Add a ready message (held_type NULL) or a held payload. */
 static int
-outbox_insert(struct mash_store *st, const char *topic, const char *held_type,
-              const unsigned char *bytes, size_t len, int64_t *id_out)
+outbox_insert(struct mash_store_be *st, const char *topic,
+              const char *held_type, const unsigned char *bytes, size_t len,
+              int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -57,16 +58,16 @@ out:
 }
 
 int
-mash_store_outbox_add(struct mash_store *st, const char *topic,
-                      const unsigned char *bytes, size_t len, int64_t *id_out)
+sq_outbox_add(struct mash_store_be *st, const char *topic,
+              const unsigned char *bytes, size_t len, int64_t *id_out)
 {
 	return outbox_insert(st, topic, NULL, bytes, len, id_out);
 }
 
 int
-mash_store_outbox_hold(struct mash_store *st, const char *topic,
-                       const char *payload_type, const unsigned char *bytes,
-                       size_t len, int64_t *id_out)
+sq_outbox_hold(struct mash_store_be *st, const char *topic,
+               const char *payload_type, const unsigned char *bytes, size_t len,
+               int64_t *id_out)
 {
 	if (payload_type == NULL)
 		return MASH_ERR_INVAL;
@@ -87,7 +88,7 @@ mash_store_outbox_list_free(struct mash_store_outbox_list *l)
 }
 
 static int
-outbox_list(struct mash_store *st, int which, int64_t after_id, size_t limit,
+outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
             struct mash_store_outbox_list **out)
 {
 	struct mash_store_outbox_list *l = NULL;
@@ -147,22 +148,22 @@ out:
 }
 
 int
-mash_store_outbox_pending(struct mash_store *st, int64_t after_id, size_t limit,
-                          struct mash_store_outbox_list **out)
+sq_outbox_pending(struct mash_store_be *st, int64_t after_id, size_t limit,
+                  struct mash_store_outbox_list **out)
 {
 	return outbox_list(st, S_OUTBOX_PENDING, after_id, limit, out);
 }
 
 int
-mash_store_outbox_held(struct mash_store *st, int64_t after_id, size_t limit,
-                       struct mash_store_outbox_list **out)
+sq_outbox_held(struct mash_store_be *st, int64_t after_id, size_t limit,
+               struct mash_store_outbox_list **out)
 {
 	return outbox_list(st, S_OUTBOX_HELD, after_id, limit, out);
 }
 
 int
-mash_store_outbox_release(struct mash_store *st, int64_t id,
-                          const unsigned char *bytes, size_t len)
+sq_outbox_release(struct mash_store_be *st, int64_t id,
+                  const unsigned char *bytes, size_t len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -192,7 +193,7 @@ out:
 }
 
 int
-mash_store_outbox_done(struct mash_store *st, int64_t id)
+sq_outbox_done(struct mash_store_be *st, int64_t id)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;

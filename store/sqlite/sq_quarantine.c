@@ -86,9 +86,8 @@ agency_from_topic(const char *topic, size_t tlen, char *out, size_t outsz)
 }
 
 int
-mash_store_quarantine_add(struct mash_store *st,
-                          const struct mash_store_quarantine *q,
-                          int64_t *id_out)
+sq_quarantine_add(struct mash_store_be *st,
+                  const struct mash_store_quarantine *q, int64_t *id_out)
 {
 	char agency[MASH_MAX_AGENCY + 1];
 	char reason[MASH_STORE_MAX_REASON + 1];
@@ -161,9 +160,9 @@ mash_store_quarantine_list_free(struct mash_store_quarantine_list *l)
 }
 
 int
-mash_store_quarantine_list(struct mash_store *st, const char *agency,
-                           int64_t after_id, size_t limit,
-                           struct mash_store_quarantine_list **out)
+sq_quarantine_list(struct mash_store_be *st, const char *agency,
+                   int64_t after_id, size_t limit,
+                   struct mash_store_quarantine_list **out)
 {
 	struct mash_store_quarantine_list *l = NULL;
 	struct mash_store_quarantine_row *nv, *r;

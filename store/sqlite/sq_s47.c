@@ -79,7 +79,7 @@ has_column(sqlite3 *db, const char *column)
 }
 
 int
-mash_s47_store_init(struct mash_store *store)
+sq_s47_init(struct mash_store_be *store)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	char *msg = NULL;
@@ -169,8 +169,8 @@ join_roles(char (*roles)[MASH_S47_MAX_ROLE], size_t n, char *buf, size_t bufsz)
 }
 
 int
-mash_s47_store_load_open(struct mash_store *store, const char *case_id,
-                         struct mash_s47_open *out)
+sq_s47_load_open(struct mash_store_be *store, const char *case_id,
+                 struct mash_s47_open *out)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;
@@ -643,10 +643,10 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 }
 
 int
-mash_s47_store_apply(struct mash_store *store, const struct mash_s47_policy *p,
-                     const struct mash_cal *cal, const char *case_id,
-                     const struct mash_s47_fact *hist, size_t n, size_t cur,
-                     int64_t now_ms, struct mash_s47_outcome *out)
+sq_s47_apply(struct mash_store_be *store, const struct mash_s47_policy *p,
+             const struct mash_cal *cal, const char *case_id,
+             const struct mash_s47_fact *hist, size_t n, size_t cur,
+             int64_t now_ms, struct mash_s47_outcome *out)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	struct mash_s47_result *res = NULL;
@@ -670,7 +670,7 @@ mash_s47_store_apply(struct mash_store *store, const struct mash_s47_policy *p,
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	rc = mash_s47_store_load_open(store, case_id, &out->trigger);
+	rc = sq_s47_load_open(store, case_id, &out->trigger);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_s47_evaluate(p, hist, n, cur, &out->trigger, res);
@@ -743,8 +743,8 @@ out:
 }
 
 int
-mash_s47_store_escalate_due(struct mash_store *store, int64_t now_ms,
-                            struct mash_s47_clock *out, size_t max, size_t *n)
+sq_s47_escalate_due(struct mash_store_be *store, int64_t now_ms,
+                    struct mash_s47_clock *out, size_t max, size_t *n)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
@@ -792,9 +792,9 @@ out:
 }
 
 int
-mash_s47_store_list_clocks(struct mash_store *store, const char *case_id,
-                           int open_only, struct mash_s47_clock *out,
-                           size_t max, size_t *n)
+sq_s47_list_clocks(struct mash_store_be *store, const char *case_id,
+                   int open_only, struct mash_s47_clock *out, size_t max,
+                   size_t *n)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;
@@ -822,7 +822,7 @@ out:
 }
 
 int
-mash_s47_store_next_due(struct mash_store *store, int64_t *due_at)
+sq_s47_next_due(struct mash_store_be *store, int64_t *due_at)
 {
 	sqlite3 *db = store != NULL ? store->db : NULL;
 	sqlite3_stmt *st = NULL;

@@ -130,7 +130,7 @@ sq_default_random(void *ctx, unsigned char *buf, size_t n)
 /* Map a SQLite result code to ours, logging the SQLite message (which
  * names tables and columns, never stored values). */
 int
-sq_fail(struct mash_store *st, int src, const char *what)
+sq_fail(struct mash_store_be *st, int src, const char *what)
 {
 	mash_err("store: %s: %s (%d)", what, sqlite3_errmsg(st->db), src);
 	if ((src & 0xff) == SQLITE_NOMEM)
@@ -144,7 +144,7 @@ sq_fail(struct mash_store *st, int src, const char *what)
 
 /* The cached statement id, prepared on first use. */
 int
-sq_stmt(struct mash_store *st, enum stmt_id id, sqlite3_stmt **out)
+sq_stmt(struct mash_store_be *st, enum stmt_id id, sqlite3_stmt **out)
 {
 	int src;
 
@@ -250,7 +250,7 @@ sq_check_id(const char *s, size_t max)
 
 /* Run a statement that returns no rows. */
 int
-sq_exec(struct mash_store *st, const char *sql, const char *what)
+sq_exec(struct mash_store_be *st, const char *sql, const char *what)
 {
 	int src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 
@@ -261,7 +261,7 @@ sq_exec(struct mash_store *st, const char *sql, const char *what)
 
 /* Run a one-row PRAGMA query and return its integer result. */
 int
-sq_pragma_int(struct mash_store *st, const char *sql, int64_t *out)
+sq_pragma_int(struct mash_store_be *st, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_STORE;
