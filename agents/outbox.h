@@ -78,8 +78,11 @@ struct mash_outbox;
 
 /*
  * Open (creating if needed) the outbox at path. cfg may be NULL
- * (defaults). MASH_OK and *out (close with mash_outbox_close);
- * MASH_ERR_STORE if SQLite cannot open or set up the file; MASH_ERR_NOMEM.
+ * (defaults). The file is created 0600 (it holds pending envelopes with
+ * children's names) and opened as the daemon's store is (store/sqlite/).
+ * MASH_OK and *out (close with mash_outbox_close); MASH_ERR_IO if the
+ * file cannot be created or opened (missing directory, permissions);
+ * MASH_ERR_STORE if SQLite cannot set it up; MASH_ERR_NOMEM.
  */
 int mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
                      struct mash_outbox **out);

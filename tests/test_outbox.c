@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agents/outbox.h"
@@ -620,13 +621,26 @@ START_TEST(summary_counts_resends)
 }
 END_TEST
 
+START_TEST(outbox_file_is_readable_by_its_owner_only)
+{
+	struct mash_outbox *ob = NULL;
+	struct stat sb;
+
+	/* Pending envelopes carry names and NHS numbers (issue 28). */
+	ck_assert_int_eq(mash_outbox_open(path, &cfg, &ob), MASH_OK);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	mash_outbox_close(ob);
+}
+END_TEST
+
 START_TEST(open_fails_cleanly_on_an_unwritable_path)
 {
 	struct mash_outbox *ob = (struct mash_outbox *)1;
 
 	ck_assert_int_eq(
 	    mash_outbox_open("/nonexistent-dir/x/outbox.db", &cfg, &ob),
-	    MASH_ERR_STORE);
+	    MASH_ERR_IO);
 	ck_assert_ptr_null(ob);
 }
 END_TEST
@@ -659,6 +673,7 @@ outbox_suite(void)
 	               resend_jitter_takes_at_most_a_quarter_off_the_backoff);
 	tcase_add_test(tc, summary_counts_resends);
 	tcase_add_test(tc, open_fails_cleanly_on_an_unwritable_path);
+	tcase_add_test(tc, outbox_file_is_readable_by_its_owner_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,11 +3,14 @@
  * handle, its cached statements and the bind/step/column helpers every
  * file of the back-end shares. Nothing outside store/sqlite/ includes it.
  *
- * Files, one concern each: sq_util.c (statements, helpers), sq_open.c
- * (open, schema and migrations, transactions, meta), sq_events.c,
- * sq_link.c (linkage: which case an event is about), sq_cases.c (cases and
- * possible matches), sq_quarantine.c, sq_outbox.c, sq_s47.c (triggers and
- * statutory clocks), sq_audit.c (the audit log, tree state, checkpoints).
+ * Files, one concern each: sq_ops.c (the table of operations), sq_util.c
+ * (statements, helpers), sq_open.c (open, read-only open, schema and
+ * migrations, close), sq_tx.c (transactions, savepoints, snapshots, check,
+ * meta), sq_events.c, sq_link.c (linkage: which case an event is about),
+ * sq_cases.c (cases and possible matches), sq_quarantine.c, sq_outbox.c,
+ * sq_s47.c (triggers and statutory clocks), sq_audit.c (the audit log,
+ * tree state, checkpoints), sq_agent_outbox.c (an agent's own outbox
+ * file, agents/outbox.h).
  */
 #ifndef MASH_STORE_SQ_INT_H
 #define MASH_STORE_SQ_INT_H
@@ -113,6 +116,12 @@ int sq_check_id(const char *s, size_t max);
 int sq_exec(struct mash_store_be *st, const char *sql, const char *what);
 /* A one-row PRAGMA query's integer result. */
 int sq_pragma_int(struct mash_store_be *st, const char *sql, int64_t *out);
+
+/* A SQLite file opened the store's way (created 0600 and its directory
+ * synced, WAL checked, synchronous=FULL, secure_delete, temp_store in
+ * memory, busy timeout) without the daemon's schema: for the agents'
+ * outbox file (sq_agent_outbox.c), which keeps its own tables. */
+int sq_open_file(const char *path, struct mash_store_be **out);
 
 /* The operations of this back-end (store_be.h), one per interface
  * function; sq_ops.c puts them in mash_store_sqlite_ops. */

@@ -1,23 +1,26 @@
 /*
- * outbox.c - the durable outbox over SQLite. The file is the agent's own
- * (never the daemon's store): WAL so that readers never block the writer,
+ * sq_agent_outbox.c - an agency agent's durable outbox (agents/outbox.h)
+ * in the SQLite back-end. The file is the agent's own (never the daemon's
+ * store) but is opened by the same code as the store (sq_open_file):
+ * created 0600, WAL so that readers never block the writer,
  * synchronous=FULL so that a COMMIT is on disk when sqlite3_step returns
  * (the "durable before published" invariant rests on this), secure_delete
- * so that wiped envelopes do not linger in free pages.
+ * so that wiped envelopes do not linger in free pages, statement journals
+ * in memory.
  */
 #include <stdio.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "agents/outbox.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "store/sqlite/sq_int.h"
 
 struct mash_outbox {
-	sqlite3 *db;
+	struct mash_store_be *be; /* the file, opened as the store's are */
+	sqlite3 *db;              /* be's connection */
 	struct mash_outbox_cfg cfg;
 	int64_t run_id;
 	int in_batch; /* inside mash_outbox_batch_begin .. commit */
@@ -199,7 +202,6 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
                  struct mash_outbox **out)
 {
 	struct mash_outbox *ob = NULL;
-	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_INVAL;
 
 	if (out != NULL)
@@ -213,45 +215,19 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 	if (cfg != NULL)
 		ob->cfg = *cfg;
 	cfg_fix(&ob->cfg);
-	rc = MASH_ERR_STORE;
-	if (sqlite3_open_v2(path, &ob->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		mash_err("outbox: cannot open %s: %s", path,
-		         ob->db != NULL ? sqlite3_errmsg(ob->db) : "no memory");
+	rc = sq_open_file(path, &ob->be);
+	if (rc != MASH_OK) {
+		mash_err("outbox: cannot open %s", path);
 		goto out;
 	}
-	(void)sqlite3_busy_timeout(ob->db, 5000);
-	rc = exec(ob, "PRAGMA journal_mode=WAL;");
-	if (rc == MASH_OK)
-		rc = exec(ob, "PRAGMA synchronous=FULL;");
-	if (rc == MASH_OK)
-		rc = exec(ob, "PRAGMA secure_delete=ON;");
-	/* As the store: statement journals (pending envelopes, in clear)
-	 * never go to a temp file. */
-	if (rc == MASH_OK)
-		rc = exec(ob, "PRAGMA temp_store=MEMORY;");
-	if (rc == MASH_OK)
-		rc = exec(ob, schema);
+	ob->db = ob->be->db;
+	rc = exec(ob, schema);
 	if (rc != MASH_OK)
 		goto out;
-	/* Check the WAL really is on: a file system without shared memory
-	 * support silently stays in rollback mode. */
-	rc = prepare(ob, "PRAGMA journal_mode;", &st);
-	if (rc != MASH_OK)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
-		mash_err("outbox: %s: WAL journal mode unavailable", path);
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
 	*out = ob;
 	ob = NULL; /* transferred */
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
 	mash_outbox_close(ob);
 	return rc;
 }
@@ -261,8 +237,7 @@ mash_outbox_close(struct mash_outbox *ob)
 {
 	if (ob == NULL)
 		return;
-	if (ob->db != NULL)
-		sqlite3_close(ob->db);
+	sq_close(ob->be);
 	mash_free(ob);
 }
 
