@@ -34,8 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "common/err.h"
 #include "common/str.h"
 #include "support/agent_env.h"
@@ -118,24 +116,6 @@ count_in_logs(const char *dir, const char *needle)
 			n++;
 		free(text);
 	}
-	return n;
-}
-
-/* One number from the store, -1 if it cannot be read. */
-static long
-store_scalar(const struct mash_test_agents *e, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long n = -1;
-
-	if (sqlite3_open_v2(mash_test_agents_store(e), &db,
-	                    SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
 	return n;
 }
 
@@ -234,11 +214,13 @@ run(const char *feeds, int together, int kills, int window, struct result *r)
 		r->pending += s.pending > 0 ? s.pending : 0;
 	}
 	r->stored = mash_test_agents_count(e, NULL, &r->distinct);
-	r->audits = store_scalar(e, "SELECT count(*) FROM audit_log;");
-	r->deliveries =
-	    store_scalar(e, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence"
-	                    " WHERE name = 'outbox';");
-	r->triggers = store_scalar(e, "SELECT count(*) FROM s47_trigger;");
+	r->audits =
+	    mash_test_agents_store_scalar(e, "SELECT count(*) FROM audit_log;");
+	r->deliveries = mash_test_agents_store_scalar(
+	    e, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence"
+	       " WHERE name = 'outbox';");
+	r->triggers = mash_test_agents_store_scalar(
+	    e, "SELECT count(*) FROM s47_trigger;");
 	r->handed_back = count_in_logs(mash_test_agents_dir(e), "handed back");
 	rc = 0;
 out:

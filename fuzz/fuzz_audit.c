@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "audit/aud.h"
 #include "audit/merkle.h"
 #include "audit/verify.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "store/store.h"
+#include "store/store_aud.h"
 
 #define H MASH_MERKLE_HASH_LEN
 
@@ -59,8 +58,7 @@ fuzz_merkle(const uint8_t *data, size_t size)
 	    (const unsigned char(*)[H])(data + 16 + 2 * H), n);
 }
 
-/* One store for the whole run (the store needs a file: WAL), its audit
- * log emptied before each input. */
+/* One store for the whole run (the store needs a file: WAL). */
 static struct mash_store *
 fuzz_store(void)
 {
@@ -83,28 +81,27 @@ static void
 fuzz_verify(const uint8_t *data, size_t size)
 {
 	struct mash_aud_verify_result res;
-	sqlite3_stmt *st = NULL;
+	struct mash_store_aud_row row;
+	struct mash_store *st = fuzz_store();
 	unsigned char leaf[H];
-	sqlite3 *db = mash_store_sqlite(fuzz_store());
 
-	if (sqlite3_exec(db, "DELETE FROM audit_log", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		goto out;
 	if (mash_merkle_leaf_hash(data, size, leaf) != MASH_OK)
-		goto out;
-	if (sqlite3_prepare_v2(
-	        db,
-	        "INSERT INTO audit_log(seq, type, time_ms, actor,"
-	        " record, leaf_hash) VALUES (1, 'DECISION', 0,"
-	        " 'mashd', ?1, ?2)",
-	        -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_blob(st, 1, data, (int)size, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, leaf, H, SQLITE_STATIC);
-	(void)sqlite3_step(st);
-	(void)mash_aud_verify(fuzz_store(), NULL, &res);
-out:
-	sqlite3_finalize(st);
+		return;
+	/* Each input in a transaction rolled back after: the log is empty
+	 * again for the next one. */
+	if (mash_store_begin(st) != MASH_OK)
+		abort();
+	memset(&row, 0, sizeof(row));
+	row.seq = 1;
+	row.type = "DECISION";
+	row.actor = "mashd";
+	row.record = (const char *)data;
+	row.record_len = size;
+	row.leaf_hash = leaf;
+	row.leaf_len = H;
+	if (mash_store_aud_row_add(st, &row) == MASH_OK)
+		(void)mash_aud_verify(st, NULL, &res);
+	(void)mash_store_rollback(st);
 }
 
 int

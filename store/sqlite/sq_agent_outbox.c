@@ -16,15 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "store/sqlite/sq_int.h"
-
-struct mash_outbox {
-	struct mash_store_be *be; /* the file, opened as the store's are */
-	sqlite3 *db;              /* be's connection */
-	struct mash_outbox_cfg cfg;
-	int64_t run_id;
-	int in_batch; /* inside mash_outbox_batch_begin .. commit */
-};
+#include "store/sqlite/sq_agent_outbox_int.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS mash_outbox_meta("
@@ -59,8 +51,8 @@ static const char schema[] =
     " inode INTEGER NOT NULL,"
     " updated_ms INTEGER NOT NULL);";
 
-static int64_t
-now_ms(const struct mash_outbox *ob)
+int64_t
+sq_ob_now_ms(const struct mash_outbox *ob)
 {
 	return mash_clock_now(ob->cfg.clock);
 }
@@ -106,7 +98,7 @@ mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
  * not re-send in lock-step. Without a source the schedule is exact.
  */
 static int64_t
-jittered(const struct mash_outbox *ob, uint32_t attempts)
+sq_ob_jittered(const struct mash_outbox *ob, uint32_t attempts)
 {
 	int64_t d = mash_outbox_backoff(&ob->cfg, attempts);
 	uint32_t r;
@@ -118,7 +110,7 @@ jittered(const struct mash_outbox *ob, uint32_t attempts)
 }
 
 static int
-exec(struct mash_outbox *ob, const char *sql)
+sq_ob_exec(struct mash_outbox *ob, const char *sql)
 {
 	char *msg = NULL;
 
@@ -130,8 +122,8 @@ exec(struct mash_outbox *ob, const char *sql)
 	return MASH_OK;
 }
 
-static int
-prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st)
+int
+sq_ob_prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(ob->db, sql, -1, st, NULL) != SQLITE_OK) {
 		mash_err("outbox: prepare: %s", sqlite3_errmsg(ob->db));
@@ -143,22 +135,22 @@ prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st)
 
 /* A write transaction of its own, unless the caller holds a batch. */
 static int
-tx_begin(struct mash_outbox *ob)
+sq_ob_tx_begin(struct mash_outbox *ob)
 {
-	return ob->in_batch ? MASH_OK : exec(ob, "BEGIN IMMEDIATE;");
+	return ob->in_batch ? MASH_OK : sq_ob_exec(ob, "BEGIN IMMEDIATE;");
 }
 
 static int
-tx_commit(struct mash_outbox *ob)
+sq_ob_tx_commit(struct mash_outbox *ob)
 {
-	return ob->in_batch ? MASH_OK : exec(ob, "COMMIT;");
+	return ob->in_batch ? MASH_OK : sq_ob_exec(ob, "COMMIT;");
 }
 
 static void
-tx_rollback(struct mash_outbox *ob)
+sq_ob_tx_rollback(struct mash_outbox *ob)
 {
 	if (!ob->in_batch)
-		(void)exec(ob, "ROLLBACK;");
+		(void)sq_ob_exec(ob, "ROLLBACK;");
 }
 
 int
@@ -168,7 +160,7 @@ mash_outbox_batch_begin(struct mash_outbox *ob)
 
 	if (ob == NULL || ob->in_batch)
 		return MASH_ERR_STATE;
-	rc = exec(ob, "BEGIN IMMEDIATE;");
+	rc = sq_ob_exec(ob, "BEGIN IMMEDIATE;");
 	if (rc == MASH_OK)
 		ob->in_batch = 1;
 	return rc;
@@ -182,9 +174,9 @@ mash_outbox_batch_commit(struct mash_outbox *ob)
 	if (ob == NULL || !ob->in_batch)
 		return MASH_ERR_STATE;
 	ob->in_batch = 0;
-	rc = exec(ob, "COMMIT;");
+	rc = sq_ob_exec(ob, "COMMIT;");
 	if (rc != MASH_OK)
-		(void)exec(ob, "ROLLBACK;");
+		(void)sq_ob_exec(ob, "ROLLBACK;");
 	return rc;
 }
 
@@ -194,7 +186,7 @@ mash_outbox_batch_rollback(struct mash_outbox *ob)
 	if (ob == NULL || !ob->in_batch)
 		return;
 	ob->in_batch = 0;
-	(void)exec(ob, "ROLLBACK;");
+	(void)sq_ob_exec(ob, "ROLLBACK;");
 }
 
 int
@@ -221,7 +213,7 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 		goto out;
 	}
 	ob->db = ob->be->db;
-	rc = exec(ob, schema);
+	rc = sq_ob_exec(ob, schema);
 	if (rc != MASH_OK)
 		goto out;
 	*out = ob;
@@ -251,14 +243,15 @@ mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id)
 		*run_id = 0;
 	if (ob == NULL || run_id == NULL)
 		goto out;
-	rc = exec(ob, "BEGIN IMMEDIATE;");
+	rc = sq_ob_exec(ob, "BEGIN IMMEDIATE;");
 	if (rc != MASH_OK)
 		goto out;
-	rc = exec(ob, "UPDATE mash_outbox_meta SET v = v + 1 WHERE k = 'run';");
+	rc = sq_ob_exec(
+	    ob, "UPDATE mash_outbox_meta SET v = v + 1 WHERE k = 'run';");
 	if (rc != MASH_OK)
 		goto rollback;
-	rc =
-	    prepare(ob, "SELECT v FROM mash_outbox_meta WHERE k = 'run';", &st);
+	rc = sq_ob_prepare(
+	    ob, "SELECT v FROM mash_outbox_meta WHERE k = 'run';", &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -268,50 +261,51 @@ mash_outbox_begin_run(struct mash_outbox *ob, int64_t *run_id)
 	ob->run_id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = prepare(ob,
-	             "UPDATE mash_outbox_events SET run_id = ?1,"
-	             " next_send_ms = ?2 WHERE state = 0;",
-	             &st);
+	rc = sq_ob_prepare(ob,
+	                   "UPDATE mash_outbox_events SET run_id = ?1,"
+	                   " next_send_ms = ?2 WHERE state = 0;",
+	                   &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	sqlite3_bind_int64(st, 1, ob->run_id);
-	sqlite3_bind_int64(st, 2, now_ms(ob));
+	sqlite3_bind_int64(st, 2, sq_ob_now_ms(ob));
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = MASH_ERR_STORE;
 		goto rollback;
 	}
-	rc = exec(ob, "COMMIT;");
+	rc = sq_ob_exec(ob, "COMMIT;");
 	if (rc != MASH_OK)
 		goto rollback;
 	*run_id = ob->run_id;
 	goto out;
 rollback:
-	(void)exec(ob, "ROLLBACK;");
+	(void)sq_ob_exec(ob, "ROLLBACK;");
 out:
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int
-feed_save(struct mash_outbox *ob, const char *feed_key,
-          const struct mash_outbox_feedpos *pos)
+int
+sq_ob_feed_save(struct mash_outbox *ob, const char *feed_key,
+                const struct mash_outbox_feedpos *pos)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = prepare(ob,
-	             "INSERT INTO mash_outbox_feeds(feed, offset, lines, inode,"
-	             " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
-	             " ON CONFLICT(feed) DO UPDATE SET offset = ?2, lines = ?3,"
-	             " inode = ?4, updated_ms = ?5;",
-	             &st);
+	rc = sq_ob_prepare(
+	    ob,
+	    "INSERT INTO mash_outbox_feeds(feed, offset, lines, inode,"
+	    " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT(feed) DO UPDATE SET offset = ?2, lines = ?3,"
+	    " inode = ?4, updated_ms = ?5;",
+	    &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)pos->offset);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)pos->lines);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)pos->inode);
-	sqlite3_bind_int64(st, 5, now_ms(ob));
+	sqlite3_bind_int64(st, 5, sq_ob_now_ms(ob));
 	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:
 	sqlite3_finalize(st);
@@ -339,21 +333,22 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	    env == NULL || len == 0 || len > MASH_MAX_ENVELOPE ||
 	    (feed_key == NULL) != (pos == NULL))
 		goto out;
-	now = now_ms(ob);
-	rc = tx_begin(ob);
+	now = sq_ob_now_ms(ob);
+	rc = sq_ob_tx_begin(ob);
 	if (rc != MASH_OK)
 		goto out;
-	rc = prepare(ob,
-	             "INSERT INTO mash_outbox_events(agency, event_id,"
-	             " agency_ref, feed_line, envelope, state, attempts,"
-	             " next_send_ms, created_ms, run_id)"
-	             " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7)"
-	             " ON CONFLICT(agency, event_id) DO UPDATE SET"
-	             " agency_ref = ?3, feed_line = ?4, envelope = ?5,"
-	             " state = 0, attempts = 0, next_send_ms = ?6,"
-	             " last_sent_ms = NULL, receipt_ms = NULL, reason = NULL,"
-	             " case_id = NULL, audit_seq = NULL, run_id = ?7;",
-	             &st);
+	rc = sq_ob_prepare(
+	    ob,
+	    "INSERT INTO mash_outbox_events(agency, event_id,"
+	    " agency_ref, feed_line, envelope, state, attempts,"
+	    " next_send_ms, created_ms, run_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6, ?7)"
+	    " ON CONFLICT(agency, event_id) DO UPDATE SET"
+	    " agency_ref = ?3, feed_line = ?4, envelope = ?5,"
+	    " state = 0, attempts = 0, next_send_ms = ?6,"
+	    " last_sent_ms = NULL, receipt_ms = NULL, reason = NULL,"
+	    " case_id = NULL, audit_seq = NULL, run_id = ?7;",
+	    &st);
 	if (rc != MASH_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -370,18 +365,18 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 		goto rollback;
 	}
 	if (feed_key != NULL) {
-		rc = feed_save(ob, feed_key, pos);
+		rc = sq_ob_feed_save(ob, feed_key, pos);
 		if (rc != MASH_OK)
 			goto rollback;
 	}
 	/* synchronous=FULL: the WAL is fsync'ed before COMMIT returns (in
 	 * a batch: before mash_outbox_batch_commit returns). */
-	rc = tx_commit(ob);
+	rc = sq_ob_tx_commit(ob);
 	if (rc != MASH_OK)
 		goto rollback;
 	goto out;
 rollback:
-	tx_rollback(ob);
+	sq_ob_tx_rollback(ob);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -409,10 +404,10 @@ select_items(struct mash_outbox *ob, const char *sql, size_t limit,
 
 	if (limit == 0)
 		return MASH_OK;
-	rc = prepare(ob, sql, &st);
+	rc = sq_ob_prepare(ob, sql, &st);
 	if (rc != MASH_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, now_ms(ob));
+	sqlite3_bind_int64(st, 1, sq_ob_now_ms(ob));
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct mash_outbox_item *it = &v[*cnt];
@@ -525,20 +520,21 @@ mash_outbox_sent(struct mash_outbox *ob, const char *agency,
 		rc = MASH_ERR_NOT_FOUND;
 		goto out;
 	}
-	now = now_ms(ob);
+	now = sq_ob_now_ms(ob);
 	attempts++;
-	rc = prepare(ob,
-	             "UPDATE mash_outbox_events SET attempts = ?3,"
-	             " last_sent_ms = ?4, next_send_ms = ?5"
-	             " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
-	             &st);
+	rc =
+	    sq_ob_prepare(ob,
+	                  "UPDATE mash_outbox_events SET attempts = ?3,"
+	                  " last_sent_ms = ?4, next_send_ms = ?5"
+	                  " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+	                  &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, attempts);
 	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now + jittered(ob, attempts));
+	sqlite3_bind_int64(st, 5, now + sq_ob_jittered(ob, attempts));
 	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:
 	sqlite3_finalize(st);
@@ -559,10 +555,10 @@ mash_outbox_state(struct mash_outbox *ob, const char *agency,
 		*attempts = 0;
 	if (ob == NULL || agency == NULL || event_id == NULL || state == NULL)
 		goto out;
-	rc = prepare(ob,
-	             "SELECT state, attempts FROM mash_outbox_events"
-	             " WHERE agency = ?1 AND event_id = ?2;",
-	             &st);
+	rc = sq_ob_prepare(ob,
+	                   "SELECT state, attempts FROM mash_outbox_events"
+	                   " WHERE agency = ?1 AND event_id = ?2;",
+	                   &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
@@ -608,19 +604,19 @@ mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
 	}
 	/* A long reason is cut, never refused: the receipt still settles. */
 	(void)mash_strlcpy(why, reason != NULL ? reason : "", sizeof(why));
-	rc =
-	    prepare(ob,
-	            "UPDATE mash_outbox_events SET state = ?3, receipt_ms = ?4,"
-	            " reason = ?5, case_id = ?6, audit_seq = ?7,"
-	            " envelope = CASE WHEN ?3 = 3 THEN envelope ELSE NULL END"
-	            " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
-	            &st);
+	rc = sq_ob_prepare(
+	    ob,
+	    "UPDATE mash_outbox_events SET state = ?3, receipt_ms = ?4,"
+	    " reason = ?5, case_id = ?6, audit_seq = ?7,"
+	    " envelope = CASE WHEN ?3 = 3 THEN envelope ELSE NULL END"
+	    " WHERE agency = ?1 AND event_id = ?2 AND state = 0;",
+	    &st);
 	if (rc != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, agency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)status);
-	sqlite3_bind_int64(st, 4, now_ms(ob));
+	sqlite3_bind_int64(st, 4, sq_ob_now_ms(ob));
 	sqlite3_bind_text(st, 5, why, -1, SQLITE_STATIC);
 	if (case_id != NULL && case_id[0] != '\0')
 		sqlite3_bind_text(st, 6, case_id, -1, SQLITE_STATIC);
@@ -631,259 +627,4 @@ mash_outbox_receipt(struct mash_outbox *ob, const char *agency,
 out:
 	sqlite3_finalize(st);
 	return rc;
-}
-
-static int
-count_query(struct mash_outbox *ob, const char *sql, int64_t arg, int bind,
-            size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*n = 0;
-	rc = prepare(ob, sql, &st);
-	if (rc != MASH_OK)
-		goto out;
-	if (bind)
-		sqlite3_bind_int64(st, 1, arg);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
-	*n = (size_t)sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_pending(struct mash_outbox *ob, size_t *n)
-{
-	if (ob == NULL || n == NULL)
-		return MASH_ERR_INVAL;
-	return count_query(ob,
-	                   "SELECT count(*) FROM mash_outbox_events"
-	                   " WHERE state = 0;",
-	                   0, 0, n);
-}
-
-int
-mash_outbox_inflight(struct mash_outbox *ob, size_t *n)
-{
-	if (ob == NULL || n == NULL)
-		return MASH_ERR_INVAL;
-	return count_query(ob,
-	                   "SELECT count(*) FROM mash_outbox_events"
-	                   " WHERE state = 0 AND attempts > 0;",
-	                   0, 0, n);
-}
-
-int
-mash_outbox_resend_now(struct mash_outbox *ob)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_INVAL;
-
-	if (ob == NULL)
-		goto out;
-	rc = prepare(ob,
-	             "UPDATE mash_outbox_events SET next_send_ms = ?1"
-	             " WHERE state = 0 AND attempts > 0 AND next_send_ms > ?1;",
-	             &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, now_ms(ob));
-	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_defer_resends(struct mash_outbox *ob, int64_t until_ms)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_INVAL;
-
-	if (ob == NULL)
-		goto out;
-	rc = prepare(ob,
-	             "UPDATE mash_outbox_events SET next_send_ms = ?1"
-	             " WHERE state = 0 AND attempts > 0 AND next_send_ms < ?1;",
-	             &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, until_ms);
-	rc = sqlite3_step(st) == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * When the loop next has something to send: the earliest re-send of an
- * in-flight event, and, only while the window has room, the earliest
- * never-sent event. With the window full the agent therefore sleeps
- * until a receipt arrives or a re-send falls due, instead of waking for
- * never-sent events it may not publish (issue 22: the busy spin).
- */
-int
-mash_outbox_wake_ms(struct mash_outbox *ob, size_t window, int64_t *ms)
-{
-	sqlite3_stmt *st = NULL;
-	size_t inflight = 0;
-	int rc = MASH_ERR_INVAL;
-
-	if (ms != NULL)
-		*ms = 0;
-	if (ob == NULL || ms == NULL)
-		goto out;
-	rc = mash_outbox_inflight(ob, &inflight);
-	if (rc != MASH_OK)
-		goto out;
-	rc = prepare(ob,
-	             "SELECT min(next_send_ms) FROM mash_outbox_events"
-	             " WHERE state = 0 AND (attempts > 0 OR ?1);",
-	             &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_int(st, 1, inflight < window);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		rc = MASH_ERR_NOT_FOUND;
-		goto out;
-	}
-	*ms = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_summary(struct mash_outbox *ob, int64_t run_id,
-                    struct mash_outbox_summary *s)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_INVAL, step;
-
-	if (s != NULL)
-		memset(s, 0, sizeof(*s));
-	if (ob == NULL || s == NULL)
-		goto out;
-	rc = prepare(ob,
-	             "SELECT state, count(*), sum(attempts > 0),"
-	             " sum(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END)"
-	             " FROM mash_outbox_events WHERE run_id = ?1"
-	             " GROUP BY state;",
-	             &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t cnt = (size_t)sqlite3_column_int64(st, 1);
-
-		s->total += cnt;
-		s->sent += (size_t)sqlite3_column_int64(st, 2);
-		s->resent += (size_t)sqlite3_column_int64(st, 3);
-		switch (sqlite3_column_int(st, 0)) {
-		case MASH_OUTBOX_PENDING:
-			s->pending += cnt;
-			break;
-		case MASH_OUTBOX_ACCEPTED:
-			s->accepted += cnt;
-			break;
-		case MASH_OUTBOX_DUPLICATE:
-			s->duplicate += cnt;
-			break;
-		case MASH_OUTBOX_REJECTED:
-			s->rejected += cnt;
-			break;
-		default:
-			break;
-		}
-	}
-	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_rejections(struct mash_outbox *ob, int64_t run_id,
-                       void (*cb)(void *ctx, const char *event_id,
-                                  const char *agency_ref,
-                                  unsigned long feed_line, const char *reason),
-                       void *ctx)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_INVAL, step;
-
-	if (ob == NULL || cb == NULL)
-		goto out;
-	rc = prepare(
-	    ob,
-	    "SELECT event_id, agency_ref, feed_line, coalesce(reason, '')"
-	    " FROM mash_outbox_events WHERE run_id = ?1 AND state = 3"
-	    " ORDER BY feed_line, rowid;",
-	    &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		cb(ctx, (const char *)sqlite3_column_text(st, 0),
-		   (const char *)sqlite3_column_text(st, 1),
-		   (unsigned long)sqlite3_column_int64(st, 2),
-		   (const char *)sqlite3_column_text(st, 3));
-	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_feed_get(struct mash_outbox *ob, const char *feed_key,
-                     struct mash_outbox_feedpos *pos)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_INVAL, step;
-
-	if (pos != NULL)
-		memset(pos, 0, sizeof(*pos));
-	if (ob == NULL || feed_key == NULL || pos == NULL)
-		goto out;
-	rc = prepare(ob,
-	             "SELECT offset, lines, inode FROM mash_outbox_feeds"
-	             " WHERE feed = ?1;",
-	             &st);
-	if (rc != MASH_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, feed_key, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		rc = MASH_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		rc = MASH_ERR_STORE;
-		goto out;
-	}
-	pos->offset = (uint64_t)sqlite3_column_int64(st, 0);
-	pos->lines = (unsigned long)sqlite3_column_int64(st, 1);
-	pos->inode = (uint64_t)sqlite3_column_int64(st, 2);
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-mash_outbox_feed_set(struct mash_outbox *ob, const char *feed_key,
-                     const struct mash_outbox_feedpos *pos)
-{
-	if (ob == NULL || feed_key == NULL || pos == NULL)
-		return MASH_ERR_INVAL;
-	return feed_save(ob, feed_key, pos);
 }

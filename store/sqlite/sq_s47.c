@@ -16,6 +16,7 @@
 #include "s47/cal.h"
 #include "s47/s47_store.h"
 #include "store/sqlite/sq_int.h"
+#include "store/sqlite/sq_s47_int.h"
 
 #define ROLES_TEXT (MASH_S47_MAX_ROLES * MASH_S47_MAX_ROLE)
 
@@ -113,8 +114,8 @@ fail:
 	return MASH_ERR_STORE;
 }
 
-static int
-prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+int
+sq_s47_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
 		mash_err("s47: prepare: %s", sqlite3_errmsg(db));
@@ -124,8 +125,8 @@ prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return MASH_OK;
 }
 
-static void
-col_text(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
+void
+sq_s47_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 
@@ -181,12 +182,13 @@ sq_s47_load_open(struct mash_store_be *store, const char *case_id,
 		memset(out, 0, sizeof(*out));
 	if (db == NULL || case_id == NULL || out == NULL)
 		return MASH_ERR_INVAL;
-	if (prep(db,
-	         "SELECT trigger_id, rule_id, reason, level, raised_at,"
-	         " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 "
-	         "AND"
-	         " status = 'open'",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "SELECT trigger_id, rule_id, reason, level, raised_at,"
+	        " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 "
+	        "AND"
+	        " status = 'open'",
+	        &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	s = sqlite3_step(st);
@@ -197,179 +199,34 @@ sq_s47_load_open(struct mash_store_be *store, const char *case_id,
 	if (s != SQLITE_ROW)
 		goto out;
 	out->open = 1;
-	col_text(st, 0, out->trigger_id, sizeof(out->trigger_id));
-	col_text(st, 1, out->rule_id, sizeof(out->rule_id));
-	col_text(st, 2, out->reason, sizeof(out->reason));
+	sq_s47_col_text(st, 0, out->trigger_id, sizeof(out->trigger_id));
+	sq_s47_col_text(st, 1, out->rule_id, sizeof(out->rule_id));
+	sq_s47_col_text(st, 2, out->reason, sizeof(out->reason));
 	out->level = (uint32_t)sqlite3_column_int(st, 3);
 	out->raised_at = sqlite3_column_int64(st, 4);
 	out->due_by = sqlite3_column_int64(st, 5);
-	col_text(st, 6, roles, sizeof(roles));
+	sq_s47_col_text(st, 6, roles, sizeof(roles));
 	parse_roles(roles, out);
 	out->updates = (uint32_t)sqlite3_column_int(st, 7);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (prep(db,
-	         "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
-	         " ORDER BY seq",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
+	        " ORDER BY seq",
+	        &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger_id, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW &&
 	       out->n_events < MASH_S47_MAX_CONTRIB)
-		col_text(st, 0, out->events[out->n_events++], MASH_S47_MAX_REF);
+		sq_s47_col_text(st, 0, out->events[out->n_events++],
+		                MASH_S47_MAX_REF);
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		goto out;
 	rc = MASH_OK;
 out:
 	if (rc != MASH_OK && out != NULL)
 		memset(out, 0, sizeof(*out));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static void
-read_clock(sqlite3_stmt *st, struct mash_s47_clock *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->clock_id = sqlite3_column_int64(st, 0);
-	c->kind = sqlite3_column_int(st, 1);
-	col_text(st, 2, c->case_id, sizeof(c->case_id));
-	col_text(st, 3, c->trigger_id, sizeof(c->trigger_id));
-	c->started_at = sqlite3_column_int64(st, 4);
-	c->due_at = sqlite3_column_int64(st, 5);
-	c->open = strcmp((const char *)sqlite3_column_text(st, 6), "open") == 0;
-	c->closed_at = sqlite3_column_int64(st, 7);
-	c->escalated_at = sqlite3_column_int64(st, 8);
-}
-
-#define CLOCK_COLS                                                             \
-	"clock_id, kind, case_id, trigger_id, started_at, due_at,"             \
-	" status, closed_at, escalated_at"
-
-static int
-get_clock(sqlite3 *db, int64_t clock_id, struct mash_s47_clock *c)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_STORE;
-
-	if (prep(db, "SELECT " CLOCK_COLS " FROM s47_clock WHERE clock_id = ?1",
-	         &st) != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, clock_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	read_clock(st, c);
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-note_clock(sqlite3 *db, struct mash_s47_outcome *out, enum mash_s47_clock_op op,
-           int64_t clock_id)
-{
-	struct mash_s47_clock_change *ch;
-
-	if (out->n_clocks >= MASH_S47_MAX_CLOCK_CHANGES)
-		return MASH_ERR_INTERNAL;
-	ch = &out->clocks[out->n_clocks];
-	ch->op = op;
-	if (get_clock(db, clock_id, &ch->clock) != MASH_OK)
-		return MASH_ERR_STORE;
-	out->n_clocks++;
-	return MASH_OK;
-}
-
-/* Id of the open clock of this kind for the case, 0 if none, -1 on error. */
-static int64_t
-open_clock(sqlite3 *db, const char *case_id, int kind)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t id = -1;
-	int s;
-
-	if (prep(db,
-	         "SELECT clock_id FROM s47_clock WHERE case_id = ?1 AND"
-	         " kind = ?2 AND status = 'open' ORDER BY clock_id LIMIT 1",
-	         &st) != MASH_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, kind);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	else if (s == SQLITE_DONE)
-		id = 0;
-	sqlite3_finalize(st);
-	return id;
-}
-
-static int
-start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
-            int kind, const char *trigger_id, int64_t from_ms, int days,
-            struct mash_s47_outcome *out)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t due = 0;
-	int rc;
-
-	rc = mash_cal_due_by_ms(cal, from_ms, days, &due);
-	if (rc != MASH_OK)
-		return rc;
-	rc = MASH_ERR_STORE;
-	if (prep(db,
-	         "INSERT INTO s47_clock(case_id, kind, trigger_id,"
-	         " started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5, "
-	         "'open')",
-	         &st) != MASH_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, kind);
-	sqlite3_bind_text(st, 3, trigger_id != NULL ? trigger_id : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, from_ms);
-	sqlite3_bind_int64(st, 5, due);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	rc = note_clock(db, out, MASH_S47_CLOCK_SET,
-	                sqlite3_last_insert_rowid(db));
-out:
-	if (rc == MASH_ERR_STORE)
-		mash_err("s47: start clock: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Close every open clock of kind for the case. */
-static int
-close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
-             const char *by, struct mash_s47_outcome *out)
-{
-	int64_t id;
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_OK;
-
-	while ((id = open_clock(db, case_id, kind)) > 0) {
-		rc = MASH_ERR_STORE;
-		if (prep(db,
-		         "UPDATE s47_clock SET status = 'closed',"
-		         " closed_at = ?2, closed_by = ?3 WHERE clock_id = ?1",
-		         &st) != MASH_OK)
-			break;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, now_ms);
-		sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			break;
-		sqlite3_finalize(st);
-		st = NULL;
-		rc = note_clock(db, out, MASH_S47_CLOCK_CLOSED, id);
-		if (rc != MASH_OK)
-			break;
-	}
-	if (id < 0)
-		rc = MASH_ERR_STORE;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -382,10 +239,11 @@ add_events(sqlite3 *db, const char *trigger_id, size_t first_seq,
 	int rc = MASH_ERR_STORE;
 	size_t i;
 
-	if (prep(db,
-	         "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
-	         " ref, added_at) VALUES (?1, ?2, ?3, ?4)",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
+	        " ref, added_at) VALUES (?1, ?2, ?3, ?4)",
+	        &st) != MASH_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(st);
@@ -409,8 +267,9 @@ next_trigger_id(sqlite3 *db, const char *case_id, char *buf, size_t bufsz)
 	int64_t n = 0;
 	int rc = MASH_ERR_STORE;
 
-	if (prep(db, "SELECT count(*) FROM s47_trigger WHERE case_id = ?1",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(db,
+	                "SELECT count(*) FROM s47_trigger WHERE case_id = ?1",
+	                &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -459,11 +318,12 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (prep(db,
-	         "INSERT INTO s47_trigger(trigger_id, case_id, rule_id,"
-	         " reason, level, raised_at, updated_at, due_by, roles, status)"
-	         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, 'open')",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "INSERT INTO s47_trigger(trigger_id, case_id, rule_id,"
+	        " reason, level, raised_at, updated_at, due_by, roles, status)"
+	        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, 'open')",
+	        &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, t->trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, case_id, -1, SQLITE_STATIC);
@@ -480,8 +340,8 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	rc = add_events(db, t->trigger_id, 0, t->events, t->n_events, now_ms);
 	if (rc != MASH_OK)
 		goto out;
-	rc = start_clock(db, cal, case_id, MASH_S47_CLOCK_STRATEGY,
-	                 t->trigger_id, now_ms, days, out);
+	rc = sq_s47_start_clock(db, cal, case_id, MASH_S47_CLOCK_STRATEGY,
+	                        t->trigger_id, now_ms, days, out);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -520,12 +380,13 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (prep(db,
-	         "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates "
-	         "= updates + 1,"
-	         " due_by = ?4, roles = ?5 WHERE trigger_id = ?1 AND status = "
-	         "'open'",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates "
+	        "= updates + 1,"
+	        " due_by = ?4, roles = ?5 WHERE trigger_id = ?1 AND status = "
+	        "'open'",
+	        &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, t->trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, t->reason, -1, SQLITE_STATIC);
@@ -540,7 +401,8 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		goto out;
 	if (due < t->due_by) {
-		int64_t id = open_clock(db, case_id, MASH_S47_CLOCK_STRATEGY);
+		int64_t id =
+		    sq_s47_open_clock(db, case_id, MASH_S47_CLOCK_STRATEGY);
 
 		sqlite3_finalize(st);
 		st = NULL;
@@ -548,19 +410,20 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 		if (id < 0)
 			goto out;
 		if (id > 0) {
-			if (prep(db,
-			         "UPDATE s47_clock SET due_at = ?2 WHERE"
-			         " clock_id = ?1 AND escalated_at IS NULL AND"
-			         " due_at > ?2",
-			         &st) != MASH_OK)
+			if (sq_s47_prep(
+			        db,
+			        "UPDATE s47_clock SET due_at = ?2 WHERE"
+			        " clock_id = ?1 AND escalated_at IS NULL AND"
+			        " due_at > ?2",
+			        &st) != MASH_OK)
 				goto out;
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_int64(st, 2, due);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				goto out;
 			if (sqlite3_changes(db) == 1) {
-				rc = note_clock(db, out, MASH_S47_CLOCK_MOVED,
-				                id);
+				rc = sq_s47_note_clock(
+				    db, out, MASH_S47_CLOCK_MOVED, id);
 				if (rc != MASH_OK)
 					goto out;
 			}
@@ -580,11 +443,12 @@ close_trigger(sqlite3 *db, const char *by, int64_t now_ms,
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 
-	if (prep(db,
-	         "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
-	         " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
-	         " status = 'open'",
-	         &st) != MASH_OK)
+	if (sq_s47_prep(
+	        db,
+	        "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
+	        " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
+	        " status = 'open'",
+	        &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger.trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
@@ -611,13 +475,13 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 		return MASH_OK;
 	switch (c->category) {
 	case MASH__V1__CATEGORY__STRATEGY_DISCUSSION_HELD:
-		rc = close_clocks(db, case_id, MASH_S47_CLOCK_STRATEGY, now_ms,
-		                  ref, out);
+		rc = sq_s47_close_clocks(db, case_id, MASH_S47_CLOCK_STRATEGY,
+		                         now_ms, ref, out);
 		/* "The initial child protection conference should take place
 		 * within 15 working days of a strategy discussion" (WT 2013).
 		 */
 		if (rc == MASH_OK)
-			rc = start_clock(
+			rc = sq_s47_start_clock(
 			    db, cal, case_id, MASH_S47_CLOCK_ICPC,
 			    out->trigger.trigger_id,
 			    c->held_at > 0 ? c->held_at : c->occurred_at,
@@ -625,16 +489,16 @@ apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
 			    out);
 		break;
 	case MASH__V1__CATEGORY__S47_OUTCOME:
-		rc = close_clocks(db, case_id, MASH_S47_CLOCK_ICPC, now_ms, ref,
-		                  out);
+		rc = sq_s47_close_clocks(db, case_id, MASH_S47_CLOCK_ICPC,
+		                         now_ms, ref, out);
 		if (rc == MASH_OK)
-			rc =
-			    close_clocks(db, case_id, MASH_S47_CLOCK_ASSESSMENT,
-			                 now_ms, ref, out);
+			rc = sq_s47_close_clocks(db, case_id,
+			                         MASH_S47_CLOCK_ASSESSMENT,
+			                         now_ms, ref, out);
 		break;
 	case MASH__V1__CATEGORY__REFERRAL_DECISION:
-		rc = close_clocks(db, case_id, MASH_S47_CLOCK_REFERRAL, now_ms,
-		                  ref, out);
+		rc = sq_s47_close_clocks(db, case_id, MASH_S47_CLOCK_REFERRAL,
+		                         now_ms, ref, out);
 		break;
 	default:
 		break;
@@ -681,24 +545,26 @@ sq_s47_apply(struct mash_store_be *store, const struct mash_s47_policy *p,
 	 * working days of the referral (WT 2013 paras 55, 57). */
 	if (!mash_s47_is_closing_category(c->category) &&
 	    c->severity >= mash_s47_policy_referral_min_severity(p)) {
-		id = open_clock(db, case_id, MASH_S47_CLOCK_REFERRAL);
+		id = sq_s47_open_clock(db, case_id, MASH_S47_CLOCK_REFERRAL);
 		rc = MASH_ERR_STORE;
 		if (id < 0)
 			goto out;
 		if (id == 0) {
-			rc = start_clock(db, cal, case_id,
-			                 MASH_S47_CLOCK_REFERRAL, NULL, now_ms,
-			                 mash_s47_policy_clock_days(
-			                     p, MASH_S47_CLOCK_REFERRAL),
-			                 out);
+			rc = sq_s47_start_clock(db, cal, case_id,
+			                        MASH_S47_CLOCK_REFERRAL, NULL,
+			                        now_ms,
+			                        mash_s47_policy_clock_days(
+			                            p, MASH_S47_CLOCK_REFERRAL),
+			                        out);
 			if (rc != MASH_OK)
 				goto out;
-			id = open_clock(db, case_id, MASH_S47_CLOCK_ASSESSMENT);
+			id = sq_s47_open_clock(db, case_id,
+			                       MASH_S47_CLOCK_ASSESSMENT);
 			rc = MASH_ERR_STORE;
 			if (id < 0)
 				goto out;
 			if (id == 0) {
-				rc = start_clock(
+				rc = sq_s47_start_clock(
 				    db, cal, case_id, MASH_S47_CLOCK_ASSESSMENT,
 				    NULL, now_ms,
 				    mash_s47_policy_clock_days(
@@ -739,112 +605,5 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	mash_free(res);
-	return rc;
-}
-
-int
-sq_s47_escalate_due(struct mash_store_be *store, int64_t now_ms,
-                    struct mash_s47_clock *out, size_t max, size_t *n)
-{
-	sqlite3 *db = store != NULL ? store->db : NULL;
-	sqlite3_stmt *sel = NULL, *upd = NULL;
-	int rc = MASH_ERR_STORE, s;
-	size_t i;
-
-	if (n != NULL)
-		*n = 0;
-	if (db == NULL || out == NULL || n == NULL || max == 0)
-		return MASH_ERR_INVAL;
-	if (prep(db,
-	         "SELECT " CLOCK_COLS " FROM s47_clock WHERE"
-	         " status = 'open' AND escalated_at IS NULL AND due_at < ?1"
-	         " ORDER BY due_at, clock_id LIMIT ?2",
-	         &sel) != MASH_OK ||
-	    prep(db,
-	         "UPDATE s47_clock SET escalated_at = ?2 WHERE"
-	         " clock_id = ?1 AND escalated_at IS NULL",
-	         &upd) != MASH_OK)
-		goto out;
-	sqlite3_bind_int64(sel, 1, now_ms);
-	sqlite3_bind_int64(sel, 2, (int64_t)max);
-	while ((s = sqlite3_step(sel)) == SQLITE_ROW && *n < max)
-		read_clock(sel, &out[(*n)++]);
-	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		goto out;
-	for (i = 0; i < *n; i++) {
-		sqlite3_reset(upd);
-		sqlite3_bind_int64(upd, 1, out[i].clock_id);
-		sqlite3_bind_int64(upd, 2, now_ms);
-		if (sqlite3_step(upd) != SQLITE_DONE ||
-		    sqlite3_changes(db) != 1)
-			goto out;
-		out[i].escalated_at = now_ms;
-	}
-	rc = MASH_OK;
-out:
-	if (rc != MASH_OK) {
-		mash_err("s47: escalate: %s", sqlite3_errmsg(db));
-		*n = 0;
-	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return rc;
-}
-
-int
-sq_s47_list_clocks(struct mash_store_be *store, const char *case_id,
-                   int open_only, struct mash_s47_clock *out, size_t max,
-                   size_t *n)
-{
-	sqlite3 *db = store != NULL ? store->db : NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_STORE, s;
-
-	if (n != NULL)
-		*n = 0;
-	if (db == NULL || case_id == NULL || out == NULL || n == NULL)
-		return MASH_ERR_INVAL;
-	if (prep(db,
-	         "SELECT " CLOCK_COLS " FROM s47_clock WHERE case_id = ?1"
-	         " AND (?2 = 0 OR status = 'open') ORDER BY clock_id",
-	         &st) != MASH_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, open_only);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		read_clock(st, &out[(*n)++]);
-	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		goto out;
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-sq_s47_next_due(struct mash_store_be *store, int64_t *due_at)
-{
-	sqlite3 *db = store != NULL ? store->db : NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = MASH_ERR_STORE, s;
-
-	if (db == NULL || due_at == NULL)
-		return MASH_ERR_INVAL;
-	if (prep(db,
-	         "SELECT min(due_at) FROM s47_clock WHERE status = 'open'"
-	         " AND escalated_at IS NULL",
-	         &st) != MASH_OK)
-		goto out;
-	s = sqlite3_step(st);
-	if (s != SQLITE_ROW)
-		goto out;
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		rc = MASH_ERR_NOT_FOUND;
-		goto out;
-	}
-	*due_at = sqlite3_column_int64(st, 0);
-	rc = MASH_OK;
-out:
-	sqlite3_finalize(st);
 	return rc;
 }

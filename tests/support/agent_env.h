@@ -83,6 +83,12 @@ const char *mash_test_agents_dir(const struct mash_test_agents *e);
 /* The SQLite file holding the received events. */
 const char *mash_test_agents_store(const struct mash_test_agents *e);
 
+/* One number read from mashd's store file by a white-box query (sql
+ * returns one integer), the file opened read-only; -1 if it cannot be
+ * read. For tests and benchmarks counting what was stored. */
+long mash_test_agents_store_scalar(const struct mash_test_agents *e,
+                                   const char *sql);
+
 /* Path of the agent config for agency (written at start), owned by e. */
 const char *mash_test_agents_config(const struct mash_test_agents *e,
                                     const char *agency);

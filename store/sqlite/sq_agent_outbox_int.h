@@ -1,0 +1,30 @@
+/*
+ * sq_agent_outbox_int.h - what the two files of an agent's outbox share:
+ * sq_agent_outbox.c (open, runs, records and their states) and
+ * sq_agent_outbox_read.c (counts, resend scheduling, summaries, feed
+ * positions). Nothing else includes it.
+ */
+#ifndef MASH_STORE_SQ_AGENT_OUTBOX_INT_H
+#define MASH_STORE_SQ_AGENT_OUTBOX_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "agents/outbox.h"
+#include "store/sqlite/sq_int.h"
+
+struct mash_outbox {
+	struct mash_store_be *be; /* the file, opened as the store's are */
+	sqlite3 *db;              /* be's connection */
+	struct mash_outbox_cfg cfg;
+	int64_t run_id;
+	int in_batch; /* inside mash_outbox_batch_begin .. commit */
+};
+
+int64_t sq_ob_now_ms(const struct mash_outbox *ob);
+int sq_ob_prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st);
+int sq_ob_feed_save(struct mash_outbox *ob, const char *feed_key,
+                    const struct mash_outbox_feedpos *pos);
+
+#endif
