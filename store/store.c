@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "store/store_be.h"
+#include "store/store_test.h"
 
 struct mash_store {
 	const struct mash_store_ops *ops;

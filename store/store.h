@@ -7,7 +7,7 @@
  * mash_store_commit() that returned MASH_OK has reached the disk: the
  * daemon publishes a Receipt only after it (wire contract, audit.md
  * "durable before acknowledgement"). The interface names no SQLite type
- * (mash_store_sqlite() aside, for white-box tests only), so a server
+ * (white-box tests reach the file through store/store_test.h), so a server
  * database can follow. The audit trail (store/store_aud.h) and the s47
  * triggers and clocks (s47/s47_store.h) are kept by the store as well.
  *
@@ -43,7 +43,6 @@
 #include "common/limits.h"
 
 struct mash_store;
-struct sqlite3;
 
 /* Current schema version (PRAGMA user_version after open). */
 #define MASH_STORE_SCHEMA_VERSION 3
@@ -159,14 +158,6 @@ int mash_store_rollback_to(struct mash_store *st);
 
 /* 1 if a savepoint is open, 0 otherwise. */
 int mash_store_in_savepoint(const struct mash_store *st);
-
-/*
- * The underlying SQLite connection, for white-box tests only (they read
- * or damage the file to check what is stored and what verify finds); no
- * module of the product calls it. Borrowed: do not close. NULL only for a
- * NULL st.
- */
-struct sqlite3 *mash_store_sqlite(struct mash_store *st);
 
 /*
  * Check the database file's structure (PRAGMA quick_check) and foreign

@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "mash/v1/mash.pb-c.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define H MASH_MERKLE_HASH_LEN
 
@@ -1044,10 +1045,11 @@ START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
 	size_t plen;
 
 	build_log(&ts, &op);
-	ck_assert_int_eq(mash_aud_latest_signed(store, &op, &ci, why, sizeof(why)),
-	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_aud_latest_signed(store, &op, &ci, why, sizeof(why)), MASH_OK);
 	ck_assert_uint_eq(ci.tree_size, 11);
-	ck_assert_int_eq(mash_aud_leaves(store, ci.tree_size, &leaves), MASH_OK);
+	ck_assert_int_eq(mash_aud_leaves(store, ci.tree_size, &leaves),
+	                 MASH_OK);
 	mash_merkle_root((const unsigned char(*)[H])leaves, 11, root);
 	ck_assert_mem_eq(root, ci.root, H);
 	ck_assert_int_eq(
@@ -1059,7 +1061,8 @@ START_TEST(leaves_and_latest_checkpoint_give_a_provable_inclusion)
 	                     plen, ci.root),
 	                 MASH_OK);
 	mash_free(leaves);
-	ck_assert_int_eq(mash_aud_leaves(store, 16, &leaves), MASH_ERR_NOT_FOUND);
+	ck_assert_int_eq(mash_aud_leaves(store, 16, &leaves),
+	                 MASH_ERR_NOT_FOUND);
 	ck_assert_ptr_null(leaves);
 	mash_aud_checkpoint_info_clear(&ci);
 	EVP_PKEY_free(ts.pkey);

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 static char tmpdir[128];
 static struct mash_store *store;

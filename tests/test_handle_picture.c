@@ -29,6 +29,7 @@
 #include "s47/s47.h"
 #include "s47/s47_store.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "support/crypto_fixture.h"
 #include "support/sealed_inbox.h"
 #include "support/story.h"

@@ -18,6 +18,7 @@
 #include "s47/s47.h"
 #include "s47/s47_store.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define DAY  (86400000LL)
 #define HOUR (3600000LL)

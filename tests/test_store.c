@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define NHS_JORDAN "9434765919"
 #define NHS_OTHER  "4010232137"

@@ -8,9 +8,10 @@
  * migrations, close), sq_tx.c (transactions, savepoints, snapshots, check,
  * meta), sq_events.c, sq_link.c (linkage: which case an event is about),
  * sq_cases.c (cases and possible matches), sq_quarantine.c, sq_outbox.c,
- * sq_s47.c (triggers and statutory clocks), sq_audit.c (the audit log,
- * tree state, checkpoints), sq_agent_outbox.c (an agent's own outbox
- * file, agents/outbox.h).
+ * sq_s47.c and sq_s47_clock.c (triggers, statutory clocks; sq_s47_int.h),
+ * sq_audit.c (the audit log, tree state, checkpoints), sq_agent_outbox.c
+ * and sq_agent_outbox_read.c (an agent's own outbox file, agents/outbox.h;
+ * sq_agent_outbox_int.h).
  */
 #ifndef MASH_STORE_SQ_INT_H
 #define MASH_STORE_SQ_INT_H

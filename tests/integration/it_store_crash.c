@@ -29,6 +29,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define ROUNDS 25
 

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define N_EVENTS 300
 
