@@ -10,15 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "common/err.h"
 #include "common/mem.h"
 #include "s47/cal.h"
 #include "s47/s47.h"
 #include "s47/s47_store.h"
 #include "store/store.h"
-#include "store/store_test.h"
+#include "support/store_sql.h"
 
 #define DAY  (86400000LL)
 #define HOUR (3600000LL)
@@ -1014,22 +1012,18 @@ END_TEST
 
 START_TEST(test_store_one_open_trigger_per_case_enforced_by_schema)
 {
-	sqlite3 *db;
-
 	ck_assert_int_eq(
 	    fx_event(F("police", "a", CAT(DOMESTIC_ABUSE), 4, t0()), t0()),
 	    MASH_OK);
-	db = mash_store_sqlite(fx.st);
 	ck_assert_int_ne(
-	    sqlite3_exec(
-	        db,
+	    mash_test_sql_exec(
+	        fx.st,
 	        "INSERT INTO s47_trigger(trigger_id,"
 	        " case_id, rule_id, reason, level, raised_at, updated_at, "
 	        "due_by,"
 	        " roles, status) VALUES ('x', 'C-1', 'r', 'r', 4, 0, 0, 0, '',"
-	        " 'open')",
-	        NULL, NULL, NULL),
-	    SQLITE_OK);
+	        " 'open')"),
+	    MASH_OK);
 }
 END_TEST
 
@@ -1237,13 +1231,12 @@ END_TEST
 
 START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
 {
-	sqlite3 *db = mash_store_sqlite(fx.st);
 	struct mash_s47_open o;
 
 	/* A database from before the counter: the old table shape. */
 	ck_assert_int_eq(
-	    sqlite3_exec(
-	        db,
+	    mash_test_sql_exec(
+	        fx.st,
 	        "DROP TABLE s47_trigger_event; DROP TABLE s47_trigger;"
 	        "CREATE TABLE s47_trigger(trigger_id TEXT PRIMARY KEY,"
 	        " case_id TEXT NOT NULL, rule_id TEXT NOT NULL,"
@@ -1253,9 +1246,8 @@ START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
 	        " status TEXT NOT NULL, closed_at INTEGER, closed_by TEXT);"
 	        "INSERT INTO s47_trigger "
 	        "VALUES('C-1-s47-1','C-1','s47.imminent',"
-	        " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);",
-	        NULL, NULL, NULL),
-	    SQLITE_OK);
+	        " 'old',4,1,1,2,'la-social-worker','open',NULL,NULL);"),
+	    MASH_OK);
 	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);
 	/* Idempotent: a second start does not try to add it again. */
 	ck_assert_int_eq(mash_s47_store_init(fx.st), MASH_OK);

@@ -30,6 +30,7 @@
 #include "common/str.h"
 #include "store/store.h"
 #include "store/store_test.h"
+#include "support/store_sql.h"
 
 #define ROUNDS 25
 
@@ -169,22 +170,6 @@ child(const char *path, int wfd, unsigned seed)
 	}
 }
 
-static int
-query_i64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *s = NULL;
-	int ok;
-
-	*out = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	ok = sqlite3_step(s) == SQLITE_ROW;
-	if (ok)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return ok;
-}
-
 /* Check the reopened database against the acknowledged ids. */
 static int
 verify(const char *path, int64_t max_acked, int64_t *stored)
@@ -211,18 +196,19 @@ verify(const char *path, int64_t max_acked, int64_t *stored)
 		rc = fail("integrity_check is not ok");
 		goto out;
 	}
-	if (!query_i64(db, "SELECT count(*) FROM events", &events) ||
-	    !query_i64(db, "SELECT count(*) FROM quarantine", &quarantine) ||
-	    !query_i64(db, "SELECT count(DISTINCT event_id) FROM events",
-	               &distinct) ||
-	    !query_i64(db,
-	               "SELECT coalesce(max(CAST(substr(event_id, 4) AS"
-	               " INTEGER)), 0) FROM events",
-	               &maxn) ||
-	    !query_i64(db,
-	               "SELECT coalesce((SELECT CAST(value AS INTEGER)"
-	               " FROM meta WHERE key = 'crash.last'), 0)",
-	               &last)) {
+	if (!mash_test_sql_i64(st, "SELECT count(*) FROM events", &events) ||
+	    !mash_test_sql_i64(st, "SELECT count(*) FROM quarantine",
+	                       &quarantine) ||
+	    !mash_test_sql_i64(
+	        st, "SELECT count(DISTINCT event_id) FROM events", &distinct) ||
+	    !mash_test_sql_i64(st,
+	                       "SELECT coalesce(max(CAST(substr(event_id, 4) AS"
+	                       " INTEGER)), 0) FROM events",
+	                       &maxn) ||
+	    !mash_test_sql_i64(st,
+	                       "SELECT coalesce((SELECT CAST(value AS INTEGER)"
+	                       " FROM meta WHERE key = 'crash.last'), 0)",
+	                       &last)) {
 		rc = fail("count queries");
 		goto out;
 	}
@@ -245,7 +231,7 @@ verify(const char *path, int64_t max_acked, int64_t *stored)
 	(void)snprintf(sql, sizeof(sql),
 	               "SELECT count(*) FROM events e JOIN cases c USING"
 	               " (case_id)");
-	if (!query_i64(db, sql, &distinct) || distinct != events) {
+	if (!mash_test_sql_i64(st, sql, &distinct) || distinct != events) {
 		rc = fail("event without its case");
 		goto out;
 	}

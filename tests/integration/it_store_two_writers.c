@@ -22,6 +22,7 @@
 #include "common/str.h"
 #include "store/store.h"
 #include "store/store_test.h"
+#include "support/store_sql.h"
 
 #define N_EVENTS 300
 
@@ -143,22 +144,6 @@ writer(const char *path, int stride, int wfd, int gofd)
 	_exit(0);
 }
 
-static int
-query_i64(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *s = NULL;
-	int ok;
-
-	*out = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	ok = sqlite3_step(s) == SQLITE_ROW;
-	if (ok)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return ok;
-}
-
 int
 main(void)
 {
@@ -220,13 +205,10 @@ main(void)
 		goto out;
 	}
 	if (mash_store_check(st) != MASH_OK ||
-	    !query_i64(mash_store_sqlite(st), "SELECT count(*) FROM events",
-	               &events) ||
-	    !query_i64(mash_store_sqlite(st),
-	               "SELECT count(DISTINCT event_id) FROM events",
-	               &distinct) ||
-	    !query_i64(mash_store_sqlite(st), "SELECT count(*) FROM cases",
-	               &cases)) {
+	    !mash_test_sql_i64(st, "SELECT count(*) FROM events", &events) ||
+	    !mash_test_sql_i64(
+	        st, "SELECT count(DISTINCT event_id) FROM events", &distinct) ||
+	    !mash_test_sql_i64(st, "SELECT count(*) FROM cases", &cases)) {
 		(void)fail("check or count");
 		goto out;
 	}
@@ -239,8 +221,8 @@ main(void)
 		(void)fail("events not stored exactly once");
 		goto out;
 	}
-	if (!query_i64(
-	        mash_store_sqlite(st),
+	if (!mash_test_sql_i64(
+	        st,
 	        "SELECT count(*) FROM (SELECT family_norm, date_of_birth,"
 	        " postcode_norm, count(*) AS n FROM cases WHERE"
 	        " nhs_number IS NULL GROUP BY 1, 2, 3 HAVING n > 1)",

@@ -31,6 +31,7 @@
 #include "support/broker.h"
 #include "support/crypto_fixture.h"
 #include "support/sealed_inbox.h"
+#include "support/store_sql.h"
 
 static const char *const agencies[] = {"police", "health",  "education",
                                        "yot",    "housing", "social-care"};
@@ -693,16 +694,5 @@ mash_test_agents_wait_count(const struct mash_test_agents *e,
 long
 mash_test_agents_store_scalar(const struct mash_test_agents *e, const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long n = -1;
-
-	if (sqlite3_open_v2(mash_test_agents_store(e), &db,
-	                    SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return (long)mash_test_sql_file_i64(mash_test_agents_store(e), sql);
 }
