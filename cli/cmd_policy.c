@@ -90,23 +90,6 @@ struct runner {
 	const char *file;
 };
 
-static void
-flags_str(unsigned flags, char *buf, size_t len)
-{
-	size_t pos = 0;
-
-	buf[0] = '\0';
-	for (unsigned b = 0; b < MASH_POL_FLAG_COUNT_; b++) {
-		if ((flags & (1u << b)) == 0)
-			continue;
-		if (mash_snprintf(buf + pos, len - pos, "%s%s",
-		                  pos > 0 ? " " : "",
-		                  mash_pol_flag_name(1u << b)) != MASH_OK)
-			return;
-		pos += strlen(buf + pos);
-	}
-}
-
 /* Run one case; MASHCTL_EXIT_OK (counted as passed or failed) or
  * MASHCTL_EXIT_USAGE for a malformed case. */
 static int
@@ -303,9 +286,11 @@ run_case(struct runner *r, const config_setting_t *c)
 			want_f |= bit;
 		}
 		if (want_f != d.flags) {
-			flags_str(want_f, list, sizeof(list));
+			(void)mash_pol_flags_join(want_f, " ", list,
+			                          sizeof(list));
 			WHY("    flags: expected [%s], ", list);
-			flags_str(d.flags, list, sizeof(list));
+			(void)mash_pol_flags_join(d.flags, " ", list,
+			                          sizeof(list));
 			WHY("got [%s]\n", list);
 		}
 	}

@@ -231,16 +231,7 @@ print_text(const struct eval_args *a, const struct mash_pol_recipient *rec,
 	printf("shared: %s\n", list[0] != '\0' ? list : "(nothing)");
 	(void)mash_pol_fields_join(d->withheld, list, sizeof(list));
 	printf("withheld: %s\n", list[0] != '\0' ? list : "(nothing)");
-	list[0] = '\0';
-	for (unsigned b = 0, pos = 0; b < MASH_POL_FLAG_COUNT_; b++) {
-		if ((d->flags & (1u << b)) == 0)
-			continue;
-		if (mash_snprintf(list + pos, sizeof(list) - pos, "%s%s",
-		                  pos > 0 ? ", " : "",
-		                  mash_pol_flag_name(1u << b)) != MASH_OK)
-			break;
-		pos += (unsigned)strlen(list + pos);
-	}
+	(void)mash_pol_flags_join(d->flags, ", ", list, sizeof(list));
 	printf("flags: %s\n", list[0] != '\0' ? list : "(none)");
 	if (d->break_glass_refused)
 		printf("break-glass: refused, the policy does not give it to "

@@ -140,18 +140,6 @@ out:
 	return rc;
 }
 
-/* Names of the fields in set, pointing at the catalogue (static). */
-static size_t
-names_of(uint64_t set, const char **names, size_t max)
-{
-	size_t n = 0;
-
-	for (unsigned f = 0; f < MASH_POL_F_COUNT && n < max; f++)
-		if (set & ((uint64_t)1 << f))
-			names[n++] = mash_pol_field_name(f);
-	return n;
-}
-
 void
 mashd_decision_by_rule(const struct mash_policy *pol,
                        const struct mash_pol_decision *d,
@@ -166,8 +154,8 @@ mashd_decision_by_rule(const struct mash_policy *pol,
 	out->n = 0;
 	for (i = 0; i < n; i++) {
 		/* Each present field is in exactly one group. */
-		k = names_of(gr[i].fields, out->names + used,
-		             MASH_POL_F_COUNT - used);
+		k = mash_pol_field_names(gr[i].fields, out->names + used,
+		                         MASH_POL_F_COUNT - used);
 		if (k == 0)
 			continue;
 		out->g[out->n].rule_id = gr[i].rule_id;
@@ -244,9 +232,11 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	ar.rule_id = dec.rule_id;
 	ar.legal_basis = dec.legal_basis;
 	ar.shared = shared;
-	ar.n_shared = names_of(dec.shared, shared, MASH_POL_F_COUNT);
+	ar.n_shared =
+	    mash_pol_field_names(dec.shared, shared, MASH_POL_F_COUNT);
 	ar.withheld = withheld;
-	ar.n_withheld = names_of(dec.withheld, withheld, MASH_POL_F_COUNT);
+	ar.n_withheld =
+	    mash_pol_field_names(dec.withheld, withheld, MASH_POL_F_COUNT);
 	ar.reason = dec.reason;
 	decision_extra(&dec, extra, sizeof(extra));
 	ar.extra_json = extra;

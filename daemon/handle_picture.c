@@ -149,20 +149,6 @@ nonempty(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
-/* The names of the fields in set, as a borrowed array (static names). */
-static size_t
-field_names(uint64_t set, const char **names, size_t max)
-{
-	size_t n = 0;
-	unsigned f;
-
-	for (f = 0; f < MASH_POL_F_COUNT && n < max; f++) {
-		if ((set >> f) & 1u)
-			names[n++] = mash_pol_field_name(f);
-	}
-	return n;
-}
-
 /* ------------------------------------------------------------------ */
 /* Steps 1-4: who asks, where the answer goes, which case              */
 
@@ -894,11 +880,11 @@ handle_granted(const struct mashd_picture_env *env,
 		ar.purpose = s->req->purpose;
 		ar.rule_id = it->d.rule_id;
 		ar.legal_basis = it->d.legal_basis;
-		ar.n_shared =
-		    field_names(it->d.shared, rec_shared, MASH_POL_F_COUNT);
+		ar.n_shared = mash_pol_field_names(it->d.shared, rec_shared,
+		                                   MASH_POL_F_COUNT);
 		ar.shared = rec_shared;
-		ar.n_withheld =
-		    field_names(it->d.withheld, rec_withheld, MASH_POL_F_COUNT);
+		ar.n_withheld = mash_pol_field_names(
+		    it->d.withheld, rec_withheld, MASH_POL_F_COUNT);
 		ar.withheld = rec_withheld;
 		clip(reason, sizeof(reason),
 		     it->by_break_glass ? "picture (break-glass)" : "picture");
@@ -959,8 +945,8 @@ handle_granted(const struct mashd_picture_env *env,
 		(void)mash_snprintf(extra, sizeof(extra),
 		                    "{\"records\":%zu,\"break_glass\":%s}",
 		                    s->n_recs, bg_used ? "true" : "false");
-	n_sh = field_names(shared, shared_names, MASH_POL_F_COUNT);
-	n_wh = field_names(withheld, withheld_names, MASH_POL_F_COUNT);
+	n_sh = mash_pol_field_names(shared, shared_names, MASH_POL_F_COUNT);
+	n_wh = mash_pol_field_names(withheld, withheld_names, MASH_POL_F_COUNT);
 	memset(&ar, 0, sizeof(ar));
 	ar.type = MASH_AUD_PICTURE_GRANTED;
 	ar.actor = s->who.principal;

@@ -306,6 +306,39 @@ mash_pol_fields_join(uint64_t set, char *buf, size_t len)
 	return rc;
 }
 
+size_t
+mash_pol_field_names(uint64_t set, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned f = 0; f < MASH_POL_F_COUNT && n < max; f++)
+		if (set & FBIT(f))
+			names[n++] = fields[f].name;
+	return n;
+}
+
+int
+mash_pol_flags_join(unsigned flags, const char *sep, char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	if (buf == NULL || len == 0 || sep == NULL)
+		return MASH_ERR_INVAL;
+	buf[0] = '\0';
+	for (unsigned b = 0; b < MASH_POL_FLAG_COUNT_; b++) {
+		if ((flags & (1u << b)) == 0)
+			continue;
+		if (mash_snprintf(buf + pos, len - pos, "%s%s",
+		                  pos > 0 ? sep : "",
+		                  flag_names[b]) != MASH_OK) {
+			buf[pos] = '\0';
+			return MASH_ERR_FIELD_TOO_LONG;
+		}
+		pos += strlen(buf + pos);
+	}
+	return MASH_OK;
+}
+
 /* Category and consent values map to bit numbers through the generated
  * enum descriptors, so a new Category in the proto is known here too. */
 static uint32_t

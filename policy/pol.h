@@ -357,4 +357,13 @@ void mash_pol_record_clear(Mash__V1__SharedRecord *rec);
  */
 int mash_pol_fields_join(uint64_t set, char *buf, size_t len);
 
+/* The names of the fields in set, in catalogue order, into names[0..max)
+ * (static strings); returns how many were written. */
+size_t mash_pol_field_names(uint64_t set, const char **names, size_t max);
+
+/* Write the names of the flags in flags, separated by sep, into buf
+ * ("consent-refused do-not-disclose-to-family"); "" for none. MASH_OK or
+ * MASH_ERR_FIELD_TOO_LONG (truncated at a name boundary). */
+int mash_pol_flags_join(unsigned flags, const char *sep, char *buf, size_t len);
+
 #endif

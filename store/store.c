@@ -24,25 +24,6 @@ struct mash_store {
 #define OPS(st) ((st) != NULL ? (st)->ops : &mash_store_sqlite_ops)
 #define BE(st)  ((st) != NULL ? (st)->be : NULL)
 
-/* The back-end a store URL names and the path it gives it. NULL with a
- * logged reason when no back-end of this build takes the URL. */
-static const struct mash_store_ops *
-backend_for(const char *url, const char **path)
-{
-	*path = url;
-	if (strncmp(url, "sqlite:", 7) == 0) {
-		*path = url + 7;
-		return &mash_store_sqlite_ops;
-	}
-	if (strstr(url, "://") != NULL) {
-		/* Never fall back to a file named like a server URL. */
-		mash_err("store: no back-end for this store URL scheme in this "
-		         "build (sqlite:PATH or a path)");
-		return NULL;
-	}
-	return &mash_store_sqlite_ops;
-}
-
 const char *
 mash_store_url_file(const char *url)
 {
@@ -65,9 +46,15 @@ open_with(const char *url, int ro, struct mash_store **out)
 		*out = NULL;
 	if (url == NULL || url[0] == '\0' || out == NULL)
 		return MASH_ERR_INVAL;
-	ops = backend_for(url, &path);
-	if (ops == NULL)
+	/* SQLite is the only back-end built; a server URL is refused, never
+	 * opened as a file of that name. */
+	path = mash_store_url_file(url);
+	if (path == NULL) {
+		mash_err("store: no back-end for this store URL scheme in this "
+		         "build (sqlite:PATH or a path)");
 		return MASH_ERR_INVAL;
+	}
+	ops = &mash_store_sqlite_ops;
 	st = mash_calloc(1, sizeof(*st));
 	if (st == NULL)
 		return MASH_ERR_NOMEM;
