@@ -14,6 +14,7 @@
 #include "agents/agent.h"
 #include "agents/agent_cfg.h"
 #include "agents/map.h"
+#include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -94,6 +95,10 @@ main(int argc, char **argv)
 	int64_t deadline = 0;
 	int follow = 0, c, rc, code = 2;
 
+	if (mash_mq_global_init() != MASH_OK) {
+		fprintf(stderr, "mash-agent: cannot initialise OpenSSL\n");
+		return 2;
+	}
 	while ((c = getopt_long(argc, argv, "c:a:i:fl:d:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {

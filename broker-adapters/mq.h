@@ -84,6 +84,14 @@ struct mash_mq_msg {
 	size_t correlation_len;
 };
 
+/*
+ * Once per process that uses this module, before anything else calls
+ * OpenSSL: the first thing in main(). Keeps OpenSSL's own clean-up from
+ * running at exit under Paho's unjoined threads (see mq_paho.c).
+ * MASH_OK, or MASH_ERR_CRYPTO when OpenSSL cannot initialise.
+ */
+int mash_mq_global_init(void);
+
 /* Defaults for every field (uri and client_id NULL). */
 void mash_mq_opts_init(struct mash_mq_opts *o);
 

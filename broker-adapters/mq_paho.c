@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <MQTTAsync.h>
+#include <openssl/crypto.h>
 
 #include "broker-adapters/mq.h"
 #include "common/err.h"
@@ -104,6 +105,25 @@ struct mash_mq {
 	size_t qcount, qbytes;
 	int efd;
 };
+
+/*
+ * Paho's send and receive threads are not joined: after the last client
+ * is destroyed they mark themselves stopped and then end, and OpenSSL's
+ * thread-exit handler runs in each as it ends. If main() has returned by
+ * then, OpenSSL's atexit clean-up (OPENSSL_cleanup) is freeing what that
+ * handler reads, and the process dies with SIGSEGV inside libcrypto after
+ * it has done its work (mashctl picture, 1 run in 150 under ASan; CI of
+ * stop 25). Without the atexit clean-up the ending threads find OpenSSL
+ * intact; the kernel reclaims everything at exit. OpenSSL decides this on
+ * its first initialisation, hence "before anything else".
+ */
+int
+mash_mq_global_init(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
+		return MASH_ERR_CRYPTO;
+	return MASH_OK;
+}
 
 void
 mash_mq_opts_init(struct mash_mq_opts *o)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker-adapters/mq.h"
 #include "cli/cmds.h"
+#include "common/err.h"
 
 static const struct {
 	const char *name;
@@ -56,6 +58,10 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	if (mash_mq_global_init() != MASH_OK) {
+		fprintf(stderr, "mashctl: cannot initialise OpenSSL\n");
+		return MASHCTL_EXIT_FAIL;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return MASHCTL_EXIT_USAGE;

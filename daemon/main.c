@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "broker-adapters/mq.h"
 #include "common/datetime.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -74,6 +75,10 @@ main(int argc, char **argv)
 	sigset_t mask;
 	int opt, do_check = 0, rc = MASHD_EXIT_USAGE, sfd = -1, src;
 
+	if (mash_mq_global_init() != MASH_OK) {
+		fprintf(stderr, "mashd: cannot initialise OpenSSL\n");
+		return MASHD_EXIT_CHECK;
+	}
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		const char *key = NULL;
 

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "broker-adapters/mq.h"
+#include "common/err.h"
 #include "support/agent_env.h"
 #include "support/broker.h"
 
@@ -176,6 +178,8 @@ main(void)
 	SRunner *sr = srunner_create(outage_suite());
 	int failed;
 
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/mem.h"
@@ -659,6 +660,8 @@ main(void)
 	tcase_add_test(tcc, check_exits_0_ok_1_failed_check_2_bad_input);
 	suite_add_tcase(s, tcc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

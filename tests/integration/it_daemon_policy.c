@@ -234,6 +234,8 @@ main(void)
 	tcase_add_test(tc, signed_checkpoint_is_published_retained);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

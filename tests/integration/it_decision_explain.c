@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
@@ -330,6 +331,8 @@ main(void)
 	SRunner *sr = srunner_create(suite());
 	int failed;
 
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -259,6 +259,8 @@ main(void)
 	    tc, crash_after_commit_delivers_shared_records_after_restart);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "broker-adapters/mq.h"
+#include "common/err.h"
 #include "support/agent_env.h"
 #include "support/broker.h"
 
@@ -294,6 +296,8 @@ main(void)
 	SRunner *sr = srunner_create(five_suite());
 	int failed;
 
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

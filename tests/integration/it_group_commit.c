@@ -163,6 +163,8 @@ main(void)
 	tcase_add_test(tc, burst_is_answered_exactly_once_per_event_in_batches);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

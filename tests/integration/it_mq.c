@@ -675,6 +675,8 @@ main(void)
 	               tls_without_client_certificate_is_refused_by_the_broker);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -380,6 +380,8 @@ main(void)
 	SRunner *sr = srunner_create(it_suite());
 	int failed;
 
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -447,6 +447,8 @@ main(void)
 	               test_restart_before_due_still_escalates_on_time_once);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
+	if (mash_mq_global_init() != MASH_OK)
+		return EXIT_FAILURE;
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
