@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "crypto/aead.h"
 #include "crypto/key.h"
 #include "crypto/seal.h"
 
@@ -67,32 +68,6 @@ aad_of(const char *recipient, const char *payload_type, char *buf, size_t n,
 	return MASH_OK;
 }
 
-/* AES-256-GCM in one direction: enc 1 seals in -> out and writes tag;
- * enc 0 opens and checks tag. */
-static int
-gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const char *aad,
-    size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-    uint8_t tag[16])
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int n = 0, ok;
-
-	ok = c != NULL &&
-	     EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) ==
-	         1 &&
-	     EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)aad,
-	                      (int)aad_len) == 1 &&
-	     (len == 0 || EVP_CipherUpdate(c, out, &n, in, (int)len) == 1);
-	if (ok && !enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
-	ok = ok && EVP_CipherFinal_ex(c, out + (len ? (size_t)n : 0), &n) == 1;
-	if (ok && enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
-	EVP_CIPHER_CTX_free(c);
-	ERR_clear_error();
-	return ok;
-}
-
 int
 mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
           const char *payload_type, const uint8_t *msg, size_t len,
@@ -134,8 +109,8 @@ mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
 	p += MASH_SEAL_PUB_LEN;
 	rc = MASH_ERR_CRYPTO;
 	if (RAND_bytes(p, MASH_SEAL_NONCE) != 1 ||
-	    !gcm(1, key, p, aad, aad_len, msg, len, p + MASH_SEAL_NONCE,
-	         p + MASH_SEAL_NONCE + len))
+	    !mash_aead_gcm(1, key, p, aad, aad_len, msg, len,
+	                   p + MASH_SEAL_NONCE, p + MASH_SEAL_NONCE + len))
 		goto out;
 	*out = buf;
 	*outlen = len + MASH_SEAL_OVERHEAD;
@@ -190,7 +165,7 @@ mash_seal_open(const struct mash_key *priv, const char *recipient,
 	buf = mash_malloc(n > 0 ? n : 1);
 	if (buf == NULL)
 		goto out;
-	if (!gcm(0, key, nonce, aad, aad_len, ct, n, buf, tag)) {
+	if (!mash_aead_gcm(0, key, nonce, aad, aad_len, ct, n, buf, tag)) {
 		rc = MASH_ERR_DECRYPT;
 		goto out;
 	}

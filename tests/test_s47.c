@@ -1229,6 +1229,36 @@ START_TEST(test_store_counts_updates_for_the_trigger_kind)
 }
 END_TEST
 
+/* The trigger and clock statements run for every event of a case with an
+ * open trigger: prepared once per store handle, not once per event. */
+START_TEST(test_store_trigger_updates_reuse_prepared_statements)
+{
+	char ev[16];
+	int before, warm, i;
+
+	before = mash_test_sql_statements(fx.st);
+	ck_assert_int_eq(
+	    fx_event(F("police", "a", CAT(SEXUAL_ABUSE), 3, t0()), t0()),
+	    MASH_OK);
+	ck_assert_int_eq(fx.out.action, MASH_S47_RAISE);
+	ck_assert_int_eq(
+	    fx_event(F("health", "b", CAT(NEGLECT), 4, t0()), t0() + HOUR),
+	    MASH_OK);
+	ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
+	warm = mash_test_sql_statements(fx.st);
+	ck_assert_int_gt(warm, before);
+	for (i = 0; i < 12; i++) { /* fx.h holds 16 */
+		(void)snprintf(ev, sizeof(ev), "e%d", i);
+		ck_assert_int_eq(fx_event(F("education", ev, CAT(NEGLECT), 3,
+		                            t0() + i * HOUR / 60),
+		                          t0() + HOUR + i * HOUR / 60),
+		                 MASH_OK);
+		ck_assert_int_eq(fx.out.action, MASH_S47_UPDATE);
+	}
+	ck_assert_int_eq(mash_test_sql_statements(fx.st), warm);
+}
+END_TEST
+
 START_TEST(test_store_init_migrates_a_trigger_table_without_update_counter)
 {
 	struct mash_s47_open o;
@@ -1335,6 +1365,8 @@ s47_suite(void)
 
 	tcase_add_checked_fixture(ts, fx_setup, fx_teardown);
 	tcase_add_test(ts, test_store_raise_sets_strategy_and_referral_clocks);
+	tcase_add_test(ts,
+	               test_store_trigger_updates_reuse_prepared_statements);
 	tcase_add_test(ts, test_store_imminent_due_same_working_day);
 	tcase_add_test(ts,
 	               test_store_trigger_on_maundy_thursday_due_after_easter);

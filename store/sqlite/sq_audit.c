@@ -404,11 +404,9 @@ sq_aud_log_id(struct mash_store_be *st, char *out, size_t outsz)
 	if (st == NULL || out == NULL || outsz == 0)
 		return MASH_ERR_INVAL;
 	out[0] = '\0';
-	src = sqlite3_prepare_v2(st->db,
-	                         "SELECT log_id FROM audit_state WHERE id = 1",
-	                         -1, &s, NULL);
-	if (src != SQLITE_OK)
-		return sq_fail(st, src, "audit_state read");
+	rc = sq_prep(st, "SELECT log_id FROM audit_state WHERE id = 1", &s);
+	if (rc != MASH_OK)
+		return rc;
 	src = sqlite3_step(s);
 	if (src == SQLITE_ROW) {
 		t = sqlite3_column_text(s, 0);
@@ -417,7 +415,7 @@ sq_aud_log_id(struct mash_store_be *st, char *out, size_t outsz)
 	} else if (src != SQLITE_DONE) {
 		rc = sq_fail(st, src, "audit_state read");
 	}
-	sqlite3_finalize(s);
+	sq_stmt_done(s);
 	return rc;
 }
 
@@ -432,11 +430,10 @@ sq_aud_record(struct mash_store_be *st, uint64_t seq, char **record,
 	*len = 0;
 	if (st == NULL || seq > INT64_MAX)
 		return MASH_ERR_INVAL;
-	src = sqlite3_prepare_v2(st->db,
-	                         "SELECT record FROM audit_log WHERE seq = ?1",
-	                         -1, &s, NULL);
-	if (src != SQLITE_OK)
-		return sq_fail(st, src, "audit_log read");
+	rc = sq_prep(st, "SELECT record FROM audit_log WHERE seq = ?1", &s);
+	if (rc != MASH_OK)
+		return rc;
+	rc = MASH_ERR_STORE;
 	if (sqlite3_bind_int64(s, 1, (sqlite3_int64)seq) != SQLITE_OK)
 		goto out;
 	src = sqlite3_step(s);
@@ -457,6 +454,6 @@ sq_aud_record(struct mash_store_be *st, uint64_t seq, char **record,
 	*len = (size_t)n;
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(s);
+	sq_stmt_done(s);
 	return rc;
 }

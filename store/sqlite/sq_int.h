@@ -79,9 +79,18 @@ enum stmt_id {
 	S__COUNT
 };
 
+/* Statements of the back-end's less central files (s47, audit read-back),
+ * cached by the address of their SQL text: see sq_prep. */
+#define SQ_PREP_MAX 40
+
 struct mash_store_be {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
+	struct {
+		const char *sql;
+		sqlite3_stmt *s;
+	} prep[SQ_PREP_MAX];
+	size_t nprep;
 	int in_tx;
 	int in_sp;     /* a savepoint is open (inside in_tx) */
 	int read_only; /* sq_open_ro: no write transaction */
@@ -99,6 +108,12 @@ int sq_fail(struct mash_store_be *st, int src, const char *what);
 int sq_stmt(struct mash_store_be *st, enum stmt_id id, sqlite3_stmt **out);
 /* Return a cached statement to a clean state. NULL allowed. */
 void sq_stmt_done(sqlite3_stmt *s);
+/* The statement for sql, prepared once per handle and kept: sql must be a
+ * string literal (its address is the key). Give it back with
+ * sq_stmt_done, never sqlite3_finalize; sq_close finalizes them all.
+ * MASH_OK, or MASH_ERR_STORE (logged; also when more than SQ_PREP_MAX
+ * distinct texts are asked for, a programming error). */
+int sq_prep(struct mash_store_be *st, const char *sql, sqlite3_stmt **out);
 /* Step a cached statement that returns no rows. */
 int sq_step_done(struct mash_store_be *st, enum stmt_id id, const char *what);
 /* Bind text; NULL or "" binds SQL NULL. */

@@ -370,6 +370,8 @@ sq_close(struct mash_store_be *st)
 		return;
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (i = 0; i < st->nprep; i++)
+		sqlite3_finalize(st->prep[i].s);
 	if (st->db != NULL) {
 		if (!sqlite3_get_autocommit(st->db))
 			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL,

@@ -61,14 +61,14 @@ static const char schema[] =
 
 /* 1 if s47_trigger has the column, 0 if not, -1 on error. */
 static int
-has_column(sqlite3 *db, const char *column)
+has_column(struct mash_store_be *db, const char *column)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *name;
 	int s, found = 0;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA table_info(s47_trigger)", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->db, "PRAGMA table_info(s47_trigger)", -1,
+	                       &st, NULL) != SQLITE_OK)
 		return -1;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		name = sqlite3_column_text(st, 1);
@@ -82,13 +82,13 @@ has_column(sqlite3 *db, const char *column)
 int
 sq_s47_init(struct mash_store_be *store)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	char *msg = NULL;
 	int rc, have;
 
 	if (db == NULL)
 		return MASH_ERR_INVAL;
-	rc = sqlite3_exec(db, schema, NULL, NULL, &msg);
+	rc = sqlite3_exec(db->db, schema, NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		goto fail;
 	/* Databases made before the update counter existed gain it; the
@@ -100,7 +100,7 @@ sq_s47_init(struct mash_store_be *store)
 		goto fail;
 	}
 	if (have == 0) {
-		rc = sqlite3_exec(db,
+		rc = sqlite3_exec(db->db,
 		                  "ALTER TABLE s47_trigger ADD COLUMN"
 		                  " updates INTEGER NOT NULL DEFAULT 0",
 		                  NULL, NULL, &msg);
@@ -109,20 +109,9 @@ sq_s47_init(struct mash_store_be *store)
 	}
 	return MASH_OK;
 fail:
-	mash_err("s47: schema: %s", msg != NULL ? msg : sqlite3_errmsg(db));
+	mash_err("s47: schema: %s", msg != NULL ? msg : sqlite3_errmsg(db->db));
 	sqlite3_free(msg);
 	return MASH_ERR_STORE;
-}
-
-int
-sq_s47_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-		mash_err("s47: prepare: %s", sqlite3_errmsg(db));
-		*st = NULL;
-		return MASH_ERR_STORE;
-	}
-	return MASH_OK;
 }
 
 void
@@ -173,7 +162,7 @@ int
 sq_s47_load_open(struct mash_store_be *store, const char *case_id,
                  struct mash_s47_open *out)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	sqlite3_stmt *st = NULL;
 	char roles[ROLES_TEXT];
 	int rc = MASH_ERR_STORE, s;
@@ -182,7 +171,7 @@ sq_s47_load_open(struct mash_store_be *store, const char *case_id,
 		memset(out, 0, sizeof(*out));
 	if (db == NULL || case_id == NULL || out == NULL)
 		return MASH_ERR_INVAL;
-	if (sq_s47_prep(
+	if (sq_prep(
 	        db,
 	        "SELECT trigger_id, rule_id, reason, level, raised_at,"
 	        " due_by, roles, updates FROM s47_trigger WHERE case_id = ?1 "
@@ -208,13 +197,12 @@ sq_s47_load_open(struct mash_store_be *store, const char *case_id,
 	sq_s47_col_text(st, 6, roles, sizeof(roles));
 	parse_roles(roles, out);
 	out->updates = (uint32_t)sqlite3_column_int(st, 7);
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	st = NULL;
-	if (sq_s47_prep(
-	        db,
-	        "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
-	        " ORDER BY seq",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT ref FROM s47_trigger_event WHERE trigger_id = ?1"
+	            " ORDER BY seq",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger_id, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW &&
@@ -227,23 +215,22 @@ sq_s47_load_open(struct mash_store_be *store, const char *case_id,
 out:
 	if (rc != MASH_OK && out != NULL)
 		memset(out, 0, sizeof(*out));
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 static int
-add_events(sqlite3 *db, const char *trigger_id, size_t first_seq,
+add_events(struct mash_store_be *db, const char *trigger_id, size_t first_seq,
            char (*refs)[MASH_S47_MAX_REF], size_t n, int64_t now_ms)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 	size_t i;
 
-	if (sq_s47_prep(
-	        db,
-	        "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
-	        " ref, added_at) VALUES (?1, ?2, ?3, ?4)",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "INSERT OR IGNORE INTO s47_trigger_event(trigger_id, seq,"
+	            " ref, added_at) VALUES (?1, ?2, ?3, ?4)",
+	            &st) != MASH_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(st);
@@ -256,20 +243,20 @@ add_events(sqlite3 *db, const char *trigger_id, size_t first_seq,
 	}
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 static int
-next_trigger_id(sqlite3 *db, const char *case_id, char *buf, size_t bufsz)
+next_trigger_id(struct mash_store_be *db, const char *case_id, char *buf,
+                size_t bufsz)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
 	int rc = MASH_ERR_STORE;
 
-	if (sq_s47_prep(db,
-	                "SELECT count(*) FROM s47_trigger WHERE case_id = ?1",
-	                &st) != MASH_OK)
+	if (sq_prep(db, "SELECT count(*) FROM s47_trigger WHERE case_id = ?1",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -278,12 +265,12 @@ next_trigger_id(sqlite3 *db, const char *case_id, char *buf, size_t bufsz)
 	rc = mash_snprintf(buf, bufsz, "%s-s47-%lld", case_id,
 	                   (long long)(n + 1));
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 static int
-raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
+raise_trigger(struct mash_store_be *db, const struct mash_s47_policy *p,
               const struct mash_cal *cal, const char *case_id,
               const struct mash_s47_result *res, int64_t now_ms,
               struct mash_s47_outcome *out)
@@ -318,7 +305,7 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (sq_s47_prep(
+	if (sq_prep(
 	        db,
 	        "INSERT INTO s47_trigger(trigger_id, case_id, rule_id,"
 	        " reason, level, raised_at, updated_at, due_by, roles, status)"
@@ -334,7 +321,7 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	sqlite3_bind_int64(st, 7, t->due_by);
 	sqlite3_bind_text(st, 8, roles, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		mash_err("s47: raise: %s", sqlite3_errmsg(db));
+		mash_err("s47: raise: %s", sqlite3_errmsg(db->db));
 		goto out;
 	}
 	rc = add_events(db, t->trigger_id, 0, t->events, t->n_events, now_ms);
@@ -343,14 +330,14 @@ raise_trigger(sqlite3 *db, const struct mash_s47_policy *p,
 	rc = sq_s47_start_clock(db, cal, case_id, MASH_S47_CLOCK_STRATEGY,
 	                        t->trigger_id, now_ms, days, out);
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 static int
-update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
-               const struct mash_s47_result *res, int64_t now_ms,
-               struct mash_s47_outcome *out)
+update_trigger(struct mash_store_be *db, const struct mash_cal *cal,
+               const char *case_id, const struct mash_s47_result *res,
+               int64_t now_ms, struct mash_s47_outcome *out)
 {
 	struct mash_s47_open *t = &out->trigger;
 	sqlite3_stmt *st = NULL;
@@ -380,7 +367,7 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_STORE;
-	if (sq_s47_prep(
+	if (sq_prep(
 	        db,
 	        "UPDATE s47_trigger SET reason = ?2, updated_at = ?3, updates "
 	        "= updates + 1,"
@@ -393,7 +380,7 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	sqlite3_bind_int64(st, 3, now_ms);
 	sqlite3_bind_int64(st, 4, due);
 	sqlite3_bind_text(st, 5, roles, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db->db) != 1)
 		goto out;
 	rc = add_events(db, t->trigger_id, old_n,
 	                (char(*)[MASH_S47_MAX_REF])res->new_events, res->n_new,
@@ -404,13 +391,13 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 		int64_t id =
 		    sq_s47_open_clock(db, case_id, MASH_S47_CLOCK_STRATEGY);
 
-		sqlite3_finalize(st);
+		sq_stmt_done(st);
 		st = NULL;
 		rc = MASH_ERR_STORE;
 		if (id < 0)
 			goto out;
 		if (id > 0) {
-			if (sq_s47_prep(
+			if (sq_prep(
 			        db,
 			        "UPDATE s47_clock SET due_at = ?2 WHERE"
 			        " clock_id = ?1 AND escalated_at IS NULL AND"
@@ -421,7 +408,7 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 			sqlite3_bind_int64(st, 2, due);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				goto out;
-			if (sqlite3_changes(db) == 1) {
+			if (sqlite3_changes(db->db) == 1) {
 				rc = sq_s47_note_clock(
 				    db, out, MASH_S47_CLOCK_MOVED, id);
 				if (rc != MASH_OK)
@@ -432,39 +419,38 @@ update_trigger(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	}
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 static int
-close_trigger(sqlite3 *db, const char *by, int64_t now_ms,
+close_trigger(struct mash_store_be *db, const char *by, int64_t now_ms,
               struct mash_s47_outcome *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 
-	if (sq_s47_prep(
-	        db,
-	        "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
-	        " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
-	        " status = 'open'",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "UPDATE s47_trigger SET status = 'closed', closed_at = ?2,"
+	            " closed_by = ?3, updated_at = ?2 WHERE trigger_id = ?1 AND"
+	            " status = 'open'",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, out->trigger.trigger_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
 	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db->db) != 1)
 		goto out;
 	out->trigger.open = 0;
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 /* Social care's closing events move the statutory clocks. */
 static int
-apply_closing(sqlite3 *db, const struct mash_s47_policy *p,
+apply_closing(struct mash_store_be *db, const struct mash_s47_policy *p,
               const struct mash_cal *cal, const char *case_id,
               const struct mash_s47_fact *c, const char *ref, int64_t now_ms,
               struct mash_s47_outcome *out)
@@ -512,7 +498,7 @@ sq_s47_apply(struct mash_store_be *store, const struct mash_s47_policy *p,
              const struct mash_s47_fact *hist, size_t n, size_t cur,
              int64_t now_ms, struct mash_s47_outcome *out)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	struct mash_s47_result *res = NULL;
 	const struct mash_s47_fact *c;
 	char ref[MASH_S47_MAX_REF];

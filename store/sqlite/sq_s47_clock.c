@@ -36,14 +36,15 @@ sq_s47_read_clock(sqlite3_stmt *st, struct mash_s47_clock *c)
 	" status, closed_at, escalated_at"
 
 static int
-sq_s47_get_clock(sqlite3 *db, int64_t clock_id, struct mash_s47_clock *c)
+sq_s47_get_clock(struct mash_store_be *db, int64_t clock_id,
+                 struct mash_s47_clock *c)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE;
 
-	if (sq_s47_prep(
-	        db, "SELECT " CLOCK_COLS " FROM s47_clock WHERE clock_id = ?1",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT " CLOCK_COLS " FROM s47_clock WHERE clock_id = ?1",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, clock_id);
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -51,12 +52,12 @@ sq_s47_get_clock(sqlite3 *db, int64_t clock_id, struct mash_s47_clock *c)
 	sq_s47_read_clock(st, c);
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 int
-sq_s47_note_clock(sqlite3 *db, struct mash_s47_outcome *out,
+sq_s47_note_clock(struct mash_store_be *db, struct mash_s47_outcome *out,
                   enum mash_s47_clock_op op, int64_t clock_id)
 {
 	struct mash_s47_clock_change *ch;
@@ -73,17 +74,16 @@ sq_s47_note_clock(sqlite3 *db, struct mash_s47_outcome *out,
 
 /* Id of the open clock of this kind for the case, 0 if none, -1 on error. */
 int64_t
-sq_s47_open_clock(sqlite3 *db, const char *case_id, int kind)
+sq_s47_open_clock(struct mash_store_be *db, const char *case_id, int kind)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t id = -1;
 	int s;
 
-	if (sq_s47_prep(
-	        db,
-	        "SELECT clock_id FROM s47_clock WHERE case_id = ?1 AND"
-	        " kind = ?2 AND status = 'open' ORDER BY clock_id LIMIT 1",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT clock_id FROM s47_clock WHERE case_id = ?1 AND"
+	            " kind = ?2 AND status = 'open' ORDER BY clock_id LIMIT 1",
+	            &st) != MASH_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kind);
@@ -92,14 +92,14 @@ sq_s47_open_clock(sqlite3 *db, const char *case_id, int kind)
 		id = sqlite3_column_int64(st, 0);
 	else if (s == SQLITE_DONE)
 		id = 0;
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return id;
 }
 
 int
-sq_s47_start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
-                   int kind, const char *trigger_id, int64_t from_ms, int days,
-                   struct mash_s47_outcome *out)
+sq_s47_start_clock(struct mash_store_be *db, const struct mash_cal *cal,
+                   const char *case_id, int kind, const char *trigger_id,
+                   int64_t from_ms, int days, struct mash_s47_outcome *out)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t due = 0;
@@ -109,12 +109,11 @@ sq_s47_start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (rc != MASH_OK)
 		return rc;
 	rc = MASH_ERR_STORE;
-	if (sq_s47_prep(
-	        db,
-	        "INSERT INTO s47_clock(case_id, kind, trigger_id,"
-	        " started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5, "
-	        "'open')",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "INSERT INTO s47_clock(case_id, kind, trigger_id,"
+	            " started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5, "
+	            "'open')",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kind);
@@ -125,18 +124,19 @@ sq_s47_start_clock(sqlite3 *db, const struct mash_cal *cal, const char *case_id,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	rc = sq_s47_note_clock(db, out, MASH_S47_CLOCK_SET,
-	                       sqlite3_last_insert_rowid(db));
+	                       sqlite3_last_insert_rowid(db->db));
 out:
 	if (rc == MASH_ERR_STORE)
-		mash_err("s47: start clock: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		mash_err("s47: start clock: %s", sqlite3_errmsg(db->db));
+	sq_stmt_done(st);
 	return rc;
 }
 
 /* Close every open clock of kind for the case. */
 int
-sq_s47_close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
-                    const char *by, struct mash_s47_outcome *out)
+sq_s47_close_clocks(struct mash_store_be *db, const char *case_id, int kind,
+                    int64_t now_ms, const char *by,
+                    struct mash_s47_outcome *out)
 {
 	int64_t id;
 	sqlite3_stmt *st = NULL;
@@ -144,7 +144,7 @@ sq_s47_close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
 
 	while ((id = sq_s47_open_clock(db, case_id, kind)) > 0) {
 		rc = MASH_ERR_STORE;
-		if (sq_s47_prep(
+		if (sq_prep(
 		        db,
 		        "UPDATE s47_clock SET status = 'closed',"
 		        " closed_at = ?2, closed_by = ?3 WHERE clock_id = ?1",
@@ -155,7 +155,7 @@ sq_s47_close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
 		sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			break;
-		sqlite3_finalize(st);
+		sq_stmt_done(st);
 		st = NULL;
 		rc = sq_s47_note_clock(db, out, MASH_S47_CLOCK_CLOSED, id);
 		if (rc != MASH_OK)
@@ -163,7 +163,7 @@ sq_s47_close_clocks(sqlite3 *db, const char *case_id, int kind, int64_t now_ms,
 	}
 	if (id < 0)
 		rc = MASH_ERR_STORE;
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
@@ -171,7 +171,7 @@ int
 sq_s47_escalate_due(struct mash_store_be *store, int64_t now_ms,
                     struct mash_s47_clock *out, size_t max, size_t *n)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int rc = MASH_ERR_STORE, s;
 	size_t i;
@@ -180,16 +180,15 @@ sq_s47_escalate_due(struct mash_store_be *store, int64_t now_ms,
 		*n = 0;
 	if (db == NULL || out == NULL || n == NULL || max == 0)
 		return MASH_ERR_INVAL;
-	if (sq_s47_prep(
-	        db,
-	        "SELECT " CLOCK_COLS " FROM s47_clock WHERE"
-	        " status = 'open' AND escalated_at IS NULL AND due_at < ?1"
-	        " ORDER BY due_at, clock_id LIMIT ?2",
-	        &sel) != MASH_OK ||
-	    sq_s47_prep(db,
-	                "UPDATE s47_clock SET escalated_at = ?2 WHERE"
-	                " clock_id = ?1 AND escalated_at IS NULL",
-	                &upd) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT " CLOCK_COLS " FROM s47_clock WHERE"
+	            " status = 'open' AND escalated_at IS NULL AND due_at < ?1"
+	            " ORDER BY due_at, clock_id LIMIT ?2",
+	            &sel) != MASH_OK ||
+	    sq_prep(db,
+	            "UPDATE s47_clock SET escalated_at = ?2 WHERE"
+	            " clock_id = ?1 AND escalated_at IS NULL",
+	            &upd) != MASH_OK)
 		goto out;
 	sqlite3_bind_int64(sel, 1, now_ms);
 	sqlite3_bind_int64(sel, 2, (int64_t)max);
@@ -202,18 +201,18 @@ sq_s47_escalate_due(struct mash_store_be *store, int64_t now_ms,
 		sqlite3_bind_int64(upd, 1, out[i].clock_id);
 		sqlite3_bind_int64(upd, 2, now_ms);
 		if (sqlite3_step(upd) != SQLITE_DONE ||
-		    sqlite3_changes(db) != 1)
+		    sqlite3_changes(db->db) != 1)
 			goto out;
 		out[i].escalated_at = now_ms;
 	}
 	rc = MASH_OK;
 out:
 	if (rc != MASH_OK) {
-		mash_err("s47: escalate: %s", sqlite3_errmsg(db));
+		mash_err("s47: escalate: %s", sqlite3_errmsg(db->db));
 		*n = 0;
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	sq_stmt_done(sel);
+	sq_stmt_done(upd);
 	return rc;
 }
 
@@ -222,7 +221,7 @@ sq_s47_list_clocks(struct mash_store_be *store, const char *case_id,
                    int open_only, struct mash_s47_clock *out, size_t max,
                    size_t *n)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, s;
 
@@ -230,11 +229,10 @@ sq_s47_list_clocks(struct mash_store_be *store, const char *case_id,
 		*n = 0;
 	if (db == NULL || case_id == NULL || out == NULL || n == NULL)
 		return MASH_ERR_INVAL;
-	if (sq_s47_prep(db,
-	                "SELECT " CLOCK_COLS
-	                " FROM s47_clock WHERE case_id = ?1"
-	                " AND (?2 = 0 OR status = 'open') ORDER BY clock_id",
-	                &st) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT " CLOCK_COLS " FROM s47_clock WHERE case_id = ?1"
+	            " AND (?2 = 0 OR status = 'open') ORDER BY clock_id",
+	            &st) != MASH_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, case_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, open_only);
@@ -244,24 +242,23 @@ sq_s47_list_clocks(struct mash_store_be *store, const char *case_id,
 		goto out;
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }
 
 int
 sq_s47_next_due(struct mash_store_be *store, int64_t *due_at)
 {
-	sqlite3 *db = store != NULL ? store->db : NULL;
+	struct mash_store_be *db = store;
 	sqlite3_stmt *st = NULL;
 	int rc = MASH_ERR_STORE, s;
 
 	if (db == NULL || due_at == NULL)
 		return MASH_ERR_INVAL;
-	if (sq_s47_prep(
-	        db,
-	        "SELECT min(due_at) FROM s47_clock WHERE status = 'open'"
-	        " AND escalated_at IS NULL",
-	        &st) != MASH_OK)
+	if (sq_prep(db,
+	            "SELECT min(due_at) FROM s47_clock WHERE status = 'open'"
+	            " AND escalated_at IS NULL",
+	            &st) != MASH_OK)
 		goto out;
 	s = sqlite3_step(st);
 	if (s != SQLITE_ROW)
@@ -273,6 +270,6 @@ sq_s47_next_due(struct mash_store_be *store, int64_t *due_at)
 	*due_at = sqlite3_column_int64(st, 0);
 	rc = MASH_OK;
 out:
-	sqlite3_finalize(st);
+	sq_stmt_done(st);
 	return rc;
 }

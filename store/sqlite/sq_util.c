@@ -162,6 +162,34 @@ sq_stmt(struct mash_store_be *st, enum stmt_id id, sqlite3_stmt **out)
 	return MASH_OK;
 }
 
+int
+sq_prep(struct mash_store_be *st, const char *sql, sqlite3_stmt **out)
+{
+	size_t i;
+	int src;
+
+	*out = NULL;
+	for (i = 0; i < st->nprep; i++) {
+		if (st->prep[i].sql == sql) {
+			*out = st->prep[i].s;
+			return MASH_OK;
+		}
+	}
+	if (st->nprep == SQ_PREP_MAX) {
+		mash_err("store: more than %d cached statements", SQ_PREP_MAX);
+		return MASH_ERR_STORE;
+	}
+	src = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                         &st->prep[st->nprep].s, NULL);
+	if (src != SQLITE_OK) {
+		st->prep[st->nprep].s = NULL;
+		return sq_fail(st, src, "prepare");
+	}
+	st->prep[st->nprep].sql = sql;
+	*out = st->prep[st->nprep++].s;
+	return MASH_OK;
+}
+
 /* Return a cached statement to a clean state. NULL allowed. */
 void
 sq_stmt_done(sqlite3_stmt *s)

@@ -36,6 +36,18 @@ mash_test_sql_exec(struct mash_store *st, const char *sql)
 	return MASH_OK;
 }
 
+int
+mash_test_sql_statements(struct mash_store *st)
+{
+	sqlite3 *db = mash_store_sqlite(st);
+	sqlite3_stmt *p = NULL;
+	int n = 0;
+
+	while (db != NULL && (p = sqlite3_next_stmt(db, p)) != NULL)
+		n++;
+	return n;
+}
+
 int64_t
 mash_test_sql_file_i64(const char *path, const char *sql)
 {

@@ -20,6 +20,10 @@ int mash_test_sql_i64(struct mash_store *st, const char *sql, int64_t *out);
  * MASH_OK or MASH_ERR_STORE. */
 int mash_test_sql_exec(struct mash_store *st, const char *sql);
 
+/* How many prepared statements st's connection holds now (the back-end
+ * keeps its statements prepared between calls). */
+int mash_test_sql_statements(struct mash_store *st);
+
 /* mash_test_sql_i64 on the store file at path, opened read-only (as
  * found, nothing written); -1 if it cannot be read. */
 int64_t mash_test_sql_file_i64(const char *path, const char *sql);
