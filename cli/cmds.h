@@ -22,6 +22,8 @@
 
 /* mashctl keygen --signer S --key-id K --out DIR (cmd_keygen.c) */
 int mashctl_keygen(int argc, char **argv);
+/* cmd_key.c: the store's key-encryption key (issue 28). */
+int mashctl_key(int argc, char **argv);
 /* mashctl trust add|revoke|list --store DIR ... (cmd_trust.c) */
 int mashctl_trust(int argc, char **argv);
 /* mashctl envelope seal|verify ... (cmd_envelope.c) */

@@ -17,6 +17,7 @@ static const struct {
 	const char *usage;
 } groups[] = {
     {"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
+    {"key", mashctl_key, "key new --out FILE (the store's key-encryption key)"},
     {"trust", mashctl_trust,
      "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},
     {"envelope", mashctl_envelope,

@@ -65,6 +65,7 @@ static const struct key keys[] = {
     S("key_file", key_file),
     S("trust_store", trust_store),
     S("store", store),
+    S("store_key_file", store_key_file),
     S("policy", policy),
     S("directory", directory),
     S("calendar", calendar),

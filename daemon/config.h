@@ -50,6 +50,8 @@ struct mashd_config {
 	/* files */
 	char trust_store[MASHD_CFG_MAX_STR];
 	char store[MASHD_CFG_MAX_STR];
+	/* Key-encryption key of the store (issue 28); "": not encrypted. */
+	char store_key_file[MASHD_CFG_MAX_STR];
 	char policy[MASHD_CFG_MAX_STR];
 	char directory[MASHD_CFG_MAX_STR];
 	char calendar[MASHD_CFG_MAX_STR];

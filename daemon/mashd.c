@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "audit/aud.h"
 #include "broker-adapters/mq.h"
 #include "common/clock.h"
@@ -30,6 +32,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "crypto/atrest.h"
 #include "crypto/env.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
@@ -41,6 +44,7 @@
 #include "daemon/outbox_pump.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
+#include "daemon/store_open.h"
 #include "daemon/triggers.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
@@ -402,14 +406,26 @@ mashd_check(struct mashd *d)
 	 * naming no local file (a server) is always opened and checked. */
 	if (mash_store_url_file(d->cfg.store) == NULL ||
 	    stat(mash_store_url_file(d->cfg.store), &sb) == 0) {
-		rc = mash_store_open(d->cfg.store, &st);
-		if (rc == MASH_OK)
+		rc = mashd_store_open(&d->cfg, 1, &st);
+		if (rc == MASH_OK) {
 			rc = mash_store_check(st);
+			if (rc != MASH_OK)
+				mash_err("store %s: %s", d->cfg.store,
+				         mash_strerror(rc));
+		}
+		if (rc == MASH_ERR_CONFIG)
+			check_failed(rc, &exit_code);
+		else if (rc != MASH_OK && exit_code == MASHD_EXIT_OK)
+			exit_code = MASHD_EXIT_CHECK;
+	} else if (d->cfg.store_key_file[0] != '\0') {
+		uint8_t kek[MASH_ATREST_KEK_LEN];
+
+		rc = mash_atrest_kek_load(d->cfg.store_key_file, kek, err,
+		                          sizeof(err));
+		OPENSSL_cleanse(kek, sizeof(kek));
 		if (rc != MASH_OK) {
-			mash_err("store %s: %s", d->cfg.store,
-			         mash_strerror(rc));
-			if (exit_code == MASHD_EXIT_OK)
-				exit_code = MASHD_EXIT_CHECK;
+			mash_err("store_key_file: %s", err);
+			check_failed(MASH_ERR_CONFIG, &exit_code);
 		}
 	}
 	mash_store_close(st);
@@ -437,11 +453,9 @@ mashd_start(struct mashd *d)
 	rc = load_trust(d->cfg.trust_store, &d->trust);
 	if (rc != MASH_OK)
 		return rc;
-	rc = mash_store_open(d->cfg.store, &d->store);
-	if (rc != MASH_OK) {
-		mash_err("store %s: %s", d->cfg.store, mash_strerror(rc));
+	rc = mashd_store_open(&d->cfg, 0, &d->store);
+	if (rc != MASH_OK)
 		return rc;
-	}
 	mash_store_set_clock(d->store, &d->clock);
 	rc = mash_aud_open(d->store, &d->clock, d->cfg.audit_log_id, &d->aud);
 	if (rc != MASH_OK) {

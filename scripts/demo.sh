@@ -176,6 +176,12 @@ for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}"; do
 		die "mashctl trust add --signer $s (see $DEMO/logs/setup.log)"
 done
 
+# The store's key-encryption key (issue 28): mashd keeps every event's
+# envelope and payload sealed under keys wrapped by it. Kept beside the
+# demo here; in production, off the disk that holds the store.
+run "$BIN/mashctl" key new --out "$DEMO/store.key" >>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl key new (see $DEMO/logs/setup.log)"
+
 # Every principal's encryption key (X25519): mashd seals each delivery to
 # it, so the broker carries ciphertext only (issue 25). The hub's
 # directory is the shipped one with each principal's enc_key added.
@@ -271,6 +277,7 @@ policy = "$POLICY_DIR/default.cfg";
 directory = "$DEMO/directory.cfg";
 calendar = "$ROOT/s47/holidays.cfg";
 store = "$DEMO/mash.db";
+store_key_file = "$DEMO/store.key";
 log_level = "info";
 EOF
 	for a in "${AGENCIES[@]}"; do

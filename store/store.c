@@ -331,6 +331,18 @@ mash_store_meta_get(struct mash_store *st, const char *key, char **out)
 }
 
 int
+mash_store_unlock(struct mash_store *st, const uint8_t *kek)
+{
+	return OPS(st)->unlock(BE(st), kek);
+}
+
+int
+mash_store_is_sealed(struct mash_store *st)
+{
+	return OPS(st)->is_sealed(BE(st));
+}
+
+int
 mash_store_aud_init(struct mash_store *st, const char *log_id, int version,
                     const unsigned char *frontier, size_t frontier_len,
                     char *out, size_t outsz)

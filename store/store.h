@@ -544,4 +544,29 @@ int mash_store_meta_set(struct mash_store *st, const char *key,
  * MASH_ERR_NOT_FOUND; MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE. */
 int mash_store_meta_get(struct mash_store *st, const char *key, char **out);
 
+/* ------------------------------------------------------------------ */
+/* Encryption at rest (crypto/atrest.h, issue 28)                      */
+
+/*
+ * Give the store its key-encryption key (32 bytes, from the key file;
+ * mash_atrest_kek_load). The first time, fresh store keys are made and
+ * kept wrapped under it, and every value written before in clear is
+ * sealed, all in one transaction; later, the kept keys are unwrapped.
+ * From then on events' envelope and payload and quarantined bytes are
+ * written sealed and read opened. Call right after opening, outside a
+ * transaction. MASH_OK; MASH_ERR_DECRYPT (another key file: nothing
+ * changed); MASH_ERR_DECODE (the kept keys are damaged); MASH_ERR_STATE
+ * (already unlocked, in a transaction, or a read-only store without
+ * keys); MASH_ERR_STORE, MASH_ERR_NOMEM, MASH_ERR_CRYPTO.
+ *
+ * A store with keys that is not unlocked refuses to write or read a
+ * sealed value (MASH_ERR_DENIED, logged); a sealed value that does not
+ * open is MASH_ERR_TAMPERED. Other columns (ids, times, linkage, audit)
+ * are not affected by this part of issue 28.
+ */
+int mash_store_unlock(struct mash_store *st, const uint8_t *kek);
+
+/* 1 if the store has keys (values are sealed), 0 if not. */
+int mash_store_is_sealed(struct mash_store *st);
+
 #endif

@@ -90,6 +90,8 @@ struct mash_store_ops {
 	int (*meta_set)(struct mash_store_be *be, const char *key,
 	                const char *value);
 	int (*meta_get)(struct mash_store_be *be, const char *key, char **out);
+	int (*unlock)(struct mash_store_be *be, const uint8_t *kek);
+	int (*is_sealed)(struct mash_store_be *be);
 	int (*aud_init)(struct mash_store_be *be, const char *log_id,
 	                int version, const unsigned char *frontier,
 	                size_t frontier_len, char *out, size_t outsz);

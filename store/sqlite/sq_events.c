@@ -15,6 +15,10 @@ sq_event_insert(struct mash_store_be *st, const struct mash_store_event *ev,
                 int64_t *seq_out)
 {
 	sqlite3_stmt *s = NULL;
+	char where[SQ_WHERE_MAX];
+	uint8_t *env_owned = NULL, *pay_owned = NULL;
+	const uint8_t *env, *pay;
+	size_t env_len, pay_len;
 	int rc = MASH_ERR_INVAL;
 	int src;
 
@@ -38,6 +42,19 @@ sq_event_insert(struct mash_store_be *st, const struct mash_store_event *ev,
 	if (ev->envelope_len > MASH_MAX_ENVELOPE ||
 	    ev->payload_len > MASH_MAX_PAYLOAD)
 		goto out;
+	rc = sq_where(where, sizeof(where), "events.envelope", ev->agency,
+	              ev->event_id);
+	if (rc == MASH_OK)
+		rc = sq_seal(st, where, ev->envelope, ev->envelope_len,
+		             &env_owned, &env, &env_len);
+	if (rc == MASH_OK)
+		rc = sq_where(where, sizeof(where), "events.payload",
+		              ev->agency, ev->event_id);
+	if (rc == MASH_OK)
+		rc = sq_seal(st, where, ev->payload, ev->payload_len,
+		             &pay_owned, &pay, &pay_len);
+	if (rc != MASH_OK)
+		goto out;
 	rc = sq_stmt(st, S_EVENT_INSERT, &s);
 	if (rc != MASH_OK)
 		goto out;
@@ -51,8 +68,8 @@ sq_event_insert(struct mash_store_be *st, const struct mash_store_event *ev,
 	    sqlite3_bind_int64(s, 7, ev->occurred_at) ||
 	    sqlite3_bind_int64(s, 8, ev->recorded_at) ||
 	    sqlite3_bind_int64(s, 9, ev->received_at) ||
-	    sq_bind_blob(s, 10, ev->envelope, ev->envelope_len) ||
-	    sq_bind_blob(s, 11, ev->payload, ev->payload_len)) {
+	    sq_bind_blob(s, 10, env, env_len) ||
+	    sq_bind_blob(s, 11, pay, pay_len)) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "event bind");
 		goto out;
 	}
@@ -74,6 +91,8 @@ sq_event_insert(struct mash_store_be *st, const struct mash_store_event *ev,
 	rc = MASH_OK;
 out:
 	sq_stmt_done(s);
+	mash_free(env_owned);
+	mash_free(pay_owned);
 	return rc;
 }
 
@@ -151,10 +170,14 @@ out:
 	return rc;
 }
 
-/* Fill r from a row of EVENT_COLS. */
+static void event_row_clear(struct mash_store_event_row *r);
+
+/* Fill r from a row of EVENT_COLS, opening what is sealed. */
 static int
-read_event_row(sqlite3_stmt *s, struct mash_store_event_row *r)
+read_event_row(struct mash_store_be *st, sqlite3_stmt *s,
+               struct mash_store_event_row *r)
 {
+	char where[SQ_WHERE_MAX];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -174,11 +197,18 @@ read_event_row(sqlite3_stmt *s, struct mash_store_event_row *r)
 	if (rc != MASH_OK)
 		return rc;
 	rc = sq_col_blob_dup(s, 13, &r->payload, &r->payload_len);
-	if (rc != MASH_OK) {
-		mash_free_secret(r->envelope, r->envelope_len);
-		r->envelope = NULL;
-		r->envelope_len = 0;
-	}
+	if (rc == MASH_OK)
+		rc = sq_where(where, sizeof(where), "events.envelope",
+		              r->agency, r->event_id);
+	if (rc == MASH_OK)
+		rc = sq_unseal(st, where, &r->envelope, &r->envelope_len);
+	if (rc == MASH_OK)
+		rc = sq_where(where, sizeof(where), "events.payload", r->agency,
+		              r->event_id);
+	if (rc == MASH_OK)
+		rc = sq_unseal(st, where, &r->payload, &r->payload_len);
+	if (rc != MASH_OK)
+		event_row_clear(r);
 	return rc;
 }
 
@@ -255,7 +285,7 @@ sq_case_events(struct mash_store_be *st, const char *case_id,
 				goto out;
 			l->v = nv;
 		}
-		rc = read_event_row(s, &l->v[l->n]);
+		rc = read_event_row(st, s, &l->v[l->n]);
 		if (rc != MASH_OK)
 			goto out;
 		l->n++;
@@ -303,7 +333,7 @@ sq_event_get(struct mash_store_be *st, const char *agency, const char *event_id,
 		rc = sq_fail(st, src, "event get");
 		goto out;
 	}
-	rc = read_event_row(s, r);
+	rc = read_event_row(st, s, r);
 	if (rc != MASH_OK)
 		goto out;
 	*out = r;

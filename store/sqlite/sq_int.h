@@ -22,6 +22,8 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
+#include "crypto/atrest.h"
 #include "store/store.h"
 #include "store/store_be.h"
 
@@ -94,6 +96,11 @@ struct mash_store_be {
 	int in_tx;
 	int in_sp;     /* a savepoint is open (inside in_tx) */
 	int read_only; /* sq_open_ro: no write transaction */
+	/* Encryption at rest (sq_atrest.c): the store keys once unlocked;
+	 * sealed: the store has keys, so nothing is written or read in
+	 * clear without them. */
+	struct mash_atrest *atrest;
+	int sealed;
 	mash_store_random_fn rnd;
 	void *rnd_ctx;
 	const struct mash_clock *clock;
@@ -137,6 +144,21 @@ int sq_pragma_int(struct mash_store_be *st, const char *sql, int64_t *out);
  * synced, WAL checked, synchronous=FULL, secure_delete, temp_store in
  * memory, busy timeout) without the daemon's schema: for the agents'
  * outbox file (sq_agent_outbox.c), which keeps its own tables. */
+/* Encryption at rest (sq_atrest.c). sq_seal: *out is in itself while the
+ * store has no keys, else a sealed copy (*owned, mash_free); MASH_ERR_DENIED
+ * for a sealed store not unlocked. sq_unseal replaces *val (mash_malloc'd)
+ * by its clear value; MASH_ERR_TAMPERED if it does not open. */
+#define SQ_WHERE_MAX (32u + MASH_MAX_AGENCY + MASH_MAX_ID)
+int sq_atrest_detect(struct mash_store_be *be);
+int sq_where(char *buf, size_t n, const char *col, const char *a,
+             const char *b);
+int sq_seal(struct mash_store_be *be, const char *where, const uint8_t *in,
+            size_t len, uint8_t **owned, const uint8_t **out, size_t *outlen);
+int sq_unseal(struct mash_store_be *be, const char *where, uint8_t **val,
+              size_t *len);
+int sq_unlock(struct mash_store_be *be, const uint8_t *kek);
+int sq_is_sealed(struct mash_store_be *be);
+
 int sq_open_file(const char *path, struct mash_store_be **out);
 
 /* The operations of this back-end (store_be.h), one per interface

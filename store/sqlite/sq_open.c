@@ -312,6 +312,8 @@ sq_open(const char *path, struct mash_store_be **out)
 	if (rc != MASH_OK)
 		return rc;
 	rc = migrate(*out);
+	if (rc == MASH_OK)
+		rc = sq_atrest_detect(*out);
 	if (rc != MASH_OK) {
 		sq_close(*out);
 		*out = NULL;
@@ -372,6 +374,7 @@ sq_close(struct mash_store_be *st)
 		sqlite3_finalize(st->stmt[i]);
 	for (i = 0; i < st->nprep; i++)
 		sqlite3_finalize(st->prep[i].s);
+	mash_atrest_free(st->atrest);
 	if (st->db != NULL) {
 		if (!sqlite3_get_autocommit(st->db))
 			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL,

@@ -92,7 +92,10 @@ sq_quarantine_add(struct mash_store_be *st,
 	char agency[MASH_MAX_AGENCY + 1];
 	char reason[MASH_STORE_MAX_REASON + 1];
 	sqlite3_stmt *s = NULL;
-	size_t tlen = 0, blen;
+	char where[SQ_WHERE_MAX], when[48];
+	uint8_t *owned = NULL;
+	const uint8_t *bytes;
+	size_t tlen = 0, blen, slen;
 	int rc = MASH_ERR_INVAL;
 	int src;
 
@@ -118,6 +121,16 @@ sq_quarantine_add(struct mash_store_be *st,
 	blen = q->len > MASH_STORE_MAX_QUARANTINE_BYTES
 	           ? MASH_STORE_MAX_QUARANTINE_BYTES
 	           : q->len;
+	/* The place of a quarantined payload: its id is known only after
+	 * the insert, so agency, time and length (as the migration of
+	 * sq_atrest.c writes them). */
+	(void)mash_snprintf(when, sizeof(when), "%lld.%lld",
+	                    (long long)q->received_at, (long long)q->len);
+	rc = sq_where(where, sizeof(where), "quarantine.bytes", agency, when);
+	if (rc == MASH_OK)
+		rc = sq_seal(st, where, q->bytes, blen, &owned, &bytes, &slen);
+	if (rc != MASH_OK)
+		goto out;
 	rc = sq_stmt(st, S_QUARANTINE_INSERT, &s);
 	if (rc != MASH_OK)
 		goto out;
@@ -127,7 +140,7 @@ sq_quarantine_add(struct mash_store_be *st,
 	    sqlite3_bind_int(s, 4, q->err) ||
 	    sqlite3_bind_text(s, 5, mash_errname(q->err), -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(s, 6, reason, -1, SQLITE_STATIC) ||
-	    sq_bind_blob(s, 7, q->bytes, blen) ||
+	    sq_bind_blob(s, 7, bytes, slen) ||
 	    sqlite3_bind_int64(s, 8, (int64_t)q->len) ||
 	    sqlite3_bind_int(s, 9, blen < q->len)) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "quarantine bind");
@@ -143,6 +156,7 @@ sq_quarantine_add(struct mash_store_be *st,
 	rc = MASH_OK;
 out:
 	sq_stmt_done(s);
+	mash_free(owned);
 	return rc;
 }
 
@@ -168,6 +182,7 @@ sq_quarantine_list(struct mash_store_be *st, const char *agency,
 	struct mash_store_quarantine_row *nv, *r;
 	sqlite3_stmt *s = NULL;
 	const void *topic;
+	char where[SQ_WHERE_MAX], when[48];
 	size_t cap = 0;
 	int rc = MASH_ERR_INVAL;
 	int src;
@@ -217,6 +232,15 @@ sq_quarantine_list(struct mash_store_be *st, const char *agency,
 		l->n++;
 		r->orig_len = (size_t)sqlite3_column_int64(s, 8);
 		r->truncated = sqlite3_column_int(s, 9);
+		(void)mash_snprintf(when, sizeof(when), "%lld.%lld",
+		                    (long long)r->received_at,
+		                    (long long)sqlite3_column_int64(s, 8));
+		rc = sq_where(where, sizeof(where), "quarantine.bytes",
+		              r->agency, when);
+		if (rc == MASH_OK)
+			rc = sq_unseal(st, where, &r->bytes, &r->len);
+		if (rc != MASH_OK)
+			goto out;
 	}
 	if (src != SQLITE_DONE) {
 		rc = sq_fail(st, src, "quarantine list");
