@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "agents/agent.h"
 #include "agents/feed.h"
 #include "agents/map.h"
@@ -27,6 +29,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "crypto/atrest.h"
 #include "crypto/env.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
@@ -672,6 +675,7 @@ setup(struct agent *a)
 {
 	const struct mash_agent_cfg *c = a->cfg;
 	struct mash_outbox_cfg ocfg;
+	uint8_t kek[MASH_ATREST_KEK_LEN];
 	struct mash_mq_opts mo;
 	char real[PATH_MAX];
 	int rc;
@@ -709,7 +713,34 @@ setup(struct agent *a)
 	ocfg.backoff_max_ms = c->backoff_max_ms;
 	ocfg.clock = a->clock;
 	ocfg.random = agent_random;
+	/* Issue 28: pending envelopes carry names, NHS numbers and stories;
+	 * with a key file they are kept sealed. The key file is read before
+	 * the outbox is opened, so a bad one leaves the disk untouched. */
+	if (c->outbox_key != NULL) {
+		char why[512];
+
+		rc = mash_atrest_kek_load(c->outbox_key, kek, why, sizeof(why));
+		if (rc != MASH_OK) {
+			fprintf(stderr,
+			        "mash-agent: agent.outbox.key_file: %s\n", why);
+			return MASH_ERR_CONFIG;
+		}
+		ocfg.kek = kek;
+	} else {
+		mash_warn("outbox %s is not encrypted at rest (no "
+		          "agent.outbox.key_file): records waiting there can "
+		          "be read from the disk",
+		          c->outbox);
+	}
 	rc = mash_outbox_open(c->outbox, &ocfg, &a->ob);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	if (rc == MASH_ERR_DECRYPT || rc == MASH_ERR_DENIED) {
+		fprintf(stderr, "mash-agent: outbox %s: %s\n", c->outbox,
+		        rc == MASH_ERR_DENIED
+		            ? "encrypted at rest: set agent.outbox.key_file"
+		            : "agent.outbox.key_file is not its key");
+		return MASH_ERR_CONFIG;
+	}
 	if (rc != MASH_OK) {
 		fprintf(stderr, "mash-agent: outbox %s: cannot open\n",
 		        c->outbox);

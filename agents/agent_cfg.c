@@ -163,6 +163,7 @@ mash_agent_cfg_free(struct mash_agent_cfg *c)
 	mash_free(c->daemon_key_id);
 	mash_free(c->daemon_signer);
 	mash_free(c->outbox);
+	mash_free(c->outbox_key);
 	mash_free(c->log_level);
 	mash_free(c);
 }
@@ -198,6 +199,7 @@ static const char *const known_keys[] = {
     "agent.receipts.signer",
     "agent.outbox",
     "agent.outbox.path",
+    "agent.outbox.key_file",
     "agent.outbox.backoff_min_ms",
     "agent.outbox.backoff_max_ms",
     "agent.outbox.max_inflight",
@@ -362,6 +364,9 @@ load(struct loader *l, const config_t *cf, const char *agency,
 		}
 	}
 	rc = get_path(l, cf, "agent.outbox.path", 1, &c->outbox);
+	if (rc != MASH_OK)
+		goto out;
+	rc = get_path(l, cf, "agent.outbox.key_file", 0, &c->outbox_key);
 	if (rc != MASH_OK)
 		goto out;
 	rc = get_int(l, cf, "agent.outbox.backoff_min_ms", 10, 3600000,

@@ -41,6 +41,7 @@ struct mash_agent_cfg {
 	char *daemon_signer; /* "mashd" */
 	/* outbox */
 	char *outbox;
+	char *outbox_key; /* agent.outbox.key_file; NULL: kept in clear */
 	int64_t backoff_min_ms;
 	int64_t backoff_max_ms;
 	uint32_t max_inflight;

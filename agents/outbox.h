@@ -45,6 +45,12 @@ struct mash_outbox_cfg {
 	 * jitter (an exact schedule, for tests). */
 	uint32_t (*random)(void *ctx);
 	void *random_ctx;
+	/* The agent's key-encryption key (MASH_ATREST_KEK_LEN bytes, from
+	 * agent.outbox.key_file; issue 28): envelopes are kept sealed, and
+	 * an outbox written in clear is sealed on open. NULL: in clear; an
+	 * outbox that has keys is then refused (MASH_ERR_DENIED). A KEK of
+	 * another outbox: MASH_ERR_DECRYPT. */
+	const uint8_t *kek;
 };
 
 /* An event due for (re)sending; from mash_outbox_next. */

@@ -181,6 +181,12 @@ done
 # demo here; in production, off the disk that holds the store.
 run "$BIN/mashctl" key new --out "$DEMO/store.key" >>"$DEMO/logs/setup.log" 2>&1 ||
 	die "mashctl key new (see $DEMO/logs/setup.log)"
+# ... and each agency's own, for the records waiting in its outbox.
+for a in "${AGENCIES[@]}"; do
+	run "$BIN/mashctl" key new --out "$DEMO/keys/$a/outbox.key" \
+		>>"$DEMO/logs/setup.log" 2>&1 ||
+		die "mashctl key new --out $DEMO/keys/$a/outbox.key (see $DEMO/logs/setup.log)"
+done
 
 # Every principal's encryption key (X25519): mashd seals each delivery to
 # it, so the broker carries ciphertext only (issue 25). The hub's
@@ -290,7 +296,7 @@ agent = {
            key_file = "$DEMO/pki/$a.key"; };
   signer = { key_id = "k1"; key_file = "$DEMO/keys/$a/k1.key.pem"; };
   receipts = { trust_store = "$DEMO/trust"; };
-  outbox = { path = "$DEMO/outbox/$a.db"; };
+  outbox = { path = "$DEMO/outbox/$a.db"; key_file = "$DEMO/keys/$a/outbox.key"; };
   timeouts = { connect_ms = 10000; receipt_wait_ms = 30000; };
   log_level = "warn";
 };

@@ -45,7 +45,7 @@
 struct mash_store;
 
 /* Current schema version (PRAGMA user_version after open). */
-#define MASH_STORE_SCHEMA_VERSION 3
+#define MASH_STORE_SCHEMA_VERSION 4
 /* Case ids are "C-" followed by 12 lower-case hex digits. */
 #define MASH_STORE_CASE_ID_LEN 14u
 /* Buffer size for a case id including its NUL. */

@@ -1647,6 +1647,7 @@ START_TEST(open_migrates_version_1_file_and_keeps_data)
 	/* make it look like a file written by schema version 1 */
 	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
 	                              "DROP TABLE outbox;"
+	                              " ALTER TABLE cases DROP COLUMN identity;"
 	                              " PRAGMA user_version = 1;",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);

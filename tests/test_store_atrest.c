@@ -74,8 +74,11 @@ add_event(const char *agency, const char *id)
 	int is_new, rc;
 
 	ck_assert_int_eq(mash_store_begin(st), MASH_OK);
-	ck_assert_int_eq(mash_store_case_link(st, &s, case_id, &is_new),
-	                 MASH_OK);
+	rc = mash_store_case_link(st, &s, case_id, &is_new);
+	if (rc != MASH_OK) {
+		ck_assert_int_eq(mash_store_rollback(st), MASH_OK);
+		return rc;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.case_id = case_id;
 	ev.agency = agency;
@@ -147,6 +150,35 @@ store_files_have(const char *needle)
 	return file_has(path, needle) || file_has(wal, needle);
 }
 
+#define INBOX "mash/v1/inbox/housing.officer1"
+#define HELD  "mash.v1.SharedRecord"
+
+/* A delivery held for a recipient without an encryption key. */
+static int
+add_held(void)
+{
+	int rc;
+
+	ck_assert_int_eq(mash_store_begin(st), MASH_OK);
+	rc = mash_store_outbox_hold(
+	    st, INBOX, HELD, (const unsigned char *)STORY, strlen(STORY), NULL);
+	ck_assert_int_eq(mash_store_commit(st), MASH_OK);
+	return rc;
+}
+
+static void
+assert_held_reads_back(void)
+{
+	struct mash_store_outbox_list *l = NULL;
+
+	ck_assert_int_eq(mash_store_outbox_held(st, 0, 0, &l), MASH_OK);
+	ck_assert_uint_eq(l->n, 1);
+	ck_assert_str_eq(l->v[0].held_type, HELD);
+	ck_assert_uint_eq(l->v[0].len, strlen(STORY));
+	ck_assert_mem_eq(l->v[0].bytes, STORY, l->v[0].len);
+	mash_store_outbox_list_free(l);
+}
+
 static void
 assert_reads_back(const char *agency, const char *id)
 {
@@ -180,8 +212,10 @@ START_TEST(sealed_store_has_no_story_on_disk_and_reads_it_back)
 	ck_assert_int_eq(mash_store_is_sealed(st), 1);
 	ck_assert_int_eq(add_event("police", "E-1"), MASH_OK);
 	ck_assert_int_eq(add_quarantined(), MASH_OK);
+	ck_assert_int_eq(add_held(), MASH_OK);
 	assert_reads_back("police", "E-1");
 	assert_quarantine_reads_back();
+	assert_held_reads_back();
 	ck_assert_int_eq(store_files_have("missing overnight"), 0);
 	ck_assert_int_eq(store_files_have("signed by police"), 0);
 	ck_assert_int_eq(store_files_have("rejected"), 0);
@@ -201,6 +235,7 @@ START_TEST(first_unlock_seals_what_was_written_in_clear)
 	ck_assert_int_eq(add_event("police", "E-1"), MASH_OK);
 	ck_assert_int_eq(add_event("health", "H-1"), MASH_OK);
 	ck_assert_int_eq(add_quarantined(), MASH_OK);
+	ck_assert_int_eq(add_held(), MASH_OK);
 	ck_assert_int_eq(
 	    mash_test_sql_i64(st,
 	                      "SELECT count(*) FROM events WHERE"
@@ -223,6 +258,7 @@ START_TEST(first_unlock_seals_what_was_written_in_clear)
 	assert_reads_back("police", "E-1");
 	assert_reads_back("health", "H-1");
 	assert_quarantine_reads_back();
+	assert_held_reads_back();
 }
 END_TEST
 
@@ -271,6 +307,134 @@ START_TEST(sealed_value_moved_to_another_row_is_tampering)
 }
 END_TEST
 
+/* Link s in its own transaction. */
+static int
+link_subject(const struct mash_store_subject *s,
+             char case_id[MASH_STORE_CASE_ID_SIZE], int *is_new)
+{
+	int rc;
+
+	ck_assert_int_eq(mash_store_begin(st), MASH_OK);
+	rc = mash_store_case_link(st, s, case_id, is_new);
+	ck_assert_int_eq(mash_store_commit(st), MASH_OK);
+	return rc;
+}
+
+static void
+assert_identity(const char *case_id, const char *postcode, const char *sex)
+{
+	struct mash_store_case *c = NULL;
+
+	ck_assert_int_eq(mash_store_case_get(st, case_id, &c), MASH_OK);
+	ck_assert_str_eq(c->nhs_number, "9434765919");
+	ck_assert_str_eq(c->given_name, "Jordan");
+	ck_assert_str_eq(c->family_name, "Reed");
+	ck_assert_str_eq(c->date_of_birth, "2011-05-14");
+	if (postcode == NULL)
+		ck_assert_ptr_null(c->postcode);
+	else
+		ck_assert_str_eq(c->postcode, postcode);
+	if (sex == NULL)
+		ck_assert_ptr_null(c->sex);
+	else
+		ck_assert_str_eq(c->sex, sex);
+	mash_store_case_free(c);
+}
+
+static void
+assert_no_identity_on_disk(void)
+{
+	ck_assert_int_eq(store_files_have("Jordan"), 0);
+	ck_assert_int_eq(store_files_have("Reed"), 0);
+	ck_assert_int_eq(store_files_have("REED"), 0);
+	ck_assert_int_eq(store_files_have("9434765919"), 0);
+	ck_assert_int_eq(store_files_have("2011-05-14"), 0);
+	ck_assert_int_eq(store_files_have("NE61"), 0);
+}
+
+/* Linkage runs on keyed MACs (NHS number; family name, date of birth and
+ * postcode) and still finds the same child; the identity is read back
+ * whole, learns what a later record adds, and is nowhere on disk. */
+START_TEST(sealed_store_links_by_mac_and_keeps_identity_sealed)
+{
+	struct mash_store_subject full = {.nhs_number = "943 476 5919",
+	                                  .given_name = "Jordan",
+	                                  .family_name = "Reed",
+	                                  .date_of_birth = "2011-05-14"};
+	struct mash_store_subject demo = {.given_name = "Jordan",
+	                                  .family_name = "REED",
+	                                  .date_of_birth = "2011-05-14",
+	                                  .postcode = "ne61 1aa",
+	                                  .sex = "M"};
+	char c1[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
+	int is_new = -1;
+
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_OK);
+	ck_assert_int_eq(link_subject(&full, c1, &is_new), MASH_OK);
+	ck_assert_int_eq(is_new, 1);
+	assert_identity(c1, NULL, NULL);
+	/* The same NHS number: the same case, which learns the postcode. */
+	full.postcode = "NE61 1AA";
+	ck_assert_int_eq(link_subject(&full, c2, &is_new), MASH_OK);
+	ck_assert_int_eq(is_new, 0);
+	ck_assert_str_eq(c1, c2);
+	assert_identity(c1, "NE61 1AA", NULL);
+	/* No NHS number: normalised family name, date of birth and postcode
+	 * match through their MACs; the case learns the sex. */
+	ck_assert_int_eq(link_subject(&demo, c2, &is_new), MASH_OK);
+	ck_assert_int_eq(is_new, 0);
+	ck_assert_str_eq(c1, c2);
+	assert_identity(c1, "NE61 1AA", "M");
+	ck_assert_int_eq(mash_store_case_find_nhs(st, "9434765919", c2),
+	                 MASH_OK);
+	ck_assert_str_eq(c1, c2);
+	assert_no_identity_on_disk();
+	/* Without the key: nothing about who the case is. */
+	reopen();
+	{
+		struct mash_store_case *c = NULL;
+
+		ck_assert_int_eq(mash_store_case_get(st, c1, &c),
+		                 MASH_ERR_DENIED);
+		ck_assert_ptr_null(c);
+		ck_assert_int_eq(mash_store_case_find_nhs(st, "9434765919", c2),
+		                 MASH_ERR_DENIED);
+		ck_assert_int_eq(link_subject(&full, c2, &is_new),
+		                 MASH_ERR_DENIED);
+	}
+}
+END_TEST
+
+/* A clear store's cases are sealed on the first unlock, and records
+ * that arrive afterwards still link to them. */
+START_TEST(first_unlock_seals_cases_and_linkage_continues)
+{
+	struct mash_store_subject full = {.nhs_number = "9434765919",
+	                                  .given_name = "Jordan",
+	                                  .family_name = "Reed",
+	                                  .date_of_birth = "2011-05-14",
+	                                  .postcode = "NE61 1AA",
+	                                  .sex = "M"};
+	struct mash_store_subject demo = full;
+	char c1[MASH_STORE_CASE_ID_SIZE], c2[MASH_STORE_CASE_ID_SIZE];
+	int is_new = -1;
+
+	ck_assert_int_eq(link_subject(&full, c1, &is_new), MASH_OK);
+	ck_assert_int_eq(store_files_have("Jordan"), 1); /* before: in clear */
+	reopen();
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_OK);
+	assert_identity(c1, "NE61 1AA", "M");
+	assert_no_identity_on_disk();
+	ck_assert_int_eq(link_subject(&full, c2, &is_new), MASH_OK);
+	ck_assert_int_eq(is_new, 0);
+	ck_assert_str_eq(c1, c2);
+	demo.nhs_number = NULL;
+	ck_assert_int_eq(link_subject(&demo, c2, &is_new), MASH_OK);
+	ck_assert_int_eq(is_new, 0);
+	ck_assert_str_eq(c1, c2);
+}
+END_TEST
+
 START_TEST(unlock_refuses_misuse)
 {
 	ck_assert_int_eq(mash_store_unlock(st, NULL), MASH_ERR_INVAL);
@@ -293,6 +457,8 @@ suite(void)
 	tcase_add_test(
 	    tc, without_the_key_or_with_another_nothing_is_read_or_written);
 	tcase_add_test(tc, sealed_value_moved_to_another_row_is_tampering);
+	tcase_add_test(tc, sealed_store_links_by_mac_and_keeps_identity_sealed);
+	tcase_add_test(tc, first_unlock_seals_cases_and_linkage_continues);
 	tcase_add_test(tc, unlock_refuses_misuse);
 	suite_add_tcase(s, tc);
 	return s;

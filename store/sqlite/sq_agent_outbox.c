@@ -44,6 +44,9 @@ static const char schema[] =
     " ON mash_outbox_events(state, next_send_ms);"
     "CREATE INDEX IF NOT EXISTS mash_outbox_events_run"
     " ON mash_outbox_events(run_id);"
+    "CREATE TABLE IF NOT EXISTS mash_outbox_keys("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " wrapped BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS mash_outbox_feeds("
     " feed TEXT PRIMARY KEY,"
     " offset INTEGER NOT NULL,"
@@ -55,58 +58,6 @@ int64_t
 sq_ob_now_ms(const struct mash_outbox *ob)
 {
 	return mash_clock_now(ob->cfg.clock);
-}
-
-static void
-cfg_fix(struct mash_outbox_cfg *c)
-{
-	if (c->backoff_min_ms <= 0)
-		c->backoff_min_ms = MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS;
-	if (c->backoff_max_ms < c->backoff_min_ms)
-		c->backoff_max_ms =
-		    c->backoff_min_ms > MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS
-		        ? c->backoff_min_ms
-		        : MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS;
-	if (c->clock == NULL)
-		c->clock = mash_clock_system();
-}
-
-int64_t
-mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
-{
-	struct mash_outbox_cfg c;
-	int64_t d;
-	uint32_t i;
-
-	memset(&c, 0, sizeof(c));
-	if (cfg != NULL)
-		c = *cfg;
-	cfg_fix(&c);
-	if (attempts == 0)
-		return 0;
-	d = c.backoff_min_ms;
-	/* Doubling stops at the cap, so d never exceeds max * 2 < INT64_MAX
-	 * for any sane max. */
-	for (i = 1; i < attempts && d < c.backoff_max_ms; i++)
-		d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
-	return d < c.backoff_max_ms ? d : c.backoff_max_ms;
-}
-
-/*
- * The backoff less up to a quarter of it, drawn from the injected random
- * source: agents that lost their receipts together (a daemon restart) do
- * not re-send in lock-step. Without a source the schedule is exact.
- */
-static int64_t
-sq_ob_jittered(const struct mash_outbox *ob, uint32_t attempts)
-{
-	int64_t d = mash_outbox_backoff(&ob->cfg, attempts);
-	uint32_t r;
-
-	if (ob->cfg.random == NULL || d < 4)
-		return d;
-	r = ob->cfg.random(ob->cfg.random_ctx);
-	return d - (int64_t)(((uint64_t)(d / 4) * r) / UINT32_MAX);
 }
 
 static int
@@ -206,7 +157,7 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 		goto out;
 	if (cfg != NULL)
 		ob->cfg = *cfg;
-	cfg_fix(&ob->cfg);
+	sq_ob_cfg_fix(&ob->cfg);
 	rc = sq_open_file(path, &ob->be);
 	if (rc != MASH_OK) {
 		mash_err("outbox: cannot open %s", path);
@@ -214,8 +165,11 @@ mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
 	}
 	ob->db = ob->be->db;
 	rc = sq_ob_exec(ob, schema);
+	if (rc == MASH_OK)
+		rc = sq_ob_unlock(ob, path);
 	if (rc != MASH_OK)
 		goto out;
+	ob->cfg.kek = NULL; /* the caller's buffer; the keys are in be */
 	*out = ob;
 	ob = NULL; /* transferred */
 	rc = MASH_OK;
@@ -325,6 +279,10 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
                 const char *feed_key, const struct mash_outbox_feedpos *pos)
 {
 	sqlite3_stmt *st = NULL;
+	char where[SQ_WHERE_MAX];
+	uint8_t *owned = NULL;
+	const uint8_t *sealed = NULL;
+	size_t slen = 0;
 	int64_t now;
 	int rc = MASH_ERR_INVAL;
 
@@ -332,6 +290,12 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	    !id_ok(event_id, MASH_MAX_ID) || agency_ref == NULL ||
 	    env == NULL || len == 0 || len > MASH_MAX_ENVELOPE ||
 	    (feed_key == NULL) != (pos == NULL))
+		goto out;
+	rc =
+	    sq_where(where, sizeof(where), "outbox.envelope", agency, event_id);
+	if (rc == MASH_OK)
+		rc = sq_seal(ob->be, where, env, len, &owned, &sealed, &slen);
+	if (rc != MASH_OK)
 		goto out;
 	now = sq_ob_now_ms(ob);
 	rc = sq_ob_tx_begin(ob);
@@ -355,7 +319,7 @@ mash_outbox_put(struct mash_outbox *ob, const char *agency,
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, agency_ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)feed_line);
-	sqlite3_bind_blob(st, 5, env, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, sealed, (int)slen, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, ob->run_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -379,6 +343,7 @@ rollback:
 	sq_ob_tx_rollback(ob);
 out:
 	sqlite3_finalize(st);
+	mash_free(owned);
 	return rc;
 }
 
@@ -400,6 +365,7 @@ select_items(struct mash_outbox *ob, const char *sql, size_t limit,
              struct mash_outbox_item *v, size_t *cnt)
 {
 	sqlite3_stmt *st = NULL;
+	char where[SQ_WHERE_MAX];
 	int rc, step;
 
 	if (limit == 0)
@@ -415,7 +381,7 @@ select_items(struct mash_outbox *ob, const char *sql, size_t limit,
 		int blen = sqlite3_column_bytes(st, 2);
 
 		if (blob == NULL || blen <= 0 ||
-		    (size_t)blen > MASH_MAX_ENVELOPE) {
+		    (size_t)blen > MASH_MAX_ENVELOPE + MASH_ATREST_OVERHEAD) {
 			rc = MASH_ERR_STORE;
 			goto out;
 		}
@@ -437,6 +403,12 @@ select_items(struct mash_outbox *ob, const char *sql, size_t limit,
 		it->len = (size_t)blen;
 		it->attempts = (uint32_t)sqlite3_column_int64(st, 3);
 		(*cnt)++;
+		rc = sq_where(where, sizeof(where), "outbox.envelope",
+		              it->agency, it->event_id);
+		if (rc == MASH_OK)
+			rc = sq_unseal(ob->be, where, &it->env, &it->len);
+		if (rc != MASH_OK)
+			goto out;
 	}
 	rc = step == SQLITE_DONE ? MASH_OK : MASH_ERR_STORE;
 out:

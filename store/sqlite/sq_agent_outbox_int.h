@@ -23,7 +23,14 @@ struct mash_outbox {
 };
 
 int64_t sq_ob_now_ms(const struct mash_outbox *ob);
+/* Defaults for unset backoff, clock (sq_agent_outbox_read.c). */
+void sq_ob_cfg_fix(struct mash_outbox_cfg *c);
+/* The backoff after attempts sends, less up to a quarter of jitter. */
+int64_t sq_ob_jittered(const struct mash_outbox *ob, uint32_t attempts);
 int sq_ob_prepare(struct mash_outbox *ob, const char *sql, sqlite3_stmt **st);
+/* Unlock with ob->cfg.kek, or refuse an encrypted outbox without one
+ * (sq_agent_outbox_keys.c). Errors are logged naming path. */
+int sq_ob_unlock(struct mash_outbox *ob, const char *path);
 int sq_ob_feed_save(struct mash_outbox *ob, const char *feed_key,
                     const struct mash_outbox_feedpos *pos);
 

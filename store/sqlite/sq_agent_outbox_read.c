@@ -268,3 +268,57 @@ mash_outbox_feed_set(struct mash_outbox *ob, const char *feed_key,
 		return MASH_ERR_INVAL;
 	return sq_ob_feed_save(ob, feed_key, pos);
 }
+
+/* Re-send scheduling: the backoff and its jitter. */
+
+void
+sq_ob_cfg_fix(struct mash_outbox_cfg *c)
+{
+	if (c->backoff_min_ms <= 0)
+		c->backoff_min_ms = MASH_OUTBOX_DEFAULT_BACKOFF_MIN_MS;
+	if (c->backoff_max_ms < c->backoff_min_ms)
+		c->backoff_max_ms =
+		    c->backoff_min_ms > MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS
+		        ? c->backoff_min_ms
+		        : MASH_OUTBOX_DEFAULT_BACKOFF_MAX_MS;
+	if (c->clock == NULL)
+		c->clock = mash_clock_system();
+}
+
+int64_t
+mash_outbox_backoff(const struct mash_outbox_cfg *cfg, uint32_t attempts)
+{
+	struct mash_outbox_cfg c;
+	int64_t d;
+	uint32_t i;
+
+	memset(&c, 0, sizeof(c));
+	if (cfg != NULL)
+		c = *cfg;
+	sq_ob_cfg_fix(&c);
+	if (attempts == 0)
+		return 0;
+	d = c.backoff_min_ms;
+	/* Doubling stops at the cap, so d never exceeds max * 2 < INT64_MAX
+	 * for any sane max. */
+	for (i = 1; i < attempts && d < c.backoff_max_ms; i++)
+		d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
+	return d < c.backoff_max_ms ? d : c.backoff_max_ms;
+}
+
+/*
+ * The backoff less up to a quarter of it, drawn from the injected random
+ * source: agents that lost their receipts together (a daemon restart) do
+ * not re-send in lock-step. Without a source the schedule is exact.
+ */
+int64_t
+sq_ob_jittered(const struct mash_outbox *ob, uint32_t attempts)
+{
+	int64_t d = mash_outbox_backoff(&ob->cfg, attempts);
+	uint32_t r;
+
+	if (ob->cfg.random == NULL || d < 4)
+		return d;
+	r = ob->cfg.random(ob->cfg.random_ctx);
+	return d - (int64_t)(((uint64_t)(d / 4) * r) / UINT32_MAX);
+}

@@ -2,8 +2,9 @@
  * sq_atrest.c - encryption at rest in the SQLite back-end (issue 28,
  * crypto/atrest.h): the wrapped store keys in meta, unlocking, sealing
  * the columns that carry a child's story (events.envelope,
- * events.payload, quarantine.bytes) and the one-time migration of a
- * store written before it had keys.
+ * events.payload, quarantine.bytes, the payloads held in the outbox for a
+ * recipient without an encryption key; a case's identity: sq_identity.c)
+ * and the one-time migration of a store written before it had keys.
  *
  * Where a value sits is bound into its seal ("events.payload\n<agency>\n
  * <event id>"; quarantine rows by agency, time and length, their id being
@@ -94,12 +95,12 @@ sq_unseal(struct mash_store_be *be, const char *where, uint8_t **val,
 
 /* Re-write one blob column of every row of table from clear to sealed:
  * sel yields rowid, the blob, and the two parts of its place after col. */
-static int
-seal_column(struct mash_store_be *be, const char *sel, const char *upd,
-            const char *col, uint64_t *count)
+int
+sq_seal_column(struct mash_store_be *be, const char *sel, const char *upd,
+               const char *col, uint64_t *count)
 {
 	sqlite3_stmt *s = NULL, *u = NULL;
-	char where[SQ_WHERE_MAX], a[MASH_MAX_ID + 1], b[MASH_MAX_ID + 1];
+	char where[SQ_WHERE_MAX], a[MASH_MAX_TOPIC + 1], b[MASH_MAX_ID + 1];
 	const uint8_t *v;
 	uint8_t *owned = NULL;
 	const uint8_t *sealed;
@@ -146,55 +147,187 @@ seal_column(struct mash_store_be *be, const char *sel, const char *upd,
 	return rc;
 }
 
+/* One clear case: its identity sealed, its linkage values as MACs. */
+static int
+seal_case(struct mash_store_be *be, sqlite3_stmt *s, sqlite3_stmt *u,
+          const char *case_id)
+{
+	static const int col[SQ_ID_FIELDS] = {1, 2, 3, 4, 5, 6};
+	static const struct {
+		int col;
+		enum sq_mac_kind kind;
+	} ix[] = {{1, SQ_MAC_NHS},
+	          {4, SQ_MAC_DOB},
+	          {7, SQ_MAC_FAMILY},
+	          {8, SQ_MAC_POSTCODE}};
+	char *f[SQ_ID_FIELDS] = {NULL}, mac[4][MASH_MAX_SHORT + 1];
+	uint8_t *blob = NULL;
+	size_t i, blen = 0;
+	int rc = MASH_OK;
+
+	for (i = 0; i < SQ_ID_FIELDS && rc == MASH_OK; i++)
+		rc = sq_col_text_dup(s, col[i], &f[i]);
+	for (i = 0; i < 4 && rc == MASH_OK; i++) {
+		sq_col_text(s, ix[i].col, mac[i], sizeof(mac[i]));
+		rc = sq_link_mac(be, ix[i].kind, mac[i], sizeof(mac[i]));
+	}
+	if (rc == MASH_OK)
+		rc = sq_identity_seal(be, case_id, (const char *const *)f,
+		                      &blob, &blen);
+	if (rc != MASH_OK)
+		goto out;
+	for (i = 0; i < 4 && rc == MASH_OK; i++)
+		if (sq_bind_text_or_null(u, (int)i + 2, mac[i]))
+			rc = MASH_ERR_STORE;
+	if (rc != MASH_OK || sq_bind_blob(u, 6, blob, blen) ||
+	    sqlite3_bind_text(u, 1, case_id, -1, SQLITE_STATIC) ||
+	    sqlite3_step(u) != SQLITE_DONE)
+		rc = sq_fail(be, sqlite3_errcode(be->db),
+		             "atrest migration of a case");
+out:
+	sq_stmt_done(u);
+	sq_identity_clear(f);
+	mash_free(blob);
+	return rc;
+}
+
+static int
+seal_cases(struct mash_store_be *be, uint64_t *count)
+{
+	sqlite3_stmt *s = NULL, *u = NULL;
+	char last[MASH_STORE_CASE_ID_SIZE] = "", id[MASH_STORE_CASE_ID_SIZE];
+	int rc, src;
+
+	rc = sq_prep(be,
+	             "SELECT case_id, nhs_number, given_name, family_name,"
+	             " date_of_birth, postcode, sex, family_norm,"
+	             " postcode_norm FROM cases WHERE case_id > ?1"
+	             " ORDER BY case_id LIMIT 1",
+	             &s);
+	if (rc == MASH_OK)
+		rc = sq_prep(be,
+		             "UPDATE cases SET nhs_number = ?2,"
+		             " date_of_birth = ?3, family_norm = ?4,"
+		             " postcode_norm = ?5, identity = ?6,"
+		             " given_name = NULL, family_name = NULL,"
+		             " postcode = NULL, sex = NULL WHERE case_id = ?1",
+		             &u);
+	while (rc == MASH_OK) {
+		sqlite3_bind_text(s, 1, last, -1, SQLITE_STATIC);
+		src = sqlite3_step(s);
+		if (src == SQLITE_DONE)
+			break;
+		if (src != SQLITE_ROW) {
+			rc = sq_fail(be, src, "atrest migration read");
+			break;
+		}
+		sq_col_text(s, 0, id, sizeof(id));
+		rc = seal_case(be, s, u, id);
+		sq_stmt_done(s);
+		(void)mash_strlcpy(last, id, sizeof(last));
+		(*count)++;
+	}
+	sq_stmt_done(s);
+	return rc;
+}
+
 /* Seal what a store written without keys holds in clear. */
 static int
 migrate(struct mash_store_be *be, uint64_t *rows)
 {
 	int rc;
 
-	rc = seal_column(be,
-	                 "SELECT seq, envelope, agency, event_id FROM events"
-	                 " WHERE seq > ?1 ORDER BY seq LIMIT 1",
-	                 "UPDATE events SET envelope = ?1 WHERE seq = ?2",
-	                 "events.envelope", rows);
+	rc = seal_cases(be, rows);
+	if (rc != MASH_OK)
+		return rc;
+
+	rc = sq_seal_column(be,
+	                    "SELECT seq, envelope, agency, event_id FROM events"
+	                    " WHERE seq > ?1 ORDER BY seq LIMIT 1",
+	                    "UPDATE events SET envelope = ?1 WHERE seq = ?2",
+	                    "events.envelope", rows);
 	if (rc == MASH_OK)
-		rc =
-		    seal_column(be,
-		                "SELECT seq, payload, agency, event_id FROM"
-		                " events WHERE seq > ?1 ORDER BY seq LIMIT 1",
-		                "UPDATE events SET payload = ?1 WHERE seq = ?2",
-		                "events.payload", rows);
+		rc = sq_seal_column(
+		    be,
+		    "SELECT seq, payload, agency, event_id FROM"
+		    " events WHERE seq > ?1 ORDER BY seq LIMIT 1",
+		    "UPDATE events SET payload = ?1 WHERE seq = ?2",
+		    "events.payload", rows);
 	if (rc == MASH_OK)
-		rc = seal_column(
+		rc = sq_seal_column(
 		    be,
 		    "SELECT id, bytes, agency,"
 		    " received_at || '.' || orig_len FROM quarantine"
 		    " WHERE id > ?1 ORDER BY id LIMIT 1",
 		    "UPDATE quarantine SET bytes = ?1 WHERE id = ?2",
 		    "quarantine.bytes", rows);
+	if (rc == MASH_OK)
+		rc = sq_seal_column(
+		    be,
+		    "SELECT id, bytes, topic, held_type FROM outbox"
+		    " WHERE id > ?1 AND held_type IS NOT NULL"
+		    " ORDER BY id LIMIT 1",
+		    "UPDATE outbox SET bytes = ?1 WHERE id = ?2", "outbox.held",
+		    rows);
 	return rc;
 }
+
+/* The store keeps its wrapped keys in meta, in hex. */
+static int
+store_keys_get(struct mash_store_be *be, uint8_t *wrapped, size_t *len)
+{
+	char *stored = NULL;
+	int rc;
+
+	rc = sq_meta_get(be, META_KEYS, &stored);
+	if (rc == MASH_OK && OPENSSL_hexstr2buf_ex(wrapped, MASH_ATREST_WRAPPED,
+	                                           len, stored, '\0') != 1)
+		rc = MASH_ERR_DECODE;
+	mash_free(stored);
+	return rc;
+}
+
+static int
+store_keys_put(struct mash_store_be *be, const uint8_t *wrapped, size_t len)
+{
+	char hex[2 * MASH_ATREST_WRAPPED + 1];
+
+	if (len != MASH_ATREST_WRAPPED)
+		return MASH_ERR_INVAL;
+	mash_hex(wrapped, len, hex);
+	return sq_meta_set(be, META_KEYS, hex);
+}
+
+static const struct sq_keyring store_ring = {
+    .what = "store",
+    .get = store_keys_get,
+    .put = store_keys_put,
+    .migrate = migrate,
+};
 
 int
 sq_unlock(struct mash_store_be *be, const uint8_t *kek)
 {
+	return sq_unlock_ring(be, kek, &store_ring);
+}
+
+int
+sq_unlock_ring(struct mash_store_be *be, const uint8_t *kek,
+               const struct sq_keyring *ring)
+{
 	uint8_t wrapped[MASH_ATREST_WRAPPED];
-	char hex[2 * MASH_ATREST_WRAPPED + 1], *stored = NULL;
 	struct mash_atrest *k = NULL;
 	uint64_t rows = 0;
 	size_t len = 0;
 	int rc;
 
-	if (be == NULL || kek == NULL)
+	if (be == NULL || kek == NULL || ring == NULL)
 		return MASH_ERR_INVAL;
 	if (be->atrest != NULL || be->in_tx)
 		return MASH_ERR_STATE;
-	rc = sq_meta_get(be, META_KEYS, &stored);
+	rc = ring->get(be, wrapped, &len);
 	if (rc == MASH_OK) {
-		rc = MASH_ERR_DECODE;
-		if (OPENSSL_hexstr2buf_ex(wrapped, sizeof(wrapped), &len,
-		                          stored, '\0') == 1)
-			rc = mash_atrest_unwrap(kek, wrapped, len, &k);
+		rc = mash_atrest_unwrap(kek, wrapped, len, &k);
 		if (rc == MASH_OK) {
 			be->atrest = k;
 			be->sealed = 1;
@@ -215,14 +348,13 @@ sq_unlock(struct mash_store_be *be, const uint8_t *kek)
 		rc = mash_atrest_wrap(k, kek, wrapped);
 	if (rc != MASH_OK)
 		goto out;
-	mash_hex(wrapped, sizeof(wrapped), hex);
 	rc = sq_begin(be);
 	if (rc != MASH_OK)
 		goto out;
 	be->atrest = k;
-	rc = migrate(be, &rows);
+	rc = ring->migrate(be, &rows);
 	if (rc == MASH_OK)
-		rc = sq_meta_set(be, META_KEYS, hex);
+		rc = ring->put(be, wrapped, sizeof(wrapped));
 	if (rc == MASH_OK)
 		rc = sq_commit(be);
 	else
@@ -238,11 +370,10 @@ sq_unlock(struct mash_store_be *be, const uint8_t *kek)
 	if (rows > 0)
 		(void)sq_exec(be, "PRAGMA wal_checkpoint(TRUNCATE);",
 		              "atrest checkpoint");
-	mash_info("store: encrypted at rest from now on (%llu values sealed "
+	mash_info("%s: encrypted at rest from now on (%llu values sealed "
 	          "in place)",
-	          (unsigned long long)rows);
+	          ring->what, (unsigned long long)rows);
 out:
-	mash_free(stored);
 	mash_atrest_free(k);
 	return rc;
 }

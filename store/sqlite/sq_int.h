@@ -148,7 +148,7 @@ int sq_pragma_int(struct mash_store_be *st, const char *sql, int64_t *out);
  * store has no keys, else a sealed copy (*owned, mash_free); MASH_ERR_DENIED
  * for a sealed store not unlocked. sq_unseal replaces *val (mash_malloc'd)
  * by its clear value; MASH_ERR_TAMPERED if it does not open. */
-#define SQ_WHERE_MAX (32u + MASH_MAX_AGENCY + MASH_MAX_ID)
+#define SQ_WHERE_MAX (32u + MASH_MAX_TOPIC + MASH_MAX_ID)
 int sq_atrest_detect(struct mash_store_be *be);
 int sq_where(char *buf, size_t n, const char *col, const char *a,
              const char *b);
@@ -157,6 +157,51 @@ int sq_seal(struct mash_store_be *be, const char *where, const uint8_t *in,
 int sq_unseal(struct mash_store_be *be, const char *where, uint8_t **val,
               size_t *len);
 int sq_unlock(struct mash_store_be *be, const uint8_t *kek);
+/* Where a file keeps its wrapped keys and what its first unlock seals:
+ * the store (meta, sq_atrest.c) and an agent's outbox each have one. */
+struct sq_keyring {
+	const char *what; /* for the log: "store", "outbox" */
+	/* MASH_OK and wrapped[0..*len), or MASH_ERR_NOT_FOUND: no keys. */
+	int (*get)(struct mash_store_be *be, uint8_t *wrapped, size_t *len);
+	int (*put)(struct mash_store_be *be, const uint8_t *wrapped,
+	           size_t len);
+	int (*migrate)(struct mash_store_be *be, uint64_t *rows);
+};
+int sq_unlock_ring(struct mash_store_be *be, const uint8_t *kek,
+                   const struct sq_keyring *ring);
+/* Seal one blob column in place: sel (?1 = last rowid) yields rowid,
+ * blob and two place parts, one row at a time; upd sets ?1 at rowid ?2. */
+int sq_seal_column(struct mash_store_be *be, const char *sel, const char *upd,
+                   const char *col, uint64_t *count);
+
+/* A case's identity at rest (sq_identity.c). Fields in order: */
+enum {
+	SQ_ID_NHS,
+	SQ_ID_GIVEN,
+	SQ_ID_FAMILY,
+	SQ_ID_DOB,
+	SQ_ID_POSTCODE,
+	SQ_ID_SEX,
+	SQ_ID_FIELDS
+};
+enum sq_mac_kind { SQ_MAC_NHS, SQ_MAC_FAMILY, SQ_MAC_DOB, SQ_MAC_POSTCODE };
+/* 1: linkage runs on MACs and identities are sealed; 0: in clear; -1: the
+ * store has keys but was not unlocked (logged). */
+int sq_link_keyed(struct mash_store_be *be);
+/* With keys, replace the linkage value val (not empty) by its MAC. */
+int sq_link_mac(struct mash_store_be *be, enum sq_mac_kind kind, char *val,
+                size_t valsz);
+/* Seal f (NULL: absent) as case_id's identity; *out: mash_free. */
+int sq_identity_seal(struct mash_store_be *be, const char *case_id,
+                     const char *const f[SQ_ID_FIELDS], uint8_t **out,
+                     size_t *outlen);
+/* Open case_id's identity into f (each mash_strdup'd or NULL). */
+int sq_identity_open(struct mash_store_be *be, const char *case_id,
+                     const uint8_t *in, size_t len, char *f[SQ_ID_FIELDS]);
+void sq_identity_clear(char *f[SQ_ID_FIELDS]);
+/* Add the fields of add that case_id's identity lacks. */
+int sq_identity_fill(struct mash_store_be *be, const char *case_id,
+                     const char *const add[SQ_ID_FIELDS]);
 int sq_is_sealed(struct mash_store_be *be);
 
 int sq_open_file(const char *path, struct mash_store_be **out);

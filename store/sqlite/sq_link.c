@@ -40,12 +40,20 @@ norm_nhs(const char *s, char out[11])
 	return MASH_OK;
 }
 
-/* The subject after checking and normalising. Empty string = absent. */
+/* The subject after checking and normalising. Empty string = absent.
+ * With store keys (sq_identity.c) the four linkage values are replaced by
+ * their MACs before any lookup: every rule below compares for equality,
+ * which MACs keep. keyed: that happened; the clear subject is then kept
+ * only in the sealed identity (ident). */
 struct norm_subject {
-	char nhs[11];
+	char nhs[MASH_ATREST_MAC_HEX];
 	char family[MASH_MAX_SHORT + 1];
 	char postcode[MASH_MAX_SHORT + 1];
+	char dobbuf[MASH_ATREST_MAC_HEX];
 	const char *dob;
+	int keyed;
+	char clear_nhs[11];
+	const char *ident[SQ_ID_FIELDS];
 };
 
 static int
@@ -99,6 +107,50 @@ normalise_subject(const struct mash_store_subject *s, struct norm_subject *n)
 	return MASH_OK;
 }
 
+/* With store keys: keep the clear subject for the sealed identity, and
+ * link on the MACs of its linkage values. */
+static int
+key_subject(struct mash_store_be *st, const struct mash_store_subject *s,
+            struct norm_subject *n)
+{
+	int rc, k = sq_link_keyed(st);
+
+	if (k < 0)
+		return MASH_ERR_DENIED;
+	if (k == 0)
+		return MASH_OK;
+	n->keyed = 1;
+	(void)mash_strlcpy(n->clear_nhs, n->nhs, sizeof(n->clear_nhs));
+	n->ident[SQ_ID_NHS] = n->clear_nhs[0] != '\0' ? n->clear_nhs : NULL;
+	n->ident[SQ_ID_GIVEN] = present(s->given_name) ? s->given_name : NULL;
+	n->ident[SQ_ID_FAMILY] =
+	    present(s->family_name) ? s->family_name : NULL;
+	n->ident[SQ_ID_DOB] = n->dob;
+	n->ident[SQ_ID_POSTCODE] = present(s->postcode) ? s->postcode : NULL;
+	n->ident[SQ_ID_SEX] = present(s->sex) ? s->sex : NULL;
+	rc = sq_link_mac(st, SQ_MAC_NHS, n->nhs, sizeof(n->nhs));
+	if (rc == MASH_OK)
+		rc = sq_link_mac(st, SQ_MAC_FAMILY, n->family,
+		                 sizeof(n->family));
+	if (rc == MASH_OK)
+		rc = sq_link_mac(st, SQ_MAC_POSTCODE, n->postcode,
+		                 sizeof(n->postcode));
+	if (rc == MASH_OK && n->dob != NULL) {
+		(void)mash_strlcpy(n->dobbuf, n->dob, sizeof(n->dobbuf));
+		rc = sq_link_mac(st, SQ_MAC_DOB, n->dobbuf, sizeof(n->dobbuf));
+		n->dob = n->dobbuf;
+	}
+	return rc;
+}
+
+/* What the display columns get: the value in a clear store, NULL when
+ * the identity is sealed. */
+static const char *
+shown(const struct norm_subject *n, const char *v)
+{
+	return n->keyed ? NULL : v;
+}
+
 /* Look up one case id by a single text key (S_CASE_BY_NHS). */
 static int
 case_by_key(struct mash_store_be *st, enum stmt_id id, const char *key,
@@ -145,11 +197,11 @@ case_fill(struct mash_store_be *st, const char *case_id,
 	if (rc != MASH_OK)
 		goto out;
 	if (sq_bind_text_or_null(q, 1, n->nhs) ||
-	    sq_bind_text_or_null(q, 2, s->given_name) ||
-	    sq_bind_text_or_null(q, 3, s->family_name) ||
+	    sq_bind_text_or_null(q, 2, shown(n, s->given_name)) ||
+	    sq_bind_text_or_null(q, 3, shown(n, s->family_name)) ||
 	    sq_bind_text_or_null(q, 4, n->dob) ||
-	    sq_bind_text_or_null(q, 5, s->postcode) ||
-	    sq_bind_text_or_null(q, 6, s->sex) ||
+	    sq_bind_text_or_null(q, 5, shown(n, s->postcode)) ||
+	    sq_bind_text_or_null(q, 6, shown(n, s->sex)) ||
 	    sq_bind_text_or_null(q, 7, n->family) ||
 	    sq_bind_text_or_null(q, 8, n->postcode) ||
 	    sqlite3_bind_text(q, 9, case_id, -1, SQLITE_STATIC)) {
@@ -158,6 +210,8 @@ case_fill(struct mash_store_be *st, const char *case_id,
 	}
 	src = sqlite3_step(q);
 	rc = src == SQLITE_DONE ? MASH_OK : sq_fail(st, src, "case fill");
+	if (rc == MASH_OK && n->keyed)
+		rc = sq_identity_fill(st, case_id, n->ident);
 out:
 	sq_stmt_done(q);
 	return rc;
@@ -334,22 +388,31 @@ case_insert(struct mash_store_be *st, const char *case_id,
             const struct mash_store_subject *s, const struct norm_subject *n)
 {
 	sqlite3_stmt *q = NULL;
+	uint8_t *ident = NULL;
+	size_t ilen = 0;
 	int rc;
 	int src;
 
+	if (n->keyed) {
+		rc = sq_identity_seal(st, case_id, n->ident, &ident, &ilen);
+		if (rc != MASH_OK)
+			goto out;
+	}
 	rc = sq_stmt(st, S_CASE_INSERT, &q);
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_bind_text(q, 1, case_id, -1, SQLITE_STATIC) ||
 	    sq_bind_text_or_null(q, 2, n->nhs) ||
-	    sq_bind_text_or_null(q, 3, s->given_name) ||
-	    sq_bind_text_or_null(q, 4, s->family_name) ||
+	    sq_bind_text_or_null(q, 3, shown(n, s->given_name)) ||
+	    sq_bind_text_or_null(q, 4, shown(n, s->family_name)) ||
 	    sq_bind_text_or_null(q, 5, n->dob) ||
-	    sq_bind_text_or_null(q, 6, s->postcode) ||
-	    sq_bind_text_or_null(q, 7, s->sex) ||
+	    sq_bind_text_or_null(q, 6, shown(n, s->postcode)) ||
+	    sq_bind_text_or_null(q, 7, shown(n, s->sex)) ||
 	    sq_bind_text_or_null(q, 8, n->family) ||
 	    sq_bind_text_or_null(q, 9, n->postcode) ||
-	    sqlite3_bind_int64(q, 10, mash_clock_now(st->clock))) {
+	    sqlite3_bind_int64(q, 10, mash_clock_now(st->clock)) ||
+	    (ident != NULL ? sq_bind_blob(q, 11, ident, ilen)
+	                   : sqlite3_bind_null(q, 11))) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "case bind");
 		goto out;
 	}
@@ -357,6 +420,7 @@ case_insert(struct mash_store_be *st, const char *case_id,
 	rc = src == SQLITE_DONE ? MASH_OK : sq_fail(st, src, "case insert");
 out:
 	sq_stmt_done(q);
+	mash_free(ident);
 	return rc;
 }
 
@@ -405,6 +469,8 @@ case_link(struct mash_store_be *st, const struct mash_store_subject *s,
 	if (st == NULL || s == NULL || case_id == NULL)
 		goto out;
 	rc = normalise_subject(s, &n);
+	if (rc == MASH_OK)
+		rc = key_subject(st, s, &n);
 	if (rc != MASH_OK)
 		goto out;
 	/* 1. exact on a valid NHS number */
@@ -498,14 +564,20 @@ int
 sq_case_find_nhs(struct mash_store_be *st, const char *nhs,
                  char case_id[MASH_STORE_CASE_ID_SIZE])
 {
-	char n[11];
-	int rc;
+	char n[MASH_ATREST_MAC_HEX];
+	int rc, k;
 
 	if (case_id != NULL)
 		case_id[0] = '\0';
 	if (st == NULL || nhs == NULL || case_id == NULL)
 		return MASH_ERR_INVAL;
 	rc = norm_nhs(nhs, n);
+	if (rc != MASH_OK)
+		return rc;
+	k = sq_link_keyed(st);
+	if (k < 0)
+		return MASH_ERR_DENIED;
+	rc = sq_link_mac(st, SQ_MAC_NHS, n, sizeof(n));
 	if (rc != MASH_OK)
 		return rc;
 	return case_by_key(st, S_CASE_BY_NHS, n, case_id);

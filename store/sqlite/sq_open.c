@@ -89,6 +89,9 @@ static const char *const migrations[] = {
      * mashd seals them (sq_outbox_release); NULL = ready. */
     ("ALTER TABLE outbox ADD COLUMN held_type TEXT;"
      "CREATE INDEX outbox_held ON outbox(id) WHERE held_type IS NOT NULL;"),
+    /* 3 -> 4: a case's identity sealed in one blob when the store is
+     * encrypted at rest (issue 28, sq_identity.c); NULL in clear stores. */
+    "ALTER TABLE cases ADD COLUMN identity BLOB;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

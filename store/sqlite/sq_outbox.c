@@ -18,6 +18,8 @@ outbox_insert(struct mash_store_be *st, const char *topic,
               int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
+	char where[SQ_WHERE_MAX];
+	uint8_t *owned = NULL;
 	int rc = MASH_ERR_INVAL;
 	int src;
 
@@ -33,6 +35,18 @@ outbox_insert(struct mash_store_be *st, const char *topic,
 	rc = MASH_ERR_TOO_BIG;
 	if (len > MASH_STORE_MAX_OUTBOX_BYTES)
 		goto out;
+	/* A held payload waits in clear for its recipient's encryption key
+	 * (issue 25): at rest it is sealed like an event. Ready messages
+	 * are sealed to their recipient already. */
+	if (held_type != NULL) {
+		rc = sq_where(where, sizeof(where), "outbox.held", topic,
+		              held_type);
+		if (rc == MASH_OK)
+			rc = sq_seal(st, where, bytes, len, &owned, &bytes,
+			             &len);
+		if (rc != MASH_OK)
+			goto out;
+	}
 	rc = sq_stmt(st, held_type != NULL ? S_OUTBOX_HOLD : S_OUTBOX_ADD, &s);
 	if (rc != MASH_OK)
 		goto out;
@@ -54,6 +68,7 @@ outbox_insert(struct mash_store_be *st, const char *topic,
 	rc = MASH_OK;
 out:
 	sq_stmt_done(s);
+	mash_free(owned);
 	return rc;
 }
 
@@ -94,6 +109,7 @@ outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
 	struct mash_store_outbox_list *l = NULL;
 	struct mash_store_outbox_row *nv, *r;
 	sqlite3_stmt *s = NULL;
+	char where[SQ_WHERE_MAX];
 	size_t cap = 0;
 	int rc = MASH_ERR_INVAL;
 	int src;
@@ -133,6 +149,14 @@ outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
 		if (rc != MASH_OK)
 			goto out;
 		l->n++;
+		if (r->held_type[0] != '\0') {
+			rc = sq_where(where, sizeof(where), "outbox.held",
+			              r->topic, r->held_type);
+			if (rc == MASH_OK)
+				rc = sq_unseal(st, where, &r->bytes, &r->len);
+			if (rc != MASH_OK)
+				goto out;
+		}
 	}
 	if (src != SQLITE_DONE) {
 		rc = sq_fail(st, src, "outbox pending");

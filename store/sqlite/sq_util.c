@@ -37,10 +37,10 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_CASE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE case_id = ?"
                       " ORDER BY occurred_at, seq",
     [S_CASE_EXISTS] = "SELECT 1 FROM cases WHERE case_id = ?",
-    [S_CASE_INSERT] =
-        "INSERT INTO cases (case_id, nhs_number, given_name,"
-        " family_name, date_of_birth, postcode, sex, family_norm,"
-        " postcode_norm, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [S_CASE_INSERT] = "INSERT INTO cases (case_id, nhs_number, given_name,"
+                      " family_name, date_of_birth, postcode, sex, family_norm,"
+                      " postcode_norm, created_at, identity)"
+                      " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [S_CASE_BY_NHS] = "SELECT case_id FROM cases WHERE nhs_number = ?",
     [S_CASE_BY_DEMOGRAPHICS] =
         "SELECT case_id, nhs_number FROM cases WHERE family_norm = ?"
@@ -62,8 +62,8 @@ static const char *const stmt_sql[S__COUNT] = {
                     " postcode_norm = COALESCE(postcode_norm, ?)"
                     " WHERE case_id = ?",
     [S_CASE_GET] = "SELECT case_id, nhs_number, given_name, family_name,"
-                   " date_of_birth, postcode, sex, created_at FROM cases"
-                   " WHERE case_id = ?",
+                   " date_of_birth, postcode, sex, created_at, identity"
+                   " FROM cases WHERE case_id = ?",
     [S_CASE_AGENCIES] = "SELECT DISTINCT agency FROM events"
                         " WHERE case_id = ? ORDER BY agency",
     [S_MATCH_INSERT] = "INSERT OR IGNORE INTO possible_matches (case_a, case_b,"

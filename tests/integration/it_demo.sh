@@ -118,6 +118,36 @@ else
 	done
 	[ "$(grep -c . "$D1.err")" -eq 0 ] ||
 		{ fail "full run: stderr not empty:"; head -20 "$D1.err" >&2; }
+	# At rest (issue 28): no name, NHS number, postcode or summary of the
+	# sample feeds in the store, its WAL or any agent's outbox file, as
+	# `strings` would find them; every one of those files 0600.
+	leaks=$(/usr/bin/python3 - "$SRC/agents/samples" "$D1" <<'PY'
+import csv, glob, os, sys
+samples, demo = sys.argv[1], sys.argv[2]
+needles = set()
+for path in glob.glob(os.path.join(samples, "*.csv")):
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            for k in ("given_name", "family_name", "nhs_number", "postcode"):
+                if row.get(k):
+                    needles.add(row[k])
+            if row.get("summary"):
+                needles.add(row["summary"][:24])
+files = [os.path.join(demo, "mash.db")]
+files += glob.glob(os.path.join(demo, "mash.db-wal"))
+files += glob.glob(os.path.join(demo, "outbox", "*"))
+for p in files:
+    data = open(p, "rb").read()
+    for n in sorted(needles):
+        if n.encode() in data:
+            print("%s holds %r" % (os.path.basename(p), n))
+    if os.stat(p).st_mode & 0o077:
+        print("%s is mode %o" % (p, os.stat(p).st_mode & 0o777))
+if len(needles) < 10 or len(files) < 6:
+    print("checked too little: %d values, %d files" % (len(needles), len(files)))
+PY
+)
+	[ -z "$leaks" ] || fail "full run: at rest: $leaks"
 fi
 assert_no_process_left "$D1" "full run"
 

@@ -97,4 +97,44 @@ says "is encrypted at rest: set store_key_file"
 # The right key still opens it.
 config "$T/store.key"
 expect 0 "$B/mashd" --config "$T/mashd.cfg" --check
+
+# An agent's outbox: the same rules for agent.outbox.key_file.
+"$B/mashctl" keygen --signer police --key-id k1 --out "$T/keys-police" >/dev/null 2>&1
+"$B/mashctl" trust add --store "$T/trust" --signer police --key-id k1 \
+  --pub "$T/keys-police/k1.pub.pem" >/dev/null 2>&1
+: >"$T/feed.csv"
+agent_config() { # agent_config KEYFILE (empty: none)
+  local k=""
+  [ -z "$1" ] || k="key_file = \"$1\";"
+  cat >"$T/agent.cfg" <<CFG
+agent = {
+  mqtt = { uri = "tcp://127.0.0.1:1"; client_id = "a"; insecure = true; };
+  signer = { key_id = "k1"; key_file = "$T/keys-police/k1.key.pem"; };
+  receipts = { trust_store = "$T/trust"; };
+  outbox = { path = "$T/outbox.db"; $k };
+  timeouts = { connect_ms = 300; };
+};
+CFG
+}
+AGENT=("$B/mash-agent" --config "$T/agent.cfg" --agency police --input "$T/feed.csv")
+agent_config "$T/gone.key"
+expect 2 "${AGENT[@]}"
+says "agent.outbox.key_file: key file $T/gone.key: No such file"
+agent_config "$T/open.key"
+expect 2 "${AGENT[@]}"
+says "mode 0644"
+[ ! -e "$T/outbox.db" ] || fail "a refused key file left an outbox behind"
+"$B/mashctl" key new --out "$T/police.key" >/dev/null 2>&1
+agent_config "$T/police.key"
+set +e; timeout 30 "$B/mash-agent" --config "$T/agent.cfg" --agency police \
+  --input "$T/feed.csv" >/dev/null 2>"$T/err"; set -e
+[ "$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM mash_outbox_keys").fetchone()[0])' "$T/outbox.db")" = 1 ] ||
+  fail "the agent did not encrypt its outbox: $(cat "$T/err")"
+[ "$(stat -c %a "$T/outbox.db")" = 600 ] || fail "outbox.db is $(stat -c %a "$T/outbox.db")"
+agent_config ""
+expect 2 "${AGENT[@]}"
+says "encrypted at rest: set agent.outbox.key_file"
+agent_config "$T/other.key"
+expect 2 "${AGENT[@]}"
+says "agent.outbox.key_file is not its key"
 echo "it_store_key: OK"
