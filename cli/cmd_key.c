@@ -1,33 +1,50 @@
 /*
- * cmd_key.c - mashctl key new --out FILE: the store's key-encryption key
- * (issue 28, crypto/atrest.h), the file mashd's store_key_file names.
- * Rotation (key rotate) is the next part of issue 28.
+ * cmd_key.c - the store's key-encryption key (issue 28, crypto/atrest.h),
+ * the file mashd's store_key_file names:
+ *   mashctl key new --out FILE
+ *   mashctl key rotate --db STORE --key FILE --new-key FILE
+ * Rotation re-wraps the store keys under the new KEK (no row rewritten)
+ * and writes a KEY_CHANGE audit record in the same transaction.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
+#include "audit/aud.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "crypto/atrest.h"
+#include "store/store.h"
 
 #define G "key"
 
 static void
 help(FILE *f)
 {
-	fprintf(f, "usage: mashctl key new --out FILE\n"
-	           "Write a new random key-encryption key for mashd's store "
-	           "(store_key_file):\n64 hex digits, mode 0600. An existing "
-	           "file is never overwritten.\nKeep it off the disk that "
-	           "holds the store and its backups.\n"
-	           "exit: 0 ok, 1 failed (file exists, write error), 2 bad "
-	           "usage\n");
+	fprintf(f,
+	        "usage: mashctl key new --out FILE\n"
+	        "       mashctl key rotate --db STORE --key FILE --new-key "
+	        "FILE\n"
+	        "new: write a new random key-encryption key for mashd's "
+	        "store (store_key_file)\nor an agent's outbox "
+	        "(agent.outbox.key_file): 64 hex digits, mode 0600.\nAn "
+	        "existing file is never overwritten. Keep it off the disk "
+	        "that holds the\nstore and its backups.\n"
+	        "rotate: re-wrap the store's keys under --new-key (made with "
+	        "key new) and\nrecord KEY_CHANGE in its audit trail; then "
+	        "point store_key_file at the new\nfile. A running mashd "
+	        "keeps working; it needs the new file when it restarts.\n"
+	        "exit: 0 ok, 1 failed (file exists, store not encrypted, "
+	        "write error),\n2 bad usage or a key file refused\n");
 }
 
-int
-mashctl_key(int argc, char **argv)
+static int
+cmd_new(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"out", required_argument, NULL, 'o'},
@@ -38,18 +55,6 @@ mashctl_key(int argc, char **argv)
 	char why[512];
 	int c, rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? MASHCTL_EXIT_USAGE : MASHCTL_EXIT_OK;
-	}
-	if (strcmp(argv[1], "new") != 0) {
-		mashctl_die(G, "unknown command '%s' (mashctl key --help)",
-		            argv[1]);
-		return MASHCTL_EXIT_USAGE;
-	}
-	argc--;
-	argv++;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -74,8 +79,158 @@ mashctl_key(int argc, char **argv)
 	}
 	printf("%s\n", out);
 	fprintf(stderr,
-	        "mashctl: key: store key written; give it to mashd with "
-	        "store_key_file = \"%s\";\n",
+	        "mashctl: key: key written; give it to mashd with "
+	        "store_key_file = \"%s\"; (or to an agent as "
+	        "agent.outbox.key_file)\n",
 	        out);
 	return MASHCTL_EXIT_OK;
+}
+
+/* Re-wrap and record, all or nothing. */
+static int
+rotate(struct mash_store *st, const uint8_t *new_kek)
+{
+	struct mash_aud *aud = NULL;
+	struct mash_aud_record rec;
+	uint64_t seq = 0;
+	int rc;
+
+	rc = mash_aud_open(st, mash_clock_system(), NULL, &aud);
+	if (rc != MASH_OK)
+		return rc;
+	rc = mash_store_begin(st);
+	if (rc != MASH_OK)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = MASH_AUD_KEY_CHANGE;
+	rec.actor = "mashctl";
+	rec.reason = "store key-encryption key rotated";
+	rec.extra_json = "{\"key\":\"store_key_file\",\"change\":\"rotated\"}";
+	rc = mash_store_rekey(st, new_kek);
+	if (rc == MASH_OK)
+		rc = mash_aud_append(aud, &rec, &seq);
+	if (rc == MASH_OK)
+		rc = mash_store_commit(st);
+	else
+		(void)mash_store_rollback(st);
+	if (rc == MASH_OK)
+		fprintf(stderr,
+		        "mashctl: key: rotated; audit record %llu "
+		        "(KEY_CHANGE)\n",
+		        (unsigned long long)seq);
+out:
+	mash_aud_free(aud);
+	return rc;
+}
+
+static int
+cmd_rotate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"new-key", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *key = NULL, *nkey = NULL, *file;
+	uint8_t old_kek[MASH_ATREST_KEK_LEN], new_kek[MASH_ATREST_KEK_LEN];
+	struct mash_store *st = NULL;
+	struct stat sb;
+	char why[512];
+	int c, rc, ex = MASHCTL_EXIT_USAGE;
+
+	memset(old_kek, 0, sizeof(old_kek));
+	memset(new_kek, 0, sizeof(new_kek));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'n':
+			nkey = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return MASHCTL_EXIT_OK;
+		default:
+			help(stderr);
+			return MASHCTL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || db == NULL || key == NULL || nkey == NULL) {
+		mashctl_die(G, "--db, --key and --new-key are required "
+		               "(mashctl key --help)");
+		goto out;
+	}
+	if (mash_atrest_kek_load(key, old_kek, why, sizeof(why)) != MASH_OK ||
+	    mash_atrest_kek_load(nkey, new_kek, why, sizeof(why)) != MASH_OK) {
+		mashctl_die(G, "%s", why);
+		goto out;
+	}
+	if (CRYPTO_memcmp(old_kek, new_kek, sizeof(old_kek)) == 0) {
+		mashctl_die(G,
+		            "%s holds the same key as %s: make a new one "
+		            "with mashctl key new",
+		            nkey, key);
+		goto out;
+	}
+	/* An existing store only: rotation never creates one. */
+	file = mash_store_url_file(db);
+	if (file != NULL && stat(file, &sb) != 0) {
+		mashctl_die(G, "%s: no such store", db);
+		goto out;
+	}
+	ex = MASHCTL_EXIT_FAIL;
+	rc = mash_store_open(db, &st);
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s: %s", db, mash_strerror(rc));
+		goto out;
+	}
+	if (!mash_store_is_sealed(st)) {
+		mashctl_die(G,
+		            "%s is not encrypted at rest: start mashd with "
+		            "store_key_file first",
+		            db);
+		goto out;
+	}
+	rc = mash_store_unlock(st, old_kek);
+	if (rc == MASH_ERR_DECRYPT) {
+		mashctl_die(G, "%s is not the key of store %s", key, db);
+		ex = MASHCTL_EXIT_USAGE;
+		goto out;
+	}
+	if (rc == MASH_OK)
+		rc = rotate(st, new_kek);
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s: %s (nothing changed)", db,
+		            mash_strerror(rc));
+		goto out;
+	}
+	printf("%s\n", nkey);
+	ex = MASHCTL_EXIT_OK;
+out:
+	OPENSSL_cleanse(old_kek, sizeof(old_kek));
+	OPENSSL_cleanse(new_kek, sizeof(new_kek));
+	mash_store_close(st);
+	return ex;
+}
+
+int
+mashctl_key(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		help(argc < 2 ? stderr : stdout);
+		return argc < 2 ? MASHCTL_EXIT_USAGE : MASHCTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "new") == 0)
+		return cmd_new(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return cmd_rotate(argc - 1, argv + 1);
+	mashctl_die(G, "unknown command '%s' (mashctl key --help)", argv[1]);
+	return MASHCTL_EXIT_USAGE;
 }

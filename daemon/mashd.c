@@ -46,6 +46,7 @@
 #include "daemon/status.h"
 #include "daemon/store_open.h"
 #include "daemon/triggers.h"
+#include "daemon/trust_audit.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
 #include "s47/cal.h"
@@ -307,10 +308,30 @@ reload(struct mashd *d)
 	mash_info("SIGHUP: reloading trust store, policy and directory");
 	c = d->cfg;
 	if (load_trust(c.trust_store, &t) == MASH_OK) {
-		mash_trust_free(d->trust);
-		d->trust = t;
-		mash_info("trust store reloaded (%zu keys)",
-		          mash_trust_count(t));
+		size_t changed = 0;
+		int own = !mash_store_in_tx(d->store) &&
+		          mash_store_begin(d->store) == MASH_OK;
+
+		/* Who may publish changes only with an audit record of it
+		 * (KEY_CHANGE), all of them or none; unauditable, the store
+		 * in force stays. */
+		rc = mashd_trust_audit(d->aud, d->trust, t, &changed);
+		if (own && rc == MASH_OK)
+			rc = mash_store_commit(d->store);
+		else if (own)
+			(void)mash_store_rollback(d->store);
+		if (rc == MASH_OK) {
+			mash_trust_free(d->trust);
+			d->trust = t;
+			mash_info("trust store reloaded (%zu keys, %zu "
+			          "changed)",
+			          mash_trust_count(t), changed);
+		} else {
+			mash_err("trust store reload not audited (%s); the "
+			         "previous one stays",
+			         mash_errname(rc));
+			mash_trust_free(t);
+		}
 	} else {
 		mash_err("trust store reload refused; the previous one stays");
 	}

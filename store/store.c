@@ -337,6 +337,12 @@ mash_store_unlock(struct mash_store *st, const uint8_t *kek)
 }
 
 int
+mash_store_rekey(struct mash_store *st, const uint8_t *new_kek)
+{
+	return OPS(st)->rekey(BE(st), new_kek);
+}
+
+int
 mash_store_is_sealed(struct mash_store *st)
 {
 	return OPS(st)->is_sealed(BE(st));

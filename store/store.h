@@ -566,6 +566,15 @@ int mash_store_meta_get(struct mash_store *st, const char *key, char **out);
  */
 int mash_store_unlock(struct mash_store *st, const uint8_t *kek);
 
+/*
+ * Key rotation: keep the unlocked store keys wrapped under new_kek instead
+ * (64 bytes re-wrapped; no row is rewritten). Inside the caller's
+ * transaction, so that the KEY_CHANGE audit record commits with it; the
+ * old key file no longer opens the store once committed. MASH_OK;
+ * MASH_ERR_STATE (not unlocked, or no transaction); MASH_ERR_STORE.
+ */
+int mash_store_rekey(struct mash_store *st, const uint8_t *new_kek);
+
 /* 1 if the store has keys (values are sealed), 0 if not. */
 int mash_store_is_sealed(struct mash_store *st);
 

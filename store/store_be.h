@@ -91,6 +91,7 @@ struct mash_store_ops {
 	                const char *value);
 	int (*meta_get)(struct mash_store_be *be, const char *key, char **out);
 	int (*unlock)(struct mash_store_be *be, const uint8_t *kek);
+	int (*rekey)(struct mash_store_be *be, const uint8_t *new_kek);
 	int (*is_sealed)(struct mash_store_be *be);
 	int (*aud_init)(struct mash_store_be *be, const char *log_id,
 	                int version, const unsigned char *frontier,

@@ -435,6 +435,31 @@ START_TEST(first_unlock_seals_cases_and_linkage_continues)
 }
 END_TEST
 
+/* Rotation re-wraps the keys: afterwards only the new key file opens the
+ * store, and every sealed value still reads back. */
+START_TEST(rekey_moves_the_store_to_the_new_key)
+{
+	ck_assert_int_eq(mash_store_rekey(st, other_kek), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_OK);
+	ck_assert_int_eq(add_event("police", "E-1"), MASH_OK);
+	ck_assert_int_eq(mash_store_rekey(st, other_kek), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_begin(st), MASH_OK);
+	ck_assert_int_eq(mash_store_rekey(st, other_kek), MASH_OK);
+	ck_assert_int_eq(mash_store_rollback(st), MASH_OK);
+	reopen(); /* rolled back: still the old key */
+	ck_assert_int_eq(mash_store_unlock(st, other_kek), MASH_ERR_DECRYPT);
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_OK);
+	ck_assert_int_eq(mash_store_begin(st), MASH_OK);
+	ck_assert_int_eq(mash_store_rekey(st, other_kek), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(st), MASH_OK);
+	assert_reads_back("police", "E-1"); /* the same data keys */
+	reopen();
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_ERR_DECRYPT);
+	ck_assert_int_eq(mash_store_unlock(st, other_kek), MASH_OK);
+	assert_reads_back("police", "E-1");
+}
+END_TEST
+
 START_TEST(unlock_refuses_misuse)
 {
 	ck_assert_int_eq(mash_store_unlock(st, NULL), MASH_ERR_INVAL);
@@ -459,6 +484,7 @@ suite(void)
 	tcase_add_test(tc, sealed_value_moved_to_another_row_is_tampering);
 	tcase_add_test(tc, sealed_store_links_by_mac_and_keeps_identity_sealed);
 	tcase_add_test(tc, first_unlock_seals_cases_and_linkage_continues);
+	tcase_add_test(tc, rekey_moves_the_store_to_the_new_key);
 	tcase_add_test(tc, unlock_refuses_misuse);
 	suite_add_tcase(s, tc);
 	return s;

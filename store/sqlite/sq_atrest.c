@@ -379,6 +379,24 @@ out:
 }
 
 int
+sq_rekey(struct mash_store_be *be, const uint8_t *new_kek)
+{
+	uint8_t wrapped[MASH_ATREST_WRAPPED];
+	int rc;
+
+	if (be == NULL || new_kek == NULL)
+		return MASH_ERR_INVAL;
+	/* Unlocked (the keys to re-wrap), inside the caller's transaction
+	 * (with the KEY_CHANGE record that says so). */
+	if (be->atrest == NULL || !be->in_tx)
+		return MASH_ERR_STATE;
+	rc = mash_atrest_wrap(be->atrest, new_kek, wrapped);
+	if (rc == MASH_OK)
+		rc = store_keys_put(be, wrapped, sizeof(wrapped));
+	return rc;
+}
+
+int
 sq_is_sealed(struct mash_store_be *be)
 {
 	return be != NULL ? be->sealed : 0;

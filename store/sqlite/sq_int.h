@@ -157,6 +157,7 @@ int sq_seal(struct mash_store_be *be, const char *where, const uint8_t *in,
 int sq_unseal(struct mash_store_be *be, const char *where, uint8_t **val,
               size_t *len);
 int sq_unlock(struct mash_store_be *be, const uint8_t *kek);
+int sq_rekey(struct mash_store_be *be, const uint8_t *new_kek);
 /* Where a file keeps its wrapped keys and what its first unlock seals:
  * the store (meta, sq_atrest.c) and an agent's outbox each have one. */
 struct sq_keyring {

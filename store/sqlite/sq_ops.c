@@ -44,6 +44,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .meta_set = sq_meta_set,
     .meta_get = sq_meta_get,
     .unlock = sq_unlock,
+    .rekey = sq_rekey,
     .is_sealed = sq_is_sealed,
     .aud_init = sq_aud_init,
     .aud_state_get = sq_aud_state_get,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker-adapters/mq.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/mem.h"
@@ -23,6 +24,7 @@
 #include "crypto/trust.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
+#include "support/store_sql.h"
 
 static struct mash_mashd_fx *fx;
 
@@ -522,6 +524,21 @@ START_TEST(two_daemons_split_a_shared_subscription_without_duplicates)
 }
 END_TEST
 
+/* KEY_CHANGE records in mashd's audit trail for signer's key and change. */
+static int64_t
+key_changes(const char *signer, const char *change)
+{
+	char sql[512];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "SELECT count(*) FROM audit_log WHERE type ="
+	               " 'KEY_CHANGE' AND actor = 'mashd' AND"
+	               " json_extract(record, '$.extra.signer') = '%s' AND"
+	               " json_extract(record, '$.extra.change') = '%s'",
+	               signer, change);
+	return mash_test_sql_file_i64(fx->db, sql);
+}
+
 START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 {
 	Mash__V1__AgencyEvent *ev;
@@ -540,7 +557,7 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__REJECTED);
 	mash_mashd_fx_receipt_free(r);
-	/* Trust it and reload: accepted. */
+	/* Trust it and reload: accepted, and the change is audited. */
 	ck_assert_int_eq(mash_trust_add_key(fx->trust, "yot", "k1", k, NULL, 0),
 	                 MASH_OK);
 	kill(fx->mashd, SIGHUP);
@@ -550,6 +567,7 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__ACCEPTED);
 	mash_mashd_fx_receipt_free(r);
+	ck_assert_int_eq(key_changes("yot", "added"), 1);
 	/* A malformed store is refused; the loaded one stays in force. */
 	snprintf(bad, sizeof(bad), "%s/police/broken.pub.pem", fx->trust);
 	ck_assert_int_eq(mash_test_write_file(bad, "not a key", 9), 0);
@@ -561,6 +579,25 @@ START_TEST(sighup_reloads_trust_store_and_refuses_a_bad_one)
 	r = receipt();
 	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__DUPLICATE);
 	mash_mashd_fx_receipt_free(r);
+	ck_assert_int_eq(key_changes("yot", "added"), 1);
+	free(env);
+	mash_mashd_fx_event_free(ev);
+	/* Revoked while mashd runs: after SIGHUP a new event signed with
+	 * that key is refused, and the revocation is audited. */
+	ck_assert_int_eq(unlink(bad), 0);
+	ck_assert_int_eq(mash_trust_revoke(fx->trust, "yot", "k1",
+	                                   mash_clock_system(), NULL, 0),
+	                 MASH_OK);
+	kill(fx->mashd, SIGHUP);
+	mash_test_sleep_ms(500);
+	ev = mash_mashd_fx_event("yot", "99999999-9999-4999-8999-999999999999");
+	env = mash_mashd_fx_seal(k, "yot", "k1", &ev->base, &len);
+	ck_assert_int_eq(
+	    mash_mashd_fx_publish(fx, "mash/v1/events/yot", env, len), 0);
+	r = receipt();
+	ck_assert_int_eq(r->status, MASH__V1__RECEIPT__STATUS__REJECTED);
+	mash_mashd_fx_receipt_free(r);
+	ck_assert_int_eq(key_changes("yot", "revoked"), 1);
 	free(env);
 	mash_key_free(k);
 	mash_mashd_fx_event_free(ev);

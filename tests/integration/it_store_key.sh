@@ -98,6 +98,28 @@ says "is encrypted at rest: set store_key_file"
 config "$T/store.key"
 expect 0 "$B/mashd" --config "$T/mashd.cfg" --check
 
+# Rotation: the store moves to a new key file in one audited step; the
+# old file no longer opens it, and the audit trail still verifies.
+"$B/mashctl" key new --out "$T/store2.key" >/dev/null 2>&1
+expect 2 "$B/mashctl" key rotate --db "$T/mash.db" --key "$T/other.key" --new-key "$T/store2.key"
+says "$T/other.key is not the key of store"
+expect 2 "$B/mashctl" key rotate --db "$T/mash.db" --key "$T/store.key" --new-key "$T/store.key"
+says "same key"
+expect 2 "$B/mashctl" key rotate --db "$T/nope.db" --key "$T/store.key" --new-key "$T/store2.key"
+says "no such store"
+[ ! -e "$T/nope.db" ] || fail "key rotate created a store"
+[ "$(sums)" = "$before" ] || fail "a refused rotation changed the store"
+expect 0 "$B/mashctl" key rotate --db "$T/mash.db" --key "$T/store.key" --new-key "$T/store2.key"
+says "(KEY_CHANGE)"
+config "$T/store.key"
+expect 2 "$B/mashd" --config "$T/mashd.cfg" --check
+says "not the key of store"
+config "$T/store2.key"
+expect 0 "$B/mashd" --config "$T/mashd.cfg" --check
+expect 0 "$B/mashctl" audit verify --db "$T/mash.db" --trust "$T/trust"
+n=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM audit_log WHERE type = '"'"'KEY_CHANGE'"'"' AND actor = '"'"'mashctl'"'"'").fetchone()[0])' "$T/mash.db")
+[ "$n" = 1 ] || fail "want one KEY_CHANGE record for the rotation, got $n"
+
 # An agent's outbox: the same rules for agent.outbox.key_file.
 "$B/mashctl" keygen --signer police --key-id k1 --out "$T/keys-police" >/dev/null 2>&1
 "$B/mashctl" trust add --store "$T/trust" --signer police --key-id k1 \
