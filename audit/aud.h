@@ -76,9 +76,12 @@ enum mash_aud_type {
 	 * give it to (sharing-policy.md rule 8, issue 26): refused, the
 	 * ordinary view shown; reason = the reason the requester gave */
 	MASH_AUD_BREAK_GLASS_REFUSED = 19,
+	/* an operator read a quarantined message's bytes (mashctl
+	 * quarantine show, issue 28): actor who, extra the id */
+	MASH_AUD_QUARANTINE_READ = 20,
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
-#define MASH_AUD_TYPE_MAX MASH_AUD_BREAK_GLASS_REFUSED
+#define MASH_AUD_TYPE_MAX MASH_AUD_QUARANTINE_READ
 
 /* The fields of a decision one rule decided ("by_rule", version 2): which
  * rule shared, and which withheld, each field (issue 26). */

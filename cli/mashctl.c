@@ -17,7 +17,9 @@ static const struct {
 	const char *usage;
 } groups[] = {
     {"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
-    {"key", mashctl_key, "key new --out FILE (the store's key-encryption key)"},
+    {"quarantine", mashctl_quarantine,
+     "quarantine list|show|purge --db STORE [--key FILE] ..."},
+    {"key", mashctl_key, "key new|rotate ... (the store's key-encryption key)"},
     {"trust", mashctl_trust,
      "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},
     {"envelope", mashctl_envelope,

@@ -77,6 +77,7 @@ static const struct key keys[] = {
     S("audit.log_id", audit_log_id),
     I("audit.checkpoint_every_records", audit_checkpoint_every_records, 0,
       1000000000),
+    I("quarantine.retention_days", quarantine_retention_days, 0, 36500),
     I("audit.checkpoint_every_ms", audit_checkpoint_every_ms, 0,
       86400000LL * 31),
 };
@@ -110,6 +111,7 @@ mashd_config_defaults(struct mashd_config *c)
 	mash_strlcpy(c->audit_log_id, "mash-audit", sizeof(c->audit_log_id));
 	c->audit_checkpoint_every_records = 1000;
 	c->audit_checkpoint_every_ms = 60000;
+	c->quarantine_retention_days = 30;
 }
 
 static const struct key *

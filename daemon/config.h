@@ -66,6 +66,8 @@ struct mashd_config {
 	char audit_log_id[MASHD_CFG_MAX_STR];
 	int64_t audit_checkpoint_every_records;
 	int64_t audit_checkpoint_every_ms;
+	/* quarantine group: days a rejected message is kept (0: forever) */
+	int64_t quarantine_retention_days;
 };
 
 /* Every key at its default (required strings empty). */

@@ -42,6 +42,7 @@
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
 #include "daemon/outbox_pump.h"
+#include "daemon/retention.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
 #include "daemon/store_open.h"
@@ -156,6 +157,21 @@ tick_triggers(struct mashd *d, void *arg)
 	if (n > 0)
 		mash_info("s47: %zu clock(s) escalated", n);
 	return rc;
+}
+
+/* Quarantine retention (issue 28): hourly, and at the first tick. */
+static int
+tick_retention(struct mashd *d, void *arg)
+{
+	int64_t now = mash_clock_now(&d->clock), days;
+
+	(void)arg;
+	days = d->cfg.quarantine_retention_days;
+	if (days <= 0 || now < d->purge_next_ms)
+		return MASH_OK;
+	d->purge_next_ms = now + 3600000;
+	return mashd_quarantine_purge(d->store, d->aud, now - days * 86400000,
+	                              "mashd", NULL);
 }
 
 /* Publish what is still pending (a broker outage, a failed publish). */
@@ -542,6 +558,10 @@ mashd_start(struct mashd *d)
 	(void)mashd_tick_add(d, "s47-escalation", tick_triggers, NULL);
 	/* After escalation, so its deliveries go out in the same tick. */
 	(void)mashd_tick_add(d, "outbox", tick_outbox, NULL);
+	(void)mashd_tick_add(d, "quarantine-retention", tick_retention, NULL);
+	if (d->cfg.quarantine_retention_days == 0)
+		mash_warn("quarantine.retention_days = 0: rejected messages "
+		          "are kept for ever");
 	return MASH_OK;
 }
 

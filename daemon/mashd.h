@@ -78,6 +78,7 @@ struct mashd {
 	/* Time: the system clock, or a test clock (daemon/triggers.h). */
 	struct mash_clock clock;
 	struct mashd_test_clock test_clock;
+	int64_t purge_next_ms; /* next quarantine retention run (clock) */
 
 	struct mash_mq *mq;          /* the MQTT adapter */
 	struct mashd_status *status; /* liveness messages (daemon/status.h) */

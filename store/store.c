@@ -268,6 +268,13 @@ mash_store_quarantine_add(struct mash_store *st,
 }
 
 int
+mash_store_quarantine_purge(struct mash_store *st, int64_t before_ms,
+                            size_t limit, struct mash_store_purge *out)
+{
+	return OPS(st)->quarantine_purge(BE(st), before_ms, limit, out);
+}
+
+int
 mash_store_quarantine_list(struct mash_store *st, const char *agency,
                            int64_t after_id, size_t limit,
                            struct mash_store_quarantine_list **out)

@@ -442,6 +442,22 @@ struct mash_store_quarantine_list {
 	size_t n;
 };
 
+/* What a purge removed: how many rows, the lowest and highest id. */
+struct mash_store_purge {
+	size_t n;
+	int64_t first_id, last_id;
+};
+
+/*
+ * Retention (issue 28): delete at most limit (1..10000) quarantined
+ * messages received before before_ms, oldest first; *out says what went
+ * (n 0: nothing was due). Run it in the caller's transaction with the
+ * PURGE audit record that says so (daemon/retention.h). secure_delete
+ * zeroes the pages. MASH_OK, MASH_ERR_INVAL, MASH_ERR_STORE.
+ */
+int mash_store_quarantine_purge(struct mash_store *st, int64_t before_ms,
+                                size_t limit, struct mash_store_purge *out);
+
 /*
  * Quarantined messages of agency (NULL: all), ids > after_id, oldest
  * first, at most limit rows (0: no limit). On MASH_OK *out is new (free

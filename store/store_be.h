@@ -70,6 +70,8 @@ struct mash_store_ops {
 	int (*quarantine_add)(struct mash_store_be *be,
 	                      const struct mash_store_quarantine *q,
 	                      int64_t *id_out);
+	int (*quarantine_purge)(struct mash_store_be *be, int64_t before_ms,
+	                        size_t limit, struct mash_store_purge *out);
 	int (*quarantine_list)(struct mash_store_be *be, const char *agency,
 	                       int64_t after_id, size_t limit,
 	                       struct mash_store_quarantine_list **out);

@@ -250,6 +250,8 @@ int sq_possible_matches(struct mash_store_be *be, const char *case_id,
 int sq_possible_match_decide(struct mash_store_be *be, int64_t id, int status);
 int sq_quarantine_add(struct mash_store_be *be,
                       const struct mash_store_quarantine *q, int64_t *id_out);
+int sq_quarantine_purge(struct mash_store_be *be, int64_t before_ms,
+                        size_t limit, struct mash_store_purge *out);
 int sq_quarantine_list(struct mash_store_be *be, const char *agency,
                        int64_t after_id, size_t limit,
                        struct mash_store_quarantine_list **out);

@@ -358,6 +358,10 @@ sq_open_ro(const char *path, struct mash_store_be **out)
 		rc = sq_fail(st, src, "busy_timeout");
 		goto out;
 	}
+	/* An encrypted copy is not read as if it were clear. */
+	rc = sq_atrest_detect(st);
+	if (rc != MASH_OK)
+		goto out;
 	*out = st;
 	st = NULL; /* transferred */
 	rc = MASH_OK;

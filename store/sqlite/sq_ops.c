@@ -35,6 +35,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .possible_match_decide = sq_possible_match_decide,
     .quarantine_add = sq_quarantine_add,
     .quarantine_list = sq_quarantine_list,
+    .quarantine_purge = sq_quarantine_purge,
     .outbox_add = sq_outbox_add,
     .outbox_hold = sq_outbox_hold,
     .outbox_pending = sq_outbox_pending,

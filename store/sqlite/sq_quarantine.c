@@ -254,3 +254,53 @@ out:
 	mash_store_quarantine_list_free(l);
 	return rc;
 }
+
+int
+sq_quarantine_purge(struct mash_store_be *st, int64_t before_ms, size_t limit,
+                    struct mash_store_purge *out)
+{
+	sqlite3_stmt *s = NULL, *d = NULL;
+	int rc = MASH_ERR_INVAL;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (st == NULL || out == NULL || limit == 0 || limit > 10000)
+		goto out;
+	rc = sq_prep(st,
+	             "SELECT count(*), min(id), max(id) FROM (SELECT id FROM"
+	             " quarantine WHERE received_at < ?1 ORDER BY id"
+	             " LIMIT ?2)",
+	             &s);
+	if (rc == MASH_OK)
+		rc = sq_prep(st,
+		             "DELETE FROM quarantine WHERE id >= ?1 AND"
+		             " id <= ?2 AND received_at < ?3",
+		             &d);
+	if (rc != MASH_OK)
+		goto out;
+	if (sqlite3_bind_int64(s, 1, before_ms) ||
+	    sqlite3_bind_int64(s, 2, (int64_t)limit) ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "quarantine purge");
+		goto out;
+	}
+	out->n = (size_t)sqlite3_column_int64(s, 0);
+	out->first_id = sqlite3_column_int64(s, 1);
+	out->last_id = sqlite3_column_int64(s, 2);
+	if (out->n == 0)
+		goto out;
+	/* Ids grow with time: the range holds exactly the rows counted. */
+	if (sqlite3_bind_int64(d, 1, out->first_id) ||
+	    sqlite3_bind_int64(d, 2, out->last_id) ||
+	    sqlite3_bind_int64(d, 3, before_ms) ||
+	    sqlite3_step(d) != SQLITE_DONE) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "quarantine purge");
+		memset(out, 0, sizeof(*out));
+		goto out;
+	}
+	out->n = (size_t)sqlite3_changes(st->db);
+out:
+	sq_stmt_done(s);
+	sq_stmt_done(d);
+	return rc;
+}
