@@ -17,6 +17,8 @@ static const struct {
 	const char *usage;
 } groups[] = {
     {"keygen", mashctl_keygen, "keygen --signer S --key-id K --out DIR"},
+    {"console", mashctl_console,
+     "console user add|passwd|remove --accounts FILE --name N ..."},
     {"quarantine", mashctl_quarantine,
      "quarantine list|show|purge --db STORE [--key FILE] ..."},
     {"key", mashctl_key, "key new|rotate ... (the store's key-encryption key)"},
