@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config make
   libpaho-mqtt-dev libprotobuf-c-dev protobuf-c-compiler
   libssl-dev libsqlite3-dev sqlite3 check
-  libconfig-dev libjansson-dev libcsv-dev libsodium-dev
+  libconfig-dev libjansson-dev libcsv-dev libsodium-dev libmicrohttpd-dev
   mosquitto mosquitto-clients
   protobuf-compiler python3 python3-protobuf python3-cryptography
   openssl tzdata)

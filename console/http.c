@@ -1,0 +1,376 @@
+/*
+ * http.c - mash-console's HTTPS front. See http.h.
+ *
+ * libmicrohttpd runs the connections on its own thread; the session table
+ * is shared and guarded by one mutex. A form field is bounded (names 64,
+ * passwords MASH_ACCT_PASS_MAX, tokens 64 hex) and a request body beyond
+ * MAX_BODY is refused; the password buffer is wiped when the request
+ * completes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "console/account.h"
+#include "console/http.h"
+#include "console/sessions.h"
+#include "crypto/trust.h"
+
+#define COOKIE   "mash_session"
+#define MAX_BODY 4096u
+
+struct con_http {
+	struct MHD_Daemon *d;
+	struct con_sessions *sessions;
+	pthread_mutex_t lock;
+	char *accounts;
+	const struct mash_clock *clock;
+	uint16_t port;
+};
+
+/* One request's form, filled by the post processor. */
+struct req {
+	struct MHD_PostProcessor *pp;
+	size_t body;
+	int too_big;
+	char user[MASH_ACCT_NAME_MAX + 1];
+	char password[MASH_ACCT_PASS_MAX + 1];
+	char csrf[CON_SESS_ID_HEX + 1];
+};
+
+/* The pages (no script yet; the inbox and picture follow). */
+#define PAGE_HEAD                                                              \
+	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"      \
+	"<meta name=\"viewport\" content=\"width=device-width, "               \
+	"initial-scale=1\"><title>MASH console</title></head><body>"
+#define PAGE_TAIL "</body></html>"
+#define PAGE_SIGNIN                                                            \
+	"<main><h1>MASH console</h1>%s%s%s"                                    \
+	"<form method=\"post\" action=\"/signin\">"                            \
+	"<p><label for=\"user\">User name</label> "                            \
+	"<input id=\"user\" name=\"user\" autocomplete=\"username\" "          \
+	"required></p><p><label for=\"password\">Password</label> "            \
+	"<input id=\"password\" name=\"password\" type=\"password\" "          \
+	"autocomplete=\"current-password\" required></p>"                      \
+	"<p><button type=\"submit\">Sign in</button></p></form></main>"
+#define PAGE_INBOX                                                             \
+	"<main><h1>Inbox</h1><p id=\"who\">Signed in as %s, acting as "        \
+	"<strong>%s</strong>.</p>"                                             \
+	"<form method=\"post\" action=\"/signout\">"                           \
+	"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"                   \
+	"<button type=\"submit\">Sign out</button></form></main>"
+
+static enum MHD_Result
+respond(struct MHD_Connection *c, unsigned status, const char *body,
+        const char *location, const char *cookie)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+	                                    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	(void)MHD_add_response_header(r, "Content-Type",
+	                              "text/html; charset=utf-8");
+	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
+	(void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	(void)MHD_add_response_header(r, "Content-Security-Policy",
+	                              "default-src 'self'; frame-ancestors "
+	                              "'none'");
+	if (location != NULL)
+		(void)MHD_add_response_header(r, "Location", location);
+	if (cookie != NULL)
+		(void)MHD_add_response_header(r, "Set-Cookie", cookie);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+signin_page(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	char body[4096];
+
+	(void)snprintf(body, sizeof(body), PAGE_HEAD PAGE_SIGNIN PAGE_TAIL,
+	               msg != NULL ? "<p role=\"alert\">" : "",
+	               msg != NULL ? msg : "", msg != NULL ? "</p>" : "");
+	return respond(c, status, body, NULL, NULL);
+}
+
+static enum MHD_Result
+field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+      const char *ctype, const char *enc, const char *data, uint64_t off,
+      size_t size)
+{
+	struct req *q = cls;
+	char *dst = NULL;
+	size_t cap = 0, have;
+
+	(void)kind;
+	(void)filename;
+	(void)ctype;
+	(void)enc;
+	if (strcmp(key, "user") == 0) {
+		dst = q->user;
+		cap = sizeof(q->user);
+	} else if (strcmp(key, "password") == 0) {
+		dst = q->password;
+		cap = sizeof(q->password);
+	} else if (strcmp(key, "csrf") == 0) {
+		dst = q->csrf;
+		cap = sizeof(q->csrf);
+	}
+	if (dst == NULL)
+		return MHD_YES; /* other fields are ignored */
+	have = strlen(dst);
+	if (off != have || have + size >= cap) {
+		q->too_big = 1;
+		return MHD_YES;
+	}
+	memcpy(dst + have, data, size);
+	dst[have + size] = '\0';
+	return MHD_YES;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+          enum MHD_RequestTerminationCode toe)
+{
+	struct req *q = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (q == NULL)
+		return;
+	if (q->pp != NULL)
+		(void)MHD_destroy_post_processor(q->pp);
+	mash_free_secret(q, sizeof(*q));
+	*con_cls = NULL;
+}
+
+static enum MHD_Result
+do_signin(struct con_http *h, struct MHD_Connection *c, struct req *q)
+{
+	struct mash_acct_session *acct = NULL;
+	const struct con_session *s = NULL;
+	char cookie[160];
+	int64_t now = mash_clock_now(h->clock);
+	int rc, throttled;
+
+	if (!mash_trust_id_valid(q->user))
+		return signin_page(c, MHD_HTTP_UNAUTHORIZED,
+		                   "Wrong user name or password.");
+	pthread_mutex_lock(&h->lock);
+	throttled = con_sessions_throttled(h->sessions, q->user, now);
+	pthread_mutex_unlock(&h->lock);
+	if (throttled) {
+		mash_warn("console: sign-in refused for a throttled user name");
+		return signin_page(c, MHD_HTTP_TOO_MANY_REQUESTS,
+		                   "Too many failed attempts. Try again "
+		                   "later.");
+	}
+	/* The slow part (argon2id) runs outside the lock. */
+	rc = mash_acct_signin(h->accounts, q->user, q->password, &acct);
+	pthread_mutex_lock(&h->lock);
+	if (rc != MASH_OK) {
+		con_sessions_failed(h->sessions, q->user, now);
+		pthread_mutex_unlock(&h->lock);
+		mash_info("console: failed sign-in (%s)", mash_errname(rc));
+		return signin_page(c, MHD_HTTP_UNAUTHORIZED,
+		                   "Wrong user name or password.");
+	}
+	con_sessions_succeeded(h->sessions, q->user);
+	rc = con_sessions_start(h->sessions, acct, now, &s);
+	if (rc == MASH_OK)
+		(void)snprintf(cookie, sizeof(cookie),
+		               COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; "
+		                      "Path=/",
+		               s->id);
+	pthread_mutex_unlock(&h->lock);
+	if (rc != MASH_OK)
+		return signin_page(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                   "The console is full. Try again later.");
+	mash_info("console: %s signed in", q->user);
+	return respond(c, MHD_HTTP_SEE_OTHER, "", "/inbox", cookie);
+}
+
+static enum MHD_Result
+do_inbox(struct con_http *h, struct MHD_Connection *c)
+{
+	const char *id =
+	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+	const struct con_session *s;
+	char name[MASH_ACCT_NAME_MAX + 1], principal[MASH_ACCT_NAME_MAX + 1];
+	char csrf[CON_SESS_ID_HEX + 1], body[4096];
+
+	pthread_mutex_lock(&h->lock);
+	s = con_sessions_get(h->sessions, id, mash_clock_now(h->clock));
+	if (s != NULL) {
+		(void)mash_strlcpy(name, s->acct->name, sizeof(name));
+		(void)mash_strlcpy(principal, s->acct->principal,
+		                   sizeof(principal));
+		(void)mash_strlcpy(csrf, s->csrf, sizeof(csrf));
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (s == NULL)
+		return respond(c, MHD_HTTP_SEE_OTHER, "", "/", NULL);
+	/* name and principal are [a-z0-9._-]: nothing to escape. */
+	(void)snprintf(body, sizeof(body), PAGE_HEAD PAGE_INBOX PAGE_TAIL, name,
+	               principal, csrf);
+	return respond(c, MHD_HTTP_OK, body, NULL, NULL);
+}
+
+static enum MHD_Result
+do_signout(struct con_http *h, struct MHD_Connection *c, struct req *q)
+{
+	const char *id =
+	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+	const struct con_session *s;
+	int ok = 0;
+
+	pthread_mutex_lock(&h->lock);
+	s = con_sessions_get(h->sessions, id, mash_clock_now(h->clock));
+	if (s != NULL && con_sessions_csrf_ok(s, q->csrf)) {
+		(void)con_sessions_end(h->sessions, id);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!ok)
+		return respond(c, MHD_HTTP_FORBIDDEN,
+		               PAGE_HEAD "<main><p role=\"alert\">Refused: not "
+		                         "signed in, or the form is stale.</p>"
+		                         "</main>" PAGE_TAIL,
+		               NULL, NULL);
+	return respond(c, MHD_HTTP_SEE_OTHER, "", "/",
+	               COOKIE "=; HttpOnly; Secure; SameSite=Strict; "
+	                      "Path=/; Max-Age=0");
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+       const char *version, const char *upload, size_t *upload_size,
+       void **con_cls)
+{
+	struct con_http *h = cls;
+	struct req *q = *con_cls;
+	int post = strcmp(method, "POST") == 0;
+
+	(void)version;
+	if (q == NULL) { /* first call: headers only */
+		q = mash_calloc(1, sizeof(*q));
+		if (q == NULL)
+			return MHD_NO;
+		*con_cls = q;
+		if (post) {
+			q->pp = MHD_create_post_processor(c, 1024, field, q);
+			if (q->pp == NULL)
+				return respond(c, MHD_HTTP_BAD_REQUEST,
+				               "bad form", NULL, NULL);
+		}
+		return MHD_YES;
+	}
+	if (post && *upload_size > 0) {
+		q->body += *upload_size;
+		if (q->body > MAX_BODY)
+			q->too_big = 1;
+		else if (MHD_post_process(q->pp, upload, *upload_size) !=
+		         MHD_YES)
+			q->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (post && q->too_big)
+		return respond(c, 413, "too large", NULL, NULL);
+	if (strcmp(url, "/") == 0 && !post)
+		return signin_page(c, MHD_HTTP_OK, NULL);
+	if (strcmp(url, "/signin") == 0 && post)
+		return do_signin(h, c, q);
+	if (strcmp(url, "/inbox") == 0 && !post)
+		return do_inbox(h, c);
+	if (strcmp(url, "/signout") == 0 && post)
+		return do_signout(h, c, q);
+	return respond(c, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
+}
+
+int
+con_http_start(const struct con_http_cfg *cfg, struct con_http **out)
+{
+	struct con_http *h = NULL;
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	int rc = MASH_ERR_INVAL;
+
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (cfg == NULL || cfg->cert_pem == NULL || cfg->key_pem == NULL ||
+	    cfg->accounts == NULL || cfg->listen == NULL || cfg->idle_ms <= 0)
+		return MASH_ERR_INVAL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(cfg->port);
+	if (inet_pton(AF_INET, cfg->listen, &sa.sin_addr) != 1)
+		return MASH_ERR_INVAL;
+	rc = MASH_ERR_NOMEM;
+	h = mash_calloc(1, sizeof(*h));
+	if (h == NULL)
+		return rc;
+	pthread_mutex_init(&h->lock, NULL);
+	h->clock = cfg->clock != NULL ? cfg->clock : mash_clock_system();
+	h->accounts = mash_strdup(cfg->accounts);
+	if (h->accounts == NULL ||
+	    con_sessions_new(cfg->idle_ms, &h->sessions) != MASH_OK)
+		goto fail;
+	h->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+	    cfg->port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &sa,
+	    MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+	    cfg->key_pem, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+	if (h->d == NULL) {
+		mash_err("console: cannot listen on %s:%u with that "
+		         "certificate and key",
+		         cfg->listen, (unsigned)cfg->port);
+		rc = MASH_ERR_IO;
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info != NULL ? info->port : cfg->port;
+	*out = h;
+	return MASH_OK;
+fail:
+	con_http_stop(h);
+	return rc;
+}
+
+uint16_t
+con_http_port(const struct con_http *h)
+{
+	return h != NULL ? h->port : 0;
+}
+
+void
+con_http_stop(struct con_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->d != NULL)
+		MHD_stop_daemon(h->d);
+	con_sessions_free(h->sessions);
+	mash_free(h->accounts);
+	pthread_mutex_destroy(&h->lock);
+	mash_free(h);
+}
