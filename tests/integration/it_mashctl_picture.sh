@@ -115,25 +115,10 @@ expect 2 "cannot load housing.officer1's private key" --config "$TMP/picture.cfg
 expect 2 "cannot connect to the broker" --config "$TMP/picture.cfg" \
 	--as analyst.amara --nhs 9434765919 --purpose mash-triage
 
-MOSQ=$(command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto)
 PORT=""
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	p=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' \
-		"$p" >"$TMP/mosquitto.conf"
-	"$MOSQ" -c "$TMP/mosquitto.conf" >"$TMP/mosquitto.log" 2>&1 &
-	MOSQ_PID=$!
-	for _ in $(seq 1 50); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { PORT=$p; break; }
-		kill -0 "$MOSQ_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$PORT" ] && break
-	kill "$MOSQ_PID" 2>/dev/null
-	wait "$MOSQ_PID" 2>/dev/null
-	MOSQ_PID=""
-done
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mash_start_mosquitto "$TMP" && PORT=$MOSQ_PORT
 if [ -z "$PORT" ]; then
 	fail "mosquitto did not start"
 else

@@ -103,21 +103,10 @@ expect 0 "$B/mashctl" quarantine purge --db "$T/mash.db" --older-than 30 --as op
 # mashd's own retention (quarantine.retention_days, default 30): at its
 # first tick (after it reached a broker) it purges what is older, with a
 # PURGE record of its own.
-PORT=
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-  p=$((20000 + RANDOM % 40000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$p" >"$T/mosquitto.conf"
-  "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$T/mosquitto.conf" >"$T/mosquitto.log" 2>&1 &
-  MOSQ_PID=$!
-  for _ in $(seq 1 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { PORT=$p; break; }
-    sleep 0.1
-  done
-  [ -n "$PORT" ] && break
-  kill "$MOSQ_PID" 2>/dev/null || true; MOSQ_PID=
-done
-[ -n "$PORT" ] || fail "mosquitto did not start"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mash_start_mosquitto "$T" || fail "mosquitto did not start"
+PORT=$MOSQ_PORT
 sed -i "s|tcp://127.0.0.1:1|tcp://127.0.0.1:$PORT|" "$T/mashd.cfg"
 sql "INSERT INTO quarantine(id, topic, agency, received_at, err, errname, reason, bytes, orig_len, truncated) VALUES (7, CAST('t' AS BLOB), 'yot', $old, -5, 'DECODE', 'x', X'00', 1, 0) RETURNING id" >/dev/null
 "$B/mashd" --config "$T/mashd.cfg" >"$T/mashd.log" 2>&1 &
