@@ -90,6 +90,14 @@ struct mash_outbox;
  * file cannot be created or opened (missing directory, permissions);
  * MASH_ERR_STORE if SQLite cannot set it up; MASH_ERR_NOMEM.
  */
+/*
+ * Key rotation (issue 28): keep the keys of an outbox opened with its
+ * key file wrapped under new_kek instead (no envelope rewritten); from
+ * then on only new_kek opens it. MASH_OK; MASH_ERR_STATE (the outbox is
+ * not encrypted, or a batch is open); MASH_ERR_STORE, MASH_ERR_CRYPTO.
+ */
+int mash_outbox_rekey(struct mash_outbox *ob, const uint8_t *new_kek);
+
 int mash_outbox_open(const char *path, const struct mash_outbox_cfg *cfg,
                      struct mash_outbox **out);
 

@@ -2,9 +2,11 @@
  * cmd_key.c - the store's key-encryption key (issue 28, crypto/atrest.h),
  * the file mashd's store_key_file names:
  *   mashctl key new --out FILE
- *   mashctl key rotate --db STORE --key FILE --new-key FILE
- * Rotation re-wraps the store keys under the new KEK (no row rewritten)
- * and writes a KEY_CHANGE audit record in the same transaction.
+ *   mashctl key rotate (--db STORE | --outbox FILE) --key FILE
+ *                      --new-key FILE
+ * Rotation re-wraps the keys under the new KEK (no row rewritten); for
+ * the store it writes a KEY_CHANGE audit record in the same transaction
+ * (an agent's outbox has no audit trail of its own).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "agents/outbox.h"
 #include "audit/aud.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
@@ -28,8 +31,8 @@ help(FILE *f)
 {
 	fprintf(f,
 	        "usage: mashctl key new --out FILE\n"
-	        "       mashctl key rotate --db STORE --key FILE --new-key "
-	        "FILE\n"
+	        "       mashctl key rotate (--db STORE | --outbox FILE) --key "
+	        "FILE --new-key FILE\n"
 	        "new: write a new random key-encryption key for mashd's "
 	        "store (store_key_file)\nor an agent's outbox "
 	        "(agent.outbox.key_file): 64 hex digits, mode 0600.\nAn "
@@ -39,6 +42,8 @@ help(FILE *f)
 	        "key new) and\nrecord KEY_CHANGE in its audit trail; then "
 	        "point store_key_file at the new\nfile. A running mashd "
 	        "keeps working; it needs the new file when it restarts.\n"
+	        "With --outbox, the same for an agent's outbox "
+	        "(agent.outbox.key_file); stop\nthe agent first.\n"
 	        "exit: 0 ok, 1 failed (file exists, store not encrypted, "
 	        "write error),\n2 bad usage or a key file refused\n");
 }
@@ -123,17 +128,67 @@ out:
 	return rc;
 }
 
+/* An agent's outbox: it must exist and be encrypted already. */
+static int
+rotate_outbox(const char *path, const char *key, const uint8_t *old_kek,
+              const uint8_t *new_kek)
+{
+	struct mash_outbox_cfg cfg;
+	struct mash_outbox *ob = NULL;
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) != 0) {
+		mashctl_die(G, "%s: no such outbox", path);
+		return MASHCTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	/* Without a key an encrypted outbox does not open (and a clear one
+	 * would, untouched): the way to ask which it is. */
+	rc = mash_outbox_open(path, &cfg, &ob);
+	mash_outbox_close(ob);
+	ob = NULL;
+	if (rc == MASH_OK) {
+		mashctl_die(G,
+		            "%s is not encrypted at rest: run the agent "
+		            "with agent.outbox.key_file first",
+		            path);
+		return MASHCTL_EXIT_FAIL;
+	}
+	cfg.kek = old_kek;
+	rc = mash_outbox_open(path, &cfg, &ob);
+	if (rc == MASH_ERR_DECRYPT) {
+		mashctl_die(G, "%s is not the key of outbox %s", key, path);
+		return MASHCTL_EXIT_USAGE;
+	}
+	if (rc == MASH_OK)
+		rc = mash_outbox_rekey(ob, new_kek);
+	mash_outbox_close(ob);
+	if (rc != MASH_OK) {
+		mashctl_die(G, "%s: %s (nothing changed)", path,
+		            mash_strerror(rc));
+		return MASHCTL_EXIT_FAIL;
+	}
+	fprintf(stderr,
+	        "mashctl: key: outbox %s rotated; set "
+	        "agent.outbox.key_file to the new file\n",
+	        path);
+	return MASHCTL_EXIT_OK;
+}
+
 static int
 cmd_rotate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"db", required_argument, NULL, 'd'},
+	    {"outbox", required_argument, NULL, 'o'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"new-key", required_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *db = NULL, *key = NULL, *nkey = NULL, *file;
+	const char *db = NULL, *outbox = NULL, *key = NULL, *nkey = NULL;
+	const char *file;
 	uint8_t old_kek[MASH_ATREST_KEK_LEN], new_kek[MASH_ATREST_KEK_LEN];
 	struct mash_store *st = NULL;
 	struct stat sb;
@@ -146,6 +201,9 @@ cmd_rotate(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			db = optarg;
+			break;
+		case 'o':
+			outbox = optarg;
 			break;
 		case 'k':
 			key = optarg;
@@ -161,9 +219,10 @@ cmd_rotate(int argc, char **argv)
 			return MASHCTL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || db == NULL || key == NULL || nkey == NULL) {
-		mashctl_die(G, "--db, --key and --new-key are required "
-		               "(mashctl key --help)");
+	if (optind != argc || (db == NULL) == (outbox == NULL) || key == NULL ||
+	    nkey == NULL) {
+		mashctl_die(G, "--db or --outbox, --key and --new-key are "
+		               "required (mashctl key --help)");
 		goto out;
 	}
 	if (mash_atrest_kek_load(key, old_kek, why, sizeof(why)) != MASH_OK ||
@@ -176,6 +235,12 @@ cmd_rotate(int argc, char **argv)
 		            "%s holds the same key as %s: make a new one "
 		            "with mashctl key new",
 		            nkey, key);
+		goto out;
+	}
+	if (outbox != NULL) {
+		ex = rotate_outbox(outbox, key, old_kek, new_kek);
+		if (ex == MASHCTL_EXIT_OK)
+			printf("%s\n", nkey);
 		goto out;
 	}
 	/* An existing store only: rotation never creates one. */

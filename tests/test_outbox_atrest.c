@@ -165,6 +165,27 @@ START_TEST(keyed_outbox_does_not_open_without_its_key)
 }
 END_TEST
 
+/* Rotation: afterwards only the new key opens the outbox, and what waits
+ * there is sent as it was put. */
+START_TEST(rekey_moves_the_outbox_to_the_new_key)
+{
+	struct mash_outbox *ob = NULL;
+
+	ck_assert_int_eq(open_ob(NULL, &ob), MASH_OK);
+	ck_assert_int_eq(mash_outbox_rekey(ob, other), MASH_ERR_STATE);
+	mash_outbox_close(ob);
+	ck_assert_int_eq(open_ob(kek, &ob), MASH_OK);
+	put(ob, "E-1");
+	ck_assert_int_eq(mash_outbox_rekey(ob, other), MASH_OK);
+	assert_due(ob, 1);
+	mash_outbox_close(ob);
+	ck_assert_int_eq(open_ob(kek, &ob), MASH_ERR_DECRYPT);
+	ck_assert_int_eq(open_ob(other, &ob), MASH_OK);
+	assert_due(ob, 1);
+	mash_outbox_close(ob);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -176,6 +197,7 @@ suite(void)
 	               keyed_outbox_keeps_no_envelope_in_clear_and_sends_it);
 	tcase_add_test(tc, first_keyed_open_seals_what_was_kept_in_clear);
 	tcase_add_test(tc, keyed_outbox_does_not_open_without_its_key);
+	tcase_add_test(tc, rekey_moves_the_outbox_to_the_new_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -102,3 +102,29 @@ sq_ob_unlock(struct mash_outbox *ob, const char *path)
 	}
 	return rc;
 }
+
+int
+mash_outbox_rekey(struct mash_outbox *ob, const uint8_t *new_kek)
+{
+	uint8_t wrapped[MASH_ATREST_WRAPPED];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (ob == NULL || new_kek == NULL)
+		return MASH_ERR_INVAL;
+	if (ob->be->atrest == NULL || ob->in_batch)
+		return MASH_ERR_STATE;
+	rc = mash_atrest_wrap(ob->be->atrest, new_kek, wrapped);
+	if (rc == MASH_OK)
+		rc = sq_prep(ob->be,
+		             "UPDATE mash_outbox_keys SET wrapped = ?1 WHERE"
+		             " id = 1",
+		             &s);
+	if (rc != MASH_OK)
+		return rc;
+	if (sq_bind_blob(s, 1, wrapped, sizeof(wrapped)) ||
+	    sqlite3_step(s) != SQLITE_DONE || sqlite3_changes(ob->db) != 1)
+		rc = sq_fail(ob->be, sqlite3_errcode(ob->db), "outbox rekey");
+	sq_stmt_done(s);
+	return rc;
+}

@@ -159,4 +159,17 @@ says "encrypted at rest: set agent.outbox.key_file"
 agent_config "$T/other.key"
 expect 2 "${AGENT[@]}"
 says "agent.outbox.key_file is not its key"
+# Rotating the outbox's key: another key is refused, a missing outbox is
+# not created, and afterwards only the new key opens it.
+"$B/mashctl" key new --out "$T/police2.key" >/dev/null 2>&1
+expect 2 "$B/mashctl" key rotate --outbox "$T/outbox.db" --key "$T/other.key" --new-key "$T/police2.key"
+says "$T/other.key is not the key of outbox"
+expect 2 "$B/mashctl" key rotate --outbox "$T/nope.db" --key "$T/police.key" --new-key "$T/police2.key"
+says "no such outbox"
+[ ! -e "$T/nope.db" ] || fail "key rotate created an outbox"
+expect 0 "$B/mashctl" key rotate --outbox "$T/outbox.db" --key "$T/police.key" --new-key "$T/police2.key"
+says "outbox $T/outbox.db rotated"
+agent_config "$T/police.key"
+expect 2 "${AGENT[@]}"
+says "agent.outbox.key_file is not its key"
 echo "it_store_key: OK"
