@@ -134,8 +134,8 @@ rotate_outbox(const char *path, const char *key, const uint8_t *old_kek,
               const uint8_t *new_kek)
 {
 	struct mash_outbox_cfg cfg;
-	struct mash_outbox *ob = NULL;
 	struct stat sb;
+	struct mash_outbox *ob = NULL;
 	int rc;
 
 	if (stat(path, &sb) != 0) {
@@ -188,10 +188,8 @@ cmd_rotate(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *outbox = NULL, *key = NULL, *nkey = NULL;
-	const char *file;
 	uint8_t old_kek[MASH_ATREST_KEK_LEN], new_kek[MASH_ATREST_KEK_LEN];
 	struct mash_store *st = NULL;
-	struct stat sb;
 	char why[512];
 	int c, rc, ex = MASHCTL_EXIT_USAGE;
 
@@ -243,33 +241,13 @@ cmd_rotate(int argc, char **argv)
 			printf("%s\n", nkey);
 		goto out;
 	}
-	/* An existing store only: rotation never creates one. */
-	file = mash_store_url_file(db);
-	if (file != NULL && stat(file, &sb) != 0) {
-		mashctl_die(G, "%s: no such store", db);
+	/* An existing, encrypted store only: rotation never creates one,
+	 * nor encrypts one. */
+	ex = mashctl_store_open(G, db, old_kek, key, 0, &st);
+	if (ex != MASHCTL_EXIT_OK)
 		goto out;
-	}
 	ex = MASHCTL_EXIT_FAIL;
-	rc = mash_store_open(db, &st);
-	if (rc != MASH_OK) {
-		mashctl_die(G, "%s: %s", db, mash_strerror(rc));
-		goto out;
-	}
-	if (!mash_store_is_sealed(st)) {
-		mashctl_die(G,
-		            "%s is not encrypted at rest: start mashd with "
-		            "store_key_file first",
-		            db);
-		goto out;
-	}
-	rc = mash_store_unlock(st, old_kek);
-	if (rc == MASH_ERR_DECRYPT) {
-		mashctl_die(G, "%s is not the key of store %s", key, db);
-		ex = MASHCTL_EXIT_USAGE;
-		goto out;
-	}
-	if (rc == MASH_OK)
-		rc = rotate(st, new_kek);
+	rc = rotate(st, new_kek);
 	if (rc != MASH_OK) {
 		mashctl_die(G, "%s: %s (nothing changed)", db,
 		            mash_strerror(rc));

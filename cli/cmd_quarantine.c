@@ -134,49 +134,30 @@ static int
 open_store(const struct args *a, int ro, int need_key, struct mash_store **st)
 {
 	uint8_t kek[MASH_ATREST_KEK_LEN];
-	const char *file = mash_store_url_file(a->db);
-	struct stat sb;
 	char why[512];
-	int rc;
+	int ex;
 
 	*st = NULL;
-	if (file != NULL && stat(file, &sb) != 0) {
-		mashctl_die(G, "%s: no such store", a->db);
-		return MASHCTL_EXIT_USAGE;
-	}
 	if (a->key != NULL &&
 	    mash_atrest_kek_load(a->key, kek, why, sizeof(why)) != MASH_OK) {
 		mashctl_die(G, "%s", why);
 		return MASHCTL_EXIT_USAGE;
 	}
-	rc = ro ? mash_store_open_ro(a->db, st) : mash_store_open(a->db, st);
-	if (rc == MASH_OK && a->key != NULL)
-		rc = mash_store_unlock(*st, kek);
+	ex = mashctl_store_open(G, a->db, a->key != NULL ? kek : NULL, a->key,
+	                        ro, st);
 	if (a->key != NULL)
 		OPENSSL_cleanse(kek, sizeof(kek));
-	if (rc == MASH_ERR_DECRYPT) {
-		mashctl_die(G, "%s is not the key of store %s", a->key, a->db);
-		rc = MASHCTL_EXIT_USAGE;
-		goto fail;
-	}
-	if (rc != MASH_OK) {
-		mashctl_die(G, "%s: %s", a->db, mash_strerror(rc));
-		rc = MASHCTL_EXIT_FAIL;
-		goto fail;
-	}
-	if (need_key && a->key == NULL && mash_store_is_sealed(*st)) {
+	if (ex == MASHCTL_EXIT_OK && need_key && a->key == NULL &&
+	    mash_store_is_sealed(*st)) {
 		mashctl_die(G,
 		            "%s is encrypted at rest: give its key file "
 		            "with --key",
 		            a->db);
-		rc = MASHCTL_EXIT_USAGE;
-		goto fail;
+		mash_store_close(*st);
+		*st = NULL;
+		ex = MASHCTL_EXIT_USAGE;
 	}
-	return MASHCTL_EXIT_OK;
-fail:
-	mash_store_close(*st);
-	*st = NULL;
-	return rc;
+	return ex;
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "cli/util.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "store/store.h"
 
 int
 mashctl_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
@@ -120,4 +121,47 @@ mashctl_die(const char *group, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int
+mashctl_store_open(const char *group, const char *db, const uint8_t *kek,
+                   const char *keyfile, int ro, struct mash_store **st)
+{
+	const char *file = mash_store_url_file(db);
+	struct stat sb;
+	int rc, ex = MASHCTL_EXIT_FAIL;
+
+	*st = NULL;
+	if (file != NULL && stat(file, &sb) != 0) {
+		mashctl_die(group, "%s: no such store", db);
+		return MASHCTL_EXIT_USAGE;
+	}
+	rc = ro ? mash_store_open_ro(db, st) : mash_store_open(db, st);
+	if (rc != MASH_OK) {
+		mashctl_die(group, "%s: %s", db, mash_strerror(rc));
+		return MASHCTL_EXIT_FAIL;
+	}
+	if (kek == NULL)
+		return MASHCTL_EXIT_OK;
+	if (!mash_store_is_sealed(*st)) {
+		mashctl_die(group,
+		            "%s is not encrypted at rest (start mashd with "
+		            "store_key_file first); %s not used",
+		            db, keyfile);
+		goto fail;
+	}
+	rc = mash_store_unlock(*st, kek);
+	if (rc == MASH_OK)
+		return MASHCTL_EXIT_OK;
+	if (rc == MASH_ERR_DECRYPT) {
+		mashctl_die(group, "%s is not the key of store %s", keyfile,
+		            db);
+		ex = MASHCTL_EXIT_USAGE;
+	} else {
+		mashctl_die(group, "%s: %s", db, mash_strerror(rc));
+	}
+fail:
+	mash_store_close(*st);
+	*st = NULL;
+	return ex;
 }

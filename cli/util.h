@@ -24,6 +24,19 @@ int mashctl_write_file(const char *path, const uint8_t *buf, size_t len);
  * BAD_ID/TOO_BIG/CONFIG, MASHCTL_EXIT_FAIL for everything else. */
 int mashctl_exit_for(int rc);
 
+struct mash_store;
+
+/*
+ * Open the existing store db for an operator's command (never create
+ * one; ro: read-only). With kek (read from keyfile, named in messages),
+ * unlock it; a store that is not encrypted yet is refused rather than
+ * encrypted as a side effect. MASHCTL_EXIT_OK and *st, or the exit code
+ * with the reason printed under group: USAGE for no such store or another
+ * store's key, FAIL otherwise.
+ */
+int mashctl_store_open(const char *group, const char *db, const uint8_t *kek,
+                       const char *keyfile, int ro, struct mash_store **st);
+
 /* "mashctl: <group>: <message>" on stderr, one line. */
 void mashctl_die(const char *group, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

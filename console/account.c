@@ -305,12 +305,17 @@ password_ok(json_t *u, const char *password)
 	return crypto_pwhash_str_verify(h, password, strlen(password)) == 0;
 }
 
+/* A new password's length: MASH_OK, or MASH_ERR_INVAL with why. */
 static int
-password_valid(const char *pw)
+password_check(const char *pw, char *why, size_t whylen)
 {
 	size_t n = pw != NULL ? strnlen(pw, MASH_ACCT_PASS_MAX + 1) : 0;
 
-	return n >= MASH_ACCT_PASS_MIN && n <= MASH_ACCT_PASS_MAX;
+	if (n >= MASH_ACCT_PASS_MIN && n <= MASH_ACCT_PASS_MAX)
+		return MASH_OK;
+	mash_why(why, whylen, "a password has %u to %u characters",
+	         MASH_ACCT_PASS_MIN, MASH_ACCT_PASS_MAX);
+	return MASH_ERR_INVAL;
 }
 
 /* ---- the operations -------------------------------------------------- */
@@ -393,12 +398,9 @@ mash_acct_add(const char *path, const char *name, const char *principal,
 		         "user and principal are [a-z0-9._-]{1,64}");
 		return MASH_ERR_BAD_ID;
 	}
-	if (!password_valid(password)) {
-		mash_why(why, whylen, "a password has %u to %u characters",
-		         MASH_ACCT_PASS_MIN, MASH_ACCT_PASS_MAX);
-		return MASH_ERR_INVAL;
-	}
-	rc = init();
+	rc = password_check(password, why, whylen);
+	if (rc == MASH_OK)
+		rc = init();
 	if (rc == MASH_OK)
 		rc = load(path, 0, &root, why, whylen);
 	if (rc != MASH_OK)
@@ -442,12 +444,9 @@ mash_acct_passwd(const char *path, const char *name, const char *old_pw,
 	mash_why(why, whylen, "%s", "");
 	if (path == NULL || name == NULL || old_pw == NULL)
 		return MASH_ERR_INVAL;
-	if (!password_valid(new_pw)) {
-		mash_why(why, whylen, "a password has %u to %u characters",
-		         MASH_ACCT_PASS_MIN, MASH_ACCT_PASS_MAX);
-		return MASH_ERR_INVAL;
-	}
-	rc = init();
+	rc = password_check(new_pw, why, whylen);
+	if (rc == MASH_OK)
+		rc = init();
 	if (rc == MASH_OK)
 		rc = load(path, 1, &root, why, whylen);
 	if (rc != MASH_OK)

@@ -78,6 +78,13 @@ shows "6a6f7264616e207265656420736f6d65"
 expect 2 "$B/mashctl" quarantine show --db "$T/nope.db" --id 1 --as ops.olu
 says "no such store"
 [ ! -e "$T/nope.db" ] || fail "quarantine show created a store"
+# A key for a store that is not encrypted: refused, and the store is not
+# encrypted as a side effect.
+"$B/mashctl" key new --out "$T/early.key" >/dev/null 2>&1
+expect 1 "$B/mashctl" quarantine show --db "$T/mash.db" --key "$T/early.key" --id 1 --as ops.olu
+says "is not encrypted at rest"
+[ "$(sql "SELECT count(*) FROM meta WHERE key = 'atrest.keys'")" = 0 ] ||
+  fail "quarantine show --key encrypted the store"
 
 # Encrypted: the key file is needed, and the bytes are the same.
 "$B/mashctl" key new --out "$T/store.key" >/dev/null 2>&1
