@@ -431,6 +431,96 @@ START_TEST(different_keys_do_not_cross_verify)
 }
 END_TEST
 
+/* RFC 8032 section 7.1, TEST 1, and RFC 7748 section 6.1: the fast path
+ * (libsodium on the raw bytes) gives the standard's answers for keys
+ * loaded from the standard PEM files, so other implementations agree. */
+static const char rfc8032_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+    "-----END PRIVATE KEY-----\n";
+static const char rfc7748_alice_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VuBCIEIHcHbQpzGKV9PBbBclGyZkXfTC+H68CZKrF3+6UduSwq\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void
+unhex(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(sscanf(hex + 2 * i, "%2hhx", &out[i]), 1);
+}
+
+START_TEST(rfc8032_test_1_signature_and_public_key_are_reproduced)
+{
+	struct mash_key *k = NULL;
+	uint8_t sig[MASH_KEY_SIG_LEN], want[MASH_KEY_SIG_LEN];
+	uint8_t pub[MASH_KEY_PUB_LEN], want_pub[MASH_KEY_PUB_LEN];
+	char path[128];
+
+	path_in(path, sizeof(path), "rfc8032.pem");
+	write_text(path, rfc8032_pem);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(mash_key_load_private(path, &k), MASH_OK);
+	unhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707"
+	      "511a",
+	      want_pub, sizeof(want_pub));
+	ck_assert_int_eq(mash_key_public_raw(k, pub), MASH_OK);
+	ck_assert_mem_eq(pub, want_pub, sizeof(pub));
+	unhex(
+	    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+	    want, sizeof(want));
+	ck_assert_int_eq(mash_key_sign(k, NULL, 0, sig), MASH_OK);
+	ck_assert_mem_eq(sig, want, sizeof(sig));
+	ck_assert_int_eq(mash_key_verify(k, NULL, 0, want, sizeof(want)),
+	                 MASH_OK);
+	mash_key_free(k);
+}
+END_TEST
+
+START_TEST(rfc7748_agreement_is_reproduced)
+{
+	struct mash_key *a = NULL;
+	uint8_t bob[MASH_KEY_PUB_LEN], k[MASH_KEY_PUB_LEN], want[32];
+	char path[128];
+
+	path_in(path, sizeof(path), "alice.pem");
+	write_text(path, rfc7748_alice_pem);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(mash_key_load_kind(MASH_KEY_X25519, 1, path, &a),
+	                 MASH_OK);
+	unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f88"
+	      "2b4f",
+	      bob, sizeof(bob));
+	unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e16"
+	      "1742",
+	      want, sizeof(want));
+	ck_assert_int_eq(mash_key_x25519(a, bob, k), MASH_OK);
+	ck_assert_mem_eq(k, want, sizeof(k));
+	/* A low-order peer (here the point of order 1, u = 1) is refused. */
+	memset(bob, 0, sizeof(bob));
+	bob[0] = 1;
+	ck_assert_int_eq(mash_key_x25519(a, bob, k), MASH_ERR_KEY_FORMAT);
+	mash_key_free(a);
+}
+END_TEST
+
+/* With the neutral point as public key, R = neutral and S = 0 satisfy the
+ * cofactorless equation for every message: a key that signs anything.
+ * Such a key must never verify a signature. */
+START_TEST(small_order_public_key_verifies_nothing)
+{
+	struct mash_key *k = NULL;
+	uint8_t raw[MASH_KEY_PUB_LEN] = {1}, sig[MASH_KEY_SIG_LEN] = {1};
+
+	ck_assert_int_eq(mash_key_from_raw_public(raw, &k), MASH_OK);
+	ck_assert_int_eq(mash_key_verify(k, (const uint8_t *)"anything", 8, sig,
+	                                 sizeof(sig)),
+	                 MASH_ERR_BAD_SIGNATURE);
+	mash_key_free(k);
+}
+END_TEST
+
 START_TEST(generate_survives_allocation_failure)
 {
 	struct mash_key *k = NULL;
@@ -468,6 +558,10 @@ key_suite(void)
 	               load_missing_file_is_not_found_and_a_directory_is_io);
 	tcase_add_test(tc, load_bounds_file_size);
 	tcase_add_test(tc, load_refuses_symlinked_key);
+	tcase_add_test(tc,
+	               rfc8032_test_1_signature_and_public_key_are_reproduced);
+	tcase_add_test(tc, rfc7748_agreement_is_reproduced);
+	tcase_add_test(tc, small_order_public_key_verifies_nothing);
 	tcase_add_test(tc, different_keys_do_not_cross_verify);
 	tcase_add_test(tc, x25519_key_saved_0600_loads_back_and_never_signs);
 	tcase_add_test(tc, generate_survives_allocation_failure);
