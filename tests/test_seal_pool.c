@@ -122,6 +122,58 @@ START_TEST(one_job_runs_on_the_caller_and_empty_batches_do_nothing)
 }
 END_TEST
 
+static int
+fast_seal(void *ctx, const char *recipient, const char *type,
+          const unsigned char *payload, size_t len, unsigned char **env,
+          size_t *env_len)
+{
+	(void)ctx;
+	(void)recipient;
+	(void)type;
+	(void)payload;
+	(void)len;
+	atomic_fetch_add(&calls, 1);
+	*env = mash_malloc(1);
+	if (*env == NULL)
+		return MASH_ERR_NOMEM;
+	**env = 'x';
+	*env_len = 1;
+	return MASH_OK;
+}
+
+/* Small, fast batches: the caller often takes every job before the
+ * worker wakes and withdraws the batch; a worker waking late must find
+ * nothing of it, and a batch it did pick up must be finished before the
+ * caller returns. Every job sealed exactly once, across the races. */
+START_TEST(small_fast_batches_are_sealed_once_whoever_takes_them)
+{
+	struct mashd_seal_pool *p = NULL;
+	struct mashd_seal_job jobs[3];
+	int round, i, n;
+
+	ck_assert_int_eq(mashd_seal_pool_new(fast_seal, NULL, &p), MASH_OK);
+	atomic_store(&calls, 0);
+	for (round = 0; round < 5000; round++) {
+		n = 2 + round % 2;
+		memset(jobs, 0, sizeof(jobs));
+		for (i = 0; i < n; i++) {
+			jobs[i].recipient = "p";
+			jobs[i].payload_type = "t";
+			jobs[i].rc = -1;
+		}
+		mashd_seal_pool_run(p, jobs, (size_t)n);
+		for (i = 0; i < n; i++) {
+			ck_assert_int_eq(jobs[i].rc, MASH_OK);
+			ck_assert_uint_eq(jobs[i].env_len, 1);
+			mash_free(jobs[i].env);
+		}
+		ck_assert_int_eq(atomic_load(&calls),
+		                 5 * (round / 2) + (round % 2 ? 5 : 2));
+	}
+	mashd_seal_pool_free(p);
+}
+END_TEST
+
 static Suite *
 pool_suite(void)
 {
@@ -132,6 +184,8 @@ pool_suite(void)
 	tcase_add_test(tc, every_job_sealed_once_in_its_slot_on_both_threads);
 	tcase_add_test(tc,
 	               one_job_runs_on_the_caller_and_empty_batches_do_nothing);
+	tcase_add_test(tc,
+	               small_fast_batches_are_sealed_once_whoever_takes_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
