@@ -16,7 +16,7 @@ endif
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build configure deps test unit integration demo bench fuzz format clean
+.PHONY: all build configure deps test unit integration demo demo-console bench fuzz format clean
 
 all: build
 
@@ -40,6 +40,11 @@ integration: build
 
 demo: deps build
 	@scripts/demo.sh $(BUILD)
+
+# The demo, then its web console kept running for a person to try
+# (Ctrl-C, or remove the hold file, stops everything).
+demo-console: deps build
+	@MASH_DEMO_HOLD=$(BUILD)/demo-hold scripts/demo.sh $(BUILD)
 
 bench: deps build
 	@scripts/bench.sh $(BUILD)

@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 
 #include "broker-adapters/mq.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -140,21 +141,7 @@ mash_mq_opts_init(struct mash_mq_opts *o)
 	o->max_payload = MASH_MQ_DEFAULT_MAX_PAYLOAD;
 }
 
-/* Absolute CLOCK_MONOTONIC deadline timeout_ms from now. */
-static struct timespec
-deadline_after(int timeout_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
+#define deadline_after mash_mono_deadline
 
 static int64_t
 ms_left(const struct timespec *dl)

@@ -2,6 +2,7 @@
  * cmd_console.c - the web console's local accounts (issue 29, part 1):
  *   mashctl console user add    --accounts FILE --name N --principal P
  *                               --sign-key PEM --enc-key PEM
+ *                               [--tls-cert PEM --tls-key PEM]
  *   mashctl console user passwd --accounts FILE --name N
  *   mashctl console user remove --accounts FILE --name N
  * Passwords are read from --password-file or standard input, one per line
@@ -30,13 +31,17 @@ help(FILE *f)
 	        "--principal P\n"
 	        "                                --sign-key PEM --enc-key PEM "
 	        "[--password-file F]\n"
+	        "                                [--tls-cert PEM --tls-key "
+	        "PEM]\n"
 	        "       mashctl console user passwd --accounts FILE --name N "
 	        "[--password-file F]\n"
 	        "       mashctl console user remove --accounts FILE --name N\n"
 	        "Local accounts of the web console: user N acts as directory "
 	        "principal P.\nP's private keys (Ed25519 signing, X25519 "
 	        "encryption) are kept wrapped under\nthe password (argon2id); "
-	        "the accounts file is 0600. Passwords (%u..%u\ncharacters) "
+	        "with --tls-cert and --tls-key, also the client certificate "
+	        "and key P reaches\nthe broker with (mutual TLS). "
+	        "The accounts file is 0600. Passwords (%u..%u\ncharacters) "
 	        "come one per line from --password-file or standard input; "
 	        "passwd\nreads the old one, then the new one.\n"
 	        "exit: 0 ok, 1 failed (user exists or unknown, wrong "
@@ -69,12 +74,16 @@ mashctl_console(int argc, char **argv)
 	    {"principal", required_argument, NULL, 'p'},
 	    {"sign-key", required_argument, NULL, 's'},
 	    {"enc-key", required_argument, NULL, 'e'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
 	    {"password-file", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *accounts = NULL, *name = NULL, *principal = NULL;
 	const char *sign = NULL, *enc = NULL, *pwfile = NULL, *cmd;
+	const char *tls_cert = NULL, *tls_key = NULL;
+	struct mash_acct_keys keys;
 	char pw[MASH_ACCT_PASS_MAX + 2], pw2[MASH_ACCT_PASS_MAX + 2];
 	char why[1024];
 	FILE *in = NULL;
@@ -108,6 +117,12 @@ mashctl_console(int argc, char **argv)
 			break;
 		case 'e':
 			enc = optarg;
+			break;
+		case 'c':
+			tls_cert = optarg;
+			break;
+		case 'k':
+			tls_key = optarg;
 			break;
 		case 'P':
 			pwfile = optarg;
@@ -144,6 +159,10 @@ mashctl_console(int argc, char **argv)
 		               "--enc-key");
 		goto out;
 	}
+	if ((tls_cert == NULL) != (tls_key == NULL)) {
+		mashctl_die(G, "--tls-cert and --tls-key go together");
+		goto out;
+	}
 	in = pwfile != NULL ? fopen(pwfile, "r") : stdin;
 	if (in == NULL) {
 		mashctl_die(G, "%s: cannot read", pwfile);
@@ -158,9 +177,13 @@ mashctl_console(int argc, char **argv)
 		            MASH_ACCT_PASS_MIN, MASH_ACCT_PASS_MAX);
 		goto out;
 	}
+	keys.sign_key = sign;
+	keys.enc_key = enc;
+	keys.tls_cert = tls_cert;
+	keys.tls_key = tls_key;
 	if (strcmp(cmd, "add") == 0)
-		rc = mash_acct_add(accounts, name, principal, pw, sign, enc,
-		                   why, sizeof(why));
+		rc = mash_acct_add(accounts, name, principal, pw, &keys, why,
+		                   sizeof(why));
 	else
 		rc =
 		    mash_acct_passwd(accounts, name, pw, pw2, why, sizeof(why));

@@ -174,61 +174,21 @@ static int
 show(const struct mash_inbox_msg *m, const struct inbox_args *a, char *why,
      size_t whylen)
 {
-	const ProtobufCMessageDescriptor *d = NULL;
-	ProtobufCMessage *pm = NULL;
+	struct mashctl_delivery d;
 	struct mashctl_view_opts vo;
-	json_t *j = NULL, *doc = NULL;
-	const char *key = NULL;
-	int rc = MASH_ERR_DECODE;
+	json_t *doc = NULL;
+	int rc;
 
-	if (strcmp(m->payload_type, "mash.v1.SharedRecord") == 0) {
-		d = &mash__v1__shared_record__descriptor;
-		key = "record";
-	} else if (strcmp(m->payload_type,
-	                  "mash.v1.StrategyDiscussionTrigger") == 0) {
-		d = &mash__v1__strategy_discussion_trigger__descriptor;
-		key = "trigger";
-	} else if (strcmp(m->payload_type, "mash.v1.Picture") == 0) {
-		d = &mash__v1__picture__descriptor;
-		key = "picture";
-	} else {
-		(void)mash_snprintf(why, whylen, "unknown delivery type %s",
-		                    m->payload_type);
-		goto out;
-	}
-	if (!mash_evt_wire_strings_valid(d, m->payload, m->payload_len)) {
-		rc = MASH_ERR_BAD_UTF8;
-		(void)mash_snprintf(why, whylen,
-		                    "%s has a string that is not UTF-8",
-		                    m->payload_type);
-		goto out;
-	}
-	pm = protobuf_c_message_unpack(d, mash_env_pb_allocator(),
-	                               m->payload_len, m->payload);
-	if (pm == NULL) {
-		(void)mash_snprintf(why, whylen, "%s does not decode",
-		                    m->payload_type);
-		goto out;
-	}
+	rc = mashctl_delivery_decode(m->payload_type, m->payload,
+	                             m->payload_len, &d, why, whylen);
+	if (rc != MASH_OK)
+		return rc;
 	memset(&vo, 0, sizeof(vo));
 	vo.principal = a->principal;
 	vo.now_ms = mash_clock_now(mash_clock_system());
-	rc = MASH_ERR_NOMEM;
 	if (a->json) {
-		if (d == &mash__v1__shared_record__descriptor)
-			j = mashctl_record_to_json(
-			    (const Mash__V1__SharedRecord *)pm);
-		else if (d == &mash__v1__picture__descriptor)
-			j = mashctl_picture_to_json(
-			    (const Mash__V1__Picture *)pm, &vo);
-		else
-			j = mashctl_trigger_to_json(
-			    (const Mash__V1__StrategyDiscussionTrigger *)pm,
-			    &vo);
-		doc = j == NULL
-		          ? NULL
-		          : json_pack("{s:s,s:s,s:O}", "type", m->payload_type,
-		                      "recipient", m->recipient, key, j);
+		rc = MASH_ERR_NOMEM;
+		doc = mashctl_delivery_to_json(&d, m->recipient, &vo);
 		if (doc == NULL)
 			goto out;
 		rc = MASH_ERR_IO;
@@ -239,26 +199,14 @@ show(const struct mash_inbox_msg *m, const struct inbox_args *a, char *why,
 		printf("== %s for %s (signed by %s, key %s)\n",
 		       m->payload_type + strlen("mash.v1."), m->recipient,
 		       m->signer, m->key_id);
-		if (d == &mash__v1__shared_record__descriptor)
-			rc = mashctl_record_render(
-			    stdout, (const Mash__V1__SharedRecord *)pm);
-		else if (d == &mash__v1__picture__descriptor)
-			rc = mashctl_picture_render(
-			    stdout, (const Mash__V1__Picture *)pm, &vo);
-		else
-			rc = mashctl_trigger_render(
-			    stdout,
-			    (const Mash__V1__StrategyDiscussionTrigger *)pm,
-			    &vo);
+		rc = mashctl_delivery_render(stdout, &d, &vo);
 		if (rc != MASH_OK)
 			goto out;
 	}
 	rc = fflush(stdout) == 0 ? MASH_OK : MASH_ERR_IO;
 out:
-	json_decref(j);
 	json_decref(doc);
-	if (pm != NULL)
-		protobuf_c_message_free_unpacked(pm, mash_env_pb_allocator());
+	mashctl_delivery_clear(&d);
 	return rc;
 }
 

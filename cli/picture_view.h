@@ -68,6 +68,31 @@ json_t *mashctl_record_to_json(const Mash__V1__SharedRecord *r);
 json_t *mashctl_trigger_to_json(const Mash__V1__StrategyDiscussionTrigger *t,
                                 const struct mashctl_view_opts *opts);
 
+/* One opened inbox delivery (crypto/inbox.h), decoded: a SharedRecord,
+ * a StrategyDiscussionTrigger or a Picture. */
+struct mashctl_delivery {
+	const char *type; /* "mash.v1.SharedRecord", ... (static) */
+	const char *key;  /* its JSON key: "record", "trigger", "picture" */
+	ProtobufCMessage *msg;
+};
+
+/* Decode payload (payload_type) into *out. MASH_OK; MASH_ERR_DECODE (an
+ * unknown type, or bytes that are not it) or MASH_ERR_BAD_UTF8, with why.
+ * Release with mashctl_delivery_clear. */
+int mashctl_delivery_decode(const char *payload_type, const uint8_t *payload,
+                            size_t len, struct mashctl_delivery *out, char *why,
+                            size_t whylen);
+void mashctl_delivery_clear(struct mashctl_delivery *d);
+
+/* The terminal view (MASH_OK or MASH_ERR_IO), and the JSON document
+ * {"type", "recipient", "record"|"trigger"|"picture"} (new reference, NULL
+ * on allocation failure) of a decoded delivery. vo may be NULL. */
+int mashctl_delivery_render(FILE *out, const struct mashctl_delivery *d,
+                            const struct mashctl_view_opts *vo);
+json_t *mashctl_delivery_to_json(const struct mashctl_delivery *d,
+                                 const char *recipient,
+                                 const struct mashctl_view_opts *vo);
+
 /* "MISSING_EPISODE" for a Category value; "UNKNOWN" if not in the enum.
  * Static storage. */
 const char *mashctl_category_name(int category);

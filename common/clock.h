@@ -7,6 +7,7 @@
 #define MASH_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct mash_clock {
 	/* Unix time in milliseconds. */
@@ -26,5 +27,9 @@ int64_t mash_clock_now(const struct mash_clock *c);
 /* CLOCK_MONOTONIC in milliseconds: for timeouts and deadlines only (it
  * never jumps with the wall clock), never for a record's time. */
 int64_t mash_mono_ms(void);
+
+/* The CLOCK_MONOTONIC time timeout_ms from now, for
+ * pthread_cond_timedwait on a condition whose clock is CLOCK_MONOTONIC. */
+struct timespec mash_mono_deadline(int timeout_ms);
 
 #endif

@@ -18,6 +18,7 @@
 #include "common/str.h"
 #include "console/account.h"
 #include "crypto/key.h"
+#include "crypto/pki.h"
 #include "crypto/trust.h"
 
 #define AAD_PREFIX "mash.v1.console\n"
@@ -342,17 +343,16 @@ add_pem(json_t *o, const char *field, const char *path)
 	return rc;
 }
 
-/* {"sign_key":PEM,"enc_key":PEM} of the two key files, each checked to
- * be a private key of its kind. */
+/* {"sign_key":PEM,"enc_key":PEM[,"tls_cert":..,"tls_key":..]} of the key
+ * files, each checked to be what it claims. */
 static int
-keys_json(const char *sign_key, const char *enc_key, char **out, char *why,
-          size_t n)
+keys_json(const struct mash_acct_keys *f, char **out, char *why, size_t n)
 {
 	static const struct {
 		const char *field;
 		enum mash_key_kind kind;
 	} k[2] = {{"sign_key", MASH_KEY_ED25519}, {"enc_key", MASH_KEY_X25519}};
-	const char *files[2] = {sign_key, enc_key};
+	const char *files[2] = {f->sign_key, f->enc_key};
 	struct mash_key *key = NULL;
 	json_t *o = json_object();
 	size_t i;
@@ -374,6 +374,18 @@ keys_json(const char *sign_key, const char *enc_key, char **out, char *why,
 			goto out;
 		}
 	}
+	if (o != NULL && f->tls_cert != NULL) {
+		rc = mash_pki_check_identity(NULL, f->tls_cert, f->tls_key, why,
+		                             n);
+		if (rc == MASH_OK &&
+		    (add_pem(o, "tls_cert", f->tls_cert) != MASH_OK ||
+		     add_pem(o, "tls_key", f->tls_key) != MASH_OK)) {
+			mash_why(why, n, "%s: cannot read", f->tls_cert);
+			rc = MASH_ERR_IO;
+		}
+		if (rc != MASH_OK)
+			goto out;
+	}
 	*out = json_dumps(o, JSON_COMPACT);
 	rc = *out != NULL ? MASH_OK : MASH_ERR_NOMEM;
 out:
@@ -383,16 +395,22 @@ out:
 
 int
 mash_acct_add(const char *path, const char *name, const char *principal,
-              const char *password, const char *sign_key, const char *enc_key,
-              char *why, size_t whylen)
+              const char *password, const struct mash_acct_keys *k, char *why,
+              size_t whylen)
 {
 	json_t *root = NULL, *u = NULL;
 	char *keys = NULL;
 	int rc;
 
 	mash_why(why, whylen, "%s", "");
-	if (path == NULL || sign_key == NULL || enc_key == NULL)
+	if (path == NULL || k == NULL || k->sign_key == NULL ||
+	    k->enc_key == NULL)
 		return MASH_ERR_INVAL;
+	if ((k->tls_cert == NULL) != (k->tls_key == NULL)) {
+		mash_why(why, whylen,
+		         "a TLS certificate and its key go together");
+		return MASH_ERR_INVAL;
+	}
 	if (!mash_trust_id_valid(name) || !mash_trust_id_valid(principal)) {
 		mash_why(why, whylen,
 		         "user and principal are [a-z0-9._-]{1,64}");
@@ -410,7 +428,7 @@ mash_acct_add(const char *path, const char *name, const char *principal,
 		rc = MASH_ERR_EXISTS;
 		goto out;
 	}
-	rc = keys_json(sign_key, enc_key, &keys, why, whylen);
+	rc = keys_json(k, &keys, why, whylen);
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_NOMEM;
@@ -502,6 +520,10 @@ mash_acct_session_free(struct mash_acct_session *s)
 		sodium_free(s->sign_key);
 	if (s->enc_key != NULL)
 		sodium_free(s->enc_key);
+	if (s->tls_cert != NULL)
+		sodium_free(s->tls_cert);
+	if (s->tls_key != NULL)
+		sodium_free(s->tls_key);
 	mash_free_secret(s, sizeof(*s));
 }
 
@@ -563,8 +585,12 @@ mash_acct_signin(const char *path, const char *name, const char *password,
 	                   sizeof(s->principal));
 	s->sign_key = locked_copy(keys, "sign_key");
 	s->enc_key = locked_copy(keys, "enc_key");
-	rc = s->sign_key != NULL && s->enc_key != NULL ? MASH_OK
-	                                               : MASH_ERR_TAMPERED;
+	s->tls_cert = locked_copy(keys, "tls_cert");
+	s->tls_key = locked_copy(keys, "tls_key");
+	rc = s->sign_key != NULL && s->enc_key != NULL &&
+	             (s->tls_cert == NULL) == (s->tls_key == NULL)
+	         ? MASH_OK
+	         : MASH_ERR_TAMPERED;
 	if (rc != MASH_OK)
 		goto out;
 	*out = s;

@@ -14,7 +14,8 @@
  * pwhash     crypto_pwhash_str (argon2id, libsodium's interactive limits)
  * keys       XChaCha20-Poly1305(key = argon2id(password, salt),
  *                               aad = "mash.v1.console\n" name "\n" principal,
- *                               {"sign_key":PEM,"enc_key":PEM})
+ *                               {"sign_key":PEM,"enc_key":PEM
+ *                                [,"tls_cert":PEM,"tls_key":PEM]})
  * salt, nonce, keys in base64. A user name is [a-z0-9._-]{1,64}.
  */
 #ifndef MASH_CONSOLE_ACCOUNT_H
@@ -36,11 +37,25 @@ struct mash_acct_session {
 	char principal[MASH_ACCT_NAME_MAX + 1];
 	char *sign_key; /* PKCS#8 PEM, Ed25519 */
 	char *enc_key;  /* PKCS#8 PEM, X25519 */
+	char *tls_cert; /* the broker identity: certificate PEM, or NULL */
+	char *tls_key;  /* and its private key PEM (NULL with tls_cert) */
+};
+
+/* The principal's key files an account keeps (paths to PEM files): its
+ * signing and encryption keys, and optionally the client certificate and
+ * key it reaches the broker with (mutual TLS, issue 24), both or none. */
+struct mash_acct_keys {
+	const char *sign_key;
+	const char *enc_key;
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 /*
  * Add user name as principal, wrapping the private keys read from the PEM
- * files sign_key (Ed25519) and enc_key (X25519) under password. The file
+ * files keys->sign_key (Ed25519) and keys->enc_key (X25519), and the TLS
+ * identity when given (MASH_ERR_INVAL if only one half is; the key must be
+ * the certificate's and the certificate valid now), under password. The file
  * is created (0600) when missing. MASH_OK; MASH_ERR_EXISTS (the name is
  * taken), MASH_ERR_BAD_ID (name or principal), MASH_ERR_INVAL (a password
  * shorter than MASH_ACCT_PASS_MIN), MASH_ERR_KEY_FORMAT (a key file that
@@ -49,8 +64,8 @@ struct mash_acct_session {
  * file and the fault.
  */
 int mash_acct_add(const char *path, const char *name, const char *principal,
-                  const char *password, const char *sign_key,
-                  const char *enc_key, char *why, size_t whylen);
+                  const char *password, const struct mash_acct_keys *keys,
+                  char *why, size_t whylen);
 
 /* Replace name's password: the keys are re-wrapped under the new one.
  * The old password must be right: MASH_ERR_DENIED otherwise (and for an

@@ -23,20 +23,13 @@
 #include "common/str.h"
 #include "console/account.h"
 #include "console/http.h"
+#include "console/http_int.h"
+#include "console/hub.h"
 #include "console/sessions.h"
 #include "crypto/trust.h"
 
-#define COOKIE   "mash_session"
+#define COOKIE   CON_COOKIE
 #define MAX_BODY 4096u
-
-struct con_http {
-	struct MHD_Daemon *d;
-	struct con_sessions *sessions;
-	pthread_mutex_t lock;
-	char *accounts;
-	const struct mash_clock *clock;
-	uint16_t port;
-};
 
 /* One request's form, filled by the post processor. */
 struct req {
@@ -70,6 +63,17 @@ struct req {
 	"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"                   \
 	"<button type=\"submit\">Sign out</button></form></main>"
 
+void
+con_http_secure_headers(struct MHD_Response *r, const char *type)
+{
+	(void)MHD_add_response_header(r, "Content-Type", type);
+	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
+	(void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	(void)MHD_add_response_header(r, "Content-Security-Policy",
+	                              "default-src 'self'; frame-ancestors "
+	                              "'none'");
+}
+
 static enum MHD_Result
 respond(struct MHD_Connection *c, unsigned status, const char *body,
         const char *location, const char *cookie)
@@ -81,13 +85,7 @@ respond(struct MHD_Connection *c, unsigned status, const char *body,
 	                                    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
-	(void)MHD_add_response_header(r, "Content-Type",
-	                              "text/html; charset=utf-8");
-	(void)MHD_add_response_header(r, "Cache-Control", "no-store");
-	(void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	(void)MHD_add_response_header(r, "Content-Security-Policy",
-	                              "default-src 'self'; frame-ancestors "
-	                              "'none'");
+	con_http_secure_headers(r, "text/html; charset=utf-8");
 	if (location != NULL)
 		(void)MHD_add_response_header(r, "Location", location);
 	if (cookie != NULL)
@@ -165,7 +163,8 @@ do_signin(struct con_http *h, struct MHD_Connection *c, struct req *q)
 {
 	struct mash_acct_session *acct = NULL;
 	const struct con_session *s = NULL;
-	char cookie[160];
+	struct con_hub *hub = NULL;
+	char cookie[160], why[512];
 	int64_t now = mash_clock_now(h->clock);
 	int rc, throttled;
 
@@ -192,7 +191,25 @@ do_signin(struct con_http *h, struct MHD_Connection *c, struct req *q)
 		                   "Wrong user name or password.");
 	}
 	con_sessions_succeeded(h->sessions, q->user);
-	rc = con_sessions_start(h->sessions, acct, now, &s);
+	pthread_mutex_unlock(&h->lock);
+	/* The principal's link to the hub, as that principal (connecting
+	 * is slow: outside the lock). */
+	if (h->hubs != NULL) {
+		rc = con_hubs_get(h->hubs, acct, &hub, why, sizeof(why));
+		if (rc != MASH_OK) {
+			mash_warn("console: %s signed in, but no inbox: %s",
+			          q->user, why);
+			mash_acct_session_free(acct);
+			return signin_page(
+			    c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "Your password is right, but the hub "
+			    "cannot be reached for your inbox. "
+			    "Try again later or call the service "
+			    "desk.");
+		}
+	}
+	pthread_mutex_lock(&h->lock);
+	rc = con_sessions_start(h->sessions, acct, hub, now, &s);
 	if (rc == MASH_OK)
 		(void)snprintf(cookie, sizeof(cookie),
 		               COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; "
@@ -301,7 +318,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		return do_inbox(h, c);
 	if (strcmp(url, "/signout") == 0 && post)
 		return do_signout(h, c, q);
+	if (strcmp(url, "/api/inbox") == 0 && !post)
+		return con_api_inbox(h, c);
+	if (strcmp(url, "/api/events") == 0 && !post)
+		return con_api_events(h, c);
 	return respond(c, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
+}
+
+/* A session ended (sign-out, idle, shutdown): its reference to the
+ * principal's link goes back; the last one closes it and wipes its keys. */
+static void
+end_link(void *ctx, void *link)
+{
+	struct con_http *h = ctx;
+
+	con_hub_put(h->hubs, link);
 }
 
 int
@@ -330,16 +361,25 @@ con_http_start(const struct con_http_cfg *cfg, struct con_http **out)
 	pthread_mutex_init(&h->lock, NULL);
 	h->clock = cfg->clock != NULL ? cfg->clock : mash_clock_system();
 	h->accounts = mash_strdup(cfg->accounts);
-	if (h->accounts == NULL ||
-	    con_sessions_new(cfg->idle_ms, &h->sessions) != MASH_OK)
+	if (h->accounts == NULL)
 		goto fail;
+	if (cfg->hub != NULL && con_hubs_new(cfg->hub, &h->hubs) != MASH_OK)
+		goto fail;
+	if (con_sessions_new(cfg->idle_ms, end_link, h, &h->sessions) !=
+	    MASH_OK)
+		goto fail;
+	/* A thread per connection: a live event stream waits for the next
+	 * delivery without holding up anyone else's request. */
 	h->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	        MHD_USE_TLS | MHD_USE_ERROR_LOG,
 	    cfg->port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, &sa,
 	    MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
 	    cfg->key_pem, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CON_HTTP_MAX_CONNECTIONS,
+	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		mash_err("console: cannot listen on %s:%u with that "
 		         "certificate and key",
@@ -369,7 +409,8 @@ con_http_stop(struct con_http *h)
 		return;
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
-	con_sessions_free(h->sessions);
+	con_sessions_free(h->sessions); /* gives every link back */
+	con_hubs_free(h->hubs);
 	mash_free(h->accounts);
 	pthread_mutex_destroy(&h->lock);
 	mash_free(h);

@@ -8,6 +8,10 @@
  *                   answer) or 429 (too many failures for that name)
  *   GET  /inbox     the signed-in page (303 to / without a live session)
  *   POST /signout   csrf (form): ends the session, wipes its keys
+ *   GET  /api/inbox the signed-in principal's opened deliveries (JSON)
+ *   GET  /api/events?after=N  the same, live: server-sent events
+ * With a hub configured, sign-in also opens the principal's link to the
+ * hub (console/hub.h); a hub that cannot be reached is a 503, no session.
  * The cookie is "mash_session=<64 hex>; HttpOnly; Secure; SameSite=Strict;
  * Path=/"; no personal data is ever in a URL; responses are never cached.
  */
@@ -17,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "console/hub.h"
 
 struct con_http;
 
@@ -28,6 +33,9 @@ struct con_http_cfg {
 	const char *accounts; /* console/account.h file */
 	int64_t idle_ms;      /* session idle timeout */
 	const struct mash_clock *clock;
+	/* The hub, reached as each signed-in principal for its inbox; NULL:
+	 * sign-in only (no inbox). Borrowed for the server's life. */
+	const struct con_hub_cfg *hub;
 };
 
 /* Start serving on threads of libmicrohttpd. MASH_OK; MASH_ERR_INVAL,

@@ -7,6 +7,10 @@
  *   listen = "127.0.0.1";  port = 8443;        (port 0: any free port)
  *   cert_file = "pki/console.pem";  key_file = "pki/console.key";
  *   accounts = "console-accounts.json";  idle_timeout_s = 900;
+ *   # the hub, reached as each signed-in principal (all or none):
+ *   mqtt_uri = "ssl://localhost:8883";  mqtt_ca_file = "pki/ca.pem";
+ *   trust_store = "trust";  daemon_signer = "mashd";
+ *   mqtt_insecure = false;   (tcp:// only when true: development)
  * };
  * Prints "mash-console: listening on https://ADDR:PORT/" on stderr when
  * ready; SIGTERM or SIGINT stops it (every session wiped). Exit 0 after a
@@ -22,11 +26,21 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "console/http.h"
+#include "crypto/trust.h"
 
 #define PEM_MAX (64u * 1024u)
 
-static const char *const known[] = {"listen",   "port",     "cert_file",
-                                    "key_file", "accounts", "idle_timeout_s"};
+static const char *const known[] = {
+    "listen",        "port",           "cert_file",    "key_file",
+    "accounts",      "idle_timeout_s", "mqtt_uri",     "mqtt_ca_file",
+    "mqtt_insecure", "trust_store",    "daemon_signer"};
+
+/* The hub settings of the console group, when mqtt_uri is there. */
+struct hub_settings {
+	const char *trust_dir;
+	struct con_hub_cfg cfg;
+	int on;
+};
 
 static char *
 read_pem(const char *path)
@@ -54,8 +68,52 @@ read_pem(const char *path)
 
 /* The console group: every key known, the required ones present. */
 static int
+load_hub(config_setting_t *g, const char *path, struct hub_settings *hs)
+{
+	int insecure = 0;
+
+	memset(hs, 0, sizeof(*hs));
+	if (config_setting_lookup_string(g, "mqtt_uri", &hs->cfg.mqtt_uri) !=
+	    CONFIG_TRUE) {
+		if (config_setting_get_member(g, "trust_store") != NULL ||
+		    config_setting_get_member(g, "mqtt_ca_file") != NULL) {
+			fprintf(stderr,
+			        "mash-console: %s: console.mqtt_uri is "
+			        "required with the other mqtt settings\n",
+			        path);
+			return MASH_ERR_CONFIG;
+		}
+		return MASH_OK; /* sign-in only, no inbox */
+	}
+	(void)config_setting_lookup_string(g, "mqtt_ca_file", &hs->cfg.ca_file);
+	(void)config_setting_lookup_bool(g, "mqtt_insecure", &insecure);
+	hs->cfg.insecure = insecure;
+	hs->cfg.daemon_signer = "mashd";
+	(void)config_setting_lookup_string(g, "daemon_signer",
+	                                   &hs->cfg.daemon_signer);
+	if (config_setting_lookup_string(g, "trust_store", &hs->trust_dir) !=
+	    CONFIG_TRUE) {
+		fprintf(stderr,
+		        "mash-console: %s: console.trust_store is required "
+		        "with mqtt_uri (it verifies mashd's deliveries)\n",
+		        path);
+		return MASH_ERR_CONFIG;
+	}
+	if (strncmp(hs->cfg.mqtt_uri, "ssl://", 6) != 0 &&
+	    !(insecure && strncmp(hs->cfg.mqtt_uri, "tcp://", 6) == 0)) {
+		fprintf(stderr,
+		        "mash-console: %s: console.mqtt_uri must be ssl:// "
+		        "(tcp:// only with mqtt_insecure = true)\n",
+		        path);
+		return MASH_ERR_CONFIG;
+	}
+	hs->on = 1;
+	return MASH_OK;
+}
+
+static int
 load(config_t *cf, const char *path, struct con_http_cfg *c, const char **cert,
-     const char **key)
+     const char **key, struct hub_settings *hs)
 {
 	config_setting_t *g, *s;
 	int i, n, port = 8443, idle = 900;
@@ -104,7 +162,7 @@ load(config_t *cf, const char *path, struct con_http_cfg *c, const char **cert,
 	}
 	c->port = (uint16_t)port;
 	c->idle_ms = (int64_t)idle * 1000;
-	return MASH_OK;
+	return load_hub(g, path, hs);
 }
 
 int
@@ -112,6 +170,9 @@ main(int argc, char **argv)
 {
 	struct con_http_cfg c;
 	struct con_http *h = NULL;
+	struct hub_settings hs;
+	struct mash_trust *trust = NULL;
+	char why[512];
 	const char *cert = NULL, *key = NULL;
 	char *cert_pem = NULL, *key_pem = NULL;
 	config_t cf;
@@ -130,8 +191,18 @@ main(int argc, char **argv)
 	}
 	memset(&c, 0, sizeof(c));
 	config_init(&cf);
-	if (load(&cf, argv[2], &c, &cert, &key) != MASH_OK)
+	memset(&hs, 0, sizeof(hs));
+	if (load(&cf, argv[2], &c, &cert, &key, &hs) != MASH_OK)
 		goto out;
+	if (hs.on) {
+		if (mash_trust_load(hs.trust_dir, &trust, why, sizeof(why)) !=
+		    MASH_OK) {
+			fprintf(stderr, "mash-console: %s\n", why);
+			goto out;
+		}
+		hs.cfg.trust = trust;
+		c.hub = &hs.cfg;
+	}
 	cert_pem = read_pem(cert);
 	key_pem = read_pem(key);
 	if (cert_pem == NULL || key_pem == NULL) {
@@ -150,12 +221,15 @@ main(int argc, char **argv)
 	ex = 1;
 	if (con_http_start(&c, &h) != MASH_OK)
 		goto out;
-	fprintf(stderr, "mash-console: listening on https://%s:%u/\n", c.listen,
-	        (unsigned)con_http_port(h));
+	fprintf(stderr, "mash-console: listening on https://%s:%u/ (%s%s)\n",
+	        c.listen, (unsigned)con_http_port(h),
+	        hs.on ? "inboxes from " : "sign-in only: no mqtt_uri",
+	        hs.on ? hs.cfg.mqtt_uri : "");
 	if (sigwait(&set, &sig) == 0)
 		ex = 0;
 out:
 	con_http_stop(h);
+	mash_trust_free(trust);
 	if (key_pem != NULL)
 		mash_free_secret(key_pem, strlen(key_pem));
 	mash_free(cert_pem);

@@ -22,13 +22,16 @@ struct fail {
 
 struct con_sessions {
 	int64_t idle_ms;
+	con_link_end_fn end_link;
+	void *ctx;
 	struct con_session s[CON_SESS_MAX];
 	struct fail f[FAIL_NAMES];
 	size_t next_fail;
 };
 
 int
-con_sessions_new(int64_t idle_ms, struct con_sessions **out)
+con_sessions_new(int64_t idle_ms, con_link_end_fn end_link, void *ctx,
+                 struct con_sessions **out)
 {
 	if (out == NULL || idle_ms <= 0)
 		return MASH_ERR_INVAL;
@@ -39,12 +42,22 @@ con_sessions_new(int64_t idle_ms, struct con_sessions **out)
 	if (*out == NULL)
 		return MASH_ERR_NOMEM;
 	(*out)->idle_ms = idle_ms;
+	(*out)->end_link = end_link;
+	(*out)->ctx = ctx;
 	return MASH_OK;
 }
 
 static void
-wipe(struct con_session *s)
+end_link(struct con_sessions *t, void *link)
 {
+	if (link != NULL && t->end_link != NULL)
+		t->end_link(t->ctx, link);
+}
+
+static void
+wipe(struct con_sessions *t, struct con_session *s)
+{
+	end_link(t, s->link);
 	mash_acct_session_free(s->acct);
 	sodium_memzero(s, sizeof(*s));
 }
@@ -57,7 +70,7 @@ con_sessions_free(struct con_sessions *t)
 	if (t == NULL)
 		return;
 	for (i = 0; i < CON_SESS_MAX; i++)
-		wipe(&t->s[i]);
+		wipe(t, &t->s[i]);
 	mash_free_secret(t, sizeof(*t));
 }
 
@@ -73,13 +86,15 @@ random_hex(char out[CON_SESS_ID_HEX + 1])
 
 int
 con_sessions_start(struct con_sessions *t, struct mash_acct_session *acct,
-                   int64_t now_ms, const struct con_session **out)
+                   void *link, int64_t now_ms, const struct con_session **out)
 {
 	struct con_session *free_slot = NULL;
 	size_t i;
 
 	*out = NULL;
 	if (t == NULL || acct == NULL) {
+		if (t != NULL)
+			end_link(t, link);
 		mash_acct_session_free(acct);
 		return MASH_ERR_INVAL;
 	}
@@ -87,17 +102,19 @@ con_sessions_start(struct con_sessions *t, struct mash_acct_session *acct,
 		struct con_session *s = &t->s[i];
 
 		if (s->acct != NULL && now_ms - s->last_ms > t->idle_ms)
-			wipe(s); /* idle: the keys go now, not at next use */
+			wipe(t, s); /* idle: the keys go now, not at next use */
 		if (s->acct == NULL && free_slot == NULL)
 			free_slot = s;
 	}
 	if (free_slot == NULL) {
+		end_link(t, link);
 		mash_acct_session_free(acct);
 		return MASH_ERR_TOO_BIG;
 	}
 	random_hex(free_slot->id);
 	random_hex(free_slot->csrf);
 	free_slot->acct = acct;
+	free_slot->link = link;
 	free_slot->last_ms = now_ms;
 	*out = free_slot;
 	return MASH_OK;
@@ -125,10 +142,20 @@ con_sessions_get(struct con_sessions *t, const char *id, int64_t now_ms)
 	if (s == NULL)
 		return NULL;
 	if (now_ms - s->last_ms > t->idle_ms) {
-		wipe(s);
+		wipe(t, s);
 		return NULL;
 	}
 	s->last_ms = now_ms;
+	return s;
+}
+
+const struct con_session *
+con_sessions_peek(struct con_sessions *t, const char *id, int64_t now_ms)
+{
+	struct con_session *s = find(t, id);
+
+	if (s == NULL || now_ms - s->last_ms > t->idle_ms)
+		return NULL;
 	return s;
 }
 
@@ -139,7 +166,7 @@ con_sessions_end(struct con_sessions *t, const char *id)
 
 	if (s == NULL)
 		return MASH_ERR_NOT_FOUND;
-	wipe(s);
+	wipe(t, s);
 	return MASH_OK;
 }
 

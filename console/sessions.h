@@ -27,24 +27,38 @@ struct con_session {
 	char id[CON_SESS_ID_HEX + 1];
 	char csrf[CON_SESS_ID_HEX + 1];
 	struct mash_acct_session *acct; /* owned */
+	void *link; /* the session's link to the hub (console/hub.h), owned */
 	int64_t last_ms;
 };
 
-/* A table with idle timeout idle_ms. MASH_OK, MASH_ERR_NOMEM. */
-int con_sessions_new(int64_t idle_ms, struct con_sessions **out);
+/* Called with a session's link when the session ends (sign-out, idle,
+ * table freed), under the caller's lock. */
+typedef void (*con_link_end_fn)(void *ctx, void *link);
+
+/* A table with idle timeout idle_ms; end_link (may be NULL) releases a
+ * session's link. MASH_OK, MASH_ERR_NOMEM. */
+int con_sessions_new(int64_t idle_ms, con_link_end_fn end_link, void *ctx,
+                     struct con_sessions **out);
 /* Wipe every session and free. NULL allowed. */
 void con_sessions_free(struct con_sessions *t);
 
-/* Start a session for acct (taken over, also on failure). *out points
- * into the table until the session ends. MASH_OK, MASH_ERR_NOMEM,
- * MASH_ERR_TOO_BIG (full), MASH_ERR_CRYPTO (no randomness). */
+/* Start a session for acct with link (both taken over, also on failure;
+ * link may be NULL). *out points into the table until the session ends.
+ * MASH_OK, MASH_ERR_NOMEM, MASH_ERR_TOO_BIG (full), MASH_ERR_CRYPTO (no
+ * randomness). */
 int con_sessions_start(struct con_sessions *t, struct mash_acct_session *acct,
-                       int64_t now_ms, const struct con_session **out);
+                       void *link, int64_t now_ms,
+                       const struct con_session **out);
 
 /* The live session with this id, its idle clock restarted; NULL if none
  * (or idle too long: then it is wiped now). */
 const struct con_session *con_sessions_get(struct con_sessions *t,
                                            const char *id, int64_t now_ms);
+
+/* As con_sessions_get, but the idle clock is not restarted: a page left
+ * open on a live stream is not a person at the keyboard. */
+const struct con_session *con_sessions_peek(struct con_sessions *t,
+                                            const char *id, int64_t now_ms);
 
 /* End the session id (sign-out). MASH_OK or MASH_ERR_NOT_FOUND. */
 int con_sessions_end(struct con_sessions *t, const char *id);

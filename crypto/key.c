@@ -337,6 +337,18 @@ mash_key_parse_public_kind(enum mash_key_kind kind, const char *pem, size_t len,
 }
 
 int
+mash_key_parse_private_kind(enum mash_key_kind kind, const char *pem,
+                            size_t len, struct mash_key **out)
+{
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	*out = NULL;
+	if (pem == NULL)
+		return MASH_ERR_INVAL;
+	return parse_pem(pem, len, 1, kind, out);
+}
+
+int
 mash_key_parse_public(const char *pem, size_t len, struct mash_key **out)
 {
 	if (out == NULL)

@@ -45,6 +45,12 @@ int mash_key_load_kind(enum mash_key_kind kind, int want_private,
 int mash_key_parse_public_kind(enum mash_key_kind kind, const char *pem,
                                size_t len, struct mash_key **out);
 
+/* A private key of kind from PKCS#8 PEM text in memory (the console's
+ * unwrapped keys, console/account.h): as mash_key_load_kind without the
+ * file. */
+int mash_key_parse_private_kind(enum mash_key_kind kind, const char *pem,
+                                size_t len, struct mash_key **out);
+
 /* X25519 (RFC 7748): shared = X25519(priv, peer) for an X25519 private
  * key; MASH_ERR_KEY_FORMAT for any other key, a bad peer, or an all-zero
  * result (a low-order peer). */

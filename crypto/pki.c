@@ -416,13 +416,15 @@ mash_pki_check_identity(const char *ca_file, const char *cert_file,
 	void *p;
 	int rc;
 
-	if (ca_file == NULL || cert_file == NULL || key_file == NULL)
+	if (cert_file == NULL || key_file == NULL)
 		return fail(err, errlen, MASH_ERR_INVAL,
-		            "a CA, a certificate and a key are all needed");
-	rc = read_pem(ca_file, 0, &p, err, errlen);
-	if (rc != MASH_OK)
-		goto out;
-	ca = p;
+		            "a certificate and a key are both needed");
+	if (ca_file != NULL) {
+		rc = read_pem(ca_file, 0, &p, err, errlen);
+		if (rc != MASH_OK)
+			goto out;
+		ca = p;
+	}
 	rc = read_pem(cert_file, 0, &p, err, errlen);
 	if (rc != MASH_OK)
 		goto out;

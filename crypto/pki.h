@@ -56,10 +56,10 @@ int mash_pki_issue(const char *dir, const char *name,
                    size_t errlen);
 
 /*
- * Check a TLS identity before connecting: ca_file, cert_file and key_file
- * readable PEM; the key is the certificate's; the certificate is valid
- * now (not expired, not yet valid). Whether the broker trusts its issuer
- * is the broker's to decide at the handshake. MASH_OK, or
+ * Check a TLS identity before connecting: ca_file (NULL: not checked),
+ * cert_file and key_file readable PEM; the key is the certificate's; the
+ * certificate is valid now (not expired, not yet valid). Whether the broker
+ * trusts its issuer is the broker's to decide at the handshake. MASH_OK, or
  * MASH_ERR_NOT_FOUND / MASH_ERR_IO (a file missing or unreadable),
  * MASH_ERR_KEY_FORMAT (not PEM, or key and certificate differ),
  * MASH_ERR_EXPIRED (outside its validity), with one line naming the file

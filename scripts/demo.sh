@@ -5,7 +5,10 @@
 #
 # Keeps every working file for inspection under $MASH_DEMO_DIR (default
 # BUILD_DIR/demo): configs, keys, trust store, the store and audit trail
-# (mash.db), logs. The previous run's contents are wiped first. Starts a
+# (mash.db), logs. The previous run's contents are wiped first. With
+# MASH_DEMO_HOLD=FILE it writes the web console's address and sign-in to
+# FILE at the end and keeps everything running while FILE exists (at most
+# MASH_DEMO_HOLD_S seconds, default 3600; `make demo-console`). Starts a
 # private mosquitto on a free 127.0.0.1 port and mashd, runs the five agency
 # agents over agents/samples/ in the order the story happened, prints the
 # analyst's combined picture and the s47 trigger, verifies the audit trail,
@@ -26,6 +29,9 @@ NHS=9434765919
 AGENCIES=(police health education yot housing social-care)
 # The people who ask for pictures in the demo.
 REQUESTERS=(analyst.amara housing.officer1 auditor.ada)
+# The web console's users (user name, principal): they sign requests too.
+CONSOLE_USERS=("amara analyst.amara" "sam sw.sam")
+HOLD=${MASH_DEMO_HOLD:-}
 # Inboxes of the strategy-discussion core (s47-triggers.md "Who is told").
 WATCH_INBOXES=(sw.sam swm.taylor police.pp1 health.nurse1 school.dsl1)
 
@@ -140,7 +146,7 @@ port_in_use() {
 
 # ---------------------------------------------------------------- checks
 step "checking the build"
-for b in mashd mashctl mash-agent; do
+for b in mashd mashctl mash-agent mash-console; do
 	[ -x "$BIN/$b" ] || die "binary $BIN/$b missing: run 'make' first"
 done
 for b in mosquitto mosquitto_sub timeout; do
@@ -168,7 +174,7 @@ PIDS_FILE=$DEMO/.pids
 
 # ---------------------------------------------------------------- keys
 step "generating keys and the trust store in $DEMO"
-for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}"; do
+for s in mashd "${AGENCIES[@]}" "${REQUESTERS[@]}" sw.sam; do
 	run "$BIN/mashctl" keygen --signer "$s" --key-id k1 --out "$DEMO/keys/$s" \
 		>>"$DEMO/logs/setup.log" 2>&1 || die "mashctl keygen --signer $s (see $DEMO/logs/setup.log)"
 	run "$BIN/mashctl" trust add --store "$DEMO/trust" --signer "$s" --key-id k1 \
@@ -218,6 +224,27 @@ run "$BIN/mashctl" pki issue --dir "$DEMO/pki" --directory "$POLICY_DIR/director
 run "$BIN/mashctl" acl generate --directory "$POLICY_DIR/directory.cfg" \
 	--out "$DEMO/acl" >>"$DEMO/logs/setup.log" 2>&1 ||
 	die "mashctl acl generate (see $DEMO/logs/setup.log)"
+# The web console's HTTPS certificate, from the same CA.
+run "$BIN/mashctl" pki issue --dir "$DEMO/pki" --name console-web --server \
+	--host localhost --host 127.0.0.1 >>"$DEMO/logs/setup.log" 2>&1 ||
+	die "mashctl pki issue console-web (see $DEMO/logs/setup.log)"
+
+# ---------------------------------------------------------------- console users
+# Each console user acts as one principal: its signing and encryption keys
+# and its broker certificate are kept wrapped under the password (issue
+# 29). One random password for the demo's users, in a 0600 file.
+step "adding the web console's users (amara, sam)"
+(umask 077 && head -c 18 /dev/urandom | base64 >"$DEMO/console-password") ||
+	die "cannot write $DEMO/console-password"
+for u in "${CONSOLE_USERS[@]}"; do
+	set -- $u
+	run "$BIN/mashctl" console user add --accounts "$DEMO/console-accounts.json" \
+		--name "$1" --principal "$2" --sign-key "$DEMO/keys/$2/k1.key.pem" \
+		--enc-key "$DEMO/enc/$2/e1.key.pem" --tls-cert "$DEMO/pki/$2.pem" \
+		--tls-key "$DEMO/pki/$2.key" --password-file "$DEMO/console-password" \
+		>>"$DEMO/logs/setup.log" 2>&1 ||
+		die "mashctl console user add --name $1 (see $DEMO/logs/setup.log)"
+done
 
 # ---------------------------------------------------------------- mosquitto
 step "starting a private mosquitto on 127.0.0.1 (mutual TLS, generated ACL)"
@@ -315,6 +342,16 @@ picture = {
   daemon_signer = "mashd";
   timeout_ms = 15000;
   holidays = "$ROOT/s47/holidays.cfg";
+};
+EOF
+	cat >"$DEMO/console.cfg" <<EOF
+# mash-console for the demo (written by scripts/demo.sh)
+console = {
+  listen = "127.0.0.1"; port = 0;
+  cert_file = "$DEMO/pki/console-web.pem"; key_file = "$DEMO/pki/console-web.key";
+  accounts = "$DEMO/console-accounts.json"; idle_timeout_s = 900;
+  mqtt_uri = "$URI"; mqtt_ca_file = "$DEMO/pki/ca.pem";
+  trust_store = "$DEMO/trust"; daemon_signer = "mashd";
 };
 EOF
 }
@@ -483,6 +520,37 @@ run "$BIN/mashctl" audit report --db "$DEMO/mash.db" --agency police \
 	>"$DEMO/audit-report-police.txt" 2>>"$DEMO/logs/audit-report.err" ||
 	die "mashctl audit report --agency police (see $DEMO/logs/audit-report.err)"
 head -n 15 "$DEMO/audit-report-police.txt" | cut -c1-160 | sed 's/^/    /'
+
+# ---------------------------------------------------------------- console
+step "starting the web console (mash-console, HTTPS on 127.0.0.1)"
+start_bg "$DEMO/logs/console.log" "$BIN/mash-console" --config "$DEMO/console.cfg"
+CONSOLE_PID=${PIDS[-1]}
+CONSOLE_URL=""
+for _ in $(seq 1 100); do
+	CONSOLE_URL=$(sed -n 's|^mash-console: listening on \(https://[0-9.:]*/\).*|\1|p' \
+		"$DEMO/logs/console.log" 2>/dev/null)
+	[ -n "$CONSOLE_URL" ] && break
+	kill -0 "$CONSOLE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$CONSOLE_URL" ] || die "mash-console did not start (see $DEMO/logs/console.log)"
+say "    $CONSOLE_URL  users: amara (analyst.amara), sam (sw.sam);"
+say "    password in $DEMO/console-password; CA $DEMO/pki/ca.pem"
+
+if [ -n "$HOLD" ]; then
+	{
+		printf 'console=%s\n' "$CONSOLE_URL"
+		printf 'password_file=%s\n' "$DEMO/console-password"
+		printf 'ca=%s\n' "$DEMO/pki/ca.pem"
+		printf 'demo=%s\n' "$DEMO"
+	} >"$HOLD" || die "cannot write $HOLD"
+	step "holding: everything keeps running while $HOLD exists (Ctrl-C to stop)"
+	end=$((SECONDS + ${MASH_DEMO_HOLD_S:-3600}))
+	while [ -e "$HOLD" ] && [ $SECONDS -lt $end ]; do
+		kill -0 "$CONSOLE_PID" 2>/dev/null || die "mash-console exited (see $DEMO/logs/console.log)"
+		sleep 0.5
+	done
+fi
 
 say ""
 say "demo: OK. Files kept in $DEMO (configs, keys/, trust/, mash.db, logs/)"

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "console/account.h"
 #include "crypto/key.h"
+#include "crypto/pki.h"
 
 #define PW  "correct horse battery"
 #define PW2 "another long passphrase"
@@ -69,9 +70,10 @@ teardown(void)
 static int
 add(const char *name, const char *pw)
 {
+	struct mash_acct_keys k = {sign, enc, NULL, NULL};
 	char why[512];
 
-	return mash_acct_add(path, name, "analyst.amara", pw, sign, enc, why,
+	return mash_acct_add(path, name, "analyst.amara", pw, &k, why,
 	                     sizeof(why));
 }
 
@@ -146,12 +148,63 @@ START_TEST(names_passwords_and_keys_are_checked_on_add)
 	ck_assert_int_eq(add("Amara Smith", PW), MASH_ERR_BAD_ID);
 	ck_assert_int_eq(add("sam", "too short"), MASH_ERR_INVAL);
 	/* The keys swapped: the signing key must be Ed25519. */
-	ck_assert_int_eq(mash_acct_add(path, "sam", "sw.sam", PW, enc, sign,
-	                               why, sizeof(why)),
+	struct mash_acct_keys swapped = {enc, sign, NULL, NULL};
+	ck_assert_int_eq(mash_acct_add(path, "sam", "sw.sam", PW, &swapped, why,
+	                               sizeof(why)),
 	                 MASH_ERR_KEY_FORMAT);
 	ck_assert_ptr_nonnull(strstr(why, enc));
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	ck_assert_int_eq(add("sam", PW), MASH_ERR_DENIED);
+}
+END_TEST
+
+/* The principal's broker identity (mutual TLS) is kept wrapped with its
+ * keys and comes back at sign-in; half of one, or a key that is not the
+ * certificate's, is refused on add. */
+START_TEST(tls_identity_is_kept_with_the_keys_and_checked_on_add)
+{
+	struct mash_pki_issue_opts io = {30, 0, NULL, 0, 0};
+	struct mash_acct_session *s = NULL;
+	struct mash_acct_keys k = {sign, enc, NULL, NULL};
+	char pki[128], cert[160], key[160], other[160], why[512];
+
+	(void)snprintf(pki, sizeof(pki), "%s/pki", dir);
+	ck_assert_int_eq(mash_pki_init(pki, "mash-test-ca", 30, 0, why, sizeof(why)),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_pki_issue(pki, "sw.sam", &io, why, sizeof(why)),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_pki_issue(pki, "sw.other", &io, why, sizeof(why)),
+	                 MASH_OK);
+	(void)snprintf(cert, sizeof(cert), "%s/sw.sam.pem", pki);
+	(void)snprintf(key, sizeof(key), "%s/sw.sam.key", pki);
+	(void)snprintf(other, sizeof(other), "%s/sw.other.key", pki);
+	k.tls_cert = cert;
+	ck_assert_int_eq(
+	    mash_acct_add(path, "sam", "sw.sam", PW, &k, why, sizeof(why)),
+	    MASH_ERR_INVAL);
+	k.tls_key = other;
+	ck_assert_int_eq(
+	    mash_acct_add(path, "sam", "sw.sam", PW, &k, why, sizeof(why)),
+	    MASH_ERR_KEY_FORMAT);
+	ck_assert_ptr_nonnull(strstr(why, other));
+	k.tls_key = key;
+	ck_assert_int_eq(
+	    mash_acct_add(path, "sam", "sw.sam", PW, &k, why, sizeof(why)),
+	    MASH_OK);
+	/* Not in clear in the file. */
+	ck_assert_ptr_null(strstr(slurp(path), "PRIVATE KEY"));
+	ck_assert_int_eq(mash_acct_signin(path, "sam", PW, &s), MASH_OK);
+	ck_assert_ptr_nonnull(s->tls_cert);
+	ck_assert_ptr_nonnull(s->tls_key);
+	ck_assert_str_eq(s->tls_cert, slurp(cert));
+	ck_assert_str_eq(s->tls_key, slurp(key));
+	mash_acct_session_free(s);
+	/* An account without one signs in with none. */
+	ck_assert_int_eq(add("amara", PW), MASH_OK);
+	ck_assert_int_eq(mash_acct_signin(path, "amara", PW, &s), MASH_OK);
+	ck_assert_ptr_null(s->tls_cert);
+	ck_assert_ptr_null(s->tls_key);
+	mash_acct_session_free(s);
 }
 END_TEST
 
@@ -212,6 +265,8 @@ suite(void)
 	tcase_add_test(tc, new_password_rewraps_and_the_old_one_stops_working);
 	tcase_add_test(tc, names_passwords_and_keys_are_checked_on_add);
 	tcase_add_test(tc, removed_user_cannot_sign_in_and_others_still_can);
+	tcase_add_test(tc,
+	               tls_identity_is_kept_with_the_keys_and_checked_on_add);
 	tcase_add_test(tc, wrapped_keys_moved_to_another_account_do_not_open);
 	suite_add_tcase(s, tc);
 	return s;

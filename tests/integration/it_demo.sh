@@ -48,7 +48,7 @@ assert_no_process_left() {
 		[ -n "$pid" ] || continue
 		if kill -0 "$pid" 2>/dev/null; then
 			# A reused pid would not be one of ours: check its command.
-			if grep -qaE 'mosquitto|mashd|mash-agent|mashctl|timeout' \
+			if grep -qaE 'mosquitto|mashd|mash-agent|mash-console|mashctl|timeout' \
 				"/proc/$pid/cmdline" 2>/dev/null; then
 				left="$left $pid($(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120); state $(cut -d' ' -f3 2>/dev/null </proc/$pid/stat))"
 			fi
