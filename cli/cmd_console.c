@@ -2,7 +2,7 @@
  * cmd_console.c - the web console's local accounts (issue 29, part 1):
  *   mashctl console user add    --accounts FILE --name N --principal P
  *                               --sign-key PEM --enc-key PEM
- *                               [--tls-cert PEM --tls-key PEM]
+ *                               [--key-id ID] [--tls-cert PEM --tls-key PEM]
  *   mashctl console user passwd --accounts FILE --name N
  *   mashctl console user remove --accounts FILE --name N
  * Passwords are read from --password-file or standard input, one per line
@@ -31,15 +31,17 @@ help(FILE *f)
 	        "--principal P\n"
 	        "                                --sign-key PEM --enc-key PEM "
 	        "[--password-file F]\n"
-	        "                                [--tls-cert PEM --tls-key "
-	        "PEM]\n"
+	        "                                [--key-id ID] [--tls-cert PEM "
+	        "--tls-key PEM]\n"
 	        "       mashctl console user passwd --accounts FILE --name N "
 	        "[--password-file F]\n"
 	        "       mashctl console user remove --accounts FILE --name N\n"
 	        "Local accounts of the web console: user N acts as directory "
 	        "principal P.\nP's private keys (Ed25519 signing, X25519 "
 	        "encryption) are kept wrapped under\nthe password (argon2id); "
-	        "with --tls-cert and --tls-key, also the client certificate "
+	        "--key-id is the signing key's id in the hub's trust store "
+	        "(default k1);\nwith --tls-cert and --tls-key, also the client "
+	        "certificate "
 	        "and key P reaches\nthe broker with (mutual TLS). "
 	        "The accounts file is 0600. Passwords (%u..%u\ncharacters) "
 	        "come one per line from --password-file or standard input; "
@@ -76,13 +78,14 @@ mashctl_console(int argc, char **argv)
 	    {"enc-key", required_argument, NULL, 'e'},
 	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"tls-key", required_argument, NULL, 'k'},
+	    {"key-id", required_argument, NULL, 'i'},
 	    {"password-file", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *accounts = NULL, *name = NULL, *principal = NULL;
 	const char *sign = NULL, *enc = NULL, *pwfile = NULL, *cmd;
-	const char *tls_cert = NULL, *tls_key = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *key_id = NULL;
 	struct mash_acct_keys keys;
 	char pw[MASH_ACCT_PASS_MAX + 2], pw2[MASH_ACCT_PASS_MAX + 2];
 	char why[1024];
@@ -123,6 +126,9 @@ mashctl_console(int argc, char **argv)
 			break;
 		case 'k':
 			tls_key = optarg;
+			break;
+		case 'i':
+			key_id = optarg;
 			break;
 		case 'P':
 			pwfile = optarg;
@@ -177,6 +183,7 @@ mashctl_console(int argc, char **argv)
 		            MASH_ACCT_PASS_MIN, MASH_ACCT_PASS_MAX);
 		goto out;
 	}
+	keys.key_id = key_id;
 	keys.sign_key = sign;
 	keys.enc_key = enc;
 	keys.tls_cert = tls_cert;

@@ -204,125 +204,16 @@ parse_args(int argc, char **argv, struct picture_args *a)
 	return MASH_OK;
 }
 
-/*
- * Working days from the London date of from_ms to that of to_ms on the
- * England and Wales calendar: the number of working days after today up to
- * and including the due day (0: due today), negative when the due day has
- * passed. Bounded by MASH_CAL_MAX_WORKING_DAYS calendar days either way.
- */
-static int
-working_days(void *ctx, int64_t from_ms, int64_t to_ms, int64_t *out)
-{
-	const struct mash_cal *cal = ctx;
-	int32_t from, to, d;
-	int64_t n = 0;
-
-	*out = 0;
-	from = mash_cal_local_day(from_ms);
-	to = mash_cal_local_day(to_ms);
-	if ((int64_t)to - from > MASH_CAL_MAX_WORKING_DAYS * 2 ||
-	    (int64_t)from - to > MASH_CAL_MAX_WORKING_DAYS * 2)
-		return MASH_ERR_INVAL;
-	if (to >= from) {
-		for (d = from + 1; d <= to; d++)
-			n += mash_cal_is_working_day(cal, d);
-	} else {
-		for (d = to + 1; d <= from; d++)
-			n -= mash_cal_is_working_day(cal, d);
-		/* Due on a past day: at least one day overdue. */
-		if (n == 0)
-			n = -1;
-	}
-	*out = n;
-	return MASH_OK;
-}
-
 /* Build and seal the request: *env / *envlen (caller frees *env). */
 static int
 seal_request(const struct picture_args *a, const struct mashctl_client_cfg *c,
              const struct mash_key *key, uint8_t **env, size_t *envlen)
 {
-	Mash__V1__PictureRequest req;
-	Mash__V1__Subject subj;
+	struct mashctl_picture_ask ask = {a->case_id, a->nhs, a->purpose,
+	                                  a->break_glass};
 
-	mash__v1__picture_request__init(&req);
-	mash__v1__subject__init(&subj);
-	/* protobuf-c takes char *; these strings are only read by pack. */
-	if (a->case_id != NULL) {
-		req.case_id = (char *)a->case_id;
-	} else {
-		subj.nhs_number = (char *)a->nhs;
-		req.subject = &subj;
-	}
-	req.purpose = (char *)a->purpose;
-	if (a->break_glass != NULL)
-		req.break_glass_reason = (char *)a->break_glass;
-	return mash_env_seal_msg(key, a->principal, c->key_id, &req.base, env,
-	                         envlen);
-}
-
-/*
- * The verified Picture bytes of an answer: opened with our X25519 key
- * when sealed (crypto/inbox.h, issue 25); a clear Picture is believed
- * only as a bare refusal (it names nothing of a child), checked by the
- * caller once decoded (*sealed = 0). *out / *outlen: mash_free_secret.
- */
-static int
-answer_bytes(const struct mash_trust *trust, const char *daemon_signer,
-             const char *principal, const struct mash_key *enc,
-             const struct mash_mq_msg *m, uint8_t **out, size_t *outlen,
-             int *sealed, char *why, size_t whylen)
-{
-	struct mash_env_opened *o = NULL;
-	struct mash_inbox_msg *im = NULL;
-	int rc;
-
-	*out = NULL;
-	*outlen = 0;
-	*sealed = 0;
-	rc = mash_env_open(trust, m->payload, m->len, NULL, daemon_signer, &o,
-	                   why, whylen);
-	if (rc != MASH_OK)
-		goto out;
-	if (strcmp(o->payload_type, MASH_INBOX_SEALED_TYPE) == 0) {
-		if (enc == NULL) {
-			rc = MASH_ERR_NO_ENC_KEY;
-			(void)mash_snprintf(why, whylen,
-			                    "the answer is sealed and no "
-			                    "encryption key is configured "
-			                    "(picture.enc_key_dir or "
-			                    "enc_key_file)");
-			goto out;
-		}
-		rc = mash_inbox_open(trust, daemon_signer, principal, enc,
-		                     m->payload, m->len, &im, why, whylen);
-		if (rc != MASH_OK)
-			goto out;
-		if (strcmp(im->payload_type, PICTURE_TYPE) != 0) {
-			rc = MASH_ERR_PAYLOAD_TYPE;
-			(void)mash_snprintf(why, whylen, "sealed %s, not a %s",
-			                    im->payload_type, PICTURE_TYPE);
-			goto out;
-		}
-		*out = im->payload;
-		*outlen = im->payload_len;
-		im->payload = NULL;
-		im->payload_len = 0;
-		*sealed = 1;
-	} else if (strcmp(o->payload_type, PICTURE_TYPE) == 0) {
-		*out = o->payload;
-		*outlen = o->payload_len;
-		o->payload = NULL;
-		o->payload_len = 0;
-	} else {
-		rc = MASH_ERR_PAYLOAD_TYPE;
-		(void)mash_snprintf(why, whylen, "answer is a %s",
-		                    o->payload_type);
-	}
-out:
-	mash_inbox_msg_free(im);
-	mash_env_opened_free(o);
-	return rc;
+	return mashctl_picture_request(key, a->principal, c->key_id, &ask, env,
+	                               envlen);
 }
 
 /*
@@ -343,10 +234,8 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 {
 	struct mash_mq_msg *m = NULL;
 	Mash__V1__Picture *p = NULL;
-	uint8_t *bytes = NULL;
-	size_t nbytes = 0;
 	int64_t left;
-	int rc = MASH_ERR_TIMEOUT, sealed = 0;
+	int rc = MASH_ERR_TIMEOUT;
 
 	*out = NULL;
 	for (;;) {
@@ -371,36 +260,11 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 			rc = MASH_ERR_TOO_BIG;
 			goto out;
 		}
-		rc = answer_bytes(trust, daemon_signer, principal, enc, m,
-		                  &bytes, &nbytes, &sealed, why, whylen);
+		rc =
+		    mashctl_picture_answer(trust, daemon_signer, principal, enc,
+		                           m->payload, m->len, &p, why, whylen);
 		if (rc != MASH_OK)
 			goto out;
-		if (!mash_evt_wire_strings_valid(&mash__v1__picture__descriptor,
-		                                 bytes, nbytes)) {
-			(void)mash_snprintf(why, whylen,
-			                    "Picture has a string "
-			                    "that is not UTF-8");
-			rc = MASH_ERR_BAD_UTF8;
-			goto out;
-		}
-		p = mash__v1__picture__unpack(mash_env_pb_allocator(), nbytes,
-		                              bytes);
-		if (p == NULL) {
-			(void)mash_snprintf(why, whylen,
-			                    "Picture does not "
-			                    "decode");
-			rc = MASH_ERR_DECODE;
-			goto out;
-		}
-		if (!sealed &&
-		    (p->denied_reason == NULL || p->denied_reason[0] == '\0' ||
-		     p->n_records > 0 || p->subject != NULL)) {
-			(void)mash_snprintf(why, whylen,
-			                    "a clear Picture with content: "
-			                    "mashd seals every picture");
-			rc = MASH_ERR_PAYLOAD_TYPE;
-			goto out;
-		}
 		*out = p;
 		p = NULL; /* transferred */
 		rc = MASH_OK;
@@ -409,7 +273,6 @@ await_picture(struct mash_mq *mq, const struct mash_trust *trust,
 out:
 	if (p != NULL)
 		mash__v1__picture__free_unpacked(p, mash_env_pb_allocator());
-	mash_free_secret(bytes, nbytes);
 	mash_mq_msg_free(m);
 	return rc;
 }
@@ -426,7 +289,7 @@ show(const Mash__V1__Picture *p, const struct picture_args *a,
 	vo.principal = a->principal;
 	vo.purpose = a->purpose;
 	vo.now_ms = mash_clock_now(mash_clock_system());
-	vo.working_days = cal != NULL ? working_days : NULL;
+	vo.working_days = cal != NULL ? mashctl_working_days : NULL;
 	vo.working_days_ctx = (void *)cal;
 	if (a->json) {
 		j = mashctl_picture_to_json(p, &vo);

@@ -10,6 +10,7 @@
 #include "common/str.h"
 #include "crypto/env.h"
 #include "event/evt.h"
+#include "s47/cal.h"
 
 static const struct {
 	const char *type;
@@ -98,4 +99,37 @@ mashctl_delivery_to_json(const struct mashctl_delivery *d,
 	doc = json_pack("{s:s,s:s,s:o}", "type", d->type, "recipient",
 	                recipient, d->key, j);
 	return doc;
+}
+
+/*
+ * Working days from the London date of from_ms to that of to_ms on the
+ * England and Wales calendar: the number of working days after today up to
+ * and including the due day (0: due today), negative when the due day has
+ * passed. Bounded by MASH_CAL_MAX_WORKING_DAYS calendar days either way.
+ */
+int
+mashctl_working_days(void *ctx, int64_t from_ms, int64_t to_ms, int64_t *out)
+{
+	const struct mash_cal *cal = ctx;
+	int32_t from, to, d;
+	int64_t n = 0;
+
+	*out = 0;
+	from = mash_cal_local_day(from_ms);
+	to = mash_cal_local_day(to_ms);
+	if ((int64_t)to - from > MASH_CAL_MAX_WORKING_DAYS * 2 ||
+	    (int64_t)from - to > MASH_CAL_MAX_WORKING_DAYS * 2)
+		return MASH_ERR_INVAL;
+	if (to >= from) {
+		for (d = from + 1; d <= to; d++)
+			n += mash_cal_is_working_day(cal, d);
+	} else {
+		for (d = to + 1; d <= from; d++)
+			n -= mash_cal_is_working_day(cal, d);
+		/* Due on a past day: at least one day overdue. */
+		if (n == 0)
+			n = -1;
+	}
+	*out = n;
+	return MASH_OK;
 }

@@ -771,6 +771,9 @@ mashctl_picture_to_json(const Mash__V1__Picture *p,
 	    json_object_set_new(doc, "break_glass_refused",
 	                        json_string(p->break_glass_refused)) != 0)
 		goto out;
+	if (json_object_set_new(doc, "break_glass_available",
+	                        json_boolean(p->break_glass_available)) != 0)
+		goto out;
 	res = doc;
 	doc = NULL; /* transferred */
 out:

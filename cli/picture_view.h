@@ -25,6 +25,13 @@
 typedef int (*mashctl_working_days_fn)(void *ctx, int64_t from_ms,
                                        int64_t to_ms, int64_t *out);
 
+/* A mashctl_working_days_fn on the England and Wales calendar; ctx is a
+ * const struct mash_cal * (s47/cal.h). Working days after the London day
+ * of from_ms up to and including that of to_ms (0: due today), negative
+ * once the due day has passed. */
+int mashctl_working_days(void *ctx, int64_t from_ms, int64_t to_ms,
+                         int64_t *out);
+
 struct mashctl_view_opts {
 	const char *principal; /* who asked (header only); NULL allowed */
 	const char
@@ -92,6 +99,37 @@ int mashctl_delivery_render(FILE *out, const struct mashctl_delivery *d,
 json_t *mashctl_delivery_to_json(const struct mashctl_delivery *d,
                                  const char *recipient,
                                  const struct mashctl_view_opts *vo);
+
+/* What a picture request asks: the case (case_id) or the child (nhs,
+ * when case_id is NULL), the purpose, and a break-glass reason or NULL. */
+struct mashctl_picture_ask {
+	const char *case_id;
+	const char *nhs;
+	const char *purpose;
+	const char *break_glass;
+};
+
+struct mash_key;
+struct mash_trust;
+
+/* The PictureRequest for ask, signed as (principal, key_id) with key:
+ * *env (mash_free) to publish on mash/v1/requests/picture. MASH_OK or
+ * mash_env_seal_msg's errors. */
+int mashctl_picture_request(const struct mash_key *key, const char *principal,
+                            const char *key_id,
+                            const struct mashctl_picture_ask *ask,
+                            uint8_t **env, size_t *envlen);
+
+/* mashd's answer buf[0..len): verified against trust (signer
+ * daemon_signer), opened with enc when sealed (a clear Picture is only
+ * believed as a bare refusal), checked for UTF-8 and decoded into *out
+ * (free with mash__v1__picture__free_unpacked and mash_env_pb_allocator).
+ * MASH_OK, or a verification, decryption or decode error with why. */
+int mashctl_picture_answer(const struct mash_trust *trust,
+                           const char *daemon_signer, const char *principal,
+                           const struct mash_key *enc, const uint8_t *buf,
+                           size_t len, Mash__V1__Picture **out, char *why,
+                           size_t whylen);
 
 /* "MISSING_EPISODE" for a Category value; "UNKNOWN" if not in the enum.
  * Static storage. */

@@ -411,9 +411,10 @@ mash_acct_add(const char *path, const char *name, const char *principal,
 		         "a TLS certificate and its key go together");
 		return MASH_ERR_INVAL;
 	}
-	if (!mash_trust_id_valid(name) || !mash_trust_id_valid(principal)) {
+	if (!mash_trust_id_valid(name) || !mash_trust_id_valid(principal) ||
+	    (k->key_id != NULL && !mash_trust_id_valid(k->key_id))) {
 		mash_why(why, whylen,
-		         "user and principal are [a-z0-9._-]{1,64}");
+		         "user, principal and key id are [a-z0-9._-]{1,64}");
 		return MASH_ERR_BAD_ID;
 	}
 	rc = password_check(password, why, whylen);
@@ -432,7 +433,8 @@ mash_acct_add(const char *path, const char *name, const char *principal,
 	if (rc != MASH_OK)
 		goto out;
 	rc = MASH_ERR_NOMEM;
-	u = json_pack("{s:s,s:s}", "name", name, "principal", principal);
+	u = json_pack("{s:s,s:s,s:s}", "name", name, "principal", principal,
+	              "key_id", k->key_id != NULL ? k->key_id : "k1");
 	if (u == NULL)
 		goto out;
 	rc = wrap(u, password, (const unsigned char *)keys, strlen(keys));
@@ -583,6 +585,12 @@ mash_acct_signin(const char *path, const char *name, const char *password,
 	(void)mash_strlcpy(s->principal,
 	                   json_string_value(json_object_get(u, "principal")),
 	                   sizeof(s->principal));
+	/* Accounts written before key ids were kept: the demo's "k1". */
+	(void)mash_strlcpy(s->key_id,
+	                   json_is_string(json_object_get(u, "key_id"))
+	                       ? json_string_value(json_object_get(u, "key_id"))
+	                       : "k1",
+	                   sizeof(s->key_id));
 	s->sign_key = locked_copy(keys, "sign_key");
 	s->enc_key = locked_copy(keys, "enc_key");
 	s->tls_cert = locked_copy(keys, "tls_cert");

@@ -9,8 +9,9 @@
  * only. Nothing else can open them, the console operator included.
  *
  * The accounts file (JSON, 0600, replaced atomically):
- *   {"v":1,"users":[{"name":..,"principal":..,"pwhash":..,
+ *   {"v":1,"users":[{"name":..,"principal":..,"key_id":..,"pwhash":..,
  *                    "salt":..,"nonce":..,"keys":..}]}
+ * key_id     the signing key's id in the hub's trust store (default k1)
  * pwhash     crypto_pwhash_str (argon2id, libsodium's interactive limits)
  * keys       XChaCha20-Poly1305(key = argon2id(password, salt),
  *                               aad = "mash.v1.console\n" name "\n" principal,
@@ -35,8 +36,9 @@
 struct mash_acct_session {
 	char name[MASH_ACCT_NAME_MAX + 1];
 	char principal[MASH_ACCT_NAME_MAX + 1];
-	char *sign_key; /* PKCS#8 PEM, Ed25519 */
-	char *enc_key;  /* PKCS#8 PEM, X25519 */
+	char *sign_key;                      /* PKCS#8 PEM, Ed25519 */
+	char *enc_key;                       /* PKCS#8 PEM, X25519 */
+	char key_id[MASH_ACCT_NAME_MAX + 1]; /* the signing key's trust id */
 	char *tls_cert; /* the broker identity: certificate PEM, or NULL */
 	char *tls_key;  /* and its private key PEM (NULL with tls_cert) */
 };
@@ -45,6 +47,8 @@ struct mash_acct_session {
  * signing and encryption keys, and optionally the client certificate and
  * key it reaches the broker with (mutual TLS, issue 24), both or none. */
 struct mash_acct_keys {
+	const char *key_id; /* the signing key's id in the trust store; NULL:
+	                       "k1" */
 	const char *sign_key;
 	const char *enc_key;
 	const char *tls_cert;

@@ -4,11 +4,16 @@
  *   GET /api/inbox   {"principal", "last", "refused", "items": [...]}: the
  *                    deliveries the principal's link has opened (hub.h)
  *   GET /api/events?after=N
- *                    text/event-stream: each delivery numbered above N as
+ *                    text/event-stream: each delivery numbered above N
+ *                    (or above the Last-Event-ID a resuming browser sends) as
  *                    "id: K", "event: delivery", "data: <item JSON>", and
  *                    a comment line every few seconds while nothing comes;
  *                    the stream ends when the session does
- * Both want the session cookie (401 otherwise) and change nothing, so no
+ *   POST /api/picture  csrf, nhs | case_id, purpose [, break_glass_reason]:
+ *                    the child's picture, asked for as the principal
+ *                    (mashctl picture's JSON); 400 bad input, 403 a stale
+ *                    form, 502/504 no usable answer from the hub
+ * The GETs want the session cookie (401 otherwise) and change nothing, so no
  * CSRF token; a read does not restart the session's idle clock for the
  * stream (a page left open is not a person at the keyboard).
  */
@@ -21,10 +26,13 @@
 #include <microhttpd.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "console/http_int.h"
 #include "console/hub.h"
+#include "event/evt.h"
+#include "policy/pol.h"
 
 /* How long a stream waits for a delivery before a keep-alive line, and
  * how often it looks whether its session is still alive. */
@@ -226,8 +234,13 @@ con_api_events(struct con_http *h, struct MHD_Connection *c)
 {
 	const char *id =
 	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, CON_COOKIE);
+	const char *resumed =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
 	const char *after =
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	    resumed != NULL
+	        ? resumed /* a browser resuming a stream says where */
+	        : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	                                      "after");
 	struct MHD_Response *r;
 	struct stream *st;
 	enum MHD_Result ret;
@@ -261,5 +274,107 @@ con_api_events(struct con_http *h, struct MHD_Connection *c)
 	con_http_secure_headers(r, "text/event-stream");
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- a picture, asked for as the signed-in principal -------------------- */
+
+/* How long a picture request waits for mashd (mashctl picture's default). */
+#define PICTURE_WAIT_MS 15000
+
+/* f->nhs without spaces into out (10 digits and a valid check digit), or
+ * 0. */
+static int
+nhs_of(const char *in, char out[11])
+{
+	size_t n = 0;
+
+	for (; *in != '\0'; in++) {
+		if (*in == ' ')
+			continue;
+		if (n == 10)
+			return 0;
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+	return n == 10 && mash_evt_nhs_valid(out);
+}
+
+enum MHD_Result
+con_api_picture(struct con_http *h, struct MHD_Connection *c,
+                const struct con_picture_form *f)
+{
+	const char *id =
+	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, CON_COOKIE);
+	const struct con_session *s;
+	struct mashctl_picture_ask ask;
+	struct con_hub *hub = NULL;
+	json_t *doc = NULL;
+	char nhs[11], why[512];
+	enum MHD_Result ret;
+	int csrf_ok = 0, rc;
+
+	pthread_mutex_lock(&h->lock);
+	s = con_sessions_get(h->sessions, id, mash_clock_now(h->clock));
+	if (s != NULL && s->link != NULL) {
+		csrf_ok = con_sessions_csrf_ok(s, f->csrf);
+		if (csrf_ok) {
+			hub = s->link;
+			con_hub_hold(h->hubs, hub);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (s == NULL)
+		return not_signed_in(c);
+	if (!csrf_ok)
+		return error_reply(c, MHD_HTTP_FORBIDDEN,
+		                   "refused: the form is stale (reload the "
+		                   "page)");
+	memset(&ask, 0, sizeof(ask));
+	ask.purpose = f->purpose;
+	ask.break_glass = f->reason[0] != '\0' ? f->reason : NULL;
+	if ((f->nhs[0] != '\0') == (f->case_id[0] != '\0')) {
+		ret = error_reply(c, MHD_HTTP_BAD_REQUEST,
+		                  "give an NHS number or a case id");
+		goto out;
+	}
+	if (f->nhs[0] != '\0' && !nhs_of(f->nhs, nhs)) {
+		ret = error_reply(c, MHD_HTTP_BAD_REQUEST,
+		                  "not an NHS number (10 digits with a valid "
+		                  "check digit)");
+		goto out;
+	}
+	if (f->case_id[0] != '\0' &&
+	    mash_str_check(f->case_id, MASH_MAX_ID) != MASH_OK) {
+		ret = error_reply(c, MHD_HTTP_BAD_REQUEST, "not a case id");
+		goto out;
+	}
+	if (!mash_pol_purpose_valid(f->purpose)) {
+		ret = error_reply(c, MHD_HTTP_BAD_REQUEST, "unknown purpose");
+		goto out;
+	}
+	if (f->nhs[0] != '\0')
+		ask.nhs = nhs;
+	else
+		ask.case_id = f->case_id;
+	rc =
+	    con_hub_picture(hub, &ask, PICTURE_WAIT_MS, &doc, why, sizeof(why));
+	if (rc != MASH_OK) {
+		/* Ids and reasons only: never the NHS number asked about. */
+		mash_warn("console: picture request failed: %s (%s)", why,
+		          mash_errname(rc));
+		ret = error_reply(c,
+		                  rc == MASH_ERR_TIMEOUT
+		                      ? MHD_HTTP_GATEWAY_TIMEOUT
+		                      : MHD_HTTP_BAD_GATEWAY,
+		                  rc == MASH_ERR_TIMEOUT
+		                      ? "the hub did not answer in time"
+		                      : "the hub's answer could not be used");
+		goto out;
+	}
+	ret = json_reply(c, MHD_HTTP_OK, doc);
+out:
+	json_decref(doc);
+	con_hub_put(h->hubs, hub);
 	return ret;
 }

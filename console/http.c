@@ -38,14 +38,16 @@ struct req {
 	int too_big;
 	char user[MASH_ACCT_NAME_MAX + 1];
 	char password[MASH_ACCT_PASS_MAX + 1];
-	char csrf[CON_SESS_ID_HEX + 1];
+	struct con_picture_form pic; /* its csrf is every form's */
 };
 
-/* The pages (no script yet; the inbox and picture follow). */
+/* The pages: markup here, style and behaviour in console/static/. */
 #define PAGE_HEAD                                                              \
 	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"      \
 	"<meta name=\"viewport\" content=\"width=device-width, "               \
-	"initial-scale=1\"><title>MASH console</title></head><body>"
+	"initial-scale=1\"><title>MASH console</title>"                        \
+	"<link rel=\"stylesheet\" href=\"/static/console.css\">"               \
+	"<script src=\"/static/console.js\" defer></script></head><body>"
 #define PAGE_TAIL "</body></html>"
 #define PAGE_SIGNIN                                                            \
 	"<main><h1>MASH console</h1>%s%s%s"                                    \
@@ -56,12 +58,56 @@ struct req {
 	"<input id=\"password\" name=\"password\" type=\"password\" "          \
 	"autocomplete=\"current-password\" required></p>"                      \
 	"<p><button type=\"submit\">Sign in</button></p></form></main>"
-#define PAGE_INBOX                                                             \
-	"<main><h1>Inbox</h1><p id=\"who\">Signed in as %s, acting as "        \
+/* The signed-in pages: one header (who, as whom, where to go, sign-out)
+ * and the page's own main part. */
+#define PAGE_SIGNED_IN                                                         \
+	"<a class=\"skip\" href=\"#main\">Skip to the content</a>"             \
+	"<header><h1>MASH console</h1><nav aria-label=\"Pages\">"              \
+	"<a href=\"/inbox\"%s>Inbox</a> <a href=\"/picture\"%s>Case "          \
+	"picture</a></nav><p id=\"who\">Signed in as %s, acting as "           \
 	"<strong>%s</strong>.</p>"                                             \
 	"<form method=\"post\" action=\"/signout\">"                           \
 	"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"                   \
-	"<button type=\"submit\">Sign out</button></form></main>"
+	"<button type=\"submit\">Sign out</button></form></header>%s"
+#define MAIN_INBOX                                                             \
+	"<main id=\"main\"><h2 id=\"inbox-h\">Inbox</h2>"                      \
+	"<p id=\"status\" role=\"status\" aria-live=\"polite\">Loading...</p>" \
+	"<ol id=\"items\" class=\"items\" aria-labelledby=\"inbox-h\"></ol>"   \
+	"</main>"
+/* Break-glass (sharing policy rule 8): the script opens it only when the
+ * hub says the role has the override; a reason is required. */
+#define DIALOG_BREAK_GLASS                                                     \
+	"<dialog id=\"bg-dialog\" aria-labelledby=\"bg-title\"><form "         \
+	"method=\"dialog\"><h3 id=\"bg-title\">Break glass</h3><p>Only when "  \
+	"a child may be at risk of significant harm and the ordinary view is " \
+	"not enough (sharing policy rule 8). Your reason goes into the audit " \
+	"trail, the auditors are told at once, and the picture shows that it " \
+	"was opened this way.</p><p><label for=\"bg-reason\">Reason</label>"   \
+	"<textarea id=\"bg-reason\" rows=\"3\" maxlength=\"256\" required>"    \
+	"</textarea></p><p><button value=\"override\" class=\"danger\">"       \
+	"Override and show</button> <button value=\"cancel\" "                 \
+	"formnovalidate>Cancel</button></p></form></dialog>"
+/* The child is named by NHS number (POSTed, never in a URL) or case id. */
+#define MAIN_PICTURE                                                           \
+	"<main id=\"main\"><h2>Case picture</h2>"                              \
+	"<form id=\"picture-form\" method=\"post\" action=\"/api/picture\">"   \
+	"<p><label for=\"nhs\">NHS number</label> <input id=\"nhs\" "          \
+	"name=\"nhs\" inputmode=\"numeric\" autocomplete=\"off\" "             \
+	"pattern=\"[0-9 ]{10,12}\" maxlength=\"12\"> or <label "               \
+	"for=\"case_id\">case id</label> <input id=\"case_id\" "               \
+	"name=\"case_id\" autocomplete=\"off\" maxlength=\"64\"></p>"          \
+	"<p><label for=\"purpose\">Purpose</label> <select id=\"purpose\" "    \
+	"name=\"purpose\" required><option value=\"mash-triage\">MASH "        \
+	"triage</option><option value=\"early-help\">Early help</option>"      \
+	"<option value=\"s17-assessment\">s17 assessment</option><option "     \
+	"value=\"strategy-discussion\">Strategy discussion</option><option "   \
+	"value=\"s47-enquiry\">s47 enquiry</option><option "                   \
+	"value=\"audit\">Audit</option></select></p>"                          \
+	"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"                   \
+	"<p><button type=\"submit\" class=\"primary\">Show the picture"        \
+	"</button></p></form>"                                                 \
+	"<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>"           \
+	"<div id=\"picture\"></div>" DIALOG_BREAK_GLASS "</main>"
 
 void
 con_http_secure_headers(struct MHD_Response *r, const char *type)
@@ -95,6 +141,69 @@ respond(struct MHD_Connection *c, unsigned status, const char *body,
 	return ret;
 }
 
+/* GET /static/NAME: only the files of the allow-list, from memory. */
+static enum MHD_Result
+static_file(struct con_http *h, struct MHD_Connection *c, const char *name)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	for (i = 0; i < CON_STATIC_FILES; i++)
+		if (h->files[i].body != NULL &&
+		    strcmp(name, h->files[i].name) == 0)
+			break;
+	if (i == CON_STATIC_FILES)
+		return respond(c, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
+	r = MHD_create_response_from_buffer(h->files[i].len, h->files[i].body,
+	                                    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	con_http_secure_headers(r, h->files[i].type);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Read the allow-listed files of dir into memory, once, at start. */
+static int
+load_static(struct con_http *h, const char *dir)
+{
+	static const struct {
+		const char *name, *type;
+	} allow[CON_STATIC_FILES] = {
+	    {"console.css", "text/css; charset=utf-8"},
+	    {"console.js", "text/javascript; charset=utf-8"},
+	};
+	char path[1024];
+	size_t i, n;
+	FILE *f;
+
+	for (i = 0; i < CON_STATIC_FILES; i++) {
+		h->files[i].name = allow[i].name;
+		h->files[i].type = allow[i].type;
+		if (mash_snprintf(path, sizeof(path), "%s/%s", dir,
+		                  allow[i].name) != MASH_OK ||
+		    (f = fopen(path, "rb")) == NULL) {
+			mash_err("console: %s/%s: cannot read", dir,
+			         allow[i].name);
+			return MASH_ERR_NOT_FOUND;
+		}
+		h->files[i].body = mash_malloc(CON_STATIC_MAX + 1);
+		n = h->files[i].body != NULL
+		        ? fread(h->files[i].body, 1, CON_STATIC_MAX + 1, f)
+		        : 0;
+		fclose(f);
+		if (n == 0 || n > CON_STATIC_MAX) {
+			mash_err("console: %s: empty or over %u bytes", path,
+			         CON_STATIC_MAX);
+			return MASH_ERR_TOO_BIG;
+		}
+		h->files[i].len = n;
+	}
+	return MASH_OK;
+}
+
 static enum MHD_Result
 signin_page(struct MHD_Connection *c, unsigned status, const char *msg)
 {
@@ -126,8 +235,20 @@ field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
 		dst = q->password;
 		cap = sizeof(q->password);
 	} else if (strcmp(key, "csrf") == 0) {
-		dst = q->csrf;
-		cap = sizeof(q->csrf);
+		dst = q->pic.csrf;
+		cap = sizeof(q->pic.csrf);
+	} else if (strcmp(key, "nhs") == 0) {
+		dst = q->pic.nhs;
+		cap = sizeof(q->pic.nhs);
+	} else if (strcmp(key, "case_id") == 0) {
+		dst = q->pic.case_id;
+		cap = sizeof(q->pic.case_id);
+	} else if (strcmp(key, "purpose") == 0) {
+		dst = q->pic.purpose;
+		cap = sizeof(q->pic.purpose);
+	} else if (strcmp(key, "break_glass_reason") == 0) {
+		dst = q->pic.reason;
+		cap = sizeof(q->pic.reason);
 	}
 	if (dst == NULL)
 		return MHD_YES; /* other fields are ignored */
@@ -223,14 +344,18 @@ do_signin(struct con_http *h, struct MHD_Connection *c, struct req *q)
 	return respond(c, MHD_HTTP_SEE_OTHER, "", "/inbox", cookie);
 }
 
+/* GET /inbox and GET /picture: the signed-in pages (303 to / without a
+ * session). name, principal and token are [a-z0-9._-]: nothing to
+ * escape. */
 static enum MHD_Result
-do_inbox(struct con_http *h, struct MHD_Connection *c)
+do_page(struct con_http *h, struct MHD_Connection *c, int picture)
 {
 	const char *id =
 	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
 	const struct con_session *s;
 	char name[MASH_ACCT_NAME_MAX + 1], principal[MASH_ACCT_NAME_MAX + 1];
-	char csrf[CON_SESS_ID_HEX + 1], body[4096];
+	char csrf[CON_SESS_ID_HEX + 1], body[8192], main_part[4096];
+	static const char current[] = " aria-current=\"page\"";
 
 	pthread_mutex_lock(&h->lock);
 	s = con_sessions_get(h->sessions, id, mash_clock_now(h->clock));
@@ -243,9 +368,14 @@ do_inbox(struct con_http *h, struct MHD_Connection *c)
 	pthread_mutex_unlock(&h->lock);
 	if (s == NULL)
 		return respond(c, MHD_HTTP_SEE_OTHER, "", "/", NULL);
-	/* name and principal are [a-z0-9._-]: nothing to escape. */
-	(void)snprintf(body, sizeof(body), PAGE_HEAD PAGE_INBOX PAGE_TAIL, name,
-	               principal, csrf);
+	if (picture)
+		(void)snprintf(main_part, sizeof(main_part), MAIN_PICTURE,
+		               csrf);
+	else
+		(void)snprintf(main_part, sizeof(main_part), "%s", MAIN_INBOX);
+	(void)snprintf(body, sizeof(body), PAGE_HEAD PAGE_SIGNED_IN PAGE_TAIL,
+	               picture ? "" : current, picture ? current : "", name,
+	               principal, csrf, main_part);
 	return respond(c, MHD_HTTP_OK, body, NULL, NULL);
 }
 
@@ -259,7 +389,7 @@ do_signout(struct con_http *h, struct MHD_Connection *c, struct req *q)
 
 	pthread_mutex_lock(&h->lock);
 	s = con_sessions_get(h->sessions, id, mash_clock_now(h->clock));
-	if (s != NULL && con_sessions_csrf_ok(s, q->csrf)) {
+	if (s != NULL && con_sessions_csrf_ok(s, q->pic.csrf)) {
 		(void)con_sessions_end(h->sessions, id);
 		ok = 1;
 	}
@@ -315,13 +445,21 @@ handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	if (strcmp(url, "/signin") == 0 && post)
 		return do_signin(h, c, q);
 	if (strcmp(url, "/inbox") == 0 && !post)
-		return do_inbox(h, c);
+		return do_page(h, c, 0);
 	if (strcmp(url, "/signout") == 0 && post)
 		return do_signout(h, c, q);
+	if (strcmp(url, "/favicon.ico") == 0 && !post)
+		return respond(c, MHD_HTTP_NO_CONTENT, "", NULL, NULL);
+	if (strncmp(url, "/static/", 8) == 0 && !post)
+		return static_file(h, c, url + 8);
 	if (strcmp(url, "/api/inbox") == 0 && !post)
 		return con_api_inbox(h, c);
 	if (strcmp(url, "/api/events") == 0 && !post)
 		return con_api_events(h, c);
+	if (strcmp(url, "/api/picture") == 0 && post)
+		return con_api_picture(h, c, &q->pic);
+	if (strcmp(url, "/picture") == 0 && !post)
+		return do_page(h, c, 1);
 	return respond(c, MHD_HTTP_NOT_FOUND, "not found", NULL, NULL);
 }
 
@@ -363,6 +501,11 @@ con_http_start(const struct con_http_cfg *cfg, struct con_http **out)
 	h->accounts = mash_strdup(cfg->accounts);
 	if (h->accounts == NULL)
 		goto fail;
+	rc = load_static(h, cfg->static_dir != NULL ? cfg->static_dir
+	                                            : MASH_CONSOLE_STATIC_DIR);
+	if (rc != MASH_OK)
+		goto fail;
+	rc = MASH_ERR_NOMEM;
 	if (cfg->hub != NULL && con_hubs_new(cfg->hub, &h->hubs) != MASH_OK)
 		goto fail;
 	if (con_sessions_new(cfg->idle_ms, end_link, h, &h->sessions) !=
@@ -411,6 +554,8 @@ con_http_stop(struct con_http *h)
 		MHD_stop_daemon(h->d);
 	con_sessions_free(h->sessions); /* gives every link back */
 	con_hubs_free(h->hubs);
+	for (size_t i = 0; i < CON_STATIC_FILES; i++)
+		mash_free(h->files[i].body);
 	mash_free(h->accounts);
 	pthread_mutex_destroy(&h->lock);
 	mash_free(h);

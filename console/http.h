@@ -8,6 +8,7 @@
  *                   answer) or 429 (too many failures for that name)
  *   GET  /inbox     the signed-in page (303 to / without a live session)
  *   POST /signout   csrf (form): ends the session, wipes its keys
+ *   GET  /static/console.css, /static/console.js  the page's style, script
  *   GET  /api/inbox the signed-in principal's opened deliveries (JSON)
  *   GET  /api/events?after=N  the same, live: server-sent events
  * With a hub configured, sign-in also opens the principal's link to the
@@ -26,12 +27,13 @@
 struct con_http;
 
 struct con_http_cfg {
-	const char *listen;   /* IPv4 address, e.g. "127.0.0.1" */
-	uint16_t port;        /* 0: any free port (see con_http_port) */
-	const char *cert_pem; /* server certificate chain, PEM text */
-	const char *key_pem;  /* its private key, PEM text */
-	const char *accounts; /* console/account.h file */
-	int64_t idle_ms;      /* session idle timeout */
+	const char *listen;     /* IPv4 address, e.g. "127.0.0.1" */
+	uint16_t port;          /* 0: any free port (see con_http_port) */
+	const char *cert_pem;   /* server certificate chain, PEM text */
+	const char *key_pem;    /* its private key, PEM text */
+	const char *accounts;   /* console/account.h file */
+	const char *static_dir; /* console/static/; NULL: the source tree's */
+	int64_t idle_ms;        /* session idle timeout */
 	const struct mash_clock *clock;
 	/* The hub, reached as each signed-in principal for its inbox; NULL:
 	 * sign-in only (no inbox). Borrowed for the server's life. */

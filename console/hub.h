@@ -25,8 +25,10 @@
 
 #include <jansson.h>
 
+#include "cli/picture_view.h"
 #include "console/account.h"
 #include "crypto/trust.h"
+#include "s47/cal.h"
 
 /* Deliveries kept per principal; older ones are dropped from the view. */
 #define CON_HUB_MAX_ITEMS 500u
@@ -37,6 +39,7 @@ struct con_hub_cfg {
 	int insecure;         /* allow tcp:// (development only) */
 	const struct mash_trust *trust; /* verifies mashd's signature */
 	const char *daemon_signer;      /* "mashd" */
+	const struct mash_cal *cal;     /* s47 working days; NULL: not shown */
 };
 
 struct con_hub;
@@ -65,7 +68,8 @@ void con_hub_put(struct con_hubs *r, struct con_hub *h);
 /*
  * Deliveries numbered above after, oldest first: *out a new JSON array of
  * {"id": N, "received_ms": T, "type", "recipient", "record"|"trigger"|
- * "picture"}, *last the newest number (0 when none). MASH_OK,
+ * "picture"}, *last the newest number (0 when none). A trigger's
+ * working_days_remaining is counted now (on cfg->cal). MASH_OK,
  * MASH_ERR_NOMEM.
  */
 int con_hub_items(struct con_hub *h, uint64_t after, json_t **out,
@@ -74,6 +78,21 @@ int con_hub_items(struct con_hub *h, uint64_t after, json_t **out,
 /* Wait up to timeout_ms for a delivery numbered above after. MASH_OK (one
  * is there), MASH_ERR_TIMEOUT, MASH_ERR_STATE (the link is closing). */
 int con_hub_wait(struct con_hub *h, uint64_t after, int timeout_ms);
+
+/* Requests waiting for their answers at once, per principal. */
+#define CON_HUB_MAX_ASKS 8u
+
+/*
+ * Ask mashd for a picture as the link's principal (signed with its key,
+ * its inbox as the response topic, fresh correlation data) and wait up to
+ * timeout_ms for the answer, verified and opened as mashctl picture does
+ * (cli/picture_view.h): *out is mashctl_picture_to_json's document
+ * (purpose shown as given). MASH_OK; MASH_ERR_TIMEOUT; MASH_ERR_TOO_BIG
+ * (too many asks at once); MASH_ERR_MQTT (not published); a verification
+ * error with why.
+ */
+int con_hub_picture(struct con_hub *h, const struct mashctl_picture_ask *ask,
+                    int timeout_ms, json_t **out, char *why, size_t whylen);
 
 /* Deliveries refused (did not verify or open) since the link opened. */
 uint64_t con_hub_refused(struct con_hub *h);

@@ -11,6 +11,8 @@
  *   mqtt_uri = "ssl://localhost:8883";  mqtt_ca_file = "pki/ca.pem";
  *   trust_store = "trust";  daemon_signer = "mashd";
  *   mqtt_insecure = false;   (tcp:// only when true: development)
+ *   holidays = "s47/holidays.cfg";   (one-off bank holidays, optional)
+ *   static_dir = "console/static";   (default: the source tree's)
  * };
  * Prints "mash-console: listening on https://ADDR:PORT/" on stderr when
  * ready; SIGTERM or SIGINT stops it (every session wiped). Exit 0 after a
@@ -27,13 +29,15 @@
 #include "common/mem.h"
 #include "console/http.h"
 #include "crypto/trust.h"
+#include "s47/cal.h"
 
 #define PEM_MAX (64u * 1024u)
 
 static const char *const known[] = {
-    "listen",        "port",           "cert_file",    "key_file",
-    "accounts",      "idle_timeout_s", "mqtt_uri",     "mqtt_ca_file",
-    "mqtt_insecure", "trust_store",    "daemon_signer"};
+    "listen",        "port",           "cert_file",     "key_file",
+    "accounts",      "idle_timeout_s", "mqtt_uri",      "mqtt_ca_file",
+    "mqtt_insecure", "trust_store",    "daemon_signer", "holidays",
+    "static_dir"};
 
 /* The hub settings of the console group, when mqtt_uri is there. */
 struct hub_settings {
@@ -146,6 +150,7 @@ load(config_t *cf, const char *path, struct con_http_cfg *c, const char **cert,
 	}
 	c->listen = "127.0.0.1";
 	(void)config_setting_lookup_string(g, "listen", &c->listen);
+	(void)config_setting_lookup_string(g, "static_dir", &c->static_dir);
 	(void)config_setting_lookup_int(g, "port", &port);
 	(void)config_setting_lookup_int(g, "idle_timeout_s", &idle);
 	if (config_setting_lookup_string(g, "cert_file", cert) != CONFIG_TRUE ||
@@ -172,6 +177,8 @@ main(int argc, char **argv)
 	struct con_http *h = NULL;
 	struct hub_settings hs;
 	struct mash_trust *trust = NULL;
+	struct mash_cal *cal = NULL;
+	const char *holidays = NULL;
 	char why[512];
 	const char *cert = NULL, *key = NULL;
 	char *cert_pem = NULL, *key_pem = NULL;
@@ -201,6 +208,17 @@ main(int argc, char **argv)
 			goto out;
 		}
 		hs.cfg.trust = trust;
+		/* Strategy-discussion clocks in working days (s47/cal.h). */
+		cal = mash_cal_new();
+		if (cal == NULL)
+			goto out;
+		(void)config_lookup_string(&cf, "console.holidays", &holidays);
+		if (holidays != NULL &&
+		    mash_cal_load(cal, holidays, why, sizeof(why)) != MASH_OK) {
+			fprintf(stderr, "mash-console: %s\n", why);
+			goto out;
+		}
+		hs.cfg.cal = cal;
 		c.hub = &hs.cfg;
 	}
 	cert_pem = read_pem(cert);
@@ -230,6 +248,7 @@ main(int argc, char **argv)
 out:
 	con_http_stop(h);
 	mash_trust_free(trust);
+	mash_cal_free(cal);
 	if (key_pem != NULL)
 		mash_free_secret(key_pem, strlen(key_pem));
 	mash_free(cert_pem);

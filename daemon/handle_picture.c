@@ -739,6 +739,8 @@ handle_denied(const struct mashd_picture_env *env,
 	        : "";
 	pic.denied_reason = s->denied;
 	pic.audit_seq = seq;
+	pic.break_glass_available =
+	    s->who_known && mash_pol_break_glass_allowed(env->pol, s->who.role);
 	rc = send_signed(env, &pic.base, s->inbox, msg);
 	if (rc == MASH_OK)
 		out->answered = 1;
@@ -1018,6 +1020,8 @@ handle_granted(const struct mashd_picture_env *env,
 	pic.break_glass = bg_used;
 	if (s->bg_refused[0] != '\0')
 		pic.break_glass_refused = s->bg_refused;
+	pic.break_glass_available =
+	    mash_pol_break_glass_allowed(env->pol, s->who.role);
 	rc = send_signed(env, &pic.base, s->inbox, msg);
 	if (rc == MASH_OK)
 		out->answered = 1;

@@ -30,7 +30,8 @@ AGENCIES=(police health education yot housing social-care)
 # The people who ask for pictures in the demo.
 REQUESTERS=(analyst.amara housing.officer1 auditor.ada)
 # The web console's users (user name, principal): they sign requests too.
-CONSOLE_USERS=("amara analyst.amara" "sam sw.sam")
+CONSOLE_USERS=("amara analyst.amara" "sam sw.sam" "hal housing.officer1"
+	"ada auditor.ada")
 HOLD=${MASH_DEMO_HOLD:-}
 # Inboxes of the strategy-discussion core (s47-triggers.md "Who is told").
 WATCH_INBOXES=(sw.sam swm.taylor police.pp1 health.nurse1 school.dsl1)
@@ -233,7 +234,7 @@ run "$BIN/mashctl" pki issue --dir "$DEMO/pki" --name console-web --server \
 # Each console user acts as one principal: its signing and encryption keys
 # and its broker certificate are kept wrapped under the password (issue
 # 29). One random password for the demo's users, in a 0600 file.
-step "adding the web console's users (amara, sam)"
+step "adding the web console's users (amara, sam, hal, ada)"
 (umask 077 && head -c 18 /dev/urandom | base64 >"$DEMO/console-password") ||
 	die "cannot write $DEMO/console-password"
 for u in "${CONSOLE_USERS[@]}"; do
@@ -352,6 +353,7 @@ console = {
   accounts = "$DEMO/console-accounts.json"; idle_timeout_s = 900;
   mqtt_uri = "$URI"; mqtt_ca_file = "$DEMO/pki/ca.pem";
   trust_store = "$DEMO/trust"; daemon_signer = "mashd";
+  holidays = "$ROOT/s47/holidays.cfg"; static_dir = "$ROOT/console/static";
 };
 EOF
 }
@@ -534,7 +536,8 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 [ -n "$CONSOLE_URL" ] || die "mash-console did not start (see $DEMO/logs/console.log)"
-say "    $CONSOLE_URL  users: amara (analyst.amara), sam (sw.sam);"
+say "    $CONSOLE_URL  users: amara (analyst.amara), sam (sw.sam),"
+say "    hal (housing.officer1), ada (auditor.ada);"
 say "    password in $DEMO/console-password; CA $DEMO/pki/ca.pem"
 
 if [ -n "$HOLD" ]; then

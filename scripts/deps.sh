@@ -8,20 +8,33 @@ PKGS=(build-essential cmake pkg-config make
   libconfig-dev libjansson-dev libcsv-dev libsodium-dev libmicrohttpd-dev
   mosquitto mosquitto-clients
   protobuf-compiler python3 python3-protobuf python3-cryptography
-  openssl tzdata)
+  openssl tzdata chromium nodejs)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "missing Debian packages; run:" >&2
-  echo "  sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages; run:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The browser tests' driver, playwright-core, exactly as locked (npm's
+# registry; it downloads no browser: the tests use Debian's chromium).
+BROWSER=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+want=$(sed -n '/"node_modules\/playwright-core"/,/}/s/.*"version": "\(.*\)".*/\1/p' \
+  "$BROWSER/package-lock.json")
+have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' \
+  "$BROWSER/node_modules/playwright-core/package.json" 2>/dev/null | head -n 1)
+if [ -z "$want" ] || [ "$have" != "$want" ]; then
+  echo "deps: npm ci in tests/browser (playwright-core $want)" >&2
+  (cd "$BROWSER" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

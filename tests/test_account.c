@@ -70,7 +70,7 @@ teardown(void)
 static int
 add(const char *name, const char *pw)
 {
-	struct mash_acct_keys k = {sign, enc, NULL, NULL};
+	struct mash_acct_keys k = {NULL, sign, enc, NULL, NULL};
 	char why[512];
 
 	return mash_acct_add(path, name, "analyst.amara", pw, &k, why,
@@ -148,7 +148,7 @@ START_TEST(names_passwords_and_keys_are_checked_on_add)
 	ck_assert_int_eq(add("Amara Smith", PW), MASH_ERR_BAD_ID);
 	ck_assert_int_eq(add("sam", "too short"), MASH_ERR_INVAL);
 	/* The keys swapped: the signing key must be Ed25519. */
-	struct mash_acct_keys swapped = {enc, sign, NULL, NULL};
+	struct mash_acct_keys swapped = {NULL, enc, sign, NULL, NULL};
 	ck_assert_int_eq(mash_acct_add(path, "sam", "sw.sam", PW, &swapped, why,
 	                               sizeof(why)),
 	                 MASH_ERR_KEY_FORMAT);
@@ -165,12 +165,13 @@ START_TEST(tls_identity_is_kept_with_the_keys_and_checked_on_add)
 {
 	struct mash_pki_issue_opts io = {30, 0, NULL, 0, 0};
 	struct mash_acct_session *s = NULL;
-	struct mash_acct_keys k = {sign, enc, NULL, NULL};
+	struct mash_acct_keys k = {"k7", sign, enc, NULL, NULL};
 	char pki[128], cert[160], key[160], other[160], why[512];
 
 	(void)snprintf(pki, sizeof(pki), "%s/pki", dir);
-	ck_assert_int_eq(mash_pki_init(pki, "mash-test-ca", 30, 0, why, sizeof(why)),
-	                 MASH_OK);
+	ck_assert_int_eq(
+	    mash_pki_init(pki, "mash-test-ca", 30, 0, why, sizeof(why)),
+	    MASH_OK);
 	ck_assert_int_eq(mash_pki_issue(pki, "sw.sam", &io, why, sizeof(why)),
 	                 MASH_OK);
 	ck_assert_int_eq(mash_pki_issue(pki, "sw.other", &io, why, sizeof(why)),
@@ -196,6 +197,7 @@ START_TEST(tls_identity_is_kept_with_the_keys_and_checked_on_add)
 	ck_assert_int_eq(mash_acct_signin(path, "sam", PW, &s), MASH_OK);
 	ck_assert_ptr_nonnull(s->tls_cert);
 	ck_assert_ptr_nonnull(s->tls_key);
+	ck_assert_str_eq(s->key_id, "k7");
 	ck_assert_str_eq(s->tls_cert, slurp(cert));
 	ck_assert_str_eq(s->tls_key, slurp(key));
 	mash_acct_session_free(s);
@@ -204,6 +206,7 @@ START_TEST(tls_identity_is_kept_with_the_keys_and_checked_on_add)
 	ck_assert_int_eq(mash_acct_signin(path, "amara", PW, &s), MASH_OK);
 	ck_assert_ptr_null(s->tls_cert);
 	ck_assert_ptr_null(s->tls_key);
+	ck_assert_str_eq(s->key_id, "k1");
 	mash_acct_session_free(s);
 }
 END_TEST

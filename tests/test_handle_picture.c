@@ -812,6 +812,8 @@ START_TEST(nothing_granted_is_denied_and_housing_may_break_glass)
 	p = answer(0, "mash/v1/inbox/housing.officer1", corr);
 	ck_assert_ptr_nonnull(strstr(p->denied_reason, "no rule grants"));
 	ck_assert_str_eq(p->case_id, "");
+	/* The refusal says the override is there for this role. */
+	ck_assert(p->break_glass_available);
 	mash__v1__picture__free_unpacked(p, NULL);
 	/* Housing has break-glass under the default policy (CA 2004 s11
 	 * duty, rule 8, issue 26): the override is used and audited. */
@@ -917,6 +919,8 @@ START_TEST(the_auditor_asking_break_glass_is_refused_told_and_audited)
 	ck_assert(!p->break_glass);
 	ck_assert_ptr_nonnull(
 	    strstr(p->break_glass_refused, "role auditor may not break glass"));
+	/* ... and the answer says it is not there for the auditor. */
+	ck_assert(!p->break_glass_available);
 	ck_assert_uint_eq(p->n_records, 6);
 	ck_assert_int_eq(audit_count("BREAK_GLASS", NULL), 0);
 	ck_assert_int_eq(audit_count("BREAK_GLASS_REFUSED", "auditor.ada"), 1);

@@ -16,23 +16,17 @@
 # Every wait is bounded; the demo stops everything it started.
 set -u -o pipefail
 
-SRC=${MASH_SOURCE_DIR:?MASH_SOURCE_DIR not set}
-BUILD=${MASH_BUILD_DIR:?MASH_BUILD_DIR not set}
-BIN=${MASH_BIN_DIR:-$BUILD/bin}
+: "${MASH_SOURCE_DIR:?MASH_SOURCE_DIR not set}" "${MASH_BUILD_DIR:?MASH_BUILD_DIR not set}"
+: "${MASH_BIN_DIR:=$MASH_BUILD_DIR/bin}"
+export MASH_BIN_DIR
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mash-it-console-inbox-XXXXXX")
 DEMO_PID=""
 FAILS=0
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup() {
-	rm -f "$TMP/hold"
-	if [ -n "$DEMO_PID" ]; then
-		for _ in $(seq 1 100); do
-			kill -0 "$DEMO_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -TERM "$DEMO_PID" 2>/dev/null
-		wait "$DEMO_PID" 2>/dev/null
-	fi
+	mash_demo_release "$TMP" >/dev/null 2>&1
 	rm -rf -- "$TMP"
 }
 trap cleanup EXIT
@@ -42,37 +36,14 @@ fail() {
 	FAILS=$((FAILS + 1))
 }
 
-MASH_DEMO_DIR=$TMP/demo MASH_DEMO_HOLD=$TMP/hold MASH_DEMO_HOLD_S=300 \
-	MASH_BIN_DIR=$BIN timeout 600 "$SRC/scripts/demo.sh" "$BUILD" \
-	>"$TMP/demo.out" 2>"$TMP/demo.err" &
-DEMO_PID=$!
-for _ in $(seq 1 1800); do
-	grep -q '^demo=' "$TMP/hold" 2>/dev/null && break
-	kill -0 "$DEMO_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if ! grep -q '^demo=' "$TMP/hold" 2>/dev/null; then
-	tail -n 30 "$TMP/demo.out" "$TMP/demo.err" >&2
+if ! mash_demo_hold "$TMP"; then
 	echo "it_console_inbox: FAIL: the demo never reached its hold" >&2
 	exit 1
 fi
-URL=$(sed -n 's/^console=//p' "$TMP/hold")
-PORT=$(sed -n 's|^https://127.0.0.1:\([0-9]*\)/$|\1|p' <<<"$URL")
-DEMO=$TMP/demo
-[ -n "$PORT" ] || fail "no console address in the hold file: $(cat "$TMP/hold")"
-
-# A new police event about the demo's child: the first police record with
-# a new event id (the agent keeps its outbox and feed position per event).
-EVENT_ID=$(cat /proc/sys/kernel/random/uuid)
-sed -n 1p "$DEMO/feeds/police-1.csv" >"$TMP/police-new.csv"
-sed -n 2p "$DEMO/feeds/police-1.csv" |
-	sed "s/^\([^,]*\),[^,]*,/\1,$EVENT_ID,/" >>"$TMP/police-new.csv"
-cat >"$TMP/send.sh" <<EOF
-#!/bin/sh
-exec timeout 60 "$BIN/mash-agent" --config "$DEMO/agent-police.cfg" \
-	--agency police --input "$TMP/police-new.csv" >"$TMP/agent.log" 2>&1
-EOF
-chmod +x "$TMP/send.sh"
+PORT=$CONSOLE_PORT
+# A new police event about the demo's child (a new event id), and the
+# script that sends it with the demo's police agent.
+EVENT_ID=$(mash_new_police_event "$DEMO" "$TMP")
 
 timeout 180 /usr/bin/python3 - "$PORT" "$DEMO/pki/ca.pem" \
 	"$DEMO/console-password" "$EVENT_ID" "$TMP/send.sh" <<'PY' || fail "see above"
@@ -194,10 +165,8 @@ for word in 9434765919 Jordan Reed "NE61 1AA" "Reported missing"; do
 	! grep -qF "$word" "$LOG" || fail "the console log names '$word'"
 done
 
-rm -f "$TMP/hold"
-wait "$DEMO_PID"
+mash_demo_release "$TMP"
 rc=$?
-DEMO_PID=""
 [ $rc -eq 0 ] || fail "the demo exited $rc after the hold: $(tail -n 3 "$TMP/demo.err")"
 grep -q '^demo: OK' "$TMP/demo.out" || fail "the demo did not end with demo: OK"
 
