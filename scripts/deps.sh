@@ -32,8 +32,11 @@ fi
 BROWSER=$(cd "$(dirname "$0")/../tests/browser" && pwd)
 want=$(sed -n '/"node_modules\/playwright-core"/,/}/s/.*"version": "\(.*\)".*/\1/p' \
   "$BROWSER/package-lock.json")
-have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' \
-  "$BROWSER/node_modules/playwright-core/package.json" 2>/dev/null | head -n 1)
+have=""
+if [ -f "$BROWSER/node_modules/playwright-core/package.json" ]; then
+  have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' \
+    "$BROWSER/node_modules/playwright-core/package.json" | head -n 1)
+fi
 if [ -z "$want" ] || [ "$have" != "$want" ]; then
   echo "deps: npm ci in tests/browser (playwright-core $want)" >&2
   (cd "$BROWSER" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
