@@ -3,6 +3,7 @@
 #   make test     install missing Debian packages, build, run every test
 #   make demo     install, build, run the whole product on the sample story
 #   make bench    benchmarks (bench/)
+#   make soak     nothing lost under repeated crashes (about 3 minutes)
 #   make deps     install missing Debian packages (root) or print the line
 # SANITIZE=1 builds with ASan + UBSan (CI does).
 
@@ -16,7 +17,7 @@ endif
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build configure deps test unit integration demo demo-console bench fuzz format clean
+.PHONY: all build configure deps test unit integration demo demo-console bench soak fuzz format clean
 
 all: build
 
@@ -48,6 +49,12 @@ demo-console: deps build
 
 bench: deps build
 	@scripts/bench.sh $(BUILD)
+
+# Nothing lost under repeated crashes (issue 30): 10,000 events, mashd
+# SIGKILLed 3 times, the broker restarted once (tests/soak/soak.c).
+soak: deps build
+	@MASH_BIN_DIR=$(abspath $(BUILD))/bin MASH_SOURCE_DIR=$(CURDIR) \
+		timeout 1200 $(BUILD)/bin/soak 10000 3
 
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DMASH_FUZZ=ON -DMASH_SANITIZE=ON >/dev/null

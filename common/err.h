@@ -53,11 +53,12 @@
 	XX(NO_IDENTITY, -38, "no valid NHS number and no full demographics")   \
 	XX(INTERNAL, -39, "internal error")                                    \
 	XX(BAD_ID, -40,                                                        \
-	   "identifier has characters or length outside its allowed set")     \
-	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted") \
-	XX(DECRYPT, -42, "sealed message does not open with this key")        \
+	   "identifier has characters or length outside its allowed set")      \
+	XX(EXPIRED, -41, "certificate expired, not yet valid or not trusted")  \
+	XX(DECRYPT, -42, "sealed message does not open with this key")         \
 	XX(WRONG_RECIPIENT, -43, "sealed to another principal")                \
-	XX(NO_ENC_KEY, -44, "principal has no encryption key")
+	XX(NO_ENC_KEY, -44, "principal has no encryption key")                 \
+	XX(REPLAY_WINDOW, -45, "recorded_at outside the replay window")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),

@@ -78,6 +78,8 @@ static const struct key keys[] = {
     I("audit.checkpoint_every_records", audit_checkpoint_every_records, 0,
       1000000000),
     I("quarantine.retention_days", quarantine_retention_days, 0, 36500),
+    I("replay.future_s", replay_future_s, 0, 86400),
+    I("replay.past_days", replay_past_days, 0, 36500),
     I("audit.checkpoint_every_ms", audit_checkpoint_every_ms, 0,
       86400000LL * 31),
 };
@@ -112,6 +114,10 @@ mashd_config_defaults(struct mashd_config *c)
 	c->audit_checkpoint_every_records = 1000;
 	c->audit_checkpoint_every_ms = 60000;
 	c->quarantine_retention_days = 30;
+	/* Five minutes of clock skew; agencies re-send after outages of up to
+	 * a year (their outboxes keep records until receipted). */
+	c->replay_future_s = 300;
+	c->replay_past_days = 400;
 }
 
 static const struct key *

@@ -68,6 +68,10 @@ struct mashd_config {
 	int64_t audit_checkpoint_every_ms;
 	/* quarantine group: days a rejected message is kept (0: forever) */
 	int64_t quarantine_retention_days;
+	/* replay group: a new event's recorded_at must lie within
+	 * [now - past_days, now + future_s] (past_days 0: no lower bound) */
+	int64_t replay_future_s;
+	int64_t replay_past_days;
 };
 
 /* Every key at its default (required strings empty). */

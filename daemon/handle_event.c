@@ -42,6 +42,7 @@
 #include "common/str.h"
 #include "crypto/env.h"
 #include "daemon/mashd.h"
+#include "daemon/replay.h"
 #include "event/evt.h"
 #include "store/store.h"
 
@@ -299,6 +300,22 @@ set_reason(struct outcome *out, int err, const char *why)
 		              mash_errname(err), mash_strerror(err));
 }
 
+/* Only a new event is held to the replay window (daemon/replay.h). */
+static int
+replay_window(const struct mashd *d, const Mash__V1__AgencyEvent *ev,
+              struct outcome *out)
+{
+	char why[160];
+	int rc;
+
+	rc = mashd_replay_check(mashd_now(d), ev->recorded_at,
+	                        d->cfg.replay_future_s, d->cfg.replay_past_days,
+	                        why, sizeof(why));
+	if (rc != MASH_OK)
+		set_reason(out, rc, why);
+	return rc;
+}
+
 /*
  * The store transaction for a valid event. MASH_OK with out filled
  * (ACCEPTED or DUPLICATE); a linkage rejection (BAD_NHS, NO_IDENTITY...)
@@ -342,6 +359,11 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 		goto out;
 	}
 	if (rc != MASH_ERR_NOT_FOUND)
+		goto out;
+	/* Only a new event is held to the replay window: a re-send of one
+	 * already stored is answered DUPLICATE above, whatever its age. */
+	rc = replay_window(d, ev, out);
+	if (rc != MASH_OK)
 		goto out;
 	if (ev->subject == NULL) { /* validation requires it; be sure */
 		rc = MASH_ERR_MISSING_FIELD;

@@ -132,6 +132,8 @@ enum mutation {
 	M_UNKNOWN_CATEGORY,
 	M_LONG_FIELD,
 	M_WRONG_PAYLOAD_TYPE,
+	M_RECORDED_AHEAD,
+	M_RECORDED_LONG_AGO,
 };
 
 static const struct {
@@ -153,6 +155,9 @@ static const struct {
     {M_UNKNOWN_CATEGORY, "BAD_ENUM", 1},
     {M_LONG_FIELD, "FIELD_TOO_LONG", 1},
     {M_WRONG_PAYLOAD_TYPE, "PAYLOAD_TYPE", 0},
+    /* The replay window (issue 30; defaults: 300 s ahead, 400 days). */
+    {M_RECORDED_AHEAD, "REPLAY_WINDOW", 1},
+    {M_RECORDED_LONG_AGO, "REPLAY_WINDOW", 1},
 };
 
 START_TEST(each_rejection_is_receipted_quarantined_and_survived)
@@ -236,6 +241,14 @@ START_TEST(each_rejection_is_receipted_quarantined_and_survived)
 		big[MASH_MAX_SUMMARY + 1] = '\0';
 		free(ev->summary);
 		ev->summary = big;
+		break;
+	case M_RECORDED_AHEAD: /* ten minutes ahead of the hub's clock */
+		ev->recorded_at =
+		    mash_clock_now(mash_clock_system()) + 10 * 60 * 1000;
+		break;
+	case M_RECORDED_LONG_AGO: /* 401 days ago: a replayed old event */
+		ev->occurred_at = ev->recorded_at =
+		    mash_clock_now(mash_clock_system()) - 401LL * 86400000;
 		break;
 	case M_WRONG_PAYLOAD_TYPE: {
 		Mash__V1__Receipt fake = MASH__V1__RECEIPT__INIT;
