@@ -4,6 +4,7 @@
 #   make demo     install, build, run the whole product on the sample story
 #   make bench    benchmarks (bench/)
 #   make soak     nothing lost under repeated crashes (about 3 minutes)
+#   make fuzz-smoke  every libFuzzer harness 30 s on its corpus (CI)
 #   make deps     install missing Debian packages (root) or print the line
 # SANITIZE=1 builds with ASan + UBSan (CI does).
 
@@ -17,7 +18,7 @@ endif
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build configure deps test unit integration demo demo-console bench soak fuzz format clean
+.PHONY: all build configure deps test unit integration demo demo-console bench soak fuzz fuzz-smoke format clean
 
 all: build
 
@@ -56,9 +57,16 @@ soak: deps build
 	@MASH_BIN_DIR=$(abspath $(BUILD))/bin MASH_SOURCE_DIR=$(CURDIR) \
 		timeout 1200 $(BUILD)/bin/soak 10000 3
 
+# The libFuzzer harnesses (clang); with FUZZ_SECONDS=N each also runs N s.
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DMASH_FUZZ=ON -DMASH_SANITIZE=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	@if [ -n "$(FUZZ_SECONDS)" ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-smoke.sh; fi
+
+# Every harness 30 s on its seed corpus; any crash or leak fails (CI runs it).
+fuzz-smoke: deps
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=
+	@scripts/fuzz-smoke.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config make
   libconfig-dev libjansson-dev libcsv-dev libsodium-dev libmicrohttpd-dev
   mosquitto mosquitto-clients
   protobuf-compiler python3 python3-protobuf python3-cryptography
-  openssl tzdata chromium nodejs)
+  openssl tzdata chromium nodejs clang libclang-rt-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
