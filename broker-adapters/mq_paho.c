@@ -141,8 +141,6 @@ mash_mq_opts_init(struct mash_mq_opts *o)
 	o->max_payload = MASH_MQ_DEFAULT_MAX_PAYLOAD;
 }
 
-#define deadline_after mash_mono_deadline
-
 static int64_t
 ms_left(const struct timespec *dl)
 {
@@ -504,7 +502,7 @@ on_message(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 			mq->waited++;
 			waited = 1;
 		}
-		dl = deadline_after(100);
+		dl = mash_mono_deadline(100);
 		(void)cond_wait_until(mq, &dl);
 	}
 	if (full)
@@ -725,7 +723,7 @@ mash_mq_subscribe(struct mash_mq *mq, const char *filter, int timeout_ms)
 		rc = MASH_ERR_MQTT;
 		goto out;
 	}
-	dl = deadline_after(timeout_ms);
+	dl = mash_mono_deadline(timeout_ms);
 	pthread_mutex_lock(&mq->lock);
 	while (!mq->ready && !mq->sub_failed) {
 		if (cond_wait_until(mq, &dl) == ETIMEDOUT)
@@ -796,7 +794,7 @@ mash_mq_connect(struct mash_mq *mq, int timeout_ms)
 		ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
 		co.ssl = &ssl;
 	}
-	dl = deadline_after(timeout_ms);
+	dl = mash_mono_deadline(timeout_ms);
 	backoff_ms = mq->reconnect_min_s * 1000;
 	/* Paho's automaticReconnect only covers a connection that was up
 	 * once; the first connection is retried here, with backoff, until
@@ -1036,7 +1034,7 @@ wait_tokens(struct mash_mq *mq, const int *tokens, int *rcs, size_t n,
 
 	for (i = 0; i < n; i++)
 		rcs[i] = 1; /* not yet known */
-	dl = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+	dl = mash_mono_deadline(timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&mq->lock);
 	for (;;) {
 		/* More than a ring behind: those entries are overwritten and
@@ -1150,7 +1148,7 @@ mash_mq_next(struct mash_mq *mq, int timeout_ms, struct mash_mq_msg **out)
 	if (mq == NULL)
 		return MASH_ERR_INVAL;
 	if (timeout_ms > 0)
-		dl = deadline_after(timeout_ms);
+		dl = mash_mono_deadline(timeout_ms);
 	pthread_mutex_lock(&mq->lock);
 	while (mq->head == NULL && timeout_ms != 0) {
 		if (timeout_ms < 0) {
@@ -1214,7 +1212,7 @@ mash_mq_disconnect(struct mash_mq *mq, int timeout_ms)
 	prc = MQTTAsync_disconnect(mq->client, &d);
 	if (prc != MQTTASYNC_SUCCESS)
 		goto out;
-	dl = deadline_after(timeout_ms + 1000);
+	dl = mash_mono_deadline(timeout_ms + 1000);
 	pthread_mutex_lock(&mq->lock);
 	while (!mq->disconnected) {
 		if (cond_wait_until(mq, &dl) == ETIMEDOUT)

@@ -11,33 +11,24 @@
 
 #include "agents/agent_cfg.h"
 #include "common/err.h"
+#include "fuzz/fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const agencies[] = {"police", "health", "education",
-	                                       "yot", "housing", "social-care"};
-	static char path[64];
+	static const char *const agencies[] = {
+	    "police", "health", "education", "yot", "housing", "social-care"};
+	char path[64];
 	struct mash_agent_cfg *c = NULL;
 	char why[512];
-	FILE *f;
 	int rc;
 
 	if (size == 0)
 		return 0;
-	if (path[0] == '\0')
-		(void)snprintf(path, sizeof(path), "/tmp/fuzz_agent.%ld.cfg",
-		               (long)getpid());
-	f = fopen(path, "wb");
-	if (f == NULL)
+	if (fuzz_file("agent", data + 1, size - 1, path, sizeof(path)) != 0)
 		return 0;
-	if (size > 1 && fwrite(data + 1, 1, size - 1, f) != size - 1) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
 	why[0] = '\0';
 	rc = mash_agent_cfg_load(path, agencies[data[0] % 6], &c, why,
 	                         sizeof(why));

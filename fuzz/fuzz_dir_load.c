@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "fuzz/fuzz_file.h"
 #include "policy/dir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,25 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
+	char path[64];
 	struct mash_dir *d = NULL;
 	struct mash_dir_entry e, again;
 	char err[512];
-	FILE *f;
 	size_t i;
 	int rc;
 
-	if (path[0] == '\0')
-		(void)snprintf(path, sizeof(path), "/tmp/fuzz_dir.%ld.cfg",
-		               (long)getpid());
-	f = fopen(path, "wb");
-	if (f == NULL)
+	if (fuzz_file("dir", data, size, path, sizeof(path)) != 0)
 		return 0;
-	if (size > 0 && fwrite(data, 1, size, f) != size) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
 	err[0] = '\0';
 	rc = mash_dir_load(path, &d, err, sizeof(err));
 	if (rc != MASH_OK) {

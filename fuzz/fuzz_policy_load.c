@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "fuzz/fuzz_file.h"
 #include "policy/pol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,23 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
+	char path[64];
 	struct mash_policy *pol = NULL;
 	char eb[MASH_POL_ERRLEN];
-	FILE *f;
 	int rc;
 
-	if (path[0] == '\0')
-		(void)snprintf(path, sizeof(path), "/tmp/fuzz_policy.%ld.cfg",
-		               (long)getpid());
-	f = fopen(path, "wb");
-	if (f == NULL)
+	if (fuzz_file("policy", data, size, path, sizeof(path)) != 0)
 		return 0;
-	if (size > 0 && fwrite(data, 1, size, f) != size) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
 	rc = mash_pol_load(path, &pol, eb, sizeof(eb));
 	if (rc != MASH_OK) {
 		if (pol != NULL || eb[0] == '\0')

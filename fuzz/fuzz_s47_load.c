@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "fuzz/fuzz_file.h"
 #include "s47/cal.h"
 #include "s47/s47.h"
 
@@ -48,24 +49,14 @@ use_policy(const struct mash_s47_policy *p)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
+	char path[64];
 	char err[512];
-	FILE *f;
 	int rc;
 
 	if (size == 0)
 		return 0;
-	if (path[0] == '\0')
-		(void)snprintf(path, sizeof(path), "/tmp/fuzz_s47.%ld.cfg",
-		               (long)getpid());
-	f = fopen(path, "wb");
-	if (f == NULL)
+	if (fuzz_file("s47", data + 1, size - 1, path, sizeof(path)) != 0)
 		return 0;
-	if (size > 1 && fwrite(data + 1, 1, size - 1, f) != size - 1) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
 	err[0] = '\0';
 	if (data[0] & 1) {
 		struct mash_s47_policy *p = NULL;
