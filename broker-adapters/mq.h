@@ -136,7 +136,8 @@ uint64_t mash_mq_connect_count(struct mash_mq *mq);
 /*
  * Publish len bytes at QoS 1 and wait up to timeout_ms for the broker's
  * PUBACK. props may be NULL. MASH_OK when the broker has the message;
- * MASH_ERR_MQTT if not connected or Paho refused; MASH_ERR_TIMEOUT;
+ * MASH_ERR_REFUSED when the broker refused it (v5 PUBACK reason code
+ * >= 0x80); MASH_ERR_MQTT if not connected or Paho refused; MASH_ERR_TIMEOUT;
  * MASH_ERR_INVAL on bad arguments (correlation too long).
  */
 int mash_mq_publish(struct mash_mq *mq, const char *topic, const void *buf,
@@ -186,8 +187,10 @@ struct mash_mq_out {
  * Publish n (at most MASH_MQ_MAX_PIPELINE) QoS 1 messages in this order
  * without waiting between them, then wait up to timeout_ms for all their
  * PUBACKs: one round trip for the lot instead of one each. rcs[i] is
- * MASH_OK (acknowledged), MASH_ERR_MQTT (refused, failed, or not sent
- * because an earlier one could not be) or MASH_ERR_TIMEOUT. Returns
+ * MASH_OK (acknowledged), MASH_ERR_REFUSED (the broker answered with a
+ * refusing PUBACK: an ACL denial, a quota; the messages after it are
+ * still sent), MASH_ERR_MQTT (failed, or not sent because an earlier one
+ * failed) or MASH_ERR_TIMEOUT. Returns
  * MASH_OK when all are, else the first failure; MASH_ERR_INVAL for bad
  * arguments (rcs untouched).
  */

@@ -99,7 +99,7 @@ struct mash_mq {
 	 * pointers, so a caller that timed out leaves nothing dangling. */
 	struct {
 		int token;
-		int ok;
+		int rc; /* publish_done */
 	} done[MQ_DONE_RING];
 	unsigned done_next;
 	struct mq_node *head, *tail;
@@ -293,12 +293,15 @@ on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
 	          r != NULL ? r->code : 0, r != NULL ? (int)r->reasonCode : 0);
 }
 
+/* rc: MASH_OK (acknowledged), MASH_ERR_REFUSED (a v5 PUBACK with a
+ * reason code >= 0x80: the broker will not take it, e.g. not authorised;
+ * issue 31), MASH_ERR_MQTT (the client gave up: connection lost). */
 static void
-publish_done(struct mash_mq *mq, int token, int ok)
+publish_done(struct mash_mq *mq, int token, int rc)
 {
 	pthread_mutex_lock(&mq->lock);
 	mq->done[mq->done_next % MQ_DONE_RING].token = token;
-	mq->done[mq->done_next % MQ_DONE_RING].ok = ok;
+	mq->done[mq->done_next % MQ_DONE_RING].rc = rc;
 	mq->done_next++;
 	pthread_cond_broadcast(&mq->cond);
 	pthread_mutex_unlock(&mq->lock);
@@ -309,13 +312,17 @@ on_publish_ok(void *ctx, MQTTAsync_successData5 *r)
 {
 	/* A v5 PUBACK with a reason code >= 0x80 (e.g. not authorised) is
 	 * a refusal, not a delivery. */
-	publish_done(ctx, r->token, r->reasonCode < 0x80);
+	publish_done(ctx, r->token,
+	             r->reasonCode < 0x80 ? MASH_OK : MASH_ERR_REFUSED);
 }
 
 static void
 on_publish_fail(void *ctx, MQTTAsync_failureData5 *r)
 {
-	publish_done(ctx, r->token, 0);
+	/* Paho reports a refusing PUBACK here too (with its reason code);
+	 * without one the client itself failed. */
+	publish_done(ctx, r->token,
+	             r->reasonCode >= 0x80 ? MASH_ERR_REFUSED : MASH_ERR_MQTT);
 }
 
 /* Where the ring will record the next PUBACK: a waiter looks only at
@@ -1020,7 +1027,8 @@ publishing_end(void)
 }
 
 /* Wait until every token has its PUBACK or the deadline passes; rcs[i]
- * gets MASH_OK, MASH_ERR_MQTT (refused or failed) or MASH_ERR_TIMEOUT.
+ * gets MASH_OK, MASH_ERR_REFUSED, MASH_ERR_MQTT (failed) or
+ * MASH_ERR_TIMEOUT.
  * from is done_cursor() taken before the first of them was sent.
  * Between publishing_begin and publishing_end only. */
 static void
@@ -1047,9 +1055,7 @@ wait_tokens(struct mash_mq *mq, const int *tokens, int *rcs, size_t n,
 			for (i = 0; i < n; i++) {
 				if (rcs[i] != 1 || tokens[i] != tok)
 					continue;
-				rcs[i] = mq->done[cur % MQ_DONE_RING].ok
-				             ? MASH_OK
-				             : MASH_ERR_MQTT;
+				rcs[i] = mq->done[cur % MQ_DONE_RING].rc;
 				left--;
 				break;
 			}
@@ -1117,9 +1123,12 @@ mash_mq_publish_many(struct mash_mq *mq, const struct mash_mq_out *msgs,
 		if (started > waited) {
 			wait_tokens(mq, tokens + waited, wrc + waited,
 			            started - waited, timeout_ms, from);
+			/* A refusal is that message's alone (the broker
+			 * answered, issue 31); anything else stops the rest. */
 			for (i = waited; i < started; i++) {
 				rcs[i] = wrc[i];
-				if (rcs[i] != MASH_OK)
+				if (rcs[i] != MASH_OK &&
+				    rcs[i] != MASH_ERR_REFUSED)
 					failed = 1;
 			}
 		}

@@ -58,7 +58,8 @@
 	XX(DECRYPT, -42, "sealed message does not open with this key")         \
 	XX(WRONG_RECIPIENT, -43, "sealed to another principal")                \
 	XX(NO_ENC_KEY, -44, "principal has no encryption key")                 \
-	XX(REPLAY_WINDOW, -45, "recorded_at outside the replay window")
+	XX(REPLAY_WINDOW, -45, "recorded_at outside the replay window")        \
+	XX(REFUSED, -46, "refused by the broker")
 
 enum mash_err {
 #define MASH_ERR_ENUM(name, val, msg) MASH_ERR_##name = (val),

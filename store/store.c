@@ -326,6 +326,39 @@ mash_store_outbox_done(struct mash_store *st, int64_t id)
 }
 
 int
+mash_store_outbox_failed(struct mash_store *st, int64_t id, const char *error,
+                         int64_t next_try_at)
+{
+	return OPS(st)->outbox_failed(BE(st), id, error, next_try_at);
+}
+
+int
+mash_store_outbox_kill(struct mash_store *st, int64_t id, const char *error,
+                       int64_t *dead_id)
+{
+	return OPS(st)->outbox_kill(BE(st), id, error, dead_id);
+}
+
+int
+mash_store_outbox_dead(struct mash_store *st, int64_t after_id, size_t limit,
+                       struct mash_store_outbox_list **out)
+{
+	return OPS(st)->outbox_dead(BE(st), after_id, limit, out);
+}
+
+int
+mash_store_outbox_dead_retry(struct mash_store *st, int64_t id, int64_t *new_id)
+{
+	return OPS(st)->outbox_dead_retry(BE(st), id, new_id);
+}
+
+int
+mash_store_outbox_dead_drop(struct mash_store *st, int64_t id)
+{
+	return OPS(st)->outbox_dead_drop(BE(st), id);
+}
+
+int
 mash_store_meta_set(struct mash_store *st, const char *key, const char *value)
 {
 	return OPS(st)->meta_set(BE(st), key, value);

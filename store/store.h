@@ -45,7 +45,7 @@
 struct mash_store;
 
 /* Current schema version (PRAGMA user_version after open). */
-#define MASH_STORE_SCHEMA_VERSION 4
+#define MASH_STORE_SCHEMA_VERSION 5
 /* Case ids are "C-" followed by 12 lower-case hex digits. */
 #define MASH_STORE_CASE_ID_LEN 14u
 /* Buffer size for a case id including its NUL. */
@@ -509,6 +509,9 @@ int mash_store_outbox_hold(struct mash_store *st, const char *topic,
                            const char *payload_type, const unsigned char *bytes,
                            size_t len, int64_t *id_out);
 
+/* Longest error token kept with a failed publish. */
+#define MASH_STORE_MAX_OUTBOX_ERROR 32u
+
 struct mash_store_outbox_row {
 	int64_t id;
 	char topic[MASH_MAX_TOPIC + 1];
@@ -516,6 +519,15 @@ struct mash_store_outbox_row {
 	size_t len;
 	int64_t created_at;                           /* store clock, unix ms */
 	char held_type[MASH_STORE_MAX_HELD_TYPE + 1]; /* "" when ready */
+	/* Refused or unacknowledged publishes so far (issue 31), the first
+	 * one's time (0: none) and the last one's error token ("": none). */
+	int64_t attempts;
+	int64_t first_fail_at;
+	char last_error[MASH_STORE_MAX_OUTBOX_ERROR + 1];
+	/* Dead letters only (mash_store_outbox_dead): the id the message
+	 * had in the outbox, and when it was moved out (unix ms). */
+	int64_t outbox_id;
+	int64_t dead_at;
 };
 
 struct mash_store_outbox_list {
@@ -524,7 +536,9 @@ struct mash_store_outbox_list {
 };
 
 /* Pending messages (never held ones) with id > after_id, oldest first, at most
- * limit (0: no limit). On MASH_OK *out is new (free with
+ * limit (0: no limit), that may go now: a row waiting for its next try
+ * (mash_store_outbox_failed) holds back itself and every later row to its
+ * topic, and nothing else. On MASH_OK *out is new (free with
  * mash_store_outbox_list_free). MASH_ERR_INVAL, MASH_ERR_NOMEM, MASH_ERR_STORE.
  */
 int mash_store_outbox_pending(struct mash_store *st, int64_t after_id,
@@ -547,6 +561,33 @@ int mash_store_outbox_release(struct mash_store *st, int64_t id,
 /* Remove message id once published: MASH_OK, MASH_ERR_NOT_FOUND (already
  * done), MASH_ERR_STORE. */
 int mash_store_outbox_done(struct mash_store *st, int64_t id);
+
+/*
+ * Dead letters (issue 31). A publish the broker refused or did not
+ * acknowledge counts an attempt on its row: mash_store_outbox_failed
+ * records it (error: an error token, e.g. "REFUSED") and holds the row,
+ * and its topic behind it, until next_try_at (store clock, unix ms).
+ * Past the daemon's retry budget mash_store_outbox_kill moves the row,
+ * with that last attempt counted, to the dead letters (*dead_id, may be
+ * NULL): its topic is free again. Both inside the caller's transaction;
+ * MASH_ERR_NOT_FOUND when id is not a ready outbox row.
+ */
+int mash_store_outbox_failed(struct mash_store *st, int64_t id,
+                             const char *error, int64_t next_try_at);
+int mash_store_outbox_kill(struct mash_store *st, int64_t id, const char *error,
+                           int64_t *dead_id);
+
+/* Dead letters with id > after_id, oldest first, at most limit (0: no
+ * limit); as mash_store_outbox_pending (outbox_id and dead_at set). */
+int mash_store_outbox_dead(struct mash_store *st, int64_t after_id,
+                           size_t limit, struct mash_store_outbox_list **out);
+
+/* Put dead letter id back at the end of the outbox, attempts at zero
+ * (*new_id, may be NULL: its new outbox id), or delete it. Inside the
+ * caller's transaction (which audits it); MASH_ERR_NOT_FOUND. */
+int mash_store_outbox_dead_retry(struct mash_store *st, int64_t id,
+                                 int64_t *new_id);
+int mash_store_outbox_dead_drop(struct mash_store *st, int64_t id);
 
 /* ------------------------------------------------------------------ */
 /* Meta (small key/value settings: log id, module schema versions)     */

@@ -89,6 +89,15 @@ struct mash_store_ops {
 	int (*outbox_release)(struct mash_store_be *be, int64_t id,
 	                      const unsigned char *bytes, size_t len);
 	int (*outbox_done)(struct mash_store_be *be, int64_t id);
+	int (*outbox_failed)(struct mash_store_be *be, int64_t id,
+	                     const char *error, int64_t next_try_at);
+	int (*outbox_kill)(struct mash_store_be *be, int64_t id,
+	                   const char *error, int64_t *dead_id);
+	int (*outbox_dead)(struct mash_store_be *be, int64_t after_id,
+	                   size_t limit, struct mash_store_outbox_list **out);
+	int (*outbox_dead_retry)(struct mash_store_be *be, int64_t id,
+	                         int64_t *new_id);
+	int (*outbox_dead_drop)(struct mash_store_be *be, int64_t id);
 	int (*meta_set)(struct mash_store_be *be, const char *key,
 	                const char *value);
 	int (*meta_get)(struct mash_store_be *be, const char *key, char **out);

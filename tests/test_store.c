@@ -1647,6 +1647,7 @@ START_TEST(open_migrates_version_1_file_and_keeps_data)
 	/* make it look like a file written by schema version 1 */
 	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
 	                              "DROP TABLE outbox;"
+	                              " DROP TABLE outbox_dead;"
 	                              " ALTER TABLE cases DROP COLUMN identity;"
 	                              " PRAGMA user_version = 1;",
 	                              NULL, NULL, NULL),
@@ -1655,6 +1656,7 @@ START_TEST(open_migrates_version_1_file_and_keeps_data)
 	ck_assert_int_eq(pragma("PRAGMA user_version"),
 	                 MASH_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(count_rows("outbox"), 0);
+	ck_assert_int_eq(count_rows("outbox_dead"), 0);
 	ck_assert_int_eq(mash_store_event_lookup(g_st, "police", "e1", &r),
 	                 MASH_OK);
 	ck_assert_str_eq(r.case_id, c);

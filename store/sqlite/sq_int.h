@@ -83,7 +83,7 @@ enum stmt_id {
 
 /* Statements of the back-end's less central files (s47, audit read-back),
  * cached by the address of their SQL text: see sq_prep. */
-#define SQ_PREP_MAX 40
+#define SQ_PREP_MAX 64
 
 struct mash_store_be {
 	sqlite3 *db;
@@ -267,6 +267,19 @@ int sq_outbox_held(struct mash_store_be *be, int64_t after_id, size_t limit,
 int sq_outbox_release(struct mash_store_be *be, int64_t id,
                       const unsigned char *bytes, size_t len);
 int sq_outbox_done(struct mash_store_be *be, int64_t id);
+int sq_outbox_failed(struct mash_store_be *be, int64_t id, const char *error,
+                     int64_t next_try_at);
+int sq_outbox_kill(struct mash_store_be *be, int64_t id, const char *error,
+                   int64_t *dead_id);
+int sq_outbox_dead(struct mash_store_be *be, int64_t after_id, size_t limit,
+                   struct mash_store_outbox_list **out);
+int sq_outbox_dead_retry(struct mash_store_be *be, int64_t id, int64_t *new_id);
+int sq_outbox_dead_drop(struct mash_store_be *be, int64_t id);
+/* The rows of an outbox statement (sq_outbox.c): which a stmt_id, or -1
+ * and sql a literal for sq_prep; ?1 after_id, ?2 limit, ?3 now. */
+int sq_outbox_rows(struct mash_store_be *be, int which, const char *sql,
+                   int64_t after_id, size_t limit,
+                   struct mash_store_outbox_list **out);
 int sq_meta_set(struct mash_store_be *be, const char *key, const char *value);
 int sq_meta_get(struct mash_store_be *be, const char *key, char **out);
 int sq_aud_init(struct mash_store_be *be, const char *log_id, int version,

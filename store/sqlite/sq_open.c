@@ -92,6 +92,27 @@ static const char *const migrations[] = {
     /* 3 -> 4: a case's identity sealed in one blob when the store is
      * encrypted at rest (issue 28, sq_identity.c); NULL in clear stores. */
     "ALTER TABLE cases ADD COLUMN identity BLOB;",
+    /* 4 -> 5: a retry budget and dead letters (issue 31,
+     * sq_outbox_dead.c): a refused or unacknowledged publish counts an
+     * attempt and sets next_try_at; until then the row, and every later
+     * row to its topic, waits (order per destination, not global); past
+     * the budget it moves to outbox_dead, where an operator retries or
+     * drops it (mashctl outbox). */
+    ("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE outbox ADD COLUMN first_fail_at INTEGER;"
+     "ALTER TABLE outbox ADD COLUMN next_try_at INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE outbox ADD COLUMN last_error TEXT;"
+     "CREATE INDEX outbox_retry ON outbox(topic, id) WHERE next_try_at > 0;"
+     "CREATE TABLE outbox_dead ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  outbox_id INTEGER NOT NULL,"
+     "  topic TEXT NOT NULL,"
+     "  bytes BLOB NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  attempts INTEGER NOT NULL,"
+     "  first_fail_at INTEGER NOT NULL,"
+     "  error TEXT NOT NULL,"
+     "  dead_at INTEGER NOT NULL);"),
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

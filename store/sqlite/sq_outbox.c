@@ -102,9 +102,10 @@ mash_store_outbox_list_free(struct mash_store_outbox_list *l)
 	mash_free(l);
 }
 
-static int
-outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
-            struct mash_store_outbox_list **out)
+int
+sq_outbox_rows(struct mash_store_be *st, int which, const char *sql,
+               int64_t after_id, size_t limit,
+               struct mash_store_outbox_list **out)
 {
 	struct mash_store_outbox_list *l = NULL;
 	struct mash_store_outbox_row *nv, *r;
@@ -122,11 +123,13 @@ outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
 	l = mash_calloc(1, sizeof(*l));
 	if (l == NULL)
 		goto out;
-	rc = sq_stmt(st, which, &s);
+	rc = which >= 0 ? sq_stmt(st, which, &s) : sq_prep(st, sql, &s);
 	if (rc != MASH_OK)
 		goto out;
 	if (sqlite3_bind_int64(s, 1, after_id) ||
-	    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit)) {
+	    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit) ||
+	    (sqlite3_bind_parameter_count(s) >= 3 &&
+	     sqlite3_bind_int64(s, 3, mash_clock_now(st->clock)))) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
 		goto out;
 	}
@@ -145,6 +148,13 @@ outbox_list(struct mash_store_be *st, int which, int64_t after_id, size_t limit,
 		sq_col_text(s, 1, r->topic, sizeof(r->topic));
 		r->created_at = sqlite3_column_int64(s, 3);
 		sq_col_text(s, 4, r->held_type, sizeof(r->held_type));
+		r->attempts = sqlite3_column_int64(s, 5);
+		r->first_fail_at = sqlite3_column_int64(s, 6);
+		sq_col_text(s, 7, r->last_error, sizeof(r->last_error));
+		if (sqlite3_column_count(s) >= 10) {
+			r->outbox_id = sqlite3_column_int64(s, 8);
+			r->dead_at = sqlite3_column_int64(s, 9);
+		}
 		rc = sq_col_blob_dup(s, 2, &r->bytes, &r->len);
 		if (rc != MASH_OK)
 			goto out;
@@ -175,14 +185,14 @@ int
 sq_outbox_pending(struct mash_store_be *st, int64_t after_id, size_t limit,
                   struct mash_store_outbox_list **out)
 {
-	return outbox_list(st, S_OUTBOX_PENDING, after_id, limit, out);
+	return sq_outbox_rows(st, S_OUTBOX_PENDING, NULL, after_id, limit, out);
 }
 
 int
 sq_outbox_held(struct mash_store_be *st, int64_t after_id, size_t limit,
                struct mash_store_outbox_list **out)
 {
-	return outbox_list(st, S_OUTBOX_HELD, after_id, limit, out);
+	return sq_outbox_rows(st, S_OUTBOX_HELD, NULL, after_id, limit, out);
 }
 
 int
