@@ -24,6 +24,7 @@
 #include "agents/feed.h"
 #include "agents/map.h"
 #include "agents/outbox.h"
+#include "agents/receipt.h"
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -376,28 +377,15 @@ handle_receipt(struct agent *a, const struct mash_mq_msg *m)
 		          mash_errname(rc), why);
 		return MASH_OK;
 	}
-	if (!mash_evt_wire_strings_valid(&mash__v1__receipt__descriptor,
-	                                 env->payload, env->payload_len)) {
-		mash_warn("receipts: refused a receipt: bad strings");
-		goto out;
-	}
-	r = mash__v1__receipt__unpack(mash_env_pb_allocator(), env->payload_len,
-	                              env->payload);
-	if (r == NULL) {
-		mash_warn(
-		    "receipts: refused a receipt: payload does not decode");
+	rc = mash_receipt_decode(env->payload, env->payload_len, a->cfg->agency,
+	                         &r, why, sizeof(why));
+	if (rc != MASH_OK) {
+		mash_warn("receipts: receipt ignored: %s: %s", mash_errname(rc),
+		          why);
+		rc = MASH_OK;
 		goto out;
 	}
 	st = receipt_state(r->status);
-	if (st == MASH_OUTBOX_PENDING ||
-	    strcmp(r->agency, a->cfg->agency) != 0 || r->event_id[0] == '\0') {
-		mash_warn(
-		    "receipts: receipt for agency '%s' event '%s' status %d "
-		    "ignored%s%s",
-		    r->agency, r->event_id, (int)r->status,
-		    r->reason[0] ? ": " : "", r->reason);
-		goto out;
-	}
 	a->last_receipt_ms = now(a);
 	rc = mash_outbox_receipt(a->ob, a->cfg->agency, r->event_id, st,
 	                         r->reason, r->case_id, r->audit_seq);

@@ -79,9 +79,20 @@ enum mash_aud_type {
 	/* an operator read a quarantined message's bytes (mashctl
 	 * quarantine show, issue 28): actor who, extra the id */
 	MASH_AUD_QUARANTINE_READ = 20,
+	/* a delivery the broker kept refusing (or never acknowledged) past
+	 * mashd's retry budget, moved to the dead letters (issue 31):
+	 * recipient, reason the error, extra the outbox and dead-letter ids
+	 * and the attempts; no DELIVERY record says it arrived */
+	MASH_AUD_DELIVERY_FAILED = 21,
+	/* an operator put a dead letter back in the outbox (mashctl outbox
+	 * retry): actor who, extra the dead-letter and new outbox ids */
+	MASH_AUD_DELIVERY_RETRIED = 22,
+	/* an operator dropped a dead letter (mashctl outbox drop): actor
+	 * who, reason why; the delivery will never be made */
+	MASH_AUD_DELIVERY_DROPPED = 23,
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
-#define MASH_AUD_TYPE_MAX MASH_AUD_QUARANTINE_READ
+#define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_DROPPED
 
 /* The fields of a decision one rule decided ("by_rule", version 2): which
  * rule shared, and which withheld, each field (issue 26). */

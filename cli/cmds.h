@@ -26,6 +26,8 @@ int mashctl_keygen(int argc, char **argv);
 int mashctl_key(int argc, char **argv);
 /* cmd_quarantine.c: rejected messages for an operator (issue 28). */
 int mashctl_quarantine(int argc, char **argv);
+/* cmd_outbox.c: dead letters for an operator (issue 31). */
+int mashctl_outbox(int argc, char **argv);
 /* cmd_console.c: the web console's local accounts (issue 29). */
 int mashctl_console(int argc, char **argv);
 /* mashctl trust add|revoke|list --store DIR ... (cmd_trust.c) */

@@ -21,6 +21,7 @@ static const struct {
      "console user add|passwd|remove --accounts FILE --name N ..."},
     {"quarantine", mashctl_quarantine,
      "quarantine list|show|purge --db STORE [--key FILE] ..."},
+    {"outbox", mashctl_outbox, "outbox list|retry|drop --db STORE ..."},
     {"key", mashctl_key, "key new|rotate ... (the store's key-encryption key)"},
     {"trust", mashctl_trust,
      "trust add|revoke|list --store DIR [--signer S --key-id K --pub FILE]"},

@@ -80,6 +80,9 @@ static const struct key keys[] = {
     I("quarantine.retention_days", quarantine_retention_days, 0, 36500),
     I("replay.future_s", replay_future_s, 0, 86400),
     I("replay.past_days", replay_past_days, 0, 36500),
+    I("outbox.max_attempts", outbox_max_attempts, 1, 1000),
+    I("outbox.max_age_s", outbox_max_age_s, 0, 86400LL * 31),
+    I("outbox.retry_ms", outbox_retry_ms, 1, 60000),
     I("audit.checkpoint_every_ms", audit_checkpoint_every_ms, 0,
       86400000LL * 31),
 };
@@ -118,6 +121,11 @@ mashd_config_defaults(struct mashd_config *c)
 	 * a year (their outboxes keep records until receipted). */
 	c->replay_future_s = 300;
 	c->replay_past_days = 400;
+	/* A refused delivery holds up its own inbox only, and for at most
+	 * about ten minutes before an operator sees it as a dead letter. */
+	c->outbox_max_attempts = 5;
+	c->outbox_max_age_s = 600;
+	c->outbox_retry_ms = 1000;
 }
 
 static const struct key *

@@ -72,6 +72,12 @@ struct mashd_config {
 	 * [now - past_days, now + future_s] (past_days 0: no lower bound) */
 	int64_t replay_future_s;
 	int64_t replay_past_days;
+	/* outbox group: a delivery refused or unacknowledged this many
+	 * times AND first failed this long ago becomes a dead letter; the
+	 * back-off starts at retry_ms (daemon/outbox.h, issue 31) */
+	int64_t outbox_max_attempts;
+	int64_t outbox_max_age_s;
+	int64_t outbox_retry_ms;
 };
 
 /* Every key at its default (required strings empty). */

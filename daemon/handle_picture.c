@@ -39,6 +39,7 @@
 #include "daemon/deliver.h"
 #include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
+#include "daemon/picture_req.h"
 #include "daemon/picture_triggers.h"
 #include "event/evt.h"
 #include "mash/v1/mash.pb-c.h"
@@ -167,26 +168,19 @@ open_request(const struct mashd_picture_env *env, const struct mash_mq_msg *msg,
 	                   NULL, &s->opened, why, whylen);
 	if (rc != MASH_OK)
 		return rc;
-	if (!mash_evt_wire_strings_valid(&mash__v1__picture_request__descriptor,
-	                                 s->opened->payload,
-	                                 s->opened->payload_len)) {
+	rc = mashd_picture_req_decode(s->opened->payload,
+	                              s->opened->payload_len, &s->req);
+	if (rc == MASH_ERR_BAD_UTF8)
 		(void)mash_snprintf(why, whylen,
 		                    "PictureRequest from %s has a "
 		                    "string that is not UTF-8",
 		                    s->opened->signer);
-		return MASH_ERR_BAD_UTF8;
-	}
-	s->req = mash__v1__picture_request__unpack(mash_env_pb_allocator(),
-	                                           s->opened->payload_len,
-	                                           s->opened->payload);
-	if (s->req == NULL) {
+	else if (rc != MASH_OK)
 		(void)mash_snprintf(why, whylen,
 		                    "PictureRequest from %s does "
 		                    "not decode",
 		                    s->opened->signer);
-		return MASH_ERR_DECODE;
-	}
-	return MASH_OK;
+	return rc;
 }
 
 /* Checks on a verified request; on refusal fills s->denied. */
@@ -210,20 +204,8 @@ check_request(const struct mashd_picture_env *env,
 		     s->inbox);
 		return MASH_ERR_DENIED;
 	}
-	if (!mash_pol_purpose_valid(r->purpose)) {
-		deny(s, MASH_ERR_INVAL, "unknown purpose '%s'",
-		     mash_str_check(r->purpose, 32) == MASH_OK ? r->purpose
-		                                               : "?");
-		return MASH_ERR_DENIED;
-	}
-	if (mash_str_check(r->break_glass_reason, MASH_AUD_MAX_REASON) !=
-	    MASH_OK) {
-		deny(s, MASH_ERR_FIELD_TOO_LONG,
-		     "break_glass_reason longer than %u bytes",
-		     MASH_AUD_MAX_REASON);
-		return MASH_ERR_DENIED;
-	}
-	return MASH_OK;
+	return mashd_picture_req_check(r, &s->deny_err, s->denied,
+	                               sizeof(s->denied));
 }
 
 static int
@@ -235,11 +217,7 @@ find_case(const struct mashd_picture_env *env, struct req_state *s)
 	int rc;
 
 	if (nonempty(r->case_id)) {
-		if (mash_str_check(r->case_id, MASH_MAX_ID) != MASH_OK) {
-			deny(s, MASH_ERR_FIELD_TOO_LONG, "case_id too long");
-			return MASH_ERR_DENIED;
-		}
-		case_id = r->case_id;
+		case_id = r->case_id; /* bounded: mashd_picture_req_check */
 	} else if (r->subject != NULL && nonempty(r->subject->nhs_number)) {
 		rc = mash_store_case_find_nhs(env->store,
 		                              r->subject->nhs_number, id);

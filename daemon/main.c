@@ -230,14 +230,15 @@ main(int argc, char **argv)
 	rc = mashd_run(d, sfd);
 	mash_info("mashd stopped: received %llu, accepted %llu, duplicate "
 	          "%llu, rejected %llu, receipts %llu (failed %llu), internal "
-	          "errors %llu",
+	          "errors %llu, dead letters %llu",
 	          (unsigned long long)d->stats.received,
 	          (unsigned long long)d->stats.accepted,
 	          (unsigned long long)d->stats.duplicates,
 	          (unsigned long long)d->stats.rejected,
 	          (unsigned long long)d->stats.receipts,
 	          (unsigned long long)d->stats.receipt_failed,
-	          (unsigned long long)d->stats.internal_errors);
+	          (unsigned long long)d->stats.internal_errors,
+	          (unsigned long long)d->stats.dead_letters);
 out:
 	if (sfd >= 0)
 		close(sfd);

@@ -612,7 +612,12 @@ mashd_start_mq(struct mashd *d)
 	/* A batch's deliveries published while the next batch is handled
 	 * (issue 22); without the thread, after each commit in turn. */
 	rc = mashd_pump_new(mashd_outbox_send, d, &d->pump);
-	if (rc != MASH_OK)
+	if (rc == MASH_OK) {
+		struct mashd_outbox_retry r;
+
+		mashd_outbox_retry_init(d, &r);
+		mashd_pump_set_retry(d->pump, &r);
+	} else
 		mash_warn("outbox published between batches only: no pump "
 		          "thread (%s)",
 		          mash_errname(rc));

@@ -67,6 +67,7 @@ struct mashd_stats {
 	uint64_t receipts;        /* receipts the broker acknowledged */
 	uint64_t receipt_failed;  /* receipts not sent (agent re-sends) */
 	uint64_t internal_errors; /* store/audit failures: no receipt */
+	uint64_t dead_letters;    /* deliveries past the retry budget */
 };
 
 struct mashd_status;
@@ -203,6 +204,11 @@ void mashd_after_commit(struct mashd *d);
  * empty, or the error (logged).
  */
 int mashd_outbox_flush_now(struct mashd *d);
+
+struct mashd_outbox_retry;
+/* The outbox retry budget from d's config, DELIVERY_FAILED records in
+ * d's audit log, counted in d->stats.dead_letters (issue 31). */
+void mashd_outbox_retry_init(struct mashd *d, struct mashd_outbox_retry *r);
 
 /*
  * Mark what the pump published done and hand it the pending outbox

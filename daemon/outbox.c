@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -45,7 +46,8 @@ mashd_outbox_mark_done(struct mash_store *st, const int64_t *ids, size_t n)
 
 /* mashd_outbox_flush's one-at-a-time sender as a pipeline of one: each
  * message waits for the one before it, and nothing is sent after a
- * failure (the order guarantee of mashd_outbox_flush). */
+ * failure other than a refusal (the order guarantee of
+ * mashd_outbox_flush). */
 struct one_by_one {
 	mashd_outbox_send_fn send;
 	void *ctx;
@@ -61,7 +63,7 @@ send_one_by_one(void *ctx, const char *const *topic,
 
 	for (i = 0; i < n; i++) {
 		rcs[i] = o->send(o->ctx, topic[i], bytes[i], len[i]);
-		if (rcs[i] != MASH_OK)
+		if (rcs[i] != MASH_OK && rcs[i] != MASH_ERR_REFUSED)
 			break;
 	}
 	for (i++; i < n; i++)
@@ -83,75 +85,232 @@ mashd_outbox_flush(struct mash_store *st, mashd_outbox_send_fn send, void *ctx,
 	return mashd_outbox_flush_many(st, send_one_by_one, &o, n_sent);
 }
 
+/* ---- one job: publish, then settle (issue 31) ------------------------ */
+
+/* Topics refused so far in one call (order per destination). Beyond
+ * REFUSED_MAX distinct topics the call stops sending: order is never
+ * traded for the bound. */
+#define REFUSED_MAX 64
+
+static int
+refused_has(const char *const *set, size_t n, const char *topic)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(set[i], topic) == 0)
+			return 1;
+	return 0;
+}
+
+int
+mashd_outbox_publish_rows(mashd_outbox_send_many_fn send, void *ctx,
+                          const struct mash_store_outbox_row *rows, size_t n,
+                          int *rcs)
+{
+	const char *topic[MASHD_OUTBOX_FLUSH_BATCH];
+	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
+	size_t len[MASHD_OUTBOX_FLUSH_BATCH], idx[MASHD_OUTBOX_FLUSH_BATCH];
+	int out[MASHD_OUTBOX_FLUSH_BATCH];
+	const char *refused[REFUSED_MAX];
+	size_t at = 0, k, i, n_refused = 0;
+	int rc = MASH_OK;
+
+	for (i = 0; i < n; i++)
+		rcs[i] = MASH_ERR_STATE; /* not attempted */
+	while (at < n && rc == MASH_OK) {
+		/* The next list: rows whose topic was not refused. */
+		for (k = 0; at < n && k < MASHD_OUTBOX_FLUSH_BATCH; at++) {
+			if (refused_has(refused, n_refused, rows[at].topic))
+				continue;
+			idx[k] = at;
+			topic[k] = rows[at].topic;
+			bytes[k] = rows[at].bytes;
+			len[k] = rows[at].len;
+			out[k] = MASH_ERR_STATE;
+			k++;
+		}
+		if (k == 0)
+			break;
+		send(ctx, topic, bytes, len, k, out);
+		for (i = 0; i < k; i++) {
+			rcs[idx[i]] = out[i];
+			if (out[i] == MASH_OK)
+				continue;
+			if (out[i] != MASH_ERR_REFUSED) {
+				if (rc == MASH_OK)
+					rc = out[i];
+				continue;
+			}
+			if (refused_has(refused, n_refused, topic[i]))
+				continue;
+			if (n_refused == REFUSED_MAX) {
+				rc = MASH_ERR_REFUSED;
+				continue;
+			}
+			refused[n_refused++] = rows[idx[i]].topic;
+		}
+	}
+	return rc;
+}
+
+/* The back-off before attempt a + 1: retry_ms doubled per attempt. */
+static int64_t
+backoff_ms(const struct mashd_outbox_retry *r, int64_t a)
+{
+	int64_t ms = r->retry_ms;
+
+	while (--a > 0 && ms < MASHD_OUTBOX_RETRY_MAX_MS)
+		ms *= 2;
+	return ms < MASHD_OUTBOX_RETRY_MAX_MS ? ms : MASHD_OUTBOX_RETRY_MAX_MS;
+}
+
+/* Count one failed attempt on row w (error rc), or make it a dead letter
+ * past the budget, in its own transaction. */
+static int
+attempt_failed(struct mash_store *st, const struct mashd_outbox_retry *r,
+               const struct mash_store_outbox_row *w, int rc_send)
+{
+	const char *error = mash_errname(rc_send);
+	int64_t now = mash_clock_now(r->clock), a = w->attempts + 1;
+	int64_t first = w->first_fail_at > 0 ? w->first_fail_at : now;
+	int64_t dead_id = 0;
+	int rc;
+
+	rc = mash_store_begin(st);
+	if (rc != MASH_OK)
+		return rc;
+	if (a >= r->max_attempts && now - first >= r->max_age_ms) {
+		rc = mash_store_outbox_kill(st, w->id, error, &dead_id);
+		if (rc == MASH_OK && r->dead != NULL)
+			rc = r->dead(r->ctx, w, error, dead_id);
+	} else {
+		rc = mash_store_outbox_failed(st, w->id, error,
+		                              now + backoff_ms(r, a));
+	}
+	if (rc != MASH_OK) {
+		(void)mash_store_rollback(st);
+		return rc == MASH_ERR_NOT_FOUND ? MASH_OK : rc; /* gone */
+	}
+	rc = mash_store_commit(st);
+	if (rc != MASH_OK)
+		return rc;
+	if (dead_id > 0) {
+		mash_err("outbox: message %lld to %s is dead letter %lld after "
+		         "%lld attempt(s) (%s): kept for mashctl outbox "
+		         "retry|drop",
+		         (long long)w->id, w->topic, (long long)dead_id,
+		         (long long)a, error);
+		if (r->n_dead != NULL)
+			(*r->n_dead)++;
+	} else {
+		mash_warn("outbox: message %lld to %s not taken (%s, attempt "
+		          "%lld of %lld); it and later ones to that topic wait "
+		          "%lld ms",
+		          (long long)w->id, w->topic, error, (long long)a,
+		          (long long)r->max_attempts,
+		          (long long)backoff_ms(r, a));
+	}
+	return MASH_OK;
+}
+
+int
+mashd_outbox_settle(struct mash_store *st, const struct mashd_outbox_retry *r,
+                    const struct mash_store_outbox_row *rows, const int *rcs,
+                    size_t n, size_t *n_done)
+{
+	int64_t done[MASHD_OUTBOX_MARK_MAX];
+	size_t i, nd = 0;
+	int rc = MASH_OK, one;
+
+	if (n_done != NULL)
+		*n_done = 0;
+	if (st == NULL || (rows == NULL && n > 0) || n > MASHD_OUTBOX_MARK_MAX)
+		return MASH_ERR_INVAL;
+	for (i = 0; i < n; i++)
+		if (rcs[i] == MASH_OK)
+			done[nd++] = rows[i].id;
+	rc = mashd_outbox_mark_done(st, done, nd);
+	if (rc != MASH_OK)
+		mash_warn("outbox: %zu published message(s) not marked done "
+		          "(%s); they go again",
+		          nd, mash_errname(rc));
+	else if (n_done != NULL)
+		*n_done = nd;
+	for (i = 0; i < n; i++) {
+		if (rcs[i] != MASH_ERR_REFUSED && rcs[i] != MASH_ERR_TIMEOUT)
+			continue;
+		if (r == NULL) {
+			mash_warn("outbox: message %lld to %s not taken (%s); "
+			          "kept for the next flush",
+			          (long long)rows[i].id, rows[i].topic,
+			          mash_errname(rcs[i]));
+			continue;
+		}
+		one = attempt_failed(st, r, &rows[i], rcs[i]);
+		if (one != MASH_OK && rc == MASH_OK)
+			rc = one;
+	}
+	return rc;
+}
+
 int
 mashd_outbox_flush_many(struct mash_store *st, mashd_outbox_send_many_fn send,
                         void *ctx, size_t *n_sent)
 {
+	return mashd_outbox_flush_retry(st, send, ctx, NULL, n_sent);
+}
+
+int
+mashd_outbox_flush_retry(struct mash_store *st, mashd_outbox_send_many_fn send,
+                         void *ctx, const struct mashd_outbox_retry *r,
+                         size_t *n_sent)
+{
 	struct mash_store_outbox_list *l = NULL;
-	const char *topic[MASHD_OUTBOX_FLUSH_BATCH];
-	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
-	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
-	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
-	/* On the stack: a flush runs after every batch and every tick. */
-	int64_t done[MASHD_OUTBOX_MARK_MAX] = {0}, after = 0;
-	size_t sent = 0, n_done = 0, i, k;
-	int rc = MASH_ERR_INVAL, mrc;
+	int *rcs = NULL;
+	int64_t after = 0;
+	size_t sent = 0, nd;
+	int rc = MASH_ERR_INVAL, src;
 
 	if (n_sent != NULL)
 		*n_sent = 0;
 	if (st == NULL || send == NULL)
 		goto out;
+	rc = MASH_ERR_NOMEM;
+	rcs = mash_calloc(MASHD_OUTBOX_MARK_MAX, sizeof(*rcs));
+	if (rcs == NULL)
+		goto out;
+	/* Publish outside any transaction (nothing leaves the hub while
+	 * one is open); what was published is marked done one commit per
+	 * MASHD_OUTBOX_MARK_MAX messages, not per list (a batch of events
+	 * makes hundreds of deliveries, issue 22). A failed row waits with
+	 * its topic (mash_store_outbox_pending leaves them out), so the next
+	 * read, after the last id of this one, is never held up by it. */
 	for (;;) {
-		rc = mash_store_outbox_pending(st, after,
-		                               MASHD_OUTBOX_FLUSH_BATCH, &l);
-		if (rc != MASH_OK)
-			goto out;
-		if (l->n == 0)
+		rc = mash_store_outbox_pending(st, after, MASHD_OUTBOX_MARK_MAX,
+		                               &l);
+		if (rc != MASH_OK || l->n == 0)
 			break;
-		if (l->n > MASHD_OUTBOX_FLUSH_BATCH) {
-			rc = MASH_ERR_INTERNAL;
-			goto out;
+		src = mashd_outbox_publish_rows(send, ctx, l->v, l->n, rcs);
+		rc = mashd_outbox_settle(st, r, l->v, rcs, l->n, &nd);
+		sent += nd;
+		if (src != MASH_OK) {
+			if (src != MASH_ERR_REFUSED)
+				mash_warn("outbox: flush stopped (%s); the "
+				          "rest stay pending",
+				          mash_errname(src));
+			rc = src;
+			break;
 		}
-		/* Publish outside any transaction (nothing leaves the hub
-		 * while one is open); the acknowledged prefix is marked done
-		 * with the lists before it, not list by list: one commit per
-		 * MASHD_OUTBOX_MARK_MAX messages (a batch of events makes
-		 * hundreds of deliveries; a commit each list was most of
-		 * mashd's writes, issue 22). */
-		for (i = 0; i < l->n; i++) {
-			topic[i] = l->v[i].topic;
-			bytes[i] = l->v[i].bytes;
-			len[i] = l->v[i].len;
-		}
-		send(ctx, topic, bytes, len, l->n, rcs);
-		for (k = 0; k < l->n && rcs[k] == MASH_OK; k++)
-			done[n_done++] = l->v[k].id;
-		sent += k;
-		if (k < l->n) {
-			mash_warn("outbox: message %lld to %s not published "
-			          "(%s); kept for the next flush",
-			          (long long)l->v[k].id, l->v[k].topic,
-			          mash_errname(rcs[k]));
-			rc = rcs[k];
-			goto out;
-		}
-		if (n_done + MASHD_OUTBOX_FLUSH_BATCH > MASHD_OUTBOX_MARK_MAX) {
-			rc = mashd_outbox_mark_done(st, done, n_done);
-			if (rc != MASH_OK)
-				goto out;
-			n_done = 0;
-		}
+		if (rc != MASH_OK)
+			break;
 		after = l->v[l->n - 1].id;
 		mash_store_outbox_list_free(l);
 		l = NULL;
 	}
-	rc = MASH_OK;
 out:
-	/* Also after a failed send: what the broker took is done. */
-	mrc = st != NULL ? mashd_outbox_mark_done(st, done, n_done) : MASH_OK;
-	if (rc == MASH_OK)
-		rc = mrc;
 	mash_store_outbox_list_free(l);
+	mash_free(rcs);
 	if (n_sent != NULL)
 		*n_sent = sent;
 	return rc;

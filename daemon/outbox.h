@@ -40,9 +40,10 @@ typedef int (*mashd_outbox_send_fn)(void *ctx, const char *topic,
 
 /*
  * Publish every pending outbox message of st, oldest first, through send
- * (ctx passed through), removing each one the broker took. The first
- * failed send stops the flush (the message and those after it stay
- * pending, so order is kept) and its error is returned. Call outside a
+ * (ctx passed through), removing each one the broker took. A refused
+ * message holds back the later ones to its topic only; any other failed
+ * send stops the flush (the message and those after it stay pending, so
+ * order is kept) and its error is returned. Call outside a
  * transaction. *n_sent (may be NULL) gets how many were published.
  * MASH_OK when the outbox is empty; MASH_ERR_INVAL (NULL st or send),
  * the send's error, MASH_ERR_STORE / MASH_ERR_NOMEM.
@@ -70,6 +71,67 @@ typedef void (*mashd_outbox_send_many_fn)(void *ctx, const char *const *topic,
 int mashd_outbox_flush_many(struct mash_store *st,
                             mashd_outbox_send_many_fn send, void *ctx,
                             size_t *n_sent);
+
+/*
+ * The retry budget (issue 31; mashd's outbox.* keys). A publish the
+ * broker refused (MASH_ERR_REFUSED) or did not acknowledge in time
+ * (MASH_ERR_TIMEOUT) counts an attempt; the row, and its topic behind it,
+ * waits retry_ms, doubling with each attempt up to
+ * MASHD_OUTBOX_RETRY_MAX_MS. Once it has had max_attempts attempts AND
+ * its first failure is max_age_ms old, it becomes a dead letter
+ * (mash_store_outbox_kill) with dead() called in that transaction (its
+ * DELIVERY_FAILED record; an error there keeps the row where it was).
+ * A transport failure (MASH_ERR_MQTT: not connected) is no attempt: the
+ * broker never saw the message.
+ */
+#define MASHD_OUTBOX_RETRY_MAX_MS 60000
+
+struct mash_clock;
+struct mash_store_outbox_row;
+
+typedef int (*mashd_outbox_dead_fn)(void *ctx,
+                                    const struct mash_store_outbox_row *r,
+                                    const char *error, int64_t dead_id);
+
+struct mashd_outbox_retry {
+	int64_t max_attempts; /* >= 1 */
+	int64_t max_age_ms;   /* >= 0 */
+	int64_t retry_ms;     /* >= 1 */
+	const struct mash_clock *clock;
+	mashd_outbox_dead_fn dead; /* NULL: no audit */
+	void *ctx;
+	uint64_t *n_dead; /* NULL, or a counter to add dead letters to */
+};
+
+/*
+ * Publish rows[0..n) through send, MASHD_OUTBOX_FLUSH_BATCH per pipeline,
+ * oldest first: rcs[i] gets row i's result. A row whose topic the broker
+ * refused earlier in the call is not sent (MASH_ERR_STATE: order per
+ * destination); after a failure other than a refusal nothing more is sent
+ * (MASH_ERR_STATE) and that failure is returned; MASH_OK otherwise.
+ * Touches no store (the pump runs it on its own thread).
+ */
+int mashd_outbox_publish_rows(mashd_outbox_send_many_fn send, void *ctx,
+                              const struct mash_store_outbox_row *rows,
+                              size_t n, int *rcs);
+
+/*
+ * After mashd_outbox_publish_rows: mark the acknowledged rows done, then
+ * count an attempt on each refused or timed-out one, dead-lettering those
+ * past r's budget (r NULL: failures are only logged). Call outside a
+ * transaction. *n_done (may be NULL): rows marked done. MASH_OK or a
+ * store / audit error (what was not recorded happens again).
+ */
+int mashd_outbox_settle(struct mash_store *st,
+                        const struct mashd_outbox_retry *r,
+                        const struct mash_store_outbox_row *rows,
+                        const int *rcs, size_t n, size_t *n_done);
+
+/* As mashd_outbox_flush_many, with r's budget (NULL: none). */
+int mashd_outbox_flush_retry(struct mash_store *st,
+                             mashd_outbox_send_many_fn send, void *ctx,
+                             const struct mashd_outbox_retry *r,
+                             size_t *n_sent);
 
 /* Remove ids[0, n) from the outbox in one transaction (one fsync). Only
  * rows already published belong here; a failure only means a second

@@ -8,7 +8,6 @@
  * handed over.
  */
 #include <pthread.h>
-#include <string.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -19,57 +18,22 @@
 struct mashd_pump {
 	mashd_outbox_send_many_fn send;
 	void *ctx;
+	struct mashd_outbox_retry retry; /* has_retry: the budget */
+	int has_retry;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	struct mash_store_outbox_list *job; /* owned by the core thread */
-	size_t published;                   /* the job's acknowledged prefix */
-	int failed_rc;                      /* its first failure, or MASH_OK */
+	int rcs[MASHD_OUTBOX_MARK_MAX];     /* the job's results, per row */
+	int failed_rc;                      /* what stopped it, or MASH_OK */
 	int have_work, busy, stop;
 };
-
-/* Publish the job's rows, a pipeline of MASHD_OUTBOX_FLUSH_BATCH at a
- * time, up to the first that the broker did not take. */
-static void
-run_job(struct mashd_pump *p, const struct mash_store_outbox_list *l,
-        size_t *published, int *failed_rc)
-{
-	const char *topic[MASHD_OUTBOX_FLUSH_BATCH];
-	const unsigned char *bytes[MASHD_OUTBOX_FLUSH_BATCH];
-	size_t len[MASHD_OUTBOX_FLUSH_BATCH];
-	int rcs[MASHD_OUTBOX_FLUSH_BATCH];
-	size_t at = 0, n, i;
-
-	*published = 0;
-	*failed_rc = MASH_OK;
-	while (at < l->n) {
-		n = l->n - at;
-		if (n > MASHD_OUTBOX_FLUSH_BATCH)
-			n = MASHD_OUTBOX_FLUSH_BATCH;
-		for (i = 0; i < n; i++) {
-			topic[i] = l->v[at + i].topic;
-			bytes[i] = l->v[at + i].bytes;
-			len[i] = l->v[at + i].len;
-			rcs[i] = MASH_ERR_STATE;
-		}
-		p->send(p->ctx, topic, bytes, len, n, rcs);
-		for (i = 0; i < n && rcs[i] == MASH_OK; i++)
-			;
-		at += i;
-		if (i < n) {
-			*failed_rc = rcs[i];
-			break;
-		}
-	}
-	*published = at;
-}
 
 static void *
 worker(void *arg)
 {
 	struct mashd_pump *p = arg;
 	struct mash_store_outbox_list *l;
-	size_t published;
 	int failed_rc;
 
 	pthread_mutex_lock(&p->mu);
@@ -81,9 +45,9 @@ worker(void *arg)
 		p->have_work = 0;
 		l = p->job;
 		pthread_mutex_unlock(&p->mu);
-		run_job(p, l, &published, &failed_rc);
+		failed_rc = mashd_outbox_publish_rows(p->send, p->ctx, l->v,
+		                                      l->n, p->rcs);
 		pthread_mutex_lock(&p->mu);
-		p->published = published;
 		p->failed_rc = failed_rc;
 		p->busy = 0;
 		pthread_cond_signal(&p->done);
@@ -124,10 +88,10 @@ mashd_pump_new(mashd_outbox_send_many_fn send, void *ctx,
 	return MASH_OK;
 }
 
-/* Wait for the job in flight; hand back its rows (NULL when none), how
- * many of them were published, and its first failure. */
+/* Wait for the job in flight; hand back its rows (NULL when none) and
+ * what stopped it. Its results are in p->rcs until the next job. */
 static struct mash_store_outbox_list *
-wait_job(struct mashd_pump *p, size_t *published, int *failed_rc)
+wait_job(struct mashd_pump *p, int *failed_rc)
 {
 	struct mash_store_outbox_list *l;
 
@@ -136,56 +100,46 @@ wait_job(struct mashd_pump *p, size_t *published, int *failed_rc)
 		pthread_cond_wait(&p->done, &p->mu);
 	l = p->job;
 	p->job = NULL;
-	*published = l != NULL ? p->published : 0;
 	*failed_rc = l != NULL ? p->failed_rc : MASH_OK;
 	pthread_mutex_unlock(&p->mu);
 	return l;
+}
+
+void
+mashd_pump_set_retry(struct mashd_pump *p, const struct mashd_outbox_retry *r)
+{
+	if (p == NULL)
+		return;
+	/* No job is in flight while the core thread reads p->retry in
+	 * settle, and only the core thread calls this. */
+	p->has_retry = r != NULL;
+	if (r != NULL)
+		p->retry = *r;
 }
 
 int
 mashd_pump_settle(struct mashd_pump *p, struct mash_store *st, size_t *n_done)
 {
 	struct mash_store_outbox_list *l;
-	int64_t *ids = NULL;
-	size_t published, i;
 	int rc, failed_rc;
 
 	if (n_done != NULL)
 		*n_done = 0;
 	if (p == NULL || st == NULL)
 		return MASH_ERR_INVAL;
-	l = wait_job(p, &published, &failed_rc);
+	l = wait_job(p, &failed_rc);
 	if (l == NULL)
 		return MASH_OK;
-	if (failed_rc != MASH_OK)
-		mash_warn("outbox: message %lld to %s not published (%s); kept "
+	if (failed_rc != MASH_OK && failed_rc != MASH_ERR_REFUSED)
+		mash_warn("outbox: publishing stopped (%s); the rest are kept "
 		          "for the next flush",
-		          (long long)l->v[published].id, l->v[published].topic,
 		          mash_errname(failed_rc));
-	rc = MASH_OK;
-	if (published > 0) {
-		ids = mash_calloc(published, sizeof(*ids));
-		if (ids == NULL) {
-			rc = MASH_ERR_NOMEM;
-			mash_warn("outbox: %zu published message(s) not marked "
-			          "done (%s); they go again",
-			          published, mash_errname(rc));
-			goto out;
-		}
-		for (i = 0; i < published; i++)
-			ids[i] = l->v[i].id;
-		rc = mashd_outbox_mark_done(st, ids, published);
-		if (rc != MASH_OK)
-			mash_warn("outbox: %zu published message(s) not marked "
-			          "done (%s); they go again",
-			          published, mash_errname(rc));
-	}
-	if (rc == MASH_OK && n_done != NULL)
-		*n_done = published;
-out:
-	mash_free(ids);
+	rc = mashd_outbox_settle(st, p->has_retry ? &p->retry : NULL, l->v,
+	                         p->rcs, l->n, n_done);
 	mash_store_outbox_list_free(l);
-	return rc != MASH_OK ? rc : failed_rc;
+	if (rc != MASH_OK)
+		return rc;
+	return failed_rc == MASH_ERR_REFUSED ? MASH_OK : failed_rc;
 }
 
 int
@@ -213,7 +167,6 @@ mashd_pump_flush(struct mashd_pump *p, struct mash_store *st, size_t *n_done)
 	}
 	pthread_mutex_lock(&p->mu);
 	p->job = l;
-	p->published = 0;
 	p->failed_rc = MASH_OK;
 	p->have_work = 1;
 	p->busy = 1;
@@ -226,12 +179,11 @@ void
 mashd_pump_free(struct mashd_pump *p)
 {
 	struct mash_store_outbox_list *l;
-	size_t published;
 	int failed_rc;
 
 	if (p == NULL)
 		return;
-	l = wait_job(p, &published, &failed_rc);
+	l = wait_job(p, &failed_rc);
 	mash_store_outbox_list_free(l);
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;

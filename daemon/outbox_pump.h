@@ -9,9 +9,11 @@
  * the pending rows, up to MASHD_OUTBOX_MARK_MAX, oldest first, to the
  * pump and returns without waiting for them. Since no job is in flight
  * when the rows are read, every pending row read is one not yet
- * published, or one whose publish failed: nothing is handed over twice,
- * and a failure is retried by the next flush, in order (the pump stops
- * a job at its first failed list, as mashd_outbox_flush_many does).
+ * published, or one whose publish failed: nothing is handed over twice.
+ * The job runs mashd_outbox_publish_rows and the core thread settles it
+ * (mashd_outbox_settle: a refused row waits with its topic, or becomes a
+ * dead letter past the retry budget; issue 31); any other failure stops
+ * the job and its rows are retried by the next flush, in order.
  *
  * The pump thread never touches the store: it only reads the job's rows,
  * which the core thread owns and frees. Delivery stays at-least-once: a
@@ -49,6 +51,11 @@ int mashd_pump_flush(struct mashd_pump *p, struct mash_store *st,
  * starts nothing. Errors as mashd_pump_flush. */
 int mashd_pump_settle(struct mashd_pump *p, struct mash_store *st,
                       size_t *n_done);
+
+/* Give failed publishes r's retry budget from now on (a copy; NULL:
+ * none, failures are only logged and retried at the next flush). */
+void mashd_pump_set_retry(struct mashd_pump *p,
+                          const struct mashd_outbox_retry *r);
 
 /* Wait for the job in flight (its rows are not marked: a store may be
  * gone; they are published again at the next start), stop the thread,

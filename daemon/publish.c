@@ -20,6 +20,7 @@
 #include "daemon/outbox_pump.h"
 #include "daemon/seal_pool.h"
 #include "policy/dir.h"
+#include "store/store.h"
 
 int
 mashd_seal(void *ctx, const char *payload_type, const unsigned char *payload,
@@ -78,6 +79,52 @@ released_audit(void *ctx, const char *recipient, const char *payload_type,
 	ar.reason = "released from hold: the recipient's key is known";
 	ar.extra_json = extra;
 	return mash_aud_append(d->aud, &ar, NULL);
+}
+
+/* The DELIVERY_FAILED record of a dead letter (issue 31), inside the
+ * transaction that moves it. Ids and the error token only: the bytes are
+ * sealed to the recipient and stay in the dead letter. */
+static int
+dead_audit(void *ctx, const struct mash_store_outbox_row *r, const char *error,
+           int64_t dead_id)
+{
+	struct mashd *d = ctx;
+	struct mash_aud_record ar;
+	char extra[256], reason[128];
+	const char *recipient = NULL;
+
+	if (d->aud == NULL)
+		return MASH_ERR_STATE; /* never unaudited: the row stays */
+	if (strncmp(r->topic, MASHD_INBOX_PREFIX, strlen(MASHD_INBOX_PREFIX)) ==
+	    0)
+		recipient = r->topic + strlen(MASHD_INBOX_PREFIX);
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"outbox_id\":%lld,\"dead_letter\":%lld,"
+	                    "\"attempts\":%lld,\"error\":\"%s\"}",
+	                    (long long)r->id, (long long)dead_id,
+	                    (long long)(r->attempts + 1), error);
+	(void)mash_snprintf(reason, sizeof(reason),
+	                    "not delivered: %s past the retry budget", error);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY_FAILED;
+	ar.actor = "mashd";
+	ar.recipient = recipient;
+	ar.reason = reason;
+	ar.extra_json = extra;
+	return mash_aud_append(d->aud, &ar, NULL);
+}
+
+void
+mashd_outbox_retry_init(struct mashd *d, struct mashd_outbox_retry *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->max_attempts = d->cfg.outbox_max_attempts;
+	r->max_age_ms = d->cfg.outbox_max_age_s * 1000;
+	r->retry_ms = d->cfg.outbox_retry_ms;
+	r->clock = &d->clock;
+	r->dead = dead_audit;
+	r->ctx = d;
+	r->n_dead = &d->stats.dead_letters;
 }
 
 /* Never silent: name the principals whose deliveries will be held
@@ -151,6 +198,7 @@ mashd_outbox_send(void *ctx, const char *const *topic,
 int
 mashd_outbox_flush_now(struct mashd *d)
 {
+	struct mashd_outbox_retry r;
 	size_t n = 0;
 	int rc;
 
@@ -160,7 +208,8 @@ mashd_outbox_flush_now(struct mashd *d)
 		if (n > 0)
 			mash_debug("outbox: %zu message(s) published", n);
 	}
-	rc = mashd_outbox_flush_many(d->store, mashd_outbox_send, d, &n);
+	mashd_outbox_retry_init(d, &r);
+	rc = mashd_outbox_flush_retry(d->store, mashd_outbox_send, d, &r, &n);
 	if (n > 0)
 		mash_debug("outbox: %zu message(s) published", n);
 	if (rc != MASH_OK)

@@ -524,6 +524,14 @@ mash_test_broker_stop(struct mash_test_broker *b)
 }
 
 int
+mash_test_broker_reload(struct mash_test_broker *b)
+{
+	if (b == NULL || b->pid <= 0)
+		return -1;
+	return kill(b->pid, SIGHUP) == 0 ? 0 : -1;
+}
+
+int
 mash_test_broker_restart(struct mash_test_broker *b)
 {
 	int tries;

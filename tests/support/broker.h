@@ -91,6 +91,10 @@ int mash_test_broker_stop(struct mash_test_broker *b);
  * it accepts connections. 0 or -1. */
 int mash_test_broker_restart(struct mash_test_broker *b);
 
+/* SIGHUP the broker: Mosquitto re-reads its config and ACL file (DIR/acl
+ * of a hub broker). 0 or -1. */
+int mash_test_broker_reload(struct mash_test_broker *b);
+
 /* Stop, remove its directory, free. NULL allowed. */
 void mash_test_broker_free(struct mash_test_broker *b);
 
