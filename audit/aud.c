@@ -50,6 +50,7 @@ static const char *const type_names[] = {
     [MASH_AUD_DELIVERY_FAILED] = "DELIVERY_FAILED",
     [MASH_AUD_DELIVERY_RETRIED] = "DELIVERY_RETRIED",
     [MASH_AUD_DELIVERY_DROPPED] = "DELIVERY_DROPPED",
+    [MASH_AUD_DELIVERY_QUEUED] = "DELIVERY_QUEUED",
 };
 
 struct mash_aud {

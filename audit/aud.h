@@ -52,16 +52,19 @@ struct mash_aud;
 /* Record types; the numbers are stable (stored), the names are the
  * "type" value of the encoding. Append, never renumber. */
 enum mash_aud_type {
-	MASH_AUD_EVENT_RECEIVED = 1,   /* an agency event accepted and stored */
-	MASH_AUD_EVENT_REJECTED = 2,   /* rejected: reason = error token */
-	MASH_AUD_EVENT_DUPLICATE = 3,  /* re-sent event acknowledged again */
-	MASH_AUD_DECISION = 4,         /* sharing decision for one recipient */
-	MASH_AUD_DELIVERY = 5,         /* a message published to an inbox */
-	MASH_AUD_PICTURE_GRANTED = 6,  /* picture request granted */
-	MASH_AUD_PICTURE_DENIED = 7,   /* picture request denied */
-	MASH_AUD_BREAK_GLASS = 8,      /* an override used (reason = why) */
-	MASH_AUD_TRIGGER_RAISED = 9,   /* s47 trigger raised */
-	MASH_AUD_TRIGGER_UPDATED = 10, /* s47 trigger updated */
+	MASH_AUD_EVENT_RECEIVED = 1,  /* an agency event accepted and stored */
+	MASH_AUD_EVENT_REJECTED = 2,  /* rejected: reason = error token */
+	MASH_AUD_EVENT_DUPLICATE = 3, /* re-sent event acknowledged again */
+	MASH_AUD_DECISION = 4,        /* sharing decision for one recipient */
+	/* the broker acknowledged messages to an inbox (issue 31: written
+	 * at the PUBACK; extra.queued lists the DELIVERY_QUEUED /
+	 * TRIGGER_DELIVERY records whose messages they were) */
+	MASH_AUD_DELIVERY = 5,
+	MASH_AUD_PICTURE_GRANTED = 6,   /* picture request granted */
+	MASH_AUD_PICTURE_DENIED = 7,    /* picture request denied */
+	MASH_AUD_BREAK_GLASS = 8,       /* an override used (reason = why) */
+	MASH_AUD_TRIGGER_RAISED = 9,    /* s47 trigger raised */
+	MASH_AUD_TRIGGER_UPDATED = 10,  /* s47 trigger updated */
 	MASH_AUD_TRIGGER_DELIVERY = 11, /* a trigger sent to an attendee */
 	MASH_AUD_CLOCK_SET = 12,        /* a statutory clock set or changed */
 	MASH_AUD_ESCALATION = 13,       /* a clock overdue, escalated */
@@ -90,9 +93,13 @@ enum mash_aud_type {
 	/* an operator dropped a dead letter (mashctl outbox drop): actor
 	 * who, reason why; the delivery will never be made */
 	MASH_AUD_DELIVERY_DROPPED = 23,
+	/* a SharedRecord decided for an inbox and committed to the outbox
+	 * with this record (issue 31): queued, not yet acknowledged; the
+	 * DELIVERY record that lists this seq says the broker took it */
+	MASH_AUD_DELIVERY_QUEUED = 24,
 };
 #define MASH_AUD_TYPE_MIN MASH_AUD_EVENT_RECEIVED
-#define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_DROPPED
+#define MASH_AUD_TYPE_MAX MASH_AUD_DELIVERY_QUEUED
 
 /* The fields of a decision one rule decided ("by_rule", version 2): which
  * rule shared, and which withheld, each field (issue 26). */

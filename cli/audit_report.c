@@ -19,6 +19,7 @@
 
 #include <csv.h>
 
+#include "cli/audit_deliveries.h"
 #include "cli/audit_int.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
@@ -329,7 +330,7 @@ withheld_json(const struct groups *ws)
 
 static int
 print_json(const struct audit_opts *o, const struct groups *gs,
-           const struct groups *ws)
+           const struct groups *ws, json_t *deliveries)
 {
 	json_t *root, *arr, *f, *g;
 	uint64_t c[N_COUNTS];
@@ -373,6 +374,9 @@ print_json(const struct audit_opts *o, const struct groups *gs,
 	arr = NULL;
 	if (json_object_set_new(root, "withheld_by_rule", withheld_json(ws)) !=
 	    0)
+		goto out;
+	if (deliveries != NULL &&
+	    json_object_set(root, "deliveries", deliveries) != 0)
 		goto out;
 	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 		goto out;
@@ -456,6 +460,8 @@ int
 audit_report(const struct audit_opts *o, struct mash_store *db)
 {
 	struct groups gs = {NULL, 0, 0}, ws = {NULL, 0, 0};
+	struct mash_store_aud_filter f;
+	json_t *deliveries = NULL;
 	size_t i;
 	int ex;
 
@@ -469,19 +475,27 @@ audit_report(const struct audit_opts *o, struct mash_store *db)
 		return MASHCTL_EXIT_USAGE;
 	}
 	ex = count(o, db, &gs, &ws);
+	/* Deliveries (issue 31): with the JSON and the table, not the CSV
+	 * (one table, read by position); not under --type. */
+	audit_filter(o, &f);
+	if (ex == MASHCTL_EXIT_OK && o->json && o->type == NULL)
+		ex = audit_deliveries(&f, db, o->db, 1, &deliveries);
 	if (ex == MASHCTL_EXIT_OK) {
 		if (o->csv)
 			print_csv(&gs);
 		else if (o->json) {
-			if (print_json(o, &gs, &ws) != 0) {
+			if (print_json(o, &gs, &ws, deliveries) != 0) {
 				mashctl_die(G, "out of memory");
 				ex = MASHCTL_EXIT_FAIL;
 			}
 		} else {
 			print_table(&gs);
 			print_withheld_table(&ws);
+			if (o->type == NULL)
+				ex = audit_deliveries(&f, db, o->db, 0, NULL);
 		}
 	}
+	json_decref(deliveries);
 	for (i = 0; i < gs.n; i++)
 		group_free(&gs.v[i]);
 	for (i = 0; i < ws.n; i++)

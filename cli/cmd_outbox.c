@@ -227,11 +227,13 @@ act(const struct args *a, int drop)
 	if (rc == MASH_OK) {
 		(void)mash_snprintf(extra, sizeof(extra),
 		                    drop ? "{\"dead_letter\":%lld,"
-		                           "\"outbox_id\":%lld}"
+		                           "\"outbox_id\":%lld,\"queued\":%lld}"
 		                         : "{\"dead_letter\":%lld,"
-		                           "\"new_outbox_id\":%lld}",
+		                           "\"new_outbox_id\":%lld,"
+		                           "\"queued\":%lld}",
 		                    (long long)a->id,
-		                    (long long)(drop ? row.outbox_id : new_id));
+		                    (long long)(drop ? row.outbox_id : new_id),
+		                    (long long)row.audit_seq);
 		memset(&rec, 0, sizeof(rec));
 		rec.type = drop ? MASH_AUD_DELIVERY_DROPPED
 		                : MASH_AUD_DELIVERY_RETRIED;

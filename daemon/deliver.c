@@ -208,11 +208,11 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	const char *shared[MASH_POL_F_COUNT], *withheld[MASH_POL_F_COUNT];
 	char extra[256];
 	Mash__V1__SharedRecord rec;
-	unsigned char *buf = NULL;
-	size_t len = 0;
+	unsigned char *buf = NULL, *env = NULL;
+	size_t len = 0, envlen = 0;
 	uint64_t dseq = 0, lseq = 0;
 	int64_t held = 0;
-	int rc;
+	int rc, pooled;
 
 	mash__v1__shared_record__init(&rec);
 	rc = mash_pol_decide(pol, view, c, &r,
@@ -268,25 +268,21 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 		goto out;
 	}
 	(void)mash__v1__shared_record__pack(&rec, buf);
-	if (job != NULL && e->enc_pub != NULL) {
-		/* Sealed with the event's others, added in order after. */
-		job->recipient = e->principal;
-		job->payload_type = MASHD_DELIVER_PAYLOAD_TYPE;
-		job->payload = buf;
-		job->len = len;
-		buf = NULL; /* transferred */
-	} else {
-		rc = mashd_outbox_queue(
+	/* With a key the recipient's seal runs with the event's others
+	 * (queue_sealed); without one, seal_or_hold holds it. Either way the
+	 * audit record comes first: the outbox row names it (issue 31). */
+	pooled = job != NULL && e->enc_pub != NULL;
+	if (!pooled) {
+		rc = mashd_outbox_seal_or_hold(
 		    d->cfg.store, d->cfg.seal_to, d->cfg.ctx, e->principal,
-		    MASHD_DELIVER_PAYLOAD_TYPE, buf, len, &held);
+		    MASHD_DELIVER_PAYLOAD_TYPE, buf, len, &env, &envlen, &held);
 		if (rc != MASH_OK)
 			goto out;
 	}
-	d->stats.queued++;
-	d->stats.held += held != 0 ? 1 : 0;
 	memset(&ar, 0, sizeof(ar));
-	/* Held: decided and kept, not (yet) sent (issue 25). */
-	ar.type = held != 0 ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY;
+	/* Held: decided and kept, not (yet) sent (issue 25). Queued: in the
+	 * outbox; DELIVERY is written when the broker acknowledges it. */
+	ar.type = held != 0 ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY_QUEUED;
 	ar.reason = held != 0 ? "no encryption key for the recipient" : NULL;
 	ar.actor = "mashd";
 	ar.case_id = case_id;
@@ -295,7 +291,7 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	ar.recipient = e->principal;
 	ar.purpose = dec.purpose;
 	ar.rule_id = dec.rule_id;
-	/* held_as: the outbox id its later DELIVERY record names. */
+	/* held_as: the outbox id its later DELIVERY_QUEUED record names. */
 	(void)mash_snprintf(extra, sizeof(extra),
 	                    "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE
 	                    "\",\"held_as\":%lld}",
@@ -304,9 +300,27 @@ deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
 	    held != 0 ? extra
 	              : "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE "\"}";
 	rc = mash_aud_append(d->cfg.aud, &ar, &lseq);
+	if (rc != MASH_OK)
+		goto out;
+	if (pooled) {
+		job->recipient = e->principal;
+		job->payload_type = MASHD_DELIVER_PAYLOAD_TYPE;
+		job->payload = buf;
+		job->len = len;
+		job->audit_seq = (int64_t)lseq;
+		buf = NULL; /* transferred */
+	} else if (env != NULL) {
+		rc = mashd_outbox_add_sealed(d->cfg.store, e->principal, env,
+		                             envlen, (int64_t)lseq);
+		if (rc != MASH_OK)
+			goto out;
+	}
+	d->stats.queued++;
+	d->stats.held += held != 0 ? 1 : 0;
 out:
 	if (buf != NULL)
 		mash_free_secret(buf, len);
+	mash_free(env);
 	mash_pol_record_clear(&rec);
 	return rc;
 }
@@ -327,7 +341,8 @@ queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 		if (jobs[i].rc != MASH_OK)
 			return jobs[i].rc;
 		rc = mashd_outbox_add_sealed(d->cfg.store, jobs[i].recipient,
-		                             jobs[i].env, jobs[i].env_len);
+		                             jobs[i].env, jobs[i].env_len,
+		                             jobs[i].audit_seq);
 		if (rc != MASH_OK)
 			return rc;
 	}
@@ -387,6 +402,32 @@ out:
 		jobs[i].env = NULL;
 	}
 	return rc;
+}
+
+int
+mashd_policy_refused(const char *path, struct mash_aud *aud, int rc)
+{
+	struct mash_aud_record ar;
+	unsigned char sha[32];
+	char hex[65];
+	char extra[192];
+
+	(void)mash_pol_file_sha256(path, sha);
+	mash_hex(sha, sizeof(sha), hex);
+	(void)mash_snprintf(extra, sizeof(extra),
+	                    "{\"result\":\"refused\",\"rules\":0,"
+	                    "\"sha256\":\"%s\"}",
+	                    hex);
+	mash_warn("policy: %s refused (%s); the policy in force stays", path,
+	          mash_errname(rc));
+	if (aud == NULL)
+		return MASH_OK;
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_POLICY_LOAD;
+	ar.actor = "mashd";
+	ar.reason = mash_errname(rc);
+	ar.extra_json = extra;
+	return mash_aud_append(aud, &ar, NULL);
 }
 
 int

@@ -143,4 +143,9 @@ int mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
 int mashd_policy_load(const char *path, struct mash_policy **cur,
                       struct mash_aud *aud, char *errbuf, size_t errlen);
 
+/* The POLICY_LOAD record (result "refused", reason rc's token, the file's
+ * sha256) of a policy a check refused without this process parsing it
+ * (daemon/reload_check.h). MASH_OK or the audit's error. */
+int mashd_policy_refused(const char *path, struct mash_aud *aud, int rc);
+
 #endif

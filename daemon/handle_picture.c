@@ -804,6 +804,42 @@ notice_init(Mash__V1__SharedRecord *n, Mash__V1__SharedRecord__FieldsEntry *fe,
 	n->audit_seq = seq;
 }
 
+/* Auditors whose break-glass notification's DELIVERY is recorded. */
+#define NOTICE_MAX 16
+
+/* The DELIVERY record of a notification the broker acknowledged (issue
+ * 31), in a transaction of its own: the picture's has committed. A
+ * failure is logged; the DELIVERY_QUEUED record stands. */
+static int
+ack_notice(const struct mashd_picture_env *env, const char *principal,
+           uint64_t queued)
+{
+	struct mash_aud_record ar;
+	char extra[64];
+	int rc;
+
+	(void)mash_snprintf(extra, sizeof(extra), "{\"queued\":[%llu]}",
+	                    (unsigned long long)queued);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY;
+	ar.actor = env->signer;
+	ar.recipient = principal;
+	ar.extra_json = extra;
+	rc = mash_store_begin(env->store);
+	if (rc == MASH_OK)
+		rc = audit_append(env, &ar, NULL);
+	if (rc == MASH_OK)
+		rc = mash_store_commit(env->store);
+	else if (mash_store_in_tx(env->store))
+		(void)mash_store_rollback(env->store);
+	if (rc != MASH_OK)
+		mash_warn("picture: DELIVERY of notification %llu to %s not "
+		          "recorded (%s)",
+		          (unsigned long long)queued, principal,
+		          mash_errname(rc));
+	return rc;
+}
+
 static int
 handle_granted(const struct mashd_picture_env *env,
                const struct mash_mq_msg *msg, struct req_state *s,
@@ -829,8 +865,8 @@ handle_granted(const struct mashd_picture_env *env,
 	char extra[MASH_AUD_MAX_EXTRA];
 	char nrec[24];
 	char topic[MASH_MAX_TOPIC + 1];
-	uint64_t shared, withheld, seq = 0, bg_seq = 0;
-	size_t i, k, n_rules = 0, n_sh, n_wh, pos;
+	uint64_t shared, withheld, seq = 0, bg_seq = 0, nseq[NOTICE_MAX];
+	size_t i, k, n_rules = 0, n_sh, n_wh, pos, n_nseq = 0, k_nseq = 0;
 	int bg_used, rmg = 0, rc;
 	int64_t now;
 
@@ -949,16 +985,19 @@ handle_granted(const struct mashd_picture_env *env,
 			    !mash_streq(de.role, MASHD_PICTURE_AUDITOR_ROLE))
 				continue;
 			memset(&ar, 0, sizeof(ar));
-			ar.type = MASH_AUD_DELIVERY;
+			ar.type = MASH_AUD_DELIVERY_QUEUED;
 			ar.actor = env->signer;
 			ar.recipient = de.principal;
 			ar.case_id = s->kase->case_id;
 			ar.purpose = "audit";
 			ar.rule_id = "break-glass";
 			ar.reason = "break-glass notification";
-			rc = audit_append(env, &ar, NULL);
+			rc = audit_append(env, &ar,
+			                  n_nseq < NOTICE_MAX ? &nseq[n_nseq]
+			                                      : NULL);
 			if (rc != MASH_OK)
 				goto out;
+			n_nseq += n_nseq < NOTICE_MAX;
 		}
 	}
 	rc = mash_store_commit(env->store);
@@ -1010,13 +1049,18 @@ handle_granted(const struct mashd_picture_env *env,
 			if (mash_dir_get(env->dir, i, &de) != MASH_OK ||
 			    !mash_streq(de.role, MASHD_PICTURE_AUDITOR_ROLE))
 				continue;
+			k = k_nseq++; /* this auditor's DELIVERY_QUEUED */
 			if (mash_snprintf(topic, sizeof(topic), "%s%s",
 			                  MASHD_INBOX_PREFIX,
 			                  de.principal) != MASH_OK)
 				continue;
-			if (send_signed(env, &notice.base, topic, NULL) ==
+			if (send_signed(env, &notice.base, topic, NULL) !=
 			    MASH_OK)
-				out->n_notified++;
+				continue;
+			out->n_notified++;
+			/* The broker has it: DELIVERY (issue 31). */
+			if (k < n_nseq)
+				(void)ack_notice(env, de.principal, nseq[k]);
 		}
 	}
 out:

@@ -42,6 +42,7 @@
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
 #include "daemon/outbox_pump.h"
+#include "daemon/reload_check.h"
 #include "daemon/retention.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
@@ -251,62 +252,8 @@ load_trust(const char *dir, struct mash_trust **out)
 	return rc;
 }
 
-/* The s47 policy, calendar and directory (not the sharing policy, which
- * mashd_policy_load audits). Fills the out pointers; NULL when the file
- * is not configured. */
-static int
-load_side_files(const struct mashd_config *c, struct mash_s47_policy **s47,
-                struct mash_cal **cal, struct mash_dir **dir)
-{
-	const char *hol;
-	char err[512];
-	int rc = MASH_OK;
-
-	*s47 = NULL;
-	*cal = NULL;
-	*dir = NULL;
-	err[0] = '\0';
-	if (c->policy[0] != '\0') {
-		rc = mash_s47_policy_load(c->policy, s47, err, sizeof(err));
-		if (rc != MASH_OK) {
-			mash_err("policy %s (s47): %s", c->policy, err);
-			goto out;
-		}
-	}
-	*cal = mash_cal_new();
-	if (*cal == NULL) {
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
-	/* The calendar key wins; otherwise the s47 policy's
-	 * clocks.holidays_file (resolved against the policy's directory). */
-	hol = c->calendar[0] != '\0' ? c->calendar
-	                             : mash_s47_policy_holidays_file(*s47);
-	if (hol != NULL && hol[0] != '\0') {
-		rc = mash_cal_load(*cal, hol, err, sizeof(err));
-		if (rc != MASH_OK) {
-			mash_err("calendar %s: %s", hol, err);
-			goto out;
-		}
-	}
-	if (c->directory[0] != '\0') {
-		rc = mash_dir_load(c->directory, dir, err, sizeof(err));
-		if (rc != MASH_OK) {
-			mash_err("directory %s: %s", c->directory, err);
-			goto out;
-		}
-	}
-out:
-	if (rc != MASH_OK) {
-		mash_s47_policy_free(*s47);
-		mash_cal_free(*cal);
-		mash_dir_free(*dir);
-		*s47 = NULL;
-		*cal = NULL;
-		*dir = NULL;
-	}
-	return rc;
-}
+/* How long a reload's pre-check may take (a policy parses in ms). */
+#define MASHD_RELOAD_CHECK_MS 10000
 
 /* SIGHUP: load everything new first; swap only what loaded. A bad file
  * is refused and the old one stays in force. */
@@ -318,6 +265,7 @@ reload(struct mashd *d)
 	struct mash_s47_policy *s47 = NULL;
 	struct mash_cal *cal = NULL;
 	struct mash_dir *dir = NULL;
+	enum mashd_reload_bad bad = MASHD_RELOAD_OK;
 	char err[512];
 	int rc;
 
@@ -351,7 +299,21 @@ reload(struct mashd *d)
 	} else {
 		mash_err("trust store reload refused; the previous one stays");
 	}
-	if (c.policy[0] != '\0') {
+	/* Parsed in a child first (daemon/reload_check.h): a broken file
+	 * is refused without this process parsing it. */
+	err[0] = '\0';
+	rc = mashd_reload_check(&c, MASHD_RELOAD_CHECK_MS, &bad, err,
+	                        sizeof(err));
+	if (rc == MASH_ERR_INTERNAL)
+		mash_warn("reload: no pre-check (%s); the files are parsed "
+		          "here",
+		          err);
+	if (c.policy[0] != '\0' && bad == MASHD_RELOAD_BAD_POLICY) {
+		mash_err("policy reload refused (%s); the previous one stays",
+		         err);
+		if (mashd_policy_refused(c.policy, d->aud, rc) != MASH_OK)
+			mash_err("policy: the refusal is not audited");
+	} else if (c.policy[0] != '\0') {
 		err[0] = '\0';
 		rc = mashd_policy_load(c.policy, &d->policy, d->aud, err,
 		                       sizeof(err));
@@ -360,7 +322,12 @@ reload(struct mashd *d)
 			         "stays",
 			         err);
 	}
-	if (load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
+	if (bad != MASHD_RELOAD_OK) {
+		mash_err("s47 policy / calendar / directory reload refused; "
+		         "the previous ones stay");
+		return;
+	}
+	if (mashd_load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
 		mash_err("s47 policy / calendar / directory reload refused; "
 		         "the previous ones stay");
 		return;
@@ -435,7 +402,7 @@ mashd_check(struct mashd *d)
 			check_failed(rc, &exit_code);
 		}
 	}
-	rc = load_side_files(&d->cfg, &s47, &cal, &dir);
+	rc = mashd_load_side_files(&d->cfg, &s47, &cal, &dir);
 	if (rc != MASH_OK)
 		check_failed(rc, &exit_code);
 	/* The store is checked if it exists; --check never creates it. A
@@ -509,7 +476,7 @@ mashd_start(struct mashd *d)
 			return rc;
 		}
 	}
-	rc = load_side_files(&d->cfg, &d->s47, &d->cal, &d->directory);
+	rc = mashd_load_side_files(&d->cfg, &d->s47, &d->cal, &d->directory);
 	if (rc != MASH_OK)
 		return rc;
 	if (d->directory != NULL)

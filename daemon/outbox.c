@@ -214,12 +214,86 @@ attempt_failed(struct mash_store *st, const struct mashd_outbox_retry *r,
 	return MASH_OK;
 }
 
+/* The DELIVERY records of the acknowledged rows (rcs MASH_OK) with an
+ * audit_seq: one per topic and MASHD_OUTBOX_ACK_MAX seqs, in row order.
+ * Inside the transaction that marks them done. */
+static int
+write_acks(const struct mashd_outbox_retry *r,
+           const struct mash_store_outbox_row *rows, const int *rcs, size_t n)
+{
+	unsigned char seen[MASHD_OUTBOX_MARK_MAX];
+	int64_t seqs[MASHD_OUTBOX_ACK_MAX];
+	size_t i, k, ns;
+	int rc;
+
+	memset(seen, 0, n);
+	for (i = 0; i < n; i++) {
+		if (seen[i] || rcs[i] != MASH_OK || rows[i].audit_seq <= 0)
+			continue;
+		ns = 0;
+		for (k = i; k < n; k++) {
+			if (seen[k] || rcs[k] != MASH_OK ||
+			    rows[k].audit_seq <= 0 ||
+			    strcmp(rows[k].topic, rows[i].topic) != 0)
+				continue;
+			seen[k] = 1;
+			seqs[ns++] = rows[k].audit_seq;
+			if (ns == MASHD_OUTBOX_ACK_MAX) {
+				rc = r->acked(r->ctx, rows[i].topic, seqs, ns);
+				if (rc != MASH_OK)
+					return rc;
+				ns = 0;
+			}
+		}
+		if (ns > 0) {
+			rc = r->acked(r->ctx, rows[i].topic, seqs, ns);
+			if (rc != MASH_OK)
+				return rc;
+		}
+	}
+	return MASH_OK;
+}
+
+/* Mark the acknowledged rows done and write their DELIVERY records, in
+ * one transaction: a crash before its COMMIT publishes them again (and
+ * they are recorded then), never records what the broker did not take. */
+static int
+mark_acked(struct mash_store *st, const struct mashd_outbox_retry *r,
+           const struct mash_store_outbox_row *rows, const int *rcs, size_t n,
+           size_t *nd)
+{
+	size_t i;
+	int rc;
+
+	*nd = 0;
+	for (i = 0; i < n; i++)
+		*nd += rcs[i] == MASH_OK;
+	if (*nd == 0)
+		return MASH_OK;
+	rc = mash_store_begin(st);
+	if (rc != MASH_OK)
+		return rc;
+	for (i = 0; i < n && rc == MASH_OK; i++) {
+		if (rcs[i] != MASH_OK)
+			continue;
+		rc = mash_store_outbox_done(st, rows[i].id);
+		if (rc == MASH_ERR_NOT_FOUND)
+			rc = MASH_OK; /* already done: a second publish */
+	}
+	if (rc == MASH_OK && r != NULL && r->acked != NULL)
+		rc = write_acks(r, rows, rcs, n);
+	if (rc != MASH_OK) {
+		(void)mash_store_rollback(st);
+		return rc;
+	}
+	return mash_store_commit(st);
+}
+
 int
 mashd_outbox_settle(struct mash_store *st, const struct mashd_outbox_retry *r,
                     const struct mash_store_outbox_row *rows, const int *rcs,
                     size_t n, size_t *n_done)
 {
-	int64_t done[MASHD_OUTBOX_MARK_MAX];
 	size_t i, nd = 0;
 	int rc = MASH_OK, one;
 
@@ -227,10 +301,7 @@ mashd_outbox_settle(struct mash_store *st, const struct mashd_outbox_retry *r,
 		*n_done = 0;
 	if (st == NULL || (rows == NULL && n > 0) || n > MASHD_OUTBOX_MARK_MAX)
 		return MASH_ERR_INVAL;
-	for (i = 0; i < n; i++)
-		if (rcs[i] == MASH_OK)
-			done[nd++] = rows[i].id;
-	rc = mashd_outbox_mark_done(st, done, nd);
+	rc = mark_acked(st, r, rows, rcs, n, &nd);
 	if (rc != MASH_OK)
 		mash_warn("outbox: %zu published message(s) not marked done "
 		          "(%s); they go again",
@@ -329,37 +400,36 @@ inbox_topic(const char *recipient, char topic[MASH_MAX_TOPIC + 1])
 
 int
 mashd_outbox_add_sealed(struct mash_store *st, const char *recipient,
-                        const unsigned char *env, size_t env_len)
+                        const unsigned char *env, size_t env_len,
+                        int64_t audit_seq)
 {
 	char topic[MASH_MAX_TOPIC + 1];
 	int rc = inbox_topic(recipient, topic);
 
-	return rc == MASH_OK
-	           ? mash_store_outbox_add(st, topic, env, env_len, NULL)
-	           : rc;
+	return rc == MASH_OK ? mash_store_outbox_add_seq(
+	                           st, topic, env, env_len, audit_seq, NULL)
+	                     : rc;
 }
 
 int
-mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to, void *ctx,
-                   const char *recipient, const char *payload_type,
-                   const unsigned char *payload, size_t len, int64_t *held_id)
+mashd_outbox_seal_or_hold(struct mash_store *st, mashd_seal_to_fn seal_to,
+                          void *ctx, const char *recipient,
+                          const char *payload_type,
+                          const unsigned char *payload, size_t len,
+                          unsigned char **env, size_t *env_len,
+                          int64_t *held_id)
 {
 	char topic[MASH_MAX_TOPIC + 1];
-	unsigned char *env = NULL;
-	size_t envlen = 0;
 	int64_t id = 0;
 	int rc;
 
+	*env = NULL;
+	*env_len = 0;
 	*held_id = 0;
 	rc = inbox_topic(recipient, topic);
 	if (rc != MASH_OK)
 		return rc;
-	rc = seal_to(ctx, recipient, payload_type, payload, len, &env, &envlen);
-	if (rc == MASH_OK) {
-		rc = mash_store_outbox_add(st, topic, env, envlen, NULL);
-		mash_free(env);
-		return rc;
-	}
+	rc = seal_to(ctx, recipient, payload_type, payload, len, env, env_len);
 	if (rc != MASH_ERR_NO_ENC_KEY)
 		return rc;
 	/* No clear fallback: kept in the store (as every record is) until
@@ -384,6 +454,7 @@ release_one(struct mash_store *st, mashd_seal_to_fn seal_to,
 	const char *recipient;
 	unsigned char *env = NULL;
 	size_t envlen = 0;
+	uint64_t seq = 0;
 	int rc;
 
 	if (strncmp(r->topic, MASHD_INBOX_PREFIX, strlen(MASHD_INBOX_PREFIX)) !=
@@ -400,10 +471,12 @@ release_one(struct mash_store *st, mashd_seal_to_fn seal_to,
 		(void)mash_store_rollback(st);
 		return 0;
 	}
-	if (rc == MASH_OK)
-		rc = mash_store_outbox_release(st, r->id, env, envlen);
+	/* Audited first: the row names the record that queued it. */
 	if (rc == MASH_OK && audit != NULL)
-		rc = audit(ctx, recipient, r->held_type, r->id);
+		rc = audit(ctx, recipient, r->held_type, r->id, &seq);
+	if (rc == MASH_OK)
+		rc = mash_store_outbox_release(st, r->id, env, envlen,
+		                               (int64_t)seq);
 	if (rc == MASH_OK)
 		rc = mash_store_commit(st);
 	else

@@ -93,12 +93,20 @@ typedef int (*mashd_outbox_dead_fn)(void *ctx,
                                     const struct mash_store_outbox_row *r,
                                     const char *error, int64_t dead_id);
 
+/* The broker acknowledged the messages to topic queued by audit records
+ * seqs[0..n) (n <= MASHD_OUTBOX_ACK_MAX): write the DELIVERY record, in
+ * the transaction that marks them done (issue 31). */
+#define MASHD_OUTBOX_ACK_MAX 40
+typedef int (*mashd_outbox_acked_fn)(void *ctx, const char *topic,
+                                     const int64_t *seqs, size_t n);
+
 struct mashd_outbox_retry {
 	int64_t max_attempts; /* >= 1 */
 	int64_t max_age_ms;   /* >= 0 */
 	int64_t retry_ms;     /* >= 1 */
 	const struct mash_clock *clock;
-	mashd_outbox_dead_fn dead; /* NULL: no audit */
+	mashd_outbox_dead_fn dead;   /* NULL: no audit */
+	mashd_outbox_acked_fn acked; /* NULL: no DELIVERY records */
 	void *ctx;
 	uint64_t *n_dead; /* NULL, or a counter to add dead letters to */
 };
@@ -150,23 +158,29 @@ typedef int (*mashd_seal_to_fn)(void *ctx, const char *recipient,
                                 unsigned char **env, size_t *env_len);
 
 /*
- * Seal payload for recipient and add it to the outbox of st, inside the
- * caller's transaction (topic mash/v1/inbox/RECIPIENT). A recipient
- * without an encryption key gets no clear fallback: the payload is held
- * (mash_store_outbox_hold), *held_id = its outbox id (0 when sealed and
- * queued), and mashd_outbox_release delivers it once a key is known.
- * MASH_OK (queued or held) or an error.
+ * Seal payload for recipient: MASH_OK and *env / *env_len (mash_malloc'd,
+ * the caller frees), *held_id 0. A recipient without an encryption key
+ * gets no clear fallback: the payload is held in st's outbox
+ * (mash_store_outbox_hold, inside the caller's transaction), *held_id =
+ * its outbox id, *env NULL, MASH_OK; mashd_outbox_release delivers it once
+ * a key is known. Else an error. The caller then writes the audit record
+ * (DELIVERY_QUEUED / TRIGGER_DELIVERY, or DELIVERY_HELD naming held_id)
+ * and adds a sealed env with mashd_outbox_add_sealed and that record's
+ * sequence number (issue 31: the record the broker's PUBACK confirms).
  */
-int mashd_outbox_queue(struct mash_store *st, mashd_seal_to_fn seal_to,
-                       void *ctx, const char *recipient,
-                       const char *payload_type, const unsigned char *payload,
-                       size_t len, int64_t *held_id);
+int mashd_outbox_seal_or_hold(struct mash_store *st, mashd_seal_to_fn seal_to,
+                              void *ctx, const char *recipient,
+                              const char *payload_type,
+                              const unsigned char *payload, size_t len,
+                              unsigned char **env, size_t *env_len,
+                              int64_t *held_id);
 
 /* Add env (sealed for recipient) to the outbox of st on recipient's inbox
  * topic, inside the caller's transaction. mash_store_outbox_add's errors,
  * MASH_ERR_FIELD_TOO_LONG for a recipient too long for a topic. */
 int mashd_outbox_add_sealed(struct mash_store *st, const char *recipient,
-                            const unsigned char *env, size_t env_len);
+                            const unsigned char *env, size_t env_len,
+                            int64_t audit_seq);
 
 /*
  * Seal every held delivery whose recipient now has a key (after a
@@ -176,7 +190,8 @@ int mashd_outbox_add_sealed(struct mash_store *st, const char *recipient,
  * MASH_OK, or the first store / audit error.
  */
 typedef int (*mashd_outbox_audit_fn)(void *ctx, const char *recipient,
-                                     const char *payload_type, int64_t id);
+                                     const char *payload_type, int64_t id,
+                                     uint64_t *seq);
 int mashd_outbox_release(struct mash_store *st, mashd_seal_to_fn seal_to,
                          mashd_outbox_audit_fn audit, void *ctx,
                          size_t *n_released, size_t *n_still_held);

@@ -4,6 +4,7 @@
  * key arrives (issue 25), publish other signed messages. Main thread only
  * (see mashd.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,11 +60,11 @@ mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 	mashd_seal_pool_run(d->seal_pool, jobs, n);
 }
 
-/* The DELIVERY record of a delivery released from hold (issue 25),
- * inside release's transaction. */
+/* The DELIVERY_QUEUED record of a delivery released from hold (issue
+ * 25), inside release's transaction; *seq for its outbox row. */
 static int
 released_audit(void *ctx, const char *recipient, const char *payload_type,
-               int64_t id)
+               int64_t id, uint64_t *seq)
 {
 	struct mashd *d = ctx;
 	struct mash_aud_record ar;
@@ -73,10 +74,40 @@ released_audit(void *ctx, const char *recipient, const char *payload_type,
 	                    "{\"payload_type\":\"%s\",\"held_as\":%lld}",
 	                    payload_type, (long long)id);
 	memset(&ar, 0, sizeof(ar));
-	ar.type = MASH_AUD_DELIVERY;
+	ar.type = MASH_AUD_DELIVERY_QUEUED;
 	ar.actor = "mashd";
 	ar.recipient = recipient;
 	ar.reason = "released from hold: the recipient's key is known";
+	ar.extra_json = extra;
+	return mash_aud_append(d->aud, &ar, seq);
+}
+
+/* The DELIVERY record of messages the broker acknowledged (issue 31),
+ * in the transaction that marks them done: which inbox, and the records
+ * that queued them. */
+static int
+acked_audit(void *ctx, const char *topic, const int64_t *seqs, size_t n)
+{
+	struct mashd *d = ctx;
+	struct mash_aud_record ar;
+	char extra[MASH_AUD_MAX_EXTRA];
+	size_t i, at;
+
+	if (d->aud == NULL)
+		return MASH_ERR_STATE;
+	at = (size_t)snprintf(extra, sizeof(extra), "{\"queued\":[");
+	for (i = 0; i < n && at < sizeof(extra); i++)
+		at += (size_t)snprintf(extra + at, sizeof(extra) - at, "%s%lld",
+		                       i > 0 ? "," : "", (long long)seqs[i]);
+	if (at < sizeof(extra))
+		at += (size_t)snprintf(extra + at, sizeof(extra) - at, "]}");
+	if (at >= sizeof(extra))
+		return MASH_ERR_INTERNAL; /* MASHD_OUTBOX_ACK_MAX fits */
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY;
+	ar.actor = "mashd";
+	if (strncmp(topic, MASHD_INBOX_PREFIX, strlen(MASHD_INBOX_PREFIX)) == 0)
+		ar.recipient = topic + strlen(MASHD_INBOX_PREFIX);
 	ar.extra_json = extra;
 	return mash_aud_append(d->aud, &ar, NULL);
 }
@@ -100,9 +131,11 @@ dead_audit(void *ctx, const struct mash_store_outbox_row *r, const char *error,
 		recipient = r->topic + strlen(MASHD_INBOX_PREFIX);
 	(void)mash_snprintf(extra, sizeof(extra),
 	                    "{\"outbox_id\":%lld,\"dead_letter\":%lld,"
-	                    "\"attempts\":%lld,\"error\":\"%s\"}",
+	                    "\"attempts\":%lld,\"error\":\"%s\","
+	                    "\"queued\":%lld}",
 	                    (long long)r->id, (long long)dead_id,
-	                    (long long)(r->attempts + 1), error);
+	                    (long long)(r->attempts + 1), error,
+	                    (long long)r->audit_seq);
 	(void)mash_snprintf(reason, sizeof(reason),
 	                    "not delivered: %s past the retry budget", error);
 	memset(&ar, 0, sizeof(ar));
@@ -123,6 +156,7 @@ mashd_outbox_retry_init(struct mashd *d, struct mashd_outbox_retry *r)
 	r->retry_ms = d->cfg.outbox_retry_ms;
 	r->clock = &d->clock;
 	r->dead = dead_audit;
+	r->acked = acked_audit;
 	r->ctx = d;
 	r->n_dead = &d->stats.dead_letters;
 }

@@ -30,6 +30,7 @@ struct mashd_seal_job {
 	const char *payload_type;
 	const unsigned char *payload;
 	size_t len;
+	int64_t audit_seq; /* the record that queues it (outbox row) */
 	unsigned char *env;
 	size_t env_len;
 	int rc;

@@ -472,8 +472,9 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	const char *names[MASHD_TRIGGERS_MAX_PRINCIPALS];
 	char sent[MASHD_TRIGGERS_MAX_PRINCIPALS * 2][MASH_MAX_ID];
 	char extra[MASH_AUD_MAX_EXTRA], hextra[MASH_AUD_MAX_EXTRA + 32];
-	unsigned char *buf = NULL;
-	size_t len = 0, n_sent = 0, r, i, k, n;
+	unsigned char *buf = NULL, *env = NULL;
+	size_t len = 0, envlen = 0, n_sent = 0, r, i, k, n;
+	uint64_t seq = 0;
 	int64_t held;
 	int rc;
 
@@ -512,10 +513,14 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 			if (rc != MASH_OK)
 				goto out;
 			/* Sealed to each attendee (issue 25); held for one
-			 * without a key, audited as such. */
-			rc = mashd_outbox_queue(
+			 * without a key, audited as such. The record comes
+			 * first: the outbox row names it (issue 31). */
+			mash_free(env);
+			env = NULL;
+			rc = mashd_outbox_seal_or_hold(
 			    t->cfg.store, t->cfg.seal_to, t->cfg.ctx, names[i],
-			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &held);
+			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &env, &envlen,
+			    &held);
 			if (rc != MASH_OK)
 				goto out;
 			/* held_as: the outbox id its later DELIVERY names. */
@@ -531,7 +536,11 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 			           held != 0
 			               ? "no encryption key for the recipient"
 			               : p->kind,
-			           held != 0 ? hextra : extra, NULL);
+			           held != 0 ? hextra : extra, &seq);
+			if (rc == MASH_OK && env != NULL)
+				rc = mashd_outbox_add_sealed(
+				    t->cfg.store, names[i], env, envlen,
+				    (int64_t)seq);
 			if (rc != MASH_OK)
 				goto out;
 		}
@@ -539,6 +548,7 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	rc = MASH_OK;
 out:
 	mash_free(buf);
+	mash_free(env);
 	return rc;
 }
 

@@ -286,7 +286,16 @@ int
 mash_store_outbox_add(struct mash_store *st, const char *topic,
                       const unsigned char *bytes, size_t len, int64_t *id_out)
 {
-	return OPS(st)->outbox_add(BE(st), topic, bytes, len, id_out);
+	return OPS(st)->outbox_add(BE(st), topic, bytes, len, 0, id_out);
+}
+
+int
+mash_store_outbox_add_seq(struct mash_store *st, const char *topic,
+                          const unsigned char *bytes, size_t len,
+                          int64_t audit_seq, int64_t *id_out)
+{
+	return OPS(st)->outbox_add(BE(st), topic, bytes, len, audit_seq,
+	                           id_out);
 }
 
 int
@@ -314,9 +323,10 @@ mash_store_outbox_held(struct mash_store *st, int64_t after_id, size_t limit,
 
 int
 mash_store_outbox_release(struct mash_store *st, int64_t id,
-                          const unsigned char *bytes, size_t len)
+                          const unsigned char *bytes, size_t len,
+                          int64_t audit_seq)
 {
-	return OPS(st)->outbox_release(BE(st), id, bytes, len);
+	return OPS(st)->outbox_release(BE(st), id, bytes, len, audit_seq);
 }
 
 int

@@ -45,7 +45,7 @@
 struct mash_store;
 
 /* Current schema version (PRAGMA user_version after open). */
-#define MASH_STORE_SCHEMA_VERSION 5
+#define MASH_STORE_SCHEMA_VERSION 6
 /* Case ids are "C-" followed by 12 lower-case hex digits. */
 #define MASH_STORE_CASE_ID_LEN 14u
 /* Buffer size for a case id including its NUL. */
@@ -495,6 +495,12 @@ int mash_store_outbox_add(struct mash_store *st, const char *topic,
                           const unsigned char *bytes, size_t len,
                           int64_t *id_out);
 
+/* As mash_store_outbox_add, naming audit_seq, the audit record that
+ * queued it (issue 31: the row's audit_seq; 0 none). */
+int mash_store_outbox_add_seq(struct mash_store *st, const char *topic,
+                              const unsigned char *bytes, size_t len,
+                              int64_t audit_seq, int64_t *id_out);
+
 /* Longest payload type of a held delivery. */
 #define MASH_STORE_MAX_HELD_TYPE 128u
 
@@ -524,6 +530,8 @@ struct mash_store_outbox_row {
 	int64_t attempts;
 	int64_t first_fail_at;
 	char last_error[MASH_STORE_MAX_OUTBOX_ERROR + 1];
+	/* The audit record that queued it (0: none; issue 31). */
+	int64_t audit_seq;
 	/* Dead letters only (mash_store_outbox_dead): the id the message
 	 * had in the outbox, and when it was moved out (unix ms). */
 	int64_t outbox_id;
@@ -553,10 +561,12 @@ void mash_store_outbox_list_free(struct mash_store_outbox_list *l);
 int mash_store_outbox_held(struct mash_store *st, int64_t after_id,
                            size_t limit, struct mash_store_outbox_list **out);
 
-/* Replace held delivery id by its sealed envelope bytes: it is published
- * with the next flush. MASH_ERR_NOT_FOUND if id is not held. */
+/* Replace held delivery id by its sealed envelope bytes, queued by audit
+ * record audit_seq (0: none): it is published with the next flush.
+ * MASH_ERR_NOT_FOUND if id is not held. */
 int mash_store_outbox_release(struct mash_store *st, int64_t id,
-                              const unsigned char *bytes, size_t len);
+                              const unsigned char *bytes, size_t len,
+                              int64_t audit_seq);
 
 /* Remove message id once published: MASH_OK, MASH_ERR_NOT_FOUND (already
  * done), MASH_ERR_STORE. */

@@ -77,7 +77,7 @@ struct mash_store_ops {
 	                       struct mash_store_quarantine_list **out);
 	int (*outbox_add)(struct mash_store_be *be, const char *topic,
 	                  const unsigned char *bytes, size_t len,
-	                  int64_t *id_out);
+	                  int64_t audit_seq, int64_t *id_out);
 	int (*outbox_hold)(struct mash_store_be *be, const char *topic,
 	                   const char *payload_type, const unsigned char *bytes,
 	                   size_t len, int64_t *id_out);
@@ -87,7 +87,8 @@ struct mash_store_ops {
 	int (*outbox_held)(struct mash_store_be *be, int64_t after_id,
 	                   size_t limit, struct mash_store_outbox_list **out);
 	int (*outbox_release)(struct mash_store_be *be, int64_t id,
-	                      const unsigned char *bytes, size_t len);
+	                      const unsigned char *bytes, size_t len,
+	                      int64_t audit_seq);
 	int (*outbox_done)(struct mash_store_be *be, int64_t id);
 	int (*outbox_failed)(struct mash_store_be *be, int64_t id,
 	                     const char *error, int64_t next_try_at);

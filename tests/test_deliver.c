@@ -287,7 +287,7 @@ ingest(const Mash__V1__AgencyEvent *ev, int rollback, unsigned *level)
 	ck_assert_uint_eq(fx.n_sent, 0);
 	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
 	ck_assert_uint_eq(outbox_count(),
-	                  audit_count("\"type\":\"DELIVERY\"", NULL));
+	                  audit_count("\"type\":\"DELIVERY_QUEUED\"", NULL));
 	if (!fx.no_flush)
 		(void)mashd_outbox_flush(fx.st, publish, NULL, NULL);
 	return rc;
@@ -380,12 +380,12 @@ START_TEST(every_decision_is_audited_denials_included)
 	make_police(&p, "ev-2", MASH__V1__CONSENT__NOT_SOUGHT, 2);
 	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"", NULL), 10);
-	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"", NULL),
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_QUEUED\"", NULL),
 	                  fx.n_sent);
 	ck_assert_uint_eq(audit_count("\"type\":\"DECISION\"",
 	                              "\"recipient\":\"housing.officer1\""),
 	                  1);
-	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"",
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_QUEUED\"",
 	                              "\"recipient\":\"housing.officer1\""),
 	                  0);
 	ck_assert_uint_eq(audit_count("\"rule_id\":\"default-deny\"",
@@ -455,7 +455,7 @@ START_TEST(failed_publish_keeps_the_rest_pending_in_order)
 	fx.fail_at = 3;
 	make_police(&p, "ev-6", MASH__V1__CONSENT__GIVEN, 2);
 	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
-	total = audit_count("\"type\":\"DELIVERY\"", NULL);
+	total = audit_count("\"type\":\"DELIVERY_QUEUED\"", NULL);
 	ck_assert_uint_eq(total, 6);
 	/* The third send failed: two out, the flush stopped, four kept. */
 	ck_assert_uint_eq(fx.n_sent, 2);
@@ -628,7 +628,7 @@ START_TEST(recipient_without_key_is_held_audited_then_released)
 	ck_assert_uint_eq(fx.n_sent, 5);
 	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_HELD\"", "sw.sam"),
 	                  1);
-	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY\"", "sw.sam"), 0);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_QUEUED\"", "sw.sam"), 0);
 	/* Still no key: it stays held, nothing sent. */
 	ck_assert_int_eq(
 	    mashd_outbox_release(fx.st, seal, NULL, NULL, &n_rel, &n_held),

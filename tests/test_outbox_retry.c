@@ -321,6 +321,98 @@ START_TEST(timeout_counts_an_attempt_and_transport_failure_does_not)
 }
 END_TEST
 
+static struct {
+	char topic[8][64];
+	int64_t seqs[8][MASHD_OUTBOX_ACK_MAX];
+	size_t n[8], calls;
+	int rc;
+} ack;
+
+static int
+acked_cb(void *ctx, const char *topic, const int64_t *seqs, size_t n)
+{
+	(void)ctx;
+	ck_assert_uint_lt(ack.calls, 8);
+	ck_assert_uint_le(n, MASHD_OUTBOX_ACK_MAX);
+	snprintf(ack.topic[ack.calls], sizeof(ack.topic[0]), "%s", topic);
+	memcpy(ack.seqs[ack.calls], seqs, n * sizeof(*seqs));
+	ack.n[ack.calls++] = n;
+	return ack.rc;
+}
+
+static int64_t
+add_seq(const char *topic, unsigned char tag, int64_t seq)
+{
+	int64_t id = 0;
+
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_outbox_add_seq(fx.st, topic, &tag, 1, seq, &id),
+	    MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	return id;
+}
+
+START_TEST(acknowledged_rows_are_recorded_per_inbox_with_their_queued_seqs)
+{
+	struct mashd_outbox_retry r;
+	size_t i;
+
+	memset(&ack, 0, sizeof(ack));
+	budget(&r, 5, 600000);
+	r.acked = acked_cb;
+	br.refuse_topic = T_C;
+	br.refuse_rc = MASH_ERR_REFUSED;
+	add_seq(T_A, 1, 101);
+	add_seq(T_B, 2, 102);
+	add_seq(T_A, 3, 103);
+	add_seq(T_C, 4, 104); /* refused: not recorded as delivered */
+	add(T_B, 5);          /* no queuing record: none to name */
+	for (i = 0; i < MASHD_OUTBOX_ACK_MAX + 1; i++)
+		add_seq(T_B, 6, 200 + (int64_t)i);
+	ck_assert_int_eq(
+	    mashd_outbox_flush_retry(fx.st, send_many, NULL, &r, NULL),
+	    MASH_OK);
+	/* A: one record naming both; B: a full one and the rest. */
+	ck_assert_uint_eq(ack.calls, 3);
+	ck_assert_str_eq(ack.topic[0], T_A);
+	ck_assert_uint_eq(ack.n[0], 2);
+	ck_assert_int_eq(ack.seqs[0][0], 101);
+	ck_assert_int_eq(ack.seqs[0][1], 103);
+	ck_assert_str_eq(ack.topic[1], T_B);
+	ck_assert_uint_eq(ack.n[1], MASHD_OUTBOX_ACK_MAX);
+	ck_assert_int_eq(ack.seqs[1][0], 102);
+	ck_assert_str_eq(ack.topic[2], T_B);
+	ck_assert_uint_eq(ack.n[2], 2);
+	ck_assert_int_eq(ack.seqs[2][1], 200 + MASHD_OUTBOX_ACK_MAX);
+	ck_assert_uint_eq(n_rows(), 1); /* C's */
+}
+END_TEST
+
+START_TEST(failed_delivery_record_keeps_the_rows_to_publish_again)
+{
+	struct mashd_outbox_retry r;
+
+	memset(&ack, 0, sizeof(ack));
+	budget(&r, 5, 600000);
+	r.acked = acked_cb;
+	ack.rc = MASH_ERR_STORE;
+	add_seq(T_A, 1, 101);
+	ck_assert_int_eq(
+	    mashd_outbox_flush_retry(fx.st, send_many, NULL, &r, NULL),
+	    MASH_ERR_STORE);
+	/* Published, but not recorded: it stays, and goes again. */
+	ck_assert_uint_eq(br.n_taken, 1);
+	ck_assert_uint_eq(n_rows(), 1);
+	ack.rc = MASH_OK;
+	ck_assert_int_eq(
+	    mashd_outbox_flush_retry(fx.st, send_many, NULL, &r, NULL),
+	    MASH_OK);
+	ck_assert_uint_eq(br.n_taken, 2);
+	ck_assert_uint_eq(n_rows(), 0);
+}
+END_TEST
+
 START_TEST(pump_settles_a_refused_job_with_the_budget)
 {
 	struct mashd_outbox_retry r;
@@ -364,6 +456,11 @@ suite(void)
 	tcase_add_test(
 	    tc, timeout_counts_an_attempt_and_transport_failure_does_not);
 	tcase_add_test(tc, pump_settles_a_refused_job_with_the_budget);
+	tcase_add_test(
+	    tc,
+	    acknowledged_rows_are_recorded_per_inbox_with_their_queued_seqs);
+	tcase_add_test(tc,
+	               failed_delivery_record_keeps_the_rows_to_publish_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -256,7 +256,8 @@ int sq_quarantine_list(struct mash_store_be *be, const char *agency,
                        int64_t after_id, size_t limit,
                        struct mash_store_quarantine_list **out);
 int sq_outbox_add(struct mash_store_be *be, const char *topic,
-                  const unsigned char *bytes, size_t len, int64_t *id_out);
+                  const unsigned char *bytes, size_t len, int64_t audit_seq,
+                  int64_t *id_out);
 int sq_outbox_hold(struct mash_store_be *be, const char *topic,
                    const char *payload_type, const unsigned char *bytes,
                    size_t len, int64_t *id_out);
@@ -265,7 +266,8 @@ int sq_outbox_pending(struct mash_store_be *be, int64_t after_id, size_t limit,
 int sq_outbox_held(struct mash_store_be *be, int64_t after_id, size_t limit,
                    struct mash_store_outbox_list **out);
 int sq_outbox_release(struct mash_store_be *be, int64_t id,
-                      const unsigned char *bytes, size_t len);
+                      const unsigned char *bytes, size_t len,
+                      int64_t audit_seq);
 int sq_outbox_done(struct mash_store_be *be, int64_t id);
 int sq_outbox_failed(struct mash_store_be *be, int64_t id, const char *error,
                      int64_t next_try_at);

@@ -113,6 +113,11 @@ static const char *const migrations[] = {
      "  first_fail_at INTEGER NOT NULL,"
      "  error TEXT NOT NULL,"
      "  dead_at INTEGER NOT NULL);"),
+    /* 5 -> 6: the audit record that queued a message (issue 31): when
+     * the broker acknowledges it, mashd's DELIVERY record names that
+     * sequence number, so "queued" and "delivered" are told apart. */
+    ("ALTER TABLE outbox ADD COLUMN audit_seq INTEGER;"
+     "ALTER TABLE outbox_dead ADD COLUMN audit_seq INTEGER;"),
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

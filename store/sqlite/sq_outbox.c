@@ -15,7 +15,7 @@
 static int
 outbox_insert(struct mash_store_be *st, const char *topic,
               const char *held_type, const unsigned char *bytes, size_t len,
-              int64_t *id_out)
+              int64_t audit_seq, int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
 	char where[SQ_WHERE_MAX];
@@ -54,7 +54,9 @@ outbox_insert(struct mash_store_be *st, const char *topic,
 	    sq_bind_blob(s, 2, bytes, len) ||
 	    sqlite3_bind_int64(s, 3, mash_clock_now(st->clock)) ||
 	    (held_type != NULL &&
-	     sqlite3_bind_text(s, 4, held_type, -1, SQLITE_STATIC))) {
+	     sqlite3_bind_text(s, 4, held_type, -1, SQLITE_STATIC)) ||
+	    (held_type == NULL && audit_seq > 0 &&
+	     sqlite3_bind_int64(s, 5, audit_seq))) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
 		goto out;
 	}
@@ -74,9 +76,10 @@ out:
 
 int
 sq_outbox_add(struct mash_store_be *st, const char *topic,
-              const unsigned char *bytes, size_t len, int64_t *id_out)
+              const unsigned char *bytes, size_t len, int64_t audit_seq,
+              int64_t *id_out)
 {
-	return outbox_insert(st, topic, NULL, bytes, len, id_out);
+	return outbox_insert(st, topic, NULL, bytes, len, audit_seq, id_out);
 }
 
 int
@@ -86,7 +89,7 @@ sq_outbox_hold(struct mash_store_be *st, const char *topic,
 {
 	if (payload_type == NULL)
 		return MASH_ERR_INVAL;
-	return outbox_insert(st, topic, payload_type, bytes, len, id_out);
+	return outbox_insert(st, topic, payload_type, bytes, len, 0, id_out);
 }
 
 void
@@ -151,9 +154,10 @@ sq_outbox_rows(struct mash_store_be *st, int which, const char *sql,
 		r->attempts = sqlite3_column_int64(s, 5);
 		r->first_fail_at = sqlite3_column_int64(s, 6);
 		sq_col_text(s, 7, r->last_error, sizeof(r->last_error));
-		if (sqlite3_column_count(s) >= 10) {
-			r->outbox_id = sqlite3_column_int64(s, 8);
-			r->dead_at = sqlite3_column_int64(s, 9);
+		r->audit_seq = sqlite3_column_int64(s, 8);
+		if (sqlite3_column_count(s) >= 11) {
+			r->outbox_id = sqlite3_column_int64(s, 9);
+			r->dead_at = sqlite3_column_int64(s, 10);
 		}
 		rc = sq_col_blob_dup(s, 2, &r->bytes, &r->len);
 		if (rc != MASH_OK)
@@ -197,7 +201,7 @@ sq_outbox_held(struct mash_store_be *st, int64_t after_id, size_t limit,
 
 int
 sq_outbox_release(struct mash_store_be *st, int64_t id,
-                  const unsigned char *bytes, size_t len)
+                  const unsigned char *bytes, size_t len, int64_t audit_seq)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_INVAL;
@@ -211,7 +215,8 @@ sq_outbox_release(struct mash_store_be *st, int64_t id,
 	rc = sq_stmt(st, S_OUTBOX_RELEASE, &s);
 	if (rc != MASH_OK)
 		goto out;
-	if (sq_bind_blob(s, 1, bytes, len) || sqlite3_bind_int64(s, 2, id)) {
+	if (sq_bind_blob(s, 1, bytes, len) || sqlite3_bind_int64(s, 2, id) ||
+	    (audit_seq > 0 && sqlite3_bind_int64(s, 3, audit_seq))) {
 		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox bind");
 		goto out;
 	}

@@ -17,19 +17,19 @@ static const char sql_failed[] =
 
 static const char sql_kill[] =
     "INSERT INTO outbox_dead (outbox_id, topic, bytes, created_at,"
-    " attempts, first_fail_at, error, dead_at)"
+    " attempts, first_fail_at, error, dead_at, audit_seq)"
     " SELECT id, topic, bytes, created_at, attempts + 1,"
-    " COALESCE(first_fail_at, ?2), ?4, ?2 FROM outbox"
+    " COALESCE(first_fail_at, ?2), ?4, ?2, audit_seq FROM outbox"
     " WHERE id = ?1 AND held_type IS NULL";
 
 static const char sql_dead[] =
     "SELECT id, topic, bytes, created_at, NULL, attempts, first_fail_at,"
-    " error, outbox_id, dead_at FROM outbox_dead WHERE id > ?1"
+    " error, audit_seq, outbox_id, dead_at FROM outbox_dead WHERE id > ?1"
     " ORDER BY id LIMIT ?2";
 
 static const char sql_retry[] =
-    "INSERT INTO outbox (topic, bytes, created_at)"
-    " SELECT topic, bytes, ?2 FROM outbox_dead WHERE id = ?1";
+    "INSERT INTO outbox (topic, bytes, created_at, audit_seq)"
+    " SELECT topic, bytes, ?2, audit_seq FROM outbox_dead WHERE id = ?1";
 
 static const char sql_drop[] = "DELETE FROM outbox_dead WHERE id = ?1";
 

@@ -85,13 +85,13 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?",
-    [S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at)"
-                     " VALUES (?,?,?)",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox (topic, bytes, created_at,"
+                     " audit_seq) VALUES (?1,?2,?3,?5)",
     /* A row waiting for its next try holds back its topic (issue 31);
      * outbox_retry, a partial index, is empty while nothing failed. */
     [S_OUTBOX_PENDING] =
         "SELECT id, topic, bytes, created_at, held_type, attempts,"
-        " first_fail_at, last_error FROM outbox o"
+        " first_fail_at, last_error, audit_seq FROM outbox o"
         " WHERE id > ?1 AND held_type IS NULL AND NOT EXISTS"
         " (SELECT 1 FROM outbox b WHERE b.next_try_at > 0"
         "  AND b.topic = o.topic AND b.id <= o.id AND b.next_try_at > ?3)"
@@ -100,11 +100,13 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_OUTBOX_HOLD] = "INSERT INTO outbox (topic, bytes, created_at,"
                       " held_type) VALUES (?,?,?,?)",
     [S_OUTBOX_HELD] = "SELECT id, topic, bytes, created_at, held_type,"
-                      " attempts, first_fail_at, last_error FROM outbox"
+                      " attempts, first_fail_at, last_error, audit_seq"
+                      " FROM outbox"
                       " WHERE id > ?1 AND held_type IS NOT NULL"
                       " ORDER BY id LIMIT ?2",
-    [S_OUTBOX_RELEASE] = "UPDATE outbox SET bytes = ?, held_type = NULL"
-                         " WHERE id = ? AND held_type IS NOT NULL",
+    [S_OUTBOX_RELEASE] = "UPDATE outbox SET bytes = ?1, held_type = NULL,"
+                         " audit_seq = ?3"
+                         " WHERE id = ?2 AND held_type IS NOT NULL",
     [S_AUD_STATE_GET] = "SELECT tree_size, frontier FROM audit_state"
                         " WHERE id = 1",
     [S_AUD_STATE_PUT] = "UPDATE audit_state SET tree_size = ?1,"

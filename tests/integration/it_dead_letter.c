@@ -12,6 +12,7 @@
  * and a real SQLite store; a broker-wide subscriber sees what arrives.
  */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,37 @@ mashctl_outbox(const char *args, char *out, size_t outsz)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* From `mashctl audit report --json`: recipient's count of state
+ * (queued, delivered, awaiting_ack, failed, dropped). */
+static long
+report_count(const char *recipient, const char *state)
+{
+	const char *bin = getenv("MASH_BIN_DIR");
+	char cmd[2400], out[800];
+	json_t *root, *d;
+	json_error_t err;
+	long v = -1;
+	size_t i;
+	int st;
+
+	snprintf(out, sizeof(out), "%s/report.json", fx->dir);
+	snprintf(cmd, sizeof(cmd),
+	         "timeout 60 '%s/mashctl' audit report --json --db '%s' >'%s'",
+	         bin, fx->db, out);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	root = json_load_file(out, 0, &err);
+	ck_assert_msg(root != NULL, "report: %s", err.text);
+	json_array_foreach(json_object_get(root, "deliveries"), i, d)
+	{
+		if (strcmp(json_string_value(json_object_get(d, "recipient")),
+		           recipient) == 0)
+			v = (long)json_integer_value(json_object_get(d, state));
+	}
+	json_decref(root);
+	return v;
+}
+
 static void
 send_event(void)
 {
@@ -188,8 +220,8 @@ send_event(void)
 
 START_TEST(refused_inbox_becomes_a_dead_letter_and_retry_delivers_it)
 {
-	char out[800], args[200], *text;
-	int64_t dead_id;
+	char out[800], args[200], sql[400], *text;
+	int64_t dead_id, queued;
 	size_t len = 0;
 	int others = 0;
 
@@ -215,6 +247,23 @@ START_TEST(refused_inbox_becomes_a_dead_letter_and_retry_delivers_it)
 	    mash_mashd_fx_sql_int(fx, "SELECT attempts FROM outbox_dead"), 2);
 	dead_id = mash_mashd_fx_sql_int(fx, "SELECT id FROM outbox_dead");
 	ck_assert_int_gt(dead_id, 0);
+	queued = mash_mashd_fx_sql_int(fx, "SELECT audit_seq FROM outbox_dead");
+	ck_assert_int_gt(queued, 0);
+	/* Queued, never delivered: the trail says no more than it knows. */
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT type = 'DELIVERY_QUEUED' AND "
+	                         "recipient = '" REFUSED "' FROM audit_log "
+	                         "WHERE seq = (SELECT audit_seq FROM "
+	                         "outbox_dead)"),
+	                 1);
+	ck_assert_int_eq(wait_sql("SELECT count(*) FROM audit_log WHERE type = "
+	                          "'DELIVERY' AND recipient = '" ALLOWED "'",
+	                          1),
+	                 1);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(
+	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
+	                         "'DELIVERY' AND recipient = '" REFUSED "'"),
+	                 0);
 	/* The operator sees it, with the reason, and not its bytes. */
 	ck_assert_int_eq(mashctl_outbox("list", out, sizeof(out)), 0);
 	text = mash_test_read_file(out, 1u << 16, &len);
@@ -222,6 +271,10 @@ START_TEST(refused_inbox_becomes_a_dead_letter_and_retry_delivers_it)
 	ck_assert_ptr_nonnull(strstr(text, REFUSED));
 	ck_assert_ptr_nonnull(strstr(text, "REFUSED"));
 	free(text);
+	/* The auditor's report tells the states apart. */
+	ck_assert_int_eq(report_count(REFUSED, "failed"), 1);
+	ck_assert_int_eq(report_count(REFUSED, "delivered"), 0);
+	ck_assert_int_ge(report_count(ALLOWED, "delivered"), 1);
 	/* Not yet fixed: nothing arrived for the refused inbox. */
 	ck_assert_int_eq(wait_inbox(REFUSED, 500, NULL), 0);
 	/* A drop needs a reason; an unknown id is an error. */
@@ -245,6 +298,16 @@ START_TEST(refused_inbox_becomes_a_dead_letter_and_retry_delivers_it)
 	                         "'DELIVERY_RETRIED' AND actor = 'ops.oliver'"),
 	                 1);
 	ck_assert_int_eq(wait_sql("SELECT count(*) = 0 FROM outbox", 1), 1);
+	/* Now the trail says delivered, naming the record that queued it. */
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM audit_log d, json_each(d.record, "
+	         "'$.extra.queued') j WHERE d.type = 'DELIVERY' AND "
+	         "d.recipient = '" REFUSED "' AND j.value = %lld",
+	         (long long)queued);
+	ck_assert_int_eq(wait_sql(sql, 1), 1);
+	ck_assert_int_eq(report_count(REFUSED, "delivered"), 1);
+	ck_assert_int_eq(report_count(REFUSED, "failed"), 0);
+	ck_assert_int_eq(report_count(REFUSED, "awaiting_ack"), 0);
 }
 END_TEST
 

@@ -193,12 +193,15 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 	ck_assert_int_ne(mash_mashd_fx_receipt(t.fx, 500, &r, NULL), 0);
 	collect(0, 1000, 1000);
 	ck_assert_uint_eq(t.n, 0);
-	/* ...but everything was committed: the event, its DELIVERY records
-	 * and, for each of them, a sealed message in the outbox. */
+	/* ...but everything was committed: the event, its DELIVERY_QUEUED
+	 * records and, for each of them, a sealed message in the outbox; no
+	 * DELIVERY record, since the broker acknowledged nothing. */
 	ck_assert_int_eq(
 	    sql("SELECT count(*) FROM events WHERE event_id = '" EV1 "'"), 1);
 	deliveries = sql("SELECT count(*) FROM audit_log WHERE type = "
-	                 "'DELIVERY' AND event_id = '" EV1 "'");
+	                 "'DELIVERY_QUEUED' AND event_id = '" EV1 "'");
+	ck_assert_int_eq(
+	    sql("SELECT count(*) FROM audit_log WHERE type = 'DELIVERY'"), 0);
 	ck_assert_int_ge(deliveries,
 	                 2); /* analyst and social worker at least */
 	ck_assert_int_eq(sql("SELECT count(*) FROM outbox"), deliveries);
@@ -220,7 +223,7 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 		ck_assert_uint_eq(received_by(t.principal[i], &rec), 1);
 		snprintf(q, sizeof(q),
 		         "SELECT count(*) FROM audit_log WHERE type = "
-		         "'DELIVERY' AND event_id = '" EV1 "' AND "
+		         "'DELIVERY_QUEUED' AND event_id = '" EV1 "' AND "
 		         "recipient = '%s'",
 		         t.principal[i]);
 		ck_assert_int_eq(sql(q), 1);
@@ -228,6 +231,14 @@ START_TEST(crash_after_commit_delivers_shared_records_after_restart)
 		                 decision_seq(t.principal[i]));
 	}
 	ck_assert_int_eq(sql("SELECT count(*) FROM outbox"), 0);
+	/* ...and each is confirmed by a DELIVERY record naming the record
+	 * that queued it, written when the broker acknowledged it. */
+	ck_assert_int_eq(
+	    sql("SELECT count(DISTINCT q.seq) FROM audit_log q, audit_log d, "
+	        "json_each(d.record, '$.extra.queued') j WHERE q.type = "
+	        "'DELIVERY_QUEUED' AND q.event_id = '" EV1 "' AND d.type = "
+	        "'DELIVERY' AND d.recipient = q.recipient AND j.value = q.seq"),
+	    deliveries);
 
 	/* The agent never got a receipt, so it re-sends: DUPLICATE, with
 	 * the original audit record, and nothing delivered twice. */

@@ -291,7 +291,8 @@ START_TEST(police_event_reaches_analyst_sw_health_not_housing_at_l1)
 		ck_assert_str_ne(t.rec[i]->reason, "");
 	}
 
-	/* Every decision audited, denials included; one DELIVERY each. */
+	/* Every decision audited, denials included; one DELIVERY_QUEUED
+	 * each. */
 	ck_assert_int_eq(
 	    mash_mashd_fx_sql_int(
 	        t.fx,
@@ -301,8 +302,8 @@ START_TEST(police_event_reaches_analyst_sw_health_not_housing_at_l1)
 	ck_assert_int_eq(
 	    mash_mashd_fx_sql_int(
 	        t.fx,
-	        "SELECT count(*) FROM audit_log WHERE type = 'DELIVERY' AND "
-	        "event_id = '" EV1 "'"),
+	        "SELECT count(*) FROM audit_log WHERE type = 'DELIVERY_QUEUED' "
+	        "AND event_id = '" EV1 "'"),
 	    6);
 	ck_assert_int_eq(
 	    mash_mashd_fx_sql_int(

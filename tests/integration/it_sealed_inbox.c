@@ -365,8 +365,8 @@ START_TEST(held_without_key_then_delivered_sealed_after_sighup)
 	ck_assert(await_topic("mash/v1/inbox/sw.sam", 15000));
 	ck_assert_int_eq(mash_mashd_fx_sql_int(
 	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
-	                         "'DELIVERY' AND recipient = 'sw.sam' AND "
-	                         "record LIKE '%held_as%'"),
+	                         "'DELIVERY_QUEUED' AND recipient = 'sw.sam' "
+	                         "AND record LIKE '%held_as%'"),
 	                 1);
 	ck_assert_int_eq(
 	    mash_mashd_fx_sql_int(fx, "SELECT count(*) FROM outbox WHERE "

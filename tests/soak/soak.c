@@ -15,7 +15,7 @@
  * and queued messages). Then it counts, from the agents' summaries and
  * from the store: records fed, sent, receipted (ACCEPTED or DUPLICATE),
  * stored, stored twice, lost (fed but not stored), pending; per inbox,
- * the deliveries the policy decided (the store's DELIVERY and
+ * the deliveries the policy decided (the store's DELIVERY_QUEUED and
  * TRIGGER_DELIVERY audit records for that recipient) against the distinct ones
  * the watcher received (missing, unexpected, and re-delivered copies of the
  * same sealed bytes, which QoS 1 allows after a crash); and runs `mashctl audit
@@ -69,7 +69,7 @@ records_in(const char *path)
 }
 
 /* Each principal of the shipped directory against what reached its
- * inbox: deliveries expected (DELIVERY and TRIGGER_DELIVERY audit
+ * inbox: deliveries expected (DELIVERY_QUEUED and TRIGGER_DELIVERY audit
  * records), received,
  * missing and unexpected, summed; the number of inboxes with any. */
 static void
@@ -94,7 +94,7 @@ compare_inboxes(struct mash_test_agents *e, struct soak_watch *w,
 		name[q - p] = '\0';
 		(void)snprintf(sql, sizeof(sql),
 		               "SELECT count(*) FROM audit_log WHERE type IN "
-		               "('DELIVERY', 'TRIGGER_DELIVERY') AND "
+		               "('DELIVERY_QUEUED', 'TRIGGER_DELIVERY') AND "
 		               "recipient = '%s';",
 		               name);
 		want = mash_test_agents_store_scalar(e, sql);
