@@ -51,6 +51,7 @@ struct result {
 	long audits, deliveries, triggers; /* the work mashd did */
 	double wall_s, agents_cpu_s, mashd_cpu_s;
 	int agents_ok, handed_back, kills;
+	char stages[640]; /* mashd's core thread per stage (SIGUSR1) */
 };
 
 static double
@@ -117,6 +118,44 @@ count_in_logs(const char *dir, const char *needle)
 		free(text);
 	}
 	return n;
+}
+
+/* The running mashd's time per stage (issue 32): SIGUSR1, then its
+ * "stages (SIGUSR1):" line from its log (the highest-numbered one is the
+ * running incarnation's; after kills it covers that one only). */
+static void
+read_stages(struct mash_test_agents *e, char *out, size_t n)
+{
+	const char *tag = "stages (SIGUSR1): ";
+	char p[600], *text = NULL, *at, *nl;
+	int i, tries;
+
+	(void)snprintf(out, n, "(not logged)");
+	if (kill(mash_test_agents_mashd_pid(e), SIGUSR1) != 0)
+		return;
+	for (tries = 0; tries < 50; tries++) {
+		for (i = 15; i >= 0; i--) {
+			if (i == 0)
+				(void)snprintf(p, sizeof(p), "%s/mashd.log",
+				               mash_test_agents_dir(e));
+			else
+				(void)snprintf(p, sizeof(p), "%s/mashd.%d.log",
+				               mash_test_agents_dir(e), i);
+			text = mash_test_read_file(p, 256u << 20, NULL);
+			if (text != NULL)
+				break;
+		}
+		at = text != NULL ? strstr(text, tag) : NULL;
+		nl = at != NULL ? strchr(at, '\n') : NULL;
+		if (nl != NULL) {
+			*nl = '\0';
+			(void)snprintf(out, n, "%s", at + strlen(tag));
+			free(text);
+			return;
+		}
+		free(text);
+		mash_test_sleep_ms(100);
+	}
 }
 
 /* Wait for pid; its CPU time added to *cpu_s; 1 if it exited 0. */
@@ -222,6 +261,7 @@ run(const char *feeds, int together, int kills, int window, struct result *r)
 	r->triggers = mash_test_agents_store_scalar(
 	    e, "SELECT count(*) FROM s47_trigger;");
 	r->handed_back = count_in_logs(mash_test_agents_dir(e), "handed back");
+	read_stages(e, r->stages, sizeof(r->stages));
 	rc = 0;
 out:
 	mash_test_agents_free(e);
@@ -250,6 +290,7 @@ print(const char *what, const struct result *r, double baseline)
 	       "s47 triggers = %.0f deliveries/s\n",
 	       "", r->audits, r->deliveries, r->triggers,
 	       r->wall_s > 0 ? (double)r->deliveries / r->wall_s : 0);
+	printf("  %-30s mashd's core thread: %s\n", "", r->stages);
 }
 
 static int

@@ -331,6 +331,7 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	struct mash_store_subject subj;
 	struct mash_store_event se;
 	struct mash_aud_record ar;
+	uint64_t t0 = mashd_stage_start();
 	int rc, is_new = 0;
 
 	rc = tx_begin(d);
@@ -415,10 +416,16 @@ store_event(struct mashd *d, const struct mash_mq_msg *msg,
 	                                  out->audit_seq);
 	if (rc != MASH_OK)
 		goto out;
+	mashd_stage_add(&d->stages, MASHD_STAGE_STORE, t0);
+	t0 = mashd_stage_start();
 	rc = mashd_after_store(d, ev, out->case_id, out->audit_seq);
+	mashd_stage_add(&d->stages, MASHD_STAGE_POLICY, t0);
 	if (rc != MASH_OK)
 		goto out;
+	t0 = mashd_stage_start();
 	rc = tx_commit(d);
+	if (!d->batch_open)
+		mashd_stage_add(&d->stages, MASHD_STAGE_COMMIT, t0);
 	if (rc != MASH_OK)
 		goto out;
 	out->status = MASH__V1__RECEIPT__STATUS__ACCEPTED;
@@ -441,6 +448,7 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 	struct outcome out;
 	char agency[MASH_MAX_AGENCY + 1];
 	char why[MASH_ENV_WHY_LEN];
+	uint64_t t0;
 	int rc, trc;
 
 	memset(&out, 0, sizeof(out));
@@ -460,15 +468,19 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 		set_reason(&out, MASH_ERR_TOO_BIG, why);
 		goto reject;
 	}
+	t0 = mashd_stage_start();
 	rc = mash_env_open(d->trust, msg->payload, msg->len, EVENT_TYPE, agency,
 	                   &env, why, sizeof(why));
+	mashd_stage_add(&d->stages, MASHD_STAGE_VERIFY, t0);
 	if (rc != MASH_OK) {
 		set_reason(&out, rc, why);
 		goto reject;
 	}
+	t0 = mashd_stage_start();
 	rc = mash_evt_decode(env->payload, env->payload_len, &ev, why,
 	                     sizeof(why));
 	if (rc != MASH_OK) {
+		mashd_stage_add(&d->stages, MASHD_STAGE_DECODE, t0);
 		set_reason(&out, rc, why);
 		goto reject;
 	}
@@ -478,6 +490,7 @@ mashd_handle_event(struct mashd *d, const struct mash_mq_msg *msg)
 	    mash_str_check(ev->event_id, MASH_EVT_ID_MAX) == MASH_OK)
 		mash_strlcpy(out.event_id, ev->event_id, sizeof(out.event_id));
 	rc = mash_evt_validate(ev, agency, mashd_now(d), why, sizeof(why));
+	mashd_stage_add(&d->stages, MASHD_STAGE_DECODE, t0);
 	if (rc != MASH_OK) {
 		set_reason(&out, rc, why);
 		goto reject;
@@ -571,13 +584,16 @@ int
 mashd_batch_end(struct mashd *d)
 {
 	size_t i, n = d->n_deferred;
+	uint64_t t0;
 	int rc, stored = 0;
 
 	if (!d->batch_open)
 		return MASH_OK;
 	d->batch_open = 0;
 	d->n_deferred = 0;
+	t0 = mashd_stage_start();
 	rc = mash_store_commit(d->store);
+	mashd_stage_add(&d->stages, MASHD_STAGE_COMMIT, t0);
 	if (rc != MASH_OK) {
 		/* Nothing of the batch is stored: no receipt may go out. */
 		mash_err("batch of %zu message(s) not committed (%s: %s); no "
@@ -595,8 +611,13 @@ mashd_batch_end(struct mashd *d)
 		mash_info("batch: %zu messages in one commit", n);
 	if (stored && d->test_exit_after_commit)
 		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
+	t0 = mashd_stage_start();
 	send_receipts(d, d->deferred, n);
-	if (stored)
+	mashd_stage_add(&d->stages, MASHD_STAGE_RECEIPTS, t0);
+	if (stored) {
+		t0 = mashd_stage_start();
 		mashd_after_commit(d);
+		mashd_stage_add(&d->stages, MASHD_STAGE_OUTBOX, t0);
+	}
 	return MASH_OK;
 }

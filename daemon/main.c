@@ -38,6 +38,7 @@ usage(FILE *f)
 	    "exits\n"
 	    "  0 (ok), 1 (a check failed) or 2 (bad usage or unreadable "
 	    "config).\n"
+	    "  SIGUSR1 logs the time spent per stage of an event.\n"
 	    "  SIGHUP reloads trust store, policy and directory; SIGTERM "
 	    "drains\n"
 	    "  the queue and exits 0.\n");
@@ -203,6 +204,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) {
 		fprintf(stderr, "mashd: sigprocmask: %s\n", strerror(errno));
 		rc = MASHD_EXIT_CHECK;
@@ -239,6 +241,7 @@ main(int argc, char **argv)
 	          (unsigned long long)d->stats.receipt_failed,
 	          (unsigned long long)d->stats.internal_errors,
 	          (unsigned long long)d->stats.dead_letters);
+	mashd_log_stages(d, "at stop");
 out:
 	if (sfd >= 0)
 		close(sfd);

@@ -252,6 +252,15 @@ load_trust(const char *dir, struct mash_trust **out)
 	return rc;
 }
 
+void
+mashd_log_stages(const struct mashd *d, const char *when)
+{
+	char line[1024];
+
+	mashd_stages_format(&d->stages, line, sizeof(line));
+	mash_info("stages (%s): %s", when, line);
+}
+
 /* How long a reload's pre-check may take (a policy parses in ms). */
 #define MASHD_RELOAD_CHECK_MS 10000
 
@@ -608,6 +617,8 @@ read_signals(struct mashd *d, int sfd)
 			break;
 		if (si.ssi_signo == SIGHUP) {
 			reload(d);
+		} else if (si.ssi_signo == SIGUSR1) {
+			mashd_log_stages(d, "SIGUSR1");
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			mash_info("signal %u: draining and stopping",
 			          si.ssi_signo);

@@ -29,6 +29,7 @@
 
 #include "common/clock.h"
 #include "daemon/config.h"
+#include "daemon/stages.h"
 #include "daemon/triggers.h"
 #include "mash/v1/mash.pb-c.h"
 
@@ -110,6 +111,7 @@ struct mashd {
 	size_t nticks;
 
 	struct mashd_stats stats;
+	struct mashd_stages stages; /* core thread time per stage (issue 32) */
 	int stopping;               /* SIGTERM seen: draining */
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
 	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
@@ -204,6 +206,10 @@ void mashd_after_commit(struct mashd *d);
  * empty, or the error (logged).
  */
 int mashd_outbox_flush_now(struct mashd *d);
+
+/* Log the core thread's time per stage ("stages (WHEN): verify ...";
+ * issue 32): at the stop and on SIGUSR1. */
+void mashd_log_stages(const struct mashd *d, const char *when);
 
 struct mashd_outbox_retry;
 /* The outbox retry budget from d's config, DELIVERY_FAILED records in

@@ -56,8 +56,10 @@ void
 mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 {
 	struct mashd *d = ctx;
+	uint64_t t0 = mashd_stage_start();
 
 	mashd_seal_pool_run(d->seal_pool, jobs, n);
+	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
 }
 
 /* The DELIVERY_QUEUED record of a delivery released from hold (issue

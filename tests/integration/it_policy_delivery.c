@@ -359,6 +359,57 @@ START_TEST(sighup_with_broken_policy_is_refused_and_delivery_goes_on)
 }
 END_TEST
 
+/* The count mashd's "stages (SIGUSR1):" line gives stage name, or -1. */
+static long
+stage_count(const char *log, const char *name)
+{
+	const char *line = strstr(log, "stages (SIGUSR1): "), *p;
+	char key[32];
+	double secs;
+	long n;
+
+	if (line == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "%s ", name);
+	p = strstr(line, key);
+	if (p == NULL || sscanf(p + strlen(key), "%lf s/%ld", &secs, &n) != 2)
+		return -1;
+	return n;
+}
+
+START_TEST(sigusr1_logs_the_time_per_stage)
+{
+	char *log = NULL;
+	size_t len = 0;
+	int i;
+
+	send_police_event(EV1);
+	collect(6, 1500);
+	ck_assert_uint_eq(t.n, 6);
+	ck_assert_int_eq(kill(t.fx->mashd, SIGUSR1), 0);
+	for (i = 0; i < 100; i++) {
+		free(log);
+		log = mash_test_read_file(t.fx->log, 1u << 22, &len);
+		if (log != NULL && strstr(log, "stages (SIGUSR1): ") != NULL &&
+		    strchr(strstr(log, "stages (SIGUSR1): "), '\n') != NULL)
+			break;
+		mash_test_sleep_ms(100);
+	}
+	ck_assert_ptr_nonnull(log);
+	/* One event: verified, decoded, stored, decided and committed
+	 * once; its six deliveries sealed in one batch. */
+	ck_assert_int_eq(stage_count(log, "verify"), 1);
+	ck_assert_int_eq(stage_count(log, "decode"), 1);
+	ck_assert_int_eq(stage_count(log, "store"), 1);
+	ck_assert_int_eq(stage_count(log, "policy"), 1);
+	ck_assert_int_ge(stage_count(log, "seal"), 1);
+	ck_assert_int_ge(stage_count(log, "commit"), 1);
+	ck_assert_int_ge(stage_count(log, "outbox"), 1);
+	ck_assert(mash_mashd_fx_alive(t.fx));
+	free(log);
+}
+END_TEST
+
 static Suite *
 it_suite(void)
 {
@@ -371,6 +422,7 @@ it_suite(void)
 	    tc, police_event_reaches_analyst_sw_health_not_housing_at_l1);
 	tcase_add_test(
 	    tc, sighup_with_broken_policy_is_refused_and_delivery_goes_on);
+	tcase_add_test(tc, sigusr1_logs_the_time_per_stage);
 	suite_add_tcase(s, tc);
 	return s;
 }
