@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "crypto/inbox.h"
 #include "crypto/key.h"
 #include "crypto/trust.h"
@@ -43,7 +44,7 @@
 #include "mash/v1/mash.pb-c.h"
 
 #define G                  "mashctl inbox"
-#define INBOX_PREFIX       "mash/v1/inbox/"
+#define INBOX_PREFIX       MASH_TOPIC_INBOX_PREFIX
 #define CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_QUIET_S    2
 #define SESSION_EXPIRY_S   (7u * 24u * 3600u)

@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "crypto/env.h"
 #include "crypto/inbox.h"
 #include "crypto/key.h"
@@ -40,8 +41,8 @@
 #include "policy/pol.h"
 #include "s47/cal.h"
 
-#define PICTURE_TOPIC      "mash/v1/requests/picture"
-#define INBOX_PREFIX       "mash/v1/inbox/"
+#define PICTURE_TOPIC      MASH_TOPIC_PICTURE_REQUESTS
+#define INBOX_PREFIX       MASH_TOPIC_INBOX_PREFIX
 #define PICTURE_TYPE       "mash.v1.Picture"
 #define DEFAULT_TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 5000

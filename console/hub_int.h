@@ -12,10 +12,11 @@
 #include <jansson.h>
 
 #include "broker-adapters/mq.h"
+#include "common/topics.h"
 #include "console/hub.h"
 #include "crypto/key.h"
 
-#define INBOX_PREFIX "mash/v1/inbox/"
+#define INBOX_PREFIX MASH_TOPIC_INBOX_PREFIX
 #define CORR_LEN     16u
 
 /* A picture request waiting for the answer with its correlation data. */

@@ -15,11 +15,12 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "console/hub.h"
 #include "console/hub_int.h"
 #include "crypto/env.h"
 
-#define PICTURE_TOPIC      "mash/v1/requests/picture"
+#define PICTURE_TOPIC      MASH_TOPIC_PICTURE_REQUESTS
 #define PUBLISH_TIMEOUT_MS 5000
 
 /* An answer to a picture request goes to the request waiting for it,

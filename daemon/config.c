@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "daemon/config.h"
 
 enum key_type { K_STR, K_INT, K_BOOL };
@@ -102,7 +103,7 @@ mashd_config_defaults(struct mashd_config *c)
 	c->mqtt_reconnect_max = 30;
 	mash_strlcpy(c->mqtt_subscribe, "mash/v1/events/+",
 	             sizeof(c->mqtt_subscribe));
-	mash_strlcpy(c->mqtt_picture_subscribe, "mash/v1/requests/picture",
+	mash_strlcpy(c->mqtt_picture_subscribe, MASH_TOPIC_PICTURE_REQUESTS,
 	             sizeof(c->mqtt_picture_subscribe));
 	c->mqtt_queue_max_messages = 1024;
 	c->mqtt_queue_max_bytes = 64LL * 1024 * 1024;

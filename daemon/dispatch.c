@@ -8,6 +8,7 @@
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/topics.h"
 #include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
 
@@ -15,7 +16,8 @@ void
 mashd_dispatch(struct mashd *d, const struct mash_mq_msg *msg)
 {
 	d->stats.received++;
-	if (strncmp(msg->topic, "mash/v1/events/", 15) == 0) {
+	if (strncmp(msg->topic, MASH_TOPIC_EVENTS_PREFIX,
+	            strlen(MASH_TOPIC_EVENTS_PREFIX)) == 0) {
 		(void)mashd_handle_event(d, msg);
 		return;
 	}

@@ -40,14 +40,15 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "crypto/env.h"
 #include "daemon/mashd.h"
 #include "daemon/replay.h"
 #include "event/evt.h"
 #include "store/store.h"
 
-#define EVENTS_PREFIX   "mash/v1/events/"
-#define RECEIPTS_PREFIX "mash/v1/receipts/"
+#define EVENTS_PREFIX   MASH_TOPIC_EVENTS_PREFIX
+#define RECEIPTS_PREFIX MASH_TOPIC_RECEIPTS_PREFIX
 #define EVENT_TYPE      "mash.v1.AgencyEvent"
 
 /* What one message came to, for the receipt. */

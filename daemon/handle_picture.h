@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "common/topics.h"
 #include "daemon/outbox.h"
 #include "daemon/trigger_view.h"
 
@@ -47,7 +48,7 @@ struct mash_store;
 struct mash_trust;
 
 /* The request topic. */
-#define MASHD_PICTURE_TOPIC "mash/v1/requests/picture"
+#define MASHD_PICTURE_TOPIC MASH_TOPIC_PICTURE_REQUESTS
 /* The inbox prefix a response topic must have: MASHD_INBOX_PREFIX
  * (daemon/outbox.h). */
 /* Records in one Picture at most (the newest are kept); a Picture must

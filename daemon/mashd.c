@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/topics.h"
 #include "crypto/atrest.h"
 #include "crypto/env.h"
 #include "crypto/key.h"
@@ -633,7 +634,8 @@ read_signals(struct mashd *d, int sfd)
 static int
 batchable(const struct mash_mq_msg *msg)
 {
-	return strncmp(msg->topic, "mash/v1/events/", 15) == 0;
+	return strncmp(msg->topic, MASH_TOPIC_EVENTS_PREFIX,
+	               strlen(MASH_TOPIC_EVENTS_PREFIX)) == 0;
 }
 
 /* End the open batch (COMMIT, then its receipts and the outbox) and free

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/topics.h"
+
 struct mash_store;
 
 /* Inbox topic prefix (wire-contract.md): mash/v1/inbox/{principal}. */
-#define MASHD_INBOX_PREFIX "mash/v1/inbox/"
+#define MASHD_INBOX_PREFIX MASH_TOPIC_INBOX_PREFIX
 
 /* Outbox rows read per query while flushing. */
 #define MASHD_OUTBOX_FLUSH_BATCH 64u
