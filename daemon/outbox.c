@@ -23,27 +23,6 @@
 #include "daemon/outbox.h"
 #include "store/store.h"
 
-int
-mashd_outbox_mark_done(struct mash_store *st, const int64_t *ids, size_t n)
-{
-	size_t i;
-	int rc;
-
-	if (n == 0)
-		return MASH_OK;
-	rc = mash_store_begin(st);
-	if (rc != MASH_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		rc = mash_store_outbox_done(st, ids[i]);
-		if (rc != MASH_OK && rc != MASH_ERR_NOT_FOUND) {
-			(void)mash_store_rollback(st);
-			return rc;
-		}
-	}
-	return mash_store_commit(st);
-}
-
 /* mashd_outbox_flush's one-at-a-time sender as a pipeline of one: each
  * message waits for the one before it, and nothing is sent after a
  * failure other than a refusal (the order guarantee of
@@ -165,36 +144,39 @@ backoff_ms(const struct mashd_outbox_retry *r, int64_t a)
 	return ms < MASHD_OUTBOX_RETRY_MAX_MS ? ms : MASHD_OUTBOX_RETRY_MAX_MS;
 }
 
-/* Count one failed attempt on row w (error rc), or make it a dead letter
- * past the budget, in its own transaction. */
+/* Count one failed attempt on row w (error rc_send) at now, or make it a
+ * dead letter past the budget (*dead_id its id), inside the caller's
+ * transaction. MASH_ERR_NOT_FOUND: the row is gone, nothing changed. */
 static int
 attempt_failed(struct mash_store *st, const struct mashd_outbox_retry *r,
-               const struct mash_store_outbox_row *w, int rc_send)
+               const struct mash_store_outbox_row *w, int rc_send, int64_t now,
+               int64_t *dead_id)
 {
 	const char *error = mash_errname(rc_send);
-	int64_t now = mash_clock_now(r->clock), a = w->attempts + 1;
+	int64_t a = w->attempts + 1;
 	int64_t first = w->first_fail_at > 0 ? w->first_fail_at : now;
-	int64_t dead_id = 0;
 	int rc;
 
-	rc = mash_store_begin(st);
-	if (rc != MASH_OK)
-		return rc;
+	*dead_id = 0;
 	if (a >= r->max_attempts && now - first >= r->max_age_ms) {
-		rc = mash_store_outbox_kill(st, w->id, error, &dead_id);
+		rc = mash_store_outbox_kill(st, w->id, error, dead_id);
 		if (rc == MASH_OK && r->dead != NULL)
-			rc = r->dead(r->ctx, w, error, dead_id);
-	} else {
-		rc = mash_store_outbox_failed(st, w->id, error,
-		                              now + backoff_ms(r, a));
-	}
-	if (rc != MASH_OK) {
-		(void)mash_store_rollback(st);
-		return rc == MASH_ERR_NOT_FOUND ? MASH_OK : rc; /* gone */
-	}
-	rc = mash_store_commit(st);
-	if (rc != MASH_OK)
+			rc = r->dead(r->ctx, w, error, *dead_id);
 		return rc;
+	}
+	return mash_store_outbox_failed(st, w->id, error,
+	                                now + backoff_ms(r, a));
+}
+
+/* Said once the attempts are committed. */
+static void
+attempt_said(const struct mashd_outbox_retry *r,
+             const struct mash_store_outbox_row *w, int rc_send,
+             int64_t dead_id)
+{
+	const char *error = mash_errname(rc_send);
+	int64_t a = w->attempts + 1;
+
 	if (dead_id > 0) {
 		mash_err("outbox: message %lld to %s is dead letter %lld after "
 		         "%lld attempt(s) (%s): kept for mashctl outbox "
@@ -211,6 +193,47 @@ attempt_failed(struct mash_store *st, const struct mashd_outbox_retry *r,
 		          (long long)r->max_attempts,
 		          (long long)backoff_ms(r, a));
 	}
+}
+
+/* Every refused or timed-out row of a job, in one transaction (one fsync
+ * however many an inbox refused): all recorded, or none (they are tried
+ * again as they were). */
+static int
+attempts_failed(struct mash_store *st, const struct mashd_outbox_retry *r,
+                const struct mash_store_outbox_row *rows, const int *rcs,
+                size_t n)
+{
+	int64_t dead[MASHD_OUTBOX_MARK_MAX];
+	int64_t now = mash_clock_now(r->clock);
+	size_t i, nf = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		nf += rcs[i] == MASH_ERR_REFUSED || rcs[i] == MASH_ERR_TIMEOUT;
+	if (nf == 0)
+		return MASH_OK;
+	rc = mash_store_begin(st);
+	if (rc != MASH_OK)
+		return rc;
+	for (i = 0; i < n && rc == MASH_OK; i++) {
+		dead[i] = -1;
+		if (rcs[i] != MASH_ERR_REFUSED && rcs[i] != MASH_ERR_TIMEOUT)
+			continue;
+		rc = attempt_failed(st, r, &rows[i], rcs[i], now, &dead[i]);
+		if (rc == MASH_ERR_NOT_FOUND) {
+			dead[i] = -1; /* gone meanwhile */
+			rc = MASH_OK;
+		}
+	}
+	if (rc == MASH_OK)
+		rc = mash_store_commit(st);
+	else
+		(void)mash_store_rollback(st);
+	if (rc != MASH_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		if (dead[i] >= 0)
+			attempt_said(r, &rows[i], rcs[i], dead[i]);
 	return MASH_OK;
 }
 
@@ -308,20 +331,16 @@ mashd_outbox_settle(struct mash_store *st, const struct mashd_outbox_retry *r,
 		          nd, mash_errname(rc));
 	else if (n_done != NULL)
 		*n_done = nd;
-	for (i = 0; i < n; i++) {
-		if (rcs[i] != MASH_ERR_REFUSED && rcs[i] != MASH_ERR_TIMEOUT)
-			continue;
-		if (r == NULL) {
+	if (r != NULL) {
+		one = attempts_failed(st, r, rows, rcs, n);
+		return rc != MASH_OK ? rc : one;
+	}
+	for (i = 0; i < n; i++)
+		if (rcs[i] == MASH_ERR_REFUSED || rcs[i] == MASH_ERR_TIMEOUT)
 			mash_warn("outbox: message %lld to %s not taken (%s); "
 			          "kept for the next flush",
 			          (long long)rows[i].id, rows[i].topic,
 			          mash_errname(rcs[i]));
-			continue;
-		}
-		one = attempt_failed(st, r, &rows[i], rcs[i]);
-		if (one != MASH_OK && rc == MASH_OK)
-			rc = one;
-	}
 	return rc;
 }
 

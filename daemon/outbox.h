@@ -143,11 +143,6 @@ int mashd_outbox_flush_retry(struct mash_store *st,
                              const struct mashd_outbox_retry *r,
                              size_t *n_sent);
 
-/* Remove ids[0, n) from the outbox in one transaction (one fsync). Only
- * rows already published belong here; a failure only means a second
- * publish. Call outside a transaction. */
-int mashd_outbox_mark_done(struct mash_store *st, const int64_t *ids, size_t n);
-
 /*
  * seal_to: seal payload (payload_type) to recipient and sign it as the
  * daemon (crypto/inbox.h) into *env (mash_malloc'd, the caller frees) and

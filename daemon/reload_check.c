@@ -104,7 +104,7 @@ child(const struct mashd_config *c, int fd)
 	ssize_t w;
 	int bad = MASHD_RELOAD_OK, rc = MASH_OK;
 
-	/* The daemon logs the verdict once; the child says nothing. */
+	/* The daemon logs the verdict; the child says only errors. */
 	mash_log_set_level(MASH_LOG_ERROR);
 	err[0] = '\0';
 	if (c->policy[0] != '\0' &&
