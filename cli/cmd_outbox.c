@@ -17,16 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "audit/aud.h"
 #include "cli/cmds.h"
 #include "cli/util.h"
 #include "common/clock.h"
 #include "common/datetime.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "common/str.h"
 #include "crypto/trust.h"
 #include "daemon/outbox.h"
 #include "store/store.h"
+#include "store/store_aud.h"
 
 #define G "outbox"
 
@@ -124,6 +128,60 @@ recipient_of(const char *topic)
 	return strncmp(topic, MASHD_INBOX_PREFIX, n) == 0 ? topic + n : topic;
 }
 
+/* The case, agency and event of the record that queued a dead letter
+ * (its DELIVERY_QUEUED), copied into the DELIVERY_RETRIED or _DROPPED
+ * record so that the case index finds them: a picture tells a dropped
+ * delivery from an acknowledged one by them (issue 31). Empty strings
+ * when the queuing record names none (a release from hold). */
+struct queued_of {
+	char case_id[MASH_AUD_MAX_ID + 1];
+	char agency[MASH_AUD_MAX_ID + 1];
+	char event_id[MASH_AUD_MAX_ID + 1];
+};
+
+static void
+copy_key(json_t *root, const char *key, char *out, size_t n)
+{
+	const char *v = json_string_value(json_object_get(root, key));
+
+	out[0] = '\0';
+	if (v != NULL && strlen(v) < n)
+		(void)mash_strlcpy(out, v, n);
+}
+
+static int
+queued_of(struct mash_store *st, int64_t seq, struct queued_of *q)
+{
+	char *record = NULL;
+	size_t len = 0;
+	json_t *root;
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	if (seq <= 0)
+		return MASH_OK;
+	rc = mash_store_aud_record(st, (uint64_t)seq, &record, &len);
+	if (rc == MASH_ERR_NOT_FOUND)
+		return MASH_OK; /* a trail pruned below it: nothing to copy */
+	if (rc != MASH_OK)
+		return rc;
+	root = json_loadb(record, len, 0, NULL);
+	mash_free(record);
+	if (root == NULL)
+		return MASH_ERR_DECODE;
+	copy_key(root, "case_id", q->case_id, sizeof(q->case_id));
+	copy_key(root, "agency", q->agency, sizeof(q->agency));
+	copy_key(root, "event_id", q->event_id, sizeof(q->event_id));
+	json_decref(root);
+	return MASH_OK;
+}
+
+static const char *
+or_null(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
 static void
 print_row(const struct mash_store_outbox_row *r)
 {
@@ -200,6 +258,7 @@ act(const struct args *a, int drop)
 	struct mash_store *st = NULL;
 	struct mash_aud *aud = NULL;
 	struct mash_aud_record rec;
+	struct queued_of q;
 	char extra[160];
 	int64_t new_id = 0;
 	int ex, rc;
@@ -217,7 +276,9 @@ act(const struct args *a, int drop)
 	if (ex != MASHCTL_EXIT_OK)
 		goto out;
 	ex = MASHCTL_EXIT_FAIL;
-	rc = mash_aud_open(st, mash_clock_system(), NULL, &aud);
+	rc = queued_of(st, row.audit_seq, &q);
+	if (rc == MASH_OK)
+		rc = mash_aud_open(st, mash_clock_system(), NULL, &aud);
 	if (rc == MASH_OK)
 		rc = mash_store_begin(st);
 	if (rc != MASH_OK)
@@ -239,6 +300,9 @@ act(const struct args *a, int drop)
 		                : MASH_AUD_DELIVERY_RETRIED;
 		rec.actor = a->as;
 		rec.recipient = recipient_of(row.topic);
+		rec.case_id = or_null(q.case_id);
+		rec.agency = or_null(q.agency);
+		rec.event_id = or_null(q.event_id);
 		rec.reason = drop ? a->reason : "operator retry";
 		rec.extra_json = extra;
 		rc = mash_aud_append(aud, &rec, NULL);

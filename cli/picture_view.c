@@ -396,6 +396,12 @@ render_record(FILE *out, const Mash__V1__SharedRecord *r,
 		fputs("   rule ", out);
 		put_safe(out, r->rule_id);
 	}
+	/* Your own inbox copy of it (issue 31): "delivered" only once the
+	 * broker acknowledged it, so "queued" and "failed" are told apart. */
+	if (nonempty(r->delivery)) {
+		fputs("   your inbox: ", out);
+		put_safe(out, r->delivery);
+	}
 	fputc('\n', out);
 
 	f = sorted_fields(r, &nf);
@@ -690,6 +696,11 @@ record_json(const Mash__V1__SharedRecord *r)
 	    jstr(r->rule_id), "legal_basis", jstr(r->legal_basis), "purpose",
 	    jstr(r->purpose), "reason", jstr(r->reason), "audit_seq",
 	    (json_int_t)r->audit_seq);
+	if (j != NULL && nonempty(r->delivery) &&
+	    json_object_set_new(j, "delivery", jstr(r->delivery)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	if (j != NULL && has_withheld_by(r) &&
 	    json_object_set_new(j, "withheld_by", withheld_by_json(r)) != 0) {
 		json_decref(j);

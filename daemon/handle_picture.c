@@ -39,6 +39,7 @@
 #include "daemon/deliver.h"
 #include "daemon/handle_picture.h"
 #include "daemon/mashd.h"
+#include "daemon/picture_delivery.h"
 #include "daemon/picture_req.h"
 #include "daemon/picture_triggers.h"
 #include "event/evt.h"
@@ -1171,6 +1172,9 @@ mashd_handle_picture(const struct mashd_picture_env *env,
 		rc = decide_all(env, &s);
 	if (rc == MASH_OK)
 		rc = build_records(env, &s);
+	if (rc == MASH_OK && s.n_recs > 0)
+		rc = mashd_picture_delivery(env->store, s.kase->case_id,
+		                            s.who.principal, s.recs, s.n_recs);
 	if (rc == MASH_OK && s.n_recs == 0) {
 		const char *r = NULL;
 

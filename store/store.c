@@ -369,6 +369,14 @@ mash_store_outbox_dead_drop(struct mash_store *st, int64_t id)
 }
 
 int
+mash_store_outbox_where(struct mash_store *st, int64_t audit_seq,
+                        int64_t outbox_id, int *where, int64_t *attempts)
+{
+	return OPS(st)->outbox_where(BE(st), audit_seq, outbox_id, where,
+	                             attempts);
+}
+
+int
 mash_store_meta_set(struct mash_store *st, const char *key, const char *value)
 {
 	return OPS(st)->meta_set(BE(st), key, value);

@@ -599,6 +599,26 @@ int mash_store_outbox_dead_retry(struct mash_store *st, int64_t id,
                                  int64_t *new_id);
 int mash_store_outbox_dead_drop(struct mash_store *st, int64_t id);
 
+/* Where a delivery is now (issue 31: pictures show queued and delivered):
+ * GONE once the broker acknowledged it (or an operator dropped it: the
+ * trail says which), else still in the outbox (PENDING, *attempts
+ * refused or unacknowledged publishes so far), HELD there for a
+ * recipient without a key, or among the dead letters (DEAD). */
+enum mash_store_outbox_where {
+	MASH_STORE_OB_GONE = 0,
+	MASH_STORE_OB_PENDING = 1,
+	MASH_STORE_OB_HELD = 2,
+	MASH_STORE_OB_DEAD = 3,
+};
+
+/* The delivery queued by audit record audit_seq, or (audit_seq 0) the one
+ * held as outbox row outbox_id: *where and *attempts (may be NULL).
+ * MASH_ERR_INVAL (neither key > 0), MASH_ERR_STORE. Reads the outbox
+ * without an index on audit_seq (it holds what is not yet acknowledged:
+ * small unless the broker is away); a picture asks once per record. */
+int mash_store_outbox_where(struct mash_store *st, int64_t audit_seq,
+                            int64_t outbox_id, int *where, int64_t *attempts);
+
 /* ------------------------------------------------------------------ */
 /* Meta (small key/value settings: log id, module schema versions)     */
 

@@ -99,6 +99,8 @@ struct mash_store_ops {
 	int (*outbox_dead_retry)(struct mash_store_be *be, int64_t id,
 	                         int64_t *new_id);
 	int (*outbox_dead_drop)(struct mash_store_be *be, int64_t id);
+	int (*outbox_where)(struct mash_store_be *be, int64_t audit_seq,
+	                    int64_t outbox_id, int *where, int64_t *attempts);
 	int (*meta_set)(struct mash_store_be *be, const char *key,
 	                const char *value);
 	int (*meta_get)(struct mash_store_be *be, const char *key, char **out);

@@ -1031,6 +1031,134 @@ START_TEST(no_policy_denies_everything)
 }
 END_TEST
 
+/* Queue one delivery of record r to recipient as mashd does: its
+ * DELIVERY_QUEUED (or _HELD) record, then (row != 0) an outbox row naming
+ * it; returns the record's seq, *id the row's id. */
+static uint64_t
+queue_delivery(const Mash__V1__SharedRecord *r, const char *recipient, int held,
+               int row, int64_t *id)
+{
+	struct mash_aud_record ar;
+	static const unsigned char b[] = {1, 2, 3};
+	char topic[MASH_MAX_TOPIC + 1], extra[64];
+	uint64_t seq = 0;
+
+	*id = 0;
+	(void)snprintf(topic, sizeof(topic), "mash/v1/inbox/%s", recipient);
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	if (held)
+		ck_assert_int_eq(mash_store_outbox_hold(fx.st, topic,
+		                                        "mash.v1.SharedRecord",
+		                                        b, sizeof(b), id),
+		                 MASH_OK);
+	(void)snprintf(extra, sizeof(extra), "{\"held_as\":%lld}",
+	               (long long)*id);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = held ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY_QUEUED;
+	ar.actor = "mashd";
+	ar.case_id = r->case_id;
+	ar.agency = r->agency;
+	ar.event_id = r->event_id;
+	ar.recipient = recipient;
+	ar.extra_json = held ? extra : NULL;
+	ck_assert_int_eq(mash_aud_append(fx.aud, &ar, &seq), MASH_OK);
+	if (!held && row)
+		ck_assert_int_eq(mash_store_outbox_add_seq(fx.st, topic, b,
+		                                           sizeof(b),
+		                                           (int64_t)seq, id),
+		                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	return seq;
+}
+
+static const char *
+delivery_of(const Mash__V1__Picture *p, const char *event_id)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_records; i++)
+		if (strcmp(p->records[i]->event_id, event_id) == 0)
+			return p->records[i]->delivery;
+	ck_abort_msg("no record %s", event_id);
+	return NULL;
+}
+
+/* Issue 31: a picture tells the requester what became of their own inbox
+ * copy of each record: delivered only once the broker acknowledged it. */
+START_TEST(records_show_the_requesters_own_delivery_state)
+{
+	Mash__V1__Picture *p = ask_ok("analyst.amara", "mash-triage", NULL);
+	struct mash_aud_record ar;
+	char ev[6][MASH_MAX_ID + 1], extra[128];
+	int64_t id = 0, dead = 0, other = 0;
+	uint64_t seq;
+	size_t i;
+
+	ck_assert_uint_eq(p->n_records, 6);
+	for (i = 0; i < 6; i++) {
+		ck_assert_str_eq(p->records[i]->delivery, ""); /* none pushed */
+		(void)mash_strlcpy(ev[i], p->records[i]->event_id,
+		                   sizeof(ev[i]));
+	}
+	/* 0 queued, 1 refused once, 2 a dead letter, 3 acknowledged (its
+	 * row gone), 4 dropped by an operator, 5 held, and pushed to another
+	 * inbox as well (not the requester's business). */
+	(void)queue_delivery(p->records[0], "analyst.amara", 0, 1, &id);
+	(void)queue_delivery(p->records[1], "analyst.amara", 0, 1, &id);
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_outbox_failed(fx.st, id, "REFUSED", NOW_MS + 1000),
+	    MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	(void)queue_delivery(p->records[2], "analyst.amara", 0, 1, &id);
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_kill(fx.st, id, "REFUSED", &dead),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	(void)queue_delivery(p->records[3], "analyst.amara", 0, 0, &id);
+	seq = queue_delivery(p->records[4], "analyst.amara", 0, 0, &id);
+	(void)snprintf(extra, sizeof(extra), "{\"queued\":%llu}",
+	               (unsigned long long)seq);
+	memset(&ar, 0, sizeof(ar));
+	ar.type = MASH_AUD_DELIVERY_DROPPED;
+	ar.actor = "ops.oliver";
+	ar.case_id = p->records[4]->case_id;
+	ar.recipient = "analyst.amara";
+	ar.reason = "recipient left";
+	ar.extra_json = extra;
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_aud_append(fx.aud, &ar, NULL), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	(void)queue_delivery(p->records[5], "analyst.amara", 1, 0, &id);
+	(void)queue_delivery(p->records[5], "auditor.ada", 0, 1, &other);
+	mash__v1__picture__free_unpacked(p, NULL);
+
+	p = ask_ok("analyst.amara", "mash-triage", NULL);
+	ck_assert_str_eq(delivery_of(p, ev[0]), "queued");
+	ck_assert_str_eq(delivery_of(p, ev[1]), "retrying");
+	ck_assert_str_eq(delivery_of(p, ev[2]), "failed");
+	ck_assert_str_eq(delivery_of(p, ev[3]), "delivered");
+	ck_assert_str_eq(delivery_of(p, ev[4]), "dropped");
+	ck_assert_str_eq(delivery_of(p, ev[5]), "held");
+	mash__v1__picture__free_unpacked(p, NULL);
+
+	/* The dead letter retried and acknowledged: delivered. */
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_dead_retry(fx.st, dead, &id),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	p = ask_ok("analyst.amara", "mash-triage", NULL);
+	ck_assert_str_eq(delivery_of(p, ev[2]), "queued");
+	mash__v1__picture__free_unpacked(p, NULL);
+	ck_assert_int_eq(mash_store_begin(fx.st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_done(fx.st, id), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(fx.st), MASH_OK);
+	p = ask_ok("analyst.amara", "mash-triage", NULL);
+	ck_assert_str_eq(delivery_of(p, ev[2]), "delivered");
+	mash__v1__picture__free_unpacked(p, NULL);
+}
+END_TEST
+
 START_TEST(null_arguments_are_invalid)
 {
 	struct mash_mq_msg m;
@@ -1086,6 +1214,7 @@ suite(void)
 	tcase_add_test(tc, trigger_shows_updated_then_escalated_clock);
 	tcase_add_test(tc, audit_failure_publishes_nothing);
 	tcase_add_test(tc, no_policy_denies_everything);
+	tcase_add_test(tc, records_show_the_requesters_own_delivery_state);
 	tcase_add_test(tc, null_arguments_are_invalid);
 	suite_add_tcase(s, tc);
 	return s;

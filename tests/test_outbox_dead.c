@@ -227,6 +227,76 @@ START_TEST(held_rows_are_never_failed_or_killed)
 }
 END_TEST
 
+/* A delivery is found by the audit record that queued it, or a held one
+ * by its outbox id, through each state to GONE once acknowledged. */
+START_TEST(where_follows_a_delivery_from_queued_to_dead_to_gone)
+{
+	static const unsigned char b[] = {7};
+	int64_t s1 = 0, h = 0, d1 = 0, again = 0, n = -1;
+	int where = -1;
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_outbox_add_seq(g_st, T_SAM, b, sizeof(b), 41, &s1),
+	    MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_hold(g_st, T_ADA,
+	                                        "mash.v1.SharedRecord", b,
+	                                        sizeof(b), &h),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 41, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_PENDING);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 0, h, &where, NULL),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_HELD);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 40, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_GONE);
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(
+	    mash_store_outbox_failed(g_st, s1, "REFUSED", g_now + 1000),
+	    MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 41, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_PENDING);
+	ck_assert_int_eq(n, 1);
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_kill(g_st, s1, "REFUSED", &d1),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 41, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_DEAD);
+	ck_assert_int_eq(n, 2);
+
+	/* Retried: pending again under its queued seq, with a new id. */
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_dead_retry(g_st, d1, &again),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 41, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_PENDING);
+	ck_assert_int_eq(n, 0);
+
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_done(g_st, again), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 41, 0, &where, &n),
+	                 MASH_OK);
+	ck_assert_int_eq(where, MASH_STORE_OB_GONE);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, 0, 0, &where, &n),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(mash_store_outbox_where(g_st, -1, 5, &where, &n),
+	                 MASH_ERR_INVAL);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -243,6 +313,8 @@ suite(void)
 	tcase_add_test(
 	    tc, retry_puts_a_dead_letter_back_at_the_end_and_drop_deletes_it);
 	tcase_add_test(tc, held_rows_are_never_failed_or_killed);
+	tcase_add_test(tc,
+	               where_follows_a_delivery_from_queued_to_dead_to_gone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -91,6 +91,16 @@
     return dl;
   }
 
+  const DELIVERY = {
+    delivered: 'Delivered to your inbox',
+    queued: 'Queued for your inbox',
+    retrying: 'Your inbox copy is being retried',
+    failed: 'Your inbox copy failed (dead letter)',
+    dropped: 'Your inbox copy was dropped by an operator',
+    held: 'Held: you have no encryption key yet',
+    released: 'Released from hold to your inbox'
+  };
+
   function recordItem(r) {
     const li = el('li', 'record sevl-' + (r.severity | 0));
     const h = el('h3');
@@ -212,6 +222,9 @@
     h.appendChild(document.createTextNode(' ' + words(r.category)));
     li.appendChild(h);
     li.appendChild(el('p', 'meta', (r.occurred_date || '') + ' · shared under ' + r.rule_id));
+    // Your own inbox copy (issue 31): delivered only once the broker
+    // acknowledged it; otherwise the state it is in.
+    if (DELIVERY[r.delivery]) li.appendChild(el('p', 'delivery dlv-' + r.delivery, DELIVERY[r.delivery]));
     const fl = r.fields || {};
     if (fl.summary) li.appendChild(el('p', 'summary', fl.summary));
     if (fl.signpost) li.appendChild(el('p', 'signpost', 'Signpost: ' + fl.signpost));

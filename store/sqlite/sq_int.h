@@ -277,6 +277,8 @@ int sq_outbox_dead(struct mash_store_be *be, int64_t after_id, size_t limit,
                    struct mash_store_outbox_list **out);
 int sq_outbox_dead_retry(struct mash_store_be *be, int64_t id, int64_t *new_id);
 int sq_outbox_dead_drop(struct mash_store_be *be, int64_t id);
+int sq_outbox_where(struct mash_store_be *be, int64_t audit_seq,
+                    int64_t outbox_id, int *where, int64_t *attempts);
 /* The rows of an outbox statement (sq_outbox.c): which a stmt_id, or -1
  * and sql a literal for sq_prep; ?1 after_id, ?2 limit, ?3 now. */
 int sq_outbox_rows(struct mash_store_be *be, int which, const char *sql,

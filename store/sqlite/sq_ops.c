@@ -47,6 +47,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .outbox_dead = sq_outbox_dead,
     .outbox_dead_retry = sq_outbox_dead_retry,
     .outbox_dead_drop = sq_outbox_dead_drop,
+    .outbox_where = sq_outbox_where,
     .meta_set = sq_meta_set,
     .meta_get = sq_meta_get,
     .unlock = sq_unlock,

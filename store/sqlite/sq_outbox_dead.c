@@ -177,3 +177,75 @@ sq_outbox_dead_drop(struct mash_store_be *st, int64_t id)
 		rc = MASH_ERR_NOT_FOUND;
 	return rc;
 }
+
+/* One row at most: a key is an audit seq or an outbox id, each unique
+ * while its message is in the table. */
+static const char sql_where_ob[] =
+    "SELECT attempts, held_type IS NOT NULL FROM outbox"
+    " WHERE (?1 > 0 AND audit_seq = ?1) OR (?2 > 0 AND id = ?2) LIMIT 1";
+
+static const char sql_where_dead[] =
+    "SELECT attempts FROM outbox_dead"
+    " WHERE (?1 > 0 AND audit_seq = ?1) OR (?2 > 0 AND outbox_id = ?2)"
+    " LIMIT 1";
+
+/* Step sql once: 1 and its columns 0 and 1 on a row, 0 on none. */
+static int
+where_in(struct mash_store_be *st, const char *sql, int64_t seq, int64_t id,
+         int64_t *c0, int *c1, int *found)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, src;
+
+	*found = 0;
+	rc = sq_prep(st, sql, &s);
+	if (rc != MASH_OK)
+		return rc;
+	if (sqlite3_bind_int64(s, 1, seq) || sqlite3_bind_int64(s, 2, id)) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "outbox where");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		*found = 1;
+		*c0 = sqlite3_column_int64(s, 0);
+		if (c1 != NULL)
+			*c1 = sqlite3_column_int(s, 1);
+	} else if (src != SQLITE_DONE) {
+		rc = sq_fail(st, src, "outbox where");
+		goto out;
+	}
+	rc = MASH_OK;
+out:
+	sq_stmt_done(s);
+	return rc;
+}
+
+int
+sq_outbox_where(struct mash_store_be *st, int64_t audit_seq, int64_t outbox_id,
+                int *where, int64_t *attempts)
+{
+	int64_t n = 0;
+	int held = 0, found = 0, rc;
+
+	if (where != NULL)
+		*where = MASH_STORE_OB_GONE;
+	if (attempts != NULL)
+		*attempts = 0;
+	if (st == NULL || where == NULL || (audit_seq <= 0 && outbox_id <= 0) ||
+	    audit_seq < 0 || outbox_id < 0)
+		return MASH_ERR_INVAL;
+	rc =
+	    where_in(st, sql_where_ob, audit_seq, outbox_id, &n, &held, &found);
+	if (rc == MASH_OK && found)
+		*where = held ? MASH_STORE_OB_HELD : MASH_STORE_OB_PENDING;
+	if (rc == MASH_OK && !found) {
+		rc = where_in(st, sql_where_dead, audit_seq, outbox_id, &n,
+		              NULL, &found);
+		if (rc == MASH_OK && found)
+			*where = MASH_STORE_OB_DEAD;
+	}
+	if (rc == MASH_OK && found && attempts != NULL)
+		*attempts = n;
+	return rc;
+}

@@ -163,6 +163,10 @@ try {
   check(await page2.locator('.withheld').filter({ hasText: /Withheld by [a-z0-9.-]+:/ }).count() > 0,
     'withheld fields name the rule that withheld them');
   check(await page2.locator('#picture li.trigger').count() > 0, 'the open s47 trigger is on the picture');
+  // Each record pushed to the analyst says what became of that copy,
+  // "delivered" only once the broker acknowledged it (issue 31).
+  check(await page2.locator('#picture .delivery').filter({ hasText: 'Delivered to your inbox' }).count() > 0,
+    'the picture says which records reached the analyst\'s inbox');
   check(!/9434765919/.test(page2.url()), 'the NHS number is not in the URL');
   if (shots) await page2.screenshot({ path: shots + '/console-picture-1280x800.png', fullPage: true });
 

@@ -297,6 +297,15 @@ START_TEST(refused_inbox_becomes_a_dead_letter_and_retry_delivers_it)
 	                     fx, "SELECT count(*) FROM audit_log WHERE type = "
 	                         "'DELIVERY_RETRIED' AND actor = 'ops.oliver'"),
 	                 1);
+	/* It names the case and event of the record that queued it, so the
+	 * case index finds it (a picture's delivery states, issue 31). */
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM audit_log r, audit_log q WHERE "
+	         "r.type = 'DELIVERY_RETRIED' AND q.seq = %lld AND "
+	         "r.case_id = q.case_id AND r.event_id = '" EV_ID "' AND "
+	         "r.agency = 'police'",
+	         (long long)queued);
+	ck_assert_int_eq(mash_mashd_fx_sql_int(fx, sql), 1);
 	ck_assert_int_eq(wait_sql("SELECT count(*) = 0 FROM outbox", 1), 1);
 	/* Now the trail says delivered, naming the record that queued it. */
 	snprintf(sql, sizeof(sql),

@@ -180,6 +180,7 @@ START_TEST(
 {
 	Mash__V1__Picture *p = ask(dflt, "analyst.amara", "mash-triage", NULL);
 	const Mash__V1__SharedRecord *r;
+	size_t i, n;
 
 	ck_assert_str_eq(p->denied_reason, "");
 	ck_assert(!p->break_glass);
@@ -211,6 +212,16 @@ START_TEST(
 	ck_assert(withheld(r, "detail.police.intelligence"));
 	ck_assert(withheld(r, "summary"));
 	ck_assert_ptr_null(field(r, "summary"));
+	/* Each record pushed to the analyst's inbox says so only once the
+	 * broker acknowledged it (issue 31): by now every one was. */
+	n = 0;
+	for (i = 0; i < p->n_records; i++) {
+		if (p->records[i]->delivery[0] == '\0')
+			continue;
+		ck_assert_str_eq(p->records[i]->delivery, "delivered");
+		n++;
+	}
+	ck_assert_uint_gt(n, 0);
 	picture_free(p);
 }
 END_TEST
@@ -547,6 +558,7 @@ START_TEST(mashctl_picture_exit_codes_and_json)
 	ck_assert_int_eq(status, 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"status\": \"granted\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"rule_id\": \"s47.accumulation\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"delivery\": \"delivered\""));
 	free(out);
 	out = NULL;
 	/* The terminal view. */
@@ -562,6 +574,7 @@ START_TEST(mashctl_picture_exit_codes_and_json)
 	ck_assert_ptr_nonnull(strstr(out, "by r6-health-clinical-l4-core-only: "
 	                                  "detail.health.diagnosis"));
 	ck_assert_ptr_nonnull(strstr(out, "strategy discussion due by"));
+	ck_assert_ptr_nonnull(strstr(out, "your inbox: delivered"));
 	free(out);
 	out = NULL;
 	/* 1: denied. */
