@@ -3,6 +3,7 @@
 #   make test     install missing Debian packages, build, run every test
 #   make demo     install, build, run the whole product on the sample story
 #   make bench    benchmarks (bench/)
+#   make bench-e2e   events/s end to end against the machine's limits
 #   make soak     nothing lost under repeated crashes (about 3 minutes)
 #   make fuzz-smoke  every libFuzzer harness 30 s on its corpus (CI)
 #   make deps     install missing Debian packages (root) or print the line
@@ -18,7 +19,7 @@ endif
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build configure deps test unit integration demo demo-console bench soak fuzz fuzz-smoke format clean
+.PHONY: all build configure deps test unit integration demo demo-console bench bench-e2e soak fuzz fuzz-smoke format clean
 
 all: build
 
@@ -50,6 +51,15 @@ demo-console: deps build
 
 bench: deps build
 	@scripts/bench.sh $(BUILD)
+
+# The full path at once (issue 32, bench/bench_e2e.c): E, latency at a
+# fixed rate, the machine's verify and relay limits, the ceilings, RSS;
+# one "bench:" line and $(BUILD)/bench/result.json. About 3 minutes.
+bench-e2e: deps build
+	@mkdir -p $(BUILD)/bench
+	@MASH_BIN_DIR=$(abspath $(BUILD))/bin MASH_SOURCE_DIR=$(CURDIR) \
+		MASH_BENCH_OUT=$(abspath $(BUILD))/bench/result.json \
+		timeout 600 $(BUILD)/bin/bench_e2e
 
 # Nothing lost under repeated crashes (issue 30): 10,000 events, mashd
 # SIGKILLed 3 times, the broker restarted once (tests/soak/soak.c).

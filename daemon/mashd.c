@@ -91,8 +91,11 @@ mashd_after_store(struct mashd *d, const Mash__V1__AgencyEvent *ev,
 	/* s47 first, so a trigger raised by this very event makes the case
 	 * L4 for its sharing decisions (daemon/deliver.h). */
 	if (d->triggers != NULL) {
+		uint64_t t0 = mashd_stage_start();
+
 		rc = mashd_triggers_on_event(d->triggers, case_id, ev->agency,
 		                             ev->event_id, NULL);
+		mashd_stage_add(&d->stages, MASHD_STAGE_S47, t0);
 		if (rc != MASH_OK)
 			return rc;
 	}

@@ -7,10 +7,11 @@
 #include "daemon/stages.h"
 
 static const char *const names[MASHD_STAGE_COUNT] = {
-    [MASHD_STAGE_VERIFY] = "verify",     [MASHD_STAGE_DECODE] = "decode",
-    [MASHD_STAGE_STORE] = "store",       [MASHD_STAGE_POLICY] = "policy",
-    [MASHD_STAGE_SEAL] = "seal",         [MASHD_STAGE_COMMIT] = "commit",
-    [MASHD_STAGE_RECEIPTS] = "receipts", [MASHD_STAGE_OUTBOX] = "outbox",
+    [MASHD_STAGE_VERIFY] = "verify", [MASHD_STAGE_DECODE] = "decode",
+    [MASHD_STAGE_STORE] = "store",   [MASHD_STAGE_POLICY] = "policy",
+    [MASHD_STAGE_SEAL] = "seal",     [MASHD_STAGE_S47] = "s47",
+    [MASHD_STAGE_COMMIT] = "commit", [MASHD_STAGE_RECEIPTS] = "receipts",
+    [MASHD_STAGE_OUTBOX] = "outbox",
 };
 
 uint64_t

@@ -7,7 +7,8 @@
  * thread alone writes them, so no lock; they are read on that thread too
  * (the stop line, SIGUSR1). Nested stages are said so: SEAL runs inside
  * POLICY (an event's deliveries sealed on both cores while the core
- * thread waits), so POLICY includes it.
+ * thread waits), so POLICY includes it; S47 (the case's history read
+ * and the trigger rules evaluated, issue 32) runs inside POLICY too.
  */
 #ifndef MASHD_STAGES_H
 #define MASHD_STAGES_H
@@ -21,6 +22,7 @@ enum mashd_stage {
 	MASHD_STAGE_STORE,      /* dedup, replay window, link, insert, audit */
 	MASHD_STAGE_POLICY,     /* decisions, records, sealing, s47 triggers */
 	MASHD_STAGE_SEAL,       /* ...of which: sealing the deliveries */
+	MASHD_STAGE_S47,        /* ...of which: the s47 triggers' evaluation */
 	MASHD_STAGE_COMMIT,     /* the batch's COMMIT (fsync) */
 	MASHD_STAGE_RECEIPTS,   /* receipts published, PUBACKs awaited */
 	MASHD_STAGE_OUTBOX,     /* the outbox settled and handed on */

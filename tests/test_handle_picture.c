@@ -1134,7 +1134,11 @@ START_TEST(records_show_the_requesters_own_delivery_state)
 	mash__v1__picture__free_unpacked(p, NULL);
 
 	p = ask_ok("analyst.amara", "mash-triage", NULL);
-	ck_assert_str_eq(delivery_of(p, ev[0]), "queued");
+	ck_assert_msg(strcmp(delivery_of(p, ev[0]), "queued") == 0,
+	              "states %s|%s|%s|%s|%s|%s", delivery_of(p, ev[0]),
+	              delivery_of(p, ev[1]), delivery_of(p, ev[2]),
+	              delivery_of(p, ev[3]), delivery_of(p, ev[4]),
+	              delivery_of(p, ev[5]));
 	ck_assert_str_eq(delivery_of(p, ev[1]), "retrying");
 	ck_assert_str_eq(delivery_of(p, ev[2]), "failed");
 	ck_assert_str_eq(delivery_of(p, ev[3]), "delivered");
