@@ -97,8 +97,6 @@ int
 mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
                    const char *case_id, struct mash_pol_case *out)
 {
-	struct mash_store_event_list *evs = NULL;
-	struct mash_store_strlist *ags = NULL;
 	struct mash_s47_open *open = NULL;
 	struct mash_pol_case_facts f;
 	int rc = MASH_ERR_INVAL;
@@ -108,16 +106,13 @@ mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
 	if (st == NULL || case_id == NULL || out == NULL)
 		goto out;
 	memset(&f, 0, sizeof(f));
-	rc = mash_store_case_events(st, case_id, &evs);
+	/* One aggregate over the case's index, not its events read and
+	 * decrypted one by one (issue 32: an event's cost grew with its
+	 * case's history). */
+	rc = mash_store_case_summary(st, case_id, &f.max_severity,
+	                             &f.n_agencies);
 	if (rc != MASH_OK)
 		goto out;
-	for (size_t i = 0; i < evs->n; i++)
-		if (evs->v[i].severity > f.max_severity)
-			f.max_severity = evs->v[i].severity;
-	rc = mash_store_case_agencies(st, case_id, &ags);
-	if (rc != MASH_OK)
-		goto out;
-	f.n_agencies = (unsigned)ags->n;
 	/* The open trigger (s47 tables may not exist in tools without the
 	 * s47 engine: treat "cannot read" as an error, not as "none"). */
 	open = mash_calloc(1, sizeof(*open));
@@ -135,8 +130,6 @@ mashd_deliver_case(struct mash_store *st, const struct mash_policy *pol,
 	rc = MASH_OK;
 out:
 	mash_free(open);
-	mash_store_strlist_free(ags);
-	mash_store_event_list_free(evs);
 	return rc;
 }
 

@@ -247,6 +247,13 @@ mash_store_case_agencies(struct mash_store *st, const char *case_id,
 }
 
 int
+mash_store_case_summary(struct mash_store *st, const char *case_id,
+                        unsigned *max_severity, unsigned *n_agencies)
+{
+	return OPS(st)->case_summary(BE(st), case_id, max_severity, n_agencies);
+}
+
+int
 mash_store_possible_matches(struct mash_store *st, const char *case_id,
                             struct mash_store_match_list **out)
 {

@@ -359,6 +359,13 @@ void mash_store_strlist_free(struct mash_store_strlist *l);
 int mash_store_case_agencies(struct mash_store *st, const char *case_id,
                              struct mash_store_strlist **out);
 
+/* What the sharing level of case_id rests on, without reading its events
+ * (issue 32: every event read the whole case to find these): the highest
+ * severity of its events and how many agencies have one (0 and 0 for a
+ * case without events). MASH_ERR_INVAL, MASH_ERR_STORE. */
+int mash_store_case_summary(struct mash_store *st, const char *case_id,
+                            unsigned *max_severity, unsigned *n_agencies);
+
 /* Possible-match status values. */
 #define MASH_STORE_MATCH_OPEN      0
 #define MASH_STORE_MATCH_CONFIRMED 1

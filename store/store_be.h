@@ -63,6 +63,8 @@ struct mash_store_ops {
 	                     char case_id[MASH_STORE_CASE_ID_SIZE]);
 	int (*case_agencies)(struct mash_store_be *be, const char *case_id,
 	                     struct mash_store_strlist **out);
+	int (*case_summary)(struct mash_store_be *be, const char *case_id,
+	                    unsigned *max_severity, unsigned *n_agencies);
 	int (*possible_matches)(struct mash_store_be *be, const char *case_id,
 	                        struct mash_store_match_list **out);
 	int (*possible_match_decide)(struct mash_store_be *be, int64_t id,

@@ -973,6 +973,35 @@ START_TEST(case_agencies_are_distinct_and_sorted)
 }
 END_TEST
 
+/* The level's facts in one aggregate (issue 32): highest severity and
+ * distinct agencies, without reading the events. */
+START_TEST(case_summary_gives_highest_severity_and_agencies)
+{
+	char c[MASH_STORE_CASE_ID_SIZE];
+	struct mash_store_event ev;
+	unsigned sev = 9, n = 9;
+
+	ck_assert_int_eq(mash_store_case_summary(g_st, "C-none", &sev, &n),
+	                 MASH_OK);
+	ck_assert_uint_eq(sev, 0);
+	ck_assert_uint_eq(n, 0);
+	insert_jordan_event("police", "e1", 1000, c);
+	fill_event(&ev, c, "health", "e2", 2000);
+	ev.severity = 4;
+	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, NULL), MASH_OK);
+	fill_event(&ev, c, "police", "e3", 3000);
+	ev.severity = 1;
+	ck_assert_int_eq(mash_store_event_insert(g_st, &ev, NULL), MASH_OK);
+	ck_assert_int_eq(mash_store_case_summary(g_st, c, &sev, &n), MASH_OK);
+	ck_assert_uint_eq(sev, 4);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(mash_store_case_summary(g_st, NULL, &sev, &n),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(mash_store_case_summary(g_st, c, NULL, &n),
+	                 MASH_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(possible_match_decision_is_recorded_and_cases_stay_separate)
 {
 	struct mash_store_subject a = jordan_no_nhs(), b = jordan_no_nhs();
@@ -1761,6 +1790,7 @@ store_suite(void)
 	    tc, subject_without_nhs_links_to_case_with_nhs_by_demographics);
 	tcase_add_test(tc, case_get_returns_demographics_as_first_seen);
 	tcase_add_test(tc, case_agencies_are_distinct_and_sorted);
+	tcase_add_test(tc, case_summary_gives_highest_severity_and_agencies);
 	tcase_add_test(
 	    tc, possible_match_decision_is_recorded_and_cases_stay_separate);
 	tcase_add_test(tc,

@@ -263,3 +263,43 @@ out:
 	sq_stmt_done(s);
 	return rc;
 }
+
+/* Both from the events_case index's table rows; severity is a clear
+ * column (sq_events.c), so an encrypted store decrypts nothing here. */
+static const char sql_case_summary[] =
+    "SELECT coalesce(max(severity), 0), count(DISTINCT agency) FROM events"
+    " WHERE case_id = ?1";
+
+int
+sq_case_summary(struct mash_store_be *st, const char *case_id,
+                unsigned *max_severity, unsigned *n_agencies)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, src;
+
+	if (max_severity != NULL)
+		*max_severity = 0;
+	if (n_agencies != NULL)
+		*n_agencies = 0;
+	if (st == NULL || case_id == NULL || max_severity == NULL ||
+	    n_agencies == NULL)
+		return MASH_ERR_INVAL;
+	rc = sq_prep(st, sql_case_summary, &s);
+	if (rc != MASH_OK)
+		return rc;
+	if (sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC)) {
+		rc = sq_fail(st, sqlite3_errcode(st->db), "case summary");
+		goto out;
+	}
+	src = sqlite3_step(s);
+	if (src != SQLITE_ROW) {
+		rc = sq_fail(st, src, "case summary");
+		goto out;
+	}
+	*max_severity = (unsigned)sqlite3_column_int(s, 0);
+	*n_agencies = (unsigned)sqlite3_column_int(s, 1);
+	rc = MASH_OK;
+out:
+	sq_stmt_done(s);
+	return rc;
+}

@@ -245,6 +245,8 @@ int sq_case_find_nhs(struct mash_store_be *be, const char *nhs,
                      char case_id[MASH_STORE_CASE_ID_SIZE]);
 int sq_case_agencies(struct mash_store_be *be, const char *case_id,
                      struct mash_store_strlist **out);
+int sq_case_summary(struct mash_store_be *be, const char *case_id,
+                    unsigned *max_severity, unsigned *n_agencies);
 int sq_possible_matches(struct mash_store_be *be, const char *case_id,
                         struct mash_store_match_list **out);
 int sq_possible_match_decide(struct mash_store_be *be, int64_t id, int status);

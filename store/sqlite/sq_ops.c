@@ -31,6 +31,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .case_get = sq_case_get,
     .case_find_nhs = sq_case_find_nhs,
     .case_agencies = sq_case_agencies,
+    .case_summary = sq_case_summary,
     .possible_matches = sq_possible_matches,
     .possible_match_decide = sq_possible_match_decide,
     .quarantine_add = sq_quarantine_add,
