@@ -129,32 +129,13 @@ out:
 	return rc;
 }
 
-static struct mash_mq *
-harness_client(struct mash_test_broker *b, const char *id,
-               struct mash_test_tls *t)
-{
-	struct mash_mq_opts o;
-	struct mash_mq *mq = NULL;
-
-	mash_mq_opts_init(&o);
-	mash_test_broker_mq_opts(b, MASH_TEST_HARNESS, t, &o);
-	o.client_id = id;
-	o.clean_start = 1;
-	o.queue_max_msgs = 1u << 20;
-	o.queue_max_bytes = (size_t)1 << 31;
-	if (mash_mq_new(&o, &mq) != MASH_OK)
-		return NULL;
-	return mq;
-}
-
 /* R: n payloads of len bytes through the broker, QoS 1 both ways, in
  * pipelines as mashd publishes, until the last one is received. */
 static double
 relay_rate(struct mash_test_broker *b, size_t n, size_t len)
 {
 	struct mash_test_tls t1, t2;
-	struct mash_mq *pub = harness_client(b, "bench-relay-pub", &t1);
-	struct mash_mq *sub = harness_client(b, "bench-relay-sub", &t2);
+	struct mash_mq *pub = NULL, *sub = NULL;
 	struct mash_mq_out out[MASH_MQ_MAX_PIPELINE];
 	struct mash_mq_msg *m = NULL;
 	int rcs[MASH_MQ_MAX_PIPELINE];
@@ -162,7 +143,8 @@ relay_rate(struct mash_test_broker *b, size_t n, size_t len)
 	double t0, rate = -1;
 	uint8_t *buf = malloc(len);
 
-	if (pub == NULL || sub == NULL || buf == NULL ||
+	if (e2e_client(b, "bench-relay-pub", &t1, &pub) != 0 ||
+	    e2e_client(b, "bench-relay-sub", &t2, &sub) != 0 || buf == NULL ||
 	    mash_mq_subscribe(sub, "bench/relay", 5000) != MASH_OK ||
 	    mash_mq_connect(sub, 10000) != MASH_OK ||
 	    mash_mq_connect(pub, 10000) != MASH_OK)

@@ -20,6 +20,7 @@
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/topics.h"
 #include "crypto/env.h"
 #include "crypto/inbox.h"
 #include "crypto/key.h"
@@ -281,14 +282,14 @@ seen_add(struct seen *s, uint64_t key)
 
 /* ---- clients ----------------------------------------------------------- */
 
-static int
-client(struct e2e_load *l, const char *id, struct mash_test_tls *t,
-       struct mash_mq **out)
+int
+e2e_client(struct mash_test_broker *b, const char *id, struct mash_test_tls *t,
+           struct mash_mq **out)
 {
 	struct mash_mq_opts o;
 
 	mash_mq_opts_init(&o);
-	mash_test_broker_mq_opts(l->o.broker, MASH_TEST_HARNESS, t, &o);
+	mash_test_broker_mq_opts(b, MASH_TEST_HARNESS, t, &o);
 	o.client_id = id;
 	o.clean_start = 1;
 	/* The recipients read as fast as they can: never back-pressure
@@ -316,13 +317,14 @@ e2e_load_new(const struct e2e_load_opts *o, const struct e2e_pool *pool,
 	if (l->t == NULL ||
 	    mash_trust_load(o->trust_dir, &l->trust, why, sizeof(why)) !=
 	        MASH_OK ||
-	    client(l, "bench-e2e-pub", &l->tls_pub, &l->pub) != 0 ||
-	    client(l, "bench-e2e-sub", &l->tls_sub, &l->sub) != 0 ||
-	    mash_mq_subscribe(l->sub, "mash/v1/receipts/+", 5000) != MASH_OK)
+	    e2e_client(o->broker, "bench-e2e-pub", &l->tls_pub, &l->pub) != 0 ||
+	    e2e_client(o->broker, "bench-e2e-sub", &l->tls_sub, &l->sub) != 0 ||
+	    mash_mq_subscribe(l->sub, MASH_TOPIC_RECEIPTS_PREFIX "+", 5000) !=
+	        MASH_OK)
 		goto fail;
 	for (i = 0; i < E2E_INBOXES; i++) {
-		(void)snprintf(topic, sizeof(topic), "mash/v1/inbox/%s",
-		               o->inboxes[i]);
+		(void)snprintf(topic, sizeof(topic),
+		               MASH_TOPIC_INBOX_PREFIX "%s", o->inboxes[i]);
 		if (mash_mq_subscribe(l->sub, topic, 5000) != MASH_OK)
 			goto fail;
 		/* Loaded once: a recipient keeps its key open. */
@@ -389,7 +391,7 @@ e2e_load_publish(struct e2e_load *l, size_t n)
 		                  &env[k], &envlen) != MASH_OK)
 			goto out;
 		(void)snprintf(topics[k], sizeof(topics[k]),
-		               "mash/v1/events/%s", agencies[a]);
+		               MASH_TOPIC_EVENTS_PREFIX "%s", agencies[a]);
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].topic = topics[k];
 		out[k].buf = env[k];
@@ -403,7 +405,7 @@ e2e_load_publish(struct e2e_load *l, size_t n)
 	l->c.published += n;
 	rc = (int)n;
 out:
-	for (i = 0; i < k && i < n; i++)
+	for (i = 0; i < k; i++)
 		mash_free(env[i]);
 	return rc;
 }
@@ -499,16 +501,18 @@ size_t
 e2e_load_poll(struct e2e_load *l, int timeout_ms)
 {
 	struct mash_mq_msg *m = NULL;
-	size_t n = 0, plen = strlen("mash/v1/inbox/");
+	size_t n = 0, plen = strlen(MASH_TOPIC_INBOX_PREFIX);
+	size_t rlen = strlen(MASH_TOPIC_RECEIPTS_PREFIX);
 	int i;
 
 	while (mash_mq_next(l->sub, n == 0 ? timeout_ms : 0, &m) == MASH_OK) {
 		int64_t t = now_ns();
 
 		n++;
-		if (strncmp(m->topic, "mash/v1/receipts/", 17) == 0) {
+		if (strncmp(m->topic, MASH_TOPIC_RECEIPTS_PREFIX, rlen) == 0) {
 			on_receipt(l, m, t);
-		} else if (strncmp(m->topic, "mash/v1/inbox/", plen) == 0) {
+		} else if (strncmp(m->topic, MASH_TOPIC_INBOX_PREFIX, plen) ==
+		           0) {
 			for (i = 0; i < E2E_INBOXES; i++)
 				if (strcmp(m->topic + plen, l->o.inboxes[i]) ==
 				    0)

@@ -17,10 +17,18 @@
 #include <stdint.h>
 
 struct mash_key;
+struct mash_mq;
 struct mash_test_broker;
+struct mash_test_tls;
 
 #define E2E_AGENCIES 5
 #define E2E_INBOXES  5
+
+/* A harness client of broker b (clean start, a queue that never
+ * back-pressures: recipients read as fast as they can), its TLS file
+ * names in t, which must outlive it. 0 and *out, or -1. */
+int e2e_client(struct mash_test_broker *b, const char *id,
+               struct mash_test_tls *t, struct mash_mq **out);
 
 /* Events mapped from gen-feeds CSVs, packed, in publication order (the
  * agencies interleaved as their shares of the feed). */

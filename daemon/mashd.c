@@ -335,12 +335,9 @@ reload(struct mashd *d)
 			         "stays",
 			         err);
 	}
-	if (bad != MASHD_RELOAD_OK) {
-		mash_err("s47 policy / calendar / directory reload refused; "
-		         "the previous ones stay");
-		return;
-	}
-	if (mashd_load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
+	/* Refused by the pre-check: not parsed here at all. */
+	if (bad != MASHD_RELOAD_OK ||
+	    mashd_load_side_files(&c, &s47, &cal, &dir) != MASH_OK) {
 		mash_err("s47 policy / calendar / directory reload refused; "
 		         "the previous ones stay");
 		return;

@@ -224,7 +224,10 @@
     li.appendChild(el('p', 'meta', (r.occurred_date || '') + ' · shared under ' + r.rule_id));
     // Your own inbox copy (issue 31): delivered only once the broker
     // acknowledged it; otherwise the state it is in.
-    if (DELIVERY[r.delivery]) li.appendChild(el('p', 'delivery dlv-' + r.delivery, DELIVERY[r.delivery]));
+    // Only the states named above: the value never becomes a class or a
+    // text by itself (an inherited name like "constructor" is not one).
+    if (Object.prototype.hasOwnProperty.call(DELIVERY, r.delivery || ''))
+      li.appendChild(el('p', 'delivery dlv-' + r.delivery, DELIVERY[r.delivery]));
     const fl = r.fields || {};
     if (fl.summary) li.appendChild(el('p', 'summary', fl.summary));
     if (fl.signpost) li.appendChild(el('p', 'signpost', 'Signpost: ' + fl.signpost));

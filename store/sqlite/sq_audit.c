@@ -286,25 +286,20 @@ int
 sq_aud_rows(struct mash_store_be *st, const struct mash_store_aud_filter *f,
             mash_store_aud_row_fn fn, void *ctx)
 {
-	static const char sql[] =
-	    "SELECT seq, type, time_ms, actor, case_id, agency, event_id,"
-	    " recipient, record, leaf_hash FROM audit_log WHERE"
-	    " (?1 IS NULL OR case_id = ?1) AND (?2 IS NULL OR agency = ?2) AND"
-	    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
-	    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
-	    " (?6 IS NULL OR time_ms < ?6) AND (?7 IS NULL OR seq <= ?7)"
-	    " ORDER BY seq";
+#define AUD_ROWS(case_where)                                                   \
+	"SELECT seq, type, time_ms, actor, case_id, agency, event_id,"         \
+	" recipient, record, leaf_hash FROM audit_log WHERE " case_where       \
+	" AND (?2 IS NULL OR agency = ?2) AND"                                 \
+	" (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"                    \
+	" (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"     \
+	" (?6 IS NULL OR time_ms < ?6) AND (?7 IS NULL OR seq <= ?7)"          \
+	" ORDER BY seq"
+	static const char sql[] = AUD_ROWS("(?1 IS NULL OR case_id = ?1)");
 	/* The same with the case named outright: "?1 IS NULL OR" keeps
 	 * SQLite off the case index (a whole-trail scan for every picture's
 	 * delivery states and every audit report --case). */
-	static const char sql_case[] =
-	    "SELECT seq, type, time_ms, actor, case_id, agency, event_id,"
-	    " recipient, record, leaf_hash FROM audit_log WHERE"
-	    " case_id = ?1 AND (?2 IS NULL OR agency = ?2) AND"
-	    " (?3 IS NULL OR actor = ?3 OR recipient = ?3) AND"
-	    " (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR time_ms >= ?5) AND"
-	    " (?6 IS NULL OR time_ms < ?6) AND (?7 IS NULL OR seq <= ?7)"
-	    " ORDER BY seq";
+	static const char sql_case[] = AUD_ROWS("case_id = ?1");
+#undef AUD_ROWS
 	struct mash_store_aud_raw r;
 	sqlite3_stmt *s = NULL;
 	int rc = MASH_ERR_STORE, src, b = SQLITE_OK;
