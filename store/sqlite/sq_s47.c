@@ -37,6 +37,9 @@ static const char schema[] =
     " updates INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS s47_trigger_one_open"
     " ON s47_trigger(case_id) WHERE status = 'open';"
+    /* Trigger numbers count a case's triggers (next_trigger_id); the
+     * partial index above cannot answer for closed ones. */
+    "CREATE INDEX IF NOT EXISTS s47_trigger_case ON s47_trigger(case_id);"
     "CREATE TABLE IF NOT EXISTS s47_trigger_event("
     " trigger_id TEXT NOT NULL REFERENCES s47_trigger(trigger_id),"
     " seq INTEGER NOT NULL,"

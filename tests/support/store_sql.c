@@ -49,6 +49,18 @@ mash_test_sql_statements(struct mash_store *st)
 }
 
 int64_t
+mash_test_sql_full_scans(struct mash_store *st)
+{
+	sqlite3 *db = mash_store_sqlite(st);
+	sqlite3_stmt *p = NULL;
+	int64_t n = 0;
+
+	while (db != NULL && (p = sqlite3_next_stmt(db, p)) != NULL)
+		n += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+	return n;
+}
+
+int64_t
 mash_test_sql_file_i64(const char *path, const char *sql)
 {
 	struct mash_store *st = NULL;

@@ -24,6 +24,11 @@ int mash_test_sql_exec(struct mash_store *st, const char *sql);
  * keeps its statements prepared between calls). */
 int mash_test_sql_statements(struct mash_store *st);
 
+/* Rows stepped through by full table scans, summed over the prepared
+ * statements st's connection holds now, since the last call (each call
+ * resets the counters): a lookup that should use an index reads 0. */
+int64_t mash_test_sql_full_scans(struct mash_store *st);
+
 /* mash_test_sql_i64 on the store file at path, opened read-only (as
  * found, nothing written); -1 if it cannot be read. */
 int64_t mash_test_sql_file_i64(const char *path, const char *sql);
