@@ -10,12 +10,10 @@
  * so a rolled-back caller transaction can never leave the in-memory tree
  * ahead of the database.
  */
-#include <ctype.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "audit/aud.h"
+#include "audit/aud_json.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -81,381 +79,6 @@ mash_aud_type_parse(const char *name, enum mash_aud_type *out)
 		}
 	}
 	return MASH_ERR_BAD_ENUM;
-}
-
-/*
- * Mask every run of exactly ten digits (single spaces or hyphens allowed
- * between digits, "943 476 5919") with '#': a ten-digit number in an audit
- * record could only be an NHS number that a caller passed by mistake, and
- * the trail must never hold one. UUIDs and millisecond times never form a
- * ten-digit run. A run inside a hex digest (a run of 32 or more hex
- * characters: a SHA-256, a key fingerprint) is part of the digest and
- * kept: one policy in three has a ten-digit run in its SHA-256, and the
- * POLICY_LOAD record's hash came out mangled ('#') for those.
- */
-static int
-in_hex_digest(const char *s, size_t i, size_t j)
-{
-	size_t a = i, b = j;
-
-	while (a > 0 && isxdigit((unsigned char)s[a - 1]))
-		a--;
-	while (isxdigit((unsigned char)s[b]))
-		b++;
-	return b - a >= 32;
-}
-
-static void
-mask_nhs_like(char *s)
-{
-	size_t i = 0, j, k, digits;
-	int sep;
-
-	while (s[i] != '\0') {
-		if (!isdigit((unsigned char)s[i])) {
-			i++;
-			continue;
-		}
-		j = i;
-		digits = 0;
-		sep = 0;
-		for (;;) {
-			if (isdigit((unsigned char)s[j])) {
-				digits++;
-				j++;
-			} else if ((s[j] == ' ' || s[j] == '-') &&
-			           isdigit((unsigned char)s[j + 1])) {
-				sep = 1;
-				j++;
-			} else {
-				break;
-			}
-		}
-		if (digits == 10 && (sep || !in_hex_digest(s, i, j))) {
-			for (k = i; k < j; k++)
-				if (isdigit((unsigned char)s[k]))
-					s[k] = '#';
-		}
-		i = j;
-	}
-}
-
-/* A checked, masked JSON string for a record value; NULL on error with
- * *rc set. */
-static json_t *
-clean_string(const char *s, size_t max, int *rc)
-{
-	json_t *j = NULL;
-	char *copy = NULL;
-
-	*rc = mash_str_check(s, max);
-	if (*rc != MASH_OK)
-		return NULL;
-	copy = mash_strdup(s);
-	if (copy == NULL) {
-		*rc = MASH_ERR_NOMEM;
-		return NULL;
-	}
-	mask_nhs_like(copy);
-	j = json_string(copy);
-	mash_free(copy);
-	if (j == NULL)
-		*rc = MASH_ERR_NOMEM;
-	return j;
-}
-
-static int
-set_string(json_t *obj, const char *key, const char *val, size_t max)
-{
-	json_t *j;
-	int rc;
-
-	if (val == NULL || val[0] == '\0')
-		return MASH_OK;
-	j = clean_string(val, max, &rc);
-	if (j == NULL)
-		return rc;
-	if (json_object_set_new(obj, key, j) != 0)
-		return MASH_ERR_NOMEM;
-	return MASH_OK;
-}
-
-static int
-set_names(json_t *obj, const char *key, const char *const *names, size_t n)
-{
-	json_t *arr = NULL, *j;
-	size_t i;
-	int rc = MASH_ERR_INVAL;
-
-	if (n == 0)
-		return MASH_OK;
-	if (names == NULL || n > MASH_AUD_MAX_FIELDS)
-		goto out;
-	arr = json_array();
-	if (arr == NULL) {
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (names[i] == NULL || names[i][0] == '\0') {
-			rc = MASH_ERR_INVAL;
-			goto out;
-		}
-		j = clean_string(names[i], MASH_AUD_MAX_ID, &rc);
-		if (j == NULL)
-			goto out;
-		if (json_array_append_new(arr, j) != 0) {
-			rc = MASH_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (json_object_set_new(obj, key, arr) != 0) {
-		arr = NULL;
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
-	arr = NULL; /* transferred */
-	rc = MASH_OK;
-out:
-	json_decref(arr);
-	return rc;
-}
-
-/* "by_rule": [{"basis":..,"decision":"shared"|"withheld","fields":[..],
- * "rule":..}, ...] in the caller's order (docs/internals/audit.md). */
-static int
-set_by_rule(json_t *obj, const struct mash_aud_rule_fields *g, size_t n)
-{
-	json_t *arr = NULL, *e = NULL;
-	size_t i;
-	int rc = MASH_ERR_INVAL;
-
-	if (n == 0)
-		return MASH_OK;
-	if (g == NULL || n > MASH_AUD_MAX_FIELDS)
-		goto out;
-	rc = MASH_ERR_NOMEM;
-	arr = json_array();
-	if (arr == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		rc = MASH_ERR_INVAL;
-		if (g[i].rule_id == NULL || g[i].rule_id[0] == '\0' ||
-		    g[i].n_fields == 0)
-			goto out;
-		rc = MASH_ERR_NOMEM;
-		e = json_object();
-		if (e == NULL ||
-		    json_object_set_new(
-		        e, "decision",
-		        json_string(g[i].shared ? "shared" : "withheld")))
-			goto out;
-		rc = set_string(e, "rule", g[i].rule_id, MASH_AUD_MAX_ID);
-		if (rc == MASH_OK)
-			rc = set_string(e, "basis", g[i].legal_basis,
-			                MASH_AUD_MAX_ID);
-		if (rc == MASH_OK)
-			rc = set_names(e, "fields", g[i].fields, g[i].n_fields);
-		if (rc != MASH_OK)
-			goto out;
-		rc = MASH_ERR_NOMEM;
-		if (json_array_append_new(arr, e) != 0) {
-			e = NULL;
-			goto out;
-		}
-		e = NULL; /* transferred */
-	}
-	rc = MASH_ERR_NOMEM;
-	if (json_object_set_new(obj, "by_rule", arr) != 0) {
-		arr = NULL;
-		goto out;
-	}
-	arr = NULL; /* transferred */
-	rc = MASH_OK;
-out:
-	json_decref(e);
-	json_decref(arr);
-	return rc;
-}
-
-/* Mask every string inside a parsed "extra" value, in place. Keys are
- * checked, not masked: a key with a ten-digit run is refused. */
-static int
-clean_extra(json_t *v)
-{
-	const char *key;
-	json_t *child, *j;
-	size_t i;
-	char probe[MASH_AUD_MAX_EXTRA + 1];
-	int rc;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		json_object_foreach(v, key, child)
-		{
-			if (mash_strlcpy(probe, key, sizeof(probe)) != MASH_OK)
-				return MASH_ERR_FIELD_TOO_LONG;
-			mask_nhs_like(probe);
-			if (strcmp(probe, key) != 0)
-				return MASH_ERR_INVAL;
-			if (json_is_string(child)) {
-				j = clean_string(json_string_value(child),
-				                 MASH_AUD_MAX_EXTRA, &rc);
-				if (j == NULL)
-					return rc;
-				if (json_object_set_new(v, key, j) != 0)
-					return MASH_ERR_NOMEM;
-			} else {
-				rc = clean_extra(child);
-				if (rc != MASH_OK)
-					return rc;
-			}
-		}
-		return MASH_OK;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, child)
-		{
-			if (json_is_string(child)) {
-				j = clean_string(json_string_value(child),
-				                 MASH_AUD_MAX_EXTRA, &rc);
-				if (j == NULL)
-					return rc;
-				if (json_array_set_new(v, i, j) != 0)
-					return MASH_ERR_NOMEM;
-			} else {
-				rc = clean_extra(child);
-				if (rc != MASH_OK)
-					return rc;
-			}
-		}
-		return MASH_OK;
-	case JSON_REAL:
-		/* Floats have no canonical text form: not in records. */
-		return MASH_ERR_INVAL;
-	default:
-		return MASH_OK;
-	}
-}
-
-/* The canonical record as a JSON object (*obj, caller decrefs) and its
- * bytes (*out, mash_malloc'd); the object lets append take the indexed
- * columns without parsing the bytes again. */
-static int
-encode_obj(const struct mash_aud_record *rec, uint64_t seq, int64_t time_ms,
-           json_t **objp, char **out, size_t *len)
-{
-	json_t *obj = NULL, *extra = NULL;
-	json_error_t jerr;
-	char *text = NULL, *copy = NULL;
-	size_t n;
-	int rc = MASH_ERR_INVAL;
-
-	*objp = NULL;
-	*out = NULL;
-	*len = 0;
-	if (rec == NULL || mash_aud_type_name(rec->type) == NULL ||
-	    rec->actor == NULL || rec->actor[0] == '\0' || seq == 0 ||
-	    seq > (uint64_t)INT64_MAX || time_ms < 0)
-		goto out;
-	obj = json_object();
-	if (obj == NULL) {
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
-	if (json_object_set_new(obj, "v", json_integer(MASH_AUD_VERSION)) ||
-	    json_object_set_new(obj, "seq", json_integer((json_int_t)seq)) ||
-	    json_object_set_new(obj, "type",
-	                        json_string(mash_aud_type_name(rec->type))) ||
-	    json_object_set_new(obj, "time", json_integer(time_ms))) {
-		rc = MASH_ERR_NOMEM;
-		goto out;
-	}
-	rc = set_string(obj, "actor", rec->actor, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "case_id", rec->case_id, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "agency", rec->agency, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc =
-		    set_string(obj, "event_id", rec->event_id, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "recipient", rec->recipient,
-		                MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "purpose", rec->purpose, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "rule_id", rec->rule_id, MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_string(obj, "legal_basis", rec->legal_basis,
-		                MASH_AUD_MAX_ID);
-	if (rc == MASH_OK)
-		rc = set_names(obj, "shared", rec->shared, rec->n_shared);
-	if (rc == MASH_OK)
-		rc = set_names(obj, "withheld", rec->withheld, rec->n_withheld);
-	if (rc == MASH_OK)
-		rc =
-		    set_string(obj, "reason", rec->reason, MASH_AUD_MAX_REASON);
-	if (rc == MASH_OK)
-		rc = set_by_rule(obj, rec->by_rule, rec->n_by_rule);
-	if (rc != MASH_OK)
-		goto out;
-	if (rec->extra_json != NULL && rec->extra_json[0] != '\0') {
-		rc = MASH_ERR_FIELD_TOO_LONG;
-		n = strlen(rec->extra_json);
-		if (n > MASH_AUD_MAX_EXTRA)
-			goto out;
-		rc = MASH_ERR_INVAL;
-		extra = json_loadb(rec->extra_json, n, JSON_REJECT_DUPLICATES,
-		                   &jerr);
-		if (extra == NULL || !json_is_object(extra))
-			goto out;
-		rc = clean_extra(extra);
-		if (rc != MASH_OK)
-			goto out;
-		if (json_object_size(extra) > 0) {
-			if (json_object_set_new(obj, "extra", extra) != 0) {
-				extra = NULL;
-				rc = MASH_ERR_NOMEM;
-				goto out;
-			}
-			extra = NULL; /* transferred */
-		}
-	}
-	rc = MASH_ERR_NOMEM;
-	text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text == NULL)
-		goto out;
-	n = strlen(text);
-	rc = MASH_ERR_TOO_BIG;
-	if (n > MASH_AUD_MAX_RECORD)
-		goto out;
-	rc = MASH_ERR_NOMEM;
-	copy = mash_strndup(text, n);
-	if (copy == NULL)
-		goto out;
-	*out = copy;
-	copy = NULL; /* transferred */
-	*len = n;
-	*objp = obj;
-	obj = NULL; /* transferred */
-	rc = MASH_OK;
-out:
-	free(text); /* jansson's allocator */
-	json_decref(extra);
-	json_decref(obj);
-	return rc;
-}
-
-int
-mash_aud_encode(const struct mash_aud_record *rec, uint64_t seq,
-                int64_t time_ms, char **out, size_t *len)
-{
-	json_t *obj = NULL;
-	int rc;
-
-	rc = encode_obj(rec, seq, time_ms, &obj, out, len);
-	json_decref(obj);
-	return rc;
 }
 
 void
@@ -570,12 +193,12 @@ mash_aud_tree(struct mash_aud *aud, uint64_t *size, unsigned char root[HLEN])
 	return rc;
 }
 
-/* The indexed copy of a string field, taken from the encoded record so
- * that it is masked exactly like the leaf. */
+/* The indexed copy of a string field, masked exactly like the leaf; NULL
+ * when the record has none. */
 static const char *
-rec_field(json_t *obj, const char *key)
+col(const char *v)
 {
-	return json_string_value(json_object_get(obj, key));
+	return v[0] != '\0' ? v : NULL;
 }
 
 int
@@ -584,8 +207,8 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 {
 	struct mash_merkle_frontier f;
 	struct mash_store_aud_row row;
+	struct mash_aud_cols cols;
 	unsigned char leaf[HLEN];
-	json_t *obj = NULL;
 	char *bytes = NULL;
 	size_t len = 0;
 	int64_t now;
@@ -603,7 +226,7 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	if (rc != MASH_OK)
 		goto out;
 	now = rec->time_ms != 0 ? rec->time_ms : mash_clock_now(aud->clock);
-	rc = encode_obj(rec, f.size + 1, now, &obj, &bytes, &len);
+	rc = mash_aud_json(rec, f.size + 1, now, &bytes, &len, &cols);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_merkle_leaf_hash(bytes, len, leaf);
@@ -615,11 +238,11 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	row.seq = f.size;
 	row.type = mash_aud_type_name(rec->type);
 	row.time_ms = now;
-	row.actor = rec_field(obj, "actor");
-	row.case_id = rec_field(obj, "case_id");
-	row.agency = rec_field(obj, "agency");
-	row.event_id = rec_field(obj, "event_id");
-	row.recipient = rec_field(obj, "recipient");
+	row.actor = col(cols.actor);
+	row.case_id = col(cols.case_id);
+	row.agency = col(cols.agency);
+	row.event_id = col(cols.event_id);
+	row.recipient = col(cols.recipient);
 	row.record = bytes;
 	row.record_len = len;
 	row.leaf_hash = leaf;
@@ -638,7 +261,6 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 out:
 	if (in_sp)
 		mash_store_aud_undo(aud->st);
-	json_decref(obj);
 	mash_free(bytes);
 	return rc;
 }

@@ -4,7 +4,10 @@
  * transaction per record versus group commit of 32 records per
  * transaction, plus the cost of a signed checkpoint and of verifying the
  * whole trail. Each mode runs several times on a fresh database file and
- * the median is printed.
+ * the median is printed. First, the record encoder alone against a
+ * jansson object of the same record dumped with the same flags (how
+ * records were encoded before audit/aud_json.c, issue 32), in the same
+ * run.
  *
  * usage: bench_audit [DIR] [RECORDS] [RUNS]   (DIR defaults to $TMPDIR or
  * /tmp; rates depend on how fast DIR's filesystem fsyncs)
@@ -14,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "audit/aud.h"
 #include "audit/verify.h"
@@ -97,6 +102,79 @@ decision(struct mash_aud_record *r, long i, char *ev, size_t evsz)
 	r->n_shared = 4;
 	r->withheld = withheld;
 	r->n_withheld = 3;
+	r->extra_json = "{\"flags\":[\"s47-imminent\"],\"level\":3}";
+}
+
+/* r as a jansson object dumped as verify.c dumps it (without the masking
+ * of ten-digit runs, which flatters this side); NULL on error. */
+static char *
+jansson_encode(const struct mash_aud_record *r, long seq, int64_t time_ms)
+{
+	json_t *o = json_object(), *sh = json_array(), *wh = json_array();
+	json_t *extra = json_loads(r->extra_json, JSON_REJECT_DUPLICATES, NULL);
+	char *text = NULL;
+	size_t i;
+
+	if (o == NULL || sh == NULL || wh == NULL || extra == NULL)
+		goto out;
+	for (i = 0; i < r->n_shared; i++)
+		(void)json_array_append_new(sh, json_string(r->shared[i]));
+	for (i = 0; i < r->n_withheld; i++)
+		(void)json_array_append_new(wh, json_string(r->withheld[i]));
+	if (json_object_set_new(o, "v", json_integer(MASH_AUD_VERSION)) ||
+	    json_object_set_new(o, "seq", json_integer(seq)) ||
+	    json_object_set_new(o, "type", json_string("DECISION")) ||
+	    json_object_set_new(o, "time", json_integer(time_ms)) ||
+	    json_object_set_new(o, "actor", json_string(r->actor)) ||
+	    json_object_set_new(o, "case_id", json_string(r->case_id)) ||
+	    json_object_set_new(o, "agency", json_string(r->agency)) ||
+	    json_object_set_new(o, "event_id", json_string(r->event_id)) ||
+	    json_object_set_new(o, "recipient", json_string(r->recipient)) ||
+	    json_object_set_new(o, "purpose", json_string(r->purpose)) ||
+	    json_object_set_new(o, "rule_id", json_string(r->rule_id)) ||
+	    json_object_set_new(o, "legal_basis",
+	                        json_string(r->legal_basis)) ||
+	    json_object_set(o, "shared", sh) ||
+	    json_object_set(o, "withheld", wh) ||
+	    json_object_set(o, "extra", extra))
+		goto out;
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+out:
+	json_decref(sh);
+	json_decref(wh);
+	json_decref(extra);
+	json_decref(o);
+	return text;
+}
+
+/* Records encoded per second: aud_json.c (direct) or jansson; < 0 on
+ * error. */
+static double
+encode_rate(long n, int direct)
+{
+	struct mash_aud_record r;
+	char ev[48], *out;
+	size_t len;
+	double t0;
+	long i;
+
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		decision(&r, i, ev, sizeof(ev));
+		out = NULL;
+		if (direct) {
+			if (mash_aud_encode(&r, (uint64_t)i + 1, 1790000000000,
+			                    &out, &len) != MASH_OK)
+				return -1;
+			mash_free(out);
+		} else {
+			out = jansson_encode(&r, i + 1, 1790000000000);
+			if (out == NULL)
+				return -1;
+			free(out); /* jansson's allocator */
+		}
+	}
+	return (double)n / (now_s() - t0);
 }
 
 /* Append n records, batch per transaction; seconds taken, or < 0. */
@@ -157,7 +235,7 @@ main(int argc, char **argv)
 {
 	const char *dir = getenv("TMPDIR");
 	double single[MAX_RUNS], batched[MAX_RUNS], cp[MAX_RUNS], ver[MAX_RUNS],
-	    unused;
+	    direct[MAX_RUNS], obj[MAX_RUNS], unused;
 	struct mash_key *key = NULL;
 	char path[512];
 	int64_t v;
@@ -191,6 +269,22 @@ main(int argc, char **argv)
 	}
 	(void)snprintf(path, sizeof(path), "%s/bench_audit.%ld.db", dir,
 	               (long)getpid());
+	for (i = 0; i < runs; i++) {
+		direct[i] = encode_rate(n * 10, 1);
+		obj[i] = encode_rate(n * 10, 0);
+		if (direct[i] < 0 || obj[i] < 0) {
+			fprintf(stderr, "bench_audit: encoding failed\n");
+			mash_key_free(key);
+			return 1;
+		}
+	}
+	printf("audit record encoding (DECISION records), median of %d "
+	       "runs:\n",
+	       runs);
+	printf("  aud_json.c (direct)        : %10.0f records/s\n",
+	       median(direct, runs));
+	printf("  a jansson object, dumped   : %10.0f records/s (%.2fx)\n",
+	       median(obj, runs), median(direct, runs) / median(obj, runs));
 	for (i = 0; i < runs; i++) {
 		/* Single-record transactions are fsync-bound: fewer records. */
 		single[i] = run_once(path, n / 8 > 32 ? n / 8 : 32, 1, key,

@@ -3,18 +3,23 @@
  * attacker with write access to the database controls: the tree state
  * (frontier) decoder, the proof verifiers, and mash_aud_verify() reading a
  * record that is arbitrary bytes (with a matching leaf hash, so the
- * record parser is reached).
+ * record parser is reached); and the record encoder (audit/aud_json.c)
+ * on arbitrary field values and "extra" text: whatever it accepts must be
+ * exactly jansson's canonical dump of itself, as verify demands.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "audit/aud.h"
 #include "audit/merkle.h"
 #include "audit/verify.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "store/store_aud.h"
 
@@ -104,6 +109,55 @@ fuzz_verify(const uint8_t *data, size_t size)
 	(void)mash_store_rollback(st);
 }
 
+/* The input as NUL-separated field values, the last one "extra". */
+static void
+fuzz_encode(const uint8_t *data, size_t size)
+{
+	const char *v[12] = {0}, *names[2];
+	struct mash_aud_record r;
+	char *buf, *out = NULL, *canon;
+	json_t *parsed;
+	size_t i, n = 0, len;
+
+	buf = malloc(size + 1);
+	if (buf == NULL)
+		abort();
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	v[n++] = buf;
+	for (i = 0; i < size && n < 12; i++)
+		if (buf[i] == '\0')
+			v[n++] = buf + i + 1;
+	memset(&r, 0, sizeof(r));
+	r.type = MASH_AUD_DECISION;
+	r.actor = v[0][0] != '\0' ? v[0] : "mashd";
+	r.case_id = v[1];
+	r.agency = v[2];
+	r.event_id = v[3];
+	r.recipient = v[4];
+	r.purpose = v[5];
+	r.rule_id = v[6];
+	r.legal_basis = v[7];
+	r.reason = v[8];
+	names[0] = v[9];
+	names[1] = v[10];
+	r.shared = names;
+	r.n_shared = v[10] != NULL ? 2 : v[9] != NULL ? 1 : 0;
+	r.extra_json = v[11];
+	if (mash_aud_encode(&r, 1, 5, &out, &len) == MASH_OK) {
+		parsed = json_loadb(out, len, JSON_REJECT_DUPLICATES, NULL);
+		if (parsed == NULL)
+			abort();
+		canon = json_dumps(parsed, JSON_COMPACT | JSON_SORT_KEYS);
+		if (canon == NULL || strcmp(canon, out) != 0)
+			abort();
+		free(canon);
+		json_decref(parsed);
+		mash_free(out);
+	}
+	free(buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -111,5 +165,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_merkle(data, size);
 	fuzz_verify(data, size);
+	fuzz_encode(data, size);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
@@ -171,6 +172,160 @@ START_TEST(encoding_is_compact_sorted_and_versioned)
 	    "\"withheld\":[\"summary\",\"subject.nhs\"]}");
 	ck_assert_uint_eq(len, strlen(out));
 	mash_free(out);
+}
+END_TEST
+
+/* A small deterministic generator for the round-trip test. */
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* A string of tokens chosen to stress the encoder: JSON specials, control
+ * characters, DEL, slashes, multi-byte UTF-8 (U+2028 included), ten-digit
+ * runs that are masked and hex digests that are not. */
+static void
+rnd_str(uint64_t *x, char *buf, size_t max)
+{
+	static const char *const tok[] = {
+	    "a",
+	    "Z",
+	    "0",
+	    "-",
+	    "_",
+	    ".",
+	    "/",
+	    " ",
+	    "\"",
+	    "\\",
+	    "\t",
+	    "\n",
+	    "\r",
+	    "\b",
+	    "\f",
+	    "\x01",
+	    "\x1f",
+	    "\x7f",
+	    "\xc3\xa9",
+	    "\xe2\x80\xa8",
+	    "\xf0\x9f\x98\x80",
+	    "9434765919",
+	    "943 476 5919",
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+	size_t n = 1 + rnd(x) % 8, len = 0, t;
+
+	buf[0] = '\0';
+	while (n-- > 0) {
+		const char *s = tok[rnd(x) % (sizeof(tok) / sizeof(tok[0]))];
+
+		t = strlen(s);
+		if (len + t >= max)
+			break;
+		memcpy(buf + len, s, t + 1);
+		len += t;
+	}
+	if (len == 0)
+		memcpy(buf, "x", 2);
+}
+
+/* verify.c holds every stored record to jansson's own canonical dump of
+ * it: whatever the values, the encoder must produce exactly that. */
+START_TEST(every_record_is_jansson_canonical)
+{
+	char ids[8][MASH_AUD_MAX_ID], names[6][40], rules[2][40], basis[2][40];
+	char reason[MASH_AUD_MAX_REASON], xs[2][32];
+	const char *nv[6], *fv[2][3];
+	struct mash_aud_rule_fields g[2];
+	struct mash_aud_record r;
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	int i, k;
+
+	for (i = 0; i < 3000; i++) {
+		json_t *parsed, *ex = NULL;
+		char *out = NULL, *canon, *extra = NULL;
+		size_t len = 0, n;
+
+		memset(&r, 0, sizeof(r));
+		r.type = (enum mash_aud_type)(
+		    MASH_AUD_TYPE_MIN +
+		    (int)(rnd(&x) %
+		          (MASH_AUD_TYPE_MAX - MASH_AUD_TYPE_MIN + 1)));
+		for (k = 0; k < 8; k++)
+			rnd_str(&x, ids[k], sizeof(ids[k]));
+		r.actor = ids[0];
+		r.case_id = rnd(&x) % 2 ? ids[1] : NULL;
+		r.agency = rnd(&x) % 2 ? ids[2] : "";
+		r.event_id = rnd(&x) % 2 ? ids[3] : NULL;
+		r.recipient = rnd(&x) % 2 ? ids[4] : NULL;
+		r.purpose = rnd(&x) % 2 ? ids[5] : NULL;
+		r.rule_id = rnd(&x) % 2 ? ids[6] : NULL;
+		r.legal_basis = rnd(&x) % 2 ? ids[7] : NULL;
+		for (k = 0; k < 6; k++) {
+			rnd_str(&x, names[k], sizeof(names[k]));
+			nv[k] = names[k];
+		}
+		r.shared = nv;
+		r.n_shared = rnd(&x) % 4;
+		r.withheld = nv + 3;
+		r.n_withheld = rnd(&x) % 4;
+		if (rnd(&x) % 2) {
+			rnd_str(&x, reason, sizeof(reason));
+			r.reason = reason;
+		}
+		r.n_by_rule = r.type == MASH_AUD_DECISION ? rnd(&x) % 3 : 0;
+		for (k = 0; k < 2; k++) {
+			rnd_str(&x, rules[k], sizeof(rules[k]));
+			rnd_str(&x, basis[k], sizeof(basis[k]));
+			fv[k][0] = names[k];
+			fv[k][1] = names[k + 2];
+			fv[k][2] = names[k + 4];
+			g[k].rule_id = rules[k];
+			g[k].legal_basis = rnd(&x) % 2 ? basis[k] : NULL;
+			g[k].shared = (int)(rnd(&x) % 2);
+			g[k].fields = fv[k];
+			g[k].n_fields = 1 + rnd(&x) % 3;
+		}
+		r.by_rule = g;
+		if (rnd(&x) % 2) {
+			rnd_str(&x, xs[0], sizeof(xs[0]));
+			rnd_str(&x, xs[1], sizeof(xs[1]));
+			ex = json_pack("{s:s, s:I, s:[s, i, {s:s}], s:{}}",
+			               "zk", xs[0], "count",
+			               (json_int_t)(rnd(&x) % 99999), "list",
+			               xs[1], -7, "in", xs[0], "a", NULL);
+			ck_assert_ptr_nonnull(ex);
+			extra = json_dumps(ex, JSON_COMPACT);
+			ck_assert_ptr_nonnull(extra);
+			r.extra_json = extra;
+		}
+		ck_assert_int_eq(mash_aud_encode(&r, 1 + (uint64_t)i,
+		                                 (int64_t)(rnd(&x) % 1000000),
+		                                 &out, &len),
+		                 MASH_OK);
+		ck_assert_uint_eq(len, strlen(out));
+		parsed = json_loadb(out, len, JSON_REJECT_DUPLICATES, NULL);
+		ck_assert_msg(parsed != NULL, "record %d does not parse: %s", i,
+		              out);
+		n = 5 + (r.case_id != NULL) + (r.agency[0] != '\0') +
+		    (r.event_id != NULL) + (r.recipient != NULL) +
+		    (r.purpose != NULL) + (r.rule_id != NULL) +
+		    (r.legal_basis != NULL) + (r.n_shared > 0) +
+		    (r.n_withheld > 0) + (r.reason != NULL) +
+		    (r.n_by_rule > 0) + (ex != NULL);
+		ck_assert_uint_eq(json_object_size(parsed), n);
+		canon = json_dumps(parsed, JSON_COMPACT | JSON_SORT_KEYS);
+		ck_assert_ptr_nonnull(canon);
+		ck_assert_str_eq(out, canon);
+		free(canon);
+		free(extra);
+		json_decref(ex);
+		json_decref(parsed);
+		mash_free(out);
+	}
 }
 END_TEST
 
@@ -1080,6 +1235,7 @@ aud_suite(void)
 	tcase_add_test(tc, append_assigns_contiguous_seq_from_one);
 	tcase_add_test(tc, encoding_is_compact_sorted_and_versioned);
 	tcase_add_test(tc, encoding_omits_unset_fields_and_is_stable);
+	tcase_add_test(tc, every_record_is_jansson_canonical);
 	tcase_add_test(tc, nhs_numbers_are_masked_everywhere);
 	tcase_add_test(tc, ids_uuids_and_times_are_not_masked);
 	tcase_add_test(tc, record_holds_only_whitelisted_keys);
