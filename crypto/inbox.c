@@ -19,6 +19,19 @@ mash_inbox_seal(const struct mash_key *key, const char *signer,
                 const char *payload_type, const uint8_t *payload, size_t len,
                 uint8_t **out, size_t *outlen)
 {
+	return mash_inbox_seal_with(NULL, key, signer, key_id, recipient,
+	                            recipient_pub, payload_type, payload, len,
+	                            out, outlen);
+}
+
+int
+mash_inbox_seal_with(const struct mash_seal_eph *eph,
+                     const struct mash_key *key, const char *signer,
+                     const char *key_id, const char *recipient,
+                     const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                     const char *payload_type, const uint8_t *payload,
+                     size_t len, uint8_t **out, size_t *outlen)
+{
 	Mash__V1__SealedMessage sm = MASH__V1__SEALED_MESSAGE__INIT;
 	uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
@@ -36,8 +49,8 @@ mash_inbox_seal(const struct mash_key *key, const char *signer,
 	rc = MASH_ERR_DECODE;
 	if (!mash_env_type_valid(payload_type))
 		goto out;
-	rc = mash_seal(recipient_pub, recipient, payload_type, payload, len,
-	               &sealed, &sealed_len);
+	rc = mash_seal_with(eph, recipient_pub, recipient, payload_type,
+	                    payload, len, &sealed, &sealed_len);
 	if (rc != MASH_OK)
 		goto out;
 	sm.version = MASH_INBOX_VERSION;

@@ -52,6 +52,15 @@ int mash_inbox_seal(const struct mash_key *key, const char *signer,
                     const char *payload_type, const uint8_t *payload,
                     size_t len, uint8_t **out, size_t *outlen);
 
+/* As mash_inbox_seal, sealed with the ephemeral key eph (crypto/seal.h;
+ * NULL: a fresh one): one per event for its recipients. */
+int mash_inbox_seal_with(const struct mash_seal_eph *eph,
+                         const struct mash_key *key, const char *signer,
+                         const char *key_id, const char *recipient,
+                         const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                         const char *payload_type, const uint8_t *payload,
+                         size_t len, uint8_t **out, size_t *outlen);
+
 /*
  * Verify buf[0..len) against trust (expect_signer may be NULL) and open
  * it as recipient with its X25519 private key enc_priv. MASH_OK and *out;

@@ -1,7 +1,8 @@
 /*
  * seal.c - X25519 + HKDF-SHA256 + AES-256-GCM sealing. See seal.h for the
  * construction. The ephemeral X25519 key is raw bytes for libsodium (an
- * EVP_PKEY per message cost more than the curve arithmetic, issue 22);
+ * EVP_PKEY per message cost more than the curve arithmetic, issue 22),
+ * one per message or one per event (mash_seal_with);
  * HKDF, the nonce and GCM are OpenSSL's.
  */
 #include <stdio.h>
@@ -72,19 +73,43 @@ aad_of(const char *recipient, const char *payload_type, char *buf, size_t n,
 }
 
 int
-mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
-          const char *payload_type, const uint8_t *msg, size_t len,
-          uint8_t **out, size_t *outlen)
+mash_seal_eph_new(struct mash_seal_eph *e)
 {
-	uint8_t eph[32], shared[32], key[32], *buf = NULL, *p;
+	if (e == NULL)
+		return MASH_ERR_INVAL;
+	/* libsodium clamps the scalar as RFC 7748 says. */
+	if (sodium_init() < 0 || RAND_priv_bytes(e->sk, sizeof(e->sk)) != 1 ||
+	    crypto_scalarmult_base(e->pub, e->sk) != 0) {
+		mash_seal_eph_clear(e);
+		return MASH_ERR_CRYPTO;
+	}
+	return MASH_OK;
+}
+
+void
+mash_seal_eph_clear(struct mash_seal_eph *e)
+{
+	if (e != NULL)
+		OPENSSL_cleanse(e, sizeof(*e));
+}
+
+int
+mash_seal_with(const struct mash_seal_eph *e,
+               const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+               const char *recipient, const char *payload_type,
+               const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen)
+{
+	struct mash_seal_eph fresh;
+	uint8_t shared[32], key[32], *buf = NULL, *p;
 	char aad[2 * MAX_NAME + 32];
 	size_t aad_len = 0;
-	int rc;
+	int rc, own = e == NULL;
 
 	if (out != NULL)
 		*out = NULL;
 	if (outlen != NULL)
 		*outlen = 0;
+	memset(&fresh, 0, sizeof(fresh));
 	if (recipient_pub == NULL || out == NULL || outlen == NULL ||
 	    (msg == NULL && len > 0))
 		return MASH_ERR_INVAL;
@@ -93,21 +118,22 @@ mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
 	rc = aad_of(recipient, payload_type, aad, sizeof(aad), &aad_len);
 	if (rc != MASH_OK)
 		return rc;
+	if (own) {
+		rc = mash_seal_eph_new(&fresh);
+		if (rc != MASH_OK)
+			goto out;
+		e = &fresh;
+	}
 	rc = MASH_ERR_NOMEM;
 	buf = mash_malloc(len + MASH_SEAL_OVERHEAD);
 	if (buf == NULL)
 		goto out;
 	buf[0] = MASH_SEAL_VERSION;
 	p = buf + 1;
-	/* The ephemeral scalar comes from OpenSSL's private DRBG, as every
-	 * other secret here; libsodium clamps it as RFC 7748 says. */
-	rc = MASH_ERR_CRYPTO;
-	if (sodium_init() < 0 || RAND_priv_bytes(eph, sizeof(eph)) != 1 ||
-	    crypto_scalarmult_base(p, eph) != 0)
-		goto out;
+	memcpy(p, e->pub, MASH_SEAL_PUB_LEN);
 	/* A low-order recipient key gives all zeros, refused. */
 	rc = MASH_ERR_KEY_FORMAT;
-	if (crypto_scalarmult(shared, eph, recipient_pub) != 0)
+	if (crypto_scalarmult(shared, e->sk, recipient_pub) != 0)
 		goto out;
 	rc = derive(shared, p, recipient_pub, key);
 	if (rc != MASH_OK)
@@ -123,11 +149,20 @@ mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
 	buf = NULL;
 	rc = MASH_OK;
 out:
-	OPENSSL_cleanse(eph, sizeof(eph));
+	mash_seal_eph_clear(&fresh);
 	OPENSSL_cleanse(shared, sizeof(shared));
 	OPENSSL_cleanse(key, sizeof(key));
 	mash_free(buf);
 	return rc;
+}
+
+int
+mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN], const char *recipient,
+          const char *payload_type, const uint8_t *msg, size_t len,
+          uint8_t **out, size_t *outlen)
+{
+	return mash_seal_with(NULL, recipient_pub, recipient, payload_type, msg,
+	                      len, out, outlen);
 }
 
 int

@@ -4,7 +4,8 @@
  * operator and its logs see ciphertext.
  *
  * Construction (version 1), all from OpenSSL 3, no primitive of our own:
- *   eph            a fresh X25519 key pair per message
+ *   eph            a fresh X25519 key pair per message, or per event for
+ *                  the event's several recipients (mash_seal_with)
  *   shared         X25519(eph_priv, recipient_pub)            (RFC 7748)
  *   key            HKDF-SHA256(ikm = shared,
  *                              salt = eph_pub || recipient_pub,
@@ -18,6 +19,16 @@
  * not open. An all-zero shared secret (a low-order public key) is
  * refused. Python's `cryptography` has every piece (X25519PrivateKey,
  * HKDF, AESGCM), so a receiver needs none of our code.
+ *
+ * One ephemeral key for the several recipients of one event (issue 32:
+ * the key pair was a third of a seal's cost, and an event goes to ten
+ * inboxes): each recipient still gets its own secret and its own AES key
+ * (the agreement is with its own public key, and HKDF's salt names it),
+ * each message its own random nonce, and only the recipient's private key
+ * opens it; the key is erased when the event's seals are done. What the
+ * shared eph_pub tells an observer of several inboxes is that those
+ * messages come from one event, which the time mashd publishes them at
+ * already tells. The format does not change: a receiver cannot tell.
  */
 #ifndef MASH_SEAL_H
 #define MASH_SEAL_H
@@ -46,6 +57,26 @@ struct mash_key;
 int mash_seal(const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
               const char *recipient, const char *payload_type,
               const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen);
+
+/* An ephemeral X25519 key pair: sk from OpenSSL's private DRBG (as every
+ * other secret here), pub = X25519(sk, 9). */
+struct mash_seal_eph {
+	uint8_t sk[32];
+	uint8_t pub[MASH_SEAL_PUB_LEN];
+};
+
+/* A fresh ephemeral key. MASH_OK or MASH_ERR_CRYPTO (*e cleared). */
+int mash_seal_eph_new(struct mash_seal_eph *e);
+
+/* Erase *e (NULL allowed). */
+void mash_seal_eph_clear(struct mash_seal_eph *e);
+
+/* As mash_seal, with the ephemeral key e (NULL: a fresh one). */
+int mash_seal_with(const struct mash_seal_eph *e,
+                   const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                   const char *recipient, const char *payload_type,
+                   const uint8_t *msg, size_t len, uint8_t **out,
+                   size_t *outlen);
 
 /*
  * Open sealed[0..len) with the recipient's X25519 private key, as

@@ -514,7 +514,7 @@ mashd_start(struct mashd *d)
 		dc.aud = d->aud;
 		dc.seal_to = mashd_seal_to;
 		/* An event's deliveries sealed on both cores (issue 22). */
-		rc = mashd_seal_pool_new(mashd_seal_to, d, &d->seal_pool);
+		rc = mashd_seal_pool_new(mashd_seal_to_with, d, &d->seal_pool);
 		if (rc == MASH_OK)
 			dc.seal_many = mashd_seal_many;
 		else

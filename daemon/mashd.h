@@ -153,8 +153,16 @@ int mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
                   const unsigned char *payload, size_t len, unsigned char **env,
                   size_t *env_len);
 
-/* Seal a batch on d->seal_pool (daemon/seal_pool.h): the deliver cfg's
- * seal_many; ctx the struct mashd. */
+/* mashd_seal_to with the ephemeral key eph (NULL: a fresh one): the seal
+ * pool's function (daemon/seal_pool.h). */
+struct mash_seal_eph;
+int mashd_seal_to_with(void *ctx, const struct mash_seal_eph *eph,
+                       const char *recipient, const char *payload_type,
+                       const unsigned char *payload, size_t len,
+                       unsigned char **env, size_t *env_len);
+
+/* Seal one event's batch on d->seal_pool (daemon/seal_pool.h), with one
+ * ephemeral key: the deliver cfg's seal_many; ctx the struct mashd. */
 struct mashd_seal_job;
 void mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n);
 

@@ -38,6 +38,16 @@ mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
               const unsigned char *payload, size_t len, unsigned char **env,
               size_t *env_len)
 {
+	return mashd_seal_to_with(ctx, NULL, recipient, payload_type, payload,
+	                          len, env, env_len);
+}
+
+int
+mashd_seal_to_with(void *ctx, const struct mash_seal_eph *eph,
+                   const char *recipient, const char *payload_type,
+                   const unsigned char *payload, size_t len,
+                   unsigned char **env, size_t *env_len)
+{
 	struct mashd *d = ctx;
 	struct mash_dir_entry e;
 
@@ -47,18 +57,30 @@ mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
 	    mash_dir_lookup(d->directory, recipient, &e) != MASH_OK ||
 	    e.enc_pub == NULL)
 		return MASH_ERR_NO_ENC_KEY;
-	return mash_inbox_seal(d->key, d->signer, d->key_id, recipient,
-	                       e.enc_pub, payload_type, payload, len, env,
-	                       env_len);
+	return mash_inbox_seal_with(eph, d->key, d->signer, d->key_id,
+	                            recipient, e.enc_pub, payload_type, payload,
+	                            len, env, env_len);
 }
 
+/* One event's seals (deliver.c calls this once an event) share one
+ * ephemeral key (crypto/seal.h says why that is sound); if none can be
+ * made, each job makes its own and fails alike. */
 void
 mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 {
 	struct mashd *d = ctx;
+	struct mash_seal_eph eph;
 	uint64_t t0 = mashd_stage_start();
+	size_t i;
+	int have = n > 1 && mash_seal_eph_new(&eph) == MASH_OK;
 
+	for (i = 0; i < n; i++)
+		jobs[i].eph = have ? &eph : NULL;
 	mashd_seal_pool_run(d->seal_pool, jobs, n);
+	for (i = 0; i < n; i++)
+		jobs[i].eph = NULL;
+	if (have)
+		mash_seal_eph_clear(&eph);
 	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
 }
 

@@ -128,6 +128,12 @@ mash_store_begin(struct mash_store *st)
 }
 
 int
+mash_store_begin_lazy(struct mash_store *st)
+{
+	return OPS(st)->begin_lazy(BE(st));
+}
+
+int
 mash_store_commit(struct mash_store *st)
 {
 	return OPS(st)->commit(BE(st));

@@ -134,6 +134,19 @@ int mash_store_begin(struct mash_store *st);
  */
 int mash_store_commit(struct mash_store *st);
 
+/*
+ * BEGIN as mash_store_begin, for a transaction whose COMMIT need not wait
+ * for the disk: it is visible at once and reaches the disk with the next
+ * durable commit (or checkpoint). A power cut before then loses it whole,
+ * never part of it and never without losing every later transaction too
+ * (SQLite's WAL is written and replayed in order; PostgreSQL's SET LOCAL
+ * synchronous_commit = off is the same promise). Only for work that is
+ * redone when lost and that nobody outside is told of before a durable
+ * commit follows: mashd's outbox acknowledgements (daemon/outbox.c).
+ * The store is durable again for the next mash_store_begin.
+ */
+int mash_store_begin_lazy(struct mash_store *st);
+
 /* ROLLBACK; MASH_OK, MASH_ERR_STATE if no transaction is open. */
 int mash_store_rollback(struct mash_store *st);
 

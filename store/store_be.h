@@ -32,6 +32,7 @@ struct mash_store_ops {
 	void (*set_clock)(struct mash_store_be *be, const struct mash_clock *c);
 	int (*begin)(struct mash_store_be *be);
 	int (*commit)(struct mash_store_be *be);
+	int (*begin_lazy)(struct mash_store_be *be);
 	int (*rollback)(struct mash_store_be *be);
 	int (*in_tx)(const struct mash_store_be *be);
 	int (*savepoint)(struct mash_store_be *be);

@@ -211,6 +211,54 @@ START_TEST(python_cryptography_opens_what_we_seal)
 }
 END_TEST
 
+/* One event's ephemeral key for two recipients (issue 32): each message
+ * opens only with its own recipient's key, as its own recipient; both
+ * carry the event's eph_pub, another event's differs; a cleared key is
+ * zeros. */
+START_TEST(one_ephemeral_key_seals_an_event_to_each_recipient_alone)
+{
+	static const uint8_t zero[sizeof(struct mash_seal_eph)];
+	struct mash_seal_eph e, other;
+	uint8_t *a = NULL, *b = NULL, *c = NULL;
+	size_t na = 0, nb = 0, nc = 0;
+
+	ck_assert_int_eq(mash_seal_eph_new(&e), MASH_OK);
+	ck_assert_int_eq(mash_seal_eph_new(&other), MASH_OK);
+	ck_assert_int_eq(mash_seal_with(&e, amara_pub, "analyst.amara", TYPE,
+	                                (const uint8_t *)MSG, strlen(MSG), &a,
+	                                &na),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_seal_with(&e, sam_pub, "sw.sam", TYPE,
+	                                (const uint8_t *)MSG, strlen(MSG), &b,
+	                                &nb),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_seal_with(&other, sam_pub, "sw.sam", TYPE,
+	                                (const uint8_t *)MSG, strlen(MSG), &c,
+	                                &nc),
+	                 MASH_OK);
+	ck_assert_mem_eq(a + 1, e.pub, MASH_SEAL_PUB_LEN);
+	ck_assert_mem_eq(b + 1, e.pub, MASH_SEAL_PUB_LEN);
+	ck_assert(memcmp(c + 1, e.pub, MASH_SEAL_PUB_LEN) != 0);
+	ck_assert_int_eq(open_as(amara, "analyst.amara", TYPE, a, na), MASH_OK);
+	ck_assert_int_eq(open_as(sam, "sw.sam", TYPE, b, nb), MASH_OK);
+	ck_assert_int_eq(open_as(sam, "sw.sam", TYPE, c, nc), MASH_OK);
+	ck_assert_int_eq(open_as(sam, "analyst.amara", TYPE, a, na),
+	                 MASH_ERR_DECRYPT);
+	ck_assert_int_eq(open_as(amara, "sw.sam", TYPE, b, nb),
+	                 MASH_ERR_DECRYPT);
+	/* The two recipients' ciphertexts share nothing but the key. */
+	ck_assert(memcmp(a + 1 + MASH_SEAL_PUB_LEN, b + 1 + MASH_SEAL_PUB_LEN,
+	                 na - 1 - MASH_SEAL_PUB_LEN) != 0);
+	mash_seal_eph_clear(&e);
+	ck_assert_mem_eq(&e, zero, sizeof(e));
+	mash_seal_eph_clear(&other);
+	mash_seal_eph_clear(NULL);
+	mash_free(a);
+	mash_free(b);
+	mash_free(c);
+}
+END_TEST
+
 static Suite *
 seal_suite(void)
 {
@@ -224,6 +272,8 @@ seal_suite(void)
 	tcase_add_test(tc, every_tampered_byte_is_refused);
 	tcase_add_test(tc, bad_keys_are_refused);
 	tcase_add_test(tc, python_cryptography_opens_what_we_seal);
+	tcase_add_test(
+	    tc, one_ephemeral_key_seals_an_event_to_each_recipient_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,8 @@
  * test_seal_pool.c - daemon/seal_pool.h: every job of a batch is sealed
  * exactly once, its result in its own slot, on both threads when the
  * batch is large enough; one job runs on the caller; errors are per job;
- * the pool is reusable and frees cleanly.
+ * the pool is reusable and frees cleanly; a batch's ephemeral key reaches
+ * each of its jobs.
  */
 #include <check.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "crypto/seal.h"
 #include "daemon/seal_pool.h"
 
 #define N 200
@@ -21,13 +23,15 @@
 static atomic_int calls;
 static pthread_t caller;
 static atomic_int off_caller; /* jobs sealed on another thread */
+static atomic_int with_eph;   /* jobs given their batch's key */
+static const struct mash_seal_eph *batch_eph;
 
 /* "Seals" by prefixing the recipient; "fail.*" recipients fail. Slow
  * enough (~0.2 ms) that the worker gets a share. */
 static int
-fake_seal(void *ctx, const char *recipient, const char *type,
-          const unsigned char *payload, size_t len, unsigned char **env,
-          size_t *env_len)
+fake_seal(void *ctx, const struct mash_seal_eph *eph, const char *recipient,
+          const char *type, const unsigned char *payload, size_t len,
+          unsigned char **env, size_t *env_len)
 {
 	struct timespec ts = {0, 200000};
 	char buf[128];
@@ -36,6 +40,8 @@ fake_seal(void *ctx, const char *recipient, const char *type,
 	(void)ctx;
 	(void)type;
 	atomic_fetch_add(&calls, 1);
+	if (eph != NULL && eph == batch_eph)
+		atomic_fetch_add(&with_eph, 1);
 	if (!pthread_equal(pthread_self(), caller))
 		atomic_fetch_add(&off_caller, 1);
 	nanosleep(&ts, NULL);
@@ -55,16 +61,22 @@ START_TEST(every_job_sealed_once_in_its_slot_on_both_threads)
 {
 	struct mashd_seal_pool *p = NULL;
 	struct mashd_seal_job jobs[N];
+	struct mash_seal_eph eph; /* only its address matters here */
 	char names[N][32], want[64];
 	int round, i;
 
 	caller = pthread_self();
+	batch_eph = &eph;
 	ck_assert_int_eq(mashd_seal_pool_new(fake_seal, NULL, &p), MASH_OK);
 	for (round = 0; round < 3; round++) { /* reusable */
 		atomic_store(&calls, 0);
 		atomic_store(&off_caller, 0);
+		atomic_store(&with_eph, 0);
 		memset(jobs, 0, sizeof(jobs));
 		for (i = 0; i < N; i++) {
+			/* the event's key reaches every job of it, on
+			 * either thread (round 1: none, each its own) */
+			jobs[i].eph = round == 1 ? NULL : &eph;
 			snprintf(names[i], sizeof(names[i]), "%s.%d",
 			         i % 50 == 7 ? "fail" : "p", i);
 			jobs[i].recipient = names[i];
@@ -74,6 +86,7 @@ START_TEST(every_job_sealed_once_in_its_slot_on_both_threads)
 		}
 		mashd_seal_pool_run(p, jobs, N);
 		ck_assert_int_eq(atomic_load(&calls), N);
+		ck_assert_int_eq(atomic_load(&with_eph), round == 1 ? 0 : N);
 		ck_assert_int_gt(atomic_load(&off_caller), 0);
 		ck_assert_int_lt(atomic_load(&off_caller), N);
 		for (i = 0; i < N; i++) {
@@ -123,11 +136,12 @@ START_TEST(one_job_runs_on_the_caller_and_empty_batches_do_nothing)
 END_TEST
 
 static int
-fast_seal(void *ctx, const char *recipient, const char *type,
-          const unsigned char *payload, size_t len, unsigned char **env,
-          size_t *env_len)
+fast_seal(void *ctx, const struct mash_seal_eph *eph, const char *recipient,
+          const char *type, const unsigned char *payload, size_t len,
+          unsigned char **env, size_t *env_len)
 {
 	(void)ctx;
+	(void)eph;
 	(void)recipient;
 	(void)type;
 	(void)payload;

@@ -290,6 +290,43 @@ START_TEST(transaction_state_errors)
 }
 END_TEST
 
+/* A lazy transaction (outbox acknowledgements) commits without the
+ * fsync, and whatever ends it, the next transaction is durable again. */
+START_TEST(lazy_transaction_commits_and_the_next_one_is_durable_again)
+{
+	struct mash_store *ro = NULL;
+	char *v = NULL;
+
+	ck_assert_int_eq(mash_store_begin_lazy(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_in_tx(g_st), 1);
+	ck_assert_int_eq(pragma("PRAGMA synchronous"), 1); /* NORMAL */
+	ck_assert_int_eq(mash_store_begin_lazy(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(mash_store_meta_set(g_st, "k", "v"), MASH_OK);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(pragma("PRAGMA synchronous"), 2); /* FULL */
+	ck_assert_int_eq(mash_store_meta_get(g_st, "k", &v), MASH_OK);
+	ck_assert_str_eq(v, "v");
+	mash_free(v);
+	/* Rolled back: nothing kept, durable again. */
+	ck_assert_int_eq(mash_store_begin_lazy(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_meta_set(g_st, "k", "w"), MASH_OK);
+	ck_assert_int_eq(mash_store_rollback(g_st), MASH_OK);
+	ck_assert_int_eq(pragma("PRAGMA synchronous"), 2);
+	ck_assert_int_eq(mash_store_meta_get(g_st, "k", &v), MASH_OK);
+	ck_assert_str_eq(v, "v");
+	mash_free(v);
+	/* Inside a transaction, or on an auditor's copy: refused. */
+	ck_assert_int_eq(mash_store_begin(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_begin_lazy(g_st), MASH_ERR_STATE);
+	ck_assert_int_eq(pragma("PRAGMA synchronous"), 2);
+	ck_assert_int_eq(mash_store_commit(g_st), MASH_OK);
+	ck_assert_int_eq(mash_store_open_ro(g_path, &ro), MASH_OK);
+	ck_assert_int_ne(mash_store_begin_lazy(ro), MASH_OK);
+	ck_assert_int_eq(mash_store_in_tx(ro), 0);
+	mash_store_close(ro);
+}
+END_TEST
+
 START_TEST(rollback_leaves_nothing)
 {
 	char case_id[MASH_STORE_CASE_ID_SIZE];
@@ -1752,6 +1789,8 @@ store_suite(void)
 	tcase_add_test(tc, database_file_is_readable_by_owner_only);
 	tcase_add_test(tc, reopen_keeps_schema_without_remigrating);
 	tcase_add_test(tc, transaction_state_errors);
+	tcase_add_test(
+	    tc, lazy_transaction_commits_and_the_next_one_is_durable_again);
 	tcase_add_test(tc, rollback_leaves_nothing);
 	tcase_add_test(tc, committed_data_survives_close_and_reopen);
 	tcase_add_test(tc, sqlite_url_opens_the_same_store_as_its_path);

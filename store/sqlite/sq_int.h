@@ -96,6 +96,7 @@ struct mash_store_be {
 	int in_tx;
 	int in_sp;     /* a savepoint is open (inside in_tx) */
 	int read_only; /* sq_open_ro: no write transaction */
+	int lazy;      /* synchronous=NORMAL until the transaction ends */
 	/* Encryption at rest (sq_atrest.c): the store keys once unlocked;
 	 * sealed: the store has keys, so nothing is written or read in
 	 * clear without them. */
@@ -219,6 +220,7 @@ void sq_set_random(struct mash_store_be *be, mash_store_random_fn fn,
 void sq_set_clock(struct mash_store_be *be, const struct mash_clock *c);
 int sq_begin(struct mash_store_be *be);
 int sq_commit(struct mash_store_be *be);
+int sq_begin_lazy(struct mash_store_be *be);
 int sq_rollback(struct mash_store_be *be);
 int sq_in_tx(const struct mash_store_be *be);
 int sq_savepoint(struct mash_store_be *be);

@@ -14,6 +14,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .set_clock = sq_set_clock,
     .begin = sq_begin,
     .commit = sq_commit,
+    .begin_lazy = sq_begin_lazy,
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,
     .savepoint = sq_savepoint,

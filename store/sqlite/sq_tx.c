@@ -50,6 +50,19 @@ sq_step_done(struct mash_store_be *st, enum stmt_id id, const char *what)
 	return rc;
 }
 
+/* Back to synchronous=FULL after a lazy transaction; until that works no
+ * transaction begins (a durable commit must never be a lazy one). */
+static int
+durable_again(struct mash_store_be *st)
+{
+	if (!st->lazy)
+		return MASH_OK;
+	if (sq_exec(st, "PRAGMA synchronous=FULL", "synchronous") != MASH_OK)
+		return MASH_ERR_STORE;
+	st->lazy = 0;
+	return MASH_OK;
+}
+
 int
 sq_begin(struct mash_store_be *st)
 {
@@ -59,6 +72,8 @@ sq_begin(struct mash_store_be *st)
 		return MASH_ERR_INVAL;
 	if (st->in_tx || !sqlite3_get_autocommit(st->db))
 		return MASH_ERR_STATE;
+	if (durable_again(st) != MASH_OK)
+		return MASH_ERR_STORE;
 	/* SQLite lets BEGIN IMMEDIATE through on a read-only connection;
 	 * a write transaction on an auditor's copy is refused here. */
 	if (st->read_only) {
@@ -68,6 +83,31 @@ sq_begin(struct mash_store_be *st)
 	rc = sq_step_done(st, S_BEGIN, "begin");
 	if (rc == MASH_OK)
 		st->in_tx = 1;
+	return rc;
+}
+
+/* SQLite refuses to change the safety level inside a transaction: it is
+ * set before BEGIN and put back when the transaction ends. */
+int
+sq_begin_lazy(struct mash_store_be *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return MASH_ERR_INVAL;
+	if (st->in_tx || !sqlite3_get_autocommit(st->db))
+		return MASH_ERR_STATE;
+	if (st->read_only)
+		return sq_begin(st); /* refused there, with its message */
+	rc = sq_exec(st, "PRAGMA synchronous=NORMAL", "synchronous");
+	if (rc != MASH_OK)
+		return rc;
+	st->lazy = 1;
+	rc = sq_step_done(st, S_BEGIN, "begin");
+	if (rc == MASH_OK)
+		st->in_tx = 1;
+	else
+		(void)durable_again(st);
 	return rc;
 }
 
@@ -93,21 +133,28 @@ sq_commit(struct mash_store_be *st)
 	if (rc != MASH_OK && !sqlite3_get_autocommit(st->db))
 		(void)sq_step_done(st, S_ROLLBACK,
 		                   "rollback after failed commit");
+	(void)durable_again(st); /* else the next begin tries again */
 	return rc;
 }
 
 int
 sq_rollback(struct mash_store_be *st)
 {
+	int rc;
+
 	if (st == NULL)
 		return MASH_ERR_INVAL;
 	if (!st->in_tx)
 		return MASH_ERR_STATE;
 	st->in_tx = 0;
 	st->in_sp = 0;
-	if (sqlite3_get_autocommit(st->db))
+	if (sqlite3_get_autocommit(st->db)) {
+		(void)durable_again(st);
 		return MASH_OK; /* already rolled back by SQLite */
-	return sq_step_done(st, S_ROLLBACK, "rollback");
+	}
+	rc = sq_step_done(st, S_ROLLBACK, "rollback");
+	(void)durable_again(st);
+	return rc;
 }
 
 int
