@@ -471,6 +471,13 @@ mashd_start(struct mashd *d)
 	if (rc != MASH_OK)
 		return rc;
 	mash_store_set_clock(d->store, &d->clock);
+	/* The core thread's COMMITs only append to the WAL; copying it into
+	 * the database runs on the store's own thread (issue 32). Without
+	 * it the commits go on doing it, as they always did. */
+	rc = mash_store_checkpoint_in_background(d->store, MASHD_CHECKPOINT_MS);
+	if (rc != MASH_OK)
+		mash_warn("store: checkpoints stay inside the commits (%s)",
+		          mash_errname(rc));
 	rc = mash_aud_open(d->store, &d->clock, d->cfg.audit_log_id, &d->aud);
 	if (rc != MASH_OK) {
 		mash_err("audit log in %s: %s", d->cfg.store,

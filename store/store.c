@@ -134,6 +134,12 @@ mash_store_begin_lazy(struct mash_store *st)
 }
 
 int
+mash_store_checkpoint_in_background(struct mash_store *st, int interval_ms)
+{
+	return OPS(st)->bg_checkpoint(BE(st), interval_ms);
+}
+
+int
 mash_store_commit(struct mash_store *st)
 {
 	return OPS(st)->commit(BE(st));

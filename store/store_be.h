@@ -33,6 +33,7 @@ struct mash_store_ops {
 	int (*begin)(struct mash_store_be *be);
 	int (*commit)(struct mash_store_be *be);
 	int (*begin_lazy)(struct mash_store_be *be);
+	int (*bg_checkpoint)(struct mash_store_be *be, int interval_ms);
 	int (*rollback)(struct mash_store_be *be);
 	int (*in_tx)(const struct mash_store_be *be);
 	int (*savepoint)(struct mash_store_be *be);

@@ -327,6 +327,67 @@ START_TEST(lazy_transaction_commits_and_the_next_one_is_durable_again)
 }
 END_TEST
 
+/* mashd's commits only append to the WAL; the store's own thread copies
+ * it into the database file, which grows with no checkpoint from the
+ * writer (its automatic one is off). */
+START_TEST(checkpoints_run_on_their_own_thread)
+{
+	struct mash_store *ro = NULL;
+	struct stat sb;
+	char wal[340];
+	off_t before;
+	int i, waited;
+
+	ck_assert_int_eq(mash_store_checkpoint_in_background(g_st, 0),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(mash_store_checkpoint_in_background(g_st, 20),
+	                 MASH_OK);
+	ck_assert_int_eq(mash_store_checkpoint_in_background(g_st, 20),
+	                 MASH_ERR_STATE);
+	ck_assert_int_eq(pragma("PRAGMA wal_autocheckpoint"), 0);
+	ck_assert_int_eq(stat(g_path, &sb), 0);
+	before = sb.st_size;
+	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
+	                              "CREATE TABLE bulk(b BLOB)", NULL, NULL,
+	                              NULL),
+	                 SQLITE_OK);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(
+		    sqlite3_exec(mash_store_sqlite(g_st),
+		                 "INSERT INTO bulk VALUES (randomblob(8000))",
+		                 NULL, NULL, NULL),
+		    SQLITE_OK);
+	for (waited = 0; waited < 10000; waited += 10) {
+		ck_assert_int_eq(stat(g_path, &sb), 0);
+		if (sb.st_size > before + 50 * 8000)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_gt(sb.st_size, before + 50 * 8000);
+	/* A steady writer (mashd commits, then waits a few ms for its
+	 * receipts' PUBACKs) gets its WAL copied and rewound: 48 MiB
+	 * written leave a WAL far smaller. */
+	for (i = 0; i < 48; i++) {
+		ck_assert_int_eq(
+		    sqlite3_exec(
+		        mash_store_sqlite(g_st),
+		        "INSERT INTO bulk VALUES (randomblob(1048576))", NULL,
+		        NULL, NULL),
+		    SQLITE_OK);
+		usleep(5000);
+	}
+	(void)snprintf(wal, sizeof(wal), "%s-wal", g_path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_lt(sb.st_size, 40 * 1048576);
+	/* An auditor's read-only copy never writes: no checkpoints. */
+	ck_assert_int_eq(mash_store_open_ro(g_path, &ro), MASH_OK);
+	ck_assert_int_eq(mash_store_checkpoint_in_background(ro, 20),
+	                 MASH_ERR_STATE);
+	mash_store_close(ro);
+	/* teardown closes g_st: the thread stops and is joined. */
+}
+END_TEST
+
 START_TEST(rollback_leaves_nothing)
 {
 	char case_id[MASH_STORE_CASE_ID_SIZE];
@@ -1791,6 +1852,7 @@ store_suite(void)
 	tcase_add_test(tc, transaction_state_errors);
 	tcase_add_test(
 	    tc, lazy_transaction_commits_and_the_next_one_is_durable_again);
+	tcase_add_test(tc, checkpoints_run_on_their_own_thread);
 	tcase_add_test(tc, rollback_leaves_nothing);
 	tcase_add_test(tc, committed_data_survives_close_and_reopen);
 	tcase_add_test(tc, sqlite_url_opens_the_same_store_as_its_path);

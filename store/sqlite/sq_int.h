@@ -85,6 +85,8 @@ enum stmt_id {
  * cached by the address of their SQL text: see sq_prep. */
 #define SQ_PREP_MAX 64
 
+struct sq_ckpt;
+
 struct mash_store_be {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
@@ -97,6 +99,7 @@ struct mash_store_be {
 	int in_sp;     /* a savepoint is open (inside in_tx) */
 	int read_only; /* sq_open_ro: no write transaction */
 	int lazy;      /* synchronous=NORMAL until the transaction ends */
+	struct sq_ckpt *ckpt; /* sq_ckpt.c: checkpoints on their thread */
 	/* Encryption at rest (sq_atrest.c): the store keys once unlocked;
 	 * sealed: the store has keys, so nothing is written or read in
 	 * clear without them. */
@@ -221,6 +224,8 @@ void sq_set_clock(struct mash_store_be *be, const struct mash_clock *c);
 int sq_begin(struct mash_store_be *be);
 int sq_commit(struct mash_store_be *be);
 int sq_begin_lazy(struct mash_store_be *be);
+int sq_ckpt_start(struct mash_store_be *be, int interval_ms);
+void sq_ckpt_stop(struct mash_store_be *be);
 int sq_rollback(struct mash_store_be *be);
 int sq_in_tx(const struct mash_store_be *be);
 int sq_savepoint(struct mash_store_be *be);

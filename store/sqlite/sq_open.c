@@ -403,6 +403,7 @@ sq_close(struct mash_store_be *st)
 
 	if (st == NULL)
 		return;
+	sq_ckpt_stop(st);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	for (i = 0; i < st->nprep; i++)

@@ -15,6 +15,7 @@ const struct mash_store_ops mash_store_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .begin_lazy = sq_begin_lazy,
+    .bg_checkpoint = sq_ckpt_start,
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,
     .savepoint = sq_savepoint,
