@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "common/err.h"
 #include "common/str.h"
 #include "support/agent_env.h"
@@ -53,15 +54,6 @@ struct result {
 	int agents_ok, handed_back, kills;
 	char stages[640]; /* mashd's core thread per stage (SIGUSR1) */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* utime + stime of a live process, in seconds; 0 if unreadable. */
 static double
@@ -206,7 +198,7 @@ run(const char *feeds, int together, int kills, int window, struct result *r)
 	if (mash_test_agents_start_opts(&o, &e) != 0)
 		return -1;
 	r->agents_ok = 1;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < N_AG; i++) {
 		(void)snprintf(feed, sizeof(feed), "%s/%s.csv", feeds,
 		               agencies[i]);
@@ -230,14 +222,14 @@ run(const char *feeds, int together, int kills, int window, struct result *r)
 				goto out;
 			k++;
 		}
-		if (now_s() - t0 > 900)
+		if (bench_now_s() - t0 > 900)
 			break;
 		mash_test_sleep_ms(100);
 	}
 	for (i = 0; together && i < N_AG; i++)
 		if (!reap(pids[i], &r->agents_cpu_s))
 			r->agents_ok = 0;
-	r->wall_s = now_s() - t0;
+	r->wall_s = bench_now_s() - t0;
 	r->mashd_cpu_s = mashd_cpu + proc_cpu_s(mash_test_agents_mashd_pid(e));
 	r->kills = k;
 	for (i = 0; i < N_AG; i++) {

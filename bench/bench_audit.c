@@ -22,6 +22,7 @@
 
 #include "audit/aud.h"
 #include "audit/verify.h"
+#include "bench_util.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -34,15 +35,6 @@
 #define MAX_RUNS 15
 #define BATCH    32
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 remove_db(const char *path)
 {
@@ -53,21 +45,6 @@ remove_db(const char *path)
 	(void)unlink(p);
 	(void)snprintf(p, sizeof(p), "%s-shm", path);
 	(void)unlink(p);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int
@@ -158,7 +135,7 @@ encode_rate(long n, int direct)
 	double t0;
 	long i;
 
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		decision(&r, i, ev, sizeof(ev));
 		out = NULL;
@@ -174,7 +151,7 @@ encode_rate(long n, int direct)
 			free(out); /* jansson's allocator */
 		}
 	}
-	return (double)n / (now_s() - t0);
+	return (double)n / (bench_now_s() - t0);
 }
 
 /* Append n records, batch per transaction; seconds taken, or < 0. */
@@ -197,7 +174,7 @@ run_once(const char *path, long n, int batch, struct mash_key *key,
 	if (mash_store_open(path, &st) != MASH_OK ||
 	    mash_aud_open(st, mash_clock_system(), "bench", &aud) != MASH_OK)
 		goto out;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		if (i % batch == 0 && mash_store_begin(st) != MASH_OK)
 			goto out;
@@ -208,20 +185,20 @@ run_once(const char *path, long n, int batch, struct mash_key *key,
 		    mash_store_commit(st) != MASH_OK)
 			goto out;
 	}
-	t = now_s() - t0;
-	t0 = now_s();
+	t = bench_now_s() - t0;
+	t0 = bench_now_s();
 	if (mash_aud_checkpoint(aud, &signer, &env, &len) != MASH_OK) {
 		t = -1;
 		goto out;
 	}
-	*cp_ms = (now_s() - t0) * 1e3;
-	t0 = now_s();
+	*cp_ms = (bench_now_s() - t0) * 1e3;
+	t0 = bench_now_s();
 	if (mash_aud_verify(st, NULL, &res) != MASH_OK) {
 		fprintf(stderr, "bench_audit: verify: %s\n", res.why);
 		t = -1;
 		goto out;
 	}
-	*verify_ms = (now_s() - t0) * 1e3;
+	*verify_ms = (bench_now_s() - t0) * 1e3;
 out:
 	mash_free(env);
 	mash_aud_free(aud);
@@ -282,9 +259,11 @@ main(int argc, char **argv)
 	       "runs:\n",
 	       runs);
 	printf("  aud_json.c (direct)        : %10.0f records/s\n",
-	       median(direct, runs));
+	       bench_median(direct, (size_t)runs));
 	printf("  a jansson object, dumped   : %10.0f records/s (%.2fx)\n",
-	       median(obj, runs), median(direct, runs) / median(obj, runs));
+	       bench_median(obj, (size_t)runs),
+	       bench_median(direct, (size_t)runs) /
+	           bench_median(obj, (size_t)runs));
 	for (i = 0; i < runs; i++) {
 		/* Single-record transactions are fsync-bound: fewer records. */
 		single[i] = run_once(path, n / 8 > 32 ? n / 8 : 32, 1, key,
@@ -302,12 +281,13 @@ main(int argc, char **argv)
 	       "in %s), median of %d runs:\n",
 	       dir, runs);
 	printf("  one transaction per record : %10.0f records/s\n",
-	       median(single, runs));
+	       bench_median(single, (size_t)runs));
 	printf("  group commit of %d         : %10.0f records/s\n", BATCH,
-	       median(batched, runs));
-	printf("  signed checkpoint          : %10.2f ms\n", median(cp, runs));
+	       bench_median(batched, (size_t)runs));
+	printf("  signed checkpoint          : %10.2f ms\n",
+	       bench_median(cp, (size_t)runs));
 	printf("  verify %ld records        : %10.2f ms\n", n,
-	       median(ver, runs));
+	       bench_median(ver, (size_t)runs));
 	mash_key_free(key);
 	return 0;
 }

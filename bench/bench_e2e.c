@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -80,15 +81,6 @@ static const char *const inboxes[E2E_INBOXES] = {"analyst.amara",
                                                  "manager.morgan", "swm.taylor",
                                                  "police.pp1", "health.nurse1"};
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- 1. the machine's limits ---------------------------------------- */
 
 static int
@@ -106,16 +98,16 @@ crypto_limits(struct limits *lim)
 	    mash_key_public_raw(x, pub) != MASH_OK ||
 	    mash_key_sign(k, msg, sizeof(msg), sig) != MASH_OK)
 		goto out;
-	for (n = 0, t0 = now_s(); (t = now_s() - t0) < 1.0; n++)
+	for (n = 0, t0 = bench_now_s(); (t = bench_now_s() - t0) < 1.0; n++)
 		if (mash_key_verify(k, msg, sizeof(msg), sig, sizeof(sig)) !=
 		    MASH_OK)
 			goto out;
 	lim->verify = (double)n / t;
-	for (n = 0, t0 = now_s(); (t = now_s() - t0) < 1.0; n++)
+	for (n = 0, t0 = bench_now_s(); (t = bench_now_s() - t0) < 1.0; n++)
 		if (mash_key_sign(k, msg, sizeof(msg), sig) != MASH_OK)
 			goto out;
 	lim->sign = (double)n / t;
-	for (n = 0, t0 = now_s(); (t = now_s() - t0) < 1.0; n++) {
+	for (n = 0, t0 = bench_now_s(); (t = bench_now_s() - t0) < 1.0; n++) {
 		if (mash_seal(pub, "analyst.amara", "mash.v1.SharedRecord", msg,
 		              sizeof(msg), &out, &outlen) != MASH_OK)
 			goto out;
@@ -156,8 +148,8 @@ relay_rate(struct mash_test_broker *b, size_t n, size_t len)
 		out[i].buf = buf;
 		out[i].len = len;
 	}
-	t0 = now_s();
-	while (got < n && now_s() - t0 < 60) {
+	t0 = bench_now_s();
+	while (got < n && bench_now_s() - t0 < 60) {
 		if (sent < n) {
 			k = n - sent < MASH_MQ_MAX_PIPELINE
 			        ? n - sent
@@ -174,7 +166,7 @@ relay_rate(struct mash_test_broker *b, size_t n, size_t len)
 		}
 	}
 	if (got >= n)
-		rate = (double)n / (now_s() - t0);
+		rate = (double)n / (bench_now_s() - t0);
 out:
 	mash_mq_free(pub);
 	mash_mq_free(sub);
@@ -224,10 +216,10 @@ static int
 drain(struct e2e_load *l, struct mash_mashd_fx *fx)
 {
 	struct e2e_counts c;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int i, ok = 0;
 
-	while (!ok && now_s() - t0 < 60) {
+	while (!ok && bench_now_s() - t0 < 60) {
 		(void)e2e_load_poll(l, 100);
 		if (e2e_load_in_flight(l) != 0 ||
 		    mash_mashd_fx_sql_int(fx, "SELECT count(*) FROM outbox") !=
@@ -257,18 +249,18 @@ static double
 saturate(struct e2e_load *l, const struct phases *ph)
 {
 	struct e2e_counts c;
-	double t0 = now_s(), t, tm = 0;
+	double t0 = bench_now_s(), t, tm = 0;
 	uint64_t back0 = 0, back;
 	uint64_t fl;
 
 	for (;;) {
-		t = now_s() - t0;
+		t = bench_now_s() - t0;
 		if (t >= ph->warm_s + ph->measure_s)
 			break;
 		if (tm == 0 && t >= ph->warm_s) {
 			e2e_load_counts(l, &c);
 			back0 = c.accepted + c.duplicate + c.rejected;
-			tm = now_s();
+			tm = bench_now_s();
 		}
 		fl = e2e_load_in_flight(l);
 		if (fl < WINDOW && e2e_load_publish(l, WINDOW - fl) < 0)
@@ -277,7 +269,7 @@ saturate(struct e2e_load *l, const struct phases *ph)
 	}
 	e2e_load_counts(l, &c);
 	back = c.accepted + c.duplicate + c.rejected;
-	return (double)(back - back0) / (now_s() - tm);
+	return (double)(back - back0) / (bench_now_s() - tm);
 }
 
 /* 3. A fixed rate for fixed_s: open loop, every 5 ms what is due. */
@@ -285,9 +277,9 @@ static int
 fixed_rate(struct e2e_load *l, double rate, double secs)
 {
 	size_t first = e2e_load_next(l), due, done;
-	double t0 = now_s(), t;
+	double t0 = bench_now_s(), t;
 
-	while ((t = now_s() - t0) < secs) {
+	while ((t = bench_now_s() - t0) < secs) {
 		due = (size_t)(rate * t);
 		done = e2e_load_next(l) - first;
 		if (due > done && e2e_load_publish(l, due - done) < 0)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "crypto/env.h"
@@ -28,15 +29,6 @@
 #define MAX_RUNS 15
 #define NOW_MS   1795435200000LL
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -47,21 +39,6 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	else
 		(void)unlink(path);
 	return 0;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 static uint8_t *
@@ -165,16 +142,16 @@ main(int argc, char **argv)
 	memset(payload, 0x5a, sizeof(payload));
 	evbuf = packed_event(&evlen);
 	for (r = 0; r < runs; r++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		struct mash_trust *t = NULL;
 
 		if (mash_trust_load(dir, &t, NULL, 0) != MASH_OK)
 			return 1;
-		load[r] = (now_s() - t0) * 1e3;
+		load[r] = (bench_now_s() - t0) * 1e3;
 		mash_trust_free(trust);
 		trust = t;
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++) {
 			mash_free(env);
 			if (mash_env_seal(key, "police", "police-0",
@@ -183,9 +160,9 @@ main(int argc, char **argv)
 			                  &envlen) != MASH_OK)
 				return 1;
 		}
-		seal[r] = (double)n / (now_s() - t0);
+		seal[r] = (double)n / (bench_now_s() - t0);
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++) {
 			struct mash_env_opened *o = NULL;
 
@@ -195,9 +172,9 @@ main(int argc, char **argv)
 				return 1;
 			mash_env_opened_free(o);
 		}
-		open[r] = (double)n / (now_s() - t0);
+		open[r] = (double)n / (bench_now_s() - t0);
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++) {
 			Mash__V1__AgencyEvent *ev = NULL;
 
@@ -208,9 +185,9 @@ main(int argc, char **argv)
 				return 1;
 			mash_evt_free(ev);
 		}
-		val[r] = (double)n / (now_s() - t0);
+		val[r] = (double)n / (bench_now_s() - t0);
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++) {
 			mash_free(env);
 			env = NULL;
@@ -220,11 +197,11 @@ main(int argc, char **argv)
 			                    &envlen) != MASH_OK)
 				return 1;
 		}
-		inbox[r] = (double)n / (now_s() - t0);
+		inbox[r] = (double)n / (bench_now_s() - t0);
 
 		/* As mashd seals an event's deliveries: one ephemeral key
 		 * for every 10 (issue 32), against one each above. */
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++) {
 			if (i % 10 == 0 && mash_seal_eph_new(&eph) != MASH_OK)
 				return 1;
@@ -237,21 +214,22 @@ main(int argc, char **argv)
 				return 1;
 		}
 		mash_seal_eph_clear(&eph);
-		shared[r] = (double)n / (now_s() - t0);
+		shared[r] = (double)n / (bench_now_s() - t0);
 	}
 	printf("envelope seal (1 KiB payload):   %10.0f /s\n",
-	       median(seal, runs));
+	       bench_median(seal, (size_t)runs));
 	printf("envelope open (1 KiB payload):   %10.0f /s\n",
-	       median(open, runs));
+	       bench_median(open, (size_t)runs));
 	printf("inbox seal (1 KiB, sealed+signed): %8.0f /s\n",
-	       median(inbox, runs));
+	       bench_median(inbox, (size_t)runs));
 	printf("  one ephemeral key per 10 seals:  %8.0f /s (%.2fx)\n",
-	       median(shared, runs),
-	       median(shared, runs) / median(inbox, runs));
+	       bench_median(shared, (size_t)runs),
+	       bench_median(shared, (size_t)runs) /
+	           bench_median(inbox, (size_t)runs));
 	printf("event decode+validate (%zu B):  %10.0f /s\n", evlen,
-	       median(val, runs));
+	       bench_median(val, (size_t)runs));
 	printf("trust store load (300 keys):     %10.2f ms\n",
-	       median(load, runs));
+	       bench_median(load, (size_t)runs));
 	mash_free(env);
 	free(evbuf);
 	mash_key_free(key);

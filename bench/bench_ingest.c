@@ -16,21 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "common/err.h"
 #include "common/str.h"
 #include "support/broker.h"
 #include "support/mashd_fixture.h"
 
 #define MAX_RUNS 9
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 cmp(const void *a, const void *b)
@@ -68,7 +60,7 @@ run(int batch_max, int n)
 		}
 		mash_mashd_fx_event_free(ev);
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (mash_mashd_fx_start(fx) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -78,7 +70,7 @@ run(int batch_max, int n)
 			goto out;
 		mash_mashd_fx_receipt_free(r);
 	}
-	rate = (double)n / (now_s() - t0);
+	rate = (double)n / (bench_now_s() - t0);
 out:
 	if (rate < 0) {
 		/* Keep the daemon's log for inspection. */

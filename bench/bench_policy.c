@@ -16,29 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "common/err.h"
 #include "common/str.h"
 #include "policy/dir.h"
 #include "policy/pol.h"
 
 #define MAX_RUNS 15
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 struct fixture {
 	Mash__V1__AgencyEvent ev;
@@ -160,7 +144,7 @@ main(int argc, char **argv)
 
 	for (int mode = 0; mode < 2; mode++) {
 		for (int64_t r = 0; r < runs; r++) {
-			double t0 = now_s(), dt;
+			double t0 = bench_now_s(), dt;
 
 			for (int64_t e = 0; e < events; e++) {
 				struct mash_pol_case c = {(unsigned)(e % 4) + 1,
@@ -188,10 +172,11 @@ main(int argc, char **argv)
 					}
 				}
 			}
-			dt = now_s() - t0;
+			dt = bench_now_s() - t0;
 			rate[mode][r] = (double)events * (double)n / dt;
 		}
-		qsort(rate[mode], (size_t)runs, sizeof(double), cmp_double);
+		qsort(rate[mode], (size_t)runs, sizeof(double),
+		      bench_cmp_double);
 	}
 	printf("policy engine, %zu recipients, %lld events x %lld runs "
 	       "(median)\n",

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -23,15 +24,6 @@
 
 static const char *const nhs_pool[] = {"9434765919", "4010232137", "4857773457",
                                        "1111111111"};
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 remove_db(const char *path)
@@ -101,7 +93,7 @@ run(const char *path, long n, long batch, double *rate)
 	rc = mash_store_open(path, &st);
 	if (rc != MASH_OK)
 		return rc;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		if (i % batch == 0) {
 			rc = mash_store_begin(st);
@@ -117,21 +109,13 @@ run(const char *path, long n, long batch, double *rate)
 				goto out;
 		}
 	}
-	*rate = (double)n / (now_s() - t0);
+	*rate = (double)n / (bench_now_s() - t0);
 out:
 	if (rc != MASH_OK && mash_store_in_tx(st))
 		(void)mash_store_rollback(st);
 	mash_store_close(st);
 	remove_db(path);
 	return rc;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 int
@@ -173,7 +157,7 @@ main(int argc, char **argv)
 				return 1;
 			}
 		}
-		qsort(rates, (size_t)runs, sizeof(rates[0]), cmp_double);
+		qsort(rates, (size_t)runs, sizeof(rates[0]), bench_cmp_double);
 		printf("  %2ld event(s)/transaction: median %9.0f events/s"
 		       " (min %.0f, max %.0f)\n",
 		       batches[b], rates[runs / 2], rates[0], rates[runs - 1]);

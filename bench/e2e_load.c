@@ -17,6 +17,7 @@
 
 #include "agents/feed.h"
 #include "agents/map.h"
+#include "bench_util.h"
 #include "broker-adapters/mq.h"
 #include "common/err.h"
 #include "common/mem.h"
@@ -546,14 +547,6 @@ e2e_load_next(const struct e2e_load *l)
 	return l->next;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 double
 e2e_load_latency_ms(const struct e2e_load *l, size_t from, size_t to, int which,
                     double q)
@@ -575,7 +568,7 @@ e2e_load_latency_ms(const struct e2e_load *l, size_t from, size_t to, int which,
 			v[n++] = (double)(end - l->t[i].pub) / 1e6;
 	}
 	if (n > 0) {
-		qsort(v, n, sizeof(*v), cmp_double);
+		qsort(v, n, sizeof(*v), bench_cmp_double);
 		k = (size_t)(q * (double)(n - 1) + 0.5);
 		out = v[k < n ? k : n - 1];
 	}

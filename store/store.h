@@ -151,13 +151,14 @@ int mash_store_begin_lazy(struct mash_store *st);
  * Take the copying of committed pages into the database file (SQLite's
  * WAL checkpoint) off the caller's thread (issue 32): a thread with its
  * own connection to the file does it every interval_ms (1..60000) without
- * ever waiting for the writer, and st's commits no longer do it.
- * Durability is unchanged (a COMMIT is durable in the WAL). For the one
- * long-lived writer, mashd; mash_store_close stops the thread. MASH_OK;
- * MASH_ERR_INVAL; MASH_ERR_STATE (already running, read-only or an
- * in-memory store); MASH_ERR_STORE (no second connection: logged, and
- * st goes on checkpointing in its commits); MASH_ERR_NOMEM,
- * MASH_ERR_INTERNAL.
+ * ever waiting for the writer; st's commits do it only every 4,096 WAL
+ * pages instead of 1,000, copying the last frames and rewinding the WAL
+ * (store/sqlite/sq_ckpt.c says why they must). Durability is unchanged (a
+ * COMMIT is durable in the WAL). For the one long-lived writer, mashd;
+ * mash_store_close stops the thread. MASH_OK; MASH_ERR_INVAL; MASH_ERR_STATE
+ * (already running, read-only or an in-memory store); MASH_ERR_STORE (no second
+ * connection: logged, and st goes on checkpointing in its commits);
+ * MASH_ERR_NOMEM, MASH_ERR_INTERNAL.
  */
 int mash_store_checkpoint_in_background(struct mash_store *st, int interval_ms);
 

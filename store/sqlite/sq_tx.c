@@ -63,8 +63,11 @@ durable_again(struct mash_store_be *st)
 	return MASH_OK;
 }
 
-int
-sq_begin(struct mash_store_be *st)
+/* BEGIN IMMEDIATE, durable or lazy. SQLite refuses to change the safety
+ * level inside a transaction: a lazy one sets it before BEGIN and the
+ * transaction's end puts it back (durable_again). */
+static int
+begin(struct mash_store_be *st, int lazy)
 {
 	int rc;
 
@@ -80,35 +83,30 @@ sq_begin(struct mash_store_be *st)
 		mash_err("store: opened read-only: no write transaction");
 		return MASH_ERR_STATE;
 	}
-	rc = sq_step_done(st, S_BEGIN, "begin");
-	if (rc == MASH_OK)
-		st->in_tx = 1;
-	return rc;
-}
-
-/* SQLite refuses to change the safety level inside a transaction: it is
- * set before BEGIN and put back when the transaction ends. */
-int
-sq_begin_lazy(struct mash_store_be *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return MASH_ERR_INVAL;
-	if (st->in_tx || !sqlite3_get_autocommit(st->db))
-		return MASH_ERR_STATE;
-	if (st->read_only)
-		return sq_begin(st); /* refused there, with its message */
-	rc = sq_exec(st, "PRAGMA synchronous=NORMAL", "synchronous");
-	if (rc != MASH_OK)
-		return rc;
-	st->lazy = 1;
+	if (lazy) {
+		rc = sq_exec(st, "PRAGMA synchronous=NORMAL", "synchronous");
+		if (rc != MASH_OK)
+			return rc;
+		st->lazy = 1;
+	}
 	rc = sq_step_done(st, S_BEGIN, "begin");
 	if (rc == MASH_OK)
 		st->in_tx = 1;
 	else
 		(void)durable_again(st);
 	return rc;
+}
+
+int
+sq_begin(struct mash_store_be *st)
+{
+	return begin(st, 0);
+}
+
+int
+sq_begin_lazy(struct mash_store_be *st)
+{
+	return begin(st, 1);
 }
 
 int
