@@ -4,7 +4,8 @@
  *   size bound -> topic -> envelope (signature, key, signer = topic agency)
  *   -> decode -> validate -> ONE transaction { dedupe on (agency,
  *   event_id), link to a case, insert, audit, post-store hooks } -> COMMIT
- *   -> signed Receipt on mash/v1/receipts/{agency}, waiting for PUBACK.
+ *   -> signed Receipt on mash/v1/receipts/{agency} (a batch's receipts
+ *   published by the receipt pump, daemon/receipt_pump.h).
  *
  * Why the receipt comes last: Paho acknowledges the MQTT PUBLISH as soon
  * as it arrives, so the broker's view proves nothing; the signed Receipt,
@@ -43,6 +44,7 @@
 #include "common/topics.h"
 #include "crypto/env.h"
 #include "daemon/mashd.h"
+#include "daemon/receipt_pump.h"
 #include "daemon/replay.h"
 #include "event/evt.h"
 #include "store/store.h"
@@ -202,6 +204,67 @@ send_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
 			mash_free(env[i]);
 		}
 	}
+}
+
+/* The receipts of a committed batch sealed here and handed to the
+ * receipt pump (daemon/receipt_pump.h), which publishes them while this
+ * thread goes on with the next batch; the counts of the batch before
+ * come back now. */
+static void
+queue_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
+{
+	struct mashd_rpump_counts c = {0, 0};
+	struct mashd_rcpt *s = mashd_rpump_slots(d->rpump, &c);
+	size_t i, m = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct mashd_rcpt *r = &s[m];
+		const struct mash_mq_msg *msg = v[i].msg;
+
+		rc = mash_snprintf(r->topic, sizeof(r->topic), "%s%s",
+		                   RECEIPTS_PREFIX, v[i].agency);
+		if (rc == MASH_OK && msg->correlation_len > sizeof(r->corr))
+			rc = MASH_ERR_TOO_BIG; /* mq bounds it; never trusted */
+		if (rc == MASH_OK)
+			rc = seal_receipt(d, v[i].agency, &v[i].out, &r->env,
+			                  &r->len);
+		if (rc != MASH_OK) {
+			c.failed++;
+			mash_warn("event %s/%s: receipt not sealed (%s); the "
+			          "agent will re-send",
+			          v[i].agency,
+			          v[i].out.event_id[0] ? v[i].out.event_id
+			                               : "-",
+			          mash_errname(rc));
+			continue;
+		}
+		if (msg->correlation_len > 0)
+			memcpy(r->corr, msg->correlation, msg->correlation_len);
+		r->corr_len = msg->correlation_len;
+		(void)mash_strlcpy(r->agency, v[i].agency, sizeof(r->agency));
+		(void)mash_strlcpy(r->event_id, v[i].out.event_id,
+		                   sizeof(r->event_id));
+		m++;
+	}
+	d->stats.receipts += c.sent;
+	d->stats.receipt_failed += c.failed;
+	mashd_rpump_start(d->rpump, m);
+}
+
+void
+mashd_receipts_collect(struct mashd *d, int wait)
+{
+	struct mashd_rpump_counts c = {0, 0};
+
+	if (d == NULL || d->rpump == NULL)
+		return;
+	if (wait)
+		mashd_rpump_settle(d->rpump, &c);
+	else
+		(void)mashd_rpump_poll(d->rpump, &c);
+	d->stats.receipts += c.sent;
+	d->stats.receipt_failed += c.failed;
 }
 
 /* The receipt for out: now, or after the batch's COMMIT. */
@@ -613,7 +676,10 @@ mashd_batch_end(struct mashd *d)
 	if (stored && d->test_exit_after_commit)
 		_exit(MASHD_TEST_EXIT_STATUS); /* TEST ONLY: crash */
 	t0 = mashd_stage_start();
-	send_receipts(d, d->deferred, n);
+	if (d->rpump != NULL)
+		queue_receipts(d, d->deferred, n);
+	else
+		send_receipts(d, d->deferred, n);
 	mashd_stage_add(&d->stages, MASHD_STAGE_RECEIPTS, t0);
 	if (stored) {
 		t0 = mashd_stage_start();

@@ -43,6 +43,7 @@
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
 #include "daemon/outbox_pump.h"
+#include "daemon/receipt_pump.h"
 #include "daemon/reload_check.h"
 #include "daemon/retention.h"
 #include "daemon/seal_pool.h"
@@ -193,6 +194,7 @@ run_ticks(struct mashd *d)
 	size_t i;
 	int rc;
 
+	mashd_receipts_collect(d, 0); /* counts of an idle spell */
 	for (i = 0; i < d->nticks; i++) {
 		rc = d->ticks[i].fn(d, d->ticks[i].arg);
 		if (rc != MASH_OK)
@@ -549,6 +551,21 @@ mashd_start(struct mashd *d)
 	return MASH_OK;
 }
 
+/* The receipt pump's way out (called on its thread; reads only d->mq
+ * and d->cfg, as the outbox pump's). */
+static void
+receipts_send(void *ctx, const struct mash_mq_out *msgs, size_t n, int *rcs)
+{
+	struct mashd *d = ctx;
+	size_t i;
+
+	if (mash_mq_publish_many(d->mq, msgs, n,
+	                         (int)d->cfg.mqtt_publish_timeout_ms,
+	                         rcs) == MASH_ERR_INVAL)
+		for (i = 0; i < n; i++)
+			rcs[i] = MASH_ERR_INVAL;
+}
+
 int
 mashd_start_mq(struct mashd *d)
 {
@@ -604,6 +621,14 @@ mashd_start_mq(struct mashd *d)
 	} else
 		mash_warn("outbox published between batches only: no pump "
 		          "thread (%s)",
+		          mash_errname(rc));
+	/* A batch's receipts published while the next batch is handled;
+	 * without the thread, each batch waits for its own PUBACKs. */
+	rc = mashd_rpump_new(receipts_send, d, (size_t)d->cfg.ingest_batch_max,
+	                     &d->rpump);
+	if (rc != MASH_OK)
+		mash_warn("receipts published between batches only: no "
+		          "receipt thread (%s)",
 		          mash_errname(rc));
 	rc = mash_mq_subscribe(d->mq, d->cfg.mqtt_subscribe, 5000);
 	if (rc == MASH_OK && d->cfg.mqtt_picture_subscribe[0] != '\0')
@@ -783,6 +808,7 @@ mashd_run(struct mashd *d, int sfd)
 	end = mash_mono_ms() + d->cfg.drain_timeout_ms;
 	while (mash_mq_queued(d->mq) > 0 && mash_mono_ms() < end)
 		(void)drain(d, BATCH);
+	mashd_receipts_collect(d, 1); /* the last batch's receipts out */
 	/* The last batches' deliveries out, their PUBACKs awaited. */
 	(void)mashd_outbox_flush_now(d);
 	(void)mashd_audit_checkpoint_now(
@@ -792,13 +818,15 @@ mashd_run(struct mashd *d, int sfd)
 	/* Anything that arrived while disconnecting is stored too (its
 	 * receipt cannot go out; the agent's re-send gets DUPLICATE). */
 	(void)drain(d, 0);
+	mashd_receipts_collect(d, 1);
 	return MASHD_EXIT_OK;
 }
 
 void
 mashd_teardown(struct mashd *d)
 {
-	mashd_pump_free(d->pump); /* publishes through d->mq */
+	mashd_pump_free(d->pump);   /* publishes through d->mq */
+	mashd_rpump_free(d->rpump); /* so does this */
 	mash_mq_free(d->mq);
 	mashd_status_free(d->status);
 	mashd_seal_pool_free(d->seal_pool);

@@ -119,7 +119,8 @@ struct mashd {
 	int stopping;               /* SIGTERM seen: draining */
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
 	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
-	struct mashd_pump *pump; /* the outbox published beside the core */
+	struct mashd_pump *pump;   /* the outbox published beside the core */
+	struct mashd_rpump *rpump; /* receipts published beside the core */
 
 	/* Group commit (mashd_batch_*): while batch_open, each event is a
 	 * savepoint of one transaction and its receipt waits in deferred
@@ -276,11 +277,16 @@ int mashd_test_exit_from_env(void);
  * receipt (ACCEPTED, DUPLICATE or REJECTED) is deferred; the caller must
  * keep each message alive until mashd_batch_end and handle at most
  * cfg.ingest_batch_max of them, events only. mashd_batch_end COMMITs;
- * then, and only then, publishes the deferred receipts in order and
- * flushes the outbox. If the COMMIT fails no receipt is sent (the agents
+ * then, and only then, publishes the deferred receipts in order (through
+ * d->rpump when there is one: handed over, not waited for) and flushes
+ * the outbox. If the COMMIT fails no receipt is sent (the agents
  * re-send) and the error is returned. MASH_OK when no batch is open.
  */
 int mashd_batch_init(struct mashd *d);
+/* Add what the receipt pump has published since to d->stats; wait for
+ * the job in flight first when wait is set (a stop), else only a job
+ * that has finished. No-op without a pump. */
+void mashd_receipts_collect(struct mashd *d, int wait);
 void mashd_batch_free(struct mashd *d);
 int mashd_batch_begin(struct mashd *d);
 int mashd_batch_end(struct mashd *d);
