@@ -191,6 +191,7 @@ tick_outbox(struct mashd *d, void *arg)
 static void
 run_ticks(struct mashd *d)
 {
+	uint64_t t0 = mashd_stage_start();
 	size_t i;
 	int rc;
 
@@ -201,6 +202,7 @@ run_ticks(struct mashd *d)
 			mash_warn("tick %s: %s", d->ticks[i].name,
 			          mash_errname(rc));
 	}
+	mashd_stage_add(&d->stages, MASHD_STAGE_TICKS, t0);
 }
 
 /* ---- loading --------------------------------------------------------- */
@@ -500,6 +502,14 @@ mashd_start(struct mashd *d)
 		return rc;
 	if (d->directory != NULL)
 		mashd_warn_keyless(d->directory);
+	/* Deliveries and trigger messages sealed on both cores (issue 22). */
+	if (d->s47 != NULL || d->policy != NULL) {
+		rc = mashd_seal_pool_new(mashd_seal_to_with, d, &d->seal_pool);
+		if (rc != MASH_OK)
+			mash_warn("sealing on one core only: no worker thread "
+			          "(%s)",
+			          mash_errname(rc));
+	}
 	if (d->s47 != NULL) {
 		memset(&tc, 0, sizeof(tc));
 		tc.store = d->store;
@@ -509,6 +519,7 @@ mashd_start(struct mashd *d)
 		tc.cal = d->cal;
 		tc.principals = principals_cb;
 		tc.seal_to = mashd_seal_to;
+		tc.seal_many = d->seal_pool != NULL ? mashd_seal_many : NULL;
 		tc.sees = mashd_trigger_sees;
 		tc.ctx = d;
 		rc = mashd_triggers_new(&tc, &d->triggers);
@@ -522,14 +533,7 @@ mashd_start(struct mashd *d)
 		dc.store = d->store;
 		dc.aud = d->aud;
 		dc.seal_to = mashd_seal_to;
-		/* An event's deliveries sealed on both cores (issue 22). */
-		rc = mashd_seal_pool_new(mashd_seal_to_with, d, &d->seal_pool);
-		if (rc == MASH_OK)
-			dc.seal_many = mashd_seal_many;
-		else
-			mash_warn("sealing on one core only: no worker thread "
-			          "(%s)",
-			          mash_errname(rc));
+		dc.seal_many = d->seal_pool != NULL ? mashd_seal_many : NULL;
 		dc.ctx = d;
 		rc = mashd_deliver_new(&dc, &d->deliver);
 		if (rc != MASH_OK) {

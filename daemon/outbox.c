@@ -443,17 +443,34 @@ mashd_outbox_seal_or_hold(struct mash_store *st, mashd_seal_to_fn seal_to,
                           int64_t *held_id)
 {
 	char topic[MASH_MAX_TOPIC + 1];
-	int64_t id = 0;
 	int rc;
 
 	*env = NULL;
 	*env_len = 0;
 	*held_id = 0;
+	/* A bad recipient is refused before anything is sealed for it. */
 	rc = inbox_topic(recipient, topic);
 	if (rc != MASH_OK)
 		return rc;
 	rc = seal_to(ctx, recipient, payload_type, payload, len, env, env_len);
 	if (rc != MASH_ERR_NO_ENC_KEY)
+		return rc;
+	return mashd_outbox_hold(st, recipient, payload_type, payload, len,
+	                         held_id);
+}
+
+int
+mashd_outbox_hold(struct mash_store *st, const char *recipient,
+                  const char *payload_type, const unsigned char *payload,
+                  size_t len, int64_t *held_id)
+{
+	char topic[MASH_MAX_TOPIC + 1];
+	int64_t id = 0;
+	int rc;
+
+	*held_id = 0;
+	rc = inbox_topic(recipient, topic);
+	if (rc != MASH_OK)
 		return rc;
 	/* No clear fallback: kept in the store (as every record is) until
 	 * the recipient has a key; said by id, never by content. */

@@ -172,6 +172,14 @@ int mashd_outbox_seal_or_hold(struct mash_store *st, mashd_seal_to_fn seal_to,
                               unsigned char **env, size_t *env_len,
                               int64_t *held_id);
 
+/* The held half of mashd_outbox_seal_or_hold, for a caller that sealed
+ * elsewhere and was told MASH_ERR_NO_ENC_KEY: payload held in st's
+ * outbox for recipient, *held_id its id, said in the log by id. MASH_OK
+ * or an error. */
+int mashd_outbox_hold(struct mash_store *st, const char *recipient,
+                      const char *payload_type, const unsigned char *payload,
+                      size_t len, int64_t *held_id);
+
 /* Add env (sealed for recipient) to the outbox of st on recipient's inbox
  * topic, inside the caller's transaction. mash_store_outbox_add's errors,
  * MASH_ERR_FIELD_TOO_LONG for a recipient too long for a topic. */

@@ -76,7 +76,14 @@ mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 
 	for (i = 0; i < n; i++)
 		jobs[i].eph = have ? &eph : NULL;
-	mashd_seal_pool_run(d->seal_pool, jobs, n);
+	if (d->seal_pool != NULL)
+		mashd_seal_pool_run(d->seal_pool, jobs, n);
+	else /* no worker thread: every job here, never one skipped */
+		for (i = 0; i < n; i++)
+			jobs[i].rc = mashd_seal_to_with(
+			    d, jobs[i].eph, jobs[i].recipient,
+			    jobs[i].payload_type, jobs[i].payload, jobs[i].len,
+			    &jobs[i].env, &jobs[i].env_len);
 	for (i = 0; i < n; i++)
 		jobs[i].eph = NULL;
 	if (have)

@@ -24,8 +24,9 @@ enum mashd_stage {
 	MASHD_STAGE_SEAL,       /* ...of which: sealing the deliveries */
 	MASHD_STAGE_S47,        /* ...of which: the s47 triggers' evaluation */
 	MASHD_STAGE_COMMIT,     /* the batch's COMMIT (fsync) */
-	MASHD_STAGE_RECEIPTS,   /* receipts published, PUBACKs awaited */
+	MASHD_STAGE_RECEIPTS,   /* receipts sealed, handed to their pump */
 	MASHD_STAGE_OUTBOX,     /* the outbox settled and handed on */
+	MASHD_STAGE_TICKS,      /* timed work between batches (a run) */
 	MASHD_STAGE_COUNT
 };
 

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "daemon/seal_pool.h"
 #include "daemon/triggers.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/dir.h"
@@ -29,6 +30,8 @@
 #include "store/store.h"
 
 #define ESCALATE_BATCH 16u
+/* Attendees of one trigger message at most (two roles' worth). */
+#define N_ATTENDEES (MASHD_TRIGGERS_MAX_PRINCIPALS * 2)
 
 struct pending {
 	char kind[16]; /* raised, updated, escalated */
@@ -43,6 +46,7 @@ struct mashd_triggers {
 	struct pending *scratch;     /* one message being queued */
 	struct mash_s47_fact *facts; /* MASH_S47_MAX_HISTORY */
 	struct mash_s47_outcome out;
+	struct mashd_seal_job *jobs; /* N_ATTENDEES: one update's seals */
 };
 
 static int queue_deliveries(struct mashd_triggers *t, const struct pending *p);
@@ -66,7 +70,8 @@ mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
 	t->cfg = *cfg;
 	t->scratch = mash_calloc(1, sizeof(*t->scratch));
 	t->facts = mash_calloc(MASH_S47_MAX_HISTORY, sizeof(*t->facts));
-	if (t->scratch == NULL || t->facts == NULL)
+	t->jobs = mash_calloc(N_ATTENDEES, sizeof(*t->jobs));
+	if (t->scratch == NULL || t->facts == NULL || t->jobs == NULL)
 		goto out;
 	rc = mash_s47_store_init(cfg->store);
 	if (rc != MASH_OK)
@@ -88,6 +93,7 @@ mashd_triggers_free(struct mashd_triggers *t)
 		return;
 	mash_free(t->scratch);
 	mash_free(t->facts);
+	mash_free(t->jobs);
 	mash_free(t);
 }
 
@@ -460,20 +466,43 @@ pack_for(struct mashd_triggers *t, const struct pending *p,
 	return pack_trigger(p, reason, keep, buf, len);
 }
 
+/* Seal jobs[0..n) together (one ephemeral key, both cores) when the
+ * daemon can, else one by one; each job's rc says how it went. */
+static void
+seal_all(struct mashd_triggers *t, struct mashd_seal_job *jobs, size_t n)
+{
+	size_t i;
+
+	if (t->cfg.seal_many != NULL) {
+		t->cfg.seal_many(t->cfg.ctx, jobs, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		jobs[i].rc =
+		    t->cfg.seal_to(t->cfg.ctx, jobs[i].recipient,
+		                   jobs[i].payload_type, jobs[i].payload,
+		                   jobs[i].len, &jobs[i].env, &jobs[i].env_len);
+}
+
 /*
  * Seal p for every principal of its roles, add each to the outbox and
  * audit each delivery (TRIGGER_DELIVERY, reason = the kind), all inside
  * the caller's transaction: a rollback takes them all back. Each attendee
- * gets the trigger as the policy lets them read it (pack_for).
+ * gets the trigger as the policy lets them read it (pack_for). The seals
+ * of one message run together (seal_all: one sealed each took 115 us on
+ * the core thread, and trigger updates were the biggest stage with five
+ * agencies, issue 22); the records and outbox rows follow in attendee
+ * order, as before.
  */
 static int
 queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 {
 	const char *names[MASHD_TRIGGERS_MAX_PRINCIPALS];
-	char sent[MASHD_TRIGGERS_MAX_PRINCIPALS * 2][MASH_MAX_ID];
+	char sent[N_ATTENDEES][MASH_MAX_ID];
 	char extra[MASH_AUD_MAX_EXTRA], hextra[MASH_AUD_MAX_EXTRA + 32];
-	unsigned char *buf = NULL, *env = NULL;
-	size_t len = 0, envlen = 0, n_sent = 0, r, i, k, n;
+	struct mashd_seal_job *jobs = t->jobs;
+	unsigned char *buf = NULL;
+	size_t len = 0, n_sent = 0, r, i, k, n;
 	uint64_t seq = 0;
 	int64_t held;
 	int rc;
@@ -503,52 +532,62 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 			for (k = 0; k < n_sent; k++)
 				if (strcmp(sent[k], names[i]) == 0)
 					dup = 1;
-			if (dup || n_sent >= sizeof(sent) / sizeof(sent[0]))
+			if (dup || n_sent >= N_ATTENDEES)
 				continue;
-			(void)mash_strlcpy(sent[n_sent++], names[i],
-			                   MASH_MAX_ID);
-			mash_free(buf);
-			buf = NULL;
 			rc = pack_for(t, p, names[i], &buf, &len);
 			if (rc != MASH_OK)
 				goto out;
-			/* Sealed to each attendee (issue 25); held for one
-			 * without a key, audited as such. The record comes
-			 * first: the outbox row names it (issue 31). */
-			mash_free(env);
-			env = NULL;
-			rc = mashd_outbox_seal_or_hold(
-			    t->cfg.store, t->cfg.seal_to, t->cfg.ctx, names[i],
-			    MASHD_TRIGGER_PAYLOAD_TYPE, buf, len, &env, &envlen,
-			    &held);
-			if (rc != MASH_OK)
-				goto out;
-			/* held_as: the outbox id its later DELIVERY names. */
-			if (held != 0)
-				(void)mash_snprintf(hextra, sizeof(hextra),
-				                    "%.*s,\"held_as\":%lld}",
-				                    (int)(strlen(extra) - 1),
-				                    extra, (long long)held);
-			rc = audit(t,
-			           held != 0 ? MASH_AUD_DELIVERY_HELD
-			                     : MASH_AUD_TRIGGER_DELIVERY,
-			           p->case_id, p->trig.rule_id, names[i],
-			           held != 0
-			               ? "no encryption key for the recipient"
-			               : p->kind,
-			           held != 0 ? hextra : extra, &seq);
-			if (rc == MASH_OK && env != NULL)
-				rc = mashd_outbox_add_sealed(
-				    t->cfg.store, names[i], env, envlen,
-				    (int64_t)seq);
-			if (rc != MASH_OK)
-				goto out;
+			(void)mash_strlcpy(sent[n_sent], names[i], MASH_MAX_ID);
+			memset(&jobs[n_sent], 0, sizeof(jobs[n_sent]));
+			jobs[n_sent].recipient = sent[n_sent];
+			jobs[n_sent].payload_type = MASHD_TRIGGER_PAYLOAD_TYPE;
+			jobs[n_sent].payload = buf;
+			jobs[n_sent].len = len;
+			buf = NULL; /* the job's */
+			n_sent++;
 		}
+	}
+	seal_all(t, jobs, n_sent);
+	for (i = 0; i < n_sent; i++) {
+		/* Sealed to each attendee (issue 25); held for one without
+		 * a key, audited as such. The record comes first: the outbox
+		 * row names it (issue 31). */
+		held = 0;
+		rc = jobs[i].rc;
+		if (rc == MASH_ERR_NO_ENC_KEY)
+			rc = mashd_outbox_hold(t->cfg.store, jobs[i].recipient,
+			                       MASHD_TRIGGER_PAYLOAD_TYPE,
+			                       jobs[i].payload, jobs[i].len,
+			                       &held);
+		if (rc != MASH_OK)
+			goto out;
+		/* held_as: the outbox id its later DELIVERY names. */
+		if (held != 0)
+			(void)mash_snprintf(
+			    hextra, sizeof(hextra), "%.*s,\"held_as\":%lld}",
+			    (int)(strlen(extra) - 1), extra, (long long)held);
+		rc = audit(t,
+		           held != 0 ? MASH_AUD_DELIVERY_HELD
+		                     : MASH_AUD_TRIGGER_DELIVERY,
+		           p->case_id, p->trig.rule_id, jobs[i].recipient,
+		           held != 0 ? "no encryption key for the recipient"
+		                     : p->kind,
+		           held != 0 ? hextra : extra, &seq);
+		if (rc == MASH_OK && held == 0)
+			rc = mashd_outbox_add_sealed(
+			    t->cfg.store, jobs[i].recipient, jobs[i].env,
+			    jobs[i].env_len, (int64_t)seq);
+		if (rc != MASH_OK)
+			goto out;
 	}
 	rc = MASH_OK;
 out:
 	mash_free(buf);
-	mash_free(env);
+	for (i = 0; i < n_sent; i++) {
+		mash_free_secret((void *)jobs[i].payload, jobs[i].len);
+		mash_free(jobs[i].env);
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+	}
 	return rc;
 }
 

@@ -44,6 +44,8 @@ struct mashd_triggers;
  * seal_to: seal payload for one recipient as the daemon (daemon/outbox.h
  * mashd_seal_to_fn; MASH_ERR_NO_ENC_KEY holds the delivery).
  */
+struct mashd_seal_job;
+
 struct mashd_triggers_cfg {
 	struct mash_store *store;             /* borrowed */
 	struct mash_aud *aud;                 /* borrowed */
@@ -53,6 +55,10 @@ struct mashd_triggers_cfg {
 	int (*principals)(void *ctx, const char *role, const char **names,
 	                  size_t max, size_t *n);
 	mashd_seal_to_fn seal_to;
+	/* An update's deliveries sealed together (one ephemeral key, both
+	 * cores; daemon/seal_pool.h) with jobs[i].rc MASH_ERR_NO_ENC_KEY for
+	 * an attendee without a key; NULL: one by one through seal_to. */
+	void (*seal_many)(void *ctx, struct mashd_seal_job *jobs, size_t n);
 	/* What an attendee may learn of a contributing event (issue 26);
 	 * NULL: every attendee reads the whole trigger. */
 	mashd_sees_fn sees;

@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "daemon/outbox.h"
+#include "daemon/seal_pool.h"
 #include "daemon/triggers.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/dir.h"
@@ -49,6 +50,8 @@ static struct {
 	int fail_publish;
 	int no_flush; /* ingest commits but does not flush */
 	int rollback; /* ingest rolls back instead of committing */
+	int use_many; /* open_all gives the engine seal_many */
+	size_t many_calls, many_jobs;
 } fx;
 
 /* The default directory of SHARED-DEFS.md. */
@@ -94,6 +97,29 @@ seal(void *ctx, const char *recipient, const char *type,
 	memcpy(*env, payload, len);
 	*env_len = len;
 	return MASH_OK;
+}
+
+/* The seal pool as the daemon gives it: a message's seals in one call,
+ * here in order; health.nurse1 has no encryption key. */
+static void
+seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
+{
+	size_t i;
+
+	(void)ctx;
+	fx.many_calls++;
+	fx.many_jobs += n;
+	for (i = 0; i < n; i++) {
+		jobs[i].env = NULL;
+		jobs[i].env_len = 0;
+		if (strcmp(jobs[i].recipient, "health.nurse1") == 0) {
+			jobs[i].rc = MASH_ERR_NO_ENC_KEY;
+			continue;
+		}
+		jobs[i].rc = seal(NULL, jobs[i].recipient, jobs[i].payload_type,
+		                  jobs[i].payload, jobs[i].len, &jobs[i].env,
+		                  &jobs[i].env_len);
+	}
 }
 
 /* The outbox flush's publisher (the broker, as far as this test goes). */
@@ -168,6 +194,7 @@ open_all(void)
 	cfg.cal = fx.cal;
 	cfg.principals = principals;
 	cfg.seal_to = seal;
+	cfg.seal_many = fx.use_many ? seal_many : NULL;
 	ck_assert_int_eq(mashd_triggers_new(&cfg, &fx.t), MASH_OK);
 }
 
@@ -311,8 +338,7 @@ audit_count(const char *type)
 		char *rec = NULL;
 		size_t len = 0;
 
-		ck_assert_int_eq(mash_aud_record_bytes(fx.st,
-		                                       s, &rec, &len),
+		ck_assert_int_eq(mash_aud_record_bytes(fx.st, s, &rec, &len),
 		                 MASH_OK);
 		if (strstr(rec, needle) != NULL)
 			n++;
@@ -359,6 +385,34 @@ START_TEST(test_trigger_reaches_each_attendee_once_with_both_events)
 	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 4);
 	/* referral + assessment (first event), strategy (the trigger). */
 	ck_assert_uint_eq(audit_count("CLOCK_SET"), 3);
+}
+END_TEST
+
+START_TEST(test_a_messages_seals_run_together_and_a_keyless_one_is_held)
+{
+	size_t c;
+
+	close_all();
+	fx.use_many = 1;
+	open_all();
+	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
+	       TEEN_DOB);
+	fx.now += HOUR;
+	ck_assert_uint_gt(
+	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB),
+	    0);
+	/* Four attendees, sealed in one call; the one without a key is
+	 * held (audited as such, not published), the others delivered. */
+	ck_assert_uint_eq(fx.many_calls, 1);
+	ck_assert_uint_eq(fx.many_jobs, 4);
+	ck_assert_uint_eq(fx.n_sent, 3);
+	ck_assert_ptr_nonnull(sent_to("sw.sam", "raised", &c));
+	ck_assert_ptr_nonnull(sent_to("swm.taylor", "raised", &c));
+	ck_assert_ptr_nonnull(sent_to("police.pp1", "raised", &c));
+	ck_assert_ptr_null(sent_to("health.nurse1", "raised", &c));
+	ck_assert_uint_eq(audit_count("TRIGGER_DELIVERY"), 3);
+	ck_assert_uint_eq(audit_count("DELIVERY_HELD"), 1);
+	ck_assert_uint_eq(outbox_count(), 0); /* the held row is not pending */
 }
 END_TEST
 
@@ -572,6 +626,8 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(
 	    tc, test_trigger_reaches_each_attendee_once_with_both_events);
+	tcase_add_test(
+	    tc, test_a_messages_seals_run_together_and_a_keyless_one_is_held);
 	tcase_add_test(tc, test_update_goes_to_new_attendees_too);
 	tcase_add_test(tc,
 	               test_escalation_to_manager_exactly_once_across_reopen);
