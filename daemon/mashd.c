@@ -521,6 +521,11 @@ mashd_start(struct mashd *d)
 		tc.seal_to = mashd_seal_to;
 		tc.seal_many = d->seal_pool != NULL ? mashd_seal_many : NULL;
 		tc.sees = mashd_trigger_sees;
+		if (mashd_trigger_sees_memo_new(d) == MASH_OK)
+			tc.sees_memo = mashd_trigger_sees_memo;
+		else
+			mash_warn("s47: each attendee's view reads the store "
+			          "(no memory for a memo)");
 		tc.ctx = d;
 		rc = mashd_triggers_new(&tc, &d->triggers);
 		if (rc != MASH_OK) {
@@ -836,6 +841,7 @@ mashd_teardown(struct mashd *d)
 	mashd_seal_pool_free(d->seal_pool);
 	mashd_deliver_free(d->deliver);
 	mashd_triggers_free(d->triggers);
+	mashd_trigger_sees_memo_free(d);
 	mashd_batch_free(d);
 	mash_aud_free(d->aud);
 	mash_store_close(d->store);

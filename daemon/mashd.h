@@ -121,6 +121,9 @@ struct mashd {
 	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
 	struct mashd_pump *pump;   /* the outbox published beside the core */
 	struct mashd_rpump *rpump; /* receipts published beside the core */
+	struct mashd_sees_memo *sees_memo; /* trigger_sees.c, MASHD_SEES_MEMO */
+	size_t n_sees_memo;
+	int sees_memo_on;
 
 	/* Group commit (mashd_batch_*): while batch_open, each event is a
 	 * savepoint of one transaction and its receipt waits in deferred
@@ -242,6 +245,23 @@ int mashd_outbox_flush_bg(struct mashd *d);
 int mashd_trigger_sees(void *ctx, const char *case_id, const char *recipient,
                        const char *event_ref, unsigned level,
                        unsigned n_agencies, int *record, int *signpost);
+
+/* Contributing events read for one trigger message at most (one per
+ * contributing event, MASH_S47_MAX_CONTRIB). */
+#define MASHD_SEES_MEMO 64u
+
+/*
+ * on: from now on mashd_trigger_sees reads and decodes each contributing
+ * event once and answers every attendee from that (a trigger message's
+ * attendees all look at the same events; issue 22); off: forget them
+ * (ctx: the mashd). Either way what was kept is freed, so a memo never
+ * outlives the message it was made for. The memo is made by
+ * mashd_trigger_sees_memo_new (MASH_OK, MASH_ERR_NOMEM; without it every
+ * call reads the store) and freed by mashd_trigger_sees_memo_free.
+ */
+void mashd_trigger_sees_memo(void *ctx, int on);
+int mashd_trigger_sees_memo_new(struct mashd *d);
+void mashd_trigger_sees_memo_free(struct mashd *d);
 
 /* mashd_outbox_send_many_fn over the MQTT adapter (ctx: the mashd); called
  * on the pump thread, it reads only d->mq and d->cfg. */

@@ -514,6 +514,8 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	(void)json_kv(extra, sizeof(extra), "kind", p->kind, 0);
 	(void)mash_snprintf(extra + strlen(extra),
 	                    sizeof(extra) - strlen(extra), "}");
+	if (t->cfg.sees_memo != NULL)
+		t->cfg.sees_memo(t->cfg.ctx, 1);
 	for (r = 0; r < p->trig.n_roles; r++) {
 		n = 0;
 		rc = t->cfg.principals(t->cfg.ctx, p->trig.roles[r], names,
@@ -547,6 +549,8 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 			n_sent++;
 		}
 	}
+	if (t->cfg.sees_memo != NULL)
+		t->cfg.sees_memo(t->cfg.ctx, 0);
 	seal_all(t, jobs, n_sent);
 	for (i = 0; i < n_sent; i++) {
 		/* Sealed to each attendee (issue 25); held for one without
@@ -582,6 +586,8 @@ queue_deliveries(struct mashd_triggers *t, const struct pending *p)
 	}
 	rc = MASH_OK;
 out:
+	if (t->cfg.sees_memo != NULL)
+		t->cfg.sees_memo(t->cfg.ctx, 0);
 	mash_free(buf);
 	for (i = 0; i < n_sent; i++) {
 		mash_free_secret((void *)jobs[i].payload, jobs[i].len);

@@ -62,6 +62,10 @@ struct mashd_triggers_cfg {
 	/* What an attendee may learn of a contributing event (issue 26);
 	 * NULL: every attendee reads the whole trigger. */
 	mashd_sees_fn sees;
+	/* Called with 1 before one message's attendees are looked at through
+	 * sees and with 0 after: sees may keep what it read for the message
+	 * in between (mashd_trigger_sees_memo). NULL: not called. */
+	void (*sees_memo)(void *ctx, int on);
 	void *ctx;
 };
 

@@ -52,6 +52,9 @@ static struct {
 	int rollback; /* ingest rolls back instead of committing */
 	int use_many; /* open_all gives the engine seal_many */
 	size_t many_calls, many_jobs;
+	int use_sees; /* open_all gives the engine sees and sees_memo */
+	int memo_on;  /* what sees_memo was last told */
+	size_t memo_ons, sees_calls, sees_off;
 } fx;
 
 /* The default directory of SHARED-DEFS.md. */
@@ -120,6 +123,35 @@ seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 		                  jobs[i].payload, jobs[i].len, &jobs[i].env,
 		                  &jobs[i].env_len);
 	}
+}
+
+/* The daemon's view callbacks: every attendee sees everything; each
+ * look is counted, and whether the memo was on for it. */
+static int
+sees(void *ctx, const char *case_id, const char *recipient,
+     const char *event_ref, unsigned level, unsigned n_agencies, int *record,
+     int *signpost)
+{
+	(void)ctx;
+	(void)case_id;
+	(void)recipient;
+	(void)event_ref;
+	(void)level;
+	(void)n_agencies;
+	fx.sees_calls++;
+	if (!fx.memo_on)
+		fx.sees_off++;
+	*record = *signpost = 1;
+	return MASH_OK;
+}
+
+static void
+sees_memo(void *ctx, int on)
+{
+	(void)ctx;
+	if (on && !fx.memo_on)
+		fx.memo_ons++;
+	fx.memo_on = on;
 }
 
 /* The outbox flush's publisher (the broker, as far as this test goes). */
@@ -195,6 +227,8 @@ open_all(void)
 	cfg.principals = principals;
 	cfg.seal_to = seal;
 	cfg.seal_many = fx.use_many ? seal_many : NULL;
+	cfg.sees = fx.use_sees ? sees : NULL;
+	cfg.sees_memo = fx.use_sees ? sees_memo : NULL;
 	ck_assert_int_eq(mashd_triggers_new(&cfg, &fx.t), MASH_OK);
 }
 
@@ -416,6 +450,28 @@ START_TEST(test_a_messages_seals_run_together_and_a_keyless_one_is_held)
 }
 END_TEST
 
+START_TEST(test_views_of_one_message_are_taken_with_the_memo_on_then_off)
+{
+	close_all();
+	fx.use_sees = 1;
+	open_all();
+	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
+	       TEEN_DOB);
+	fx.now += HOUR;
+	ck_assert_uint_gt(
+	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB),
+	    0);
+	/* Four attendees looked at two contributing events, all while the
+	 * memo was on; it was switched on once for the message and is off
+	 * again (nothing kept past the message). */
+	ck_assert_uint_eq(fx.n_sent, 4);
+	ck_assert_uint_eq(fx.sees_calls, 8);
+	ck_assert_uint_eq(fx.sees_off, 0);
+	ck_assert_uint_eq(fx.memo_ons, 1);
+	ck_assert_int_eq(fx.memo_on, 0);
+}
+END_TEST
+
 START_TEST(test_update_goes_to_new_attendees_too)
 {
 	size_t c;
@@ -628,6 +684,8 @@ main(void)
 	    tc, test_trigger_reaches_each_attendee_once_with_both_events);
 	tcase_add_test(
 	    tc, test_a_messages_seals_run_together_and_a_keyless_one_is_held);
+	tcase_add_test(
+	    tc, test_views_of_one_message_are_taken_with_the_memo_on_then_off);
 	tcase_add_test(tc, test_update_goes_to_new_attendees_too);
 	tcase_add_test(tc,
 	               test_escalation_to_manager_exactly_once_across_reopen);
