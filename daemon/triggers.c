@@ -22,6 +22,7 @@
 #include "common/str.h"
 #include "daemon/seal_pool.h"
 #include "daemon/triggers.h"
+#include "daemon/triggers_int.h"
 #include "mash/v1/mash.pb-c.h"
 #include "policy/dir.h"
 #include "s47/cal.h"
@@ -30,26 +31,6 @@
 #include "store/store.h"
 
 #define ESCALATE_BATCH 16u
-/* Attendees of one trigger message at most (two roles' worth). */
-#define N_ATTENDEES (MASHD_TRIGGERS_MAX_PRINCIPALS * 2)
-
-struct pending {
-	char kind[16]; /* raised, updated, escalated */
-	char case_id[MASH_MAX_ID];
-	struct mash_s47_open trig; /* trigger snapshot (roles, events) */
-	uint64_t audit_seq;
-	int64_t raised_at;
-};
-
-struct mashd_triggers {
-	struct mashd_triggers_cfg cfg;
-	struct pending *scratch;     /* one message being queued */
-	struct mash_s47_fact *facts; /* MASH_S47_MAX_HISTORY */
-	struct mash_s47_outcome out;
-	struct mashd_seal_job *jobs; /* N_ATTENDEES: one update's seals */
-};
-
-static int queue_deliveries(struct mashd_triggers *t, const struct pending *p);
 
 int
 mashd_triggers_new(const struct mashd_triggers_cfg *cfg,
@@ -108,10 +89,11 @@ mashd_triggers_set_policy(struct mashd_triggers *t,
 
 /* ---- audit helpers ------------------------------------------------------ */
 
-static int
-audit(struct mashd_triggers *t, enum mash_aud_type type, const char *case_id,
-      const char *rule_id, const char *recipient, const char *reason,
-      const char *extra, uint64_t *seq)
+int
+mashd_trig_audit(struct mashd_triggers *t, enum mash_aud_type type,
+                 const char *case_id, const char *rule_id,
+                 const char *recipient, const char *reason, const char *extra,
+                 uint64_t *seq)
 {
 	struct mash_aud_record r;
 	char why[MASH_AUD_MAX_REASON];
@@ -160,8 +142,9 @@ json_str(char *buf, size_t bufsz, const char *s)
 	return MASH_OK;
 }
 
-static int
-json_kv(char *buf, size_t bufsz, const char *key, const char *val, int first)
+int
+mashd_trig_json_kv(char *buf, size_t bufsz, const char *key, const char *val,
+                   int first)
 {
 	size_t len = strlen(buf);
 	int rc;
@@ -198,8 +181,9 @@ trigger_extra(const char *trigger_id, const char *kind, int64_t due_by,
 
 	buf[0] = '{';
 	buf[1] = '\0';
-	if (json_kv(buf, bufsz, "trigger_id", trigger_id, 1) != MASH_OK ||
-	    json_kv(buf, bufsz, "kind", kind, 0) != MASH_OK ||
+	if (mashd_trig_json_kv(buf, bufsz, "trigger_id", trigger_id, 1) !=
+	        MASH_OK ||
+	    mashd_trig_json_kv(buf, bufsz, "kind", kind, 0) != MASH_OK ||
 	    json_ki(buf, bufsz, "due_by", due_by) != MASH_OK ||
 	    mash_snprintf(buf + strlen(buf), bufsz - strlen(buf),
 	                  ",\"events\":[") != MASH_OK)
@@ -221,7 +205,7 @@ trigger_extra(const char *trigger_id, const char *kind, int64_t due_by,
 fallback:
 	buf[0] = '{';
 	buf[1] = '\0';
-	(void)json_kv(buf, bufsz, "trigger_id", trigger_id, 1);
+	(void)mashd_trig_json_kv(buf, bufsz, "trigger_id", trigger_id, 1);
 	(void)mash_snprintf(buf + strlen(buf), bufsz - strlen(buf), "}");
 }
 
@@ -231,14 +215,15 @@ clock_extra(const struct mash_s47_clock *c, const char *op, char *buf,
 {
 	buf[0] = '{';
 	buf[1] = '\0';
-	if (json_kv(buf, bufsz, "clock", mash_s47_clock_name(c->kind), 1) !=
-	        MASH_OK ||
-	    json_kv(buf, bufsz, "op", op, 0) != MASH_OK ||
+	if (mashd_trig_json_kv(buf, bufsz, "clock",
+	                       mash_s47_clock_name(c->kind), 1) != MASH_OK ||
+	    mashd_trig_json_kv(buf, bufsz, "op", op, 0) != MASH_OK ||
 	    json_ki(buf, bufsz, "clock_id", c->clock_id) != MASH_OK ||
 	    json_ki(buf, bufsz, "started_at", c->started_at) != MASH_OK ||
 	    json_ki(buf, bufsz, "due_at", c->due_at) != MASH_OK ||
 	    (c->trigger_id[0] != '\0' &&
-	     json_kv(buf, bufsz, "trigger_id", c->trigger_id, 0) != MASH_OK) ||
+	     mashd_trig_json_kv(buf, bufsz, "trigger_id", c->trigger_id, 0) !=
+	         MASH_OK) ||
 	    mash_snprintf(buf + strlen(buf), bufsz - strlen(buf), "}") !=
 	        MASH_OK) {
 		(void)mash_snprintf(buf, bufsz, "{\"clock_id\":%lld}",
@@ -360,7 +345,7 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 		                  ? o->n_new
 		                  : o->trigger.n_events,
 		              extra, sizeof(extra));
-		rc = audit(
+		rc = mashd_trig_audit(
 		    t,
 		    o->action == MASH_S47_RAISE ? MASH_AUD_TRIGGER_RAISED
 		                                : MASH_AUD_TRIGGER_UPDATED,
@@ -377,8 +362,8 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 	for (i = 0; i < o->n_clocks; i++) {
 		clock_extra(&o->clocks[i].clock, op_name(o->clocks[i].op),
 		            extra, sizeof(extra));
-		rc = audit(t, MASH_AUD_CLOCK_SET, case_id, NULL, NULL, NULL,
-		           extra, NULL);
+		rc = mashd_trig_audit(t, MASH_AUD_CLOCK_SET, case_id, NULL,
+		                      NULL, NULL, extra, NULL);
 		if (rc != MASH_OK)
 			goto out;
 	}
@@ -391,7 +376,7 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 		p->trig = o->trigger;
 		p->audit_seq = seq;
 		p->raised_at = o->trigger.raised_at;
-		rc = queue_deliveries(t, p);
+		rc = mashd_trig_queue(t, p);
 		if (rc != MASH_OK)
 			goto out;
 	}
@@ -399,201 +384,6 @@ mashd_triggers_on_event(struct mashd_triggers *t, const char *case_id,
 		*trigger_seq = seq;
 	rc = MASH_OK;
 out:
-	return rc;
-}
-
-/* ---- delivery ----------------------------------------------------------- */
-
-/* Pack p; reason (NULL: p's own) and keep (NULL: every contributing
- * event) are what one attendee may read (daemon/trigger_view.h). */
-static int
-pack_trigger(const struct pending *p, const char *reason, const int *keep,
-             unsigned char **buf, size_t *len)
-{
-	Mash__V1__StrategyDiscussionTrigger m =
-	    MASH__V1__STRATEGY_DISCUSSION_TRIGGER__INIT;
-	char *events[MASH_S47_MAX_CONTRIB];
-	char *roles[MASH_S47_MAX_ROLES];
-	size_t i, n = 0;
-
-	*buf = NULL;
-	*len = 0;
-	m.case_id = (char *)p->case_id;
-	m.trigger_id = (char *)p->trig.trigger_id;
-	m.rule_id = (char *)p->trig.rule_id;
-	m.reason = (char *)(reason != NULL ? reason : p->trig.reason);
-	for (i = 0; i < p->trig.n_events; i++)
-		if (keep == NULL || keep[i])
-			events[n++] = (char *)p->trig.events[i];
-	m.n_contributing_events = n;
-	m.contributing_events = events;
-	for (i = 0; i < p->trig.n_roles; i++)
-		roles[i] = (char *)p->trig.roles[i];
-	m.n_required_attendees = p->trig.n_roles;
-	m.required_attendees = roles;
-	m.raised_at = p->raised_at;
-	m.discussion_due_by = p->trig.due_by;
-	m.level = p->trig.level;
-	m.audit_seq = p->audit_seq;
-	m.kind = (char *)p->kind;
-	*len = mash__v1__strategy_discussion_trigger__get_packed_size(&m);
-	*buf = mash_malloc(*len > 0 ? *len : 1);
-	if (*buf == NULL) {
-		*len = 0;
-		return MASH_ERR_NOMEM;
-	}
-	(void)mash__v1__strategy_discussion_trigger__pack(&m, *buf);
-	return MASH_OK;
-}
-
-/* p packed for recipient: as the policy lets them read it when the
- * daemon gave a sees callback (issue 26), else whole. */
-static int
-pack_for(struct mashd_triggers *t, const struct pending *p,
-         const char *recipient, unsigned char **buf, size_t *len)
-{
-	char reason[MASH_S47_MAX_REASON];
-	int keep[MASH_S47_MAX_CONTRIB];
-	int rc;
-
-	if (t->cfg.sees == NULL)
-		return pack_trigger(p, NULL, NULL, buf, len);
-	rc = mashd_trigger_view_for(t->cfg.policy, &p->trig, p->case_id,
-	                            recipient, t->cfg.sees, t->cfg.ctx, reason,
-	                            sizeof(reason), keep);
-	if (rc != MASH_OK)
-		return rc;
-	return pack_trigger(p, reason, keep, buf, len);
-}
-
-/* Seal jobs[0..n) together (one ephemeral key, both cores) when the
- * daemon can, else one by one; each job's rc says how it went. */
-static void
-seal_all(struct mashd_triggers *t, struct mashd_seal_job *jobs, size_t n)
-{
-	size_t i;
-
-	if (t->cfg.seal_many != NULL) {
-		t->cfg.seal_many(t->cfg.ctx, jobs, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		jobs[i].rc =
-		    t->cfg.seal_to(t->cfg.ctx, jobs[i].recipient,
-		                   jobs[i].payload_type, jobs[i].payload,
-		                   jobs[i].len, &jobs[i].env, &jobs[i].env_len);
-}
-
-/*
- * Seal p for every principal of its roles, add each to the outbox and
- * audit each delivery (TRIGGER_DELIVERY, reason = the kind), all inside
- * the caller's transaction: a rollback takes them all back. Each attendee
- * gets the trigger as the policy lets them read it (pack_for). The seals
- * of one message run together (seal_all: one sealed each took 115 us on
- * the core thread, and trigger updates were the biggest stage with five
- * agencies, issue 22); the records and outbox rows follow in attendee
- * order, as before.
- */
-static int
-queue_deliveries(struct mashd_triggers *t, const struct pending *p)
-{
-	const char *names[MASHD_TRIGGERS_MAX_PRINCIPALS];
-	char sent[N_ATTENDEES][MASH_MAX_ID];
-	char extra[MASH_AUD_MAX_EXTRA], hextra[MASH_AUD_MAX_EXTRA + 32];
-	struct mashd_seal_job *jobs = t->jobs;
-	unsigned char *buf = NULL;
-	size_t len = 0, n_sent = 0, r, i, k, n;
-	uint64_t seq = 0;
-	int64_t held;
-	int rc;
-
-	extra[0] = '{';
-	extra[1] = '\0';
-	(void)json_kv(extra, sizeof(extra), "trigger_id", p->trig.trigger_id,
-	              1);
-	(void)json_kv(extra, sizeof(extra), "kind", p->kind, 0);
-	(void)mash_snprintf(extra + strlen(extra),
-	                    sizeof(extra) - strlen(extra), "}");
-	if (t->cfg.sees_memo != NULL)
-		t->cfg.sees_memo(t->cfg.ctx, 1);
-	for (r = 0; r < p->trig.n_roles; r++) {
-		n = 0;
-		rc = t->cfg.principals(t->cfg.ctx, p->trig.roles[r], names,
-		                       MASHD_TRIGGERS_MAX_PRINCIPALS, &n);
-		if (rc != MASH_OK)
-			goto out;
-		if (n == 0)
-			mash_warn(
-			    "s47: no principal holds role %s (trigger %s)",
-			    p->trig.roles[r], p->trig.trigger_id);
-		for (i = 0; i < n; i++) {
-			int dup = 0;
-
-			/* One person holding two required roles gets it once.
-			 */
-			for (k = 0; k < n_sent; k++)
-				if (strcmp(sent[k], names[i]) == 0)
-					dup = 1;
-			if (dup || n_sent >= N_ATTENDEES)
-				continue;
-			rc = pack_for(t, p, names[i], &buf, &len);
-			if (rc != MASH_OK)
-				goto out;
-			(void)mash_strlcpy(sent[n_sent], names[i], MASH_MAX_ID);
-			memset(&jobs[n_sent], 0, sizeof(jobs[n_sent]));
-			jobs[n_sent].recipient = sent[n_sent];
-			jobs[n_sent].payload_type = MASHD_TRIGGER_PAYLOAD_TYPE;
-			jobs[n_sent].payload = buf;
-			jobs[n_sent].len = len;
-			buf = NULL; /* the job's */
-			n_sent++;
-		}
-	}
-	if (t->cfg.sees_memo != NULL)
-		t->cfg.sees_memo(t->cfg.ctx, 0);
-	seal_all(t, jobs, n_sent);
-	for (i = 0; i < n_sent; i++) {
-		/* Sealed to each attendee (issue 25); held for one without
-		 * a key, audited as such. The record comes first: the outbox
-		 * row names it (issue 31). */
-		held = 0;
-		rc = jobs[i].rc;
-		if (rc == MASH_ERR_NO_ENC_KEY)
-			rc = mashd_outbox_hold(t->cfg.store, jobs[i].recipient,
-			                       MASHD_TRIGGER_PAYLOAD_TYPE,
-			                       jobs[i].payload, jobs[i].len,
-			                       &held);
-		if (rc != MASH_OK)
-			goto out;
-		/* held_as: the outbox id its later DELIVERY names. */
-		if (held != 0)
-			(void)mash_snprintf(
-			    hextra, sizeof(hextra), "%.*s,\"held_as\":%lld}",
-			    (int)(strlen(extra) - 1), extra, (long long)held);
-		rc = audit(t,
-		           held != 0 ? MASH_AUD_DELIVERY_HELD
-		                     : MASH_AUD_TRIGGER_DELIVERY,
-		           p->case_id, p->trig.rule_id, jobs[i].recipient,
-		           held != 0 ? "no encryption key for the recipient"
-		                     : p->kind,
-		           held != 0 ? hextra : extra, &seq);
-		if (rc == MASH_OK && held == 0)
-			rc = mashd_outbox_add_sealed(
-			    t->cfg.store, jobs[i].recipient, jobs[i].env,
-			    jobs[i].env_len, (int64_t)seq);
-		if (rc != MASH_OK)
-			goto out;
-	}
-	rc = MASH_OK;
-out:
-	if (t->cfg.sees_memo != NULL)
-		t->cfg.sees_memo(t->cfg.ctx, 0);
-	mash_free(buf);
-	for (i = 0; i < n_sent; i++) {
-		mash_free_secret((void *)jobs[i].payload, jobs[i].len);
-		mash_free(jobs[i].env);
-		memset(&jobs[i], 0, sizeof(jobs[i]));
-	}
 	return rc;
 }
 
@@ -665,11 +455,12 @@ mashd_triggers_tick(struct mashd_triggers *t, size_t *n_escalated)
 			                   sizeof(e->trig.roles[0]));
 			e->raised_at = now;
 			clock_extra(&due[i], "escalated", extra, sizeof(extra));
-			rc = audit(t, MASH_AUD_ESCALATION, due[i].case_id,
-			           e->trig.rule_id, role, reason, extra,
-			           &e->audit_seq);
+			rc = mashd_trig_audit(t, MASH_AUD_ESCALATION,
+			                      due[i].case_id, e->trig.rule_id,
+			                      role, reason, extra,
+			                      &e->audit_seq);
 			if (rc == MASH_OK)
-				rc = queue_deliveries(t, e);
+				rc = mashd_trig_queue(t, e);
 			if (rc == MASH_OK)
 				mash_warn("s47: case %s %s clock %lld overdue: "
 				          "escalated to %s",
