@@ -136,6 +136,25 @@ seal_receipt(struct mashd *d, const char *agency, const struct outcome *out,
 	                         envlen);
 }
 
+/* The topic and sealed receipt of one deferred outcome; a failure is
+ * logged here (the caller counts it; the agent re-sends). */
+static int
+receipt_for(struct mashd *d, const struct mashd_deferred *v,
+            char topic[MASH_MAX_TOPIC + 1], uint8_t **env, size_t *len)
+{
+	int rc = mash_snprintf(topic, MASH_MAX_TOPIC + 1, "%s%s",
+	                       RECEIPTS_PREFIX, v->agency);
+
+	if (rc == MASH_OK)
+		rc = seal_receipt(d, v->agency, &v->out, env, len);
+	if (rc != MASH_OK)
+		mash_warn("event %s/%s: receipt not sealed (%s); the agent "
+		          "will re-send",
+		          v->agency, v->out.event_id[0] ? v->out.event_id : "-",
+		          mash_errname(rc));
+	return rc;
+}
+
 /* The receipts of a committed batch in pipelines of up to
  * MASH_MQ_MAX_PIPELINE: one round trip to the broker for each, not one
  * per receipt (issue 22). */
@@ -148,26 +167,15 @@ send_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
 	const struct mashd_deferred *src[MASH_MQ_MAX_PIPELINE];
 	uint8_t *env[MASH_MQ_MAX_PIPELINE];
 	size_t len[MASH_MQ_MAX_PIPELINE], i, m;
-	int rcs[MASH_MQ_MAX_PIPELINE], rc;
+	int rcs[MASH_MQ_MAX_PIPELINE];
 
 	while (n > 0) {
 		memset(out, 0, sizeof(out));
 		for (i = 0, m = 0; i < n && m < MASH_MQ_MAX_PIPELINE; i++) {
 			env[m] = NULL;
-			rc = mash_snprintf(topic[m], sizeof(topic[m]), "%s%s",
-			                   RECEIPTS_PREFIX, v[i].agency);
-			if (rc == MASH_OK)
-				rc = seal_receipt(d, v[i].agency, &v[i].out,
-				                  &env[m], &len[m]);
-			if (rc != MASH_OK) {
+			if (receipt_for(d, &v[i], topic[m], &env[m], &len[m]) !=
+			    MASH_OK) {
 				d->stats.receipt_failed++;
-				mash_warn(
-				    "event %s/%s: receipt not sealed (%s); "
-				    "the agent will re-send",
-				    v[i].agency,
-				    v[i].out.event_id[0] ? v[i].out.event_id
-				                         : "-",
-				    mash_errname(rc));
 				continue;
 			}
 			src[m] = &v[i];
@@ -216,27 +224,25 @@ queue_receipts(struct mashd *d, const struct mashd_deferred *v, size_t n)
 	struct mashd_rpump_counts c = {0, 0};
 	struct mashd_rcpt *s = mashd_rpump_slots(d->rpump, &c);
 	size_t i, m = 0;
-	int rc;
 
 	for (i = 0; i < n; i++) {
 		struct mashd_rcpt *r = &s[m];
 		const struct mash_mq_msg *msg = v[i].msg;
 
-		rc = mash_snprintf(r->topic, sizeof(r->topic), "%s%s",
-		                   RECEIPTS_PREFIX, v[i].agency);
-		if (rc == MASH_OK && msg->correlation_len > sizeof(r->corr))
-			rc = MASH_ERR_TOO_BIG; /* mq bounds it; never trusted */
-		if (rc == MASH_OK)
-			rc = seal_receipt(d, v[i].agency, &v[i].out, &r->env,
-			                  &r->len);
-		if (rc != MASH_OK) {
+		if (msg->correlation_len > sizeof(r->corr)) {
+			/* mq bounds it; never trusted */
 			c.failed++;
-			mash_warn("event %s/%s: receipt not sealed (%s); the "
-			          "agent will re-send",
+			mash_warn("event %s/%s: correlation data of %zu bytes; "
+			          "no receipt, the agent will re-send",
 			          v[i].agency,
 			          v[i].out.event_id[0] ? v[i].out.event_id
 			                               : "-",
-			          mash_errname(rc));
+			          msg->correlation_len);
+			continue;
+		}
+		if (receipt_for(d, &v[i], r->topic, &r->env, &r->len) !=
+		    MASH_OK) {
+			c.failed++;
 			continue;
 		}
 		if (msg->correlation_len > 0)

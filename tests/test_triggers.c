@@ -422,6 +422,19 @@ START_TEST(test_trigger_reaches_each_attendee_once_with_both_events)
 }
 END_TEST
 
+/* Police domestic abuse, then a health injury an hour later: the
+ * multi-agency trigger, raised to its four attendees. */
+static void
+raise_multi_agency(void)
+{
+	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
+	       TEEN_DOB);
+	fx.now += HOUR;
+	ck_assert_uint_gt(
+	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB),
+	    0);
+}
+
 START_TEST(test_a_messages_seals_run_together_and_a_keyless_one_is_held)
 {
 	size_t c;
@@ -429,12 +442,7 @@ START_TEST(test_a_messages_seals_run_together_and_a_keyless_one_is_held)
 	close_all();
 	fx.use_many = 1;
 	open_all();
-	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
-	       TEEN_DOB);
-	fx.now += HOUR;
-	ck_assert_uint_gt(
-	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB),
-	    0);
+	raise_multi_agency();
 	/* Four attendees, sealed in one call; the one without a key is
 	 * held (audited as such, not published), the others delivered. */
 	ck_assert_uint_eq(fx.many_calls, 1);
@@ -455,12 +463,7 @@ START_TEST(test_views_of_one_message_are_taken_with_the_memo_on_then_off)
 	close_all();
 	fx.use_sees = 1;
 	open_all();
-	ingest("police", "da-1", CAT(DOMESTIC_ABUSE), 3, fx.now - 10 * DAY,
-	       TEEN_DOB);
-	fx.now += HOUR;
-	ck_assert_uint_gt(
-	    ingest("health", "inj-1", CAT(INJURY), 3, fx.now - HOUR, TEEN_DOB),
-	    0);
+	raise_multi_agency();
 	/* Four attendees looked at two contributing events, all while the
 	 * memo was on; it was switched on once for the message and is off
 	 * again (nothing kept past the message). */
