@@ -201,41 +201,30 @@ col(const char *v)
 	return v[0] != '\0' ? v : NULL;
 }
 
-int
-mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
-                uint64_t *seq)
+/* Encode, hash and insert one record as the leaf after *f (advanced). */
+static int
+append_one(struct mash_aud *aud, struct mash_merkle_frontier *f,
+           const struct mash_aud_record *rec)
 {
-	struct mash_merkle_frontier f;
 	struct mash_store_aud_row row;
 	struct mash_aud_cols cols;
 	unsigned char leaf[HLEN];
 	char *bytes = NULL;
 	size_t len = 0;
 	int64_t now;
-	int rc = MASH_ERR_INVAL, in_sp = 0;
+	int rc;
 
-	if (seq != NULL)
-		*seq = 0;
-	if (aud == NULL || rec == NULL)
-		goto out;
-	rc = MASH_ERR_STORE;
-	if (mash_store_aud_savepoint(aud->st) != MASH_OK)
-		goto out;
-	in_sp = 1;
-	rc = state_read(aud, &f);
-	if (rc != MASH_OK)
-		goto out;
 	now = rec->time_ms != 0 ? rec->time_ms : mash_clock_now(aud->clock);
-	rc = mash_aud_json(rec, f.size + 1, now, &bytes, &len, &cols);
+	rc = mash_aud_json(rec, f->size + 1, now, &bytes, &len, &cols);
 	if (rc != MASH_OK)
 		goto out;
 	rc = mash_merkle_leaf_hash(bytes, len, leaf);
 	if (rc == MASH_OK)
-		rc = mash_merkle_frontier_append(&f, leaf);
+		rc = mash_merkle_frontier_append(f, leaf);
 	if (rc != MASH_OK)
 		goto out;
 	memset(&row, 0, sizeof(row));
-	row.seq = f.size;
+	row.seq = f->size;
 	row.type = mash_aud_type_name(rec->type);
 	row.time_ms = now;
 	row.actor = col(cols.actor);
@@ -247,22 +236,67 @@ mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
 	row.record_len = len;
 	row.leaf_hash = leaf;
 	row.leaf_len = HLEN;
-	rc = MASH_ERR_STORE;
-	if (mash_store_aud_row_add(aud->st, &row) != MASH_OK)
+	rc = mash_store_aud_row_add(aud->st, &row) == MASH_OK ? MASH_OK
+	                                                      : MASH_ERR_STORE;
+out:
+	mash_free(bytes);
+	return rc;
+}
+
+int
+mash_aud_append_many(struct mash_aud *aud, const struct mash_aud_record *recs,
+                     size_t n, uint64_t *seqs)
+{
+	struct mash_merkle_frontier f;
+	size_t i;
+	int rc = MASH_ERR_INVAL, in_sp = 0;
+
+	for (i = 0; seqs != NULL && i < n; i++)
+		seqs[i] = 0;
+	if (aud == NULL || (recs == NULL && n > 0))
 		goto out;
+	rc = MASH_OK;
+	if (n == 0)
+		goto out;
+	/* One savepoint and one read and write of the tree state for the
+	 * lot, not one each (a DECISION for every principal in the
+	 * directory, every event). */
+	rc = MASH_ERR_STORE;
+	if (mash_store_aud_savepoint(aud->st) != MASH_OK)
+		goto out;
+	in_sp = 1;
+	rc = state_read(aud, &f);
+	if (rc != MASH_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		rc = append_one(aud, &f, &recs[i]);
+		if (rc != MASH_OK)
+			goto out;
+	}
+	rc = MASH_ERR_STORE;
 	if (state_write(aud, &f) != MASH_OK)
 		goto out;
 	if (mash_store_aud_release(aud->st) != MASH_OK)
 		goto out;
 	in_sp = 0;
-	if (seq != NULL)
-		*seq = f.size;
+	for (i = 0; seqs != NULL && i < n; i++)
+		seqs[i] = f.size - n + 1 + i;
 	rc = MASH_OK;
 out:
 	if (in_sp)
 		mash_store_aud_undo(aud->st);
-	mash_free(bytes);
 	return rc;
+}
+
+int
+mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
+                uint64_t *seq)
+{
+	if (seq != NULL)
+		*seq = 0;
+	if (rec == NULL)
+		return MASH_ERR_INVAL;
+	return mash_aud_append_many(aud, rec, 1, seq);
 }
 
 /* The last checkpoint's tree size and time; *found 0 if there is none. */

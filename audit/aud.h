@@ -173,6 +173,16 @@ int mash_aud_append(struct mash_aud *aud, const struct mash_aud_record *rec,
                     uint64_t *seq);
 
 /*
+ * Append recs[0..n) as one unit, as n appends in order would, but with one
+ * savepoint and one read and write of the tree state: all are stored with
+ * consecutive seqs, or none (the first failure is returned, as append's).
+ * seqs (may be NULL) gets n seqs, all 0 on failure. n == 0 is MASH_OK.
+ */
+int mash_aud_append_many(struct mash_aud *aud,
+                         const struct mash_aud_record *recs, size_t n,
+                         uint64_t *seqs);
+
+/*
  * The canonical encoding of rec with the given seq (no database): what
  * append stores as the leaf. *out (mash_malloc'd, NUL-terminated, caller
  * frees with mash_free) and *len, or NULL/0 on error. Errors as append.

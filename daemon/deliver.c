@@ -29,13 +29,33 @@
 #include "s47/s47_store.h"
 #include "store/store.h"
 
+/* One principal's part in one event. */
+struct dl_slot {
+	struct mash_dir_entry e; /* borrowed from the directory */
+	struct mash_pol_decision dec;
+	struct mashd_by_rule by;
+	const char *shared[MASH_POL_F_COUNT], *withheld[MASH_POL_F_COUNT];
+	char extra[256];
+	uint64_t dseq, lseq; /* its DECISION and DELIVERY_* records */
+	unsigned char *buf;  /* the packed SharedRecord, if it receives */
+	size_t len;
+	unsigned char *env; /* sealed here (no pool), or NULL */
+	size_t envlen;
+	int64_t held; /* outbox id when held for want of a key */
+	int pooled;   /* sealed on the pool with the others */
+};
+
 struct mashd_deliver {
 	struct mashd_deliver_cfg cfg;
 	struct mashd_deliver_stats stats;
-	/* One event's batch of seals (seal_many), kept between events: a
-	 * slot per principal, grown with the directory, never per event. */
+	/* One event's slots, audit records, seqs and batch of seals
+	 * (seal_many), kept between events: one of each per principal,
+	 * grown with the directory, never allocated per event. */
+	struct dl_slot *slots;
+	struct mash_aud_record *recs;
+	uint64_t *seqs;
 	struct mashd_seal_job *jobs;
-	size_t jobs_cap;
+	size_t cap;
 };
 
 int
@@ -63,24 +83,39 @@ mashd_deliver_free(struct mashd_deliver *d)
 {
 	if (d == NULL)
 		return;
+	mash_free(d->slots);
+	mash_free(d->recs);
+	mash_free(d->seqs);
 	mash_free(d->jobs);
 	mash_free(d);
 }
 
-/* d->jobs with at least n zeroed slots: MASH_OK or MASH_ERR_NOMEM. */
+/* At least n zeroed slots, records, seqs and jobs: MASH_OK or
+ * MASH_ERR_NOMEM. */
 static int
-jobs_ready(struct mashd_deliver *d, size_t n)
+slots_ready(struct mashd_deliver *d, size_t n)
 {
-	struct mashd_seal_job *nj;
+	void *p;
 
-	if (n > d->jobs_cap) {
-		nj = mash_realloc(d->jobs, n * sizeof(*nj));
-		if (nj == NULL)
+	if (n > d->cap) {
+		if ((p = mash_realloc(d->slots, n * sizeof(*d->slots))) == NULL)
 			return MASH_ERR_NOMEM;
-		d->jobs = nj;
-		d->jobs_cap = n;
+		d->slots = p;
+		if ((p = mash_realloc(d->recs, n * sizeof(*d->recs))) == NULL)
+			return MASH_ERR_NOMEM;
+		d->recs = p;
+		if ((p = mash_realloc(d->seqs, n * sizeof(*d->seqs))) == NULL)
+			return MASH_ERR_NOMEM;
+		d->seqs = p;
+		if ((p = mash_realloc(d->jobs, n * sizeof(*d->jobs))) == NULL)
+			return MASH_ERR_NOMEM;
+		d->jobs = p;
+		d->cap = n;
 	}
-	memset(d->jobs, 0, n * sizeof(*d->jobs));
+	if (n > 0) {
+		memset(d->slots, 0, n * sizeof(*d->slots));
+		memset(d->jobs, 0, n * sizeof(*d->jobs));
+	}
 	return MASH_OK;
 }
 
@@ -184,136 +219,120 @@ decision_extra(const struct mash_pol_decision *dec, char *buf, size_t len)
 	                    dec->level);
 }
 
-/* Decide, audit and queue for one recipient; with job non-NULL, a
- * recipient with a key gets its packed record put in *job for the batch
- * seal instead (job->payload then owned by the caller). */
-static int
-deliver_one(struct mashd_deliver *d, const struct mash_policy *pol,
-            const struct mash_dir *dir, const Mash__V1__AgencyEvent *ev,
-            const struct mash_pol_event *view, const char *case_id,
-            const struct mash_pol_case *c, const struct mash_dir_entry *e,
-            struct mashd_seal_job *job)
+/* *ar cleared to a record of type about ev on case_id for sl's
+ * principal, as decided for it. */
+static void
+about(struct mash_aud_record *ar, enum mash_aud_type type,
+      const Mash__V1__AgencyEvent *ev, const char *case_id,
+      const struct dl_slot *sl)
 {
-	struct mash_pol_recipient r = {e->principal, e->role, e->agency};
-	struct mash_pol_decision dec;
-	struct mash_aud_record ar;
-	struct mashd_by_rule by;
-	const char *shared[MASH_POL_F_COUNT], *withheld[MASH_POL_F_COUNT];
-	char extra[256];
-	Mash__V1__SharedRecord rec;
-	unsigned char *buf = NULL, *env = NULL;
-	size_t len = 0, envlen = 0;
-	uint64_t dseq = 0, lseq = 0;
-	int64_t held = 0;
-	int rc, pooled;
+	memset(ar, 0, sizeof(*ar));
+	ar->type = type;
+	ar->actor = "mashd";
+	ar->case_id = case_id;
+	ar->agency = ev->agency;
+	ar->event_id = ev->event_id;
+	ar->recipient = sl->e.principal;
+	ar->purpose = sl->dec.purpose;
+	ar->rule_id = sl->dec.rule_id;
+}
 
-	mash__v1__shared_record__init(&rec);
+/* Decide for one principal and fill its DECISION record *ar (pointing
+ * into sl, which must outlive the append). */
+static int
+decide_one(const struct mash_policy *pol, const Mash__V1__AgencyEvent *ev,
+           const struct mash_pol_event *view, const char *case_id,
+           const struct mash_pol_case *c, struct dl_slot *sl,
+           struct mash_aud_record *ar)
+{
+	struct mash_pol_recipient r = {sl->e.principal, sl->e.role,
+	                               sl->e.agency};
+	int rc;
+
 	rc = mash_pol_decide(pol, view, c, &r,
-	                     mash_pol_delivery_purpose(pol, c->level), 0, &dec);
+	                     mash_pol_delivery_purpose(pol, c->level), 0,
+	                     &sl->dec);
 	if (rc != MASH_OK && rc != MASH_ERR_INVAL)
-		goto out;
+		return rc;
 	/* An invalid input (e.g. a role the policy does not know) is a
 	 * denial like any other: audited, nothing sent. */
-	memset(&ar, 0, sizeof(ar));
-	ar.type = MASH_AUD_DECISION;
-	ar.actor = "mashd";
-	ar.case_id = case_id;
-	ar.agency = ev->agency;
-	ar.event_id = ev->event_id;
-	ar.recipient = e->principal;
-	ar.purpose = dec.purpose;
-	ar.rule_id = dec.rule_id;
-	ar.legal_basis = dec.legal_basis;
-	ar.shared = shared;
-	ar.n_shared =
-	    mash_pol_field_names(dec.shared, shared, MASH_POL_F_COUNT);
-	ar.withheld = withheld;
-	ar.n_withheld =
-	    mash_pol_field_names(dec.withheld, withheld, MASH_POL_F_COUNT);
-	ar.reason = dec.reason;
-	decision_extra(&dec, extra, sizeof(extra));
-	ar.extra_json = extra;
-	mashd_decision_by_rule(pol, &dec, &by);
-	ar.by_rule = by.g;
-	ar.n_by_rule = by.n;
-	rc = mash_aud_append(d->cfg.aud, &ar, &dseq);
+	about(ar, MASH_AUD_DECISION, ev, case_id, sl);
+	ar->legal_basis = sl->dec.legal_basis;
+	ar->shared = sl->shared;
+	ar->n_shared =
+	    mash_pol_field_names(sl->dec.shared, sl->shared, MASH_POL_F_COUNT);
+	ar->withheld = sl->withheld;
+	ar->n_withheld = mash_pol_field_names(sl->dec.withheld, sl->withheld,
+	                                      MASH_POL_F_COUNT);
+	ar->reason = sl->dec.reason;
+	decision_extra(&sl->dec, sl->extra, sizeof(sl->extra));
+	ar->extra_json = sl->extra;
+	mashd_decision_by_rule(pol, &sl->dec, &sl->by);
+	ar->by_rule = sl->by.g;
+	ar->n_by_rule = sl->by.n;
+	return MASH_OK;
+}
+
+/* The SharedRecord for a principal who receives, packed into sl->buf;
+ * without a pool (or a key) sealed here or held (sl->env, sl->held);
+ * then its DELIVERY_QUEUED or DELIVERY_HELD record in *ar. */
+static int
+record_one(struct mashd_deliver *d, const struct mash_dir *dir,
+           const Mash__V1__AgencyEvent *ev, const char *case_id, int pool,
+           struct dl_slot *sl, struct mash_aud_record *ar)
+{
+	Mash__V1__SharedRecord rec;
+	int rc;
+
+	mash__v1__shared_record__init(&rec);
+	rc = mash_pol_record_build(ev, &sl->dec, case_id,
+	                           mash_dir_agency_contact(dir, ev->agency),
+	                           &rec);
 	if (rc != MASH_OK)
 		goto out;
-	d->stats.decisions++;
-	if (!dec.receives) {
-		d->stats.denied++;
-		rc = MASH_OK;
-		goto out;
-	}
-	rc = mash_pol_record_build(
-	    ev, &dec, case_id, mash_dir_agency_contact(dir, ev->agency), &rec);
-	if (rc != MASH_OK)
-		goto out;
-	rec.audit_seq = dseq;
-	len = mash__v1__shared_record__get_packed_size(&rec);
-	if (len > MASH_MAX_PAYLOAD) {
+	rec.audit_seq = sl->dseq;
+	sl->len = mash__v1__shared_record__get_packed_size(&rec);
+	if (sl->len > MASH_MAX_PAYLOAD) {
 		rc = MASH_ERR_TOO_BIG;
 		goto out;
 	}
-	buf = mash_malloc(len);
-	if (buf == NULL) {
+	sl->buf = mash_malloc(sl->len);
+	if (sl->buf == NULL) {
 		rc = MASH_ERR_NOMEM;
 		goto out;
 	}
-	(void)mash__v1__shared_record__pack(&rec, buf);
+	(void)mash__v1__shared_record__pack(&rec, sl->buf);
 	/* With a key the recipient's seal runs with the event's others
 	 * (queue_sealed); without one, seal_or_hold holds it. Either way the
 	 * audit record comes first: the outbox row names it (issue 31). */
-	pooled = job != NULL && e->enc_pub != NULL;
-	if (!pooled) {
+	sl->pooled = pool && sl->e.enc_pub != NULL;
+	if (!sl->pooled) {
 		rc = mashd_outbox_seal_or_hold(
-		    d->cfg.store, d->cfg.seal_to, d->cfg.ctx, e->principal,
-		    MASHD_DELIVER_PAYLOAD_TYPE, buf, len, &env, &envlen, &held);
+		    d->cfg.store, d->cfg.seal_to, d->cfg.ctx, sl->e.principal,
+		    MASHD_DELIVER_PAYLOAD_TYPE, sl->buf, sl->len, &sl->env,
+		    &sl->envlen, &sl->held);
 		if (rc != MASH_OK)
 			goto out;
 	}
-	memset(&ar, 0, sizeof(ar));
 	/* Held: decided and kept, not (yet) sent (issue 25). Queued: in the
 	 * outbox; DELIVERY is written when the broker acknowledges it. */
-	ar.type = held != 0 ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY_QUEUED;
-	ar.reason = held != 0 ? "no encryption key for the recipient" : NULL;
-	ar.actor = "mashd";
-	ar.case_id = case_id;
-	ar.agency = ev->agency;
-	ar.event_id = ev->event_id;
-	ar.recipient = e->principal;
-	ar.purpose = dec.purpose;
-	ar.rule_id = dec.rule_id;
-	/* held_as: the outbox id its later DELIVERY_QUEUED record names. */
-	(void)mash_snprintf(extra, sizeof(extra),
+	about(ar,
+	      sl->held != 0 ? MASH_AUD_DELIVERY_HELD : MASH_AUD_DELIVERY_QUEUED,
+	      ev, case_id, sl);
+	ar->reason =
+	    sl->held != 0 ? "no encryption key for the recipient" : NULL;
+	/* held_as: the outbox id its later DELIVERY_QUEUED record names.
+	 * sl->extra is free again: the DECISION was appended. */
+	(void)mash_snprintf(sl->extra, sizeof(sl->extra),
 	                    "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE
 	                    "\",\"held_as\":%lld}",
-	                    (long long)held);
-	ar.extra_json =
-	    held != 0 ? extra
-	              : "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE "\"}";
-	rc = mash_aud_append(d->cfg.aud, &ar, &lseq);
-	if (rc != MASH_OK)
-		goto out;
-	if (pooled) {
-		job->recipient = e->principal;
-		job->payload_type = MASHD_DELIVER_PAYLOAD_TYPE;
-		job->payload = buf;
-		job->len = len;
-		job->audit_seq = (int64_t)lseq;
-		buf = NULL; /* transferred */
-	} else if (env != NULL) {
-		rc = mashd_outbox_add_sealed(d->cfg.store, e->principal, env,
-		                             envlen, (int64_t)lseq);
-		if (rc != MASH_OK)
-			goto out;
-	}
-	d->stats.queued++;
-	d->stats.held += held != 0 ? 1 : 0;
+	                    (long long)sl->held);
+	ar->extra_json = sl->held != 0
+	                     ? sl->extra
+	                     : "{\"payload_type\":\"" MASHD_DELIVER_PAYLOAD_TYPE
+	                       "\"}";
+	rc = MASH_OK;
 out:
-	if (buf != NULL)
-		mash_free_secret(buf, len);
-	mash_free(env);
 	mash_pol_record_clear(&rec);
 	return rc;
 }
@@ -342,6 +361,48 @@ queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 	return MASH_OK;
 }
 
+/* The records of those who receive go out: sealed here or held ones to
+ * the outbox in decision order, the pool's batch after it (queue_sealed).
+ * Each slot's buffer passes to its job. */
+static int
+queue_all(struct mashd_deliver *d, size_t n)
+{
+	struct mashd_seal_job *job;
+	struct dl_slot *sl;
+	size_t i, n_jobs = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		sl = &d->slots[i];
+		if (sl->buf == NULL)
+			continue;
+		if (sl->pooled) {
+			job = &d->jobs[n_jobs++];
+			job->recipient = sl->e.principal;
+			job->payload_type = MASHD_DELIVER_PAYLOAD_TYPE;
+			job->payload = sl->buf;
+			job->len = sl->len;
+			job->audit_seq = (int64_t)sl->lseq;
+			sl->buf = NULL; /* transferred */
+		} else if (sl->env != NULL) {
+			rc = mashd_outbox_add_sealed(
+			    d->cfg.store, sl->e.principal, sl->env, sl->envlen,
+			    (int64_t)sl->lseq);
+			if (rc != MASH_OK)
+				return rc;
+		}
+	}
+	return queue_sealed(d, d->jobs, n_jobs);
+}
+
+/*
+ * In three steps, each principal's part in the order of the directory:
+ * every decision, audited together; the records of those who receive,
+ * their DELIVERY_QUEUED (or _HELD) records audited together; then the
+ * outbox. Two appends an event instead of one a record: every principal
+ * has a DECISION every event, and each append has its own savepoint and
+ * tree-state read and write (issue 32; bench_audit: 1.06x).
+ */
 int
 mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
                        const struct mash_dir *dir,
@@ -350,10 +411,9 @@ mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
 {
 	struct mash_pol_event view;
 	struct mash_pol_case c;
-	struct mash_dir_entry e;
-	struct mashd_seal_job *jobs = NULL;
-	size_t n_jobs = 0;
-	int rc = MASH_ERR_INVAL;
+	struct dl_slot *sl;
+	size_t i, n = 0, m = 0;
+	int rc = MASH_ERR_INVAL, pool;
 
 	if (level != NULL)
 		*level = 0;
@@ -367,32 +427,74 @@ mashd_deliver_on_event(struct mashd_deliver *d, const struct mash_policy *pol,
 		*level = c.level;
 	mash_pol_event_view(ev, &view);
 	d->stats.events++;
-	if (d->cfg.seal_many != NULL && mash_dir_count(dir) > 0) {
-		rc = jobs_ready(d, mash_dir_count(dir));
-		if (rc != MASH_OK)
-			goto out;
-		jobs = d->jobs;
-	}
-	for (size_t i = 0; i < mash_dir_count(dir); i++) {
-		if (mash_dir_get(dir, i, &e) != MASH_OK)
+	rc = slots_ready(d, mash_dir_count(dir));
+	if (rc != MASH_OK)
+		goto out;
+	pool = d->cfg.seal_many != NULL;
+	for (i = 0; i < mash_dir_count(dir); i++) {
+		sl = &d->slots[n];
+		if (mash_dir_get(dir, i, &sl->e) != MASH_OK)
 			continue;
-		rc = deliver_one(d, pol, dir, ev, &view, case_id, &c, &e,
-		                 jobs != NULL ? &jobs[n_jobs] : NULL);
+		rc = decide_one(pol, ev, &view, case_id, &c, sl, &d->recs[n]);
 		if (rc != MASH_OK) {
 			mash_err("deliver: event %s/%s to %s: %s", ev->agency,
-			         ev->event_id, e.principal, mash_errname(rc));
+			         ev->event_id, sl->e.principal,
+			         mash_errname(rc));
 			goto out;
 		}
-		if (jobs != NULL && jobs[n_jobs].payload != NULL)
-			n_jobs++;
+		n++;
 	}
-	rc = queue_sealed(d, jobs, n_jobs);
+	rc = mash_aud_append_many(d->cfg.aud, d->recs, n, d->seqs);
+	if (rc != MASH_OK) {
+		mash_err("deliver: event %s/%s: %zu decisions not audited: %s",
+		         ev->agency, ev->event_id, n, mash_errname(rc));
+		goto out;
+	}
+	d->stats.decisions += n;
+	for (i = 0; i < n; i++) {
+		sl = &d->slots[i];
+		sl->dseq = d->seqs[i];
+		if (!sl->dec.receives) {
+			d->stats.denied++;
+			continue;
+		}
+		rc = record_one(d, dir, ev, case_id, pool, sl, &d->recs[m]);
+		if (rc != MASH_OK) {
+			mash_err("deliver: event %s/%s to %s: %s", ev->agency,
+			         ev->event_id, sl->e.principal,
+			         mash_errname(rc));
+			goto out;
+		}
+		m++;
+	}
+	rc = mash_aud_append_many(d->cfg.aud, d->recs, m, d->seqs);
+	if (rc != MASH_OK) {
+		mash_err("deliver: event %s/%s: %zu deliveries not audited: %s",
+		         ev->agency, ev->event_id, m, mash_errname(rc));
+		goto out;
+	}
+	for (i = 0, m = 0; i < n; i++) {
+		sl = &d->slots[i];
+		if (sl->buf == NULL)
+			continue;
+		sl->lseq = d->seqs[m++];
+		d->stats.queued++;
+		d->stats.held += sl->held != 0 ? 1 : 0;
+	}
+	rc = queue_all(d, n);
+	if (rc != MASH_OK)
+		mash_err("deliver: event %s/%s: outbox: %s", ev->agency,
+		         ev->event_id, mash_errname(rc));
 out:
-	for (size_t i = 0; jobs != NULL && i < mash_dir_count(dir); i++) {
-		mash_free_secret((void *)jobs[i].payload, jobs[i].len);
-		mash_free(jobs[i].env);
-		jobs[i].payload = NULL;
-		jobs[i].env = NULL;
+	for (i = 0; d != NULL && i < n; i++) {
+		mash_free_secret(d->slots[i].buf, d->slots[i].len);
+		mash_free(d->slots[i].env);
+	}
+	for (i = 0; d != NULL && d->jobs != NULL && i < d->cap; i++) {
+		mash_free_secret((void *)d->jobs[i].payload, d->jobs[i].len);
+		mash_free(d->jobs[i].env);
+		d->jobs[i].payload = NULL;
+		d->jobs[i].env = NULL;
 	}
 	return rc;
 }

@@ -100,10 +100,12 @@ void mashd_deliver_free(struct mashd_deliver *d);
  * The post-store hook. Call INSIDE the store transaction that stored ev on
  * case_id, after the s47 hook (so a trigger raised by this very event makes
  * the case L4 for its delivery). For each principal of dir (file order):
- * decide, append DECISION; if the recipient receives anything, build the
- * SharedRecord (only granted fields, names of withheld ones, rule_id,
- * legal_basis, purpose, reason, flags, audit_seq = the DECISION's seq),
- * append DELIVERY, seal it and add it to the outbox. pol NULL denies
+ * decide; the DECISION records are appended together, in that order. Then
+ * for each recipient who receives anything, build the SharedRecord (only
+ * granted fields, names of withheld ones, rule_id, legal_basis, purpose,
+ * reason, flags, audit_seq = its DECISION's seq) and seal it (or hold it
+ * for want of a key); their DELIVERY_QUEUED (or _HELD) records are
+ * appended together, then the outbox rows added. pol NULL denies
  * everyone (and is audited so). *level (may be NULL) gets the level
  * decided at. MASH_OK, or an error after which the caller rolls back (the
  * audit records and outbox rows go with it): MASH_ERR_INVAL,

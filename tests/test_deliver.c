@@ -184,8 +184,7 @@ audit_count(const char *needle1, const char *needle2)
 		char *rec = NULL;
 		size_t len = 0;
 
-		ck_assert_int_eq(mash_aud_record_bytes(fx.st,
-		                                       s, &rec, &len),
+		ck_assert_int_eq(mash_aud_record_bytes(fx.st, s, &rec, &len),
 		                 MASH_OK);
 		if (strstr(rec, needle1) != NULL &&
 		    (needle2 == NULL || strstr(rec, needle2) != NULL))
@@ -399,6 +398,58 @@ START_TEST(every_decision_is_audited_denials_included)
 	/* No personal data in the trail. */
 	ck_assert_uint_eq(audit_count("Jordan", NULL), 0);
 	ck_assert_uint_eq(audit_count("9434765919", NULL), 0);
+}
+END_TEST
+
+/* The event's DECISIONs are appended together, then its DELIVERY_QUEUED
+ * records (one append each, issue 32); each SharedRecord still carries
+ * its own recipient's DECISION. */
+START_TEST(decisions_come_first_and_each_record_names_its_own)
+{
+	struct police_ev p;
+	char want[160], *rec = NULL;
+	const char *who;
+	uint64_t size = 0, s, last_decision = 0, first_queued = 0;
+	unsigned char root[MASH_MERKLE_HASH_LEN];
+	size_t len = 0, i, decisions = 0, queued = 0;
+
+	make_police(&p, "ev-order",
+	            MASH__V1__CONSENT__NOT_REQUIRED_RISK_OF_HARM, 2);
+	ck_assert_int_eq(ingest(&p.ev, 0, NULL), MASH_OK);
+	ck_assert_uint_eq(fx.n_sent, 6);
+	ck_assert_int_eq(mash_aud_tree(fx.aud, &size, root), MASH_OK);
+	for (s = 1; s <= size; s++) {
+		ck_assert_int_eq(mash_aud_record_bytes(fx.st, s, &rec, &len),
+		                 MASH_OK);
+		if (strstr(rec, "\"ev-order\"") != NULL) {
+			if (strstr(rec, "\"type\":\"DECISION\"") != NULL) {
+				decisions++;
+				last_decision = s;
+			} else if (strstr(rec,
+			                  "\"type\":\"DELIVERY_QUEUED\"") !=
+			           NULL) {
+				queued++;
+				if (first_queued == 0)
+					first_queued = s;
+			}
+		}
+		mash_free(rec);
+	}
+	ck_assert_uint_eq(decisions, 10);
+	ck_assert_uint_eq(queued, 6);
+	ck_assert_uint_eq(first_queued, last_decision + 1);
+	for (i = 0; i < fx.n_sent; i++) {
+		who = fx.sent[i].topic + strlen("mash/v1/inbox/");
+		ck_assert_int_eq(
+		    mash_aud_record_bytes(fx.st, fx.sent[i].rec->audit_seq,
+		                          &rec, &len),
+		    MASH_OK);
+		ck_assert_msg(strstr(rec, "\"type\":\"DECISION\"") != NULL,
+		              "%s", rec);
+		snprintf(want, sizeof(want), "\"recipient\":\"%s\"", who);
+		ck_assert_msg(strstr(rec, want) != NULL, "%s: %s", who, rec);
+		mash_free(rec);
+	}
 }
 END_TEST
 
@@ -628,7 +679,8 @@ START_TEST(recipient_without_key_is_held_audited_then_released)
 	ck_assert_uint_eq(fx.n_sent, 5);
 	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_HELD\"", "sw.sam"),
 	                  1);
-	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_QUEUED\"", "sw.sam"), 0);
+	ck_assert_uint_eq(audit_count("\"type\":\"DELIVERY_QUEUED\"", "sw.sam"),
+	                  0);
 	/* Still no key: it stays held, nothing sent. */
 	ck_assert_int_eq(
 	    mashd_outbox_release(fx.st, seal, NULL, NULL, &n_rel, &n_held),
@@ -737,6 +789,7 @@ deliver_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, police_event_reaches_each_role_with_its_own_fields);
 	tcase_add_test(tc, every_decision_is_audited_denials_included);
+	tcase_add_test(tc, decisions_come_first_and_each_record_names_its_own);
 	tcase_add_test(tc, rollback_leaves_nothing_in_the_outbox);
 	tcase_add_test(tc, severity_three_makes_l3_with_s17_purpose);
 	tcase_add_test(tc, no_policy_denies_everyone_and_audits_it);
