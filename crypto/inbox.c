@@ -24,13 +24,14 @@ mash_inbox_seal(const struct mash_key *key, const char *signer,
 	                            out, outlen);
 }
 
-int
-mash_inbox_seal_with(const struct mash_seal_eph *eph,
-                     const struct mash_key *key, const char *signer,
-                     const char *key_id, const char *recipient,
-                     const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
-                     const char *payload_type, const uint8_t *payload,
-                     size_t len, uint8_t **out, size_t *outlen)
+/* Seal with to (derived for recipient_pub) or, when to is NULL, with
+ * eph (NULL: a fresh one); then the SealedMessage signed. */
+static int
+seal_signed(const struct mash_seal_eph *eph, const struct mash_seal_to *to,
+            const struct mash_key *key, const char *signer, const char *key_id,
+            const char *recipient, const uint8_t *recipient_pub,
+            const char *payload_type, const uint8_t *payload, size_t len,
+            uint8_t **out, size_t *outlen)
 {
 	Mash__V1__SealedMessage sm = MASH__V1__SEALED_MESSAGE__INIT;
 	uint8_t *sealed = NULL;
@@ -41,7 +42,7 @@ mash_inbox_seal_with(const struct mash_seal_eph *eph,
 		return MASH_ERR_INVAL;
 	*out = NULL;
 	*outlen = 0;
-	if (recipient_pub == NULL || payload_type == NULL)
+	if ((to == NULL && recipient_pub == NULL) || payload_type == NULL)
 		goto out;
 	rc = MASH_ERR_BAD_ID;
 	if (!mash_trust_id_valid(recipient))
@@ -49,8 +50,12 @@ mash_inbox_seal_with(const struct mash_seal_eph *eph,
 	rc = MASH_ERR_DECODE;
 	if (!mash_env_type_valid(payload_type))
 		goto out;
-	rc = mash_seal_with(eph, recipient_pub, recipient, payload_type,
-	                    payload, len, &sealed, &sealed_len);
+	if (to != NULL)
+		rc = mash_seal_with_to(to, recipient, payload_type, payload,
+		                       len, &sealed, &sealed_len);
+	else
+		rc = mash_seal_with(eph, recipient_pub, recipient, payload_type,
+		                    payload, len, &sealed, &sealed_len);
 	if (rc != MASH_OK)
 		goto out;
 	sm.version = MASH_INBOX_VERSION;
@@ -62,6 +67,37 @@ mash_inbox_seal_with(const struct mash_seal_eph *eph,
 out:
 	mash_free(sealed); /* ciphertext */
 	return rc;
+}
+
+int
+mash_inbox_seal_with(const struct mash_seal_eph *eph,
+                     const struct mash_key *key, const char *signer,
+                     const char *key_id, const char *recipient,
+                     const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                     const char *payload_type, const uint8_t *payload,
+                     size_t len, uint8_t **out, size_t *outlen)
+{
+	return seal_signed(eph, NULL, key, signer, key_id, recipient,
+	                   recipient_pub, payload_type, payload, len, out,
+	                   outlen);
+}
+
+int
+mash_inbox_seal_to(const struct mash_seal_to *to, const struct mash_key *key,
+                   const char *signer, const char *key_id,
+                   const char *recipient, const char *payload_type,
+                   const uint8_t *payload, size_t len, uint8_t **out,
+                   size_t *outlen)
+{
+	if (to == NULL) {
+		if (out != NULL)
+			*out = NULL;
+		if (outlen != NULL)
+			*outlen = 0;
+		return MASH_ERR_INVAL;
+	}
+	return seal_signed(NULL, to, key, signer, key_id, recipient, NULL,
+	                   payload_type, payload, len, out, outlen);
 }
 
 void

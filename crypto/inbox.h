@@ -61,6 +61,14 @@ int mash_inbox_seal_with(const struct mash_seal_eph *eph,
                          const char *payload_type, const uint8_t *payload,
                          size_t len, uint8_t **out, size_t *outlen);
 
+/* As mash_inbox_seal, sealed with to, derived for the recipient's key
+ * (crypto/seal.h mash_seal_to: one per recipient for a batch). */
+int mash_inbox_seal_to(const struct mash_seal_to *to,
+                       const struct mash_key *key, const char *signer,
+                       const char *key_id, const char *recipient,
+                       const char *payload_type, const uint8_t *payload,
+                       size_t len, uint8_t **out, size_t *outlen);
+
 /*
  * Verify buf[0..len) against trust (expect_signer may be NULL) and open
  * it as recipient with its X25519 private key enc_priv. MASH_OK and *out;

@@ -94,23 +94,53 @@ mash_seal_eph_clear(struct mash_seal_eph *e)
 }
 
 int
-mash_seal_with(const struct mash_seal_eph *e,
-               const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
-               const char *recipient, const char *payload_type,
-               const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen)
+mash_seal_to_derive(const struct mash_seal_eph *e,
+                    const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                    struct mash_seal_to *out)
 {
-	struct mash_seal_eph fresh;
-	uint8_t shared[32], key[32], *buf = NULL, *p;
+	uint8_t shared[32];
+	int rc;
+
+	if (out == NULL)
+		return MASH_ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	if (e == NULL || recipient_pub == NULL)
+		return MASH_ERR_INVAL;
+	/* A low-order recipient key gives all zeros, refused. */
+	rc = MASH_ERR_KEY_FORMAT;
+	if (crypto_scalarmult(shared, e->sk, recipient_pub) != 0)
+		goto out;
+	memcpy(out->eph_pub, e->pub, MASH_SEAL_PUB_LEN);
+	rc = derive(shared, e->pub, recipient_pub, out->key);
+out:
+	if (rc != MASH_OK)
+		mash_seal_to_clear(out);
+	OPENSSL_cleanse(shared, sizeof(shared));
+	return rc;
+}
+
+void
+mash_seal_to_clear(struct mash_seal_to *t)
+{
+	if (t != NULL)
+		OPENSSL_cleanse(t, sizeof(*t));
+}
+
+int
+mash_seal_with_to(const struct mash_seal_to *t, const char *recipient,
+                  const char *payload_type, const uint8_t *msg, size_t len,
+                  uint8_t **out, size_t *outlen)
+{
+	uint8_t *buf = NULL, *p;
 	char aad[2 * MAX_NAME + 32];
 	size_t aad_len = 0;
-	int rc, own = e == NULL;
+	int rc;
 
 	if (out != NULL)
 		*out = NULL;
 	if (outlen != NULL)
 		*outlen = 0;
-	memset(&fresh, 0, sizeof(fresh));
-	if (recipient_pub == NULL || out == NULL || outlen == NULL ||
+	if (t == NULL || out == NULL || outlen == NULL ||
 	    (msg == NULL && len > 0))
 		return MASH_ERR_INVAL;
 	if (len > MASH_SEAL_MAX_MSG)
@@ -118,30 +148,19 @@ mash_seal_with(const struct mash_seal_eph *e,
 	rc = aad_of(recipient, payload_type, aad, sizeof(aad), &aad_len);
 	if (rc != MASH_OK)
 		return rc;
-	if (own) {
-		rc = mash_seal_eph_new(&fresh);
-		if (rc != MASH_OK)
-			goto out;
-		e = &fresh;
-	}
 	rc = MASH_ERR_NOMEM;
 	buf = mash_malloc(len + MASH_SEAL_OVERHEAD);
 	if (buf == NULL)
 		goto out;
 	buf[0] = MASH_SEAL_VERSION;
 	p = buf + 1;
-	memcpy(p, e->pub, MASH_SEAL_PUB_LEN);
-	/* A low-order recipient key gives all zeros, refused. */
-	rc = MASH_ERR_KEY_FORMAT;
-	if (crypto_scalarmult(shared, e->sk, recipient_pub) != 0)
-		goto out;
-	rc = derive(shared, p, recipient_pub, key);
-	if (rc != MASH_OK)
-		goto out;
+	memcpy(p, t->eph_pub, MASH_SEAL_PUB_LEN);
 	p += MASH_SEAL_PUB_LEN;
+	/* A fresh random nonce every message: the one key may seal many
+	 * (seal.h: far below GCM's bound for random nonces). */
 	rc = MASH_ERR_CRYPTO;
 	if (RAND_bytes(p, MASH_SEAL_NONCE) != 1 ||
-	    !mash_aead_gcm(1, key, p, aad, aad_len, msg, len,
+	    !mash_aead_gcm(1, t->key, p, aad, aad_len, msg, len,
 	                   p + MASH_SEAL_NONCE, p + MASH_SEAL_NONCE + len))
 		goto out;
 	*out = buf;
@@ -149,10 +168,50 @@ mash_seal_with(const struct mash_seal_eph *e,
 	buf = NULL;
 	rc = MASH_OK;
 out:
-	mash_seal_eph_clear(&fresh);
-	OPENSSL_cleanse(shared, sizeof(shared));
-	OPENSSL_cleanse(key, sizeof(key));
 	mash_free(buf);
+	return rc;
+}
+
+int
+mash_seal_with(const struct mash_seal_eph *e,
+               const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+               const char *recipient, const char *payload_type,
+               const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen)
+{
+	struct mash_seal_eph fresh;
+	struct mash_seal_to t;
+	char aad[2 * MAX_NAME + 32];
+	size_t aad_len = 0;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	memset(&fresh, 0, sizeof(fresh));
+	memset(&t, 0, sizeof(t));
+	if (recipient_pub == NULL || out == NULL || outlen == NULL ||
+	    (msg == NULL && len > 0))
+		return MASH_ERR_INVAL;
+	if (len > MASH_SEAL_MAX_MSG)
+		return MASH_ERR_TOO_BIG;
+	/* The names before any curve arithmetic. */
+	rc = aad_of(recipient, payload_type, aad, sizeof(aad), &aad_len);
+	if (rc != MASH_OK)
+		return rc;
+	if (e == NULL) {
+		rc = mash_seal_eph_new(&fresh);
+		if (rc != MASH_OK)
+			goto out;
+		e = &fresh;
+	}
+	rc = mash_seal_to_derive(e, recipient_pub, &t);
+	if (rc == MASH_OK)
+		rc = mash_seal_with_to(&t, recipient, payload_type, msg, len,
+		                       out, outlen);
+out:
+	mash_seal_eph_clear(&fresh);
+	mash_seal_to_clear(&t);
 	return rc;
 }
 

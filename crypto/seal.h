@@ -29,6 +29,18 @@
  * shared eph_pub tells an observer of several inboxes is that those
  * messages come from one event, which the time mashd publishes them at
  * already tells. The format does not change: a receiver cannot tell.
+ *
+ * One ephemeral key for a batch of events, and each recipient's AES key
+ * derived once for the batch (mash_seal_to, issue 32: the X25519 was
+ * two thirds of a seal, and a batch of 32 events sends each inbox many
+ * messages): the messages to one inbox in that batch share a key, each
+ * with its own random 96-bit nonce. GCM with random nonces is sound for
+ * up to 2^32 messages under a key (NIST SP 800-38D 8.3); mashd seals at
+ * most MASHD_SEAL_CACHE_USES under one. The ephemeral secret and the
+ * derived keys are erased when the batch ends (its COMMIT, or a tick), so
+ * a memory disclosure after that opens nothing, as before; what an
+ * observer learns is that messages came from one batch, which their
+ * publication together already tells.
  */
 #ifndef MASH_SEAL_H
 #define MASH_SEAL_H
@@ -77,6 +89,33 @@ int mash_seal_with(const struct mash_seal_eph *e,
                    const char *recipient, const char *payload_type,
                    const uint8_t *msg, size_t len, uint8_t **out,
                    size_t *outlen);
+
+/*
+ * One recipient's part of a seal with an ephemeral key: that key's public
+ * half and the AES key HKDF gives for the recipient. Derived once (one
+ * X25519), it seals several messages to that recipient, each with its
+ * own random nonce (mashd: a batch's deliveries to one inbox, issue 32).
+ * Erase with mash_seal_to_clear.
+ */
+struct mash_seal_to {
+	uint8_t eph_pub[MASH_SEAL_PUB_LEN];
+	uint8_t key[32];
+};
+
+/* *out for recipient_pub under e. MASH_OK, MASH_ERR_INVAL,
+ * MASH_ERR_KEY_FORMAT (no secret), MASH_ERR_CRYPTO (*out cleared). */
+int mash_seal_to_derive(const struct mash_seal_eph *e,
+                        const uint8_t recipient_pub[MASH_SEAL_PUB_LEN],
+                        struct mash_seal_to *out);
+
+/* Erase *t (NULL allowed). */
+void mash_seal_to_clear(struct mash_seal_to *t);
+
+/* As mash_seal, with t derived for this recipient's public key (the
+ * caller's to keep straight: t names no recipient). */
+int mash_seal_with_to(const struct mash_seal_to *t, const char *recipient,
+                      const char *payload_type, const uint8_t *msg, size_t len,
+                      uint8_t **out, size_t *outlen);
 
 /*
  * Open sealed[0..len) with the recipient's X25519 private key, as

@@ -46,6 +46,7 @@
 #include "daemon/mashd.h"
 #include "daemon/receipt_pump.h"
 #include "daemon/replay.h"
+#include "daemon/seal_cache.h"
 #include "event/evt.h"
 #include "store/store.h"
 
@@ -657,6 +658,8 @@ mashd_batch_end(struct mashd *d)
 	uint64_t t0;
 	int rc, stored = 0;
 
+	/* The batch's seals are done: their keys go (daemon/seal_cache.h). */
+	mashd_seal_cache_end(d->seal_cache);
 	if (!d->batch_open)
 		return MASH_OK;
 	d->batch_open = 0;

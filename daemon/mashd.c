@@ -46,6 +46,7 @@
 #include "daemon/receipt_pump.h"
 #include "daemon/reload_check.h"
 #include "daemon/retention.h"
+#include "daemon/seal_cache.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
 #include "daemon/store_open.h"
@@ -202,6 +203,8 @@ run_ticks(struct mashd *d)
 			mash_warn("tick %s: %s", d->ticks[i].name,
 			          mash_errname(rc));
 	}
+	/* A tick's trigger messages are a batch of their own. */
+	mashd_seal_cache_end(d->seal_cache);
 	mashd_stage_add(&d->stages, MASHD_STAGE_TICKS, t0);
 }
 
@@ -263,10 +266,15 @@ load_trust(const char *dir, struct mash_trust **out)
 void
 mashd_log_stages(const struct mashd *d, const char *when)
 {
+	struct mashd_seal_cache_stats sc;
 	char line[1024];
 
 	mashd_stages_format(&d->stages, line, sizeof(line));
-	mash_info("stages (%s): %s", when, line);
+	mashd_seal_cache_stats(d->seal_cache, &sc);
+	/* How often a batch's recipient key served more than one seal. */
+	mash_info("stages (%s): %s; seal keys derived %llu, reused %llu", when,
+	          line, (unsigned long long)sc.derived,
+	          (unsigned long long)sc.reused);
 }
 
 /* How long a reload's pre-check may take (a policy parses in ms). */
@@ -509,6 +517,10 @@ mashd_start(struct mashd *d)
 			mash_warn("sealing on one core only: no worker thread "
 			          "(%s)",
 			          mash_errname(rc));
+		/* Without it every seal makes its own ephemeral key. */
+		if (mashd_seal_cache_new(&d->seal_cache) != MASH_OK)
+			mash_warn("sealing without a batch key cache: out of "
+			          "memory");
 	}
 	if (d->s47 != NULL) {
 		memset(&tc, 0, sizeof(tc));
@@ -839,6 +851,7 @@ mashd_teardown(struct mashd *d)
 	mash_mq_free(d->mq);
 	mashd_status_free(d->status);
 	mashd_seal_pool_free(d->seal_pool);
+	mashd_seal_cache_free(d->seal_cache);
 	mashd_deliver_free(d->deliver);
 	mashd_triggers_free(d->triggers);
 	mashd_trigger_sees_memo_free(d);

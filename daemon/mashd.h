@@ -118,7 +118,8 @@ struct mashd {
 	struct mashd_stages stages; /* core thread time per stage (issue 32) */
 	int stopping;               /* SIGTERM seen: draining */
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
-	struct mashd_seal_pool *seal_pool; /* sealing on both cores */
+	struct mashd_seal_pool *seal_pool;   /* sealing on both cores */
+	struct mashd_seal_cache *seal_cache; /* a batch's derived keys */
 	struct mashd_pump *pump;   /* the outbox published beside the core */
 	struct mashd_rpump *rpump; /* receipts published beside the core */
 	struct mashd_sees_memo *sees_memo; /* trigger_sees.c, MASHD_SEES_MEMO */
@@ -161,16 +162,18 @@ int mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
                   const unsigned char *payload, size_t len, unsigned char **env,
                   size_t *env_len);
 
-/* mashd_seal_to with the ephemeral key eph (NULL: a fresh one): the seal
- * pool's function (daemon/seal_pool.h). */
-struct mash_seal_eph;
-int mashd_seal_to_with(void *ctx, const struct mash_seal_eph *eph,
+/* mashd_seal_to with to, the recipient's key derived for the batch
+ * (NULL: a fresh ephemeral key): the seal pool's function
+ * (daemon/seal_pool.h). */
+struct mash_seal_to;
+int mashd_seal_to_with(void *ctx, const struct mash_seal_to *to,
                        const char *recipient, const char *payload_type,
                        const unsigned char *payload, size_t len,
                        unsigned char **env, size_t *env_len);
 
-/* Seal one event's batch on d->seal_pool (daemon/seal_pool.h), with one
- * ephemeral key: the deliver cfg's seal_many; ctx the struct mashd. */
+/* Seal one event's deliveries on d->seal_pool (daemon/seal_pool.h), each
+ * with its recipient's key derived once for the batch (d->seal_cache,
+ * daemon/seal_cache.h): the deliver cfg's seal_many; ctx the mashd. */
 struct mashd_seal_job;
 void mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n);
 

@@ -19,6 +19,7 @@
 #include "daemon/mashd.h"
 #include "daemon/outbox.h"
 #include "daemon/outbox_pump.h"
+#include "daemon/seal_cache.h"
 #include "daemon/seal_pool.h"
 #include "policy/dir.h"
 #include "store/store.h"
@@ -43,7 +44,7 @@ mashd_seal_to(void *ctx, const char *recipient, const char *payload_type,
 }
 
 int
-mashd_seal_to_with(void *ctx, const struct mash_seal_eph *eph,
+mashd_seal_to_with(void *ctx, const struct mash_seal_to *to,
                    const char *recipient, const char *payload_type,
                    const unsigned char *payload, size_t len,
                    unsigned char **env, size_t *env_len)
@@ -53,41 +54,52 @@ mashd_seal_to_with(void *ctx, const struct mash_seal_eph *eph,
 
 	*env = NULL;
 	*env_len = 0;
+	/* to was derived from the directory's key on the core thread. */
+	if (to != NULL)
+		return mash_inbox_seal_to(to, d->key, d->signer, d->key_id,
+		                          recipient, payload_type, payload, len,
+		                          env, env_len);
 	if (d->directory == NULL ||
 	    mash_dir_lookup(d->directory, recipient, &e) != MASH_OK ||
 	    e.enc_pub == NULL)
 		return MASH_ERR_NO_ENC_KEY;
-	return mash_inbox_seal_with(eph, d->key, d->signer, d->key_id,
+	return mash_inbox_seal_with(NULL, d->key, d->signer, d->key_id,
 	                            recipient, e.enc_pub, payload_type, payload,
 	                            len, env, env_len);
 }
 
-/* One event's seals (deliver.c calls this once an event) share one
- * ephemeral key (crypto/seal.h says why that is sound); if none can be
- * made, each job makes its own and fails alike. */
+/* Each job gets its recipient's key for the batch (derived here, on the
+ * core thread, the first time the batch seals to it; crypto/seal.h says
+ * why that is sound); a job the cache cannot serve, or whose recipient
+ * has no key, goes without and seals (or fails) as before. */
 void
 mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 {
 	struct mashd *d = ctx;
-	struct mash_seal_eph eph;
+	struct mash_dir_entry e;
 	uint64_t t0 = mashd_stage_start();
 	size_t i;
-	int have = n > 1 && mash_seal_eph_new(&eph) == MASH_OK;
 
-	for (i = 0; i < n; i++)
-		jobs[i].eph = have ? &eph : NULL;
+	mashd_seal_cache_reserve(d->seal_cache, n);
+	for (i = 0; i < n; i++) {
+		jobs[i].to = NULL;
+		if (d->seal_cache != NULL && d->directory != NULL &&
+		    mash_dir_lookup(d->directory, jobs[i].recipient, &e) ==
+		        MASH_OK &&
+		    e.enc_pub != NULL)
+			jobs[i].to = mashd_seal_cache_get(
+			    d->seal_cache, jobs[i].recipient, e.enc_pub);
+	}
 	if (d->seal_pool != NULL)
 		mashd_seal_pool_run(d->seal_pool, jobs, n);
 	else /* no worker thread: every job here, never one skipped */
 		for (i = 0; i < n; i++)
 			jobs[i].rc = mashd_seal_to_with(
-			    d, jobs[i].eph, jobs[i].recipient,
+			    d, jobs[i].to, jobs[i].recipient,
 			    jobs[i].payload_type, jobs[i].payload, jobs[i].len,
 			    &jobs[i].env, &jobs[i].env_len);
 	for (i = 0; i < n; i++)
-		jobs[i].eph = NULL;
-	if (have)
-		mash_seal_eph_clear(&eph);
+		jobs[i].to = NULL;
 	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
 }
 

@@ -17,7 +17,7 @@
 #include "daemon/seal_pool.h"
 
 struct mashd_seal_pool {
-	mashd_seal_eph_fn fn;
+	mashd_seal_key_fn fn;
 	void *ctx;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -38,7 +38,7 @@ take_jobs(struct mashd_seal_pool *p, struct mashd_seal_job *jobs, size_t n)
 
 		j->env = NULL;
 		j->env_len = 0;
-		j->rc = p->fn(p->ctx, j->eph, j->recipient, j->payload_type,
+		j->rc = p->fn(p->ctx, j->to, j->recipient, j->payload_type,
 		              j->payload, j->len, &j->env, &j->env_len);
 	}
 }
@@ -70,7 +70,7 @@ worker(void *arg)
 }
 
 int
-mashd_seal_pool_new(mashd_seal_eph_fn fn, void *ctx,
+mashd_seal_pool_new(mashd_seal_key_fn fn, void *ctx,
                     struct mashd_seal_pool **out)
 {
 	struct mashd_seal_pool *p;

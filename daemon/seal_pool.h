@@ -1,9 +1,10 @@
 /*
  * seal_pool.h - sealing a batch of deliveries on two cores (issue 22).
  *
- * Each delivery costs an X25519 agreement and an Ed25519 signature, and
- * the event's deliveries share one ephemeral key pair (crypto/seal.h
- * mash_seal_with, issue 32; one pair per delivery before): libcrypto was
+ * Each delivery costs an AES-GCM seal and an Ed25519 signature; its
+ * recipient's key is derived once a batch on the caller's thread
+ * (daemon/seal_cache.h, issue 32; an X25519 agreement a delivery before,
+ * and a key pair a delivery before that): libcrypto was
  * 40 % of mashd's main thread, which bounds end-to-end throughput while
  * the machine's second core idles. A pool runs a batch's seals on one
  * worker thread and on the caller at once, then returns; the caller adds
@@ -24,11 +25,11 @@
 
 struct mashd_seal_pool;
 
-struct mash_seal_eph;
+struct mash_seal_to;
 
-/* seal_to (daemon/outbox.h) with the ephemeral key eph (NULL: a fresh
- * one): mashd_seal_to_with in the daemon. */
-typedef int (*mashd_seal_eph_fn)(void *ctx, const struct mash_seal_eph *eph,
+/* seal_to (daemon/outbox.h) with to, the recipient's key derived for the
+ * batch (NULL: a fresh ephemeral key): mashd_seal_to_with in the daemon. */
+typedef int (*mashd_seal_key_fn)(void *ctx, const struct mash_seal_to *to,
                                  const char *recipient,
                                  const char *payload_type,
                                  const unsigned char *payload, size_t len,
@@ -37,7 +38,7 @@ typedef int (*mashd_seal_eph_fn)(void *ctx, const struct mash_seal_eph *eph,
 /* One seal: inputs borrowed until mashd_seal_pool_run returns; env
  * (mash_malloc'd, the caller frees) and rc are the outputs. */
 struct mashd_seal_job {
-	const struct mash_seal_eph *eph; /* the event's; NULL: its own */
+	const struct mash_seal_to *to; /* the batch's; NULL: its own */
 	const char *recipient;
 	const char *payload_type;
 	const unsigned char *payload;
@@ -50,7 +51,7 @@ struct mashd_seal_job {
 
 /* A pool with one worker thread calling fn(ctx, ...). MASH_OK and *out,
  * MASH_ERR_NOMEM, or MASH_ERR_INTERNAL (no thread). */
-int mashd_seal_pool_new(mashd_seal_eph_fn fn, void *ctx,
+int mashd_seal_pool_new(mashd_seal_key_fn fn, void *ctx,
                         struct mashd_seal_pool **out);
 
 /* Seal jobs[0..n) (each gets env / rc); returns when all are done. Fewer

@@ -259,6 +259,67 @@ START_TEST(one_ephemeral_key_seals_an_event_to_each_recipient_alone)
 }
 END_TEST
 
+/* A key derived once for a recipient seals several messages to it: the
+ * same ephemeral key on the wire, a fresh nonce each, each opening only
+ * for that recipient (issue 32: a batch's deliveries to one inbox). */
+START_TEST(a_key_derived_once_seals_many_to_its_recipient_alone)
+{
+	static const uint8_t zero[32];
+	static const uint8_t zero_to[sizeof(struct mash_seal_to)];
+	struct mash_seal_eph e;
+	struct mash_seal_to t;
+	uint8_t *m[3] = {NULL, NULL, NULL}, *none = NULL;
+	size_t n[3] = {0, 0, 0}, n_none = 0;
+	int i;
+
+	ck_assert_int_eq(mash_seal_eph_new(&e), MASH_OK);
+	ck_assert_int_eq(mash_seal_to_derive(&e, amara_pub, &t), MASH_OK);
+	ck_assert_mem_eq(t.eph_pub, e.pub, MASH_SEAL_PUB_LEN);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(mash_seal_with_to(&t, "analyst.amara", TYPE,
+		                                   (const uint8_t *)MSG,
+		                                   strlen(MSG), &m[i], &n[i]),
+		                 MASH_OK);
+		ck_assert_uint_eq(n[i], strlen(MSG) + MASH_SEAL_OVERHEAD);
+		ck_assert_mem_eq(m[i] + 1, e.pub, MASH_SEAL_PUB_LEN);
+		ck_assert_int_eq(
+		    open_as(amara, "analyst.amara", TYPE, m[i], n[i]), MASH_OK);
+		ck_assert_int_eq(
+		    open_as(sam, "analyst.amara", TYPE, m[i], n[i]),
+		    MASH_ERR_DECRYPT);
+		ck_assert_int_eq(open_as(amara, "sw.sam", TYPE, m[i], n[i]),
+		                 MASH_ERR_DECRYPT);
+	}
+	/* Same key, same message: the nonces (and so the ciphertexts)
+	 * differ. */
+	ck_assert(memcmp(m[0] + 1 + MASH_SEAL_PUB_LEN,
+	                 m[1] + 1 + MASH_SEAL_PUB_LEN, MASH_SEAL_NONCE) != 0);
+	ck_assert(memcmp(m[1] + 1 + MASH_SEAL_PUB_LEN,
+	                 m[2] + 1 + MASH_SEAL_PUB_LEN, MASH_SEAL_NONCE) != 0);
+	ck_assert(memcmp(m[0] + 1 + MASH_SEAL_PUB_LEN + MASH_SEAL_NONCE,
+	                 m[1] + 1 + MASH_SEAL_PUB_LEN + MASH_SEAL_NONCE,
+	                 strlen(MSG)) != 0);
+	/* A low-order key gives no secret; nothing is left behind. */
+	ck_assert_int_eq(mash_seal_to_derive(&e, zero, &t),
+	                 MASH_ERR_KEY_FORMAT);
+	ck_assert_mem_eq(&t, zero_to, sizeof(t));
+	ck_assert_int_eq(mash_seal_to_derive(NULL, amara_pub, &t),
+	                 MASH_ERR_INVAL);
+	ck_assert_int_eq(mash_seal_with_to(NULL, "analyst.amara", TYPE,
+	                                   (const uint8_t *)"x", 1, &none,
+	                                   &n_none),
+	                 MASH_ERR_INVAL);
+	ck_assert_ptr_null(none);
+	ck_assert_int_eq(mash_seal_to_derive(&e, amara_pub, &t), MASH_OK);
+	mash_seal_to_clear(&t);
+	ck_assert_mem_eq(&t, zero_to, sizeof(t));
+	mash_seal_to_clear(NULL);
+	mash_seal_eph_clear(&e);
+	for (i = 0; i < 3; i++)
+		mash_free(m[i]);
+}
+END_TEST
+
 static Suite *
 seal_suite(void)
 {
@@ -274,6 +335,8 @@ seal_suite(void)
 	tcase_add_test(tc, python_cryptography_opens_what_we_seal);
 	tcase_add_test(
 	    tc, one_ephemeral_key_seals_an_event_to_each_recipient_alone);
+	tcase_add_test(tc,
+	               a_key_derived_once_seals_many_to_its_recipient_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,12 +24,12 @@ static atomic_int calls;
 static pthread_t caller;
 static atomic_int off_caller; /* jobs sealed on another thread */
 static atomic_int with_eph;   /* jobs given their batch's key */
-static const struct mash_seal_eph *batch_eph;
+static const struct mash_seal_to *batch_eph;
 
 /* "Seals" by prefixing the recipient; "fail.*" recipients fail. Slow
  * enough (~0.2 ms) that the worker gets a share. */
 static int
-fake_seal(void *ctx, const struct mash_seal_eph *eph, const char *recipient,
+fake_seal(void *ctx, const struct mash_seal_to *eph, const char *recipient,
           const char *type, const unsigned char *payload, size_t len,
           unsigned char **env, size_t *env_len)
 {
@@ -61,7 +61,7 @@ START_TEST(every_job_sealed_once_in_its_slot_on_both_threads)
 {
 	struct mashd_seal_pool *p = NULL;
 	struct mashd_seal_job jobs[N];
-	struct mash_seal_eph eph; /* only its address matters here */
+	struct mash_seal_to eph; /* only its address matters here */
 	char names[N][32], want[64];
 	int round, i;
 
@@ -76,7 +76,7 @@ START_TEST(every_job_sealed_once_in_its_slot_on_both_threads)
 		for (i = 0; i < N; i++) {
 			/* the event's key reaches every job of it, on
 			 * either thread (round 1: none, each its own) */
-			jobs[i].eph = round == 1 ? NULL : &eph;
+			jobs[i].to = round == 1 ? NULL : &eph;
 			snprintf(names[i], sizeof(names[i]), "%s.%d",
 			         i % 50 == 7 ? "fail" : "p", i);
 			jobs[i].recipient = names[i];
@@ -136,7 +136,7 @@ START_TEST(one_job_runs_on_the_caller_and_empty_batches_do_nothing)
 END_TEST
 
 static int
-fast_seal(void *ctx, const struct mash_seal_eph *eph, const char *recipient,
+fast_seal(void *ctx, const struct mash_seal_to *eph, const char *recipient,
           const char *type, const unsigned char *payload, size_t len,
           unsigned char **env, size_t *env_len)
 {
