@@ -403,6 +403,7 @@ main(int argc, char **argv)
 	struct result r;
 	char extra[1024], feeds[700], cmd[1600], enc[700];
 	size_t i, fixed_from;
+	struct stat sb;
 	int bad = 1;
 
 	if (argc == 2 && strcmp(argv[1], "--quick") == 0) {
@@ -411,7 +412,9 @@ main(int argc, char **argv)
 		ph.fixed_s = 10;
 		ph.pool = 12000;
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: bench_e2e [--quick]\n");
+		fprintf(stderr, "usage: bench_e2e [--quick] (JSON to the file "
+		                "$MASH_BENCH_OUT, default "
+		                "build/bench/result.json)\n");
 		return 2;
 	}
 	if (src == NULL || getenv("MASH_BIN_DIR") == NULL) {
@@ -421,6 +424,14 @@ main(int argc, char **argv)
 	}
 	if (outp == NULL)
 		outp = "build/bench/result.json";
+	/* Said now, not after three minutes of measuring. */
+	if (stat(outp, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fprintf(stderr,
+		        "bench_e2e: MASH_BENCH_OUT=%s is a directory; give "
+		        "the JSON file's path (e.g. %s/result.json)\n",
+		        outp, outp);
+		return 2;
+	}
 	/* The bench's own clients' connection lines are noise here. */
 	mash_log_set_level(MASH_LOG_WARN);
 	memset(&r, 0, sizeof(r));
