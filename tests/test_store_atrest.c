@@ -8,6 +8,8 @@
  * row does not open.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "common/mem.h"
 #include "crypto/atrest.h"
 #include "store/store.h"
+#include "support/broker.h"
 #include "support/store_sql.h"
 
 #define STORY  "Jordan Reed was missing overnight; found at 0400"
@@ -262,6 +265,54 @@ START_TEST(first_unlock_seals_what_was_written_in_clear)
 }
 END_TEST
 
+/* A reader holding a snapshot from before the migration keeps the clear
+ * pages in the database file (the checkpoint cannot copy the sealed ones
+ * over them): the unlock still succeeds and says so; once the reader lets
+ * go, the next checkpoint (here the close) removes them. */
+START_TEST(a_reader_that_keeps_clear_pages_on_disk_is_reported)
+{
+	sqlite3 *rd = NULL;
+	char logp[160], *log;
+	int fd, saved, rc;
+
+	ck_assert_int_eq(add_event("police", "E-1"), MASH_OK);
+	reopen();
+	ck_assert_int_eq(sqlite3_open(path, &rd), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM events;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	(void)snprintf(logp, sizeof(logp), "%s/stderr.log", dir);
+	(void)fflush(stderr);
+	saved = dup(2);
+	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	close(fd);
+	mash_log_set_level(MASH_LOG_WARN);
+	rc = mash_store_unlock(st, kek);
+	mash_log_set_level(MASH_LOG_ERROR);
+	(void)fflush(stderr);
+	ck_assert_int_ge(dup2(saved, 2), 0);
+	close(saved);
+	ck_assert_int_eq(rc, MASH_OK);
+	log = mash_test_read_file(logp, 1u << 16, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "pages written in clear before encryption "
+	                          "stay in the database file") != NULL,
+	              "%s", log);
+	free(log);
+	ck_assert_int_eq(file_has(path, "missing overnight"), 1);
+	ck_assert_int_eq(sqlite3_exec(rd, "COMMIT;", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(rd);
+	reopen();
+	ck_assert_int_eq(store_files_have("missing overnight"), 0);
+	ck_assert_int_eq(mash_store_unlock(st, kek), MASH_OK);
+	assert_reads_back("police", "E-1");
+}
+END_TEST
+
 START_TEST(without_the_key_or_with_another_nothing_is_read_or_written)
 {
 	struct mash_store_event_row *r = NULL;
@@ -479,6 +530,9 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, sealed_store_has_no_story_on_disk_and_reads_it_back);
 	tcase_add_test(tc, first_unlock_seals_what_was_written_in_clear);
+	/* The checkpoint waits out the store's busy timeout (5 s). */
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, a_reader_that_keeps_clear_pages_on_disk_is_reported);
 	tcase_add_test(
 	    tc, without_the_key_or_with_another_nothing_is_read_or_written);
 	tcase_add_test(tc, sealed_value_moved_to_another_row_is_tampering);

@@ -311,6 +311,24 @@ sq_unlock(struct mash_store_be *be, const uint8_t *kek)
 	return sq_unlock_ring(be, kek, &store_ring);
 }
 
+/* The sealed pages copied over the clear ones, and the WAL emptied. A
+ * reader holding an older snapshot past the busy timeout stops that:
+ * said, not ignored (a later checkpoint, once it lets go, does it). */
+static void
+truncate_wal(struct mash_store_be *be, const char *what)
+{
+	int rc, log = -1, done = -1;
+
+	rc = sqlite3_wal_checkpoint_v2(be->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	                               &log, &done);
+	if (rc != SQLITE_OK)
+		mash_warn("%s: pages written in clear before encryption stay "
+		          "in the database file until a checkpoint copies the "
+		          "sealed ones over them (checkpoint: %s; %d of %d WAL "
+		          "frames copied)",
+		          what, sqlite3_errstr(rc), done, log);
+}
+
 int
 sq_unlock_ring(struct mash_store_be *be, const uint8_t *kek,
                const struct sq_keyring *ring)
@@ -368,8 +386,7 @@ sq_unlock_ring(struct mash_store_be *be, const uint8_t *kek,
 	/* The clear pages the migration replaced: zeroed in the file by
 	 * secure_delete, out of the WAL by a truncating checkpoint. */
 	if (rows > 0)
-		(void)sq_exec(be, "PRAGMA wal_checkpoint(TRUNCATE);",
-		              "atrest checkpoint");
+		truncate_wal(be, ring->what);
 	mash_info("%s: encrypted at rest from now on (%llu values sealed "
 	          "in place)",
 	          ring->what, (unsigned long long)rows);
