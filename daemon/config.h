@@ -52,6 +52,8 @@ struct mashd_config {
 	char store[MASHD_CFG_MAX_STR];
 	/* Key-encryption key of the store (issue 28); "": not encrypted. */
 	char store_key_file[MASHD_CFG_MAX_STR];
+	/* MiB of the store's pages kept in memory (issue 22) */
+	int64_t store_cache_mib;
 	char policy[MASHD_CFG_MAX_STR];
 	char directory[MASHD_CFG_MAX_STR];
 	char calendar[MASHD_CFG_MAX_STR];

@@ -44,6 +44,13 @@ mashd_store_open(const struct mashd_config *c, int check,
 		mash_err("store %s: %s", c->store, mash_strerror(rc));
 		goto out;
 	}
+	rc = mash_store_set_cache_mib(*out, (unsigned)c->store_cache_mib);
+	if (rc != MASH_OK) {
+		mash_err("store %s: store_cache_mib %lld not applied: %s",
+		         c->store, (long long)c->store_cache_mib,
+		         mash_strerror(rc));
+		goto out;
+	}
 	if (!keyed) {
 		if (mash_store_is_sealed(*out)) {
 			mash_err("store %s is encrypted at rest: set "

@@ -122,6 +122,22 @@ mash_store_set_clock(struct mash_store *st, const struct mash_clock *c)
 }
 
 int
+mash_store_set_cache_mib(struct mash_store *st, unsigned mib)
+{
+	if (st == NULL || mib == 0 || mib > MASH_STORE_CACHE_MIB_MAX)
+		return MASH_ERR_INVAL;
+	return OPS(st)->set_cache_mib(BE(st), mib);
+}
+
+int
+mash_store_cache_mib(struct mash_store *st, unsigned *mib)
+{
+	if (st == NULL || mib == NULL)
+		return MASH_ERR_INVAL;
+	return OPS(st)->cache_mib(BE(st), mib);
+}
+
+int
 mash_store_begin(struct mash_store *st)
 {
 	return OPS(st)->begin(BE(st));

@@ -118,6 +118,20 @@ void mash_store_set_random(struct mash_store *st, mash_store_random_fn fn,
  * the system clock. The clock must outlive the store. */
 void mash_store_set_clock(struct mash_store *st, const struct mash_clock *c);
 
+/* Largest page cache a store may be given, in MiB. */
+#define MASH_STORE_CACHE_MIB_MAX 4096u
+
+/*
+ * The most memory the store keeps of its own pages (SQLite: its page
+ * cache; the default, 2 MiB, is too small once the audit trail's indexes
+ * outgrow it: every insert then reads its index pages back from the
+ * file, issue 22). MASH_OK, or MASH_ERR_INVAL for 0 or more than
+ * MASH_STORE_CACHE_MIB_MAX, MASH_ERR_STORE. mash_store_cache_mib reads
+ * back what the engine applied.
+ */
+int mash_store_set_cache_mib(struct mash_store *st, unsigned mib);
+int mash_store_cache_mib(struct mash_store *st, unsigned *mib);
+
 /*
  * BEGIN IMMEDIATE (takes the write lock now, so a later statement cannot
  * fail with SQLITE_BUSY half-way). MASH_ERR_STATE if a transaction is

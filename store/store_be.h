@@ -30,6 +30,8 @@ struct mash_store_ops {
 	void (*set_random)(struct mash_store_be *be, mash_store_random_fn fn,
 	                   void *ctx);
 	void (*set_clock)(struct mash_store_be *be, const struct mash_clock *c);
+	int (*set_cache_mib)(struct mash_store_be *be, unsigned mib);
+	int (*cache_mib)(struct mash_store_be *be, unsigned *mib);
 	int (*begin)(struct mash_store_be *be);
 	int (*commit)(struct mash_store_be *be);
 	int (*begin_lazy)(struct mash_store_be *be);

@@ -46,6 +46,7 @@ START_TEST(defaults_are_safe)
 	ck_assert_str_eq(c.mqtt_subscribe, "mash/v1/events/+");
 	ck_assert_str_eq(c.signer, "mashd");
 	ck_assert_int_eq(c.max_message, 256 * 1024);
+	ck_assert_int_eq(c.store_cache_mib, 64);
 }
 END_TEST
 
@@ -92,6 +93,8 @@ static const struct {
     {"max_message = 262145;\n", MASH_ERR_CONFIG, "outside"},
     {"\nstore = = \"x\";\n", MASH_ERR_PARSE, ":2:"},
     {"policy = { x = 1; };\n", MASH_ERR_CONFIG, "must be a string"},
+    {"store_cache_mib = 0;\n", MASH_ERR_CONFIG, "outside 1..4096"},
+    {"store_cache_mib = 4097;\n", MASH_ERR_CONFIG, "outside 1..4096"},
 };
 
 START_TEST(bad_files_are_refused_with_file_and_line)
@@ -145,6 +148,10 @@ START_TEST(every_key_can_be_overridden)
 	    mashd_config_set_kv(&c, "store", "/x.db", err, sizeof(err)),
 	    MASH_OK);
 	ck_assert_str_eq(c.store, "/x.db");
+	ck_assert_int_eq(
+	    mashd_config_set(&c, "store_cache_mib=8", err, sizeof(err)),
+	    MASH_OK);
+	ck_assert_int_eq(c.store_cache_mib, 8);
 	ck_assert_int_eq(mashd_config_set(&c, "nosuch=1", err, sizeof(err)),
 	                 MASH_ERR_CONFIG);
 	ck_assert_int_eq(

@@ -219,6 +219,34 @@ START_TEST(open_keeps_temporary_data_in_memory_and_deletes_securely)
 }
 END_TEST
 
+/* The page cache is a size in KiB whatever the page size, and a size
+ * out of bounds changes nothing (issue 22). */
+START_TEST(page_cache_is_the_size_given_and_bounded)
+{
+	unsigned mib = 0;
+
+	ck_assert_int_eq(mash_store_set_cache_mib(g_st, 48), MASH_OK);
+	ck_assert_int_eq(pragma("PRAGMA cache_size"), -48 * 1024);
+	ck_assert_int_eq(mash_store_cache_mib(g_st, &mib), MASH_OK);
+	ck_assert_uint_eq(mib, 48);
+	ck_assert_int_eq(mash_store_set_cache_mib(g_st, 0), MASH_ERR_INVAL);
+	ck_assert_int_eq(
+	    mash_store_set_cache_mib(g_st, MASH_STORE_CACHE_MIB_MAX + 1),
+	    MASH_ERR_INVAL);
+	ck_assert_int_eq(mash_store_set_cache_mib(NULL, 8), MASH_ERR_INVAL);
+	ck_assert_int_eq(pragma("PRAGMA cache_size"), -48 * 1024);
+	/* SQLite's own form, a number of pages, is read back in MiB. */
+	ck_assert_int_eq(mash_store_set_cache_mib(g_st, 1), MASH_OK);
+	ck_assert_int_eq(pragma("PRAGMA page_size"), 4096);
+	ck_assert_int_eq(sqlite3_exec(mash_store_sqlite(g_st),
+	                              "PRAGMA cache_size=2048", NULL, NULL,
+	                              NULL),
+	                 SQLITE_OK);
+	ck_assert_int_eq(mash_store_cache_mib(g_st, &mib), MASH_OK);
+	ck_assert_uint_eq(mib, 8);
+}
+END_TEST
+
 START_TEST(open_rejects_null_and_empty_path)
 {
 	struct mash_store *st = (struct mash_store *)1;
@@ -1845,6 +1873,7 @@ store_suite(void)
 	tcase_add_test(tc, open_sets_schema_version_wal_fk_and_full_sync);
 	tcase_add_test(
 	    tc, open_keeps_temporary_data_in_memory_and_deletes_securely);
+	tcase_add_test(tc, page_cache_is_the_size_given_and_bounded);
 	tcase_add_test(tc, open_rejects_null_and_empty_path);
 	tcase_add_test(tc, open_fails_in_missing_directory);
 	tcase_add_test(tc, open_refuses_schema_newer_than_build);

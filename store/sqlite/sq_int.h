@@ -221,6 +221,8 @@ void sq_close(struct mash_store_be *be);
 void sq_set_random(struct mash_store_be *be, mash_store_random_fn fn,
                    void *ctx);
 void sq_set_clock(struct mash_store_be *be, const struct mash_clock *c);
+int sq_set_cache_mib(struct mash_store_be *be, unsigned mib);
+int sq_cache_mib(struct mash_store_be *be, unsigned *mib);
 int sq_begin(struct mash_store_be *be);
 int sq_commit(struct mash_store_be *be);
 int sq_begin_lazy(struct mash_store_be *be);

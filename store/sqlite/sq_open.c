@@ -436,3 +436,38 @@ sq_set_clock(struct mash_store_be *st, const struct mash_clock *c)
 		return;
 	st->clock = c != NULL ? c : mash_clock_system();
 }
+
+/* A negative cache_size is a size in KiB, not a number of pages, so the
+ * limit holds whatever the page size. */
+int
+sq_set_cache_mib(struct mash_store_be *st, unsigned mib)
+{
+	char sql[64];
+
+	(void)mash_snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u",
+	                    mib * 1024u);
+	return sq_exec(st, sql, "cache_size");
+}
+
+int
+sq_cache_mib(struct mash_store_be *st, unsigned *mib)
+{
+	int64_t v;
+	int rc;
+
+	*mib = 0;
+	rc = sq_pragma_int(st, "PRAGMA cache_size", &v);
+	if (rc != MASH_OK)
+		return rc;
+	/* Positive: pages (SQLite's own default form). */
+	if (v > 0) {
+		int64_t ps;
+
+		rc = sq_pragma_int(st, "PRAGMA page_size", &ps);
+		if (rc != MASH_OK)
+			return rc;
+		v = -(v * ps / 1024);
+	}
+	*mib = (unsigned)(-v / 1024);
+	return MASH_OK;
+}
