@@ -52,7 +52,7 @@ struct result {
 	long audits, deliveries, triggers; /* the work mashd did */
 	double wall_s, agents_cpu_s, mashd_cpu_s;
 	int agents_ok, handed_back, kills;
-	char stages[640]; /* mashd's core thread per stage (SIGUSR1) */
+	char stages[1024]; /* mashd's core thread per stage (SIGUSR1) */
 };
 
 /* utime + stime of a live process, in seconds; 0 if unreadable. */

@@ -323,7 +323,7 @@ struct result {
 	double m, d, c_broker, c_crypto, c;
 	long rss_start, rss_end, hwm, backlog;
 	int64_t events, deliveries;
-	char stages[640];
+	char stages[1024];
 };
 
 static int

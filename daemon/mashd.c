@@ -267,7 +267,7 @@ void
 mashd_log_stages(const struct mashd *d, const char *when)
 {
 	struct mashd_seal_cache_stats sc;
-	char line[1024];
+	char line[1400];
 
 	mashd_stages_format(&d->stages, line, sizeof(line));
 	mashd_seal_cache_stats(d->seal_cache, &sc);

@@ -31,8 +31,11 @@ mashd_stage_add(struct mashd_stages *st, enum mashd_stage s, uint64_t t0)
 	if (st == NULL || s < 0 || s >= MASHD_STAGE_COUNT)
 		return;
 	now = mashd_stage_start();
-	st->ns[s] += now > t0 ? now - t0 : 0;
+	now = now > t0 ? now - t0 : 0;
+	st->ns[s] += now;
 	st->n[s]++;
+	if (now > st->max[s])
+		st->max[s] = now;
 }
 
 const char *
@@ -52,11 +55,12 @@ mashd_stages_format(const struct mashd_stages *st, char *buf, size_t n)
 	buf[0] = '\0';
 	for (i = 0; i < MASHD_STAGE_COUNT && at < n; i++) {
 		w = snprintf(
-		    buf + at, n - at, "%s%s %.3f s/%llu (%.1f us)",
+		    buf + at, n - at, "%s%s %.3f s/%llu (%.1f us, max %.1f ms)",
 		    i > 0 ? ", " : "", names[i], (double)st->ns[i] / 1e9,
 		    (unsigned long long)st->n[i],
 		    st->n[i] > 0 ? (double)st->ns[i] / 1e3 / (double)st->n[i]
-		                 : 0.0);
+		                 : 0.0,
+		    (double)st->max[i] / 1e6);
 		if (w < 0)
 			break;
 		at += (size_t)w;

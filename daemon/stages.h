@@ -33,6 +33,7 @@ enum mashd_stage {
 struct mashd_stages {
 	uint64_t ns[MASHD_STAGE_COUNT];
 	uint64_t n[MASHD_STAGE_COUNT];
+	uint64_t max[MASHD_STAGE_COUNT]; /* the longest one: a stall */
 };
 
 /* Now, in ns of CLOCK_MONOTONIC: a stage's start. */
@@ -41,8 +42,9 @@ uint64_t mashd_stage_start(void);
 /* Add the time since t0 to stage s. st may be NULL. */
 void mashd_stage_add(struct mashd_stages *st, enum mashd_stage s, uint64_t t0);
 
-/* One line "verify 1.2 s/10000 (120 us), ..." into buf[n]: every stage
- * with its total, count and mean. */
+/* One line "verify 1.2 s/10000 (120 us, max 0.9 ms), ..." into buf[n]:
+ * every stage with its total, count, mean and longest (the events queued
+ * behind a long one wait for all of it: issue 32's p99). */
 void mashd_stages_format(const struct mashd_stages *st, char *buf, size_t n);
 
 /* The stage's name ("verify"...), NULL past the last. */
