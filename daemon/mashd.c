@@ -639,6 +639,7 @@ mashd_start_mq(struct mashd *d)
 
 		mashd_outbox_retry_init(d, &r);
 		mashd_pump_set_retry(d->pump, &r);
+		mashd_pump_set_stages(d->pump, &d->stages);
 	} else
 		mash_warn("outbox published between batches only: no pump "
 		          "thread (%s)",
@@ -772,7 +773,7 @@ publish_status(struct mashd *d, int online)
 int
 mashd_run(struct mashd *d, int sfd)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int64_t next_tick, now, end;
 	int rc, timeout;
 
@@ -814,13 +815,20 @@ mashd_run(struct mashd *d, int sfd)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = sfd;
 		pfd[1].events = POLLIN;
-		rc = poll(pfd, 2, timeout);
+		/* The pump finished a job: what it published is marked done
+		 * and the deliveries of batches committed meanwhile go. */
+		pfd[2].fd = mashd_pump_fd(d->pump);
+		pfd[2].events = POLLIN;
+		pfd[2].revents = 0;
+		rc = poll(pfd, pfd[2].fd >= 0 ? 3 : 2, timeout);
 		if (rc < 0 && errno != EINTR) {
 			mash_err("poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[1].revents & POLLIN)
 			(void)read_signals(d, sfd);
+		if (pfd[2].revents & POLLIN)
+			(void)mashd_outbox_flush_bg(d);
 		if (pfd[0].revents & POLLIN)
 			(void)drain(d, BATCH);
 	}

@@ -88,11 +88,14 @@ struct mashd {
 
 	struct mash_mq *mq;          /* the MQTT adapter */
 	struct mashd_status *status; /* liveness messages (daemon/status.h) */
-	uint64_t status_conn;     /* connection the online status went out on */
-	struct mash_store *store; /* SQLite store (one connection) */
-	struct mash_aud *aud;     /* audit log kept in store */
-	struct mash_trust *trust; /* swapped on SIGHUP */
-	struct mash_key *key;     /* mashd's private signing key */
+	uint64_t status_conn; /* connection the online status went out on */
+	/* Batches committed while the pump was busy, their deliveries not
+	 * yet handed to it (mashd_outbox_flush_bg). */
+	unsigned outbox_owed;
+	struct mash_store *store;   /* SQLite store (one connection) */
+	struct mash_aud *aud;       /* audit log kept in store */
+	struct mash_trust *trust;   /* swapped on SIGHUP */
+	struct mash_key *key;       /* mashd's private signing key */
 	char signer[MASHD_ID_SIZE]; /* "mashd" (cfg.signer) */
 	char key_id[MASHD_ID_SIZE]; /* cfg.key_id */
 
@@ -238,9 +241,14 @@ void mashd_outbox_retry_init(struct mashd *d, struct mashd_outbox_retry *r);
 /*
  * Mark what the pump published done and hand it the pending outbox
  * (daemon/outbox_pump.h), without waiting for the PUBACKs; without a pump,
- * mashd_outbox_flush_now. Call outside a transaction. The last job's
- * error (logged), or MASH_OK.
+ * mashd_outbox_flush_now. While the pump still has a job in flight this
+ * does nothing (d->outbox_owed counts it; mashd_run flushes when the pump
+ * says it is done), up to MASHD_OUTBOX_OWED_MAX batches in a row: then it
+ * waits for the job, so a broker slower than the daemon slows the daemon
+ * down instead of growing the outbox. Call outside a transaction. The
+ * last job's error (logged), or MASH_OK.
  */
+#define MASHD_OUTBOX_OWED_MAX 4u
 int mashd_outbox_flush_bg(struct mashd *d);
 
 /* mashd_sees_fn (daemon/trigger_view.h) over d's store, policy and

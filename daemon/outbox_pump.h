@@ -47,10 +47,28 @@ int mashd_pump_new(mashd_outbox_send_many_fn send, void *ctx,
 int mashd_pump_flush(struct mashd_pump *p, struct mash_store *st,
                      size_t *n_done);
 
+/*
+ * mashd_pump_flush if no job is in flight; otherwise nothing, *busy set
+ * (may be NULL) and MASH_OK: the core thread goes on with the next batch
+ * instead of waiting for the broker's PUBACKs (issue 32: up to 68 ms in
+ * bench_e2e), and flushes when mashd_pump_fd says the job is done.
+ */
+int mashd_pump_flush_idle(struct mashd_pump *p, struct mash_store *st,
+                          size_t *n_done, int *busy);
+
+/* Readable (poll) once a job has finished since the last
+ * mashd_pump_flush_idle; owned by the pump. -1 for NULL. */
+int mashd_pump_fd(const struct mashd_pump *p);
+
 /* Wait for the job in flight, if any, and mark what it published done;
  * starts nothing. Errors as mashd_pump_flush. */
 int mashd_pump_settle(struct mashd_pump *p, struct mash_store *st,
                       size_t *n_done);
+
+/* Count the time the core thread waits for a job in flight in st's
+ * PUBACKS stage (daemon/stages.h; NULL: not counted). */
+struct mashd_stages;
+void mashd_pump_set_stages(struct mashd_pump *p, struct mashd_stages *st);
 
 /* Give failed publishes r's retry budget from now on (a copy; NULL:
  * none, failures are only logged and retried at the next flush). */

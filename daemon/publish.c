@@ -299,11 +299,21 @@ int
 mashd_outbox_flush_bg(struct mashd *d)
 {
 	size_t n = 0;
-	int rc;
+	int rc, busy = 0;
 
 	if (d->pump == NULL)
 		return mashd_outbox_flush_now(d);
-	rc = mashd_pump_flush(d->pump, d->store, &n); /* logs failures */
+	/* Both log their failures. */
+	if (d->outbox_owed < MASHD_OUTBOX_OWED_MAX) {
+		rc = mashd_pump_flush_idle(d->pump, d->store, &n, &busy);
+		if (busy) {
+			d->outbox_owed++;
+			return MASH_OK;
+		}
+	} else {
+		rc = mashd_pump_flush(d->pump, d->store, &n);
+	}
+	d->outbox_owed = 0;
 	if (n > 0)
 		mash_debug("outbox: %zu message(s) published", n);
 	return rc;

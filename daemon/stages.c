@@ -11,7 +11,8 @@ static const char *const names[MASHD_STAGE_COUNT] = {
     [MASHD_STAGE_STORE] = "store",   [MASHD_STAGE_POLICY] = "policy",
     [MASHD_STAGE_SEAL] = "seal",     [MASHD_STAGE_S47] = "s47",
     [MASHD_STAGE_COMMIT] = "commit", [MASHD_STAGE_RECEIPTS] = "receipts",
-    [MASHD_STAGE_OUTBOX] = "outbox", [MASHD_STAGE_TICKS] = "ticks",
+    [MASHD_STAGE_OUTBOX] = "outbox", [MASHD_STAGE_PUBACKS] = "pubacks",
+    [MASHD_STAGE_TICKS] = "ticks",
 };
 
 uint64_t

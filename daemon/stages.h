@@ -8,7 +8,9 @@
  * (the stop line, SIGUSR1). Nested stages are said so: SEAL runs inside
  * POLICY (an event's deliveries sealed on both cores while the core
  * thread waits), so POLICY includes it; S47 (the case's history read
- * and the trigger rules evaluated, issue 32) runs inside POLICY too.
+ * and the trigger rules evaluated, issue 32) runs inside POLICY too;
+ * PUBACKS (the outbox pump's job in flight, waited for before the next
+ * starts) inside OUTBOX or TICKS.
  */
 #ifndef MASHD_STAGES_H
 #define MASHD_STAGES_H
@@ -26,6 +28,7 @@ enum mashd_stage {
 	MASHD_STAGE_COMMIT,     /* the batch's COMMIT (fsync) */
 	MASHD_STAGE_RECEIPTS,   /* receipts sealed, handed to their pump */
 	MASHD_STAGE_OUTBOX,     /* the outbox settled and handed on */
+	MASHD_STAGE_PUBACKS,    /* ...of which: waiting for the pump's job */
 	MASHD_STAGE_TICKS,      /* timed work between batches (a run) */
 	MASHD_STAGE_COUNT
 };

@@ -6,17 +6,22 @@
  * published once, in id order, across flushes); a failed publish leaves
  * it and the rows behind it pending and leads the next job; more rows
  * than one job covers go over several flushes; free waits for a job in
- * flight and leaves its rows pending.
+ * flight and leaves its rows pending; a flush while a job is in flight
+ * can return at once instead of waiting for the PUBACKs, and the pump's
+ * fd says when the job is done; the time spent waiting is counted.
  */
 #include <check.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "daemon/outbox_pump.h"
+#include "daemon/stages.h"
 #include "store/store.h"
 
 /* A broker stand-in the test controls: it takes messages numbered 0, 1,
@@ -195,6 +200,78 @@ START_TEST(rows_added_while_a_job_is_in_flight_go_in_the_next_job_once)
 }
 END_TEST
 
+static int
+readable(int fd, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	ck_assert_int_ge(poll(&pfd, 1, ms), 0);
+	return (pfd.revents & POLLIN) != 0;
+}
+
+static void *
+release_later(void *arg)
+{
+	(void)arg;
+	(void)usleep(100000);
+	hold(0);
+	return NULL;
+}
+
+START_TEST(a_flush_while_a_job_is_in_flight_returns_and_the_fd_says_when_done)
+{
+	struct mashd_pump *p = NULL;
+	pthread_t t;
+	struct mashd_stages stages;
+	size_t n = 99;
+	int busy = 0;
+
+	memset(&stages, 0, sizeof(stages));
+	ck_assert_int_eq(mashd_pump_new(send_many, &fx.b, &p), MASH_OK);
+	mashd_pump_set_stages(p, &stages);
+	ck_assert_int_ge(mashd_pump_fd(p), 0);
+	ck_assert_int_eq(mashd_pump_fd(NULL), -1);
+	add_rows(0, 30);
+	hold(1);
+	ck_assert_int_eq(mashd_pump_flush_idle(p, fx.st, &n, &busy), MASH_OK);
+	ck_assert_int_eq(busy, 0); /* nothing was in flight: started */
+	wait_seen(30);
+	add_rows(30, 10); /* the next batch commits meanwhile */
+	/* Held by the broker: this would hang if it waited. */
+	ck_assert_int_eq(mashd_pump_flush_idle(p, fx.st, &n, &busy), MASH_OK);
+	ck_assert_int_eq(busy, 1);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(pending(), 40);
+	ck_assert(!readable(mashd_pump_fd(p), 0));
+	hold(0);
+	ck_assert(readable(mashd_pump_fd(p), 10000));
+	ck_assert_int_eq(mashd_pump_flush_idle(p, fx.st, &n, &busy), MASH_OK);
+	ck_assert_int_eq(busy, 0);
+	ck_assert_uint_eq(n, 30); /* the first job marked done... */
+	ck_assert(readable(mashd_pump_fd(p), 10000)); /* ...the second */
+	ck_assert_int_eq(mashd_pump_flush_idle(p, fx.st, &n, &busy), MASH_OK);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(fx.b.next, 40); /* each once, in order */
+	ck_assert_uint_eq(pending(), 0);
+	ck_assert(!readable(mashd_pump_fd(p), 0)); /* nothing started */
+	ck_assert_uint_eq(stages.n[MASHD_STAGE_PUBACKS], 0); /* no wait */
+	/* A settle that does wait for the broker counts the wait. */
+	add_rows(40, 5);
+	hold(1);
+	ck_assert_int_eq(mashd_pump_flush_idle(p, fx.st, &n, &busy), MASH_OK);
+	wait_seen(45);
+	ck_assert_int_eq(pthread_create(&t, NULL, release_later, NULL), 0);
+	ck_assert_int_eq(mashd_pump_settle(p, fx.st, &n), MASH_OK);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(stages.n[MASHD_STAGE_PUBACKS], 1);
+	ck_assert_uint_ge(stages.ns[MASHD_STAGE_PUBACKS], 50000000u);
+	ck_assert_int_eq(mashd_pump_flush_idle(NULL, fx.st, &n, &busy),
+	                 MASH_ERR_INVAL);
+	mashd_pump_free(p);
+}
+END_TEST
+
 START_TEST(a_refused_publish_stays_pending_and_leads_the_next_job)
 {
 	struct mashd_pump *p = NULL;
@@ -285,6 +362,9 @@ suite(void)
 	    flush_returns_before_the_broker_acknowledges_and_settle_marks_done);
 	tcase_add_test(
 	    tc, rows_added_while_a_job_is_in_flight_go_in_the_next_job_once);
+	tcase_add_test(
+	    tc,
+	    a_flush_while_a_job_is_in_flight_returns_and_the_fd_says_when_done);
 	tcase_add_test(tc,
 	               a_refused_publish_stays_pending_and_leads_the_next_job);
 	tcase_add_test(tc,
