@@ -337,9 +337,11 @@ out:
 	return rc;
 }
 
-/* Seal the event's batch on both cores, then add each to the outbox in
- * decision order (inside the event's transaction). The first failure is
- * returned: the caller rolls the event back, as for any delivery error. */
+/* Queue the event's seals to be sealed beside the core thread (their rows
+ * added before the COMMIT, daemon/seal_defer.h), or seal them on both
+ * cores now and add each to the outbox in decision order (inside the
+ * event's transaction). The first failure is returned: the caller rolls
+ * the event back, as for any delivery error. */
 static int
 queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 {
@@ -348,6 +350,9 @@ queue_sealed(struct mashd_deliver *d, struct mashd_seal_job *jobs, size_t n)
 
 	if (n == 0)
 		return MASH_OK;
+	if (d->cfg.seal_defer != NULL &&
+	    d->cfg.seal_defer(d->cfg.ctx, jobs, n) == MASH_OK)
+		return MASH_OK; /* the rows follow before the COMMIT */
 	d->cfg.seal_many(d->cfg.ctx, jobs, n);
 	for (i = 0; i < n; i++) {
 		if (jobs[i].rc != MASH_OK)

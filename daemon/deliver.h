@@ -63,6 +63,11 @@ struct mashd_deliver_cfg {
 	/* Optional: seal an event's deliveries as one batch (both cores,
 	 * daemon/seal_pool.h); NULL: one by one through seal_to. */
 	void (*seal_many)(void *ctx, struct mashd_seal_job *jobs, size_t n);
+	/* Optional: queue them to be sealed beside the core thread, their
+	 * outbox rows added before the transaction commits
+	 * (daemon/seal_defer.h): MASH_OK and each job's payload taken, or
+	 * an error and nothing taken (then seal_many or seal_to). */
+	int (*seal_defer)(void *ctx, struct mashd_seal_job *jobs, size_t n);
 	void *ctx;
 };
 

@@ -47,6 +47,7 @@
 #include "daemon/receipt_pump.h"
 #include "daemon/replay.h"
 #include "daemon/seal_cache.h"
+#include "daemon/seal_defer.h"
 #include "event/evt.h"
 #include "store/store.h"
 
@@ -76,21 +77,31 @@ struct mashd_deferred {
 static int
 tx_begin(struct mashd *d)
 {
+	/* Deliveries queued from here on are this unit's (seal_defer.h). */
+	d->sdq_mark = mashd_sdq_mark(d->sdq);
 	return d->batch_open ? mash_store_savepoint(d->store)
 	                     : mash_store_begin(d->store);
 }
 
+/* Outside a batch the unit's deferred deliveries join its transaction
+ * now; in a batch, at mashd_batch_end. */
 static int
 tx_commit(struct mashd *d)
 {
-	return d->batch_open ? mash_store_release(d->store)
-	                     : mash_store_commit(d->store);
+	int rc;
+
+	if (d->batch_open)
+		return mash_store_release(d->store);
+	rc = mashd_seal_deferred_flush(d);
+	return rc == MASH_OK ? mash_store_commit(d->store) : rc;
 }
 
-/* Undo the message's unit of work, if one is open. */
+/* Undo the message's unit of work, if one is open, with the deliveries
+ * it queued. */
 static void
 tx_abort(struct mashd *d)
 {
+	mashd_sdq_drop_from(d->sdq, d->sdq_mark);
 	if (d->batch_open) {
 		if (mash_store_in_savepoint(d->store))
 			(void)mash_store_rollback_to(d->store);
@@ -664,9 +675,19 @@ mashd_batch_end(struct mashd *d)
 		return MASH_OK;
 	d->batch_open = 0;
 	d->n_deferred = 0;
-	t0 = mashd_stage_start();
-	rc = mash_store_commit(d->store);
-	mashd_stage_add(&d->stages, MASHD_STAGE_COMMIT, t0);
+	/* The deliveries sealed beside the batch join it before the COMMIT:
+	 * none is committed without the audit records that name it. */
+	rc = mashd_seal_deferred_flush(d);
+	if (rc != MASH_OK) {
+		mash_err("batch of %zu message(s): deliveries not queued "
+		         "(%s); rolled back",
+		         n, mash_errname(rc));
+		(void)mash_store_rollback(d->store);
+	} else {
+		t0 = mashd_stage_start();
+		rc = mash_store_commit(d->store);
+		mashd_stage_add(&d->stages, MASHD_STAGE_COMMIT, t0);
+	}
 	if (rc != MASH_OK) {
 		/* Nothing of the batch is stored: no receipt may go out. */
 		mash_err("batch of %zu message(s) not committed (%s: %s); no "

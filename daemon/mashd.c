@@ -47,6 +47,7 @@
 #include "daemon/reload_check.h"
 #include "daemon/retention.h"
 #include "daemon/seal_cache.h"
+#include "daemon/seal_defer.h"
 #include "daemon/seal_pool.h"
 #include "daemon/status.h"
 #include "daemon/store_open.h"
@@ -551,6 +552,15 @@ mashd_start(struct mashd *d)
 		dc.aud = d->aud;
 		dc.seal_to = mashd_seal_to;
 		dc.seal_many = d->seal_pool != NULL ? mashd_seal_many : NULL;
+		/* An event's deliveries sealed while the next events are
+		 * handled (issue 32); without the thread, as above. */
+		if (d->seal_pool != NULL &&
+		    (rc = mashd_sdq_new(mashd_seal_to_with, d, &d->sdq)) !=
+		        MASH_OK)
+			mash_warn("deliveries sealed event by event: no "
+			          "worker thread (%s)",
+			          mash_errname(rc));
+		dc.seal_defer = d->sdq != NULL ? mashd_seal_defer : NULL;
 		dc.ctx = d;
 		rc = mashd_deliver_new(&dc, &d->deliver);
 		if (rc != MASH_OK) {
@@ -858,6 +868,7 @@ mashd_teardown(struct mashd *d)
 	mashd_rpump_free(d->rpump); /* so does this */
 	mash_mq_free(d->mq);
 	mashd_status_free(d->status);
+	mashd_sdq_free(d->sdq); /* seals with d's key and directory */
 	mashd_seal_pool_free(d->seal_pool);
 	mashd_seal_cache_free(d->seal_cache);
 	mashd_deliver_free(d->deliver);

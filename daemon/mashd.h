@@ -123,7 +123,11 @@ struct mashd {
 	int test_exit_after_commit; /* TEST ONLY (mashd_test_exit_from_env) */
 	struct mashd_seal_pool *seal_pool;   /* sealing on both cores */
 	struct mashd_seal_cache *seal_cache; /* a batch's derived keys */
-	struct mashd_pump *pump;   /* the outbox published beside the core */
+	/* Deliveries sealed beside the core thread, their outbox rows
+	 * added before the COMMIT (daemon/seal_defer.h); NULL: at once. */
+	struct mashd_sdq *sdq;
+	size_t sdq_mark;         /* queued before the message's unit of work */
+	struct mashd_pump *pump; /* the outbox published beside the core */
 	struct mashd_rpump *rpump; /* receipts published beside the core */
 	struct mashd_sees_memo *sees_memo; /* trigger_sees.c, MASHD_SEES_MEMO */
 	size_t n_sees_memo;
@@ -179,6 +183,16 @@ int mashd_seal_to_with(void *ctx, const struct mash_seal_to *to,
  * daemon/seal_cache.h): the deliver cfg's seal_many; ctx the mashd. */
 struct mashd_seal_job;
 void mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n);
+
+/* The same keys as mashd_seal_many, the jobs queued on d->sdq instead of
+ * sealed now (their payloads pass to it): the deliver cfg's seal_defer.
+ * MASH_OK, or an error and nothing taken (seal them at once). */
+int mashd_seal_defer(void *ctx, struct mashd_seal_job *jobs, size_t n);
+
+/* Seal what d->sdq holds and add its outbox rows in the open transaction,
+ * before its COMMIT; MASH_OK (also without a queue), or the first error:
+ * the caller rolls back and sends no receipt. */
+int mashd_seal_deferred_flush(struct mashd *d);
 
 int mashd_seal(void *ctx, const char *payload_type,
                const unsigned char *payload, size_t len, unsigned char **env,

@@ -20,6 +20,7 @@
 #include "daemon/outbox.h"
 #include "daemon/outbox_pump.h"
 #include "daemon/seal_cache.h"
+#include "daemon/seal_defer.h"
 #include "daemon/seal_pool.h"
 #include "policy/dir.h"
 #include "store/store.h"
@@ -72,12 +73,10 @@ mashd_seal_to_with(void *ctx, const struct mash_seal_to *to,
  * core thread, the first time the batch seals to it; crypto/seal.h says
  * why that is sound); a job the cache cannot serve, or whose recipient
  * has no key, goes without and seals (or fails) as before. */
-void
-mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
+static void
+batch_keys(struct mashd *d, struct mashd_seal_job *jobs, size_t n)
 {
-	struct mashd *d = ctx;
 	struct mash_dir_entry e;
-	uint64_t t0 = mashd_stage_start();
 	size_t i;
 
 	mashd_seal_cache_reserve(d->seal_cache, n);
@@ -90,6 +89,16 @@ mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 			jobs[i].to = mashd_seal_cache_get(
 			    d->seal_cache, jobs[i].recipient, e.enc_pub);
 	}
+}
+
+void
+mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
+{
+	struct mashd *d = ctx;
+	uint64_t t0 = mashd_stage_start();
+	size_t i;
+
+	batch_keys(d, jobs, n);
 	if (d->seal_pool != NULL)
 		mashd_seal_pool_run(d->seal_pool, jobs, n);
 	else /* no worker thread: every job here, never one skipped */
@@ -101,6 +110,40 @@ mashd_seal_many(void *ctx, struct mashd_seal_job *jobs, size_t n)
 	for (i = 0; i < n; i++)
 		jobs[i].to = NULL;
 	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
+}
+
+int
+mashd_seal_defer(void *ctx, struct mashd_seal_job *jobs, size_t n)
+{
+	struct mashd *d = ctx;
+	uint64_t t0 = mashd_stage_start();
+	size_t i;
+	int rc;
+
+	if (d->sdq == NULL)
+		return MASH_ERR_STATE;
+	batch_keys(d, jobs, n);
+	rc = mashd_sdq_add(d->sdq, jobs, n); /* copies the keys */
+	for (i = 0; i < n; i++)
+		jobs[i].to = NULL;
+	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
+	return rc;
+}
+
+/* Seal what the batch queued and add its outbox rows, in the open
+ * transaction (daemon/seal_defer.h); counted as sealing. */
+int
+mashd_seal_deferred_flush(struct mashd *d)
+{
+	uint64_t t0;
+	int rc;
+
+	if (d->sdq == NULL)
+		return MASH_OK;
+	t0 = mashd_stage_start();
+	rc = mashd_sdq_flush(d->sdq, d->store, NULL);
+	mashd_stage_add(&d->stages, MASHD_STAGE_SEAL, t0);
+	return rc;
 }
 
 /* The DELIVERY_QUEUED record of a delivery released from hold (issue

@@ -6,8 +6,11 @@
  * Each stage adds its wall time (CLOCK_MONOTONIC) and a count. The core
  * thread alone writes them, so no lock; they are read on that thread too
  * (the stop line, SIGUSR1). Nested stages are said so: SEAL runs inside
- * POLICY (an event's deliveries sealed on both cores while the core
- * thread waits), so POLICY includes it; S47 (the case's history read
+ * POLICY (an event's deliveries given their keys and queued to the
+ * seal_defer worker, or sealed on both cores while the core thread
+ * waits), so POLICY includes it, except the wait at a batch's end for
+ * the worker's last seals and the outbox rows then added
+ * (daemon/seal_defer.h), which is SEAL's alone; S47 (the case's history read
  * and the trigger rules evaluated, issue 32) runs inside POLICY too;
  * PUBACKS (the outbox pump's job in flight, waited for before the next
  * starts) inside OUTBOX or TICKS.
