@@ -138,7 +138,9 @@ mashd_seal_deferred_flush(struct mashd *d)
 	uint64_t t0;
 	int rc;
 
-	if (d->sdq == NULL)
+	/* Most commits outside a batch (quarantine, duplicates) queued
+	 * nothing: they are not counted as sealing. */
+	if (d->sdq == NULL || mashd_sdq_mark(d->sdq) == 0)
 		return MASH_OK;
 	t0 = mashd_stage_start();
 	rc = mashd_sdq_flush(d->sdq, d->store, NULL);
